@@ -1,0 +1,334 @@
+package org.encryptedknn.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import org.encryptedknn.client.EncryptedSearch;
+import org.encryptedknn.client.OpenSearchHttp;
+import org.encryptedknn.corpus.EmbeddedCorpus;
+import org.encryptedknn.keys.KeyDerivation;
+import org.encryptedknn.keys.MasterKey;
+import org.encryptedknn.shard.ModelFitter;
+import org.encryptedknn.shard.ModelParameters;
+import org.encryptedknn.shard.ShardModel;
+import org.encryptedknn.shard.ShardTransform;
+import org.encryptedknn.shard.Space;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * Encrypted index vs the plaintext opensearch-knn baseline on one running node, in one run:
+ * recall@10 against exact brute force, p50/p95 latency, bulk indexing docs/s, size on disk.
+ *
+ * <pre>java … org.encryptedknn.bench.SearchBench [--url http://127.0.0.1:9200] [--docs 0=all]
+ *     [--queries 200] [--k 100] [--cells 64] [--probe 8] [--beta 0.5]</pre>
+ */
+public final class SearchBench {
+
+    static final String FIELD = "embedding";
+    static final String PLAIN_INDEX = "bench-plain";
+    static final String ENCRYPTED_INDEX = "bench-encrypted";
+    static final int M = 16;
+    static final int EF_CONSTRUCTION = 100;
+    static final int BULK_BATCH = 500;
+    static final int TOP = 10;
+
+    public static void main(String[] args) throws Exception {
+        Args a = new Args(args);
+        String url = a.get("--url", "http://127.0.0.1:9200");
+        int docs = a.getInt("--docs", 0);
+        int queryCount = a.getInt("--queries", 200);
+        int k = a.getInt("--k", 100);
+        int cells = a.getInt("--cells", 64);
+        int probe = a.getInt("--probe", 8);
+        double beta = a.getDouble("--beta", ModelParameters.DEFAULT_BETA);
+
+        EmbeddedCorpus corpus = EmbeddedCorpus.load(docs <= 0 ? 0 : docs + queryCount);
+        EmbeddedCorpus.Split split = corpus.split(corpus.size() - queryCount, queryCount);
+        float[][] vectors = split.index().vectors();
+        float[][] queries = split.queries().vectors();
+        System.out.printf(Locale.ROOT, "corpus: %d documents indexed, %d held-out queries, d=%d (%s)%n",
+            vectors.length, queries.length, corpus.dimension(), corpus.modelName());
+
+        int d = corpus.dimension();
+        ModelParameters params = new ModelParameters(d, Space.COSINE, d / 4, cells, beta, 1);
+        float[][] sample = Arrays.copyOf(vectors, Math.min(2000, vectors.length));
+        OpenSearchHttp node = new OpenSearchHttp(url);
+
+        try (MasterKey master = MasterKey.generate(); KeyDerivation keys = new KeyDerivation(master)) {
+            long fitStart = System.nanoTime();
+            ShardModel model = ModelFitter.fit("bench", params, sample);
+            System.out.printf(Locale.ROOT, "model: fitted on %d vectors in %.1f s (d_pub=%d, C=%d, beta=%.2f x scale %.3f)%n",
+                sample.length, seconds(fitStart), params.prefixDimension(), cells, beta, model.betaScale());
+            try (ShardTransform transform = new ShardTransform(model, keys)) {
+                transform.warmUp();
+                int[][] truth = exactTopK(vectors, queries, TOP);
+
+                IndexResult plainIdx = indexPlain(node, vectors, d);
+                IndexResult encIdx = indexEncrypted(node, transform, vectors, d, cells);
+
+                QueryResult plainQ = queryPlain(node, queries, truth, k);
+                QueryResult encQ = queryEncrypted(node, transform, queries, truth, k, probe);
+
+                System.out.println();
+                System.out.printf(Locale.ROOT, "%-34s %14s %14s %9s%n", "metric", "plaintext", "encrypted", "ratio");
+                row("recall@10 (vs exact top-10)", plainQ.recall, encQ.recall, "%.3f");
+                row("recall@10, server order only", plainQ.recall, encQ.serverRecall, "%.3f");
+                row("query latency p50 (ms)", plainQ.p50, encQ.p50, "%.2f");
+                row("query latency p95 (ms)", plainQ.p95, encQ.p95, "%.2f");
+                row("server took p50 (ms)", plainQ.tookP50, encQ.tookP50, "%.2f");
+                row("bulk indexing (docs/s)", plainIdx.docsPerSecond, encIdx.docsPerSecond, "%.0f");
+                row("index size on disk (MB)", plainIdx.bytes / 1e6, encIdx.bytes / 1e6, "%.2f");
+                row("response bytes per query", plainQ.bytesPerQuery, encQ.bytesPerQuery, "%.0f");
+                row("request bytes per query", plainQ.requestBytesPerQuery, encQ.requestBytesPerQuery, "%.0f");
+                System.out.printf(Locale.ROOT, "%nsettings: k=%d, window=%d, probe cells=%d, m=%d, ef_construction=%d, 1 shard, force-merged%n",
+                    k, k, probe, M, EF_CONSTRUCTION);
+            }
+        }
+    }
+
+    private static void row(String name, double plain, double enc, String fmt) {
+        System.out.printf(Locale.ROOT, "%-34s %14s %14s %9.2f%n", name,
+            String.format(Locale.ROOT, fmt, plain), String.format(Locale.ROOT, fmt, enc), plain == 0 ? Double.NaN : enc / plain);
+    }
+
+    record IndexResult(double docsPerSecond, long bytes) {}
+
+    record QueryResult(double recall, double serverRecall, double p50, double p95, double tookP50, double bytesPerQuery,
+                       double requestBytesPerQuery) {}
+
+    static ObjectNode indexSettings(boolean encrypted) {
+        ObjectNode settings = OpenSearchHttp.JSON.createObjectNode();
+        settings.put("number_of_shards", 1);
+        settings.put("number_of_replicas", 0);
+        settings.put("refresh_interval", "-1");
+        settings.put(encrypted ? "index.encrypted_knn" : "index.knn", true);
+        return settings;
+    }
+
+    static IndexResult indexPlain(OpenSearchHttp node, float[][] vectors, int d) {
+        recreate(node, PLAIN_INDEX);
+        ObjectNode body = OpenSearchHttp.JSON.createObjectNode();
+        body.set("settings", indexSettings(false));
+        ObjectNode field = body.putObject("mappings").putObject("properties").putObject(FIELD);
+        field.put("type", "knn_vector");
+        field.put("dimension", d);
+        ObjectNode method = field.putObject("method");
+        method.put("name", "hnsw");
+        method.put("engine", "lucene");
+        method.put("space_type", "cosinesimil");
+        method.putObject("parameters").put("m", M).put("ef_construction", EF_CONSTRUCTION);
+        node.put("/" + PLAIN_INDEX, body);
+        return bulk(node, PLAIN_INDEX, vectors.length, i -> {
+            ObjectNode doc = OpenSearchHttp.JSON.createObjectNode();
+            ArrayNode v = doc.putArray(FIELD);
+            for (float f : vectors[i]) {
+                v.add(f);
+            }
+            return doc;
+        });
+    }
+
+    static IndexResult indexEncrypted(OpenSearchHttp node, ShardTransform transform, float[][] vectors, int d, int cells) {
+        recreate(node, ENCRYPTED_INDEX);
+        ObjectNode body = OpenSearchHttp.JSON.createObjectNode();
+        body.set("settings", indexSettings(true));
+        ObjectNode field = body.putObject("mappings").putObject("properties").putObject(FIELD);
+        field.put("type", "encrypted_knn_vector");
+        field.put("model_id", transform.model().id());
+        field.put("dimension", d);
+        field.put("prefix_dimension", transform.model().parameters().prefixDimension());
+        field.put("cells", cells);
+        field.putObject("method").put("m", M).put("ef_construction", EF_CONSTRUCTION);
+        node.put("/" + ENCRYPTED_INDEX, body);
+        // Encryption happens in the key holder before the bulk request, so it counts in the throughput.
+        return bulk(node, ENCRYPTED_INDEX, vectors.length, i -> {
+            ObjectNode doc = OpenSearchHttp.JSON.createObjectNode();
+            doc.set(FIELD, EncryptedSearch.recordJson(transform.encryptDocument(vectors[i], Integer.toString(i), FIELD)));
+            return doc;
+        });
+    }
+
+    interface DocSource {
+        ObjectNode doc(int i);
+    }
+
+    static IndexResult bulk(OpenSearchHttp node, String index, int count, DocSource source) {
+        long start = System.nanoTime();
+        StringBuilder ndjson = new StringBuilder();
+        for (int i = 0; i < count; i++) {
+            ndjson.append("{\"index\":{\"_index\":\"").append(index).append("\",\"_id\":\"").append(i).append("\"}}\n");
+            ndjson.append(source.doc(i).toString()).append('\n');
+            if ((i + 1) % BULK_BATCH == 0 || i == count - 1) {
+                JsonNode r = node.postNdjson("/_bulk", ndjson.toString());
+                if (r.path("errors").asBoolean()) {
+                    throw new IllegalStateException("bulk into " + index + " had errors: " + firstError(r));
+                }
+                ndjson.setLength(0);
+            }
+        }
+        node.post("/" + index + "/_refresh", null);
+        node.post("/" + index + "/_forcemerge?max_num_segments=1", null);
+        node.post("/" + index + "/_refresh", null);
+        double docsPerSecond = count / seconds(start);
+        long bytes = node.get("/" + index + "/_stats/store").path("indices").path(index).path("primaries").path("store")
+            .path("size_in_bytes").asLong();
+        System.out.printf(Locale.ROOT, "indexed %d docs into %s: %.0f docs/s, %.2f MB%n", count, index, docsPerSecond, bytes / 1e6);
+        return new IndexResult(docsPerSecond, bytes);
+    }
+
+    private static String firstError(JsonNode bulkResponse) {
+        for (JsonNode item : bulkResponse.path("items")) {
+            JsonNode error = item.elements().next().path("error");
+            if (!error.isMissingNode()) {
+                return error.toString();
+            }
+        }
+        return "?";
+    }
+
+    static void recreate(OpenSearchHttp node, String index) {
+        if (node.exists("/" + index)) {
+            node.delete("/" + index);
+        }
+    }
+
+    static QueryResult queryPlain(OpenSearchHttp node, float[][] queries, int[][] truth, int k) {
+        return timeQueries(node, queries.length, i -> {
+            ObjectNode body = OpenSearchHttp.JSON.createObjectNode();
+            body.put("size", TOP);
+            body.put("_source", false);
+            ObjectNode params = body.putObject("query").putObject("knn").putObject(FIELD);
+            ArrayNode v = params.putArray("vector");
+            for (float f : queries[i]) {
+                v.add(f);
+            }
+            params.put("k", k);
+            JsonNode r = node.post("/" + PLAIN_INDEX + "/_search", body);
+            List<String> ids = new ArrayList<>();
+            for (JsonNode hit : r.path("hits").path("hits")) {
+                ids.add(hit.path("_id").asText());
+            }
+            return new Answer(ids, ids, r.path("took").asDouble());
+        }, truth);
+    }
+
+    static QueryResult queryEncrypted(OpenSearchHttp node, ShardTransform transform, float[][] queries, int[][] truth, int k,
+                                      int probe) {
+        return timeQueries(node, queries.length, i -> {
+            EncryptedSearch search = new EncryptedSearch(transform, FIELD, queries[i]);
+            search.withCells(transform.probeCells(search.query(), probe));
+            JsonNode r = node.post("/" + ENCRYPTED_INDEX + "/_search", search.keyedBody(k, k, k));
+            List<String> serverOrder = new ArrayList<>();
+            for (JsonNode hit : r.path("hits").path("hits")) {
+                serverOrder.add(hit.path("_id").asText());
+            }
+            List<String> exact = new ArrayList<>();
+            for (EncryptedSearch.ExactHit hit : search.exactRanking(r)) {
+                exact.add(hit.id());
+            }
+            return new Answer(exact, serverOrder, r.path("took").asDouble());
+        }, truth);
+    }
+
+    record Answer(List<String> exactOrder, List<String> serverOrder, double tookMs) {}
+
+    interface Searcher {
+        Answer search(int query);
+    }
+
+    static QueryResult timeQueries(OpenSearchHttp node, int n, Searcher searcher, int[][] truth) {
+        for (int i = 0; i < Math.min(20, n); i++) {
+            searcher.search(i); // warm-up
+        }
+        long sent0 = node.bytesSent();
+        long received0 = node.bytesReceived();
+        double[] latencies = new double[n];
+        double[] took = new double[n];
+        double recall = 0;
+        double serverRecall = 0;
+        for (int i = 0; i < n; i++) {
+            long start = System.nanoTime();
+            Answer answer = searcher.search(i);
+            latencies[i] = (System.nanoTime() - start) / 1e6;
+            took[i] = answer.tookMs();
+            recall += recall(answer.exactOrder(), truth[i]);
+            serverRecall += recall(answer.serverOrder(), truth[i]);
+        }
+        return new QueryResult(recall / n, serverRecall / n, percentile(latencies, 50), percentile(latencies, 95),
+            percentile(took, 50), (node.bytesReceived() - received0) / (double) n, (node.bytesSent() - sent0) / (double) n);
+    }
+
+    static double recall(List<String> ids, int[] truth) {
+        Set<String> top = new HashSet<>(ids.subList(0, Math.min(TOP, ids.size())));
+        int hit = 0;
+        for (int t : truth) {
+            if (top.contains(Integer.toString(t))) {
+                hit++;
+            }
+        }
+        return hit / (double) truth.length;
+    }
+
+    /** Exact brute-force top-k by cosine (the corpus vectors are unit-norm, so by dot product). */
+    static int[][] exactTopK(float[][] docs, float[][] queries, int k) {
+        int[][] out = new int[queries.length][];
+        for (int q = 0; q < queries.length; q++) {
+            double[] scores = new double[docs.length];
+            Integer[] order = new Integer[docs.length];
+            for (int i = 0; i < docs.length; i++) {
+                scores[i] = ShardTransform.similarity(queries[q], docs[i], Space.COSINE);
+                order[i] = i;
+            }
+            Arrays.sort(order, (x, y) -> Double.compare(scores[y], scores[x]));
+            out[q] = new int[k];
+            for (int i = 0; i < k; i++) {
+                out[q][i] = order[i];
+            }
+        }
+        return out;
+    }
+
+    static double percentile(double[] values, double p) {
+        double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        int index = (int) Math.ceil(p / 100.0 * sorted.length) - 1;
+        return sorted[Math.max(0, Math.min(sorted.length - 1, index))];
+    }
+
+    static double seconds(long startNanos) {
+        return (System.nanoTime() - startNanos) / 1e9;
+    }
+
+    /** --name value command-line arguments. */
+    static final class Args {
+        private final String[] args;
+
+        Args(String[] args) {
+            this.args = args;
+        }
+
+        String get(String name, String fallback) {
+            for (int i = 0; i < args.length - 1; i++) {
+                if (args[i].equals(name)) {
+                    return args[i + 1];
+                }
+            }
+            return fallback;
+        }
+
+        int getInt(String name, int fallback) {
+            return Integer.parseInt(get(name, Integer.toString(fallback)));
+        }
+
+        double getDouble(String name, double fallback) {
+            return Double.parseDouble(get(name, Double.toString(fallback)));
+        }
+    }
+}
