@@ -1,0 +1,198 @@
+package org.encryptedknn.search;
+
+import org.encryptedknn.index.EncryptedFieldSpec;
+import org.encryptedknn.index.EncryptedKnnVectorFieldMapper;
+import org.opensearch.common.xcontent.XContentFactory;
+import org.opensearch.common.xcontent.XContentType;
+import org.opensearch.core.common.ParsingException;
+import org.opensearch.core.common.bytes.BytesReference;
+import org.opensearch.core.common.io.stream.StreamInput;
+import org.opensearch.core.common.io.stream.StreamOutput;
+import org.opensearch.core.xcontent.DeprecationHandler;
+import org.opensearch.core.xcontent.NamedXContentRegistry;
+import org.opensearch.core.xcontent.XContentBuilder;
+import org.opensearch.core.xcontent.XContentParser;
+import org.opensearch.index.mapper.MappedFieldType;
+import org.opensearch.index.query.QueryRewriteContext;
+import org.opensearch.index.query.QueryShardContext;
+import org.opensearch.search.rescore.RescoreContext;
+import org.opensearch.search.rescore.RescorerBuilder;
+
+import java.io.IOException;
+import java.util.Objects;
+
+/**
+ * {@code "rescore":{"window_size":100,"encrypted_knn":{"field":"embedding","mode":"keyed","query":{"prefix":[…],
+ * "cells":{"17":"<b64>",…},"epoch":1}}}}.
+ *
+ * <p>{@code mode} is required: the choice between {@code keyed} (exact scores computed and sorted on the data node,
+ * which sees the keyed query residuals and the scores) and {@code ckks} (homomorphic, the data node learns neither)
+ * is a leakage decision the caller makes explicitly. {@code ckks} parses and is refused with a 400 until the SEAL
+ * rescoring lands; its query will be a different {@code query} payload, carried next to {@link KeyedRescoreQuery} by
+ * this builder (the wire format writes the mode first, then the mode's payload).
+ */
+public final class EncryptedKnnRescorerBuilder extends RescorerBuilder<EncryptedKnnRescorerBuilder> {
+
+    public static final String NAME = "encrypted_knn";
+    public static final String CKKS_NOT_AVAILABLE = "mode [ckks] is not available yet";
+
+    private final String field;
+    private final RescoreMode mode;
+    private final KeyedRescoreQuery keyedQuery;
+
+    public EncryptedKnnRescorerBuilder(String field, KeyedRescoreQuery keyedQuery) {
+        this.field = Objects.requireNonNull(field, "field");
+        this.mode = RescoreMode.KEYED;
+        this.keyedQuery = Objects.requireNonNull(keyedQuery, "query");
+    }
+
+    public EncryptedKnnRescorerBuilder(StreamInput in) throws IOException {
+        super(in);
+        this.field = in.readString();
+        this.mode = in.readEnum(RescoreMode.class);
+        if (mode != RescoreMode.KEYED) {
+            throw new IllegalArgumentException(CKKS_NOT_AVAILABLE);
+        }
+        this.keyedQuery = new KeyedRescoreQuery(in);
+    }
+
+    @Override
+    protected void doWriteTo(StreamOutput out) throws IOException {
+        out.writeString(field);
+        out.writeEnum(mode);
+        keyedQuery.writeTo(out);
+    }
+
+    public String field() {
+        return field;
+    }
+
+    public RescoreMode mode() {
+        return mode;
+    }
+
+    public KeyedRescoreQuery keyedQuery() {
+        return keyedQuery;
+    }
+
+    @Override
+    public String getWriteableName() {
+        return NAME;
+    }
+
+    @Override
+    protected void doXContent(XContentBuilder builder, Params params) throws IOException {
+        builder.startObject(NAME);
+        builder.field("field", field);
+        builder.field("mode", mode.wireName());
+        keyedQuery.toXContent(builder, params);
+        builder.endObject();
+    }
+
+    public static EncryptedKnnRescorerBuilder fromXContent(XContentParser parser) throws IOException {
+        try {
+            return parse(parser);
+        } catch (IllegalArgumentException e) {
+            throw new ParsingException(parser.getTokenLocation(), e.getMessage());
+        }
+    }
+
+    private static EncryptedKnnRescorerBuilder parse(XContentParser parser) throws IOException {
+        XContentParser.Token token = parser.currentToken();
+        if (token != XContentParser.Token.START_OBJECT) {
+            token = parser.nextToken();
+        }
+        if (token != XContentParser.Token.START_OBJECT) {
+            throw KeyedRescoreQuery.bad("expects an object {\"field\":…,\"mode\":…,\"query\":{…}}");
+        }
+        String field = null;
+        RescoreMode mode = null;
+        BytesReference query = null;
+        while ((token = parser.nextToken()) != XContentParser.Token.END_OBJECT) {
+            if (token != XContentParser.Token.FIELD_NAME) {
+                throw KeyedRescoreQuery.bad("malformed object");
+            }
+            String key = parser.currentName();
+            token = parser.nextToken();
+            switch (key) {
+                case "field" -> {
+                    if (token != XContentParser.Token.VALUE_STRING) {
+                        throw KeyedRescoreQuery.bad("[field] must be a string");
+                    }
+                    field = parser.text();
+                }
+                case "mode" -> {
+                    if (token != XContentParser.Token.VALUE_STRING) {
+                        throw KeyedRescoreQuery.bad("[mode] must be [keyed] or [ckks]");
+                    }
+                    mode = RescoreMode.fromString(parser.text());
+                    if (mode == RescoreMode.CKKS) {
+                        throw new IllegalArgumentException(CKKS_NOT_AVAILABLE);
+                    }
+                }
+                case "query" -> {
+                    if (token != XContentParser.Token.START_OBJECT) {
+                        throw KeyedRescoreQuery.bad("[query] must be an object");
+                    }
+                    // Kept as bytes until the mode is known: keyed and ckks queries have different shapes.
+                    try (XContentBuilder copy = XContentFactory.jsonBuilder()) {
+                        copy.copyCurrentStructure(parser);
+                        query = BytesReference.bytes(copy);
+                    }
+                }
+                default -> throw KeyedRescoreQuery.bad("unknown key [" + key + "]; supported: field, mode, query");
+            }
+        }
+        if (field == null) {
+            throw KeyedRescoreQuery.bad("[field] is required");
+        }
+        if (mode == null) {
+            throw KeyedRescoreQuery.bad("[mode] is required: [keyed] (scores computed on the data node) or [ckks]");
+        }
+        if (query == null) {
+            throw KeyedRescoreQuery.bad("[query] is required");
+        }
+        try (
+            XContentParser queryParser = XContentType.JSON.xContent()
+                .createParser(NamedXContentRegistry.EMPTY, DeprecationHandler.THROW_UNSUPPORTED_OPERATION, query.streamInput())
+        ) {
+            queryParser.nextToken();
+            return new EncryptedKnnRescorerBuilder(field, KeyedRescoreQuery.fromXContent(queryParser));
+        }
+    }
+
+    @Override
+    public RescorerBuilder<EncryptedKnnRescorerBuilder> rewrite(QueryRewriteContext ctx) {
+        return this;
+    }
+
+    @Override
+    protected RescoreContext innerBuildContext(int windowSize, QueryShardContext context) throws IOException {
+        MappedFieldType type = context.fieldMapper(field);
+        if (type == null) {
+            throw KeyedRescoreQuery.bad("field [" + field + "] is not mapped in index [" + context.index().getName() + "]");
+        }
+        if (!(type instanceof EncryptedKnnVectorFieldMapper.EncryptedKnnVectorFieldType encrypted)) {
+            throw KeyedRescoreQuery.bad(
+                "field [" + field + "] is of type [" + type.typeName() + "], not [" + EncryptedKnnVectorFieldMapper.CONTENT_TYPE + "]"
+            );
+        }
+        EncryptedFieldSpec spec = encrypted.spec();
+        keyedQuery.validate(spec);
+        return new EncryptedKnnRescorer.Context(windowSize, spec, mode, keyedQuery);
+    }
+
+    @Override
+    public boolean equals(Object obj) {
+        if (!super.equals(obj)) {
+            return false;
+        }
+        EncryptedKnnRescorerBuilder other = (EncryptedKnnRescorerBuilder) obj;
+        return field.equals(other.field) && mode == other.mode && keyedQuery.equals(other.keyedQuery);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(super.hashCode(), field, mode, keyedQuery);
+    }
+}
