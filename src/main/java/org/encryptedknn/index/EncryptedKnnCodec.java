@@ -3,7 +3,6 @@ package org.encryptedknn.index;
 import org.apache.lucene.codecs.Codec;
 import org.apache.lucene.codecs.FilterCodec;
 import org.apache.lucene.codecs.KnnVectorsFormat;
-import org.apache.lucene.codecs.lucene99.Lucene99HnswVectorsFormat;
 import org.apache.lucene.codecs.perfield.PerFieldKnnVectorsFormat;
 import org.opensearch.index.mapper.MappedFieldType;
 import org.opensearch.index.mapper.MapperService;
@@ -14,7 +13,7 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * The codec of an index with {@code index.encrypted_knn: true}: the codec OpenSearch would use anyway (default,
  * best_compression, …) with one change on the write path — {@code encrypted_knn_vector} fields get
- * {@link Lucene99HnswVectorsFormat}{@code (m, ef_construction)} from their mapping. Every other field keeps the
+ * Lucene99 HNSW{@code (m, ef_construction)} from their mapping ({@link HnswParamsRecordingFormat}, which also records m and ef_construction in the segment's FieldInfo). Every other field keeps the
  * delegate's per-field format.
  *
  * <p>The codec deliberately carries the delegate's <em>name</em>. Lucene records, per field, the name of the vector
@@ -65,7 +64,7 @@ public final class EncryptedKnnCodec extends FilterCodec {
         }
 
         static KnnVectorsFormat hnsw(int m, int efConstruction) {
-            return FORMATS.computeIfAbsent(((long) m << 32) | efConstruction, k -> new Lucene99HnswVectorsFormat(m, efConstruction));
+            return FORMATS.computeIfAbsent(((long) m << 32) | efConstruction, k -> new HnswParamsRecordingFormat(m, efConstruction));
         }
     }
 }
