@@ -1,0 +1,54 @@
+package org.encryptedknn.he;
+
+/**
+ * Java-side check of a SEAL 4.0 serialization header before any native call. The 16-byte
+ * header is: magic 0xA15E (u16 LE), header size 0x10, version major, minor, compression mode
+ * (0 none, 1 zlib, 2 zstd), reserved u16 = 0, total size u64 LE. We accept SEAL 4.0, compression
+ * none or zstd (zlib is refused: we never produce it), and require the size field to equal the
+ * byte count. The native side repeats these checks, bounds zstd decompression, checks the
+ * parameter id, level and scale, and only then lets SEAL's validating load parse the rest.
+ */
+final class SealHeader {
+
+    static final int SIZE = 16;
+    static final int MAGIC = 0xA15E;
+    static final int COMPR_NONE = 0;
+    static final int COMPR_ZSTD = 2;
+
+    private SealHeader() {}
+
+    static void check(byte[] data, long maxBytes, String what) {
+        if (data == null) {
+            throw new HeException(HeException.Kind.MALFORMED, what + ": null");
+        }
+        if (data.length < SIZE) {
+            throw new HeException(HeException.Kind.MALFORMED, what + ": " + data.length + " bytes is shorter than a SEAL header");
+        }
+        if (data.length > maxBytes) {
+            throw new HeException(HeException.Kind.MALFORMED,
+                what + ": " + data.length + " bytes exceeds the maximum of " + maxBytes + " for these parameters");
+        }
+        int magic = (data[0] & 0xff) | (data[1] & 0xff) << 8;
+        if (magic != MAGIC || (data[2] & 0xff) != SIZE) {
+            throw new HeException(HeException.Kind.MALFORMED, what + ": not a SEAL serialization");
+        }
+        if (data[3] != 4 || data[4] != 0) {
+            throw new HeException(HeException.Kind.MALFORMED, what + ": SEAL version " + data[3] + "." + data[4] + " (need 4.0)");
+        }
+        int compr = data[5] & 0xff;
+        if (compr != COMPR_NONE && compr != COMPR_ZSTD) {
+            throw new HeException(HeException.Kind.MALFORMED, what + ": compression mode " + compr + " not accepted");
+        }
+        if (data[6] != 0 || data[7] != 0) {
+            throw new HeException(HeException.Kind.MALFORMED, what + ": reserved header field is not zero");
+        }
+        long size = 0;
+        for (int i = 15; i >= 8; i--) {
+            size = size << 8 | (data[i] & 0xff);
+        }
+        if (size != data.length) {
+            throw new HeException(HeException.Kind.MALFORMED, what + ": header size " + Long.toUnsignedString(size)
+                + " does not match the " + data.length + " bytes given");
+        }
+    }
+}

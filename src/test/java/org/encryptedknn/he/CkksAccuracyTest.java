@@ -1,0 +1,155 @@
+package org.encryptedknn.he;
+
+import org.junit.Test;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+
+import static org.junit.Assert.assertArrayEquals;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+import static org.junit.Assert.fail;
+
+/** Decrypted packed products equal plaintext inner products within 1e-4 absolute. */
+public class CkksAccuracyTest {
+
+    private static final double TOLERANCE = 1e-4;
+    private static final int DIM = 288;
+
+    @Test
+    public void sealVersionIsRecorded() {
+        assertEquals("4.0.0", NativeMemory.sealVersion());
+    }
+
+    @Test
+    public void defaultsN4096() {
+        CkksParameters p = CkksParameters.defaults();
+        assertEquals(4096, p.polyDegree());
+        assertEquals(7, p.blocks());
+        checkAccuracy(p, new Random(1));
+    }
+
+    @Test
+    public void n8192() {
+        CkksParameters p = CkksParameters.n8192(DIM);
+        assertEquals(14, p.blocks());
+        checkAccuracy(p, new Random(2));
+    }
+
+    @Test
+    public void powerOfTwoBlockWidth() {
+        checkAccuracy(CkksParameters.n4096(512), new Random(3));
+    }
+
+    private static void checkAccuracy(CkksParameters params, Random rnd) {
+        try (CkksContext ctx = CkksContext.create(params);
+             CkksSecretKey sk = CkksSecretKey.generate(ctx);
+             CkksKeyHolder kh = new CkksKeyHolder(ctx, sk)) {
+            CkksScorer scorer = new CkksScorer(ctx);
+            int blocks = ctx.blocks();
+            double maxErr = 0;
+            // full batch, partial batch, a single vector, several batches (K = 100), short vectors
+            int[] sizes = {blocks, blocks - 3, 1, 100, 2 * blocks + 1};
+            for (int n : sizes) {
+                for (int trial = 0; trial < 3; trial++) {
+                    float[] q = HeTestVectors.residual(rnd, DIM);
+                    List<float[]> cands = HeTestVectors.residuals(rnd, n, DIM);
+                    byte[] query = kh.encryptReplicated(q);
+                    assertTrue("query fits the bound", query.length <= ctx.maxQueryBytes());
+                    List<byte[]> results = scorer.score(query, cands);
+                    assertEquals((n + blocks - 1) / blocks, results.size());
+                    double[] scores = kh.decryptScores(results, n);
+                    for (int i = 0; i < n; i++) {
+                        double exact = HeTestVectors.dot(q, cands.get(i));
+                        double err = Math.abs(scores[i] - exact);
+                        maxErr = Math.max(maxErr, err);
+                        if (err > TOLERANCE) {
+                            fail("candidate " + i + " of " + n + ": decrypted " + scores[i] + " vs exact " + exact);
+                        }
+                    }
+                }
+            }
+            // vectors shorter than B (zero padded) and fewer than blocks in the last batch
+            float[] q = Arrays.copyOf(HeTestVectors.residual(rnd, 100), 100);
+            List<float[]> shortCands = HeTestVectors.residuals(rnd, 3, 60);
+            double[] s = kh.decryptScores(scorer.score(kh.encryptReplicated(q), shortCands), 3);
+            for (int i = 0; i < 3; i++) {
+                assertEquals(HeTestVectors.dot(q, shortCands.get(i)), s[i], TOLERANCE);
+            }
+            System.out.printf("N=%d B=%d blocks=%d max |error| = %.3e%n", params.polyDegree(), params.blockWidth(), blocks, maxErr);
+        }
+    }
+
+    @Test
+    public void secretKeyRoundTripAndSeededUploadIsSmall() {
+        Random rnd = new Random(4);
+        try (CkksContext ctx = CkksContext.createDefault();
+             CkksSecretKey sk = CkksSecretKey.generate(ctx)) {
+            byte[] keyBytes = sk.toBytes();
+            try (CkksSecretKey sk2 = CkksSecretKey.load(ctx, keyBytes);
+                 CkksKeyHolder a = new CkksKeyHolder(ctx, sk);
+                 CkksKeyHolder b = new CkksKeyHolder(ctx, sk2)) {
+                assertArrayEquals(keyBytes, sk2.toBytes());
+                float[] q = HeTestVectors.residual(rnd, DIM);
+                List<float[]> cands = HeTestVectors.residuals(rnd, 5, DIM);
+                byte[] query = a.encryptReplicated(q);
+                // seeded symmetric encryption: one polynomial + a seed instead of two polynomials
+                long fullUncompressed = 2L * 4096 * 2 * 8;
+                assertTrue("seeded query " + query.length + " B", query.length < fullUncompressed / 2);
+                double[] s = b.decryptScores(new CkksScorer(ctx).score(query, cands), 5);
+                for (int i = 0; i < 5; i++) {
+                    assertEquals(HeTestVectors.dot(q, cands.get(i)), s[i], TOLERANCE);
+                }
+            } finally {
+                Arrays.fill(keyBytes, (byte) 0);
+            }
+        }
+    }
+
+    @Test
+    public void parameterValidation() {
+        expect(() -> new CkksParameters(2048, List.of(30, 30, 30), 30, 288));
+        expect(() -> new CkksParameters(4096, List.of(40, 40, 40), 36, 288)); // 120 > 109 bits
+        expect(() -> new CkksParameters(4096, List.of(40, 60), 36, 288)); // no room for a rescale
+        expect(() -> new CkksParameters(4096, List.of(42, 36, 31), 36, 4096)); // B > slots
+        expect(() -> new CkksParameters(4096, List.of(36, 36, 30), 36, 288)); // result does not fit q0
+        CkksParameters p = CkksParameters.forResidualLength(3000);
+        assertEquals(8192, p.polyDegree());
+    }
+
+    @Test
+    public void invalidArgumentsAndClosedHandles() {
+        try (CkksContext ctx = CkksContext.createDefault();
+             CkksSecretKey sk = CkksSecretKey.generate(ctx);
+             CkksKeyHolder kh = new CkksKeyHolder(ctx, sk)) {
+            expect(() -> kh.encryptReplicated(new float[DIM + 1]));
+            expect(() -> kh.encryptReplicated(new float[0]));
+            float[] nan = new float[DIM];
+            nan[7] = Float.NaN;
+            expect(() -> kh.encryptReplicated(nan));
+            float[] huge = new float[DIM];
+            huge[0] = 1e9f;
+            expect(() -> kh.encryptReplicated(huge));
+            byte[] query = kh.encryptReplicated(new float[DIM]);
+            CkksScorer scorer = new CkksScorer(ctx);
+            expect(() -> scorer.score(query, List.of(new float[DIM + 5])));
+            expect(() -> kh.decryptBlockSums(scorer.score(query, List.of(new float[DIM])).get(0), ctx.blocks() + 1));
+            CkksQuery loaded = scorer.loadQuery(query);
+            loaded.close();
+            HeException e = expect(() -> scorer.score(loaded, List.of(new float[DIM])));
+            assertEquals(HeException.Kind.CLOSED, e.kind());
+        }
+        assertEquals(0, NativeMemory.stats().liveBuffers());
+    }
+
+    static HeException expect(Runnable r) {
+        try {
+            r.run();
+        } catch (HeException e) {
+            return e;
+        }
+        fail("expected HeException");
+        return null;
+    }
+}
