@@ -1,0 +1,72 @@
+package org.encryptedknn.shard;
+
+/**
+ * The public parameters of a model (one per vector field).
+ *
+ * @param dimension       d, the embedding dimension (≥ 2)
+ * @param space           cosine (vectors normalized before anything else) or inner product
+ * @param prefixDimension d_pub, length of the public (DCPE-encrypted) prefix, 1 ≤ d_pub &lt; d; default d/4
+ * @param cells           C, number of k-means cells of the prefix, each with its own residual key (1..65536); default 16
+ * @param beta            β <b>relative to the model's beta scale</b> (the median query-to-10th-neighbour prefix
+ *                        distance measured at fit time, {@link ShardModel#betaScale()}); the absolute
+ *                        SAP approximation factor is {@code beta × betaScale}. Default 0.5. 0 disables the noise.
+ * @param epoch           key epoch (≥ 1); {@code _rotate} increments it
+ */
+public record ModelParameters(int dimension, Space space, int prefixDimension, int cells, double beta, int epoch) {
+
+    public static final double DEFAULT_BETA = 0.5;
+    public static final int DEFAULT_CELLS = 16;
+    public static final int MAX_CELLS = 65536;
+    public static final int MAX_DIMENSION = 16384;
+
+    public ModelParameters {
+        if (dimension < 2 || dimension > MAX_DIMENSION) {
+            throw new IllegalArgumentException("dimension must be in [2, " + MAX_DIMENSION + "], got " + dimension);
+        }
+        if (space == null) {
+            throw new IllegalArgumentException("space must be set (cosine or inner_product)");
+        }
+        if (prefixDimension < 1 || prefixDimension >= dimension) {
+            throw new IllegalArgumentException("prefix_dimension must be in [1, dimension - 1] = [1, " + (dimension - 1) + "], got " + prefixDimension);
+        }
+        if (cells < 1 || cells > MAX_CELLS) {
+            throw new IllegalArgumentException("cells must be in [1, " + MAX_CELLS + "], got " + cells);
+        }
+        if (!(beta >= 0) || Double.isInfinite(beta)) {
+            throw new IllegalArgumentException("beta must be a finite number >= 0 (relative to the model's beta scale), got " + beta);
+        }
+        if (epoch < 1) {
+            throw new IllegalArgumentException("epoch must be >= 1, got " + epoch);
+        }
+    }
+
+    /** d_pub = d/4 (at least 1), C = 16, β = 0.5 (relative), epoch 1. */
+    public static ModelParameters defaults(int dimension, Space space) {
+        return new ModelParameters(dimension, space, defaultPrefixDimension(dimension), DEFAULT_CELLS, DEFAULT_BETA, 1);
+    }
+
+    public static int defaultPrefixDimension(int dimension) {
+        return Math.max(1, dimension / 4);
+    }
+
+    /** d − d_pub. */
+    public int residualDimension() {
+        return dimension - prefixDimension;
+    }
+
+    public ModelParameters withEpoch(int newEpoch) {
+        return new ModelParameters(dimension, space, prefixDimension, cells, beta, newEpoch);
+    }
+
+    public ModelParameters withCells(int newCells) {
+        return new ModelParameters(dimension, space, prefixDimension, newCells, beta, epoch);
+    }
+
+    public ModelParameters withBeta(double newBeta) {
+        return new ModelParameters(dimension, space, prefixDimension, cells, newBeta, epoch);
+    }
+
+    public ModelParameters withPrefixDimension(int newPrefixDimension) {
+        return new ModelParameters(dimension, space, newPrefixDimension, cells, beta, epoch);
+    }
+}
