@@ -1021,6 +1021,19 @@ pub unsafe extern "C" fn eks_score_batch(
                 slots[base + i] = vs[j * dim + i] as f64;
             }
         }
+        if vs.iter().all(|&x| x == 0.0) {
+            // An all-zero plaintext would make the product transparent (c1 = 0), which SEAL
+            // refuses. Put a marker in a slot the key holder never sums (the slots after the
+            // `count` blocks) or, when a full batch leaves no such slot, a 1e-6 in slot 0
+            // (changes that score by at most 1e-6·|q_0|). Leaks nothing: the server knows
+            // its own plaintext.
+            let used = count * c.block_width;
+            if used < c.slots {
+                slots[used] = 1e-3;
+            } else {
+                slots[0] = 1e-6;
+            }
+        }
         let plain = new_plain()?;
         let mut pid = c.first_parms;
         check(
