@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The test command (README): builds everything (Java, the native SEAL library, the plugin zip),
+# starts a real OpenSearch 3.5.0 node with this plugin and opensearch-knn installed, then runs the
+# unit tests, the in-process plugin tests and the YAML REST tests against that node.
+#
+# OpenSearch and its test framework refuse to run as root: as root, the build runs as root (it needs
+# the Rust toolchain) and the node and every test run as the unprivileged user $EKNN_USER.
+#
+# Extra arguments go to the Maven test run, e.g.  bash scripts/test.sh -Dtest='org.encryptedknn.shard.*Test'
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=lib.sh
+. "$ROOT/scripts/lib.sh"
+
+eknn_find_jdk
+CACHE="$(eknn_cache_dir)"
+M2="$CACHE/m2"
+mkdir -p "$M2"
+# Speeds up the first run on a machine where root already has a Maven repository; never required.
+if eknn_is_root && [ ! -e "$M2/.seeded" ] && [ -d /root/.m2/repository ]; then
+  eknn_log "seeding the Maven cache from /root/.m2/repository"
+  cp -a /root/.m2/repository/. "$M2/" 2>/dev/null || true
+  touch "$M2/.seeded"
+fi
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE/cargo-target}"
+MVN=(mvn -B -ntp -Dmaven.repo.local="$M2")
+PORT="${EKNN_TEST_PORT:-9250}"
+NODE=it
+
+eknn_log "1/3 build (native library, jar, plugin zip)"
+(cd "$ROOT" && "${MVN[@]}" -DskipTests package)
+ZIP="$(ls "$ROOT"/target/releases/encrypted-knn-*.zip)"
+
+# The tests run in a copy of the tree owned by the test user when we are root (the clone's parent
+# directories need not be reachable by that user).
+TREE="$ROOT"
+if eknn_is_root; then
+  TREE="$CACHE/test-tree"
+  rm -rf "$TREE"
+  mkdir -p "$TREE"
+  tar -C "$ROOT" --exclude=./.git --exclude=./native/target -cf - . | tar -C "$TREE" -xf -
+  chown -R "$EKNN_USER:" "$TREE" "$M2"
+fi
+
+eknn_log "2/3 start a node on 127.0.0.1:$PORT with encrypted-knn and opensearch-knn"
+stop_node() { bash "$ROOT/scripts/opensearch.sh" stop --name "$NODE" >/dev/null 2>&1 || true; }
+trap stop_node EXIT
+stop_node
+bash "$ROOT/scripts/opensearch.sh" fetch
+bash "$ROOT/scripts/opensearch.sh" install-knn
+bash "$ROOT/scripts/opensearch.sh" install "$ZIP"
+rm -rf "$CACHE/it-data"
+bash "$ROOT/scripts/opensearch.sh" start --name "$NODE" --port "$PORT" --data-dir "$CACHE/it-data"
+
+eknn_log "3/3 tests (unit, in-process node, REST against 127.0.0.1:$PORT)"
+cd "$TREE"
+eknn_as_user env JAVA_HOME="$JAVA_HOME" PATH="$PATH" HOME="$(if eknn_is_root; then getent passwd "$EKNN_USER" | cut -d: -f6; else echo "$HOME"; fi)" \
+  "${MVN[@]}" -Dnative.skip=true -Dtests.rest.cluster="127.0.0.1:$PORT" "$@" verify
