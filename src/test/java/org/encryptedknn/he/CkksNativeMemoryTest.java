@@ -14,7 +14,7 @@ import static org.junit.Assert.assertTrue;
 
 /**
  * Native memory does not grow over many encrypt / load / multiply / decrypt / free cycles.
- * The cycle count is {@code -Dckks.memory.cycles} (default 3000, ≈ 10 s on 2 cores; run with
+ * The cycle count is {@code -Dckks.memory.cycles} (default 2000, ≈ 15–30 s on 2 cores; run with
  * 100000 for the full figure, see docs/ckks-parameters.md).
  */
 public class CkksNativeMemoryTest {
@@ -23,7 +23,7 @@ public class CkksNativeMemoryTest {
 
     @Test
     public void noGrowthOverManyCycles() throws Exception {
-        int cycles = Integer.getInteger("ckks.memory.cycles", 3000);
+        int cycles = Integer.getInteger("ckks.memory.cycles", 2000);
         // The cycles run in a child JVM with a fixed, pre-touched heap so that process RSS
         // measures native memory, not the growth of the Java heap of the test runner.
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
@@ -44,7 +44,7 @@ public class CkksNativeMemoryTest {
 
     /** Child JVM entry point: warm up, measure, run the cycles, measure again. */
     public static void main(String[] args) throws Exception {
-        int cycles = Integer.getInteger("ckks.memory.cycles", 3000);
+        int cycles = Integer.getInteger("ckks.memory.cycles", 2000);
         int warmup = Math.max(500, cycles / 10);
         Random rnd = new Random(11);
         float[] q = HeTestVectors.residual(rnd, DIM);
