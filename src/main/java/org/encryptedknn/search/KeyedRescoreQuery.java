@@ -59,6 +59,7 @@ public final class KeyedRescoreQuery implements Writeable, ToXContentFragment {
         }
         this.cells = Collections.unmodifiableMap(map);
         this.epoch = in.readOptionalVInt();
+        validateShape(); // bytes from another node: same checks as a parsed request
     }
 
     @Override
