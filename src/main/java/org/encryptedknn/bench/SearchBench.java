@@ -1,10 +1,10 @@
 package org.encryptedknn.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import org.encryptedknn.client.EncryptedSearch;
+import org.encryptedknn.client.Indices;
 import org.encryptedknn.client.OpenSearchHttp;
 import org.encryptedknn.corpus.EmbeddedCorpus;
 import org.encryptedknn.keys.KeyDerivation;
@@ -34,9 +34,7 @@ public final class SearchBench {
     static final String FIELD = "embedding";
     static final String PLAIN_INDEX = "bench-plain";
     static final String ENCRYPTED_INDEX = "bench-encrypted";
-    static final int M = 16;
-    static final int EF_CONSTRUCTION = 100;
-    static final int BULK_BATCH = 500;
+    static final Indices.Hnsw HNSW = Indices.Hnsw.DEFAULT;
     static final int TOP = 10;
 
     public static void main(String[] args) throws Exception {
@@ -70,8 +68,8 @@ public final class SearchBench {
                 transform.warmUp();
                 int[][] truth = exactTopK(vectors, queries, TOP);
 
-                IndexResult plainIdx = indexPlain(node, vectors, d);
-                IndexResult encIdx = indexEncrypted(node, transform, vectors, d, cells);
+                Indices.LoadResult plainIdx = indexPlain(node, vectors, d);
+                Indices.LoadResult encIdx = indexEncrypted(node, transform, vectors);
 
                 QueryResult plainQ = queryPlain(node, queries, truth, k);
                 QueryResult encQ = queryEncrypted(node, transform, queries, truth, k, probe);
@@ -83,12 +81,12 @@ public final class SearchBench {
                 row("query latency p50 (ms)", plainQ.p50, encQ.p50, "%.2f");
                 row("query latency p95 (ms)", plainQ.p95, encQ.p95, "%.2f");
                 row("server took p50 (ms)", plainQ.tookP50, encQ.tookP50, "%.2f");
-                row("bulk indexing (docs/s)", plainIdx.docsPerSecond, encIdx.docsPerSecond, "%.0f");
-                row("index size on disk (MB)", plainIdx.bytes / 1e6, encIdx.bytes / 1e6, "%.2f");
+                row("bulk indexing (docs/s)", plainIdx.docsPerSecond(), encIdx.docsPerSecond(), "%.0f");
+                row("index size on disk (MB)", plainIdx.storeBytes() / 1e6, encIdx.storeBytes() / 1e6, "%.2f");
                 row("response bytes per query", plainQ.bytesPerQuery, encQ.bytesPerQuery, "%.0f");
                 row("request bytes per query", plainQ.requestBytesPerQuery, encQ.requestBytesPerQuery, "%.0f");
                 System.out.printf(Locale.ROOT, "%nsettings: k=%d, window=%d, probe cells=%d, m=%d, ef_construction=%d, 1 shard, force-merged%n",
-                    k, k, probe, M, EF_CONSTRUCTION);
+                    k, k, probe, HNSW.m(), HNSW.efConstruction());
             }
         }
     }
@@ -98,105 +96,33 @@ public final class SearchBench {
             String.format(Locale.ROOT, fmt, plain), String.format(Locale.ROOT, fmt, enc), plain == 0 ? Double.NaN : enc / plain);
     }
 
-    record IndexResult(double docsPerSecond, long bytes) {}
-
     record QueryResult(double recall, double serverRecall, double p50, double p95, double tookP50, double bytesPerQuery,
                        double requestBytesPerQuery) {}
 
-    static ObjectNode indexSettings(boolean encrypted) {
-        ObjectNode settings = OpenSearchHttp.JSON.createObjectNode();
-        settings.put("number_of_shards", 1);
-        settings.put("number_of_replicas", 0);
-        settings.put("refresh_interval", "-1");
-        settings.put(encrypted ? "index.encrypted_knn" : "index.knn", true);
-        return settings;
-    }
-
-    static IndexResult indexPlain(OpenSearchHttp node, float[][] vectors, int d) {
-        recreate(node, PLAIN_INDEX);
-        ObjectNode body = OpenSearchHttp.JSON.createObjectNode();
-        body.set("settings", indexSettings(false));
-        ObjectNode field = body.putObject("mappings").putObject("properties").putObject(FIELD);
-        field.put("type", "knn_vector");
-        field.put("dimension", d);
-        ObjectNode method = field.putObject("method");
-        method.put("name", "hnsw");
-        method.put("engine", "lucene");
-        method.put("space_type", "cosinesimil");
-        method.putObject("parameters").put("m", M).put("ef_construction", EF_CONSTRUCTION);
-        node.put("/" + PLAIN_INDEX, body);
-        return bulk(node, PLAIN_INDEX, vectors.length, i -> {
+    static Indices.LoadResult indexPlain(OpenSearchHttp node, float[][] vectors, int d) {
+        Indices.recreate(node, PLAIN_INDEX, Indices.plainIndexBody(FIELD, d, "cosinesimil", HNSW));
+        return report(PLAIN_INDEX, Indices.bulkLoad(node, PLAIN_INDEX, vectors.length, i -> {
             ObjectNode doc = OpenSearchHttp.JSON.createObjectNode();
-            ArrayNode v = doc.putArray(FIELD);
-            for (float f : vectors[i]) {
-                v.add(f);
-            }
+            doc.set(FIELD, Indices.floats(vectors[i]));
             return doc;
-        });
+        }, Indices.ProgressListener.NONE));
     }
 
-    static IndexResult indexEncrypted(OpenSearchHttp node, ShardTransform transform, float[][] vectors, int d, int cells) {
-        recreate(node, ENCRYPTED_INDEX);
-        ObjectNode body = OpenSearchHttp.JSON.createObjectNode();
-        body.set("settings", indexSettings(true));
-        ObjectNode field = body.putObject("mappings").putObject("properties").putObject(FIELD);
-        field.put("type", "encrypted_knn_vector");
-        field.put("model_id", transform.model().id());
-        field.put("dimension", d);
-        field.put("prefix_dimension", transform.model().parameters().prefixDimension());
-        field.put("cells", cells);
-        field.putObject("method").put("m", M).put("ef_construction", EF_CONSTRUCTION);
-        node.put("/" + ENCRYPTED_INDEX, body);
+    static Indices.LoadResult indexEncrypted(OpenSearchHttp node, ShardTransform transform, float[][] vectors) {
+        ShardModel model = transform.model();
+        Indices.recreate(node, ENCRYPTED_INDEX, Indices.encryptedIndexBody(FIELD, model.id(), model.parameters(), HNSW));
         // Encryption happens in the key holder before the bulk request, so it counts in the throughput.
-        return bulk(node, ENCRYPTED_INDEX, vectors.length, i -> {
+        return report(ENCRYPTED_INDEX, Indices.bulkLoad(node, ENCRYPTED_INDEX, vectors.length, i -> {
             ObjectNode doc = OpenSearchHttp.JSON.createObjectNode();
             doc.set(FIELD, EncryptedSearch.recordJson(transform.encryptDocument(vectors[i], Integer.toString(i), FIELD)));
             return doc;
-        });
+        }, Indices.ProgressListener.NONE));
     }
 
-    interface DocSource {
-        ObjectNode doc(int i);
-    }
-
-    static IndexResult bulk(OpenSearchHttp node, String index, int count, DocSource source) {
-        long start = System.nanoTime();
-        StringBuilder ndjson = new StringBuilder();
-        for (int i = 0; i < count; i++) {
-            ndjson.append("{\"index\":{\"_index\":\"").append(index).append("\",\"_id\":\"").append(i).append("\"}}\n");
-            ndjson.append(source.doc(i).toString()).append('\n');
-            if ((i + 1) % BULK_BATCH == 0 || i == count - 1) {
-                JsonNode r = node.postNdjson("/_bulk", ndjson.toString());
-                if (r.path("errors").asBoolean()) {
-                    throw new IllegalStateException("bulk into " + index + " had errors: " + firstError(r));
-                }
-                ndjson.setLength(0);
-            }
-        }
-        node.post("/" + index + "/_refresh", null);
-        node.post("/" + index + "/_forcemerge?max_num_segments=1", null);
-        node.post("/" + index + "/_refresh", null);
-        double docsPerSecond = count / seconds(start);
-        long bytes = node.get("/" + index + "/_stats/store").path("indices").path(index).path("primaries").path("store")
-            .path("size_in_bytes").asLong();
-        System.out.printf(Locale.ROOT, "indexed %d docs into %s: %.0f docs/s, %.2f MB%n", count, index, docsPerSecond, bytes / 1e6);
-        return new IndexResult(docsPerSecond, bytes);
-    }
-
-    private static String firstError(JsonNode bulkResponse) {
-        for (JsonNode item : bulkResponse.path("items")) {
-            JsonNode error = item.elements().next().path("error");
-            if (!error.isMissingNode()) {
-                return error.toString();
-            }
-        }
-        return "?";
-    }
-
-    static void recreate(OpenSearchHttp node, String index) {
-        if (node.exists("/" + index)) {
-            node.delete("/" + index);
-        }
+    private static Indices.LoadResult report(String index, Indices.LoadResult r) {
+        System.out.printf(Locale.ROOT, "indexed %d docs into %s: %.0f docs/s, %.2f MB%n", r.documents(), index, r.docsPerSecond(),
+            r.storeBytes() / 1e6);
+        return r;
     }
 
     static QueryResult queryPlain(OpenSearchHttp node, float[][] queries, int[][] truth, int k) {
@@ -205,10 +131,7 @@ public final class SearchBench {
             body.put("size", TOP);
             body.put("_source", false);
             ObjectNode params = body.putObject("query").putObject("knn").putObject(FIELD);
-            ArrayNode v = params.putArray("vector");
-            for (float f : queries[i]) {
-                v.add(f);
-            }
+            params.set("vector", Indices.floats(queries[i]));
             params.put("k", k);
             JsonNode r = node.post("/" + PLAIN_INDEX + "/_search", body);
             List<String> ids = new ArrayList<>();
