@@ -12,24 +12,14 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=lib.sh
 . "$ROOT/scripts/lib.sh"
 
+eknn_log "1/3 build"
+ZIP="$(bash "$ROOT/scripts/build.sh" | tail -n 1)"
 eknn_find_jdk
 CACHE="$(eknn_cache_dir)"
 M2="$CACHE/m2"
-mkdir -p "$M2"
-# Speeds up the first run on a machine where root already has a Maven repository; never required.
-if eknn_is_root && [ ! -e "$M2/.seeded" ] && [ -d /root/.m2/repository ]; then
-  eknn_log "seeding the Maven cache from /root/.m2/repository"
-  cp -a /root/.m2/repository/. "$M2/" 2>/dev/null || true
-  touch "$M2/.seeded"
-fi
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE/cargo-target}"
 MVN=(mvn -B -ntp -Dmaven.repo.local="$M2")
 PORT="${EKNN_TEST_PORT:-9250}"
 NODE=it
-
-eknn_log "1/3 build (native library, jar, plugin zip)"
-(cd "$ROOT" && "${MVN[@]}" -DskipTests package)
-ZIP="$(ls "$ROOT"/target/releases/encrypted-knn-*.zip)"
 
 # The tests run in a copy of the tree owned by the test user when we are root (the clone's parent
 # directories need not be reachable by that user).

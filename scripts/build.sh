@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Builds everything with one Maven command (Java, the native SEAL library, the plugin zip) and writes
+# the client class path to target/classpath.txt (for the demo, the CLI and the benchmarks).
+#   usage: scripts/build.sh [extra Maven arguments]
+# Prints nothing on stdout but the plugin zip's path on its last line.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=lib.sh
+. "$ROOT/scripts/lib.sh"
+
+eknn_find_jdk
+CACHE="$(eknn_cache_dir)"
+M2="$CACHE/m2"
+mkdir -p "$M2"
+# Speeds up the first run on a machine where root already has a Maven repository; never required.
+if eknn_is_root && [ ! -e "$M2/.seeded" ] && [ -d /root/.m2/repository ]; then
+  eknn_log "seeding the Maven cache from /root/.m2/repository"
+  cp -a /root/.m2/repository/. "$M2/" 2>/dev/null || true
+  touch "$M2/.seeded"
+fi
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE/cargo-target}"
+
+eknn_log "building (Java, native SEAL library, plugin zip)"
+(cd "$ROOT" && mvn -B -ntp -Dmaven.repo.local="$M2" -DskipTests "$@" package dependency:build-classpath \
+  -Dmdep.outputFile="$ROOT/target/classpath.txt" -Dmdep.includeScope=compile) >&2
+ls "$ROOT"/target/releases/encrypted-knn-*.zip

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The main job end to end (README): build; fetch OpenSearch 3.5.0 and opensearch-knn from Maven
+# Central; install the plugin; start a node on 127.0.0.1 (as an unprivileged user when root);
+# embed and index the SpamAssassin corpus encrypted (and a plaintext baseline); run encrypted
+# natural-language queries and print the results next to the baseline; stop the node.
+# Re-running reuses the cache: downloads, embeddings, the key, the model and the indices.
+#   usage: scripts/demo.sh [--port 9200] [query text]...
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=lib.sh
+. "$ROOT/scripts/lib.sh"
+
+PORT=9200
+if [ "${1:-}" = --port ]; then PORT="$2"; shift 2; fi
+NODE=demo
+
+ZIP="$(bash "$ROOT/scripts/build.sh" | tail -n 1)"
+eknn_find_jdk
+CACHE="$(eknn_cache_dir)"
+STATE="$CACHE/demo"
+mkdir -p "$STATE"
+chmod 0700 "$STATE"
+
+stop_node() { bash "$ROOT/scripts/opensearch.sh" stop --name "$NODE" >/dev/null 2>&1 || true; }
+trap stop_node EXIT
+bash "$ROOT/scripts/opensearch.sh" fetch
+bash "$ROOT/scripts/opensearch.sh" install-knn
+bash "$ROOT/scripts/opensearch.sh" install "$ZIP"
+bash "$ROOT/scripts/opensearch.sh" start --name "$NODE" --port "$PORT"
+
+# The demo is a client: it holds the key and the model, the node only sees ciphertexts.
+CP="$ROOT/target/classes:$(cat "$ROOT/target/classpath.txt")"
+ENCRYPTED_KNN_CACHE="$CACHE" "$JAVA_HOME/bin/java" -Xmx4g -Djna.nosys=true -cp "$CP" \
+  org.encryptedknn.cli.Demo --url "http://127.0.0.1:$PORT" --state "$STATE" "$@"
