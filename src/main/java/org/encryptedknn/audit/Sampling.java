@@ -1,0 +1,36 @@
+package org.encryptedknn.audit;
+
+import java.util.SplittableRandom;
+
+/** Seeded sampling helpers (audits are reproducible: every experiment takes an explicit seed). */
+public final class Sampling {
+
+    private Sampling() {}
+
+    /** Standard normal (Marsaglia polar method). */
+    public static double gaussian(SplittableRandom random) {
+        while (true) {
+            double u = 2 * random.nextDouble() - 1;
+            double v = 2 * random.nextDouble() - 1;
+            double s = u * u + v * v;
+            if (s > 0 && s < 1) {
+                return u * Math.sqrt(-2 * Math.log(s) / s);
+            }
+        }
+    }
+
+    /** A random permutation of 0..n−1. */
+    public static int[] permutation(int n, SplittableRandom random) {
+        int[] p = new int[n];
+        for (int i = 0; i < n; i++) {
+            p[i] = i;
+        }
+        for (int i = n - 1; i > 0; i--) {
+            int j = random.nextInt(i + 1);
+            int t = p[i];
+            p[i] = p[j];
+            p[j] = t;
+        }
+        return p;
+    }
+}

@@ -1,0 +1,61 @@
+package org.encryptedknn.audit;
+
+import static org.junit.Assert.assertTrue;
+
+import java.util.SplittableRandom;
+import org.encryptedknn.keys.KeyDerivation;
+import org.encryptedknn.keys.MasterKey;
+import org.encryptedknn.shard.EncryptedVector;
+import org.encryptedknn.shard.ModelFitter;
+import org.encryptedknn.shard.ModelParameters;
+import org.encryptedknn.shard.ShardModel;
+import org.encryptedknn.shard.ShardTransform;
+import org.encryptedknn.shard.Space;
+import org.junit.Test;
+
+public class RekeyLinkageTest {
+
+    /** Anisotropic synthetic "embeddings" with a common direction, like real ones. */
+    static float[][] synthetic(int count, int d, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        float[][] out = new float[count][d];
+        for (float[] x : out) {
+            for (int j = 0; j < d; j++) {
+                x[j] = (float) (Sampling.gaussian(r) / Math.sqrt(1 + j) + (j == 0 ? 2 : 0));
+            }
+        }
+        return out;
+    }
+
+    @Test
+    public void residualChannelIsUnlinkableButInvariantsLink() {
+        int d = 64;
+        float[][] docs = synthetic(500, d, 7);
+        ShardModel model = ModelFitter.fit("rk", new ModelParameters(d, Space.COSINE, 16, 4, 0.5, 1), docs);
+        try (MasterKey mk = MasterKey.generate(); KeyDerivation keys = new KeyDerivation(mk);
+             ShardTransform t1 = new ShardTransform(model, keys, 1); ShardTransform t2 = new ShardTransform(model.withEpoch(2), keys, 2)) {
+            int n = 400;
+            float[][] p1 = new float[n][];
+            float[][] z1 = new float[n][];
+            float[][] p2 = new float[n][];
+            float[][] z2 = new float[n][];
+            int[] c1 = new int[n];
+            int[] c2 = new int[n];
+            for (int i = 0; i < n; i++) {
+                EncryptedVector v = t1.encryptDocument(docs[i], "d" + i, "f");
+                EncryptedVector w = t2.rekey(t1, v, "d" + i, "f");
+                p1[i] = v.prefix();
+                z1[i] = v.keyedResidual();
+                c1[i] = v.cell();
+                p2[i] = w.prefix();
+                z2[i] = w.keyedResidual();
+                c2[i] = w.cell();
+            }
+            RekeyLinkage.Result r = RekeyLinkage.measure(new RekeyLinkage.Epoch(p1, z1, c1), new RekeyLinkage.Epoch(p2, z2, c2), 5, 11);
+            double shard = r.auc().values().iterator().next();
+            assertTrue("residual AUC " + shard, shard >= 0.4 && shard <= 0.6);
+            double norm = r.auc().get("-| ||z|| - ||z'|| | (residual norm)");
+            assertTrue("residual-norm AUC " + norm, norm > 0.9);
+        }
+    }
+}
