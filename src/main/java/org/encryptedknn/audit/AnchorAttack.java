@@ -46,6 +46,16 @@ public final class AnchorAttack {
             return Metrics.threshold(anchors, r1, 0.5);
         }
 
+        /** Smallest anchor count at which at least half of the victims' cell keys came out exactly (NaN if never or unknown). */
+        public double mKey() {
+            for (int i = 0; i < anchors.length; i++) {
+                if (recovered[i] >= 0.5) {
+                    return anchors[i];
+                }
+            }
+            return Double.NaN;
+        }
+
         public double maxAnchors() {
             return anchors.length == 0 ? 0 : anchors[anchors.length - 1];
         }
