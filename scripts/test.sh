@@ -44,5 +44,5 @@ bash "$ROOT/scripts/opensearch.sh" start --name "$NODE" --port "$PORT" --data-di
 
 eknn_log "3/3 tests (unit, in-process node, REST against 127.0.0.1:$PORT)"
 cd "$TREE"
-eknn_as_user env JAVA_HOME="$JAVA_HOME" PATH="$PATH" HOME="$(if eknn_is_root; then getent passwd "$EKNN_USER" | cut -d: -f6; else echo "$HOME"; fi)" \
+eknn_as_user env JAVA_HOME="$JAVA_HOME" PATH="$PATH" ENCRYPTED_KNN_CACHE="$CACHE" HOME="$(if eknn_is_root; then getent passwd "$EKNN_USER" | cut -d: -f6; else echo "$HOME"; fi)" \
   "${MVN[@]}" -Dnative.skip=true -Dtests.rest.cluster="127.0.0.1:$PORT" "$@" verify
