@@ -52,6 +52,19 @@ public final class EncryptedSearch {
         return query;
     }
 
+    public ShardTransform transform() {
+        return transform;
+    }
+
+    public String field() {
+        return field;
+    }
+
+    /** The keyed residual queries H_c r_q of the chosen cells, in the order they were added (read-only use). */
+    Map<Integer, float[]> cellQueries() {
+        return cellQueries;
+    }
+
     /** The cells whose residual queries will be sent (e.g. {@link ShardTransform#probeCells}). */
     public EncryptedSearch withCells(int... cells) {
         for (int c : cells) {
@@ -71,19 +84,24 @@ public final class EncryptedSearch {
     /** Stage 1 + keyed rescore of the window with the residual queries of the chosen cells. */
     public ObjectNode keyedBody(int k, int window, int size) {
         ObjectNode body = stageOneBody(k, size);
+        ObjectNode cells = rescoreQuery(body, window, "keyed").putObject("cells");
+        cellQueries.forEach((c, z) -> cells.put(Integer.toString(c), EncryptedVector.encodeFloats(z)));
+        return body;
+    }
+
+    /** Adds {@code "rescore":{"window_size":…,"encrypted_knn":{"field":…,"mode":…,"query":{"prefix":[…]}}}}; returns the query. */
+    ObjectNode rescoreQuery(ObjectNode body, int window, String mode) {
         ObjectNode rescore = body.putObject("rescore");
         rescore.put("window_size", window);
         ObjectNode spec = rescore.putObject("encrypted_knn");
         spec.put("field", field);
-        spec.put("mode", "keyed");
+        spec.put("mode", mode);
         ObjectNode q = spec.putObject("query");
         ArrayNode prefix = q.putArray("prefix");
         for (float v : scaledPrefix) {
             prefix.add(v);
         }
-        ObjectNode cells = q.putObject("cells");
-        cellQueries.forEach((c, z) -> cells.put(Integer.toString(c), EncryptedVector.encodeFloats(z)));
-        return body;
+        return q;
     }
 
     private ObjectNode knnQuery(int k) {

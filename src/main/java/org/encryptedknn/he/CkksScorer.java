@@ -23,6 +23,14 @@ public final class CkksScorer {
         return context;
     }
 
+    /**
+     * Java-only pre-check of untrusted query bytes (size bound for this context and the SEAL header), no native call;
+     * {@link #loadQuery} repeats it and then lets the native side validate the rest.
+     */
+    public void checkQueryBytes(byte[] queryCiphertext) {
+        SealHeader.check(queryCiphertext, context.maxQueryBytes(), "query ciphertext");
+    }
+
     /** Loads (and validates) a query ciphertext from untrusted bytes, for use with {@link #score(CkksQuery, List)}. */
     public CkksQuery loadQuery(byte[] queryCiphertext) {
         return CkksQuery.load(context, queryCiphertext);

@@ -4,6 +4,7 @@ import org.encryptedknn.index.EncryptedKnnCodecService;
 import org.encryptedknn.index.EncryptedKnnQueryBuilder;
 import org.encryptedknn.index.EncryptedKnnVectorFieldMapper;
 import org.encryptedknn.rest.RestEncryptedKnnStatsAction;
+import org.encryptedknn.search.CkksFetchSubPhase;
 import org.encryptedknn.search.EncryptedKnnRescorerBuilder;
 import org.opensearch.cluster.metadata.IndexNameExpressionResolver;
 import org.opensearch.cluster.node.DiscoveryNodes;
@@ -23,6 +24,7 @@ import org.opensearch.plugins.Plugin;
 import org.opensearch.plugins.SearchPlugin;
 import org.opensearch.rest.RestController;
 import org.opensearch.rest.RestHandler;
+import org.opensearch.search.fetch.FetchSubPhase;
 
 import java.util.List;
 import java.util.Map;
@@ -60,6 +62,12 @@ public class EncryptedKnnPlugin extends Plugin implements MapperPlugin, SearchPl
         return List.of(
             new RescorerSpec<>(EncryptedKnnRescorerBuilder.NAME, EncryptedKnnRescorerBuilder::new, EncryptedKnnRescorerBuilder::fromXContent)
         );
+    }
+
+    /** Attaches the ckks-mode result ciphertexts to the returned hits (docs/ckks-mode.md). */
+    @Override
+    public List<FetchSubPhase> getFetchSubPhases(FetchPhaseConstructionContext context) {
+        return List.of(new CkksFetchSubPhase());
     }
 
     /**

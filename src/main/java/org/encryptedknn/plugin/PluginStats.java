@@ -27,8 +27,16 @@ public final class PluginStats {
     public static final LongAdder RESCORED_HITS = new LongAdder();
     /** Window hits whose cell was not in the rescore query (kept with their prefix score only). */
     public static final LongAdder RESCORED_HITS_UNPROBED_CELL = new LongAdder();
-    /** CKKS multiply-plain batches run on this node (0 until the ckks rescore mode exists). */
+    /** CKKS multiply-plain batches run on this node (one result ciphertext each). */
     public static final LongAdder CKKS_BATCHES = new LongAdder();
+    /** ckks-mode rescore executions (per shard). */
+    public static final LongAdder CKKS_RESCORE_REQUESTS = new LongAdder();
+    /** Wall time spent in the ckks fetch sub-phase (query ciphertext loads + batches), nanoseconds. */
+    public static final LongAdder CKKS_NANOS = new LongAdder();
+    /** Bytes of result ciphertexts returned. */
+    public static final LongAdder CKKS_RESULT_BYTES = new LongAdder();
+    /** ckks query ciphertexts refused by the native validating load on this node (data-node side 400s). */
+    public static final LongAdder CKKS_REJECTIONS = new LongAdder();
 
     private static volatile LongSupplier nativeMemoryGauge = () -> 0L;
 
@@ -58,6 +66,10 @@ public final class PluginStats {
         out.put("rescored_hits", RESCORED_HITS.sum());
         out.put("rescored_hits_unprobed_cell", RESCORED_HITS_UNPROBED_CELL.sum());
         out.put("ckks_batches", CKKS_BATCHES.sum());
+        out.put("ckks_rescore_requests", CKKS_RESCORE_REQUESTS.sum());
+        out.put("ckks_time_in_nanos", CKKS_NANOS.sum());
+        out.put("ckks_result_bytes", CKKS_RESULT_BYTES.sum());
+        out.put("ckks_rejections", CKKS_REJECTIONS.sum());
         out.put("native_memory_in_use_bytes", nativeMemoryInUse());
         return out;
     }

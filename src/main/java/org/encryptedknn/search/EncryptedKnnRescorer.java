@@ -39,9 +39,10 @@ import java.util.Set;
  * first-pass order; their scores are lowered below the window's last score so the top docs stay sorted, as the
  * rescore phase requires (first-pass HNSW scores and rescored dot products are not comparable anyway).
  *
- * <p>CKKS mode will reuse the same window walk (doc-id order, one residual doc value per hit), but instead of scores
- * it produces per-cell ciphertext batches that must travel back with the response; the plan is a fetch sub-phase (or a
- * search-response extension) reading them from this rescore context. Only the KEYED scorer exists today.
+ * <p>CKKS mode: the data node cannot see the residual term, so the window is ordered by the prefix approximation
+ * ⟨prefix, p_i⟩ alone (the same walk, residual term 0) and the rescored doc ids are recorded. The homomorphic part runs
+ * in {@link CkksFetchSubPhase}, which reads this context (or its rebuilt copy, when the fetch phase runs in a new
+ * search context) and attaches the result ciphertexts to the returned hits (docs/ckks-mode.md).
  */
 public final class EncryptedKnnRescorer implements Rescorer {
 
@@ -57,12 +58,22 @@ public final class EncryptedKnnRescorer implements Rescorer {
         private final EncryptedFieldSpec spec;
         private final RescoreMode mode;
         private final KeyedRescoreQuery query;
+        private final CkksRescoreQuery ckksQuery;
 
-        Context(int windowSize, EncryptedFieldSpec spec, RescoreMode mode, KeyedRescoreQuery query) {
+        Context(int windowSize, EncryptedFieldSpec spec, KeyedRescoreQuery query) {
             super(windowSize, INSTANCE);
             this.spec = spec;
-            this.mode = mode;
+            this.mode = RescoreMode.KEYED;
             this.query = query;
+            this.ckksQuery = null;
+        }
+
+        Context(int windowSize, EncryptedFieldSpec spec, CkksRescoreQuery ckksQuery) {
+            super(windowSize, INSTANCE);
+            this.spec = spec;
+            this.mode = RescoreMode.CKKS;
+            this.query = null;
+            this.ckksQuery = ckksQuery;
         }
 
         public EncryptedFieldSpec spec() {
@@ -73,8 +84,22 @@ public final class EncryptedKnnRescorer implements Rescorer {
             return mode;
         }
 
+        /** The keyed-mode query (null in ckks mode). */
         public KeyedRescoreQuery query() {
             return query;
+        }
+
+        /** The ckks-mode query (null in keyed mode). */
+        public CkksRescoreQuery ckksQuery() {
+            return ckksQuery;
+        }
+
+        float[] prefix() {
+            return mode == RescoreMode.KEYED ? query.prefix() : ckksQuery.prefix();
+        }
+
+        Integer epoch() {
+            return mode == RescoreMode.KEYED ? query.epoch() : ckksQuery.epoch();
         }
     }
 
@@ -91,9 +116,6 @@ public final class EncryptedKnnRescorer implements Rescorer {
             return topDocs;
         }
         Context context = (Context) rescoreContext;
-        if (context.mode() != RescoreMode.KEYED) {
-            throw new IllegalArgumentException(EncryptedKnnRescorerBuilder.CKKS_NOT_AVAILABLE);
-        }
         ScoreDoc[] all = topDocs.scoreDocs;
         int window = Math.min(context.getWindowSize(), all.length);
         ScoreDoc[] head = Arrays.copyOf(all, window);
@@ -110,7 +132,7 @@ public final class EncryptedKnnRescorer implements Rescorer {
             if (cursor == null || cursor.leaf != leaf) {
                 cursor = new LeafCursor(leaf, context.spec().field());
             }
-            HitScore score = cursor.score(hit.doc - leaf.docBase, context.query());
+            HitScore score = cursor.score(hit.doc - leaf.docBase, context);
             if (score.hasVector() && !score.probed()) {
                 unprobed++;
             }
@@ -121,6 +143,9 @@ public final class EncryptedKnnRescorer implements Rescorer {
         PluginStats.RESCORE_REQUESTS.increment();
         PluginStats.RESCORED_HITS.add(window);
         PluginStats.RESCORED_HITS_UNPROBED_CELL.add(unprobed);
+        if (context.mode() == RescoreMode.CKKS) {
+            PluginStats.CKKS_RESCORE_REQUESTS.increment();
+        }
 
         Arrays.sort(head, (a, b) -> {
             int cmp = Float.compare(b.score, a.score);
@@ -145,15 +170,20 @@ public final class EncryptedKnnRescorer implements Rescorer {
         }
         List<LeafReaderContext> leaves = searcher.getIndexReader().leaves();
         LeafReaderContext leaf = leaves.get(ReaderUtil.subIndex(topLevelDocId, leaves));
-        HitScore score = new LeafCursor(leaf, context.spec().field()).score(topLevelDocId - leaf.docBase, context.query());
+        HitScore score = new LeafCursor(leaf, context.spec().field()).score(topLevelDocId - leaf.docBase, context);
+        String name = "encrypted_knn " + context.mode().wireName() + " rescore";
         if (!score.hasVector()) {
-            return Explanation.match(MISSING_SCORE, "encrypted_knn keyed rescore: no encrypted vector in [" + context.spec().field() + "]");
+            return Explanation.match(MISSING_SCORE, name + ": no encrypted vector in [" + context.spec().field() + "]");
         }
         Explanation prefix = Explanation.match((float) score.prefixTerm(), "<prefix, p> (approximate prefix term)");
+        if (context.mode() == RescoreMode.CKKS) {
+            return Explanation.match(score.total(), name + ": prefix approximation only (the residual term is in the hit's "
+                + CkksFetchSubPhase.FIELD + " ciphertext" + (score.probed() ? "" : "; cell " + score.cell() + " not probed") + ")", prefix);
+        }
         Explanation residual = score.probed()
             ? Explanation.match((float) score.residualTerm(), "<H_c r_q, z> for cell " + score.cell())
             : Explanation.match(0f, "cell " + score.cell() + " (epoch " + score.epoch() + ") not in the query: prefix part only");
-        return Explanation.match(score.total(), "encrypted_knn keyed rescore, sum of:", prefix, residual);
+        return Explanation.match(score.total(), name + ", sum of:", prefix, residual);
     }
 
     /** Forward-only access to one segment's prefixes and residual records. */
@@ -170,7 +200,7 @@ public final class EncryptedKnnRescorer implements Rescorer {
             this.vectorIterator = vectors == null ? null : vectors.iterator();
         }
 
-        HitScore score(int doc, KeyedRescoreQuery query) throws IOException {
+        HitScore score(int doc, Context context) throws IOException {
             if (vectors == null || residuals == null || !residuals.advanceExact(doc)) {
                 return new HitScore(false, 0, 0, -1, -1, false);
             }
@@ -180,18 +210,23 @@ public final class EncryptedKnnRescorer implements Rescorer {
             }
             float[] p = vectors.vectorValue(vectorIterator.index());
             double prefixTerm = 0;
-            float[] q = query.prefix();
+            float[] q = context.prefix();
             for (int i = 0; i < q.length; i++) {
                 prefixTerm += (double) q[i] * p[i];
             }
             BytesRef record = residuals.binaryValue();
             int cell = ResidualDocValues.cell(record);
             int epoch = ResidualDocValues.epoch(record);
-            Map<Integer, float[]> cells = query.cells();
+            Integer queryEpoch = context.epoch();
+            boolean epochOk = queryEpoch == null || queryEpoch == epoch;
+            if (context.mode() == RescoreMode.CKKS) {
+                boolean probed = epochOk && context.ckksQuery().cells().containsKey(cell)
+                    && CkksFetchSubPhase.residualFits(record, context.ckksQuery());
+                return new HitScore(true, prefixTerm, 0, cell, epoch, probed);
+            }
+            Map<Integer, float[]> cells = context.query().cells();
             float[] rq = cells.get(cell);
-            boolean probed = rq != null
-                && (query.epoch() == null || query.epoch() == epoch)
-                && ResidualDocValues.residualLength(record) == rq.length;
+            boolean probed = rq != null && epochOk && ResidualDocValues.residualLength(record) == rq.length;
             double residualTerm = probed ? ResidualDocValues.dotResidual(record, rq) : 0;
             return new HitScore(true, prefixTerm, residualTerm, cell, epoch, probed);
         }

@@ -27,40 +27,54 @@ import java.util.Objects;
  *
  * <p>{@code mode} is required: the choice between {@code keyed} (exact scores computed and sorted on the data node,
  * which sees the keyed query residuals and the scores) and {@code ckks} (homomorphic, the data node learns neither)
- * is a leakage decision the caller makes explicitly. {@code ckks} parses and is refused with a 400 until the SEAL
- * rescoring lands; its query will be a different {@code query} payload, carried next to {@link KeyedRescoreQuery} by
- * this builder (the wire format writes the mode first, then the mode's payload).
+ * is a leakage decision the caller makes explicitly. The two modes carry different {@code query} payloads:
+ * {@link KeyedRescoreQuery} and {@link CkksRescoreQuery} (docs/ckks-mode.md); the wire format writes the mode first,
+ * then the mode's payload.
  */
 public final class EncryptedKnnRescorerBuilder extends RescorerBuilder<EncryptedKnnRescorerBuilder> {
 
     public static final String NAME = "encrypted_knn";
-    public static final String CKKS_NOT_AVAILABLE = "mode [ckks] is not available yet";
-
     private final String field;
     private final RescoreMode mode;
     private final KeyedRescoreQuery keyedQuery;
+    private final CkksRescoreQuery ckksQuery;
 
     public EncryptedKnnRescorerBuilder(String field, KeyedRescoreQuery keyedQuery) {
         this.field = Objects.requireNonNull(field, "field");
         this.mode = RescoreMode.KEYED;
         this.keyedQuery = Objects.requireNonNull(keyedQuery, "query");
+        this.ckksQuery = null;
+    }
+
+    public EncryptedKnnRescorerBuilder(String field, CkksRescoreQuery ckksQuery) {
+        this.field = Objects.requireNonNull(field, "field");
+        this.mode = RescoreMode.CKKS;
+        this.keyedQuery = null;
+        this.ckksQuery = Objects.requireNonNull(ckksQuery, "query");
     }
 
     public EncryptedKnnRescorerBuilder(StreamInput in) throws IOException {
         super(in);
         this.field = in.readString();
         this.mode = in.readEnum(RescoreMode.class);
-        if (mode != RescoreMode.KEYED) {
-            throw new IllegalArgumentException(CKKS_NOT_AVAILABLE);
+        if (mode == RescoreMode.KEYED) {
+            this.keyedQuery = new KeyedRescoreQuery(in);
+            this.ckksQuery = null;
+        } else {
+            this.keyedQuery = null;
+            this.ckksQuery = new CkksRescoreQuery(in);
         }
-        this.keyedQuery = new KeyedRescoreQuery(in);
     }
 
     @Override
     protected void doWriteTo(StreamOutput out) throws IOException {
         out.writeString(field);
         out.writeEnum(mode);
-        keyedQuery.writeTo(out);
+        if (mode == RescoreMode.KEYED) {
+            keyedQuery.writeTo(out);
+        } else {
+            ckksQuery.writeTo(out);
+        }
     }
 
     public String field() {
@@ -71,8 +85,14 @@ public final class EncryptedKnnRescorerBuilder extends RescorerBuilder<Encrypted
         return mode;
     }
 
+    /** The keyed-mode payload, or null in ckks mode. */
     public KeyedRescoreQuery keyedQuery() {
         return keyedQuery;
+    }
+
+    /** The ckks-mode payload, or null in keyed mode. */
+    public CkksRescoreQuery ckksQuery() {
+        return ckksQuery;
     }
 
     @Override
@@ -85,7 +105,11 @@ public final class EncryptedKnnRescorerBuilder extends RescorerBuilder<Encrypted
         builder.startObject(NAME);
         builder.field("field", field);
         builder.field("mode", mode.wireName());
-        keyedQuery.toXContent(builder, params);
+        if (mode == RescoreMode.KEYED) {
+            keyedQuery.toXContent(builder, params);
+        } else {
+            ckksQuery.toXContent(builder, params);
+        }
         builder.endObject();
     }
 
@@ -126,9 +150,6 @@ public final class EncryptedKnnRescorerBuilder extends RescorerBuilder<Encrypted
                         throw KeyedRescoreQuery.bad("[mode] must be [keyed] or [ckks]");
                     }
                     mode = RescoreMode.fromString(parser.text());
-                    if (mode == RescoreMode.CKKS) {
-                        throw new IllegalArgumentException(CKKS_NOT_AVAILABLE);
-                    }
                 }
                 case "query" -> {
                     if (token != XContentParser.Token.START_OBJECT) {
@@ -157,6 +178,9 @@ public final class EncryptedKnnRescorerBuilder extends RescorerBuilder<Encrypted
                 .createParser(NamedXContentRegistry.EMPTY, DeprecationHandler.THROW_UNSUPPORTED_OPERATION, query.streamInput())
         ) {
             queryParser.nextToken();
+            if (mode == RescoreMode.CKKS) {
+                return new EncryptedKnnRescorerBuilder(field, CkksRescoreQuery.fromXContent(queryParser));
+            }
             return new EncryptedKnnRescorerBuilder(field, KeyedRescoreQuery.fromXContent(queryParser));
         }
     }
@@ -178,8 +202,12 @@ public final class EncryptedKnnRescorerBuilder extends RescorerBuilder<Encrypted
             );
         }
         EncryptedFieldSpec spec = encrypted.spec();
-        keyedQuery.validate(spec);
-        return new EncryptedKnnRescorer.Context(windowSize, spec, mode, keyedQuery);
+        if (mode == RescoreMode.KEYED) {
+            keyedQuery.validate(spec);
+            return new EncryptedKnnRescorer.Context(windowSize, spec, keyedQuery);
+        }
+        ckksQuery.validate(spec, windowSize);
+        return new EncryptedKnnRescorer.Context(windowSize, spec, ckksQuery);
     }
 
     @Override
@@ -188,11 +216,12 @@ public final class EncryptedKnnRescorerBuilder extends RescorerBuilder<Encrypted
             return false;
         }
         EncryptedKnnRescorerBuilder other = (EncryptedKnnRescorerBuilder) obj;
-        return field.equals(other.field) && mode == other.mode && keyedQuery.equals(other.keyedQuery);
+        return field.equals(other.field) && mode == other.mode && Objects.equals(keyedQuery, other.keyedQuery)
+            && Objects.equals(ckksQuery, other.ckksQuery);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(super.hashCode(), field, mode, keyedQuery);
+        return Objects.hash(super.hashCode(), field, mode, keyedQuery, ckksQuery);
     }
 }

@@ -469,6 +469,9 @@ public class EncryptedKnnSingleNodeTests extends OpenSearchSingleNodeTestCase {
             "rescored_hits_unprobed_cell", "ckks_batches", "native_memory_in_use_bytes")) {
             assertTrue(key, node.containsKey(key));
         }
-        assertEquals(0, ((Number) node.get("ckks_batches")).longValue());
+        for (String key : List.of("ckks_rescore_requests", "ckks_time_in_nanos", "ckks_result_bytes", "ckks_rejections")) {
+            assertTrue(key, node.containsKey(key));
+        }
+        assertTrue(((Number) node.get("ckks_batches")).longValue() >= 0); // the ckks tests may share this JVM
     }
 }

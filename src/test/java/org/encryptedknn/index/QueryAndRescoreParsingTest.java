@@ -167,7 +167,7 @@ public class QueryAndRescoreParsingTest {
     @Test
     public void rescoreValidation() {
         String pre = "{\"rescore\":{\"encrypted_knn\":";
-        assertTrue(messageOf(pre + "{\"field\":\"embedding\",\"mode\":\"ckks\",\"query\":{}}}}").contains("mode [ckks] is not available yet"));
+        assertTrue(messageOf(pre + "{\"field\":\"embedding\",\"mode\":\"ckks\",\"query\":{}}}}").contains("rescore.encrypted_knn.query.prefix: is required"));
         assertTrue(messageOf(pre + "{\"field\":\"embedding\",\"query\":{\"prefix\":[1]}}}}").contains("[mode] is required"));
         assertTrue(messageOf(pre + "{\"field\":\"embedding\",\"mode\":\"fast\",\"query\":{\"prefix\":[1]}}}}").contains("[keyed] or [ckks]"));
         assertTrue(messageOf(pre + "{\"field\":\"embedding\",\"mode\":\"keyed\",\"query\":{\"prefix\":[1],\"cells\":{\"x\":\"AAAAAA==\"}}}}}")

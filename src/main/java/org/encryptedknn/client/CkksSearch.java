@@ -1,0 +1,182 @@
+package org.encryptedknn.client;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import org.encryptedknn.he.CkksKeyHolder;
+import org.encryptedknn.he.CkksParameters;
+import org.encryptedknn.shard.EncryptedVector;
+import org.encryptedknn.shard.ShardTransform;
+
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Key-holder side of one encrypted search in ckks mode (docs/ckks-mode.md), on top of {@link EncryptedSearch} (same
+ * stage-1 query, same prefix, same cell choice):
+ * <ul>
+ *   <li>{@link #body}: encrypts H_c r_q of every chosen cell with the CKKS secret key (replicated into ⌊slots/B⌋ blocks,
+ *       seeded) and builds the request; by default {@code _source} leaves out the keyed residuals {@code z} (the point
+ *       of ckks mode is that scores come back encrypted, not the vectors);</li>
+ *   <li>{@link #ranking}: decrypts each returned batch ciphertext once (block sums), adds the exact prefix term
+ *       ⟨u_q, u_i⟩ (SAP decryption of p_i with n_i) and sorts: exact plaintext similarities, best first. Hits whose cell
+ *       was not probed are scored locally when their {@code z} is in {@code _source}, otherwise returned with
+ *       {@code probed = false} and the prefix term only.</li>
+ * </ul>
+ * Not thread-safe (one instance per query).
+ */
+public final class CkksSearch {
+
+    /** One hit: exact score when {@code exact}; otherwise the prefix term only (cell not probed, no z in the response). */
+    /** The per-hit field the data node adds (org.encryptedknn.search.CkksFetchSubPhase). */
+    public static final String FIELD = "_encrypted_knn";
+
+    public record Hit(String id, double score, int cell, boolean probed, boolean exact, JsonNode source) {}
+
+    private final EncryptedSearch search;
+    private final CkksKeyHolder keyHolder;
+    private boolean residualInSource;
+    private long encryptNanos;
+    private long decryptNanos;
+    private int batchesDecrypted;
+    private long rankingNanos;
+
+    public CkksSearch(EncryptedSearch search, CkksKeyHolder keyHolder) {
+        this.search = search;
+        this.keyHolder = keyHolder;
+    }
+
+    /** Ask for {@code z} in {@code _source} too (lets unprobed hits be scored locally; ≈ 1.5 KB more per hit). */
+    public CkksSearch withResidualInSource(boolean include) {
+        this.residualInSource = include;
+        return this;
+    }
+
+    /** Stage 1 + ckks rescore of the window, with one CKKS ciphertext per chosen cell. */
+    public ObjectNode body(int k, int window, int size) {
+        ObjectNode body = search.stageOneBody(k, size);
+        if (!residualInSource) {
+            body.putObject("_source").putArray("excludes").add(search.field() + "." + EncryptedVector.KEYED_RESIDUAL);
+        }
+        ObjectNode q = search.rescoreQuery(body, window, "ckks");
+        ObjectNode cells = q.putObject("cells");
+        long start = System.nanoTime();
+        Base64.Encoder b64 = Base64.getEncoder();
+        for (Map.Entry<Integer, float[]> e : search.cellQueries().entrySet()) {
+            cells.put(Integer.toString(e.getKey()), b64.encodeToString(keyHolder.encryptReplicated(e.getValue())));
+        }
+        encryptNanos += System.nanoTime() - start;
+        q.set("ckks", parametersJson(keyHolder.context().parameters()));
+        return body;
+    }
+
+    /** {@code {"poly_degree":…,"coeff_modulus_bits":[…],"scale_bits":…,"block_width":…}}. */
+    public static ObjectNode parametersJson(CkksParameters p) {
+        ObjectNode node = OpenSearchHttp.JSON.createObjectNode();
+        node.put("poly_degree", p.polyDegree());
+        ArrayNode bits = node.putArray("coeff_modulus_bits");
+        p.coeffModulusBits().forEach(bits::add);
+        node.put("scale_bits", p.scaleBits());
+        node.put("block_width", p.blockWidth());
+        return node;
+    }
+
+    /** Exact similarities of the response's hits, best first (see the class comment for unprobed hits). */
+    public List<Hit> ranking(JsonNode response) {
+        long rankingStart = System.nanoTime();
+        JsonNode hits = response.path("hits").path("hits");
+        // 1. every batch ciphertext appears once in the response: decrypt each once
+        long start = System.nanoTime();
+        Map<String, double[]> sums = new HashMap<>();
+        for (JsonNode hit : hits) {
+            JsonNode f = info(hit);
+            if (f.has("ciphertext")) {
+                byte[] ct = Base64.getDecoder().decode(f.path("ciphertext").asText());
+                if (sums.put(f.path("batch").asText(), keyHolder.decryptBlockSums(ct, f.path("count").asInt())) != null) {
+                    throw new IllegalStateException("batch " + f.path("batch").asText() + " appears twice in the response");
+                }
+                batchesDecrypted++;
+            }
+        }
+        decryptNanos += System.nanoTime() - start;
+
+        // 2. exact prefix term + decrypted residual term
+        ShardTransform transform = search.transform();
+        int dr = transform.model().parameters().residualDimension();
+        String field = search.field();
+        List<Hit> out = new ArrayList<>();
+        for (JsonNode hit : hits) {
+            JsonNode source = hit.path("_source");
+            JsonNode record = source.path(field);
+            JsonNode f = info(hit);
+            boolean hasZ = record.hasNonNull(EncryptedVector.KEYED_RESIDUAL);
+            EncryptedVector v = hasZ ? EncryptedSearch.parseRecord(record) : prefixOnlyRecord(record, dr);
+            double prefix = transform.prefixScore(search.query(), v);
+            boolean probed = f.path("probed").asBoolean(false);
+            double score;
+            boolean exact;
+            if (probed) {
+                double[] batch = sums.get(f.path("batch").asText());
+                if (batch == null) {
+                    throw new IllegalStateException("hit " + hit.path("_id").asText() + " refers to batch " + f.path("batch").asText()
+                        + " whose ciphertext is not in the response");
+                }
+                score = prefix + batch[f.path("slot").asInt()];
+                exact = true;
+            } else if (hasZ) {
+                score = prefix + transform.residualScore(search.query(), v);
+                exact = true;
+            } else {
+                score = prefix;
+                exact = false;
+            }
+            out.add(new Hit(hit.path("_id").asText(), score, v.cell(), probed, exact, source));
+        }
+        out.sort(Comparator.comparingDouble(Hit::score).reversed());
+        rankingNanos += System.nanoTime() - rankingStart;
+        return out;
+    }
+
+    private static JsonNode info(JsonNode hit) {
+        return hit.path("fields").path(FIELD).path(0);
+    }
+
+    private static EncryptedVector prefixOnlyRecord(JsonNode node, int residualDimension) {
+        JsonNode p = node.path(EncryptedVector.PREFIX);
+        float[] prefix = new float[p.size()];
+        for (int i = 0; i < prefix.length; i++) {
+            prefix[i] = (float) p.get(i).asDouble();
+        }
+        return new EncryptedVector(
+            prefix,
+            Base64.getDecoder().decode(node.path(EncryptedVector.NONCE).asText()),
+            node.path(EncryptedVector.CELL).asInt(),
+            new float[residualDimension], // not used by the prefix term
+            node.path(EncryptedVector.EPOCH).asInt()
+        );
+    }
+
+    /** Time spent encrypting the cell queries so far (key holder). */
+    public long encryptNanos() {
+        return encryptNanos;
+    }
+
+    /** Time spent decrypting batch ciphertexts so far (key holder). */
+    public long decryptNanos() {
+        return decryptNanos;
+    }
+
+    /** Time spent in {@link #ranking} so far: CKKS decryption + SAP prefix decryption + sorting. */
+    public long rankingNanos() {
+        return rankingNanos;
+    }
+
+    public int batchesDecrypted() {
+        return batchesDecrypted;
+    }
+}

@@ -1,0 +1,407 @@
+package org.encryptedknn.search;
+
+import org.encryptedknn.he.CkksContext;
+import org.encryptedknn.he.CkksParameters;
+import org.encryptedknn.he.CkksScorer;
+import org.encryptedknn.he.HeException;
+import org.encryptedknn.index.EncryptedFieldSpec;
+import org.opensearch.core.common.io.stream.StreamInput;
+import org.opensearch.core.common.io.stream.StreamOutput;
+import org.opensearch.core.common.io.stream.Writeable;
+import org.opensearch.core.xcontent.ToXContentFragment;
+import org.opensearch.core.xcontent.XContentBuilder;
+import org.opensearch.core.xcontent.XContentParser;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+
+/**
+ * The {@code query} of a ckks-mode rescore:
+ * <pre>{"prefix":[…],"cells":{"17":"&lt;b64 seeded CKKS ciphertext of H_17 r_q replicated into ⌊slots/B⌋ blocks&gt;",…},
+ *  "epoch":1,
+ *  "ckks":{"poly_degree":4096,"coeff_modulus_bits":[42,36,31],"scale_bits":36,"block_width":288}}</pre>
+ *
+ * <p>All of it is untrusted. Checks, in order, all before any native call that touches request bytes: the parameter
+ * set against {@link CkksContexts#ALLOWED}; the number of cells ({@link #MAX_CELLS}); each cell's base64 length
+ * against the context's maximum query ciphertext size; base64 decoding; the SEAL header and exact size (Java). The
+ * data node then loads each ciphertext with the native validating loader (parameter id, level, scale, bounded zstd).
+ * Errors are {@link IllegalArgumentException}s (400) naming the field, e.g.
+ * {@code [encrypted_knn] rescore.encrypted_knn.query.cells[17]: not valid base64}.
+ */
+public final class CkksRescoreQuery implements Writeable, ToXContentFragment {
+
+    /** Cells (query ciphertexts) one ckks request may carry: ≈ 50 KB each at N = 4096, ≈ 100 KB at N = 8192. */
+    public static final int MAX_CELLS = 256;
+    /** Largest rescore window in ckks mode: each batch of ⌊slots/B⌋ hits returns one ≈ 52 KB ciphertext. */
+    public static final int MAX_WINDOW = 1000;
+
+    private static final String PATH = "rescore.encrypted_knn.query";
+
+    private final float[] prefix;
+    private final Map<Integer, byte[]> cells; // sorted by cell id
+    private final Integer epoch;
+    private final CkksParameters params;
+
+    public CkksRescoreQuery(float[] prefix, Map<Integer, byte[]> cells, Integer epoch, CkksParameters params) {
+        this.prefix = Objects.requireNonNull(prefix, "prefix").clone();
+        this.params = CkksContexts.check(
+            params.polyDegree(),
+            params.coeffModulusBits(),
+            params.scaleBits(),
+            params.blockWidth(),
+            PATH + ".ckks"
+        );
+        TreeMap<Integer, byte[]> copy = new TreeMap<>();
+        cells.forEach((c, v) -> copy.put(c, v.clone()));
+        this.cells = Collections.unmodifiableMap(copy);
+        this.epoch = epoch;
+        validateShape();
+    }
+
+    public CkksRescoreQuery(StreamInput in) throws IOException {
+        this.prefix = in.readFloatArray();
+        int polyDegree = in.readVInt();
+        int nBits = in.readVInt();
+        if (nBits > 16) {
+            throw new IOException("too many coefficient moduli: " + nBits);
+        }
+        List<Integer> bits = new ArrayList<>(nBits);
+        for (int i = 0; i < nBits; i++) {
+            bits.add(in.readVInt());
+        }
+        this.params = CkksContexts.check(polyDegree, bits, in.readVInt(), in.readVInt(), PATH + ".ckks");
+        int n = in.readVInt();
+        if (n > MAX_CELLS) {
+            throw new IOException("too many cells: " + n);
+        }
+        long max = maxCiphertextBytes(params);
+        TreeMap<Integer, byte[]> map = new TreeMap<>();
+        for (int i = 0; i < n; i++) {
+            int cell = in.readVInt();
+            int length = in.readVInt();
+            if (length < 0 || length > max) {
+                throw new IOException("cell " + cell + ": ciphertext of " + length + " bytes exceeds " + max);
+            }
+            byte[] bytes = new byte[length];
+            in.readBytes(bytes, 0, length);
+            map.put(cell, bytes);
+        }
+        this.cells = Collections.unmodifiableMap(map);
+        this.epoch = in.readOptionalVInt();
+        validateShape(); // bytes from another node: same checks as a parsed request
+    }
+
+    @Override
+    public void writeTo(StreamOutput out) throws IOException {
+        out.writeFloatArray(prefix);
+        out.writeVInt(params.polyDegree());
+        out.writeVInt(params.coeffModulusBits().size());
+        for (int b : params.coeffModulusBits()) {
+            out.writeVInt(b);
+        }
+        out.writeVInt(params.scaleBits());
+        out.writeVInt(params.blockWidth());
+        out.writeVInt(cells.size());
+        for (Map.Entry<Integer, byte[]> e : cells.entrySet()) {
+            out.writeVInt(e.getKey());
+            out.writeVInt(e.getValue().length);
+            out.writeBytes(e.getValue());
+        }
+        out.writeOptionalVInt(epoch);
+    }
+
+    static IllegalArgumentException bad(String path, String problem) {
+        return new IllegalArgumentException("[encrypted_knn] " + (path.startsWith("rescore.") ? path : PATH + "." + path) + ": " + problem);
+    }
+
+    /** The node's context for these parameters (native; the parameters are checked already). */
+    public CkksContext context() {
+        return CkksContexts.get(params);
+    }
+
+    /** Largest query ciphertext accepted for {@code params}, from the native context (parameters checked first). */
+    static long maxCiphertextBytes(CkksParameters params) {
+        return CkksContexts.get(params).maxQueryBytes();
+    }
+
+    private void validateShape() {
+        if (prefix.length == 0 || prefix.length > KeyedRescoreQuery.MAX_VECTOR) {
+            throw bad(PATH + ".prefix", "must have between 1 and " + KeyedRescoreQuery.MAX_VECTOR + " values, got " + prefix.length);
+        }
+        for (int i = 0; i < prefix.length; i++) {
+            if (!Float.isFinite(prefix[i])) {
+                throw bad(PATH + ".prefix[" + i + "]", "is not a finite float32");
+            }
+        }
+        if (cells.isEmpty()) {
+            throw bad(PATH + ".cells", "at least one cell ciphertext is required in ckks mode");
+        }
+        if (cells.size() > MAX_CELLS) {
+            throw bad(PATH + ".cells", "has " + cells.size() + " cells; at most " + MAX_CELLS + " per request");
+        }
+        if (epoch != null && epoch < 1) {
+            throw bad(PATH + ".epoch", "must be >= 1, got " + epoch);
+        }
+        CkksScorer scorer = new CkksScorer(context());
+        for (Map.Entry<Integer, byte[]> e : cells.entrySet()) {
+            if (e.getKey() < 0) {
+                throw bad(PATH + ".cells", "cell id " + e.getKey() + " is negative");
+            }
+            try {
+                scorer.checkQueryBytes(e.getValue()); // Java-only: size bound + SEAL header
+            } catch (HeException he) {
+                throw bad(PATH + ".cells[" + e.getKey() + "]", he.getMessage());
+            }
+        }
+    }
+
+    /** Checks against the field's mapping (on the shard). */
+    public void validate(EncryptedFieldSpec spec, int windowSize) {
+        if (prefix.length != spec.prefixDimension()) {
+            throw bad(PATH + ".prefix", "has " + prefix.length + " values but field [" + spec.field() + "] has prefix_dimension "
+                + spec.prefixDimension());
+        }
+        if (params.blockWidth() < spec.residualDimension()) {
+            throw bad(PATH + ".ckks.block_width", params.blockWidth() + " is smaller than the residual length of field [" + spec.field()
+                + "] (dimension - prefix_dimension = " + spec.residualDimension() + ")");
+        }
+        for (int cell : cells.keySet()) {
+            if (cell >= spec.cells()) {
+                throw bad(PATH + ".cells[" + cell + "]", "cell id is out of range: field [" + spec.field() + "] has cells [0, "
+                    + spec.cells() + ")");
+            }
+        }
+        if (windowSize > MAX_WINDOW) {
+            throw bad("rescore.window_size", windowSize + " exceeds the ckks-mode maximum of " + MAX_WINDOW);
+        }
+    }
+
+    public float[] prefix() {
+        return prefix;
+    }
+
+    /** Cell id → query ciphertext bytes (not copied: do not modify). */
+    public Map<Integer, byte[]> cells() {
+        return cells;
+    }
+
+    public Integer epoch() {
+        return epoch;
+    }
+
+    public CkksParameters parameters() {
+        return params;
+    }
+
+    @Override
+    public XContentBuilder toXContent(XContentBuilder builder, Params p) throws IOException {
+        builder.startObject("query");
+        builder.field("prefix", prefix);
+        builder.startObject("cells");
+        for (Map.Entry<Integer, byte[]> e : cells.entrySet()) {
+            builder.field(Integer.toString(e.getKey()), Base64.getEncoder().encodeToString(e.getValue()));
+        }
+        builder.endObject();
+        if (epoch != null) {
+            builder.field("epoch", epoch);
+        }
+        builder.startObject("ckks");
+        builder.field("poly_degree", params.polyDegree());
+        builder.field("coeff_modulus_bits", params.coeffModulusBits());
+        builder.field("scale_bits", params.scaleBits());
+        builder.field("block_width", params.blockWidth());
+        builder.endObject();
+        builder.endObject();
+        return builder;
+    }
+
+    /** Parses the object at the parser's current START_OBJECT. */
+    public static CkksRescoreQuery fromXContent(XContentParser parser) throws IOException {
+        if (parser.currentToken() != XContentParser.Token.START_OBJECT) {
+            throw bad(PATH, "must be an object {\"prefix\":[…],\"cells\":{…},\"ckks\":{…}}");
+        }
+        float[] prefix = null;
+        Map<Integer, String> cellText = null;
+        Integer epoch = null;
+        CkksParameters params = null;
+        XContentParser.Token token;
+        while ((token = parser.nextToken()) != XContentParser.Token.END_OBJECT) {
+            if (token != XContentParser.Token.FIELD_NAME) {
+                throw bad(PATH, "is malformed");
+            }
+            String key = parser.currentName();
+            token = parser.nextToken();
+            switch (key) {
+                case "prefix" -> prefix = parseFloats(parser, PATH + ".prefix", KeyedRescoreQuery.MAX_VECTOR);
+                case "cells" -> cellText = parseCellStrings(parser);
+                case "epoch" -> epoch = parseInt(parser, PATH + ".epoch", 1, Integer.MAX_VALUE);
+                case "ckks" -> params = parseParams(parser);
+                default -> throw bad(PATH, "unknown key [" + key + "]; supported in ckks mode: prefix, cells, epoch, ckks");
+            }
+        }
+        if (prefix == null) {
+            throw bad(PATH + ".prefix", "is required");
+        }
+        if (params == null) {
+            throw bad(PATH + ".ckks", "is required: {\"poly_degree\":…,\"coeff_modulus_bits\":[…],\"scale_bits\":…,\"block_width\":…}");
+        }
+        if (cellText == null || cellText.isEmpty()) {
+            throw bad(PATH + ".cells", "at least one cell ciphertext is required in ckks mode");
+        }
+        // Sizes are bounded by the (now known and allowed) parameters before any base64 is decoded.
+        long maxBytes = maxCiphertextBytes(params);
+        long maxChars = 4 * ((maxBytes + 2) / 3);
+        Map<Integer, byte[]> cells = new TreeMap<>();
+        for (Map.Entry<Integer, String> e : cellText.entrySet()) {
+            String path = PATH + ".cells[" + e.getKey() + "]";
+            String text = e.getValue();
+            if (text.length() > maxChars) {
+                throw bad(path, "is " + text.length() + " base64 characters; a query ciphertext for these parameters is at most "
+                    + maxBytes + " bytes (" + maxChars + " characters)");
+            }
+            try {
+                cells.put(e.getKey(), Base64.getDecoder().decode(text));
+            } catch (IllegalArgumentException iae) {
+                throw bad(path, "is not valid base64");
+            }
+        }
+        return new CkksRescoreQuery(prefix, cells, epoch, params);
+    }
+
+    private static Map<Integer, String> parseCellStrings(XContentParser parser) throws IOException {
+        if (parser.currentToken() != XContentParser.Token.START_OBJECT) {
+            throw bad(PATH + ".cells", "must be an object {\"<cell id>\":\"<base64 CKKS ciphertext>\",…}");
+        }
+        Map<Integer, String> cells = new TreeMap<>();
+        XContentParser.Token token;
+        while ((token = parser.nextToken()) != XContentParser.Token.END_OBJECT) {
+            String key = parser.currentName();
+            int cell;
+            try {
+                cell = Integer.parseInt(key);
+            } catch (NumberFormatException e) {
+                throw bad(PATH + ".cells", "key [" + (key.length() > 16 ? key.substring(0, 16) + "…" : key) + "] is not a cell id");
+            }
+            if (cell < 0) {
+                throw bad(PATH + ".cells", "cell id " + cell + " is negative");
+            }
+            token = parser.nextToken();
+            if (token != XContentParser.Token.VALUE_STRING) {
+                throw bad(PATH + ".cells[" + cell + "]", "must be a base64 string (a seeded SEAL CKKS ciphertext)");
+            }
+            if (cells.put(cell, parser.text()) != null) {
+                throw bad(PATH + ".cells", "duplicate cell id " + cell);
+            }
+            if (cells.size() > MAX_CELLS) {
+                throw bad(PATH + ".cells", "has more than " + MAX_CELLS + " cells");
+            }
+        }
+        return cells;
+    }
+
+    private static CkksParameters parseParams(XContentParser parser) throws IOException {
+        String path = PATH + ".ckks";
+        if (parser.currentToken() != XContentParser.Token.START_OBJECT) {
+            throw bad(path, "must be an object {\"poly_degree\":…,\"coeff_modulus_bits\":[…],\"scale_bits\":…,\"block_width\":…}");
+        }
+        Integer n = null;
+        List<Integer> bits = null;
+        Integer scale = null;
+        Integer width = null;
+        XContentParser.Token token;
+        while ((token = parser.nextToken()) != XContentParser.Token.END_OBJECT) {
+            if (token != XContentParser.Token.FIELD_NAME) {
+                throw bad(path, "is malformed");
+            }
+            String key = parser.currentName();
+            parser.nextToken();
+            switch (key) {
+                case "poly_degree" -> n = parseInt(parser, path + ".poly_degree", 1, 1 << 17);
+                case "scale_bits" -> scale = parseInt(parser, path + ".scale_bits", 1, 128);
+                case "block_width" -> width = parseInt(parser, path + ".block_width", 1, 1 << 16);
+                case "coeff_modulus_bits" -> {
+                    float[] values = parseFloats(parser, path + ".coeff_modulus_bits", 16);
+                    bits = new ArrayList<>();
+                    for (float v : values) {
+                        if (v != Math.rint(v) || v < 1 || v > 128) {
+                            throw bad(path + ".coeff_modulus_bits", "must be small integers, got " + v);
+                        }
+                        bits.add((int) v);
+                    }
+                }
+                default -> throw bad(path, "unknown key [" + key + "]; supported: poly_degree, coeff_modulus_bits, scale_bits, block_width");
+            }
+        }
+        if (n == null || bits == null || scale == null || width == null) {
+            throw bad(path, "poly_degree, coeff_modulus_bits, scale_bits and block_width are all required");
+        }
+        return CkksContexts.check(n, bits, scale, width, path);
+    }
+
+    private static int parseInt(XContentParser parser, String path, int min, int max) throws IOException {
+        if (parser.currentToken() != XContentParser.Token.VALUE_NUMBER
+            || (parser.numberType() != XContentParser.NumberType.INT && parser.numberType() != XContentParser.NumberType.LONG)) {
+            throw bad(path, "must be an integer");
+        }
+        long value = parser.longValue();
+        if (value < min || value > max) {
+            throw bad(path, "must be in [" + min + ", " + max + "], got " + value);
+        }
+        return (int) value;
+    }
+
+    private static float[] parseFloats(XContentParser parser, String path, int maxLength) throws IOException {
+        if (parser.currentToken() != XContentParser.Token.START_ARRAY) {
+            throw bad(path, "must be an array of numbers");
+        }
+        float[] values = new float[16];
+        int n = 0;
+        XContentParser.Token token;
+        while ((token = parser.nextToken()) != XContentParser.Token.END_ARRAY) {
+            if (token != XContentParser.Token.VALUE_NUMBER) {
+                throw bad(path, "must be an array of numbers");
+            }
+            if (n >= maxLength) {
+                throw bad(path, "has more than " + maxLength + " values");
+            }
+            if (n == values.length) {
+                values = Arrays.copyOf(values, values.length * 2);
+            }
+            values[n++] = parser.floatValue();
+        }
+        return Arrays.copyOf(values, n);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        if (!(o instanceof CkksRescoreQuery other)) {
+            return false;
+        }
+        if (!Arrays.equals(prefix, other.prefix) || !Objects.equals(epoch, other.epoch) || !params.equals(other.params)
+            || cells.size() != other.cells.size()) {
+            return false;
+        }
+        for (Map.Entry<Integer, byte[]> e : cells.entrySet()) {
+            if (!Arrays.equals(e.getValue(), other.cells.get(e.getKey()))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    @Override
+    public int hashCode() {
+        int h = Arrays.hashCode(prefix) * 31 + Objects.hashCode(epoch) * 7 + params.hashCode();
+        for (Map.Entry<Integer, byte[]> e : cells.entrySet()) {
+            h = h * 31 + e.getKey() * 17 + Arrays.hashCode(e.getValue());
+        }
+        return h;
+    }
+}
