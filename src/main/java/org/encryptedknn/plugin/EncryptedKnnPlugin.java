@@ -7,25 +7,45 @@ import org.encryptedknn.rest.RestEncryptedKnnStatsAction;
 import org.encryptedknn.search.CkksFetchSubPhase;
 import org.encryptedknn.search.EncryptedKnnRescorerBuilder;
 import org.opensearch.cluster.metadata.IndexNameExpressionResolver;
+import org.opensearch.cluster.service.ClusterService;
 import org.opensearch.cluster.node.DiscoveryNodes;
 import org.opensearch.common.settings.ClusterSettings;
 import org.opensearch.common.settings.IndexScopedSettings;
 import org.opensearch.common.settings.Setting;
 import org.opensearch.common.settings.Settings;
 import org.opensearch.common.settings.SettingsFilter;
+import org.opensearch.core.common.io.stream.NamedWriteableRegistry;
+import org.opensearch.core.xcontent.NamedXContentRegistry;
+import org.opensearch.env.Environment;
+import org.opensearch.env.NodeEnvironment;
 import org.opensearch.index.IndexModule;
 import org.opensearch.index.IndexSettings;
 import org.opensearch.index.codec.CodecServiceFactory;
 import org.opensearch.index.mapper.Mapper;
+import org.opensearch.indices.SystemIndexDescriptor;
+import org.opensearch.ingest.Processor;
 import org.opensearch.plugins.ActionPlugin;
 import org.opensearch.plugins.EnginePlugin;
+import org.opensearch.plugins.IngestPlugin;
 import org.opensearch.plugins.MapperPlugin;
 import org.opensearch.plugins.Plugin;
+import org.opensearch.plugins.ReloadablePlugin;
+import org.opensearch.plugins.SearchPipelinePlugin;
 import org.opensearch.plugins.SearchPlugin;
+import org.opensearch.plugins.SystemIndexPlugin;
+import org.opensearch.repositories.RepositoriesService;
 import org.opensearch.rest.RestController;
 import org.opensearch.rest.RestHandler;
+import org.opensearch.script.ScriptService;
+import org.opensearch.search.pipeline.SearchRequestProcessor;
+import org.opensearch.search.pipeline.SearchResponseProcessor;
+import org.opensearch.threadpool.ThreadPool;
+import org.opensearch.transport.client.Client;
+import org.opensearch.watcher.ResourceWatcherService;
 import org.opensearch.search.fetch.FetchSubPhase;
 
+import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -36,7 +56,19 @@ import java.util.function.Supplier;
  * ({@code index.encrypted_knn: true}), the {@code encrypted_knn} query, the {@code encrypted_knn} rescorer and
  * {@code GET _plugins/encrypted_knn/stats}. Nothing here holds or needs a key.
  */
-public class EncryptedKnnPlugin extends Plugin implements MapperPlugin, SearchPlugin, EnginePlugin, ActionPlugin {
+public class EncryptedKnnPlugin extends Plugin
+    implements
+        MapperPlugin,
+        SearchPlugin,
+        EnginePlugin,
+        ActionPlugin,
+        IngestPlugin,
+        SearchPipelinePlugin,
+        ReloadablePlugin,
+        SystemIndexPlugin {
+
+    /** Gateway mode (key holder on ingest/coordinating nodes): see GatewayRegistrations and docs/gateway-mode.md. */
+    private final GatewayRegistrations gateway = new GatewayRegistrations();
 
     public EncryptedKnnPlugin() {
         NativeMemoryHook.install();
@@ -44,7 +76,9 @@ public class EncryptedKnnPlugin extends Plugin implements MapperPlugin, SearchPl
 
     @Override
     public List<Setting<?>> getSettings() {
-        return List.of(EncryptedKnnSettings.INDEX_ENCRYPTED_KNN_SETTING);
+        List<Setting<?>> settings = new ArrayList<>(List.of(EncryptedKnnSettings.INDEX_ENCRYPTED_KNN_SETTING));
+        settings.addAll(gateway.settings());
+        return settings;
     }
 
     @Override
@@ -98,6 +132,64 @@ public class EncryptedKnnPlugin extends Plugin implements MapperPlugin, SearchPl
         IndexNameExpressionResolver indexNameExpressionResolver,
         Supplier<DiscoveryNodes> nodesInCluster
     ) {
-        return List.of(new RestEncryptedKnnStatsAction(nodesInCluster));
+        List<RestHandler> handlers = new ArrayList<>();
+        handlers.add(new RestEncryptedKnnStatsAction(nodesInCluster));
+        handlers.addAll(gateway.restHandlers());
+        return handlers;
+    }
+
+    // ------------------------------------------------------------------ gateway mode
+
+    @Override
+    public Collection<Object> createComponents(
+        Client client,
+        ClusterService clusterService,
+        ThreadPool threadPool,
+        ResourceWatcherService resourceWatcherService,
+        ScriptService scriptService,
+        NamedXContentRegistry xContentRegistry,
+        Environment environment,
+        NodeEnvironment nodeEnvironment,
+        NamedWriteableRegistry namedWriteableRegistry,
+        IndexNameExpressionResolver indexNameExpressionResolver,
+        Supplier<RepositoriesService> repositoriesServiceSupplier
+    ) {
+        // The keystore is still open while the node is constructed: the master key is read here.
+        gateway.start(environment.settings(), client, clusterService, threadPool);
+        return List.of();
+    }
+
+    @Override
+    public void reload(Settings settings) {
+        gateway.reload(settings);
+    }
+
+    @Override
+    public Map<String, Processor.Factory> getProcessors(Processor.Parameters parameters) {
+        return gateway.ingestProcessors();
+    }
+
+    @Override
+    public Map<String, org.opensearch.search.pipeline.Processor.Factory<SearchRequestProcessor>> getRequestProcessors(
+        SearchPipelinePlugin.Parameters parameters
+    ) {
+        return gateway.requestProcessors();
+    }
+
+    @Override
+    public Map<String, org.opensearch.search.pipeline.Processor.Factory<SearchResponseProcessor>> getResponseProcessors(
+        SearchPipelinePlugin.Parameters parameters
+    ) {
+        return gateway.responseProcessors();
+    }
+
+    @Override
+    public Collection<SystemIndexDescriptor> getSystemIndexDescriptors(Settings settings) {
+        return gateway.systemIndices();
+    }
+
+    @Override
+    public void close() {
+        gateway.close();
     }
 }

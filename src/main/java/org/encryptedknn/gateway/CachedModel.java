@@ -1,0 +1,80 @@
+package org.encryptedknn.gateway;
+
+import org.encryptedknn.shard.ShardModel;
+import org.encryptedknn.shard.ShardTransform;
+
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * A decrypted model as stored in the registry (its current epoch, and the registry document's sequence number), with
+ * one {@link ShardTransform} per epoch, built on first use. Older epochs (1 … current) stay usable: they are needed to
+ * decrypt and re-key records written before a rotation.
+ */
+public final class CachedModel {
+
+    private final ShardModel model;
+    private final long seqNo;
+    private final long primaryTerm;
+    private volatile long loadedAtNanos;
+    private final KeyState state;
+    private final Map<Integer, ShardTransform> transforms = new ConcurrentHashMap<>();
+
+    CachedModel(ShardModel model, long seqNo, long primaryTerm, long loadedAtNanos, KeyState state) {
+        this.model = model;
+        this.seqNo = seqNo;
+        this.primaryTerm = primaryTerm;
+        this.loadedAtNanos = loadedAtNanos;
+        this.state = state;
+    }
+
+    public ShardModel model() {
+        return model;
+    }
+
+    public String id() {
+        return model.id();
+    }
+
+    /** The model's current key epoch: what new documents and queries are encrypted under. */
+    public int epoch() {
+        return model.epoch();
+    }
+
+    public long seqNo() {
+        return seqNo;
+    }
+
+    public long primaryTerm() {
+        return primaryTerm;
+    }
+
+    long loadedAtNanos() {
+        return loadedAtNanos;
+    }
+
+    void touch(long nanos) {
+        loadedAtNanos = nanos;
+    }
+
+    /** The transform of the current epoch. */
+    public ShardTransform transform() {
+        return transform(model.epoch());
+    }
+
+    /** The transform of {@code epoch}, 1 ≤ epoch ≤ current. */
+    public ShardTransform transform(int epoch) {
+        if (epoch < 1 || epoch > model.epoch()) {
+            throw new IllegalArgumentException(
+                "model [" + model.id() + "] has key epochs 1.." + model.epoch() + " on this node; a record of epoch " + epoch
+                    + " cannot be handled (if the model was just rotated on another node, retry in a few seconds)"
+            );
+        }
+        return transforms.computeIfAbsent(epoch, e -> state.own(new ShardTransform(model, state.keys(), e)));
+    }
+
+    @Override
+    public String toString() {
+        return "CachedModel[" + model.id() + ", epoch " + model.epoch() + ", seq_no " + seqNo + "]";
+    }
+}

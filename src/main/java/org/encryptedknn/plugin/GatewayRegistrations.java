@@ -1,0 +1,80 @@
+package org.encryptedknn.plugin;
+
+import org.encryptedknn.gateway.Gateway;
+import org.encryptedknn.gateway.GatewaySettings;
+import org.encryptedknn.gateway.ModelStore;
+import org.encryptedknn.ingest.EncryptedKnnIngestProcessor;
+import org.encryptedknn.ingest.EncryptedKnnRekeyProcessor;
+import org.encryptedknn.rest.RestModelsAction;
+import org.encryptedknn.search.pipeline.EncryptedKnnQueryProcessor;
+import org.encryptedknn.search.pipeline.EncryptedKnnRerankProcessor;
+import org.opensearch.cluster.service.ClusterService;
+import org.opensearch.common.settings.Setting;
+import org.opensearch.common.settings.Settings;
+import org.opensearch.indices.SystemIndexDescriptor;
+import org.opensearch.ingest.Processor;
+import org.opensearch.rest.RestHandler;
+import org.opensearch.search.pipeline.SearchRequestProcessor;
+import org.opensearch.search.pipeline.SearchResponseProcessor;
+import org.opensearch.threadpool.ThreadPool;
+import org.opensearch.transport.client.Client;
+
+import java.io.Closeable;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Everything gateway mode registers with OpenSearch, kept out of {@link EncryptedKnnPlugin} so the plugin class only
+ * delegates: the keystore setting, the model registry endpoints and system index, the ingest processors
+ * {@code encrypted_knn} and {@code encrypted_knn_rekey}, the search processors {@code encrypted_knn_query} and
+ * {@code encrypted_knn_rerank}, and the key reload.
+ */
+final class GatewayRegistrations implements Closeable {
+
+    private final Gateway gateway = new Gateway();
+
+    Gateway gateway() {
+        return gateway;
+    }
+
+    List<Setting<?>> settings() {
+        return List.of(GatewaySettings.MASTER_KEY_SETTING);
+    }
+
+    void start(Settings nodeSettings, Client client, ClusterService clusterService, ThreadPool threadPool) {
+        gateway.start(nodeSettings, client, clusterService, threadPool);
+    }
+
+    void reload(Settings settings) {
+        gateway.reload(settings);
+    }
+
+    List<RestHandler> restHandlers() {
+        return List.of(new RestModelsAction(gateway));
+    }
+
+    Map<String, Processor.Factory> ingestProcessors() {
+        return Map.of(
+            EncryptedKnnIngestProcessor.TYPE, new EncryptedKnnIngestProcessor.Factory(gateway),
+            EncryptedKnnRekeyProcessor.TYPE, new EncryptedKnnRekeyProcessor.Factory(gateway)
+        );
+    }
+
+    Map<String, org.opensearch.search.pipeline.Processor.Factory<SearchRequestProcessor>> requestProcessors() {
+        return Map.of(EncryptedKnnQueryProcessor.TYPE, new EncryptedKnnQueryProcessor.Factory(gateway));
+    }
+
+    Map<String, org.opensearch.search.pipeline.Processor.Factory<SearchResponseProcessor>> responseProcessors() {
+        return Map.of(EncryptedKnnRerankProcessor.TYPE, new EncryptedKnnRerankProcessor.Factory(gateway));
+    }
+
+    Collection<SystemIndexDescriptor> systemIndices() {
+        return List.of(new SystemIndexDescriptor(ModelStore.INDEX, "encrypted-knn model registry (models sealed under the master key)"));
+    }
+
+    @Override
+    public void close() {
+        gateway.close();
+    }
+}

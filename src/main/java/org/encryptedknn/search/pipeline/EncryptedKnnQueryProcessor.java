@@ -1,0 +1,329 @@
+package org.encryptedknn.search.pipeline;
+
+import org.encryptedknn.gateway.CachedModel;
+import org.encryptedknn.gateway.Gateway;
+import org.encryptedknn.gateway.KeyLease;
+import org.encryptedknn.gateway.Records;
+import org.encryptedknn.index.EncryptedKnnQueryBuilder;
+import org.encryptedknn.search.EncryptedKnnRescorerBuilder;
+import org.encryptedknn.search.KeyedRescoreQuery;
+import org.encryptedknn.shard.EncryptedQuery;
+import org.encryptedknn.shard.ShardModel;
+import org.encryptedknn.shard.ShardTransform;
+import org.opensearch.action.search.SearchRequest;
+import org.opensearch.common.regex.Regex;
+import org.opensearch.core.action.ActionListener;
+import org.opensearch.index.query.BoolQueryBuilder;
+import org.opensearch.index.query.QueryBuilder;
+import org.opensearch.ingest.ConfigurationUtils;
+import org.opensearch.search.builder.SearchSourceBuilder;
+import org.opensearch.search.fetch.subphase.FetchSourceContext;
+import org.opensearch.search.pipeline.AbstractProcessor;
+import org.opensearch.search.pipeline.PipelineProcessingContext;
+import org.opensearch.search.pipeline.Processor;
+import org.opensearch.search.pipeline.SearchRequestProcessor;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Search request processor {@code encrypted_knn_query}: {@code {"model_id":"m1","probe_cells":8,"deterministic_fields":["sender"]}}.
+ *
+ * <p>Finds the {@code encrypted_knn} query that carries a plain {@code "vector"} (top level, or in {@code bool} clauses
+ * at any depth), and on the coordinating node, under the leased key:
+ * <ol>
+ *   <li>encrypts it (SAP query ciphertext of the rotated prefix, model's current epoch) and replaces it with
+ *       {@code encrypted_vector} + {@code model_id};</li>
+ *   <li>adds the keyed rescore ({@code window_size} = k) with the keyed residual queries H_c r_q of the
+ *       {@code probe_cells} cells nearest the query prefix, so shards and the cross-shard merge order candidates by
+ *       (nearly) exact scores;</li>
+ *   <li>asks for {@code size} = max(k, from + size) from 0, so the response processor sees every candidate, and makes
+ *       sure the vector field is in {@code _source};</li>
+ *   <li>rewrites {@code term}/{@code terms} on {@code deterministic_fields} to their AES-SIV form;</li>
+ *   <li>stores the query's secrets, the caller's from/size and the key lease in the
+ *       {@link PipelineProcessingContext} for {@code encrypted_knn_rerank}.</li>
+ * </ol>
+ * A request without a plain-vector {@code encrypted_knn} query passes unchanged (apart from the term rewrite).
+ */
+public final class EncryptedKnnQueryProcessor extends AbstractProcessor implements SearchRequestProcessor {
+
+    public static final String TYPE = "encrypted_knn_query";
+    public static final int DEFAULT_PROBE_CELLS = 8;
+    static final int DEFAULT_SIZE = 10;
+
+    private final Gateway gateway;
+    private final String modelId;
+    private final int probeCells;
+    private final Set<String> deterministicFields;
+
+    EncryptedKnnQueryProcessor(
+        String tag,
+        String description,
+        boolean ignoreFailure,
+        Gateway gateway,
+        String modelId,
+        int probeCells,
+        Set<String> deterministicFields
+    ) {
+        super(tag, description, ignoreFailure);
+        this.gateway = gateway;
+        this.modelId = modelId;
+        this.probeCells = probeCells;
+        this.deterministicFields = deterministicFields;
+    }
+
+    @Override
+    public String getType() {
+        return TYPE;
+    }
+
+    @Override
+    public SearchRequest processRequest(SearchRequest request) {
+        throw new UnsupportedOperationException("[" + TYPE + "] runs asynchronously (processRequestAsync)");
+    }
+
+    @Override
+    public void processRequestAsync(SearchRequest request, PipelineProcessingContext context, ActionListener<SearchRequest> listener) {
+        SearchSourceBuilder source = request.source();
+        List<EncryptedKnnQueryBuilder> plain;
+        try {
+            plain = source == null ? List.of() : findPlain(source.query(), new ArrayList<>());
+            if (plain.size() > 1) {
+                throw new IllegalArgumentException(
+                    "[" + TYPE + "] handles one [encrypted_knn] query with a plain [vector] per request, found " + plain.size()
+                );
+            }
+        } catch (Exception e) {
+            listener.onFailure(e);
+            return;
+        }
+        if (plain.isEmpty() && deterministicFields.isEmpty()) {
+            listener.onResponse(request);
+            return;
+        }
+        KeyLease lease;
+        try {
+            lease = gateway.acquire();
+        } catch (Exception e) {
+            listener.onFailure(e);
+            return;
+        }
+        if (plain.isEmpty()) {
+            // Only term filters to rewrite: the key is not needed after this, so the lease ends here.
+            try (lease) {
+                rewriteTerms(source, lease);
+            } catch (Exception e) {
+                listener.onFailure(e);
+                return;
+            }
+            listener.onResponse(request);
+            return;
+        }
+        gateway.model(lease, modelId, new ActionListener<>() {
+            @Override
+            public void onResponse(CachedModel model) {
+                try {
+                    rewrite(source, plain.get(0), model, lease, context);
+                } catch (Exception e) {
+                    lease.close();
+                    listener.onFailure(e);
+                    return;
+                }
+                listener.onResponse(request);
+            }
+
+            @Override
+            public void onFailure(Exception e) {
+                lease.close();
+                listener.onFailure(e);
+            }
+        });
+    }
+
+    private void rewriteTerms(SearchSourceBuilder source, KeyLease lease) {
+        DeterministicTerms terms = new DeterministicTerms(deterministicFields, lease);
+        if (source.query() != null) {
+            source.query(terms.rewrite(source.query()));
+        }
+        if (source.postFilter() != null) {
+            source.postFilter(terms.rewrite(source.postFilter()));
+        }
+    }
+
+    private void rewrite(SearchSourceBuilder source, EncryptedKnnQueryBuilder knn, CachedModel model, KeyLease lease, PipelineProcessingContext context) {
+        ShardModel m = model.model();
+        String field = knn.fieldName();
+        float[] vector = knn.plainVector();
+        Records.checkVector(vector, "[encrypted_knn] [vector] on field [" + field + "]", m.parameters().dimension());
+        if (source.rescores() != null && source.rescores().isEmpty() == false) {
+            throw new IllegalArgumentException(
+                "[" + TYPE + "] adds its own [encrypted_knn] rescore; remove [rescore] from the request"
+            );
+        }
+        FetchSourceContext fetch = source.fetchSource();
+        boolean sourceDisabled = fetch != null && fetch.fetchSource() == false;
+        boolean vectorRequested = fetch == null || (sourceDisabled == false && includes(fetch.includes(), field) && excludedBy(fetch.excludes(), field) == null);
+        if (fetch != null && sourceDisabled == false) {
+            String exclude = excludedBy(fetch.excludes(), field);
+            if (exclude != null) {
+                throw new IllegalArgumentException(
+                    "_source excludes [" + exclude + "], which hides the encrypted vector field [" + field + "] that [encrypted_knn_rerank] "
+                        + "needs to compute exact scores; use the rerank processor's remove_vector option to drop it from the response instead"
+                );
+            }
+        }
+
+        ShardTransform transform = model.transform();
+        EncryptedQuery query;
+        try {
+            query = transform.encryptQuery(vector);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("[encrypted_knn] [vector] on field [" + field + "]: " + e.getMessage(), e);
+        }
+        boolean stored = false;
+        try {
+            // 1. the stage-1 query: encrypted prefix, bound to the model (a field of another model is a 400 on the shard)
+            EncryptedKnnQueryBuilder encrypted = knn.withEncryptedVector(query.prefix(), m.id(), null);
+            source.query(replace(source.query(), knn, encrypted));
+            rewriteTerms(source, lease);
+
+            // 2. keyed rescore of the window with the probe cells' residual queries
+            double s2 = transform.sap().scale() * transform.sap().scale();
+            float[] p = query.prefix();
+            float[] scaled = new float[p.length];
+            for (int i = 0; i < p.length; i++) {
+                scaled[i] = (float) (p[i] / s2);
+            }
+            Map<Integer, float[]> cells = new LinkedHashMap<>();
+            for (int c : transform.probeCells(query, probeCells)) {
+                cells.put(c, transform.keyedResidualQuery(query, c));
+            }
+            EncryptedKnnRescorerBuilder rescore = new EncryptedKnnRescorerBuilder(field, new KeyedRescoreQuery(scaled, cells, query.epoch()));
+            rescore.windowSize(knn.k());
+            source.addRescorer(rescore);
+
+            // 3. the whole candidate window comes back, from 0; the vector must be in _source
+            int from = Math.max(0, source.from());
+            int size = source.size() < 0 ? DEFAULT_SIZE : source.size();
+            source.from(0);
+            source.size(Math.max(knn.k(), from + size));
+            if (sourceDisabled) {
+                source.fetchSource(new FetchSourceContext(true, new String[] { field }, new String[0]));
+            } else if (fetch != null && vectorRequested == false) {
+                String[] includes = Arrays.copyOf(fetch.includes(), fetch.includes().length + 1);
+                includes[includes.length - 1] = field;
+                source.fetchSource(new FetchSourceContext(true, includes, fetch.excludes()));
+            }
+
+            context.setAttribute(
+                GatewayQueryState.ATTRIBUTE,
+                new GatewayQueryState(lease, model, field, query, vector, from, size, vectorRequested, sourceDisabled)
+            );
+            stored = true;
+        } finally {
+            if (stored == false) {
+                query.wipe();
+                Arrays.fill(vector, 0f);
+            }
+        }
+    }
+
+    static boolean includes(String[] includes, String field) {
+        if (includes == null || includes.length == 0) {
+            return true;
+        }
+        for (String pattern : includes) {
+            if (Regex.simpleMatch(pattern, field) || field.startsWith(pattern + ".")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    static String excludedBy(String[] excludes, String field) {
+        if (excludes == null) {
+            return null;
+        }
+        for (String pattern : excludes) {
+            if (Regex.simpleMatch(pattern, field) || field.startsWith(pattern + ".")) {
+                return pattern;
+            }
+        }
+        return null;
+    }
+
+    static List<EncryptedKnnQueryBuilder> findPlain(QueryBuilder q, List<EncryptedKnnQueryBuilder> out) {
+        if (q instanceof EncryptedKnnQueryBuilder knn) {
+            if (knn.plainVector() != null) {
+                out.add(knn);
+            }
+        } else if (q instanceof BoolQueryBuilder bool) {
+            for (List<QueryBuilder> clauses : List.of(bool.must(), bool.filter(), bool.should(), bool.mustNot())) {
+                for (QueryBuilder c : clauses) {
+                    findPlain(c, out);
+                }
+            }
+        }
+        return out;
+    }
+
+    static QueryBuilder replace(QueryBuilder q, QueryBuilder old, QueryBuilder replacement) {
+        if (q == old) {
+            return replacement;
+        }
+        if (q instanceof BoolQueryBuilder bool) {
+            for (List<QueryBuilder> clauses : List.of(bool.must(), bool.filter(), bool.should(), bool.mustNot())) {
+                for (int i = 0; i < clauses.size(); i++) {
+                    clauses.set(i, replace(clauses.get(i), old, replacement));
+                }
+            }
+        }
+        return q;
+    }
+
+    public static final class Factory implements Processor.Factory<SearchRequestProcessor> {
+
+        private final Gateway gateway;
+
+        public Factory(Gateway gateway) {
+            this.gateway = gateway;
+        }
+
+        @Override
+        public EncryptedKnnQueryProcessor create(
+            Map<String, Processor.Factory<SearchRequestProcessor>> processorFactories,
+            String tag,
+            String description,
+            boolean ignoreFailure,
+            Map<String, Object> config,
+            PipelineContext pipelineContext
+        ) {
+            String modelId = ConfigurationUtils.readStringProperty(TYPE, tag, config, "model_id");
+            try {
+                ShardModel.checkId(modelId);
+            } catch (IllegalArgumentException e) {
+                throw ConfigurationUtils.newConfigurationException(TYPE, tag, "model_id", e.getMessage());
+            }
+            int probe = ConfigurationUtils.readIntProperty(TYPE, tag, config, "probe_cells", DEFAULT_PROBE_CELLS);
+            if (probe < 1 || probe > KeyedRescoreQuery.MAX_CELLS) {
+                throw ConfigurationUtils.newConfigurationException(TYPE, tag, "probe_cells", "must be in [1, " + KeyedRescoreQuery.MAX_CELLS + "]");
+            }
+            List<Object> det = ConfigurationUtils.readOptionalList(TYPE, tag, config, "deterministic_fields");
+            Set<String> fields = new LinkedHashSet<>();
+            if (det != null) {
+                for (Object o : det) {
+                    if (!(o instanceof String s)) {
+                        throw ConfigurationUtils.newConfigurationException(TYPE, tag, "deterministic_fields", "must be a list of field names");
+                    }
+                    fields.add(s);
+                }
+            }
+            return new EncryptedKnnQueryProcessor(tag, description, ignoreFailure, gateway, modelId, probe, Set.copyOf(fields));
+        }
+    }
+}

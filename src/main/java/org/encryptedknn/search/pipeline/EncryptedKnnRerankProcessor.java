@@ -1,0 +1,317 @@
+package org.encryptedknn.search.pipeline;
+
+import org.encryptedknn.fields.FieldCipher;
+import org.encryptedknn.gateway.Gateway;
+import org.encryptedknn.gateway.KeyLease;
+import org.encryptedknn.gateway.Records;
+import org.encryptedknn.shard.EncryptedVector;
+import org.encryptedknn.shard.ModelParameters;
+import org.encryptedknn.shard.ShardModel;
+import org.opensearch.action.search.SearchRequest;
+import org.opensearch.action.search.SearchResponse;
+import org.opensearch.action.search.SearchResponseSections;
+import org.opensearch.common.xcontent.XContentFactory;
+import org.opensearch.common.xcontent.support.XContentMapValues;
+import org.opensearch.core.common.bytes.BytesReference;
+import org.opensearch.core.xcontent.XContentBuilder;
+import org.opensearch.ingest.ConfigurationUtils;
+import org.opensearch.search.SearchHit;
+import org.opensearch.search.SearchHits;
+import org.opensearch.search.pipeline.AbstractProcessor;
+import org.opensearch.search.pipeline.PipelineProcessingContext;
+import org.opensearch.search.pipeline.Processor;
+import org.opensearch.search.pipeline.SearchResponseProcessor;
+import org.opensearch.search.profile.SearchProfileShardResults;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Search response processor {@code encrypted_knn_rerank}: {@code {"model_id":"m1","decrypt_fields":["body"],"remove_vector":false}}.
+ *
+ * <p>With the state left by {@code encrypted_knn_query} in the same pipeline (same key generation, same query), for
+ * every candidate hit it computes the exact plaintext similarity from the record in {@code _source}: the prefix term
+ * by SAP-decrypting p with its nonce, the residual term ⟨H_c r_q, z⟩ under the record's own cell and epoch — exact
+ * whichever cells were probed. Hits are re-sorted by it (ties keep the server's order), cut to the caller's
+ * {@code from}/{@code size}, and get it as {@code _score}; {@code max_score} is the best exact score. Hits without a
+ * record (documents indexed without the vector, matched by another clause) follow the scored ones with their server
+ * score. The listed fields are decrypted in {@code _source} (AES-GCM with the hit's index as associated data, or
+ * AES-SIV); the encrypted vector is removed from {@code _source} when {@code remove_vector} is true or the caller's
+ * source filter did not ask for it.
+ *
+ * <p>Without {@code encrypted_knn_query} state (a search that had no plain-vector query) it only decrypts fields.
+ */
+public final class EncryptedKnnRerankProcessor extends AbstractProcessor implements SearchResponseProcessor {
+
+    public static final String TYPE = "encrypted_knn_rerank";
+
+    private final Gateway gateway;
+    private final String modelId;
+    private final List<String> decryptFields;
+    private final boolean removeVector;
+
+    EncryptedKnnRerankProcessor(
+        String tag,
+        String description,
+        boolean ignoreFailure,
+        Gateway gateway,
+        String modelId,
+        List<String> decryptFields,
+        boolean removeVector
+    ) {
+        super(tag, description, ignoreFailure);
+        this.gateway = gateway;
+        this.modelId = modelId;
+        this.decryptFields = decryptFields;
+        this.removeVector = removeVector;
+    }
+
+    @Override
+    public String getType() {
+        return TYPE;
+    }
+
+    @Override
+    public SearchResponse processResponse(SearchRequest request, SearchResponse response) {
+        throw new UnsupportedOperationException("[" + TYPE + "] needs the pipeline processing context");
+    }
+
+    @Override
+    public SearchResponse processResponse(SearchRequest request, SearchResponse response, PipelineProcessingContext context) {
+        Object attribute = context.getAttribute(GatewayQueryState.ATTRIBUTE);
+        if (attribute instanceof GatewayQueryState state) {
+            context.setAttribute(GatewayQueryState.ATTRIBUTE, null);
+            try {
+                if (state.model.id().equals(modelId) == false) {
+                    throw new IllegalArgumentException(
+                        "[" + TYPE + "] is configured for model [" + modelId + "] but the query was encrypted under model ["
+                            + state.model.id() + "] by [" + EncryptedKnnQueryProcessor.TYPE + "]"
+                    );
+                }
+                return rerank(response, state);
+            } finally {
+                state.close();
+            }
+        }
+        if (decryptFields.isEmpty() || response.getHits() == null) {
+            return response;
+        }
+        try (KeyLease lease = gateway.acquire()) {
+            for (SearchHit hit : response.getHits().getHits()) {
+                rewriteSource(hit, lease, null, true, false);
+            }
+        }
+        return response;
+    }
+
+    private record Scored(SearchHit hit, double score, int rank, boolean exact) {}
+
+    private SearchResponse rerank(SearchResponse response, GatewayQueryState state) {
+        SearchHits hits = response.getHits();
+        if (hits == null) {
+            return response;
+        }
+        ShardModel model = state.model.model();
+        ModelParameters p = model.parameters();
+        List<Scored> scored = new ArrayList<>();
+        List<Scored> unscored = new ArrayList<>();
+        SearchHit[] all = hits.getHits();
+        for (int i = 0; i < all.length; i++) {
+            SearchHit hit = all[i];
+            Map<String, Object> source = hit.hasSource() ? hit.getSourceAsMap() : null;
+            Object value = source == null ? null : XContentMapValues.extractValue(state.field, source);
+            if (value == null) {
+                unscored.add(new Scored(hit, hit.getScore(), i, false));
+                continue;
+            }
+            EncryptedVector record;
+            try {
+                record = Records.fromMap(value, state.field, p.prefixDimension(), p.residualDimension(), p.cells());
+            } catch (IllegalArgumentException e) {
+                throw new IllegalStateException("hit [" + hit.getId() + "] of index [" + hit.getIndex() + "]: " + e.getMessage(), e);
+            }
+            double score = state.transform(record.epoch()).score(state.queryFor(record.epoch()), record);
+            scored.add(new Scored(hit, score, i, true));
+        }
+        scored.sort(Comparator.comparingDouble(Scored::score).reversed().thenComparingInt(Scored::rank));
+        List<Scored> ordered = new ArrayList<>(scored);
+        ordered.addAll(unscored);
+        int from = Math.min(state.from, ordered.size());
+        int to = Math.min(ordered.size(), from + state.size);
+        SearchHit[] page = new SearchHit[to - from];
+        boolean dropVector = removeVector || state.vectorRequested == false;
+        for (int i = from; i < to; i++) {
+            Scored s = ordered.get(i);
+            if (s.exact()) {
+                s.hit().score((float) s.score());
+            }
+            rewriteSource(s.hit(), state.lease, dropVector ? state.field : null, false, state.sourceDisabled);
+            page[i - from] = s.hit();
+        }
+        float maxScore = scored.isEmpty() ? hits.getMaxScore() : (float) scored.get(0).score();
+        SearchHits reranked = new SearchHits(page, hits.getTotalHits(), maxScore, hits.getSortFields(), hits.getCollapseField(), hits.getCollapseValues());
+        return replaceHits(response, reranked);
+    }
+
+    /** Decrypts the listed fields of a hit's _source and optionally drops the vector (or the whole source). */
+    private void rewriteSource(SearchHit hit, KeyLease lease, String dropField, boolean requireNothing, boolean dropSource) {
+        if (hit.hasSource() == false) {
+            return;
+        }
+        if (dropSource) {
+            hit.sourceRef(null);
+            return;
+        }
+        Map<String, Object> source = hit.getSourceAsMap();
+        boolean changed = false;
+        for (String f : decryptFields) {
+            Object v = XContentMapValues.extractValue(f, source);
+            if (v == null) {
+                continue;
+            }
+            FieldCipher cipher = lease.fieldCipher(f);
+            Object plain;
+            try {
+                plain = decrypt(cipher, v, hit.getIndex());
+            } catch (IllegalArgumentException e) {
+                throw new IllegalStateException(
+                    "field [" + f + "] of hit [" + hit.getId() + "] in index [" + hit.getIndex() + "] cannot be decrypted: " + e.getMessage()
+                        + " (written under another master key, or encrypted for another index and copied without the re-key processor's source_index)",
+                    e
+                );
+            }
+            if (plain != v) {
+                put(source, f, plain);
+                changed = true;
+            }
+        }
+        if (dropField != null && remove(source, dropField)) {
+            changed = true;
+        }
+        if (changed) {
+            try (XContentBuilder builder = XContentFactory.jsonBuilder()) {
+                builder.map(source);
+                hit.sourceRef(BytesReference.bytes(builder));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    }
+
+    private static Object decrypt(FieldCipher cipher, Object v, String index) {
+        if (v instanceof String s) {
+            if (s.startsWith(FieldCipher.RANDOMIZED_PREFIX)) {
+                return cipher.decrypt(s, index);
+            }
+            if (s.startsWith(FieldCipher.DETERMINISTIC_PREFIX)) {
+                return cipher.decryptDeterministic(s);
+            }
+            return s;
+        }
+        if (v instanceof List<?> list) {
+            List<Object> out = new ArrayList<>(list.size());
+            boolean any = false;
+            for (Object o : list) {
+                Object d = decrypt(cipher, o, index);
+                any |= d != o;
+                out.add(d);
+            }
+            return any ? out : v;
+        }
+        return v;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static void put(Map<String, Object> source, String path, Object value) {
+        if (source.containsKey(path)) {
+            source.put(path, value);
+            return;
+        }
+        int dot = path.indexOf('.');
+        if (dot > 0 && source.get(path.substring(0, dot)) instanceof Map<?, ?> inner) {
+            put((Map<String, Object>) inner, path.substring(dot + 1), value);
+        }
+    }
+
+    private static boolean remove(Map<String, Object> source, String path) {
+        if (source.containsKey(path)) {
+            source.remove(path);
+            return true;
+        }
+        int dot = path.indexOf('.');
+        if (dot > 0 && source.get(path.substring(0, dot)) instanceof Map<?, ?> inner) {
+            @SuppressWarnings("unchecked")
+            Map<String, Object> m = (Map<String, Object>) inner;
+            return remove(m, path.substring(dot + 1));
+        }
+        return false;
+    }
+
+    static SearchResponse replaceHits(SearchResponse response, SearchHits hits) {
+        SearchResponseSections sections = new SearchResponseSections(
+            hits,
+            response.getAggregations(),
+            response.getSuggest(),
+            response.isTimedOut(),
+            response.isTerminatedEarly(),
+            response.getProfileResults() == null ? null : new SearchProfileShardResults(response.getProfileResults()),
+            response.getNumReducePhases(),
+            response.getInternalResponse().getSearchExtBuilders(),
+            response.getInternalResponse().getProcessorResult()
+        );
+        return new SearchResponse(
+            sections,
+            response.getScrollId(),
+            response.getTotalShards(),
+            response.getSuccessfulShards(),
+            response.getSkippedShards(),
+            response.getTook().millis(),
+            response.getPhaseTook(),
+            response.getShardFailures(),
+            response.getClusters(),
+            response.pointInTimeId()
+        );
+    }
+
+    public static final class Factory implements Processor.Factory<SearchResponseProcessor> {
+
+        private final Gateway gateway;
+
+        public Factory(Gateway gateway) {
+            this.gateway = gateway;
+        }
+
+        @Override
+        public EncryptedKnnRerankProcessor create(
+            Map<String, Processor.Factory<SearchResponseProcessor>> processorFactories,
+            String tag,
+            String description,
+            boolean ignoreFailure,
+            Map<String, Object> config,
+            PipelineContext pipelineContext
+        ) {
+            String modelId = ConfigurationUtils.readStringProperty(TYPE, tag, config, "model_id");
+            try {
+                ShardModel.checkId(modelId);
+            } catch (IllegalArgumentException e) {
+                throw ConfigurationUtils.newConfigurationException(TYPE, tag, "model_id", e.getMessage());
+            }
+            List<Object> raw = ConfigurationUtils.readOptionalList(TYPE, tag, config, "decrypt_fields");
+            List<String> fields = new ArrayList<>();
+            if (raw != null) {
+                for (Object o : raw) {
+                    if (!(o instanceof String s)) {
+                        throw ConfigurationUtils.newConfigurationException(TYPE, tag, "decrypt_fields", "must be a list of field names");
+                    }
+                    fields.add(s);
+                }
+            }
+            boolean removeVector = ConfigurationUtils.readBooleanProperty(TYPE, tag, config, "remove_vector", false);
+            return new EncryptedKnnRerankProcessor(tag, description, ignoreFailure, gateway, modelId, List.copyOf(fields), removeVector);
+        }
+    }
+}
