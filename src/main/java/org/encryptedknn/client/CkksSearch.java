@@ -45,6 +45,7 @@ public final class CkksSearch {
     private long decryptNanos;
     private int batchesDecrypted;
     private long rankingNanos;
+    private int followUpCells;
 
     public CkksSearch(EncryptedSearch search, CkksKeyHolder keyHolder) {
         this.search = search;
@@ -63,15 +64,7 @@ public final class CkksSearch {
         if (!residualInSource) {
             body.putObject("_source").putArray("excludes").add(search.field() + "." + EncryptedVector.KEYED_RESIDUAL);
         }
-        ObjectNode q = search.rescoreQuery(body, window, "ckks");
-        ObjectNode cells = q.putObject("cells");
-        long start = System.nanoTime();
-        Base64.Encoder b64 = Base64.getEncoder();
-        for (Map.Entry<Integer, float[]> e : search.cellQueries().entrySet()) {
-            cells.put(Integer.toString(e.getKey()), b64.encodeToString(keyHolder.encryptReplicated(e.getValue())));
-        }
-        encryptNanos += System.nanoTime() - start;
-        q.set("ckks", parametersJson(keyHolder.context().parameters()));
+        fillCells(search.rescoreQuery(body, window, "ckks"));
         return body;
     }
 
@@ -86,7 +79,10 @@ public final class CkksSearch {
         return node;
     }
 
-    /** Exact similarities of the response's hits, best first (see the class comment for unprobed hits). */
+    /**
+     * Exact similarities of the response's hits, best first; hits without an exact score (unprobed cell, no z in the
+     * response) follow all exact ones, ordered by their prefix term.
+     */
     public List<Hit> ranking(JsonNode response) {
         long rankingStart = System.nanoTime();
         JsonNode hits = response.path("hits").path("hits");
@@ -137,9 +133,101 @@ public final class CkksSearch {
             }
             out.add(new Hit(hit.path("_id").asText(), score, v.cell(), probed, exact, source));
         }
-        out.sort(Comparator.comparingDouble(Hit::score).reversed());
+        // exact scores first; flagged (prefix-only) hits after them: their scores are not comparable
+        out.sort(Comparator.comparing(Hit::exact).reversed().thenComparing(Comparator.comparingDouble(Hit::score).reversed()));
         rankingNanos += System.nanoTime() - rankingStart;
         return out;
+    }
+
+    /**
+     * "Ask again" for flagged hits: the body of a second ckks request that scores only those flagged hits of
+     * {@code ranking} that could still enter the top {@code top} (ids query + ckks rescore with their cells), or null
+     * when none can. For the cosine space the residual term is bounded by ‖r_q‖·‖r_i‖ = √((1−‖u_q‖²)(1−‖u_i‖²)) (unit
+     * vectors, u_i from the SAP-decrypted prefix), so flagged hits below the top-{@code top} exact score minus that
+     * bound are dropped; otherwise every flagged hit is asked for. Merge the answer with {@link #merge}.
+     */
+    public ObjectNode followUpBody(List<Hit> ranking, int top) {
+        ShardTransform transform = search.transform();
+        List<Hit> exact = ranking.stream().filter(Hit::exact).toList();
+        double threshold = exact.size() >= top ? exact.get(top - 1).score() : Double.NEGATIVE_INFINITY;
+        boolean cosine = transform.model().parameters().space() == org.encryptedknn.shard.Space.COSINE;
+        float[] uq = search.query().rotatedPrefix();
+        double rq2 = Math.max(0, 1 - dot(uq, uq));
+        int dr = transform.model().parameters().residualDimension();
+        java.util.Set<Integer> cells = new java.util.TreeSet<>();
+        ArrayNode ids = OpenSearchHttp.JSON.createArrayNode();
+        for (Hit h : ranking) {
+            if (h.exact()) {
+                continue;
+            }
+            if (cosine) {
+                float[] ui = transform.decryptPrefix(prefixOnlyRecord(h.source().path(search.field()), dr));
+                double bound = Math.sqrt(rq2 * Math.max(0, 1 - dot(ui, ui)));
+                if (h.score() + bound < threshold) {
+                    continue;
+                }
+            }
+            ids.add(h.id());
+            cells.add(h.cell());
+        }
+        if (ids.isEmpty()) {
+            return null;
+        }
+        EncryptedSearch again = new EncryptedSearch(transform, search.field(), search.query());
+        again.withCells(cells.stream().mapToInt(Integer::intValue).toArray());
+        ObjectNode body = OpenSearchHttp.JSON.createObjectNode();
+        body.put("size", ids.size());
+        if (!residualInSource) {
+            body.putObject("_source").putArray("excludes").add(search.field() + "." + EncryptedVector.KEYED_RESIDUAL);
+        }
+        body.putObject("query").putObject("ids").set("values", ids);
+        CkksSearch follow = new CkksSearch(again, keyHolder);
+        ObjectNode q = again.rescoreQuery(body, ids.size(), "ckks");
+        follow.fillCells(q);
+        encryptNanos += follow.encryptNanos;
+        followUpCells = cells.size();
+        return body;
+    }
+
+    /** Replaces the flagged hits of {@code ranking} by their exact scores from the follow-up response; re-sorts. */
+    public List<Hit> merge(List<Hit> ranking, JsonNode followUpResponse) {
+        Map<String, Hit> exact = new HashMap<>();
+        for (Hit h : ranking(followUpResponse)) {
+            if (h.exact()) {
+                exact.put(h.id(), h);
+            }
+        }
+        List<Hit> out = new ArrayList<>(ranking.size());
+        for (Hit h : ranking) {
+            Hit e = h.exact() ? null : exact.get(h.id());
+            out.add(e == null ? h : new Hit(h.id(), e.score(), h.cell(), true, true, h.source()));
+        }
+        out.sort(Comparator.comparing(Hit::exact).reversed().thenComparing(Comparator.comparingDouble(Hit::score).reversed()));
+        return out;
+    }
+
+    /** Cells asked for in the last {@link #followUpBody}. */
+    public int followUpCells() {
+        return followUpCells;
+    }
+
+    private static double dot(float[] a, float[] b) {
+        double s = 0;
+        for (int i = 0; i < a.length; i++) {
+            s += (double) a[i] * b[i];
+        }
+        return s;
+    }
+
+    private void fillCells(ObjectNode q) {
+        ObjectNode cells = q.putObject("cells");
+        long start = System.nanoTime();
+        Base64.Encoder b64 = Base64.getEncoder();
+        for (Map.Entry<Integer, float[]> e : search.cellQueries().entrySet()) {
+            cells.put(Integer.toString(e.getKey()), b64.encodeToString(keyHolder.encryptReplicated(e.getValue())));
+        }
+        encryptNanos += System.nanoTime() - start;
+        q.set("ckks", parametersJson(keyHolder.context().parameters()));
     }
 
     private static JsonNode info(JsonNode hit) {

@@ -37,9 +37,14 @@ public final class EncryptedSearch {
     private final Map<Integer, float[]> cellQueries = new LinkedHashMap<>();
 
     public EncryptedSearch(ShardTransform transform, String field, float[] vector) {
+        this(transform, field, transform.encryptQuery(vector));
+    }
+
+    /** A search reusing an already encrypted query (e.g. a follow-up for other cells). */
+    public EncryptedSearch(ShardTransform transform, String field, EncryptedQuery query) {
         this.transform = transform;
         this.field = field;
-        this.query = transform.encryptQuery(vector);
+        this.query = query;
         double s2 = transform.sap().scale() * transform.sap().scale();
         float[] p = query.prefix();
         this.scaledPrefix = new float[p.length];
