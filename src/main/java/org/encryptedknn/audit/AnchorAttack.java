@@ -38,15 +38,14 @@ public final class AnchorAttack {
     /**
      * One R@1-vs-anchors curve.
      *
-     * @param recovered fraction of victims whose cell key was recovered (relative Frobenius error &lt; 1e-2), NaN
-     *                  when the true keys are not known in the attacker's frame
+     * @param recovered fraction of victims whose native residual came back exactly (cos(Q̂ᵀz, r) ≥ {@link #RECOVERED_COSINE})
      */
     public record Curve(String label, int[] anchors, double[] r1, double[] recovered) {
         public double m50() {
             return Metrics.threshold(anchors, r1, 0.5);
         }
 
-        /** Smallest anchor count at which at least half of the victims' cell keys came out exactly (NaN if never or unknown). */
+        /** Smallest anchor count at which at least half of the victims' residuals came out exactly (NaN if never). */
         public double mKey() {
             for (int i = 0; i < anchors.length; i++) {
                 if (recovered[i] >= 0.5) {
@@ -109,33 +108,34 @@ public final class AnchorAttack {
                 int a = anchorOrder[added];
                 acc[perCell ? data.cell()[a] : 0].add(data.r()[a], data.z()[a]);
             }
-            for (int k = 0; k < groups; k++) {
-                if (needed[k] && solvedAt[k] != acc[k].count()) {
-                    maps[k] = acc[k].solve();
-                    solvedAt[k] = acc[k].count();
-                    if (trueKeys != null && perCell) {
+            IntStream.range(0, groups).parallel().filter(k -> needed[k] && solvedAt[k] != acc[k].count()).forEach(k -> {
+                maps[k] = acc[k].solve();
+                solvedAt[k] = acc[k].count();
+            });
+            if (trueKeys != null && perCell) {
+                for (int k = 0; k < groups; k++) {
+                    if (needed[k]) {
                         keyErrors[k] = new double[] {Procrustes.relativeError(maps[k], trueKeys.apply(k))};
                     }
                 }
             }
-            double r1 = reidentify(data, victimIdx, galleryIdx, galleryR, perCell, maps);
-            double recovered = Double.NaN;
+            double[] res = reidentify(data, victimIdx, galleryIdx, galleryR, perCell, maps);
+            double r1 = res[0];
+            double recovered = res[1];
+            double keyErr = Double.NaN;
             if (trueKeys != null && perCell) {
-                int ok = 0;
+                double sum = 0;
                 for (int idx : victimIdx) {
-                    if (keyErrors[data.cell()[idx]][0] < 1e-2) {
-                        ok++;
-                    }
+                    sum += keyErrors[data.cell()[idx]][0];
                 }
-                recovered = ok / (double) v;
-            } else if (trueKeys != null && data.cells() == 1) {
-                recovered = Procrustes.relativeError(maps[0], trueKeys.apply(0)) < 1e-2 ? 1 : 0;
+                keyErr = sum / v;
             }
             xs.add(m);
             ys.add(r1);
             rec.add(recovered);
             if (log != null) {
-                log.info("%s: m=%d R@1=%.3f%s", label, m, r1, Double.isNaN(recovered) ? "" : String.format(" keys recovered %.2f", recovered));
+                log.info("%s: m=%d R@1=%.3f residuals recovered (cos ≥ %.3f) %.2f%s", label, m, r1, RECOVERED_COSINE, recovered,
+                    Double.isNaN(keyErr) ? "" : String.format(java.util.Locale.ROOT, ", mean key error ‖Q̂−H_c‖/‖H_c‖ %.2e", keyErr));
             }
         }
         return curve(label, xs, ys, rec);
@@ -203,7 +203,6 @@ public final class AnchorAttack {
             }
             Procrustes.Accumulator acc = new Procrustes.Accumulator(dr);
             int added = 0;
-            double[] key = trueKeys == null ? null : trueKeys.apply(c);
             for (int p = 0; p < usable.length; p++) {
                 int m = usable[p];
                 if (m > members.length - v) {
@@ -215,12 +214,10 @@ public final class AnchorAttack {
                 }
                 double[][] maps = new double[data.cells()][];
                 maps[c] = acc.solve();
-                double r1 = reidentify(data, victimIdx, galleryIdx, galleryR, true, maps);
-                hits[p] += r1 * v;
+                double[] res = reidentify(data, victimIdx, galleryIdx, galleryR, true, maps);
+                hits[p] += res[0] * v;
                 counted[p] += v;
-                if (key != null) {
-                    recovered[p] += (Procrustes.relativeError(maps[c], key) < 1e-2 ? 1 : 0) * v;
-                }
+                recovered[p] += res[1] * v;
             }
             totalVictims += v;
             if (log != null) {
@@ -234,7 +231,7 @@ public final class AnchorAttack {
             if (counted[p] == totalVictims && totalVictims > 0) {
                 xs.add(usable[p]);
                 ys.add(hits[p] / counted[p]);
-                rec.add(trueKeys == null ? Double.NaN : recovered[p] / counted[p]);
+                rec.add(recovered[p] / counted[p]);
                 if (log != null) {
                     log.info("%s: m=%d R@1=%.3f", label, usable[p], hits[p] / counted[p]);
                 }
@@ -244,13 +241,19 @@ public final class AnchorAttack {
             xs, ys, rec);
     }
 
-    /** R@1: the nearest gallery residual to Q̂ᵀ z_v is v itself. */
-    static double reidentify(Data data, int[] victimIdx, int[] galleryIdx, float[][] galleryR, boolean perCell, double[][] maps) {
+    /** Threshold of "the victim's native residual is recovered": cos(Q̂ᵀ z, r) ≥ this. */
+    public static final double RECOVERED_COSINE = 0.999;
+
+    /** {R@1, fraction of victims whose residual is recovered}: R@1 = the nearest gallery residual to Q̂ᵀ z_v is v itself. */
+    static double[] reidentify(Data data, int[] victimIdx, int[] galleryIdx, float[][] galleryR, boolean perCell, double[][] maps) {
         int dr = data.dimension();
+        boolean[] rec = new boolean[victimIdx.length];
         long hits = IntStream.range(0, victimIdx.length).parallel().filter(t -> {
             int idx = victimIdx[t];
             double[] q = maps[perCell ? data.cell()[idx] : 0];
             float[] est = Procrustes.applyTranspose(q, dr, data.z()[idx]);
+            float[] truth = data.r()[idx];
+            rec[t] = Vectors.dot(est, truth) / (Vectors.norm(est) * Vectors.norm(truth)) >= RECOVERED_COSINE;
             int best = -1;
             double bestD = Double.POSITIVE_INFINITY;
             for (int i = 0; i < galleryR.length; i++) {
@@ -262,7 +265,7 @@ public final class AnchorAttack {
             }
             return galleryIdx[best] == idx;
         }).count();
-        return hits / (double) victimIdx.length;
+        return new double[] {hits / (double) victimIdx.length, Metrics.rate(rec)};
     }
 
     private static Curve curve(String label, List<Integer> xs, List<Double> ys, List<Double> rec) {

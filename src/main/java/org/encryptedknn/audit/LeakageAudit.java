@@ -97,6 +97,7 @@ public final class LeakageAudit {
             log.info("real model: %s", model);
             cellRegime(docs, d, dp, keys);
             betaSweepAndNeighbours(model, keys, docs, queries);
+            residualNorm(model, keys, docs);
             rekey(model, keys, docs);
             repeats(model, keys, docs, queries, corpus.messages());
             if (cfg.poolSize() > 0) {
@@ -340,6 +341,90 @@ public final class LeakageAudit {
         report.table(new String[] {"β (rel.)", "R@1 (moment signs)", "cos", "R@1 (20-anchor signs)", "cos", "R@1 exact alignment"}, pcaRows);
     }
 
+    // ------------------------------------------------------------------ the residual norm
+
+    /**
+     * ‖z‖ = ‖r‖ exactly (H_c is orthogonal), so a stored record carries one exact plaintext scalar. An attacker with
+     * an overlapping reference corpus and the residual subspace (the model's, or estimated by PCA of a
+     * same-distribution sample) re-identifies records by that norm alone, with no anchor.
+     */
+    private void residualNorm(ShardModel model, KeyDerivation keys, float[][] docs) {
+        int n = docs.length;
+        int d = docs[0].length;
+        int dp = model.parameters().prefixDimension();
+        int half = (n + 1) / 2;
+        float[][] sample = new float[n / 2][];
+        float[][] gallery = new float[half][];
+        for (int i = 0; i < n; i++) {
+            if (i % 2 == 0) {
+                gallery[i / 2] = docs[i];
+            } else {
+                sample[i / 2] = docs[i];
+            }
+        }
+        double[] zNorm = new double[half];
+        try (ShardTransform t = new ShardTransform(model, keys)) {
+            for (int i = 0; i < half; i++) {
+                zNorm[i] = Vectors.norm(t.encryptDocument(gallery[i], Integer.toString(2 * i), FIELD).keyedResidual());
+            }
+        }
+        float[] basis = model.basis();
+        double[] oracle = new double[half];
+        Pca.Frame est = Pca.fit(sample, dp);
+        double[] estimated = new double[half];
+        for (int i = 0; i < half; i++) {
+            double u2 = 0;
+            for (int k = 0; k < dp; k++) {
+                double s = 0;
+                for (int j = 0; j < d; j++) {
+                    s += (double) basis[k * d + j] * gallery[i][j];
+                }
+                u2 += s * s;
+            }
+            oracle[i] = Math.sqrt(Math.max(0, 1 - u2));
+            float[] y = est.project(gallery[i]);
+            double e2 = 0;
+            for (float v : y) {
+                e2 += (double) v * v;
+            }
+            estimated[i] = Math.sqrt(Math.max(0, 1 - e2));
+        }
+        int[] perm = Sampling.permutation(half, new SplittableRandom(cfg.seed()));
+        int v = Math.min(1000, half);
+        double r1Oracle = normR1(zNorm, oracle, perm, v);
+        double r1Est = normR1(zNorm, estimated, perm, v);
+        double spread = 0;
+        for (int i = 0; i < half; i++) {
+            spread += Math.abs(estimated[i] - zNorm[i]) / half;
+        }
+        report.heading("Re-identification by the residual norm (no anchor)");
+        report.text("A cell key is orthogonal, so ‖z‖ = ‖r‖ exactly: every stored record carries one exact plaintext scalar (for cosine "
+            + "vectors, √(1 − ‖u‖²)). An attacker with an overlapping plaintext reference (%d documents) matches each stored record to the "
+            + "reference document with the nearest residual norm. With the model's residual subspace: R@1 = **%s**; with the subspace "
+            + "estimated by PCA of a disjoint same-distribution sample (%d documents; mean norm error %.4f): R@1 = **%s**. No anchor, no key.",
+            half, Report.f(r1Oracle), sample.length, spread, Report.f(r1Est));
+        report.summary("residual norm ‖z‖ = ‖r‖", "R@1 by norm alone vs " + half + " plaintexts (model subspace / PCA-estimated subspace)",
+            Report.f(r1Oracle) + " / " + Report.f(r1Est), "not covered by SHARD's analysis; 0 anchors");
+        log.info("residual-norm re-identification: R@1 %.3f (model subspace), %.3f (estimated)", r1Oracle, r1Est);
+    }
+
+    private static double normR1(double[] stored, double[] reference, int[] perm, int victims) {
+        long hits = IntStream.range(0, victims).parallel().filter(t -> {
+            int i = perm[t];
+            int best = -1;
+            double bestD = Double.POSITIVE_INFINITY;
+            for (int j = 0; j < reference.length; j++) {
+                double dd = Math.abs(stored[i] - reference[j]);
+                if (dd < bestD) {
+                    bestD = dd;
+                    best = j;
+                }
+            }
+            return best == i;
+        }).count();
+        return hits / (double) victims;
+    }
+
     // ------------------------------------------------------------------ re-keying
 
     private void rekey(ShardModel model, KeyDerivation keys, float[][] docs) {
@@ -511,8 +596,7 @@ public final class LeakageAudit {
                         Report.m(cv.m50(), cv.maxAnchors()) + " / " + Report.m(cv.mKey(), cv.maxAnchors()), "key near 288");
                 } else {
                     int max = pool.length - cfg.victims();
-                    int[] grid = IntStream.of(500, 1000, 2000, 4000, 6000, 8000, 10000, 12000, 14000, 16000, 20000, 24000, 28000, 32000, 40000,
-                        48000, 64000, 96000, 128000, 160000, 199000).filter(m -> m <= max).toArray();
+                    int[] grid = IntStream.of(1000, 2000, 4000, 8000, 12000, 16000, 20000, 24000, 32000, 40000, 49000, 64000, 96000, 128000, 160000, 199000).filter(m -> m <= max).toArray();
                     AnchorAttack.Curve cell = AnchorAttack.diffuse("C=" + c + " diffuse, per-cell maps", data, true, grid, cfg.victims(), cfg.gallery(),
                         cfg.seed(), trueKeys, log);
                     AnchorAttack.Curve global = AnchorAttack.diffuse("C=" + c + " diffuse, one global map", data, false,
@@ -543,8 +627,9 @@ public final class LeakageAudit {
             + "on 10,000 of them. The attacker holds anchors (r_i, z_i) with r_i in the model's own residual frame (the strongest attacker, as "
             + "SHARD assumes; one estimated from plaintext samples only differs by a rotation inside the residual subspace, which the unknown key "
             + "absorbs). It fits orthogonal Procrustes maps and re-identifies %d held-out records against a gallery of %,d native residuals. "
-            + "*keys recovered*: fraction of victims whose cell key came out with relative Frobenius error < 1e-2.", pool.length, cfg.victims(), cfg.gallery());
-        report.table(new String[] {"attack", "m50 (R@1 ≥ 0.5)", "anchors to recover the key exactly", "R@1 at largest m", "keys recovered at largest m", "note"}, rows);
+            + "*exact*: the victim's native residual comes back with cos(Q̂ᵀz, r) ≥ 0.999 (the key is recovered on everything the victim "
+            + "has); the first anchor count where half of the victims are exact.", pool.length, cfg.victims(), cfg.gallery());
+        report.table(new String[] {"attack", "m50 (R@1 ≥ 0.5)", "anchors for exact residuals (≥ half the victims)", "R@1 at largest m", "exact at largest m", "note"}, rows);
         List<String[]> detail = new ArrayList<>();
         for (AnchorAttack.Curve cv : curves) {
             StringBuilder sb = new StringBuilder();
@@ -566,7 +651,7 @@ public final class LeakageAudit {
     private static String[] row(AnchorAttack.Curve cv, String note) {
         int last = cv.anchors().length - 1;
         return new String[] {cv.label(), Report.m(cv.m50(), cv.maxAnchors()),
-            Double.isNaN(cv.recovered().length == 0 ? Double.NaN : cv.recovered()[0]) ? "n/a" : Report.m(cv.mKey(), cv.maxAnchors()), last < 0 ? "n/a" : Report.f(cv.r1()[last]) + " (m=" + cv.anchors()[last] + ")",
+            Report.m(cv.mKey(), cv.maxAnchors()), last < 0 ? "n/a" : Report.f(cv.r1()[last]) + " (m=" + cv.anchors()[last] + ")",
             last < 0 ? "n/a" : Report.f2(cv.recovered()[last]), note};
     }
 
