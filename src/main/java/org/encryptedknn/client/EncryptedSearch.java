@@ -11,6 +11,7 @@ import org.encryptedknn.shard.ShardTransform;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -125,10 +126,13 @@ public final class EncryptedSearch {
     /** Exact scores for every hit of a response (decrypts each prefix), best first. */
     public List<ExactHit> exactRanking(JsonNode response) {
         List<ExactHit> hits = new ArrayList<>();
+        // H_c r_q once per cell, not once per hit: the window holds many hits of few cells.
+        Map<Integer, float[]> keyedQueries = new HashMap<>(cellQueries);
         for (JsonNode hit : response.path("hits").path("hits")) {
             JsonNode source = hit.path("_source");
             EncryptedVector v = parseRecord(source.path(field));
-            double score = transform.score(query, v);
+            float[] keyedQuery = keyedQueries.computeIfAbsent(v.cell(), cell -> transform.keyedResidualQuery(query, cell));
+            double score = transform.prefixScore(query, v) + ShardTransform.residualScore(keyedQuery, v);
             hits.add(new ExactHit(hit.path("_id").asText(), score, v.cell(), source));
         }
         hits.sort(Comparator.comparingDouble(ExactHit::score).reversed());
