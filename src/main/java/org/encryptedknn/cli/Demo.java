@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import org.encryptedknn.client.EncryptedSearch;
 import org.encryptedknn.client.Indices;
+import org.encryptedknn.client.KeyFiles;
+import org.encryptedknn.client.ModelFiles;
 import org.encryptedknn.client.OpenSearchHttp;
 import org.encryptedknn.corpus.CorpusMessage;
 import org.encryptedknn.corpus.EmbeddedCorpus;
@@ -13,18 +15,14 @@ import org.encryptedknn.corpus.ProgressBar;
 import org.encryptedknn.fields.FieldCipher;
 import org.encryptedknn.keys.KeyDerivation;
 import org.encryptedknn.keys.MasterKey;
-import org.encryptedknn.shard.ModelCodec;
 import org.encryptedknn.shard.ModelFitter;
 import org.encryptedknn.shard.ModelParameters;
 import org.encryptedknn.shard.ShardModel;
 import org.encryptedknn.shard.ShardTransform;
 import org.encryptedknn.shard.Space;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -73,7 +71,7 @@ public final class Demo {
 
         try (MasterKey master = loadOrCreateKey(state.resolve("master.key")); KeyDerivation keys = new KeyDerivation(master)) {
             section("2. Model (fitted and kept by the key holder; stored sealed under the master key)");
-            ShardModel model = loadOrFitModel(state.resolve("model.json"), keys, docs.vectors());
+            ShardModel model = loadOrFitModel(state.resolve("model.json"), state.resolve("master.key"), keys, docs.vectors());
             ModelParameters params = model.parameters();
             System.out.printf(Locale.ROOT, "model %s: d=%d, prefix d_pub=%d, cells=%d, beta=%.2f (x scale %.3f), epoch %d%n",
                 model.id(), params.dimension(), params.prefixDimension(), params.cells(), params.beta(), model.betaScale(),
@@ -99,26 +97,24 @@ public final class Demo {
         }
     }
 
-    static MasterKey loadOrCreateKey(Path file) throws IOException {
+    static MasterKey loadOrCreateKey(Path file) {
         if (Files.exists(file)) {
-            return MasterKey.fromBase64(Files.readString(file, StandardCharsets.US_ASCII).trim());
+            return KeyFiles.read(file);
         }
-        MasterKey key = MasterKey.generate();
-        Files.writeString(file, key.toBase64(), StandardCharsets.US_ASCII);
-        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+        MasterKey key = KeyFiles.create(file, false);
         System.out.println("generated a new master key in " + file + " (owner-only permissions; never printed)");
         return key;
     }
 
-    static ShardModel loadOrFitModel(Path file, KeyDerivation keys, float[][] vectors) throws IOException {
+    static ShardModel loadOrFitModel(Path file, Path keyFile, KeyDerivation keys, float[][] vectors) {
         if (Files.exists(file)) {
             System.out.println("reusing the sealed model in " + file);
-            return ModelCodec.fromJson(Files.readString(file), keys);
+            return ModelFiles.read(file, keys, keyFile);
         }
         int d = vectors[0].length;
         ModelParameters params = new ModelParameters(d, Space.COSINE, d / 4, 64, ModelParameters.DEFAULT_BETA, 1);
         ShardModel model = ModelFitter.fit(MODEL_ID, params, Arrays.copyOf(vectors, Math.min(2000, vectors.length)));
-        Files.writeString(file, ModelCodec.toJson(model, keys));
+        ModelFiles.write(file, model, keys);
         System.out.println("fitted on " + Math.min(2000, vectors.length) + " vectors; sealed model written to " + file);
         return model;
     }

@@ -44,6 +44,7 @@ public final class OpenSearchHttp {
     private final URI base;
     private long bytesSent;
     private long bytesReceived;
+    private volatile RequestObserver observer;
 
     public OpenSearchHttp(String baseUrl) {
         this.base = URI.create(baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl);
@@ -84,6 +85,15 @@ public final class OpenSearchHttp {
         }
     }
 
+    /**
+     * Calls {@code observer} with every request before it is sent (method, path, exact body text); null removes it.
+     * Returns this client. Used to log and audit what leaves the key holder (see {@link RequestLog}).
+     */
+    public OpenSearchHttp observe(RequestObserver observer) {
+        this.observer = observer;
+        return this;
+    }
+
     /** Bytes of request and response bodies so far: what crossed the wire, for benchmarks. */
     public long bytesSent() {
         return bytesSent;
@@ -110,6 +120,10 @@ public final class OpenSearchHttp {
     }
 
     private JsonNode send(String method, String path, String body, String contentType) {
+        RequestObserver o = observer;
+        if (o != null) {
+            o.request(method, path, body);
+        }
         HttpRequest.BodyPublisher publisher = body == null
             ? HttpRequest.BodyPublishers.noBody()
             : HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8);
