@@ -41,11 +41,11 @@ public final class RekeyLinkage {
         double medB = medianNorm(b.p());
         Map<String, Double> auc = new LinkedHashMap<>();
         List<String> names = List.of(
-            "|<z, z'>| / (|z||z'|) (SHARD)",
-            "-||p - p'|| (raw prefix distance)",
-            "-| ||z|| - ||z'|| | (residual norm)",
+            "abs cos(z, z') (SHARD)",
+            "−dist(p, p') (raw prefix distance)",
+            "−abs(norm z − norm z') (residual norm)",
             "[c = c'] (public cell id)",
-            "-| ||p||/med - ||p'||/med' | (prefix norm)");
+            "−abs(norm p/median − norm p'/median') (prefix norm)");
         for (int s = 0; s < names.size(); s++) {
             double[] pos = new double[n];
             double[] neg = new double[js.length];

@@ -54,7 +54,7 @@ public class RekeyLinkageTest {
             RekeyLinkage.Result r = RekeyLinkage.measure(new RekeyLinkage.Epoch(p1, z1, c1), new RekeyLinkage.Epoch(p2, z2, c2), 5, 11);
             double shard = r.auc().values().iterator().next();
             assertTrue("residual AUC " + shard, shard >= 0.4 && shard <= 0.6);
-            double norm = r.auc().get("-| ||z|| - ||z'|| | (residual norm)");
+            double norm = r.auc().get("−abs(norm z − norm z') (residual norm)");
             assertTrue("residual-norm AUC " + norm, norm > 0.9);
         }
     }
