@@ -61,7 +61,9 @@ final class SearchCommand implements Main.Command {
                                          ckks: they travel CKKS-encrypted (needs the native SEAL library)
               --decrypt-fields A,B       fields to decrypt and print (randomized or deterministic)
               --term FIELD=VALUE         only documents whose deterministic FIELD equals VALUE
-              --json                     one JSON object per hit instead of the table""";
+              --json                     one JSON object per hit instead of the table
+              --log-requests FILE        append every request sent to the node to FILE, one JSON object per line
+                                         {"method","path","body"}: exactly what the cluster receives""";
     }
 
     @Override
@@ -72,7 +74,7 @@ final class SearchCommand implements Main.Command {
         }
         Options o = new Options("search", args,
             Set.of("--key", "--model", "--url", "--index", "--text", "--vector", "--vector-file", "--field", "--k", "--candidates",
-                "--probe", "--mode", "--decrypt-fields", "--term"),
+                "--probe", "--mode", "--decrypt-fields", "--term", "--log-requests"),
             Set.of("--json"));
         o.noPositional();
         String index = o.required("--index");
@@ -105,6 +107,9 @@ final class SearchCommand implements Main.Command {
         try (KeyMaterial km = KeyMaterial.open(o, err)) {
             float[] query = queryVector(o, field, km.dimension());
             OpenSearchHttp node = new OpenSearchHttp(o.get("--url", "http://127.0.0.1:9200"));
+            if (o.has("--log-requests")) {
+                node.observe(requestFile(Path.of(o.get("--log-requests", ""))));
+            }
             String path = "/" + index + "/_search";
             EncryptedSearch search = new EncryptedSearch(km.transform, field, query);
             search.withCells(km.transform.probeCells(search.query(), probe));
@@ -149,6 +154,22 @@ final class SearchCommand implements Main.Command {
             }
             return out;
         }
+    }
+
+    /** Appends each request as {"method":…,"path":…,"body":…} to {@code file}. */
+    private static org.encryptedknn.client.RequestObserver requestFile(Path file) {
+        return (method, path, body) -> {
+            ObjectNode line = OpenSearchHttp.JSON.createObjectNode();
+            line.put("method", method);
+            line.put("path", path);
+            line.put("body", body);
+            try {
+                java.nio.file.Files.writeString(file, line + "\n", java.nio.charset.StandardCharsets.UTF_8,
+                    java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException("cannot write --log-requests file " + file + ": " + e.getMessage(), e);
+            }
+        };
     }
 
     private static Map<String, String> hitIndices(JsonNode response, Map<String, String> into) {
