@@ -40,6 +40,8 @@ bash "$ROOT/scripts/opensearch.sh" fetch
 bash "$ROOT/scripts/opensearch.sh" install-knn
 bash "$ROOT/scripts/opensearch.sh" install "$ZIP"
 rm -rf "$CACHE/it-data"
+# Gateway mode needs a master key in the node's keystore: a fresh random one per run, never written anywhere else.
+head -c 32 /dev/urandom | base64 | bash "$ROOT/scripts/opensearch.sh" keystore-add --name "$NODE" encrypted_knn.master_key
 bash "$ROOT/scripts/opensearch.sh" start --name "$NODE" --port "$PORT" --data-dir "$CACHE/it-data"
 
 eknn_log "3/3 tests (unit, in-process node, REST against 127.0.0.1:$PORT)"

@@ -23,7 +23,6 @@ import java.nio.CharBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Base64;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -274,9 +273,5 @@ public final class Gateway implements Closeable {
         if (state != null) {
             state.close();
         }
-    }
-
-    static long nanos(TimeValue t) {
-        return TimeUnit.NANOSECONDS.convert(t.millis(), TimeUnit.MILLISECONDS);
     }
 }

@@ -119,11 +119,7 @@ public final class ModelStore {
             .setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE);
         run(listener, l -> ensureIndex(ActionListener.wrap(ok -> client().index(request, ActionListener.wrap(l::onResponse, e -> {
             if (ExceptionsHelper.unwrapCause(e) instanceof VersionConflictEngineException) {
-                l.onFailure(new OpenSearchStatusException(
-                    "model [" + id + "] already exists; models are immutable (indexed vectors depend on them): delete it first, "
-                        + "or use POST _plugins/encrypted_knn/models/" + id + "/_rotate for a new key epoch",
-                    RestStatus.CONFLICT
-                ));
+                l.onFailure(alreadyExists(id));
             } else {
                 l.onFailure(e);
             }
@@ -162,6 +158,15 @@ public final class ModelStore {
                 }
             }
         )));
+    }
+
+    /** 409: model ids are never reused silently (documents encrypted under the old fit would become meaningless). */
+    public static OpenSearchStatusException alreadyExists(String id) {
+        return new OpenSearchStatusException(
+            "model [" + id + "] already exists; models are immutable (indexed vectors depend on them): delete it first, "
+                + "or use POST _plugins/encrypted_knn/models/" + id + "/_rotate for a new key epoch",
+            RestStatus.CONFLICT
+        );
     }
 
     private void ensureIndex(ActionListener<Void> listener) {

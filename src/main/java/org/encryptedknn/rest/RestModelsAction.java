@@ -96,7 +96,21 @@ public final class RestModelsAction extends BaseRestHandler {
             fit = FitRequest.parse(parser);
         }
         KeyLease lease = gateway.acquire(); // fails fast (400 naming the setting) on a node without the key
-        return channel -> {
+        return channel -> gateway.store().get(id, ActionListener.wrap(existing -> {
+            if (existing != null) {
+                lease.close();
+                sendError(channel, ModelStore.alreadyExists(id)); // before spending a fit on it
+                return;
+            }
+            fitAndStore(id, fit, lease, channel, threadPool);
+        }, e -> {
+            lease.close();
+            sendError(channel, e);
+        }));
+    }
+
+    private void fitAndStore(String id, FitRequest fit, KeyLease lease, RestChannel channel, ThreadPool threadPool) {
+        {
             try {
                 threadPool.generic().execute(() -> {
                     String sealed;
@@ -120,9 +134,9 @@ public final class RestModelsAction extends BaseRestHandler {
                 });
             } catch (RuntimeException e) {
                 lease.close();
-                throw e;
+                sendError(channel, e);
             }
-        };
+        }
     }
 
     /** The parsed PUT body. */

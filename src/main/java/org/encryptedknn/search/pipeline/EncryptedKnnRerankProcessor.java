@@ -258,7 +258,9 @@ public final class EncryptedKnnRerankProcessor extends AbstractProcessor impleme
             response.getSuggest(),
             response.isTimedOut(),
             response.isTerminatedEarly(),
-            response.getProfileResults() == null ? null : new SearchProfileShardResults(response.getProfileResults()),
+            response.getProfileResults() == null || response.getProfileResults().isEmpty()
+                ? null
+                : new SearchProfileShardResults(response.getProfileResults()),
             response.getNumReducePhases(),
             response.getInternalResponse().getSearchExtBuilders(),
             response.getInternalResponse().getProcessorResult()
