@@ -348,6 +348,24 @@ unsafe fn out_ptr<T>(p: *mut T, what: &str) -> Res<&'static mut T> {
     }
 }
 
+/// Checks the output pointer of a function that creates a handle and sets it to null, so that
+/// the caller sees no handle when the call fails.
+unsafe fn cleared_handle_output<T>(out: *mut *mut T) -> Res<&'static mut *mut T> {
+    let out = out_ptr(out, "out")?;
+    *out = ptr::null_mut();
+    Ok(out)
+}
+
+/// Checks the two output pointers of a function that returns bytes and clears them, so that
+/// the caller sees no buffer when the call fails.
+unsafe fn cleared_byte_outputs(out_data: *mut *mut u8, out_len: *mut u64) -> Res<(&'static mut *mut u8, &'static mut u64)> {
+    let od = out_ptr(out_data, "data")?;
+    let ol = out_ptr(out_len, "len")?;
+    *od = ptr::null_mut();
+    *ol = 0;
+    Ok((od, ol))
+}
+
 fn boxed<T>(v: T) -> *mut T {
     handle_created();
     Box::into_raw(Box::new(v))
@@ -633,8 +651,7 @@ pub unsafe extern "C" fn eks_context_create(
     out: *mut *mut EksContext,
 ) -> i32 {
     guard(|| {
-        let out = out_ptr(out, "out")?;
-        *out = ptr::null_mut();
+        let out = cleared_handle_output(out)?;
         if coeff_bits.is_null() || n_coeff == 0 || n_coeff > 16 {
             return err(EKS_ERR_INVALID_ARG, "coeff_bits must be a non-empty array (at most 16)");
         }
@@ -685,8 +702,7 @@ pub unsafe extern "C" fn eks_context_free(ctx: *mut EksContext) {
 #[no_mangle]
 pub unsafe extern "C" fn eks_secret_key_generate(ctx: *const EksContext, out: *mut *mut EksSecretKey) -> i32 {
     guard(|| {
-        let out = out_ptr(out, "out")?;
-        *out = ptr::null_mut();
+        let out = cleared_handle_output(out)?;
         let c = &deref_handle(ctx, TAG_CONTEXT, "context")?.inner;
         let mut kg = ptr::null_mut();
         check(ffi::KeyGenerator_Create1(c.seal.0, &mut kg), "KeyGenerator_Create")?;
@@ -706,10 +722,7 @@ pub unsafe extern "C" fn eks_secret_key_generate(ctx: *const EksContext, out: *m
 #[no_mangle]
 pub unsafe extern "C" fn eks_secret_key_save(sk: *const EksSecretKey, out_data: *mut *mut u8, out_len: *mut u64) -> i32 {
     guard(|| {
-        let od = out_ptr(out_data, "data")?;
-        let ol = out_ptr(out_len, "len")?;
-        *od = ptr::null_mut();
-        *ol = 0;
+        let (od, ol) = cleared_byte_outputs(out_data, out_len)?;
         let s = deref_handle(sk, TAG_SECRET, "secret key")?;
         let mut bound: i64 = 0;
         check(ffi::SecretKey_SaveSize(s.sk.0, ffi::COMPR_NONE, &mut bound), "SecretKey_SaveSize")?;
@@ -735,8 +748,7 @@ pub unsafe extern "C" fn eks_secret_key_save(sk: *const EksSecretKey, out_data: 
 #[no_mangle]
 pub unsafe extern "C" fn eks_secret_key_load(ctx: *const EksContext, data: *const u8, len: u64, out: *mut *mut EksSecretKey) -> i32 {
     guard(|| {
-        let out = out_ptr(out, "out")?;
-        *out = ptr::null_mut();
+        let out = cleared_handle_output(out)?;
         let c = &deref_handle(ctx, TAG_CONTEXT, "context")?.inner;
         if data.is_null() {
             return err(EKS_ERR_NULL, "null key bytes");
@@ -791,8 +803,7 @@ pub unsafe extern "C" fn eks_secret_key_free(sk: *mut EksSecretKey) {
 #[no_mangle]
 pub unsafe extern "C" fn eks_keyholder_create(ctx: *const EksContext, sk: *const EksSecretKey, out: *mut *mut EksKeyHolder) -> i32 {
     guard(|| {
-        let out = out_ptr(out, "out")?;
-        *out = ptr::null_mut();
+        let out = cleared_handle_output(out)?;
         let c = &deref_handle(ctx, TAG_CONTEXT, "context")?.inner;
         let s = deref_handle(sk, TAG_SECRET, "secret key")?;
         if !Arc::ptr_eq(c, &s.ctx) {
@@ -830,6 +841,32 @@ fn check_values(v: &[f32], max_abs: f64, what: &str) -> Res<()> {
     Ok(())
 }
 
+/// A slot vector of `c` holding `vectors` (each at most block_width long) in consecutive
+/// blocks, zeros elsewhere.
+fn pack_blocks<'a>(c: &Ctx, vectors: impl Iterator<Item = &'a [f32]>) -> Vec<f64> {
+    let mut slots = vec![0f64; c.slots];
+    for (block, v) in vectors.enumerate() {
+        let base = block * c.block_width;
+        for (i, &x) in v.iter().enumerate() {
+            slots[base + i] = x as f64;
+        }
+    }
+    slots
+}
+
+/// Encodes a full slot vector at the first level and the scale of `c`.
+fn encode_slots(c: &Ctx, slots: &mut [f64]) -> Res<SealPlain> {
+    let plain = new_plain()?;
+    let mut pid = c.first_parms;
+    check(
+        unsafe {
+            ffi::CKKSEncoder_Encode1(c.encoder.0, slots.len() as u64, slots.as_mut_ptr(), pid.as_mut_ptr(), c.scale, plain.0, ptr::null_mut())
+        },
+        "CKKSEncoder_Encode",
+    )?;
+    Ok(plain)
+}
+
 fn save_cipher(ct: &SealCipher, compr: u8) -> Res<(Vec<u8>, usize)> {
     let mut bound: i64 = 0;
     check(unsafe { ffi::Ciphertext_SaveSize(ct.0, compr, &mut bound) }, "Ciphertext_SaveSize")?;
@@ -856,10 +893,7 @@ pub unsafe extern "C" fn eks_encrypt_replicated(
     out_len: *mut u64,
 ) -> i32 {
     guard(|| {
-        let od = out_ptr(out_data, "data")?;
-        let ol = out_ptr(out_len, "len")?;
-        *od = ptr::null_mut();
-        *ol = 0;
+        let (od, ol) = cleared_byte_outputs(out_data, out_len)?;
         let k = deref_handle(kh, TAG_KEYHOLDER, "key holder")?;
         let c = &k.ctx;
         if v.is_null() {
@@ -871,21 +905,10 @@ pub unsafe extern "C" fn eks_encrypt_replicated(
         }
         let q = std::slice::from_raw_parts(v, len);
         check_values(q, c.max_abs_value, "query")?;
-        let mut slots = vec![0f64; c.slots];
-        for b in 0..c.blocks {
-            let base = b * c.block_width;
-            for (i, &x) in q.iter().enumerate() {
-                slots[base + i] = x as f64;
-            }
-        }
-        let plain = new_plain()?;
-        let mut pid = c.first_parms;
-        let r = check(
-            ffi::CKKSEncoder_Encode1(c.encoder.0, slots.len() as u64, slots.as_mut_ptr(), pid.as_mut_ptr(), c.scale, plain.0, ptr::null_mut()),
-            "CKKSEncoder_Encode",
-        );
+        let mut slots = pack_blocks(c, std::iter::repeat(q).take(c.blocks));
+        let plain = encode_slots(c, &mut slots);
         slots.iter_mut().for_each(|x| ptr::write_volatile(x, 0.0));
-        r?;
+        let plain = plain?;
         let ct = new_cipher()?;
         check(ffi::Encryptor_EncryptSymmetric(k.encryptor.0, plain.0, true, ct.0, ptr::null_mut()), "Encryptor_EncryptSymmetric")?;
         let (buf, n) = save_cipher(&ct, ffi::COMPR_ZSTD)?;
@@ -951,8 +974,7 @@ pub unsafe extern "C" fn eks_decrypt_block_sums(
 #[no_mangle]
 pub unsafe extern "C" fn eks_query_load(ctx: *const EksContext, data: *const u8, len: u64, out: *mut *mut EksCiphertext) -> i32 {
     guard(|| {
-        let out = out_ptr(out, "out")?;
-        *out = ptr::null_mut();
+        let out = cleared_handle_output(out)?;
         let c = &deref_handle(ctx, TAG_CONTEXT, "context")?.inner;
         if data.is_null() {
             return err(EKS_ERR_NULL, "null ciphertext bytes");
@@ -993,10 +1015,7 @@ pub unsafe extern "C" fn eks_score_batch(
     out_len: *mut u64,
 ) -> i32 {
     guard(|| {
-        let od = out_ptr(out_data, "data")?;
-        let ol = out_ptr(out_len, "len")?;
-        *od = ptr::null_mut();
-        *ol = 0;
+        let (od, ol) = cleared_byte_outputs(out_data, out_len)?;
         let c = &deref_handle(ctx, TAG_CONTEXT, "context")?.inner;
         let q = deref_handle(query, TAG_CIPHER, "ciphertext")?;
         if !Arc::ptr_eq(c, &q.ctx) {
@@ -1014,13 +1033,7 @@ pub unsafe extern "C" fn eks_score_batch(
         }
         let vs = std::slice::from_raw_parts(vectors, count * dim);
         check_values(vs, c.max_abs_value, "candidate")?;
-        let mut slots = vec![0f64; c.slots];
-        for j in 0..count {
-            let base = j * c.block_width;
-            for i in 0..dim {
-                slots[base + i] = vs[j * dim + i] as f64;
-            }
-        }
+        let mut slots = pack_blocks(c, vs.chunks(dim));
         if vs.iter().all(|&x| x == 0.0) {
             // An all-zero plaintext would make the product transparent (c1 = 0), which SEAL
             // refuses. Put a marker in a slot the key holder never sums (the slots after the
@@ -1034,12 +1047,7 @@ pub unsafe extern "C" fn eks_score_batch(
                 slots[0] = 1e-6;
             }
         }
-        let plain = new_plain()?;
-        let mut pid = c.first_parms;
-        check(
-            ffi::CKKSEncoder_Encode1(c.encoder.0, slots.len() as u64, slots.as_mut_ptr(), pid.as_mut_ptr(), c.scale, plain.0, ptr::null_mut()),
-            "CKKSEncoder_Encode",
-        )?;
+        let plain = encode_slots(c, &mut slots)?;
         let prod = new_cipher()?;
         check(ffi::Evaluator_MultiplyPlain(c.evaluator.0, q.ct.0, plain.0, prod.0, ptr::null_mut()), "Evaluator_MultiplyPlain")?;
         let resc = new_cipher()?;

@@ -7,7 +7,6 @@ import org.encryptedknn.client.CkksSearch;
 import org.encryptedknn.client.EncryptedSearch;
 import org.encryptedknn.client.Indices;
 import org.encryptedknn.client.OpenSearchHttp;
-import org.encryptedknn.corpus.EmbeddedCorpus;
 import org.encryptedknn.he.CkksContext;
 import org.encryptedknn.he.CkksKeyHolder;
 import org.encryptedknn.he.CkksParameters;
@@ -49,20 +48,15 @@ public final class CkksSearchBench {
     public static void main(String[] args) throws Exception {
         SearchBench.Args a = new SearchBench.Args(args);
         String url = a.get("--url", "http://127.0.0.1:9260");
-        int docs = a.getInt("--docs", 0);
-        int queryCount = a.getInt("--queries", 200);
         int cells = a.getInt("--cells", 64);
         int probe = a.getInt("--probe", 8);
         int hostile = a.getInt("--hostile", 1000);
         int[] ks = Arrays.stream(a.get("--ks", "40,100,200").split(",")).mapToInt(Integer::parseInt).toArray();
 
-        EmbeddedCorpus corpus = EmbeddedCorpus.load(docs <= 0 ? 0 : docs + queryCount);
-        EmbeddedCorpus.Split split = corpus.split(corpus.size() - queryCount, queryCount);
-        float[][] vectors = split.index().vectors();
-        float[][] queries = split.queries().vectors();
-        int d = corpus.dimension();
-        System.out.printf(Locale.ROOT, "corpus: %d documents indexed, %d held-out queries, d=%d (%s)%n", vectors.length, queries.length, d,
-            corpus.modelName());
+        SearchBench.Workload workload = SearchBench.Workload.load(a);
+        float[][] vectors = workload.vectors();
+        float[][] queries = workload.queries();
+        int d = workload.dimension();
         ModelParameters params = new ModelParameters(d, Space.COSINE, d / 4, cells, ModelParameters.DEFAULT_BETA, 1);
         OpenSearchHttp node = new OpenSearchHttp(url);
 

@@ -40,21 +40,15 @@ public final class SearchBench {
     public static void main(String[] args) throws Exception {
         Args a = new Args(args);
         String url = a.get("--url", "http://127.0.0.1:9200");
-        int docs = a.getInt("--docs", 0);
-        int queryCount = a.getInt("--queries", 200);
         int k = a.getInt("--k", 100);
         int cells = a.getInt("--cells", 64);
         int probe = a.getInt("--probe", 8);
         double beta = a.getDouble("--beta", ModelParameters.DEFAULT_BETA);
 
-        EmbeddedCorpus corpus = EmbeddedCorpus.load(docs <= 0 ? 0 : docs + queryCount);
-        EmbeddedCorpus.Split split = corpus.split(corpus.size() - queryCount, queryCount);
-        float[][] vectors = split.index().vectors();
-        float[][] queries = split.queries().vectors();
-        System.out.printf(Locale.ROOT, "corpus: %d documents indexed, %d held-out queries, d=%d (%s)%n",
-            vectors.length, queries.length, corpus.dimension(), corpus.modelName());
-
-        int d = corpus.dimension();
+        Workload workload = Workload.load(a);
+        float[][] vectors = workload.vectors();
+        float[][] queries = workload.queries();
+        int d = workload.dimension();
         ModelParameters params = new ModelParameters(d, Space.COSINE, d / 4, cells, beta, 1);
         float[][] sample = Arrays.copyOf(vectors, Math.min(2000, vectors.length));
         OpenSearchHttp node = new OpenSearchHttp(url);
@@ -227,6 +221,23 @@ public final class SearchBench {
 
     static double seconds(long startNanos) {
         return (System.nanoTime() - startNanos) / 1e9;
+    }
+
+    /**
+     * The embedded corpus split into indexed vectors and held-out queries: {@code --docs} (default 0 = all) and
+     * {@code --queries} (default 200). Prints a one-line summary.
+     */
+    record Workload(float[][] vectors, float[][] queries, int dimension) {
+        static Workload load(Args a) {
+            int docs = a.getInt("--docs", 0);
+            int queryCount = a.getInt("--queries", 200);
+            EmbeddedCorpus corpus = EmbeddedCorpus.load(docs <= 0 ? 0 : docs + queryCount);
+            EmbeddedCorpus.Split split = corpus.split(corpus.size() - queryCount, queryCount);
+            Workload w = new Workload(split.index().vectors(), split.queries().vectors(), corpus.dimension());
+            System.out.printf(Locale.ROOT, "corpus: %d documents indexed, %d held-out queries, d=%d (%s)%n",
+                w.vectors.length, w.queries.length, w.dimension, corpus.modelName());
+            return w;
+        }
     }
 
     /** --name value command-line arguments. */

@@ -234,19 +234,9 @@ public final class CkksSearch {
         return hit.path("fields").path(FIELD).path(0);
     }
 
+    /** The record of a hit without its residual {@code z} (zeros in its place): enough for the prefix term. */
     private static EncryptedVector prefixOnlyRecord(JsonNode node, int residualDimension) {
-        JsonNode p = node.path(EncryptedVector.PREFIX);
-        float[] prefix = new float[p.size()];
-        for (int i = 0; i < prefix.length; i++) {
-            prefix[i] = (float) p.get(i).asDouble();
-        }
-        return new EncryptedVector(
-            prefix,
-            Base64.getDecoder().decode(node.path(EncryptedVector.NONCE).asText()),
-            node.path(EncryptedVector.CELL).asInt(),
-            new float[residualDimension], // not used by the prefix term
-            node.path(EncryptedVector.EPOCH).asInt()
-        );
+        return EncryptedSearch.parseRecord(node, new float[residualDimension]);
     }
 
     /** Time spent encrypting the cell queries so far (key holder). */

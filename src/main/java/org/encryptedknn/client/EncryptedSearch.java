@@ -141,6 +141,11 @@ public final class EncryptedSearch {
 
     /** The stored record form of a hit's field, as returned in {@code _source}. */
     public static EncryptedVector parseRecord(JsonNode node) {
+        return parseRecord(node, EncryptedVector.decodeFloats(node.path(EncryptedVector.KEYED_RESIDUAL).asText()));
+    }
+
+    /** The record form of a hit's field with {@code keyedResidual} in place of the stored {@code z}. */
+    static EncryptedVector parseRecord(JsonNode node, float[] keyedResidual) {
         JsonNode p = node.path(EncryptedVector.PREFIX);
         float[] prefix = new float[p.size()];
         for (int i = 0; i < prefix.length; i++) {
@@ -150,7 +155,7 @@ public final class EncryptedSearch {
             prefix,
             Base64.getDecoder().decode(node.path(EncryptedVector.NONCE).asText()),
             node.path(EncryptedVector.CELL).asInt(),
-            EncryptedVector.decodeFloats(node.path(EncryptedVector.KEYED_RESIDUAL).asText()),
+            keyedResidual,
             node.path(EncryptedVector.EPOCH).asInt()
         );
     }

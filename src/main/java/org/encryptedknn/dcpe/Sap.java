@@ -113,20 +113,17 @@ public final class Sap {
         return encrypt(u, nonce, documentRadius(), out);
     }
 
-    /** Recovers m = (c − λ)/s, regenerating λ from the nonce. */
+    /** Recovers m = (c − λ)/s, regenerating λ from the nonce: {@link #decryptToDouble} rounded to float32. */
     public float[] decrypt(float[] c, byte[] nonce, boolean isQuery) {
-        checkLength(c);
-        Scratch s = scratch.get();
-        noise(nonce, isQuery ? queryRadius() : documentRadius(), s);
+        double[] exact = decryptToDouble(c, nonce, isQuery);
         float[] m = new float[dimension];
-        double inv = 1.0 / scale;
         for (int i = 0; i < dimension; i++) {
-            m[i] = (float) ((c[i] - s.noise[i]) * inv);
+            m[i] = (float) exact[i];
         }
         return m;
     }
 
-    /** The exact-precision variant of {@link #decrypt}, in doubles (used by re-keying). */
+    /** Recovers m = (c − λ)/s in doubles, without rounding to float32 (re-keying uses it directly). */
     public double[] decryptToDouble(float[] c, byte[] nonce, boolean isQuery) {
         checkLength(c);
         Scratch s = scratch.get();

@@ -7,16 +7,12 @@ import org.encryptedknn.he.HeException;
 import org.encryptedknn.index.EncryptedFieldSpec;
 import org.opensearch.core.common.io.stream.StreamInput;
 import org.opensearch.core.common.io.stream.StreamOutput;
-import org.opensearch.core.common.io.stream.Writeable;
-import org.opensearch.core.xcontent.ToXContentFragment;
 import org.opensearch.core.xcontent.XContentBuilder;
 import org.opensearch.core.xcontent.XContentParser;
 
 import java.io.IOException;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Base64;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -35,38 +31,46 @@ import java.util.TreeMap;
  * Errors are {@link IllegalArgumentException}s (400) naming the field, e.g.
  * {@code [encrypted_knn] rescore.encrypted_knn.query.cells[17]: not valid base64}.
  */
-public final class CkksRescoreQuery implements Writeable, ToXContentFragment {
+public final class CkksRescoreQuery extends RescoreQuery<byte[]> {
 
     /** Cells (query ciphertexts) one ckks request may carry: ≈ 50 KB each at N = 4096, ≈ 100 KB at N = 8192. */
     public static final int MAX_CELLS = 256;
     /** Largest rescore window in ckks mode: each batch of ⌊slots/B⌋ hits returns one ≈ 52 KB ciphertext. */
     public static final int MAX_WINDOW = 1000;
 
-    private static final String PATH = "rescore.encrypted_knn.query";
+    static final String PATH = "rescore.encrypted_knn.query";
 
-    private final float[] prefix;
-    private final Map<Integer, byte[]> cells; // sorted by cell id
-    private final Integer epoch;
+    private static final RescoreQueryErrors ERRORS = RescoreQueryErrors.CKKS;
+
     private final CkksParameters params;
 
     public CkksRescoreQuery(float[] prefix, Map<Integer, byte[]> cells, Integer epoch, CkksParameters params) {
-        this.prefix = Objects.requireNonNull(prefix, "prefix").clone();
-        this.params = CkksContexts.check(
-            params.polyDegree(),
-            params.coeffModulusBits(),
-            params.scaleBits(),
-            params.blockWidth(),
-            PATH + ".ckks"
+        this(
+            Objects.requireNonNull(prefix, "prefix").clone(),
+            CkksContexts.check(params.polyDegree(), params.coeffModulusBits(), params.scaleBits(), params.blockWidth(), PATH + ".ckks"),
+            sortedCopy(cells, byte[]::clone),
+            epoch
         );
-        TreeMap<Integer, byte[]> copy = new TreeMap<>();
-        cells.forEach((c, v) -> copy.put(c, v.clone()));
-        this.cells = Collections.unmodifiableMap(copy);
-        this.epoch = epoch;
+    }
+
+    /** Bytes from another node: the same checks as a parsed request. */
+    public CkksRescoreQuery(StreamInput in) throws IOException {
+        this(in, in.readFloatArray(), readParameters(in));
+    }
+
+    /** Reads the rest of the stream form: the cells (bounded by {@code params}) and the epoch. */
+    private CkksRescoreQuery(StreamInput in, float[] prefix, CkksParameters params) throws IOException {
+        this(prefix, params, readCells(in, params), in.readOptionalVInt());
+    }
+
+    /** Keeps {@code prefix} and {@code sortedCells}; {@code params} are checked already. */
+    private CkksRescoreQuery(float[] prefix, CkksParameters params, TreeMap<Integer, byte[]> sortedCells, Integer epoch) {
+        super(prefix, sortedCells, epoch);
+        this.params = params;
         validateShape();
     }
 
-    public CkksRescoreQuery(StreamInput in) throws IOException {
-        this.prefix = in.readFloatArray();
+    private static CkksParameters readParameters(StreamInput in) throws IOException {
         int polyDegree = in.readVInt();
         int nBits = in.readVInt();
         if (nBits > 16) {
@@ -76,7 +80,10 @@ public final class CkksRescoreQuery implements Writeable, ToXContentFragment {
         for (int i = 0; i < nBits; i++) {
             bits.add(in.readVInt());
         }
-        this.params = CkksContexts.check(polyDegree, bits, in.readVInt(), in.readVInt(), PATH + ".ckks");
+        return CkksContexts.check(polyDegree, bits, in.readVInt(), in.readVInt(), PATH + ".ckks");
+    }
+
+    private static TreeMap<Integer, byte[]> readCells(StreamInput in, CkksParameters params) throws IOException {
         int n = in.readVInt();
         if (n > MAX_CELLS) {
             throw new IOException("too many cells: " + n);
@@ -93,14 +100,12 @@ public final class CkksRescoreQuery implements Writeable, ToXContentFragment {
             in.readBytes(bytes, 0, length);
             map.put(cell, bytes);
         }
-        this.cells = Collections.unmodifiableMap(map);
-        this.epoch = in.readOptionalVInt();
-        validateShape(); // bytes from another node: same checks as a parsed request
+        return map;
     }
 
     @Override
     public void writeTo(StreamOutput out) throws IOException {
-        out.writeFloatArray(prefix);
+        out.writeFloatArray(prefix());
         out.writeVInt(params.polyDegree());
         out.writeVInt(params.coeffModulusBits().size());
         for (int b : params.coeffModulusBits()) {
@@ -108,13 +113,18 @@ public final class CkksRescoreQuery implements Writeable, ToXContentFragment {
         }
         out.writeVInt(params.scaleBits());
         out.writeVInt(params.blockWidth());
-        out.writeVInt(cells.size());
-        for (Map.Entry<Integer, byte[]> e : cells.entrySet()) {
+        out.writeVInt(cells().size());
+        for (Map.Entry<Integer, byte[]> e : cells().entrySet()) {
             out.writeVInt(e.getKey());
             out.writeVInt(e.getValue().length);
             out.writeBytes(e.getValue());
         }
-        out.writeOptionalVInt(epoch);
+        out.writeOptionalVInt(epoch());
+    }
+
+    @Override
+    RescoreQueryErrors errors() {
+        return ERRORS;
     }
 
     static IllegalArgumentException bad(String path, String problem) {
@@ -132,28 +142,15 @@ public final class CkksRescoreQuery implements Writeable, ToXContentFragment {
     }
 
     private void validateShape() {
-        if (prefix.length == 0 || prefix.length > KeyedRescoreQuery.MAX_VECTOR) {
-            throw bad(PATH + ".prefix", "must have between 1 and " + KeyedRescoreQuery.MAX_VECTOR + " values, got " + prefix.length);
-        }
-        for (int i = 0; i < prefix.length; i++) {
-            if (!Float.isFinite(prefix[i])) {
-                throw bad(PATH + ".prefix[" + i + "]", "is not a finite float32");
-            }
-        }
-        if (cells.isEmpty()) {
+        checkPrefixShape();
+        if (cells().isEmpty()) {
             throw bad(PATH + ".cells", "at least one cell ciphertext is required in ckks mode");
         }
-        if (cells.size() > MAX_CELLS) {
-            throw bad(PATH + ".cells", "has " + cells.size() + " cells; at most " + MAX_CELLS + " per request");
-        }
-        if (epoch != null && epoch < 1) {
-            throw bad(PATH + ".epoch", "must be >= 1, got " + epoch);
-        }
+        checkCellCount(MAX_CELLS);
+        checkEpoch();
         CkksScorer scorer = new CkksScorer(context());
-        for (Map.Entry<Integer, byte[]> e : cells.entrySet()) {
-            if (e.getKey() < 0) {
-                throw bad(PATH + ".cells", "cell id " + e.getKey() + " is negative");
-            }
+        for (Map.Entry<Integer, byte[]> e : cells().entrySet()) {
+            checkCellId(e.getKey());
             try {
                 scorer.checkQueryBytes(e.getValue()); // Java-only: size bound + SEAL header
             } catch (HeException he) {
@@ -164,15 +161,12 @@ public final class CkksRescoreQuery implements Writeable, ToXContentFragment {
 
     /** Checks against the field's mapping (on the shard). */
     public void validate(EncryptedFieldSpec spec, int windowSize) {
-        if (prefix.length != spec.prefixDimension()) {
-            throw bad(PATH + ".prefix", "has " + prefix.length + " values but field [" + spec.field() + "] has prefix_dimension "
-                + spec.prefixDimension());
-        }
+        checkPrefixDimension(spec);
         if (params.blockWidth() < spec.residualDimension()) {
             throw bad(PATH + ".ckks.block_width", params.blockWidth() + " is smaller than the residual length of field [" + spec.field()
                 + "] (dimension - prefix_dimension = " + spec.residualDimension() + ")");
         }
-        for (int cell : cells.keySet()) {
+        for (int cell : cells().keySet()) {
             if (cell >= spec.cells()) {
                 throw bad(PATH + ".cells[" + cell + "]", "cell id is out of range: field [" + spec.field() + "] has cells [0, "
                     + spec.cells() + ")");
@@ -183,43 +177,23 @@ public final class CkksRescoreQuery implements Writeable, ToXContentFragment {
         }
     }
 
-    public float[] prefix() {
-        return prefix;
-    }
-
-    /** Cell id → query ciphertext bytes (not copied: do not modify). */
-    public Map<Integer, byte[]> cells() {
-        return cells;
-    }
-
-    public Integer epoch() {
-        return epoch;
-    }
-
     public CkksParameters parameters() {
         return params;
     }
 
     @Override
-    public XContentBuilder toXContent(XContentBuilder builder, Params p) throws IOException {
-        builder.startObject("query");
-        builder.field("prefix", prefix);
-        builder.startObject("cells");
-        for (Map.Entry<Integer, byte[]> e : cells.entrySet()) {
-            builder.field(Integer.toString(e.getKey()), Base64.getEncoder().encodeToString(e.getValue()));
-        }
-        builder.endObject();
-        if (epoch != null) {
-            builder.field("epoch", epoch);
-        }
+    String encodeCell(byte[] ciphertext) {
+        return Base64.getEncoder().encodeToString(ciphertext);
+    }
+
+    @Override
+    void modeFieldsToXContent(XContentBuilder builder) throws IOException {
         builder.startObject("ckks");
         builder.field("poly_degree", params.polyDegree());
         builder.field("coeff_modulus_bits", params.coeffModulusBits());
         builder.field("scale_bits", params.scaleBits());
         builder.field("block_width", params.blockWidth());
         builder.endObject();
-        builder.endObject();
-        return builder;
     }
 
     /** Parses the object at the parser's current START_OBJECT. */
@@ -239,8 +213,8 @@ public final class CkksRescoreQuery implements Writeable, ToXContentFragment {
             String key = parser.currentName();
             token = parser.nextToken();
             switch (key) {
-                case "prefix" -> prefix = parseFloats(parser, PATH + ".prefix", KeyedRescoreQuery.MAX_VECTOR);
-                case "cells" -> cellText = parseCellStrings(parser);
+                case "prefix" -> prefix = parseFloats(parser, PATH + ".prefix", MAX_VECTOR, ERRORS);
+                case "cells" -> cellText = parseCells(parser, ERRORS, MAX_CELLS, (text, subject) -> text);
                 case "epoch" -> epoch = parseInt(parser, PATH + ".epoch", 1, Integer.MAX_VALUE);
                 case "ckks" -> params = parseParams(parser);
                 default -> throw bad(PATH, "unknown key [" + key + "]; supported in ckks mode: prefix, cells, epoch, ckks");
@@ -275,37 +249,6 @@ public final class CkksRescoreQuery implements Writeable, ToXContentFragment {
         return new CkksRescoreQuery(prefix, cells, epoch, params);
     }
 
-    private static Map<Integer, String> parseCellStrings(XContentParser parser) throws IOException {
-        if (parser.currentToken() != XContentParser.Token.START_OBJECT) {
-            throw bad(PATH + ".cells", "must be an object {\"<cell id>\":\"<base64 CKKS ciphertext>\",…}");
-        }
-        Map<Integer, String> cells = new TreeMap<>();
-        XContentParser.Token token;
-        while ((token = parser.nextToken()) != XContentParser.Token.END_OBJECT) {
-            String key = parser.currentName();
-            int cell;
-            try {
-                cell = Integer.parseInt(key);
-            } catch (NumberFormatException e) {
-                throw bad(PATH + ".cells", "key [" + (key.length() > 16 ? key.substring(0, 16) + "…" : key) + "] is not a cell id");
-            }
-            if (cell < 0) {
-                throw bad(PATH + ".cells", "cell id " + cell + " is negative");
-            }
-            token = parser.nextToken();
-            if (token != XContentParser.Token.VALUE_STRING) {
-                throw bad(PATH + ".cells[" + cell + "]", "must be a base64 string (a seeded SEAL CKKS ciphertext)");
-            }
-            if (cells.put(cell, parser.text()) != null) {
-                throw bad(PATH + ".cells", "duplicate cell id " + cell);
-            }
-            if (cells.size() > MAX_CELLS) {
-                throw bad(PATH + ".cells", "has more than " + MAX_CELLS + " cells");
-            }
-        }
-        return cells;
-    }
-
     private static CkksParameters parseParams(XContentParser parser) throws IOException {
         String path = PATH + ".ckks";
         if (parser.currentToken() != XContentParser.Token.START_OBJECT) {
@@ -327,7 +270,7 @@ public final class CkksRescoreQuery implements Writeable, ToXContentFragment {
                 case "scale_bits" -> scale = parseInt(parser, path + ".scale_bits", 1, 128);
                 case "block_width" -> width = parseInt(parser, path + ".block_width", 1, 1 << 16);
                 case "coeff_modulus_bits" -> {
-                    float[] values = parseFloats(parser, path + ".coeff_modulus_bits", 16);
+                    float[] values = parseFloats(parser, path + ".coeff_modulus_bits", 16, ERRORS);
                     bits = new ArrayList<>();
                     for (float v : values) {
                         if (v != Math.rint(v) || v < 1 || v > 128) {
@@ -346,62 +289,20 @@ public final class CkksRescoreQuery implements Writeable, ToXContentFragment {
     }
 
     private static int parseInt(XContentParser parser, String path, int min, int max) throws IOException {
-        if (parser.currentToken() != XContentParser.Token.VALUE_NUMBER
-            || (parser.numberType() != XContentParser.NumberType.INT && parser.numberType() != XContentParser.NumberType.LONG)) {
-            throw bad(path, "must be an integer");
-        }
-        long value = parser.longValue();
+        long value = parseInteger(parser, path, ERRORS);
         if (value < min || value > max) {
             throw bad(path, "must be in [" + min + ", " + max + "], got " + value);
         }
         return (int) value;
     }
 
-    private static float[] parseFloats(XContentParser parser, String path, int maxLength) throws IOException {
-        if (parser.currentToken() != XContentParser.Token.START_ARRAY) {
-            throw bad(path, "must be an array of numbers");
-        }
-        float[] values = new float[16];
-        int n = 0;
-        XContentParser.Token token;
-        while ((token = parser.nextToken()) != XContentParser.Token.END_ARRAY) {
-            if (token != XContentParser.Token.VALUE_NUMBER) {
-                throw bad(path, "must be an array of numbers");
-            }
-            if (n >= maxLength) {
-                throw bad(path, "has more than " + maxLength + " values");
-            }
-            if (n == values.length) {
-                values = Arrays.copyOf(values, values.length * 2);
-            }
-            values[n++] = parser.floatValue();
-        }
-        return Arrays.copyOf(values, n);
-    }
-
     @Override
     public boolean equals(Object o) {
-        if (!(o instanceof CkksRescoreQuery other)) {
-            return false;
-        }
-        if (!Arrays.equals(prefix, other.prefix) || !Objects.equals(epoch, other.epoch) || !params.equals(other.params)
-            || cells.size() != other.cells.size()) {
-            return false;
-        }
-        for (Map.Entry<Integer, byte[]> e : cells.entrySet()) {
-            if (!Arrays.equals(e.getValue(), other.cells.get(e.getKey()))) {
-                return false;
-            }
-        }
-        return true;
+        return o instanceof CkksRescoreQuery other && params.equals(other.params) && sameQuery(other);
     }
 
     @Override
     public int hashCode() {
-        int h = Arrays.hashCode(prefix) * 31 + Objects.hashCode(epoch) * 7 + params.hashCode();
-        for (Map.Entry<Integer, byte[]> e : cells.entrySet()) {
-            h = h * 31 + e.getKey() * 17 + Arrays.hashCode(e.getValue());
-        }
-        return h;
+        return queryHash() * 31 + params.hashCode();
     }
 }

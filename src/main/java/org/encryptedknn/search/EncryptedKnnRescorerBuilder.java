@@ -36,45 +36,34 @@ public final class EncryptedKnnRescorerBuilder extends RescorerBuilder<Encrypted
     public static final String NAME = "encrypted_knn";
     private final String field;
     private final RescoreMode mode;
-    private final KeyedRescoreQuery keyedQuery;
-    private final CkksRescoreQuery ckksQuery;
+    private final RescoreQuery<?> query; // a KeyedRescoreQuery in keyed mode, a CkksRescoreQuery in ckks mode
 
     public EncryptedKnnRescorerBuilder(String field, KeyedRescoreQuery keyedQuery) {
-        this.field = Objects.requireNonNull(field, "field");
-        this.mode = RescoreMode.KEYED;
-        this.keyedQuery = Objects.requireNonNull(keyedQuery, "query");
-        this.ckksQuery = null;
+        this(field, RescoreMode.KEYED, keyedQuery);
     }
 
     public EncryptedKnnRescorerBuilder(String field, CkksRescoreQuery ckksQuery) {
+        this(field, RescoreMode.CKKS, ckksQuery);
+    }
+
+    private EncryptedKnnRescorerBuilder(String field, RescoreMode mode, RescoreQuery<?> query) {
         this.field = Objects.requireNonNull(field, "field");
-        this.mode = RescoreMode.CKKS;
-        this.keyedQuery = null;
-        this.ckksQuery = Objects.requireNonNull(ckksQuery, "query");
+        this.mode = mode;
+        this.query = Objects.requireNonNull(query, "query");
     }
 
     public EncryptedKnnRescorerBuilder(StreamInput in) throws IOException {
         super(in);
         this.field = in.readString();
         this.mode = in.readEnum(RescoreMode.class);
-        if (mode == RescoreMode.KEYED) {
-            this.keyedQuery = new KeyedRescoreQuery(in);
-            this.ckksQuery = null;
-        } else {
-            this.keyedQuery = null;
-            this.ckksQuery = new CkksRescoreQuery(in);
-        }
+        this.query = mode == RescoreMode.KEYED ? new KeyedRescoreQuery(in) : new CkksRescoreQuery(in);
     }
 
     @Override
     protected void doWriteTo(StreamOutput out) throws IOException {
         out.writeString(field);
         out.writeEnum(mode);
-        if (mode == RescoreMode.KEYED) {
-            keyedQuery.writeTo(out);
-        } else {
-            ckksQuery.writeTo(out);
-        }
+        query.writeTo(out);
     }
 
     public String field() {
@@ -87,12 +76,12 @@ public final class EncryptedKnnRescorerBuilder extends RescorerBuilder<Encrypted
 
     /** The keyed-mode payload, or null in ckks mode. */
     public KeyedRescoreQuery keyedQuery() {
-        return keyedQuery;
+        return query instanceof KeyedRescoreQuery keyed ? keyed : null;
     }
 
     /** The ckks-mode payload, or null in keyed mode. */
     public CkksRescoreQuery ckksQuery() {
-        return ckksQuery;
+        return query instanceof CkksRescoreQuery ckks ? ckks : null;
     }
 
     @Override
@@ -105,11 +94,7 @@ public final class EncryptedKnnRescorerBuilder extends RescorerBuilder<Encrypted
         builder.startObject(NAME);
         builder.field("field", field);
         builder.field("mode", mode.wireName());
-        if (mode == RescoreMode.KEYED) {
-            keyedQuery.toXContent(builder, params);
-        } else {
-            ckksQuery.toXContent(builder, params);
-        }
+        query.toXContent(builder, params);
         builder.endObject();
     }
 
@@ -202,12 +187,16 @@ public final class EncryptedKnnRescorerBuilder extends RescorerBuilder<Encrypted
             );
         }
         EncryptedFieldSpec spec = encrypted.spec();
-        if (mode == RescoreMode.KEYED) {
-            keyedQuery.validate(spec);
-            return new EncryptedKnnRescorer.Context(windowSize, spec, keyedQuery);
+        switch (query) {
+            case KeyedRescoreQuery keyed -> {
+                keyed.validate(spec);
+                return new EncryptedKnnRescorer.Context(windowSize, spec, keyed);
+            }
+            case CkksRescoreQuery ckks -> {
+                ckks.validate(spec, windowSize);
+                return new EncryptedKnnRescorer.Context(windowSize, spec, ckks);
+            }
         }
-        ckksQuery.validate(spec, windowSize);
-        return new EncryptedKnnRescorer.Context(windowSize, spec, ckksQuery);
     }
 
     @Override
@@ -216,12 +205,11 @@ public final class EncryptedKnnRescorerBuilder extends RescorerBuilder<Encrypted
             return false;
         }
         EncryptedKnnRescorerBuilder other = (EncryptedKnnRescorerBuilder) obj;
-        return field.equals(other.field) && mode == other.mode && Objects.equals(keyedQuery, other.keyedQuery)
-            && Objects.equals(ckksQuery, other.ckksQuery);
+        return field.equals(other.field) && mode == other.mode && query.equals(other.query);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(super.hashCode(), field, mode, keyedQuery, ckksQuery);
+        return Objects.hash(super.hashCode(), field, mode, query);
     }
 }

@@ -147,69 +147,90 @@ public class SapTest {
         return Math.sqrt(s);
     }
 
-    /** Counts [satisfied, violated] query↔DB comparisons over random triples. */
-    private static long[] queryDbTriples(Sap sap, float[][] pool, int triples, double beta, long seed) {
-        int n = pool.length;
-        float[][] db = new float[n][];
-        float[][] q = new float[n][];
-        for (int i = 0; i < n; i++) {
-            db[i] = sap.encryptDocument(pool[i], nonce(i));
-            q[i] = sap.encryptQuery(pool[i], nonce(1_000_000 + i));
+    /** How one random triple (a, b, c) counts: not compared, compared with the plaintext order kept, or flipped. */
+    private enum Outcome {
+        SKIPPED,
+        KEPT,
+        FLIPPED;
+
+        static Outcome of(boolean orderKept) {
+            return orderKept ? KEPT : FLIPPED;
         }
+    }
+
+    @FunctionalInterface
+    private interface TripleJudge {
+        Outcome judge(int a, int b, int c);
+    }
+
+    /** [compared, flipped] over {@code triples} random index triples (a, b, c) of {@code n}, each judged by {@code judge}. */
+    private static long[] countTriples(int n, int triples, long seed, TripleJudge judge) {
         SplittableRandom r = new SplittableRandom(seed);
-        long satisfied = 0;
-        long violated = 0;
+        long compared = 0;
+        long flipped = 0;
         for (int t = 0; t < triples; t++) {
             int a = r.nextInt(n);
             int b = r.nextInt(n);
             int c = r.nextInt(n);
+            Outcome outcome = judge.judge(a, b, c);
+            if (outcome != Outcome.SKIPPED) {
+                compared++;
+            }
+            if (outcome == Outcome.FLIPPED) {
+                flipped++;
+            }
+        }
+        return new long[] { compared, flipped };
+    }
+
+    private static float[][] encryptDocuments(Sap sap, float[][] pool) {
+        float[][] db = new float[pool.length][];
+        for (int i = 0; i < pool.length; i++) {
+            db[i] = sap.encryptDocument(pool[i], nonce(i));
+        }
+        return db;
+    }
+
+    private static float[][] encryptQueries(Sap sap, float[][] pool) {
+        float[][] q = new float[pool.length][];
+        for (int i = 0; i < pool.length; i++) {
+            q[i] = sap.encryptQuery(pool[i], nonce(1_000_000 + i));
+        }
+        return q;
+    }
+
+    private static boolean distinct(int a, int b, int c) {
+        return a != b && a != c && b != c;
+    }
+
+    /** [satisfied, violated] query↔DB comparisons whose plaintext margin exceeds β (the β-DCP guarantee). */
+    private static long[] queryDbTriples(Sap sap, float[][] pool, int triples, double beta, long seed) {
+        float[][] db = encryptDocuments(sap, pool);
+        float[][] q = encryptQueries(sap, pool);
+        return countTriples(pool.length, triples, seed, (a, b, c) -> {
             double d1 = dist(pool[a], pool[b]);
             double d2 = dist(pool[a], pool[c]);
             if (d1 < d2 - beta) {
-                satisfied++;
-                if (!(dist(q[a], db[b]) < dist(q[a], db[c]))) {
-                    violated++;
-                }
-            } else if (d2 < d1 - beta) {
-                satisfied++;
-                if (!(dist(q[a], db[c]) < dist(q[a], db[b]))) {
-                    violated++;
-                }
+                return Outcome.of(dist(q[a], db[b]) < dist(q[a], db[c]));
             }
-        }
-        return new long[] { satisfied, violated };
+            if (d2 < d1 - beta) {
+                return Outcome.of(dist(q[a], db[c]) < dist(q[a], db[b]));
+            }
+            return Outcome.SKIPPED;
+        });
     }
 
     /** Flip rate of DB↔DB comparisons: [comparisons, flips] with margin > minMargin. */
     private static long[] dbDbTriples(Sap sap, float[][] pool, int triples, double minMargin, long seed) {
-        int n = pool.length;
-        float[][] db = new float[n][];
-        for (int i = 0; i < n; i++) {
-            db[i] = sap.encryptDocument(pool[i], nonce(i));
-        }
-        SplittableRandom r = new SplittableRandom(seed);
-        long count = 0;
-        long flips = 0;
-        for (int t = 0; t < triples; t++) {
-            int a = r.nextInt(n);
-            int b = r.nextInt(n);
-            int c = r.nextInt(n);
-            if (a == b || a == c || b == c) {
-                continue;
-            }
+        float[][] db = encryptDocuments(sap, pool);
+        return countTriples(pool.length, triples, seed, (a, b, c) -> {
             double d1 = dist(pool[a], pool[b]);
             double d2 = dist(pool[a], pool[c]);
-            if (Math.abs(d1 - d2) <= minMargin) {
-                continue;
+            if (!distinct(a, b, c) || Math.abs(d1 - d2) <= minMargin) {
+                return Outcome.SKIPPED;
             }
-            count++;
-            boolean plain = d1 < d2;
-            boolean enc = dist(db[a], db[b]) < dist(db[a], db[c]);
-            if (plain != enc) {
-                flips++;
-            }
-        }
-        return new long[] { count, flips };
+            return Outcome.of((d1 < d2) == (dist(db[a], db[b]) < dist(db[a], db[c])));
+        });
     }
 
     @Test
@@ -241,29 +262,14 @@ public class SapTest {
 
     /** [comparisons, flips] of query↔DB over all margins. */
     private static long[] queryDbFlips(Sap sap, float[][] pool, int triples, long seed) {
-        int n = pool.length;
-        float[][] db = new float[n][];
-        float[][] q = new float[n][];
-        for (int i = 0; i < n; i++) {
-            db[i] = sap.encryptDocument(pool[i], nonce(i));
-            q[i] = sap.encryptQuery(pool[i], nonce(1_000_000 + i));
-        }
-        SplittableRandom r = new SplittableRandom(seed);
-        long count = 0;
-        long flips = 0;
-        for (int t = 0; t < triples; t++) {
-            int a = r.nextInt(n);
-            int b = r.nextInt(n);
-            int c = r.nextInt(n);
-            if (a == b || a == c || b == c) {
-                continue;
+        float[][] db = encryptDocuments(sap, pool);
+        float[][] q = encryptQueries(sap, pool);
+        return countTriples(pool.length, triples, seed, (a, b, c) -> {
+            if (!distinct(a, b, c)) {
+                return Outcome.SKIPPED;
             }
-            count++;
-            if ((dist(pool[a], pool[b]) < dist(pool[a], pool[c])) != (dist(q[a], db[b]) < dist(q[a], db[c]))) {
-                flips++;
-            }
-        }
-        return new long[] { count, flips };
+            return Outcome.of((dist(pool[a], pool[b]) < dist(pool[a], pool[c])) == (dist(q[a], db[b]) < dist(q[a], db[c])));
+        });
     }
 
     @Test
@@ -279,22 +285,7 @@ public class SapTest {
         }
         Sap honest = sap(d, beta);
         Sap broken = new Sap(new byte[32], honest.scale(), beta * 2, d);   // query radius sβ/4, DB radius 3sβ/4
-        int n = pool.length;
-        long violated = 0;
-        SplittableRandom t = new SplittableRandom(3);
-        for (int k = 0; k < 100_000; k++) {
-            int a = t.nextInt(n);
-            int b = t.nextInt(n);
-            int c = t.nextInt(n);
-            double d1 = dist(pool[a], pool[b]);
-            double d2 = dist(pool[a], pool[c]);
-            if (d1 < d2 - beta) {
-                float[] qa = broken.encryptQuery(pool[a], nonce(1_000_000 + a));
-                if (!(dist(qa, broken.encryptDocument(pool[b], nonce(b))) < dist(qa, broken.encryptDocument(pool[c], nonce(c))))) {
-                    violated++;
-                }
-            }
-        }
+        long violated = queryDbTriples(broken, pool, 100_000, beta, 3)[1];
         assertTrue("an over-budget noise should violate β-DCP sometimes", violated > 0);
     }
 

@@ -236,14 +236,12 @@ public class EncryptedKnnSingleNodeTests extends OpenSearchSingleNodeTestCase {
         assertEquals(cases.size() + 1, PluginStats.PARSE_REJECTIONS.sum() - rejectionsBefore);
     }
 
-    /** n documents with random prefixes, cells, groups a/b and epochs 1/2. */
-    List<EncryptedVector> indexCorpus(String index, int n, Random random, Map<String, String> groups) {
+    /** n documents d0…d(n-1) with random prefixes and cells, group a (even i) or b (odd i), epoch 2 (i % 3 == 0) or 1. */
+    List<EncryptedVector> indexCorpus(String index, int n, Random random) {
         List<EncryptedVector> docs = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             EncryptedVector v = EncryptedDocs.random(random, SPEC, random.nextInt(CELLS), i % 3 == 0 ? 2 : 1);
-            String group = i % 2 == 0 ? "a" : "b";
-            groups.put("d" + i, group);
-            index(index, "d" + i, v, group);
+            index(index, "d" + i, v, i % 2 == 0 ? "a" : "b");
             docs.add(v);
         }
         client().admin().indices().prepareRefresh(index).get();
@@ -275,8 +273,7 @@ public class EncryptedKnnSingleNodeTests extends OpenSearchSingleNodeTestCase {
     public void testQueryNearestFilterAndEpoch() throws Exception {
         createEncrypted("knn");
         Random random = new Random(randomLong());
-        Map<String, String> groups = new HashMap<>();
-        List<EncryptedVector> docs = indexCorpus("knn", 80, random, groups);
+        List<EncryptedVector> docs = indexCorpus("knn", 80, random);
         float[] q = EncryptedDocs.randomFloats(random, PREFIX);
         long queriesBefore = PluginStats.QUERIES.sum();
 
@@ -341,8 +338,7 @@ public class EncryptedKnnSingleNodeTests extends OpenSearchSingleNodeTestCase {
     public void testKeyedRescore() throws Exception {
         createEncrypted("rs");
         Random random = new Random(randomLong());
-        Map<String, String> groups = new HashMap<>();
-        List<EncryptedVector> docs = indexCorpus("rs", 60, random, groups);
+        List<EncryptedVector> docs = indexCorpus("rs", 60, random);
         float[] q = EncryptedDocs.randomFloats(random, PREFIX);
         float[] prefix = EncryptedDocs.randomFloats(random, PREFIX);
         Map<Integer, float[]> cells = new TreeMap<>();

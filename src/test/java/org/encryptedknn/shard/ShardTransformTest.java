@@ -65,18 +65,11 @@ public class ShardTransformTest {
 
     @Test
     public void fullScoreEqualsPlaintextCosine() {
-        double worst = 0;
         EncryptedVector[] enc = new EncryptedVector[200];
         for (int i = 0; i < enc.length; i++) {
             enc[i] = transform.encryptDocument(docs[i], "doc-" + i, "embedding");
         }
-        for (float[] qv : queries) {
-            EncryptedQuery q = transform.encryptQuery(qv);
-            for (int i = 0; i < enc.length; i++) {
-                double expected = ShardTransform.similarity(qv, docs[i], Space.COSINE);
-                worst = Math.max(worst, Math.abs(transform.score(q, enc[i]) - expected));
-            }
-        }
+        double worst = maxScoreError(transform, queries, docs, enc, Space.COSINE);
         System.out.printf(Locale.ROOT, "cosine score error max %.2e%n", worst);
         assertTrue("score error " + worst, worst < 1e-4);
     }
@@ -89,18 +82,23 @@ public class ShardTransformTest {
         float[][] qs = scaleRandomly(Arrays.copyOf(queries, 30), r);
         ShardModel ip = ModelFitter.fit("ip", new ModelParameters(TestEmbeddings.DIMENSION, Space.INNER_PRODUCT, 96, 4, 0.5, 1), t);
         try (ShardTransform tr = new ShardTransform(ip, keys)) {
-            double worst = 0;
             EncryptedVector[] enc = tr.encryptDocuments(ds, nonces(tr, ds.length));
-            for (float[] qv : qs) {
-                EncryptedQuery q = tr.encryptQuery(qv);
-                for (int i = 0; i < ds.length; i++) {
-                    double expected = ShardTransform.similarity(qv, ds[i], Space.INNER_PRODUCT);
-                    worst = Math.max(worst, Math.abs(tr.score(q, enc[i]) - expected));
-                }
-            }
+            double worst = maxScoreError(tr, qs, ds, enc, Space.INNER_PRODUCT);
             System.out.printf(Locale.ROOT, "inner-product score error max %.2e%n", worst);
             assertTrue("score error " + worst, worst < 1e-4);
         }
+    }
+
+    /** Largest |encrypted score − plaintext similarity| over every query and the documents {@code enc} encrypts ({@code docs[i]} ↔ {@code enc[i]}). */
+    private static double maxScoreError(ShardTransform tr, float[][] queries, float[][] docs, EncryptedVector[] enc, Space space) {
+        double worst = 0;
+        for (float[] qv : queries) {
+            EncryptedQuery q = tr.encryptQuery(qv);
+            for (int i = 0; i < enc.length; i++) {
+                worst = Math.max(worst, Math.abs(tr.score(q, enc[i]) - ShardTransform.similarity(qv, docs[i], space)));
+            }
+        }
+        return worst;
     }
 
     private static float[][] scaleRandomly(float[][] in, SplittableRandom r) {
