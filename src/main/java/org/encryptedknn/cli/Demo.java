@@ -1,26 +1,21 @@
 package org.encryptedknn.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
-import org.encryptedknn.client.EncryptedSearch;
+import org.encryptedknn.audit.PlaintextScan;
 import org.encryptedknn.client.Indices;
-import org.encryptedknn.client.KeyFiles;
-import org.encryptedknn.client.ModelFiles;
 import org.encryptedknn.client.OpenSearchHttp;
 import org.encryptedknn.corpus.CorpusMessage;
 import org.encryptedknn.corpus.EmbeddedCorpus;
 import org.encryptedknn.corpus.Embedder;
 import org.encryptedknn.corpus.ProgressBar;
-import org.encryptedknn.fields.FieldCipher;
-import org.encryptedknn.keys.KeyDerivation;
-import org.encryptedknn.keys.MasterKey;
-import org.encryptedknn.shard.ModelFitter;
-import org.encryptedknn.shard.ModelParameters;
-import org.encryptedknn.shard.ShardModel;
 import org.encryptedknn.shard.ShardTransform;
 import org.encryptedknn.shard.Space;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -29,14 +24,15 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.stream.Stream;
 
 /**
- * The end-to-end demo in client mode: the key and the model stay in this process (and a state
- * directory), the node only ever receives ciphertexts. Indexes the SpamAssassin corpus encrypted and,
- * as the baseline, in a plaintext opensearch-knn index; runs natural-language queries and prints both
- * answers, the recall, and what the storage tier holds for one document.
+ * The end-to-end demo in gateway mode: the master key lives only in the node's keystore (put there by
+ * scripts/demo.sh); this process is an unmodified application that sends plaintext vectors and text
+ * through the encrypting ingest pipeline and the search pipeline, exactly as DESIGN §4 shapes them.
+ * A plaintext opensearch-knn index of the same vectors is the baseline printed next to each answer.
  *
- * <pre>java … org.encryptedknn.cli.Demo --url http://127.0.0.1:9200 --state DIR [--limit N] [query text]...</pre>
+ * <pre>java … org.encryptedknn.cli.Demo --url http://127.0.0.1:9200 [--limit N] [query text]...</pre>
  */
 public final class Demo {
 
@@ -44,9 +40,12 @@ public final class Demo {
     static final String PLAIN_INDEX = "demo-mail-plain";
     static final String FIELD = "embedding";
     static final String MODEL_ID = "demo-minilm";
+    static final String INGEST_PIPELINE = "demo-encrypt";
+    static final String SEARCH_PIPELINE = "demo-search";
+    static final int TRAINING_VECTORS = 2000;
+    static final int CELLS = 64;
     static final int HELD_OUT = 200;
     static final int K = 100;
-    static final int PROBE_CELLS = 8;
     static final int SHOW = 5;
     static final List<String> DEFAULT_QUERIES = List.of(
         "cheap prescription drugs without a doctor",
@@ -55,13 +54,11 @@ public final class Demo {
         "perl regular expression to match an email address",
         "spam filter is marking legitimate mail as spam");
 
-    public static void main(String[] argv) throws Exception {
-        Args args = new Args(argv);
-        Path state = Path.of(args.option("--state", System.getProperty("java.io.tmpdir") + "/encrypted-knn-demo"));
-        Files.createDirectories(state);
-        int limit = Integer.parseInt(args.option("--limit", "0"));
+    public static void main(String[] argv) {
+        Options args = new Options("demo", argv, Set.of("--url", "--limit", "--data-dir"), Set.of());
+        int limit = args.integer("--limit", 0, 0, Integer.MAX_VALUE);
         List<String> queries = args.positional().isEmpty() ? DEFAULT_QUERIES : args.positional();
-        OpenSearchHttp node = new OpenSearchHttp(args.option("--url", "http://127.0.0.1:9200"));
+        OpenSearchHttp node = new OpenSearchHttp(args.get("--url", "http://127.0.0.1:9200"));
 
         section("1. Corpus: SpamAssassin public mail corpus, embedded in-process with MiniLM (384-d)");
         EmbeddedCorpus corpus = EmbeddedCorpus.load(limit);
@@ -69,110 +66,144 @@ public final class Demo {
         EmbeddedCorpus docs = split.index();
         System.out.printf(Locale.ROOT, "%d messages to index, %d held out as queries for the recall measurement%n", docs.size(), HELD_OUT);
 
-        try (MasterKey master = loadOrCreateKey(state.resolve("master.key")); KeyDerivation keys = new KeyDerivation(master)) {
-            section("2. Model (fitted and kept by the key holder; stored sealed under the master key)");
-            ShardModel model = loadOrFitModel(state.resolve("model.json"), state.resolve("master.key"), keys, docs.vectors());
-            ModelParameters params = model.parameters();
-            System.out.printf(Locale.ROOT, "model %s: d=%d, prefix d_pub=%d, cells=%d, beta=%.2f (x scale %.3f), epoch %d%n",
-                model.id(), params.dimension(), params.prefixDimension(), params.cells(), params.beta(), model.betaScale(),
-                model.epoch());
+        section("2. Model: fitted on the node from " + TRAINING_VECTORS + " sample vectors, stored sealed under its master key");
+        boolean modelCreated = ensureModel(node, docs.vectors());
+        JsonNode model = node.get("/_plugins/encrypted_knn/models/" + MODEL_ID);
+        System.out.println("GET _plugins/encrypted_knn/models/" + MODEL_ID + " (public metadata only):");
+        System.out.println(indent(model.toPrettyString()));
 
-            try (ShardTransform transform = new ShardTransform(model, keys); FieldCipher subjects = new FieldCipher(keys, "subject")) {
-                transform.warmUp();
-                section("3. Indexing: encrypted index and plaintext opensearch-knn baseline");
-                ensureIndexed(node, transform, subjects, docs);
+        section("3. Pipelines and indices: " + ENCRYPTED_INDEX + " (default_pipeline " + INGEST_PIPELINE + ") and the plaintext baseline");
+        ensurePipelines(node);
+        ensureIndexed(node, model, docs, modelCreated);
 
-                section("4. Natural-language queries (encrypted in this process, exact ranking by the key holder)");
-                Embedder embedder = EmbeddedCorpus.embedder();
-                for (String text : queries) {
-                    runQuery(node, transform, subjects, embedder.embed(text), text, docs);
-                }
+        section("4. Natural-language queries through the search pipeline (plain vector in, exact scores out)");
+        Embedder embedder = EmbeddedCorpus.embedder();
+        for (String text : queries) {
+            runQuery(node, embedder.embed(text), text);
+        }
 
-                section("5. Recall@10 on " + HELD_OUT + " held-out messages");
-                measureRecall(node, transform, split.queries().vectors(), docs.vectors());
+        section("5. Recall@10 on " + HELD_OUT + " held-out messages");
+        measureRecall(node, split.queries().vectors(), docs.vectors());
 
-                section("6. What the storage tier holds for one document (GET " + ENCRYPTED_INDEX + "/_doc/0)");
-                System.out.println(abbreviate(node.get("/" + ENCRYPTED_INDEX + "/_doc/0").path("_source")));
+        section("6. What the storage tier holds for one document (GET " + ENCRYPTED_INDEX + "/_doc/0, no pipeline)");
+        System.out.println(abbreviate(node.get("/" + ENCRYPTED_INDEX + "/_doc/0").path("_source")));
+
+        if (args.has("--data-dir")) {
+            section("7. Scanning the node's files for raw float32 vectors (every 8-byte window, first 1,000 documents)");
+            scanStorage(node, Path.of(args.get("--data-dir", "")), Arrays.asList(docs.vectors()).subList(0, Math.min(1000, docs.size())));
+        }
+    }
+
+    /** The encrypted index's files must hold no plaintext vector; the baseline's files show the scan finds them. */
+    static void scanStorage(OpenSearchHttp node, Path dataDir, List<float[]> vectors) {
+        PlaintextScan scan = new PlaintextScan(vectors);
+        for (String index : List.of(ENCRYPTED_INDEX, PLAIN_INDEX)) {
+            node.post("/" + index + "/_flush", null);
+            String uuid = node.get("/" + index + "/_settings").path(index).path("settings").path("index").path("uuid").asText();
+            try (Stream<Path> dirs = Files.walk(dataDir)) {
+                Path indexDir = dirs.filter(d -> d.getFileName().toString().equals(uuid) && Files.isDirectory(d)).findFirst()
+                    .orElseThrow(() -> new IllegalStateException("no directory for index " + index + " (" + uuid + ") under " + dataDir));
+                PlaintextScan.Result r = scan.scan(indexDir);
+                System.out.printf(Locale.ROOT, "%-16s %3d files, %6.1f MB: %4d of %d plaintext vectors found%n", index, r.files(),
+                    r.bytes() / 1e6, r.vectorsFound(), vectors.size());
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot scan " + dataDir, e);
             }
         }
     }
 
-    static MasterKey loadOrCreateKey(Path file) {
-        if (Files.exists(file)) {
-            return KeyFiles.read(file);
+    /** Creates the model unless the node already has it; true when it was created. */
+    static boolean ensureModel(OpenSearchHttp node, float[][] vectors) {
+        String path = "/_plugins/encrypted_knn/models/" + MODEL_ID;
+        if (!node.exists(path)) {
+            ObjectNode body = OpenSearchHttp.JSON.createObjectNode();
+            body.put("dimension", vectors[0].length);
+            body.put("space", "cosine");
+            body.put("prefix_dimension", vectors[0].length / 4);
+            body.put("cells", CELLS);
+            ArrayNode training = body.putArray("training_vectors");
+            for (float[] v : Arrays.copyOf(vectors, Math.min(TRAINING_VECTORS, vectors.length))) {
+                training.add(Indices.floats(v));
+            }
+            node.post(path, body);
+            System.out.println("model created");
+            return true;
         }
-        MasterKey key = KeyFiles.create(file, false);
-        System.out.println("generated a new master key in " + file + " (owner-only permissions; never printed)");
-        return key;
+        System.out.println("model exists: reusing it");
+        return false;
     }
 
-    static ShardModel loadOrFitModel(Path file, Path keyFile, KeyDerivation keys, float[][] vectors) {
-        if (Files.exists(file)) {
-            System.out.println("reusing the sealed model in " + file);
-            return ModelFiles.read(file, keys, keyFile);
-        }
-        int d = vectors[0].length;
-        ModelParameters params = new ModelParameters(d, Space.COSINE, d / 4, 64, ModelParameters.DEFAULT_BETA, 1);
-        ShardModel model = ModelFitter.fit(MODEL_ID, params, Arrays.copyOf(vectors, Math.min(2000, vectors.length)));
-        ModelFiles.write(file, model, keys);
-        System.out.println("fitted on " + Math.min(2000, vectors.length) + " vectors; sealed model written to " + file);
-        return model;
+    static void ensurePipelines(OpenSearchHttp node) {
+        ObjectNode encrypt = OpenSearchHttp.JSON.createObjectNode();
+        ObjectNode processor = encrypt.putArray("processors").addObject().putObject("encrypted_knn");
+        processor.put("model_id", MODEL_ID);
+        processor.put("field", FIELD);
+        processor.putArray("encrypt_fields").add("subject");
+        node.put("/_ingest/pipeline/" + INGEST_PIPELINE, encrypt);
+
+        ObjectNode search = OpenSearchHttp.JSON.createObjectNode();
+        search.putArray("request_processors").addObject().putObject("encrypted_knn_query")
+            .put("model_id", MODEL_ID).put("probe_cells", 8);
+        search.putArray("response_processors").addObject().putObject("encrypted_knn_rerank")
+            .put("model_id", MODEL_ID).put("remove_vector", true).putArray("decrypt_fields").add("subject");
+        node.put("/_search/pipeline/" + SEARCH_PIPELINE, search);
+        System.out.println("ingest pipeline " + INGEST_PIPELINE + " and search pipeline " + SEARCH_PIPELINE + " are in place");
     }
 
-    static void ensureIndexed(OpenSearchHttp node, ShardTransform transform, FieldCipher subjects, EmbeddedCorpus docs) {
+    static void ensureIndexed(OpenSearchHttp node, JsonNode model, EmbeddedCorpus docs, boolean newModel) {
         float[][] vectors = docs.vectors();
         List<CorpusMessage> messages = docs.messages();
-        if (Indices.count(node, ENCRYPTED_INDEX) == docs.size() && Indices.count(node, PLAIN_INDEX) == docs.size()) {
+        // Indices written under an earlier model would not match a newly fitted one: reuse only with the same model.
+        if (!newModel && Indices.count(node, ENCRYPTED_INDEX) == docs.size() && Indices.count(node, PLAIN_INDEX) == docs.size()) {
             System.out.println("both indices already hold " + docs.size() + " documents: reusing them");
             return;
         }
-        ShardModel model = transform.model();
-        ObjectNode encryptedBody = Indices.encryptedIndexBody(FIELD, model.id(), model.parameters(), Indices.Hnsw.DEFAULT);
+        ObjectNode encryptedBody = OpenSearchHttp.JSON.createObjectNode();
+        encryptedBody.set("settings", Indices.settings(true).put("index.default_pipeline", INGEST_PIPELINE));
+        ObjectNode mapping = Indices.properties(encryptedBody).putObject(FIELD);
+        mapping.put("type", "encrypted_knn_vector");
+        mapping.put("model_id", MODEL_ID);
+        mapping.put("dimension", vectors[0].length);
+        mapping.put("prefix_dimension", model.path("prefix_dimension").asInt(vectors[0].length / 4));
+        mapping.put("cells", model.path("cells").asInt(CELLS));
+        mapping.putObject("method").put("m", Indices.Hnsw.DEFAULT.m()).put("ef_construction", Indices.Hnsw.DEFAULT.efConstruction());
         Indices.properties(encryptedBody).putObject("subject").put("type", "keyword").put("index", false);
-        Indices.recreate(node, ENCRYPTED_INDEX, encryptedBody);
-        Indices.LoadResult enc;
-        try (ProgressBar bar = new ProgressBar("encrypt + index", docs.size())) {
-            enc = Indices.bulkLoad(node, ENCRYPTED_INDEX, docs.size(), i -> {
-                ObjectNode doc = OpenSearchHttp.JSON.createObjectNode();
-                String id = Integer.toString(i);
-                doc.set(FIELD, EncryptedSearch.recordJson(transform.encryptDocument(vectors[i], id, FIELD)));
-                doc.put("subject", subjects.encrypt(messages.get(i).subject(), aadContext(id)));
-                return doc;
-            }, progress(bar));
-        }
+        load(node, ENCRYPTED_INDEX, encryptedBody, "index through the encrypting pipeline", vectors, messages);
+
         ObjectNode plainBody = Indices.plainIndexBody(FIELD, vectors[0].length, "cosinesimil", Indices.Hnsw.DEFAULT);
         Indices.properties(plainBody).putObject("subject").put("type", "keyword").put("index", false);
-        Indices.recreate(node, PLAIN_INDEX, plainBody);
-        Indices.LoadResult plain;
-        try (ProgressBar bar = new ProgressBar("plaintext baseline", docs.size())) {
-            plain = Indices.bulkLoad(node, PLAIN_INDEX, docs.size(), i -> {
+        load(node, PLAIN_INDEX, plainBody, "plaintext baseline", vectors, messages);
+    }
+
+    /** The application's documents are the same for both indices: a plain vector and the subject line. */
+    private static void load(OpenSearchHttp node, String index, ObjectNode body, String label, float[][] vectors,
+                             List<CorpusMessage> messages) {
+        Indices.recreate(node, index, body);
+        Indices.LoadResult result;
+        try (ProgressBar bar = new ProgressBar(label, vectors.length)) {
+            int[] last = {0};
+            result = Indices.bulkLoad(node, index, vectors.length, i -> {
                 ObjectNode doc = OpenSearchHttp.JSON.createObjectNode();
                 doc.set(FIELD, Indices.floats(vectors[i]));
                 doc.put("subject", messages.get(i).subject());
                 return doc;
-            }, progress(bar));
+            }, (done, total) -> {
+                bar.step(done - last[0]);
+                last[0] = done;
+            });
         }
-        System.out.printf(Locale.ROOT, "encrypted: %.0f docs/s, %.1f MB   plaintext: %.0f docs/s, %.1f MB%n",
-            enc.docsPerSecond(), enc.storeBytes() / 1e6, plain.docsPerSecond(), plain.storeBytes() / 1e6);
+        System.out.printf(Locale.ROOT, "%s: %d docs, %.0f docs/s, %.1f MB on disk%n", index, result.documents(),
+            result.docsPerSecond(), result.storeBytes() / 1e6);
     }
 
-    private static Indices.ProgressListener progress(ProgressBar bar) {
-        int[] last = {0};
-        return (done, total) -> {
-            bar.step(done - last[0]);
-            last[0] = done;
-        };
-    }
-
-    /** Associated data binding an encrypted subject to its index and document. */
-    static String aadContext(String id) {
-        return ENCRYPTED_INDEX + "/" + id;
-    }
-
-    static List<EncryptedSearch.ExactHit> encryptedSearch(OpenSearchHttp node, ShardTransform transform, float[] vector) {
-        EncryptedSearch search = new EncryptedSearch(transform, FIELD, vector);
-        search.withCells(transform.probeCells(search.query(), PROBE_CELLS));
-        return search.exactRanking(node.post("/" + ENCRYPTED_INDEX + "/_search", search.keyedBody(K, K, K)));
+    /** Through the search pipeline: the gateway encrypts the vector, the data node sees ciphertexts only. */
+    static JsonNode encryptedSearch(OpenSearchHttp node, float[] vector, int size) {
+        ObjectNode body = OpenSearchHttp.JSON.createObjectNode();
+        body.put("size", size);
+        ObjectNode params = body.putObject("query").putObject("encrypted_knn").putObject(FIELD);
+        params.set("vector", Indices.floats(vector));
+        params.put("k", K);
+        return node.post("/" + ENCRYPTED_INDEX + "/_search?search_pipeline=" + SEARCH_PIPELINE, body).path("hits").path("hits");
     }
 
     static JsonNode plainSearch(OpenSearchHttp node, float[] vector, int size) {
@@ -185,57 +216,65 @@ public final class Demo {
         return node.post("/" + PLAIN_INDEX + "/_search", body).path("hits").path("hits");
     }
 
-    static void runQuery(OpenSearchHttp node, ShardTransform transform, FieldCipher subjects, float[] vector, String text,
-                         EmbeddedCorpus docs) {
-        List<EncryptedSearch.ExactHit> encrypted = encryptedSearch(node, transform, vector);
+    static void runQuery(OpenSearchHttp node, float[] vector, String text) {
+        JsonNode encrypted = encryptedSearch(node, vector, 10);
         JsonNode plain = plainSearch(node, vector, 10);
         System.out.printf(Locale.ROOT, "%nquery: \"%s\"%n", text);
-        System.out.printf(Locale.ROOT, "  %-52s %-8s | %-52s %-8s%n", "encrypted index (decrypted subject)", "score", "plaintext baseline", "score");
+        System.out.printf(Locale.ROOT, "  %-52s %-8s | %-52s %-8s%n", "encrypted index (subject decrypted by the gateway)", "score",
+            "plaintext baseline", "cosine");
         for (int i = 0; i < SHOW; i++) {
-            String left = "";
-            String leftScore = "";
-            if (i < encrypted.size()) {
-                EncryptedSearch.ExactHit hit = encrypted.get(i);
-                left = subjects.decrypt(hit.source().path("subject").asText(), aadContext(hit.id()));
-                leftScore = String.format(Locale.ROOT, "%.4f", hit.score());
-            }
-            String right = "";
-            String rightScore = "";
-            if (i < plain.size()) {
-                right = plain.get(i).path("_source").path("subject").asText();
-                rightScore = String.format(Locale.ROOT, "%.4f", 2 * plain.get(i).path("_score").asDouble() - 1);
-            }
-            System.out.printf(Locale.ROOT, "  %-52s %-8s | %-52s %-8s%n", cut(left, 52), leftScore, cut(right, 52), rightScore);
+            // opensearch-knn's cosinesimil score is (1 + cos) / 2; print the cosine for comparison.
+            System.out.printf(Locale.ROOT, "  %-52s %-8s | %-52s %-8s%n",
+                cut(subject(encrypted, i), 52), score(encrypted, i, false), cut(subject(plain, i), 52), score(plain, i, true));
         }
-        Set<String> plainTop = new HashSet<>();
-        plain.forEach(h -> plainTop.add(h.path("_id").asText()));
-        long same = encrypted.stream().limit(10).filter(h -> plainTop.contains(h.id())).count();
-        System.out.printf(Locale.ROOT, "  top-10 overlap with the plaintext baseline: %d/10%n", same);
+        System.out.printf(Locale.ROOT, "  top-10 overlap with the plaintext baseline: %d/10%n", overlap(ids(encrypted), ids(plain)));
     }
 
-    static void measureRecall(OpenSearchHttp node, ShardTransform transform, float[][] queries, float[][] docs) {
+    private static String subject(JsonNode hits, int i) {
+        return i < hits.size() ? hits.get(i).path("_source").path("subject").asText() : "";
+    }
+
+    private static String score(JsonNode hits, int i, boolean knnCosine) {
+        if (i >= hits.size()) {
+            return "";
+        }
+        double s = hits.get(i).path("_score").asDouble();
+        return String.format(Locale.ROOT, "%.4f", knnCosine ? 2 * s - 1 : s);
+    }
+
+    static List<String> ids(JsonNode hits) {
+        List<String> ids = new ArrayList<>();
+        hits.forEach(h -> ids.add(h.path("_id").asText()));
+        return ids;
+    }
+
+    static int overlap(List<String> a, List<String> b) {
+        Set<String> top = new HashSet<>(b.subList(0, Math.min(10, b.size())));
+        return (int) a.stream().limit(10).filter(top::contains).count();
+    }
+
+    static void measureRecall(OpenSearchHttp node, float[][] queries, float[][] docs) {
         double vsExact = 0;
         double vsBaseline = 0;
         double baselineVsExact = 0;
         try (ProgressBar bar = new ProgressBar("queries", queries.length)) {
             for (float[] q : queries) {
-                Set<String> exact = exactTop10(q, docs);
-                List<String> enc = encryptedSearch(node, transform, q).stream().limit(10).map(EncryptedSearch.ExactHit::id).toList();
-                Set<String> base = new HashSet<>();
-                plainSearch(node, q, 10).forEach(h -> base.add(h.path("_id").asText()));
-                vsExact += enc.stream().filter(exact::contains).count() / 10.0;
-                vsBaseline += enc.stream().filter(base::contains).count() / 10.0;
-                baselineVsExact += base.stream().filter(exact::contains).count() / 10.0;
+                List<String> exact = exactTop10(q, docs);
+                List<String> enc = ids(encryptedSearch(node, q, 10));
+                List<String> base = ids(plainSearch(node, q, 10));
+                vsExact += overlap(enc, exact) / 10.0;
+                vsBaseline += overlap(enc, base) / 10.0;
+                baselineVsExact += overlap(base, exact) / 10.0;
                 bar.step(1);
             }
         }
         int n = queries.length;
-        System.out.printf(Locale.ROOT, "encrypted recall@10 vs exact brute force:        %.3f%n", vsExact / n);
-        System.out.printf(Locale.ROOT, "encrypted recall@10 vs the plaintext baseline:   %.3f%n", vsBaseline / n);
-        System.out.printf(Locale.ROOT, "plaintext baseline recall@10 vs exact:           %.3f%n", baselineVsExact / n);
+        System.out.printf(Locale.ROOT, "encrypted (gateway) recall@10 vs exact brute force:  %.3f%n", vsExact / n);
+        System.out.printf(Locale.ROOT, "encrypted (gateway) recall@10 vs the baseline:       %.3f%n", vsBaseline / n);
+        System.out.printf(Locale.ROOT, "plaintext baseline recall@10 vs exact:               %.3f%n", baselineVsExact / n);
     }
 
-    static Set<String> exactTop10(float[] q, float[][] docs) {
+    static List<String> exactTop10(float[] q, float[][] docs) {
         Integer[] order = new Integer[docs.length];
         double[] scores = new double[docs.length];
         for (int i = 0; i < docs.length; i++) {
@@ -243,7 +282,7 @@ public final class Demo {
             order[i] = i;
         }
         Arrays.sort(order, (a, b) -> Double.compare(scores[b], scores[a]));
-        Set<String> top = new HashSet<>();
+        List<String> top = new ArrayList<>();
         for (int i = 0; i < 10; i++) {
             top.add(Integer.toString(order[i]));
         }
@@ -265,6 +304,10 @@ public final class Demo {
         return copy.toPrettyString();
     }
 
+    private static String indent(String text) {
+        return "  " + text.replace("\n", "\n  ");
+    }
+
     private static void section(String title) {
         System.out.println();
         System.out.println("== " + title);
@@ -273,29 +316,5 @@ public final class Demo {
     private static String cut(String s, int width) {
         String oneLine = s.replaceAll("\\s+", " ").trim();
         return oneLine.length() <= width ? oneLine : oneLine.substring(0, width - 1) + "…";
-    }
-
-    /** {@code --name value} options and positional arguments. */
-    static final class Args {
-        private final List<String> positional = new ArrayList<>();
-        private final java.util.Map<String, String> options = new java.util.HashMap<>();
-
-        Args(String[] argv) {
-            for (int i = 0; i < argv.length; i++) {
-                if (argv[i].startsWith("--") && i + 1 < argv.length) {
-                    options.put(argv[i], argv[++i]);
-                } else {
-                    positional.add(argv[i]);
-                }
-            }
-        }
-
-        String option(String name, String fallback) {
-            return options.getOrDefault(name, fallback);
-        }
-
-        List<String> positional() {
-            return positional;
-        }
     }
 }
