@@ -120,12 +120,7 @@ public final class IndexAudit {
         }
         int[] sorted = sizes.clone();
         Arrays.sort(sorted);
-        int big = 0;
-        for (int s : sizes) {
-            if (s >= dr) {
-                big++;
-            }
-        }
+        int big = Metrics.countAtLeast(sizes, dr);
         report.summary("cell keys (targeted)", "cells holding ≥ " + dr + " stored records", big + " / " + cells + " (largest " + sorted[cells - 1] + ")",
             big == 0 ? "micro-key regime" : "keys of those cells recoverable");
         // PCA known-sample

@@ -129,12 +129,7 @@ public final class LeakageAudit {
                 }
                 int[] sorted = sizes.clone();
                 Arrays.sort(sorted);
-                int big = 0;
-                for (int s : sizes) {
-                    if (s >= dr) {
-                        big++;
-                    }
-                }
+                int big = Metrics.countAtLeast(sizes, dr);
                 rows.add(new String[] {Integer.toString(c), String.format(Locale.ROOT, "%.0f", docs.length / (double) c),
                     Integer.toString(sorted[c / 2]), Integer.toString(sorted[c - 1]), big + " / " + c,
                     big == 0 ? "none (micro-key regime)" : big + " cell(s): a targeted attacker holding ≥ " + dr + " of their documents recovers those keys"});
@@ -190,14 +185,12 @@ public final class LeakageAudit {
                     nonces[i] = t.nonces().forDocument(Integer.toString(i), FIELD, t.epoch());
                 }
                 EncryptedVector[] enc = t.encryptDocuments(docs, nonces);
-                float[][] p = new float[n][];
-                float[][] z = new float[n][];
+                RekeyLinkage.Epoch stored = RekeyLinkage.Epoch.of(enc);
+                float[][] p = stored.p();
+                float[][] z = stored.z();
+                int[] cell = stored.cell();
                 float[][] ru = new float[n][];
-                int[] cell = new int[n];
                 for (int i = 0; i < n; i++) {
-                    p[i] = enc[i].prefix();
-                    z[i] = enc[i].keyedResidual();
-                    cell[i] = enc[i].cell();
                     ru[i] = t.decryptPrefix(enc[i]);
                 }
                 // recall@10: exact top-K on the encrypted prefix (brute force), exact rerank, vs exact plaintext top-10
@@ -432,23 +425,8 @@ public final class LeakageAudit {
     private void rekey(ShardModel model, KeyDerivation keys, float[][] docs) {
         int n = Math.min(docs.length, 3000);
         try (ShardTransform t1 = new ShardTransform(model, keys, 1); ShardTransform t2 = new ShardTransform(model.withEpoch(2), keys, 2)) {
-            float[][] p1 = new float[n][];
-            float[][] z1 = new float[n][];
-            float[][] p2 = new float[n][];
-            float[][] z2 = new float[n][];
-            int[] c1 = new int[n];
-            int[] c2 = new int[n];
-            for (int i = 0; i < n; i++) {
-                EncryptedVector v = t1.encryptDocument(docs[i], Integer.toString(i), FIELD);
-                EncryptedVector w = t2.rekey(t1, v, Integer.toString(i), FIELD);
-                p1[i] = v.prefix();
-                z1[i] = v.keyedResidual();
-                c1[i] = v.cell();
-                p2[i] = w.prefix();
-                z2[i] = w.keyedResidual();
-                c2[i] = w.cell();
-            }
-            RekeyLinkage.Result r = RekeyLinkage.measure(new RekeyLinkage.Epoch(p1, z1, c1), new RekeyLinkage.Epoch(p2, z2, c2), 5, cfg.seed());
+            RekeyLinkage.Rekeyed stored = RekeyLinkage.encryptAndRekey(t1, t2, docs, n, i -> Integer.toString(i), FIELD);
+            RekeyLinkage.Result r = RekeyLinkage.measure(stored.before(), stored.after(), 5, cfg.seed());
             List<String[]> rows = new ArrayList<>();
             r.auc().forEach((k, v) -> rows.add(new String[] {k, Report.f(v)}));
             report.heading("Unlinkability across a re-key (real corpus, epoch 1 → 2)");

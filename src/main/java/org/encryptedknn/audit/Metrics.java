@@ -103,4 +103,15 @@ public final class Metrics {
         }
         return hits.length == 0 ? Double.NaN : n / (double) hits.length;
     }
+
+    /** How many values reach {@code threshold} (e.g. cells holding enough records for a targeted key recovery). */
+    public static int countAtLeast(int[] values, int threshold) {
+        int count = 0;
+        for (int v : values) {
+            if (v >= threshold) {
+                count++;
+            }
+        }
+        return count;
+    }
 }

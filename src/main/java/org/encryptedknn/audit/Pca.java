@@ -1,8 +1,7 @@
 package org.encryptedknn.audit;
 
-import org.ejml.data.DMatrixRMaj;
-import org.ejml.dense.row.factory.DecompositionFactory_DDRM;
-import org.ejml.interfaces.decomposition.EigenDecomposition_F64;
+import java.util.Arrays;
+import org.encryptedknn.shard.SecondMoment;
 
 /**
  * Principal frame of a point cloud as an attacker computes it: eigenvectors of the <b>uncentred</b> second moment
@@ -35,44 +34,13 @@ public final class Pca {
     public static Frame fit(float[][] xs, int k) {
         int n = xs.length;
         int d = xs[0].length;
-        DMatrixRMaj m = new DMatrixRMaj(d, d);
-        double[] a = m.data;
+        SecondMoment moment = new SecondMoment(d);
         for (float[] x : xs) {
-            for (int r = 0; r < d; r++) {
-                double xr = x[r];
-                int base = r * d;
-                for (int c = r; c < d; c++) {
-                    a[base + c] += xr * x[c];
-                }
-            }
+            moment.add(x);
         }
-        for (int r = 0; r < d; r++) {
-            for (int c = r; c < d; c++) {
-                double v = a[r * d + c] / n;
-                a[r * d + c] = v;
-                a[c * d + r] = v;
-            }
-        }
-        EigenDecomposition_F64<DMatrixRMaj> eig = DecompositionFactory_DDRM.eig(d, true, true);
-        if (!eig.decompose(m)) {
-            throw new IllegalStateException("eigendecomposition failed");
-        }
-        Integer[] order = new Integer[d];
-        double[] values = new double[d];
-        for (int i = 0; i < d; i++) {
-            order[i] = i;
-            values[i] = eig.getEigenvalue(i).getReal();
-        }
-        java.util.Arrays.sort(order, (x, y) -> Double.compare(values[y], values[x]));
-        double[] vec = new double[k * d];
-        double[] ev = new double[k];
-        for (int r = 0; r < k; r++) {
-            DMatrixRMaj v = eig.getEigenVector(order[r]);
-            ev[r] = values[order[r]];
-            for (int j = 0; j < d; j++) {
-                vec[r * d + j] = v.get(j, 0);
-            }
-        }
+        SecondMoment.Eigen eigen = moment.eigen();
+        double[] vec = Arrays.copyOf(eigen.vectors(), k * d);
+        double[] ev = Arrays.copyOf(eigen.values(), k);
         double[] mean = new double[k];
         double[] m2 = new double[k];
         double[] m3 = new double[k];

@@ -5,7 +5,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.function.IntFunction;
 import java.util.stream.IntStream;
+import org.encryptedknn.shard.EncryptedVector;
+import org.encryptedknn.shard.ShardTransform;
 
 /**
  * Unlinkability across a re-key (SHARD §7.6, table 14): the same documents stored under two epochs; for mated
@@ -17,12 +20,45 @@ import java.util.stream.IntStream;
 public final class RekeyLinkage {
 
     /** One epoch's stored view. */
-    public record Epoch(float[][] p, float[][] z, int[] cell) {}
+    public record Epoch(float[][] p, float[][] z, int[] cell) {
+
+        /** The stored view of these records. */
+        public static Epoch of(EncryptedVector[] records) {
+            int n = records.length;
+            float[][] p = new float[n][];
+            float[][] z = new float[n][];
+            int[] cell = new int[n];
+            for (int i = 0; i < n; i++) {
+                p[i] = records[i].prefix();
+                z[i] = records[i].keyedResidual();
+                cell[i] = records[i].cell();
+            }
+            return new Epoch(p, z, cell);
+        }
+    }
+
+    /** The same documents stored before and after a re-key. */
+    public record Rekeyed(Epoch before, Epoch after) {}
 
     /** AUC per score, plus R@1 of the two strongest linkers. */
     public record Result(Map<String, Double> auc, double r1CellAndNorm, double r1PrefixPca, int documents, int nonMatedPerDoc) {}
 
     private RekeyLinkage() {}
+
+    /**
+     * Encrypts the first {@code n} documents under {@code from} (document ids from {@code ids}) and re-keys each
+     * record into {@code to} with {@link ShardTransform#rekey}.
+     */
+    public static Rekeyed encryptAndRekey(ShardTransform from, ShardTransform to, float[][] docs, int n, IntFunction<String> ids, String field) {
+        EncryptedVector[] before = new EncryptedVector[n];
+        EncryptedVector[] after = new EncryptedVector[n];
+        for (int i = 0; i < n; i++) {
+            String id = ids.apply(i);
+            before[i] = from.encryptDocument(docs[i], id, field);
+            after[i] = to.rekey(from, before[i], id, field);
+        }
+        return new Rekeyed(Epoch.of(before), Epoch.of(after));
+    }
 
     public static Result measure(Epoch a, Epoch b, int nonMatedPerDoc, long seed) {
         int n = a.p().length;

@@ -1,6 +1,7 @@
 package org.encryptedknn.audit;
 
 import java.util.SplittableRandom;
+import org.encryptedknn.shard.ModelFitter;
 
 /** Seeded sampling helpers (audits are reproducible: every experiment takes an explicit seed). */
 public final class Sampling {
@@ -19,18 +20,8 @@ public final class Sampling {
         }
     }
 
-    /** A random permutation of 0..n−1. */
+    /** A random permutation of 0..n−1 (the one the model fitter uses). */
     public static int[] permutation(int n, SplittableRandom random) {
-        int[] p = new int[n];
-        for (int i = 0; i < n; i++) {
-            p[i] = i;
-        }
-        for (int i = n - 1; i > 0; i--) {
-            int j = random.nextInt(i + 1);
-            int t = p[i];
-            p[i] = p[j];
-            p[j] = t;
-        }
-        return p;
+        return ModelFitter.permutation(n, random);
     }
 }

@@ -4,19 +4,17 @@ import org.encryptedknn.fields.FieldCipher;
 import org.encryptedknn.gateway.CachedModel;
 import org.encryptedknn.gateway.Gateway;
 import org.encryptedknn.gateway.KeyLease;
+import org.encryptedknn.gateway.ProcessorConfig;
 import org.encryptedknn.gateway.Records;
 import org.encryptedknn.shard.EncryptedVector;
 import org.encryptedknn.shard.ShardTransform;
-import org.opensearch.ingest.AbstractProcessor;
 import org.opensearch.ingest.ConfigurationUtils;
 import org.opensearch.ingest.IngestDocument;
 import org.opensearch.ingest.Processor;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.BiConsumer;
 import java.util.function.UnaryOperator;
 
 /**
@@ -41,16 +39,12 @@ import java.util.function.UnaryOperator;
  * Everything is computed before the document is changed: a document that fails (wrong dimension, NaN, non-string
  * text field, no key, unknown model) is rejected whole, with a 400 naming the field, and nothing of it is indexed.
  */
-public final class EncryptedKnnIngestProcessor extends AbstractProcessor {
+public final class EncryptedKnnIngestProcessor extends GatewayIngestProcessor {
 
     public static final String TYPE = "encrypted_knn";
 
-    private final Gateway gateway;
-    private final String modelId;
-    private final String field;
     private final List<String> encryptFields;
     private final List<String> deterministicFields;
-    private final boolean ignoreMissing;
 
     EncryptedKnnIngestProcessor(
         String tag,
@@ -62,55 +56,39 @@ public final class EncryptedKnnIngestProcessor extends AbstractProcessor {
         List<String> deterministicFields,
         boolean ignoreMissing
     ) {
-        super(tag, description);
-        this.gateway = gateway;
-        this.modelId = modelId;
-        this.field = field;
+        super(TYPE, tag, description, gateway, modelId, field, ignoreMissing);
         this.encryptFields = encryptFields;
         this.deterministicFields = deterministicFields;
-        this.ignoreMissing = ignoreMissing;
     }
 
     @Override
-    public String getType() {
-        return TYPE;
+    String missingFieldHint() {
+        return "; the [" + TYPE + "] processor needs the vector to encrypt (set ignore_missing to index documents without it)";
     }
 
     @Override
-    public IngestDocument execute(IngestDocument document) {
-        throw new UnsupportedOperationException("[" + TYPE + "] runs asynchronously (it may load the model from the registry)");
-    }
-
-    @Override
-    public void execute(IngestDocument document, BiConsumer<IngestDocument, Exception> handler) {
-        IngestSupport.run(gateway, modelId, document, handler, this::encrypt);
-    }
-
-    private void encrypt(IngestDocument document, KeyLease lease, CachedModel model) {
-        Map<String, Object> updates = new LinkedHashMap<>();
-        Object value = document.getFieldValue(field, Object.class, true);
-        if (value == null) {
-            if (ignoreMissing == false) {
-                throw new IllegalArgumentException(
-                    "field [" + field + "] is missing or null; the [" + TYPE + "] processor needs the vector to encrypt (set ignore_missing to index documents without it)"
-                );
-            }
-        } else if (Records.isRecord(value) == false) {
-            ShardTransform transform = model.transform();
-            float[] x = Records.plainVector(value, field, model.model().parameters().dimension());
-            String id = IngestSupport.metadata(document, IngestDocument.Metadata.ID.getFieldName());
-            EncryptedVector encrypted;
-            try {
-                encrypted = id != null
-                    ? transform.encryptDocument(x, id, field)
-                    : transform.encryptDocument(x, transform.nonces().forVector(x, field, transform.epoch()));
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("field [" + field + "]: " + e.getMessage(), e);
-            } finally {
-                java.util.Arrays.fill(x, 0f);
-            }
-            updates.put(field, Records.toMap(encrypted));
+    void transformVector(IngestDocument document, Object value, CachedModel model, Map<String, Object> updates) {
+        if (Records.isRecord(value)) {
+            return;
         }
+        ShardTransform transform = model.transform();
+        float[] x = Records.plainVector(value, field, model.model().parameters().dimension());
+        String id = IngestSupport.metadata(document, IngestDocument.Metadata.ID.getFieldName());
+        EncryptedVector encrypted;
+        try {
+            encrypted = id != null
+                ? transform.encryptDocument(x, id, field)
+                : transform.encryptDocument(x, transform.nonces().forVector(x, field, transform.epoch()));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("field [" + field + "]: " + e.getMessage(), e);
+        } finally {
+            java.util.Arrays.fill(x, 0f);
+        }
+        updates.put(field, Records.toMap(encrypted));
+    }
+
+    @Override
+    void transformTextFields(IngestDocument document, KeyLease lease, Map<String, Object> updates) {
         if (encryptFields.isEmpty() == false) {
             String index = gateway.concreteWriteIndex(IngestSupport.metadata(document, IngestDocument.Metadata.INDEX.getFieldName()));
             for (String f : encryptFields) {
@@ -122,8 +100,6 @@ public final class EncryptedKnnIngestProcessor extends AbstractProcessor {
             FieldCipher cipher = lease.fieldCipher(f);
             transformText(document, f, "deterministic_fields", updates, cipher::encryptDeterministic);
         }
-        // Nothing failed: now change the document.
-        updates.forEach(document::setFieldValue);
     }
 
     /** Encrypts a string or an array of strings; values already encrypted by this plugin pass unchanged. */
@@ -149,25 +125,12 @@ public final class EncryptedKnnIngestProcessor extends AbstractProcessor {
     }
 
     /** Factory; the processor needs the key only when it runs, not when the pipeline is stored. */
-    public static final class Factory implements Processor.Factory {
-
-        private final Gateway gateway;
-
-        public Factory(Gateway gateway) {
-            this.gateway = gateway;
-        }
-
-        @Override
-        public EncryptedKnnIngestProcessor create(
-            Map<String, Processor.Factory> registry,
-            String tag,
-            String description,
-            Map<String, Object> config
-        ) {
-            String modelId = IngestSupport.modelId(TYPE, tag, config);
+    public static Processor.Factory factory(Gateway gateway) {
+        return (registry, tag, description, config) -> {
+            String modelId = ProcessorConfig.modelId(TYPE, tag, config);
             String field = ConfigurationUtils.readStringProperty(TYPE, tag, config, "field");
-            List<String> encrypt = IngestSupport.stringList(TYPE, tag, config, "encrypt_fields");
-            List<String> deterministic = IngestSupport.stringList(TYPE, tag, config, "deterministic_fields");
+            List<String> encrypt = ProcessorConfig.fieldNames(TYPE, tag, config, "encrypt_fields");
+            List<String> deterministic = ProcessorConfig.fieldNames(TYPE, tag, config, "deterministic_fields");
             boolean ignoreMissing = ConfigurationUtils.readBooleanProperty(TYPE, tag, config, "ignore_missing", false);
             for (String f : encrypt) {
                 if (deterministic.contains(f)) {
@@ -179,6 +142,6 @@ public final class EncryptedKnnIngestProcessor extends AbstractProcessor {
                 throw ConfigurationUtils.newConfigurationException(TYPE, tag, "field", "the vector field [" + field + "] cannot also be a text field");
             }
             return new EncryptedKnnIngestProcessor(tag, description, gateway, modelId, field, encrypt, deterministic, ignoreMissing);
-        }
+        };
     }
 }

@@ -4,19 +4,17 @@ import org.encryptedknn.fields.FieldCipher;
 import org.encryptedknn.gateway.CachedModel;
 import org.encryptedknn.gateway.Gateway;
 import org.encryptedknn.gateway.KeyLease;
+import org.encryptedknn.gateway.ProcessorConfig;
 import org.encryptedknn.gateway.Records;
 import org.encryptedknn.shard.EncryptedVector;
 import org.encryptedknn.shard.ModelParameters;
 import org.encryptedknn.shard.ShardTransform;
-import org.opensearch.ingest.AbstractProcessor;
 import org.opensearch.ingest.ConfigurationUtils;
 import org.opensearch.ingest.IngestDocument;
 import org.opensearch.ingest.Processor;
 
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.BiConsumer;
 
 /**
  * Ingest processor {@code encrypted_knn_rekey}: {@code {"model_id":"m1","field":"embedding","to_epoch":2}} — for
@@ -28,15 +26,11 @@ import java.util.function.BiConsumer;
  * <p>Optional {@code encrypt_fields} with {@code source_index}: for a {@code _reindex} into another index, re-binds the
  * AES-GCM text fields (whose associated data names the index) from {@code source_index} to the destination index.
  */
-public final class EncryptedKnnRekeyProcessor extends AbstractProcessor {
+public final class EncryptedKnnRekeyProcessor extends GatewayIngestProcessor {
 
     public static final String TYPE = "encrypted_knn_rekey";
 
-    private final Gateway gateway;
-    private final String modelId;
-    private final String field;
     private final Integer toEpoch;
-    private final boolean ignoreMissing;
     private final List<String> encryptFields;
     private final String sourceIndex;
 
@@ -51,65 +45,48 @@ public final class EncryptedKnnRekeyProcessor extends AbstractProcessor {
         List<String> encryptFields,
         String sourceIndex
     ) {
-        super(tag, description);
-        this.gateway = gateway;
-        this.modelId = modelId;
-        this.field = field;
+        super(TYPE, tag, description, gateway, modelId, field, ignoreMissing);
         this.toEpoch = toEpoch;
-        this.ignoreMissing = ignoreMissing;
         this.encryptFields = encryptFields;
         this.sourceIndex = sourceIndex;
     }
 
     @Override
-    public String getType() {
-        return TYPE;
+    String missingFieldHint() {
+        return " (set ignore_missing to skip such documents)";
     }
 
     @Override
-    public IngestDocument execute(IngestDocument document) {
-        throw new UnsupportedOperationException("[" + TYPE + "] runs asynchronously (it may load the model from the registry)");
-    }
-
-    @Override
-    public void execute(IngestDocument document, BiConsumer<IngestDocument, Exception> handler) {
-        IngestSupport.run(gateway, modelId, document, handler, this::rekey);
-    }
-
-    private void rekey(IngestDocument document, KeyLease lease, CachedModel model) {
-        Map<String, Object> updates = new LinkedHashMap<>();
-        Object value = document.getFieldValue(field, Object.class, true);
-        if (value == null) {
-            if (ignoreMissing == false) {
-                throw new IllegalArgumentException("field [" + field + "] is missing or null (set ignore_missing to skip such documents)");
-            }
-        } else {
-            if (Records.isRecord(value) == false) {
-                throw new IllegalArgumentException(
-                    "field [" + field + "] does not hold an encrypted vector object {p,n,c,z,e}; encrypt plaintext vectors with the [encrypted_knn] processor"
-                );
-            }
-            int target = toEpoch == null ? model.epoch() : toEpoch;
-            if (target > model.epoch()) {
-                throw new IllegalArgumentException("[to_epoch] " + target + " is beyond model [" + modelId + "]'s current epoch " + model.epoch());
-            }
-            ModelParameters p = model.model().parameters();
-            EncryptedVector record = Records.fromMap(value, field, p.prefixDimension(), p.residualDimension(), p.cells());
-            if (record.epoch() > target) {
-                throw new IllegalArgumentException(
-                    "field [" + field + "] holds a record of epoch " + record.epoch() + ", newer than the target epoch " + target
-                );
-            }
-            if (record.epoch() < target) {
-                String id = IngestSupport.metadata(document, IngestDocument.Metadata.ID.getFieldName());
-                if (id == null) {
-                    throw new IllegalArgumentException("re-keying field [" + field + "] needs the document _id (the new nonce is PRF(_id, field, epoch))");
-                }
-                ShardTransform from = model.transform(record.epoch());
-                ShardTransform to = model.transform(target);
-                updates.put(field, Records.toMap(to.rekey(from, record, id, field)));
-            }
+    void transformVector(IngestDocument document, Object value, CachedModel model, Map<String, Object> updates) {
+        if (Records.isRecord(value) == false) {
+            throw new IllegalArgumentException(
+                "field [" + field + "] does not hold an encrypted vector object {p,n,c,z,e}; encrypt plaintext vectors with the [encrypted_knn] processor"
+            );
         }
+        int target = toEpoch == null ? model.epoch() : toEpoch;
+        if (target > model.epoch()) {
+            throw new IllegalArgumentException("[to_epoch] " + target + " is beyond model [" + modelId + "]'s current epoch " + model.epoch());
+        }
+        ModelParameters p = model.model().parameters();
+        EncryptedVector record = Records.fromMap(value, field, p.prefixDimension(), p.residualDimension(), p.cells());
+        if (record.epoch() > target) {
+            throw new IllegalArgumentException(
+                "field [" + field + "] holds a record of epoch " + record.epoch() + ", newer than the target epoch " + target
+            );
+        }
+        if (record.epoch() < target) {
+            String id = IngestSupport.metadata(document, IngestDocument.Metadata.ID.getFieldName());
+            if (id == null) {
+                throw new IllegalArgumentException("re-keying field [" + field + "] needs the document _id (the new nonce is PRF(_id, field, epoch))");
+            }
+            ShardTransform from = model.transform(record.epoch());
+            ShardTransform to = model.transform(target);
+            updates.put(field, Records.toMap(to.rekey(from, record, id, field)));
+        }
+    }
+
+    @Override
+    void transformTextFields(IngestDocument document, KeyLease lease, Map<String, Object> updates) {
         if (sourceIndex != null && encryptFields.isEmpty() == false) {
             String index = gateway.concreteWriteIndex(IngestSupport.metadata(document, IngestDocument.Metadata.INDEX.getFieldName()));
             if (sourceIndex.equals(index) == false) {
@@ -125,7 +102,6 @@ public final class EncryptedKnnRekeyProcessor extends AbstractProcessor {
                 }
             }
         }
-        updates.forEach(document::setFieldValue);
     }
 
     private String rebind(FieldCipher cipher, String value, String index) {
@@ -135,35 +111,23 @@ public final class EncryptedKnnRekeyProcessor extends AbstractProcessor {
         return cipher.encrypt(cipher.decrypt(value, sourceIndex), index);
     }
 
-    public static final class Factory implements Processor.Factory {
-
-        private final Gateway gateway;
-
-        public Factory(Gateway gateway) {
-            this.gateway = gateway;
-        }
-
-        @Override
-        public EncryptedKnnRekeyProcessor create(
-            Map<String, Processor.Factory> registry,
-            String tag,
-            String description,
-            Map<String, Object> config
-        ) {
-            String modelId = IngestSupport.modelId(TYPE, tag, config);
+    /** Factory; the processor needs the key only when it runs, not when the pipeline is stored. */
+    public static Processor.Factory factory(Gateway gateway) {
+        return (registry, tag, description, config) -> {
+            String modelId = ProcessorConfig.modelId(TYPE, tag, config);
             String field = ConfigurationUtils.readStringProperty(TYPE, tag, config, "field");
             Integer toEpoch = ConfigurationUtils.readIntProperty(TYPE, tag, config, "to_epoch", null);
             if (toEpoch != null && toEpoch < 1) {
                 throw ConfigurationUtils.newConfigurationException(TYPE, tag, "to_epoch", "must be >= 1");
             }
             boolean ignoreMissing = ConfigurationUtils.readBooleanProperty(TYPE, tag, config, "ignore_missing", false);
-            List<String> encrypt = IngestSupport.stringList(TYPE, tag, config, "encrypt_fields");
+            List<String> encrypt = ProcessorConfig.fieldNames(TYPE, tag, config, "encrypt_fields");
             String sourceIndex = ConfigurationUtils.readOptionalStringProperty(TYPE, tag, config, "source_index");
             if (encrypt.isEmpty() == false && sourceIndex == null) {
                 throw ConfigurationUtils.newConfigurationException(TYPE, tag, "source_index",
                     "is required with encrypt_fields (the index the text fields were encrypted for)");
             }
             return new EncryptedKnnRekeyProcessor(tag, description, gateway, modelId, field, toEpoch, ignoreMissing, encrypt, sourceIndex);
-        }
+        };
     }
 }

@@ -3,13 +3,9 @@ package org.encryptedknn.ingest;
 import org.encryptedknn.gateway.CachedModel;
 import org.encryptedknn.gateway.Gateway;
 import org.encryptedknn.gateway.KeyLease;
-import org.encryptedknn.shard.ShardModel;
 import org.opensearch.core.action.ActionListener;
-import org.opensearch.ingest.ConfigurationUtils;
 import org.opensearch.ingest.IngestDocument;
 
-import java.util.List;
-import java.util.Map;
 import java.util.function.BiConsumer;
 
 /** Shared plumbing of the gateway ingest processors: lease the key, load the model, run, call back exactly once. */
@@ -54,30 +50,6 @@ final class IngestSupport {
                 handler.accept(null, e);
             }
         });
-    }
-
-    static String modelId(String type, String tag, Map<String, Object> config) {
-        String id = ConfigurationUtils.readStringProperty(type, tag, config, "model_id");
-        try {
-            return ShardModel.checkId(id);
-        } catch (IllegalArgumentException e) {
-            throw ConfigurationUtils.newConfigurationException(type, tag, "model_id", e.getMessage());
-        }
-    }
-
-    static List<String> stringList(String type, String tag, Map<String, Object> config, String key) {
-        List<Object> raw = ConfigurationUtils.readOptionalList(type, tag, config, key);
-        if (raw == null) {
-            return List.of();
-        }
-        for (Object o : raw) {
-            if (o instanceof String == false) {
-                throw ConfigurationUtils.newConfigurationException(type, tag, key, "must be a list of field names");
-            }
-        }
-        @SuppressWarnings("unchecked")
-        List<String> out = (List<String>) (List<?>) List.copyOf(raw);
-        return out;
     }
 
     static String metadata(IngestDocument document, String key) {

@@ -56,17 +56,17 @@ final class GatewayRegistrations implements Closeable {
 
     Map<String, Processor.Factory> ingestProcessors() {
         return Map.of(
-            EncryptedKnnIngestProcessor.TYPE, new EncryptedKnnIngestProcessor.Factory(gateway),
-            EncryptedKnnRekeyProcessor.TYPE, new EncryptedKnnRekeyProcessor.Factory(gateway)
+            EncryptedKnnIngestProcessor.TYPE, EncryptedKnnIngestProcessor.factory(gateway),
+            EncryptedKnnRekeyProcessor.TYPE, EncryptedKnnRekeyProcessor.factory(gateway)
         );
     }
 
     Map<String, org.opensearch.search.pipeline.Processor.Factory<SearchRequestProcessor>> requestProcessors() {
-        return Map.of(EncryptedKnnQueryProcessor.TYPE, new EncryptedKnnQueryProcessor.Factory(gateway));
+        return Map.of(EncryptedKnnQueryProcessor.TYPE, EncryptedKnnQueryProcessor.factory(gateway));
     }
 
     Map<String, org.opensearch.search.pipeline.Processor.Factory<SearchResponseProcessor>> responseProcessors() {
-        return Map.of(EncryptedKnnRerankProcessor.TYPE, new EncryptedKnnRerankProcessor.Factory(gateway));
+        return Map.of(EncryptedKnnRerankProcessor.TYPE, EncryptedKnnRerankProcessor.factory(gateway));
     }
 
     Collection<SystemIndexDescriptor> systemIndices() {

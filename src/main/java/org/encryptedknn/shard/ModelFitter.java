@@ -4,9 +4,6 @@ import java.time.Instant;
 import java.util.Arrays;
 import java.util.Objects;
 import java.util.SplittableRandom;
-import org.ejml.data.DMatrixRMaj;
-import org.ejml.dense.row.factory.DecompositionFactory_DDRM;
-import org.ejml.interfaces.decomposition.EigenDecomposition_F64;
 
 /**
  * Fits a {@link ShardModel} on a training sample:
@@ -105,59 +102,27 @@ public final class ModelFitter {
         return new ShardModel(modelId, params, created, betaScale, n, basisF, centroidsF);
     }
 
-    /** Rows = eigenvectors of (1/n) Σ x xᵀ by descending eigenvalue. */
+    /** Rows = eigenvectors of (1/n) Σ x xᵀ by descending eigenvalue, unit length, largest-magnitude entry positive. */
     static double[] basis(double[][] x, int d) {
-        int n = x.length;
-        DMatrixRMaj m = new DMatrixRMaj(d, d);
-        double[] a = m.data;
+        SecondMoment moment = new SecondMoment(d);
         for (double[] xi : x) {
-            for (int r = 0; r < d; r++) {
-                double xr = xi[r];
-                if (xr == 0) {
-                    continue;
-                }
-                int base = r * d;
-                for (int c = r; c < d; c++) {
-                    a[base + c] += xr * xi[c];
-                }
-            }
+            moment.add(xi);
         }
-        for (int r = 0; r < d; r++) {
-            for (int c = r; c < d; c++) {
-                double v = a[r * d + c] / n;
-                a[r * d + c] = v;
-                a[c * d + r] = v;
-            }
-        }
-        EigenDecomposition_F64<DMatrixRMaj> eig = DecompositionFactory_DDRM.eig(d, true, true);
-        if (!eig.decompose(m)) {
-            throw new IllegalStateException("eigendecomposition of the second-moment matrix failed");
-        }
-        Integer[] order = new Integer[d];
-        double[] values = new double[d];
-        for (int i = 0; i < d; i++) {
-            order[i] = i;
-            values[i] = eig.getEigenvalue(i).getReal();
-        }
-        Arrays.sort(order, (p, q) -> Double.compare(values[q], values[p]));
-        double[] basis = new double[d * d];
+        double[] basis = moment.eigen().vectors();
         for (int k = 0; k < d; k++) {
-            DMatrixRMaj v = eig.getEigenVector(order[k]);
-            if (v == null) {
-                throw new IllegalStateException("eigendecomposition returned no vector for eigenvalue " + k);
-            }
+            int base = k * d;
             double norm = 0;
             int argmax = 0;
             for (int j = 0; j < d; j++) {
-                double e = v.get(j, 0);
+                double e = basis[base + j];
                 norm += e * e;
-                if (Math.abs(e) > Math.abs(v.get(argmax, 0))) {
+                if (Math.abs(e) > Math.abs(basis[base + argmax])) {
                     argmax = j;
                 }
             }
-            double f = (v.get(argmax, 0) < 0 ? -1 : 1) / Math.sqrt(norm);
+            double f = (basis[base + argmax] < 0 ? -1 : 1) / Math.sqrt(norm);
             for (int j = 0; j < d; j++) {
-                basis[k * d + j] = v.get(j, 0) * f;
+                basis[base + j] *= f;
             }
         }
         return basis;
@@ -288,7 +253,8 @@ public final class ModelFitter {
         return s;
     }
 
-    private static int[] permutation(int n, SplittableRandom random) {
+    /** A seeded random permutation of 0..n−1 (Fisher–Yates); the audit samples with it too. */
+    public static int[] permutation(int n, SplittableRandom random) {
         int[] p = new int[n];
         for (int i = 0; i < n; i++) {
             p[i] = i;

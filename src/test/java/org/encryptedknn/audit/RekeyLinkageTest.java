@@ -5,7 +5,6 @@ import static org.junit.Assert.assertTrue;
 import java.util.SplittableRandom;
 import org.encryptedknn.keys.KeyDerivation;
 import org.encryptedknn.keys.MasterKey;
-import org.encryptedknn.shard.EncryptedVector;
 import org.encryptedknn.shard.ModelFitter;
 import org.encryptedknn.shard.ModelParameters;
 import org.encryptedknn.shard.ShardModel;
@@ -35,23 +34,8 @@ public class RekeyLinkageTest {
         try (MasterKey mk = MasterKey.generate(); KeyDerivation keys = new KeyDerivation(mk);
              ShardTransform t1 = new ShardTransform(model, keys, 1); ShardTransform t2 = new ShardTransform(model.withEpoch(2), keys, 2)) {
             int n = 400;
-            float[][] p1 = new float[n][];
-            float[][] z1 = new float[n][];
-            float[][] p2 = new float[n][];
-            float[][] z2 = new float[n][];
-            int[] c1 = new int[n];
-            int[] c2 = new int[n];
-            for (int i = 0; i < n; i++) {
-                EncryptedVector v = t1.encryptDocument(docs[i], "d" + i, "f");
-                EncryptedVector w = t2.rekey(t1, v, "d" + i, "f");
-                p1[i] = v.prefix();
-                z1[i] = v.keyedResidual();
-                c1[i] = v.cell();
-                p2[i] = w.prefix();
-                z2[i] = w.keyedResidual();
-                c2[i] = w.cell();
-            }
-            RekeyLinkage.Result r = RekeyLinkage.measure(new RekeyLinkage.Epoch(p1, z1, c1), new RekeyLinkage.Epoch(p2, z2, c2), 5, 11);
+            RekeyLinkage.Rekeyed stored = RekeyLinkage.encryptAndRekey(t1, t2, docs, n, i -> "d" + i, "f");
+            RekeyLinkage.Result r = RekeyLinkage.measure(stored.before(), stored.after(), 5, 11);
             double shard = r.auc().values().iterator().next();
             assertTrue("residual AUC " + shard, shard >= 0.4 && shard <= 0.6);
             double norm = r.auc().get("−abs(norm z − norm z') (residual norm)");

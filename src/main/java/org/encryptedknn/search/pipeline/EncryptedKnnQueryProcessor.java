@@ -3,6 +3,7 @@ package org.encryptedknn.search.pipeline;
 import org.encryptedknn.gateway.CachedModel;
 import org.encryptedknn.gateway.Gateway;
 import org.encryptedknn.gateway.KeyLease;
+import org.encryptedknn.gateway.ProcessorConfig;
 import org.encryptedknn.gateway.Records;
 import org.encryptedknn.index.EncryptedKnnQueryBuilder;
 import org.encryptedknn.search.EncryptedKnnRescorerBuilder;
@@ -18,7 +19,6 @@ import org.opensearch.index.query.QueryBuilder;
 import org.opensearch.ingest.ConfigurationUtils;
 import org.opensearch.search.builder.SearchSourceBuilder;
 import org.opensearch.search.fetch.subphase.FetchSourceContext;
-import org.opensearch.search.pipeline.AbstractProcessor;
 import org.opensearch.search.pipeline.PipelineProcessingContext;
 import org.opensearch.search.pipeline.Processor;
 import org.opensearch.search.pipeline.SearchRequestProcessor;
@@ -26,7 +26,6 @@ import org.opensearch.search.pipeline.SearchRequestProcessor;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -50,14 +49,12 @@ import java.util.Set;
  * </ol>
  * A request without a plain-vector {@code encrypted_knn} query passes unchanged (apart from the term rewrite).
  */
-public final class EncryptedKnnQueryProcessor extends AbstractProcessor implements SearchRequestProcessor {
+public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor implements SearchRequestProcessor {
 
     public static final String TYPE = "encrypted_knn_query";
     public static final int DEFAULT_PROBE_CELLS = 8;
     static final int DEFAULT_SIZE = 10;
 
-    private final Gateway gateway;
-    private final String modelId;
     private final int probeCells;
     private final Set<String> deterministicFields;
 
@@ -70,16 +67,9 @@ public final class EncryptedKnnQueryProcessor extends AbstractProcessor implemen
         int probeCells,
         Set<String> deterministicFields
     ) {
-        super(tag, description, ignoreFailure);
-        this.gateway = gateway;
-        this.modelId = modelId;
+        super(TYPE, tag, description, ignoreFailure, gateway, modelId);
         this.probeCells = probeCells;
         this.deterministicFields = deterministicFields;
-    }
-
-    @Override
-    public String getType() {
-        return TYPE;
     }
 
     @Override
@@ -286,44 +276,16 @@ public final class EncryptedKnnQueryProcessor extends AbstractProcessor implemen
         return q;
     }
 
-    public static final class Factory implements Processor.Factory<SearchRequestProcessor> {
-
-        private final Gateway gateway;
-
-        public Factory(Gateway gateway) {
-            this.gateway = gateway;
-        }
-
-        @Override
-        public EncryptedKnnQueryProcessor create(
-            Map<String, Processor.Factory<SearchRequestProcessor>> processorFactories,
-            String tag,
-            String description,
-            boolean ignoreFailure,
-            Map<String, Object> config,
-            PipelineContext pipelineContext
-        ) {
-            String modelId = ConfigurationUtils.readStringProperty(TYPE, tag, config, "model_id");
-            try {
-                ShardModel.checkId(modelId);
-            } catch (IllegalArgumentException e) {
-                throw ConfigurationUtils.newConfigurationException(TYPE, tag, "model_id", e.getMessage());
-            }
+    /** Factory; the processor needs the key only when it runs, not when the pipeline is stored. */
+    public static Processor.Factory<SearchRequestProcessor> factory(Gateway gateway) {
+        return (processorFactories, tag, description, ignoreFailure, config, pipelineContext) -> {
+            String modelId = ProcessorConfig.modelId(TYPE, tag, config);
             int probe = ConfigurationUtils.readIntProperty(TYPE, tag, config, "probe_cells", DEFAULT_PROBE_CELLS);
             if (probe < 1 || probe > KeyedRescoreQuery.MAX_CELLS) {
                 throw ConfigurationUtils.newConfigurationException(TYPE, tag, "probe_cells", "must be in [1, " + KeyedRescoreQuery.MAX_CELLS + "]");
             }
-            List<Object> det = ConfigurationUtils.readOptionalList(TYPE, tag, config, "deterministic_fields");
-            Set<String> fields = new LinkedHashSet<>();
-            if (det != null) {
-                for (Object o : det) {
-                    if (!(o instanceof String s)) {
-                        throw ConfigurationUtils.newConfigurationException(TYPE, tag, "deterministic_fields", "must be a list of field names");
-                    }
-                    fields.add(s);
-                }
-            }
-            return new EncryptedKnnQueryProcessor(tag, description, ignoreFailure, gateway, modelId, probe, Set.copyOf(fields));
-        }
+            Set<String> fields = Set.copyOf(ProcessorConfig.fieldNames(TYPE, tag, config, "deterministic_fields"));
+            return new EncryptedKnnQueryProcessor(tag, description, ignoreFailure, gateway, modelId, probe, fields);
+        };
     }
 }

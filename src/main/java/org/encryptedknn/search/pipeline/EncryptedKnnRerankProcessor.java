@@ -3,6 +3,7 @@ package org.encryptedknn.search.pipeline;
 import org.encryptedknn.fields.FieldCipher;
 import org.encryptedknn.gateway.Gateway;
 import org.encryptedknn.gateway.KeyLease;
+import org.encryptedknn.gateway.ProcessorConfig;
 import org.encryptedknn.gateway.Records;
 import org.encryptedknn.shard.EncryptedVector;
 import org.encryptedknn.shard.ModelParameters;
@@ -17,7 +18,6 @@ import org.opensearch.core.xcontent.XContentBuilder;
 import org.opensearch.ingest.ConfigurationUtils;
 import org.opensearch.search.SearchHit;
 import org.opensearch.search.SearchHits;
-import org.opensearch.search.pipeline.AbstractProcessor;
 import org.opensearch.search.pipeline.PipelineProcessingContext;
 import org.opensearch.search.pipeline.Processor;
 import org.opensearch.search.pipeline.SearchResponseProcessor;
@@ -45,12 +45,10 @@ import java.util.Map;
  *
  * <p>Without {@code encrypted_knn_query} state (a search that had no plain-vector query) it only decrypts fields.
  */
-public final class EncryptedKnnRerankProcessor extends AbstractProcessor implements SearchResponseProcessor {
+public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor implements SearchResponseProcessor {
 
     public static final String TYPE = "encrypted_knn_rerank";
 
-    private final Gateway gateway;
-    private final String modelId;
     private final List<String> decryptFields;
     private final boolean removeVector;
 
@@ -63,16 +61,9 @@ public final class EncryptedKnnRerankProcessor extends AbstractProcessor impleme
         List<String> decryptFields,
         boolean removeVector
     ) {
-        super(tag, description, ignoreFailure);
-        this.gateway = gateway;
-        this.modelId = modelId;
+        super(TYPE, tag, description, ignoreFailure, gateway, modelId);
         this.decryptFields = decryptFields;
         this.removeVector = removeVector;
-    }
-
-    @Override
-    public String getType() {
-        return TYPE;
     }
 
     @Override
@@ -279,41 +270,13 @@ public final class EncryptedKnnRerankProcessor extends AbstractProcessor impleme
         );
     }
 
-    public static final class Factory implements Processor.Factory<SearchResponseProcessor> {
-
-        private final Gateway gateway;
-
-        public Factory(Gateway gateway) {
-            this.gateway = gateway;
-        }
-
-        @Override
-        public EncryptedKnnRerankProcessor create(
-            Map<String, Processor.Factory<SearchResponseProcessor>> processorFactories,
-            String tag,
-            String description,
-            boolean ignoreFailure,
-            Map<String, Object> config,
-            PipelineContext pipelineContext
-        ) {
-            String modelId = ConfigurationUtils.readStringProperty(TYPE, tag, config, "model_id");
-            try {
-                ShardModel.checkId(modelId);
-            } catch (IllegalArgumentException e) {
-                throw ConfigurationUtils.newConfigurationException(TYPE, tag, "model_id", e.getMessage());
-            }
-            List<Object> raw = ConfigurationUtils.readOptionalList(TYPE, tag, config, "decrypt_fields");
-            List<String> fields = new ArrayList<>();
-            if (raw != null) {
-                for (Object o : raw) {
-                    if (!(o instanceof String s)) {
-                        throw ConfigurationUtils.newConfigurationException(TYPE, tag, "decrypt_fields", "must be a list of field names");
-                    }
-                    fields.add(s);
-                }
-            }
+    /** Factory; the processor needs the key only when it runs, not when the pipeline is stored. */
+    public static Processor.Factory<SearchResponseProcessor> factory(Gateway gateway) {
+        return (processorFactories, tag, description, ignoreFailure, config, pipelineContext) -> {
+            String modelId = ProcessorConfig.modelId(TYPE, tag, config);
+            List<String> fields = ProcessorConfig.fieldNames(TYPE, tag, config, "decrypt_fields");
             boolean removeVector = ConfigurationUtils.readBooleanProperty(TYPE, tag, config, "remove_vector", false);
-            return new EncryptedKnnRerankProcessor(tag, description, ignoreFailure, gateway, modelId, List.copyOf(fields), removeVector);
-        }
+            return new EncryptedKnnRerankProcessor(tag, description, ignoreFailure, gateway, modelId, fields, removeVector);
+        };
     }
 }
