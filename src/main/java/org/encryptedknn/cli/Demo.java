@@ -115,7 +115,7 @@ public final class Demo {
     /** Creates the model unless the node already has it; true when it was created. */
     static boolean ensureModel(OpenSearchHttp node, float[][] vectors) {
         String path = "/_plugins/encrypted_knn/models/" + MODEL_ID;
-        if (!node.exists(path)) {
+        if (!modelExists(node, path)) {
             ObjectNode body = OpenSearchHttp.JSON.createObjectNode();
             body.put("dimension", vectors[0].length);
             body.put("space", "cosine");
@@ -131,6 +131,18 @@ public final class Demo {
         }
         System.out.println("model exists: reusing it");
         return false;
+    }
+
+    private static boolean modelExists(OpenSearchHttp node, String path) {
+        try {
+            node.get(path);
+            return true;
+        } catch (OpenSearchHttp.ResponseException e) {
+            if (e.status() == 404) {
+                return false;
+            }
+            throw e;
+        }
     }
 
     static void ensurePipelines(OpenSearchHttp node) {
