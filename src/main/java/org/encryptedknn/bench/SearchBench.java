@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import org.encryptedknn.client.EncryptedSearch;
+import org.encryptedknn.client.ExactSearch;
 import org.encryptedknn.client.Indices;
 import org.encryptedknn.client.OpenSearchHttp;
 import org.encryptedknn.corpus.EmbeddedCorpus;
@@ -193,21 +194,10 @@ public final class SearchBench {
         return hit / (double) truth.length;
     }
 
-    /** Exact brute-force top-k by cosine (the corpus vectors are unit-norm, so by dot product). */
     static int[][] exactTopK(float[][] docs, float[][] queries, int k) {
         int[][] out = new int[queries.length][];
         for (int q = 0; q < queries.length; q++) {
-            double[] scores = new double[docs.length];
-            Integer[] order = new Integer[docs.length];
-            for (int i = 0; i < docs.length; i++) {
-                scores[i] = ShardTransform.similarity(queries[q], docs[i], Space.COSINE);
-                order[i] = i;
-            }
-            Arrays.sort(order, (x, y) -> Double.compare(scores[y], scores[x]));
-            out[q] = new int[k];
-            for (int i = 0; i < k; i++) {
-                out[q][i] = order[i];
-            }
+            out[q] = ExactSearch.topK(queries[q], docs, k, Space.COSINE);
         }
         return out;
     }

@@ -5,13 +5,13 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import org.encryptedknn.audit.PlaintextScan;
+import org.encryptedknn.client.ExactSearch;
 import org.encryptedknn.client.Indices;
 import org.encryptedknn.client.OpenSearchHttp;
 import org.encryptedknn.corpus.CorpusMessage;
 import org.encryptedknn.corpus.EmbeddedCorpus;
 import org.encryptedknn.corpus.Embedder;
 import org.encryptedknn.corpus.ProgressBar;
-import org.encryptedknn.shard.ShardTransform;
 import org.encryptedknn.shard.Space;
 
 import java.io.IOException;
@@ -271,7 +271,7 @@ public final class Demo {
         double baselineVsExact = 0;
         try (ProgressBar bar = new ProgressBar("queries", queries.length)) {
             for (float[] q : queries) {
-                List<String> exact = exactTop10(q, docs);
+                List<String> exact = ExactSearch.topKIds(q, docs, 10, Space.COSINE);
                 List<String> enc = ids(encryptedSearch(node, q, 10));
                 List<String> base = ids(plainSearch(node, q, 10));
                 vsExact += overlap(enc, exact) / 10.0;
@@ -286,20 +286,6 @@ public final class Demo {
         System.out.printf(Locale.ROOT, "plaintext baseline recall@10 vs exact:               %.3f%n", baselineVsExact / n);
     }
 
-    static List<String> exactTop10(float[] q, float[][] docs) {
-        Integer[] order = new Integer[docs.length];
-        double[] scores = new double[docs.length];
-        for (int i = 0; i < docs.length; i++) {
-            scores[i] = ShardTransform.similarity(q, docs[i], Space.COSINE);
-            order[i] = i;
-        }
-        Arrays.sort(order, (a, b) -> Double.compare(scores[b], scores[a]));
-        List<String> top = new ArrayList<>();
-        for (int i = 0; i < 10; i++) {
-            top.add(Integer.toString(order[i]));
-        }
-        return top;
-    }
 
     /** The stored document with long ciphertexts shortened for display. */
     static String abbreviate(JsonNode source) {

@@ -369,18 +369,7 @@ public class ClientModeIT {
     // ------------------------------------------------------------------ exact brute force
 
     static List<String> exactTop(float[] q) {
-        Integer[] order = new Integer[docs.length];
-        double[] s = new double[docs.length];
-        for (int i = 0; i < docs.length; i++) {
-            s[i] = ShardTransform.similarity(q, docs[i], Space.COSINE);
-            order[i] = i;
-        }
-        Arrays.sort(order, (a, b) -> Double.compare(s[b], s[a]));
-        List<String> top = new ArrayList<>();
-        for (int i = 0; i < TOP; i++) {
-            top.add(Integer.toString(order[i]));
-        }
-        return top;
+        return ExactSearch.topKIds(q, docs, TOP, Space.COSINE);
     }
 
     static double recall(List<String> got, List<String> exact) {
