@@ -254,16 +254,7 @@ public final class AnchorAttack {
             float[] est = Procrustes.applyTranspose(q, dr, data.z()[idx]);
             float[] truth = data.r()[idx];
             rec[t] = Vectors.dot(est, truth) / (Vectors.norm(est) * Vectors.norm(truth)) >= RECOVERED_COSINE;
-            int best = -1;
-            double bestD = Double.POSITIVE_INFINITY;
-            for (int i = 0; i < galleryR.length; i++) {
-                double dd = Vectors.dist2(est, galleryR[i]);
-                if (dd < bestD) {
-                    bestD = dd;
-                    best = i;
-                }
-            }
-            return galleryIdx[best] == idx;
+            return galleryIdx[Vectors.nearest(est, galleryR)] == idx;
         }).count();
         return new double[] {hits / (double) victimIdx.length, Metrics.rate(rec)};
     }

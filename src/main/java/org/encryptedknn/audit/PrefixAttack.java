@@ -65,7 +65,7 @@ public final class PrefixAttack {
                     est[r] = (float) (s[r] * cipherCoords[idx][r] / scale);
                 }
                 cosAcc[t] = Vectors.dot(est, galleryCoords[idx]) / (Vectors.norm(est) * Vectors.norm(galleryCoords[idx]));
-                return nearest(est, galleryCoords) == idx;
+                return Vectors.nearest(est, galleryCoords) == idx;
             }).count();
             r1[variant] = hits / (double) v;
             double c = 0;
@@ -85,7 +85,7 @@ public final class PrefixAttack {
         int n = exactStored.length;
         int[] perm = Sampling.permutation(n, new SplittableRandom(seed));
         int v = Math.min(victims, n);
-        long hits = IntStream.range(0, v).parallel().filter(t -> nearest(exactStored[perm[t]], exactPlain) == perm[t]).count();
+        long hits = IntStream.range(0, v).parallel().filter(t -> Vectors.nearest(exactStored[perm[t]], exactPlain) == perm[t]).count();
         return hits / (double) v;
     }
 
@@ -120,23 +120,11 @@ public final class PrefixAttack {
                 for (int r = 0; r < dp; r++) {
                     est[r] /= (float) scale;
                 }
-                return nearest(est, galleryCoords) == idx;
+                return Vectors.nearest(est, galleryCoords) == idx;
             }).count();
             out[p] = hits / (double) v;
         }
         return out;
     }
 
-    static int nearest(float[] q, float[][] rows) {
-        int best = -1;
-        double bestD = Double.POSITIVE_INFINITY;
-        for (int i = 0; i < rows.length; i++) {
-            double dd = Vectors.dist2(q, rows[i]);
-            if (dd < bestD) {
-                bestD = dd;
-                best = i;
-            }
-        }
-        return best;
-    }
 }

@@ -126,7 +126,7 @@ public final class RekeyLinkage {
             }
             cb[i] = y;
         }
-        long hits2 = IntStream.range(0, n).parallel().filter(i -> PrefixAttack.nearest(cb[i], ca) == i).count();
+        long hits2 = IntStream.range(0, n).parallel().filter(i -> Vectors.nearest(cb[i], ca) == i).count();
         return new Result(auc, hits1 / (double) n, hits2 / (double) n, n, nonMatedPerDoc);
     }
 

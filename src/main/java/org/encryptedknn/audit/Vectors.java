@@ -140,6 +140,20 @@ public final class Vectors {
     }
 
     /** Negative squared L2 distance of q to every row. */
+    /** Index of the row nearest {@code q} (squared Euclidean distance). */
+    public static int nearest(float[] q, float[][] rows) {
+        int best = -1;
+        double bestD = Double.POSITIVE_INFINITY;
+        for (int i = 0; i < rows.length; i++) {
+            double dd = Vectors.dist2(q, rows[i]);
+            if (dd < bestD) {
+                bestD = dd;
+                best = i;
+            }
+        }
+        return best;
+    }
+
     public static double[] negDist2(float[] q, float[][] rows) {
         double[] out = new double[rows.length];
         for (int i = 0; i < rows.length; i++) {
