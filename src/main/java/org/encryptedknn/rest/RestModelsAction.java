@@ -185,6 +185,9 @@ public final class RestModelsAction extends BaseRestHandler {
             if (dimension == null) {
                 throw new IllegalArgumentException("[dimension] is required");
             }
+            if (dimension < 2 || dimension > ModelParameters.MAX_DIMENSION) {
+                throw new IllegalArgumentException("[dimension] must be in [2, " + ModelParameters.MAX_DIMENSION + "], got " + dimension);
+            }
             if (vectors == null) {
                 throw new IllegalArgumentException("[training_vectors] is required: an array of vectors of [dimension] numbers");
             }
@@ -196,9 +199,6 @@ public final class RestModelsAction extends BaseRestHandler {
                 }
             }
             Space s = Space.parse(space == null ? "cosine" : space);
-            if (dimension < 2 || dimension > ModelParameters.MAX_DIMENSION) {
-                throw new IllegalArgumentException("[dimension] must be in [2, " + ModelParameters.MAX_DIMENSION + "], got " + dimension);
-            }
             ModelParameters params = new ModelParameters(
                 dimension,
                 s,
@@ -233,7 +233,8 @@ public final class RestModelsAction extends BaseRestHandler {
                 if (token != XContentParser.Token.START_ARRAY) {
                     throw new IllegalArgumentException("training_vectors[" + i + "] must be an array of numbers");
                 }
-                float[] row = new float[dimension == null ? 16 : dimension];
+                // [dimension] is validated after parsing; here it is only a capacity hint and may be anything.
+                float[] row = new float[dimension == null || dimension < 1 ? 16 : Math.min(dimension, ModelParameters.MAX_DIMENSION)];
                 int n = 0;
                 while ((token = parser.nextToken()) != XContentParser.Token.END_ARRAY) {
                     if (token != XContentParser.Token.VALUE_NUMBER) {

@@ -7,7 +7,7 @@ package org.encryptedknn.shard;
  * @param space           cosine (vectors normalized before anything else) or inner product
  * @param prefixDimension d_pub, length of the public (DCPE-encrypted) prefix, 1 ≤ d_pub &lt; d; default d/4
  * @param cells           C, number of k-means cells of the prefix, each with its own residual key (1..65536); default 16
- * @param beta            β <b>relative to the model's beta scale</b> (the median query-to-10th-neighbour prefix
+ * @param beta            β in [0, {@link #MAX_BETA}], <b>relative to the model's beta scale</b> (the median query-to-10th-neighbour prefix
  *                        distance measured at fit time, {@link ShardModel#betaScale()}); the absolute
  *                        SAP approximation factor is {@code beta × betaScale}. Default 0.5. 0 disables the noise.
  * @param epoch           key epoch (≥ 1); {@code _rotate} increments it
@@ -15,6 +15,8 @@ package org.encryptedknn.shard;
 public record ModelParameters(int dimension, Space space, int prefixDimension, int cells, double beta, int epoch) {
 
     public static final double DEFAULT_BETA = 0.5;
+    /** Beyond a few times the 10th-neighbour distance the noise drowns the prefix; 10 leaves room to experiment. */
+    public static final double MAX_BETA = 10;
     public static final int DEFAULT_CELLS = 16;
     public static final int MAX_CELLS = 65536;
     public static final int MAX_DIMENSION = 16384;
@@ -32,8 +34,8 @@ public record ModelParameters(int dimension, Space space, int prefixDimension, i
         if (cells < 1 || cells > MAX_CELLS) {
             throw new IllegalArgumentException("cells must be in [1, " + MAX_CELLS + "], got " + cells);
         }
-        if (!(beta >= 0) || Double.isInfinite(beta)) {
-            throw new IllegalArgumentException("beta must be a finite number >= 0 (relative to the model's beta scale), got " + beta);
+        if (!(beta >= 0 && beta <= MAX_BETA)) {
+            throw new IllegalArgumentException("beta must be in [0, " + MAX_BETA + "] (relative to the model's beta scale), got " + beta);
         }
         if (epoch < 1) {
             throw new IllegalArgumentException("epoch must be >= 1, got " + epoch);

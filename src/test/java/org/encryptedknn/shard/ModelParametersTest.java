@@ -39,6 +39,7 @@ public class ModelParametersTest {
         expect("cells", () -> new ModelParameters(8, Space.COSINE, 2, 0, 0.5, 1));
         expect("beta", () -> new ModelParameters(8, Space.COSINE, 2, 1, -0.1, 1));
         expect("beta", () -> new ModelParameters(8, Space.COSINE, 2, 1, Double.NaN, 1));
+        expect("beta", () -> new ModelParameters(8, Space.COSINE, 2, 1, 1e39, 1));
         expect("epoch", () -> new ModelParameters(8, Space.COSINE, 2, 1, 0.5, 0));
         expect("space", () -> Space.parse("l2"));
         expect("model id", () -> ShardModel.checkId("bad id"));
