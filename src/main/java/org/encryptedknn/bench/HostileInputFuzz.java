@@ -534,7 +534,7 @@ public final class HostileInputFuzz {
             }
             case 2 -> {
                 variant = "unknown-space";
-                body = modelBody("16", D, pick("\"euclid\"", "\"\"", "42", "null", "\"COSINE \""), n, "");
+                body = modelBody("16", D, pick("\"euclid\"", "\"\"", "42", "null", "\"cosine_similarity\""), n, "");
             }
             case 3 -> {
                 variant = "too-few-vectors";
