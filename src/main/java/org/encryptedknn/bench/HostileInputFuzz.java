@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import org.encryptedknn.client.OpenSearchHttp;
+import org.encryptedknn.he.SealHeader;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -681,18 +682,8 @@ public final class HostileInputFuzz {
     private byte[] sealLike(int length, int compression, boolean consistent) {
         byte[] b = new byte[Math.max(16, length)];
         r.nextBytes(b);
-        b[0] = (byte) 0x5e;
-        b[1] = (byte) 0xa1;
-        b[2] = 16;
-        b[3] = 4;
-        b[4] = 0;
-        b[5] = (byte) compression;
-        b[6] = 0;
-        b[7] = 0;
         long size = consistent ? b.length : (r.nextBoolean() ? Long.MAX_VALUE : b.length * 1000L + 1);
-        for (int j = 0; j < 8; j++) {
-            b[8 + j] = (byte) (size >>> (8 * j));
-        }
+        SealHeader.write(b, compression, size);
         return b;
     }
 

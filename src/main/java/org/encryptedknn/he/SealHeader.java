@@ -8,14 +8,32 @@ package org.encryptedknn.he;
  * byte count. The native side repeats these checks, bounds zstd decompression, checks the
  * parameter id, level and scale, and only then lets SEAL's validating load parse the rest.
  */
-final class SealHeader {
+public final class SealHeader {
 
-    static final int SIZE = 16;
+    public static final int SIZE = 16;
     static final int MAGIC = 0xA15E;
-    static final int COMPR_NONE = 0;
-    static final int COMPR_ZSTD = 2;
+    public static final int COMPR_NONE = 0;
+    public static final int COMPR_ZSTD = 2;
 
     private SealHeader() {}
+
+    /**
+     * Writes a SEAL 4.0 header with the given compression mode and size field into the first 16 bytes of
+     * {@code data}: the one definition of the layout {@link #check} reads, for tests and the fuzzer that forge inputs.
+     */
+    public static void write(byte[] data, int compression, long sizeField) {
+        data[0] = (byte) MAGIC;
+        data[1] = (byte) (MAGIC >>> 8);
+        data[2] = SIZE;
+        data[3] = 4;
+        data[4] = 0;
+        data[5] = (byte) compression;
+        data[6] = 0;
+        data[7] = 0;
+        for (int i = 0; i < 8; i++) {
+            data[8 + i] = (byte) (sizeField >>> (8 * i));
+        }
+    }
 
     static void check(byte[] data, long maxBytes, String what) {
         if (data == null) {

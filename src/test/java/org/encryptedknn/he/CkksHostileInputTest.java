@@ -243,15 +243,7 @@ public class CkksHostileInputTest {
     }
 
     private static void validHeader(byte[] b, int compr) {
-        b[0] = 0x5E;
-        b[1] = (byte) 0xA1;
-        b[2] = 16;
-        b[3] = 4;
-        b[4] = 0;
-        b[5] = (byte) compr;
-        b[6] = 0;
-        b[7] = 0;
-        setSize(b, b.length);
+        SealHeader.write(b, compr, b.length);
     }
 
     /** SEAL header (zstd) + a zstd frame of {@code blocks} RLE blocks of 128 KiB (4 bytes each). */
