@@ -147,6 +147,12 @@ extern "C" {
         destination: *mut c_void,
         pool: *mut c_void,
     ) -> HResult;
+    pub fn Evaluator_Add(
+        thisptr: *mut c_void,
+        encrypted1: *mut c_void,
+        encrypted2: *mut c_void,
+        destination: *mut c_void,
+    ) -> HResult;
     pub fn Evaluator_RescaleToNext(
         thisptr: *mut c_void,
         encrypted: *mut c_void,

@@ -841,11 +841,11 @@ fn check_values(v: &[f32], max_abs: f64, what: &str) -> Res<()> {
     Ok(())
 }
 
-/// A slot vector of `c` holding `vectors` (each at most block_width long) in consecutive
-/// blocks, zeros elsewhere.
-fn pack_blocks<'a>(c: &Ctx, vectors: impl Iterator<Item = &'a [f32]>) -> Vec<f64> {
+/// A slot vector of `c` holding each `(block, vector)` (vector at most block_width long) at
+/// offset block·block_width, zeros elsewhere.
+fn pack_blocks_at<'a>(c: &Ctx, vectors: impl Iterator<Item = (usize, &'a [f32])>) -> Vec<f64> {
     let mut slots = vec![0f64; c.slots];
-    for (block, v) in vectors.enumerate() {
+    for (block, v) in vectors {
         let base = block * c.block_width;
         for (i, &x) in v.iter().enumerate() {
             slots[base + i] = x as f64;
@@ -905,13 +905,13 @@ pub unsafe extern "C" fn eks_encrypt_replicated(
         }
         let q = std::slice::from_raw_parts(v, len);
         check_values(q, c.max_abs_value, "query")?;
-        let mut slots = pack_blocks(c, std::iter::repeat(q).take(c.blocks));
+        let mut slots = pack_blocks_at(c, (0..c.blocks).map(|b| (b, q)));
         let plain = encode_slots(c, &mut slots);
         slots.iter_mut().for_each(|x| ptr::write_volatile(x, 0.0));
         let plain = plain?;
         let ct = new_cipher()?;
         check(ffi::Encryptor_EncryptSymmetric(k.encryptor.0, plain.0, true, ct.0, ptr::null_mut()), "Encryptor_EncryptSymmetric")?;
-        let (buf, n) = save_cipher(&ct, ffi::COMPR_ZSTD)?;
+        let (buf, n) = save_cipher(&ct, ffi::COMPR_NONE)?;
         give_bytes(buf, n, od, ol);
         Ok(())
     })
@@ -998,16 +998,21 @@ pub unsafe extern "C" fn eks_ciphertext_free(ct: *mut EksCiphertext) {
     guard_free(|| free_handle(ct, TAG_CIPHER))
 }
 
-/// Packs `count` (≤ blocks) vectors of `dim` (≤ block_width) floats into consecutive blocks of
-/// one plaintext, multiplies the query by it, rescales, switches to the last level and returns
-/// the zstd-serialized result.
+/// Packs `count` (≤ blocks) vectors of `dim` (≤ block_width) floats into consecutive blocks; block
+/// j is multiplied by query `block_query[j]` (an index into `queries`, one loaded query per cell):
+/// one plaintext and one `multiply_plain` per distinct query, the products summed (their blocks
+/// are disjoint), then one rescale, a switch to the last level and the uncompressed serialization
+/// of the single result. So hits of several cells share one result ciphertext.
 ///
 /// # Safety
-/// `vectors` must point to `count*dim` floats; out pointers writable.
+/// `queries` must point to `n_queries` handles, `block_query` to `count` indices, `vectors` to
+/// `count*dim` floats; out pointers writable.
 #[no_mangle]
 pub unsafe extern "C" fn eks_score_batch(
     ctx: *const EksContext,
-    query: *const EksCiphertext,
+    queries: *const *const EksCiphertext,
+    n_queries: u32,
+    block_query: *const u32,
     vectors: *const f32,
     count: u32,
     dim: u32,
@@ -1017,41 +1022,67 @@ pub unsafe extern "C" fn eks_score_batch(
     guard(|| {
         let (od, ol) = cleared_byte_outputs(out_data, out_len)?;
         let c = &deref_handle(ctx, TAG_CONTEXT, "context")?.inner;
-        let q = deref_handle(query, TAG_CIPHER, "ciphertext")?;
-        if !Arc::ptr_eq(c, &q.ctx) {
-            return err(EKS_ERR_MISMATCH, "query ciphertext was loaded under another context");
+        if queries.is_null() || block_query.is_null() || vectors.is_null() {
+            return err(EKS_ERR_NULL, "null queries, block_query or vectors");
         }
-        if vectors.is_null() {
-            return err(EKS_ERR_NULL, "null vectors");
-        }
-        let (count, dim) = (count as usize, dim as usize);
+        let (n_queries, count, dim) = (n_queries as usize, count as usize, dim as usize);
         if count == 0 || count > c.blocks {
             return err(EKS_ERR_INVALID_ARG, format!("batch of {} vectors must be 1..={}", count, c.blocks));
+        }
+        if n_queries == 0 || n_queries > count {
+            return err(EKS_ERR_INVALID_ARG, format!("{} queries for a batch of {} vectors", n_queries, count));
         }
         if dim == 0 || dim > c.block_width {
             return err(EKS_ERR_INVALID_ARG, format!("vector length {} must be 1..={}", dim, c.block_width));
         }
+        let mut qs = Vec::with_capacity(n_queries);
+        for &q in std::slice::from_raw_parts(queries, n_queries) {
+            let q = deref_handle(q, TAG_CIPHER, "ciphertext")?;
+            if !Arc::ptr_eq(c, &q.ctx) {
+                return err(EKS_ERR_MISMATCH, "query ciphertext was loaded under another context");
+            }
+            qs.push(q);
+        }
+        let owner = std::slice::from_raw_parts(block_query, count);
+        if let Some(bad) = owner.iter().find(|&&i| i as usize >= n_queries) {
+            return err(EKS_ERR_INVALID_ARG, format!("block query index {} out of 0..{}", bad, n_queries));
+        }
         let vs = std::slice::from_raw_parts(vectors, count * dim);
         check_values(vs, c.max_abs_value, "candidate")?;
-        let mut slots = pack_blocks(c, vs.chunks(dim));
-        if vs.iter().all(|&x| x == 0.0) {
-            // An all-zero plaintext would make the product transparent (c1 = 0), which SEAL
-            // refuses. Put a marker in a slot the key holder never sums (the slots after the
-            // `count` blocks) or, when a full batch leaves no such slot, a 1e-6 in slot 0
-            // (changes that score by at most 1e-6·|q_0|). Leaks nothing: the server knows
-            // its own plaintext.
-            let used = count * c.block_width;
-            if used < c.slots {
-                slots[used] = 1e-3;
-            } else {
-                slots[0] = 1e-6;
+        let mut sum: Option<SealCipher> = None;
+        for (qi, q) in qs.iter().enumerate() {
+            let mine: Vec<usize> = (0..count).filter(|&j| owner[j] as usize == qi).collect();
+            let Some(&first) = mine.first() else {
+                return err(EKS_ERR_INVALID_ARG, format!("query {} has no block in this batch", qi));
+            };
+            let mut slots = pack_blocks_at(c, mine.iter().map(|&j| (j, &vs[j * dim..(j + 1) * dim])));
+            if slots.iter().all(|&x| x == 0.0) {
+                // An all-zero plaintext would make the product transparent (c1 = 0), which SEAL
+                // refuses. Put a marker in a slot the key holder never sums (after the `count`
+                // blocks) or, when a full batch leaves no such slot, a 1e-6 in this query's
+                // first block (changes that score by at most 1e-6·|q_0|). Leaks nothing: the
+                // server knows its own plaintext.
+                let used = count * c.block_width;
+                if used < c.slots {
+                    slots[used] = 1e-3;
+                } else {
+                    slots[first * c.block_width] = 1e-6;
+                }
             }
+            let plain = encode_slots(c, &mut slots)?;
+            let prod = new_cipher()?;
+            check(ffi::Evaluator_MultiplyPlain(c.evaluator.0, q.ct.0, plain.0, prod.0, ptr::null_mut()), "Evaluator_MultiplyPlain")?;
+            sum = Some(match sum {
+                None => prod,
+                Some(acc) => {
+                    check(ffi::Evaluator_Add(c.evaluator.0, acc.0, prod.0, acc.0), "Evaluator_Add")?;
+                    acc
+                }
+            });
         }
-        let plain = encode_slots(c, &mut slots)?;
-        let prod = new_cipher()?;
-        check(ffi::Evaluator_MultiplyPlain(c.evaluator.0, q.ct.0, plain.0, prod.0, ptr::null_mut()), "Evaluator_MultiplyPlain")?;
+        let sum = sum.expect("at least one query");
         let resc = new_cipher()?;
-        check(ffi::Evaluator_RescaleToNext(c.evaluator.0, prod.0, resc.0, ptr::null_mut()), "Evaluator_RescaleToNext")?;
+        check(ffi::Evaluator_RescaleToNext(c.evaluator.0, sum.0, resc.0, ptr::null_mut()), "Evaluator_RescaleToNext")?;
         let res = if c.first_primes > 2 {
             let last = new_cipher()?;
             let mut lp = c.last_parms;
@@ -1060,7 +1091,7 @@ pub unsafe extern "C" fn eks_score_batch(
         } else {
             resc
         };
-        let (buf, n) = save_cipher(&res, ffi::COMPR_ZSTD)?;
+        let (buf, n) = save_cipher(&res, ffi::COMPR_NONE)?;
         give_bytes(buf, n, od, ol);
         Ok(())
     })

@@ -7,6 +7,7 @@ import org.encryptedknn.client.CkksSearch;
 import org.encryptedknn.client.EncryptedSearch;
 import org.encryptedknn.client.Indices;
 import org.encryptedknn.client.OpenSearchHttp;
+import org.encryptedknn.he.CiphertextWire;
 import org.encryptedknn.he.CkksContext;
 import org.encryptedknn.he.CkksKeyHolder;
 import org.encryptedknn.he.CkksParameters;
@@ -283,7 +284,8 @@ public final class CkksSearchBench {
         ObjectNode good = new CkksSearch(base, kh).body(100, 100, 100);
         ObjectNode cellsNode = (ObjectNode) good.path("rescore").path("encrypted_knn").path("query").path("cells");
         String cell = cellsNode.fieldNames().next();
-        byte[] real = Base64.getDecoder().decode(cellsNode.path(cell).asText());
+        byte[] wire = Base64.getDecoder().decode(cellsNode.path(cell).asText());
+        byte[] real = CiphertextWire.unpack(wire, kh.context().maxQueryBytes(), "query"); // SEAL bytes, re-packed below
         JsonNode stats0 = node.get("/_plugins/encrypted_knn/stats").path("nodes").elements().next();
         Map<String, Integer> kinds = new HashMap<>();
         int fourXX = 0;
@@ -300,31 +302,31 @@ public final class CkksSearchBench {
                     r.nextBytes(b);
                     value = Base64.getEncoder().encodeToString(b);
                 }
-                case 1 -> value = Base64.getEncoder().encodeToString(Arrays.copyOf(real, r.nextInt(real.length))); // truncated
+                case 1 -> value = Base64.getEncoder().encodeToString(Arrays.copyOf(wire, r.nextInt(wire.length))); // truncated
                 case 2 -> { // truncated with a consistent header: reaches the native loader
                     byte[] b = Arrays.copyOf(real, 16 + r.nextInt(real.length - 16));
                     long size = b.length;
                     for (int j = 0; j < 8; j++) {
                         b[8 + j] = (byte) (size >>> (8 * j));
                     }
-                    value = Base64.getEncoder().encodeToString(b);
+                    value = Base64.getEncoder().encodeToString(CiphertextWire.pack(b));
                 }
                 case 3 -> { // header bytes flipped
                     byte[] b = real.clone();
                     b[r.nextInt(16)] ^= (byte) (1 + r.nextInt(255));
-                    value = Base64.getEncoder().encodeToString(b);
+                    value = Base64.getEncoder().encodeToString(CiphertextWire.pack(b));
                 }
-                case 4 -> value = "!!" + Base64.getEncoder().encodeToString(real).substring(2); // bad base64
+                case 4 -> value = "!!" + Base64.getEncoder().encodeToString(wire).substring(2); // bad base64
                 case 5 -> value = "A".repeat(200_000); // huge
-                case 6 -> { // zstd payload corrupted after the header (consistent size)
+                case 6 -> { // metadata after the SEAL header corrupted (consistent size)
                     byte[] b = real.clone();
                     for (int j = 0; j < 64; j++) {
                         b[16 + r.nextInt(Math.min(256, b.length - 16))] = (byte) r.nextInt(256);
                     }
-                    value = Base64.getEncoder().encodeToString(b);
+                    value = Base64.getEncoder().encodeToString(CiphertextWire.pack(b));
                 }
                 default -> { // other parameters claimed for a 4096 ciphertext
-                    value = Base64.getEncoder().encodeToString(real);
+                    value = Base64.getEncoder().encodeToString(wire);
                     ObjectNode p = (ObjectNode) q.path("ckks");
                     p.put("poly_degree", 8192);
                     p.putArray("coeff_modulus_bits").add(44).add(36).add(36);

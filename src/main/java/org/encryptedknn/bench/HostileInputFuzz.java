@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import org.encryptedknn.client.OpenSearchHttp;
+import org.encryptedknn.he.CiphertextWire;
 import org.encryptedknn.he.SealHeader;
 
 import java.io.ByteArrayOutputStream;
@@ -678,13 +679,16 @@ public final class HostileInputFuzz {
         send(4, variant, "POST", "/" + PIPE_INDEX + "/_search", body);
     }
 
-    /** A SEAL-4.0-looking serialization: header (consistent size field when {@code consistent}) + random payload. */
+    /**
+     * A SEAL-4.0-looking serialization (header with a consistent size field when {@code consistent}, random payload) in a
+     * valid wire form, so that it gets past the unpacking to the SEAL checks.
+     */
     private byte[] sealLike(int length, int compression, boolean consistent) {
         byte[] b = new byte[Math.max(16, length)];
         r.nextBytes(b);
         long size = consistent ? b.length : (r.nextBoolean() ? Long.MAX_VALUE : b.length * 1000L + 1);
         SealHeader.write(b, compression, size);
-        return b;
+        return CiphertextWire.pack(b);
     }
 
     // ---------------------------------------------------------------- helpers

@@ -72,6 +72,11 @@ public final class CkksContext extends NativeHandle {
         return maxQueryBytes;
     }
 
+    /** Largest query ciphertext accepted from the network in its {@link CiphertextWire wire form}, in bytes. */
+    public long maxQueryWireBytes() {
+        return CiphertextWire.maxWireBytes(maxQueryBytes);
+    }
+
     /** Largest result ciphertext accepted, in bytes. */
     public long maxResultBytes() {
         return maxResultBytes;

@@ -36,7 +36,7 @@ public final class CkksKeyHolder extends NativeHandle {
 
     /**
      * Encrypts {@code v} (length ≤ B, zero-padded to B) replicated into ⌊slots/B⌋ blocks, with the
-     * secret key; returns the seeded, zstd-compressed SEAL ciphertext to send to the data node.
+     * secret key; returns the seeded ciphertext in its {@link CiphertextWire wire form}, to send to the data node.
      */
     public byte[] encryptReplicated(float[] v) {
         if (v == null || v.length == 0 || v.length > context.blockWidth()) {
@@ -49,7 +49,7 @@ public final class CkksKeyHolder extends NativeHandle {
                 PointerByReference data = new PointerByReference();
                 LongByReference len = new LongByReference();
                 Natives.check(Natives.lib().eks_encrypt_replicated(p, m, v.length, data, len), "encrypt query");
-                return Natives.take(data, len);
+                return CiphertextWire.pack(Natives.take(data, len));
             });
         } finally {
             Natives.wipe(m);
@@ -60,10 +60,11 @@ public final class CkksKeyHolder extends NativeHandle {
      * Decrypts one result ciphertext of {@link CkksScorer} and returns the sums of its first
      * {@code count} blocks, i.e. the inner products with the candidates of that batch, in order.
      */
-    public double[] decryptBlockSums(byte[] result, int count) {
+    public double[] decryptBlockSums(byte[] wire, int count) {
         if (count < 1 || count > context.blocks()) {
             throw new HeException(HeException.Kind.INVALID_ARGUMENT, "count must be 1.." + context.blocks() + ", got " + count);
         }
+        byte[] result = CiphertextWire.unpack(wire, context.maxResultBytes(), "result ciphertext");
         SealHeader.check(result, context.maxResultBytes(), "result ciphertext");
         Memory out = new Memory((long) count * Double.BYTES);
         try {

@@ -17,17 +17,24 @@ public final class CkksQuery extends NativeHandle {
     }
 
     /**
-     * Loads untrusted bytes: Java-side size/header check, then native size/header check, bounded
-     * zstd decompression, parameter/level/scale check and SEAL's validating load.
+     * Loads untrusted wire bytes ({@link CiphertextWire}): bounded unpacking and the Java-side header check, then the
+     * native size/header check, bounded zstd decompression, parameter/level/scale check and SEAL's validating load.
      */
-    static CkksQuery load(CkksContext context, byte[] bytes) {
-        SealHeader.check(bytes, context.maxQueryBytes(), "query ciphertext");
+    static CkksQuery load(CkksContext context, byte[] wire) {
+        byte[] bytes = checkedSealBytes(context, wire);
         PointerByReference out = new PointerByReference();
         context.use(c -> {
             Natives.check(Natives.lib().eks_query_load(c, bytes, bytes.length, out), "load query ciphertext");
             return null;
         });
         return new CkksQuery(out.getValue(), context);
+    }
+
+    /** The SEAL bytes of an untrusted query in wire form, size-bounded and header-checked (Java only). */
+    static byte[] checkedSealBytes(CkksContext context, byte[] wire) {
+        byte[] bytes = CiphertextWire.unpack(wire, context.maxQueryBytes(), "query ciphertext");
+        SealHeader.check(bytes, context.maxQueryBytes(), "query ciphertext");
+        return bytes;
     }
 
     public CkksContext context() {

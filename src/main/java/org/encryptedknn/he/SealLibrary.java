@@ -50,7 +50,8 @@ interface SealLibrary extends Library {
 
     void eks_ciphertext_free(Pointer ct);
 
-    int eks_score_batch(Pointer ctx, Pointer query, float[] vectors, int count, int dim, PointerByReference data, LongByReference dataLen);
+    int eks_score_batch(Pointer ctx, Pointer[] queries, int nQueries, int[] blockQuery, float[] vectors, int count, int dim,
+        PointerByReference data, LongByReference dataLen);
 
     void eks_bytes_free(Pointer data, long len);
 

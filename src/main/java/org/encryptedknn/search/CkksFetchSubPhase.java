@@ -39,8 +39,10 @@ import java.util.TreeMap;
  *   <li>reads each window hit's record {@code [cell][epoch][z]} and groups the hits of probed cells by cell, in doc-id
  *       order;</li>
  *   <li>loads each cell's query ciphertext (native validating load; every cell sent is loaded, so a bad ciphertext is a
- *       400 on every shard, not only where that cell has hits), packs the cell's residuals ⌊slots/B⌋ at a time and runs
- *       one {@code multiply_plain} per batch ({@link CkksScorer#score});</li>
+ *       400 on every shard, not only where that cell has hits) and packs the residuals ⌊slots/B⌋ at a time, in cell
+ *       order, across cells: each block is multiplied by its own cell's query and the products of a batch are summed
+ *       into one result ciphertext ({@link CkksScorer#score}), so the response carries ⌈hits/blocks⌉ ciphertexts
+ *       however the hits spread over cells;</li>
  *   <li>adds the document field {@value #FIELD} to each returned hit:
  *       {@code {"probed":true,"cell":17,"batch":"<index>/<shard>/<n>","slot":2}}, and on the first returned hit of each
  *       batch also {@code "count":7,"ciphertext":"<b64>"}; a hit of a cell that was not probed (or of another epoch, or
@@ -88,23 +90,21 @@ public final class CkksFetchSubPhase implements FetchSubPhase {
         }
     }
 
-    /** One result ciphertext: the scores of {@code count} hits of one cell, in its first blocks. */
+    /** One result ciphertext: the scores of {@code count} hits, in its first blocks. */
     static final class Batch {
         final String id;
-        final int cell;
         final byte[] ciphertext;
         final int count;
         boolean emitted;
 
-        Batch(String id, int cell, byte[] ciphertext, int count) {
+        Batch(String id, byte[] ciphertext, int count) {
             this.id = id;
-            this.cell = cell;
             this.ciphertext = ciphertext;
             this.count = count;
         }
     }
 
-    record Slot(Batch batch, int slot) {}
+    record Slot(Batch batch, int slot, int cell) {}
 
     /** The batches of one shard's window, and where each window hit's score lives. */
     static final class Batches {
@@ -116,7 +116,7 @@ public final class CkksFetchSubPhase implements FetchSubPhase {
             this.window = window;
         }
 
-        private record Member(int doc, float[] z) {}
+        private record Member(int doc, int cell, float[] z) {}
 
         static Batches compute(IndexReader reader, EncryptedKnnRescorer.Context context, String tag) throws IOException {
             CkksRescoreQuery query = context.ckksQuery();
@@ -145,43 +145,45 @@ public final class CkksFetchSubPhase implements FetchSubPhase {
                 int cell = ResidualDocValues.cell(record);
                 int epoch = ResidualDocValues.epoch(record);
                 if (query.cells().containsKey(cell) && (queryEpoch == null || queryEpoch == epoch) && residualFits(record, query)) {
-                    byCell.computeIfAbsent(cell, c -> new ArrayList<>()).add(new Member(doc, ResidualDocValues.residual(record)));
+                    byCell.computeIfAbsent(cell, c -> new ArrayList<>()).add(new Member(doc, cell, ResidualDocValues.residual(record)));
                 }
             }
 
-            // 2. one multiply_plain per batch of ⌊slots/B⌋ residuals of a cell; every query ciphertext is loaded (validated)
+            // 2. every query ciphertext is loaded (validated), then the hits are scored in cell order, ⌊slots/B⌋ a batch
             CkksContext ckks = query.context();
             CkksScorer scorer = new CkksScorer(ckks);
-            int blocks = ckks.blocks();
-            for (Map.Entry<Integer, byte[]> e : query.cells().entrySet()) {
-                int cell = e.getKey();
-                List<Member> members = byCell.get(cell);
-                try (CkksQuery loaded = scorer.loadQuery(e.getValue())) {
-                    if (members == null) {
-                        continue;
-                    }
-                    List<float[]> zs = new ArrayList<>(members.size());
-                    for (Member m : members) {
-                        zs.add(m.z());
-                    }
-                    List<byte[]> results = scorer.score(loaded, zs);
-                    for (int b = 0; b < results.size(); b++) {
-                        int count = Math.min(blocks, members.size() - b * blocks);
-                        Batch batch = new Batch(tag + "/" + out.batches.size(), cell, results.get(b), count);
-                        out.batches.add(batch);
-                        for (int j = 0; j < count; j++) {
-                            out.slots.put(members.get(b * blocks + j).doc(), new Slot(batch, j));
+            Map<Integer, CkksQuery> loaded = new HashMap<>();
+            try {
+                for (Map.Entry<Integer, byte[]> e : query.cells().entrySet()) {
+                    try {
+                        loaded.put(e.getKey(), scorer.loadQuery(e.getValue()));
+                    } catch (HeException he) {
+                        if (he.isInputError()) {
+                            PluginStats.CKKS_REJECTIONS.increment();
+                            throw CkksRescoreQuery.bad("rescore.encrypted_knn.query.cells[" + e.getKey() + "]", he.getMessage());
                         }
-                        PluginStats.CKKS_RESULT_BYTES.add(batch.ciphertext.length);
+                        throw he;
                     }
-                    PluginStats.CKKS_BATCHES.add(results.size());
-                } catch (HeException he) {
-                    if (he.isInputError()) {
-                        PluginStats.CKKS_REJECTIONS.increment();
-                        throw CkksRescoreQuery.bad("rescore.encrypted_knn.query.cells[" + cell + "]", he.getMessage());
-                    }
-                    throw he;
                 }
+                List<Member> members = byCell.values().stream().flatMap(List::stream).toList();
+                List<CkksScorer.Candidate> candidates = members.stream()
+                    .map(m -> new CkksScorer.Candidate(loaded.get(m.cell()), m.z()))
+                    .toList();
+                List<byte[]> results = scorer.score(candidates);
+                int blocks = ckks.blocks();
+                for (int b = 0; b < results.size(); b++) {
+                    int count = Math.min(blocks, candidates.size() - b * blocks);
+                    Batch batch = new Batch(tag + "/" + b, results.get(b), count);
+                    out.batches.add(batch);
+                    for (int j = 0; j < count; j++) {
+                        Member m = members.get(b * blocks + j);
+                        out.slots.put(m.doc(), new Slot(batch, j, m.cell()));
+                    }
+                    PluginStats.CKKS_RESULT_BYTES.add(batch.ciphertext.length);
+                }
+                PluginStats.CKKS_BATCHES.add(results.size());
+            } finally {
+                loaded.values().forEach(CkksQuery::close);
             }
             return out;
         }
@@ -213,7 +215,7 @@ public final class CkksFetchSubPhase implements FetchSubPhase {
             if (slot != null) {
                 Batch batch = slot.batch();
                 value.put("probed", true);
-                value.put("cell", batch.cell);
+                value.put("cell", slot.cell());
                 value.put("batch", batch.id);
                 value.put("slot", slot.slot());
                 if (!batch.emitted) {

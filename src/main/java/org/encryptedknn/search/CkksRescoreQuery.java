@@ -26,7 +26,8 @@ import java.util.TreeMap;
  *
  * <p>All of it is untrusted. Checks, in order, all before any native call that touches request bytes: the parameter
  * set against {@link CkksContexts#ALLOWED}; the number of cells ({@link #MAX_CELLS}); each cell's base64 length
- * against the context's maximum query ciphertext size; base64 decoding; the SEAL header and exact size (Java). The
+ * against the context's maximum query ciphertext size (wire form); base64 decoding; bounded unpacking of the wire form
+ * ({@link org.encryptedknn.he.CiphertextWire}), the SEAL header and exact size (Java). The
  * data node then loads each ciphertext with the native validating loader (parameter id, level, scale, bounded zstd).
  * Errors are {@link IllegalArgumentException}s (400) naming the field, e.g.
  * {@code [encrypted_knn] rescore.encrypted_knn.query.cells[17]: not valid base64}.
@@ -136,9 +137,9 @@ public final class CkksRescoreQuery extends RescoreQuery<byte[]> {
         return CkksContexts.get(params);
     }
 
-    /** Largest query ciphertext accepted for {@code params}, from the native context (parameters checked first). */
+    /** Largest query ciphertext (wire form) accepted for {@code params}, from the native context (parameters checked first). */
     static long maxCiphertextBytes(CkksParameters params) {
-        return CkksContexts.get(params).maxQueryBytes();
+        return CkksContexts.get(params).maxQueryWireBytes();
     }
 
     private void validateShape() {

@@ -81,6 +81,41 @@ public class CkksAccuracyTest {
         }
     }
 
+    /** Candidates of several cells share result ciphertexts: each block is scored against its own cell's query. */
+    @Test
+    public void candidatesOfSeveralCellsShareABatch() {
+        Random rnd = new Random(6);
+        try (CkksContext ctx = CkksContext.createDefault();
+             CkksSecretKey sk = CkksSecretKey.generate(ctx);
+             CkksKeyHolder kh = new CkksKeyHolder(ctx, sk)) {
+            CkksScorer scorer = new CkksScorer(ctx);
+            List<float[]> queries = HeTestVectors.residuals(rnd, 3, DIM);
+            List<CkksQuery> loaded = new java.util.ArrayList<>();
+            try {
+                for (float[] q : queries) {
+                    loaded.add(scorer.loadQuery(kh.encryptReplicated(q)));
+                }
+                // 17 candidates: cells 0,0,0,1,1,2,… (sorted by cell, as the data node orders them), one all-zero residual
+                List<CkksScorer.Candidate> cands = new java.util.ArrayList<>();
+                List<Integer> owner = new java.util.ArrayList<>();
+                for (int i = 0; i < 17; i++) {
+                    int cell = i < 8 ? 0 : i < 11 ? 1 : 2;
+                    float[] z = i == 9 ? new float[DIM] : HeTestVectors.residual(rnd, DIM);
+                    cands.add(new CkksScorer.Candidate(loaded.get(cell), z));
+                    owner.add(cell);
+                }
+                List<byte[]> results = scorer.score(cands);
+                assertEquals(3, results.size());
+                double[] scores = kh.decryptScores(results, cands.size());
+                for (int i = 0; i < cands.size(); i++) {
+                    assertEquals("candidate " + i, HeTestVectors.dot(queries.get(owner.get(i)), cands.get(i).residual()), scores[i], TOLERANCE);
+                }
+            } finally {
+                loaded.forEach(CkksQuery::close);
+            }
+        }
+    }
+
     @Test
     public void secretKeyRoundTripAndSeededUploadIsSmall() {
         Random rnd = new Random(4);
@@ -94,10 +129,14 @@ public class CkksAccuracyTest {
                 float[] q = HeTestVectors.residual(rnd, DIM);
                 List<float[]> cands = HeTestVectors.residuals(rnd, 5, DIM);
                 byte[] query = a.encryptReplicated(q);
-                // seeded symmetric encryption: one polynomial + a seed instead of two polynomials
-                long fullUncompressed = 2L * 4096 * 2 * 8;
-                assertTrue("seeded query " + query.length + " B", query.length < fullUncompressed / 2);
-                double[] s = b.decryptScores(new CkksScorer(ctx).score(query, cands), 5);
+                // seeded symmetric encryption (one polynomial + a seed instead of two), each coefficient in its prime's
+                // bits (42 + 36) on the wire instead of a 64-bit word
+                long packedPolynomial = 4096L * (42 + 36) / 8;
+                assertTrue("seeded query " + query.length + " B", query.length < packedPolynomial + 1024);
+                List<byte[]> results = new CkksScorer(ctx).score(query, cands);
+                // the result: two polynomials at the last level (q0, 42 bits)
+                assertTrue("result " + results.get(0).length + " B", results.get(0).length < 2 * 4096L * 42 / 8 + 1024);
+                double[] s = b.decryptScores(results, 5);
                 for (int i = 0; i < 5; i++) {
                     assertEquals(HeTestVectors.dot(q, cands.get(i)), s[i], TOLERANCE);
                 }

@@ -19,7 +19,8 @@ import static org.junit.Assert.fail;
 
 /**
  * 10^4 hostile ciphertexts and secret keys (truncated, bit-flipped, random, oversized,
- * decompression bombs, wrong parameters, wrong level): each is rejected with an
+ * decompression bombs, wrong parameters, wrong level), at the SEAL level (wrapped in a valid
+ * {@link CiphertextWire} form, so they reach the native checks) and at the wire level: each is rejected with an
  * {@link HeException}, or — for a bit flip inside the encrypted payload, which no format check
  * can tell from a genuine ciphertext — loads as a well-formed ciphertext of the right
  * parameters. The JVM never crashes and nothing leaks.
@@ -33,8 +34,11 @@ public class CkksHostileInputTest {
     private static CkksSecretKey sk;
     private static CkksKeyHolder kh;
     private static CkksScorer scorer;
+    /** SEAL serializations (unpacked from the wire form), the targets of the SEAL-level corruptions. */
     private static byte[] query;
     private static byte[] result;
+    private static byte[] queryWire;
+    private static byte[] resultWire;
     private static byte[] key;
     private static byte[] query8192;
     private static byte[] queryOtherPrimes;
@@ -52,8 +56,10 @@ public class CkksHostileInputTest {
         sk = CkksSecretKey.generate(ctx);
         kh = new CkksKeyHolder(ctx, sk);
         scorer = new CkksScorer(ctx);
-        query = kh.encryptReplicated(HeTestVectors.residual(rnd, DIM));
-        result = scorer.score(query, HeTestVectors.residuals(rnd, 7, DIM)).get(0);
+        queryWire = kh.encryptReplicated(HeTestVectors.residual(rnd, DIM));
+        resultWire = scorer.score(queryWire, HeTestVectors.residuals(rnd, 7, DIM)).get(0);
+        query = CiphertextWire.unpack(queryWire, ctx.maxQueryBytes(), "query");
+        result = CiphertextWire.unpack(resultWire, ctx.maxResultBytes(), "result");
         key = sk.toBytes();
         ctx8192 = CkksContext.create(CkksParameters.n8192(DIM));
         try (CkksSecretKey k2 = CkksSecretKey.generate(ctx8192); CkksKeyHolder h2 = new CkksKeyHolder(ctx8192, k2)) {
@@ -82,10 +88,11 @@ public class CkksHostileInputTest {
 
     @Test
     public void genuineInputsAreAccepted() {
-        try (CkksQuery q = scorer.loadQuery(query)) {
+        try (CkksQuery q = scorer.loadQuery(queryWire)) {
             assertEquals(1, scorer.score(q, List.of(new float[DIM])).size());
         }
-        assertEquals(7, kh.decryptBlockSums(result, 7).length);
+        assertEquals(7, kh.decryptBlockSums(resultWire, 7).length);
+        assertTrue(Arrays.equals(queryWire, CiphertextWire.pack(query)));
         CkksSecretKey.load(ctx, key).close();
     }
 
@@ -155,14 +162,52 @@ public class CkksHostileInputTest {
             switch (i % 7) {
                 case 0 -> expectReject(() -> scorer.loadQuery(query8192).close());            // N=8192 query, N=4096 scorer
                 case 1 -> expectReject(() -> scorer.loadQuery(queryOtherPrimes).close());     // same N, other primes
-                case 2 -> expectReject(() -> scorer.loadQuery(result).close());               // result given as query
-                case 3 -> expectReject(() -> kh.decryptBlockSums(query, 1));                  // query given as result
+                case 2 -> expectReject(() -> scorer.loadQuery(resultWire).close());           // result given as query
+                case 3 -> expectReject(() -> kh.decryptBlockSums(queryWire, 1));              // query given as result
                 case 4 -> expectReject(() -> CkksSecretKey.load(ctx, key8192).close());       // N=8192 key, N=4096 context
                 case 5 -> expectReject(() -> CkksSecretKey.load(ctx, query).close());         // ciphertext given as key
                 default -> expectReject(() -> scorer.loadQuery(key).close());                 // key given as query
             }
         }
-        // 8. straight to the native library, skipping the Java header checks
+        // 8. the wire form itself: truncated, bit-flipped, random, lying about its length, trailing bytes
+        for (int i = 0; i < 1000; i++, cases++) {
+            boolean q = rnd.nextBoolean();
+            byte[] wire = q ? queryWire : resultWire;
+            byte[] bad;
+            switch (i % 5) {
+                case 0 -> bad = Arrays.copyOf(wire, rnd.nextInt(wire.length));
+                case 1 -> {
+                    bad = wire.clone();
+                    bad[rnd.nextInt(8)] ^= (byte) (1 << rnd.nextInt(8)); // magic or declared length
+                }
+                case 2 -> {
+                    bad = new byte[rnd.nextInt(wire.length + 1)];
+                    rnd.nextBytes(bad);
+                    if (bad.length >= 4) {
+                        System.arraycopy(wire, 0, bad, 0, 4);
+                    }
+                }
+                case 3 -> bad = Arrays.copyOf(wire, wire.length + 1 + rnd.nextInt(64));
+                default -> {
+                    bad = wire.clone();
+                    bad[8 + rnd.nextInt(bad.length - 8)] = (byte) (65 + rnd.nextInt(191)); // a width > 64, or a data byte
+                }
+            }
+            byte[] b = bad;
+            if (i % 5 == 4) {
+                // a changed data byte may still decode to a (different) well-formed ciphertext
+                try {
+                    feedWire(q, b);
+                    acceptedPayloadFlips++;
+                } catch (HeException e) {
+                    assertTrue(e.getMessage(), e.isInputError());
+                    rejected++;
+                }
+            } else {
+                expectReject(() -> feedWire(q, b));
+            }
+        }
+        // 9. straight to the native library, skipping the Java header checks
         SealLibrary lib = Natives.lib();
         for (int i = 0; i < 500; i++, cases++) {
             byte[] r = new byte[rnd.nextInt(3) == 0 ? 300_000 + rnd.nextInt(100_000) : rnd.nextInt(2000)];
@@ -213,15 +258,22 @@ public class CkksHostileInputTest {
         }
     }
 
+    /** Feeds SEAL-level bytes, in a valid wire form for ciphertexts (keys travel as they are). */
     private static void feed(byte[] src, byte[] bad) {
-        if (src == query) {
-            try (CkksQuery q = scorer.loadQuery(bad)) {
-                scorer.score(q, List.of(new float[DIM]));
-            }
-        } else if (src == result) {
-            kh.decryptBlockSums(bad, 7);
+        if (src == query || src == result) {
+            feedWire(src == query, CiphertextWire.pack(bad));
         } else {
             CkksSecretKey.load(ctx, bad).close();
+        }
+    }
+
+    private static void feedWire(boolean asQuery, byte[] wire) {
+        if (asQuery) {
+            try (CkksQuery q = scorer.loadQuery(wire)) {
+                scorer.score(q, List.of(new float[DIM]));
+            }
+        } else {
+            kh.decryptBlockSums(wire, 7);
         }
     }
 

@@ -1,5 +1,6 @@
 package org.encryptedknn.search;
 
+import org.encryptedknn.he.CiphertextWire;
 import org.encryptedknn.he.CkksContext;
 import org.encryptedknn.he.CkksKeyHolder;
 import org.encryptedknn.he.CkksParameters;
@@ -195,13 +196,17 @@ public class CkksRescoreSingleNodeTests extends OpenSearchSingleNodeTestCase {
             byte[] random = new byte[good.length];
             r.nextBytes(random);
             byte[] truncated = Arrays.copyOf(good, good.length - 100);
-            byte[] truncatedFixedHeader = truncated.clone(); // passes the Java header check; the native load must refuse it
-            long size = truncated.length;
+            byte[] seal = CiphertextWire.unpack(good, ctx.maxQueryBytes(), "query");
+            byte[] sealTruncated = Arrays.copyOf(seal, seal.length - 100);
+            long size = sealTruncated.length;
             for (int i = 0; i < 8; i++) {
-                truncatedFixedHeader[8 + i] = (byte) (size >>> (8 * i));
+                sealTruncated[8 + i] = (byte) (size >>> (8 * i));
             }
-            byte[] flippedHeader = good.clone();
-            flippedHeader[3] = 3; // SEAL version 3.x
+            // a valid wire form of SEAL bytes that pass the Java header check: the native load must refuse it
+            byte[] truncatedFixedHeader = CiphertextWire.pack(sealTruncated);
+            byte[] sealFlipped = seal.clone();
+            sealFlipped[3] = 3; // SEAL version 3.x
+            byte[] flippedHeader = CiphertextWire.pack(sealFlipped);
             byte[] otherParams = bigKh.encryptReplicated(q0); // N = 8192 ciphertext sent as N = 4096
             byte[] huge = new byte[(int) ctx.maxQueryBytes() + 1];
 
