@@ -1,5 +1,9 @@
 package org.encryptedknn.he;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+
 /**
  * The wire form of the CKKS ciphertexts that cross the network (query up, results down).
  *
@@ -30,28 +34,23 @@ public final class CiphertextWire {
         return PREAMBLE + Long.BYTES + maxRawBytes + (words + GROUP - 1) / GROUP;
     }
 
-    /** Packs a SEAL serialization (as the native library returns it) into its wire form, at its best word alignment. */
+    /**
+     * Packs a SEAL serialization (as the native library returns it) into its wire form, at the word alignment that
+     * makes the words in its middle (coefficients) narrowest.
+     */
     public static byte[] pack(byte[] raw) {
         int best = 0;
-        long bestBits = Long.MAX_VALUE;
+        int bestWidth = Integer.MAX_VALUE;
+        int middle = raw.length / 2 / Long.BYTES * Long.BYTES;
         for (int head = 0; head < Long.BYTES && head <= raw.length; head++) {
-            long bits = packedBits(raw, head);
-            if (bits < bestBits) {
-                bestBits = bits;
+            int sample = Math.max(0, Math.min(GROUP, (raw.length - middle - head) / Long.BYTES));
+            int width = groupWidth(raw, middle + head, 0, sample);
+            if (width < bestWidth) {
+                bestWidth = width;
                 best = head;
             }
         }
         return pack(raw, best);
-    }
-
-    private static long packedBits(byte[] raw, int head) {
-        int words = (raw.length - head) / Long.BYTES;
-        long bits = 0;
-        for (int g = 0; g < words; g += GROUP) {
-            int n = Math.min(GROUP, words - g);
-            bits += (long) n * groupWidth(raw, head, g, n);
-        }
-        return bits;
     }
 
     private static int groupWidth(byte[] raw, int head, int g, int n) {
@@ -134,18 +133,14 @@ public final class CiphertextWire {
         return new HeException(HeException.Kind.MALFORMED, what + ": " + problem);
     }
 
+    private static final VarHandle LE_LONG = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+
     private static long word(byte[] b, int off) {
-        long v = 0;
-        for (int i = Long.BYTES - 1; i >= 0; i--) {
-            v = v << 8 | (b[off + i] & 0xff);
-        }
-        return v;
+        return (long) LE_LONG.get(b, off);
     }
 
     private static void putWord(byte[] b, int off, long v) {
-        for (int i = 0; i < Long.BYTES; i++) {
-            b[off + i] = (byte) (v >>> (8 * i));
-        }
+        LE_LONG.set(b, off, v);
     }
 
     private static int getInt(byte[] b, int off) {
@@ -174,19 +169,23 @@ public final class CiphertextWire {
             out[pos++] = (byte) value;
         }
 
+        /** Writes the low {@code width} (≤ 64) bits of {@code v}, which has no higher bits set. */
         void put(long v, int width) {
-            while (width > 0) {
-                int take = Math.min(width, Long.SIZE - bits);
-                long part = take == Long.SIZE ? v : v & ((1L << take) - 1);
-                acc |= part << bits;
-                bits += take;
-                v = take == Long.SIZE ? 0 : v >>> take;
-                width -= take;
-                while (bits >= 8) {
-                    out[pos++] = (byte) acc;
-                    acc >>>= 8;
-                    bits -= 8;
-                }
+            if (width > 32) {
+                put32(v & 0xffff_ffffL, 32);
+                put32(v >>> 32, width - 32);
+            } else {
+                put32(v, width);
+            }
+        }
+
+        private void put32(long v, int width) {
+            acc |= v << bits; // bits < 8, width ≤ 32: fits
+            bits += width;
+            while (bits >= 8) {
+                out[pos++] = (byte) acc;
+                acc >>>= 8;
+                bits -= 8;
             }
         }
 
@@ -204,7 +203,7 @@ public final class CiphertextWire {
         private final byte[] in;
         private final String what;
         private int pos;
-        private int acc;
+        private long acc;
         private int bits;
 
         BitReader(byte[] in, int pos, String what) {
@@ -225,22 +224,24 @@ public final class CiphertextWire {
         }
 
         long get(int width) {
-            long v = 0;
-            int got = 0;
-            while (got < width) {
-                if (bits == 0) {
-                    if (pos >= in.length) {
-                        throw malformed(what, "truncated");
-                    }
-                    acc = in[pos++] & 0xff;
-                    bits = 8;
-                }
-                int take = Math.min(width - got, bits);
-                v |= (long) (acc & ((1 << take) - 1)) << got;
-                acc >>>= take;
-                bits -= take;
-                got += take;
+            if (width > 32) {
+                long low = get32(32);
+                return low | get32(width - 32) << 32;
             }
+            return get32(width);
+        }
+
+        private long get32(int width) {
+            while (bits < width) {
+                if (pos >= in.length) {
+                    throw malformed(what, "truncated");
+                }
+                acc |= (long) (in[pos++] & 0xff) << bits; // bits < 32: fits
+                bits += 8;
+            }
+            long v = acc & ((1L << width) - 1);
+            acc >>>= width;
+            bits -= width;
             return v;
         }
 
