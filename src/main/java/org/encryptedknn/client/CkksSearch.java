@@ -21,26 +21,25 @@ import java.util.Map;
  * stage-1 query, same prefix, same cell choice):
  * <ul>
  *   <li>{@link #body}: encrypts H_c r_q of every chosen cell with the CKKS secret key (replicated into ⌊slots/B⌋ blocks,
- *       seeded) and builds the request; by default {@code _source} leaves out the keyed residuals {@code z} (the point
- *       of ckks mode is that scores come back encrypted, not the vectors);</li>
+ *       seeded) and builds the request; {@code _source} leaves out {@code p} and {@code z} (each hit's
+ *       {@value EncryptedSearch#HIT_FIELD} field carries p, and z for a hit of an unprobed cell);</li>
  *   <li>{@link #ranking}: decrypts each returned batch ciphertext once (block sums), adds the exact prefix term
  *       ⟨u_q, u_i⟩ (SAP decryption of p_i with n_i) and sorts: exact plaintext similarities, best first. Hits whose cell
- *       was not probed are scored locally when their {@code z} is in {@code _source}, otherwise returned with
- *       {@code probed = false} and the prefix term only.</li>
+ *       was not probed are scored locally from the z the data node returned with them; a hit that has neither (outside
+ *       the rescore window) is returned with {@code exact = false} and the prefix term only.</li>
  * </ul>
  * Not thread-safe (one instance per query).
  */
 public final class CkksSearch {
 
-    /** One hit: exact score when {@code exact}; otherwise the prefix term only (cell not probed, no z in the response). */
-    /** The per-hit field the data node adds (org.encryptedknn.search.CkksFetchSubPhase). */
-    public static final String FIELD = "_encrypted_knn";
-
-    public record Hit(String id, double score, int cell, boolean probed, boolean exact, JsonNode source) {}
+    /**
+     * One hit: exact score when {@code exact}; otherwise the prefix term only (no encrypted score and no z in the
+     * response). {@code record} is what came back of its encrypted vector (zeros in place of z when z did not).
+     */
+    public record Hit(String id, double score, int cell, boolean probed, boolean exact, JsonNode source, EncryptedVector record) {}
 
     private final EncryptedSearch search;
     private final CkksKeyHolder keyHolder;
-    private boolean residualInSource;
     private long encryptNanos;
     private long decryptNanos;
     private int batchesDecrypted;
@@ -52,18 +51,10 @@ public final class CkksSearch {
         this.keyHolder = keyHolder;
     }
 
-    /** Ask for {@code z} in {@code _source} too (lets unprobed hits be scored locally; ≈ 1.5 KB more per hit). */
-    public CkksSearch withResidualInSource(boolean include) {
-        this.residualInSource = include;
-        return this;
-    }
-
     /** Stage 1 + ckks rescore of the window, with one CKKS ciphertext per chosen cell. */
     public ObjectNode body(int k, int window, int size) {
         ObjectNode body = search.stageOneBody(k, size);
-        if (!residualInSource) {
-            body.putObject("_source").putArray("excludes").add(search.field() + "." + EncryptedVector.KEYED_RESIDUAL);
-        }
+        search.excludeCiphertexts(body, window, size);
         fillCells(search.rescoreQuery(body, window, "ckks"));
         return body;
     }
@@ -101,17 +92,14 @@ public final class CkksSearch {
         }
         decryptNanos += System.nanoTime() - start;
 
-        // 2. exact prefix term + decrypted residual term
+        // 2. exact prefix term + decrypted residual term (or, for an unprobed cell, the residual term from z)
         ShardTransform transform = search.transform();
         int dr = transform.model().parameters().residualDimension();
-        String field = search.field();
         List<Hit> out = new ArrayList<>();
         for (JsonNode hit : hits) {
-            JsonNode source = hit.path("_source");
-            JsonNode record = source.path(field);
-            JsonNode f = info(hit);
-            boolean hasZ = record.hasNonNull(EncryptedVector.KEYED_RESIDUAL);
-            EncryptedVector v = hasZ ? EncryptedSearch.parseRecord(record) : prefixOnlyRecord(record, dr);
+            EncryptedSearch.HitData d = EncryptedSearch.hitData(hit, search.field(), dr);
+            EncryptedVector v = d.record();
+            JsonNode f = d.info();
             double prefix = transform.prefixScore(search.query(), v);
             boolean probed = f.path("probed").asBoolean(false);
             double score;
@@ -124,14 +112,14 @@ public final class CkksSearch {
                 }
                 score = prefix + batch[f.path("slot").asInt()];
                 exact = true;
-            } else if (hasZ) {
+            } else if (d.hasResidual()) {
                 score = prefix + transform.residualScore(search.query(), v);
                 exact = true;
             } else {
                 score = prefix;
                 exact = false;
             }
-            out.add(new Hit(hit.path("_id").asText(), score, v.cell(), probed, exact, source));
+            out.add(new Hit(hit.path("_id").asText(), score, v.cell(), probed, exact, hit.path("_source"), v));
         }
         // exact scores first; flagged (prefix-only) hits after them: their scores are not comparable
         out.sort(Comparator.comparing(Hit::exact).reversed().thenComparing(Comparator.comparingDouble(Hit::score).reversed()));
@@ -153,7 +141,6 @@ public final class CkksSearch {
         boolean cosine = transform.model().parameters().space() == org.encryptedknn.shard.Space.COSINE;
         float[] uq = search.query().rotatedPrefix();
         double rq2 = Math.max(0, 1 - dot(uq, uq));
-        int dr = transform.model().parameters().residualDimension();
         java.util.Set<Integer> cells = new java.util.TreeSet<>();
         ArrayNode ids = OpenSearchHttp.JSON.createArrayNode();
         for (Hit h : ranking) {
@@ -161,7 +148,7 @@ public final class CkksSearch {
                 continue;
             }
             if (cosine) {
-                float[] ui = transform.decryptPrefix(prefixOnlyRecord(h.source().path(search.field()), dr));
+                float[] ui = transform.decryptPrefix(h.record());
                 double bound = Math.sqrt(rq2 * Math.max(0, 1 - dot(ui, ui)));
                 if (h.score() + bound < threshold) {
                     continue;
@@ -177,9 +164,7 @@ public final class CkksSearch {
         again.withCells(cells.stream().mapToInt(Integer::intValue).toArray());
         ObjectNode body = OpenSearchHttp.JSON.createObjectNode();
         body.put("size", ids.size());
-        if (!residualInSource) {
-            body.putObject("_source").putArray("excludes").add(search.field() + "." + EncryptedVector.KEYED_RESIDUAL);
-        }
+        again.excludeCiphertexts(body, ids.size(), ids.size());
         body.putObject("query").putObject("ids").set("values", ids);
         CkksSearch follow = new CkksSearch(again, keyHolder);
         ObjectNode q = again.rescoreQuery(body, ids.size(), "ckks");
@@ -200,7 +185,7 @@ public final class CkksSearch {
         List<Hit> out = new ArrayList<>(ranking.size());
         for (Hit h : ranking) {
             Hit e = h.exact() ? null : exact.get(h.id());
-            out.add(e == null ? h : new Hit(h.id(), e.score(), h.cell(), true, true, h.source()));
+            out.add(e == null ? h : new Hit(h.id(), e.score(), h.cell(), true, true, h.source(), h.record()));
         }
         out.sort(Comparator.comparing(Hit::exact).reversed().thenComparing(Comparator.comparingDouble(Hit::score).reversed()));
         return out;
@@ -231,12 +216,7 @@ public final class CkksSearch {
     }
 
     private static JsonNode info(JsonNode hit) {
-        return hit.path("fields").path(FIELD).path(0);
-    }
-
-    /** The record of a hit without its residual {@code z} (zeros in its place): enough for the prefix term. */
-    private static EncryptedVector prefixOnlyRecord(JsonNode node, int residualDimension) {
-        return EncryptedSearch.parseRecord(node, new float[residualDimension]);
+        return hit.path("fields").path(EncryptedSearch.HIT_FIELD).path(0);
     }
 
     /** Time spent encrypting the cell queries so far (key holder). */

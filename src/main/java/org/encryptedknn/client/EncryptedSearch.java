@@ -25,11 +25,24 @@ import java.util.Map;
  * approximation (it cannot remove the SAP noise), the second is exact. The key holder replaces the
  * approximation with the exact prefix term ⟨u_q, u_i⟩ by decrypting p_i with its nonce, and computes
  * the residual term itself for hits whose cell was not sent.
+ *
+ * <p>The response stays small: {@code _source} leaves out {@code p} and {@code z}; each hit's
+ * {@value #HIT_FIELD} field carries p (binary, base64), the data node's exact residual term for a probed cell,
+ * and z only for a hit of an unprobed cell (org.encryptedknn.search.EncryptedKnnFetchSubPhase).
  */
 public final class EncryptedSearch {
 
     /** One hit with its exact plaintext similarity. */
     public record ExactHit(String id, double score, int cell, JsonNode source) {}
+
+    /** The per-hit document field the data node adds to the hits of an {@code encrypted_knn} rescore. */
+    public static final String HIT_FIELD = "_encrypted_knn";
+
+    /**
+     * What a response carries for one hit: its record (with zeros in place of {@code z} when z did not come back),
+     * whether z came back, and the hit's {@value #HIT_FIELD} object (missing node when the hit has none).
+     */
+    record HitData(EncryptedVector record, boolean hasResidual, JsonNode info) {}
 
     private final ShardTransform transform;
     private final String field;
@@ -90,9 +103,22 @@ public final class EncryptedSearch {
     /** Stage 1 + keyed rescore of the window with the residual queries of the chosen cells. */
     public ObjectNode keyedBody(int k, int window, int size) {
         ObjectNode body = stageOneBody(k, size);
+        excludeCiphertexts(body, window, size);
         ObjectNode cells = rescoreQuery(body, window, "keyed").putObject("cells");
         cellQueries.forEach((c, z) -> cells.put(Integer.toString(c), EncryptedVector.encodeFloats(z)));
         return body;
+    }
+
+    /**
+     * {@code _source} without the record's {@code p} (each hit's {@value #HIT_FIELD} has it) and, when every returned
+     * hit is in the rescore window, without {@code z} (the data node returns the residual term or z there).
+     */
+    void excludeCiphertexts(ObjectNode body, int window, int size) {
+        ArrayNode excludes = body.putObject("_source").putArray("excludes");
+        excludes.add(field + "." + EncryptedVector.PREFIX);
+        if (size <= window) {
+            excludes.add(field + "." + EncryptedVector.KEYED_RESIDUAL);
+        }
     }
 
     /** Adds {@code "rescore":{"window_size":…,"encrypted_knn":{"field":…,"mode":…,"query":{"prefix":[…]}}}}; returns the query. */
@@ -128,36 +154,58 @@ public final class EncryptedSearch {
         List<ExactHit> hits = new ArrayList<>();
         // H_c r_q once per cell, not once per hit: the window holds many hits of few cells.
         Map<Integer, float[]> keyedQueries = new HashMap<>(cellQueries);
+        int residualDimension = transform.model().parameters().residualDimension();
         for (JsonNode hit : response.path("hits").path("hits")) {
-            JsonNode source = hit.path("_source");
-            EncryptedVector v = parseRecord(source.path(field));
-            float[] keyedQuery = keyedQueries.computeIfAbsent(v.cell(), cell -> transform.keyedResidualQuery(query, cell));
-            double score = transform.prefixScore(query, v) + ShardTransform.residualScore(keyedQuery, v);
-            hits.add(new ExactHit(hit.path("_id").asText(), score, v.cell(), source));
+            HitData d = hitData(hit, field, residualDimension);
+            EncryptedVector v = d.record();
+            double residual;
+            if (d.info().path("probed").asBoolean(false) && d.info().has("residual")) {
+                residual = d.info().path("residual").asDouble();
+            } else if (d.hasResidual()) {
+                residual = ShardTransform.residualScore(keyedQueries.computeIfAbsent(v.cell(), c -> transform.keyedResidualQuery(query, c)), v);
+            } else {
+                throw new IllegalStateException("hit " + hit.path("_id").asText() + " has neither a residual term nor z: outside the"
+                    + " rescore window? (ask for size ≤ window_size)");
+            }
+            hits.add(new ExactHit(hit.path("_id").asText(), transform.prefixScore(query, v) + residual, v.cell(), hit.path("_source")));
         }
         hits.sort(Comparator.comparingDouble(ExactHit::score).reversed());
         return hits;
     }
 
-    /** The stored record form of a hit's field, as returned in {@code _source}. */
-    public static EncryptedVector parseRecord(JsonNode node) {
-        return parseRecord(node, EncryptedVector.decodeFloats(node.path(EncryptedVector.KEYED_RESIDUAL).asText()));
+    /** A hit's record from its {@value #HIT_FIELD} object and {@code _source} (the nonce is always there). */
+    static HitData hitData(JsonNode hit, String field, int residualDimension) {
+        JsonNode info = hit.path("fields").path(HIT_FIELD).path(0);
+        JsonNode source = hit.path("_source").path(field);
+        JsonNode z = info.has(EncryptedVector.KEYED_RESIDUAL) ? info.path(EncryptedVector.KEYED_RESIDUAL) : source.path(EncryptedVector.KEYED_RESIDUAL);
+        boolean hasResidual = z.isTextual();
+        EncryptedVector record = new EncryptedVector(
+            info.has("prefix") ? EncryptedVector.decodeFloats(info.path("prefix").asText()) : floats(source.path(EncryptedVector.PREFIX)),
+            Base64.getDecoder().decode(source.path(EncryptedVector.NONCE).asText()),
+            (info.has("cell") ? info.path("cell") : source.path(EncryptedVector.CELL)).asInt(),
+            hasResidual ? EncryptedVector.decodeFloats(z.asText()) : new float[residualDimension],
+            (info.has("epoch") ? info.path("epoch") : source.path(EncryptedVector.EPOCH)).asInt()
+        );
+        return new HitData(record, hasResidual, info);
     }
 
-    /** The record form of a hit's field with {@code keyedResidual} in place of the stored {@code z}. */
-    static EncryptedVector parseRecord(JsonNode node, float[] keyedResidual) {
-        JsonNode p = node.path(EncryptedVector.PREFIX);
-        float[] prefix = new float[p.size()];
-        for (int i = 0; i < prefix.length; i++) {
-            prefix[i] = (float) p.get(i).asDouble();
-        }
+    /** The stored record form of a hit's field, as returned in {@code _source} (all of p, n, c, z, e). */
+    public static EncryptedVector parseRecord(JsonNode node) {
         return new EncryptedVector(
-            prefix,
+            floats(node.path(EncryptedVector.PREFIX)),
             Base64.getDecoder().decode(node.path(EncryptedVector.NONCE).asText()),
             node.path(EncryptedVector.CELL).asInt(),
-            keyedResidual,
+            EncryptedVector.decodeFloats(node.path(EncryptedVector.KEYED_RESIDUAL).asText()),
             node.path(EncryptedVector.EPOCH).asInt()
         );
+    }
+
+    private static float[] floats(JsonNode array) {
+        float[] out = new float[array.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = (float) array.get(i).asDouble();
+        }
+        return out;
     }
 
     /** The document form of an encrypted vector, as indexed. */

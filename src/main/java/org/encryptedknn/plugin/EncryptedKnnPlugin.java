@@ -4,7 +4,7 @@ import org.encryptedknn.index.EncryptedKnnCodecService;
 import org.encryptedknn.index.EncryptedKnnQueryBuilder;
 import org.encryptedknn.index.EncryptedKnnVectorFieldMapper;
 import org.encryptedknn.rest.RestEncryptedKnnStatsAction;
-import org.encryptedknn.search.CkksFetchSubPhase;
+import org.encryptedknn.search.EncryptedKnnFetchSubPhase;
 import org.encryptedknn.search.EncryptedKnnRescorerBuilder;
 import org.opensearch.cluster.metadata.IndexNameExpressionResolver;
 import org.opensearch.cluster.service.ClusterService;
@@ -101,7 +101,7 @@ public class EncryptedKnnPlugin extends Plugin
     /** Attaches the ckks-mode result ciphertexts to the returned hits (docs/ckks-mode.md). */
     @Override
     public List<FetchSubPhase> getFetchSubPhases(FetchPhaseConstructionContext context) {
-        return List.of(new CkksFetchSubPhase());
+        return List.of(new EncryptedKnnFetchSubPhase());
     }
 
     /**

@@ -41,7 +41,7 @@ import java.util.Set;
  *
  * <p>CKKS mode: the data node cannot see the residual term, so the window is ordered by the prefix approximation
  * ⟨prefix, p_i⟩ alone (the same walk, residual term 0) and the rescored doc ids are recorded. The homomorphic part runs
- * in {@link CkksFetchSubPhase}, which reads this context (or its rebuilt copy, when the fetch phase runs in a new
+ * in {@link EncryptedKnnFetchSubPhase}, which reads this context (or its rebuilt copy, when the fetch phase runs in a new
  * search context) and attaches the result ciphertexts to the returned hits (docs/ckks-mode.md).
  */
 public final class EncryptedKnnRescorer implements Rescorer {
@@ -103,8 +103,8 @@ public final class EncryptedKnnRescorer implements Rescorer {
         }
     }
 
-    /** The parts of one hit's score. */
-    record HitScore(boolean hasVector, double prefixTerm, double residualTerm, int cell, int epoch, boolean probed) {
+    /** The parts of one hit's score, and the stored prefix ciphertext {@code p} they were computed from. */
+    record HitScore(boolean hasVector, double prefixTerm, double residualTerm, int cell, int epoch, boolean probed, float[] p) {
         float total() {
             return hasVector ? (float) (prefixTerm + residualTerm) : MISSING_SCORE;
         }
@@ -178,7 +178,7 @@ public final class EncryptedKnnRescorer implements Rescorer {
         Explanation prefix = Explanation.match((float) score.prefixTerm(), "<prefix, p> (approximate prefix term)");
         if (context.mode() == RescoreMode.CKKS) {
             return Explanation.match(score.total(), name + ": prefix approximation only (the residual term is in the hit's "
-                + CkksFetchSubPhase.FIELD + " ciphertext" + (score.probed() ? "" : "; cell " + score.cell() + " not probed") + ")", prefix);
+                + EncryptedKnnFetchSubPhase.FIELD + " ciphertext" + (score.probed() ? "" : "; cell " + score.cell() + " not probed") + ")", prefix);
         }
         Explanation residual = score.probed()
             ? Explanation.match((float) score.residualTerm(), "<H_c r_q, z> for cell " + score.cell())
@@ -187,7 +187,7 @@ public final class EncryptedKnnRescorer implements Rescorer {
     }
 
     /** Forward-only access to one segment's prefixes and residual records. */
-    private static final class LeafCursor {
+    static final class LeafCursor {
         final LeafReaderContext leaf;
         final BinaryDocValues residuals;
         final FloatVectorValues vectors;
@@ -200,13 +200,19 @@ public final class EncryptedKnnRescorer implements Rescorer {
             this.vectorIterator = vectors == null ? null : vectors.iterator();
         }
 
+        /** The keyed residual z of the doc last {@linkplain #score scored} (it must have a vector). */
+        float[] residual() throws IOException {
+            return ResidualDocValues.residual(residuals.binaryValue());
+        }
+
+        /** Scores {@code doc} (segment-local; not before the previous call's doc). */
         HitScore score(int doc, Context context) throws IOException {
             if (vectors == null || residuals == null || !residuals.advanceExact(doc)) {
-                return new HitScore(false, 0, 0, -1, -1, false);
+                return new HitScore(false, 0, 0, -1, -1, false, null);
             }
             int at = vectorIterator.docID() < doc ? vectorIterator.advance(doc) : vectorIterator.docID();
             if (at != doc || at == DocIdSetIterator.NO_MORE_DOCS) {
-                return new HitScore(false, 0, 0, -1, -1, false);
+                return new HitScore(false, 0, 0, -1, -1, false, null);
             }
             float[] p = vectors.vectorValue(vectorIterator.index());
             double prefixTerm = 0;
@@ -221,14 +227,14 @@ public final class EncryptedKnnRescorer implements Rescorer {
             boolean epochOk = queryEpoch == null || queryEpoch == epoch;
             if (context.mode() == RescoreMode.CKKS) {
                 boolean probed = epochOk && context.ckksQuery().cells().containsKey(cell)
-                    && CkksFetchSubPhase.residualFits(record, context.ckksQuery());
-                return new HitScore(true, prefixTerm, 0, cell, epoch, probed);
+                    && EncryptedKnnFetchSubPhase.residualFits(record, context.ckksQuery());
+                return new HitScore(true, prefixTerm, 0, cell, epoch, probed, p);
             }
             Map<Integer, float[]> cells = context.query().cells();
             float[] rq = cells.get(cell);
             boolean probed = rq != null && epochOk && ResidualDocValues.residualLength(record) == rq.length;
             double residualTerm = probed ? ResidualDocValues.dotResidual(record, rq) : 0;
-            return new HitScore(true, prefixTerm, residualTerm, cell, epoch, probed);
+            return new HitScore(true, prefixTerm, residualTerm, cell, epoch, probed, p);
         }
     }
 }

@@ -125,8 +125,10 @@ public class CkksRescoreSingleNodeTests extends OpenSearchSingleNodeTestCase {
             if (i < window) {
                 assertEquals((float) dot(prefix, d.p()), hit.getScore(), 1e-5f);
             }
+            assertArrayEquals(d.p(), EncryptedVector.decodeFloats((String) f.get("prefix")), 0f);
             if (rq.containsKey(d.cell()) && i < window) {
                 assertEquals(f.toString(), Boolean.TRUE, f.get("probed"));
+                assertNull("no z for a probed hit", f.get("z"));
                 assertEquals(d.cell(), ((Number) f.get("cell")).intValue());
                 String batch = (String) f.get("batch");
                 int slot = ((Number) f.get("slot")).intValue();
@@ -139,7 +141,12 @@ public class CkksRescoreSingleNodeTests extends OpenSearchSingleNodeTestCase {
             } else {
                 assertEquals(f.toString(), Boolean.FALSE, f.get("probed"));
                 assertEquals(d.cell(), ((Number) f.get("cell")).intValue());
-                assertEquals(i < window, f.get("rescored"));
+                assertEquals(i < window ? null : Boolean.FALSE, f.get("rescored"));
+                if (i < window) { // z comes back so that the key holder scores the hit itself
+                    assertArrayEquals(d.z(), EncryptedVector.decodeFloats((String) f.get("z")), 0f);
+                } else {
+                    assertNull(f.get("z"));
+                }
                 unprobed++;
             }
         }
@@ -148,8 +155,8 @@ public class CkksRescoreSingleNodeTests extends OpenSearchSingleNodeTestCase {
     }
 
     static Map<?, ?> info(SearchHit hit) {
-        DocumentField field = hit.field(CkksFetchSubPhase.FIELD);
-        assertNotNull("hit " + hit.getId() + " has " + CkksFetchSubPhase.FIELD, field);
+        DocumentField field = hit.field(EncryptedKnnFetchSubPhase.FIELD);
+        assertNotNull("hit " + hit.getId() + " has " + EncryptedKnnFetchSubPhase.FIELD, field);
         return (Map<?, ?>) field.getValue();
     }
 

@@ -5,6 +5,7 @@ import org.encryptedknn.gateway.Gateway;
 import org.encryptedknn.gateway.KeyLease;
 import org.encryptedknn.gateway.ProcessorConfig;
 import org.encryptedknn.gateway.Records;
+import org.encryptedknn.search.EncryptedKnnFetchSubPhase;
 import org.encryptedknn.shard.EncryptedVector;
 import org.encryptedknn.shard.ModelParameters;
 import org.encryptedknn.shard.ShardModel;
@@ -148,8 +149,12 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
         return replaceHits(response, reranked);
     }
 
-    /** Decrypts the listed fields of a hit's _source and optionally drops the vector (or the whole source). */
+    /**
+     * Decrypts the listed fields of a hit's _source and optionally drops the vector (or the whole source); drops the
+     * data node's per-hit rescore field (ciphertext material for a key holder, which here is this processor).
+     */
     private void rewriteSource(SearchHit hit, KeyLease lease, String dropField, boolean requireNothing, boolean dropSource) {
+        hit.removeDocumentField(EncryptedKnnFetchSubPhase.FIELD);
         if (hit.hasSource() == false) {
             return;
         }

@@ -11,6 +11,7 @@ import org.encryptedknn.he.CkksScorer;
 import org.encryptedknn.he.HeException;
 import org.encryptedknn.index.ResidualDocValues;
 import org.encryptedknn.plugin.PluginStats;
+import org.encryptedknn.shard.EncryptedVector;
 import org.opensearch.common.document.DocumentField;
 import org.opensearch.search.fetch.FetchContext;
 import org.opensearch.search.fetch.FetchSubPhase;
@@ -29,29 +30,37 @@ import java.util.Set;
 import java.util.TreeMap;
 
 /**
- * The homomorphic half of {@code mode: ckks} (docs/ckks-mode.md), as a fetch sub-phase of the data node.
- *
- * <p>When the search has a ckks-mode {@code encrypted_knn} rescorer, this sub-phase
- * <ol>
- *   <li>takes the shard's rescore window from the rescore context ({@link RescoreContext#getRescoredDocs()}: set by the
- *       rescorer when query and fetch share a search context, restored from the query result's rescore doc ids when
- *       the fetch phase runs in a new one);</li>
- *   <li>reads each window hit's record {@code [cell][epoch][z]} and groups the hits of probed cells by cell, in doc-id
- *       order;</li>
- *   <li>loads each cell's query ciphertext (native validating load; every cell sent is loaded, so a bad ciphertext is a
- *       400 on every shard, not only where that cell has hits) and packs the residuals ⌊slots/B⌋ at a time, in cell
- *       order, across cells: each block is multiplied by its own cell's query and the products of a batch are summed
- *       into one result ciphertext ({@link CkksScorer#score}), so the response carries ⌈hits/blocks⌉ ciphertexts
- *       however the hits spread over cells;</li>
- *   <li>adds the document field {@value #FIELD} to each returned hit:
- *       {@code {"probed":true,"cell":17,"batch":"<index>/<shard>/<n>","slot":2}}, and on the first returned hit of each
- *       batch also {@code "count":7,"ciphertext":"<b64>"}; a hit of a cell that was not probed (or of another epoch, or
- *       outside the window) gets {@code {"probed":false,"cell":c,"rescored":…}}.</li>
- * </ol>
- * Each batch ciphertext appears once per response; batch ids are unique per shard, and the hits of one batch all come
- * from one shard, so the coordinator's merge of shard results keeps every reference resolvable.
+ * Adds the per-hit document field {@value #FIELD} to the hits of a search with an {@code encrypted_knn} rescorer: what
+ * the key holder needs to finish the ranking, in a compact form, so that the response need not carry the hits' stored
+ * ciphertexts (docs/storage-plugin.md, docs/ckks-mode.md). Every hit gets
+ * {@code {"cell":c,"epoch":e,"prefix":"<b64 float32 p>","probed":…}}; a window hit whose cell was not probed also
+ * {@code "z":"<b64 float32 z>"}, so that the key holder computes its residual term itself without a second round trip
+ * (z is what the data node stores; the key holder needs its key to use it); a hit outside the rescore window
+ * {@code "rescored":false}. Then, by mode:
+ * <ul>
+ *   <li><b>keyed</b>: a probed hit carries {@code "residual":⟨H_c r_q, z⟩}, the exact residual term the rescorer used
+ *       (the data node computes it anyway); the key holder adds the exact prefix term, SAP-decrypted from
+ *       {@code prefix} and the nonce {@code n} of {@code _source}.</li>
+ *   <li><b>ckks</b>, the homomorphic half of that mode:
+ *     <ol>
+ *       <li>takes the shard's rescore window from the rescore context ({@link RescoreContext#getRescoredDocs()}: set by
+ *           the rescorer when query and fetch share a search context, restored from the query result's rescore doc ids
+ *           when the fetch phase runs in a new one);</li>
+ *       <li>reads each window hit's record {@code [cell][epoch][z]} and groups the hits of probed cells by cell, in
+ *           doc-id order;</li>
+ *       <li>loads each cell's query ciphertext (native validating load; every cell sent is loaded, so a bad ciphertext
+ *           is a 400 on every shard, not only where that cell has hits) and packs the residuals ⌊slots/B⌋ at a time,
+ *           in cell order, across cells: each block is multiplied by its own cell's query and the products of a batch
+ *           are summed into one result ciphertext ({@link CkksScorer#score}), so the response carries ⌈hits/blocks⌉
+ *           ciphertexts however the hits spread over cells;</li>
+ *       <li>a probed hit carries {@code "batch":"<index>/<shard>/<n>","slot":2}, and the first returned hit of each
+ *           batch also {@code "count":7,"ciphertext":"<b64>"}.</li>
+ *     </ol>
+ *     Each batch ciphertext appears once per response; batch ids are unique per shard, and the hits of one batch all
+ *     come from one shard, so the coordinator's merge of shard results keeps every reference resolvable.</li>
+ * </ul>
  */
-public final class CkksFetchSubPhase implements FetchSubPhase {
+public final class EncryptedKnnFetchSubPhase implements FetchSubPhase {
 
     /** The per-hit document field. */
     public static final String FIELD = "_encrypted_knn";
@@ -68,23 +77,27 @@ public final class CkksFetchSubPhase implements FetchSubPhase {
         if (rescores == null || rescores.isEmpty()) {
             return null;
         }
-        EncryptedKnnRescorer.Context context = null;
+        EncryptedKnnRescorer.Context ckks = null;
+        EncryptedKnnRescorer.Context keyed = null; // the last one decides the final scores
         for (RescoreContext rc : rescores) {
-            if (rc instanceof EncryptedKnnRescorer.Context c && c.mode() == RescoreMode.CKKS) {
-                if (context != null) {
+            if (rc instanceof EncryptedKnnRescorer.Context c) {
+                if (c.mode() != RescoreMode.CKKS) {
+                    keyed = c;
+                } else if (ckks != null) {
                     throw CkksRescoreQuery.bad("rescore", "at most one encrypted_knn rescorer in ckks mode per request");
+                } else {
+                    ckks = c;
                 }
-                context = c;
             }
         }
-        if (context == null) {
-            return null;
+        if (ckks == null) {
+            return keyed == null ? null : new Processor(keyed, null);
         }
         String tag = fetchContext.getIndexName() + "/" + fetchContext.getQueryShardContext().getShardId();
         long start = System.nanoTime();
         try {
-            Batches batches = Batches.compute(fetchContext.searcher().getIndexReader(), context, tag);
-            return new Processor(context, batches);
+            Batches batches = Batches.compute(fetchContext.searcher().getIndexReader(), ckks, tag);
+            return new Processor(ckks, batches);
         } finally {
             PluginStats.CKKS_NANOS.add(System.nanoTime() - start);
         }
@@ -104,25 +117,20 @@ public final class CkksFetchSubPhase implements FetchSubPhase {
         }
     }
 
-    record Slot(Batch batch, int slot, int cell) {}
+    record Slot(Batch batch, int slot) {}
 
     /** The batches of one shard's window, and where each window hit's score lives. */
     static final class Batches {
         final Map<Integer, Slot> slots = new HashMap<>(); // top-level doc id → slot
         final List<Batch> batches = new ArrayList<>();
-        final Set<Integer> window;
-
-        private Batches(Set<Integer> window) {
-            this.window = window;
-        }
 
         private record Member(int doc, int cell, float[] z) {}
 
         static Batches compute(IndexReader reader, EncryptedKnnRescorer.Context context, String tag) throws IOException {
             CkksRescoreQuery query = context.ckksQuery();
             Set<Integer> window = context.getRescoredDocs();
-            Batches out = new Batches(window == null ? Set.of() : window);
-            int[] docs = out.window.stream().mapToInt(Integer::intValue).toArray();
+            Batches out = new Batches();
+            int[] docs = (window == null ? Set.<Integer>of() : window).stream().mapToInt(Integer::intValue).toArray();
             Arrays.sort(docs);
 
             // 1. the window's probed hits, grouped by cell (doc-id order: doc values only move forward)
@@ -177,7 +185,7 @@ public final class CkksFetchSubPhase implements FetchSubPhase {
                     out.batches.add(batch);
                     for (int j = 0; j < count; j++) {
                         Member m = members.get(b * blocks + j);
-                        out.slots.put(m.doc(), new Slot(batch, j, m.cell()));
+                        out.slots.put(m.doc(), new Slot(batch, j));
                     }
                     PluginStats.CKKS_RESULT_BYTES.add(batch.ciphertext.length);
                 }
@@ -189,46 +197,65 @@ public final class CkksFetchSubPhase implements FetchSubPhase {
         }
     }
 
-    /** Adds {@value #FIELD} to each hit; the ciphertext of a batch goes on the first of its hits that is fetched. */
+    /** Adds {@value #FIELD} to each hit; a ckks batch's ciphertext goes on the first of its hits that is fetched. */
     static final class Processor implements FetchSubPhaseProcessor {
         private final EncryptedKnnRescorer.Context context;
-        private final Batches batches;
-        private final String residualField;
-        private BinaryDocValues values;
+        private final Batches batches; // ckks mode only
+        private EncryptedKnnRescorer.LeafCursor cursor;
+        private int lastDoc;
 
         Processor(EncryptedKnnRescorer.Context context, Batches batches) {
             this.context = context;
             this.batches = batches;
-            this.residualField = ResidualDocValues.residualField(context.spec().field());
         }
 
         @Override
         public void setNextReader(LeafReaderContext readerContext) throws IOException {
-            values = readerContext.reader().getBinaryDocValues(residualField);
+            cursor = new EncryptedKnnRescorer.LeafCursor(readerContext, context.spec().field());
+            lastDoc = -1;
         }
 
         @Override
         public void process(HitContext hitContext) throws IOException {
-            int doc = hitContext.docId() + hitContext.readerContext().docBase;
+            int leafDoc = hitContext.docId();
+            if (leafDoc < lastDoc) { // the fetch phase visits a segment's hits in doc order; rewind otherwise
+                cursor = new EncryptedKnnRescorer.LeafCursor(hitContext.readerContext(), context.spec().field());
+            }
+            lastDoc = leafDoc;
+            EncryptedKnnRescorer.HitScore score = cursor.score(leafDoc, context);
+            if (!score.hasVector()) {
+                return;
+            }
+            int doc = leafDoc + hitContext.readerContext().docBase;
+            boolean rescored = context.isRescored(doc);
             Map<String, Object> value = new LinkedHashMap<>();
-            Slot slot = batches.slots.get(doc);
-            if (slot != null) {
-                Batch batch = slot.batch();
-                value.put("probed", true);
-                value.put("cell", slot.cell());
-                value.put("batch", batch.id);
-                value.put("slot", slot.slot());
-                if (!batch.emitted) {
-                    batch.emitted = true;
-                    value.put("count", batch.count);
-                    value.put("ciphertext", Base64.getEncoder().encodeToString(batch.ciphertext));
+            value.put("cell", score.cell());
+            value.put("epoch", score.epoch());
+            value.put("prefix", EncryptedVector.encodeFloats(score.p()));
+            boolean probed = batches == null ? rescored && score.probed() : batches.slots.containsKey(doc);
+            value.put("probed", probed);
+            if (rescored && !probed) {
+                value.put(EncryptedVector.KEYED_RESIDUAL, EncryptedVector.encodeFloats(cursor.residual()));
+            }
+            if (batches == null) {
+                if (probed) {
+                    value.put("residual", score.residualTerm());
                 }
             } else {
-                value.put("probed", false);
-                if (values != null && values.advanceExact(hitContext.docId())) {
-                    value.put("cell", ResidualDocValues.cell(values.binaryValue()));
+                Slot slot = batches.slots.get(doc);
+                if (slot != null) {
+                    Batch batch = slot.batch();
+                    value.put("batch", batch.id);
+                    value.put("slot", slot.slot());
+                    if (!batch.emitted) {
+                        batch.emitted = true;
+                        value.put("count", batch.count);
+                        value.put("ciphertext", Base64.getEncoder().encodeToString(batch.ciphertext));
+                    }
                 }
-                value.put("rescored", batches.window.contains(doc));
+            }
+            if (!rescored) {
+                value.put("rescored", false);
             }
             hitContext.hit().setDocumentField(FIELD, new DocumentField(FIELD, List.of(value)));
         }
