@@ -155,8 +155,11 @@ public class EncryptedKnnSingleNodeTests extends OpenSearchSingleNodeTestCase {
         IndexService service = createEncrypted("docs");
         Random random = new Random(randomLong());
         long before = PluginStats.DOCUMENTS_PARSED.sum();
+        Map<String, EncryptedVector> indexed = new HashMap<>();
         for (int i = 0; i < 10; i++) {
-            index("docs", "d" + i, EncryptedDocs.random(random, SPEC, i % CELLS, 1 + i % 2), null);
+            EncryptedVector v = EncryptedDocs.random(random, SPEC, i % CELLS, 1 + i % 2);
+            indexed.put("d" + i, v);
+            index("docs", "d" + i, v, null);
         }
         client().admin().indices().prepareRefresh("docs").get();
         assertEquals(10, PluginStats.DOCUMENTS_PARSED.sum() - before);
@@ -167,9 +170,11 @@ public class EncryptedKnnSingleNodeTests extends OpenSearchSingleNodeTestCase {
         @SuppressWarnings("unchecked")
         Map<String, Object> emb = (Map<String, Object>) src.get("embedding");
         assertEquals(new java.util.HashSet<>(Arrays.asList("p", "n", "c", "z", "e")), emb.keySet());
+        assertDerivedResiduals("docs", indexed);
 
         client().admin().indices().prepareForceMerge("docs").setMaxNumSegments(1).get();
         client().admin().indices().prepareRefresh("docs").get();
+        assertDerivedResiduals("docs", indexed); // merges keep every residual
         try (Engine.Searcher searcher = service.getShard(0).acquireSearcher("test")) {
             assertFalse(searcher.getIndexReader().leaves().isEmpty());
             for (LeafReaderContext leaf : searcher.getIndexReader().leaves()) {
@@ -189,6 +194,52 @@ public class EncryptedKnnSingleNodeTests extends OpenSearchSingleNodeTestCase {
                 PointValues epochs = leaf.reader().getPointValues("embedding._epoch");
                 assertEquals(1, org.apache.lucene.util.NumericUtils.sortableBytesToInt(epochs.getMinPackedValue(), 0));
                 assertEquals(2, org.apache.lucene.util.NumericUtils.sortableBytesToInt(epochs.getMaxPackedValue(), 0));
+            }
+        }
+    }
+
+    /**
+     * z is stored once (residual doc values), not in the stored _source, and every read path derives it back: GET and
+     * search hits show the record exactly as indexed.
+     */
+    void assertDerivedResiduals(String index, Map<String, EncryptedVector> indexed) throws IOException {
+        client().admin().indices().prepareFlush(index).get();
+        for (Map.Entry<String, EncryptedVector> e : indexed.entrySet()) {
+            @SuppressWarnings("unchecked")
+            Map<String, Object> emb = (Map<String, Object>) client().prepareGet(index, e.getKey()).get().getSourceAsMap().get("embedding");
+            assertEquals("GET " + e.getKey(), EncryptedVector.encodeFloats(e.getValue().keyedResidual()), emb.get("z"));
+        }
+        for (SearchHit hit : client().prepareSearch(index).setSize(indexed.size()).get().getHits().getHits()) {
+            @SuppressWarnings("unchecked")
+            Map<String, Object> emb = (Map<String, Object>) hit.getSourceAsMap().get("embedding");
+            assertEquals("hit " + hit.getId(), EncryptedVector.encodeFloats(indexed.get(hit.getId()).keyedResidual()), emb.get("z"));
+        }
+        IndexService service = getInstanceFromNode(IndicesService.class).indexServiceSafe(resolveIndex(index));
+        try (Engine.Searcher searcher = service.getShard(0).acquireSearcher("raw")) {
+            for (LeafReaderContext leaf : searcher.getIndexReader().leaves()) {
+                org.apache.lucene.index.SegmentReader segment = org.opensearch.common.lucene.Lucene.segmentReader(leaf.reader());
+                org.apache.lucene.index.SegmentInfo si = segment.getSegmentInfo().info;
+                assertEquals(EncryptedKnnCodec.NAME, si.getCodec().getName());
+                // the bytes as stored, read with Lucene's own format: no z
+                org.apache.lucene.codecs.Codec lucene = org.apache.lucene.codecs.Codec.forName("Lucene103");
+                org.apache.lucene.store.Directory dir = si.getUseCompoundFile()
+                    ? lucene.compoundFormat().getCompoundReader(si.dir, si)
+                    : si.dir;
+                try (org.apache.lucene.codecs.StoredFieldsReader raw = lucene.storedFieldsFormat()
+                    .fieldsReader(dir, si, segment.getFieldInfos(), org.apache.lucene.store.IOContext.DEFAULT)) {
+                    for (int doc = 0; doc < leaf.reader().maxDoc(); doc++) {
+                        org.apache.lucene.util.BytesRef stored = raw.document(doc).getBinaryValue("_source");
+                        Map<String, Object> source = org.opensearch.common.xcontent.XContentHelper.convertToMap(
+                            new org.opensearch.core.common.bytes.BytesArray(stored.bytes, stored.offset, stored.length), false).v2();
+                        @SuppressWarnings("unchecked")
+                        Map<String, Object> emb = (Map<String, Object>) source.get("embedding");
+                        assertEquals("stored record without z", new java.util.HashSet<>(Arrays.asList("p", "n", "c", "e")), emb.keySet());
+                    }
+                } finally {
+                    if (dir != si.dir) {
+                        dir.close();
+                    }
+                }
             }
         }
     }

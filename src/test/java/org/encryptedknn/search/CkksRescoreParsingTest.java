@@ -88,7 +88,7 @@ public class CkksRescoreParsingTest {
         assertTrue(message(body("{\"prefix\":[1],\"cells\":{\"3\":\"@@\"},\"ckks\":" + PARAMS + "}"))
             .contains("[encrypted_knn] rescore.encrypted_knn.query.cells[3]: is not valid base64"));
         assertTrue(message(body("{\"prefix\":[1],\"cells\":{\"3\":\"AAAA\"},\"ckks\":" + PARAMS + "}"))
-            .contains("rescore.encrypted_knn.query.cells[3]: query ciphertext: 3 bytes is shorter than a SEAL header"));
+            .contains("rescore.encrypted_knn.query.cells[3]: query ciphertext: not an encrypted-knn ciphertext (expected the EKW1 wire form)"));
         assertTrue(message(body("{\"prefix\":[1],\"cells\":{\"3\":\"AAAA\"}}")).contains("rescore.encrypted_knn.query.ckks: is required"));
         assertTrue(message(body("{\"prefix\":[1],\"cells\":{},\"ckks\":" + PARAMS + "}")).contains("at least one cell ciphertext"));
         assertTrue(message(body("{\"prefix\":[1],\"cells\":{\"3\":\"AAAA\"},\"ckks\":{\"poly_degree\":4096,\"coeff_modulus_bits\":[42,36,31],\"scale_bits\":40,\"block_width\":288}}"))
