@@ -39,7 +39,8 @@ fn main() {
                 let cands: Vec<Vec<f32>> = (0..blocks).map(|_| { let norm = 0.3 + 0.7 * rng.next(); rng.vec(d, norm) }).collect();
                 let flat: Vec<f32> = cands.iter().flatten().copied().collect();
                 let (mut rd, mut rl) = (ptr::null_mut(), 0u64);
-                assert_eq!(eks_score_batch(ctx, ct, flat.as_ptr(), blocks as u32, d as u32, &mut rd, &mut rl), 0);
+                let (qs, owner) = ([ct as *const EksCiphertext], vec![0u32; blocks]);
+                assert_eq!(eks_score_batch(ctx, qs.as_ptr(), 1, owner.as_ptr(), flat.as_ptr(), blocks as u32, d as u32, &mut rd, &mut rl), 0);
                 let mut sums = vec![0f64; blocks];
                 assert_eq!(eks_decrypt_block_sums(kh, rd, rl, blocks as u32, sums.as_mut_ptr()), 0);
                 for (j, c) in cands.iter().enumerate() {

@@ -32,7 +32,8 @@ fn main() {
             assert_eq!(eks_query_load(ctx, qd, ql, &mut ct), 0);
             let t2 = cpu_ms();
             let (mut rd, mut rl) = (ptr::null_mut(), 0u64);
-            assert_eq!(eks_score_batch(ctx, ct, cands.as_ptr(), 7, d, &mut rd, &mut rl), 0);
+            let (qs, owner) = ([ct as *const EksCiphertext], [0u32; 7]);
+            assert_eq!(eks_score_batch(ctx, qs.as_ptr(), 1, owner.as_ptr(), cands.as_ptr(), 7, d, &mut rd, &mut rl), 0);
             let t3 = cpu_ms();
             let mut sums = [0f64; 7];
             assert_eq!(eks_decrypt_block_sums(kh, rd, rl, 7, sums.as_mut_ptr()), 0);

@@ -8,11 +8,14 @@
 //! * Key holder: `eks_encrypt_replicated` encodes one vector `q` (length ≤ B, zero-padded to B)
 //!   replicated into `blocks = ⌊slots/B⌋` consecutive blocks of B slots, encrypts it with the
 //!   *secret key* (SEAL `Encryptor::encrypt_symmetric`) and serializes it *with the seed*
-//!   (the second polynomial is replaced by a 64-byte PRNG seed: about half the size), zstd.
-//! * Data node: `eks_query_load` loads that ciphertext (bounded, validated), then for each batch
-//!   of up to `blocks` candidate vectors `eks_score_batch` encodes the candidates in consecutive
-//!   blocks of one plaintext, does one `multiply_plain`, `rescale_to_next`, `mod_switch_to` the
-//!   last level, and serializes the result (zstd). No secret, Galois or relinearization key.
+//!   (the second polynomial is replaced by a 64-byte PRNG seed: about half the size),
+//!   uncompressed (the Java side packs coefficients to their bit width, `CiphertextWire`).
+//! * Data node: `eks_query_load` loads one such ciphertext per probed cell (bounded, validated),
+//!   then for each batch of up to `blocks` candidate vectors `eks_score_batch` encodes the
+//!   candidates in consecutive blocks, one plaintext per distinct query (cell) in the batch, does
+//!   one `multiply_plain` per query, adds the products (disjoint blocks), `rescale_to_next`,
+//!   `mod_switch_to` the last level, and serializes the result uncompressed. No secret, Galois
+//!   or relinearization key.
 //! * Key holder: `eks_decrypt_block_sums` decrypts, decodes and sums each block: block j holds
 //!   ⟨q, v_j⟩.
 //!
@@ -62,7 +65,9 @@
 //! int32_t eks_query_load(const eks_context *ctx, const uint8_t *data, uint64_t len,
 //!                        eks_ciphertext **out);
 //! void    eks_ciphertext_free(eks_ciphertext *ct);
-//! int32_t eks_score_batch(const eks_context *ctx, const eks_ciphertext *query,
+//! int32_t eks_score_batch(const eks_context *ctx,
+//!                         const eks_ciphertext *const *queries, uint32_t n_queries,
+//!                         const uint32_t *block_query /* [count]: index into queries */,
 //!                         const float *vectors /* count*dim, row-major */, uint32_t count,
 //!                         uint32_t dim, uint8_t **data, uint64_t *data_len);
 //!

@@ -26,9 +26,9 @@ import java.util.Map;
  * approximation with the exact prefix term ⟨u_q, u_i⟩ by decrypting p_i with its nonce, and computes
  * the residual term itself for hits whose cell was not sent.
  *
- * <p>The response stays small: {@code _source} leaves out {@code p} and {@code z}; each hit's
- * {@value #HIT_FIELD} field carries p (binary, base64), the data node's exact residual term for a probed cell,
- * and z only for a hit of an unprobed cell (org.encryptedknn.search.EncryptedKnnFetchSubPhase).
+ * <p>The response stays small: {@code _source} leaves out the encrypted record; each hit's {@value #HIT_FIELD}
+ * field carries p (binary, base64), the nonce, the data node's exact residual term for a probed cell, and z only for
+ * a hit of an unprobed cell (org.encryptedknn.search.EncryptedKnnFetchSubPhase).
  */
 public final class EncryptedSearch {
 
@@ -110,15 +110,13 @@ public final class EncryptedSearch {
     }
 
     /**
-     * {@code _source} without the record's {@code p} (each hit's {@value #HIT_FIELD} has it) and, when every returned
-     * hit is in the rescore window, without {@code z} (the data node returns the residual term or z there).
+     * {@code _source} without the encrypted record when every returned hit is in the rescore window (each hit's
+     * {@value #HIT_FIELD} has what the key holder needs), else without {@code p} only (hits outside the window need
+     * {@code z} and {@code n} from {@code _source}). Other fields stay; a caller that needs none sets
+     * {@code "_source": false}, which spares the data node reading stored documents at all.
      */
     void excludeCiphertexts(ObjectNode body, int window, int size) {
-        ArrayNode excludes = body.putObject("_source").putArray("excludes");
-        excludes.add(field + "." + EncryptedVector.PREFIX);
-        if (size <= window) {
-            excludes.add(field + "." + EncryptedVector.KEYED_RESIDUAL);
-        }
+        body.putObject("_source").putArray("excludes").add(size <= window ? field : field + "." + EncryptedVector.PREFIX);
     }
 
     /** Adds {@code "rescore":{"window_size":…,"encrypted_knn":{"field":…,"mode":…,"query":{"prefix":[…]}}}}; returns the query. */
@@ -173,7 +171,7 @@ public final class EncryptedSearch {
         return hits;
     }
 
-    /** A hit's record from its {@value #HIT_FIELD} object and {@code _source} (the nonce is always there). */
+    /** A hit's record from its {@value #HIT_FIELD} object, else from {@code _source}. */
     static HitData hitData(JsonNode hit, String field, int residualDimension) {
         JsonNode info = hit.path("fields").path(HIT_FIELD).path(0);
         JsonNode source = hit.path("_source").path(field);
@@ -181,7 +179,7 @@ public final class EncryptedSearch {
         boolean hasResidual = z.isTextual();
         EncryptedVector record = new EncryptedVector(
             info.has("prefix") ? EncryptedVector.decodeFloats(info.path("prefix").asText()) : floats(source.path(EncryptedVector.PREFIX)),
-            Base64.getDecoder().decode(source.path(EncryptedVector.NONCE).asText()),
+            Base64.getDecoder().decode((info.has("nonce") ? info.path("nonce") : source.path(EncryptedVector.NONCE)).asText()),
             (info.has("cell") ? info.path("cell") : source.path(EncryptedVector.CELL)).asInt(),
             hasResidual ? EncryptedVector.decodeFloats(z.asText()) : new float[residualDimension],
             (info.has("epoch") ? info.path("epoch") : source.path(EncryptedVector.EPOCH)).asInt()

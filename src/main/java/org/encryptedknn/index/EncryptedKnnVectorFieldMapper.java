@@ -45,11 +45,14 @@ import java.util.Objects;
  *       the attributes {@value #ATTR_MODEL_ID}, {@value #ATTR_DIMENSION}, {@value #ATTR_PREFIX_DIMENSION},
  *       {@value #ATTR_CELLS}, {@value #ATTR_FORMAT_VERSION};</li>
  *   <li>{@code <field>._residual}: binary doc value [cell][epoch][z] ({@link ResidualDocValues}) for rescoring;</li>
+ *   <li>{@code <field>._nonce}: binary doc value n, so that search hits can carry everything the key holder needs
+ *       without loading {@code _source};</li>
  *   <li>{@code <field>._epoch}: the key epoch as an {@link IntField} (points + doc values) for epoch filters. The
  *       per-segment min/max of its points tells which epochs a segment holds (FieldInfo attributes cannot: Lucene
  *       keeps the attributes of the first document of a segment only).</li>
  * </ul>
- * {@code _source} keeps the object unchanged: the key holder needs p and n from the hits.
+ * {@code _source} shows the object unchanged ({@code z} is derived from the residual doc values on read:
+ * {@link DerivedSourceStoredFieldsFormat}).
  */
 public final class EncryptedKnnVectorFieldMapper extends ParametrizedFieldMapper {
 
@@ -359,6 +362,7 @@ public final class EncryptedKnnVectorFieldMapper extends ParametrizedFieldMapper
                     new BytesRef(ResidualDocValues.encode(vector.cell(), vector.epoch(), vector.keyedResidual()))
                 )
             );
+        context.doc().add(new BinaryDocValuesField(ResidualDocValues.nonceField(field), new BytesRef(vector.nonce())));
         context.doc().add(new IntField(ResidualDocValues.epochField(field), vector.epoch(), Field.Store.NO));
         PluginStats.DOCUMENTS_PARSED.increment();
     }

@@ -14,6 +14,8 @@ public final class ResidualDocValues {
 
     /** Suffix of the binary doc-values field holding cell, epoch and keyed residual. */
     public static final String RESIDUAL_SUFFIX = "._residual";
+    /** Suffix of the binary doc-values field holding the SAP nonce n (for the per-hit field of search responses). */
+    public static final String NONCE_SUFFIX = "._nonce";
     /** Suffix of the int field (points + doc values) holding the key epoch, for epoch filters. */
     public static final String EPOCH_SUFFIX = "._epoch";
     public static final int HEADER_BYTES = 2 * Integer.BYTES;
@@ -22,6 +24,10 @@ public final class ResidualDocValues {
 
     public static String residualField(String field) {
         return field + RESIDUAL_SUFFIX;
+    }
+
+    public static String nonceField(String field) {
+        return field + NONCE_SUFFIX;
     }
 
     public static String epochField(String field) {

@@ -32,15 +32,16 @@ import java.util.TreeMap;
 /**
  * Adds the per-hit document field {@value #FIELD} to the hits of a search with an {@code encrypted_knn} rescorer: what
  * the key holder needs to finish the ranking, in a compact form, so that the response need not carry the hits' stored
- * ciphertexts (docs/storage-plugin.md, docs/ckks-mode.md). Every hit gets
- * {@code {"cell":c,"epoch":e,"prefix":"<b64 float32 p>","probed":…}}; a window hit whose cell was not probed also
+ * ciphertexts, nor even {@code _source} (docs/storage-plugin.md, docs/ckks-mode.md). Every hit gets
+ * {@code {"cell":c,"epoch":e,"prefix":"<b64 float32 p>","nonce":"<b64 n>","probed":…}}; a window hit whose cell was
+ * not probed also
  * {@code "z":"<b64 float32 z>"}, so that the key holder computes its residual term itself without a second round trip
  * (z is what the data node stores; the key holder needs its key to use it); a hit outside the rescore window
  * {@code "rescored":false}. Then, by mode:
  * <ul>
  *   <li><b>keyed</b>: a probed hit carries {@code "residual":⟨H_c r_q, z⟩}, the exact residual term the rescorer used
  *       (the data node computes it anyway); the key holder adds the exact prefix term, SAP-decrypted from
- *       {@code prefix} and the nonce {@code n} of {@code _source}.</li>
+ *       {@code prefix} and {@code nonce}.</li>
  *   <li><b>ckks</b>, the homomorphic half of that mode:
  *     <ol>
  *       <li>takes the shard's rescore window from the rescore context ({@link RescoreContext#getRescoredDocs()}: set by
@@ -202,6 +203,7 @@ public final class EncryptedKnnFetchSubPhase implements FetchSubPhase {
         private final EncryptedKnnRescorer.Context context;
         private final Batches batches; // ckks mode only
         private EncryptedKnnRescorer.LeafCursor cursor;
+        private BinaryDocValues nonces;
         private int lastDoc;
 
         Processor(EncryptedKnnRescorer.Context context, Batches batches) {
@@ -212,6 +214,7 @@ public final class EncryptedKnnFetchSubPhase implements FetchSubPhase {
         @Override
         public void setNextReader(LeafReaderContext readerContext) throws IOException {
             cursor = new EncryptedKnnRescorer.LeafCursor(readerContext, context.spec().field());
+            nonces = readerContext.reader().getBinaryDocValues(ResidualDocValues.nonceField(context.spec().field()));
             lastDoc = -1;
         }
 
@@ -219,7 +222,7 @@ public final class EncryptedKnnFetchSubPhase implements FetchSubPhase {
         public void process(HitContext hitContext) throws IOException {
             int leafDoc = hitContext.docId();
             if (leafDoc < lastDoc) { // the fetch phase visits a segment's hits in doc order; rewind otherwise
-                cursor = new EncryptedKnnRescorer.LeafCursor(hitContext.readerContext(), context.spec().field());
+                setNextReader(hitContext.readerContext());
             }
             lastDoc = leafDoc;
             EncryptedKnnRescorer.HitScore score = cursor.score(leafDoc, context);
@@ -232,6 +235,10 @@ public final class EncryptedKnnFetchSubPhase implements FetchSubPhase {
             value.put("cell", score.cell());
             value.put("epoch", score.epoch());
             value.put("prefix", EncryptedVector.encodeFloats(score.p()));
+            if (nonces != null && nonces.advanceExact(leafDoc)) {
+                BytesRef n = nonces.binaryValue();
+                value.put("nonce", Base64.getEncoder().encodeToString(java.util.Arrays.copyOfRange(n.bytes, n.offset, n.offset + n.length)));
+            }
             boolean probed = batches == null ? rescored && score.probed() : batches.slots.containsKey(doc);
             value.put("probed", probed);
             if (rescored && !probed) {

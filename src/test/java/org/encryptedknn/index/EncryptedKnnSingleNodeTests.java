@@ -437,6 +437,20 @@ public class EncryptedKnnSingleNodeTests extends OpenSearchSingleNodeTestCase {
             if (!cells.containsKey(c)) {
                 assertEquals((float) dot(prefix, v.prefix()), hit.getScore(), 1e-4f * Math.max(1f, Math.abs(hit.getScore())));
             }
+            // the per-hit field: p, n, cell, epoch; the exact residual term (probed) or z (unprobed)
+            Map<?, ?> info = (Map<?, ?>) hit.field(org.encryptedknn.search.EncryptedKnnFetchSubPhase.FIELD).getValue();
+            assertArrayEquals(v.prefix(), EncryptedVector.decodeFloats((String) info.get("prefix")), 0f);
+            assertEquals(java.util.Base64.getEncoder().encodeToString(v.nonce()), info.get("nonce"));
+            assertEquals(v.cell(), ((Number) info.get("cell")).intValue());
+            assertEquals(v.epoch(), ((Number) info.get("epoch")).intValue());
+            assertEquals(cells.containsKey(c), info.get("probed"));
+            if (cells.containsKey(c)) {
+                assertEquals(dot(cells.get(c), v.keyedResidual()), ((Number) info.get("residual")).doubleValue(), 1e-9);
+                assertNull(info.get("z"));
+            } else {
+                assertEquals(EncryptedVector.encodeFloats(v.keyedResidual()), info.get("z"));
+                assertNull(info.get("residual"));
+            }
         }
         assertEquals(expectedOrder, ids(r));
         assertEquals(window, PluginStats.RESCORED_HITS.sum() - rescoredBefore);
