@@ -11,12 +11,13 @@
 # live under the cache dir ($ENCRYPTED_KNN_CACHE)/reliability/ and are wiped at the start of a scenario. Master keys
 # are random, written only to a private temp dir that is removed on exit, and never printed.
 # Exit status: non-zero if a scenario's checks fail.
+# EKNN_REL_TRANSLOG_DURABILITY=async (crash only): negative control, acknowledged documents may then be lost.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=lib.sh
 . "$ROOT/scripts/lib.sh"
 
-[ $# -eq 1 ] || { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[ $# -eq 1 ] || { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 SCENARIO="$1"
 cd "$ROOT"
 eknn_find_jdk
@@ -58,10 +59,11 @@ crash() {
   fresh_dir "$dir"
   new_key crash
   start_node "$name" "$port" crash "$dir/data"
-  # Kill somewhere between 1,000 and 3,999 acknowledged documents (of 5,996).
-  local kill_after=$((1000 + RANDOM % 3000)) acked="$dir/acked.txt"
+  # Kill somewhere between 1,000 and 2,499 acknowledged documents (of 5,996).
+  local kill_after=$((1000 + RANDOM % 1500)) acked="$dir/acked.txt"
   : > "$acked"
-  bench CrashRecovery ingest --url "http://127.0.0.1:$port" --acked "$acked" &
+  bench CrashRecovery ingest --url "http://127.0.0.1:$port" --acked "$acked" \
+    --translog-durability "${EKNN_REL_TRANSLOG_DURABILITY:-request}" &
   local ingest=$!
   while kill -0 "$ingest" 2>/dev/null && [ "$(wc -l < "$acked")" -lt "$kill_after" ]; do sleep 0.1; done
   local pid; pid="$(cat "$(node_dir "$name")/opensearch.pid")"

@@ -40,7 +40,7 @@ import java.util.Set;
  * </ul>
  *
  * <pre>java … org.encryptedknn.bench.CrashRecovery ingest|verify --url http://127.0.0.1:9410 --acked FILE
- *     [--docs 5996] [--queries 50] [--bulk 20] [--restart-seconds S]</pre>
+ *     [--docs 5996] [--queries 50] [--bulk 20] [--translog-durability request|async] [--restart-seconds S]</pre>
  */
 public final class CrashRecovery {
 
@@ -54,15 +54,17 @@ public final class CrashRecovery {
         GatewayScenario s = new GatewayScenario(a.get("--url", "http://127.0.0.1:9410"), a.getInt("--docs", 5996), a.getInt("--queries", 50));
         Path acked = Path.of(a.get("--acked", "acked.txt"));
         int code = switch (phase) {
-            case "ingest" -> ingest(s, acked, a.getInt("--bulk", 20));
+            case "ingest" -> ingest(s, acked, a.getInt("--bulk", 20), a.get("--translog-durability", "request"));
             case "verify" -> verify(s, acked, a.getDouble("--restart-seconds", Double.NaN)) ? 0 : 1;
             default -> throw new IllegalArgumentException("usage: CrashRecovery ingest|verify --url URL --acked FILE …");
         };
         System.exit(code);
     }
 
-    private static int ingest(GatewayScenario s, Path ackedFile, int bulkSize) throws IOException {
+    private static int ingest(GatewayScenario s, Path ackedFile, int bulkSize, String durability) throws IOException {
         s.createIndex(INDEX, "1s");
+        // "async" (fsync every 5 s, after the acknowledgement) is the negative control: acknowledged documents can be lost.
+        s.node.put("/" + INDEX + "/_settings", "{\"index.translog.durability\":\"" + durability + "\"}");
         int acked = 0;
         int bulks = 0;
         long t0 = System.nanoTime();

@@ -23,9 +23,11 @@ import java.util.concurrent.atomic.AtomicLongArray;
  *
  * <p>Every answer is classified against the top 10 the same query returned before any change: <em>ok</em> (same ids in
  * the same order, scores within 1e-4), <em>clean failure</em> (a 4xx that names the key problem), or <em>wrong</em>
- * (anything else: other results, a 5xx, an unclear error, no answer). Checks: no wrong answer; before the change and
- * after the key is back every query is ok; while the other key is installed (from the moment its reload returned) no
- * query is ok, i.e. the reload took effect. Exit 1 if a check fails.
+ * (anything else: other results, a 5xx, an unclear error, no answer). A last phase reloads the original key back to
+ * back (100 ms apart) for {@code --phase-seconds} (every reload retires the generation that in-flight queries hold). Checks: no wrong
+ * answer; before the change, after the key is back and through the reload storm every query is ok; while the other key
+ * is installed (from the moment its reload returned) no query is ok, i.e. the reload took effect. Exit 1 if a check
+ * fails.
  *
  * <pre>java … org.encryptedknn.bench.KeyReload --url URL --name NODE --key-file ORIGINAL --other-key-file OTHER
  *     [--docs 1000] [--queries 50] [--threads 4] [--phase-seconds 10]</pre>
@@ -34,7 +36,7 @@ public final class KeyReload {
 
     static final String INDEX = "rel-reload";
     static final String[] PHASES = {"original key", "writing other key + reload", "other key", "writing original key + reload",
-        "original key again"};
+        "original key again", "reload storm, original key"};
     static final int OK = 0;
     static final int CLEAN = 1;
     static final int WRONG = 2;
@@ -85,13 +87,22 @@ public final class KeyReload {
         Thread.sleep(phaseSeconds * 1000L);
         double back = swap(name, original, 3);
         Thread.sleep(phaseSeconds * 1000L);
+        // Each reload installs a new generation and retires the previous one under the queries still holding it.
+        phase = 5;
+        int storm = 0;
+        long stormEnd = System.nanoTime() + phaseSeconds * 1_000_000_000L;
+        while (System.nanoTime() < stormEnd) {
+            reload();
+            storm++;
+            Thread.sleep(100); // lets queries start between reloads; each new generation decrypts the model again
+        }
         stop.set(true);
         for (Thread c : clients) {
             c.join();
         }
 
-        System.out.printf(Locale.ROOT, "%d client threads, %d s per phase; keystore write + reload took %.1f s (other key), %.1f s (back)%n",
-            threads, phaseSeconds, toOther, back);
+        System.out.printf(Locale.ROOT, "%d client threads, %d s per phase; keystore write + reload took %.1f s (other key), %.1f s (back); "
+            + "%d reloads in the storm%n", threads, phaseSeconds, toOther, back, storm);
         System.out.printf(Locale.ROOT, "%-30s %8s %8s %8s%n", "phase (by query start)", "ok", "clean", "wrong");
         long[] total = new long[3];
         for (int p = 0; p < PHASES.length; p++) {
@@ -106,9 +117,9 @@ public final class KeyReload {
         boolean noWrong = total[WRONG] == 0;
         boolean servedBefore = count(0, OK) > 0 && count(0, CLEAN) == 0;
         boolean switched = count(2, OK) == 0 && count(2, CLEAN) > 0;
-        boolean servedAfter = count(4, OK) > 0 && count(4, CLEAN) == 0;
+        boolean servedAfter = count(4, OK) > 0 && count(4, CLEAN) == 0 && count(5, OK) > 0 && count(5, CLEAN) == 0;
         System.out.printf(Locale.ROOT, "no wrong answer: %s; all ok before: %s; other key refused once reloaded: %s; all ok after the "
-            + "original key is back: %s%n", GatewayScenario.verdict(noWrong), GatewayScenario.verdict(servedBefore),
+            + "original key is back and through the reload storm: %s%n", GatewayScenario.verdict(noWrong), GatewayScenario.verdict(servedBefore),
             GatewayScenario.verdict(switched), GatewayScenario.verdict(servedAfter));
         return baselineOk && noWrong && servedBefore && switched && servedAfter;
     }
@@ -123,14 +134,18 @@ public final class KeyReload {
         if (p.waitFor() != 0) {
             throw new IllegalStateException("scripts/opensearch.sh keystore-add exited with " + p.exitValue());
         }
+        reload();
+        phase = during + 1;
+        return (System.nanoTime() - t0) / 1e9;
+    }
+
+    private void reload() {
         JsonNode reload = s.node.post("/_nodes/reload_secure_settings", null);
         for (JsonNode n : reload.path("nodes")) {
             if (n.has("reload_exception")) {
                 throw new IllegalStateException("reload failed on a node: " + n.path("reload_exception").path("reason").asText());
             }
         }
-        phase = during + 1;
-        return (System.nanoTime() - t0) / 1e9;
     }
 
     private void query(int first, int stride, AtomicBoolean stop) {
