@@ -50,10 +50,9 @@ public final class CrashRecovery {
 
     public static void main(String[] argv) throws IOException {
         SearchBench.Args a = new SearchBench.Args(argv);
-        String phase = argv.length > 0 ? argv[0] : "";
-        GatewayScenario s = new GatewayScenario(a.get("--url", "http://127.0.0.1:9410"), a.getInt("--docs", 5996), a.getInt("--queries", 50));
+        GatewayScenario s = GatewayScenario.fromArgs(a, 9410, 5996, 50);
         Path acked = Path.of(a.get("--acked", "acked.txt"));
-        int code = switch (phase) {
+        int code = switch (argv.length > 0 ? argv[0] : "") {
             case "ingest" -> ingest(s, acked, a.getInt("--bulk", 20), a.get("--translog-durability", "request"));
             case "verify" -> verify(s, acked, a.getDouble("--restart-seconds", Double.NaN)) ? 0 : 1;
             default -> throw new IllegalArgumentException("usage: CrashRecovery ingest|verify --url URL --acked FILE …");

@@ -46,6 +46,11 @@ final class GatewayScenario {
             docs.size(), queries.size());
     }
 
+    /** From the options {@code --url}, {@code --docs} and {@code --queries}, with the scenario's defaults. */
+    static GatewayScenario fromArgs(SearchBench.Args a, int port, int docCount, int queryCount) {
+        return new GatewayScenario(a.get("--url", "http://127.0.0.1:" + port), a.getInt("--docs", docCount), a.getInt("--queries", queryCount));
+    }
+
     /** Model (created unless it exists), pipelines and a fresh {@code index} with the given refresh interval. */
     void createIndex(String index, String refreshInterval) {
         Demo.ensureModel(node, docs.vectors());

@@ -53,8 +53,7 @@ public final class KeyReload {
 
     public static void main(String[] argv) throws Exception {
         SearchBench.Args a = new SearchBench.Args(argv);
-        KeyReload r = new KeyReload(new GatewayScenario(a.get("--url", "http://127.0.0.1:9414"), a.getInt("--docs", 1000),
-            a.getInt("--queries", 50)));
+        KeyReload r = new KeyReload(GatewayScenario.fromArgs(a, 9414, 1000, 50));
         String name = a.get("--name", null);
         Path original = Path.of(a.get("--key-file", ""));
         Path other = Path.of(a.get("--other-key-file", ""));

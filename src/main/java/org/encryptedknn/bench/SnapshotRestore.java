@@ -47,11 +47,10 @@ public final class SnapshotRestore {
 
     public static void main(String[] argv) throws IOException {
         SearchBench.Args a = new SearchBench.Args(argv);
-        String phase = argv.length > 0 ? argv[0] : "";
-        GatewayScenario s = new GatewayScenario(a.get("--url", "http://127.0.0.1:9411"), a.getInt("--docs", 2000), a.getInt("--queries", 100));
+        GatewayScenario s = GatewayScenario.fromArgs(a, 9411, 2000, 100);
         String repo = a.get("--repo", null);
         Path expected = Path.of(a.get("--expected", "expected.json"));
-        boolean ok = switch (phase) {
+        boolean ok = switch (argv.length > 0 ? argv[0] : "") {
             case "create" -> create(s, repo, expected);
             case "restore" -> restore(s, repo, expected, a.get("--key", "same"));
             default -> throw new IllegalArgumentException("usage: SnapshotRestore create|restore --url URL --repo DIR --expected FILE …");
