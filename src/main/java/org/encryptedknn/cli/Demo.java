@@ -36,12 +36,12 @@ import java.util.stream.Stream;
  */
 public final class Demo {
 
-    static final String ENCRYPTED_INDEX = "demo-mail";
+    public static final String ENCRYPTED_INDEX = "demo-mail";
     static final String PLAIN_INDEX = "demo-mail-plain";
-    static final String FIELD = "embedding";
-    static final String MODEL_ID = "demo-minilm";
-    static final String INGEST_PIPELINE = "demo-encrypt";
-    static final String SEARCH_PIPELINE = "demo-search";
+    public static final String FIELD = "embedding";
+    public static final String MODEL_ID = "demo-minilm";
+    public static final String INGEST_PIPELINE = "demo-encrypt";
+    public static final String SEARCH_PIPELINE = "demo-search";
     static final int TRAINING_VECTORS = 2000;
     static final int CELLS = 64;
     static final int HELD_OUT = 200;
@@ -113,7 +113,7 @@ public final class Demo {
     }
 
     /** Creates the model unless the node already has it; true when it was created. */
-    static boolean ensureModel(OpenSearchHttp node, float[][] vectors) {
+    public static boolean ensureModel(OpenSearchHttp node, float[][] vectors) {
         String path = "/_plugins/encrypted_knn/models/" + MODEL_ID;
         if (!modelExists(node, path)) {
             ObjectNode body = OpenSearchHttp.JSON.createObjectNode();
@@ -145,7 +145,7 @@ public final class Demo {
         }
     }
 
-    static void ensurePipelines(OpenSearchHttp node) {
+    public static void ensurePipelines(OpenSearchHttp node) {
         ObjectNode encrypt = OpenSearchHttp.JSON.createObjectNode();
         ObjectNode processor = encrypt.putArray("processors").addObject().putObject("encrypted_knn");
         processor.put("model_id", MODEL_ID);
@@ -170,36 +170,44 @@ public final class Demo {
             System.out.println("both indices already hold " + docs.size() + " documents: reusing them");
             return;
         }
-        ObjectNode encryptedBody = OpenSearchHttp.JSON.createObjectNode();
-        encryptedBody.set("settings", Indices.settings(true).put("index.default_pipeline", INGEST_PIPELINE));
-        ObjectNode mapping = Indices.properties(encryptedBody).putObject(FIELD);
-        mapping.put("type", "encrypted_knn_vector");
-        mapping.put("model_id", MODEL_ID);
-        mapping.put("dimension", vectors[0].length);
-        mapping.put("prefix_dimension", model.path("prefix_dimension").asInt(vectors[0].length / 4));
-        mapping.put("cells", model.path("cells").asInt(CELLS));
-        mapping.putObject("method").put("m", Indices.Hnsw.DEFAULT.m()).put("ef_construction", Indices.Hnsw.DEFAULT.efConstruction());
-        Indices.properties(encryptedBody).putObject("subject").put("type", "keyword").put("index", false);
-        load(node, ENCRYPTED_INDEX, encryptedBody, "index through the encrypting pipeline", vectors, messages);
+        // the GET answer wraps the public metadata in "model"
+        load(node, ENCRYPTED_INDEX, encryptedIndexBody(model.path("model"), vectors[0].length), "index through the encrypting pipeline", vectors, messages);
 
         ObjectNode plainBody = Indices.plainIndexBody(FIELD, vectors[0].length, "cosinesimil", Indices.Hnsw.DEFAULT);
         Indices.properties(plainBody).putObject("subject").put("type", "keyword").put("index", false);
         load(node, PLAIN_INDEX, plainBody, "plaintext baseline", vectors, messages);
     }
 
-    /** The application's documents are the same for both indices: a plain vector and the subject line. */
+    /** An index of the model's vectors with {@link #INGEST_PIPELINE} as default pipeline and an encrypted subject. */
+    public static ObjectNode encryptedIndexBody(JsonNode model, int dimension) {
+        ObjectNode body = OpenSearchHttp.JSON.createObjectNode();
+        body.set("settings", Indices.settings(true).put("index.default_pipeline", INGEST_PIPELINE));
+        ObjectNode mapping = Indices.properties(body).putObject(FIELD);
+        mapping.put("type", "encrypted_knn_vector");
+        mapping.put("model_id", MODEL_ID);
+        mapping.put("dimension", dimension);
+        mapping.put("prefix_dimension", model.path("prefix_dimension").asInt(dimension / 4));
+        mapping.put("cells", model.path("cells").asInt(CELLS));
+        mapping.putObject("method").put("m", Indices.Hnsw.DEFAULT.m()).put("ef_construction", Indices.Hnsw.DEFAULT.efConstruction());
+        Indices.properties(body).putObject("subject").put("type", "keyword").put("index", false);
+        return body;
+    }
+
+    /** The application's document, the same for both indices: a plain vector and the subject line. */
+    public static ObjectNode document(float[] vector, CorpusMessage message) {
+        ObjectNode doc = OpenSearchHttp.JSON.createObjectNode();
+        doc.set(FIELD, Indices.floats(vector));
+        doc.put("subject", message.subject());
+        return doc;
+    }
+
     private static void load(OpenSearchHttp node, String index, ObjectNode body, String label, float[][] vectors,
                              List<CorpusMessage> messages) {
         Indices.recreate(node, index, body);
         Indices.LoadResult result;
         try (ProgressBar bar = new ProgressBar(label, vectors.length)) {
             int[] last = {0};
-            result = Indices.bulkLoad(node, index, vectors.length, i -> {
-                ObjectNode doc = OpenSearchHttp.JSON.createObjectNode();
-                doc.set(FIELD, Indices.floats(vectors[i]));
-                doc.put("subject", messages.get(i).subject());
-                return doc;
-            }, (done, total) -> {
+            result = Indices.bulkLoad(node, index, vectors.length, i -> document(vectors[i], messages.get(i)), (done, total) -> {
                 bar.step(done - last[0]);
                 last[0] = done;
             });
@@ -209,13 +217,13 @@ public final class Demo {
     }
 
     /** Through the search pipeline: the gateway encrypts the vector, the data node sees ciphertexts only. */
-    static JsonNode encryptedSearch(OpenSearchHttp node, float[] vector, int size) {
+    public static JsonNode encryptedSearch(OpenSearchHttp node, String index, float[] vector, int size) {
         ObjectNode body = OpenSearchHttp.JSON.createObjectNode();
         body.put("size", size);
         ObjectNode params = body.putObject("query").putObject("encrypted_knn").putObject(FIELD);
         params.set("vector", Indices.floats(vector));
         params.put("k", K);
-        return node.post("/" + ENCRYPTED_INDEX + "/_search?search_pipeline=" + SEARCH_PIPELINE, body).path("hits").path("hits");
+        return node.post("/" + index + "/_search?search_pipeline=" + SEARCH_PIPELINE, body).path("hits").path("hits");
     }
 
     static JsonNode plainSearch(OpenSearchHttp node, float[] vector, int size) {
@@ -229,7 +237,7 @@ public final class Demo {
     }
 
     static void runQuery(OpenSearchHttp node, float[] vector, String text) {
-        JsonNode encrypted = encryptedSearch(node, vector, 10);
+        JsonNode encrypted = encryptedSearch(node, ENCRYPTED_INDEX, vector, 10);
         JsonNode plain = plainSearch(node, vector, 10);
         System.out.printf(Locale.ROOT, "%nquery: \"%s\"%n", text);
         System.out.printf(Locale.ROOT, "  %-52s %-8s | %-52s %-8s%n", "encrypted index (subject decrypted by the gateway)", "score",
@@ -254,7 +262,7 @@ public final class Demo {
         return String.format(Locale.ROOT, "%.4f", knnCosine ? 2 * s - 1 : s);
     }
 
-    static List<String> ids(JsonNode hits) {
+    public static List<String> ids(JsonNode hits) {
         List<String> ids = new ArrayList<>();
         hits.forEach(h -> ids.add(h.path("_id").asText()));
         return ids;
@@ -272,7 +280,7 @@ public final class Demo {
         try (ProgressBar bar = new ProgressBar("queries", queries.length)) {
             for (float[] q : queries) {
                 List<String> exact = ExactSearch.topKIds(q, docs, 10, Space.COSINE);
-                List<String> enc = ids(encryptedSearch(node, q, 10));
+                List<String> enc = ids(encryptedSearch(node, ENCRYPTED_INDEX, q, 10));
                 List<String> base = ids(plainSearch(node, q, 10));
                 vsExact += overlap(enc, exact) / 10.0;
                 vsBaseline += overlap(enc, base) / 10.0;

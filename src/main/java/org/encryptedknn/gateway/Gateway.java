@@ -177,7 +177,7 @@ public final class Gateway implements Closeable {
         return ModelCodec.toJson(model, lease.keys());
     }
 
-    /** Opens a stored model under the leased key; a wrong key is a 500 that says so. */
+    /** Opens a stored model under the leased key; a wrong key is a 400 that says so. */
     public ShardModel open(KeyLease lease, String id, String sealedJson) {
         try {
             return ModelCodec.fromJson(sealedJson, lease.keys());

@@ -34,13 +34,17 @@ public final class GatewaySettings {
         );
     }
 
-    /** 500: a stored model does not open under this node's key (key changed in the keystore, or the model was altered). */
+    /**
+     * 400: a stored model does not open under this node's key (key changed in the keystore, a snapshot restored into a
+     * cluster with another key, or the model was altered). A 4xx like the other key errors: the node is healthy, its key
+     * configuration cannot serve the request, and retrying will not help until the key is fixed.
+     */
     public static OpenSearchStatusException wrongKey(String nodeName, String modelId, Exception cause) {
         return new OpenSearchStatusException(
             "model [" + modelId + "] cannot be decrypted with the " + MASTER_KEY + " of node [" + nodeName + "]: the key in this "
                 + "node's keystore differs from the one the model was stored under (or the stored model was altered); restore the "
                 + "original key and call POST _nodes/reload_secure_settings",
-            RestStatus.INTERNAL_SERVER_ERROR,
+            RestStatus.BAD_REQUEST,
             cause
         );
     }

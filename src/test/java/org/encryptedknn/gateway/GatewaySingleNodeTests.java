@@ -448,11 +448,12 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
             // 2. another key: the stored model does not open, and the error says why
             reload(OTHER_KEY);
             e = expectThrows(Exception.class, () -> knn("rk-idx", "rk-search", q, 5, 5, null));
-            assertEquals(allMessages(e), RestStatus.INTERNAL_SERVER_ERROR, ExceptionsHelper.status(e));
+            assertEquals(allMessages(e), RestStatus.BAD_REQUEST, ExceptionsHelper.status(e));
             assertTrue(allMessages(e), allMessages(e).contains("model [rk] cannot be decrypted with the " + GatewaySettings.MASTER_KEY));
             assertFalse(allMessages(e), allMessages(e).contains(OTHER_KEY));
             Reply rotate = rest(RestRequest.Method.POST, RestModelsAction.BASE + "/rk/_rotate", Map.of("model_id", "rk"), null);
-            assertEquals(rotate.raw(), RestStatus.INTERNAL_SERVER_ERROR, rotate.status());
+            assertEquals(rotate.raw(), RestStatus.BAD_REQUEST, rotate.status());
+            assertTrue(rotate.raw(), rotate.raw().contains("model [rk] cannot be decrypted"));
 
             // 3. malformed key value: reload fails, the previous key stays, the value is not echoed
             e = expectThrows(Exception.class, () -> reload("bm90IDMyIGJ5dGVz"));
