@@ -265,8 +265,8 @@ public final class CkksSearchBench {
         row("key holder: whole ranking (decrypt+SAP+sort), ms", rankMs);
         System.out.printf(Locale.ROOT, "%-44s %10s %10s %10s%n", "bytes per query (mean)", "up", "down", "batches");
         System.out.printf(Locale.ROOT, "%-44s %10.0f %10.0f%n", "plaintext knn (size 10)", plainUp.mean(), plainDown.mean());
-        System.out.printf(Locale.ROOT, "%-44s %10.0f %10.0f%n", "keyed (size K, z in _source)", keyedUp.mean(), keyedDown.mean());
-        System.out.printf(Locale.ROOT, "%-44s %10.0f %10.0f %10.1f%n", "ckks (size K, z not in _source)", ckksUp.mean(), ckksDown.mean(), batches.mean());
+        System.out.printf(Locale.ROOT, "%-44s %10.0f %10.0f%n", "keyed (size K, ids + _encrypted_knn field)", keyedUp.mean(), keyedDown.mean());
+        System.out.printf(Locale.ROOT, "%-44s %10.0f %10.0f %10.1f%n", "ckks (size K, ids + _encrypted_knn field)", ckksUp.mean(), ckksDown.mean(), batches.mean());
     }
 
     static void row(String name, Series s) {
