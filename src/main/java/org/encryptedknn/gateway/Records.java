@@ -44,6 +44,15 @@ public final class Records {
 
     /** Parses a stored record of {@code field} for a model with the given prefix and residual dimensions. */
     public static EncryptedVector fromMap(Object value, String field, int prefixDimension, int residualDimension, int cells) {
+        return fromMap(value, field, prefixDimension, residualDimension, cells, true);
+    }
+
+    /**
+     * As {@link #fromMap(Object, String, int, int, int)}; with {@code residualRequired} false a record whose {@code z}
+     * was left out of {@code _source} gets zeros in its place (its residual term comes from elsewhere).
+     */
+    public static EncryptedVector fromMap(Object value, String field, int prefixDimension, int residualDimension, int cells,
+                                          boolean residualRequired) {
         if (!(value instanceof Map<?, ?> m)) {
             throw new IllegalArgumentException("field [" + field + "] does not hold an encrypted vector object {p,n,c,z,e}");
         }
@@ -62,7 +71,9 @@ public final class Records {
         float[] z;
         try {
             nonce = Base64.getDecoder().decode(string(m.get(EncryptedVector.NONCE), field, "n"));
-            z = EncryptedVector.decodeFloats(string(m.get(EncryptedVector.KEYED_RESIDUAL), field, "z"));
+            z = residualRequired || m.containsKey(EncryptedVector.KEYED_RESIDUAL)
+                ? EncryptedVector.decodeFloats(string(m.get(EncryptedVector.KEYED_RESIDUAL), field, "z"))
+                : new float[residualDimension];
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("field [" + field + "]: [n] or [z] is not valid base64 of the expected length");
         }

@@ -8,6 +8,7 @@ import org.encryptedknn.ingest.EncryptedKnnRekeyProcessor;
 import org.encryptedknn.rest.RestModelsAction;
 import org.encryptedknn.search.pipeline.EncryptedKnnQueryProcessor;
 import org.encryptedknn.search.pipeline.EncryptedKnnRerankProcessor;
+import org.encryptedknn.search.pipeline.GatewayCkks;
 import org.opensearch.cluster.service.ClusterService;
 import org.opensearch.common.settings.Setting;
 import org.opensearch.common.settings.Settings;
@@ -33,6 +34,7 @@ import java.util.Map;
 final class GatewayRegistrations implements Closeable {
 
     private final Gateway gateway = new Gateway();
+    private final GatewayCkks ckks = new GatewayCkks();
 
     Gateway gateway() {
         return gateway;
@@ -62,7 +64,7 @@ final class GatewayRegistrations implements Closeable {
     }
 
     Map<String, org.opensearch.search.pipeline.Processor.Factory<SearchRequestProcessor>> requestProcessors() {
-        return Map.of(EncryptedKnnQueryProcessor.TYPE, EncryptedKnnQueryProcessor.factory(gateway));
+        return Map.of(EncryptedKnnQueryProcessor.TYPE, EncryptedKnnQueryProcessor.factory(gateway, ckks));
     }
 
     Map<String, org.opensearch.search.pipeline.Processor.Factory<SearchResponseProcessor>> responseProcessors() {
@@ -75,6 +77,7 @@ final class GatewayRegistrations implements Closeable {
 
     @Override
     public void close() {
+        ckks.close();
         gateway.close();
     }
 }

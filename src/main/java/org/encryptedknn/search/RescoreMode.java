@@ -9,8 +9,7 @@ import java.util.Locale;
  *   <li>{@link #KEYED}: the query carries H_c r_q in clear per cell; the data node computes exact scores and sorts.
  *       Leaks the keyed query residuals and the scores to the storage tier (documented per-request choice).</li>
  *   <li>{@link #CKKS}: the query carries CKKS ciphertexts of H_c r_q; the data node multiplies them with packed
- *       residuals and returns the ciphertexts with the response; the key holder decrypts and ranks. Not available
- *       yet: parsed so the error is precise.</li>
+ *       residuals and returns the ciphertexts with the response; the key holder decrypts and ranks (docs/ckks-mode.md).</li>
  * </ul>
  */
 public enum RescoreMode {

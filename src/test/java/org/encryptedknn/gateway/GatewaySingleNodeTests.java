@@ -256,8 +256,12 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
     }
 
     void putSearchPipeline(String id, String modelId, int probe) {
+        putSearchPipeline(id, modelId, probe, "keyed");
+    }
+
+    void putSearchPipeline(String id, String modelId, int probe, String mode) {
         String p = "{\"request_processors\":[{\"encrypted_knn_query\":{\"model_id\":\"" + modelId + "\",\"probe_cells\":" + probe
-            + ",\"deterministic_fields\":[\"sender\"]}}],"
+            + ",\"mode\":\"" + mode + "\",\"deterministic_fields\":[\"sender\"]}}],"
             + "\"response_processors\":[{\"encrypted_knn_rerank\":{\"model_id\":\"" + modelId + "\",\"decrypt_fields\":[\"body\",\"sender\"]}}]}";
         client().admin().cluster().putSearchPipeline(
             new org.opensearch.action.search.PutSearchPipelineRequest(id, new BytesArray(p), MediaTypeRegistry.JSON)
@@ -326,6 +330,19 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
             assertTrue(src.get("embedding") instanceof Map);
         }
         assertEquals(hits[0].getScore(), response.getHits().getMaxScore(), 0f);
+
+        // ckks mode: the data node scores CKKS ciphertexts (this node's key), the rerank decrypts; same exact ranking.
+        // 2 of 4 cells probed: hits of the other cells are scored from the z their per-hit field carries.
+        putSearchPipeline("e2e-ckks", "e2e", 2, "ckks");
+        long ckksRequests = org.encryptedknn.plugin.PluginStats.CKKS_RESCORE_REQUESTS.sum();
+        SearchResponse ckks = knn("mail", "e2e-ckks", q, 60, 5, null);
+        assertEquals(1, org.encryptedknn.plugin.PluginStats.CKKS_RESCORE_REQUESTS.sum() - ckksRequests);
+        for (int r = 0; r < 5; r++) {
+            SearchHit h = ckks.getHits().getHits()[r];
+            assertEquals("ckks rank " + r, hits[r].getScore(), h.getScore(), 1e-4f);
+            assertNull("the per-hit ciphertext field is not passed on", h.field(org.encryptedknn.search.EncryptedKnnFetchSubPhase.FIELD));
+            assertEquals(hits[r].getSourceAsMap().get("body"), h.getSourceAsMap().get("body"));
+        }
 
         // from/size paging keeps the exact order
         SearchResponse page2 = search("mail", sourceOf("{\"from\":2,\"size\":3,\"_source\":[\"body\"],\"query\":{\"encrypted_knn\":{\"embedding\":{\"vector\":" + json(q) + ",\"k\":60}}}}"), "e2e-search");

@@ -6,9 +6,13 @@ import org.encryptedknn.gateway.KeyLease;
 import org.encryptedknn.gateway.ProcessorConfig;
 import org.encryptedknn.gateway.Records;
 import org.encryptedknn.index.EncryptedKnnQueryBuilder;
+import org.encryptedknn.he.CkksKeyHolder;
+import org.encryptedknn.search.CkksRescoreQuery;
 import org.encryptedknn.search.EncryptedKnnRescorerBuilder;
 import org.encryptedknn.search.KeyedRescoreQuery;
+import org.encryptedknn.search.RescoreMode;
 import org.encryptedknn.shard.EncryptedQuery;
+import org.encryptedknn.shard.EncryptedVector;
 import org.encryptedknn.shard.ShardModel;
 import org.encryptedknn.shard.ShardTransform;
 import org.opensearch.action.search.SearchRequest;
@@ -31,16 +35,19 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Search request processor {@code encrypted_knn_query}: {@code {"model_id":"m1","probe_cells":8,"deterministic_fields":["sender"]}}.
+ * Search request processor {@code encrypted_knn_query}:
+ * {@code {"model_id":"m1","probe_cells":8,"mode":"keyed","deterministic_fields":["sender"]}}.
  *
  * <p>Finds the {@code encrypted_knn} query that carries a plain {@code "vector"} (top level, or in {@code bool} clauses
  * at any depth), and on the coordinating node, under the leased key:
  * <ol>
  *   <li>encrypts it (SAP query ciphertext of the rotated prefix, model's current epoch) and replaces it with
  *       {@code encrypted_vector} + {@code model_id};</li>
- *   <li>adds the keyed rescore ({@code window_size} = k) with the keyed residual queries H_c r_q of the
- *       {@code probe_cells} cells nearest the query prefix, so shards and the cross-shard merge order candidates by
- *       (nearly) exact scores;</li>
+ *   <li>adds the rescore ({@code window_size} = k) with the keyed residual queries H_c r_q of the
+ *       {@code probe_cells} cells nearest the query prefix: {@code mode: keyed} (default) sends them in clear, so
+ *       shards and the cross-shard merge order candidates by (nearly) exact scores; {@code mode: ckks} sends them as
+ *       CKKS ciphertexts under this node's {@link GatewayCkks} key, so data nodes see neither them nor any score
+ *       (candidates are then ordered by the prefix approximation until {@code encrypted_knn_rerank} decrypts);</li>
  *   <li>asks for {@code size} = max(k, from + size) from 0, so the response processor sees every candidate, and makes
  *       sure the vector field is in {@code _source};</li>
  *   <li>rewrites {@code term}/{@code terms} on {@code deterministic_fields} to their AES-SIV form;</li>
@@ -56,6 +63,8 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
     static final int DEFAULT_SIZE = 10;
 
     private final int probeCells;
+    private final RescoreMode mode;
+    private final GatewayCkks ckks;
     private final Set<String> deterministicFields;
 
     EncryptedKnnQueryProcessor(
@@ -65,10 +74,14 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
         Gateway gateway,
         String modelId,
         int probeCells,
+        RescoreMode mode,
+        GatewayCkks ckks,
         Set<String> deterministicFields
     ) {
         super(TYPE, tag, description, ignoreFailure, gateway, modelId);
         this.probeCells = probeCells;
+        this.mode = mode;
+        this.ckks = ckks;
         this.deterministicFields = deterministicFields;
     }
 
@@ -182,7 +195,7 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
             source.query(replace(source.query(), knn, encrypted));
             rewriteTerms(source, lease);
 
-            // 2. keyed rescore of the window with the probe cells' residual queries
+            // 2. rescore of the window with the probe cells' residual queries, in clear (keyed) or encrypted (ckks)
             double s2 = transform.sap().scale() * transform.sap().scale();
             float[] p = query.prefix();
             float[] scaled = new float[p.length];
@@ -193,7 +206,10 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
             for (int c : transform.probeCells(query, probeCells)) {
                 cells.put(c, transform.keyedResidualQuery(query, c));
             }
-            EncryptedKnnRescorerBuilder rescore = new EncryptedKnnRescorerBuilder(field, new KeyedRescoreQuery(scaled, cells, query.epoch()));
+            CkksKeyHolder ckksKeys = mode == RescoreMode.CKKS ? ckks.keyHolder(GatewayCkks.parameters(m.parameters().residualDimension())) : null;
+            EncryptedKnnRescorerBuilder rescore = ckksKeys == null
+                ? new EncryptedKnnRescorerBuilder(field, new KeyedRescoreQuery(scaled, cells, query.epoch()))
+                : new EncryptedKnnRescorerBuilder(field, encryptedRescore(scaled, cells, query.epoch(), ckksKeys));
             rescore.windowSize(knn.k());
             source.addRescorer(rescore);
 
@@ -209,10 +225,17 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
                 includes[includes.length - 1] = field;
                 source.fetchSource(new FetchSourceContext(true, includes, fetch.excludes()));
             }
+            if (ckksKeys != null && vectorRequested == false) {
+                // the residuals stay on the data nodes: probed hits come back as ciphertexts, unprobed ones with z
+                FetchSourceContext f = source.fetchSource();
+                String[] excludes = Arrays.copyOf(f.excludes(), f.excludes().length + 1);
+                excludes[excludes.length - 1] = field + "." + EncryptedVector.KEYED_RESIDUAL;
+                source.fetchSource(new FetchSourceContext(true, f.includes(), excludes));
+            }
 
             context.setAttribute(
                 GatewayQueryState.ATTRIBUTE,
-                new GatewayQueryState(lease, model, field, query, vector, from, size, vectorRequested, sourceDisabled)
+                new GatewayQueryState(lease, model, field, query, vector, from, size, vectorRequested, sourceDisabled, ckksKeys)
             );
             stored = true;
         } finally {
@@ -221,6 +244,16 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
                 Arrays.fill(vector, 0f);
             }
         }
+    }
+
+    /** The ckks-mode rescore query: each probed cell's H_c r_q as a seeded CKKS ciphertext (the clear copies are wiped). */
+    private static CkksRescoreQuery encryptedRescore(float[] prefix, Map<Integer, float[]> cells, int epoch, CkksKeyHolder keys) {
+        Map<Integer, byte[]> ciphertexts = new LinkedHashMap<>();
+        for (Map.Entry<Integer, float[]> e : cells.entrySet()) {
+            ciphertexts.put(e.getKey(), keys.encryptReplicated(e.getValue()));
+            Arrays.fill(e.getValue(), 0f);
+        }
+        return new CkksRescoreQuery(prefix, ciphertexts, epoch, keys.context().parameters());
     }
 
     static boolean includes(String[] includes, String field) {
@@ -277,15 +310,21 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
     }
 
     /** Factory; the processor needs the key only when it runs, not when the pipeline is stored. */
-    public static Processor.Factory<SearchRequestProcessor> factory(Gateway gateway) {
+    public static Processor.Factory<SearchRequestProcessor> factory(Gateway gateway, GatewayCkks ckks) {
         return (processorFactories, tag, description, ignoreFailure, config, pipelineContext) -> {
             String modelId = ProcessorConfig.modelId(TYPE, tag, config);
             int probe = ConfigurationUtils.readIntProperty(TYPE, tag, config, "probe_cells", DEFAULT_PROBE_CELLS);
             if (probe < 1 || probe > KeyedRescoreQuery.MAX_CELLS) {
                 throw ConfigurationUtils.newConfigurationException(TYPE, tag, "probe_cells", "must be in [1, " + KeyedRescoreQuery.MAX_CELLS + "]");
             }
+            RescoreMode mode;
+            try {
+                mode = RescoreMode.fromString(ConfigurationUtils.readStringProperty(TYPE, tag, config, "mode", RescoreMode.KEYED.wireName()));
+            } catch (IllegalArgumentException e) {
+                throw ConfigurationUtils.newConfigurationException(TYPE, tag, "mode", "must be [keyed] or [ckks]");
+            }
             Set<String> fields = Set.copyOf(ProcessorConfig.fieldNames(TYPE, tag, config, "deterministic_fields"));
-            return new EncryptedKnnQueryProcessor(tag, description, ignoreFailure, gateway, modelId, probe, fields);
+            return new EncryptedKnnQueryProcessor(tag, description, ignoreFailure, gateway, modelId, probe, mode, ckks, fields);
         };
     }
 }

@@ -6,9 +6,13 @@ import org.encryptedknn.gateway.KeyLease;
 import org.encryptedknn.gateway.ProcessorConfig;
 import org.encryptedknn.gateway.Records;
 import org.encryptedknn.search.EncryptedKnnFetchSubPhase;
+import org.encryptedknn.he.CkksKeyHolder;
+import org.encryptedknn.shard.EncryptedQuery;
 import org.encryptedknn.shard.EncryptedVector;
 import org.encryptedknn.shard.ModelParameters;
 import org.encryptedknn.shard.ShardModel;
+import org.encryptedknn.shard.ShardTransform;
+import org.opensearch.common.document.DocumentField;
 import org.opensearch.action.search.SearchRequest;
 import org.opensearch.action.search.SearchResponse;
 import org.opensearch.action.search.SearchResponseSections;
@@ -27,6 +31,8 @@ import org.opensearch.search.profile.SearchProfileShardResults;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
@@ -37,7 +43,9 @@ import java.util.Map;
  * <p>With the state left by {@code encrypted_knn_query} in the same pipeline (same key generation, same query), for
  * every candidate hit it computes the exact plaintext similarity from the record in {@code _source}: the prefix term
  * by SAP-decrypting p with its nonce, the residual term ⟨H_c r_q, z⟩ under the record's own cell and epoch — exact
- * whichever cells were probed. Hits are re-sorted by it (ties keep the server's order), cut to the caller's
+ * whichever cells were probed. In ckks mode the residual term of a probed hit is the data node's encrypted result,
+ * decrypted here (each batch ciphertext of the hits' {@code _encrypted_knn} fields once); an unprobed hit's comes from
+ * the {@code z} its field carries. Hits are re-sorted by it (ties keep the server's order), cut to the caller's
  * {@code from}/{@code size}, and get it as {@code _score}; {@code max_score} is the best exact score. Hits without a
  * record (documents indexed without the vector, matched by another clause) follow the scored ones with their server
  * score. The listed fields are decrypted in {@code _source} (AES-GCM with the hit's index as associated data, or
@@ -112,6 +120,7 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
         List<Scored> scored = new ArrayList<>();
         List<Scored> unscored = new ArrayList<>();
         SearchHit[] all = hits.getHits();
+        Map<String, double[]> batches = state.ckks == null ? Map.of() : decryptBatches(all, state.ckks);
         for (int i = 0; i < all.length; i++) {
             SearchHit hit = all[i];
             Map<String, Object> source = hit.hasSource() ? hit.getSourceAsMap() : null;
@@ -122,11 +131,15 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
             }
             EncryptedVector record;
             try {
-                record = Records.fromMap(value, state.field, p.prefixDimension(), p.residualDimension(), p.cells());
+                record = Records.fromMap(value, state.field, p.prefixDimension(), p.residualDimension(), p.cells(), state.ckks == null);
             } catch (IllegalArgumentException e) {
                 throw new IllegalStateException("hit [" + hit.getId() + "] of index [" + hit.getIndex() + "]: " + e.getMessage(), e);
             }
-            double score = state.transform(record.epoch()).score(state.queryFor(record.epoch()), record);
+            ShardTransform transform = state.transform(record.epoch());
+            EncryptedQuery query = state.queryFor(record.epoch());
+            double score = state.ckks == null
+                ? transform.score(query, record)
+                : transform.prefixScore(query, record) + ckksResidual(hit, record, transform, query, batches);
             scored.add(new Scored(hit, score, i, true));
         }
         scored.sort(Comparator.comparingDouble(Scored::score).reversed().thenComparingInt(Scored::rank));
@@ -147,6 +160,42 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
         float maxScore = scored.isEmpty() ? hits.getMaxScore() : (float) scored.get(0).score();
         SearchHits reranked = new SearchHits(page, hits.getTotalHits(), maxScore, hits.getSortFields(), hits.getCollapseField(), hits.getCollapseValues());
         return replaceHits(response, reranked);
+    }
+
+    /** The per-hit field of the data node's fetch sub-phase, or an empty map. */
+    private static Map<?, ?> hitInfo(SearchHit hit) {
+        DocumentField f = hit.field(EncryptedKnnFetchSubPhase.FIELD);
+        return f != null && f.getValue() instanceof Map<?, ?> m ? m : Map.of();
+    }
+
+    /** Decrypts every batch ciphertext of the response once: batch id → the inner products of its hits. */
+    private static Map<String, double[]> decryptBatches(SearchHit[] hits, CkksKeyHolder keyHolder) {
+        Map<String, double[]> out = new HashMap<>();
+        for (SearchHit hit : hits) {
+            Map<?, ?> info = hitInfo(hit);
+            if (info.get("ciphertext") instanceof String ct && info.get("batch") instanceof String batch && info.get("count") instanceof Number n) {
+                out.put(batch, keyHolder.decryptBlockSums(Base64.getDecoder().decode(ct), n.intValue()));
+            }
+        }
+        return out;
+    }
+
+    /** ckks mode: the decrypted residual term of a probed hit, or ⟨H_c r_q, z⟩ from the z an unprobed hit carries. */
+    private static double ckksResidual(SearchHit hit, EncryptedVector record, ShardTransform transform, EncryptedQuery query,
+                                       Map<String, double[]> batches) {
+        Map<?, ?> info = hitInfo(hit);
+        if (Boolean.TRUE.equals(info.get("probed")) && info.get("batch") instanceof String batch && info.get("slot") instanceof Number slot) {
+            double[] sums = batches.get(batch);
+            if (sums == null || slot.intValue() >= sums.length) {
+                throw new IllegalStateException("hit [" + hit.getId() + "] refers to batch [" + batch + "] whose ciphertext is not in the response");
+            }
+            return sums[slot.intValue()];
+        }
+        if (info.get(EncryptedVector.KEYED_RESIDUAL) instanceof String z) {
+            EncryptedVector withZ = new EncryptedVector(record.prefix(), record.nonce(), record.cell(), EncryptedVector.decodeFloats(z), record.epoch());
+            return transform.residualScore(query, withZ);
+        }
+        throw new IllegalStateException("hit [" + hit.getId() + "] has neither an encrypted score nor z (outside the rescore window)");
     }
 
     /**

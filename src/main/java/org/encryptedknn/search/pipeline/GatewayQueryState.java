@@ -2,6 +2,7 @@ package org.encryptedknn.search.pipeline;
 
 import org.encryptedknn.gateway.CachedModel;
 import org.encryptedknn.gateway.KeyLease;
+import org.encryptedknn.he.CkksKeyHolder;
 import org.encryptedknn.shard.EncryptedQuery;
 import org.encryptedknn.shard.ShardTransform;
 
@@ -30,6 +31,8 @@ final class GatewayQueryState {
     final boolean vectorRequested;
     /** The caller asked for no _source at all; it was enabled only to read the vector. */
     final boolean sourceDisabled;
+    /** ckks mode: the key holder whose ciphertexts the data nodes scored (null in keyed mode). */
+    final CkksKeyHolder ckks;
     private final Map<Integer, EncryptedQuery> byEpoch = new HashMap<>();
 
     GatewayQueryState(
@@ -41,7 +44,8 @@ final class GatewayQueryState {
         int from,
         int size,
         boolean vectorRequested,
-        boolean sourceDisabled
+        boolean sourceDisabled,
+        CkksKeyHolder ckks
     ) {
         this.lease = lease;
         this.model = model;
@@ -52,6 +56,7 @@ final class GatewayQueryState {
         this.size = size;
         this.vectorRequested = vectorRequested;
         this.sourceDisabled = sourceDisabled;
+        this.ckks = ckks;
         byEpoch.put(query.epoch(), query);
     }
 
