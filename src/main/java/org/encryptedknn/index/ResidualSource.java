@@ -13,14 +13,16 @@ import org.opensearch.core.xcontent.XContentBuilder;
 
 import java.io.IOException;
 import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.Function;
 
 /**
  * The one place that edits a stored {@code _source} for {@link DerivedSourceStoredFieldsFormat}: the keyed residual
  * {@code z} of each encrypted field leaves the stored source on write (the {@code <field>._residual} doc values hold
- * the same float32 values) and comes back, as the same base64 text, on read. The source keeps its content type (JSON,
- * SMILE, CBOR, YAML) and key order; a source without the field, or whose field is not an object, is left as it is.
+ * the same float32 values) and comes back, as the same base64 text and in its place before {@code e}, on read. The
+ * source keeps its content type (JSON, SMILE, CBOR, YAML) and key order; a source without the field, or whose field is
+ * not an object, is left as it is.
  */
 final class ResidualSource {
 
@@ -44,7 +46,17 @@ final class ResidualSource {
             if (z == null) {
                 return false;
             }
-            record.put(EncryptedVector.KEYED_RESIDUAL, EncryptedVector.encodeFloats(z));
+            // back in its usual place, before the epoch: {"p","n","c","z","e"} reads as it was indexed
+            Map<String, Object> ordered = new LinkedHashMap<>();
+            for (Map.Entry<String, Object> e : record.entrySet()) {
+                if (e.getKey().equals(EncryptedVector.EPOCH)) {
+                    ordered.put(EncryptedVector.KEYED_RESIDUAL, EncryptedVector.encodeFloats(z));
+                }
+                ordered.put(e.getKey(), e.getValue());
+            }
+            ordered.putIfAbsent(EncryptedVector.KEYED_RESIDUAL, EncryptedVector.encodeFloats(z));
+            record.clear();
+            record.putAll(ordered);
             return true;
         });
     }

@@ -205,9 +205,12 @@ public class EncryptedKnnSingleNodeTests extends OpenSearchSingleNodeTestCase {
     void assertDerivedResiduals(String index, Map<String, EncryptedVector> indexed) throws IOException {
         client().admin().indices().prepareFlush(index).get();
         for (Map.Entry<String, EncryptedVector> e : indexed.entrySet()) {
+            org.opensearch.action.get.GetResponse get = client().prepareGet(index, e.getKey()).get();
             @SuppressWarnings("unchecked")
-            Map<String, Object> emb = (Map<String, Object>) client().prepareGet(index, e.getKey()).get().getSourceAsMap().get("embedding");
+            Map<String, Object> emb = (Map<String, Object>) get.getSourceAsMap().get("embedding");
             assertEquals("GET " + e.getKey(), EncryptedVector.encodeFloats(e.getValue().keyedResidual()), emb.get("z"));
+            String json = get.getSourceAsString(); // the record reads in its indexed key order, z before e
+            assertTrue(json, json.indexOf("\"c\":") < json.indexOf("\"z\":") && json.indexOf("\"z\":") < json.indexOf("\"e\":"));
         }
         for (SearchHit hit : client().prepareSearch(index).setSize(indexed.size()).get().getHits().getHits()) {
             @SuppressWarnings("unchecked")
