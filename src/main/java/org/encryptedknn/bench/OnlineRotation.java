@@ -1,0 +1,359 @@
+package org.encryptedknn.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import org.encryptedknn.audit.IndexAudit;
+import org.encryptedknn.audit.ProgressLog;
+import org.encryptedknn.audit.RekeyLinkage;
+import org.encryptedknn.client.ExactSearch;
+import org.encryptedknn.client.Indices;
+import org.encryptedknn.client.OpenSearchHttp;
+import org.encryptedknn.index.EncryptedKnnQueryBuilder;
+import org.encryptedknn.shard.EncryptedVector;
+import org.encryptedknn.shard.ModelParameters;
+import org.encryptedknn.shard.ShardTransform;
+import org.encryptedknn.shard.Space;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Online key rotation in gateway mode against one node with a master key in its keystore (docs/reliability.md):
+ * the SpamAssassin MiniLM corpus is ingested through the {@code encrypted_knn} pipeline; {@code --threads} clients
+ * query a fixed set of held-out vectors through the search pipeline without pause while the model is rotated, some
+ * documents are rewritten under the new epoch, and the index is re-keyed in place by a throttled
+ * {@code _update_by_query} through {@code encrypted_knn_rekey} (so one index holds both epochs for a while). Every
+ * answer must be the exact top-10 (plaintext cosine computed here; duplicates in the corpus tie, so each rank is
+ * compared by score, within 1e-4, and the returned score must be the document's true cosine). Afterwards no record
+ * of the old epoch may remain, and old and new records of the same documents must be unlinkable
+ * ({@link RekeyLinkage}: AUC of |cos(z_old, z_new)| within 0.5 ± {@value #AUC_TOLERANCE}). Exits 1 if a check fails.
+ *
+ * <pre>java … org.encryptedknn.bench.OnlineRotation [--url http://127.0.0.1:9460] [--docs 0=all] [--queries 100]
+ *     [--threads 4] [--k 300] [--cells 64] [--phase-seconds 15] [--rekey-rps 100] [--rewrite 200] [--linkage-docs 2000]</pre>
+ */
+public final class OnlineRotation {
+
+    static final String MODEL = "rot-m";
+    static final String INDEX = "rot-mail";
+    static final String INGEST = "rot-encrypt";
+    static final String SEARCH = "rot-search";
+    static final String REKEY = "rot-rekey";
+    static final String FIELD = SearchBench.FIELD;
+    static final int TOP = SearchBench.TOP;
+    static final double TIE = 1e-4;
+    static final double AUC_TOLERANCE = 0.03;
+    static final String[] PHASES = {"epoch 1", "rotated, not re-keyed", "re-keying (mixed)", "re-keyed"};
+
+    private final OpenSearchHttp node;
+    private final float[][] docs;
+    private final float[][] queries;
+    private final int[][] truth;
+    private final int k;
+    private volatile int phase;
+    private volatile boolean stop;
+    private final AtomicLong[] answered = new AtomicLong[PHASES.length];
+    private final AtomicLong[] wrong = new AtomicLong[PHASES.length];
+    private final AtomicLong[] failed = new AtomicLong[PHASES.length];
+    private final List<List<Double>> latencies = new ArrayList<>();
+    private final List<String> examples = new ArrayList<>();
+
+    private OnlineRotation(OpenSearchHttp node, float[][] docs, float[][] queries, int k) {
+        this.node = node;
+        this.docs = docs;
+        this.queries = queries;
+        this.k = k;
+        this.truth = SearchBench.exactTopK(docs, queries, TOP);
+        for (int p = 0; p < PHASES.length; p++) {
+            answered[p] = new AtomicLong();
+            wrong[p] = new AtomicLong();
+            failed[p] = new AtomicLong();
+            latencies.add(new ArrayList<>());
+        }
+    }
+
+    public static void main(String[] args) throws Exception {
+        SearchBench.Args a = new SearchBench.Args(args);
+        String url = a.get("--url", "http://127.0.0.1:9460");
+        int threads = a.getInt("--threads", 4);
+        int k = a.getInt("--k", 300);
+        int cells = a.getInt("--cells", 64);
+        int phaseSeconds = a.getInt("--phase-seconds", 15);
+        int rekeyRps = a.getInt("--rekey-rps", 100);
+        int rewrite = a.getInt("--rewrite", 200);
+        int linkageDocs = a.getInt("--linkage-docs", 2000);
+
+        SearchBench.Workload w = SearchBench.Workload.load(a);
+        OnlineRotation run = new OnlineRotation(new OpenSearchHttp(url), w.vectors(), w.queries(), k);
+        List<String> failures = run.execute(threads, cells, phaseSeconds, rekeyRps, Math.min(rewrite, w.vectors().length), linkageDocs);
+        System.out.println();
+        if (failures.isEmpty()) {
+            System.out.println("RESULT: all checks passed");
+        } else {
+            failures.forEach(f -> System.out.println("CHECK FAILED: " + f));
+            System.exit(1);
+        }
+    }
+
+    private List<String> execute(int threads, int cells, int phaseSeconds, int rekeyRps, int rewrite, int linkageDocs)
+        throws InterruptedException {
+        List<String> failures = new ArrayList<>();
+        setUp(cells);
+        int baseline = 0;
+        for (int q = 0; q < queries.length; q++) {
+            baseline += check(q, search(queries[q])) == null ? 1 : 0;
+        }
+        System.out.printf(Locale.ROOT, "before the load: %d/%d queries return the exact top-%d%n", baseline, queries.length, TOP);
+        IndexAudit.Stored before = IndexAudit.scroll(node, INDEX, FIELD, new ProgressLog(true));
+
+        List<Thread> clients = new ArrayList<>();
+        AtomicInteger next = new AtomicInteger();
+        for (int t = 0; t < threads; t++) {
+            Thread client = new Thread(() -> {
+                while (!stop) {
+                    query(Math.floorMod(next.getAndIncrement(), queries.length));
+                }
+            }, "rotation-client-" + t);
+            client.start();
+            clients.add(client);
+        }
+        long start = System.nanoTime();
+        Thread.sleep(phaseSeconds * 1000L);
+
+        JsonNode rotated = node.post("/_plugins/encrypted_knn/models/" + MODEL + "/_rotate", null);
+        phase = 1;
+        System.out.printf(Locale.ROOT, "%6.1f s  _rotate: epoch %d -> %d%n", SearchBench.seconds(start),
+            rotated.path("previous_epoch").asInt(), rotated.path("model").path("epoch").asInt());
+        // new writes after the rotation land in epoch 2: rewrite some documents (same vectors, same ids)
+        for (int i = 0; i < rewrite; i++) {
+            node.put("/" + INDEX + "/_doc/" + i, plainDocument(docs[i]));
+        }
+        node.post("/" + INDEX + "/_refresh", null);
+        int[] counts = epochCounts();
+        System.out.printf(Locale.ROOT, "%6.1f s  rewrote documents 0..%d through the ingest pipeline: epoch 1: %d, epoch 2: %d documents%n",
+            SearchBench.seconds(start), rewrite - 1, counts[0], counts[1]);
+        boolean mixedSeen = counts[0] > 0 && counts[1] > 0;
+        Thread.sleep(phaseSeconds * 1000L);
+
+        phase = 2;
+        String task = node.post("/" + INDEX + "/_update_by_query?pipeline=" + REKEY + "&wait_for_completion=false&scroll_size=100"
+            + "&requests_per_second=" + rekeyRps, null).path("task").asText();
+        JsonNode status;
+        while (true) {
+            Thread.sleep(2000);
+            status = node.get("/_tasks/" + task);
+            counts = epochCounts();
+            mixedSeen |= counts[0] > 0 && counts[1] > 0;
+            System.out.printf(Locale.ROOT, "%6.1f s  re-key: %d of %d updated; epoch 1: %d, epoch 2: %d documents; %d queries answered%n",
+                SearchBench.seconds(start), status.path("task").path("status").path("updated").asLong(),
+                status.path("task").path("status").path("total").asLong(), counts[0], counts[1], totalAnswered());
+            if (status.path("completed").asBoolean()) {
+                break;
+            }
+        }
+        JsonNode response = status.path("response");
+        if (response.path("failures").size() > 0 || status.has("error")) {
+            failures.add("_update_by_query re-key reported failures: " + (status.has("error") ? status.path("error") : response.path("failures")));
+        }
+        node.post("/" + INDEX + "/_refresh", null);
+        phase = 3;
+        System.out.printf(Locale.ROOT, "%6.1f s  re-key done: %d updated, %d version conflicts in %d ms%n", SearchBench.seconds(start),
+            response.path("updated").asLong(), response.path("version_conflicts").asLong(), response.path("took").asLong());
+        Thread.sleep(phaseSeconds * 1000L);
+        stop = true;
+        for (Thread c : clients) {
+            c.join();
+        }
+        double seconds = SearchBench.seconds(start);
+
+        System.out.printf(Locale.ROOT, "%n== %d clients, %.1f s, %d queries (%.1f/s) ==%n", threads, seconds, totalAnswered(),
+            totalAnswered() / seconds);
+        System.out.printf(Locale.ROOT, "%-24s %8s %8s %8s %9s %9s%n", "phase", "queries", "wrong", "errors", "p50 ms", "p95 ms");
+        for (int p = 0; p < PHASES.length; p++) {
+            double[] l = latencies.get(p).stream().mapToDouble(Double::doubleValue).toArray();
+            System.out.printf(Locale.ROOT, "%-24s %8d %8d %8d %9.1f %9.1f%n", PHASES[p], answered[p].get(), wrong[p].get(), failed[p].get(),
+                l.length == 0 ? Double.NaN : SearchBench.percentile(l, 50), l.length == 0 ? Double.NaN : SearchBench.percentile(l, 95));
+            if (answered[p].get() == 0) {
+                failures.add("no query answered in phase [" + PHASES[p] + "]");
+            }
+            if (wrong[p].get() + failed[p].get() > 0) {
+                failures.add(PHASES[p] + ": " + wrong[p].get() + " wrong answers, " + failed[p].get() + " failed requests");
+            }
+        }
+        examples.forEach(e -> System.out.println("  e.g. " + e));
+        if (baseline != queries.length) {
+            failures.add((queries.length - baseline) + " queries did not return the exact top-" + TOP + " before the rotation");
+        }
+        if (!mixedSeen) {
+            failures.add("the index never held both epochs while queries ran");
+        }
+
+        // the old epoch is gone from the index: every record is at epoch 2 (the plugin has no API to retire an epoch)
+        counts = epochCounts();
+        System.out.printf(Locale.ROOT, "%nafter the re-key: epoch 1: %d, epoch 2: %d documents (of %d)%n", counts[0], counts[1], docs.length);
+        if (counts[0] != 0 || counts[1] != docs.length) {
+            failures.add("records left in epoch 1 or missing: epoch 1 " + counts[0] + ", epoch 2 " + counts[1]);
+        }
+        linkage(before, IndexAudit.scroll(node, INDEX, FIELD, new ProgressLog(true)), linkageDocs, failures);
+        return failures;
+    }
+
+    private void setUp(int cells) {
+        for (String path : List.of("/" + INDEX, "/_plugins/encrypted_knn/models/" + MODEL)) {
+            try {
+                node.delete(path);
+            } catch (OpenSearchHttp.ResponseException e) {
+                if (e.status() != 404) {
+                    throw e;
+                }
+            }
+        }
+        int d = docs[0].length;
+        ObjectNode model = OpenSearchHttp.JSON.createObjectNode();
+        model.put("dimension", d).put("space", "cosine").put("prefix_dimension", d / 4).put("cells", cells);
+        ArrayNode training = model.putArray("training_vectors");
+        for (float[] v : Arrays.copyOf(docs, Math.min(2000, docs.length))) {
+            training.add(Indices.floats(v));
+        }
+        node.put("/_plugins/encrypted_knn/models/" + MODEL, model);
+
+        ObjectNode ingest = OpenSearchHttp.JSON.createObjectNode();
+        ingest.putArray("processors").addObject().putObject("encrypted_knn").put("model_id", MODEL).put("field", FIELD);
+        node.put("/_ingest/pipeline/" + INGEST, ingest);
+        ObjectNode rekey = OpenSearchHttp.JSON.createObjectNode();
+        rekey.putArray("processors").addObject().putObject("encrypted_knn_rekey").put("model_id", MODEL).put("field", FIELD);
+        node.put("/_ingest/pipeline/" + REKEY, rekey);
+        ObjectNode search = OpenSearchHttp.JSON.createObjectNode();
+        search.putArray("request_processors").addObject().putObject("encrypted_knn_query").put("model_id", MODEL).put("probe_cells", 8);
+        search.putArray("response_processors").addObject().putObject("encrypted_knn_rerank").put("model_id", MODEL);
+        node.put("/_search/pipeline/" + SEARCH, search);
+
+        ModelParameters params = new ModelParameters(d, Space.COSINE, d / 4, cells, ModelParameters.DEFAULT_BETA, 1);
+        ObjectNode index = Indices.encryptedIndexBody(FIELD, MODEL, params, SearchBench.HNSW);
+        ((ObjectNode) index.path("settings")).put("index.default_pipeline", INGEST);
+        Indices.recreate(node, INDEX, index);
+        long t = System.nanoTime();
+        Indices.bulkLoad(node, INDEX, docs.length, i -> plainDocument(docs[i]), Indices.ProgressListener.NONE);
+        System.out.printf(Locale.ROOT, "ingested %d documents through the %s pipeline in %.1f s%n", docs.length, INGEST, SearchBench.seconds(t));
+        // from here on, writes (rewrites, re-key batches) become visible to the querying clients within a second
+        node.put("/" + INDEX + "/_settings", OpenSearchHttp.JSON.createObjectNode().put("index.refresh_interval", "1s"));
+    }
+
+    private static ObjectNode plainDocument(float[] v) {
+        ObjectNode doc = OpenSearchHttp.JSON.createObjectNode();
+        doc.set(FIELD, Indices.floats(v));
+        return doc;
+    }
+
+    private JsonNode search(float[] q) {
+        ObjectNode body = OpenSearchHttp.JSON.createObjectNode();
+        body.put("size", TOP);
+        body.put("_source", false);
+        ObjectNode knn = body.putObject("query").putObject("encrypted_knn").putObject(FIELD);
+        knn.set("vector", Indices.floats(q));
+        knn.put("k", k);
+        return node.post("/" + INDEX + "/_search?search_pipeline=" + SEARCH, body).path("hits").path("hits");
+    }
+
+    private void query(int q) {
+        int p = phase;
+        long t = System.nanoTime();
+        String problem;
+        try {
+            problem = check(q, search(queries[q]));
+            if (problem != null) {
+                wrong[p].incrementAndGet();
+            }
+        } catch (RuntimeException e) {
+            failed[p].incrementAndGet();
+            problem = e.getMessage();
+        }
+        double ms = (System.nanoTime() - t) / 1e6;
+        synchronized (this) {
+            answered[p].incrementAndGet();
+            latencies.get(p).add(ms);
+            String example = PHASES[p] + ", query " + q + ": " + problem;
+            if (problem != null && examples.size() < 10 && !examples.contains(example)) {
+                examples.add(example);
+            }
+        }
+    }
+
+    /** Null when the hits are the exact top-10 (up to exact ties), else what differs. */
+    private String check(int q, JsonNode hits) {
+        if (hits.size() != TOP) {
+            return hits.size() + " hits, expected " + TOP;
+        }
+        for (int r = 0; r < TOP; r++) {
+            JsonNode hit = hits.get(r);
+            int id = Integer.parseInt(hit.path("_id").asText());
+            double expected = ShardTransform.similarity(queries[q], docs[truth[q][r]], Space.COSINE);
+            double actual = ShardTransform.similarity(queries[q], docs[id], Space.COSINE);
+            double score = hit.path("_score").asDouble();
+            if (Math.abs(actual - expected) > TIE || Math.abs(score - actual) > TIE) {
+                return String.format(Locale.ROOT, "rank %d: doc %s score %.6f (true cosine %.6f), expected doc %d cosine %.6f", r, id, score,
+                    actual, truth[q][r], expected);
+            }
+        }
+        return null;
+    }
+
+    private long totalAnswered() {
+        return Arrays.stream(answered).mapToLong(AtomicLong::get).sum();
+    }
+
+    /**
+     * Documents per epoch (1, 2), read the way the storage tier can: an {@code encrypted_knn} query filtered on the
+     * epoch, k = all documents, with an arbitrary encrypted vector (no key is needed to count).
+     */
+    private int[] epochCounts() {
+        int dPub = docs[0].length / 4;
+        int[] counts = new int[2];
+        for (int e = 1; e <= 2; e++) {
+            ObjectNode body = OpenSearchHttp.JSON.createObjectNode();
+            body.put("size", 0);
+            body.put("track_total_hits", true);
+            ObjectNode knn = body.putObject("query").putObject("encrypted_knn").putObject(FIELD);
+            knn.set("encrypted_vector", Indices.floats(new float[dPub]));
+            knn.put("k", Math.min(docs.length, EncryptedKnnQueryBuilder.MAX_K));
+            knn.put("epoch", e);
+            counts[e - 1] = node.post("/" + INDEX + "/_search", body).path("hits").path("total").path("value").asInt();
+        }
+        return counts;
+    }
+
+    /** The stored records of the same documents before the rotation and after the re-key must not be linkable. */
+    private static void linkage(IndexAudit.Stored before, IndexAudit.Stored after, int limit, List<String> failures) {
+        Map<String, EncryptedVector> old = new HashMap<>();
+        for (int i = 0; i < before.ids().size(); i++) {
+            old.put(before.ids().get(i), before.records().get(i));
+        }
+        List<EncryptedVector> a = new ArrayList<>();
+        List<EncryptedVector> b = new ArrayList<>();
+        for (int i = 0; i < after.ids().size() && a.size() < limit; i++) {
+            EncryptedVector o = old.get(after.ids().get(i));
+            if (o != null) {
+                a.add(o);
+                b.add(after.records().get(i));
+            }
+        }
+        RekeyLinkage.Result r = RekeyLinkage.measure(RekeyLinkage.Epoch.of(a.toArray(EncryptedVector[]::new)),
+            RekeyLinkage.Epoch.of(b.toArray(EncryptedVector[]::new)), 10, 1);
+        System.out.printf(Locale.ROOT, "%n== re-key linkage, %d documents (epoch %d records vs epoch %d), 10 non-mated pairs each ==%n",
+            r.documents(), a.get(0).epoch(), b.get(0).epoch());
+        r.auc().forEach((name, auc) -> System.out.printf(Locale.ROOT, "  AUC %-52s %.3f%n", name, auc));
+        System.out.printf(Locale.ROOT, "  R@1 same cell + nearest residual norm: %.3f; PCA-aligned prefix nearest neighbour: %.3f%n",
+            r.r1CellAndNorm(), r.r1PrefixPca());
+        double shard = r.auc().values().iterator().next();
+        if (a.get(0).epoch() == b.get(0).epoch() || Math.abs(shard - 0.5) > AUC_TOLERANCE) {
+            failures.add(String.format(Locale.ROOT, "re-key linkage: AUC of |cos(z_old, z_new)| = %.3f, outside 0.5 ± %.2f", shard, AUC_TOLERANCE));
+        }
+    }
+}
