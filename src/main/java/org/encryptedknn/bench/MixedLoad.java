@@ -136,6 +136,7 @@ public final class MixedLoad {
         for (int q = 0; q < Math.min(10, queries.length); q++) {
             search(q);
         }
+        followUps.set(0);
         Sample idle = sample(0);
         List<Sample> samples = new ArrayList<>();
         AtomicInteger nextQuery = new AtomicInteger();
