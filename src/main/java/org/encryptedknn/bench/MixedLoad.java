@@ -121,13 +121,7 @@ public final class MixedLoad {
                 failures = load.run(clients, writers, seconds, batch, sampleSeconds, settleSeconds);
             }
         }
-        System.out.println();
-        if (failures.isEmpty()) {
-            System.out.println("RESULT: all checks passed");
-        } else {
-            failures.forEach(f -> System.out.println("CHECK FAILED: " + f));
-            System.exit(1);
-        }
+        SearchBench.finish(failures);
     }
 
     private List<String> run(int clients, int writers, int seconds, int batch, int sampleSeconds, int settleSeconds)

@@ -94,13 +94,7 @@ public final class OnlineRotation {
         SearchBench.Workload w = SearchBench.Workload.load(a);
         OnlineRotation run = new OnlineRotation(new OpenSearchHttp(url), w.vectors(), w.queries(), k);
         List<String> failures = run.execute(threads, cells, phaseSeconds, rekeyRps, Math.min(rewrite, w.vectors().length), linkageDocs);
-        System.out.println();
-        if (failures.isEmpty()) {
-            System.out.println("RESULT: all checks passed");
-        } else {
-            failures.forEach(f -> System.out.println("CHECK FAILED: " + f));
-            System.exit(1);
-        }
+        SearchBench.finish(failures);
     }
 
     private List<String> execute(int threads, int cells, int phaseSeconds, int rekeyRps, int rewrite, int linkageDocs)
