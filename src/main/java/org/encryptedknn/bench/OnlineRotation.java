@@ -1,18 +1,16 @@
 package org.encryptedknn.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import org.encryptedknn.audit.IndexAudit;
 import org.encryptedknn.audit.ProgressLog;
 import org.encryptedknn.audit.RekeyLinkage;
-import org.encryptedknn.client.ExactSearch;
 import org.encryptedknn.client.Indices;
+import org.encryptedknn.cli.Demo;
 import org.encryptedknn.client.OpenSearchHttp;
 import org.encryptedknn.index.EncryptedKnnQueryBuilder;
 import org.encryptedknn.shard.EncryptedVector;
-import org.encryptedknn.shard.ModelParameters;
 import org.encryptedknn.shard.ShardTransform;
 import org.encryptedknn.shard.Space;
 
@@ -27,7 +25,8 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Online key rotation in gateway mode against one node with a master key in its keystore (docs/reliability.md):
- * the SpamAssassin MiniLM corpus is ingested through the {@code encrypted_knn} pipeline; {@code --threads} clients
+ * the SpamAssassin MiniLM corpus is ingested through the demo's {@code encrypted_knn} pipeline
+ * ({@link GatewayScenario}); {@code --threads} clients
  * query a fixed set of held-out vectors (those the index answers exactly before the rotation, at least 90 %) through
  * the search pipeline without pause while the model is rotated, some
  * documents are rewritten under the new epoch, and the index is re-keyed in place by a throttled
@@ -37,27 +36,23 @@ import java.util.concurrent.atomic.AtomicLong;
  * of the old epoch may remain, and old and new records of the same documents must be unlinkable
  * ({@link RekeyLinkage}: AUC of |cos(z_old, z_new)| within 0.5 ± {@value #AUC_TOLERANCE}). Exits 1 if a check fails.
  *
- * <pre>java … org.encryptedknn.bench.OnlineRotation [--url http://127.0.0.1:9460] [--docs 0=all] [--queries 100]
- *     [--threads 4] [--k 300] [--cells 64] [--phase-seconds 15] [--rekey-rps 100] [--rewrite 200] [--linkage-docs 2000]</pre>
+ * <pre>java … org.encryptedknn.bench.OnlineRotation [--url http://127.0.0.1:9460] [--docs 5946] [--queries 100]
+ *     [--threads 4] [--phase-seconds 15] [--rekey-rps 100] [--rewrite 200] [--linkage-docs 2000]</pre>
  */
 public final class OnlineRotation {
 
-    static final String MODEL = "rot-m";
     static final String INDEX = "rot-mail";
-    static final String INGEST = "rot-encrypt";
-    static final String SEARCH = "rot-search";
     static final String REKEY = "rot-rekey";
-    static final String FIELD = SearchBench.FIELD;
+    static final String FIELD = Demo.FIELD;
     static final int TOP = SearchBench.TOP;
-    static final double TIE = 1e-4;
     static final double AUC_TOLERANCE = 0.03;
     static final String[] PHASES = {"epoch 1", "rotated, not re-keyed", "re-keying (mixed)", "re-keyed"};
 
+    private final GatewayScenario scenario;
     private final OpenSearchHttp node;
     private final float[][] docs;
     private final float[][] queries;
     private final int[][] truth;
-    private final int k;
     private volatile int phase;
     private volatile boolean stop;
     private final AtomicLong[] answered = new AtomicLong[PHASES.length];
@@ -66,11 +61,11 @@ public final class OnlineRotation {
     private final List<List<Double>> latencies = new ArrayList<>();
     private final List<String> examples = new ArrayList<>();
 
-    private OnlineRotation(OpenSearchHttp node, float[][] docs, float[][] queries, int k) {
-        this.node = node;
-        this.docs = docs;
-        this.queries = queries;
-        this.k = k;
+    private OnlineRotation(GatewayScenario scenario) {
+        this.scenario = scenario;
+        this.node = scenario.node;
+        this.docs = scenario.docs.vectors();
+        this.queries = scenario.queries.vectors();
         this.truth = SearchBench.exactTopK(docs, queries, TOP);
         for (int p = 0; p < PHASES.length; p++) {
             answered[p] = new AtomicLong();
@@ -82,34 +77,33 @@ public final class OnlineRotation {
 
     public static void main(String[] args) throws Exception {
         SearchBench.Args a = new SearchBench.Args(args);
-        String url = a.get("--url", "http://127.0.0.1:9460");
         int threads = a.getInt("--threads", 4);
-        int k = a.getInt("--k", 300);
-        int cells = a.getInt("--cells", 64);
         int phaseSeconds = a.getInt("--phase-seconds", 15);
         int rekeyRps = a.getInt("--rekey-rps", 100);
         int rewrite = a.getInt("--rewrite", 200);
         int linkageDocs = a.getInt("--linkage-docs", 2000);
 
-        SearchBench.Workload w = SearchBench.Workload.load(a);
-        OnlineRotation run = new OnlineRotation(new OpenSearchHttp(url), w.vectors(), w.queries(), k);
-        List<String> failures = run.execute(threads, cells, phaseSeconds, rekeyRps, Math.min(rewrite, w.vectors().length), linkageDocs);
+        OnlineRotation run = new OnlineRotation(GatewayScenario.fromArgs(a, 9460, 5946, 100));
+        List<String> failures = run.execute(threads, phaseSeconds, rekeyRps, Math.min(rewrite, run.docs.length), linkageDocs);
         SearchBench.finish(failures);
     }
 
-    private List<String> execute(int threads, int cells, int phaseSeconds, int rekeyRps, int rewrite, int linkageDocs)
-        throws InterruptedException {
+    private List<String> execute(int threads, int phaseSeconds, int rekeyRps, int rewrite, int linkageDocs) throws InterruptedException {
         List<String> failures = new ArrayList<>();
-        setUp(cells);
+        scenario.createIndex(INDEX, "1s");
+        ObjectNode rekey = OpenSearchHttp.JSON.createObjectNode();
+        rekey.putArray("processors").addObject().putObject("encrypted_knn_rekey").put("model_id", Demo.MODEL_ID).put("field", FIELD);
+        node.put("/_ingest/pipeline/" + REKEY, rekey);
+        scenario.loadAll(INDEX);
         // the fixed query set: held-out queries the epoch-1 index answers exactly (the others are misses of the
         // stage-1 approximation at this k, not of the keys; they are listed and must stay few)
         List<Integer> exact = new ArrayList<>();
         for (int q = 0; q < queries.length; q++) {
-            String problem = check(q, search(queries[q]));
+            String problem = check(q, scenario.search(INDEX, queries[q], TOP));
             if (problem == null) {
                 exact.add(q);
             } else {
-                System.out.printf(Locale.ROOT, "  query %d left out, stage-1 miss at epoch 1 (k = %d): %s%n", q, k, problem);
+                System.out.printf(Locale.ROOT, "  query %d left out, stage-1 miss at epoch 1: %s%n", q, problem);
             }
         }
         System.out.printf(Locale.ROOT, "before the load: %d/%d held-out queries return the exact top-%d; they are the query set%n",
@@ -133,13 +127,13 @@ public final class OnlineRotation {
         long start = System.nanoTime();
         Thread.sleep(phaseSeconds * 1000L);
 
-        JsonNode rotated = node.post("/_plugins/encrypted_knn/models/" + MODEL + "/_rotate", null);
+        JsonNode rotated = node.post("/_plugins/encrypted_knn/models/" + Demo.MODEL_ID + "/_rotate", null);
         phase = 1;
         System.out.printf(Locale.ROOT, "%6.1f s  _rotate: epoch %d -> %d%n", SearchBench.seconds(start),
             rotated.path("previous_epoch").asInt(), rotated.path("model").path("epoch").asInt());
         // new writes after the rotation land in epoch 2: rewrite some documents (same vectors, same ids)
         for (int i = 0; i < rewrite; i++) {
-            node.put("/" + INDEX + "/_doc/" + i, plainDocument(docs[i]));
+            node.put("/" + INDEX + "/_doc/" + i, scenario.document(i));
         }
         node.post("/" + INDEX + "/_refresh", null);
         int[] counts = epochCounts();
@@ -208,69 +202,12 @@ public final class OnlineRotation {
         return failures;
     }
 
-    private void setUp(int cells) {
-        for (String path : List.of("/" + INDEX, "/_plugins/encrypted_knn/models/" + MODEL)) {
-            try {
-                node.delete(path);
-            } catch (OpenSearchHttp.ResponseException e) {
-                if (e.status() != 404) {
-                    throw e;
-                }
-            }
-        }
-        int d = docs[0].length;
-        ObjectNode model = OpenSearchHttp.JSON.createObjectNode();
-        model.put("dimension", d).put("space", "cosine").put("prefix_dimension", d / 4).put("cells", cells);
-        ArrayNode training = model.putArray("training_vectors");
-        for (float[] v : Arrays.copyOf(docs, Math.min(2000, docs.length))) {
-            training.add(Indices.floats(v));
-        }
-        node.put("/_plugins/encrypted_knn/models/" + MODEL, model);
-
-        ObjectNode ingest = OpenSearchHttp.JSON.createObjectNode();
-        ingest.putArray("processors").addObject().putObject("encrypted_knn").put("model_id", MODEL).put("field", FIELD);
-        node.put("/_ingest/pipeline/" + INGEST, ingest);
-        ObjectNode rekey = OpenSearchHttp.JSON.createObjectNode();
-        rekey.putArray("processors").addObject().putObject("encrypted_knn_rekey").put("model_id", MODEL).put("field", FIELD);
-        node.put("/_ingest/pipeline/" + REKEY, rekey);
-        ObjectNode search = OpenSearchHttp.JSON.createObjectNode();
-        search.putArray("request_processors").addObject().putObject("encrypted_knn_query").put("model_id", MODEL).put("probe_cells", 8);
-        search.putArray("response_processors").addObject().putObject("encrypted_knn_rerank").put("model_id", MODEL);
-        node.put("/_search/pipeline/" + SEARCH, search);
-
-        ModelParameters params = new ModelParameters(d, Space.COSINE, d / 4, cells, ModelParameters.DEFAULT_BETA, 1);
-        ObjectNode index = Indices.encryptedIndexBody(FIELD, MODEL, params, SearchBench.HNSW);
-        ((ObjectNode) index.path("settings")).put("index.default_pipeline", INGEST);
-        Indices.recreate(node, INDEX, index);
-        long t = System.nanoTime();
-        Indices.bulkLoad(node, INDEX, docs.length, i -> plainDocument(docs[i]), Indices.ProgressListener.NONE);
-        System.out.printf(Locale.ROOT, "ingested %d documents through the %s pipeline in %.1f s%n", docs.length, INGEST, SearchBench.seconds(t));
-        // from here on, writes (rewrites, re-key batches) become visible to the querying clients within a second
-        node.put("/" + INDEX + "/_settings", OpenSearchHttp.JSON.createObjectNode().put("index.refresh_interval", "1s"));
-    }
-
-    private static ObjectNode plainDocument(float[] v) {
-        ObjectNode doc = OpenSearchHttp.JSON.createObjectNode();
-        doc.set(FIELD, Indices.floats(v));
-        return doc;
-    }
-
-    private JsonNode search(float[] q) {
-        ObjectNode body = OpenSearchHttp.JSON.createObjectNode();
-        body.put("size", TOP);
-        body.put("_source", false);
-        ObjectNode knn = body.putObject("query").putObject("encrypted_knn").putObject(FIELD);
-        knn.set("vector", Indices.floats(q));
-        knn.put("k", k);
-        return node.post("/" + INDEX + "/_search?search_pipeline=" + SEARCH, body).path("hits").path("hits");
-    }
-
     private void query(int q) {
         int p = phase;
         long t = System.nanoTime();
         String problem;
         try {
-            problem = check(q, search(queries[q]));
+            problem = check(q, scenario.search(INDEX, queries[q], TOP));
             if (problem != null) {
                 wrong[p].incrementAndGet();
             }
@@ -290,19 +227,17 @@ public final class OnlineRotation {
     }
 
     /** Null when the hits are the exact top-10 (up to exact ties), else what differs. */
-    private String check(int q, JsonNode hits) {
+    private String check(int q, List<GatewayScenario.Hit> hits) {
         if (hits.size() != TOP) {
             return hits.size() + " hits, expected " + TOP;
         }
         for (int r = 0; r < TOP; r++) {
-            JsonNode hit = hits.get(r);
-            int id = Integer.parseInt(hit.path("_id").asText());
+            GatewayScenario.Hit hit = hits.get(r);
             double expected = ShardTransform.similarity(queries[q], docs[truth[q][r]], Space.COSINE);
-            double actual = ShardTransform.similarity(queries[q], docs[id], Space.COSINE);
-            double score = hit.path("_score").asDouble();
-            if (Math.abs(actual - expected) > TIE || Math.abs(score - actual) > TIE) {
-                return String.format(Locale.ROOT, "rank %d: doc %s score %.6f (true cosine %.6f), expected doc %d cosine %.6f", r, id, score,
-                    actual, truth[q][r], expected);
+            double actual = ShardTransform.similarity(queries[q], docs[Integer.parseInt(hit.id())], Space.COSINE);
+            if (Math.abs(actual - expected) > GatewayScenario.SCORE_TOLERANCE || Math.abs(hit.score() - actual) > GatewayScenario.SCORE_TOLERANCE) {
+                return String.format(Locale.ROOT, "rank %d: doc %s score %.6f (true cosine %.6f), expected doc %d cosine %.6f", r, hit.id(),
+                    hit.score(), actual, truth[q][r], expected);
             }
         }
         return null;
