@@ -37,7 +37,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * ({@link RekeyLinkage}: AUC of |cos(z_old, z_new)| within 0.5 ± {@value #AUC_TOLERANCE}). Exits 1 if a check fails.
  *
  * <pre>java … org.encryptedknn.bench.OnlineRotation [--url http://127.0.0.1:9460] [--docs 5946] [--queries 100]
- *     [--threads 4] [--phase-seconds 15] [--rekey-rps 100] [--rewrite 200] [--linkage-docs 2000]</pre>
+ *     [--threads 4] [--k 300] [--phase-seconds 15] [--rekey-rps 100] [--rewrite 200] [--linkage-docs 2000]</pre>
  */
 public final class OnlineRotation {
 
@@ -53,6 +53,7 @@ public final class OnlineRotation {
     private final float[][] docs;
     private final float[][] queries;
     private final int[][] truth;
+    private final int k;
     private volatile int phase;
     private volatile boolean stop;
     private final AtomicLong[] answered = new AtomicLong[PHASES.length];
@@ -61,8 +62,9 @@ public final class OnlineRotation {
     private final List<List<Double>> latencies = new ArrayList<>();
     private final List<String> examples = new ArrayList<>();
 
-    private OnlineRotation(GatewayScenario scenario) {
+    private OnlineRotation(GatewayScenario scenario, int k) {
         this.scenario = scenario;
+        this.k = k;
         this.node = scenario.node;
         this.docs = scenario.docs.vectors();
         this.queries = scenario.queries.vectors();
@@ -78,12 +80,13 @@ public final class OnlineRotation {
     public static void main(String[] args) throws Exception {
         SearchBench.Args a = new SearchBench.Args(args);
         int threads = a.getInt("--threads", 4);
+        int k = a.getInt("--k", 300);
         int phaseSeconds = a.getInt("--phase-seconds", 15);
         int rekeyRps = a.getInt("--rekey-rps", 100);
         int rewrite = a.getInt("--rewrite", 200);
         int linkageDocs = a.getInt("--linkage-docs", 2000);
 
-        OnlineRotation run = new OnlineRotation(GatewayScenario.fromArgs(a, 9460, 5946, 100));
+        OnlineRotation run = new OnlineRotation(GatewayScenario.fromArgs(a, 9460, 5946, 100), k);
         List<String> failures = run.execute(threads, phaseSeconds, rekeyRps, Math.min(rewrite, run.docs.length), linkageDocs);
         SearchBench.finish(failures);
     }
@@ -99,11 +102,11 @@ public final class OnlineRotation {
         // stage-1 approximation at this k, not of the keys; they are listed and must stay few)
         List<Integer> exact = new ArrayList<>();
         for (int q = 0; q < queries.length; q++) {
-            String problem = check(q, scenario.search(INDEX, queries[q], TOP));
+            String problem = check(q, scenario.search(INDEX, queries[q], k, TOP));
             if (problem == null) {
                 exact.add(q);
             } else {
-                System.out.printf(Locale.ROOT, "  query %d left out, stage-1 miss at epoch 1: %s%n", q, problem);
+                System.out.printf(Locale.ROOT, "  query %d left out, stage-1 miss at epoch 1 (k = %d): %s%n", q, k, problem);
             }
         }
         System.out.printf(Locale.ROOT, "before the load: %d/%d held-out queries return the exact top-%d; they are the query set%n",
@@ -207,7 +210,7 @@ public final class OnlineRotation {
         long t = System.nanoTime();
         String problem;
         try {
-            problem = check(q, scenario.search(INDEX, queries[q], TOP));
+            problem = check(q, scenario.search(INDEX, queries[q], k, TOP));
             if (problem != null) {
                 wrong[p].incrementAndGet();
             }
