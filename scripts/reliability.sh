@@ -3,11 +3,14 @@
 #   crash      kill -9 of the node's JVM mid-ingest, restart on the same data dir, verify (CrashRecovery)
 #   snapshot   snapshot index + model registry, restore into fresh nodes with the same / another key (SnapshotRestore)
 #   reload     replace the master key and reload_secure_settings while clients query, then back (KeyReload)
-#   all        the three, in this order
+#   rotation   _rotate + in-place _update_by_query re-key while 4 clients query, then re-key linkage (OnlineRotation)
+#   load       client mode (the node gets no key): 8 clients, bulk ingest + ckks search, 300 s (MixedLoad)
+#   all        the five, in this order
 #
-# usage: scripts/reliability.sh crash|snapshot|reload|all
+# usage: scripts/reliability.sh crash|snapshot|reload|rotation|load|all [options of the benchmark, rotation/load only]
 # Needs `bash scripts/build.sh` first (target/classes, target/classpath.txt, the plugin zip).
-# HTTP ports $EKNN_REL_PORT … +4 (default 9410; transport port + 100). Nodes, data dirs and the snapshot repository
+# HTTP ports $EKNN_REL_PORT … +4 (default 9410; transport port + 100); rotation $EKNN_REL_ROTATION_PORT (9460),
+# load $EKNN_REL_LOAD_PORT (9461). Nodes, data dirs and the snapshot repository
 # live under the cache dir ($ENCRYPTED_KNN_CACHE)/reliability/ and are wiped at the start of a scenario. Master keys
 # are random, written only to a private temp dir that is removed on exit, and never printed.
 # Exit status: non-zero if a scenario's checks fail.
@@ -17,8 +20,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=lib.sh
 . "$ROOT/scripts/lib.sh"
 
-[ $# -eq 1 ] || { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 SCENARIO="$1"
+shift
 cd "$ROOT"
 eknn_find_jdk
 eknn_ensure_user
@@ -113,9 +117,32 @@ reload() {
   return "$rc"
 }
 
+rotation() {
+  local name=rel-rotation port="${EKNN_REL_ROTATION_PORT:-9460}" dir="$WORK/rotation" rc=0
+  fresh_dir "$dir"
+  new_key rotation
+  start_node "$name" "$port" rotation "$dir/data"
+  bench OnlineRotation --url "http://127.0.0.1:$port" "$@" || rc=$?
+  stop_node "$name"
+  return "$rc"
+}
+
+load() {
+  local name=rel-load port="${EKNN_REL_LOAD_PORT:-9461}" dir="$WORK/load" rc=0
+  fresh_dir "$dir"
+  # client mode: the node has no key (a keystore left by an earlier run is removed)
+  rm -f "$(node_dir "$name")/config/opensearch.keystore"
+  STARTED+=("$name")
+  "${OS[@]}" start --name "$name" --port "$port" --data-dir "$dir/data"
+  bench MixedLoad --url "http://127.0.0.1:$port" --pid "$(cat "$(node_dir "$name")/opensearch.pid")" "$@" || rc=$?
+  stop_node "$name"
+  return "$rc"
+}
+
 "${OS[@]}" install "$ZIP" >/dev/null
+echo "machine: $(nproc) cores, $(uptime | sed 's/.*load average/load average/'), $(date -u +%FT%TZ)"
 case "$SCENARIO" in
-  crash|snapshot|reload) "$SCENARIO" ;;
-  all) rc=0; for s in crash snapshot reload; do bash "$0" "$s" || rc=1; done; exit "$rc" ;;
-  *) eknn_die "unknown scenario $SCENARIO (crash|snapshot|reload|all)" ;;
+  crash|snapshot|reload|rotation|load) "$SCENARIO" "$@" ;;
+  all) rc=0; for s in crash snapshot reload rotation load; do bash "$0" "$s" || rc=1; done; exit "$rc" ;;
+  *) eknn_die "unknown scenario $SCENARIO (crash|snapshot|reload|rotation|load|all)" ;;
 esac

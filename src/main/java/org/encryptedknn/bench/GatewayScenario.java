@@ -78,8 +78,17 @@ final class GatewayScenario {
 
     /** Top {@code size} through the search pipeline (plain vector in, exact scores out). */
     List<Hit> search(String index, float[] vector, int size) {
+        return hits(Demo.encryptedSearch(node, index, vector, size));
+    }
+
+    /** {@link #search(String, float[], int)} with {@code k} stage-1 candidates. */
+    List<Hit> search(String index, float[] vector, int k, int size) {
+        return hits(Demo.encryptedSearch(node, index, vector, k, size));
+    }
+
+    private static List<Hit> hits(JsonNode response) {
         List<Hit> hits = new ArrayList<>();
-        for (JsonNode h : Demo.encryptedSearch(node, index, vector, size)) {
+        for (JsonNode h : response) {
             hits.add(new Hit(h.path("_id").asText(), h.path("_score").asDouble()));
         }
         return hits;

@@ -221,6 +221,17 @@ public final class SearchBench {
         return sorted[Math.max(0, Math.min(sorted.length - 1, index))];
     }
 
+    /** Prints the verdict of a run with checks; exit status 1 when one failed (the reliability drivers rely on it). */
+    static void finish(List<String> failures) {
+        System.out.println();
+        if (failures.isEmpty()) {
+            System.out.println("RESULT: all checks passed");
+        } else {
+            failures.forEach(f -> System.out.println("CHECK FAILED: " + f));
+            System.exit(1);
+        }
+    }
+
     static double seconds(long startNanos) {
         return (System.nanoTime() - startNanos) / 1e9;
     }

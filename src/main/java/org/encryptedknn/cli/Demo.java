@@ -218,11 +218,16 @@ public final class Demo {
 
     /** Through the search pipeline: the gateway encrypts the vector, the data node sees ciphertexts only. */
     public static JsonNode encryptedSearch(OpenSearchHttp node, String index, float[] vector, int size) {
+        return encryptedSearch(node, index, vector, K, size);
+    }
+
+    /** {@link #encryptedSearch(OpenSearchHttp, String, float[], int)} with {@code k} stage-1 candidates. */
+    public static JsonNode encryptedSearch(OpenSearchHttp node, String index, float[] vector, int k, int size) {
         ObjectNode body = OpenSearchHttp.JSON.createObjectNode();
         body.put("size", size);
         ObjectNode params = body.putObject("query").putObject("encrypted_knn").putObject(FIELD);
         params.set("vector", Indices.floats(vector));
-        params.put("k", K);
+        params.put("k", k);
         return node.post("/" + index + "/_search?search_pipeline=" + SEARCH_PIPELINE, body).path("hits").path("hits");
     }
 

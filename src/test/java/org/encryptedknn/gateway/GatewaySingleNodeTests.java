@@ -362,13 +362,25 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
             .setSource(sourceOf("{\"query\":{\"encrypted_knn\":{\"embedding\":{\"vector\":" + json(q) + ",\"k\":5}}}}")).get());
         assertTrue(allMessages(e), allMessages(e).contains("plain vectors must be encrypted"));
 
-        // rotation: new documents at epoch 2, old ones still scored exactly; re-key brings them to epoch 2
+        // rotation: old documents stay findable and exactly scored. k = 20 < 60 documents, so stage 1 must search the
+        // epoch-1 prefixes under epoch-1 keys (with the new epoch's prefix rotation the HNSW neighbours are arbitrary)
+        SearchResponse beforeRotate = knn("mail", "e2e-search", q, 20, 5, null);
         Reply rotated = rest(RestRequest.Method.POST, RestModelsAction.BASE + "/e2e/_rotate", Map.of("model_id", "e2e"), null);
         assertEquals(rotated.raw(), RestStatus.OK, rotated.status());
-        SearchResponse afterRotate = knn("mail", "e2e-search", q, 60, 5, null);
+        SearchResponse afterRotate = knn("mail", "e2e-search", q, 20, 5, null);
         for (int r = 0; r < 5; r++) {
-            assertEquals(hits[r].getId(), afterRotate.getHits().getHits()[r].getId());
-            assertEquals(hits[r].getScore(), afterRotate.getHits().getHits()[r].getScore(), 1e-4f);
+            assertEquals(beforeRotate.getHits().getHits()[r].getId(), afterRotate.getHits().getHits()[r].getId());
+            assertEquals(beforeRotate.getHits().getHits()[r].getScore(), afterRotate.getHits().getHits()[r].getScore(), 1e-4f);
+        }
+        // mixed epochs: a new document (epoch 2) equal to the query ranks first, the old ones follow
+        client().prepareIndex("mail").setId("new").setSource(doc(q, 1000), XContentType.JSON)
+            .setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE).get();
+        assertEquals(2, ((Map<?, ?>) client().prepareGet("mail", "new").get().getSourceAsMap().get("embedding")).get("e"));
+        SearchResponse mixed = knn("mail", "e2e-search", q, 20, 5, null);
+        assertEquals("new", mixed.getHits().getHits()[0].getId());
+        assertEquals(1.0, mixed.getHits().getHits()[0].getScore(), 1e-4);
+        for (int r = 1; r < 5; r++) {
+            assertEquals(beforeRotate.getHits().getHits()[r - 1].getId(), mixed.getHits().getHits()[r].getId());
         }
         client().admin().cluster().preparePutPipeline("e2e-rekey",
             new BytesArray("{\"processors\":[{\"encrypted_knn_rekey\":{\"model_id\":\"e2e\",\"field\":\"embedding\"}}]}"),
@@ -382,7 +394,7 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
         assertEquals(2, ((Map<?, ?>) client().prepareGet("mail", "d3").get().getSourceAsMap().get("embedding")).get("e"));
         SearchResponse afterRekey = knn("mail", "e2e-search", q, 60, 5, null);
         for (int r = 0; r < 5; r++) {
-            assertEquals(hits[r].getScore(), afterRekey.getHits().getHits()[r].getScore(), 1e-4f);
+            assertEquals(mixed.getHits().getHits()[r].getScore(), afterRekey.getHits().getHits()[r].getScore(), 1e-4f);
         }
     }
 

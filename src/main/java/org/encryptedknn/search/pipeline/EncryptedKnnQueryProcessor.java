@@ -42,13 +42,14 @@ import java.util.Set;
  * at any depth), and on the coordinating node, under the leased key:
  * <ol>
  *   <li>encrypts it (SAP query ciphertext of the rotated prefix, model's current epoch) and replaces it with
- *       {@code encrypted_vector} + {@code model_id};</li>
- *   <li>adds the rescore ({@code window_size} = k) with the keyed residual queries H_c r_q of the
+ *       {@code encrypted_vector} + {@code model_id}; after a rotation, with a {@code bool} of one epoch-filtered
+ *       query per epoch 1 … current, each encrypted under its epoch, so records not yet re-keyed are still found;</li>
+ *   <li>adds the rescore ({@code window_size} = epochs × k) with the keyed residual queries H_c r_q of the
  *       {@code probe_cells} cells nearest the query prefix: {@code mode: keyed} (default) sends them in clear, so
  *       shards and the cross-shard merge order candidates by (nearly) exact scores; {@code mode: ckks} sends them as
  *       CKKS ciphertexts under this node's {@link GatewayCkks} key, so data nodes see neither them nor any score
  *       (candidates are then ordered by the prefix approximation until {@code encrypted_knn_rerank} decrypts);</li>
- *   <li>asks for {@code size} = max(k, from + size) from 0, so the response processor sees every candidate, and makes
+ *   <li>asks for {@code size} = max(epochs × k, from + size) from 0, so the response processor sees every candidate, and makes
  *       sure the vector field is in {@code _source};</li>
  *   <li>rewrites {@code term}/{@code terms} on {@code deterministic_fields} to their AES-SIV form;</li>
  *   <li>stores the query's secrets, the caller's from/size and the key lease in the
@@ -188,14 +189,31 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("[encrypted_knn] [vector] on field [" + field + "]: " + e.getMessage(), e);
         }
+        int from = Math.max(0, source.from());
+        int size = source.size() < 0 ? DEFAULT_SIZE : source.size();
+        CkksKeyHolder ckksKeys = mode == RescoreMode.CKKS ? ckks.keyHolder(GatewayCkks.parameters(m.parameters().residualDimension())) : null;
+        GatewayQueryState state = new GatewayQueryState(lease, model, field, query, vector, from, size, vectorRequested, sourceDisabled, ckksKeys);
         boolean stored = false;
         try {
-            // 1. the stage-1 query: encrypted prefix, bound to the model (a field of another model is a 400 on the shard)
-            EncryptedKnnQueryBuilder encrypted = knn.withEncryptedVector(query.prefix(), m.id(), null);
-            source.query(replace(source.query(), knn, encrypted));
+            // 1. the stage-1 query: encrypted prefix, bound to the model (a field of another model is a 400 on the shard).
+            // Prefix rotation and SAP scale differ per epoch, so an index still holding records of older epochs (after a
+            // _rotate, until the re-key is done) is searched with one epoch-filtered clause per epoch, each under its keys.
+            int epochs = model.epoch();
+            QueryBuilder stage1;
+            if (epochs == 1) {
+                stage1 = knn.withEncryptedVector(query.prefix(), m.id(), null);
+            } else {
+                BoolQueryBuilder anyEpoch = new BoolQueryBuilder();
+                for (int e = 1; e <= epochs; e++) {
+                    anyEpoch.should(knn.withEncryptedVector(state.queryFor(e).prefix(), m.id(), e));
+                }
+                stage1 = anyEpoch;
+            }
+            source.query(replace(source.query(), knn, stage1));
             rewriteTerms(source, lease);
 
-            // 2. rescore of the window with the probe cells' residual queries, in clear (keyed) or encrypted (ckks)
+            // 2. rescore of the window with the probe cells' residual queries, in clear (keyed) or encrypted (ckks), of the
+            // current epoch; hits of older epochs get their exact score from encrypted_knn_rerank, which sees them all
             double s2 = transform.sap().scale() * transform.sap().scale();
             float[] p = query.prefix();
             float[] scaled = new float[p.length];
@@ -206,18 +224,16 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
             for (int c : transform.probeCells(query, probeCells)) {
                 cells.put(c, transform.keyedResidualQuery(query, c));
             }
-            CkksKeyHolder ckksKeys = mode == RescoreMode.CKKS ? ckks.keyHolder(GatewayCkks.parameters(m.parameters().residualDimension())) : null;
+            int window = epochs * knn.k();
             EncryptedKnnRescorerBuilder rescore = ckksKeys == null
                 ? new EncryptedKnnRescorerBuilder(field, new KeyedRescoreQuery(scaled, cells, query.epoch()))
                 : new EncryptedKnnRescorerBuilder(field, encryptedRescore(scaled, cells, query.epoch(), ckksKeys));
-            rescore.windowSize(knn.k());
+            rescore.windowSize(window);
             source.addRescorer(rescore);
 
-            // 3. the whole candidate window comes back, from 0; the vector must be in _source
-            int from = Math.max(0, source.from());
-            int size = source.size() < 0 ? DEFAULT_SIZE : source.size();
+            // 3. every epoch's candidates come back, from 0; the vector must be in _source
             source.from(0);
-            source.size(Math.max(knn.k(), from + size));
+            source.size(Math.max(window, from + size));
             if (sourceDisabled) {
                 source.fetchSource(new FetchSourceContext(true, new String[] { field }, new String[0]));
             } else if (fetch != null && vectorRequested == false) {
@@ -233,15 +249,11 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
                 source.fetchSource(new FetchSourceContext(true, f.includes(), excludes));
             }
 
-            context.setAttribute(
-                GatewayQueryState.ATTRIBUTE,
-                new GatewayQueryState(lease, model, field, query, vector, from, size, vectorRequested, sourceDisabled, ckksKeys)
-            );
+            context.setAttribute(GatewayQueryState.ATTRIBUTE, state);
             stored = true;
         } finally {
             if (stored == false) {
-                query.wipe();
-                Arrays.fill(vector, 0f);
+                state.close();
             }
         }
     }
