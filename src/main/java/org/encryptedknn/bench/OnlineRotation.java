@@ -46,7 +46,7 @@ public final class OnlineRotation {
     static final String FIELD = Demo.FIELD;
     static final int TOP = SearchBench.TOP;
     static final double AUC_TOLERANCE = 0.03;
-    static final String[] PHASES = {"epoch 1", "rotated, not re-keyed", "re-keying (mixed)", "re-keyed"};
+    static final String[] PHASES = {"epoch 1", "rotated, not re-keyed", "re-keying (mixed)", "re-keyed", "epoch 1 retired"};
 
     private final GatewayScenario scenario;
     private final OpenSearchHttp node;
@@ -170,6 +170,14 @@ public final class OnlineRotation {
         System.out.printf(Locale.ROOT, "%6.1f s  re-key done: %d updated, %d version conflicts in %d ms%n", SearchBench.seconds(start),
             response.path("updated").asLong(), response.path("version_conflicts").asLong(), response.path("took").asLong());
         Thread.sleep(phaseSeconds * 1000L);
+        JsonNode retired = node.post("/_plugins/encrypted_knn/models/" + Demo.MODEL_ID + "/_retire", null);
+        System.out.printf(Locale.ROOT, "%6.1f s  _retire: live epochs %d..%d%n", SearchBench.seconds(start),
+            retired.path("first_epoch").asInt(), retired.path("model").path("epoch").asInt());
+        if (retired.path("first_epoch").asInt() != 2) {
+            failures.add("_retire did not make epoch 2 the first live epoch: " + retired);
+        }
+        phase = 4;
+        Thread.sleep(phaseSeconds * 1000L);
         stop = true;
         for (Thread c : clients) {
             c.join();
@@ -195,7 +203,7 @@ public final class OnlineRotation {
             failures.add("the index never held both epochs while queries ran");
         }
 
-        // the old epoch is gone from the index: every record is at epoch 2 (the plugin has no API to retire an epoch)
+        // the old epoch is gone from the index: every record is at epoch 2
         counts = epochCounts();
         System.out.printf(Locale.ROOT, "%nafter the re-key: epoch 1: %d, epoch 2: %d documents (of %d)%n", counts[0], counts[1], docs.length);
         if (counts[0] != 0 || counts[1] != docs.length) {

@@ -62,8 +62,15 @@ public final class CachedModel {
         return transform(model.epoch());
     }
 
-    /** The transform of {@code epoch}, 1 ≤ epoch ≤ current. */
+    /** The transform of {@code epoch}, first live epoch ≤ epoch ≤ current. */
     public ShardTransform transform(int epoch) {
+        int first = model.parameters().firstEpoch();
+        if (epoch >= 1 && epoch < first) {
+            throw new IllegalArgumentException(
+                "key epoch " + epoch + " of model [" + model.id() + "] was retired (live epochs " + first + ".." + model.epoch()
+                    + "): its records can no longer be read; re-key them before retiring their epoch"
+            );
+        }
         if (epoch < 1 || epoch > model.epoch()) {
             throw new IllegalArgumentException(
                 "model [" + model.id() + "] has key epochs 1.." + model.epoch() + " on this node; a record of epoch " + epoch

@@ -37,6 +37,8 @@ import java.util.Map;
  *   GET      /_plugins/encrypted_knn/models                     list                               200 {"models":[{public},…]}
  *   DELETE   /_plugins/encrypted_knn/models/{model_id}                                             200 {"model_id","result":"deleted"}
  *   POST     /_plugins/encrypted_knn/models/{model_id}/_rotate  new key epoch (needs the key)      200 {"model_id","result":"rotated","previous_epoch","model":{public}}
+ *   POST     /_plugins/encrypted_knn/models/{model_id}/_retire  retire epochs below {"below":e}     200 {"model_id","result":"retired","first_epoch","model":{public}}
+ *                                                               (default: all but the current one; needs the key)
  * </pre>
  * PUT body: {@code {"dimension":384,"space":"cosine","prefix_dimension":96,"cells":64,"beta":0.5,"training_vectors":[[…],…]}}
  * (space defaults to cosine, prefix_dimension to dimension/4, cells to 16, beta to 0.5). The fit runs on this node's
@@ -66,7 +68,8 @@ public final class RestModelsAction extends BaseRestHandler {
             new Route(RestRequest.Method.GET, BASE + "/{model_id}"),
             new Route(RestRequest.Method.DELETE, BASE + "/{model_id}"),
             new Route(RestRequest.Method.GET, BASE),
-            new Route(RestRequest.Method.POST, BASE + "/{model_id}/_rotate")
+            new Route(RestRequest.Method.POST, BASE + "/{model_id}/_rotate"),
+            new Route(RestRequest.Method.POST, BASE + "/{model_id}/_retire")
         );
     }
 
@@ -77,10 +80,11 @@ public final class RestModelsAction extends BaseRestHandler {
             ShardModel.checkId(id);
         }
         boolean rotate = request.path().endsWith("/_rotate");
+        boolean retire = request.path().endsWith("/_retire");
         return switch (request.method()) {
             case GET -> id == null ? list() : get(id);
             case DELETE -> delete(id);
-            case POST, PUT -> rotate ? rotate(id) : put(id, request, client.threadPool());
+            case POST, PUT -> rotate ? rotate(id) : retire ? retire(id, retireBelow(request)) : put(id, request, client.threadPool());
             default -> throw new IllegalArgumentException("unsupported method " + request.method());
         };
     }
@@ -292,9 +296,56 @@ public final class RestModelsAction extends BaseRestHandler {
         }, e -> sendError(channel, e)));
     }
 
-    // ------------------------------------------------------------------ _rotate
+    // ------------------------------------------------------------------ _rotate, _retire
 
     private RestChannelConsumer rotate(String id) {
+        return reseal(id, model -> model.withEpoch(model.epoch() + 1), (model, previous, b) -> {
+            b.field("result", "rotated").field("previous_epoch", previous.epoch());
+        });
+    }
+
+    /** {@code {"below":e}} of a {@code _retire} request, or null (retire all but the current epoch). */
+    private static Integer retireBelow(RestRequest request) throws IOException {
+        if (request.hasContentOrSourceParam() == false) {
+            return null;
+        }
+        Map<String, Object> body;
+        try (XContentParser parser = request.contentOrSourceParamParser()) {
+            body = parser.map();
+        }
+        for (String key : body.keySet()) {
+            if (key.equals("below") == false) {
+                throw new IllegalArgumentException("[_retire] unknown field [" + key + "]; the body is {\"below\": epoch}");
+            }
+        }
+        if (body.get("below") instanceof Integer below) {
+            return below;
+        }
+        throw new IllegalArgumentException("[_retire] [below] must be an integer epoch");
+    }
+
+    private RestChannelConsumer retire(String id, Integer below) {
+        return reseal(id, model -> {
+            int first = below == null ? model.epoch() : below;
+            if (first <= model.parameters().firstEpoch() || first > model.epoch()) {
+                throw new IllegalArgumentException("[_retire] [below] must be in [" + (model.parameters().firstEpoch() + 1) + ", "
+                    + model.epoch() + "] for model [" + id + "] (live epochs " + model.parameters().firstEpoch() + ".." + model.epoch()
+                    + "), got " + first);
+            }
+            return model.withFirstEpoch(first);
+        }, (model, previous, b) -> b.field("result", "retired").field("first_epoch", model.parameters().firstEpoch()));
+    }
+
+    private interface Change {
+        ShardModel apply(ShardModel model);
+    }
+
+    private interface Result {
+        void write(ShardModel changed, ShardModel previous, XContentBuilder builder) throws IOException;
+    }
+
+    /** Opens the stored model under the key, applies {@code change}, seals and stores it (sequence-checked), answers 200. */
+    private RestChannelConsumer reseal(String id, Change change, Result result) {
         KeyLease lease = gateway.acquire();
         return channel -> gateway.store().get(id, ActionListener.wrap(stored -> {
             if (stored == null) {
@@ -302,22 +353,25 @@ public final class RestModelsAction extends BaseRestHandler {
                 sendError(channel, GatewaySettings.modelNotFound(id));
                 return;
             }
-            ShardModel rotated;
+            ShardModel model;
+            ShardModel changed;
             String sealed;
-            int previous;
             try {
-                ShardModel model = gateway.open(lease, id, stored.sealedJson());
-                previous = model.epoch();
-                rotated = model.withEpoch(previous + 1);
-                sealed = gateway.seal(lease, rotated);
+                model = gateway.open(lease, id, stored.sealedJson());
+                changed = change.apply(model);
+                sealed = gateway.seal(lease, changed);
+            } catch (RuntimeException e) {
+                sendError(channel, e);
+                return;
             } finally {
                 lease.close();
             }
-            gateway.store().replace(stored, sealed, rotated.epoch(), ActionListener.wrap(r -> {
+            gateway.store().replace(stored, sealed, changed.epoch(), ActionListener.wrap(r -> {
                 gateway.invalidate(id);
                 send(channel, RestStatus.OK, b -> {
-                    b.field("model_id", id).field("result", "rotated").field("previous_epoch", previous);
-                    b.field("model", publicMap(ModelMetadata.of(rotated)));
+                    b.field("model_id", id);
+                    result.write(changed, model, b);
+                    b.field("model", publicMap(ModelMetadata.of(changed)));
                 });
             }, e -> sendError(channel, e)));
         }, e -> {

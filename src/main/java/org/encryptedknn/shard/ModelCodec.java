@@ -112,6 +112,9 @@ public final class ModelCodec {
         String s = String.join("\n", FORMAT, m.id(), Integer.toString(p.dimension()), p.space().wireName(),
             Integer.toString(p.prefixDimension()), Integer.toString(p.cells()), Double.toString(p.beta()),
             Integer.toString(p.epoch()), m.created().toString(), Double.toString(m.betaScale()), Integer.toString(m.sampleCount()));
+        if (p.firstEpoch() > 1) { // bound too once epochs are retired; models that never retired one keep their AAD
+            s += "\nfirst_epoch=" + p.firstEpoch();
+        }
         return s.getBytes(StandardCharsets.UTF_8);
     }
 
@@ -162,6 +165,9 @@ public final class ModelCodec {
             g.writeNumberField("cells", p.cells());
             g.writeNumberField("beta", p.beta());
             g.writeNumberField("epoch", p.epoch());
+            if (p.firstEpoch() > 1) {
+                g.writeNumberField("first_epoch", p.firstEpoch());
+            }
             g.writeStringField("created", m.created().toString());
             g.writeNumberField("beta_scale", m.betaScale());
             g.writeNumberField("absolute_beta", m.absoluteBeta());
@@ -193,6 +199,7 @@ public final class ModelCodec {
         Integer prefix = null;
         Integer cells = null;
         Integer epoch = null;
+        int firstEpoch = 1;
         Integer samples = null;
         Double beta = null;
         Double betaScale = null;
@@ -212,6 +219,7 @@ public final class ModelCodec {
                     case "prefix_dimension" -> prefix = integer(parser, t, name);
                     case "cells" -> cells = integer(parser, t, name);
                     case "epoch" -> epoch = integer(parser, t, name);
+                    case "first_epoch" -> firstEpoch = integer(parser, t, name);
                     case "sample_count" -> samples = integer(parser, t, name);
                     case "beta" -> beta = number(parser, t, name);
                     case "beta_scale" -> betaScale = number(parser, t, name);
@@ -257,7 +265,7 @@ public final class ModelCodec {
         } catch (DateTimeParseException e) {
             throw new IllegalArgumentException("model JSON: created is not an ISO-8601 instant: " + created);
         }
-        ModelParameters params = new ModelParameters(dimension, Space.parse(space), prefix, cells, beta, epoch);
+        ModelParameters params = new ModelParameters(dimension, Space.parse(space), prefix, cells, beta, epoch, firstEpoch);
         return new Parsed(new ModelMetadata(ShardModel.checkId(id), params, createdAt, betaScale, samples), sealed);
     }
 

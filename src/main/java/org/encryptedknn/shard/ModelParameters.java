@@ -11,8 +11,10 @@ package org.encryptedknn.shard;
  *                        distance measured at fit time, {@link ShardModel#betaScale()}); the absolute
  *                        SAP approximation factor is {@code beta × betaScale}. Default 0.5. 0 disables the noise.
  * @param epoch           key epoch (≥ 1); {@code _rotate} increments it
+ * @param firstEpoch      oldest live epoch, 1 ≤ firstEpoch ≤ epoch; {@code _retire} raises it, and epochs below it are
+ *                        never used again (their records can no longer be read, re-keyed or searched)
  */
-public record ModelParameters(int dimension, Space space, int prefixDimension, int cells, double beta, int epoch) {
+public record ModelParameters(int dimension, Space space, int prefixDimension, int cells, double beta, int epoch, int firstEpoch) {
 
     public static final double DEFAULT_BETA = 0.5;
     /** Beyond a few times the 10th-neighbour distance the noise drowns the prefix; 10 leaves room to experiment. */
@@ -40,6 +42,14 @@ public record ModelParameters(int dimension, Space space, int prefixDimension, i
         if (epoch < 1) {
             throw new IllegalArgumentException("epoch must be >= 1, got " + epoch);
         }
+        if (firstEpoch < 1 || firstEpoch > epoch) {
+            throw new IllegalArgumentException("first_epoch must be in [1, epoch] = [1, " + epoch + "], got " + firstEpoch);
+        }
+    }
+
+    /** No epoch retired yet (first epoch 1). */
+    public ModelParameters(int dimension, Space space, int prefixDimension, int cells, double beta, int epoch) {
+        this(dimension, space, prefixDimension, cells, beta, epoch, 1);
     }
 
     /** d_pub = d/4 (at least 1), C = 16, β = 0.5 (relative), epoch 1. */
@@ -57,18 +67,27 @@ public record ModelParameters(int dimension, Space space, int prefixDimension, i
     }
 
     public ModelParameters withEpoch(int newEpoch) {
-        return new ModelParameters(dimension, space, prefixDimension, cells, beta, newEpoch);
+        return new ModelParameters(dimension, space, prefixDimension, cells, beta, newEpoch, firstEpoch);
+    }
+
+    public ModelParameters withFirstEpoch(int newFirstEpoch) {
+        return new ModelParameters(dimension, space, prefixDimension, cells, beta, epoch, newFirstEpoch);
+    }
+
+    /** True if {@code e} is a live epoch: first epoch ≤ e ≤ current epoch. */
+    public boolean isLiveEpoch(int e) {
+        return e >= firstEpoch && e <= epoch;
     }
 
     public ModelParameters withCells(int newCells) {
-        return new ModelParameters(dimension, space, prefixDimension, newCells, beta, epoch);
+        return new ModelParameters(dimension, space, prefixDimension, newCells, beta, epoch, firstEpoch);
     }
 
     public ModelParameters withBeta(double newBeta) {
-        return new ModelParameters(dimension, space, prefixDimension, cells, newBeta, epoch);
+        return new ModelParameters(dimension, space, prefixDimension, cells, newBeta, epoch, firstEpoch);
     }
 
     public ModelParameters withPrefixDimension(int newPrefixDimension) {
-        return new ModelParameters(dimension, space, newPrefixDimension, cells, beta, epoch);
+        return new ModelParameters(dimension, space, newPrefixDimension, cells, beta, epoch, firstEpoch);
     }
 }

@@ -104,6 +104,11 @@ public final class ShardModel {
         return centroids;
     }
 
+    /** The same model with the epochs below {@code firstEpoch} retired (what {@code _retire} stores). */
+    public ShardModel withFirstEpoch(int firstEpoch) {
+        return new ShardModel(id, parameters.withFirstEpoch(firstEpoch), created, betaScale, sampleCount, basis, centroids);
+    }
+
     /** The same model at another epoch (what {@code _rotate} stores): same secrets, keys derived anew. */
     public ShardModel withEpoch(int epoch) {
         return new ShardModel(id, parameters.withEpoch(epoch), created, betaScale, sampleCount, basis, centroids);

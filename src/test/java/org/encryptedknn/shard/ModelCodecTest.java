@@ -72,6 +72,30 @@ public class ModelCodecTest {
         }
     }
 
+    /** A retired epoch range is stored, shown and bound to the sealed secret: it cannot be un-retired by editing JSON. */
+    @Test
+    public void firstEpochRoundTripsAndIsAuthenticated() {
+        ShardModel retired = model.withFirstEpoch(3);
+        String json = ModelCodec.toJson(retired, keys);
+        assertTrue(json, json.contains("\"first_epoch\":3"));
+        ShardModel back = ModelCodec.fromJson(json, keys);
+        assertEquals(3, back.parameters().firstEpoch());
+        assertFalse(back.parameters().isLiveEpoch(2));
+        assertTrue(back.parameters().isLiveEpoch(3));
+        for (String altered : new String[] { json.replace("\"first_epoch\":3,", ""), json.replace("\"first_epoch\":3", "\"first_epoch\":2") }) {
+            assertFalse(altered.equals(json));
+            try {
+                ModelCodec.fromJson(altered, keys);
+                fail("accepted " + altered);
+            } catch (ModelDecryptionException expected) {
+                // ok
+            }
+        }
+        // a model that never retired an epoch keeps its stored form (no first_epoch field)
+        assertFalse(ModelCodec.toJson(model, keys).contains("first_epoch"));
+        assertEquals(2, model.withEpoch(4).withFirstEpoch(2).withEpoch(5).parameters().firstEpoch());
+    }
+
     @Test
     public void publicJsonHasNoSecret() {
         String pub = ModelCodec.publicJson(model);

@@ -43,13 +43,14 @@ import java.util.Set;
  * <ol>
  *   <li>encrypts it (SAP query ciphertext of the rotated prefix, model's current epoch) and replaces it with
  *       {@code encrypted_vector} + {@code model_id}; after a rotation, with a {@code bool} of one epoch-filtered
- *       query per epoch 1 … current, each encrypted under its epoch, so records not yet re-keyed are still found;</li>
- *   <li>adds the rescore ({@code window_size} = epochs × k) with the keyed residual queries H_c r_q of the
+ *       query per live epoch (first epoch … current; {@code _retire} raises the first), each encrypted under its
+ *       epoch, so records not yet re-keyed are still found;</li>
+ *   <li>adds the rescore ({@code window_size} = live epochs × k) with the keyed residual queries H_c r_q of the
  *       {@code probe_cells} cells nearest the query prefix: {@code mode: keyed} (default) sends them in clear, so
  *       shards and the cross-shard merge order candidates by (nearly) exact scores; {@code mode: ckks} sends them as
  *       CKKS ciphertexts under this node's {@link GatewayCkks} key, so data nodes see neither them nor any score
  *       (candidates are then ordered by the prefix approximation until {@code encrypted_knn_rerank} decrypts);</li>
- *   <li>asks for {@code size} = max(epochs × k, from + size) from 0, so the response processor sees every candidate, and makes
+ *   <li>asks for {@code size} = max(live epochs × k, from + size) from 0, so the response processor sees every candidate, and makes
  *       sure the vector field is in {@code _source};</li>
  *   <li>rewrites {@code term}/{@code terms} on {@code deterministic_fields} to their AES-SIV form;</li>
  *   <li>stores the query's secrets, the caller's from/size and the key lease in the
@@ -197,14 +198,18 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
         try {
             // 1. the stage-1 query: encrypted prefix, bound to the model (a field of another model is a 400 on the shard).
             // Prefix rotation and SAP scale differ per epoch, so an index still holding records of older epochs (after a
-            // _rotate, until the re-key is done) is searched with one epoch-filtered clause per epoch, each under its keys.
-            int epochs = model.epoch();
+            // _rotate, until the re-key is done) is searched with one epoch-filtered clause per live epoch, each under its
+            // keys; epochs retired by _retire are not searched at all.
+            int first = m.parameters().firstEpoch();
+            int epochs = model.epoch() - first + 1;
             QueryBuilder stage1;
-            if (epochs == 1) {
+            if (model.epoch() == 1) {
                 stage1 = knn.withEncryptedVector(query.prefix(), m.id(), null);
+            } else if (epochs == 1) {
+                stage1 = knn.withEncryptedVector(query.prefix(), m.id(), model.epoch());
             } else {
                 BoolQueryBuilder anyEpoch = new BoolQueryBuilder();
-                for (int e = 1; e <= epochs; e++) {
+                for (int e = first; e <= model.epoch(); e++) {
                     anyEpoch.should(knn.withEncryptedVector(state.queryFor(e).prefix(), m.id(), e));
                 }
                 stage1 = anyEpoch;
