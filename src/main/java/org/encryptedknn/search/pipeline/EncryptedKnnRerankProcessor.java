@@ -48,7 +48,7 @@ import java.util.Map;
  * the {@code z} its field carries. Hits are re-sorted by it (ties keep the server's order), cut to the caller's
  * {@code from}/{@code size}, and get it as {@code _score}; {@code max_score} is the best exact score. Hits without a
  * record (documents indexed without the vector, matched by another clause) follow the scored ones with their server
- * score. The listed fields are decrypted in {@code _source} (AES-GCM with the hit's index as associated data, or
+ * score, and so do records of a retired epoch, whose keys are no longer used. The listed fields are decrypted in {@code _source} (AES-GCM with the hit's index as associated data, or
  * AES-SIV); the encrypted vector is removed from {@code _source} when {@code remove_vector} is true or the caller's
  * source filter did not ask for it.
  *
@@ -134,6 +134,10 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
                 record = Records.fromMap(value, state.field, p.prefixDimension(), p.residualDimension(), p.cells(), state.ckks == null);
             } catch (IllegalArgumentException e) {
                 throw new IllegalStateException("hit [" + hit.getId() + "] of index [" + hit.getIndex() + "]: " + e.getMessage(), e);
+            }
+            if (p.isLiveEpoch(record.epoch()) == false) { // a record left under a retired epoch (matched by another clause)
+                unscored.add(new Scored(hit, hit.getScore(), i, false));
+                continue;
             }
             ShardTransform transform = state.transform(record.epoch());
             EncryptedQuery query = state.queryFor(record.epoch());
