@@ -48,8 +48,8 @@ import java.util.Map;
  * the {@code z} its field carries. Hits are re-sorted by it (ties keep the server's order), cut to the caller's
  * {@code from}/{@code size}, and get it as {@code _score}; {@code max_score} is the best exact score. Hits without a
  * record (documents indexed without the vector, matched by another clause) follow the scored ones with their server
- * score, and so do records of a retired epoch, whose keys are no longer used. The listed fields are decrypted in {@code _source} (AES-GCM with the hit's index as associated data, or
- * AES-SIV); the encrypted vector is removed from {@code _source} when {@code remove_vector} is true or the caller's
+ * score, and so do records of a retired epoch, whose keys are no longer used. The listed fields are decrypted in
+ * {@code _source} (AES-GCM with the hit's index as associated data, or AES-SIV); the encrypted vector is removed from {@code _source} when {@code remove_vector} is true or the caller's
  * source filter did not ask for it.
  *
  * <p>Without {@code encrypted_knn_query} state (a search that had no plain-vector query) it only decrypts fields.
