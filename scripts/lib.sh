@@ -20,8 +20,11 @@ eknn_is_root() { [ "$(id -u)" = 0 ]; }
 eknn_java_major() {
   local home="$1" line ver
   [ -x "$home/bin/java" ] && [ -x "$home/bin/javac" ] || return 1
-  line="$("$home/bin/java" -version 2>&1 | head -n 1)" || return 1
-  ver="$(printf '%s' "$line" | sed -n 's/.*version "\([0-9][0-9]*\).*/\1/p')"
+  # No pipes: `java -version | head -n 1` could lose the race under load (head exits, java gets SIGPIPE, pipefail
+  # fails the pipeline) and make a good JDK look missing. The first line naming a version wins (a JVM may print
+  # "Picked up JAVA_TOOL_OPTIONS" before it).
+  line="$("$home/bin/java" -version 2>&1)" || return 1
+  ver="$(sed -n '/version "/{s/.*version "\([0-9][0-9]*\).*/\1/p;q;}' <<< "$line")"
   [ "$ver" = 1 ] && ver=8
   [ -n "$ver" ] && printf '%s\n' "$ver"
 }
