@@ -81,7 +81,7 @@ public final class CkksSearch {
         long start = System.nanoTime();
         Map<String, double[]> sums = new HashMap<>();
         for (JsonNode hit : hits) {
-            JsonNode f = info(hit);
+            JsonNode f = EncryptedSearch.hitInfo(hit);
             if (f.has("ciphertext")) {
                 byte[] ct = Base64.getDecoder().decode(f.path("ciphertext").asText());
                 if (sums.put(f.path("batch").asText(), keyHolder.decryptBlockSums(ct, f.path("count").asInt())) != null) {
@@ -213,10 +213,6 @@ public final class CkksSearch {
         }
         encryptNanos += System.nanoTime() - start;
         q.set("ckks", parametersJson(keyHolder.context().parameters()));
-    }
-
-    private static JsonNode info(JsonNode hit) {
-        return hit.path("fields").path(EncryptedSearch.HIT_FIELD).path(0);
     }
 
     /** Time spent encrypting the cell queries so far (key holder). */

@@ -173,7 +173,7 @@ public final class EncryptedSearch {
 
     /** A hit's record from its {@value #HIT_FIELD} object, else from {@code _source}. */
     static HitData hitData(JsonNode hit, String field, int residualDimension) {
-        JsonNode info = hit.path("fields").path(HIT_FIELD).path(0);
+        JsonNode info = hitInfo(hit);
         JsonNode source = hit.path("_source").path(field);
         JsonNode z = info.has(EncryptedVector.KEYED_RESIDUAL) ? info.path(EncryptedVector.KEYED_RESIDUAL) : source.path(EncryptedVector.KEYED_RESIDUAL);
         boolean hasResidual = z.isTextual();
@@ -185,6 +185,11 @@ public final class EncryptedSearch {
             (info.has("epoch") ? info.path("epoch") : source.path(EncryptedVector.EPOCH)).asInt()
         );
         return new HitData(record, hasResidual, info);
+    }
+
+    /** A hit's {@value #HIT_FIELD} object (a missing node when the hit has none). */
+    static JsonNode hitInfo(JsonNode hit) {
+        return hit.path("fields").path(HIT_FIELD).path(0);
     }
 
     /** The stored record form of a hit's field, as returned in {@code _source} (all of p, n, c, z, e). */

@@ -28,6 +28,7 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 
 /**
  * The model registry endpoints (gateway mode):
@@ -336,16 +337,12 @@ public final class RestModelsAction extends BaseRestHandler {
         }, (model, previous, b) -> b.field("result", "retired").field("first_epoch", model.parameters().firstEpoch()));
     }
 
-    private interface Change {
-        ShardModel apply(ShardModel model);
-    }
-
     private interface Result {
         void write(ShardModel changed, ShardModel previous, XContentBuilder builder) throws IOException;
     }
 
     /** Opens the stored model under the key, applies {@code change}, seals and stores it (sequence-checked), answers 200. */
-    private RestChannelConsumer reseal(String id, Change change, Result result) {
+    private RestChannelConsumer reseal(String id, UnaryOperator<ShardModel> change, Result result) {
         KeyLease lease = gateway.acquire();
         return channel -> gateway.store().get(id, ActionListener.wrap(stored -> {
             if (stored == null) {
