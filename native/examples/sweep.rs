@@ -1,4 +1,4 @@
-//! Parameter sweep: max |decrypted block sum − plaintext inner product| for residual-like
+//! Parameter sweep: max |decrypted score − plaintext inner product| for residual-like
 //! vectors (length 288, norm ≈ 0.5–1). `cargo run --release --example sweep`
 use encrypted_knn_seal::*;
 use std::ptr;
@@ -13,9 +13,10 @@ impl Rng {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let trials: usize = args.get(1).map(|s| s.parse().unwrap()).unwrap_or(20);
+    // (N, [prime bits], query scale bits); the candidate scale gets bits − 4 − query scale bits
     let configs: &[(u32, &[i32], u32)] = &[
-        (4096, &[40, 30, 39], 30), (4096, &[42, 34, 33], 34), (4096, &[44, 36, 29], 36), (4096, &[46, 38, 25], 38), (4096, &[48, 40, 21], 40), (4096, &[42, 36, 31], 36),
-        (8192, &[44, 36, 36], 36), (8192, &[48, 40, 40], 40), (8192, &[52, 44, 44], 44), (8192, &[60, 40, 60], 40),
+        (4096, &[40], 20), (4096, &[44], 22), (4096, &[46], 23), (4096, &[48], 24), (4096, &[50], 25), (4096, &[50], 27),
+        (4096, &[52], 26), (4096, &[54], 27), (8192, &[50], 25), (8192, &[54], 27),
     ];
     let d = 288usize;
     for &(n, bits, s) in configs {
@@ -32,7 +33,7 @@ fn main() {
             for _ in 0..trials {
                 let q = rng.vec(d, 1.0);
                 let (mut qd, mut ql) = (ptr::null_mut(), 0u64);
-                assert_eq!(eks_encrypt_replicated(kh, q.as_ptr(), d as u32, &mut qd, &mut ql), 0);
+                let rc = eks_encrypt_query(kh, q.as_ptr(), d as u32, &mut qd, &mut ql); if rc != 0 { let mut b = vec![0i8; 512]; eks_last_error(b.as_mut_ptr(), 512); panic!("{}", std::ffi::CStr::from_ptr(b.as_ptr()).to_string_lossy()); }
                 let mut ct = ptr::null_mut();
                 let rc = eks_query_load(ctx, qd, ql, &mut ct);
                 if rc != 0 { let mut b = vec![0i8; 512]; eks_last_error(b.as_mut_ptr(), 512); panic!("{}", std::ffi::CStr::from_ptr(b.as_ptr()).to_string_lossy()); }
@@ -42,7 +43,7 @@ fn main() {
                 let (qs, owner) = ([ct as *const EksCiphertext], vec![0u32; blocks]);
                 assert_eq!(eks_score_batch(ctx, qs.as_ptr(), 1, owner.as_ptr(), flat.as_ptr(), blocks as u32, d as u32, &mut rd, &mut rl), 0);
                 let mut sums = vec![0f64; blocks];
-                assert_eq!(eks_decrypt_block_sums(kh, rd, rl, blocks as u32, sums.as_mut_ptr()), 0);
+                assert_eq!(eks_decrypt_scores(kh, rd, rl, blocks as u32, sums.as_mut_ptr()), 0);
                 for (j, c) in cands.iter().enumerate() {
                     let exact: f64 = q.iter().zip(c).map(|(a, b)| *a as f64 * *b as f64).sum();
                     maxerr = maxerr.max((sums[j] - exact).abs());
@@ -50,7 +51,7 @@ fn main() {
                 qlen = ql; rlen = rl;
                 eks_bytes_free(qd, ql); eks_bytes_free(rd, rl); eks_ciphertext_free(ct);
             }
-            println!("N={} bits={:?} (sum {}) scale=2^{} blocks={} max_abs_err={:.3e} query={}B result={}B", n, bits, bits.iter().sum::<i32>(), s, blocks, maxerr, qlen, rlen);
+            println!("N={} prime={:?} Δq=2^{} Δc=2^{} blocks={} max_abs_err={:.3e} query={}B result={}B", n, bits, s, info[8], blocks, maxerr, qlen, rlen);
             eks_keyholder_free(kh); eks_secret_key_free(sk); eks_context_free(ctx);
         }
     }

@@ -81,35 +81,26 @@ extern "C" {
     pub fn SecretKey_Save(thisptr: *mut c_void, outptr: *mut u8, size: u64, compr_mode: u8, out_bytes: *mut i64) -> HResult;
     pub fn SecretKey_Load(thisptr: *mut c_void, context: *mut c_void, inptr: *mut u8, size: u64, in_bytes: *mut i64) -> HResult;
 
-    // ckksencoder.h
-    pub fn CKKSEncoder_Create(context: *mut c_void, ckks_encoder: *mut *mut c_void) -> HResult;
-    pub fn CKKSEncoder_Destroy(thisptr: *mut c_void) -> HResult;
-    pub fn CKKSEncoder_SlotCount(thisptr: *mut c_void, slot_count: *mut u64) -> HResult;
-    pub fn CKKSEncoder_Encode1(
-        thisptr: *mut c_void,
-        value_count: u64,
-        values: *mut f64,
-        parms_id: *mut u64,
-        scale: f64,
-        destination: *mut c_void,
-        pool: *mut c_void,
-    ) -> HResult;
-    pub fn CKKSEncoder_Decode1(
-        thisptr: *mut c_void,
-        plain: *mut c_void,
-        value_count: *mut u64,
-        values: *mut f64,
-        pool: *mut c_void,
-    ) -> HResult;
-
     // plaintext.h
     pub fn Plaintext_Create1(memory_pool_handle: *mut c_void, plaintext: *mut *mut c_void) -> HResult;
     pub fn Plaintext_Destroy(thisptr: *mut c_void) -> HResult;
+    pub fn Plaintext_CoeffAt(thisptr: *mut c_void, index: u64, coeff: *mut u64) -> HResult;
+    pub fn Plaintext_SetZero1(thisptr: *mut c_void) -> HResult;
+    pub fn Plaintext_SetParmsId(thisptr: *mut c_void, parms_id: *mut u64) -> HResult;
+    pub fn Plaintext_SetScale(thisptr: *mut c_void, scale: f64) -> HResult;
+    /// Copies `count` words into the plaintext's data and coefficient count (no checks on the
+    /// values) and clears its parms_id (coefficient form).
+    pub fn Plaintext_Set4(thisptr: *mut c_void, count: u64, coeffs: *mut u64) -> HResult;
 
     // ciphertext.h
     pub fn Ciphertext_Create1(pool: *mut c_void, cipher: *mut *mut c_void) -> HResult;
     pub fn Ciphertext_Destroy(thisptr: *mut c_void) -> HResult;
     pub fn Ciphertext_Size(thisptr: *mut c_void, size: *mut u64) -> HResult;
+    pub fn Ciphertext_Resize1(thisptr: *mut c_void, context: *mut c_void, parms_id: *mut u64, size: u64) -> HResult;
+    /// Bounds-checked element access to the data array (poly-major, then prime, then coefficient).
+    pub fn Ciphertext_GetDataAt1(thisptr: *mut c_void, index: u64, data: *mut u64) -> HResult;
+    pub fn Ciphertext_SetDataAt(thisptr: *mut c_void, index: u64, value: u64) -> HResult;
+    pub fn Ciphertext_SetIsNTTForm(thisptr: *mut c_void, is_ntt_form: bool) -> HResult;
     pub fn Ciphertext_ParmsId(thisptr: *mut c_void, parms_id: *mut u64) -> HResult;
     pub fn Ciphertext_IsNTTForm(thisptr: *mut c_void, is_ntt_form: *mut bool) -> HResult;
     pub fn Ciphertext_Scale(thisptr: *mut c_void, scale: *mut f64) -> HResult;
@@ -153,19 +144,8 @@ extern "C" {
         encrypted2: *mut c_void,
         destination: *mut c_void,
     ) -> HResult;
-    pub fn Evaluator_RescaleToNext(
-        thisptr: *mut c_void,
-        encrypted: *mut c_void,
-        destination: *mut c_void,
-        pool: *mut c_void,
-    ) -> HResult;
-    pub fn Evaluator_ModSwitchTo1(
-        thisptr: *mut c_void,
-        encrypted: *mut c_void,
-        parms_id: *mut u64,
-        destination: *mut c_void,
-        pool: *mut c_void,
-    ) -> HResult;
+    pub fn Evaluator_TransformToNTT2(thisptr: *mut c_void, encrypted: *mut c_void, destination_ntt: *mut c_void) -> HResult;
+    pub fn Evaluator_TransformFromNTT(thisptr: *mut c_void, encrypted_ntt: *mut c_void, destination: *mut c_void) -> HResult;
 
     // memorymanager.h / memorypoolhandle.h
     pub fn MemoryManager_GetPool2(pool_handle: *mut *mut c_void) -> HResult;

@@ -1,23 +1,32 @@
 //! encrypted_knn_seal — the C ABI of encrypted-knn's CKKS rescoring, over Microsoft SEAL 4.0.
 //!
 //! All CKKS arithmetic is SEAL's (through its C API, "sealc", linked statically by the `sealy`
-//! crate). This file only validates inputs, moves bytes and lays vectors out in slots.
+//! crate). This file only validates inputs, moves bytes and lays vectors out in coefficients.
 //!
-//! # Protocol (DESIGN.md §3, rotation-free packing)
+//! # Protocol (DESIGN.md §3, rotation-free packing, docs/ckks-parameters.md)
 //!
-//! * Key holder: `eks_encrypt_replicated` encodes one vector `q` (length ≤ B, zero-padded to B)
-//!   replicated into `blocks = ⌊slots/B⌋` consecutive blocks of B slots, encrypts it with the
-//!   *secret key* (SEAL `Encryptor::encrypt_symmetric`) and serializes it *with the seed*
+//! Coefficient packing: a vector is laid out in the *coefficients* of the plaintext polynomial
+//! (not in CKKS slots), so that one negacyclic product computes many inner products at once.
+//! With block width B and `blocks = ⌊(N − 1)/B⌋`:
+//!
+//! * Key holder: `eks_encrypt_query` puts `Δ_q·q` (rounded, length ≤ B) in coefficients
+//!   0..B, turns the polynomial into SEAL's NTT form with SEAL's own transform, encrypts it with
+//!   the *secret key* (SEAL `Encryptor::encrypt_symmetric`) and serializes it *with the seed*
 //!   (the second polynomial is replaced by a 64-byte PRNG seed: about half the size),
 //!   uncompressed (the Java side packs coefficients to their bit width, `CiphertextWire`).
-//! * Data node: `eks_query_load` loads one such ciphertext per probed cell (bounded, validated),
-//!   then for each batch of up to `blocks` candidate vectors `eks_score_batch` encodes the
-//!   candidates in consecutive blocks, one plaintext per distinct query (cell) in the batch, does
-//!   one `multiply_plain` per query, adds the products (disjoint blocks), `rescale_to_next`,
-//!   `mod_switch_to` the last level, and serializes the result uncompressed. No secret, Galois
-//!   or relinearization key.
-//! * Key holder: `eks_decrypt_block_sums` decrypts, decodes and sums each block: block j holds
-//!   ⟨q, v_j⟩.
+//! * Data node: `eks_query_load` loads one such ciphertext per probed cell (bounded, validated);
+//!   `eks_score_batch` puts candidate j *reversed* in coefficients j·B .. j·B+B
+//!   (`Δ_c·v_j[B−1−k]` at j·B+k), one plaintext per distinct query (cell) in the batch, does one
+//!   `multiply_plain` per query and adds the products (their blocks are disjoint). Coefficient
+//!   j·B + B − 1 of the product is then `Δ_q·Δ_c·⟨q, v_j⟩`: no other block reaches it, and
+//!   nothing wraps around X^N + 1 because blocks·B < N. The result is serialized uncompressed.
+//!   No secret, Galois or relinearization key; no rescale (one prime, the product fits in it).
+//! * Key holder: `eks_decrypt_scores` decrypts, leaves the NTT form with SEAL's transform and
+//!   reads coefficient j·B + B − 1 of each block, divided by Δ_q·Δ_c.
+//!
+//! Compared with slot packing (CKKSEncoder, one vector per ⌊N/2 / B⌋ slots), a ciphertext holds
+//! twice as many candidates, the product needs no rescale, and the encoding is a rounding and an
+//! NTT instead of a complex FFT and an NTT per prime.
 //!
 //! # C ABI
 //!
@@ -32,7 +41,7 @@
 //! #define EKS_ERR_SEAL        5  /* SEAL returned an error HRESULT                         */
 //! #define EKS_ERR_PANIC       6  /* internal panic, caught at the boundary                 */
 //!
-//! typedef struct eks_context eks_context;       /* SEAL context + encoder + evaluator   */
+//! typedef struct eks_context eks_context;       /* SEAL context + evaluator             */
 //! typedef struct eks_secret_key eks_secret_key;
 //! typedef struct eks_keyholder eks_keyholder;   /* symmetric encryptor + decryptor      */
 //! typedef struct eks_ciphertext eks_ciphertext; /* a loaded query ciphertext            */
@@ -42,11 +51,13 @@
 //! int32_t eks_stats(int64_t out[5]);  /* live handles, live buffers, live buffer bytes,
 //!                                        SEAL global pool bytes, total handles ever created */
 //!
-//! int32_t eks_context_create(uint32_t poly_degree, const int32_t *coeff_bits, uint32_t n_coeff,
-//!                            uint32_t scale_bits, uint32_t block_width, eks_context **out);
+//! int32_t eks_context_create(uint32_t poly_degree, const int32_t *coeff_bits /* one prime */,
+//!                            uint32_t n_coeff, uint32_t scale_bits, uint32_t block_width,
+//!                            eks_context **out);
 //! int32_t eks_context_info(const eks_context *ctx, int64_t out[10]);
-//!         /* slots, blocks, block_width, max_query_bytes, max_result_bytes,
-//!            max_secret_key_bytes, poly_degree, scale_bits, data_primes, max_abs_value*1e6 */
+//!         /* poly_degree, blocks, block_width, max_query_bytes, max_result_bytes,
+//!            max_secret_key_bytes, modulus_bits, query_scale_bits, candidate_scale_bits,
+//!            max_abs_value*1e6 */
 //! void    eks_context_free(eks_context *ctx);
 //!
 //! int32_t eks_secret_key_generate(const eks_context *ctx, eks_secret_key **out);
@@ -57,10 +68,10 @@
 //!
 //! int32_t eks_keyholder_create(const eks_context *ctx, const eks_secret_key *sk, eks_keyholder **out);
 //! void    eks_keyholder_free(eks_keyholder *kh);
-//! int32_t eks_encrypt_replicated(const eks_keyholder *kh, const float *v, uint32_t len,
-//!                                uint8_t **data, uint64_t *data_len);
-//! int32_t eks_decrypt_block_sums(const eks_keyholder *kh, const uint8_t *data, uint64_t len,
-//!                                uint32_t count, double *sums /* [count] */);
+//! int32_t eks_encrypt_query(const eks_keyholder *kh, const float *v, uint32_t len,
+//!                           uint8_t **data, uint64_t *data_len);
+//! int32_t eks_decrypt_scores(const eks_keyholder *kh, const uint8_t *data, uint64_t len,
+//!                            uint32_t count, double *scores /* [count] */);
 //!
 //! int32_t eks_query_load(const eks_context *ctx, const uint8_t *data, uint64_t len,
 //!                        eks_ciphertext **out);
@@ -75,7 +86,7 @@
 //! ```
 //!
 //! Every function is wrapped in `catch_unwind`; no function aborts the process on bad input.
-//! Handles may be used from several threads at once (SEAL's encoder, evaluator, encryptor and
+//! Handles may be used from several threads at once (SEAL's evaluator, encryptor and
 //! decryptor are thread-safe for concurrent use); freeing a handle while it is in use, or
 //! twice, is the caller's bug (the Java binding prevents both).
 
@@ -245,7 +256,6 @@ macro_rules! seal_obj {
 seal_obj!(SealParams, ffi::EncParams_Destroy);
 seal_obj!(SealModulus, ffi::Modulus_Destroy);
 seal_obj!(SealContext, ffi::SEALContext_Destroy);
-seal_obj!(SealEncoder, ffi::CKKSEncoder_Destroy);
 seal_obj!(SealEvaluator, ffi::Evaluator_Destroy);
 seal_obj!(SealKeyGen, ffi::KeyGenerator_Destroy);
 seal_obj!(SealSecretKey, ffi::SecretKey_Destroy);
@@ -282,21 +292,24 @@ const TAG_CIPHER: u64 = 0x454b_535f_4354_5854; // "EKS_CTXT"
 /// so freeing the context handle first is safe.
 struct Ctx {
     // field order = drop order: SEAL objects that reference the context go first
-    encoder: SealEncoder,
     evaluator: SealEvaluator,
     seal: SealContext,
     poly_degree: u64,
-    slots: usize,
+    /// the one prime q of the coefficient modulus
+    modulus: u64,
+    modulus_bits: u32,
     block_width: usize,
     blocks: usize,
-    scale_bits: u32,
-    scale: f64,
-    /// scale of a result ciphertext: scale² / (the prime dropped by the rescale)
+    query_scale_bits: u32,
+    candidate_scale_bits: u32,
+    /// Δ_q: scale of a query ciphertext
+    query_scale: f64,
+    /// Δ_c: scale of the candidate plaintexts
+    candidate_scale: f64,
+    /// Δ_q·Δ_c: scale of a result ciphertext
     result_scale: f64,
-    first_parms: ParmsId,
-    last_parms: ParmsId,
-    first_primes: u64,
-    last_primes: u64,
+    /// the only level: key level = data level (no special prime, no key switching)
+    parms: ParmsId,
     max_abs_value: f64,
     max_query_uncompressed: usize,
     max_result_uncompressed: usize,
@@ -457,14 +470,14 @@ fn precheck_serialized(data: &[u8], max_in: usize, max_uncompressed: usize, what
 
 /// Checks the leading members of an uncompressed Ciphertext serialization (parms_id, NTT form,
 /// size, degree, modulus count, scale) against what the protocol expects at this point.
-fn precheck_ciphertext_members(raw: &[u8], ctx: &Ctx, parms: &ParmsId, primes: u64, scale: f64, what: &str) -> Res<()> {
+fn precheck_ciphertext_members(raw: &[u8], ctx: &Ctx, scale: f64, what: &str) -> Res<()> {
     let m = &raw[SEAL_HEADER_SIZE..];
     if m.len() < 32 + 1 + 8 * 5 {
         return err(EKS_ERR_MALFORMED, format!("{}: truncated ciphertext", what));
     }
     let u64_at = |o: usize| u64::from_le_bytes(m[o..o + 8].try_into().unwrap());
     let pid = [u64_at(0), u64_at(8), u64_at(16), u64_at(24)];
-    if &pid != parms {
+    if pid != ctx.parms {
         return err(EKS_ERR_MISMATCH, format!("{}: ciphertext was made under other encryption parameters or at another level", what));
     }
     if m[32] != 1 {
@@ -477,8 +490,8 @@ fn precheck_ciphertext_members(raw: &[u8], ctx: &Ctx, parms: &ParmsId, primes: u
     if size != 2 {
         return err(EKS_ERR_MISMATCH, format!("{}: ciphertext has {} polynomials, expected 2", what, size));
     }
-    if degree != ctx.poly_degree || nprimes != primes {
-        return err(EKS_ERR_MISMATCH, format!("{}: ciphertext shape (N={}, {} primes) does not match the context (N={}, {} primes)", what, degree, nprimes, ctx.poly_degree, primes));
+    if degree != ctx.poly_degree || nprimes != 1 {
+        return err(EKS_ERR_MISMATCH, format!("{}: ciphertext shape (N={}, {} primes) does not match the context (N={}, 1 prime)", what, degree, nprimes, ctx.poly_degree));
     }
     if !(sc.is_finite() && (sc - scale).abs() <= scale * 1e-9) {
         return err(EKS_ERR_MISMATCH, format!("{}: ciphertext scale {} is not the expected {}", what, sc, scale));
@@ -488,7 +501,7 @@ fn precheck_ciphertext_members(raw: &[u8], ctx: &Ctx, parms: &ParmsId, primes: u
 
 /// Loads an (already prechecked, uncompressed) ciphertext through SEAL's validating load and
 /// re-checks the result.
-fn load_cipher(ctx: &Ctx, raw: &mut [u8], parms: &ParmsId, scale: f64, what: &str) -> Res<SealCipher> {
+fn load_cipher(ctx: &Ctx, raw: &mut [u8], scale: f64, what: &str) -> Res<SealCipher> {
     let ct = new_cipher()?;
     let mut read: i64 = 0;
     check(unsafe { ffi::Ciphertext_Load(ct.0, ctx.seal.0, raw.as_mut_ptr(), raw.len() as u64, &mut read) }, &format!("load of {}", what))
@@ -506,7 +519,7 @@ fn load_cipher(ctx: &Ctx, raw: &mut [u8], parms: &ParmsId, scale: f64, what: &st
     check(unsafe { ffi::Ciphertext_Scale(ct.0, &mut sc) }, "Ciphertext_Scale")?;
     let mut transparent = false;
     check(unsafe { ffi::Ciphertext_IsTransparent(ct.0, &mut transparent) }, "Ciphertext_IsTransparent")?;
-    if &pid != parms || size != 2 || !ntt || (sc - scale).abs() > scale * 1e-9 {
+    if pid != ctx.parms || size != 2 || !ntt || (sc - scale).abs() > scale * 1e-9 {
         return err(EKS_ERR_MISMATCH, format!("{}: loaded ciphertext does not match the expected level/shape/scale", what));
     }
     if transparent {
@@ -525,54 +538,52 @@ fn parms_of(f: unsafe extern "C" fn(*mut c_void, *mut u64) -> ffi::HResult, ctx:
     Ok(p)
 }
 
+/// Largest |component| of a query or candidate vector (residual components of unit vectors are ≤ 1).
+const MAX_ABS_VALUE: f64 = 2.0;
+/// log2 of the largest |inner product| that decodes: Δ_q·Δ_c·2^SCORE_BITS ≤ q/4 leaves the
+/// noise a factor 2 of margin below q/2.
+const SCORE_BITS: u32 = 2;
+
 fn create_context(poly_degree: u32, coeff_bits: &[i32], scale_bits: u32, block_width: u32) -> Res<Ctx> {
     if poly_degree != 4096 && poly_degree != 8192 {
         return err(EKS_ERR_INVALID_ARG, format!("poly_degree must be 4096 or 8192, got {}", poly_degree));
     }
-    let n = coeff_bits.len();
-    if !(3..=8).contains(&n) {
-        return err(EKS_ERR_INVALID_ARG, format!("need 3..8 coefficient moduli (two data primes for one rescale + the special prime), got {}", n));
+    let &[modulus_bits] = coeff_bits else {
+        return err(EKS_ERR_INVALID_ARG, format!("the coefficient modulus is one prime (coefficient packing needs no rescale), got {} primes", coeff_bits.len()));
+    };
+    if !(30..=60).contains(&modulus_bits) {
+        return err(EKS_ERR_INVALID_ARG, format!("the prime must have 30..=60 bits, got {}", modulus_bits));
     }
-    if let Some(b) = coeff_bits.iter().find(|b| !(20..=60).contains(*b)) {
-        return err(EKS_ERR_INVALID_ARG, format!("coefficient modulus bit sizes must be in 20..=60, got {}", b));
-    }
-    let total: i32 = coeff_bits.iter().sum();
+    let modulus_bits = modulus_bits as u32;
     let mut max_bits: c_int = 0;
     check(unsafe { ffi::CoeffModulus_MaxBitCount(poly_degree as u64, ffi::SEC_LEVEL_TC128, &mut max_bits) }, "CoeffModulus_MaxBitCount")?;
-    if total > max_bits {
-        return err(EKS_ERR_INVALID_ARG, format!("coefficient modulus of {} bits exceeds the 128-bit security bound of {} bits for N={}", total, max_bits, poly_degree));
+    if modulus_bits as i32 > max_bits {
+        return err(EKS_ERR_INVALID_ARG, format!("coefficient modulus of {} bits exceeds the 128-bit security bound of {} bits for N={}", modulus_bits, max_bits, poly_degree));
     }
-    if !(20..=60).contains(&scale_bits) {
-        return err(EKS_ERR_INVALID_ARG, format!("scale_bits must be in 20..=60, got {}", scale_bits));
+    // q/4 ≥ Δ_q·Δ_c·2^SCORE_BITS: the candidate scale takes what the query scale leaves
+    let product_bits = modulus_bits - 2 - SCORE_BITS;
+    if scale_bits < 16 || scale_bits + 16 > product_bits {
+        return err(EKS_ERR_INVALID_ARG, format!("scale_bits must be in 16..={} for a {}-bit prime (the candidate scale gets the remaining {} − scale_bits bits, at least 16), got {}", product_bits - 16, modulus_bits, product_bits, scale_bits));
     }
-    // After one rescale the scale is 2^(2s) / q_drop; it must leave head room under q_0.
-    let drop_bits = coeff_bits[n - 2];
-    let result_bits = 2 * scale_bits as i32 - drop_bits;
-    if result_bits < 20 || result_bits + 3 > coeff_bits[0] {
-        return err(EKS_ERR_INVALID_ARG, format!("scale 2^{} with a rescale by a {}-bit prime leaves a 2^{} result scale that does not fit under the {}-bit first prime with 3 bits of head room", scale_bits, drop_bits, result_bits, coeff_bits[0]));
-    }
-    let slots = (poly_degree / 2) as usize;
-    if block_width == 0 || block_width as usize > slots {
-        return err(EKS_ERR_INVALID_ARG, format!("block_width must be in 1..={}, got {}", slots, block_width));
+    let candidate_scale_bits = product_bits - scale_bits;
+    let n = poly_degree as usize;
+    if block_width == 0 || block_width as usize >= n {
+        return err(EKS_ERR_INVALID_ARG, format!("block_width must be in 1..={}, got {}", n - 1, block_width));
     }
 
-    // EncryptionParameters(ckks), degree, CoeffModulus::Create(degree, bits)
+    // EncryptionParameters(ckks), degree, CoeffModulus::Create(degree, {bits})
     let mut p = ptr::null_mut();
     check(unsafe { ffi::EncParams_Create1(ffi::SCHEME_CKKS, &mut p) }, "EncParams_Create")?;
     let params = SealParams(p);
     check(unsafe { ffi::EncParams_SetPolyModulusDegree(params.0, poly_degree as u64) }, "EncParams_SetPolyModulusDegree")?;
-    let mut bits: Vec<c_int> = coeff_bits.iter().map(|&b| b as c_int).collect();
-    let mut mods: Vec<*mut c_void> = vec![ptr::null_mut(); n];
-    check(unsafe { ffi::CoeffModulus_Create1(poly_degree as u64, n as u64, bits.as_mut_ptr(), mods.as_mut_ptr()) }, "CoeffModulus_Create")?;
-    let mods: Vec<SealModulus> = mods.into_iter().map(SealModulus).collect();
-    let mut values = Vec::with_capacity(n);
-    for m in &mods {
-        let mut v = 0u64;
-        check(unsafe { ffi::Modulus_Value(m.0, &mut v) }, "Modulus_Value")?;
-        values.push(v);
-    }
-    let mut raw_mods: Vec<*mut c_void> = mods.iter().map(|m| m.0).collect();
-    check(unsafe { ffi::EncParams_SetCoeffModulus(params.0, n as u64, raw_mods.as_mut_ptr()) }, "EncParams_SetCoeffModulus")?;
+    let mut bits = [modulus_bits as c_int];
+    let mut m = ptr::null_mut();
+    check(unsafe { ffi::CoeffModulus_Create1(poly_degree as u64, 1, bits.as_mut_ptr(), &mut m) }, "CoeffModulus_Create")?;
+    let prime = SealModulus(m);
+    let mut modulus = 0u64;
+    check(unsafe { ffi::Modulus_Value(prime.0, &mut modulus) }, "Modulus_Value")?;
+    let mut raw_mods = [prime.0];
+    check(unsafe { ffi::EncParams_SetCoeffModulus(params.0, 1, raw_mods.as_mut_ptr()) }, "EncParams_SetCoeffModulus")?;
 
     let mut c = ptr::null_mut();
     check(unsafe { ffi::SEALContext_Create(params.0, true, ffi::SEC_LEVEL_TC128, &mut c) }, "SEALContext_Create")?;
@@ -591,56 +602,39 @@ fn create_context(poly_degree: u32, coeff_bits: &[i32], scale_bits: u32, block_w
         }
         return err(EKS_ERR_INVALID_ARG, format!("SEAL rejected the encryption parameters: {}", msg));
     }
-    let first_parms = parms_of(ffi::SEALContext_FirstParmsId, seal.0, "SEALContext_FirstParmsId")?;
-    let last_parms = parms_of(ffi::SEALContext_LastParmsId, seal.0, "SEALContext_LastParmsId")?;
-
-    let mut e = ptr::null_mut();
-    check(unsafe { ffi::CKKSEncoder_Create(seal.0, &mut e) }, "CKKSEncoder_Create")?;
-    let encoder = SealEncoder(e);
-    let mut sc = 0u64;
-    check(unsafe { ffi::CKKSEncoder_SlotCount(encoder.0, &mut sc) }, "CKKSEncoder_SlotCount")?;
-    if sc as usize != slots {
-        return err(EKS_ERR_SEAL, format!("unexpected slot count {}", sc));
+    let parms = parms_of(ffi::SEALContext_FirstParmsId, seal.0, "SEALContext_FirstParmsId")?;
+    if parms_of(ffi::SEALContext_KeyParmsId, seal.0, "SEALContext_KeyParmsId")? != parms {
+        return err(EKS_ERR_SEAL, "expected a single-level context");
     }
     let mut ev = ptr::null_mut();
     check(unsafe { ffi::Evaluator_Create(seal.0, &mut ev) }, "Evaluator_Create")?;
     let evaluator = SealEvaluator(ev);
 
-    let scale = (2.0f64).powi(scale_bits as i32);
-    // SEAL: multiply_plain multiplies scales (exact for powers of two), rescale divides by the
-    // dropped prime as a double; mod_switch keeps the scale.
-    let result_scale = (scale * scale) / values[n - 2] as f64;
-    let nd = poly_degree as usize;
-    let first_primes = (n - 1) as u64; // key level drops the special prime
-    let last_primes = 1u64;
+    let query_scale = (2.0f64).powi(scale_bits as i32);
+    let candidate_scale = (2.0f64).powi(candidate_scale_bits as i32);
     let meta = 1024usize; // headers, parms_id, sizes, scale, DynArray header, PRNG seed info
-    let max_query_uncompressed = meta + 2 * nd * first_primes as usize * 8;
-    let max_result_uncompressed = meta + 2 * nd * 8;
+    let max_uncompressed = meta + 2 * n * 8;
     let zstd_slack = |u: usize| u + u / 64 + 1024;
-    // elementwise products must stay well inside the result modulus: |a·b| ≤ 2^(q0 − r − 3)
-    let head_bits = coeff_bits[0] - result_bits - 3;
-    let max_abs_value = (2.0f64).powf(head_bits as f64 / 2.0).max(1.0);
     Ok(Ctx {
-        encoder,
         evaluator,
         seal,
         poly_degree: poly_degree as u64,
-        slots,
+        modulus,
+        modulus_bits,
         block_width: block_width as usize,
-        blocks: slots / block_width as usize,
-        scale_bits,
-        scale,
-        result_scale,
-        first_parms,
-        last_parms,
-        first_primes,
-        last_primes,
-        max_abs_value,
-        max_query_uncompressed,
-        max_result_uncompressed,
-        max_query_bytes: zstd_slack(max_query_uncompressed),
-        max_result_bytes: zstd_slack(max_result_uncompressed),
-        max_secret_key_bytes: meta + nd * n * 8,
+        blocks: (n - 1) / block_width as usize,
+        query_scale_bits: scale_bits,
+        candidate_scale_bits,
+        query_scale,
+        candidate_scale,
+        result_scale: query_scale * candidate_scale,
+        parms,
+        max_abs_value: MAX_ABS_VALUE,
+        max_query_uncompressed: max_uncompressed,
+        max_result_uncompressed: max_uncompressed,
+        max_query_bytes: zstd_slack(max_uncompressed),
+        max_result_bytes: zstd_slack(max_uncompressed),
+        max_secret_key_bytes: meta + n * 8,
     })
 }
 
@@ -677,15 +671,15 @@ pub unsafe extern "C" fn eks_context_info(ctx: *const EksContext, out: *mut i64)
             return err(EKS_ERR_NULL, "null output array");
         }
         let o = std::slice::from_raw_parts_mut(out, 10);
-        o[0] = c.slots as i64;
+        o[0] = c.poly_degree as i64;
         o[1] = c.blocks as i64;
         o[2] = c.block_width as i64;
         o[3] = c.max_query_bytes as i64;
         o[4] = c.max_result_bytes as i64;
         o[5] = c.max_secret_key_bytes as i64;
-        o[6] = c.poly_degree as i64;
-        o[7] = c.scale_bits as i64;
-        o[8] = c.first_primes as i64;
+        o[6] = c.modulus_bits as i64;
+        o[7] = c.query_scale_bits as i64;
+        o[8] = c.candidate_scale_bits as i64;
         o[9] = (c.max_abs_value * 1e6) as i64;
         Ok(())
     })
@@ -846,29 +840,70 @@ fn check_values(v: &[f32], max_abs: f64, what: &str) -> Res<()> {
     Ok(())
 }
 
-/// A slot vector of `c` holding each `(block, vector)` (vector at most block_width long) at
-/// offset block·block_width, zeros elsewhere.
-fn pack_blocks_at<'a>(c: &Ctx, vectors: impl Iterator<Item = (usize, &'a [f32])>) -> Vec<f64> {
-    let mut slots = vec![0f64; c.slots];
-    for (block, v) in vectors {
-        let base = block * c.block_width;
-        for (i, &x) in v.iter().enumerate() {
-            slots[base + i] = x as f64;
-        }
+/// `round(x·scale)` as a residue mod q (|x·scale| < q/2 by the parameter checks).
+fn to_residue(x: f32, scale: f64, q: u64) -> u64 {
+    let v = (x as f64 * scale).round() as i64;
+    if v < 0 {
+        q - v.unsigned_abs()
+    } else {
+        v as u64
     }
-    slots
 }
 
-/// Encodes a full slot vector at the first level and the scale of `c`.
-fn encode_slots(c: &Ctx, slots: &mut [f64]) -> Res<SealPlain> {
+/// A residue mod q read as a signed integer in (−q/2, q/2].
+fn centered(v: u64, q: u64) -> f64 {
+    if v > q / 2 {
+        -((q - v) as f64)
+    } else {
+        v as f64
+    }
+}
+
+/// SEAL's negacyclic NTT of one polynomial mod q, in place (`forward`: coefficients → NTT form).
+/// The C API has `Evaluator::transform_{to,from}_ntt` for ciphertexts only, so the polynomial
+/// rides in a size-2 carrier ciphertext whose second polynomial is the constant 1 (all ones in
+/// NTT form): SEAL refuses a transparent (zero second polynomial) ciphertext.
+fn seal_ntt(c: &Ctx, poly: &mut [u64], forward: bool) -> Res<()> {
+    let n = c.poly_degree as usize;
+    debug_assert_eq!(poly.len(), n);
+    let carrier = new_cipher()?;
+    let mut pid = c.parms;
+    unsafe {
+        check(ffi::Ciphertext_Resize1(carrier.0, c.seal.0, pid.as_mut_ptr(), 2), "Ciphertext_Resize")?;
+        check(ffi::Ciphertext_SetIsNTTForm(carrier.0, !forward), "Ciphertext_SetIsNTTForm")?;
+        for (i, &v) in poly.iter().enumerate() {
+            check(ffi::Ciphertext_SetDataAt(carrier.0, i as u64, v), "Ciphertext_SetDataAt")?;
+        }
+        let ones = if forward { n + 1 } else { 2 * n };
+        for i in n..ones {
+            check(ffi::Ciphertext_SetDataAt(carrier.0, i as u64, 1), "Ciphertext_SetDataAt")?;
+        }
+        if forward {
+            check(ffi::Evaluator_TransformToNTT2(c.evaluator.0, carrier.0, carrier.0), "Evaluator_TransformToNTT")?;
+        } else {
+            check(ffi::Evaluator_TransformFromNTT(c.evaluator.0, carrier.0, carrier.0), "Evaluator_TransformFromNTT")?;
+        }
+        for (i, v) in poly.iter_mut().enumerate() {
+            check(ffi::Ciphertext_GetDataAt1(carrier.0, i as u64, v), "Ciphertext_GetDataAt")?;
+        }
+        // the carrier may hold a query or a decryption: clear it before SEAL frees it
+        for i in 0..n {
+            check(ffi::Ciphertext_SetDataAt(carrier.0, i as u64, 0), "Ciphertext_SetDataAt")?;
+        }
+    }
+    Ok(())
+}
+
+/// A plaintext (NTT form, the context's level) of the coefficient polynomial `poly` at `scale`.
+fn plain_of(c: &Ctx, poly: &mut [u64], scale: f64) -> Res<SealPlain> {
+    seal_ntt(c, poly, true)?;
     let plain = new_plain()?;
-    let mut pid = c.first_parms;
-    check(
-        unsafe {
-            ffi::CKKSEncoder_Encode1(c.encoder.0, slots.len() as u64, slots.as_mut_ptr(), pid.as_mut_ptr(), c.scale, plain.0, ptr::null_mut())
-        },
-        "CKKSEncoder_Encode",
-    )?;
+    let mut pid = c.parms;
+    unsafe {
+        check(ffi::Plaintext_Set4(plain.0, poly.len() as u64, poly.as_mut_ptr()), "Plaintext_Set")?;
+        check(ffi::Plaintext_SetParmsId(plain.0, pid.as_mut_ptr()), "Plaintext_SetParmsId")?;
+        check(ffi::Plaintext_SetScale(plain.0, scale), "Plaintext_SetScale")?;
+    }
     Ok(plain)
 }
 
@@ -884,13 +919,17 @@ fn save_cipher(ct: &SealCipher, compr: u8) -> Res<(Vec<u8>, usize)> {
     Ok((buf, written as usize))
 }
 
-/// Encrypts `v` (len ≤ block_width) replicated into every block, with the secret key, and
-/// serializes it with the PRNG seed in place of the second polynomial, zstd-compressed.
+fn wipe(v: &mut [u64]) {
+    v.iter_mut().for_each(|x| unsafe { ptr::write_volatile(x, 0) });
+}
+
+/// Encrypts `v` (len ≤ block_width) in coefficients 0..len at the query scale, with the secret
+/// key, and serializes it with the PRNG seed in place of the second polynomial, uncompressed.
 ///
 /// # Safety
 /// `v` must point to `len` floats; out pointers writable.
 #[no_mangle]
-pub unsafe extern "C" fn eks_encrypt_replicated(
+pub unsafe extern "C" fn eks_encrypt_query(
     kh: *const EksKeyHolder,
     v: *const f32,
     len: u32,
@@ -910,9 +949,12 @@ pub unsafe extern "C" fn eks_encrypt_replicated(
         }
         let q = std::slice::from_raw_parts(v, len);
         check_values(q, c.max_abs_value, "query")?;
-        let mut slots = pack_blocks_at(c, (0..c.blocks).map(|b| (b, q)));
-        let plain = encode_slots(c, &mut slots);
-        slots.iter_mut().for_each(|x| ptr::write_volatile(x, 0.0));
+        let mut poly = vec![0u64; c.poly_degree as usize];
+        for (i, &x) in q.iter().enumerate() {
+            poly[i] = to_residue(x, c.query_scale, c.modulus);
+        }
+        let plain = plain_of(c, &mut poly, c.query_scale);
+        wipe(&mut poly);
         let plain = plain?;
         let ct = new_cipher()?;
         check(ffi::Encryptor_EncryptSymmetric(k.encryptor.0, plain.0, true, ct.0, ptr::null_mut()), "Encryptor_EncryptSymmetric")?;
@@ -922,23 +964,23 @@ pub unsafe extern "C" fn eks_encrypt_replicated(
     })
 }
 
-/// Decrypts a result ciphertext from `eks_score_batch` and writes the sums of the first
-/// `count` blocks (count ≤ blocks) to `sums`.
+/// Decrypts a result ciphertext from `eks_score_batch` and writes the inner products of its
+/// first `count` blocks (count ≤ blocks) to `scores`.
 ///
 /// # Safety
-/// `data` must point to `len` bytes, `sums` to `count` writable doubles.
+/// `data` must point to `len` bytes, `scores` to `count` writable doubles.
 #[no_mangle]
-pub unsafe extern "C" fn eks_decrypt_block_sums(
+pub unsafe extern "C" fn eks_decrypt_scores(
     kh: *const EksKeyHolder,
     data: *const u8,
     len: u64,
     count: u32,
-    sums: *mut f64,
+    scores: *mut f64,
 ) -> i32 {
     guard(|| {
         let k = deref_handle(kh, TAG_KEYHOLDER, "key holder")?;
         let c = &k.ctx;
-        if data.is_null() || sums.is_null() {
+        if data.is_null() || scores.is_null() {
             return err(EKS_ERR_NULL, "null data or output");
         }
         let count = count as usize;
@@ -947,23 +989,27 @@ pub unsafe extern "C" fn eks_decrypt_block_sums(
         }
         let bytes = std::slice::from_raw_parts(data, len as usize);
         let mut raw = precheck_serialized(bytes, c.max_result_bytes, c.max_result_uncompressed, "result ciphertext")?;
-        precheck_ciphertext_members(&raw, c, &c.last_parms, c.last_primes, c.result_scale, "result ciphertext")?;
-        let ct = load_cipher(c, &mut raw, &c.last_parms, c.result_scale, "result ciphertext")?;
+        precheck_ciphertext_members(&raw, c, c.result_scale, "result ciphertext")?;
+        let ct = load_cipher(c, &mut raw, c.result_scale, "result ciphertext")?;
         let plain = new_plain()?;
         check(ffi::Decryptor_Decrypt(k.decryptor.0, ct.0, plain.0), "Decryptor_Decrypt")?;
-        let mut values = vec![0f64; c.slots];
-        let mut n = c.slots as u64;
-        check(ffi::CKKSEncoder_Decode1(c.encoder.0, plain.0, &mut n, values.as_mut_ptr(), ptr::null_mut()), "CKKSEncoder_Decode")?;
-        if n as usize != c.slots {
-            return err(EKS_ERR_SEAL, format!("decoded {} values, expected {}", n, c.slots));
+        let n = c.poly_degree as usize;
+        let mut poly = vec![0u64; n];
+        let read = (|| {
+            for (i, v) in poly.iter_mut().enumerate() {
+                check(ffi::Plaintext_CoeffAt(plain.0, i as u64, v), "Plaintext_CoeffAt")?;
+            }
+            check(ffi::Plaintext_SetZero1(plain.0), "Plaintext_SetZero")?;
+            seal_ntt(c, &mut poly, false)
+        })();
+        if read.is_ok() {
+            let out = std::slice::from_raw_parts_mut(scores, count);
+            for (b, o) in out.iter_mut().enumerate() {
+                *o = centered(poly[b * c.block_width + c.block_width - 1], c.modulus) / c.result_scale;
+            }
         }
-        let out = std::slice::from_raw_parts_mut(sums, count);
-        for (b, o) in out.iter_mut().enumerate() {
-            let base = b * c.block_width;
-            *o = values[base..base + c.block_width].iter().sum();
-        }
-        values.iter_mut().for_each(|x| ptr::write_volatile(x, 0.0));
-        Ok(())
+        wipe(&mut poly);
+        read
     })
 }
 
@@ -989,8 +1035,8 @@ pub unsafe extern "C" fn eks_query_load(ctx: *const EksContext, data: *const u8,
         }
         let bytes = std::slice::from_raw_parts(data, len as usize);
         let mut raw = precheck_serialized(bytes, c.max_query_bytes, c.max_query_uncompressed, "query ciphertext")?;
-        precheck_ciphertext_members(&raw, c, &c.first_parms, c.first_primes, c.scale, "query ciphertext")?;
-        let ct = load_cipher(c, &mut raw, &c.first_parms, c.scale, "query ciphertext")?;
+        precheck_ciphertext_members(&raw, c, c.query_scale, "query ciphertext")?;
+        let ct = load_cipher(c, &mut raw, c.query_scale, "query ciphertext")?;
         *out = boxed(EksCiphertext { tag: TAG_CIPHER, ct, ctx: c.clone() });
         Ok(())
     })
@@ -1003,15 +1049,15 @@ pub unsafe extern "C" fn eks_ciphertext_free(ct: *mut EksCiphertext) {
     guard_free(|| free_handle(ct, TAG_CIPHER))
 }
 
-/// Packs `count` (≤ blocks) vectors of `dim` (≤ block_width) floats into consecutive blocks; block
-/// j is multiplied by query `block_query[j]` (an index into `queries`, one loaded query per cell):
-/// one plaintext and one `multiply_plain` per distinct query, the products summed (their blocks
-/// are disjoint), then one rescale, a switch to the last level and the uncompressed serialization
-/// of the single result. So hits of several cells share one result ciphertext.
+/// Scores `count` (≤ blocks) vectors of `dim` (≤ block_width) floats: vector j goes to block j,
+/// and is multiplied by `queries[block_query[j]]` (a batch may mix cells; each query multiplies
+/// one plaintext holding only its own blocks, and the products are added). Returns the
+/// serialized result ciphertext (uncompressed); the key holder reads block j's inner product
+/// with `eks_decrypt_scores`.
 ///
 /// # Safety
-/// `queries` must point to `n_queries` handles, `block_query` to `count` indices, `vectors` to
-/// `count*dim` floats; out pointers writable.
+/// `queries` must point to `n_queries` live handles, `block_query` to `count` indices, `vectors`
+/// to `count·dim` floats; out pointers writable.
 #[no_mangle]
 pub unsafe extern "C" fn eks_score_batch(
     ctx: *const EksContext,
@@ -1054,27 +1100,29 @@ pub unsafe extern "C" fn eks_score_batch(
         }
         let vs = std::slice::from_raw_parts(vectors, count * dim);
         check_values(vs, c.max_abs_value, "candidate")?;
+        let (n, b) = (c.poly_degree as usize, c.block_width);
         let mut sum: Option<SealCipher> = None;
         for (qi, q) in qs.iter().enumerate() {
-            let mine: Vec<usize> = (0..count).filter(|&j| owner[j] as usize == qi).collect();
-            let Some(&first) = mine.first() else {
-                return err(EKS_ERR_INVALID_ARG, format!("query {} has no block in this batch", qi));
-            };
-            let mut slots = pack_blocks_at(c, mine.iter().map(|&j| (j, &vs[j * dim..(j + 1) * dim])));
-            if slots.iter().all(|&x| x == 0.0) {
-                // An all-zero plaintext would make the product transparent (c1 = 0), which SEAL
-                // refuses. Put a marker in a slot the key holder never sums (after the `count`
-                // blocks) or, when a full batch leaves no such slot, a 1e-6 in this query's
-                // first block (changes that score by at most 1e-6·|q_0|). Leaks nothing: the
-                // server knows its own plaintext.
-                let used = count * c.block_width;
-                if used < c.slots {
-                    slots[used] = 1e-3;
-                } else {
-                    slots[first * c.block_width] = 1e-6;
+            let mut poly = vec![0u64; n];
+            let mut mine = 0;
+            for j in (0..count).filter(|&j| owner[j] as usize == qi) {
+                mine += 1;
+                // reversed, so that coefficient j·B + B − 1 of the product is ⟨q, v_j⟩
+                for (k, &x) in vs[j * dim..(j + 1) * dim].iter().enumerate() {
+                    poly[j * b + b - 1 - k] = to_residue(x, c.candidate_scale, c.modulus);
                 }
             }
-            let plain = encode_slots(c, &mut slots)?;
+            if mine == 0 {
+                return err(EKS_ERR_INVALID_ARG, format!("query {} has no block in this batch", qi));
+            }
+            if poly.iter().all(|&x| x == 0) {
+                // An all-zero plaintext would make the product transparent, which SEAL refuses.
+                // A 1 at blocks·B only reaches product coefficients ≥ blocks·B (and, wrapped,
+                // below B − 1): never a block's inner product. Leaks nothing: the server knows
+                // its own plaintext.
+                poly[c.blocks * b] = 1;
+            }
+            let plain = plain_of(c, &mut poly, c.candidate_scale)?;
             let prod = new_cipher()?;
             check(ffi::Evaluator_MultiplyPlain(c.evaluator.0, q.ct.0, plain.0, prod.0, ptr::null_mut()), "Evaluator_MultiplyPlain")?;
             sum = Some(match sum {
@@ -1085,19 +1133,8 @@ pub unsafe extern "C" fn eks_score_batch(
                 }
             });
         }
-        let sum = sum.expect("at least one query");
-        let resc = new_cipher()?;
-        check(ffi::Evaluator_RescaleToNext(c.evaluator.0, sum.0, resc.0, ptr::null_mut()), "Evaluator_RescaleToNext")?;
-        let res = if c.first_primes > 2 {
-            let last = new_cipher()?;
-            let mut lp = c.last_parms;
-            check(ffi::Evaluator_ModSwitchTo1(c.evaluator.0, resc.0, lp.as_mut_ptr(), last.0, ptr::null_mut()), "Evaluator_ModSwitchTo")?;
-            last
-        } else {
-            resc
-        };
-        let (buf, n) = save_cipher(&res, ffi::COMPR_NONE)?;
-        give_bytes(buf, n, od, ol);
+        let (buf, len) = save_cipher(&sum.expect("at least one query"), ffi::COMPR_NONE)?;
+        give_bytes(buf, len, od, ol);
         Ok(())
     })
 }

@@ -18,8 +18,8 @@ import java.util.Random;
 
 /**
  * CKKS rescoring micro-benchmark (single thread, so "one core"): key-holder encryption of one
- * replicated query, server packed scoring of K candidates (query load + ⌈K/blocks⌉
- * multiply_plain/rescale/serialize), key-holder decryption + block sums, and wire sizes.
+ * query, server packed scoring of K candidates (query load + ⌈K/blocks⌉
+ * encode/multiply_plain/serialize), key-holder decryption, and wire sizes.
  *
  * <pre>
  * java -cp target/classes:$(jna jar) org.encryptedknn.bench.CkksBench [K=100] [dim=288] [iterations=300]
@@ -65,7 +65,7 @@ public final class CkksBench {
             for (int i = -warm; i < iters; i++) {
                 long c0 = mx.getCurrentThreadCpuTime();
                 long t0 = System.nanoTime();
-                query = kh.encryptReplicated(q);
+                query = kh.encryptQuery(q);
                 long t1 = System.nanoTime();
                 long c1 = mx.getCurrentThreadCpuTime();
                 try (CkksQuery loaded = scorer.loadQuery(query)) {
@@ -95,9 +95,9 @@ public final class CkksBench {
             long download = results.stream().mapToLong(b -> b.length).sum();
             System.out.printf(Locale.ROOT, "%nN=%d q=%s bits, scale=2^%d, B=%d, %d blocks/ciphertext, %d result ciphertexts for K=%d%n",
                 params.polyDegree(), params.coeffModulusBits(), params.scaleBits(), params.blockWidth(), ctx.blocks(), results.size(), k);
-            System.out.printf(Locale.ROOT, "  key holder: encrypt one replicated query      wall p50 %7.3f p95 %7.3f ms | thread CPU p50 %7.3f p95 %7.3f ms%n", pct(enc, 50), pct(enc, 95), pct(encCpu, 50), pct(encCpu, 95));
+            System.out.printf(Locale.ROOT, "  key holder: encrypt one query                 wall p50 %7.3f p95 %7.3f ms | thread CPU p50 %7.3f p95 %7.3f ms%n", pct(enc, 50), pct(enc, 95), pct(encCpu, 50), pct(encCpu, 95));
             System.out.printf(Locale.ROOT, "  server:     load query + score %3d candidates  wall p50 %7.3f p95 %7.3f ms | thread CPU p50 %7.3f p95 %7.3f ms%n", k, pct(score, 50), pct(score, 95), pct(scoreCpu, 50), pct(scoreCpu, 95));
-            System.out.printf(Locale.ROOT, "  key holder: decrypt + block sums (%2d ct)       wall p50 %7.3f p95 %7.3f ms | thread CPU p50 %7.3f p95 %7.3f ms%n", results.size(), pct(dec, 50), pct(dec, 95), pct(decCpu, 50), pct(decCpu, 95));
+            System.out.printf(Locale.ROOT, "  key holder: decrypt (%2d ct)                    wall p50 %7.3f p95 %7.3f ms | thread CPU p50 %7.3f p95 %7.3f ms%n", results.size(), pct(dec, 50), pct(dec, 95), pct(decCpu, 50), pct(decCpu, 95));
             System.out.printf(Locale.ROOT, "  sizes: query upload %d B; result per batch %d B; download for K=%d %d B (%.1f KiB, %.0f B/candidate)%n",
                 query.length, results.get(0).length, k, download, download / 1024.0, (double) download / k);
             System.out.printf(Locale.ROOT, "  max |decrypted - exact| over %d scores: %.2e%n", iters * k, maxErr);

@@ -589,7 +589,7 @@ public final class HostileInputFuzz {
         String mode = "keyed";
         String cells;
         String prefix = vec(D_PUB);
-        String ckks = "{\"poly_degree\":4096,\"coeff_modulus_bits\":[42,36,31],\"scale_bits\":36,\"block_width\":12}";
+        String ckks = "{\"poly_degree\":4096,\"coeff_modulus_bits\":[50],\"scale_bits\":25,\"block_width\":12}";
         String extra = "";
         int zBytes = 4 * (D - D_PUB);
         switch (v) {
@@ -653,11 +653,11 @@ public final class HostileInputFuzz {
                 variant = "ckks-wrong-parameters";
                 mode = "ckks";
                 cells = "{\"0\":\"" + Base64.getEncoder().encodeToString(sealLike(30_000, 0, true)) + "\"}";
-                ckks = pick("{\"poly_degree\":8192,\"coeff_modulus_bits\":[42,36,31],\"scale_bits\":36,\"block_width\":12}",
+                ckks = pick("{\"poly_degree\":8192,\"coeff_modulus_bits\":[50],\"scale_bits\":25,\"block_width\":12}",
                     "{\"poly_degree\":1024,\"coeff_modulus_bits\":[20],\"scale_bits\":10,\"block_width\":12}",
-                    "{\"poly_degree\":4096,\"coeff_modulus_bits\":[42,36,31],\"scale_bits\":36,\"block_width\":0}",
-                    "{\"poly_degree\":4096,\"coeff_modulus_bits\":[42,36,31],\"scale_bits\":36,\"block_width\":5}",
-                    "{\"poly_degree\":4096,\"coeff_modulus_bits\":[42,36,31],\"scale_bits\":36,\"block_width\":99999}",
+                    "{\"poly_degree\":4096,\"coeff_modulus_bits\":[50],\"scale_bits\":25,\"block_width\":0}",
+                    "{\"poly_degree\":4096,\"coeff_modulus_bits\":[50],\"scale_bits\":25,\"block_width\":5}",
+                    "{\"poly_degree\":4096,\"coeff_modulus_bits\":[50],\"scale_bits\":25,\"block_width\":99999}",
                     "{\"poly_degree\":\"x\"}", "null", "{}");
             }
             case 10 -> {

@@ -20,10 +20,10 @@ import java.util.Map;
  * Key-holder side of one encrypted search in ckks mode (docs/ckks-mode.md), on top of {@link EncryptedSearch} (same
  * stage-1 query, same prefix, same cell choice):
  * <ul>
- *   <li>{@link #body}: encrypts H_c r_q of every chosen cell with the CKKS secret key (replicated into ⌊slots/B⌋ blocks,
+ *   <li>{@link #body}: encrypts H_c r_q of every chosen cell with the CKKS secret key (in polynomial coefficients,
  *       seeded) and builds the request; {@code _source} leaves out {@code p} and {@code z} (each hit's
  *       {@value EncryptedSearch#HIT_FIELD} field carries p, and z for a hit of an unprobed cell);</li>
- *   <li>{@link #ranking}: decrypts each returned batch ciphertext once (block sums), adds the exact prefix term
+ *   <li>{@link #ranking}: decrypts each returned batch ciphertext once (one inner product per block), adds the exact prefix term
  *       ⟨u_q, u_i⟩ (SAP decryption of p_i with n_i) and sorts: exact plaintext similarities, best first. Hits whose cell
  *       was not probed are scored locally from the z the data node returned with them; a hit that has neither (outside
  *       the rescore window) is returned with {@code exact = false} and the prefix term only.</li>
@@ -84,7 +84,7 @@ public final class CkksSearch {
             JsonNode f = EncryptedSearch.hitInfo(hit);
             if (f.has("ciphertext")) {
                 byte[] ct = Base64.getDecoder().decode(f.path("ciphertext").asText());
-                if (sums.put(f.path("batch").asText(), keyHolder.decryptBlockSums(ct, f.path("count").asInt())) != null) {
+                if (sums.put(f.path("batch").asText(), keyHolder.decryptBatch(ct, f.path("count").asInt())) != null) {
                     throw new IllegalStateException("batch " + f.path("batch").asText() + " appears twice in the response");
                 }
                 batchesDecrypted++;
@@ -209,7 +209,7 @@ public final class CkksSearch {
         long start = System.nanoTime();
         Base64.Encoder b64 = Base64.getEncoder();
         for (Map.Entry<Integer, float[]> e : search.cellQueries().entrySet()) {
-            cells.put(Integer.toString(e.getKey()), b64.encodeToString(keyHolder.encryptReplicated(e.getValue())));
+            cells.put(Integer.toString(e.getKey()), b64.encodeToString(keyHolder.encryptQuery(e.getValue())));
         }
         encryptNanos += System.nanoTime() - start;
         q.set("ckks", parametersJson(keyHolder.context().parameters()));

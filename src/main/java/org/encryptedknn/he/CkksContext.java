@@ -11,7 +11,6 @@ import com.sun.jna.ptr.PointerByReference;
 public final class CkksContext extends NativeHandle {
 
     private final CkksParameters params;
-    private final int slots;
     private final int blocks;
     private final long maxQueryBytes;
     private final long maxResultBytes;
@@ -26,7 +25,6 @@ public final class CkksContext extends NativeHandle {
             Natives.check(Natives.lib().eks_context_info(ptr, info), "context info");
             return null;
         });
-        this.slots = (int) info[0];
         this.blocks = (int) info[1];
         this.maxQueryBytes = info[3];
         this.maxResultBytes = info[4];
@@ -52,12 +50,7 @@ public final class CkksContext extends NativeHandle {
         return params;
     }
 
-    /** Slots per ciphertext (N/2). */
-    public int slots() {
-        return slots;
-    }
-
-    /** Vectors per ciphertext, ⌊slots / B⌋. */
+    /** Vectors per ciphertext, ⌊(N − 1) / B⌋. */
     public int blocks() {
         return blocks;
     }

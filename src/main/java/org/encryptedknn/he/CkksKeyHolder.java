@@ -8,8 +8,8 @@ import com.sun.jna.ptr.PointerByReference;
 import java.util.List;
 
 /**
- * Key-holder side of the CKKS rescoring: encrypts a (keyed residual) query replicated into every
- * block, and decrypts the data node's packed results into per-block inner products.
+ * Key-holder side of the CKKS rescoring: encrypts a (keyed residual) query, and decrypts the data
+ * node's packed results into one inner product per block.
  * Thread-safe.
  */
 public final class CkksKeyHolder extends NativeHandle {
@@ -35,10 +35,10 @@ public final class CkksKeyHolder extends NativeHandle {
     }
 
     /**
-     * Encrypts {@code v} (length ≤ B, zero-padded to B) replicated into ⌊slots/B⌋ blocks, with the
-     * secret key; returns the seeded ciphertext in its {@link CiphertextWire wire form}, to send to the data node.
+     * Encrypts {@code v} (length ≤ B) with the secret key; returns the seeded ciphertext in its
+     * {@link CiphertextWire wire form}, to send to the data node.
      */
-    public byte[] encryptReplicated(float[] v) {
+    public byte[] encryptQuery(float[] v) {
         if (v == null || v.length == 0 || v.length > context.blockWidth()) {
             throw new HeException(HeException.Kind.INVALID_ARGUMENT,
                 "query length must be 1.." + context.blockWidth() + ", got " + (v == null ? "null" : v.length));
@@ -48,7 +48,7 @@ public final class CkksKeyHolder extends NativeHandle {
             return use(p -> {
                 PointerByReference data = new PointerByReference();
                 LongByReference len = new LongByReference();
-                Natives.check(Natives.lib().eks_encrypt_replicated(p, m, v.length, data, len), "encrypt query");
+                Natives.check(Natives.lib().eks_encrypt_query(p, m, v.length, data, len), "encrypt query");
                 return CiphertextWire.pack(Natives.take(data, len));
             });
         } finally {
@@ -57,10 +57,10 @@ public final class CkksKeyHolder extends NativeHandle {
     }
 
     /**
-     * Decrypts one result ciphertext of {@link CkksScorer} and returns the sums of its first
-     * {@code count} blocks, i.e. the inner products with the candidates of that batch, in order.
+     * Decrypts one result ciphertext of {@link CkksScorer} and returns the inner products of its
+     * first {@code count} blocks, i.e. with the candidates of that batch, in order.
      */
-    public double[] decryptBlockSums(byte[] wire, int count) {
+    public double[] decryptBatch(byte[] wire, int count) {
         if (count < 1 || count > context.blocks()) {
             throw new HeException(HeException.Kind.INVALID_ARGUMENT, "count must be 1.." + context.blocks() + ", got " + count);
         }
@@ -69,7 +69,7 @@ public final class CkksKeyHolder extends NativeHandle {
         Memory out = new Memory((long) count * Double.BYTES);
         try {
             return use(p -> {
-                Natives.check(Natives.lib().eks_decrypt_block_sums(p, result, result.length, count, out), "decrypt result");
+                Natives.check(Natives.lib().eks_decrypt_scores(p, result, result.length, count, out), "decrypt result");
                 return out.getDoubleArray(0, count);
             });
         } finally {
@@ -91,7 +91,7 @@ public final class CkksKeyHolder extends NativeHandle {
         double[] scores = new double[candidates];
         for (int i = 0; i < results.size(); i++) {
             int n = Math.min(blocks, candidates - i * blocks);
-            double[] s = decryptBlockSums(results.get(i), n);
+            double[] s = decryptBatch(results.get(i), n);
             System.arraycopy(s, 0, scores, i * blocks, n);
         }
         return scores;

@@ -54,10 +54,10 @@ public final class CkksScorer {
     }
 
     /**
-     * Scores {@code candidates} in order, ⌊slots/B⌋ at a time: result ciphertext i holds candidates
+     * Scores {@code candidates} in order, ⌊(N − 1)/B⌋ at a time: result ciphertext i holds candidates
      * [i·blocks, (i+1)·blocks) in its blocks, each multiplied by its own query, so candidates of different cells share
-     * a result (one {@code multiply_plain} per distinct query in the batch, the products summed, one rescale). Order the
-     * candidates by query to keep that number small. Decrypt with {@link CkksKeyHolder#decryptBlockSums}.
+     * a result (one {@code multiply_plain} per distinct query in the batch, the products summed). Order the
+     * candidates by query to keep that number small. Decrypt with {@link CkksKeyHolder#decryptBatch}.
      */
     public List<byte[]> score(List<Candidate> candidates) {
         int blocks = context.blocks();

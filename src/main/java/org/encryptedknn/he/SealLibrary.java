@@ -42,9 +42,9 @@ interface SealLibrary extends Library {
 
     void eks_keyholder_free(Pointer kh);
 
-    int eks_encrypt_replicated(Pointer kh, Pointer v, int len, PointerByReference data, LongByReference dataLen);
+    int eks_encrypt_query(Pointer kh, Pointer v, int len, PointerByReference data, LongByReference dataLen);
 
-    int eks_decrypt_block_sums(Pointer kh, byte[] data, long len, int count, Pointer sums);
+    int eks_decrypt_scores(Pointer kh, byte[] data, long len, int count, Pointer scores);
 
     int eks_query_load(Pointer ctx, byte[] data, long len, PointerByReference out);
 

@@ -13,14 +13,14 @@ import java.util.concurrent.ConcurrentHashMap;
  * contexts.
  *
  * <p>Parameters arrive in the request, so they are untrusted: they are compared with a fixed allow-list (the two sets
- * of docs/ckks-parameters.md; any block width 1..slots) <em>before</em> any native call. A context is created once per
+ * of docs/ckks-parameters.md; any block width 1..N − 1) <em>before</em> any native call. A context is created once per
  * (parameters, block width) and never closed (contexts are a few hundred KB and are shared by concurrent requests;
  * closing one under a running request would fail it). The number of distinct contexts is capped, so a client cycling
  * through block widths cannot grow native memory without bound.
  */
 public final class CkksContexts {
 
-    /** Allowed (poly_degree, coeff_modulus_bits, scale_bits); the block width is free within 1..slots. */
+    /** Allowed (poly_degree, coeff_modulus_bits, scale_bits); the block width is free within 1..N − 1. */
     public static final List<CkksParameters> ALLOWED = List.of(CkksParameters.n4096(1), CkksParameters.n8192(1));
 
     /** Distinct contexts one node keeps (each distinct block width of each allowed set is one). */
@@ -38,8 +38,8 @@ public final class CkksContexts {
     public static CkksParameters check(int polyDegree, List<Integer> coeffModulusBits, int scaleBits, int blockWidth, String path) {
         for (CkksParameters allowed : ALLOWED) {
             if (allowed.polyDegree() == polyDegree && allowed.coeffModulusBits().equals(coeffModulusBits) && allowed.scaleBits() == scaleBits) {
-                if (blockWidth < 1 || blockWidth > polyDegree / 2) {
-                    throw CkksRescoreQuery.bad(path + ".block_width", "must be in [1, " + polyDegree / 2 + "], got " + blockWidth);
+                if (blockWidth < 1 || blockWidth >= polyDegree) {
+                    throw CkksRescoreQuery.bad(path + ".block_width", "must be in [1, " + (polyDegree - 1) + "], got " + blockWidth);
                 }
                 return new CkksParameters(polyDegree, coeffModulusBits, scaleBits, blockWidth);
             }

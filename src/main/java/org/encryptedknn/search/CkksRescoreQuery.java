@@ -20,9 +20,9 @@ import java.util.TreeMap;
 
 /**
  * The {@code query} of a ckks-mode rescore:
- * <pre>{"prefix":[…],"cells":{"17":"&lt;b64 seeded CKKS ciphertext of H_17 r_q replicated into ⌊slots/B⌋ blocks&gt;",…},
+ * <pre>{"prefix":[…],"cells":{"17":"&lt;b64 seeded CKKS ciphertext of H_17 r_q&gt;",…},
  *  "epoch":1,
- *  "ckks":{"poly_degree":4096,"coeff_modulus_bits":[42,36,31],"scale_bits":36,"block_width":288}}</pre>
+ *  "ckks":{"poly_degree":4096,"coeff_modulus_bits":[50],"scale_bits":25,"block_width":288}}</pre>
  *
  * <p>All of it is untrusted. Checks, in order, all before any native call that touches request bytes: the parameter
  * set against {@link CkksContexts#ALLOWED}; the number of cells ({@link #MAX_CELLS}); each cell's base64 length
@@ -34,9 +34,9 @@ import java.util.TreeMap;
  */
 public final class CkksRescoreQuery extends RescoreQuery<byte[]> {
 
-    /** Cells (query ciphertexts) one ckks request may carry: ≈ 50 KB each at N = 4096, ≈ 100 KB at N = 8192. */
+    /** Cells (query ciphertexts) one ckks request may carry: ≈ 26 KB each at N = 4096, ≈ 51 KB at N = 8192 (wire form). */
     public static final int MAX_CELLS = 256;
-    /** Largest rescore window in ckks mode: each batch of ⌊slots/B⌋ hits returns one ≈ 52 KB ciphertext. */
+    /** Largest rescore window in ckks mode: each batch of ⌊(N − 1)/B⌋ hits returns one ≈ 51 KB ciphertext. */
     public static final int MAX_WINDOW = 1000;
 
     static final String PATH = "rescore.encrypted_knn.query";

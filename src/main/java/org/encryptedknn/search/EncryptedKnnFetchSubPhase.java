@@ -50,7 +50,7 @@ import java.util.TreeMap;
  *       <li>reads each window hit's record {@code [cell][epoch][z]} and groups the hits of probed cells by cell, in
  *           doc-id order;</li>
  *       <li>loads each cell's query ciphertext (native validating load; every cell sent is loaded, so a bad ciphertext
- *           is a 400 on every shard, not only where that cell has hits) and packs the residuals ⌊slots/B⌋ at a time,
+ *           is a 400 on every shard, not only where that cell has hits) and packs the residuals ⌊(N − 1)/B⌋ at a time,
  *           in cell order, across cells: each block is multiplied by its own cell's query and the products of a batch
  *           are summed into one result ciphertext ({@link CkksScorer#score}), so the response carries ⌈hits/blocks⌉
  *           ciphertexts however the hits spread over cells;</li>
@@ -158,7 +158,7 @@ public final class EncryptedKnnFetchSubPhase implements FetchSubPhase {
                 }
             }
 
-            // 2. every query ciphertext is loaded (validated), then the hits are scored in cell order, ⌊slots/B⌋ a batch
+            // 2. every query ciphertext is loaded (validated), then the hits are scored in cell order, ⌊(N − 1)/B⌋ a batch
             CkksContext ckks = query.context();
             CkksScorer scorer = new CkksScorer(ckks);
             Map<Integer, CkksQuery> loaded = new HashMap<>();

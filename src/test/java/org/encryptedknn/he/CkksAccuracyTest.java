@@ -26,19 +26,21 @@ public class CkksAccuracyTest {
     public void defaultsN4096() {
         CkksParameters p = CkksParameters.defaults();
         assertEquals(4096, p.polyDegree());
-        assertEquals(7, p.blocks());
+        assertEquals(14, p.blocks());
         checkAccuracy(p, new Random(1));
     }
 
     @Test
     public void n8192() {
         CkksParameters p = CkksParameters.n8192(DIM);
-        assertEquals(14, p.blocks());
+        assertEquals(28, p.blocks());
         checkAccuracy(p, new Random(2));
     }
 
+    /** B divides N: one block fewer than N/B, so that no product wraps around X^N + 1. */
     @Test
     public void powerOfTwoBlockWidth() {
+        assertEquals(7, CkksParameters.n4096(512).blocks());
         checkAccuracy(CkksParameters.n4096(512), new Random(3));
     }
 
@@ -55,7 +57,7 @@ public class CkksAccuracyTest {
                 for (int trial = 0; trial < 3; trial++) {
                     float[] q = HeTestVectors.residual(rnd, DIM);
                     List<float[]> cands = HeTestVectors.residuals(rnd, n, DIM);
-                    byte[] query = kh.encryptReplicated(q);
+                    byte[] query = kh.encryptQuery(q);
                     assertTrue("query fits the bound", query.length <= ctx.maxQueryBytes());
                     List<byte[]> results = scorer.score(query, cands);
                     assertEquals((n + blocks - 1) / blocks, results.size());
@@ -73,7 +75,7 @@ public class CkksAccuracyTest {
             // vectors shorter than B (zero padded) and fewer than blocks in the last batch
             float[] q = Arrays.copyOf(HeTestVectors.residual(rnd, 100), 100);
             List<float[]> shortCands = HeTestVectors.residuals(rnd, 3, 60);
-            double[] s = kh.decryptScores(scorer.score(kh.encryptReplicated(q), shortCands), 3);
+            double[] s = kh.decryptScores(scorer.score(kh.encryptQuery(q), shortCands), 3);
             for (int i = 0; i < 3; i++) {
                 assertEquals(HeTestVectors.dot(q, shortCands.get(i)), s[i], TOLERANCE);
             }
@@ -93,7 +95,7 @@ public class CkksAccuracyTest {
             List<CkksQuery> loaded = new java.util.ArrayList<>();
             try {
                 for (float[] q : queries) {
-                    loaded.add(scorer.loadQuery(kh.encryptReplicated(q)));
+                    loaded.add(scorer.loadQuery(kh.encryptQuery(q)));
                 }
                 // 17 candidates: cells 0,0,0,1,1,2,… (sorted by cell, as the data node orders them), one all-zero residual
                 List<CkksScorer.Candidate> cands = new java.util.ArrayList<>();
@@ -105,7 +107,7 @@ public class CkksAccuracyTest {
                     owner.add(cell);
                 }
                 List<byte[]> results = scorer.score(cands);
-                assertEquals(3, results.size());
+                assertEquals(2, results.size());
                 double[] scores = kh.decryptScores(results, cands.size());
                 for (int i = 0; i < cands.size(); i++) {
                     assertEquals("candidate " + i, HeTestVectors.dot(queries.get(owner.get(i)), cands.get(i).residual()), scores[i], TOLERANCE);
@@ -128,14 +130,14 @@ public class CkksAccuracyTest {
                 assertArrayEquals(keyBytes, sk2.toBytes());
                 float[] q = HeTestVectors.residual(rnd, DIM);
                 List<float[]> cands = HeTestVectors.residuals(rnd, 5, DIM);
-                byte[] query = a.encryptReplicated(q);
-                // seeded symmetric encryption (one polynomial + a seed instead of two), each coefficient in its prime's
-                // bits (42 + 36) on the wire instead of a 64-bit word
-                long packedPolynomial = 4096L * (42 + 36) / 8;
+                byte[] query = a.encryptQuery(q);
+                // seeded symmetric encryption (one polynomial + a seed instead of two), each coefficient in the
+                // prime's 50 bits on the wire instead of a 64-bit word
+                long packedPolynomial = 4096L * 50 / 8;
                 assertTrue("seeded query " + query.length + " B", query.length < packedPolynomial + 1024);
                 List<byte[]> results = new CkksScorer(ctx).score(query, cands);
-                // the result: two polynomials at the last level (q0, 42 bits)
-                assertTrue("result " + results.get(0).length + " B", results.get(0).length < 2 * 4096L * 42 / 8 + 1024);
+                // the result: two polynomials of 50-bit coefficients
+                assertTrue("result " + results.get(0).length + " B", results.get(0).length < 2 * 4096L * 50 / 8 + 1024);
                 double[] s = b.decryptScores(results, 5);
                 for (int i = 0; i < 5; i++) {
                     assertEquals(HeTestVectors.dot(q, cands.get(i)), s[i], TOLERANCE);
@@ -148,13 +150,15 @@ public class CkksAccuracyTest {
 
     @Test
     public void parameterValidation() {
-        expect(() -> new CkksParameters(2048, List.of(30, 30, 30), 30, 288));
-        expect(() -> new CkksParameters(4096, List.of(40, 40, 40), 36, 288)); // 120 > 109 bits
-        expect(() -> new CkksParameters(4096, List.of(40, 60), 36, 288)); // no room for a rescale
-        expect(() -> new CkksParameters(4096, List.of(42, 36, 31), 36, 4096)); // B > slots
-        expect(() -> new CkksParameters(4096, List.of(36, 36, 30), 36, 288)); // result does not fit q0
-        CkksParameters p = CkksParameters.forResidualLength(3000);
-        assertEquals(8192, p.polyDegree());
+        expect(() -> new CkksParameters(2048, List.of(50), 25, 288));
+        expect(() -> new CkksParameters(4096, List.of(42, 36, 31), 25, 288)); // one prime only
+        expect(() -> new CkksParameters(4096, List.of(61), 25, 288)); // primes have at most 60 bits
+        expect(() -> new CkksParameters(4096, List.of(50), 31, 288)); // leaves 15 bits to the candidate scale
+        expect(() -> new CkksParameters(4096, List.of(50), 15, 288)); // query scale below 16 bits
+        expect(() -> new CkksParameters(4096, List.of(50), 25, 4096)); // B ≥ N
+        assertEquals(21, CkksParameters.defaults().candidateScaleBits());
+        assertEquals(4096, CkksParameters.forResidualLength(3000).polyDegree());
+        assertEquals(8192, CkksParameters.forResidualLength(5000).polyDegree());
     }
 
     @Test
@@ -162,18 +166,18 @@ public class CkksAccuracyTest {
         try (CkksContext ctx = CkksContext.createDefault();
              CkksSecretKey sk = CkksSecretKey.generate(ctx);
              CkksKeyHolder kh = new CkksKeyHolder(ctx, sk)) {
-            expect(() -> kh.encryptReplicated(new float[DIM + 1]));
-            expect(() -> kh.encryptReplicated(new float[0]));
+            expect(() -> kh.encryptQuery(new float[DIM + 1]));
+            expect(() -> kh.encryptQuery(new float[0]));
             float[] nan = new float[DIM];
             nan[7] = Float.NaN;
-            expect(() -> kh.encryptReplicated(nan));
+            expect(() -> kh.encryptQuery(nan));
             float[] huge = new float[DIM];
             huge[0] = 1e9f;
-            expect(() -> kh.encryptReplicated(huge));
-            byte[] query = kh.encryptReplicated(new float[DIM]);
+            expect(() -> kh.encryptQuery(huge));
+            byte[] query = kh.encryptQuery(new float[DIM]);
             CkksScorer scorer = new CkksScorer(ctx);
             expect(() -> scorer.score(query, List.of(new float[DIM + 5])));
-            expect(() -> kh.decryptBlockSums(scorer.score(query, List.of(new float[DIM])).get(0), ctx.blocks() + 1));
+            expect(() -> kh.decryptBatch(scorer.score(query, List.of(new float[DIM])).get(0), ctx.blocks() + 1));
             CkksQuery loaded = scorer.loadQuery(query);
             loaded.close();
             HeException e = expect(() -> scorer.score(loaded, List.of(new float[DIM])));

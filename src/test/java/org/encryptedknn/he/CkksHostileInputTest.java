@@ -56,19 +56,19 @@ public class CkksHostileInputTest {
         sk = CkksSecretKey.generate(ctx);
         kh = new CkksKeyHolder(ctx, sk);
         scorer = new CkksScorer(ctx);
-        queryWire = kh.encryptReplicated(HeTestVectors.residual(rnd, DIM));
+        queryWire = kh.encryptQuery(HeTestVectors.residual(rnd, DIM));
         resultWire = scorer.score(queryWire, HeTestVectors.residuals(rnd, 7, DIM)).get(0);
         query = CiphertextWire.unpack(queryWire, ctx.maxQueryBytes(), "query");
         result = CiphertextWire.unpack(resultWire, ctx.maxResultBytes(), "result");
         key = sk.toBytes();
         ctx8192 = CkksContext.create(CkksParameters.n8192(DIM));
         try (CkksSecretKey k2 = CkksSecretKey.generate(ctx8192); CkksKeyHolder h2 = new CkksKeyHolder(ctx8192, k2)) {
-            query8192 = h2.encryptReplicated(HeTestVectors.residual(rnd, DIM));
+            query8192 = h2.encryptQuery(HeTestVectors.residual(rnd, DIM));
             key8192 = k2.toBytes();
         }
-        ctxOtherPrimes = CkksContext.create(new CkksParameters(4096, List.of(40, 30, 39), 30, DIM));
+        ctxOtherPrimes = CkksContext.create(new CkksParameters(4096, List.of(48), 24, DIM));
         try (CkksSecretKey k3 = CkksSecretKey.generate(ctxOtherPrimes); CkksKeyHolder h3 = new CkksKeyHolder(ctxOtherPrimes, k3)) {
-            queryOtherPrimes = h3.encryptReplicated(HeTestVectors.residual(rnd, DIM));
+            queryOtherPrimes = h3.encryptQuery(HeTestVectors.residual(rnd, DIM));
         }
     }
 
@@ -91,7 +91,7 @@ public class CkksHostileInputTest {
         try (CkksQuery q = scorer.loadQuery(queryWire)) {
             assertEquals(1, scorer.score(q, List.of(new float[DIM])).size());
         }
-        assertEquals(7, kh.decryptBlockSums(resultWire, 7).length);
+        assertEquals(7, kh.decryptBatch(resultWire, 7).length);
         assertTrue(Arrays.equals(queryWire, CiphertextWire.pack(query)));
         CkksSecretKey.load(ctx, key).close();
     }
@@ -163,7 +163,7 @@ public class CkksHostileInputTest {
                 case 0 -> expectReject(() -> scorer.loadQuery(query8192).close());            // N=8192 query, N=4096 scorer
                 case 1 -> expectReject(() -> scorer.loadQuery(queryOtherPrimes).close());     // same N, other primes
                 case 2 -> expectReject(() -> scorer.loadQuery(resultWire).close());           // result given as query
-                case 3 -> expectReject(() -> kh.decryptBlockSums(queryWire, 1));              // query given as result
+                case 3 -> expectReject(() -> kh.decryptBatch(queryWire, 1));              // query given as result
                 case 4 -> expectReject(() -> CkksSecretKey.load(ctx, key8192).close());       // N=8192 key, N=4096 context
                 case 5 -> expectReject(() -> CkksSecretKey.load(ctx, query).close());         // ciphertext given as key
                 default -> expectReject(() -> scorer.loadQuery(key).close());                 // key given as query
@@ -271,7 +271,7 @@ public class CkksHostileInputTest {
                 scorer.score(q, List.of(new float[DIM]));
             }
         } else {
-            kh.decryptBlockSums(wire, 7);
+            kh.decryptBatch(wire, 7);
         }
     }
 

@@ -90,12 +90,12 @@ public class CkksNativeMemoryTest {
                 CkksScorer scorer = new CkksScorer(ctx);
                 int inner = Math.min(500, n - i);
                 for (int j = 0; j < inner; j++) {
-                    byte[] query = kh.encryptReplicated(q);
+                    byte[] query = kh.encryptQuery(q);
                     byte[] res;
                     try (CkksQuery loaded = scorer.loadQuery(query)) {
                         res = scorer.score(loaded, cands).get(0);
                     }
-                    double[] s = kh.decryptBlockSums(res, cands.size());
+                    double[] s = kh.decryptBatch(res, cands.size());
                     if (Math.abs(s[0] - HeTestVectors.dot(q, cands.get(0))) > 1e-4) {
                         throw new AssertionError("wrong score " + s[0]);
                     }

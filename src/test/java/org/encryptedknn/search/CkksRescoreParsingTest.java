@@ -36,7 +36,7 @@ public class CkksRescoreParsingTest {
     static final SearchModule MODULE = new SearchModule(Settings.EMPTY, List.of(new EncryptedKnnPlugin()));
     static final NamedXContentRegistry XCONTENT = new NamedXContentRegistry(MODULE.getNamedXContents());
     static final NamedWriteableRegistry WRITEABLES = new NamedWriteableRegistry(MODULE.getNamedWriteables());
-    static final String PARAMS = "{\"poly_degree\":4096,\"coeff_modulus_bits\":[42,36,31],\"scale_bits\":36,\"block_width\":288}";
+    static final String PARAMS = "{\"poly_degree\":4096,\"coeff_modulus_bits\":[50],\"scale_bits\":25,\"block_width\":288}";
 
     static SearchSourceBuilder source(String json) throws IOException {
         try (XContentParser p = JsonXContent.jsonXContent.createParser(XCONTENT, DeprecationHandler.THROW_UNSUPPORTED_OPERATION, json)) {
@@ -61,7 +61,7 @@ public class CkksRescoreParsingTest {
     public void roundTrips() throws IOException {
         try (CkksContext ctx = CkksContext.create(CkksParameters.defaults()); CkksSecretKey sk = CkksSecretKey.generate(ctx);
              CkksKeyHolder kh = new CkksKeyHolder(ctx, sk)) {
-            String ct = Base64.getEncoder().encodeToString(kh.encryptReplicated(new float[] { 0.5f, -0.25f }));
+            String ct = Base64.getEncoder().encodeToString(kh.encryptQuery(new float[] { 0.5f, -0.25f }));
             // cells before ckks: the parameters may come last in the object
             SearchSourceBuilder parsed = source(body("{\"prefix\":[1,2],\"cells\":{\"17\":\"" + ct + "\"},\"epoch\":2,\"ckks\":" + PARAMS + "}"));
             EncryptedKnnRescorerBuilder b = (EncryptedKnnRescorerBuilder) parsed.rescores().get(0);
@@ -91,9 +91,9 @@ public class CkksRescoreParsingTest {
             .contains("rescore.encrypted_knn.query.cells[3]: query ciphertext: not an encrypted-knn ciphertext (expected the EKW1 wire form)"));
         assertTrue(message(body("{\"prefix\":[1],\"cells\":{\"3\":\"AAAA\"}}")).contains("rescore.encrypted_knn.query.ckks: is required"));
         assertTrue(message(body("{\"prefix\":[1],\"cells\":{},\"ckks\":" + PARAMS + "}")).contains("at least one cell ciphertext"));
-        assertTrue(message(body("{\"prefix\":[1],\"cells\":{\"3\":\"AAAA\"},\"ckks\":{\"poly_degree\":4096,\"coeff_modulus_bits\":[42,36,31],\"scale_bits\":40,\"block_width\":288}}"))
-            .contains("rescore.encrypted_knn.query.ckks: parameters {poly_degree: 4096, coeff_modulus_bits: [42, 36, 31], scale_bits: 40} are not accepted"));
-        assertTrue(message(body("{\"prefix\":[1],\"cells\":{\"3\":\"AAAA\"},\"ckks\":{\"poly_degree\":4096,\"coeff_modulus_bits\":[42,36,31],\"scale_bits\":36,\"block_width\":0}}"))
+        assertTrue(message(body("{\"prefix\":[1],\"cells\":{\"3\":\"AAAA\"},\"ckks\":{\"poly_degree\":4096,\"coeff_modulus_bits\":[50],\"scale_bits\":40,\"block_width\":288}}"))
+            .contains("rescore.encrypted_knn.query.ckks: parameters {poly_degree: 4096, coeff_modulus_bits: [50], scale_bits: 40} are not accepted"));
+        assertTrue(message(body("{\"prefix\":[1],\"cells\":{\"3\":\"AAAA\"},\"ckks\":{\"poly_degree\":4096,\"coeff_modulus_bits\":[50],\"scale_bits\":25,\"block_width\":0}}"))
             .contains("rescore.encrypted_knn.query.ckks.block_width: must be in [1, 65536], got 0"));
         assertTrue(message(body("{\"prefix\":[1],\"cells\":{\"3\":\"AAAA\"},\"ckks\":{\"poly_degree\":4096}}"))
             .contains("are all required"));

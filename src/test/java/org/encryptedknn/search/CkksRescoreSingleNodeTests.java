@@ -45,7 +45,7 @@ public class CkksRescoreSingleNodeTests extends OpenSearchSingleNodeTestCase {
     static final int CELLS = 6;
     static final int DOCS = 90;
     /** B larger than the residual, so a batch holds 2048 / 300 = 6 hits and cells span several batches. */
-    static final CkksParameters PARAMS = new CkksParameters(4096, List.of(42, 36, 31), 36, 300);
+    static final CkksParameters PARAMS = new CkksParameters(4096, List.of(50), 25, 300);
     static final String MAPPING = "{\"properties\":{\"embedding\":{\"type\":\"encrypted_knn_vector\",\"model_id\":\"m1\",\"dimension\":"
         + DIM + ",\"prefix_dimension\":" + PREFIX + ",\"cells\":" + CELLS + "}}}";
 
@@ -109,7 +109,7 @@ public class CkksRescoreSingleNodeTests extends OpenSearchSingleNodeTestCase {
             if (f.containsKey("ciphertext")) {
                 String batch = (String) f.get("batch");
                 assertNull("batch " + batch + " twice", sums.put(batch,
-                    kh.decryptBlockSums(Base64.getDecoder().decode((String) f.get("ciphertext")), ((Number) f.get("count")).intValue())));
+                    kh.decryptBatch(Base64.getDecoder().decode((String) f.get("ciphertext")), ((Number) f.get("count")).intValue())));
             }
         }
         float previous = Float.POSITIVE_INFINITY;
@@ -172,7 +172,7 @@ public class CkksRescoreSingleNodeTests extends OpenSearchSingleNodeTestCase {
                 for (int c = 0; c < 4; c++) { // cells 4 and 5 are not probed
                     float[] q = random(r, RESIDUAL, 0.2);
                     rq.put(c, q);
-                    cts.put(c, kh.encryptReplicated(q));
+                    cts.put(c, kh.encryptQuery(q));
                 }
                 CkksRescoreQuery query = new CkksRescoreQuery(prefix, cts, null, PARAMS);
                 long batches = PluginStats.CKKS_BATCHES.sum();
@@ -197,7 +197,7 @@ public class CkksRescoreSingleNodeTests extends OpenSearchSingleNodeTestCase {
              CkksKeyHolder bigKh = new CkksKeyHolder(big, bigSk)) {
             float[] prefix = random(r, PREFIX, 1);
             float[] q0 = random(r, RESIDUAL, 0.2);
-            byte[] good = kh.encryptReplicated(q0);
+            byte[] good = kh.encryptQuery(q0);
             long rejections = PluginStats.CKKS_REJECTIONS.sum();
 
             byte[] random = new byte[good.length];
@@ -214,7 +214,7 @@ public class CkksRescoreSingleNodeTests extends OpenSearchSingleNodeTestCase {
             byte[] sealFlipped = seal.clone();
             sealFlipped[3] = 3; // SEAL version 3.x
             byte[] flippedHeader = CiphertextWire.pack(sealFlipped);
-            byte[] otherParams = bigKh.encryptReplicated(q0); // N = 8192 ciphertext sent as N = 4096
+            byte[] otherParams = bigKh.encryptQuery(q0); // N = 8192 ciphertext sent as N = 4096
             byte[] huge = new byte[(int) ctx.maxQueryBytes() + 1];
 
             Map<String, byte[]> cases = new TreeMap<>();
@@ -225,14 +225,14 @@ public class CkksRescoreSingleNodeTests extends OpenSearchSingleNodeTestCase {
             cases.put("other parameters", otherParams);
             cases.put("huge", huge);
             for (Map.Entry<String, byte[]> c : cases.entrySet()) {
-                String json = body(prefix, Base64.getEncoder().encodeToString(c.getValue()), "{\"poly_degree\":4096,\"coeff_modulus_bits\":[42,36,31],\"scale_bits\":36,\"block_width\":300}");
+                String json = body(prefix, Base64.getEncoder().encodeToString(c.getValue()), "{\"poly_degree\":4096,\"coeff_modulus_bits\":[50],\"scale_bits\":25,\"block_width\":300}");
                 expect400(c.getKey(), json, "rescore.encrypted_knn.query.cells[0]");
             }
             expect400("bad base64", body(prefix, "%%%%", params4096()), "rescore.encrypted_knn.query.cells[0]: is not valid base64");
             expect400("N=8192 claimed, 4096 ciphertext", body(prefix, Base64.getEncoder().encodeToString(good),
-                "{\"poly_degree\":8192,\"coeff_modulus_bits\":[44,36,36],\"scale_bits\":36,\"block_width\":300}"), "rescore.encrypted_knn.query.cells[0]");
+                "{\"poly_degree\":8192,\"coeff_modulus_bits\":[50],\"scale_bits\":25,\"block_width\":300}"), "rescore.encrypted_knn.query.cells[0]");
             expect400("unknown parameters", body(prefix, Base64.getEncoder().encodeToString(good),
-                "{\"poly_degree\":4096,\"coeff_modulus_bits\":[40,30,39],\"scale_bits\":30,\"block_width\":300}"), "are not accepted");
+                "{\"poly_degree\":4096,\"coeff_modulus_bits\":[48],\"scale_bits\":24,\"block_width\":300}"), "are not accepted");
             assertTrue("data-node rejections counted", PluginStats.CKKS_REJECTIONS.sum() > rejections);
 
             // too many cells
@@ -252,7 +252,7 @@ public class CkksRescoreSingleNodeTests extends OpenSearchSingleNodeTestCase {
     }
 
     static String params4096() {
-        return "{\"poly_degree\":4096,\"coeff_modulus_bits\":[42,36,31],\"scale_bits\":36,\"block_width\":300}";
+        return "{\"poly_degree\":4096,\"coeff_modulus_bits\":[50],\"scale_bits\":25,\"block_width\":300}";
     }
 
     static String body(float[] prefix, String cell0, String params) {

@@ -7,6 +7,7 @@ import org.encryptedknn.gateway.ProcessorConfig;
 import org.encryptedknn.gateway.Records;
 import org.encryptedknn.index.EncryptedKnnQueryBuilder;
 import org.encryptedknn.he.CkksKeyHolder;
+import org.encryptedknn.he.CkksParameters;
 import org.encryptedknn.search.CkksRescoreQuery;
 import org.encryptedknn.search.EncryptedKnnRescorerBuilder;
 import org.encryptedknn.search.KeyedRescoreQuery;
@@ -192,7 +193,7 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
         }
         int from = Math.max(0, source.from());
         int size = source.size() < 0 ? DEFAULT_SIZE : source.size();
-        CkksKeyHolder ckksKeys = mode == RescoreMode.CKKS ? ckks.keyHolder(GatewayCkks.parameters(m.parameters().residualDimension())) : null;
+        CkksKeyHolder ckksKeys = mode == RescoreMode.CKKS ? ckks.keyHolder(CkksParameters.forResidualLength(m.parameters().residualDimension())) : null;
         GatewayQueryState state = new GatewayQueryState(lease, model, field, query, vector, from, size, vectorRequested, sourceDisabled, ckksKeys);
         boolean stored = false;
         try {
@@ -267,7 +268,7 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
     private static CkksRescoreQuery encryptedRescore(float[] prefix, Map<Integer, float[]> cells, int epoch, CkksKeyHolder keys) {
         Map<Integer, byte[]> ciphertexts = new LinkedHashMap<>();
         for (Map.Entry<Integer, float[]> e : cells.entrySet()) {
-            ciphertexts.put(e.getKey(), keys.encryptReplicated(e.getValue()));
+            ciphertexts.put(e.getKey(), keys.encryptQuery(e.getValue()));
             Arrays.fill(e.getValue(), 0f);
         }
         return new CkksRescoreQuery(prefix, ciphertexts, epoch, keys.context().parameters());

@@ -178,7 +178,7 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
         for (SearchHit hit : hits) {
             Map<?, ?> info = hitInfo(hit);
             if (info.get("ciphertext") instanceof String ct && info.get("batch") instanceof String batch && info.get("count") instanceof Number n) {
-                out.put(batch, keyHolder.decryptBlockSums(Base64.getDecoder().decode(ct), n.intValue()));
+                out.put(batch, keyHolder.decryptBatch(Base64.getDecoder().decode(ct), n.intValue()));
             }
         }
         return out;

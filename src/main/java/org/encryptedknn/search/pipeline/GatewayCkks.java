@@ -22,11 +22,6 @@ public final class GatewayCkks implements Closeable {
     private final Map<CkksParameters, CkksKeyHolder> keyHolders = new HashMap<>();
     private boolean closed;
 
-    /** The parameters for residuals of {@code residualDimension}: N = 4096 up to 2048 values, N = 8192 up to 4096. */
-    static CkksParameters parameters(int residualDimension) {
-        return residualDimension <= CkksParameters.n4096(1).slots() ? CkksParameters.n4096(residualDimension) : CkksParameters.n8192(residualDimension);
-    }
-
     /** The key holder for {@code params}, created (new secret key) on first use. */
     synchronized CkksKeyHolder keyHolder(CkksParameters params) {
         if (closed) {
