@@ -886,10 +886,6 @@ fn seal_ntt(c: &Ctx, poly: &mut [u64], forward: bool) -> Res<()> {
         for (i, v) in poly.iter_mut().enumerate() {
             check(ffi::Ciphertext_GetDataAt1(carrier.0, i as u64, v), "Ciphertext_GetDataAt")?;
         }
-        // the carrier may hold a query or a decryption: clear it before SEAL frees it
-        for i in 0..n {
-            check(ffi::Ciphertext_SetDataAt(carrier.0, i as u64, 0), "Ciphertext_SetDataAt")?;
-        }
     }
     Ok(())
 }
