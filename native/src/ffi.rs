@@ -101,6 +101,7 @@ extern "C" {
     pub fn Ciphertext_GetDataAt1(thisptr: *mut c_void, index: u64, data: *mut u64) -> HResult;
     pub fn Ciphertext_SetDataAt(thisptr: *mut c_void, index: u64, value: u64) -> HResult;
     pub fn Ciphertext_SetIsNTTForm(thisptr: *mut c_void, is_ntt_form: bool) -> HResult;
+    pub fn Ciphertext_SetScale(thisptr: *mut c_void, scale: f64) -> HResult;
     pub fn Ciphertext_ParmsId(thisptr: *mut c_void, parms_id: *mut u64) -> HResult;
     pub fn Ciphertext_IsNTTForm(thisptr: *mut c_void, is_ntt_form: *mut bool) -> HResult;
     pub fn Ciphertext_Scale(thisptr: *mut c_void, scale: *mut f64) -> HResult;
@@ -124,6 +125,13 @@ extern "C" {
         destination: *mut c_void,
         pool_handle: *mut c_void,
     ) -> HResult;
+    pub fn Encryptor_EncryptZeroSymmetric1(
+        thisptr: *mut c_void,
+        parms_id: *mut u64,
+        save_seed: bool,
+        destination: *mut c_void,
+        pool_handle: *mut c_void,
+    ) -> HResult;
     pub fn Decryptor_Create(context: *mut c_void, secret_key: *mut c_void, decryptor: *mut *mut c_void) -> HResult;
     pub fn Decryptor_Destroy(thisptr: *mut c_void) -> HResult;
     pub fn Decryptor_Decrypt(thisptr: *mut c_void, encrypted: *mut c_void, destination: *mut c_void) -> HResult;
@@ -138,6 +146,7 @@ extern "C" {
         destination: *mut c_void,
         pool: *mut c_void,
     ) -> HResult;
+    pub fn Evaluator_AddPlain(thisptr: *mut c_void, encrypted: *mut c_void, plain: *mut c_void, destination: *mut c_void) -> HResult;
     pub fn Evaluator_Add(
         thisptr: *mut c_void,
         encrypted1: *mut c_void,

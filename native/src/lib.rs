@@ -45,6 +45,7 @@
 //! typedef struct eks_secret_key eks_secret_key;
 //! typedef struct eks_keyholder eks_keyholder;   /* symmetric encryptor + decryptor      */
 //! typedef struct eks_ciphertext eks_ciphertext; /* a loaded query ciphertext            */
+//! typedef struct eks_prepared_zero eks_prepared_zero; /* an unused encryption of zero   */
 //!
 //! size_t  eks_last_error(char *buf, size_t cap);  /* copies NUL-terminated, returns length */
 //! int32_t eks_seal_version(int32_t out[3]);
@@ -70,6 +71,10 @@
 //! void    eks_keyholder_free(eks_keyholder *kh);
 //! int32_t eks_encrypt_query(const eks_keyholder *kh, const float *v, uint32_t len,
 //!                           uint8_t **data, uint64_t *data_len);
+//! int32_t eks_prepare_zero(const eks_keyholder *kh, eks_prepared_zero **out);
+//! int32_t eks_encrypt_query_prepared(const eks_keyholder *kh, eks_prepared_zero *zero /* spent */,
+//!                                    const float *v, uint32_t len, uint8_t **data, uint64_t *data_len);
+//! void    eks_prepared_zero_free(eks_prepared_zero *zero);  /* wipes an unused one */
 //! int32_t eks_decrypt_scores(const eks_keyholder *kh, const uint8_t *data, uint64_t len,
 //!                            uint32_t count, double *scores /* [count] */);
 //!
@@ -287,6 +292,7 @@ const TAG_CONTEXT: u64 = 0x454b_535f_4354_5831; // "EKS_CTX1"
 const TAG_SECRET: u64 = 0x454b_535f_534b_4559; // "EKS_SKEY"
 const TAG_KEYHOLDER: u64 = 0x454b_535f_4b48_4c44; // "EKS_KHLD"
 const TAG_CIPHER: u64 = 0x454b_535f_4354_5854; // "EKS_CTXT"
+const TAG_PREPARED: u64 = 0x454b_535f_5a45_524f; // "EKS_ZERO"
 
 /// Everything derived from one parameter set. Shared (Arc) by every handle created from it,
 /// so freeing the context handle first is safe.
@@ -337,6 +343,25 @@ pub struct EksKeyHolder {
     encryptor: SealEncryptor,
     decryptor: SealDecryptor,
     ctx: Arc<Ctx>,
+}
+
+#[repr(C)]
+pub struct EksPreparedZero {
+    tag: u64,
+    ct: SealCipher,
+    ctx: Arc<Ctx>,
+    spent: std::sync::atomic::AtomicBool,
+}
+
+impl Drop for EksPreparedZero {
+    fn drop(&mut self) {
+        if !*self.spent.get_mut() {
+            // c0 = −a·s + e: with a later query ciphertext it would give the query away
+            for i in 0..self.ctx.poly_degree {
+                unsafe { ffi::Ciphertext_SetDataAt(self.ct.0, i, 0) };
+            }
+        }
+    }
 }
 
 #[repr(C)]
@@ -919,6 +944,42 @@ fn wipe(v: &mut [u64]) {
     v.iter_mut().for_each(|x| unsafe { ptr::write_volatile(x, 0) });
 }
 
+/// A fresh seeded encryption of zero under the key holder's secret key, at the query scale: the
+/// expensive, message-independent part of encrypting a query (uniform and Gaussian sampling, NTTs).
+fn zero_encryption(k: &EksKeyHolder) -> Res<SealCipher> {
+    let ct = new_cipher()?;
+    let mut pid = k.ctx.parms;
+    unsafe {
+        check(ffi::Encryptor_EncryptZeroSymmetric1(k.encryptor.0, pid.as_mut_ptr(), true, ct.0, ptr::null_mut()), "Encryptor_EncryptZeroSymmetric")?;
+        check(ffi::Ciphertext_SetScale(ct.0, k.ctx.query_scale), "Ciphertext_SetScale")?;
+    }
+    Ok(ct)
+}
+
+/// Adds the encoded query `v` to `zero` (an unused `zero_encryption`: c0 + Δ_q·q, the seed of c1
+/// untouched) and returns its seeded serialization, uncompressed.
+unsafe fn encrypt_onto(k: &EksKeyHolder, zero: &SealCipher, v: *const f32, len: u32) -> Res<(Vec<u8>, usize)> {
+    let c = &k.ctx;
+    if v.is_null() {
+        return err(EKS_ERR_NULL, "null vector");
+    }
+    let len = len as usize;
+    if len == 0 || len > c.block_width {
+        return err(EKS_ERR_INVALID_ARG, format!("query length {} must be in 1..={} (block width)", len, c.block_width));
+    }
+    let q = std::slice::from_raw_parts(v, len);
+    check_values(q, c.max_abs_value, "query")?;
+    let mut poly = vec![0u64; c.poly_degree as usize];
+    for (i, &x) in q.iter().enumerate() {
+        poly[i] = to_residue(x, c.query_scale, c.modulus);
+    }
+    let plain = plain_of(c, &mut poly, c.query_scale);
+    wipe(&mut poly);
+    let plain = plain?;
+    check(ffi::Evaluator_AddPlain(c.evaluator.0, zero.0, plain.0, zero.0), "Evaluator_AddPlain")?;
+    save_cipher(zero, ffi::COMPR_NONE)
+}
+
 /// Encrypts `v` (len ≤ block_width) in coefficients 0..len at the query scale, with the secret
 /// key, and serializes it with the PRNG seed in place of the second polynomial, uncompressed.
 ///
@@ -935,29 +996,64 @@ pub unsafe extern "C" fn eks_encrypt_query(
     guard(|| {
         let (od, ol) = cleared_byte_outputs(out_data, out_len)?;
         let k = deref_handle(kh, TAG_KEYHOLDER, "key holder")?;
-        let c = &k.ctx;
-        if v.is_null() {
-            return err(EKS_ERR_NULL, "null vector");
-        }
-        let len = len as usize;
-        if len == 0 || len > c.block_width {
-            return err(EKS_ERR_INVALID_ARG, format!("query length {} must be in 1..={} (block width)", len, c.block_width));
-        }
-        let q = std::slice::from_raw_parts(v, len);
-        check_values(q, c.max_abs_value, "query")?;
-        let mut poly = vec![0u64; c.poly_degree as usize];
-        for (i, &x) in q.iter().enumerate() {
-            poly[i] = to_residue(x, c.query_scale, c.modulus);
-        }
-        let plain = plain_of(c, &mut poly, c.query_scale);
-        wipe(&mut poly);
-        let plain = plain?;
-        let ct = new_cipher()?;
-        check(ffi::Encryptor_EncryptSymmetric(k.encryptor.0, plain.0, true, ct.0, ptr::null_mut()), "Encryptor_EncryptSymmetric")?;
-        let (buf, n) = save_cipher(&ct, ffi::COMPR_NONE)?;
+        let (buf, n) = encrypt_onto(k, &zero_encryption(k)?, v, len)?;
         give_bytes(buf, n, od, ol);
         Ok(())
     })
+}
+
+/// Prepares one encryption of zero for `eks_encrypt_query_prepared`, so that a query's online
+/// cost is its encoding and one addition. The handle is as secret as the key until it is used
+/// (with it, the query ciphertext gives the query away); unused ones are wiped when freed.
+///
+/// # Safety
+/// `kh` must be a live key holder; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn eks_prepare_zero(kh: *const EksKeyHolder, out: *mut *mut EksPreparedZero) -> i32 {
+    guard(|| {
+        let out = cleared_handle_output(out)?;
+        let k = deref_handle(kh, TAG_KEYHOLDER, "key holder")?;
+        let ct = zero_encryption(k)?;
+        *out = boxed(EksPreparedZero { tag: TAG_PREPARED, ct, ctx: k.ctx.clone(), spent: false.into() });
+        Ok(())
+    })
+}
+
+/// `eks_encrypt_query` on a prepared encryption of zero of the same key holder, which is spent
+/// by the call (a second use fails: reusing one would let anyone subtract two queries).
+///
+/// # Safety
+/// `kh`, `zero` must be live handles; `v` must point to `len` floats; out pointers writable.
+#[no_mangle]
+pub unsafe extern "C" fn eks_encrypt_query_prepared(
+    kh: *const EksKeyHolder,
+    zero: *const EksPreparedZero,
+    v: *const f32,
+    len: u32,
+    out_data: *mut *mut u8,
+    out_len: *mut u64,
+) -> i32 {
+    guard(|| {
+        let (od, ol) = cleared_byte_outputs(out_data, out_len)?;
+        let k = deref_handle(kh, TAG_KEYHOLDER, "key holder")?;
+        let z = deref_handle(zero, TAG_PREPARED, "prepared zero encryption")?;
+        if !Arc::ptr_eq(&k.ctx, &z.ctx) {
+            return err(EKS_ERR_MISMATCH, "prepared zero encryption belongs to another key holder's context");
+        }
+        if z.spent.swap(true, Ordering::SeqCst) {
+            return err(EKS_ERR_INVALID_ARG, "prepared zero encryption was already used");
+        }
+        let (buf, n) = encrypt_onto(k, &z.ct, v, len)?;
+        give_bytes(buf, n, od, ol);
+        Ok(())
+    })
+}
+
+/// # Safety
+/// `zero` must be null or a live prepared handle.
+#[no_mangle]
+pub unsafe extern "C" fn eks_prepared_zero_free(zero: *mut EksPreparedZero) {
+    guard_free(|| free_handle(zero, TAG_PREPARED))
 }
 
 /// Decrypts a result ciphertext from `eks_score_batch` and writes the inner products of its

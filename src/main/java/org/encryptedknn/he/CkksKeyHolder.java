@@ -6,19 +6,51 @@ import com.sun.jna.ptr.LongByReference;
 import com.sun.jna.ptr.PointerByReference;
 
 import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Key-holder side of the CKKS rescoring: encrypts a (keyed residual) query, and decrypts the data
  * node's packed results into one inner product per block.
- * Thread-safe.
+ *
+ * <p>Encryptions of zero are prepared ahead on one background thread (up to {@code prepared} of them, refilled as
+ * queries use them), so that encrypting a query online is its encoding and one addition (≈ 0.2 ms instead of ≈ 1 ms
+ * at N = 4096: SEAL's Gaussian sampling dominates an encryption). With none prepared, or the stock used up, a query is
+ * encrypted from scratch. Thread-safe.
  */
 public final class CkksKeyHolder extends NativeHandle {
 
-    private final CkksContext context;
+    /** Prepared encryptions of zero kept by default: two queries probing 8 cells. */
+    public static final int DEFAULT_PREPARED = 16;
 
+    private final CkksContext context;
+    private final BlockingQueue<PreparedZero> prepared;
+    private final ExecutorService refiller;
+    private final AtomicBoolean refilling = new AtomicBoolean();
+
+    /** A key holder keeping {@value #DEFAULT_PREPARED} encryptions of zero prepared. */
     public CkksKeyHolder(CkksContext context, CkksSecretKey secretKey) {
+        this(context, secretKey, DEFAULT_PREPARED);
+    }
+
+    /** A key holder keeping up to {@code prepared} encryptions of zero prepared (0: none, no background thread). */
+    public CkksKeyHolder(CkksContext context, CkksSecretKey secretKey, int prepared) {
         super(create(context, secretKey), ptr -> Natives.lib().eks_keyholder_free(ptr), "CKKS key holder");
+        if (prepared < 0) {
+            throw new HeException(HeException.Kind.INVALID_ARGUMENT, "prepared must be ≥ 0, got " + prepared);
+        }
         this.context = context;
+        this.prepared = prepared == 0 ? null : new ArrayBlockingQueue<>(prepared);
+        this.refiller = prepared == 0 ? null : Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "encrypted-knn-ckks-prepare");
+            t.setDaemon(true);
+            return t;
+        });
+        refill();
     }
 
     private static Pointer create(CkksContext context, CkksSecretKey secretKey) {
@@ -43,17 +75,76 @@ public final class CkksKeyHolder extends NativeHandle {
             throw new HeException(HeException.Kind.INVALID_ARGUMENT,
                 "query length must be 1.." + context.blockWidth() + ", got " + (v == null ? "null" : v.length));
         }
+        PreparedZero zero = prepared == null ? null : prepared.poll();
+        refill();
         Memory m = Natives.floats(v);
         try {
             return use(p -> {
                 PointerByReference data = new PointerByReference();
                 LongByReference len = new LongByReference();
-                Natives.check(Natives.lib().eks_encrypt_query(p, m, v.length, data, len), "encrypt query");
+                if (zero == null) {
+                    Natives.check(Natives.lib().eks_encrypt_query(p, m, v.length, data, len), "encrypt query");
+                } else {
+                    zero.use(z -> {
+                        Natives.check(Natives.lib().eks_encrypt_query_prepared(p, z, m, v.length, data, len), "encrypt query");
+                        return null;
+                    });
+                }
                 return CiphertextWire.pack(Natives.take(data, len));
             });
         } finally {
             Natives.wipe(m);
+            if (zero != null) {
+                zero.close();
+            }
         }
+    }
+
+    /** Encryptions of zero ready for the next queries. */
+    public int preparedCount() {
+        return prepared == null ? 0 : prepared.size();
+    }
+
+    /** Tops the stock of prepared encryptions of zero up on the background thread (at most one refill runs at a time). */
+    private void refill() {
+        if (refiller == null || prepared.remainingCapacity() == 0 || !refilling.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            refiller.execute(() -> {
+                try {
+                    while (!refiller.isShutdown() && prepared.remainingCapacity() > 0) {
+                        PreparedZero zero = use(PreparedZero::create);
+                        if (!prepared.offer(zero)) {
+                            zero.close();
+                        }
+                    }
+                } catch (HeException closed) {
+                    // the key holder was closed while refilling: nothing to do
+                } finally {
+                    refilling.set(false);
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException closed) {
+            refilling.set(false);
+        }
+    }
+
+    /** Stops the refill thread, wipes the unused prepared encryptions, then frees the key holder. */
+    @Override
+    public void close() {
+        if (refiller != null) {
+            refiller.shutdownNow();
+            try {
+                refiller.awaitTermination(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            for (PreparedZero zero; (zero = prepared.poll()) != null;) {
+                zero.close();
+            }
+        }
+        super.close();
     }
 
     /**

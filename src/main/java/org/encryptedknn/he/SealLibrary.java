@@ -44,6 +44,12 @@ interface SealLibrary extends Library {
 
     int eks_encrypt_query(Pointer kh, Pointer v, int len, PointerByReference data, LongByReference dataLen);
 
+    int eks_prepare_zero(Pointer kh, PointerByReference out);
+
+    int eks_encrypt_query_prepared(Pointer kh, Pointer zero, Pointer v, int len, PointerByReference data, LongByReference dataLen);
+
+    void eks_prepared_zero_free(Pointer zero);
+
     int eks_decrypt_scores(Pointer kh, byte[] data, long len, int count, Pointer scores);
 
     int eks_query_load(Pointer ctx, byte[] data, long len, PointerByReference out);

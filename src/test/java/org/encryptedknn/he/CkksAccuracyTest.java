@@ -148,6 +148,53 @@ public class CkksAccuracyTest {
         }
     }
 
+    /** Queries encrypted on prepared encryptions of zero decrypt exactly; a prepared one is refused a second time. */
+    @Test
+    public void preparedEncryptionsOfZeroAreUsedOnce() throws InterruptedException {
+        Random rnd = new Random(8);
+        try (CkksContext ctx = CkksContext.createDefault();
+             CkksSecretKey sk = CkksSecretKey.generate(ctx);
+             CkksKeyHolder kh = new CkksKeyHolder(ctx, sk, 4);
+             CkksKeyHolder none = new CkksKeyHolder(ctx, sk, 0)) {
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (kh.preparedCount() < 4 && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertEquals(4, kh.preparedCount());
+            assertEquals(0, none.preparedCount());
+            CkksScorer scorer = new CkksScorer(ctx);
+            for (CkksKeyHolder holder : List.of(kh, none)) {
+                for (int i = 0; i < 6; i++) { // more than the stock: the last ones may be encrypted from scratch
+                    float[] q = HeTestVectors.residual(rnd, DIM);
+                    List<float[]> cands = HeTestVectors.residuals(rnd, 3, DIM);
+                    double[] s = kh.decryptScores(scorer.score(holder.encryptQuery(q), cands), 3);
+                    for (int j = 0; j < 3; j++) {
+                        assertEquals(HeTestVectors.dot(q, cands.get(j)), s[j], TOLERANCE);
+                    }
+                }
+            }
+            com.sun.jna.Memory v = Natives.floats(new float[] { 0.5f });
+            try (PreparedZero zero = kh.use(PreparedZero::create)) {
+                int[] codes = new int[2];
+                for (int i = 0; i < 2; i++) {
+                    int call = i;
+                    kh.use(p -> zero.use(z -> {
+                        com.sun.jna.ptr.PointerByReference data = new com.sun.jna.ptr.PointerByReference();
+                        com.sun.jna.ptr.LongByReference len = new com.sun.jna.ptr.LongByReference();
+                        codes[call] = Natives.lib().eks_encrypt_query_prepared(p, z, v, 1, data, len);
+                        if (codes[call] == 0) {
+                            Natives.take(data, len);
+                        }
+                        return null;
+                    }));
+                }
+                assertEquals(0, codes[0]);
+                assertEquals("second use of a prepared encryption of zero", 2, codes[1]);
+            }
+        }
+        assertEquals(0, NativeMemory.stats().liveBuffers());
+    }
+
     @Test
     public void parameterValidation() {
         expect(() -> new CkksParameters(2048, List.of(50), 25, 288));
