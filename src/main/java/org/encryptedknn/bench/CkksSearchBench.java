@@ -113,6 +113,7 @@ public final class CkksSearchBench {
         int n = queries.length;
         Series plainMs = new Series(n), keyedMs = new Series(n), ckksMs = new Series(n), serverMs = new Series(n);
         Series encMs = new Series(n), decMs = new Series(n), rankMs = new Series(n);
+        Series plainTook = new Series(n), keyedTook = new Series(n), ckksTook = new Series(n), ckksPostMs = new Series(n);
         Series ckksUp = new Series(n), ckksDown = new Series(n), keyedUp = new Series(n), keyedDown = new Series(n);
         Series plainUp = new Series(n), plainDown = new Series(n), batches = new Series(n);
         int agree = 0;
@@ -137,7 +138,7 @@ public final class CkksSearchBench {
             ObjectNode knn = plainBody.putObject("query").putObject("knn").putObject(FIELD);
             knn.set("vector", Indices.floats(qv));
             knn.put("k", k);
-            node.post("/" + SearchBench.PLAIN_INDEX + "/_search", plainBody);
+            JsonNode pr = node.post("/" + SearchBench.PLAIN_INDEX + "/_search", plainBody);
             double plain = ms(t);
             long plainSent = node.bytesSent() - s0, plainRecv = node.bytesReceived() - r0;
 
@@ -162,7 +163,9 @@ public final class CkksSearchBench {
             base.withCells(transform.probeCells(base.query(), probe));
             CkksSearch ckks = new CkksSearch(base, kh);
             ObjectNode body = ckks.body(k, k, k).put("_source", false);
+            long post = System.nanoTime();
             JsonNode cr = node.post("/" + SearchBench.ENCRYPTED_INDEX + "/_search", body);
+            double postMs = ms(post);
             List<CkksSearch.Hit> ckksRank = ckks.ranking(cr);
             List<CkksSearch.Hit> firstRound = ckksRank;
             // flagged hits (cell not probed) that could still reach the top 10: ask again for those only
@@ -179,6 +182,10 @@ public final class CkksSearchBench {
             plainMs.add(plain);
             keyedMs.add(keyedTime);
             ckksMs.add(ckksTime);
+            plainTook.add(pr.path("took").asDouble());
+            keyedTook.add(kr.path("took").asDouble());
+            ckksTook.add(cr.path("took").asDouble());
+            ckksPostMs.add(postMs);
             serverMs.add(server);
             encMs.add(ckks.encryptNanos() / 1e6);
             decMs.add(ckks.decryptNanos() / 1e6);
@@ -259,6 +266,10 @@ public final class CkksSearchBench {
         row("end-to-end plaintext knn (lucene), ms", plainMs);
         row("end-to-end keyed mode, ms", keyedMs);
         row("end-to-end ckks mode (incl. follow-ups), ms", ckksMs);
+        row("server \"took\": plaintext knn, ms", plainTook);
+        row("server \"took\": keyed mode, ms", keyedTook);
+        row("server \"took\": ckks mode, ms", ckksTook);
+        row("ckks request round trip (HTTP, JSON), ms", ckksPostMs);
         row("server CKKS time (node counter), ms", serverMs);
         row("key holder: encrypt cell queries, ms", encMs);
         row("key holder: CKKS decrypt, ms", decMs);
