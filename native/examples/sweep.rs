@@ -33,7 +33,7 @@ fn main() {
             for _ in 0..trials {
                 let q = rng.vec(d, 1.0);
                 let (mut qd, mut ql) = (ptr::null_mut(), 0u64);
-                let rc = eks_encrypt_query(kh, q.as_ptr(), d as u32, &mut qd, &mut ql); if rc != 0 { let mut b = vec![0i8; 512]; eks_last_error(b.as_mut_ptr(), 512); panic!("{}", std::ffi::CStr::from_ptr(b.as_ptr()).to_string_lossy()); }
+                let rc = eks_encrypt_query(kh, ptr::null(), q.as_ptr(), d as u32, &mut qd, &mut ql); if rc != 0 { let mut b = vec![0i8; 512]; eks_last_error(b.as_mut_ptr(), 512); panic!("{}", std::ffi::CStr::from_ptr(b.as_ptr()).to_string_lossy()); }
                 let mut ct = ptr::null_mut();
                 let rc = eks_query_load(ctx, qd, ql, &mut ct);
                 if rc != 0 { let mut b = vec![0i8; 512]; eks_last_error(b.as_mut_ptr(), 512); panic!("{}", std::ffi::CStr::from_ptr(b.as_ptr()).to_string_lossy()); }

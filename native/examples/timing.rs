@@ -30,7 +30,7 @@ fn main() {
             let t0 = cpu_ms();
             tp_sum += t0 - tp;
             let (mut qd, mut ql) = (ptr::null_mut(), 0u64);
-            assert_eq!(eks_encrypt_query_prepared(kh, z, q.as_ptr(), d, &mut qd, &mut ql), 0);
+            assert_eq!(eks_encrypt_query(kh, z, q.as_ptr(), d, &mut qd, &mut ql), 0);
             eks_prepared_zero_free(z);
             let t1 = cpu_ms();
             let mut ct = ptr::null_mut();

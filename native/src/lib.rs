@@ -69,12 +69,10 @@
 //!
 //! int32_t eks_keyholder_create(const eks_context *ctx, const eks_secret_key *sk, eks_keyholder **out);
 //! void    eks_keyholder_free(eks_keyholder *kh);
-//! int32_t eks_encrypt_query(const eks_keyholder *kh, const float *v, uint32_t len,
-//!                           uint8_t **data, uint64_t *data_len);
 //! int32_t eks_prepare_zero(const eks_keyholder *kh, eks_prepared_zero **out);
-//! int32_t eks_encrypt_query_prepared(const eks_keyholder *kh, eks_prepared_zero *zero /* spent */,
-//!                                    const float *v, uint32_t len, uint8_t **data, uint64_t *data_len);
 //! void    eks_prepared_zero_free(eks_prepared_zero *zero);  /* wipes an unused one */
+//! int32_t eks_encrypt_query(const eks_keyholder *kh, const eks_prepared_zero *zero /* null, or spent */,
+//!                           const float *v, uint32_t len, uint8_t **data, uint64_t *data_len);
 //! int32_t eks_decrypt_scores(const eks_keyholder *kh, const uint8_t *data, uint64_t len,
 //!                            uint32_t count, double *scores /* [count] */);
 //!
@@ -980,29 +978,7 @@ unsafe fn encrypt_onto(k: &EksKeyHolder, zero: &SealCipher, v: *const f32, len: 
     save_cipher(zero, ffi::COMPR_NONE)
 }
 
-/// Encrypts `v` (len ≤ block_width) in coefficients 0..len at the query scale, with the secret
-/// key, and serializes it with the PRNG seed in place of the second polynomial, uncompressed.
-///
-/// # Safety
-/// `v` must point to `len` floats; out pointers writable.
-#[no_mangle]
-pub unsafe extern "C" fn eks_encrypt_query(
-    kh: *const EksKeyHolder,
-    v: *const f32,
-    len: u32,
-    out_data: *mut *mut u8,
-    out_len: *mut u64,
-) -> i32 {
-    guard(|| {
-        let (od, ol) = cleared_byte_outputs(out_data, out_len)?;
-        let k = deref_handle(kh, TAG_KEYHOLDER, "key holder")?;
-        let (buf, n) = encrypt_onto(k, &zero_encryption(k)?, v, len)?;
-        give_bytes(buf, n, od, ol);
-        Ok(())
-    })
-}
-
-/// Prepares one encryption of zero for `eks_encrypt_query_prepared`, so that a query's online
+/// Prepares one encryption of zero for `eks_encrypt_query`, so that a query's online
 /// cost is its encoding and one addition. The handle is as secret as the key until it is used
 /// (with it, the query ciphertext gives the query away); unused ones are wiped when freed.
 ///
@@ -1019,13 +995,16 @@ pub unsafe extern "C" fn eks_prepare_zero(kh: *const EksKeyHolder, out: *mut *mu
     })
 }
 
-/// `eks_encrypt_query` on a prepared encryption of zero of the same key holder, which is spent
-/// by the call (a second use fails: reusing one would let anyone subtract two queries).
+/// Encrypts `v` (len ≤ block_width) in coefficients 0..len at the query scale, with the secret
+/// key, and serializes it with the PRNG seed in place of the second polynomial, uncompressed.
+/// `zero` is null (the encryption of zero is made now) or a prepared one of the same key holder,
+/// which the call spends (a second use fails: reusing one would let anyone subtract two queries).
 ///
 /// # Safety
-/// `kh`, `zero` must be live handles; `v` must point to `len` floats; out pointers writable.
+/// `kh` must be a live handle, `zero` null or a live handle; `v` must point to `len` floats; out
+/// pointers writable.
 #[no_mangle]
-pub unsafe extern "C" fn eks_encrypt_query_prepared(
+pub unsafe extern "C" fn eks_encrypt_query(
     kh: *const EksKeyHolder,
     zero: *const EksPreparedZero,
     v: *const f32,
@@ -1036,14 +1015,18 @@ pub unsafe extern "C" fn eks_encrypt_query_prepared(
     guard(|| {
         let (od, ol) = cleared_byte_outputs(out_data, out_len)?;
         let k = deref_handle(kh, TAG_KEYHOLDER, "key holder")?;
-        let z = deref_handle(zero, TAG_PREPARED, "prepared zero encryption")?;
-        if !Arc::ptr_eq(&k.ctx, &z.ctx) {
-            return err(EKS_ERR_MISMATCH, "prepared zero encryption belongs to another key holder's context");
-        }
-        if z.spent.swap(true, Ordering::SeqCst) {
-            return err(EKS_ERR_INVALID_ARG, "prepared zero encryption was already used");
-        }
-        let (buf, n) = encrypt_onto(k, &z.ct, v, len)?;
+        let (buf, n) = if zero.is_null() {
+            encrypt_onto(k, &zero_encryption(k)?, v, len)?
+        } else {
+            let z = deref_handle(zero, TAG_PREPARED, "prepared zero encryption")?;
+            if !Arc::ptr_eq(&k.ctx, &z.ctx) {
+                return err(EKS_ERR_MISMATCH, "prepared zero encryption belongs to another key holder's context");
+            }
+            if z.spent.swap(true, Ordering::SeqCst) {
+                return err(EKS_ERR_INVALID_ARG, "prepared zero encryption was already used");
+            }
+            encrypt_onto(k, &z.ct, v, len)?
+        };
         give_bytes(buf, n, od, ol);
         Ok(())
     })

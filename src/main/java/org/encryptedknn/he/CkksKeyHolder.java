@@ -83,10 +83,10 @@ public final class CkksKeyHolder extends NativeHandle {
                 PointerByReference data = new PointerByReference();
                 LongByReference len = new LongByReference();
                 if (zero == null) {
-                    Natives.check(Natives.lib().eks_encrypt_query(p, m, v.length, data, len), "encrypt query");
+                    Natives.check(Natives.lib().eks_encrypt_query(p, null, m, v.length, data, len), "encrypt query");
                 } else {
                     zero.use(z -> {
-                        Natives.check(Natives.lib().eks_encrypt_query_prepared(p, z, m, v.length, data, len), "encrypt query");
+                        Natives.check(Natives.lib().eks_encrypt_query(p, z, m, v.length, data, len), "encrypt query");
                         return null;
                     });
                 }

@@ -42,11 +42,9 @@ interface SealLibrary extends Library {
 
     void eks_keyholder_free(Pointer kh);
 
-    int eks_encrypt_query(Pointer kh, Pointer v, int len, PointerByReference data, LongByReference dataLen);
+    int eks_encrypt_query(Pointer kh, Pointer zero, Pointer v, int len, PointerByReference data, LongByReference dataLen);
 
     int eks_prepare_zero(Pointer kh, PointerByReference out);
-
-    int eks_encrypt_query_prepared(Pointer kh, Pointer zero, Pointer v, int len, PointerByReference data, LongByReference dataLen);
 
     void eks_prepared_zero_free(Pointer zero);
 

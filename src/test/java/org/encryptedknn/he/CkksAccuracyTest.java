@@ -181,7 +181,7 @@ public class CkksAccuracyTest {
                     kh.use(p -> zero.use(z -> {
                         com.sun.jna.ptr.PointerByReference data = new com.sun.jna.ptr.PointerByReference();
                         com.sun.jna.ptr.LongByReference len = new com.sun.jna.ptr.LongByReference();
-                        codes[call] = Natives.lib().eks_encrypt_query_prepared(p, z, v, 1, data, len);
+                        codes[call] = Natives.lib().eks_encrypt_query(p, z, v, 1, data, len);
                         if (codes[call] == 0) {
                             Natives.take(data, len);
                         }
