@@ -1,7 +1,6 @@
-//! Raw declarations of the Microsoft SEAL 4.0 C API ("sealc", `SEAL/native/src/seal/c/*.h`)
-//! and of the three zstd entry points we use, both linked statically into this library
-//! through the `sealy` crate (which builds `libsealc-4.0.a` and `libseal-4.0.a`; the latter
-//! also contains the bundled zstd 1.4.5 and zlib 1.2.11 objects).
+//! Raw declarations of the Microsoft SEAL 4.0 C API ("sealc", `SEAL/native/src/seal/c/*.h`),
+//! linked statically into this library through the `sealy` crate (which builds
+//! `libsealc-4.0.a` and `libseal-4.0.a`).
 //!
 //! Every sealc function returns an HRESULT (`long` on Linux): 0 is `S_OK`, anything else is an
 //! error. sealc catches `std::invalid_argument`, `std::logic_error` and (for I/O functions)
@@ -29,8 +28,6 @@ pub const SCHEME_CKKS: u8 = 0x2;
 pub const SEC_LEVEL_TC128: c_int = 128;
 /// `seal::compr_mode_type`
 pub const COMPR_NONE: u8 = 0;
-pub const COMPR_ZLIB: u8 = 1;
-pub const COMPR_ZSTD: u8 = 2;
 
 extern "C" {
     // version.h
@@ -160,9 +157,4 @@ extern "C" {
     pub fn MemoryManager_GetPool2(pool_handle: *mut *mut c_void) -> HResult;
     pub fn MemoryPoolHandle_Destroy(thisptr: *mut c_void) -> HResult;
     pub fn MemoryPoolHandle_AllocByteCount(thisptr: *mut c_void, count: *mut u64) -> HResult;
-
-    // zstd 1.4.5 (bundled by SEAL, combined into libseal-4.0.a). Plain C, never throws.
-    pub fn ZSTD_decompress(dst: *mut c_void, dst_capacity: usize, src: *const c_void, compressed_size: usize) -> usize;
-    pub fn ZSTD_isError(code: usize) -> u32;
-    pub fn ZSTD_getErrorName(code: usize) -> *const c_char;
 }

@@ -96,7 +96,6 @@
 mod ffi;
 
 use std::cell::RefCell;
-use std::ffi::CStr;
 use std::os::raw::{c_char, c_int, c_void};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
@@ -315,10 +314,8 @@ struct Ctx {
     /// the only level: key level = data level (no special prime, no key switching)
     parms: ParmsId,
     max_abs_value: f64,
-    max_query_uncompressed: usize,
-    max_result_uncompressed: usize,
-    max_query_bytes: usize,
-    max_result_bytes: usize,
+    /// bound of a serialized query or result ciphertext (uncompressed: the only form accepted)
+    max_ciphertext_bytes: usize,
     max_secret_key_bytes: usize,
 }
 
@@ -428,16 +425,16 @@ unsafe fn free_handle<T>(p: *mut T, tag: u64) {
 // serialized-object prechecks (run before SEAL sees any untrusted byte)
 // ---------------------------------------------------------------------------------------------
 
-/// Checks the 16-byte SEALHeader of SEAL 4.0 (magic, header size, version, compression mode,
-/// reserved, size == len) and returns the *uncompressed* serialization (header rewritten to
-/// compr_mode none), decompressing zstd with a hard output bound. zlib is refused: we never
-/// produce it, and SEAL's own inflater grows its output without bound.
-fn precheck_serialized(data: &[u8], max_in: usize, max_uncompressed: usize, what: &str) -> Res<Vec<u8>> {
+/// Checks the 16-byte SEALHeader of SEAL 4.0 (magic, header size, version, compression mode
+/// none, reserved, size == len) and returns a copy of the serialization. Compressed forms are
+/// refused: we never produce them, and a decompressor is attack surface (SEAL's own inflater
+/// grows its output without bound).
+fn precheck_serialized(data: &[u8], max_len: usize, what: &str) -> Res<Vec<u8>> {
     if data.len() < SEAL_HEADER_SIZE {
         return err(EKS_ERR_MALFORMED, format!("{}: {} bytes is shorter than a SEAL header", what, data.len()));
     }
-    if data.len() > max_in {
-        return err(EKS_ERR_MALFORMED, format!("{}: {} bytes exceeds the maximum of {} for these parameters", what, data.len(), max_in));
+    if data.len() > max_len {
+        return err(EKS_ERR_MALFORMED, format!("{}: {} bytes exceeds the maximum of {} for these parameters", what, data.len(), max_len));
     }
     let magic = u16::from_le_bytes([data[0], data[1]]);
     let header_size = data[2];
@@ -457,38 +454,10 @@ fn precheck_serialized(data: &[u8], max_in: usize, max_uncompressed: usize, what
     if size != data.len() as u64 {
         return err(EKS_ERR_MALFORMED, format!("{}: header size {} does not match the {} bytes given", what, size, data.len()));
     }
-    match compr {
-        ffi::COMPR_NONE => {
-            if data.len() > max_uncompressed {
-                return err(EKS_ERR_MALFORMED, format!("{}: too large", what));
-            }
-            Ok(data.to_vec())
-        }
-        ffi::COMPR_ZSTD => {
-            let mut out = vec![0u8; max_uncompressed];
-            let body = &data[SEAL_HEADER_SIZE..];
-            let n = unsafe {
-                ffi::ZSTD_decompress(
-                    out.as_mut_ptr().add(SEAL_HEADER_SIZE) as *mut c_void,
-                    max_uncompressed - SEAL_HEADER_SIZE,
-                    body.as_ptr() as *const c_void,
-                    body.len(),
-                )
-            };
-            if unsafe { ffi::ZSTD_isError(n) } != 0 {
-                let name = unsafe { CStr::from_ptr(ffi::ZSTD_getErrorName(n)) }.to_string_lossy().into_owned();
-                return err(EKS_ERR_MALFORMED, format!("{}: zstd payload rejected: {}", what, name));
-            }
-            let total = SEAL_HEADER_SIZE + n;
-            out.truncate(total);
-            out[..SEAL_HEADER_SIZE].copy_from_slice(&data[..SEAL_HEADER_SIZE]);
-            out[5] = ffi::COMPR_NONE;
-            out[8..16].copy_from_slice(&(total as u64).to_le_bytes());
-            Ok(out)
-        }
-        ffi::COMPR_ZLIB => err(EKS_ERR_MALFORMED, format!("{}: zlib compression is not accepted (use zstd)", what)),
-        m => err(EKS_ERR_MALFORMED, format!("{}: unknown compression mode {}", what, m)),
+    if compr != ffi::COMPR_NONE {
+        return err(EKS_ERR_MALFORMED, format!("{}: compression mode {} is not accepted (uncompressed only)", what, compr));
     }
+    Ok(data.to_vec())
 }
 
 /// Checks the leading members of an uncompressed Ciphertext serialization (parms_id, NTT form,
@@ -636,8 +605,6 @@ fn create_context(poly_degree: u32, coeff_bits: &[i32], scale_bits: u32, block_w
     let query_scale = (2.0f64).powi(scale_bits as i32);
     let candidate_scale = (2.0f64).powi(candidate_scale_bits as i32);
     let meta = 1024usize; // headers, parms_id, sizes, scale, DynArray header, PRNG seed info
-    let max_uncompressed = meta + 2 * n * 8;
-    let zstd_slack = |u: usize| u + u / 64 + 1024;
     Ok(Ctx {
         evaluator,
         seal,
@@ -653,10 +620,7 @@ fn create_context(poly_degree: u32, coeff_bits: &[i32], scale_bits: u32, block_w
         result_scale: query_scale * candidate_scale,
         parms,
         max_abs_value: MAX_ABS_VALUE,
-        max_query_uncompressed: max_uncompressed,
-        max_result_uncompressed: max_uncompressed,
-        max_query_bytes: zstd_slack(max_uncompressed),
-        max_result_bytes: zstd_slack(max_uncompressed),
+        max_ciphertext_bytes: meta + 2 * n * 8,
         max_secret_key_bytes: meta + n * 8,
     })
 }
@@ -697,8 +661,8 @@ pub unsafe extern "C" fn eks_context_info(ctx: *const EksContext, out: *mut i64)
         o[0] = c.poly_degree as i64;
         o[1] = c.blocks as i64;
         o[2] = c.block_width as i64;
-        o[3] = c.max_query_bytes as i64;
-        o[4] = c.max_result_bytes as i64;
+        o[3] = c.max_ciphertext_bytes as i64;
+        o[4] = c.max_ciphertext_bytes as i64;
         o[5] = c.max_secret_key_bytes as i64;
         o[6] = c.modulus_bits as i64;
         o[7] = c.query_scale_bits as i64;
@@ -776,13 +740,7 @@ pub unsafe extern "C" fn eks_secret_key_load(ctx: *const EksContext, data: *cons
             return err(EKS_ERR_NULL, "null key bytes");
         }
         let bytes = std::slice::from_raw_parts(data, len as usize);
-        if bytes.len() > c.max_secret_key_bytes {
-            return err(EKS_ERR_MALFORMED, format!("secret key: {} bytes exceeds the maximum of {}", bytes.len(), c.max_secret_key_bytes));
-        }
-        if bytes.len() >= SEAL_HEADER_SIZE && bytes[5] != ffi::COMPR_NONE {
-            return err(EKS_ERR_MALFORMED, "secret key: must be stored uncompressed");
-        }
-        let mut raw = precheck_serialized(bytes, c.max_secret_key_bytes, c.max_secret_key_bytes, "secret key")?;
+        let mut raw = precheck_serialized(bytes, c.max_secret_key_bytes, "secret key")?;
         // SecretKey = Plaintext: parms_id first; must be the key level of this context
         if raw.len() >= SEAL_HEADER_SIZE + 32 {
             let m = &raw[SEAL_HEADER_SIZE..];
@@ -1063,7 +1021,7 @@ pub unsafe extern "C" fn eks_decrypt_scores(
             return err(EKS_ERR_INVALID_ARG, format!("count {} must be in 1..={}", count, c.blocks));
         }
         let bytes = std::slice::from_raw_parts(data, len as usize);
-        let mut raw = precheck_serialized(bytes, c.max_result_bytes, c.max_result_uncompressed, "result ciphertext")?;
+        let mut raw = precheck_serialized(bytes, c.max_ciphertext_bytes, "result ciphertext")?;
         precheck_ciphertext_members(&raw, c, c.result_scale, "result ciphertext")?;
         let ct = load_cipher(c, &mut raw, c.result_scale, "result ciphertext")?;
         let plain = new_plain()?;
@@ -1105,11 +1063,11 @@ pub unsafe extern "C" fn eks_query_load(ctx: *const EksContext, data: *const u8,
         if data.is_null() {
             return err(EKS_ERR_NULL, "null ciphertext bytes");
         }
-        if len as usize > c.max_query_bytes {
-            return err(EKS_ERR_MALFORMED, format!("query ciphertext: {} bytes exceeds the maximum of {} for these parameters", len, c.max_query_bytes));
+        if len as usize > c.max_ciphertext_bytes {
+            return err(EKS_ERR_MALFORMED, format!("query ciphertext: {} bytes exceeds the maximum of {} for these parameters", len, c.max_ciphertext_bytes));
         }
         let bytes = std::slice::from_raw_parts(data, len as usize);
-        let mut raw = precheck_serialized(bytes, c.max_query_bytes, c.max_query_uncompressed, "query ciphertext")?;
+        let mut raw = precheck_serialized(bytes, c.max_ciphertext_bytes, "query ciphertext")?;
         precheck_ciphertext_members(&raw, c, c.query_scale, "query ciphertext")?;
         let ct = load_cipher(c, &mut raw, c.query_scale, "query ciphertext")?;
         *out = boxed(EksCiphertext { tag: TAG_CIPHER, ct, ctx: c.clone() });

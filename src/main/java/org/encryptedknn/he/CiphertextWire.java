@@ -8,7 +8,7 @@ import java.nio.ByteOrder;
  * The wire form of the CKKS ciphertexts that cross the network (query up, results down).
  *
  * <p>SEAL's uncompressed serialization stores every coefficient in a 64-bit word although each is below its prime
- * (42 bits or less with the default parameters); zstd recovers part of that at ≈ 0.3 ms per ciphertext. This packing
+ * (50 bits with the default parameters); zstd would recover part of that at ≈ 0.3 ms per ciphertext. This packing
  * keeps only the significant bits, in microseconds: the serialization is read as little-endian 64-bit words from the
  * byte offset {@code head} (0..7, chosen by the packer so that the words are the coefficients: the metadata before
  * them and a seed after them need not be a multiple of 8 bytes), in groups of {@value #GROUP}; each group is stored

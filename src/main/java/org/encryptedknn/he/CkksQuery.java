@@ -18,7 +18,7 @@ public final class CkksQuery extends NativeHandle {
 
     /**
      * Loads untrusted wire bytes ({@link CiphertextWire}): bounded unpacking and the Java-side header check, then the
-     * native size/header check, bounded zstd decompression, parameter/level/scale check and SEAL's validating load.
+     * native size/header check, parameter/prime-count/scale check and SEAL's validating load.
      */
     static CkksQuery load(CkksContext context, byte[] wire) {
         byte[] bytes = checkedSealBytes(context, wire);

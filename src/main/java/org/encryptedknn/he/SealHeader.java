@@ -3,16 +3,17 @@ package org.encryptedknn.he;
 /**
  * Java-side check of a SEAL 4.0 serialization header before any native call. The 16-byte
  * header is: magic 0xA15E (u16 LE), header size 0x10, version major, minor, compression mode
- * (0 none, 1 zlib, 2 zstd), reserved u16 = 0, total size u64 LE. We accept SEAL 4.0, compression
- * none or zstd (zlib is refused: we never produce it), and require the size field to equal the
- * byte count. The native side repeats these checks, bounds zstd decompression, checks the
- * parameter id, level and scale, and only then lets SEAL's validating load parse the rest.
+ * (0 none, 1 zlib, 2 zstd), reserved u16 = 0, total size u64 LE. We accept SEAL 4.0 uncompressed
+ * only (we never produce compressed forms, and a decompressor is attack surface) and require the
+ * size field to equal the byte count. The native side repeats these checks, checks the parameter
+ * id, prime count and scale, and only then lets SEAL's validating load parse the rest.
  */
 public final class SealHeader {
 
     public static final int SIZE = 16;
     static final int MAGIC = 0xA15E;
     public static final int COMPR_NONE = 0;
+    /** Refused; tests and the fuzzer forge it. */
     public static final int COMPR_ZSTD = 2;
 
     private SealHeader() {}
@@ -54,8 +55,8 @@ public final class SealHeader {
             throw new HeException(HeException.Kind.MALFORMED, what + ": SEAL version " + data[3] + "." + data[4] + " (need 4.0)");
         }
         int compr = data[5] & 0xff;
-        if (compr != COMPR_NONE && compr != COMPR_ZSTD) {
-            throw new HeException(HeException.Kind.MALFORMED, what + ": compression mode " + compr + " not accepted");
+        if (compr != COMPR_NONE) {
+            throw new HeException(HeException.Kind.MALFORMED, what + ": compression mode " + compr + " is not accepted (uncompressed only)");
         }
         if (data[6] != 0 || data[7] != 0) {
             throw new HeException(HeException.Kind.MALFORMED, what + ": reserved header field is not zero");

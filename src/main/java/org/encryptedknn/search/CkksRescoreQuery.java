@@ -28,7 +28,7 @@ import java.util.TreeMap;
  * set against {@link CkksContexts#ALLOWED}; the number of cells ({@link #MAX_CELLS}); each cell's base64 length
  * against the context's maximum query ciphertext size (wire form); base64 decoding; bounded unpacking of the wire form
  * ({@link org.encryptedknn.he.CiphertextWire}), the SEAL header and exact size (Java). The
- * data node then loads each ciphertext with the native validating loader (parameter id, level, scale, bounded zstd).
+ * data node then loads each ciphertext with the native validating loader (parameter id, prime count, scale).
  * Errors are {@link IllegalArgumentException}s (400) naming the field, e.g.
  * {@code [encrypted_knn] rescore.encrypted_knn.query.cells[17]: not valid base64}.
  */

@@ -152,7 +152,8 @@ public class CkksHostileInputTest {
             }
             feedExpectReject(src, o);
         }
-        // 6. decompression bombs: a small zstd frame of RLE blocks that inflates to 128 KiB each
+        // 6. decompression bombs: a small zstd frame of RLE blocks that would inflate to 128 KiB each (refused at the
+        //    header: only uncompressed serializations are accepted)
         for (int i = 0; i < 200; i++, cases++) {
             byte[] src = pick(rnd);
             feedExpectReject(src, zstdBomb(1 + rnd.nextInt(2000)));
