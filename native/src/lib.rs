@@ -884,15 +884,16 @@ fn plain_of(c: &Ctx, poly: &mut [u64], scale: f64) -> Res<SealPlain> {
     Ok(plain)
 }
 
-fn save_cipher(ct: &SealCipher, compr: u8) -> Res<(Vec<u8>, usize)> {
+/// SEAL's uncompressed serialization of `ct` (a seeded ciphertext keeps its seed) and its length.
+fn save_cipher(ct: &SealCipher) -> Res<(Vec<u8>, usize)> {
     let mut bound: i64 = 0;
-    check(unsafe { ffi::Ciphertext_SaveSize(ct.0, compr, &mut bound) }, "Ciphertext_SaveSize")?;
+    check(unsafe { ffi::Ciphertext_SaveSize(ct.0, ffi::COMPR_NONE, &mut bound) }, "Ciphertext_SaveSize")?;
     if bound <= 0 || bound > (1 << 30) {
         return err(EKS_ERR_SEAL, format!("unexpected ciphertext save size {}", bound));
     }
     let mut buf = vec![0u8; bound as usize];
     let mut written: i64 = 0;
-    check(unsafe { ffi::Ciphertext_Save(ct.0, buf.as_mut_ptr(), bound as u64, compr, &mut written) }, "Ciphertext_Save")?;
+    check(unsafe { ffi::Ciphertext_Save(ct.0, buf.as_mut_ptr(), bound as u64, ffi::COMPR_NONE, &mut written) }, "Ciphertext_Save")?;
     Ok((buf, written as usize))
 }
 
@@ -933,7 +934,7 @@ unsafe fn encrypt_onto(k: &EksKeyHolder, zero: &SealCipher, v: *const f32, len: 
     wipe(&mut poly);
     let plain = plain?;
     check(ffi::Evaluator_AddPlain(c.evaluator.0, zero.0, plain.0, zero.0), "Evaluator_AddPlain")?;
-    save_cipher(zero, ffi::COMPR_NONE)
+    save_cipher(zero)
 }
 
 /// Prepares one encryption of zero for `eks_encrypt_query`, so that a query's online
@@ -1166,7 +1167,7 @@ pub unsafe extern "C" fn eks_score_batch(
                 }
             });
         }
-        let (buf, len) = save_cipher(&sum.expect("at least one query"), ffi::COMPR_NONE)?;
+        let (buf, len) = save_cipher(&sum.expect("at least one query"))?;
         give_bytes(buf, len, od, ol);
         Ok(())
     })

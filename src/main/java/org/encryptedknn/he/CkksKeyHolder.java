@@ -119,8 +119,8 @@ public final class CkksKeyHolder extends NativeHandle {
                             zero.close();
                         }
                     }
-                } catch (HeException closed) {
-                    // the key holder was closed while refilling: nothing to do
+                } catch (HeException e) {
+                    // closed while refilling, or preparing failed: queries encrypt from scratch (and report any error)
                 } finally {
                     refilling.set(false);
                 }

@@ -54,10 +54,6 @@ public final class SealHeader {
         if (data[3] != 4 || data[4] != 0) {
             throw new HeException(HeException.Kind.MALFORMED, what + ": SEAL version " + data[3] + "." + data[4] + " (need 4.0)");
         }
-        int compr = data[5] & 0xff;
-        if (compr != COMPR_NONE) {
-            throw new HeException(HeException.Kind.MALFORMED, what + ": compression mode " + compr + " is not accepted (uncompressed only)");
-        }
         if (data[6] != 0 || data[7] != 0) {
             throw new HeException(HeException.Kind.MALFORMED, what + ": reserved header field is not zero");
         }
@@ -68,6 +64,10 @@ public final class SealHeader {
         if (size != data.length) {
             throw new HeException(HeException.Kind.MALFORMED, what + ": header size " + Long.toUnsignedString(size)
                 + " does not match the " + data.length + " bytes given");
+        }
+        int compr = data[5] & 0xff;
+        if (compr != COMPR_NONE) {
+            throw new HeException(HeException.Kind.MALFORMED, what + ": compression mode " + compr + " is not accepted (uncompressed only)");
         }
     }
 }
