@@ -775,7 +775,7 @@ pub unsafe extern "C" fn eks_secret_key_free(sk: *mut EksSecretKey) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// key holder: encrypt (symmetric, seeded) and decrypt + block sums
+// key holder: encrypt (symmetric, seeded, optionally on a prepared encryption of zero) and decrypt
 // ---------------------------------------------------------------------------------------------
 
 /// # Safety
@@ -1051,8 +1051,8 @@ pub unsafe extern "C" fn eks_decrypt_scores(
 // server side: load the query, score batches (no secret, Galois or relinearization key)
 // ---------------------------------------------------------------------------------------------
 
-/// Loads a query ciphertext from untrusted bytes: size bound, SEAL header, bounded zstd
-/// decompression, parameter/level/scale check, then SEAL's validating `Ciphertext::load`.
+/// Loads a query ciphertext from untrusted bytes: size bound, SEAL header (uncompressed only),
+/// parameter/prime-count/scale check, then SEAL's validating `Ciphertext::load`.
 ///
 /// # Safety
 /// `data` must point to `len` readable bytes; `out` writable.
