@@ -335,6 +335,8 @@ pub struct EksSecretKey {
 #[repr(C)]
 pub struct EksKeyHolder {
     tag: u64,
+    /// distinguishes key holders (and so secret keys) for their prepared encryptions of zero
+    id: u64,
     encryptor: SealEncryptor,
     decryptor: SealDecryptor,
     ctx: Arc<Ctx>,
@@ -343,10 +345,14 @@ pub struct EksKeyHolder {
 #[repr(C)]
 pub struct EksPreparedZero {
     tag: u64,
+    /// `EksKeyHolder::id` of the key holder whose secret key made it
+    holder: u64,
     ct: SealCipher,
     ctx: Arc<Ctx>,
     spent: std::sync::atomic::AtomicBool,
 }
+
+static KEY_HOLDER_IDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl Drop for EksPreparedZero {
     fn drop(&mut self) {
@@ -800,7 +806,8 @@ pub unsafe extern "C" fn eks_keyholder_create(ctx: *const EksContext, sk: *const
         let mut d = ptr::null_mut();
         check(ffi::Decryptor_Create(c.seal.0, s.sk.0, &mut d), "Decryptor_Create")?;
         let decryptor = SealDecryptor(d);
-        *out = boxed(EksKeyHolder { tag: TAG_KEYHOLDER, encryptor, decryptor, ctx: c.clone() });
+        let id = KEY_HOLDER_IDS.fetch_add(1, Ordering::Relaxed);
+        *out = boxed(EksKeyHolder { tag: TAG_KEYHOLDER, id, encryptor, decryptor, ctx: c.clone() });
         Ok(())
     })
 }
@@ -949,7 +956,7 @@ pub unsafe extern "C" fn eks_prepare_zero(kh: *const EksKeyHolder, out: *mut *mu
         let out = cleared_handle_output(out)?;
         let k = deref_handle(kh, TAG_KEYHOLDER, "key holder")?;
         let ct = zero_encryption(k)?;
-        *out = boxed(EksPreparedZero { tag: TAG_PREPARED, ct, ctx: k.ctx.clone(), spent: false.into() });
+        *out = boxed(EksPreparedZero { tag: TAG_PREPARED, holder: k.id, ct, ctx: k.ctx.clone(), spent: false.into() });
         Ok(())
     })
 }
@@ -978,8 +985,8 @@ pub unsafe extern "C" fn eks_encrypt_query(
             encrypt_onto(k, &zero_encryption(k)?, v, len)?
         } else {
             let z = deref_handle(zero, TAG_PREPARED, "prepared zero encryption")?;
-            if !Arc::ptr_eq(&k.ctx, &z.ctx) {
-                return err(EKS_ERR_MISMATCH, "prepared zero encryption belongs to another key holder's context");
+            if z.holder != k.id {
+                return err(EKS_ERR_MISMATCH, "prepared zero encryption belongs to another key holder");
             }
             if z.spent.swap(true, Ordering::SeqCst) {
                 return err(EKS_ERR_INVALID_ARG, "prepared zero encryption was already used");

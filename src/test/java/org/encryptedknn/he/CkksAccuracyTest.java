@@ -148,7 +148,10 @@ public class CkksAccuracyTest {
         }
     }
 
-    /** Queries encrypted on prepared encryptions of zero decrypt exactly; a prepared one is refused a second time. */
+    /**
+     * Queries encrypted on prepared encryptions of zero decrypt exactly; a prepared one is refused a second time, and
+     * by another key holder.
+     */
     @Test
     public void preparedEncryptionsOfZeroAreUsedOnce() throws InterruptedException {
         Random rnd = new Random(8);
@@ -190,6 +193,13 @@ public class CkksAccuracyTest {
                 }
                 assertEquals(0, codes[0]);
                 assertEquals("second use of a prepared encryption of zero", 2, codes[1]);
+            }
+            try (PreparedZero theirs = kh.use(PreparedZero::create)) {
+                int code = none.use(p -> theirs.use(z -> {
+                    com.sun.jna.ptr.PointerByReference data = new com.sun.jna.ptr.PointerByReference();
+                    return Natives.lib().eks_encrypt_query(p, z, v, 1, data, new com.sun.jna.ptr.LongByReference());
+                }));
+                assertEquals("another key holder's prepared encryption of zero", 4, code);
             }
         }
         assertEquals(0, NativeMemory.stats().liveBuffers());
