@@ -114,6 +114,7 @@ public final class CkksSearchBench {
         Series plainMs = new Series(n), keyedMs = new Series(n), ckksMs = new Series(n), serverMs = new Series(n);
         Series encMs = new Series(n), decMs = new Series(n), rankMs = new Series(n);
         Series plainTook = new Series(n), keyedTook = new Series(n), ckksTook = new Series(n), ckksPostMs = new Series(n);
+        Series ckksJsonMs = new Series(n), ckksJsonUp = new Series(n), ckksJsonDown = new Series(n);
         Series ckksUp = new Series(n), ckksDown = new Series(n), keyedUp = new Series(n), keyedDown = new Series(n);
         Series plainUp = new Series(n), plainDown = new Series(n), batches = new Series(n);
         int agree = 0;
@@ -154,7 +155,7 @@ public final class CkksSearchBench {
             double keyedTime = ms(t);
             long keyedSent = node.bytesSent() - s0, keyedRecv = node.bytesReceived() - r0;
 
-            // ckks mode
+            // ckks mode, CBOR transport (ciphertexts as byte strings)
             long server0 = serverCkksNanos(node);
             s0 = node.bytesSent();
             r0 = node.bytesReceived();
@@ -164,18 +165,28 @@ public final class CkksSearchBench {
             CkksSearch ckks = new CkksSearch(base, kh);
             ObjectNode body = ckks.body(k, k, k).put("_source", false);
             long post = System.nanoTime();
-            JsonNode cr = node.post("/" + SearchBench.ENCRYPTED_INDEX + "/_search", body);
+            JsonNode cr = node.postCbor("/" + SearchBench.ENCRYPTED_INDEX + "/_search", body);
             double postMs = ms(post);
             List<CkksSearch.Hit> ckksRank = ckks.ranking(cr);
             List<CkksSearch.Hit> firstRound = ckksRank;
             // flagged hits (cell not probed) that could still reach the top 10: ask again for those only
             ObjectNode followUp = ckks.followUpBody(ckksRank, TOP);
             if (followUp != null) {
-                ckksRank = ckks.merge(ckksRank, node.post("/" + SearchBench.ENCRYPTED_INDEX + "/_search", followUp));
+                ckksRank = ckks.merge(ckksRank, node.postCbor("/" + SearchBench.ENCRYPTED_INDEX + "/_search", followUp));
             }
             double ckksTime = ms(t);
             long ckksSent = node.bytesSent() - s0, ckksRecv = node.bytesReceived() - r0;
             double server = (serverCkksNanos(node) - server0) / 1e6;
+
+            // the same ckks search with JSON transport (ciphertexts as base64 text), for the comparison only
+            long js0 = node.bytesSent(), jr0 = node.bytesReceived();
+            t = System.nanoTime();
+            EncryptedSearch jsonBase = new EncryptedSearch(transform, FIELD, qv);
+            jsonBase.withCells(transform.probeCells(jsonBase.query(), probe));
+            CkksSearch jsonCkks = new CkksSearch(jsonBase, kh);
+            jsonCkks.ranking(node.post("/" + SearchBench.ENCRYPTED_INDEX + "/_search", jsonCkks.body(k, k, k).put("_source", false)));
+            double jsonTime = ms(t);
+            long jsonSent = node.bytesSent() - js0, jsonRecv = node.bytesReceived() - jr0;
             if (i < 0) {
                 continue;
             }
@@ -186,6 +197,9 @@ public final class CkksSearchBench {
             keyedTook.add(kr.path("took").asDouble());
             ckksTook.add(cr.path("took").asDouble());
             ckksPostMs.add(postMs);
+            ckksJsonMs.add(jsonTime);
+            ckksJsonUp.add(jsonSent);
+            ckksJsonDown.add(jsonRecv);
             serverMs.add(server);
             encMs.add(ckks.encryptNanos() / 1e6);
             decMs.add(ckks.decryptNanos() / 1e6);
@@ -265,11 +279,12 @@ public final class CkksSearchBench {
         System.out.printf(Locale.ROOT, "%-44s %10s %10s%n", "", "p50", "p95");
         row("end-to-end plaintext knn (lucene), ms", plainMs);
         row("end-to-end keyed mode, ms", keyedMs);
-        row("end-to-end ckks mode (incl. follow-ups), ms", ckksMs);
+        row("end-to-end ckks mode, CBOR (incl. follow-ups), ms", ckksMs);
+        row("end-to-end ckks mode, JSON, ms", ckksJsonMs);
         row("server \"took\": plaintext knn, ms", plainTook);
         row("server \"took\": keyed mode, ms", keyedTook);
         row("server \"took\": ckks mode, ms", ckksTook);
-        row("ckks request round trip (HTTP, JSON), ms", ckksPostMs);
+        row("ckks request round trip (HTTP, CBOR), ms", ckksPostMs);
         row("server CKKS time (node counter), ms", serverMs);
         row("key holder: encrypt cell queries, ms", encMs);
         row("key holder: CKKS decrypt, ms", decMs);
@@ -277,7 +292,8 @@ public final class CkksSearchBench {
         System.out.printf(Locale.ROOT, "%-44s %10s %10s %10s%n", "bytes per query (mean)", "up", "down", "batches");
         System.out.printf(Locale.ROOT, "%-44s %10.0f %10.0f%n", "plaintext knn (size 10)", plainUp.mean(), plainDown.mean());
         System.out.printf(Locale.ROOT, "%-44s %10.0f %10.0f%n", "keyed (size K, ids + _encrypted_knn field)", keyedUp.mean(), keyedDown.mean());
-        System.out.printf(Locale.ROOT, "%-44s %10.0f %10.0f %10.1f%n", "ckks (size K, ids + _encrypted_knn field)", ckksUp.mean(), ckksDown.mean(), batches.mean());
+        System.out.printf(Locale.ROOT, "%-44s %10.0f %10.0f %10.1f%n", "ckks, CBOR (size K, ids + _encrypted_knn)", ckksUp.mean(), ckksDown.mean(), batches.mean());
+        System.out.printf(Locale.ROOT, "%-44s %10.0f %10.0f%n", "ckks, JSON (size K, ids + _encrypted_knn)", ckksJsonUp.mean(), ckksJsonDown.mean());
     }
 
     static void row(String name, Series s) {

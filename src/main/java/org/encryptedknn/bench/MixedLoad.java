@@ -257,7 +257,7 @@ public final class MixedLoad {
         EncryptedSearch base = new EncryptedSearch(transform, FIELD, queries[q]);
         base.withCells(transform.probeCells(base.query(), probe));
         CkksSearch ckks = new CkksSearch(base, keyHolder);
-        List<CkksSearch.Hit> ranking = ckks.ranking(node.post("/" + INDEX + "/_search", ckks.body(k, k, k).put("_source", false)));
+        List<CkksSearch.Hit> ranking = ckks.ranking(node.postCbor("/" + INDEX + "/_search", ckks.body(k, k, k).put("_source", false)));
         ObjectNode followUp = ckks.followUpBody(ranking, TOP);
         if (followUp != null) {
             followUps.incrementAndGet();

@@ -138,13 +138,13 @@ final class SearchCommand implements Main.Command {
             CkksSearch ckks = new CkksSearch(search, kh);
             ObjectNode body = ckks.body(candidates, candidates, candidates);
             addTerm(body, field, term, km);
-            JsonNode response = node.post(path, body);
+            JsonNode response = node.postCbor(path, body); // ciphertexts as raw bytes, not base64
             Map<String, String> indexOf = hitIndices(response, new java.util.HashMap<>());
             List<CkksSearch.Hit> ranking = ckks.ranking(response);
             ObjectNode followUp = ckks.followUpBody(ranking, k);
             if (followUp != null) {
                 err.println("second round: " + ckks.followUpCells() + " more cells for hits outside the probed ones");
-                JsonNode second = node.post(path, followUp);
+                JsonNode second = node.postCbor(path, followUp);
                 hitIndices(second, indexOf);
                 ranking = ckks.merge(ranking, second);
             }

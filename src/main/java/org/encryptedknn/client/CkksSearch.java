@@ -10,7 +10,6 @@ import org.encryptedknn.shard.EncryptedVector;
 import org.encryptedknn.shard.ShardTransform;
 
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
@@ -83,7 +82,7 @@ public final class CkksSearch {
         for (JsonNode hit : hits) {
             JsonNode f = EncryptedSearch.hitInfo(hit);
             if (f.has("ciphertext")) {
-                byte[] ct = Base64.getDecoder().decode(f.path("ciphertext").asText());
+                byte[] ct = binary(f.path("ciphertext"));
                 if (sums.put(f.path("batch").asText(), keyHolder.decryptBatch(ct, f.path("count").asInt())) != null) {
                     throw new IllegalStateException("batch " + f.path("batch").asText() + " appears twice in the response");
                 }
@@ -196,6 +195,19 @@ public final class CkksSearch {
         return followUpCells;
     }
 
+    /** The bytes of a ciphertext field: base64 text in a JSON response, raw bytes in a CBOR one. */
+    private static byte[] binary(JsonNode node) {
+        try {
+            byte[] bytes = node.binaryValue();
+            if (bytes == null) {
+                throw new IllegalStateException("ciphertext field is not binary or base64 text: " + node.getNodeType());
+            }
+            return bytes;
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("ciphertext field is not valid base64", e);
+        }
+    }
+
     private static double dot(float[] a, float[] b) {
         double s = 0;
         for (int i = 0; i < a.length; i++) {
@@ -207,9 +219,9 @@ public final class CkksSearch {
     private void fillCells(ObjectNode q) {
         ObjectNode cells = q.putObject("cells");
         long start = System.nanoTime();
-        Base64.Encoder b64 = Base64.getEncoder();
         for (Map.Entry<Integer, float[]> e : search.cellQueries().entrySet()) {
-            cells.put(Integer.toString(e.getKey()), b64.encodeToString(keyHolder.encryptQuery(e.getValue())));
+            // a binary node: base64 text in JSON, raw bytes in CBOR (OpenSearchHttp#postCbor)
+            cells.put(Integer.toString(e.getKey()), keyHolder.encryptQuery(e.getValue()));
         }
         encryptNanos += System.nanoTime() - start;
         q.set("ckks", parametersJson(keyHolder.context().parameters()));

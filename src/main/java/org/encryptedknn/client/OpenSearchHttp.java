@@ -2,6 +2,7 @@ package org.encryptedknn.client;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.cbor.databind.CBORMapper;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -13,8 +14,9 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 
 /**
- * A minimal JSON-over-HTTP client for one OpenSearch node (JDK HttpClient + Jackson).
- * The client library is HTTP-client agnostic; this is what the CLI, benchmarks and tests use.
+ * A minimal JSON-over-HTTP client for one OpenSearch node (JDK HttpClient + Jackson), with CBOR for requests that
+ * carry ciphertexts ({@link #postCbor}). The client library is HTTP-client agnostic; this is what the CLI,
+ * benchmarks and tests use.
  */
 public final class OpenSearchHttp {
 
@@ -39,6 +41,8 @@ public final class OpenSearchHttp {
     }
 
     public static final ObjectMapper JSON = new ObjectMapper();
+    /** CBOR: binary values ({@code byte[]}, {@link com.fasterxml.jackson.databind.node.BinaryNode}) travel as raw bytes. */
+    public static final ObjectMapper CBOR = new CBORMapper();
 
     private final HttpClient http;
     private final URI base;
@@ -65,6 +69,23 @@ public final class OpenSearchHttp {
 
     public JsonNode post(String path, Object body) {
         return send("POST", path, body == null ? null : toJson(body), "application/json");
+    }
+
+    /**
+     * POST {@code body} as CBOR and read the answer as CBOR (OpenSearch accepts and answers any of its XContent types):
+     * binary values, e.g. ckks-mode ciphertexts, cross as raw bytes instead of base64 text in JSON. The answer reads as
+     * the same tree; its binary fields are {@link com.fasterxml.jackson.databind.node.BinaryNode}s.
+     */
+    public JsonNode postCbor(String path, Object body) {
+        RequestObserver o = observer;
+        if (o != null) {
+            o.request("POST", path, toJson(body)); // the same content, as JSON text
+        }
+        try {
+            return exchange("POST", path, CBOR.writeValueAsBytes(body), "application/cbor");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /** POST an NDJSON body (bulk); the string must end with a newline. */
@@ -124,22 +145,31 @@ public final class OpenSearchHttp {
         if (o != null) {
             o.request(method, path, body);
         }
+        return exchange(method, path, body == null ? null : body.getBytes(StandardCharsets.UTF_8), contentType);
+    }
+
+    /** Sends {@code body} in {@code contentType} and asks for the answer in the same type (JSON or CBOR). */
+    private JsonNode exchange(String method, String path, byte[] body, String contentType) {
         HttpRequest.BodyPublisher publisher = body == null
             ? HttpRequest.BodyPublishers.noBody()
-            : HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8);
+            : HttpRequest.BodyPublishers.ofByteArray(body);
+        boolean cbor = contentType.equals("application/cbor");
         HttpRequest request = HttpRequest.newBuilder(base.resolve(path))
             .timeout(Duration.ofMinutes(5))
             .header("Content-Type", contentType)
+            .header("Accept", cbor ? "application/cbor" : "application/json")
             .method(method, publisher)
             .build();
         try {
             HttpResponse<byte[]> response = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
             byte[] bytes = response.body();
-            count(body == null ? 0 : body.getBytes(StandardCharsets.UTF_8).length, bytes.length);
+            count(body == null ? 0 : body.length, bytes.length);
+            ObjectMapper format = response.headers().firstValue("Content-Type").orElse("").startsWith("application/cbor") ? CBOR : JSON;
             if (response.statusCode() / 100 != 2) {
-                throw new ResponseException(method, path, response.statusCode(), new String(bytes, StandardCharsets.UTF_8));
+                String text = format == CBOR && bytes.length > 0 ? CBOR.readTree(bytes).toString() : new String(bytes, StandardCharsets.UTF_8);
+                throw new ResponseException(method, path, response.statusCode(), text);
             }
-            return bytes.length == 0 ? JSON.createObjectNode() : JSON.readTree(bytes);
+            return bytes.length == 0 ? JSON.createObjectNode() : format.readTree(bytes);
         } catch (IOException e) {
             throw new UncheckedIOException(method + " " + path + " failed: " + e.getMessage(), e);
         } catch (InterruptedException e) {

@@ -203,7 +203,7 @@ public final class CkksRescoreQuery extends RescoreQuery<byte[]> {
             throw bad(PATH, "must be an object {\"prefix\":[…],\"cells\":{…},\"ckks\":{…}}");
         }
         float[] prefix = null;
-        Map<Integer, String> cellText = null;
+        Map<Integer, Cell> cellValues = null;
         Integer epoch = null;
         CkksParameters params = null;
         XContentParser.Token token;
@@ -215,7 +215,7 @@ public final class CkksRescoreQuery extends RescoreQuery<byte[]> {
             token = parser.nextToken();
             switch (key) {
                 case "prefix" -> prefix = parseFloats(parser, PATH + ".prefix", MAX_VECTOR, ERRORS);
-                case "cells" -> cellText = parseCells(parser, ERRORS, MAX_CELLS, (text, subject) -> text);
+                case "cells" -> cellValues = parseCells(parser, ERRORS, MAX_CELLS, Cell.READER);
                 case "epoch" -> epoch = parseInt(parser, PATH + ".epoch", 1, Integer.MAX_VALUE);
                 case "ckks" -> params = parseParams(parser);
                 default -> throw bad(PATH, "unknown key [" + key + "]; supported in ckks mode: prefix, cells, epoch, ckks");
@@ -227,16 +227,24 @@ public final class CkksRescoreQuery extends RescoreQuery<byte[]> {
         if (params == null) {
             throw bad(PATH + ".ckks", "is required: {\"poly_degree\":…,\"coeff_modulus_bits\":[…],\"scale_bits\":…,\"block_width\":…}");
         }
-        if (cellText == null || cellText.isEmpty()) {
+        if (cellValues == null || cellValues.isEmpty()) {
             throw bad(PATH + ".cells", "at least one cell ciphertext is required in ckks mode");
         }
         // Sizes are bounded by the (now known and allowed) parameters before any base64 is decoded.
         long maxBytes = maxCiphertextBytes(params);
         long maxChars = 4 * ((maxBytes + 2) / 3);
         Map<Integer, byte[]> cells = new TreeMap<>();
-        for (Map.Entry<Integer, String> e : cellText.entrySet()) {
+        for (Map.Entry<Integer, Cell> e : cellValues.entrySet()) {
             String path = PATH + ".cells[" + e.getKey() + "]";
-            String text = e.getValue();
+            byte[] bytes = e.getValue().bytes();
+            if (bytes != null) {
+                if (bytes.length > maxBytes) {
+                    throw bad(path, "is " + bytes.length + " bytes; a query ciphertext for these parameters is at most " + maxBytes + " bytes");
+                }
+                cells.put(e.getKey(), bytes);
+                continue;
+            }
+            String text = e.getValue().text();
             if (text.length() > maxChars) {
                 throw bad(path, "is " + text.length() + " base64 characters; a query ciphertext for these parameters is at most "
                     + maxBytes + " bytes (" + maxChars + " characters)");
@@ -248,6 +256,21 @@ public final class CkksRescoreQuery extends RescoreQuery<byte[]> {
             }
         }
         return new CkksRescoreQuery(prefix, cells, epoch, params);
+    }
+
+    /** A cell's ciphertext as sent: base64 text (JSON) or raw bytes (CBOR, SMILE); checked once the parameters are known. */
+    private record Cell(String text, byte[] bytes) {
+        static final BinaryCellReader<Cell> READER = new BinaryCellReader<>() {
+            @Override
+            public Cell read(String text, String subject) {
+                return new Cell(text, null);
+            }
+
+            @Override
+            public Cell readBinary(byte[] bytes, String subject) {
+                return new Cell(null, bytes);
+            }
+        };
     }
 
     private static CkksParameters parseParams(XContentParser parser) throws IOException {

@@ -55,7 +55,7 @@ import java.util.TreeMap;
  *           are summed into one result ciphertext ({@link CkksScorer#score}), so the response carries ⌈hits/blocks⌉
  *           ciphertexts however the hits spread over cells;</li>
  *       <li>a probed hit carries {@code "batch":"<index>/<shard>/<n>","slot":2}, and the first returned hit of each
- *           batch also {@code "count":7,"ciphertext":"<b64>"}.</li>
+ *           batch also {@code "count":14,"ciphertext":<bytes>} (base64 text in JSON, a byte string in CBOR).</li>
  *     </ol>
  *     Each batch ciphertext appears once per response; batch ids are unique per shard, and the hits of one batch all
  *     come from one shard, so the coordinator's merge of shard results keeps every reference resolvable.</li>
@@ -257,7 +257,7 @@ public final class EncryptedKnnFetchSubPhase implements FetchSubPhase {
                     if (!batch.emitted) {
                         batch.emitted = true;
                         value.put("count", batch.count);
-                        value.put("ciphertext", Base64.getEncoder().encodeToString(batch.ciphertext));
+                        value.put("ciphertext", batch.ciphertext); // base64 in JSON, raw bytes in CBOR/SMILE
                     }
                 }
             }

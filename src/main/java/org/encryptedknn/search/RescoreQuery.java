@@ -138,6 +138,11 @@ abstract sealed class RescoreQuery<V> implements Writeable, ToXContentFragment p
         V read(String text, String subject);
     }
 
+    /** A {@link CellReader} that also takes cell values sent as binary (a byte string in CBOR or SMILE). */
+    interface BinaryCellReader<V> extends CellReader<V> {
+        V readBinary(byte[] bytes, String subject);
+    }
+
     /**
      * Parses the {@code cells} object at the parser's current token: {@code {"<cell id>":"<base64>",…}} with
      * non-negative, distinct cell ids and at most {@code maxCells} cells; each value is read by {@code reader}.
@@ -160,10 +165,16 @@ abstract sealed class RescoreQuery<V> implements Writeable, ToXContentFragment p
             if (cell < 0) {
                 throw errors.error(subject, "cell id " + cell + " is negative");
             }
-            if (parser.nextToken() != XContentParser.Token.VALUE_STRING) {
+            XContentParser.Token token = parser.nextToken();
+            V value;
+            if (token == XContentParser.Token.VALUE_STRING) {
+                value = reader.read(parser.text(), errors.cell(cell));
+            } else if (token == XContentParser.Token.VALUE_EMBEDDED_OBJECT && reader instanceof BinaryCellReader<V> binary) {
+                value = binary.readBinary(parser.binaryValue(), errors.cell(cell));
+            } else {
                 throw errors.error(errors.cell(cell), "must be " + errors.cellValueType);
             }
-            if (cells.put(cell, reader.read(parser.text(), errors.cell(cell))) != null) {
+            if (cells.put(cell, value) != null) {
                 throw errors.error(subject, "duplicate cell id " + cell);
             }
             if (cells.size() > maxCells) {

@@ -30,7 +30,7 @@ enum RescoreQueryErrors {
             return "is too long";
         }
     },
-    CKKS("base64 CKKS ciphertext", "a base64 string (a seeded SEAL CKKS ciphertext)") {
+    CKKS("base64 CKKS ciphertext", "a base64 string or, in CBOR/SMILE, a byte string (a seeded SEAL CKKS ciphertext in wire form)") {
         @Override
         String field(String name) {
             return CkksRescoreQuery.PATH + "." + name;

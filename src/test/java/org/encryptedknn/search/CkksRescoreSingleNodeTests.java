@@ -109,7 +109,7 @@ public class CkksRescoreSingleNodeTests extends OpenSearchSingleNodeTestCase {
             if (f.containsKey("ciphertext")) {
                 String batch = (String) f.get("batch");
                 assertNull("batch " + batch + " twice", sums.put(batch,
-                    kh.decryptBatch(Base64.getDecoder().decode((String) f.get("ciphertext")), ((Number) f.get("count")).intValue())));
+                    kh.decryptBatch((byte[]) f.get("ciphertext"), ((Number) f.get("count")).intValue())));
             }
         }
         float previous = Float.POSITIVE_INFINITY;

@@ -31,7 +31,6 @@ import org.opensearch.search.profile.SearchProfileShardResults;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.HashMap;
 import java.util.Comparator;
 import java.util.List;
@@ -177,8 +176,8 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
         Map<String, double[]> out = new HashMap<>();
         for (SearchHit hit : hits) {
             Map<?, ?> info = hitInfo(hit);
-            if (info.get("ciphertext") instanceof String ct && info.get("batch") instanceof String batch && info.get("count") instanceof Number n) {
-                out.put(batch, keyHolder.decryptBatch(Base64.getDecoder().decode(ct), n.intValue()));
+            if (info.get("ciphertext") instanceof byte[] ct && info.get("batch") instanceof String batch && info.get("count") instanceof Number n) {
+                out.put(batch, keyHolder.decryptBatch(ct, n.intValue()));
             }
         }
         return out;
