@@ -217,7 +217,7 @@ fn handle_freed() {
 /// has exactly `len` bytes; `v` is zeroed before it is dropped.
 unsafe fn give_bytes(mut v: Vec<u8>, len: usize, out_data: *mut *mut u8, out_len: *mut u64) {
     let exact: Box<[u8]> = v[..len].to_vec().into_boxed_slice();
-    zero(&mut v);
+    wipe(&mut v);
     let n = exact.len();
     let p = Box::into_raw(exact) as *mut u8;
     LIVE_BUFFERS.fetch_add(1, Ordering::Relaxed);
@@ -226,10 +226,11 @@ unsafe fn give_bytes(mut v: Vec<u8>, len: usize, out_data: *mut *mut u8, out_len
     *out_len = n as u64;
 }
 
-fn zero(v: &mut [u8]) {
-    for b in v.iter_mut() {
+/// Overwrites `v` with zeros (bytes of keys, query or decrypted coefficients) before it is freed.
+fn wipe<T: Copy + Default>(v: &mut [T]) {
+    for x in v.iter_mut() {
         // volatile so that the compiler cannot elide the wipe of a buffer about to be freed
-        unsafe { ptr::write_volatile(b, 0) };
+        unsafe { ptr::write_volatile(x, T::default()) };
     }
     std::sync::atomic::compiler_fence(Ordering::SeqCst);
 }
@@ -434,13 +435,18 @@ unsafe fn free_handle<T>(p: *mut T, tag: u64) {
 /// Checks the 16-byte SEALHeader of SEAL 4.0 (magic, header size, version, compression mode
 /// none, reserved, size == len) and returns a copy of the serialization. Compressed forms are
 /// refused: we never produce them, and a decompressor is attack surface (SEAL's own inflater
-/// grows its output without bound).
-fn precheck_serialized(data: &[u8], max_len: usize, what: &str) -> Res<Vec<u8>> {
+/// grows its output without bound). `len` is bounded before the slice is formed, so a caller's
+/// bogus length never becomes an out-of-range slice.
+///
+/// # Safety
+/// `data` must be non-null and point to `len` readable bytes whenever `len` ≤ `max_len`.
+unsafe fn precheck_serialized(data: *const u8, len: u64, max_len: usize, what: &str) -> Res<Vec<u8>> {
+    if len > max_len as u64 {
+        return err(EKS_ERR_MALFORMED, format!("{}: {} bytes exceeds the maximum of {} for these parameters", what, len, max_len));
+    }
+    let data = std::slice::from_raw_parts(data, len as usize);
     if data.len() < SEAL_HEADER_SIZE {
         return err(EKS_ERR_MALFORMED, format!("{}: {} bytes is shorter than a SEAL header", what, data.len()));
-    }
-    if data.len() > max_len {
-        return err(EKS_ERR_MALFORMED, format!("{}: {} bytes exceeds the maximum of {} for these parameters", what, data.len(), max_len));
     }
     let magic = u16::from_le_bytes([data[0], data[1]]);
     let header_size = data[2];
@@ -725,7 +731,7 @@ pub unsafe extern "C" fn eks_secret_key_save(sk: *const EksSecretKey, out_data: 
         let mut written: i64 = 0;
         let r = check(ffi::SecretKey_Save(s.sk.0, buf.as_mut_ptr(), bound as u64, ffi::COMPR_NONE, &mut written), "SecretKey_Save");
         if let Err(e) = r {
-            zero(&mut buf);
+            wipe(&mut buf);
             return Err(e);
         }
         give_bytes(buf, written as usize, od, ol);
@@ -745,15 +751,14 @@ pub unsafe extern "C" fn eks_secret_key_load(ctx: *const EksContext, data: *cons
         if data.is_null() {
             return err(EKS_ERR_NULL, "null key bytes");
         }
-        let bytes = std::slice::from_raw_parts(data, len as usize);
-        let mut raw = precheck_serialized(bytes, c.max_secret_key_bytes, "secret key")?;
+        let mut raw = precheck_serialized(data, len, c.max_secret_key_bytes, "secret key")?;
         // SecretKey = Plaintext: parms_id first; must be the key level of this context
         if raw.len() >= SEAL_HEADER_SIZE + 32 {
             let m = &raw[SEAL_HEADER_SIZE..];
             let pid: Vec<u64> = (0..4).map(|i| u64::from_le_bytes(m[i * 8..i * 8 + 8].try_into().unwrap())).collect();
             let key_parms = parms_of(ffi::SEALContext_KeyParmsId, c.seal.0, "SEALContext_KeyParmsId")?;
             if pid[..] != key_parms[..] {
-                zero(&mut raw);
+                wipe(&mut raw);
                 return err(EKS_ERR_MISMATCH, "secret key was generated for other encryption parameters");
             }
         }
@@ -763,7 +768,7 @@ pub unsafe extern "C" fn eks_secret_key_load(ctx: *const EksContext, data: *cons
         let mut read: i64 = 0;
         let r = check(ffi::SecretKey_Load(sk.0, c.seal.0, raw.as_mut_ptr(), raw.len() as u64, &mut read), "SecretKey_Load (validated)");
         let read_ok = read as usize == raw.len();
-        zero(&mut raw);
+        wipe(&mut raw);
         r.map_err(|e| Error { code: EKS_ERR_MALFORMED, msg: e.msg })?;
         if !read_ok {
             return err(EKS_ERR_MALFORMED, "secret key: trailing bytes");
@@ -904,10 +909,6 @@ fn save_cipher(ct: &SealCipher) -> Res<(Vec<u8>, usize)> {
     Ok((buf, written as usize))
 }
 
-fn wipe(v: &mut [u64]) {
-    v.iter_mut().for_each(|x| unsafe { ptr::write_volatile(x, 0) });
-}
-
 /// A fresh seeded encryption of zero under the key holder's secret key, at the query scale: the
 /// expensive, message-independent part of encrypting a query (uniform and Gaussian sampling, NTTs).
 fn zero_encryption(k: &EksKeyHolder) -> Res<SealCipher> {
@@ -1028,8 +1029,7 @@ pub unsafe extern "C" fn eks_decrypt_scores(
         if count == 0 || count > c.blocks {
             return err(EKS_ERR_INVALID_ARG, format!("count {} must be in 1..={}", count, c.blocks));
         }
-        let bytes = std::slice::from_raw_parts(data, len as usize);
-        let mut raw = precheck_serialized(bytes, c.max_ciphertext_bytes, "result ciphertext")?;
+        let mut raw = precheck_serialized(data, len, c.max_ciphertext_bytes, "result ciphertext")?;
         precheck_ciphertext_members(&raw, c, c.result_scale, "result ciphertext")?;
         let ct = load_cipher(c, &mut raw, c.result_scale, "result ciphertext")?;
         let plain = new_plain()?;
@@ -1071,11 +1071,7 @@ pub unsafe extern "C" fn eks_query_load(ctx: *const EksContext, data: *const u8,
         if data.is_null() {
             return err(EKS_ERR_NULL, "null ciphertext bytes");
         }
-        if len as usize > c.max_ciphertext_bytes {
-            return err(EKS_ERR_MALFORMED, format!("query ciphertext: {} bytes exceeds the maximum of {} for these parameters", len, c.max_ciphertext_bytes));
-        }
-        let bytes = std::slice::from_raw_parts(data, len as usize);
-        let mut raw = precheck_serialized(bytes, c.max_ciphertext_bytes, "query ciphertext")?;
+        let mut raw = precheck_serialized(data, len, c.max_ciphertext_bytes, "query ciphertext")?;
         precheck_ciphertext_members(&raw, c, c.query_scale, "query ciphertext")?;
         let ct = load_cipher(c, &mut raw, c.query_scale, "query ciphertext")?;
         *out = boxed(EksCiphertext { tag: TAG_CIPHER, ct, ctx: c.clone() });
@@ -1195,7 +1191,7 @@ pub unsafe extern "C" fn eks_bytes_free(data: *mut u8, len: u64) {
             return;
         }
         let mut b: Box<[u8]> = Box::from_raw(ptr::slice_from_raw_parts_mut(data, len as usize));
-        zero(&mut b);
+        wipe(&mut b);
         drop(b);
         LIVE_BUFFERS.fetch_sub(1, Ordering::Relaxed);
         LIVE_BUFFER_BYTES.fetch_sub(len as i64, Ordering::Relaxed);
