@@ -44,7 +44,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-bench() { java -Xmx1g -Djna.nosys=true -cp "$CP" "org.encryptedknn.bench.$@"; }
+bench() { java -Xmx1g -Djna.nosys=true -cp "$CP" "org.encryptedknn.tools.bench.$@"; }
 new_key() { head -c 32 /dev/urandom | base64 > "$SECRETS/$1.key"; }
 node_dir() { "${OS[@]}" paths --name "$1" | sed -n 's/^EKNN_NODE_DIR=//p'; }
 fresh_dir() { rm -rf "$1"; mkdir -p "$1"; chown -R "$EKNN_USER:" "$1" 2>/dev/null || true; }

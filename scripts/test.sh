@@ -6,7 +6,7 @@
 # OpenSearch and its test framework refuse to run as root: as root, the build runs as root (it needs
 # the Rust toolchain) and the node and every test run as the unprivileged user $EKNN_USER.
 #
-# Extra arguments go to the Maven test run, e.g.  bash scripts/test.sh -Dtest='org.encryptedknn.shard.*Test'
+# Extra arguments go to the Maven test run, e.g.  bash scripts/test.sh -Dtest='org.encryptedknn.transform.*Test'
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=lib.sh

@@ -6,8 +6,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import org.encryptedknn.he.CkksKeyHolder;
 import org.encryptedknn.he.CkksParameters;
-import org.encryptedknn.shard.EncryptedVector;
-import org.encryptedknn.shard.ShardTransform;
+import org.encryptedknn.transform.EncryptedVector;
+import org.encryptedknn.transform.VectorTransform;
 
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -92,7 +92,7 @@ public final class CkksSearch {
         decryptNanos += System.nanoTime() - start;
 
         // 2. exact prefix term + decrypted residual term (or, for an unprobed cell, the residual term from z)
-        ShardTransform transform = search.transform();
+        VectorTransform transform = search.transform();
         int dr = transform.model().parameters().residualDimension();
         List<Hit> out = new ArrayList<>();
         for (JsonNode hit : hits) {
@@ -134,10 +134,10 @@ public final class CkksSearch {
      * bound are dropped; otherwise every flagged hit is asked for. Merge the answer with {@link #merge}.
      */
     public ObjectNode followUpBody(List<Hit> ranking, int top) {
-        ShardTransform transform = search.transform();
+        VectorTransform transform = search.transform();
         List<Hit> exact = ranking.stream().filter(Hit::exact).toList();
         double threshold = exact.size() >= top ? exact.get(top - 1).score() : Double.NEGATIVE_INFINITY;
-        boolean cosine = transform.model().parameters().space() == org.encryptedknn.shard.Space.COSINE;
+        boolean cosine = transform.model().parameters().space() == org.encryptedknn.model.Space.COSINE;
         float[] uq = search.query().rotatedPrefix();
         double rq2 = Math.max(0, 1 - dot(uq, uq));
         java.util.Set<Integer> cells = new java.util.TreeSet<>();

@@ -7,8 +7,8 @@ import com.fasterxml.jackson.databind.node.TextNode;
 
 import org.encryptedknn.fields.FieldCipher;
 import org.encryptedknn.keys.KeyDerivation;
-import org.encryptedknn.shard.EncryptedVector;
-import org.encryptedknn.shard.ShardTransform;
+import org.encryptedknn.transform.EncryptedVector;
+import org.encryptedknn.transform.VectorTransform;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -31,7 +31,7 @@ import java.util.Map;
  */
 public final class DocumentCipher implements AutoCloseable {
 
-    private final ShardTransform transform;
+    private final VectorTransform transform;
     private final String vectorField;
     private final String index;
     private final Map<String, FieldCipher> randomized = new LinkedHashMap<>();
@@ -41,7 +41,7 @@ public final class DocumentCipher implements AutoCloseable {
      * @param index the index the documents go to: associated data of the randomized field ciphertexts (a ciphertext
      *              copied into another index does not decrypt there)
      */
-    public DocumentCipher(ShardTransform transform, KeyDerivation keys, String vectorField, String index,
+    public DocumentCipher(VectorTransform transform, KeyDerivation keys, String vectorField, String index,
                           List<String> encryptFields, List<String> deterministicFields) {
         this.transform = transform;
         this.vectorField = vectorField;

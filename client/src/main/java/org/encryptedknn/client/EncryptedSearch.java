@@ -4,9 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
-import org.encryptedknn.shard.EncryptedQuery;
-import org.encryptedknn.shard.EncryptedVector;
-import org.encryptedknn.shard.ShardTransform;
+import org.encryptedknn.transform.EncryptedQuery;
+import org.encryptedknn.transform.EncryptedVector;
+import org.encryptedknn.transform.VectorTransform;
 
 import java.util.ArrayList;
 import java.util.Base64;
@@ -28,7 +28,7 @@ import java.util.Map;
  *
  * <p>The response stays small: {@code _source} leaves out the encrypted record; each hit's {@value #HIT_FIELD}
  * field carries p (binary, base64), the nonce, the data node's exact residual term for a probed cell, and z only for
- * a hit of an unprobed cell (org.encryptedknn.search.EncryptedKnnFetchSubPhase).
+ * a hit of an unprobed cell (org.encryptedknn.fetch.EncryptedKnnFetchSubPhase).
  */
 public final class EncryptedSearch {
 
@@ -44,18 +44,18 @@ public final class EncryptedSearch {
      */
     record HitData(EncryptedVector record, boolean hasResidual, JsonNode info) {}
 
-    private final ShardTransform transform;
+    private final VectorTransform transform;
     private final String field;
     private final EncryptedQuery query;
     private final float[] scaledPrefix;
     private final Map<Integer, float[]> cellQueries = new LinkedHashMap<>();
 
-    public EncryptedSearch(ShardTransform transform, String field, float[] vector) {
+    public EncryptedSearch(VectorTransform transform, String field, float[] vector) {
         this(transform, field, transform.encryptQuery(vector));
     }
 
     /** A search reusing an already encrypted query (e.g. a follow-up for other cells). */
-    public EncryptedSearch(ShardTransform transform, String field, EncryptedQuery query) {
+    public EncryptedSearch(VectorTransform transform, String field, EncryptedQuery query) {
         this.transform = transform;
         this.field = field;
         this.query = query;
@@ -71,7 +71,7 @@ public final class EncryptedSearch {
         return query;
     }
 
-    public ShardTransform transform() {
+    public VectorTransform transform() {
         return transform;
     }
 
@@ -84,7 +84,7 @@ public final class EncryptedSearch {
         return cellQueries;
     }
 
-    /** The cells whose residual queries will be sent (e.g. {@link ShardTransform#probeCells}). */
+    /** The cells whose residual queries will be sent (e.g. {@link VectorTransform#probeCells}). */
     public EncryptedSearch withCells(int... cells) {
         for (int c : cells) {
             cellQueries.computeIfAbsent(c, cell -> transform.keyedResidualQuery(query, cell));
@@ -160,7 +160,7 @@ public final class EncryptedSearch {
             if (d.info().path("probed").asBoolean(false) && d.info().has("residual")) {
                 residual = d.info().path("residual").asDouble();
             } else if (d.hasResidual()) {
-                residual = ShardTransform.residualScore(keyedQueries.computeIfAbsent(v.cell(), c -> transform.keyedResidualQuery(query, c)), v);
+                residual = VectorTransform.residualScore(keyedQueries.computeIfAbsent(v.cell(), c -> transform.keyedResidualQuery(query, c)), v);
             } else {
                 throw new IllegalStateException("hit " + hit.path("_id").asText() + " has neither a residual term nor z: outside the"
                     + " rescore window? (ask for size ≤ window_size)");

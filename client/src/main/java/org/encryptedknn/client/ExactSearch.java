@@ -1,7 +1,7 @@
 package org.encryptedknn.client;
 
-import org.encryptedknn.shard.ShardTransform;
-import org.encryptedknn.shard.Space;
+import org.encryptedknn.transform.VectorTransform;
+import org.encryptedknn.model.Space;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -17,7 +17,7 @@ public final class ExactSearch {
         double[] scores = new double[docs.length];
         Integer[] order = new Integer[docs.length];
         for (int i = 0; i < docs.length; i++) {
-            scores[i] = ShardTransform.similarity(query, docs[i], space);
+            scores[i] = VectorTransform.similarity(query, docs[i], space);
             order[i] = i;
         }
         Arrays.sort(order, (a, b) -> Double.compare(scores[b], scores[a]));

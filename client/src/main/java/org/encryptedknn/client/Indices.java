@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
-import org.encryptedknn.shard.ModelParameters;
+import org.encryptedknn.model.ModelParameters;
 
 import java.util.function.IntFunction;
 

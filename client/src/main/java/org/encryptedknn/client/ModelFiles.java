@@ -1,10 +1,10 @@
 package org.encryptedknn.client;
 
 import org.encryptedknn.keys.KeyDerivation;
-import org.encryptedknn.shard.ModelCodec;
-import org.encryptedknn.shard.ModelDecryptionException;
-import org.encryptedknn.shard.ModelMetadata;
-import org.encryptedknn.shard.ShardModel;
+import org.encryptedknn.model.ModelCodec;
+import org.encryptedknn.model.ModelDecryptionException;
+import org.encryptedknn.model.ModelMetadata;
+import org.encryptedknn.model.EncryptionModel;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -27,7 +27,7 @@ public final class ModelFiles {
     private ModelFiles() {}
 
     /** Writes the sealed model (replacing the file atomically). */
-    public static void write(Path file, ShardModel model, KeyDerivation keys) {
+    public static void write(Path file, EncryptionModel model, KeyDerivation keys) {
         String json = ModelCodec.toJson(model, keys);
         Path dir = file.toAbsolutePath().getParent();
         try {
@@ -52,7 +52,7 @@ public final class ModelFiles {
      *
      * @param keyFile only for the error message when the key is the wrong one (may be null)
      */
-    public static ShardModel read(Path file, KeyDerivation keys, Path keyFile) {
+    public static EncryptionModel read(Path file, KeyDerivation keys, Path keyFile) {
         String json = text(file);
         try {
             return ModelCodec.fromJson(json, keys);

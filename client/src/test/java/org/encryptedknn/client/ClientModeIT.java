@@ -20,7 +20,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.encryptedknn.cli.Main;
+import org.encryptedknn.client.cli.Main;
 import org.encryptedknn.corpus.CorpusMessage;
 import org.encryptedknn.corpus.EmbeddedCorpus;
 import org.encryptedknn.he.CkksContext;
@@ -29,11 +29,11 @@ import org.encryptedknn.he.CkksParameters;
 import org.encryptedknn.he.CkksSecretKey;
 import org.encryptedknn.keys.KeyDerivation;
 import org.encryptedknn.keys.MasterKey;
-import org.encryptedknn.shard.ModelFitter;
-import org.encryptedknn.shard.ModelParameters;
-import org.encryptedknn.shard.ShardModel;
-import org.encryptedknn.shard.ShardTransform;
-import org.encryptedknn.shard.Space;
+import org.encryptedknn.model.ModelFitter;
+import org.encryptedknn.model.ModelParameters;
+import org.encryptedknn.model.EncryptionModel;
+import org.encryptedknn.transform.VectorTransform;
+import org.encryptedknn.model.Space;
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
 import org.junit.Rule;
@@ -105,9 +105,9 @@ public class ClientModeIT {
             int d = docs[0].length;
             ModelParameters params = new ModelParameters(d, Space.COSINE, d / 4, 8, ModelParameters.DEFAULT_BETA, 1);
             ModelFiles.write(dir.resolve("model.json"), ModelFitter.fit("client-it", params, docs), keys);
-            ShardModel model = ModelFiles.read(dir.resolve("model.json"), keys, dir.resolve("master.key"));
+            EncryptionModel model = ModelFiles.read(dir.resolve("model.json"), keys, dir.resolve("master.key"));
 
-            try (ShardTransform transform = new ShardTransform(model, keys);
+            try (VectorTransform transform = new VectorTransform(model, keys);
                  DocumentCipher cipher = new DocumentCipher(transform, keys, FIELD, INDEX, List.of("subject"), List.of("group"))) {
                 ObjectNode body = Indices.encryptedIndexBody(FIELD, model.id(), params, Indices.Hnsw.DEFAULT);
                 Indices.properties(body).putObject("subject").put("type", "keyword").put("index", false);
@@ -132,7 +132,7 @@ public class ClientModeIT {
                     List<String> top = new ArrayList<>();
                     for (EncryptedSearch.ExactHit h : hits.subList(0, TOP)) {
                         int id = Integer.parseInt(h.id());
-                        assertEquals("keyed score of doc " + id, ShardTransform.similarity(q, docs[id], Space.COSINE), h.score(), SCORE_TOLERANCE);
+                        assertEquals("keyed score of doc " + id, VectorTransform.similarity(q, docs[id], Space.COSINE), h.score(), SCORE_TOLERANCE);
                         Map<String, String> plain = DocumentCipher.decryptFields(keys, h.source(), INDEX, List.of("subject", "group"));
                         assertEquals(messages.get(id).subject(), plain.get("subject"));
                         assertEquals(messages.get(id).group(), plain.get("group"));
@@ -179,7 +179,7 @@ public class ClientModeIT {
                         for (CkksSearch.Hit h : ranking.subList(0, TOP)) {
                             assertTrue("top-10 hits are exact after the follow-up", h.exact());
                             int id = Integer.parseInt(h.id());
-                            assertEquals("ckks score of doc " + id, ShardTransform.similarity(q, docs[id], Space.COSINE), h.score(), SCORE_TOLERANCE);
+                            assertEquals("ckks score of doc " + id, VectorTransform.similarity(q, docs[id], Space.COSINE), h.score(), SCORE_TOLERANCE);
                             top.add(h.id());
                         }
                         ckksRecall += recall(top, exactTop(q));
@@ -243,7 +243,7 @@ public class ClientModeIT {
                 for (String line : lines) {
                     JsonNode hit = OpenSearchHttp.JSON.readTree(line);
                     int id = Integer.parseInt(hit.path("id").asText().substring(1));
-                    assertEquals(ShardTransform.similarity(queries[qi], docs[id], Space.COSINE), hit.path("score").asDouble(), SCORE_TOLERANCE);
+                    assertEquals(VectorTransform.similarity(queries[qi], docs[id], Space.COSINE), hit.path("score").asDouble(), SCORE_TOLERANCE);
                     assertEquals(messages.get(id).subject(), hit.path("fields").path("subject").asText());
                     assertEquals(messages.get(id).group(), hit.path("fields").path("group").asText());
                     top.add(Integer.toString(id));

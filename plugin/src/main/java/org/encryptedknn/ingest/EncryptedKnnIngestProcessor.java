@@ -1,13 +1,13 @@
 package org.encryptedknn.ingest;
 
 import org.encryptedknn.fields.FieldCipher;
-import org.encryptedknn.gateway.CachedModel;
-import org.encryptedknn.gateway.Gateway;
-import org.encryptedknn.gateway.KeyLease;
-import org.encryptedknn.gateway.ProcessorConfig;
-import org.encryptedknn.gateway.Records;
-import org.encryptedknn.shard.EncryptedVector;
-import org.encryptedknn.shard.ShardTransform;
+import org.encryptedknn.keystore.CachedModel;
+import org.encryptedknn.keystore.NodeKeyHolder;
+import org.encryptedknn.keystore.KeyLease;
+import org.encryptedknn.keystore.ProcessorConfig;
+import org.encryptedknn.keystore.Records;
+import org.encryptedknn.transform.EncryptedVector;
+import org.encryptedknn.transform.VectorTransform;
 import org.opensearch.ingest.ConfigurationUtils;
 import org.opensearch.ingest.IngestDocument;
 import org.opensearch.ingest.Processor;
@@ -49,7 +49,7 @@ public final class EncryptedKnnIngestProcessor extends GatewayIngestProcessor {
     EncryptedKnnIngestProcessor(
         String tag,
         String description,
-        Gateway gateway,
+        NodeKeyHolder gateway,
         String modelId,
         String field,
         List<String> encryptFields,
@@ -71,7 +71,7 @@ public final class EncryptedKnnIngestProcessor extends GatewayIngestProcessor {
         if (Records.isRecord(value)) {
             return;
         }
-        ShardTransform transform = model.transform();
+        VectorTransform transform = model.transform();
         float[] x = Records.plainVector(value, field, model.model().parameters().dimension());
         String id = IngestSupport.metadata(document, IngestDocument.Metadata.ID.getFieldName());
         EncryptedVector encrypted;
@@ -125,7 +125,7 @@ public final class EncryptedKnnIngestProcessor extends GatewayIngestProcessor {
     }
 
     /** Factory; the processor needs the key only when it runs, not when the pipeline is stored. */
-    public static Processor.Factory factory(Gateway gateway) {
+    public static Processor.Factory factory(NodeKeyHolder gateway) {
         return (registry, tag, description, config) -> {
             String modelId = ProcessorConfig.modelId(TYPE, tag, config);
             String field = ConfigurationUtils.readStringProperty(TYPE, tag, config, "field");

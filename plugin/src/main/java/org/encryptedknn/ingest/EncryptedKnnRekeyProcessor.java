@@ -1,14 +1,14 @@
 package org.encryptedknn.ingest;
 
 import org.encryptedknn.fields.FieldCipher;
-import org.encryptedknn.gateway.CachedModel;
-import org.encryptedknn.gateway.Gateway;
-import org.encryptedknn.gateway.KeyLease;
-import org.encryptedknn.gateway.ProcessorConfig;
-import org.encryptedknn.gateway.Records;
-import org.encryptedknn.shard.EncryptedVector;
-import org.encryptedknn.shard.ModelParameters;
-import org.encryptedknn.shard.ShardTransform;
+import org.encryptedknn.keystore.CachedModel;
+import org.encryptedknn.keystore.NodeKeyHolder;
+import org.encryptedknn.keystore.KeyLease;
+import org.encryptedknn.keystore.ProcessorConfig;
+import org.encryptedknn.keystore.Records;
+import org.encryptedknn.transform.EncryptedVector;
+import org.encryptedknn.model.ModelParameters;
+import org.encryptedknn.transform.VectorTransform;
 import org.opensearch.ingest.ConfigurationUtils;
 import org.opensearch.ingest.IngestDocument;
 import org.opensearch.ingest.Processor;
@@ -37,7 +37,7 @@ public final class EncryptedKnnRekeyProcessor extends GatewayIngestProcessor {
     EncryptedKnnRekeyProcessor(
         String tag,
         String description,
-        Gateway gateway,
+        NodeKeyHolder gateway,
         String modelId,
         String field,
         Integer toEpoch,
@@ -79,8 +79,8 @@ public final class EncryptedKnnRekeyProcessor extends GatewayIngestProcessor {
             if (id == null) {
                 throw new IllegalArgumentException("re-keying field [" + field + "] needs the document _id (the new nonce is PRF(_id, field, epoch))");
             }
-            ShardTransform from = model.transform(record.epoch());
-            ShardTransform to = model.transform(target);
+            VectorTransform from = model.transform(record.epoch());
+            VectorTransform to = model.transform(target);
             updates.put(field, Records.toMap(to.rekey(from, record, id, field)));
         }
     }
@@ -112,7 +112,7 @@ public final class EncryptedKnnRekeyProcessor extends GatewayIngestProcessor {
     }
 
     /** Factory; the processor needs the key only when it runs, not when the pipeline is stored. */
-    public static Processor.Factory factory(Gateway gateway) {
+    public static Processor.Factory factory(NodeKeyHolder gateway) {
         return (registry, tag, description, config) -> {
             String modelId = ProcessorConfig.modelId(TYPE, tag, config);
             String field = ConfigurationUtils.readStringProperty(TYPE, tag, config, "field");

@@ -1,8 +1,8 @@
 package org.encryptedknn.ingest;
 
-import org.encryptedknn.gateway.CachedModel;
-import org.encryptedknn.gateway.Gateway;
-import org.encryptedknn.gateway.KeyLease;
+import org.encryptedknn.keystore.CachedModel;
+import org.encryptedknn.keystore.NodeKeyHolder;
+import org.encryptedknn.keystore.KeyLease;
 import org.opensearch.ingest.AbstractProcessor;
 import org.opensearch.ingest.IngestDocument;
 
@@ -18,12 +18,12 @@ import java.util.function.BiConsumer;
 abstract class GatewayIngestProcessor extends AbstractProcessor {
 
     private final String type;
-    final Gateway gateway;
+    final NodeKeyHolder gateway;
     final String modelId;
     final String field;
     final boolean ignoreMissing;
 
-    GatewayIngestProcessor(String type, String tag, String description, Gateway gateway, String modelId, String field, boolean ignoreMissing) {
+    GatewayIngestProcessor(String type, String tag, String description, NodeKeyHolder gateway, String modelId, String field, boolean ignoreMissing) {
         super(tag, description);
         this.type = type;
         this.gateway = gateway;

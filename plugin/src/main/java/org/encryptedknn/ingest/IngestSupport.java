@@ -1,8 +1,8 @@
 package org.encryptedknn.ingest;
 
-import org.encryptedknn.gateway.CachedModel;
-import org.encryptedknn.gateway.Gateway;
-import org.encryptedknn.gateway.KeyLease;
+import org.encryptedknn.keystore.CachedModel;
+import org.encryptedknn.keystore.NodeKeyHolder;
+import org.encryptedknn.keystore.KeyLease;
 import org.opensearch.core.action.ActionListener;
 import org.opensearch.ingest.IngestDocument;
 
@@ -18,7 +18,7 @@ final class IngestSupport {
         void apply(IngestDocument document, KeyLease lease, CachedModel model) throws Exception;
     }
 
-    static void run(Gateway gateway, String modelId, IngestDocument document, BiConsumer<IngestDocument, Exception> handler, Work work) {
+    static void run(NodeKeyHolder gateway, String modelId, IngestDocument document, BiConsumer<IngestDocument, Exception> handler, Work work) {
         KeyLease lease;
         try {
             lease = gateway.acquire();

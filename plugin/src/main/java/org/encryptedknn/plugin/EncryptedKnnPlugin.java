@@ -1,11 +1,12 @@
 package org.encryptedknn.plugin;
 
-import org.encryptedknn.index.EncryptedKnnCodecService;
-import org.encryptedknn.index.EncryptedKnnQueryBuilder;
-import org.encryptedknn.index.EncryptedKnnVectorFieldMapper;
+import org.encryptedknn.settings.EncryptedKnnSettings;
+import org.encryptedknn.codec.EncryptedKnnCodecService;
+import org.encryptedknn.query.EncryptedKnnQueryBuilder;
+import org.encryptedknn.mapper.EncryptedKnnVectorFieldMapper;
 import org.encryptedknn.rest.RestEncryptedKnnStatsAction;
-import org.encryptedknn.search.EncryptedKnnFetchSubPhase;
-import org.encryptedknn.search.EncryptedKnnRescorerBuilder;
+import org.encryptedknn.fetch.EncryptedKnnFetchSubPhase;
+import org.encryptedknn.rescore.EncryptedKnnRescorerBuilder;
 import org.opensearch.cluster.metadata.IndexNameExpressionResolver;
 import org.opensearch.cluster.service.ClusterService;
 import org.opensearch.cluster.node.DiscoveryNodes;

@@ -1,8 +1,8 @@
 package org.encryptedknn.plugin;
 
-import org.encryptedknn.gateway.Gateway;
-import org.encryptedknn.gateway.GatewaySettings;
-import org.encryptedknn.gateway.ModelStore;
+import org.encryptedknn.keystore.NodeKeyHolder;
+import org.encryptedknn.keystore.KeystoreSettings;
+import org.encryptedknn.keystore.ModelStore;
 import org.encryptedknn.ingest.EncryptedKnnIngestProcessor;
 import org.encryptedknn.ingest.EncryptedKnnRekeyProcessor;
 import org.encryptedknn.rest.RestModelsAction;
@@ -33,15 +33,15 @@ import java.util.Map;
  */
 final class GatewayRegistrations implements Closeable {
 
-    private final Gateway gateway = new Gateway();
+    private final NodeKeyHolder gateway = new NodeKeyHolder();
     private final GatewayCkks ckks = new GatewayCkks();
 
-    Gateway gateway() {
+    NodeKeyHolder gateway() {
         return gateway;
     }
 
     List<Setting<?>> settings() {
-        return List.of(GatewaySettings.MASTER_KEY_SETTING);
+        return List.of(KeystoreSettings.MASTER_KEY_SETTING);
     }
 
     void start(Settings nodeSettings, Client client, ClusterService clusterService, ThreadPool threadPool) {

@@ -1,5 +1,6 @@
 package org.encryptedknn.plugin;
 
+import org.encryptedknn.stats.PluginStats;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 import org.encryptedknn.he.NativeMemory;

@@ -1,6 +1,6 @@
 package org.encryptedknn.rest;
 
-import org.encryptedknn.plugin.PluginStats;
+import org.encryptedknn.stats.PluginStats;
 import org.opensearch.cluster.node.DiscoveryNode;
 import org.opensearch.cluster.node.DiscoveryNodes;
 import org.opensearch.core.rest.RestStatus;

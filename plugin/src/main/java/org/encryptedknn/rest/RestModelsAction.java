@@ -1,15 +1,15 @@
 package org.encryptedknn.rest;
 
-import org.encryptedknn.gateway.Gateway;
-import org.encryptedknn.gateway.GatewaySettings;
-import org.encryptedknn.gateway.KeyLease;
-import org.encryptedknn.gateway.ModelStore;
-import org.encryptedknn.shard.ModelCodec;
-import org.encryptedknn.shard.ModelFitter;
-import org.encryptedknn.shard.ModelMetadata;
-import org.encryptedknn.shard.ModelParameters;
-import org.encryptedknn.shard.ShardModel;
-import org.encryptedknn.shard.Space;
+import org.encryptedknn.keystore.NodeKeyHolder;
+import org.encryptedknn.keystore.KeystoreSettings;
+import org.encryptedknn.keystore.KeyLease;
+import org.encryptedknn.keystore.ModelStore;
+import org.encryptedknn.model.ModelCodec;
+import org.encryptedknn.model.ModelFitter;
+import org.encryptedknn.model.ModelMetadata;
+import org.encryptedknn.model.ModelParameters;
+import org.encryptedknn.model.EncryptionModel;
+import org.encryptedknn.model.Space;
 import org.opensearch.common.xcontent.XContentHelper;
 import org.opensearch.common.xcontent.json.JsonXContent;
 import org.opensearch.core.action.ActionListener;
@@ -50,9 +50,9 @@ public final class RestModelsAction extends BaseRestHandler {
     public static final String BASE = "/_plugins/encrypted_knn/models";
     static final List<String> BODY_FIELDS = List.of("dimension", "space", "prefix_dimension", "cells", "beta", "training_vectors");
 
-    private final Gateway gateway;
+    private final NodeKeyHolder gateway;
 
-    public RestModelsAction(Gateway gateway) {
+    public RestModelsAction(NodeKeyHolder gateway) {
         this.gateway = gateway;
     }
 
@@ -78,7 +78,7 @@ public final class RestModelsAction extends BaseRestHandler {
     protected RestChannelConsumer prepareRequest(RestRequest request, NodeClient client) throws IOException {
         String id = request.param("model_id");
         if (id != null) {
-            ShardModel.checkId(id);
+            EncryptionModel.checkId(id);
         }
         boolean rotate = request.path().endsWith("/_rotate");
         boolean retire = request.path().endsWith("/_retire");
@@ -119,7 +119,7 @@ public final class RestModelsAction extends BaseRestHandler {
             try {
                 threadPool.generic().execute(() -> {
                     String sealed;
-                    ShardModel model;
+                    EncryptionModel model;
                     try {
                         model = ModelFitter.fit(id, fit.parameters(), fit.vectors());
                         sealed = gateway.seal(lease, model);
@@ -268,7 +268,7 @@ public final class RestModelsAction extends BaseRestHandler {
     private RestChannelConsumer get(String id) {
         return channel -> gateway.store().get(id, ActionListener.wrap(stored -> {
             if (stored == null) {
-                sendError(channel, GatewaySettings.modelNotFound(id));
+                sendError(channel, KeystoreSettings.modelNotFound(id));
                 return;
             }
             ModelMetadata meta = ModelCodec.readMetadata(stored.sealedJson());
@@ -292,7 +292,7 @@ public final class RestModelsAction extends BaseRestHandler {
             if (deleted) {
                 send(channel, RestStatus.OK, b -> b.field("model_id", id).field("result", "deleted"));
             } else {
-                sendError(channel, GatewaySettings.modelNotFound(id));
+                sendError(channel, KeystoreSettings.modelNotFound(id));
             }
         }, e -> sendError(channel, e)));
     }
@@ -338,20 +338,20 @@ public final class RestModelsAction extends BaseRestHandler {
     }
 
     private interface Result {
-        void write(ShardModel changed, ShardModel previous, XContentBuilder builder) throws IOException;
+        void write(EncryptionModel changed, EncryptionModel previous, XContentBuilder builder) throws IOException;
     }
 
     /** Opens the stored model under the key, applies {@code change}, seals and stores it (sequence-checked), answers 200. */
-    private RestChannelConsumer reseal(String id, UnaryOperator<ShardModel> change, Result result) {
+    private RestChannelConsumer reseal(String id, UnaryOperator<EncryptionModel> change, Result result) {
         KeyLease lease = gateway.acquire();
         return channel -> gateway.store().get(id, ActionListener.wrap(stored -> {
             if (stored == null) {
                 lease.close();
-                sendError(channel, GatewaySettings.modelNotFound(id));
+                sendError(channel, KeystoreSettings.modelNotFound(id));
                 return;
             }
-            ShardModel model;
-            ShardModel changed;
+            EncryptionModel model;
+            EncryptionModel changed;
             String sealed;
             try {
                 model = gateway.open(lease, id, stored.sealedJson());

@@ -1,8 +1,8 @@
 package org.encryptedknn.search.pipeline;
 
 import org.encryptedknn.fields.FieldCipher;
-import org.encryptedknn.gateway.KeyLease;
-import org.encryptedknn.index.EncryptedKnnQueryBuilder;
+import org.encryptedknn.keystore.KeyLease;
+import org.encryptedknn.query.EncryptedKnnQueryBuilder;
 import org.opensearch.index.query.BoolQueryBuilder;
 import org.opensearch.index.query.ConstantScoreQueryBuilder;
 import org.opensearch.index.query.QueryBuilder;

@@ -1,21 +1,21 @@
 package org.encryptedknn.search.pipeline;
 
-import org.encryptedknn.gateway.CachedModel;
-import org.encryptedknn.gateway.Gateway;
-import org.encryptedknn.gateway.KeyLease;
-import org.encryptedknn.gateway.ProcessorConfig;
-import org.encryptedknn.gateway.Records;
-import org.encryptedknn.index.EncryptedKnnQueryBuilder;
+import org.encryptedknn.keystore.CachedModel;
+import org.encryptedknn.keystore.NodeKeyHolder;
+import org.encryptedknn.keystore.KeyLease;
+import org.encryptedknn.keystore.ProcessorConfig;
+import org.encryptedknn.keystore.Records;
+import org.encryptedknn.query.EncryptedKnnQueryBuilder;
 import org.encryptedknn.he.CkksKeyHolder;
 import org.encryptedknn.he.CkksParameters;
-import org.encryptedknn.search.CkksRescoreQuery;
-import org.encryptedknn.search.EncryptedKnnRescorerBuilder;
-import org.encryptedknn.search.KeyedRescoreQuery;
-import org.encryptedknn.search.RescoreMode;
-import org.encryptedknn.shard.EncryptedQuery;
-import org.encryptedknn.shard.EncryptedVector;
-import org.encryptedknn.shard.ShardModel;
-import org.encryptedknn.shard.ShardTransform;
+import org.encryptedknn.rescore.CkksRescorePayload;
+import org.encryptedknn.rescore.EncryptedKnnRescorerBuilder;
+import org.encryptedknn.rescore.KeyedRescorePayload;
+import org.encryptedknn.rescore.RescoreMode;
+import org.encryptedknn.transform.EncryptedQuery;
+import org.encryptedknn.transform.EncryptedVector;
+import org.encryptedknn.model.EncryptionModel;
+import org.encryptedknn.transform.VectorTransform;
 import org.opensearch.action.search.SearchRequest;
 import org.opensearch.common.regex.Regex;
 import org.opensearch.core.action.ActionListener;
@@ -74,7 +74,7 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
         String tag,
         String description,
         boolean ignoreFailure,
-        Gateway gateway,
+        NodeKeyHolder gateway,
         String modelId,
         int probeCells,
         RescoreMode mode,
@@ -162,7 +162,7 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
     }
 
     private void rewrite(SearchSourceBuilder source, EncryptedKnnQueryBuilder knn, CachedModel model, KeyLease lease, PipelineProcessingContext context) {
-        ShardModel m = model.model();
+        EncryptionModel m = model.model();
         String field = knn.fieldName();
         float[] vector = knn.plainVector();
         Records.checkVector(vector, "[encrypted_knn] [vector] on field [" + field + "]", m.parameters().dimension());
@@ -184,7 +184,7 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
             }
         }
 
-        ShardTransform transform = model.transform();
+        VectorTransform transform = model.transform();
         EncryptedQuery query;
         try {
             query = transform.encryptQuery(vector);
@@ -232,7 +232,7 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
             }
             int window = epochs * knn.k();
             EncryptedKnnRescorerBuilder rescore = ckksKeys == null
-                ? new EncryptedKnnRescorerBuilder(field, new KeyedRescoreQuery(scaled, cells, query.epoch()))
+                ? new EncryptedKnnRescorerBuilder(field, new KeyedRescorePayload(scaled, cells, query.epoch()))
                 : new EncryptedKnnRescorerBuilder(field, encryptedRescore(scaled, cells, query.epoch(), ckksKeys));
             rescore.windowSize(window);
             source.addRescorer(rescore);
@@ -265,13 +265,13 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
     }
 
     /** The ckks-mode rescore query: each probed cell's H_c r_q as a seeded CKKS ciphertext (the clear copies are wiped). */
-    private static CkksRescoreQuery encryptedRescore(float[] prefix, Map<Integer, float[]> cells, int epoch, CkksKeyHolder keys) {
+    private static CkksRescorePayload encryptedRescore(float[] prefix, Map<Integer, float[]> cells, int epoch, CkksKeyHolder keys) {
         Map<Integer, byte[]> ciphertexts = new LinkedHashMap<>();
         for (Map.Entry<Integer, float[]> e : cells.entrySet()) {
             ciphertexts.put(e.getKey(), keys.encryptQuery(e.getValue()));
             Arrays.fill(e.getValue(), 0f);
         }
-        return new CkksRescoreQuery(prefix, ciphertexts, epoch, keys.context().parameters());
+        return new CkksRescorePayload(prefix, ciphertexts, epoch, keys.context().parameters());
     }
 
     static boolean includes(String[] includes, String field) {
@@ -328,12 +328,12 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
     }
 
     /** Factory; the processor needs the key only when it runs, not when the pipeline is stored. */
-    public static Processor.Factory<SearchRequestProcessor> factory(Gateway gateway, GatewayCkks ckks) {
+    public static Processor.Factory<SearchRequestProcessor> factory(NodeKeyHolder gateway, GatewayCkks ckks) {
         return (processorFactories, tag, description, ignoreFailure, config, pipelineContext) -> {
             String modelId = ProcessorConfig.modelId(TYPE, tag, config);
             int probe = ConfigurationUtils.readIntProperty(TYPE, tag, config, "probe_cells", DEFAULT_PROBE_CELLS);
-            if (probe < 1 || probe > KeyedRescoreQuery.MAX_CELLS) {
-                throw ConfigurationUtils.newConfigurationException(TYPE, tag, "probe_cells", "must be in [1, " + KeyedRescoreQuery.MAX_CELLS + "]");
+            if (probe < 1 || probe > KeyedRescorePayload.MAX_CELLS) {
+                throw ConfigurationUtils.newConfigurationException(TYPE, tag, "probe_cells", "must be in [1, " + KeyedRescorePayload.MAX_CELLS + "]");
             }
             RescoreMode mode;
             try {

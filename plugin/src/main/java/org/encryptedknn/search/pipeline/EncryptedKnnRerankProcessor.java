@@ -1,17 +1,17 @@
 package org.encryptedknn.search.pipeline;
 
 import org.encryptedknn.fields.FieldCipher;
-import org.encryptedknn.gateway.Gateway;
-import org.encryptedknn.gateway.KeyLease;
-import org.encryptedknn.gateway.ProcessorConfig;
-import org.encryptedknn.gateway.Records;
-import org.encryptedknn.search.EncryptedKnnFetchSubPhase;
+import org.encryptedknn.keystore.NodeKeyHolder;
+import org.encryptedknn.keystore.KeyLease;
+import org.encryptedknn.keystore.ProcessorConfig;
+import org.encryptedknn.keystore.Records;
+import org.encryptedknn.fetch.EncryptedKnnFetchSubPhase;
 import org.encryptedknn.he.CkksKeyHolder;
-import org.encryptedknn.shard.EncryptedQuery;
-import org.encryptedknn.shard.EncryptedVector;
-import org.encryptedknn.shard.ModelParameters;
-import org.encryptedknn.shard.ShardModel;
-import org.encryptedknn.shard.ShardTransform;
+import org.encryptedknn.transform.EncryptedQuery;
+import org.encryptedknn.transform.EncryptedVector;
+import org.encryptedknn.model.ModelParameters;
+import org.encryptedknn.model.EncryptionModel;
+import org.encryptedknn.transform.VectorTransform;
 import org.opensearch.common.document.DocumentField;
 import org.opensearch.action.search.SearchRequest;
 import org.opensearch.action.search.SearchResponse;
@@ -64,7 +64,7 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
         String tag,
         String description,
         boolean ignoreFailure,
-        Gateway gateway,
+        NodeKeyHolder gateway,
         String modelId,
         List<String> decryptFields,
         boolean removeVector
@@ -114,7 +114,7 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
         if (hits == null) {
             return response;
         }
-        ShardModel model = state.model.model();
+        EncryptionModel model = state.model.model();
         ModelParameters p = model.parameters();
         List<Scored> scored = new ArrayList<>();
         List<Scored> unscored = new ArrayList<>();
@@ -138,7 +138,7 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
                 unscored.add(new Scored(hit, hit.getScore(), i, false));
                 continue;
             }
-            ShardTransform transform = state.transform(record.epoch());
+            VectorTransform transform = state.transform(record.epoch());
             EncryptedQuery query = state.queryFor(record.epoch());
             double score = state.ckks == null
                 ? transform.score(query, record)
@@ -184,7 +184,7 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
     }
 
     /** ckks mode: the decrypted residual term of a probed hit, or ⟨H_c r_q, z⟩ from the z an unprobed hit carries. */
-    private static double ckksResidual(SearchHit hit, EncryptedVector record, ShardTransform transform, EncryptedQuery query,
+    private static double ckksResidual(SearchHit hit, EncryptedVector record, VectorTransform transform, EncryptedQuery query,
                                        Map<String, double[]> batches) {
         Map<?, ?> info = hitInfo(hit);
         if (Boolean.TRUE.equals(info.get("probed")) && info.get("batch") instanceof String batch && info.get("slot") instanceof Number slot) {
@@ -328,7 +328,7 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
     }
 
     /** Factory; the processor needs the key only when it runs, not when the pipeline is stored. */
-    public static Processor.Factory<SearchResponseProcessor> factory(Gateway gateway) {
+    public static Processor.Factory<SearchResponseProcessor> factory(NodeKeyHolder gateway) {
         return (processorFactories, tag, description, ignoreFailure, config, pipelineContext) -> {
             String modelId = ProcessorConfig.modelId(TYPE, tag, config);
             List<String> fields = ProcessorConfig.fieldNames(TYPE, tag, config, "decrypt_fields");

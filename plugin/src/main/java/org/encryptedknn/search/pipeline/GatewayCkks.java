@@ -4,7 +4,7 @@ import org.encryptedknn.he.CkksContext;
 import org.encryptedknn.he.CkksKeyHolder;
 import org.encryptedknn.he.CkksParameters;
 import org.encryptedknn.he.CkksSecretKey;
-import org.encryptedknn.search.CkksContexts;
+import org.encryptedknn.rescore.CkksContexts;
 
 import java.io.Closeable;
 import java.util.HashMap;

@@ -1,10 +1,10 @@
 package org.encryptedknn.search.pipeline;
 
-import org.encryptedknn.gateway.CachedModel;
-import org.encryptedknn.gateway.KeyLease;
+import org.encryptedknn.keystore.CachedModel;
+import org.encryptedknn.keystore.KeyLease;
 import org.encryptedknn.he.CkksKeyHolder;
-import org.encryptedknn.shard.EncryptedQuery;
-import org.encryptedknn.shard.ShardTransform;
+import org.encryptedknn.transform.EncryptedQuery;
+import org.encryptedknn.transform.VectorTransform;
 
 import java.util.Arrays;
 import java.util.HashMap;
@@ -65,7 +65,7 @@ final class GatewayQueryState {
         return byEpoch.computeIfAbsent(epoch, e -> model.transform(e).encryptQuery(plainVector));
     }
 
-    ShardTransform transform(int epoch) {
+    VectorTransform transform(int epoch) {
         return model.transform(epoch);
     }
 
