@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds everything with one Maven command (Java, the native SEAL library, the plugin zip) and writes
-# the client class path to target/classpath.txt (for the demo, the CLI and the benchmarks).
+# Builds everything with one Maven command (all modules, the native SEAL library, the plugin zip) and writes
+# the tools' class path to target/classpath.txt (tools/target/classes and its runtime dependencies: the CLI, the
+# demo, the benchmarks and the audit run from it; the reliability scenarios use tools/target/it-classpath.txt).
 #   usage: scripts/build.sh [extra Maven arguments]
 # Prints nothing on stdout but the plugin zip's path on its last line.
 set -euo pipefail
@@ -21,6 +22,7 @@ fi
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE/cargo-target}"
 
 eknn_log "building (Java, native SEAL library, plugin zip)"
-(cd "$ROOT" && mvn -B -ntp -Dmaven.repo.local="$M2" -DskipTests "$@" package dependency:build-classpath \
-  -Dmdep.outputFile="$ROOT/target/classpath.txt" -Dmdep.includeScope=compile) >&2
-ls "$ROOT"/target/releases/encrypted-knn-*.zip
+(cd "$ROOT" && mvn -B -ntp -Dmaven.repo.local="$M2" -DskipTests "$@" package) >&2
+mkdir -p "$ROOT/target"
+echo "$ROOT/tools/target/classes:$(cat "$ROOT/tools/target/classpath.txt")" > "$ROOT/target/classpath.txt"
+ls "$ROOT"/plugin/target/releases/encrypted-knn-*.zip

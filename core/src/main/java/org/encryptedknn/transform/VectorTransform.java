@@ -1,6 +1,7 @@
 package org.encryptedknn.transform;
 
 import org.encryptedknn.model.EncryptionModel;
+import org.encryptedknn.model.ModelParameters;
 import org.encryptedknn.model.Space;
 import java.util.Arrays;
 import java.util.Objects;
@@ -76,7 +77,7 @@ public final class VectorTransform implements AutoCloseable {
         this.rotation = HaarOrthogonal.derive(rotationSeed, dp);
         Arrays.fill(rotationSeed, (byte) 0);
 
-        float[] basis = model.basisRef();
+        float[] basis = model.basis(); // a copy (the model is in another package): zeroed below
         this.prefixT = new float[d][dp];
         double[] acc = new double[d];
         for (int i = 0; i < dp; i++) {
@@ -92,7 +93,8 @@ public final class VectorTransform implements AutoCloseable {
                 prefixT[j][i] = (float) acc[j];
             }
         }
-        float[] centroids = model.centroidsRef();
+        Arrays.fill(basis, 0f);
+        float[] centroids = model.centroids(); // a copy: zeroed below
         this.rotatedCentroids = new float[cells * dp];
         for (int c = 0; c < cells; c++) {
             for (int i = 0; i < dp; i++) {
@@ -103,6 +105,7 @@ public final class VectorTransform implements AutoCloseable {
                 rotatedCentroids[c * dp + i] = (float) s;
             }
         }
+        Arrays.fill(centroids, 0f);
         this.centroidsT = new float[dp][cells];
         this.centroidNorms = new float[cells];
         for (int c = 0; c < cells; c++) {
@@ -429,7 +432,7 @@ public final class VectorTransform implements AutoCloseable {
     /** W_cᵀ where W_c = H_c V_r, stored d×dr. */
     private float[][] buildCellMatrix(int cell) {
         double[] h = HaarOrthogonal.derive(cellSeeds[cell], dr);
-        float[] basis = model.basisRef();
+        float[] basis = model.basis(); // a copy (the model is in another package): zeroed below
         float[][] wT = new float[d][dr];
         double[] acc = new double[d];
         for (int i = 0; i < dr; i++) {
@@ -447,6 +450,7 @@ public final class VectorTransform implements AutoCloseable {
         }
         Arrays.fill(h, 0);
         Arrays.fill(acc, 0);
+        Arrays.fill(basis, 0f);
         return wT;
     }
 

@@ -23,7 +23,7 @@ import org.junit.Test;
 
 public class VectorTransformTest {
 
-    static final String KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    public static final String KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
     static KeyDerivation keys;
     static float[][] train;
     static float[][] docs;

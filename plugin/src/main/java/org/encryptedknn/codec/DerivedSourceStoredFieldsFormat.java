@@ -1,5 +1,7 @@
 package org.encryptedknn.codec;
 
+import org.encryptedknn.mapper.ResidualDocValues;
+
 import org.apache.lucene.codecs.DocValuesFormat;
 import org.apache.lucene.codecs.DocValuesProducer;
 import org.apache.lucene.codecs.StoredFieldsFormat;

@@ -1,5 +1,7 @@
 package org.encryptedknn.codec;
 
+import org.encryptedknn.mapper.EncryptedKnnVectorFieldMapper;
+
 import org.apache.lucene.codecs.Codec;
 import org.apache.lucene.codecs.FilterCodec;
 import org.apache.lucene.codecs.KnnVectorsFormat;

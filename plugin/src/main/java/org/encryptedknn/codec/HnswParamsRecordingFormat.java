@@ -21,10 +21,10 @@ import java.io.IOException;
  * <p>It keeps the name {@code Lucene99HnswVectorsFormat}: that name is what the per-field format records, and it is
  * what reads the segment back (the read path does not depend on m or ef_construction).
  */
-final class HnswParamsRecordingFormat extends KnnVectorsFormat {
+public final class HnswParamsRecordingFormat extends KnnVectorsFormat {
 
-    static final String ATTR_M = "encrypted_knn.hnsw.m";
-    static final String ATTR_EF_CONSTRUCTION = "encrypted_knn.hnsw.ef_construction";
+    public static final String ATTR_M = "encrypted_knn.hnsw.m";
+    public static final String ATTR_EF_CONSTRUCTION = "encrypted_knn.hnsw.ef_construction";
 
     private final Lucene99HnswVectorsFormat delegate;
     private final int m;

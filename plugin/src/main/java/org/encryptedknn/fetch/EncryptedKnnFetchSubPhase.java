@@ -1,5 +1,7 @@
 package org.encryptedknn.fetch;
 
+import org.encryptedknn.rescore.RescoreMode;
+
 import org.encryptedknn.rescore.CkksRescorePayload;
 import org.encryptedknn.rescore.EncryptedKnnRescorer;
 import org.apache.lucene.index.BinaryDocValues;
@@ -11,7 +13,7 @@ import org.encryptedknn.he.CkksContext;
 import org.encryptedknn.he.CkksQuery;
 import org.encryptedknn.he.CkksScorer;
 import org.encryptedknn.he.HeException;
-import org.encryptedknn.codec.ResidualDocValues;
+import org.encryptedknn.mapper.ResidualDocValues;
 import org.encryptedknn.stats.PluginStats;
 import org.encryptedknn.transform.EncryptedVector;
 import org.opensearch.common.document.DocumentField;
@@ -32,7 +34,7 @@ import java.util.Set;
 import java.util.TreeMap;
 
 /**
- * Adds the per-hit document field {@value #FIELD} to the hits of a search with an {@code encrypted_knn} rescorer: what
+ * Adds the per-hit document field {@value EncryptedKnnRescorer#HIT_FIELD} to the hits of a search with an {@code encrypted_knn} rescorer: what
  * the key holder needs to finish the ranking, in a compact form, so that the response need not carry the hits' stored
  * ciphertexts, nor even {@code _source} (docs/storage-plugin.md, docs/ckks-mode.md). Every hit gets
  * {@code {"cell":c,"epoch":e,"prefix":"<b64 float32 p>","nonce":"<b64 n>","probed":…}}; a window hit whose cell was
@@ -64,15 +66,6 @@ import java.util.TreeMap;
  * </ul>
  */
 public final class EncryptedKnnFetchSubPhase implements FetchSubPhase {
-
-    /** The per-hit document field. */
-    public static final String FIELD = "_encrypted_knn";
-
-    /** True when a stored residual record can be packed into a block of the query's parameters. */
-    static boolean residualFits(BytesRef record, CkksRescorePayload query) {
-        int length = ResidualDocValues.residualLength(record);
-        return length >= 1 && length <= query.parameters().blockWidth();
-    }
 
     @Override
     public FetchSubPhaseProcessor getProcessor(FetchContext fetchContext) throws IOException {
@@ -155,7 +148,7 @@ public final class EncryptedKnnFetchSubPhase implements FetchSubPhase {
                 BytesRef record = values.binaryValue();
                 int cell = ResidualDocValues.cell(record);
                 int epoch = ResidualDocValues.epoch(record);
-                if (query.cells().containsKey(cell) && (queryEpoch == null || queryEpoch == epoch) && residualFits(record, query)) {
+                if (query.cells().containsKey(cell) && (queryEpoch == null || queryEpoch == epoch) && query.residualFits(record)) {
                     byCell.computeIfAbsent(cell, c -> new ArrayList<>()).add(new Member(doc, cell, ResidualDocValues.residual(record)));
                 }
             }
@@ -200,7 +193,7 @@ public final class EncryptedKnnFetchSubPhase implements FetchSubPhase {
         }
     }
 
-    /** Adds {@value #FIELD} to each hit; a ckks batch's ciphertext goes on the first of its hits that is fetched. */
+    /** Adds {@value EncryptedKnnRescorer#HIT_FIELD} to each hit; a ckks batch's ciphertext goes on the first of its hits that is fetched. */
     static final class Processor implements FetchSubPhaseProcessor {
         private final EncryptedKnnRescorer.Context context;
         private final Batches batches; // ckks mode only
@@ -266,7 +259,7 @@ public final class EncryptedKnnFetchSubPhase implements FetchSubPhase {
             if (!rescored) {
                 value.put("rescored", false);
             }
-            hitContext.hit().setDocumentField(FIELD, new DocumentField(FIELD, List.of(value)));
+            hitContext.hit().setDocumentField(EncryptedKnnRescorer.HIT_FIELD, new DocumentField(EncryptedKnnRescorer.HIT_FIELD, List.of(value)));
         }
     }
 }

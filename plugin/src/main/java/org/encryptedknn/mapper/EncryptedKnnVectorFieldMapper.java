@@ -1,5 +1,6 @@
 package org.encryptedknn.mapper;
 
+
 import org.apache.lucene.document.BinaryDocValuesField;
 import org.apache.lucene.document.Field;
 import org.apache.lucene.document.FieldType;

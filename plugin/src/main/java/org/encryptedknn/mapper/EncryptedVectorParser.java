@@ -1,6 +1,5 @@
 package org.encryptedknn.mapper;
 
-import org.encryptedknn.codec.ResidualDocValues;
 import org.encryptedknn.transform.EncryptedVector;
 import org.opensearch.core.xcontent.XContentParser;
 

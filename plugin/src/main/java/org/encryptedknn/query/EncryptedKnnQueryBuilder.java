@@ -1,5 +1,9 @@
 package org.encryptedknn.query;
 
+import org.encryptedknn.mapper.ResidualDocValues;
+import org.encryptedknn.mapper.EncryptedFieldSpec;
+import org.encryptedknn.mapper.EncryptedKnnVectorFieldMapper;
+
 import org.apache.lucene.document.IntField;
 import org.apache.lucene.index.FieldInfo;
 import org.apache.lucene.index.IndexReader;

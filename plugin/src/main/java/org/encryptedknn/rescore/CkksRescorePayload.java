@@ -1,5 +1,8 @@
 package org.encryptedknn.rescore;
 
+import org.apache.lucene.util.BytesRef;
+import org.encryptedknn.mapper.ResidualDocValues;
+
 import org.encryptedknn.he.CkksContext;
 import org.encryptedknn.he.CkksParameters;
 import org.encryptedknn.he.CkksScorer;
@@ -128,7 +131,7 @@ public final class CkksRescorePayload extends RescorePayload<byte[]> {
         return ERRORS;
     }
 
-    static IllegalArgumentException bad(String path, String problem) {
+    public static IllegalArgumentException bad(String path, String problem) {
         return new IllegalArgumentException("[encrypted_knn] " + (path.startsWith("rescore.") ? path : PATH + "." + path) + ": " + problem);
     }
 
@@ -328,5 +331,11 @@ public final class CkksRescorePayload extends RescorePayload<byte[]> {
     @Override
     public int hashCode() {
         return queryHash() * 31 + params.hashCode();
+    }
+
+    /** True when a stored residual record can be packed into a block of this query's parameters. */
+    public boolean residualFits(BytesRef record) {
+        int length = ResidualDocValues.residualLength(record);
+        return length >= 1 && length <= parameters().blockWidth();
     }
 }

@@ -1,5 +1,6 @@
 package org.encryptedknn.rescore;
 
+
 import org.apache.lucene.index.BinaryDocValues;
 import org.apache.lucene.index.FloatVectorValues;
 import org.apache.lucene.index.KnnVectorValues;
@@ -12,7 +13,7 @@ import org.apache.lucene.search.ScoreDoc;
 import org.apache.lucene.search.TopDocs;
 import org.apache.lucene.util.BytesRef;
 import org.encryptedknn.mapper.EncryptedFieldSpec;
-import org.encryptedknn.codec.ResidualDocValues;
+import org.encryptedknn.mapper.ResidualDocValues;
 import org.encryptedknn.stats.PluginStats;
 import org.opensearch.search.rescore.RescoreContext;
 import org.opensearch.search.rescore.Rescorer;
@@ -45,6 +46,12 @@ import java.util.Set;
  * search context) and attaches the result ciphertexts to the returned hits (docs/ckks-mode.md).
  */
 public final class EncryptedKnnRescorer implements Rescorer {
+
+    /**
+     * The per-hit document field the fetch sub-phase ({@code org.encryptedknn.fetch.EncryptedKnnFetchSubPhase}) adds to
+     * each rescored hit.
+     */
+    public static final String HIT_FIELD = "_encrypted_knn";
 
     public static final EncryptedKnnRescorer INSTANCE = new EncryptedKnnRescorer();
 
@@ -104,7 +111,7 @@ public final class EncryptedKnnRescorer implements Rescorer {
     }
 
     /** The parts of one hit's score, and the stored prefix ciphertext {@code p} they were computed from. */
-    record HitScore(boolean hasVector, double prefixTerm, double residualTerm, int cell, int epoch, boolean probed, float[] p) {
+    public record HitScore(boolean hasVector, double prefixTerm, double residualTerm, int cell, int epoch, boolean probed, float[] p) {
         float total() {
             return hasVector ? (float) (prefixTerm + residualTerm) : MISSING_SCORE;
         }
@@ -178,7 +185,7 @@ public final class EncryptedKnnRescorer implements Rescorer {
         Explanation prefix = Explanation.match((float) score.prefixTerm(), "<prefix, p> (approximate prefix term)");
         if (context.mode() == RescoreMode.CKKS) {
             return Explanation.match(score.total(), name + ": prefix approximation only (the residual term is in the hit's "
-                + EncryptedKnnFetchSubPhase.FIELD + " ciphertext" + (score.probed() ? "" : "; cell " + score.cell() + " not probed") + ")", prefix);
+                + HIT_FIELD + " ciphertext" + (score.probed() ? "" : "; cell " + score.cell() + " not probed") + ")", prefix);
         }
         Explanation residual = score.probed()
             ? Explanation.match((float) score.residualTerm(), "<H_c r_q, z> for cell " + score.cell())
@@ -187,13 +194,13 @@ public final class EncryptedKnnRescorer implements Rescorer {
     }
 
     /** Forward-only access to one segment's prefixes and residual records. */
-    static final class LeafCursor {
+    public static final class LeafCursor {
         final LeafReaderContext leaf;
         final BinaryDocValues residuals;
         final FloatVectorValues vectors;
         final KnnVectorValues.DocIndexIterator vectorIterator;
 
-        LeafCursor(LeafReaderContext leaf, String field) throws IOException {
+        public LeafCursor(LeafReaderContext leaf, String field) throws IOException {
             this.leaf = leaf;
             this.residuals = leaf.reader().getBinaryDocValues(ResidualDocValues.residualField(field));
             this.vectors = leaf.reader().getFloatVectorValues(field);
@@ -201,12 +208,12 @@ public final class EncryptedKnnRescorer implements Rescorer {
         }
 
         /** The keyed residual z of the doc last {@linkplain #score scored} (it must have a vector). */
-        float[] residual() throws IOException {
+        public float[] residual() throws IOException {
             return ResidualDocValues.residual(residuals.binaryValue());
         }
 
         /** Scores {@code doc} (segment-local; not before the previous call's doc). */
-        HitScore score(int doc, Context context) throws IOException {
+        public HitScore score(int doc, Context context) throws IOException {
             if (vectors == null || residuals == null || !residuals.advanceExact(doc)) {
                 return new HitScore(false, 0, 0, -1, -1, false, null);
             }
@@ -227,7 +234,7 @@ public final class EncryptedKnnRescorer implements Rescorer {
             boolean epochOk = queryEpoch == null || queryEpoch == epoch;
             if (context.mode() == RescoreMode.CKKS) {
                 boolean probed = epochOk && context.ckksQuery().cells().containsKey(cell)
-                    && EncryptedKnnFetchSubPhase.residualFits(record, context.ckksQuery());
+                    && context.ckksQuery().residualFits(record);
                 return new HitScore(true, prefixTerm, 0, cell, epoch, probed, p);
             }
             Map<Integer, float[]> cells = context.query().cells();

@@ -340,7 +340,7 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
         for (int r = 0; r < 5; r++) {
             SearchHit h = ckks.getHits().getHits()[r];
             assertEquals("ckks rank " + r, hits[r].getScore(), h.getScore(), 1e-4f);
-            assertNull("the per-hit ciphertext field is not passed on", h.field(org.encryptedknn.fetch.EncryptedKnnFetchSubPhase.FIELD));
+            assertNull("the per-hit ciphertext field is not passed on", h.field(org.encryptedknn.rescore.EncryptedKnnRescorer.HIT_FIELD));
             assertEquals(hits[r].getSourceAsMap().get("body"), h.getSourceAsMap().get("body"));
         }
 

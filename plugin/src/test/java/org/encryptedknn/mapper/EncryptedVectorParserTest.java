@@ -1,6 +1,6 @@
 package org.encryptedknn.mapper;
 
-import org.encryptedknn.codec.ResidualDocValues;
+import org.encryptedknn.mapper.ResidualDocValues;
 import org.encryptedknn.plugin.EncryptedDocs;
 import org.encryptedknn.transform.EncryptedVector;
 import org.junit.Test;

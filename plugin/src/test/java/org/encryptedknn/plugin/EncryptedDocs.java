@@ -9,10 +9,10 @@ import java.util.Map;
 import java.util.Random;
 
 /** Random, structurally valid encrypted vectors for tests (no keys needed: the storage side never checks crypto). */
-final class EncryptedDocs {
+public final class EncryptedDocs {
     private EncryptedDocs() {}
 
-    static float[] randomFloats(Random random, int n) {
+    public static float[] randomFloats(Random random, int n) {
         float[] v = new float[n];
         for (int i = 0; i < n; i++) {
             v[i] = (float) random.nextGaussian();
@@ -20,13 +20,13 @@ final class EncryptedDocs {
         return v;
     }
 
-    static byte[] randomNonce(Random random) {
+    public static byte[] randomNonce(Random random) {
         byte[] n = new byte[16];
         random.nextBytes(n);
         return n;
     }
 
-    static EncryptedVector random(Random random, EncryptedFieldSpec spec, int cell, int epoch) {
+    public static EncryptedVector random(Random random, EncryptedFieldSpec spec, int cell, int epoch) {
         return new EncryptedVector(
             randomFloats(random, spec.prefixDimension()),
             randomNonce(random),
@@ -37,7 +37,7 @@ final class EncryptedDocs {
     }
 
     /** The JSON object form {p,n,c,z,e}. */
-    static Map<String, Object> toMap(EncryptedVector v) {
+    public static Map<String, Object> toMap(EncryptedVector v) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("p", v.prefix());
         m.put("n", Base64.getEncoder().encodeToString(v.nonce()));

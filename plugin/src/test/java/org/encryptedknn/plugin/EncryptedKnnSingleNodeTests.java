@@ -1,5 +1,10 @@
 package org.encryptedknn.plugin;
 
+import org.encryptedknn.codec.EncryptedKnnCodec;
+import org.encryptedknn.codec.HnswParamsRecordingFormat;
+import org.encryptedknn.mapper.EncryptedKnnVectorFieldMapper;
+import org.encryptedknn.query.EncryptedKnnQueryBuilder;
+
 import org.encryptedknn.mapper.EncryptedFieldSpec;
 import org.apache.lucene.index.FieldInfo;
 import org.apache.lucene.index.LeafReaderContext;
@@ -441,7 +446,7 @@ public class EncryptedKnnSingleNodeTests extends OpenSearchSingleNodeTestCase {
                 assertEquals((float) dot(prefix, v.prefix()), hit.getScore(), 1e-4f * Math.max(1f, Math.abs(hit.getScore())));
             }
             // the per-hit field: p, n, cell, epoch; the exact residual term (probed) or z (unprobed)
-            Map<?, ?> info = (Map<?, ?>) hit.field(org.encryptedknn.fetch.EncryptedKnnFetchSubPhase.FIELD).getValue();
+            Map<?, ?> info = (Map<?, ?>) hit.field(org.encryptedknn.rescore.EncryptedKnnRescorer.HIT_FIELD).getValue();
             assertArrayEquals(v.prefix(), EncryptedVector.decodeFloats((String) info.get("prefix")), 0f);
             assertEquals(java.util.Base64.getEncoder().encodeToString(v.nonce()), info.get("nonce"));
             assertEquals(v.cell(), ((Number) info.get("cell")).intValue());

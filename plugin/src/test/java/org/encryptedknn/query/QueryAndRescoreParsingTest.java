@@ -1,5 +1,7 @@
 package org.encryptedknn.query;
 
+import org.encryptedknn.mapper.EncryptedFieldSpec;
+
 import org.encryptedknn.plugin.EncryptedKnnPlugin;
 import org.encryptedknn.rescore.EncryptedKnnRescorerBuilder;
 import org.encryptedknn.rescore.KeyedRescorePayload;

@@ -155,8 +155,8 @@ public class CkksRescoreSingleNodeTests extends OpenSearchSingleNodeTestCase {
     }
 
     static Map<?, ?> info(SearchHit hit) {
-        DocumentField field = hit.field(EncryptedKnnFetchSubPhase.FIELD);
-        assertNotNull("hit " + hit.getId() + " has " + EncryptedKnnFetchSubPhase.FIELD, field);
+        DocumentField field = hit.field(EncryptedKnnRescorer.HIT_FIELD);
+        assertNotNull("hit " + hit.getId() + " has " + EncryptedKnnRescorer.HIT_FIELD, field);
         return (Map<?, ?>) field.getValue();
     }
 

@@ -4,10 +4,10 @@ package org.encryptedknn.client.cli;
  * A user error (bad option, missing or malformed file, wrong key, refused request): {@link Main} prints its message
  * as one line on stderr, without a stack trace, and exits with {@link #exitCode()}.
  */
-final class CliException extends RuntimeException {
+public final class CliException extends RuntimeException {
 
     /** Exit code of usage errors (unknown option, missing required option, bad option value). */
-    static final int USAGE = 2;
+    public static final int USAGE = 2;
     /** Exit code of every other user error (files, keys, the node's answers). */
     static final int FAILED = 1;
 
@@ -22,7 +22,7 @@ final class CliException extends RuntimeException {
         this.exitCode = exitCode;
     }
 
-    static CliException usage(String message) {
+    public static CliException usage(String message) {
         return new CliException(USAGE, message);
     }
 

@@ -1,6 +1,5 @@
 package org.encryptedknn.client.cli;
 
-import org.encryptedknn.tools.ToolCommands;
 import org.encryptedknn.client.OpenSearchHttp;
 
 import java.io.PrintStream;
@@ -21,9 +20,13 @@ import java.util.Map;
  * encrypted-knn mapping --model model.json [--encrypt-fields body] [--deterministic-fields sender]
  * encrypted-knn encrypt --key master.key --model model.json --input docs.jsonl --index mail --output bulk.ndjson …
  * encrypted-knn search  --key master.key --model model.json --url http://127.0.0.1:9200 --index mail --text "…"
- * encrypted-knn audit   [AuditTool options]
+ * encrypted-knn audit   [AuditTool options]                     (tools module: org.encryptedknn.tools.ToolsMain)
  * encrypted-knn bench   search|ckks|ckks-search|transform [options]
  * </pre>
+ *
+ * bin/encrypted-knn runs {@code org.encryptedknn.tools.ToolsMain}, which adds {@code audit} and {@code bench} to the
+ * client commands of this class ({@link #run(Map, String[], PrintStream, PrintStream)}); the client module itself does
+ * not depend on the tools.
  *
  * Every subcommand has {@code --help}. User errors (missing or malformed files, wrong key, refused requests) are one
  * line on stderr and exit code 1 (2 for usage errors); no stack traces.
@@ -31,7 +34,7 @@ import java.util.Map;
 public final class Main {
 
     /** A subcommand: its one-line summary and its runner. */
-    interface Command {
+    public interface Command {
         String summary();
 
         String usage();
@@ -40,16 +43,15 @@ public final class Main {
         int run(String[] args, PrintStream out, PrintStream err) throws Exception;
     }
 
-    static final Map<String, Command> COMMANDS = new LinkedHashMap<>();
-
-    static {
-        COMMANDS.put("keygen", new KeygenCommand());
-        COMMANDS.put("fit", new FitCommand());
-        COMMANDS.put("mapping", new MappingCommand());
-        COMMANDS.put("encrypt", new EncryptCommand());
-        COMMANDS.put("search", new SearchCommand());
-        COMMANDS.put("audit", new ToolCommands.Audit());
-        COMMANDS.put("bench", new ToolCommands.Bench());
+    /** The client-mode commands, in the order of {@code --help}. */
+    public static Map<String, Command> clientCommands() {
+        Map<String, Command> commands = new LinkedHashMap<>();
+        commands.put("keygen", new KeygenCommand());
+        commands.put("fit", new FitCommand());
+        commands.put("mapping", new MappingCommand());
+        commands.put("encrypt", new EncryptCommand());
+        commands.put("search", new SearchCommand());
+        return commands;
     }
 
     private Main() {}
@@ -62,18 +64,23 @@ public final class Main {
 
     /** Runs one command line; returns the exit code (0 = success). Never calls {@link System#exit}. */
     public static int run(String[] args, PrintStream out, PrintStream err) {
+        return run(clientCommands(), args, out, err);
+    }
+
+    /** Runs one command line with these commands; returns the exit code (0 = success). Never calls {@link System#exit}. */
+    public static int run(Map<String, Command> commands, String[] args, PrintStream out, PrintStream err) {
         if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h") || args[0].equals("help")) {
-            if (args.length >= 2 && COMMANDS.containsKey(args[1])) {
-                out.println(COMMANDS.get(args[1]).usage());
+            if (args.length >= 2 && commands.containsKey(args[1])) {
+                out.println(commands.get(args[1]).usage());
                 return 0;
             }
-            (args.length == 0 ? err : out).println(usage());
+            (args.length == 0 ? err : out).println(usage(commands));
             return args.length == 0 ? CliException.USAGE : 0;
         }
         String name = args[0];
-        Command command = COMMANDS.get(name);
+        Command command = commands.get(name);
         if (command == null) {
-            err.println("encrypted-knn: unknown command '" + name + "' (commands: " + String.join(", ", COMMANDS.keySet())
+            err.println("encrypted-knn: unknown command '" + name + "' (commands: " + String.join(", ", commands.keySet())
                 + "; see encrypted-knn --help)");
             return CliException.USAGE;
         }
@@ -117,12 +124,12 @@ public final class Main {
         return null;
     }
 
-    static String usage() {
+    static String usage(Map<String, Command> commands) {
         StringBuilder b = new StringBuilder();
         b.append("usage: encrypted-knn <command> [options]      (encrypted-knn <command> --help for its options)\n\n");
         b.append("Client mode: the master key and the model stay on this machine; the cluster only stores ciphertexts.\n\n");
         b.append("commands:\n");
-        COMMANDS.forEach((n, c) -> b.append(String.format(java.util.Locale.ROOT, "  %-9s %s%n", n, c.summary())));
+        commands.forEach((n, c) -> b.append(String.format(java.util.Locale.ROOT, "  %-9s %s%n", n, c.summary())));
         b.append("\nA first session (docs/client-mode.md):\n");
         b.append("  encrypted-knn keygen  --out master.key\n");
         b.append("  encrypted-knn fit     --key master.key --vectors sample.jsonl --out model.json\n");

@@ -12,7 +12,7 @@ import java.util.Set;
  * {@code --name value} and {@code --flag} options of one subcommand, checked against what the subcommand accepts:
  * an unknown option, a missing value or a missing required option is a usage error naming it.
  */
-final class Options {
+public final class Options {
 
     private final String command;
     private final Map<String, String> values = new LinkedHashMap<>();
@@ -22,7 +22,7 @@ final class Options {
      * @param valued options that take a value (e.g. "--key")
      * @param flags  options without a value (e.g. "--force")
      */
-    Options(String command, String[] args, Set<String> valued, Set<String> flags) {
+    public Options(String command, String[] args, Set<String> valued, Set<String> flags) {
         this.command = command;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
@@ -59,7 +59,7 @@ final class Options {
         }
     }
 
-    static boolean wantsHelp(String[] args) {
+    public static boolean wantsHelp(String[] args) {
         return Arrays.asList(args).contains("--help") || Arrays.asList(args).contains("-h");
     }
 
@@ -67,7 +67,7 @@ final class Options {
         return " (see: encrypted-knn " + command + " --help)";
     }
 
-    boolean has(String name) {
+    public boolean has(String name) {
         return values.containsKey(name);
     }
 
@@ -75,7 +75,7 @@ final class Options {
         return values.containsKey(name);
     }
 
-    String get(String name, String fallback) {
+    public String get(String name, String fallback) {
         return values.getOrDefault(name, fallback);
     }
 
@@ -91,7 +91,7 @@ final class Options {
         return Path.of(required(name));
     }
 
-    int integer(String name, int fallback, int min, int max) {
+    public int integer(String name, int fallback, int min, int max) {
         String v = values.get(name);
         if (v == null) {
             return fallback;
@@ -143,7 +143,7 @@ final class Options {
         return out;
     }
 
-    List<String> positional() {
+    public List<String> positional() {
         return positional;
     }
 

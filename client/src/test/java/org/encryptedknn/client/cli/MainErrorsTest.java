@@ -171,7 +171,7 @@ public class MainErrorsTest {
 
     @Test
     public void everyCommandHasHelp() {
-        List<String> names = new ArrayList<>(Main.COMMANDS.keySet());
+        List<String> names = new ArrayList<>(Main.clientCommands().keySet());
         for (String name : names) {
             CliTestSupport.Result r = run(name, "--help");
             assertEquals(name, 0, r.code());

@@ -1,5 +1,7 @@
 package org.encryptedknn.search.pipeline;
 
+import org.encryptedknn.rescore.EncryptedKnnRescorer;
+
 import org.encryptedknn.fields.FieldCipher;
 import org.encryptedknn.keystore.NodeKeyHolder;
 import org.encryptedknn.keystore.KeyLease;
@@ -167,7 +169,7 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
 
     /** The per-hit field of the data node's fetch sub-phase, or an empty map. */
     private static Map<?, ?> hitInfo(SearchHit hit) {
-        DocumentField f = hit.field(EncryptedKnnFetchSubPhase.FIELD);
+        DocumentField f = hit.field(EncryptedKnnRescorer.HIT_FIELD);
         return f != null && f.getValue() instanceof Map<?, ?> m ? m : Map.of();
     }
 
@@ -206,7 +208,7 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
      * data node's per-hit rescore field (ciphertext material for a key holder, which here is this processor).
      */
     private void rewriteSource(SearchHit hit, KeyLease lease, String dropField, boolean requireNothing, boolean dropSource) {
-        hit.removeDocumentField(EncryptedKnnFetchSubPhase.FIELD);
+        hit.removeDocumentField(EncryptedKnnRescorer.HIT_FIELD);
         if (hit.hasSource() == false) {
             return;
         }

@@ -36,11 +36,11 @@ import java.util.Set;
  */
 public final class SearchBench {
 
-    static final String FIELD = "embedding";
+    public static final String FIELD = "embedding";
     static final String PLAIN_INDEX = "bench-plain";
-    static final String ENCRYPTED_INDEX = "bench-encrypted";
+    public static final String ENCRYPTED_INDEX = "bench-encrypted";
     static final Indices.Hnsw HNSW = Indices.Hnsw.DEFAULT;
-    static final int TOP = 10;
+    public static final int TOP = 10;
 
     public static void main(String[] args) throws Exception {
         Args a = new Args(args);
@@ -114,7 +114,7 @@ public final class SearchBench {
         }, Indices.ProgressListener.NONE));
     }
 
-    static Indices.LoadResult indexEncrypted(OpenSearchHttp node, VectorTransform transform, float[][] vectors) {
+    public static Indices.LoadResult indexEncrypted(OpenSearchHttp node, VectorTransform transform, float[][] vectors) {
         EncryptionModel model = transform.model();
         Indices.recreate(node, ENCRYPTED_INDEX, Indices.encryptedIndexBody(FIELD, model.id(), model.parameters(), HNSW));
         // Encryption happens in the key holder before the bulk request, so it counts in the throughput.
@@ -206,7 +206,7 @@ public final class SearchBench {
         return hit / (double) truth.length;
     }
 
-    static int[][] exactTopK(float[][] docs, float[][] queries, int k) {
+    public static int[][] exactTopK(float[][] docs, float[][] queries, int k) {
         int[][] out = new int[queries.length][];
         for (int q = 0; q < queries.length; q++) {
             out[q] = ExactSearch.topK(queries[q], docs, k, Space.COSINE);
@@ -214,7 +214,7 @@ public final class SearchBench {
         return out;
     }
 
-    static double percentile(double[] values, double p) {
+    public static double percentile(double[] values, double p) {
         double[] sorted = values.clone();
         Arrays.sort(sorted);
         int index = (int) Math.ceil(p / 100.0 * sorted.length) - 1;
@@ -222,7 +222,7 @@ public final class SearchBench {
     }
 
     /** Prints the verdict of a run with checks; exit status 1 when one failed (the reliability drivers rely on it). */
-    static void finish(List<String> failures) {
+    public static void finish(List<String> failures) {
         System.out.println();
         if (failures.isEmpty()) {
             System.out.println("RESULT: all checks passed");
@@ -232,7 +232,7 @@ public final class SearchBench {
         }
     }
 
-    static double seconds(long startNanos) {
+    public static double seconds(long startNanos) {
         return (System.nanoTime() - startNanos) / 1e9;
     }
 
@@ -240,8 +240,8 @@ public final class SearchBench {
      * The embedded corpus split into indexed vectors and held-out queries: {@code --docs} (default 0 = all) and
      * {@code --queries} (default 200). Prints a one-line summary.
      */
-    record Workload(float[][] vectors, float[][] queries, int dimension) {
-        static Workload load(Args a) {
+    public record Workload(float[][] vectors, float[][] queries, int dimension) {
+        public static Workload load(Args a) {
             int docs = a.getInt("--docs", 0);
             int queryCount = a.getInt("--queries", 200);
             EmbeddedCorpus corpus = EmbeddedCorpus.load(docs <= 0 ? 0 : docs + queryCount);
@@ -254,14 +254,14 @@ public final class SearchBench {
     }
 
     /** --name value command-line arguments. */
-    static final class Args {
+    public static final class Args {
         private final String[] args;
 
-        Args(String[] args) {
+        public Args(String[] args) {
             this.args = args;
         }
 
-        String get(String name, String fallback) {
+        public String get(String name, String fallback) {
             for (int i = 0; i < args.length - 1; i++) {
                 if (args[i].equals(name)) {
                     return args[i + 1];
@@ -270,11 +270,11 @@ public final class SearchBench {
             return fallback;
         }
 
-        int getInt(String name, int fallback) {
+        public int getInt(String name, int fallback) {
             return Integer.parseInt(get(name, Integer.toString(fallback)));
         }
 
-        double getDouble(String name, double fallback) {
+        public double getDouble(String name, double fallback) {
             return Double.parseDouble(get(name, Double.toString(fallback)));
         }
     }

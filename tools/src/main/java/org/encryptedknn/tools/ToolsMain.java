@@ -14,10 +14,23 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** {@code audit} and {@code bench}: the existing mains, reachable from the one command. */
-final class ToolCommands {
+/**
+ * The full {@code encrypted-knn} command line (bin/encrypted-knn): the client commands of {@link Main} plus
+ * {@code audit} and {@code bench}, the tools' mains reachable from the one command. It lives here because the client
+ * module does not depend on the tools.
+ */
+public final class ToolsMain {
 
-    private ToolCommands() {}
+    private ToolsMain() {}
+
+    public static void main(String[] args) {
+        Map<String, Main.Command> commands = Main.clientCommands();
+        commands.put("audit", new Audit());
+        commands.put("bench", new Bench());
+        int code = Main.run(commands, args, System.out, System.err);
+        System.out.flush();
+        System.exit(code);
+    }
 
     @FunctionalInterface
     interface MainMethod {

@@ -1,4 +1,4 @@
-package org.encryptedknn.codec;
+package org.encryptedknn.mapper;
 
 import org.apache.lucene.util.BytesRef;
 
