@@ -1,14 +1,13 @@
 package org.encryptedknn.client;
 
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import javax.crypto.AEADBadTagException;
 import org.encryptedknn.he.CkksContext;
 import org.encryptedknn.he.CkksParameters;
 import org.encryptedknn.he.CkksSecretKey;
 import org.encryptedknn.keys.AesGcm;
 import org.encryptedknn.keys.KeyDerivation;
-
-import javax.crypto.AEADBadTagException;
-import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 
 /**
  * The key holder's CKKS secret key, kept next to the model.
@@ -46,8 +45,10 @@ public final class CkksClientKeys {
             plain = AesGcm.open(wrap, sealed, aad(modelId, context.parameters()));
             return CkksSecretKey.load(context, plain);
         } catch (AEADBadTagException e) {
-            throw new IllegalArgumentException("sealed CKKS key does not open for model '" + modelId + "' with "
-                + context.parameters() + " under this master key", e);
+            throw new IllegalArgumentException(
+                    "sealed CKKS key does not open for model '" + modelId + "' with " + context.parameters()
+                            + " under this master key",
+                    e);
         } finally {
             if (plain != null) {
                 Arrays.fill(plain, (byte) 0);
@@ -57,7 +58,8 @@ public final class CkksClientKeys {
     }
 
     private static byte[] aad(String modelId, CkksParameters p) {
-        return (LABEL + "|" + modelId + "|" + p.polyDegree() + "|" + p.coeffModulusBits() + "|" + p.scaleBits() + "|" + p.blockWidth())
-            .getBytes(StandardCharsets.UTF_8);
+        return (LABEL + "|" + modelId + "|" + p.polyDegree() + "|" + p.coeffModulusBits() + "|" + p.scaleBits() + "|"
+                        + p.blockWidth())
+                .getBytes(StandardCharsets.UTF_8);
     }
 }

@@ -3,17 +3,15 @@ package org.encryptedknn.client;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-
-import org.encryptedknn.he.CkksKeyHolder;
-import org.encryptedknn.he.CkksParameters;
-import org.encryptedknn.transform.EncryptedVector;
-import org.encryptedknn.transform.VectorTransform;
-
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.encryptedknn.he.CkksKeyHolder;
+import org.encryptedknn.he.CkksParameters;
+import org.encryptedknn.transform.EncryptedVector;
+import org.encryptedknn.transform.VectorTransform;
 
 /**
  * Key-holder side of one encrypted search in ckks mode (docs/ckks-mode.md), on top of {@link EncryptedSearch} (same
@@ -35,7 +33,14 @@ public final class CkksSearch {
      * One hit: exact score when {@code exact}; otherwise the prefix term only (no encrypted score and no z in the
      * response). {@code record} is what came back of its encrypted vector (zeros in place of z when z did not).
      */
-    public record Hit(String id, double score, int cell, boolean probed, boolean exact, JsonNode source, EncryptedVector record) {}
+    public record Hit(
+            String id,
+            double score,
+            int cell,
+            boolean probed,
+            boolean exact,
+            JsonNode source,
+            EncryptedVector record) {}
 
     private final EncryptedSearch search;
     private final CkksKeyHolder keyHolder;
@@ -83,8 +88,12 @@ public final class CkksSearch {
             JsonNode f = EncryptedSearch.hitInfo(hit);
             if (f.has("ciphertext")) {
                 byte[] ct = binary(f.path("ciphertext"));
-                if (sums.put(f.path("batch").asText(), keyHolder.decryptBatch(ct, f.path("count").asInt())) != null) {
-                    throw new IllegalStateException("batch " + f.path("batch").asText() + " appears twice in the response");
+                if (sums.put(
+                                f.path("batch").asText(),
+                                keyHolder.decryptBatch(ct, f.path("count").asInt()))
+                        != null) {
+                    throw new IllegalStateException(
+                            "batch " + f.path("batch").asText() + " appears twice in the response");
                 }
                 batchesDecrypted++;
             }
@@ -106,8 +115,8 @@ public final class CkksSearch {
             if (probed) {
                 double[] batch = sums.get(f.path("batch").asText());
                 if (batch == null) {
-                    throw new IllegalStateException("hit " + hit.path("_id").asText() + " refers to batch " + f.path("batch").asText()
-                        + " whose ciphertext is not in the response");
+                    throw new IllegalStateException("hit " + hit.path("_id").asText() + " refers to batch "
+                            + f.path("batch").asText() + " whose ciphertext is not in the response");
                 }
                 score = prefix + batch[f.path("slot").asInt()];
                 exact = true;
@@ -121,7 +130,9 @@ public final class CkksSearch {
             out.add(new Hit(hit.path("_id").asText(), score, v.cell(), probed, exact, hit.path("_source"), v));
         }
         // exact scores first; flagged (prefix-only) hits after them: their scores are not comparable
-        out.sort(Comparator.comparing(Hit::exact).reversed().thenComparing(Comparator.comparingDouble(Hit::score).reversed()));
+        out.sort(Comparator.comparing(Hit::exact)
+                .reversed()
+                .thenComparing(Comparator.comparingDouble(Hit::score).reversed()));
         rankingNanos += System.nanoTime() - rankingStart;
         return out;
     }
@@ -186,7 +197,9 @@ public final class CkksSearch {
             Hit e = h.exact() ? null : exact.get(h.id());
             out.add(e == null ? h : new Hit(h.id(), e.score(), h.cell(), true, true, h.source(), h.record()));
         }
-        out.sort(Comparator.comparing(Hit::exact).reversed().thenComparing(Comparator.comparingDouble(Hit::score).reversed()));
+        out.sort(Comparator.comparing(Hit::exact)
+                .reversed()
+                .thenComparing(Comparator.comparingDouble(Hit::score).reversed()));
         return out;
     }
 

@@ -4,16 +4,14 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
-
-import org.encryptedknn.fields.FieldCipher;
-import org.encryptedknn.keys.KeyDerivation;
-import org.encryptedknn.transform.EncryptedVector;
-import org.encryptedknn.transform.VectorTransform;
-
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.encryptedknn.fields.FieldCipher;
+import org.encryptedknn.keys.KeyDerivation;
+import org.encryptedknn.transform.EncryptedVector;
+import org.encryptedknn.transform.VectorTransform;
 
 /**
  * Client-mode encryption of whole JSON documents, the key-holder twin of the gateway's {@code encrypted_knn} ingest
@@ -41,20 +39,27 @@ public final class DocumentCipher implements AutoCloseable {
      * @param index the index the documents go to: associated data of the randomized field ciphertexts (a ciphertext
      *              copied into another index does not decrypt there)
      */
-    public DocumentCipher(VectorTransform transform, KeyDerivation keys, String vectorField, String index,
-                          List<String> encryptFields, List<String> deterministicFields) {
+    public DocumentCipher(
+            VectorTransform transform,
+            KeyDerivation keys,
+            String vectorField,
+            String index,
+            List<String> encryptFields,
+            List<String> deterministicFields) {
         this.transform = transform;
         this.vectorField = vectorField;
         this.index = index;
         for (String f : encryptFields) {
             if (f.equals(vectorField) || deterministicFields.contains(f)) {
-                throw new IllegalArgumentException("field '" + f + "' is listed twice (vector field, encrypted and deterministic fields must differ)");
+                throw new IllegalArgumentException("field '" + f
+                        + "' is listed twice (vector field, encrypted and deterministic fields must differ)");
             }
             randomized.put(f, new FieldCipher(keys, f));
         }
         for (String f : deterministicFields) {
             if (f.equals(vectorField)) {
-                throw new IllegalArgumentException("field '" + f + "' is the vector field; it cannot also be a deterministic field");
+                throw new IllegalArgumentException(
+                        "field '" + f + "' is the vector field; it cannot also be a deterministic field");
             }
             deterministic.put(f, new FieldCipher(keys, f));
         }
@@ -83,8 +88,9 @@ public final class DocumentCipher implements AutoCloseable {
             text(doc, e.getKey(), "deterministic", updates, c::encryptDeterministic);
         }
         EncryptedVector v = id != null
-            ? transform.encryptDocument(vector, id, vectorField)
-            : transform.encryptDocument(vector, transform.nonces().forVector(vector, vectorField, transform.epoch()));
+                ? transform.encryptDocument(vector, id, vectorField)
+                : transform.encryptDocument(
+                        vector, transform.nonces().forVector(vector, vectorField, transform.epoch()));
         updates.put(vectorField, EncryptedSearch.recordJson(v));
         updates.forEach(doc::set);
         return doc;
@@ -104,7 +110,8 @@ public final class DocumentCipher implements AutoCloseable {
      * {@code hitIndex} is the hit's {@code _index}. Missing fields are left out; values not encrypted by this project
      * are returned as they are.
      */
-    public static Map<String, String> decryptFields(KeyDerivation keys, JsonNode source, String hitIndex, List<String> fields) {
+    public static Map<String, String> decryptFields(
+            KeyDerivation keys, JsonNode source, String hitIndex, List<String> fields) {
         Map<String, String> out = new LinkedHashMap<>();
         for (String f : fields) {
             JsonNode v = source.path(f);
@@ -134,8 +141,12 @@ public final class DocumentCipher implements AutoCloseable {
         return value;
     }
 
-    private static void text(ObjectNode doc, String field, String kind, Map<String, JsonNode> updates,
-                             java.util.function.UnaryOperator<String> op) {
+    private static void text(
+            ObjectNode doc,
+            String field,
+            String kind,
+            Map<String, JsonNode> updates,
+            java.util.function.UnaryOperator<String> op) {
         JsonNode v = doc.get(field);
         if (v == null || v.isNull()) {
             return;
@@ -146,14 +157,16 @@ public final class DocumentCipher implements AutoCloseable {
             ArrayNode out = OpenSearchHttp.JSON.createArrayNode();
             for (JsonNode x : v) {
                 if (!x.isTextual()) {
-                    throw new IllegalArgumentException("field '" + field + "' (" + kind + ") must be a string or an array of strings");
+                    throw new IllegalArgumentException(
+                            "field '" + field + "' (" + kind + ") must be a string or an array of strings");
                 }
                 out.add(FieldCipher.isEncrypted(x.asText()) ? x.asText() : op.apply(x.asText()));
             }
             updates.put(field, out);
         } else {
-            throw new IllegalArgumentException("field '" + field + "' (" + kind + ") must be a string or an array of strings, got "
-                + v.getNodeType().toString().toLowerCase(java.util.Locale.ROOT));
+            throw new IllegalArgumentException(
+                    "field '" + field + "' (" + kind + ") must be a string or an array of strings, got "
+                            + v.getNodeType().toString().toLowerCase(java.util.Locale.ROOT));
         }
     }
 
@@ -165,7 +178,7 @@ public final class DocumentCipher implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "DocumentCipher[" + vectorField + " -> " + index + ", encrypted " + randomized.keySet() + ", deterministic "
-            + deterministic.keySet() + "]";
+        return "DocumentCipher[" + vectorField + " -> " + index + ", encrypted " + randomized.keySet()
+                + ", deterministic " + deterministic.keySet() + "]";
     }
 }

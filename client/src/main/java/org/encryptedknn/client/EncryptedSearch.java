@@ -3,11 +3,6 @@ package org.encryptedknn.client;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-
-import org.encryptedknn.transform.EncryptedQuery;
-import org.encryptedknn.transform.EncryptedVector;
-import org.encryptedknn.transform.VectorTransform;
-
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Comparator;
@@ -15,6 +10,9 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.encryptedknn.transform.EncryptedQuery;
+import org.encryptedknn.transform.EncryptedVector;
+import org.encryptedknn.transform.VectorTransform;
 
 /**
  * Key-holder side of one encrypted search in keyed mode: builds the request body (stage-1 encrypted
@@ -116,7 +114,9 @@ public final class EncryptedSearch {
      * {@code "_source": false}, which spares the data node reading stored documents at all.
      */
     void excludeCiphertexts(ObjectNode body, int window, int size) {
-        body.putObject("_source").putArray("excludes").add(size <= window ? field : field + "." + EncryptedVector.PREFIX);
+        body.putObject("_source")
+                .putArray("excludes")
+                .add(size <= window ? field : field + "." + EncryptedVector.PREFIX);
     }
 
     /** Adds {@code "rescore":{"window_size":…,"encrypted_knn":{"field":…,"mode":…,"query":{"prefix":[…]}}}}; returns the query. */
@@ -160,12 +160,18 @@ public final class EncryptedSearch {
             if (d.info().path("probed").asBoolean(false) && d.info().has("residual")) {
                 residual = d.info().path("residual").asDouble();
             } else if (d.hasResidual()) {
-                residual = VectorTransform.residualScore(keyedQueries.computeIfAbsent(v.cell(), c -> transform.keyedResidualQuery(query, c)), v);
+                residual = VectorTransform.residualScore(
+                        keyedQueries.computeIfAbsent(v.cell(), c -> transform.keyedResidualQuery(query, c)), v);
             } else {
-                throw new IllegalStateException("hit " + hit.path("_id").asText() + " has neither a residual term nor z: outside the"
-                    + " rescore window? (ask for size ≤ window_size)");
+                throw new IllegalStateException(
+                        "hit " + hit.path("_id").asText() + " has neither a residual term nor z: outside the"
+                                + " rescore window? (ask for size ≤ window_size)");
             }
-            hits.add(new ExactHit(hit.path("_id").asText(), transform.prefixScore(query, v) + residual, v.cell(), hit.path("_source")));
+            hits.add(new ExactHit(
+                    hit.path("_id").asText(),
+                    transform.prefixScore(query, v) + residual,
+                    v.cell(),
+                    hit.path("_source")));
         }
         hits.sort(Comparator.comparingDouble(ExactHit::score).reversed());
         return hits;
@@ -175,15 +181,19 @@ public final class EncryptedSearch {
     static HitData hitData(JsonNode hit, String field, int residualDimension) {
         JsonNode info = hitInfo(hit);
         JsonNode source = hit.path("_source").path(field);
-        JsonNode z = info.has(EncryptedVector.KEYED_RESIDUAL) ? info.path(EncryptedVector.KEYED_RESIDUAL) : source.path(EncryptedVector.KEYED_RESIDUAL);
+        JsonNode z = info.has(EncryptedVector.KEYED_RESIDUAL)
+                ? info.path(EncryptedVector.KEYED_RESIDUAL)
+                : source.path(EncryptedVector.KEYED_RESIDUAL);
         boolean hasResidual = z.isTextual();
         EncryptedVector record = new EncryptedVector(
-            info.has("prefix") ? EncryptedVector.decodeFloats(info.path("prefix").asText()) : floats(source.path(EncryptedVector.PREFIX)),
-            Base64.getDecoder().decode((info.has("nonce") ? info.path("nonce") : source.path(EncryptedVector.NONCE)).asText()),
-            (info.has("cell") ? info.path("cell") : source.path(EncryptedVector.CELL)).asInt(),
-            hasResidual ? EncryptedVector.decodeFloats(z.asText()) : new float[residualDimension],
-            (info.has("epoch") ? info.path("epoch") : source.path(EncryptedVector.EPOCH)).asInt()
-        );
+                info.has("prefix")
+                        ? EncryptedVector.decodeFloats(info.path("prefix").asText())
+                        : floats(source.path(EncryptedVector.PREFIX)),
+                Base64.getDecoder()
+                        .decode((info.has("nonce") ? info.path("nonce") : source.path(EncryptedVector.NONCE)).asText()),
+                (info.has("cell") ? info.path("cell") : source.path(EncryptedVector.CELL)).asInt(),
+                hasResidual ? EncryptedVector.decodeFloats(z.asText()) : new float[residualDimension],
+                (info.has("epoch") ? info.path("epoch") : source.path(EncryptedVector.EPOCH)).asInt());
         return new HitData(record, hasResidual, info);
     }
 
@@ -195,12 +205,12 @@ public final class EncryptedSearch {
     /** The stored record form of a hit's field, as returned in {@code _source} (all of p, n, c, z, e). */
     public static EncryptedVector parseRecord(JsonNode node) {
         return new EncryptedVector(
-            floats(node.path(EncryptedVector.PREFIX)),
-            Base64.getDecoder().decode(node.path(EncryptedVector.NONCE).asText()),
-            node.path(EncryptedVector.CELL).asInt(),
-            EncryptedVector.decodeFloats(node.path(EncryptedVector.KEYED_RESIDUAL).asText()),
-            node.path(EncryptedVector.EPOCH).asInt()
-        );
+                floats(node.path(EncryptedVector.PREFIX)),
+                Base64.getDecoder().decode(node.path(EncryptedVector.NONCE).asText()),
+                node.path(EncryptedVector.CELL).asInt(),
+                EncryptedVector.decodeFloats(
+                        node.path(EncryptedVector.KEYED_RESIDUAL).asText()),
+                node.path(EncryptedVector.EPOCH).asInt());
     }
 
     private static float[] floats(JsonNode array) {

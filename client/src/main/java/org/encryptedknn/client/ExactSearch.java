@@ -1,11 +1,10 @@
 package org.encryptedknn.client;
 
-import org.encryptedknn.transform.VectorTransform;
-import org.encryptedknn.model.Space;
-
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import org.encryptedknn.model.Space;
+import org.encryptedknn.transform.VectorTransform;
 
 /** Exact brute-force nearest neighbours over plaintext vectors: the ground truth that recall is measured against. */
 public final class ExactSearch {

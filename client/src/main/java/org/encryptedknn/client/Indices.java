@@ -3,10 +3,8 @@ package org.encryptedknn.client;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-
-import org.encryptedknn.model.ModelParameters;
-
 import java.util.function.IntFunction;
+import org.encryptedknn.model.ModelParameters;
 
 /**
  * Index set-up over REST: the encrypted index and its plaintext opensearch-knn twin (the baseline),
@@ -101,12 +99,20 @@ public final class Indices {
      * Bulk-loads documents 0..count-1 with ids "0".."count-1" in batches, then refreshes and
      * force-merges to one segment. Fails on the first rejected document.
      */
-    public static LoadResult bulkLoad(OpenSearchHttp node, String index, int count, IntFunction<ObjectNode> documents,
-                                      ProgressListener progress) {
+    public static LoadResult bulkLoad(
+            OpenSearchHttp node,
+            String index,
+            int count,
+            IntFunction<ObjectNode> documents,
+            ProgressListener progress) {
         long start = System.nanoTime();
         StringBuilder ndjson = new StringBuilder();
         for (int i = 0; i < count; i++) {
-            ndjson.append("{\"index\":{\"_index\":\"").append(index).append("\",\"_id\":\"").append(i).append("\"}}\n");
+            ndjson.append("{\"index\":{\"_index\":\"")
+                    .append(index)
+                    .append("\",\"_id\":\"")
+                    .append(i)
+                    .append("\"}}\n");
             ndjson.append(documents.apply(i).toString()).append('\n');
             if ((i + 1) % BULK_BATCH == 0 || i == count - 1) {
                 JsonNode r = node.postNdjson("/_bulk", ndjson.toString());
@@ -126,8 +132,13 @@ public final class Indices {
 
     /** Primary store size in bytes. */
     public static long storeBytes(OpenSearchHttp node, String index) {
-        return node.get("/" + index + "/_stats/store").path("indices").path(index).path("primaries").path("store")
-            .path("size_in_bytes").asLong();
+        return node.get("/" + index + "/_stats/store")
+                .path("indices")
+                .path(index)
+                .path("primaries")
+                .path("store")
+                .path("size_in_bytes")
+                .asLong();
     }
 
     /** Receives bulk progress (documents done, total). */

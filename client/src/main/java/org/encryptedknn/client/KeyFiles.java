@@ -1,7 +1,5 @@
 package org.encryptedknn.client;
 
-import org.encryptedknn.keys.MasterKey;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -15,6 +13,7 @@ import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Set;
+import org.encryptedknn.keys.MasterKey;
 
 /**
  * Master key files of the key holder (client mode): one line, the 32-byte key in base64, owner-only permissions
@@ -52,11 +51,13 @@ public final class KeyFiles {
         byte[] text = (key.toBase64() + "\n").getBytes(StandardCharsets.US_ASCII);
         try {
             if (dir != null && !Files.isDirectory(dir)) {
-                throw new IllegalArgumentException("cannot write key file " + file + ": directory " + dir + " does not exist");
+                throw new IllegalArgumentException(
+                        "cannot write key file " + file + ": directory " + dir + " does not exist");
             }
             if (!overwrite && Files.exists(file)) {
-                throw new IllegalArgumentException("key file " + file + " already exists; refusing to overwrite a master key"
-                    + " (everything encrypted under it would be lost); choose another file or pass --force");
+                throw new IllegalArgumentException(
+                        "key file " + file + " already exists; refusing to overwrite a master key"
+                                + " (everything encrypted under it would be lost); choose another file or pass --force");
             }
             if (overwrite) {
                 Path tmp = createOwnerOnly(dir, file.getFileName() + ".tmp-");
@@ -78,7 +79,8 @@ public final class KeyFiles {
                 Files.write(created, text);
             }
         } catch (FileAlreadyExistsException e) {
-            throw new IllegalArgumentException("key file " + file + " already exists; refusing to overwrite a master key");
+            throw new IllegalArgumentException(
+                    "key file " + file + " already exists; refusing to overwrite a master key");
         } catch (AccessDeniedException e) {
             throw new IllegalArgumentException("cannot write key file " + file + ": permission denied");
         } catch (IOException e) {
@@ -94,7 +96,8 @@ public final class KeyFiles {
         try {
             bytes = Files.readAllBytes(file);
         } catch (NoSuchFileException e) {
-            throw new IllegalArgumentException("key file " + file + " does not exist (create one with: encrypted-knn keygen --out " + file + ")");
+            throw new IllegalArgumentException(
+                    "key file " + file + " does not exist (create one with: encrypted-knn keygen --out " + file + ")");
         } catch (AccessDeniedException e) {
             throw new IllegalArgumentException("key file " + file + " is not readable: permission denied");
         } catch (IOException e) {
@@ -110,7 +113,7 @@ public final class KeyFiles {
         } catch (IllegalArgumentException e) {
             // MasterKey's messages never echo the value
             throw new IllegalArgumentException("key file " + file + " does not hold a master key: " + e.getMessage()
-                + " (expected one line of base64 encoding 32 bytes)");
+                    + " (expected one line of base64 encoding 32 bytes)");
         }
     }
 
@@ -118,8 +121,10 @@ public final class KeyFiles {
     public static boolean tooOpen(Path file) {
         try {
             Set<PosixFilePermission> p = Files.getPosixFilePermissions(file);
-            return p.contains(PosixFilePermission.GROUP_READ) || p.contains(PosixFilePermission.OTHERS_READ)
-                || p.contains(PosixFilePermission.GROUP_WRITE) || p.contains(PosixFilePermission.OTHERS_WRITE);
+            return p.contains(PosixFilePermission.GROUP_READ)
+                    || p.contains(PosixFilePermission.OTHERS_READ)
+                    || p.contains(PosixFilePermission.GROUP_WRITE)
+                    || p.contains(PosixFilePermission.OTHERS_WRITE);
         } catch (UnsupportedOperationException | IOException e) {
             return false;
         }

@@ -1,11 +1,5 @@
 package org.encryptedknn.client;
 
-import org.encryptedknn.keys.KeyDerivation;
-import org.encryptedknn.model.ModelCodec;
-import org.encryptedknn.model.ModelDecryptionException;
-import org.encryptedknn.model.ModelMetadata;
-import org.encryptedknn.model.EncryptionModel;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -14,6 +8,11 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import org.encryptedknn.keys.KeyDerivation;
+import org.encryptedknn.model.EncryptionModel;
+import org.encryptedknn.model.ModelCodec;
+import org.encryptedknn.model.ModelDecryptionException;
+import org.encryptedknn.model.ModelMetadata;
 
 /**
  * Sealed model files of the key holder (client mode): the {@link ModelCodec} JSON, public parameters in clear and
@@ -39,7 +38,8 @@ public final class ModelFiles {
                 Files.deleteIfExists(tmp);
             }
         } catch (NoSuchFileException e) {
-            throw new IllegalArgumentException("cannot write model file " + file + ": directory " + dir + " does not exist");
+            throw new IllegalArgumentException(
+                    "cannot write model file " + file + ": directory " + dir + " does not exist");
         } catch (AccessDeniedException e) {
             throw new IllegalArgumentException("cannot write model file " + file + ": permission denied");
         } catch (IOException e) {
@@ -57,9 +57,11 @@ public final class ModelFiles {
         try {
             return ModelCodec.fromJson(json, keys);
         } catch (ModelDecryptionException e) {
-            throw new IllegalArgumentException("model file " + file + " cannot be decrypted with "
-                + (keyFile == null ? "this master key" : "key file " + keyFile)
-                + " (it was sealed under another master key, or it was altered)", e);
+            throw new IllegalArgumentException(
+                    "model file " + file + " cannot be decrypted with "
+                            + (keyFile == null ? "this master key" : "key file " + keyFile)
+                            + " (it was sealed under another master key, or it was altered)",
+                    e);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("model file " + file + " is not a sealed model: " + e.getMessage(), e);
         }
@@ -79,7 +81,8 @@ public final class ModelFiles {
         try {
             return Files.readString(file, StandardCharsets.UTF_8);
         } catch (NoSuchFileException e) {
-            throw new IllegalArgumentException("model file " + file + " does not exist (create one with: encrypted-knn fit … --out " + file + ")");
+            throw new IllegalArgumentException(
+                    "model file " + file + " does not exist (create one with: encrypted-knn fit … --out " + file + ")");
         } catch (AccessDeniedException e) {
             throw new IllegalArgumentException("model file " + file + " is not readable: permission denied");
         } catch (IOException e) {

@@ -3,7 +3,6 @@ package org.encryptedknn.client;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.cbor.databind.CBORMapper;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -52,7 +51,10 @@ public final class OpenSearchHttp {
 
     public OpenSearchHttp(String baseUrl) {
         this.base = URI.create(baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl);
-        this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).version(HttpClient.Version.HTTP_1_1).build();
+        this.http = HttpClient.newBuilder()
+                .connectTimeout(Duration.ofSeconds(10))
+                .version(HttpClient.Version.HTTP_1_1)
+                .build();
     }
 
     public JsonNode get(String path) {
@@ -150,23 +152,27 @@ public final class OpenSearchHttp {
 
     /** Sends {@code body} in {@code contentType} and asks for the answer in the same type (JSON or CBOR). */
     private JsonNode exchange(String method, String path, byte[] body, String contentType) {
-        HttpRequest.BodyPublisher publisher = body == null
-            ? HttpRequest.BodyPublishers.noBody()
-            : HttpRequest.BodyPublishers.ofByteArray(body);
+        HttpRequest.BodyPublisher publisher =
+                body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body);
         boolean cbor = contentType.equals("application/cbor");
         HttpRequest request = HttpRequest.newBuilder(base.resolve(path))
-            .timeout(Duration.ofMinutes(5))
-            .header("Content-Type", contentType)
-            .header("Accept", cbor ? "application/cbor" : "application/json")
-            .method(method, publisher)
-            .build();
+                .timeout(Duration.ofMinutes(5))
+                .header("Content-Type", contentType)
+                .header("Accept", cbor ? "application/cbor" : "application/json")
+                .method(method, publisher)
+                .build();
         try {
             HttpResponse<byte[]> response = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
             byte[] bytes = response.body();
             count(body == null ? 0 : body.length, bytes.length);
-            ObjectMapper format = response.headers().firstValue("Content-Type").orElse("").startsWith("application/cbor") ? CBOR : JSON;
+            ObjectMapper format =
+                    response.headers().firstValue("Content-Type").orElse("").startsWith("application/cbor")
+                            ? CBOR
+                            : JSON;
             if (response.statusCode() / 100 != 2) {
-                String text = format == CBOR && bytes.length > 0 ? CBOR.readTree(bytes).toString() : new String(bytes, StandardCharsets.UTF_8);
+                String text = format == CBOR && bytes.length > 0
+                        ? CBOR.readTree(bytes).toString()
+                        : new String(bytes, StandardCharsets.UTF_8);
                 throw new ResponseException(method, path, response.statusCode(), text);
             }
             return bytes.length == 0 ? JSON.createObjectNode() : format.readTree(bytes);

@@ -7,7 +7,6 @@ import static org.junit.Assert.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,11 +28,11 @@ import org.encryptedknn.he.CkksParameters;
 import org.encryptedknn.he.CkksSecretKey;
 import org.encryptedknn.keys.KeyDerivation;
 import org.encryptedknn.keys.MasterKey;
+import org.encryptedknn.model.EncryptionModel;
 import org.encryptedknn.model.ModelFitter;
 import org.encryptedknn.model.ModelParameters;
-import org.encryptedknn.model.EncryptionModel;
-import org.encryptedknn.transform.VectorTransform;
 import org.encryptedknn.model.Space;
+import org.encryptedknn.transform.VectorTransform;
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
 import org.junit.Rule;
@@ -101,25 +100,35 @@ public class ClientModeIT {
         try (MasterKey generated = KeyFiles.create(dir.resolve("master.key"), false)) {
             // what the key holder keeps: a key file and a sealed model file
         }
-        try (MasterKey master = KeyFiles.read(dir.resolve("master.key")); KeyDerivation keys = new KeyDerivation(master)) {
+        try (MasterKey master = KeyFiles.read(dir.resolve("master.key"));
+                KeyDerivation keys = new KeyDerivation(master)) {
             int d = docs[0].length;
             ModelParameters params = new ModelParameters(d, Space.COSINE, d / 4, 8, ModelParameters.DEFAULT_BETA, 1);
             ModelFiles.write(dir.resolve("model.json"), ModelFitter.fit("client-it", params, docs), keys);
             EncryptionModel model = ModelFiles.read(dir.resolve("model.json"), keys, dir.resolve("master.key"));
 
             try (VectorTransform transform = new VectorTransform(model, keys);
-                 DocumentCipher cipher = new DocumentCipher(transform, keys, FIELD, INDEX, List.of("subject"), List.of("group"))) {
+                    DocumentCipher cipher =
+                            new DocumentCipher(transform, keys, FIELD, INDEX, List.of("subject"), List.of("group"))) {
                 ObjectNode body = Indices.encryptedIndexBody(FIELD, model.id(), params, Indices.Hnsw.DEFAULT);
-                Indices.properties(body).putObject("subject").put("type", "keyword").put("index", false);
+                Indices.properties(body)
+                        .putObject("subject")
+                        .put("type", "keyword")
+                        .put("index", false);
                 Indices.properties(body).putObject("group").put("type", "keyword");
                 Indices.recreate(node, INDEX, body);
-                Indices.bulkLoad(node, INDEX, DOCS, i -> {
-                    ObjectNode doc = OpenSearchHttp.JSON.createObjectNode();
-                    doc.set(FIELD, Indices.floats(docs[i]));
-                    doc.put("subject", messages.get(i).subject());
-                    doc.put("group", messages.get(i).group());
-                    return cipher.encrypt(doc, docs[i], Integer.toString(i));
-                }, Indices.ProgressListener.NONE);
+                Indices.bulkLoad(
+                        node,
+                        INDEX,
+                        DOCS,
+                        i -> {
+                            ObjectNode doc = OpenSearchHttp.JSON.createObjectNode();
+                            doc.set(FIELD, Indices.floats(docs[i]));
+                            doc.put("subject", messages.get(i).subject());
+                            doc.put("group", messages.get(i).group());
+                            return cipher.encrypt(doc, docs[i], Integer.toString(i));
+                        },
+                        Indices.ProgressListener.NONE);
                 assertEquals(DOCS, Indices.count(node, INDEX));
 
                 // keyed mode
@@ -128,12 +137,18 @@ public class ClientModeIT {
                 for (float[] q : queries) {
                     EncryptedSearch search = new EncryptedSearch(transform, FIELD, q);
                     search.withCells(transform.probeCells(search.query(), PROBE));
-                    List<EncryptedSearch.ExactHit> hits = search.exactRanking(node.post("/" + INDEX + "/_search", search.keyedBody(K, K, K)));
+                    List<EncryptedSearch.ExactHit> hits =
+                            search.exactRanking(node.post("/" + INDEX + "/_search", search.keyedBody(K, K, K)));
                     List<String> top = new ArrayList<>();
                     for (EncryptedSearch.ExactHit h : hits.subList(0, TOP)) {
                         int id = Integer.parseInt(h.id());
-                        assertEquals("keyed score of doc " + id, VectorTransform.similarity(q, docs[id], Space.COSINE), h.score(), SCORE_TOLERANCE);
-                        Map<String, String> plain = DocumentCipher.decryptFields(keys, h.source(), INDEX, List.of("subject", "group"));
+                        assertEquals(
+                                "keyed score of doc " + id,
+                                VectorTransform.similarity(q, docs[id], Space.COSINE),
+                                h.score(),
+                                SCORE_TOLERANCE);
+                        Map<String, String> plain =
+                                DocumentCipher.decryptFields(keys, h.source(), INDEX, List.of("subject", "group"));
                         assertEquals(messages.get(id).subject(), plain.get("subject"));
                         assertEquals(messages.get(id).group(), plain.get("group"));
                         top.add(h.id());
@@ -150,8 +165,10 @@ public class ClientModeIT {
                 EncryptedSearch filtered = new EncryptedSearch(transform, FIELD, queries[0]);
                 filtered.withCells(transform.probeCells(filtered.query(), PROBE));
                 ObjectNode fb = filtered.keyedBody(K, K, K);
-                ((ObjectNode) fb.path("query").path("encrypted_knn").path(FIELD)).putObject("filter").putObject("term")
-                    .put("group", cipher.deterministic("group", group));
+                ((ObjectNode) fb.path("query").path("encrypted_knn").path(FIELD))
+                        .putObject("filter")
+                        .putObject("term")
+                        .put("group", cipher.deterministic("group", group));
                 List<EncryptedSearch.ExactHit> fh = filtered.exactRanking(node.post("/" + INDEX + "/_search", fb));
                 assertFalse(fh.isEmpty());
                 for (EncryptedSearch.ExactHit h : fh) {
@@ -161,16 +178,18 @@ public class ClientModeIT {
                 // ckks mode: two rounds when flagged hits could still reach the top 10
                 double ckksRecall = 0;
                 int agree = 0;
-                try (CkksContext ctx = CkksContext.create(CkksParameters.forResidualLength(params.residualDimension()));
-                     CkksSecretKey sk = CkksSecretKey.generate(ctx);
-                     CkksKeyHolder kh = new CkksKeyHolder(ctx, sk)) {
+                try (CkksContext ctx =
+                                CkksContext.create(CkksParameters.forResidualLength(params.residualDimension()));
+                        CkksSecretKey sk = CkksSecretKey.generate(ctx);
+                        CkksKeyHolder kh = new CkksKeyHolder(ctx, sk)) {
                     for (int qi = 0; qi < QUERIES; qi++) {
                         float[] q = queries[qi];
                         EncryptedSearch base = new EncryptedSearch(transform, FIELD, q);
                         base.withCells(transform.probeCells(base.query(), PROBE));
                         CkksSearch ckks = new CkksSearch(base, kh);
                         // CBOR (ciphertexts as byte strings) for the first round, JSON (base64) for a second one
-                        List<CkksSearch.Hit> ranking = ckks.ranking(node.postCbor("/" + INDEX + "/_search", ckks.body(K, K, K)));
+                        List<CkksSearch.Hit> ranking =
+                                ckks.ranking(node.postCbor("/" + INDEX + "/_search", ckks.body(K, K, K)));
                         ObjectNode followUp = ckks.followUpBody(ranking, TOP);
                         if (followUp != null) {
                             ranking = ckks.merge(ranking, node.post("/" + INDEX + "/_search", followUp));
@@ -179,7 +198,11 @@ public class ClientModeIT {
                         for (CkksSearch.Hit h : ranking.subList(0, TOP)) {
                             assertTrue("top-10 hits are exact after the follow-up", h.exact());
                             int id = Integer.parseInt(h.id());
-                            assertEquals("ckks score of doc " + id, VectorTransform.similarity(q, docs[id], Space.COSINE), h.score(), SCORE_TOLERANCE);
+                            assertEquals(
+                                    "ckks score of doc " + id,
+                                    VectorTransform.similarity(q, docs[id], Space.COSINE),
+                                    h.score(),
+                                    SCORE_TOLERANCE);
                             top.add(h.id());
                         }
                         ckksRecall += recall(top, exactTop(q));
@@ -187,8 +210,12 @@ public class ClientModeIT {
                     }
                 }
                 ckksRecall /= QUERIES;
-                System.out.printf(Locale.ROOT, "client mode, ckks: recall@10 vs exact brute force = %.3f, top-10 = keyed top-10 for %d/%d queries%n",
-                    ckksRecall, agree, QUERIES);
+                System.out.printf(
+                        Locale.ROOT,
+                        "client mode, ckks: recall@10 vs exact brute force = %.3f, top-10 = keyed top-10 for %d/%d queries%n",
+                        ckksRecall,
+                        agree,
+                        QUERIES);
                 assertTrue("ckks recall@10 " + ckksRecall, ckksRecall >= 0.9);
             }
         }
@@ -220,32 +247,93 @@ public class ClientModeIT {
         Files.write(sample, sampleLines, StandardCharsets.UTF_8);
         Files.write(input, docLines, StandardCharsets.UTF_8);
         cli(0, "keygen", "--out", key.toString());
-        cli(0, "fit", "--key", key.toString(), "--vectors", sample.toString(), "--out", model.toString(), "--model-id", "cli-it", "--cells", "8");
-        String mapping = cli(0, "mapping", "--model", model.toString(), "--encrypt-fields", "subject", "--deterministic-fields", "group");
+        cli(
+                0,
+                "fit",
+                "--key",
+                key.toString(),
+                "--vectors",
+                sample.toString(),
+                "--out",
+                model.toString(),
+                "--model-id",
+                "cli-it",
+                "--cells",
+                "8");
+        String mapping = cli(
+                0,
+                "mapping",
+                "--model",
+                model.toString(),
+                "--encrypt-fields",
+                "subject",
+                "--deterministic-fields",
+                "group");
         if (node.exists("/" + CLI_INDEX)) {
             node.delete("/" + CLI_INDEX);
         }
         node.put("/" + CLI_INDEX, mapping);
-        cli(0, "encrypt", "--key", key.toString(), "--model", model.toString(), "--input", input.toString(), "--index", CLI_INDEX,
-            "--id-field", "id", "--encrypt-fields", "subject", "--deterministic-fields", "group", "--output", bulk.toString());
+        cli(
+                0,
+                "encrypt",
+                "--key",
+                key.toString(),
+                "--model",
+                model.toString(),
+                "--input",
+                input.toString(),
+                "--index",
+                CLI_INDEX,
+                "--id-field",
+                "id",
+                "--encrypt-fields",
+                "subject",
+                "--deterministic-fields",
+                "group",
+                "--output",
+                bulk.toString());
         JsonNode r = node.postNdjson("/_bulk?refresh=true", Files.readString(bulk, StandardCharsets.UTF_8));
         assertFalse(r.toString(), r.path("errors").asBoolean());
         assertEquals(DOCS, node.get("/" + CLI_INDEX + "/_count").path("count").asInt());
 
         for (String mode : List.of("keyed", "ckks")) {
             for (int qi = 0; qi < 3; qi++) {
-                String out = cli(0, "search", "--key", key.toString(), "--model", model.toString(), "--url", baseUrl(), "--index", CLI_INDEX,
-                    "--vector", Indices.floats(queries[qi]).toString(), "--mode", mode, "--decrypt-fields", "subject,group", "--json",
-                    "--log-requests", requests.toString());
+                String out = cli(
+                        0,
+                        "search",
+                        "--key",
+                        key.toString(),
+                        "--model",
+                        model.toString(),
+                        "--url",
+                        baseUrl(),
+                        "--index",
+                        CLI_INDEX,
+                        "--vector",
+                        Indices.floats(queries[qi]).toString(),
+                        "--mode",
+                        mode,
+                        "--decrypt-fields",
+                        "subject,group",
+                        "--json",
+                        "--log-requests",
+                        requests.toString());
                 String[] lines = out.strip().split("\n");
                 assertEquals(TOP, lines.length);
                 List<String> top = new ArrayList<>();
                 for (String line : lines) {
                     JsonNode hit = OpenSearchHttp.JSON.readTree(line);
                     int id = Integer.parseInt(hit.path("id").asText().substring(1));
-                    assertEquals(VectorTransform.similarity(queries[qi], docs[id], Space.COSINE), hit.path("score").asDouble(), SCORE_TOLERANCE);
-                    assertEquals(messages.get(id).subject(), hit.path("fields").path("subject").asText());
-                    assertEquals(messages.get(id).group(), hit.path("fields").path("group").asText());
+                    assertEquals(
+                            VectorTransform.similarity(queries[qi], docs[id], Space.COSINE),
+                            hit.path("score").asDouble(),
+                            SCORE_TOLERANCE);
+                    assertEquals(
+                            messages.get(id).subject(),
+                            hit.path("fields").path("subject").asText());
+                    assertEquals(
+                            messages.get(id).group(),
+                            hit.path("fields").path("group").asText());
                     top.add(Integer.toString(id));
                 }
                 assertTrue(mode + " recall", recall(top, exactTop(queries[qi])) >= 0.8);
@@ -256,7 +344,10 @@ public class ClientModeIT {
         int searches = 0;
         for (String line : Files.readAllLines(requests, StandardCharsets.UTF_8)) {
             JsonNode e = OpenSearchHttp.JSON.readTree(line);
-            sent.add(new RequestLog.Entry(e.path("method").asText(), e.path("path").asText(), e.path("body").isNull() ? null : e.path("body").asText()));
+            sent.add(new RequestLog.Entry(
+                    e.path("method").asText(),
+                    e.path("path").asText(),
+                    e.path("body").isNull() ? null : e.path("body").asText()));
             searches++;
         }
         assertTrue("the search command's requests were logged: " + searches, searches >= 6);
@@ -273,11 +364,16 @@ public class ClientModeIT {
         java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
         int code;
         try (java.io.PrintStream o = new java.io.PrintStream(out, true, StandardCharsets.UTF_8);
-             java.io.PrintStream e = new java.io.PrintStream(err, true, StandardCharsets.UTF_8)) {
+                java.io.PrintStream e = new java.io.PrintStream(err, true, StandardCharsets.UTF_8)) {
             code = Main.run(args, o, e);
         }
-        assertEquals(String.join(" ", args).substring(0, Math.min(80, String.join(" ", args).length())) + "\n" + err.toString(StandardCharsets.UTF_8),
-            expected, code);
+        assertEquals(
+                String.join(" ", args)
+                                .substring(
+                                        0, Math.min(80, String.join(" ", args).length())) + "\n"
+                        + err.toString(StandardCharsets.UTF_8),
+                expected,
+                code);
         return out.toString(StandardCharsets.UTF_8);
     }
 
@@ -295,7 +391,9 @@ public class ClientModeIT {
         assertTrue(leaks("{\"v\":" + Arrays.toString(toDoubles(queries[3])) + "}", runs));
         int bodies = 0;
         for (RequestLog.Entry e : entries) {
-            assertFalse("no gateway model endpoint is used in client mode: " + e.path(), e.path().contains("/_plugins/encrypted_knn/models"));
+            assertFalse(
+                    "no gateway model endpoint is used in client mode: " + e.path(),
+                    e.path().contains("/_plugins/encrypted_knn/models"));
             if (e.body() == null) {
                 continue;
             }
@@ -305,7 +403,9 @@ public class ClientModeIT {
                 String subject = m.subject().strip();
                 if (subject.length() >= 8) {
                     String escaped = jsonEscaped(subject);
-                    assertFalse("plaintext subject in " + e.method() + " " + e.path() + ": " + subject, e.body().contains(escaped));
+                    assertFalse(
+                            "plaintext subject in " + e.method() + " " + e.path() + ": " + subject,
+                            e.body().contains(escaped));
                 }
             }
         }
@@ -317,13 +417,15 @@ public class ClientModeIT {
         List<String> current = new ArrayList<>();
         int lastEnd = -1;
         while (m.find()) {
-            boolean continues = lastEnd >= 0 && SEPARATOR.matcher(body.substring(lastEnd, m.start())).matches();
+            boolean continues = lastEnd >= 0
+                    && SEPARATOR.matcher(body.substring(lastEnd, m.start())).matches();
             if (!continues) {
                 current.clear();
             }
             current.add(m.group());
             lastEnd = m.end();
-            if (current.size() >= RUN && runs.contains(String.join(",", current.subList(current.size() - RUN, current.size())))) {
+            if (current.size() >= RUN
+                    && runs.contains(String.join(",", current.subList(current.size() - RUN, current.size())))) {
                 return true;
             }
         }

@@ -55,19 +55,23 @@ public final class FieldCipher implements AutoCloseable {
         try {
             return new String(AesGcm.open(aeadKey, sealed, aad(context)), StandardCharsets.UTF_8);
         } catch (AEADBadTagException e) {
-            throw new IllegalArgumentException("field '" + field + "' cannot be decrypted with this master key and context");
+            throw new IllegalArgumentException(
+                    "field '" + field + "' cannot be decrypted with this master key and context");
         }
     }
 
     public String encryptDeterministic(String plaintext) {
         byte[] p = plaintext.getBytes(StandardCharsets.UTF_8);
-        return DETERMINISTIC_PREFIX + Base64.getEncoder().encodeToString(siv.get().encrypt(p, DOMAIN, field.getBytes(StandardCharsets.UTF_8)));
+        return DETERMINISTIC_PREFIX
+                + Base64.getEncoder()
+                        .encodeToString(siv.get().encrypt(p, DOMAIN, field.getBytes(StandardCharsets.UTF_8)));
     }
 
     public String decryptDeterministic(String ciphertext) {
         byte[] c = payload(ciphertext, DETERMINISTIC_PREFIX);
         try {
-            return new String(siv.get().decrypt(c, DOMAIN, field.getBytes(StandardCharsets.UTF_8)), StandardCharsets.UTF_8);
+            return new String(
+                    siv.get().decrypt(c, DOMAIN, field.getBytes(StandardCharsets.UTF_8)), StandardCharsets.UTF_8);
         } catch (AEADBadTagException e) {
             throw new IllegalArgumentException("field '" + field + "' cannot be decrypted with this master key");
         }
@@ -90,7 +94,8 @@ public final class FieldCipher implements AutoCloseable {
 
     private byte[] payload(String value, String prefix) {
         if (value == null || !value.startsWith(prefix)) {
-            throw new IllegalArgumentException("field '" + field + "' value is not an encrypted value of this kind (expected prefix " + prefix + ")");
+            throw new IllegalArgumentException("field '" + field
+                    + "' value is not an encrypted value of this kind (expected prefix " + prefix + ")");
         }
         try {
             return Base64.getDecoder().decode(value.substring(prefix.length()));

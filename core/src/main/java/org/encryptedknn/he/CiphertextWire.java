@@ -23,7 +23,7 @@ import java.nio.ByteOrder;
 public final class CiphertextWire {
 
     static final int GROUP = 64;
-    private static final byte[] MAGIC = { 'E', 'K', 'W', '1' };
+    private static final byte[] MAGIC = {'E', 'K', 'W', '1'};
     private static final int PREAMBLE = MAGIC.length + Integer.BYTES + 1;
 
     private CiphertextWire() {}
@@ -93,14 +93,19 @@ public final class CiphertextWire {
             throw malformed(what, "null");
         }
         if (wire.length > maxWireBytes(maxRawBytes)) {
-            throw malformed(what, wire.length + " bytes exceeds the maximum of " + maxWireBytes(maxRawBytes) + " for these parameters");
+            throw malformed(
+                    what,
+                    wire.length + " bytes exceeds the maximum of " + maxWireBytes(maxRawBytes)
+                            + " for these parameters");
         }
         if (wire.length < PREAMBLE || !java.util.Arrays.equals(wire, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
             throw malformed(what, "not an encrypted-knn ciphertext (expected the EKW1 wire form)");
         }
         long length = Integer.toUnsignedLong(getInt(wire, MAGIC.length));
         if (length > maxRawBytes) {
-            throw malformed(what, "declares " + length + " bytes, more than the maximum of " + maxRawBytes + " for these parameters");
+            throw malformed(
+                    what,
+                    "declares " + length + " bytes, more than the maximum of " + maxRawBytes + " for these parameters");
         }
         int head = wire[PREAMBLE - 1];
         if (head < 0 || head >= Long.BYTES || head > length) {
@@ -123,7 +128,8 @@ public final class CiphertextWire {
             r.endGroup();
         }
         if (wire.length - r.pos != tail) {
-            throw malformed(what, wire.length - r.pos < tail ? "truncated" : (wire.length - r.pos - tail) + " trailing bytes");
+            throw malformed(
+                    what, wire.length - r.pos < tail ? "truncated" : (wire.length - r.pos - tail) + " trailing bytes");
         }
         System.arraycopy(wire, r.pos, raw, raw.length - tail, tail);
         return raw;
@@ -133,7 +139,8 @@ public final class CiphertextWire {
         return new HeException(HeException.Kind.MALFORMED, what + ": " + problem);
     }
 
-    private static final VarHandle LE_LONG = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle LE_LONG =
+            MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
     private static long word(byte[] b, int off) {
         return (long) LE_LONG.get(b, off);

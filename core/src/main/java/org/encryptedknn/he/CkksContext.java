@@ -34,10 +34,14 @@ public final class CkksContext extends NativeHandle {
 
     /** Creates the context; SEAL validates the parameters (128-bit security, NTT-friendly primes). */
     public static CkksContext create(CkksParameters params) {
-        int[] bits = params.coeffModulusBits().stream().mapToInt(Integer::intValue).toArray();
+        int[] bits =
+                params.coeffModulusBits().stream().mapToInt(Integer::intValue).toArray();
         PointerByReference out = new PointerByReference();
-        Natives.check(Natives.lib().eks_context_create(params.polyDegree(), bits, bits.length, params.scaleBits(),
-            params.blockWidth(), out), "create CKKS context");
+        Natives.check(
+                Natives.lib()
+                        .eks_context_create(
+                                params.polyDegree(), bits, bits.length, params.scaleBits(), params.blockWidth(), out),
+                "create CKKS context");
         return new CkksContext(out.getValue(), params);
     }
 

@@ -4,7 +4,6 @@ import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
 import com.sun.jna.ptr.LongByReference;
 import com.sun.jna.ptr.PointerByReference;
-
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
@@ -45,11 +44,13 @@ public final class CkksKeyHolder extends NativeHandle {
         }
         this.context = context;
         this.prepared = prepared == 0 ? null : new ArrayBlockingQueue<>(prepared);
-        this.refiller = prepared == 0 ? null : Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "encrypted-knn-ckks-prepare");
-            t.setDaemon(true);
-            return t;
-        });
+        this.refiller = prepared == 0
+                ? null
+                : Executors.newSingleThreadExecutor(r -> {
+                    Thread t = new Thread(r, "encrypted-knn-ckks-prepare");
+                    t.setDaemon(true);
+                    return t;
+                });
         refill();
     }
 
@@ -72,8 +73,9 @@ public final class CkksKeyHolder extends NativeHandle {
      */
     public byte[] encryptQuery(float[] v) {
         if (v == null || v.length == 0 || v.length > context.blockWidth()) {
-            throw new HeException(HeException.Kind.INVALID_ARGUMENT,
-                "query length must be 1.." + context.blockWidth() + ", got " + (v == null ? "null" : v.length));
+            throw new HeException(
+                    HeException.Kind.INVALID_ARGUMENT,
+                    "query length must be 1.." + context.blockWidth() + ", got " + (v == null ? "null" : v.length));
         }
         PreparedZero zero = prepared == null ? null : prepared.poll();
         refill();
@@ -140,7 +142,7 @@ public final class CkksKeyHolder extends NativeHandle {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-            for (PreparedZero zero; (zero = prepared.poll()) != null;) {
+            for (PreparedZero zero; (zero = prepared.poll()) != null; ) {
                 zero.close();
             }
         }
@@ -153,7 +155,8 @@ public final class CkksKeyHolder extends NativeHandle {
      */
     public double[] decryptBatch(byte[] wire, int count) {
         if (count < 1 || count > context.blocks()) {
-            throw new HeException(HeException.Kind.INVALID_ARGUMENT, "count must be 1.." + context.blocks() + ", got " + count);
+            throw new HeException(
+                    HeException.Kind.INVALID_ARGUMENT, "count must be 1.." + context.blocks() + ", got " + count);
         }
         byte[] result = CiphertextWire.unpack(wire, context.maxResultBytes(), "result ciphertext");
         SealHeader.check(result, context.maxResultBytes(), "result ciphertext");
@@ -176,8 +179,9 @@ public final class CkksKeyHolder extends NativeHandle {
         int blocks = context.blocks();
         int expected = (candidates + blocks - 1) / blocks;
         if (candidates < 0 || results.size() != expected) {
-            throw new HeException(HeException.Kind.INVALID_ARGUMENT,
-                candidates + " candidates need " + expected + " result ciphertexts, got " + results.size());
+            throw new HeException(
+                    HeException.Kind.INVALID_ARGUMENT,
+                    candidates + " candidates need " + expected + " result ciphertexts, got " + results.size());
         }
         double[] scores = new double[candidates];
         for (int i = 0; i < results.size(); i++) {

@@ -26,18 +26,22 @@ public record CkksParameters(int polyDegree, List<Integer> coeffModulusBits, int
     private static final int MAX_BITS_8192 = 218;
     /** log2 of q / (Δ_q·Δ_c): scores up to 4 in magnitude, and a factor 2 for the noise. */
     private static final int HEAD_ROOM_BITS = 4;
+
     private static final int MIN_SCALE_BITS = 16;
     private static final int DEFAULT_PRIME_BITS = 50;
     private static final int DEFAULT_SCALE_BITS = 25;
 
     public CkksParameters {
         if (polyDegree != 4096 && polyDegree != 8192) {
-            throw new HeException(HeException.Kind.INVALID_ARGUMENT, "polyDegree must be 4096 or 8192, got " + polyDegree);
+            throw new HeException(
+                    HeException.Kind.INVALID_ARGUMENT, "polyDegree must be 4096 or 8192, got " + polyDegree);
         }
         coeffModulusBits = List.copyOf(coeffModulusBits);
         if (coeffModulusBits.size() != 1) {
-            throw new HeException(HeException.Kind.INVALID_ARGUMENT,
-                "the coefficient modulus is one prime (coefficient packing needs no rescale), got " + coeffModulusBits);
+            throw new HeException(
+                    HeException.Kind.INVALID_ARGUMENT,
+                    "the coefficient modulus is one prime (coefficient packing needs no rescale), got "
+                            + coeffModulusBits);
         }
         int bits = coeffModulusBits.get(0);
         if (bits < 30 || bits > 60) {
@@ -45,17 +49,24 @@ public record CkksParameters(int polyDegree, List<Integer> coeffModulusBits, int
         }
         int max = polyDegree == 4096 ? MAX_BITS_4096 : MAX_BITS_8192;
         if (bits > max) {
-            throw new HeException(HeException.Kind.INVALID_ARGUMENT,
-                "coefficient modulus of " + bits + " bits exceeds the 128-bit security bound of " + max + " bits for N=" + polyDegree);
+            throw new HeException(
+                    HeException.Kind.INVALID_ARGUMENT,
+                    "coefficient modulus of " + bits + " bits exceeds the 128-bit security bound of " + max
+                            + " bits for N=" + polyDegree);
         }
         int product = bits - HEAD_ROOM_BITS;
         if (scaleBits < MIN_SCALE_BITS || product - scaleBits < MIN_SCALE_BITS) {
-            throw new HeException(HeException.Kind.INVALID_ARGUMENT, "scaleBits must be " + MIN_SCALE_BITS + ".."
-                + (product - MIN_SCALE_BITS) + " for a " + bits + "-bit prime (the candidate scale gets the remaining "
-                + product + " − scaleBits bits), got " + scaleBits);
+            throw new HeException(
+                    HeException.Kind.INVALID_ARGUMENT,
+                    "scaleBits must be " + MIN_SCALE_BITS + ".."
+                            + (product - MIN_SCALE_BITS) + " for a " + bits
+                            + "-bit prime (the candidate scale gets the remaining "
+                            + product + " − scaleBits bits), got " + scaleBits);
         }
         if (blockWidth < 1 || blockWidth >= polyDegree) {
-            throw new HeException(HeException.Kind.INVALID_ARGUMENT, "blockWidth must be 1.." + (polyDegree - 1) + ", got " + blockWidth);
+            throw new HeException(
+                    HeException.Kind.INVALID_ARGUMENT,
+                    "blockWidth must be 1.." + (polyDegree - 1) + ", got " + blockWidth);
         }
     }
 

@@ -3,7 +3,6 @@ package org.encryptedknn.he;
 import com.sun.jna.Pointer;
 import com.sun.jna.ptr.LongByReference;
 import com.sun.jna.ptr.PointerByReference;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
@@ -70,8 +69,10 @@ public final class CkksScorer {
                 Candidate c = batch.get(j);
                 float[] v = c.residual();
                 if (v == null || v.length == 0 || v.length > width) {
-                    throw new HeException(HeException.Kind.INVALID_ARGUMENT, "candidate " + (start + j) + " length must be 1.."
-                        + width + ", got " + (v == null ? "null" : v.length));
+                    throw new HeException(
+                            HeException.Kind.INVALID_ARGUMENT,
+                            "candidate " + (start + j) + " length must be 1.." + width + ", got "
+                                    + (v == null ? "null" : v.length));
                 }
                 if (c.query().context() != context) {
                     throw new HeException(HeException.Kind.MISMATCH, "query was loaded under another context");
@@ -88,13 +89,16 @@ public final class CkksScorer {
                     queries.add(batch.get(j).query());
                 }
                 owner[j] = q;
-                System.arraycopy(batch.get(j).residual(), 0, flat, j * dim, batch.get(j).residual().length);
+                System.arraycopy(
+                        batch.get(j).residual(), 0, flat, j * dim, batch.get(j).residual().length);
             }
             final int d = dim;
             byte[] raw = context.use(ctx -> withPointers(queries, 0, new Pointer[queries.size()], qs -> {
                 PointerByReference data = new PointerByReference();
                 LongByReference len = new LongByReference();
-                Natives.check(Natives.lib().eks_score_batch(ctx, qs, qs.length, owner, flat, owner.length, d, data, len), "score batch");
+                Natives.check(
+                        Natives.lib().eks_score_batch(ctx, qs, qs.length, owner, flat, owner.length, d, data, len),
+                        "score batch");
                 return Natives.take(data, len);
             }));
             out.add(CiphertextWire.pack(raw));

@@ -1,7 +1,6 @@
 package org.encryptedknn.he;
 
 import com.sun.jna.Pointer;
-
 import java.lang.ref.Cleaner;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;

@@ -13,14 +13,13 @@ public final class NativeMemory {
 
     /** One snapshot of the native counters. */
     public record Stats(
-        long liveHandles,
-        long liveJavaHandles,
-        long leakedHandles,
-        long liveBuffers,
-        long liveBufferBytes,
-        long sealPoolBytes,
-        long handlesCreated
-    ) {
+            long liveHandles,
+            long liveJavaHandles,
+            long leakedHandles,
+            long liveBuffers,
+            long liveBufferBytes,
+            long sealPoolBytes,
+            long handlesCreated) {
         public long inUse() {
             return sealPoolBytes + liveBufferBytes;
         }

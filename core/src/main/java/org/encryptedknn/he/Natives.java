@@ -4,7 +4,6 @@ import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
 import com.sun.jna.ptr.LongByReference;
 import com.sun.jna.ptr.PointerByReference;
-
 import java.nio.charset.StandardCharsets;
 
 /** Helpers around {@link SealLibrary}: status checks, returned buffers, scratch memory. */

@@ -41,18 +41,21 @@ public final class SealHeader {
             throw new HeException(HeException.Kind.MALFORMED, what + ": null");
         }
         if (data.length < SIZE) {
-            throw new HeException(HeException.Kind.MALFORMED, what + ": " + data.length + " bytes is shorter than a SEAL header");
+            throw new HeException(
+                    HeException.Kind.MALFORMED, what + ": " + data.length + " bytes is shorter than a SEAL header");
         }
         if (data.length > maxBytes) {
-            throw new HeException(HeException.Kind.MALFORMED,
-                what + ": " + data.length + " bytes exceeds the maximum of " + maxBytes + " for these parameters");
+            throw new HeException(
+                    HeException.Kind.MALFORMED,
+                    what + ": " + data.length + " bytes exceeds the maximum of " + maxBytes + " for these parameters");
         }
         int magic = (data[0] & 0xff) | (data[1] & 0xff) << 8;
         if (magic != MAGIC || (data[2] & 0xff) != SIZE) {
             throw new HeException(HeException.Kind.MALFORMED, what + ": not a SEAL serialization");
         }
         if (data[3] != 4 || data[4] != 0) {
-            throw new HeException(HeException.Kind.MALFORMED, what + ": SEAL version " + data[3] + "." + data[4] + " (need 4.0)");
+            throw new HeException(
+                    HeException.Kind.MALFORMED, what + ": SEAL version " + data[3] + "." + data[4] + " (need 4.0)");
         }
         if (data[6] != 0 || data[7] != 0) {
             throw new HeException(HeException.Kind.MALFORMED, what + ": reserved header field is not zero");
@@ -62,12 +65,16 @@ public final class SealHeader {
             size = size << 8 | (data[i] & 0xff);
         }
         if (size != data.length) {
-            throw new HeException(HeException.Kind.MALFORMED, what + ": header size " + Long.toUnsignedString(size)
-                + " does not match the " + data.length + " bytes given");
+            throw new HeException(
+                    HeException.Kind.MALFORMED,
+                    what + ": header size " + Long.toUnsignedString(size) + " does not match the " + data.length
+                            + " bytes given");
         }
         int compr = data[5] & 0xff;
         if (compr != COMPR_NONE) {
-            throw new HeException(HeException.Kind.MALFORMED, what + ": compression mode " + compr + " is not accepted (uncompressed only)");
+            throw new HeException(
+                    HeException.Kind.MALFORMED,
+                    what + ": compression mode " + compr + " is not accepted (uncompressed only)");
         }
     }
 }

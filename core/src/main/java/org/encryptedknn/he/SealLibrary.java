@@ -24,7 +24,8 @@ interface SealLibrary extends Library {
 
     int eks_stats(long[] out5);
 
-    int eks_context_create(int polyDegree, int[] coeffBits, int nCoeff, int scaleBits, int blockWidth, PointerByReference out);
+    int eks_context_create(
+            int polyDegree, int[] coeffBits, int nCoeff, int scaleBits, int blockWidth, PointerByReference out);
 
     int eks_context_info(Pointer ctx, long[] out10);
 
@@ -42,7 +43,8 @@ interface SealLibrary extends Library {
 
     void eks_keyholder_free(Pointer kh);
 
-    int eks_encrypt_query(Pointer kh, Pointer zero, Pointer v, int len, PointerByReference data, LongByReference dataLen);
+    int eks_encrypt_query(
+            Pointer kh, Pointer zero, Pointer v, int len, PointerByReference data, LongByReference dataLen);
 
     int eks_prepare_zero(Pointer kh, PointerByReference out);
 
@@ -54,8 +56,16 @@ interface SealLibrary extends Library {
 
     void eks_ciphertext_free(Pointer ct);
 
-    int eks_score_batch(Pointer ctx, Pointer[] queries, int nQueries, int[] blockQuery, float[] vectors, int count, int dim,
-        PointerByReference data, LongByReference dataLen);
+    int eks_score_batch(
+            Pointer ctx,
+            Pointer[] queries,
+            int nQueries,
+            int[] blockQuery,
+            float[] vectors,
+            int count,
+            int dim,
+            PointerByReference data,
+            LongByReference dataLen);
 
     void eks_bytes_free(Pointer data, long len);
 
@@ -80,8 +90,11 @@ interface SealLibrary extends Library {
                     }
                 }
                 if (instance == null) {
-                    throw new HeException(HeException.Kind.UNAVAILABLE, 101,
-                        "native library " + NAME + " could not be loaded: " + failure, failure);
+                    throw new HeException(
+                            HeException.Kind.UNAVAILABLE,
+                            101,
+                            "native library " + NAME + " could not be loaded: " + failure,
+                            failure);
                 }
                 return instance;
             }

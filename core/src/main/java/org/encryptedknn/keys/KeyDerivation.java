@@ -75,11 +75,12 @@ public final class KeyDerivation implements AutoCloseable {
             if (part instanceof String s) {
                 bytes = s.getBytes(StandardCharsets.UTF_8);
             } else if (part instanceof Integer i) {
-                bytes = new byte[] { (byte) (i >>> 24), (byte) (i >>> 16), (byte) (i >>> 8), (byte) (int) i };
+                bytes = new byte[] {(byte) (i >>> 24), (byte) (i >>> 16), (byte) (i >>> 8), (byte) (int) i};
             } else if (part instanceof byte[] b) {
                 bytes = b;
             } else {
-                throw new IllegalArgumentException("unsupported context part type: " + (part == null ? "null" : part.getClass()));
+                throw new IllegalArgumentException(
+                        "unsupported context part type: " + (part == null ? "null" : part.getClass()));
             }
             int n = bytes.length;
             out.write(n >>> 24);

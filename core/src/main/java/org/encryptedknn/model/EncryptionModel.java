@@ -19,11 +19,17 @@ public final class EncryptionModel {
     private final Instant created;
     private final double betaScale;
     private final int sampleCount;
-    private final float[] basis;      // d×d row-major; row k = k-th eigenvector (descending eigenvalue)
-    private final float[] centroids;  // C×d_pub row-major, in the unrotated prefix space
+    private final float[] basis; // d×d row-major; row k = k-th eigenvector (descending eigenvalue)
+    private final float[] centroids; // C×d_pub row-major, in the unrotated prefix space
 
-    public EncryptionModel(String id, ModelParameters parameters, Instant created, double betaScale, int sampleCount,
-                      float[] basis, float[] centroids) {
+    public EncryptionModel(
+            String id,
+            ModelParameters parameters,
+            Instant created,
+            double betaScale,
+            int sampleCount,
+            float[] basis,
+            float[] centroids) {
         this.id = checkId(id);
         this.parameters = Objects.requireNonNull(parameters, "parameters");
         this.created = Objects.requireNonNull(created, "created");
@@ -39,7 +45,7 @@ public final class EncryptionModel {
         }
         if (centroids == null || centroids.length != parameters.cells() * parameters.prefixDimension()) {
             throw new IllegalArgumentException("centroids must have cells × prefix_dimension = "
-                + parameters.cells() * parameters.prefixDimension() + " entries");
+                    + parameters.cells() * parameters.prefixDimension() + " entries");
         }
         this.betaScale = betaScale;
         this.sampleCount = sampleCount;
@@ -50,8 +56,9 @@ public final class EncryptionModel {
     /** Model ids: 1–128 characters of [A-Za-z0-9._-], starting with a letter or digit. */
     public static String checkId(String id) {
         if (id == null || !ID.matcher(id).matches()) {
-            throw new IllegalArgumentException("model id must be 1-128 characters of [A-Za-z0-9._-] starting with a letter or digit, got "
-                + (id == null ? "null" : "'" + id + "'"));
+            throw new IllegalArgumentException(
+                    "model id must be 1-128 characters of [A-Za-z0-9._-] starting with a letter or digit, got "
+                            + (id == null ? "null" : "'" + id + "'"));
         }
         return id;
     }
@@ -106,7 +113,8 @@ public final class EncryptionModel {
 
     /** The same model with the epochs below {@code firstEpoch} retired (what {@code _retire} stores). */
     public EncryptionModel withFirstEpoch(int firstEpoch) {
-        return new EncryptionModel(id, parameters.withFirstEpoch(firstEpoch), created, betaScale, sampleCount, basis, centroids);
+        return new EncryptionModel(
+                id, parameters.withFirstEpoch(firstEpoch), created, betaScale, sampleCount, basis, centroids);
     }
 
     /** The same model at another epoch (what {@code _rotate} stores): same secrets, keys derived anew. */
@@ -121,9 +129,14 @@ public final class EncryptionModel {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof EncryptionModel m && id.equals(m.id) && parameters.equals(m.parameters) && created.equals(m.created)
-            && Double.compare(betaScale, m.betaScale) == 0 && sampleCount == m.sampleCount
-            && Arrays.equals(basis, m.basis) && Arrays.equals(centroids, m.centroids);
+        return o instanceof EncryptionModel m
+                && id.equals(m.id)
+                && parameters.equals(m.parameters)
+                && created.equals(m.created)
+                && Double.compare(betaScale, m.betaScale) == 0
+                && sampleCount == m.sampleCount
+                && Arrays.equals(basis, m.basis)
+                && Arrays.equals(centroids, m.centroids);
     }
 
     @Override
@@ -133,6 +146,7 @@ public final class EncryptionModel {
 
     @Override
     public String toString() {
-        return "EncryptionModel[id=" + id + ", " + parameters + ", betaScale=" + betaScale + ", samples=" + sampleCount + ", secrets redacted]";
+        return "EncryptionModel[id=" + id + ", " + parameters + ", betaScale=" + betaScale + ", samples=" + sampleCount
+                + ", secrets redacted]";
     }
 }

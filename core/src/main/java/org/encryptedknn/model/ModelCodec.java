@@ -82,7 +82,8 @@ public final class ModelCodec {
     public static EncryptionModel fromJson(String json, KeyDerivation keys) {
         Parsed p = parse(json);
         if (p.sealed() == null) {
-            throw new IllegalArgumentException("model '" + p.meta().id() + "' JSON has no secret part (public metadata only)");
+            throw new IllegalArgumentException(
+                    "model '" + p.meta().id() + "' JSON has no secret part (public metadata only)");
         }
         byte[] sealed;
         try {
@@ -109,9 +110,19 @@ public final class ModelCodec {
     /** AAD of the sealed secret: format, id and every public field, '\n'-separated, UTF-8. */
     static byte[] aad(ModelMetadata m) {
         ModelParameters p = m.parameters();
-        String s = String.join("\n", FORMAT, m.id(), Integer.toString(p.dimension()), p.space().wireName(),
-            Integer.toString(p.prefixDimension()), Integer.toString(p.cells()), Double.toString(p.beta()),
-            Integer.toString(p.epoch()), m.created().toString(), Double.toString(m.betaScale()), Integer.toString(m.sampleCount()));
+        String s = String.join(
+                "\n",
+                FORMAT,
+                m.id(),
+                Integer.toString(p.dimension()),
+                p.space().wireName(),
+                Integer.toString(p.prefixDimension()),
+                Integer.toString(p.cells()),
+                Double.toString(p.beta()),
+                Integer.toString(p.epoch()),
+                m.created().toString(),
+                Double.toString(m.betaScale()),
+                Integer.toString(m.sampleCount()));
         if (p.firstEpoch() > 1) { // bound too once epochs are retired; models that never retired one keep their AAD
             s += "\nfirst_epoch=" + p.firstEpoch();
         }
@@ -123,7 +134,11 @@ public final class ModelCodec {
         float[] basis = model.basisRef();
         float[] centroids = model.centroidsRef();
         ByteBuffer b = ByteBuffer.allocate(20 + 4 * (basis.length + centroids.length));
-        b.putInt(MAGIC).putInt(SECRET_VERSION).putInt(p.dimension()).putInt(p.prefixDimension()).putInt(p.cells());
+        b.putInt(MAGIC)
+                .putInt(SECRET_VERSION)
+                .putInt(p.dimension())
+                .putInt(p.prefixDimension())
+                .putInt(p.cells());
         for (float f : basis) {
             b.putFloat(f);
         }
@@ -137,8 +152,12 @@ public final class ModelCodec {
         ModelParameters p = meta.parameters();
         ByteBuffer b = ByteBuffer.wrap(secret);
         int expected = 20 + 4 * (p.dimension() * p.dimension() + p.cells() * p.prefixDimension());
-        if (secret.length != expected || b.getInt() != MAGIC || b.getInt() != SECRET_VERSION || b.getInt() != p.dimension()
-            || b.getInt() != p.prefixDimension() || b.getInt() != p.cells()) {
+        if (secret.length != expected
+                || b.getInt() != MAGIC
+                || b.getInt() != SECRET_VERSION
+                || b.getInt() != p.dimension()
+                || b.getInt() != p.prefixDimension()
+                || b.getInt() != p.cells()) {
             throw new IllegalArgumentException("model '" + meta.id() + "': secret part does not match its parameters");
         }
         float[] basis = new float[p.dimension() * p.dimension()];
@@ -149,7 +168,8 @@ public final class ModelCodec {
         for (int i = 0; i < centroids.length; i++) {
             centroids[i] = b.getFloat();
         }
-        return new EncryptionModel(meta.id(), p, meta.created(), meta.betaScale(), meta.sampleCount(), basis, centroids);
+        return new EncryptionModel(
+                meta.id(), p, meta.created(), meta.betaScale(), meta.sampleCount(), basis, centroids);
     }
 
     private static String write(ModelMetadata m, String sealedB64) {
@@ -237,14 +257,20 @@ public final class ModelCodec {
                             }
                         }
                     }
-                    default -> parser.skipChildren();   // e.g. absolute_beta (derived), future optional fields
+                    default -> parser.skipChildren(); // e.g. absolute_beta (derived), future optional fields
                 }
             }
         } catch (IOException e) {
-            throw new IllegalArgumentException("model JSON is malformed: " + (e instanceof com.fasterxml.jackson.core.JsonProcessingException jpe ? jpe.getOriginalMessage() : e.getMessage()), e);
+            throw new IllegalArgumentException(
+                    "model JSON is malformed: "
+                            + (e instanceof com.fasterxml.jackson.core.JsonProcessingException jpe
+                                    ? jpe.getOriginalMessage()
+                                    : e.getMessage()),
+                    e);
         }
         if (!FORMAT.equals(format)) {
-            throw new IllegalArgumentException("model JSON format must be '" + FORMAT + "', got " + (format == null ? "none" : "'" + format + "'"));
+            throw new IllegalArgumentException("model JSON format must be '" + FORMAT + "', got "
+                    + (format == null ? "none" : "'" + format + "'"));
         }
         require(id, "id");
         require(dimension, "dimension");
@@ -265,8 +291,10 @@ public final class ModelCodec {
         } catch (DateTimeParseException e) {
             throw new IllegalArgumentException("model JSON: created is not an ISO-8601 instant: " + created);
         }
-        ModelParameters params = new ModelParameters(dimension, Space.parse(space), prefix, cells, beta, epoch, firstEpoch);
-        return new Parsed(new ModelMetadata(EncryptionModel.checkId(id), params, createdAt, betaScale, samples), sealed);
+        ModelParameters params =
+                new ModelParameters(dimension, Space.parse(space), prefix, cells, beta, epoch, firstEpoch);
+        return new Parsed(
+                new ModelMetadata(EncryptionModel.checkId(id), params, createdAt, betaScale, samples), sealed);
     }
 
     private static void require(Object v, String name) {

@@ -7,7 +7,7 @@ public final class ModelDecryptionException extends RuntimeException {
 
     public ModelDecryptionException(String modelId) {
         super("model '" + modelId + "' cannot be decrypted with this master key"
-            + " (the key differs from the one it was stored under, or the stored model was altered)");
+                + " (the key differs from the one it was stored under, or the stored model was altered)");
         this.modelId = modelId;
     }
 

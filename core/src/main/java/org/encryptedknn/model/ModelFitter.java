@@ -24,6 +24,7 @@ public final class ModelFitter {
 
     /** Fixed seed of k-means++ and the held-out split (fitting is reproducible without any key). */
     public static final long SEED = 0x656e632d6b6e6eL; // "enc-knn"
+
     public static final int MAX_ITERATIONS = 50;
     public static final int MAX_HELD_OUT = 500;
     public static final int NEIGHBOUR_RANK = 10;
@@ -42,14 +43,15 @@ public final class ModelFitter {
         int n = sample.length;
         int minimum = Math.max(2, params.cells());
         if (n < minimum) {
-            throw new IllegalArgumentException("training_vectors: need at least max(2, cells) = " + minimum + " vectors, got " + n);
+            throw new IllegalArgumentException(
+                    "training_vectors: need at least max(2, cells) = " + minimum + " vectors, got " + n);
         }
         double[][] x = new double[n][];
         for (int i = 0; i < n; i++) {
             float[] v = sample[i];
             if (v == null || v.length != d) {
                 throw new IllegalArgumentException("training_vectors[" + i + "] must have dimension " + d + ", got "
-                    + (v == null ? "null" : v.length));
+                        + (v == null ? "null" : v.length));
             }
             double[] row = new double[d];
             double norm2 = 0;
@@ -62,7 +64,8 @@ public final class ModelFitter {
             }
             if (params.space() == Space.COSINE) {
                 if (norm2 == 0) {
-                    throw new IllegalArgumentException("training_vectors[" + i + "] is the zero vector, which has no cosine");
+                    throw new IllegalArgumentException(
+                            "training_vectors[" + i + "] is the zero vector, which has no cosine");
                 }
                 double inv = 1.0 / Math.sqrt(norm2);
                 for (int j = 0; j < d; j++) {

@@ -14,11 +14,13 @@ package org.encryptedknn.model;
  * @param firstEpoch      oldest live epoch, 1 ≤ firstEpoch ≤ epoch; {@code _retire} raises it, and epochs below it are
  *                        never used again (their records can no longer be read, re-keyed or searched)
  */
-public record ModelParameters(int dimension, Space space, int prefixDimension, int cells, double beta, int epoch, int firstEpoch) {
+public record ModelParameters(
+        int dimension, Space space, int prefixDimension, int cells, double beta, int epoch, int firstEpoch) {
 
     public static final double DEFAULT_BETA = 0.5;
     /** Beyond a few times the 10th-neighbour distance the noise drowns the prefix; 10 leaves room to experiment. */
     public static final double MAX_BETA = 10;
+
     public static final int DEFAULT_CELLS = 16;
     public static final int MAX_CELLS = 65536;
     public static final int MAX_DIMENSION = 16384;
@@ -31,19 +33,22 @@ public record ModelParameters(int dimension, Space space, int prefixDimension, i
             throw new IllegalArgumentException("space must be set (cosine or inner_product)");
         }
         if (prefixDimension < 1 || prefixDimension >= dimension) {
-            throw new IllegalArgumentException("prefix_dimension must be in [1, dimension - 1] = [1, " + (dimension - 1) + "], got " + prefixDimension);
+            throw new IllegalArgumentException("prefix_dimension must be in [1, dimension - 1] = [1, " + (dimension - 1)
+                    + "], got " + prefixDimension);
         }
         if (cells < 1 || cells > MAX_CELLS) {
             throw new IllegalArgumentException("cells must be in [1, " + MAX_CELLS + "], got " + cells);
         }
         if (!(beta >= 0 && beta <= MAX_BETA)) {
-            throw new IllegalArgumentException("beta must be in [0, " + MAX_BETA + "] (relative to the model's beta scale), got " + beta);
+            throw new IllegalArgumentException(
+                    "beta must be in [0, " + MAX_BETA + "] (relative to the model's beta scale), got " + beta);
         }
         if (epoch < 1) {
             throw new IllegalArgumentException("epoch must be >= 1, got " + epoch);
         }
         if (firstEpoch < 1 || firstEpoch > epoch) {
-            throw new IllegalArgumentException("first_epoch must be in [1, epoch] = [1, " + epoch + "], got " + firstEpoch);
+            throw new IllegalArgumentException(
+                    "first_epoch must be in [1, epoch] = [1, " + epoch + "], got " + firstEpoch);
         }
     }
 

@@ -23,7 +23,9 @@ public enum Space {
         if (name != null) {
             String n = name.trim().toLowerCase(Locale.ROOT);
             for (Space s : values()) {
-                if (s.wireName.equals(n) || s.name().toLowerCase(Locale.ROOT).equals(n) || s.wireName.replace("_", "").equals(n)) {
+                if (s.wireName.equals(n)
+                        || s.name().toLowerCase(Locale.ROOT).equals(n)
+                        || s.wireName.replace("_", "").equals(n)) {
                     return s;
                 }
             }

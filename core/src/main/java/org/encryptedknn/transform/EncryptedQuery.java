@@ -68,6 +68,7 @@ public final class EncryptedQuery {
 
     @Override
     public String toString() {
-        return "EncryptedQuery[model=" + modelId + ", e=" + epoch + ", p=" + prefix.length + " floats, secrets redacted]";
+        return "EncryptedQuery[model=" + modelId + ", e=" + epoch + ", p=" + prefix.length
+                + " floats, secrets redacted]";
     }
 }

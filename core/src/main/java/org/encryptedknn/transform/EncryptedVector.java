@@ -51,21 +51,23 @@ public record EncryptedVector(float[] prefix, byte[] nonce, int cell, float[] ke
     @Override
     public boolean equals(Object other) {
         return other instanceof EncryptedVector that
-            && cell == that.cell
-            && epoch == that.epoch
-            && Arrays.equals(prefix, that.prefix)
-            && Arrays.equals(nonce, that.nonce)
-            && Arrays.equals(keyedResidual, that.keyedResidual);
+                && cell == that.cell
+                && epoch == that.epoch
+                && Arrays.equals(prefix, that.prefix)
+                && Arrays.equals(nonce, that.nonce)
+                && Arrays.equals(keyedResidual, that.keyedResidual);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(cell, epoch, Arrays.hashCode(prefix), Arrays.hashCode(nonce), Arrays.hashCode(keyedResidual));
+        return Objects.hash(
+                cell, epoch, Arrays.hashCode(prefix), Arrays.hashCode(nonce), Arrays.hashCode(keyedResidual));
     }
 
     @Override
     public String toString() {
         // Lengths only: the ciphertext itself is not for logs.
-        return "EncryptedVector[p=" + prefix.length + " floats, c=" + cell + ", z=" + keyedResidual.length + " floats, e=" + epoch + "]";
+        return "EncryptedVector[p=" + prefix.length + " floats, c=" + cell + ", z=" + keyedResidual.length
+                + " floats, e=" + epoch + "]";
     }
 }

@@ -1,14 +1,14 @@
 package org.encryptedknn.transform;
 
-import org.encryptedknn.model.EncryptionModel;
-import org.encryptedknn.model.ModelParameters;
-import org.encryptedknn.model.Space;
 import java.util.Arrays;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicReferenceArray;
-import org.encryptedknn.prefix.ScaleAndPerturb;
-import org.encryptedknn.prefix.PrefixNonces;
 import org.encryptedknn.keys.KeyDerivation;
+import org.encryptedknn.model.EncryptionModel;
+import org.encryptedknn.model.ModelParameters;
+import org.encryptedknn.model.Space;
+import org.encryptedknn.prefix.PrefixNonces;
+import org.encryptedknn.prefix.ScaleAndPerturb;
 
 /**
  * The key holder's transform of one model at one epoch (docs/design.md §2):
@@ -39,11 +39,11 @@ public final class VectorTransform implements AutoCloseable {
     private final int cells;
     private final int epoch;
     private final Space space;
-    private final double[] rotation;        // R, dp×dp row-major
-    private final float[][] prefixT;        // (R V_u)ᵀ: d rows of dp
+    private final double[] rotation; // R, dp×dp row-major
+    private final float[][] prefixT; // (R V_u)ᵀ: d rows of dp
     private final float[] rotatedCentroids; // C×dp
-    private final float[][] centroidsT;     // dp rows of C (R·centroids, transposed)
-    private final float[] centroidNorms;    // ‖R·centroid‖²
+    private final float[][] centroidsT; // dp rows of C (R·centroids, transposed)
+    private final float[] centroidNorms; // ‖R·centroid‖²
     private final ScaleAndPerturb sap;
     private final PrefixNonces nonces;
     private final byte[][] cellSeeds;
@@ -341,12 +341,13 @@ public final class VectorTransform implements AutoCloseable {
         checkOpen();
         Objects.requireNonNull(from, "from");
         if (!from.model.id().equals(model.id()) || from.d != d || from.dp != dp || from.cells != cells) {
-            throw new IllegalArgumentException("cannot re-key between different models ('" + from.model.id() + "' → '" + model.id() + "')");
+            throw new IllegalArgumentException(
+                    "cannot re-key between different models ('" + from.model.id() + "' → '" + model.id() + "')");
         }
         from.checkRecord(v);
         double[] ru = from.sap.decryptToDouble(v.prefix(), v.nonce(), false);
         double[] u = new double[dp];
-        for (int k = 0; k < dp; k++) {       // u = Rᵀ (R u)
+        for (int k = 0; k < dp; k++) { // u = Rᵀ (R u)
             double s = 0;
             for (int i = 0; i < dp; i++) {
                 s += from.rotation[i * dp + k] * ru[i];
@@ -354,7 +355,7 @@ public final class VectorTransform implements AutoCloseable {
             u[k] = s;
         }
         float[] ru2 = new float[dp];
-        for (int i = 0; i < dp; i++) {       // R' u
+        for (int i = 0; i < dp; i++) { // R' u
             double s = 0;
             for (int k = 0; k < dp; k++) {
                 s += rotation[i * dp + k] * u[k];
@@ -365,12 +366,12 @@ public final class VectorTransform implements AutoCloseable {
         int cell = v.cell();
         float[] z = v.keyedResidual();
         float[][] oldW = from.cellMatrix(cell);
-        float[] t = new float[d];            // W_cᵀ z = V_rᵀ r
+        float[] t = new float[d]; // W_cᵀ z = V_rᵀ r
         for (int j = 0; j < d; j++) {
             t[j] = (float) dot(oldW[j], z);
         }
         float[] z2 = new float[dr];
-        axpy(t, cellMatrix(cell), z2);   // W'_c t = H'_c r
+        axpy(t, cellMatrix(cell), z2); // W'_c t = H'_c r
         Arrays.fill(ru, 0);
         Arrays.fill(u, 0);
         Arrays.fill(t, 0f);
@@ -502,8 +503,18 @@ public final class VectorTransform implements AutoCloseable {
     }
 
     /** Four vectors at once against the same rows [from, to): each row is loaded once for four outputs. */
-    static void axpy4(float[] x0, float[] x1, float[] x2, float[] x3, float[][] rows, int from, int to,
-                      float[] o0, float[] o1, float[] o2, float[] o3) {
+    static void axpy4(
+            float[] x0,
+            float[] x1,
+            float[] x2,
+            float[] x3,
+            float[][] rows,
+            int from,
+            int to,
+            float[] o0,
+            float[] o1,
+            float[] o2,
+            float[] o3) {
         int n = o0.length;
         for (int j = from; j < to; j++) {
             float a0 = x0[j];
@@ -536,8 +547,18 @@ public final class VectorTransform implements AutoCloseable {
             int to = Math.min(len, from + tile);
             int k = 0;
             for (; k + 4 <= count; k += 4) {
-                axpy4(xs[idx[k]], xs[idx[k + 1]], xs[idx[k + 2]], xs[idx[k + 3]], rows, from, to,
-                    outs[idx[k]], outs[idx[k + 1]], outs[idx[k + 2]], outs[idx[k + 3]]);
+                axpy4(
+                        xs[idx[k]],
+                        xs[idx[k + 1]],
+                        xs[idx[k + 2]],
+                        xs[idx[k + 3]],
+                        rows,
+                        from,
+                        to,
+                        outs[idx[k]],
+                        outs[idx[k + 1]],
+                        outs[idx[k + 2]],
+                        outs[idx[k + 3]]);
             }
             for (; k < count; k++) {
                 axpy(xs[idx[k]], rows, from, to, outs[idx[k]]);
@@ -548,7 +569,8 @@ public final class VectorTransform implements AutoCloseable {
     private float[] prepare(float[] x, float[] into) {
         Objects.requireNonNull(x, "vector");
         if (x.length != d) {
-            throw new IllegalArgumentException("vector has dimension " + x.length + ", model '" + model.id() + "' expects " + d);
+            throw new IllegalArgumentException(
+                    "vector has dimension " + x.length + ", model '" + model.id() + "' expects " + d);
         }
         double norm2 = 0;
         for (int i = 0; i < d; i++) {
@@ -607,13 +629,15 @@ public final class VectorTransform implements AutoCloseable {
 
     private void checkOpen() {
         if (closed) {
-            throw new IllegalStateException("transform of model '" + model.id() + "' epoch " + epoch + " has been closed");
+            throw new IllegalStateException(
+                    "transform of model '" + model.id() + "' epoch " + epoch + " has been closed");
         }
     }
 
     private void checkCell(int cell) {
         if (cell < 0 || cell >= cells) {
-            throw new IllegalArgumentException("cell " + cell + " out of range [0, " + cells + ") for model '" + model.id() + "'");
+            throw new IllegalArgumentException(
+                    "cell " + cell + " out of range [0, " + cells + ") for model '" + model.id() + "'");
         }
     }
 
@@ -621,19 +645,19 @@ public final class VectorTransform implements AutoCloseable {
         Objects.requireNonNull(q, "query");
         if (!q.modelId().equals(model.id()) || q.epoch() != epoch) {
             throw new IllegalArgumentException("query was encrypted for model '" + q.modelId() + "' epoch " + q.epoch()
-                + ", this transform is model '" + model.id() + "' epoch " + epoch);
+                    + ", this transform is model '" + model.id() + "' epoch " + epoch);
         }
     }
 
     private void checkRecord(EncryptedVector v) {
         Objects.requireNonNull(v, "record");
         if (v.epoch() != epoch) {
-            throw new IllegalArgumentException("record was encrypted under epoch " + v.epoch() + ", this transform of model '"
-                + model.id() + "' is at epoch " + epoch);
+            throw new IllegalArgumentException("record was encrypted under epoch " + v.epoch()
+                    + ", this transform of model '" + model.id() + "' is at epoch " + epoch);
         }
         if (v.prefix().length != dp || v.keyedResidual().length != dr) {
-            throw new IllegalArgumentException("record has prefix/residual lengths " + v.prefix().length + "/" + v.keyedResidual().length
-                + ", model '" + model.id() + "' expects " + dp + "/" + dr);
+            throw new IllegalArgumentException("record has prefix/residual lengths " + v.prefix().length + "/"
+                    + v.keyedResidual().length + ", model '" + model.id() + "' expects " + dp + "/" + dr);
         }
         checkCell(v.cell());
     }

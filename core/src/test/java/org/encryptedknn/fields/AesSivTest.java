@@ -21,7 +21,8 @@ public class AesSivTest {
         System.arraycopy(k, 0, sivKey, 0, 16);
         AesSiv siv = new AesSiv(sivKey);
         assertArrayEquals(hex("bb1d6929 e9593728 7fa37d12 9b756746"), siv.cmac(new byte[0]));
-        assertArrayEquals(hex("070a16b4 6b4d4144 f79bdd9d d04a287c"), siv.cmac(hex("6bc1bee2 2e409f96 e93d7e11 7393172a")));
+        assertArrayEquals(
+                hex("070a16b4 6b4d4144 f79bdd9d d04a287c"), siv.cmac(hex("6bc1bee2 2e409f96 e93d7e11 7393172a")));
     }
 
     /** RFC 5297 appendix A.1, deterministic authenticated encryption. */

@@ -16,7 +16,8 @@ public class FieldCipherTest {
 
     @Test
     public void randomizedRoundTripAndBinding() {
-        try (KeyDerivation k = new KeyDerivation(MasterKey.fromBase64(KEY)); FieldCipher body = new FieldCipher(k, "body")) {
+        try (KeyDerivation k = new KeyDerivation(MasterKey.fromBase64(KEY));
+                FieldCipher body = new FieldCipher(k, "body")) {
             String a = body.encrypt("Dear team, the patient in room 4…", "mail/doc-1");
             String b = body.encrypt("Dear team, the patient in room 4…", "mail/doc-1");
             assertNotEquals(a, b);
@@ -27,7 +28,8 @@ public class FieldCipherTest {
             try (FieldCipher other = new FieldCipher(k, "subject")) {
                 expectFailure(() -> other.decrypt(a, "mail/doc-1"));
             }
-            try (KeyDerivation wrong = new KeyDerivation(MasterKey.generate()); FieldCipher w = new FieldCipher(wrong, "body")) {
+            try (KeyDerivation wrong = new KeyDerivation(MasterKey.generate());
+                    FieldCipher w = new FieldCipher(wrong, "body")) {
                 expectFailure(() -> w.decrypt(a, "mail/doc-1"));
             }
             expectFailure(() -> body.decrypt("plain text", "mail/doc-1"));
@@ -36,8 +38,9 @@ public class FieldCipherTest {
 
     @Test
     public void deterministicEqualityAndRoundTrip() {
-        try (KeyDerivation k = new KeyDerivation(MasterKey.fromBase64(KEY)); FieldCipher sender = new FieldCipher(k, "sender");
-             FieldCipher other = new FieldCipher(k, "recipient")) {
+        try (KeyDerivation k = new KeyDerivation(MasterKey.fromBase64(KEY));
+                FieldCipher sender = new FieldCipher(k, "sender");
+                FieldCipher other = new FieldCipher(k, "recipient")) {
             String a = sender.encryptDeterministic("alice@example.org");
             assertEquals(a, sender.encryptDeterministic("alice@example.org"));
             assertNotEquals(a, sender.encryptDeterministic("bob@example.org"));

@@ -1,13 +1,12 @@
 package org.encryptedknn.he;
 
-import org.junit.Test;
-
-import java.util.Random;
-
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
+
+import java.util.Random;
+import org.junit.Test;
 
 /** The wire packing on its own (no native library): exact round trips, size bound, hostile forms refused. */
 public class CiphertextWireTest {
@@ -22,8 +21,12 @@ public class CiphertextWireTest {
             int mode = i % 3;
             for (int j = 0; j < raw.length; j++) {
                 // random, sparse, or words of few significant bits at a random alignment
-                raw[j] = (byte) (mode == 0 ? rnd.nextInt(256) : mode == 1 ? (rnd.nextInt(10) == 0 ? rnd.nextInt(256) : 0)
-                    : ((j + i) % 8 < 5 ? rnd.nextInt(256) : 0));
+                raw[j] = (byte)
+                        (mode == 0
+                                ? rnd.nextInt(256)
+                                : mode == 1
+                                        ? (rnd.nextInt(10) == 0 ? rnd.nextInt(256) : 0)
+                                        : ((j + i) % 8 < 5 ? rnd.nextInt(256) : 0));
             }
             byte[] wire = CiphertextWire.pack(raw);
             assertTrue(wire.length <= CiphertextWire.maxWireBytes(raw.length));
@@ -51,10 +54,16 @@ public class CiphertextWireTest {
         byte[] raw = new byte[1000];
         new Random(9).nextBytes(raw);
         byte[] wire = CiphertextWire.pack(raw);
-        assertEquals(HeException.Kind.MALFORMED, refuse(new byte[] { 'E', 'K' }).kind());
-        assertTrue(refuse(java.util.Arrays.copyOf(wire, wire.length - 1)).getMessage().contains("truncated"));
-        assertTrue(refuse(java.util.Arrays.copyOf(wire, wire.length + 1)).getMessage().contains("trailing"));
-        assertTrue(refuse(new byte[] { 'X', 'K', 'W', '1', 0, 0, 0, 0, 0 }).getMessage().contains("EKW1"));
+        assertEquals(HeException.Kind.MALFORMED, refuse(new byte[] {'E', 'K'}).kind());
+        assertTrue(refuse(java.util.Arrays.copyOf(wire, wire.length - 1))
+                .getMessage()
+                .contains("truncated"));
+        assertTrue(refuse(java.util.Arrays.copyOf(wire, wire.length + 1))
+                .getMessage()
+                .contains("trailing"));
+        assertTrue(refuse(new byte[] {'X', 'K', 'W', '1', 0, 0, 0, 0, 0})
+                .getMessage()
+                .contains("EKW1"));
         byte[] longer = wire.clone();
         longer[7] = 0x7f; // declares ≈ 2 GB
         assertTrue(refuse(longer).getMessage().contains("declares"));
@@ -64,7 +73,9 @@ public class CiphertextWireTest {
         byte[] width = wire.clone();
         width[9 + (wire[8])] = 65; // first group's width byte
         assertTrue(refuse(width).getMessage().contains("exceeds 64 bits"));
-        assertTrue(refuse(new byte[(int) CiphertextWire.maxWireBytes(MAX) + 1]).getMessage().contains("exceeds the maximum"));
+        assertTrue(refuse(new byte[(int) CiphertextWire.maxWireBytes(MAX) + 1])
+                .getMessage()
+                .contains("exceeds the maximum"));
     }
 
     private static HeException refuse(byte[] wire) {

@@ -1,15 +1,14 @@
 package org.encryptedknn.he;
 
-import org.junit.Test;
-
-import java.util.Arrays;
-import java.util.List;
-import java.util.Random;
-
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import org.junit.Test;
 
 /** Decrypted packed products equal plaintext inner products within 1e-4 absolute. */
 public class CkksAccuracyTest {
@@ -46,8 +45,8 @@ public class CkksAccuracyTest {
 
     private static void checkAccuracy(CkksParameters params, Random rnd) {
         try (CkksContext ctx = CkksContext.create(params);
-             CkksSecretKey sk = CkksSecretKey.generate(ctx);
-             CkksKeyHolder kh = new CkksKeyHolder(ctx, sk)) {
+                CkksSecretKey sk = CkksSecretKey.generate(ctx);
+                CkksKeyHolder kh = new CkksKeyHolder(ctx, sk)) {
             CkksScorer scorer = new CkksScorer(ctx);
             int blocks = ctx.blocks();
             double maxErr = 0;
@@ -79,7 +78,9 @@ public class CkksAccuracyTest {
             for (int i = 0; i < 3; i++) {
                 assertEquals(HeTestVectors.dot(q, shortCands.get(i)), s[i], TOLERANCE);
             }
-            System.out.printf("N=%d B=%d blocks=%d max |error| = %.3e%n", params.polyDegree(), params.blockWidth(), blocks, maxErr);
+            System.out.printf(
+                    "N=%d B=%d blocks=%d max |error| = %.3e%n",
+                    params.polyDegree(), params.blockWidth(), blocks, maxErr);
         }
     }
 
@@ -88,8 +89,8 @@ public class CkksAccuracyTest {
     public void candidatesOfSeveralCellsShareABatch() {
         Random rnd = new Random(6);
         try (CkksContext ctx = CkksContext.createDefault();
-             CkksSecretKey sk = CkksSecretKey.generate(ctx);
-             CkksKeyHolder kh = new CkksKeyHolder(ctx, sk)) {
+                CkksSecretKey sk = CkksSecretKey.generate(ctx);
+                CkksKeyHolder kh = new CkksKeyHolder(ctx, sk)) {
             CkksScorer scorer = new CkksScorer(ctx);
             List<float[]> queries = HeTestVectors.residuals(rnd, 3, DIM);
             List<CkksQuery> loaded = new java.util.ArrayList<>();
@@ -97,7 +98,8 @@ public class CkksAccuracyTest {
                 for (float[] q : queries) {
                     loaded.add(scorer.loadQuery(kh.encryptQuery(q)));
                 }
-                // 17 candidates: cells 0,0,0,1,1,2,… (sorted by cell, as the data node orders them), one all-zero residual
+                // 17 candidates: cells 0,0,0,1,1,2,… (sorted by cell, as the data node orders them), one all-zero
+                // residual
                 List<CkksScorer.Candidate> cands = new java.util.ArrayList<>();
                 List<Integer> owner = new java.util.ArrayList<>();
                 for (int i = 0; i < 17; i++) {
@@ -110,7 +112,12 @@ public class CkksAccuracyTest {
                 assertEquals(2, results.size());
                 double[] scores = kh.decryptScores(results, cands.size());
                 for (int i = 0; i < cands.size(); i++) {
-                    assertEquals("candidate " + i, HeTestVectors.dot(queries.get(owner.get(i)), cands.get(i).residual()), scores[i], TOLERANCE);
+                    assertEquals(
+                            "candidate " + i,
+                            HeTestVectors.dot(
+                                    queries.get(owner.get(i)), cands.get(i).residual()),
+                            scores[i],
+                            TOLERANCE);
                 }
             } finally {
                 loaded.forEach(CkksQuery::close);
@@ -122,11 +129,11 @@ public class CkksAccuracyTest {
     public void secretKeyRoundTripAndSeededUploadIsSmall() {
         Random rnd = new Random(4);
         try (CkksContext ctx = CkksContext.createDefault();
-             CkksSecretKey sk = CkksSecretKey.generate(ctx)) {
+                CkksSecretKey sk = CkksSecretKey.generate(ctx)) {
             byte[] keyBytes = sk.toBytes();
             try (CkksSecretKey sk2 = CkksSecretKey.load(ctx, keyBytes);
-                 CkksKeyHolder a = new CkksKeyHolder(ctx, sk);
-                 CkksKeyHolder b = new CkksKeyHolder(ctx, sk2)) {
+                    CkksKeyHolder a = new CkksKeyHolder(ctx, sk);
+                    CkksKeyHolder b = new CkksKeyHolder(ctx, sk2)) {
                 assertArrayEquals(keyBytes, sk2.toBytes());
                 float[] q = HeTestVectors.residual(rnd, DIM);
                 List<float[]> cands = HeTestVectors.residuals(rnd, 5, DIM);
@@ -156,9 +163,9 @@ public class CkksAccuracyTest {
     public void preparedEncryptionsOfZeroAreUsedOnce() throws InterruptedException {
         Random rnd = new Random(8);
         try (CkksContext ctx = CkksContext.createDefault();
-             CkksSecretKey sk = CkksSecretKey.generate(ctx);
-             CkksKeyHolder kh = new CkksKeyHolder(ctx, sk, 4);
-             CkksKeyHolder none = new CkksKeyHolder(ctx, sk, 0)) {
+                CkksSecretKey sk = CkksSecretKey.generate(ctx);
+                CkksKeyHolder kh = new CkksKeyHolder(ctx, sk, 4);
+                CkksKeyHolder none = new CkksKeyHolder(ctx, sk, 0)) {
             long deadline = System.nanoTime() + 10_000_000_000L;
             while (kh.preparedCount() < 4 && System.nanoTime() < deadline) {
                 Thread.sleep(5);
@@ -176,7 +183,7 @@ public class CkksAccuracyTest {
                     }
                 }
             }
-            com.sun.jna.Memory v = Natives.floats(new float[] { 0.5f });
+            com.sun.jna.Memory v = Natives.floats(new float[] {0.5f});
             try (PreparedZero zero = kh.use(PreparedZero::create)) {
                 int[] codes = new int[2];
                 for (int i = 0; i < 2; i++) {
@@ -221,8 +228,8 @@ public class CkksAccuracyTest {
     @Test
     public void invalidArgumentsAndClosedHandles() {
         try (CkksContext ctx = CkksContext.createDefault();
-             CkksSecretKey sk = CkksSecretKey.generate(ctx);
-             CkksKeyHolder kh = new CkksKeyHolder(ctx, sk)) {
+                CkksSecretKey sk = CkksSecretKey.generate(ctx);
+                CkksKeyHolder kh = new CkksKeyHolder(ctx, sk)) {
             expect(() -> kh.encryptQuery(new float[DIM + 1]));
             expect(() -> kh.encryptQuery(new float[0]));
             float[] nan = new float[DIM];
@@ -234,7 +241,8 @@ public class CkksAccuracyTest {
             byte[] query = kh.encryptQuery(new float[DIM]);
             CkksScorer scorer = new CkksScorer(ctx);
             expect(() -> scorer.score(query, List.of(new float[DIM + 5])));
-            expect(() -> kh.decryptBatch(scorer.score(query, List.of(new float[DIM])).get(0), ctx.blocks() + 1));
+            expect(() ->
+                    kh.decryptBatch(scorer.score(query, List.of(new float[DIM])).get(0), ctx.blocks() + 1));
             CkksQuery loaded = scorer.loadQuery(query);
             loaded.close();
             HeException e = expect(() -> scorer.score(loaded, List.of(new float[DIM])));

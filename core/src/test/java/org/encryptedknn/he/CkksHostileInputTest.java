@@ -1,21 +1,19 @@
 package org.encryptedknn.he;
 
-import com.sun.jna.Memory;
-import com.sun.jna.ptr.PointerByReference;
-
-import org.junit.AfterClass;
-import org.junit.BeforeClass;
-import org.junit.Test;
-
-import java.io.ByteArrayOutputStream;
-import java.util.Arrays;
-import java.util.List;
-import java.util.Random;
-
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertNotEquals;
 import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
+
+import com.sun.jna.Memory;
+import com.sun.jna.ptr.PointerByReference;
+import java.io.ByteArrayOutputStream;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import org.junit.AfterClass;
+import org.junit.BeforeClass;
+import org.junit.Test;
 
 /**
  * 10^4 hostile ciphertexts and secret keys (truncated, bit-flipped, random, oversized,
@@ -36,6 +34,7 @@ public class CkksHostileInputTest {
     private static CkksScorer scorer;
     /** SEAL serializations (unpacked from the wire form), the targets of the SEAL-level corruptions. */
     private static byte[] query;
+
     private static byte[] result;
     private static byte[] queryWire;
     private static byte[] resultWire;
@@ -57,17 +56,20 @@ public class CkksHostileInputTest {
         kh = new CkksKeyHolder(ctx, sk);
         scorer = new CkksScorer(ctx);
         queryWire = kh.encryptQuery(HeTestVectors.residual(rnd, DIM));
-        resultWire = scorer.score(queryWire, HeTestVectors.residuals(rnd, 7, DIM)).get(0);
+        resultWire =
+                scorer.score(queryWire, HeTestVectors.residuals(rnd, 7, DIM)).get(0);
         query = CiphertextWire.unpack(queryWire, ctx.maxQueryBytes(), "query");
         result = CiphertextWire.unpack(resultWire, ctx.maxResultBytes(), "result");
         key = sk.toBytes();
         ctx8192 = CkksContext.create(CkksParameters.n8192(DIM));
-        try (CkksSecretKey k2 = CkksSecretKey.generate(ctx8192); CkksKeyHolder h2 = new CkksKeyHolder(ctx8192, k2)) {
+        try (CkksSecretKey k2 = CkksSecretKey.generate(ctx8192);
+                CkksKeyHolder h2 = new CkksKeyHolder(ctx8192, k2)) {
             query8192 = h2.encryptQuery(HeTestVectors.residual(rnd, DIM));
             key8192 = k2.toBytes();
         }
         ctxOtherPrimes = CkksContext.create(new CkksParameters(4096, List.of(48), 24, DIM));
-        try (CkksSecretKey k3 = CkksSecretKey.generate(ctxOtherPrimes); CkksKeyHolder h3 = new CkksKeyHolder(ctxOtherPrimes, k3)) {
+        try (CkksSecretKey k3 = CkksSecretKey.generate(ctxOtherPrimes);
+                CkksKeyHolder h3 = new CkksKeyHolder(ctxOtherPrimes, k3)) {
             queryOtherPrimes = h3.encryptQuery(HeTestVectors.residual(rnd, DIM));
         }
     }
@@ -161,13 +163,13 @@ public class CkksHostileInputTest {
         // 7. wrong parameters / wrong level / wrong object type
         for (int i = 0; i < 1300; i++, cases++) {
             switch (i % 7) {
-                case 0 -> expectReject(() -> scorer.loadQuery(query8192).close());            // N=8192 query, N=4096 scorer
-                case 1 -> expectReject(() -> scorer.loadQuery(queryOtherPrimes).close());     // same N, other primes
-                case 2 -> expectReject(() -> scorer.loadQuery(resultWire).close());           // result given as query
-                case 3 -> expectReject(() -> kh.decryptBatch(queryWire, 1));              // query given as result
-                case 4 -> expectReject(() -> CkksSecretKey.load(ctx, key8192).close());       // N=8192 key, N=4096 context
-                case 5 -> expectReject(() -> CkksSecretKey.load(ctx, query).close());         // ciphertext given as key
-                default -> expectReject(() -> scorer.loadQuery(key).close());                 // key given as query
+                case 0 -> expectReject(() -> scorer.loadQuery(query8192).close()); // N=8192 query, N=4096 scorer
+                case 1 -> expectReject(() -> scorer.loadQuery(queryOtherPrimes).close()); // same N, other primes
+                case 2 -> expectReject(() -> scorer.loadQuery(resultWire).close()); // result given as query
+                case 3 -> expectReject(() -> kh.decryptBatch(queryWire, 1)); // query given as result
+                case 4 -> expectReject(() -> CkksSecretKey.load(ctx, key8192).close()); // N=8192 key, N=4096 context
+                case 5 -> expectReject(() -> CkksSecretKey.load(ctx, query).close()); // ciphertext given as key
+                default -> expectReject(() -> scorer.loadQuery(key).close()); // key given as query
             }
         }
         // 8. the wire form itself: truncated, bit-flipped, random, lying about its length, trailing bytes
@@ -191,7 +193,8 @@ public class CkksHostileInputTest {
                 case 3 -> bad = Arrays.copyOf(wire, wire.length + 1 + rnd.nextInt(64));
                 default -> {
                     bad = wire.clone();
-                    bad[8 + rnd.nextInt(bad.length - 8)] = (byte) (65 + rnd.nextInt(191)); // a width > 64, or a data byte
+                    bad[8 + rnd.nextInt(bad.length - 8)] =
+                            (byte) (65 + rnd.nextInt(191)); // a width > 64, or a data byte
                 }
             }
             byte[] b = bad;
@@ -222,8 +225,9 @@ public class CkksHostileInputTest {
             rejected += 2;
         }
         double secs = (System.nanoTime() - t0) / 1e9;
-        System.out.printf("hostile inputs: %d cases (%d rejections, %d payload corruptions loaded as well-formed ciphertexts) in %.1f s%n",
-            cases, rejected, acceptedPayloadFlips, secs);
+        System.out.printf(
+                "hostile inputs: %d cases (%d rejections, %d payload corruptions loaded as well-formed ciphertexts) in %.1f s%n",
+                cases, rejected, acceptedPayloadFlips, secs);
         assertTrue(cases >= 10_000);
         NativeMemory.Stats s = NativeMemory.stats();
         assertEquals(0, s.liveBuffers());

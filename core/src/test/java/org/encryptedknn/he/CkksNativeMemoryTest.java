@@ -1,6 +1,7 @@
 package org.encryptedknn.he;
 
-import org.junit.Test;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -8,9 +9,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-
-import static org.junit.Assert.assertEquals;
-import static org.junit.Assert.assertTrue;
+import org.junit.Test;
 
 /**
  * Native memory does not grow over many encrypt / load / multiply / decrypt / free cycles.
@@ -27,8 +26,14 @@ public class CkksNativeMemoryTest {
         // The cycles run in a child JVM with a fixed, pre-touched heap so that process RSS
         // measures native memory, not the growth of the Java heap of the test runner.
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        List<String> cmd = new ArrayList<>(List.of(java.toString(), "-Xms96m", "-Xmx96m", "-XX:+AlwaysPreTouch",
-            "-XX:+UseSerialGC", "-Djna.nosys=true", "-Dckks.memory.cycles=" + cycles));
+        List<String> cmd = new ArrayList<>(List.of(
+                java.toString(),
+                "-Xms96m",
+                "-Xmx96m",
+                "-XX:+AlwaysPreTouch",
+                "-XX:+UseSerialGC",
+                "-Djna.nosys=true",
+                "-Dckks.memory.cycles=" + cycles));
         String libPath = System.getProperty("jna.library.path");
         if (libPath != null) {
             cmd.add("-Djna.library.path=" + libPath);
@@ -62,10 +67,19 @@ public class CkksNativeMemoryTest {
         long rssAfter = rssKb();
         NativeMemory.Stats after = NativeMemory.stats();
 
-        System.out.printf("memory: %d cycles (encrypt, load, multiply, serialize, decrypt, free) in %.1f s; "
-                + "RSS %d -> %d KiB (%+d KiB); SEAL pool %d -> %d B; live handles %d; live buffers %d; handles created %d%n",
-            cycles, secs, rssBefore, rssAfter, rssAfter - rssBefore, before.sealPoolBytes(), after.sealPoolBytes(),
-            after.liveHandles(), after.liveBuffers(), after.handlesCreated());
+        System.out.printf(
+                "memory: %d cycles (encrypt, load, multiply, serialize, decrypt, free) in %.1f s; "
+                        + "RSS %d -> %d KiB (%+d KiB); SEAL pool %d -> %d B; live handles %d; live buffers %d; handles created %d%n",
+                cycles,
+                secs,
+                rssBefore,
+                rssAfter,
+                rssAfter - rssBefore,
+                before.sealPoolBytes(),
+                after.sealPoolBytes(),
+                after.liveHandles(),
+                after.liveBuffers(),
+                after.handlesCreated());
         check(handles0 == after.liveHandles(), "live native handles not back to baseline");
         check(after.liveBuffers() == 0, "returned buffers left");
         check(NativeMemory.leakedHandles() == 0, "handles freed by the Cleaner");
@@ -85,8 +99,8 @@ public class CkksNativeMemoryTest {
         for (int i = 0; i < n; i++) {
             // a fresh context every 500 cycles exercises context/key creation and free as well
             try (CkksContext ctx = CkksContext.createDefault();
-                 CkksSecretKey sk = CkksSecretKey.generate(ctx);
-                 CkksKeyHolder kh = new CkksKeyHolder(ctx, sk)) {
+                    CkksSecretKey sk = CkksSecretKey.generate(ctx);
+                    CkksKeyHolder kh = new CkksKeyHolder(ctx, sk)) {
                 CkksScorer scorer = new CkksScorer(ctx);
                 int inner = Math.min(500, n - i);
                 for (int j = 0; j < inner; j++) {

@@ -17,13 +17,14 @@ import org.junit.Test;
 
 public class KeyDerivationTest {
 
-    static final String KEY_B64 = Base64.getEncoder().encodeToString(HexFormat.of().parseHex(
-        "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"));
+    static final String KEY_B64 = Base64.getEncoder()
+            .encodeToString(
+                    HexFormat.of().parseHex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"));
 
     @Test
     public void sameInputsSameKeys() {
         try (KeyDerivation a = new KeyDerivation(MasterKey.fromBase64(KEY_B64));
-             KeyDerivation b = new KeyDerivation(MasterKey.fromBase64(" " + KEY_B64 + "\n"))) {
+                KeyDerivation b = new KeyDerivation(MasterKey.fromBase64(" " + KEY_B64 + "\n"))) {
             assertArrayEquals(a.sapPrfKey("m1", 1), b.sapPrfKey("m1", 1));
             assertArrayEquals(a.cellKeySeed("m1", 3, 17), b.cellKeySeed("m1", 3, 17));
             assertArrayEquals(a.fieldSivKey("sender"), b.fieldSivKey("sender"));
@@ -35,11 +36,15 @@ public class KeyDerivationTest {
     public void pinnedV1Output() {
         // Pins the documented v1 format (docs/key-derivation.md): changing it breaks every stored index.
         try (KeyDerivation k = new KeyDerivation(MasterKey.fromBase64(KEY_B64))) {
-            byte[] prk = Hkdf.extract(KeyDerivation.SALT.getBytes(java.nio.charset.StandardCharsets.UTF_8),
-                HexFormat.of().parseHex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"));
+            byte[] prk = Hkdf.extract(
+                    KeyDerivation.SALT.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                    HexFormat.of().parseHex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"));
             byte[] info = new byte[0];
-            info = concat("encrypted-knn/v1/cell-key".getBytes(java.nio.charset.StandardCharsets.UTF_8),
-                new byte[] { 0, 0, 0, 2, 'm', '1' }, new byte[] { 0, 0, 0, 4, 0, 0, 0, 1 }, new byte[] { 0, 0, 0, 4, 0, 0, 0, 5 });
+            info = concat(
+                    "encrypted-knn/v1/cell-key".getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                    new byte[] {0, 0, 0, 2, 'm', '1'},
+                    new byte[] {0, 0, 0, 4, 0, 0, 0, 1},
+                    new byte[] {0, 0, 0, 4, 0, 0, 0, 5});
             assertArrayEquals(Hkdf.expand(prk, info, 32), k.cellKeySeed("m1", 1, 5));
         }
     }
@@ -95,7 +100,7 @@ public class KeyDerivationTest {
     @Test
     public void differentMasterKeysDiffer() {
         try (KeyDerivation a = new KeyDerivation(MasterKey.fromBase64(KEY_B64));
-             KeyDerivation b = new KeyDerivation(MasterKey.generate())) {
+                KeyDerivation b = new KeyDerivation(MasterKey.generate())) {
             assertFalse(Arrays.equals(a.modelSealKey(), b.modelSealKey()));
         }
     }
@@ -119,7 +124,7 @@ public class KeyDerivationTest {
 
     @Test
     public void rejectsBadMasterKeys() {
-        for (String bad : new String[] { "not base64!!", Base64.getEncoder().encodeToString(new byte[16]) }) {
+        for (String bad : new String[] {"not base64!!", Base64.getEncoder().encodeToString(new byte[16])}) {
             try {
                 MasterKey.fromBase64(bad);
                 fail("accepted " + bad);

@@ -1,7 +1,5 @@
 package org.encryptedknn.model;
 
-import org.encryptedknn.transform.TestEmbeddings;
-import org.encryptedknn.transform.VectorTransformTest;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
@@ -10,6 +8,8 @@ import static org.junit.Assert.fail;
 import java.time.Instant;
 import org.encryptedknn.keys.KeyDerivation;
 import org.encryptedknn.keys.MasterKey;
+import org.encryptedknn.transform.TestEmbeddings;
+import org.encryptedknn.transform.VectorTransformTest;
 import org.junit.BeforeClass;
 import org.junit.Test;
 
@@ -21,8 +21,11 @@ public class ModelCodecTest {
     @BeforeClass
     public static void fit() {
         keys = new KeyDerivation(MasterKey.fromBase64(VectorTransformTest.KEY));
-        model = ModelFitter.fit("mail-v1", new ModelParameters(64, Space.COSINE, 16, 4, 0.5, 3),
-            trim(TestEmbeddings.vectors(300, 5), 64), Instant.parse("2026-01-02T03:04:05Z"));
+        model = ModelFitter.fit(
+                "mail-v1",
+                new ModelParameters(64, Space.COSINE, 16, 4, 0.5, 3),
+                trim(TestEmbeddings.vectors(300, 5), 64),
+                Instant.parse("2026-01-02T03:04:05Z"));
     }
 
     static float[][] trim(float[][] in, int d) {
@@ -54,15 +57,20 @@ public class ModelCodecTest {
             ModelCodec.fromJson(json, wrong);
             fail("opened with the wrong key");
         } catch (ModelDecryptionException e) {
-            assertTrue(e.getMessage(), e.getMessage().contains("model 'mail-v1' cannot be decrypted with this master key"));
+            assertTrue(
+                    e.getMessage(),
+                    e.getMessage().contains("model 'mail-v1' cannot be decrypted with this master key"));
         }
     }
 
     @Test
     public void tamperingWithThePublicPartIsDetected() {
         String json = ModelCodec.toJson(model, keys);
-        for (String[] edit : new String[][] { { "\"beta\":0.5", "\"beta\":0.0" }, { "\"epoch\":3", "\"epoch\":4" },
-            { "\"id\":\"mail-v1\"", "\"id\":\"mail-v2\"" } }) {
+        for (String[] edit : new String[][] {
+            {"\"beta\":0.5", "\"beta\":0.0"},
+            {"\"epoch\":3", "\"epoch\":4"},
+            {"\"id\":\"mail-v1\"", "\"id\":\"mail-v2\""}
+        }) {
             String altered = json.replace(edit[0], edit[1]);
             assertFalse(altered.equals(json));
             try {
@@ -84,7 +92,9 @@ public class ModelCodecTest {
         assertEquals(3, back.parameters().firstEpoch());
         assertFalse(back.parameters().isLiveEpoch(2));
         assertTrue(back.parameters().isLiveEpoch(3));
-        for (String altered : new String[] { json.replace("\"first_epoch\":3,", ""), json.replace("\"first_epoch\":3", "\"first_epoch\":2") }) {
+        for (String altered : new String[] {
+            json.replace("\"first_epoch\":3,", ""), json.replace("\"first_epoch\":3", "\"first_epoch\":2")
+        }) {
             assertFalse(altered.equals(json));
             try {
                 ModelCodec.fromJson(altered, keys);
@@ -95,7 +105,9 @@ public class ModelCodecTest {
         }
         // a model that never retired an epoch keeps its stored form (no first_epoch field)
         assertFalse(ModelCodec.toJson(model, keys).contains("first_epoch"));
-        assertEquals(2, model.withEpoch(4).withFirstEpoch(2).withEpoch(5).parameters().firstEpoch());
+        assertEquals(
+                2,
+                model.withEpoch(4).withFirstEpoch(2).withEpoch(5).parameters().firstEpoch());
     }
 
     @Test
@@ -105,7 +117,7 @@ public class ModelCodecTest {
         assertFalse(pub.contains("secret"));
         float[] v = model.basis();
         float[] c = model.centroids();
-        for (String json : new String[] { pub, stored }) {
+        for (String json : new String[] {pub, stored}) {
             for (int i = 0; i < 50; i++) {
                 assertFalse(json.contains(Float.toString(v[i])));
                 assertFalse(json.contains(Float.toString(c[i])));
@@ -124,8 +136,12 @@ public class ModelCodecTest {
 
     @Test
     public void malformedJsonIsRejectedClearly() {
-        String[][] cases = { { "[]", "must be an object" }, { "{\"format\":\"other\"}", "format" },
-            { "{\"format\":\"" + ModelCodec.FORMAT + "\",\"id\":\"m\"}", "missing field" }, { "{\"format\":", "malformed" } };
+        String[][] cases = {
+            {"[]", "must be an object"},
+            {"{\"format\":\"other\"}", "format"},
+            {"{\"format\":\"" + ModelCodec.FORMAT + "\",\"id\":\"m\"}", "missing field"},
+            {"{\"format\":", "malformed"}
+        };
         for (String[] c : cases) {
             try {
                 ModelCodec.fromJson(c[0], keys);

@@ -43,9 +43,15 @@ public class ModelParametersTest {
         expect("epoch", () -> new ModelParameters(8, Space.COSINE, 2, 1, 0.5, 0));
         expect("space", () -> Space.parse("l2"));
         expect("model id", () -> EncryptionModel.checkId("bad id"));
-        expect("training_vectors", () -> ModelFitter.fit("m", new ModelParameters(4, Space.COSINE, 1, 4, 0.5, 1),
-            new float[][] { { 1, 0, 0, 0 }, { 0, 1, 0, 0 } }));
-        expect("training_vectors[1]", () -> ModelFitter.fit("m", new ModelParameters(4, Space.COSINE, 1, 1, 0.5, 1),
-            new float[][] { { 1, 0, 0, 0 }, { 0, 0, 0, 0 } }));
+        expect(
+                "training_vectors",
+                () -> ModelFitter.fit("m", new ModelParameters(4, Space.COSINE, 1, 4, 0.5, 1), new float[][] {
+                    {1, 0, 0, 0}, {0, 1, 0, 0}
+                }));
+        expect(
+                "training_vectors[1]",
+                () -> ModelFitter.fit("m", new ModelParameters(4, Space.COSINE, 1, 1, 0.5, 1), new float[][] {
+                    {1, 0, 0, 0}, {0, 0, 0, 0}
+                }));
     }
 }

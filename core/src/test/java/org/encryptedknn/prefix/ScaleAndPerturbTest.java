@@ -14,7 +14,8 @@ import org.junit.Test;
 
 public class ScaleAndPerturbTest {
 
-    private static final KeyDerivation KEYS = new KeyDerivation(MasterKey.fromBase64("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="));
+    private static final KeyDerivation KEYS =
+            new KeyDerivation(MasterKey.fromBase64("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="));
 
     private static ScaleAndPerturb sap(int d, double beta) {
         return ScaleAndPerturb.derive(KEYS, "sap-test", 1, beta, d);
@@ -88,7 +89,7 @@ public class ScaleAndPerturbTest {
 
     @Test
     public void noiseIsInsideTheBudgetAndFillsTheBall() {
-        for (int d : new int[] { 2, 96 }) {
+        for (int d : new int[] {2, 96}) {
             ScaleAndPerturb sap = sap(d, 0.8);
             double maxDb = 0;
             double maxQ = 0;
@@ -102,7 +103,7 @@ public class ScaleAndPerturbTest {
                 double ne = norm(e);
                 assertTrue(nl < sap.documentRadius());
                 assertTrue(ne < sap.queryRadius());
-                assertEquals(3.0, nl / ne, 1e-9);   // same nonce: same direction, radius ratio 3
+                assertEquals(3.0, nl / ne, 1e-9); // same nonce: same direction, radius ratio 3
                 maxDb = Math.max(maxDb, nl);
                 maxQ = Math.max(maxQ, ne);
                 meanDb += nl / n;
@@ -180,7 +181,7 @@ public class ScaleAndPerturbTest {
                 flipped++;
             }
         }
-        return new long[] { compared, flipped };
+        return new long[] {compared, flipped};
     }
 
     private static float[][] encryptDocuments(ScaleAndPerturb sap, float[][] pool) {
@@ -235,7 +236,7 @@ public class ScaleAndPerturbTest {
 
     @Test
     public void betaDcpHoldsForQueriesAndDbComparisonsAreBlurred() {
-        for (int d : new int[] { 2, 8, 96 }) {
+        for (int d : new int[] {2, 8, 96}) {
             double beta = 0.3;
             SplittableRandom r = new SplittableRandom(d);
             float[][] pool = pool(r, d);
@@ -247,13 +248,23 @@ public class ScaleAndPerturbTest {
             long[] allDb = dbDbTriples(sap, pool, 100_000, 0, 12);
             long[] farDb = dbDbTriples(sap, pool, 100_000, beta, 13);
             long[] allQ = queryDbFlips(sap, pool, 100_000, 14);
-            System.out.printf(Locale.ROOT,
-                "SAP d=%3d β=%.2f s=%.3f: query↔DB margin>β %d triples, 0 violations; flip rate all margins: query↔DB %.4f,"
-                    + " DB↔DB %.4f; DB↔DB flip rate with margin>β: %.5f (%d of %d)%n",
-                d, beta, sap.scale(), qd[0], allQ[1] / (double) allQ[0], allDb[1] / (double) allDb[0],
-                farDb[1] / (double) farDb[0], farDb[1], farDb[0]);
+            System.out.printf(
+                    Locale.ROOT,
+                    "SAP d=%3d β=%.2f s=%.3f: query↔DB margin>β %d triples, 0 violations; flip rate all margins: query↔DB %.4f,"
+                            + " DB↔DB %.4f; DB↔DB flip rate with margin>β: %.5f (%d of %d)%n",
+                    d,
+                    beta,
+                    sap.scale(),
+                    qd[0],
+                    allQ[1] / (double) allQ[0],
+                    allDb[1] / (double) allDb[0],
+                    farDb[1] / (double) farDb[0],
+                    farDb[1],
+                    farDb[0]);
             assertTrue("DB↔DB comparisons must be blurred at d=" + d, allDb[1] > 0);
-            assertTrue("DB↔DB must flip more often than query↔DB at d=" + d, allDb[1] / (double) allDb[0] > allQ[1] / (double) allQ[0]);
+            assertTrue(
+                    "DB↔DB must flip more often than query↔DB at d=" + d,
+                    allDb[1] / (double) allDb[0] > allQ[1] / (double) allQ[0]);
             if (d == 2) {
                 assertTrue("DB↔DB comparisons beyond β must sometimes flip at d=" + d, farDb[1] > 0);
             }
@@ -268,7 +279,8 @@ public class ScaleAndPerturbTest {
             if (!distinct(a, b, c)) {
                 return Outcome.SKIPPED;
             }
-            return Outcome.of((dist(pool[a], pool[b]) < dist(pool[a], pool[c])) == (dist(q[a], db[b]) < dist(q[a], db[c])));
+            return Outcome.of(
+                    (dist(pool[a], pool[b]) < dist(pool[a], pool[c])) == (dist(q[a], db[b]) < dist(q[a], db[c])));
         });
     }
 
@@ -284,7 +296,8 @@ public class ScaleAndPerturbTest {
             pool[i] = gaussian(r, d, 0.6 / Math.sqrt(d));
         }
         ScaleAndPerturb honest = sap(d, beta);
-        ScaleAndPerturb broken = new ScaleAndPerturb(new byte[32], honest.scale(), beta * 2, d);   // query radius sβ/4, DB radius 3sβ/4
+        ScaleAndPerturb broken =
+                new ScaleAndPerturb(new byte[32], honest.scale(), beta * 2, d); // query radius sβ/4, DB radius 3sβ/4
         long violated = queryDbTriples(broken, pool, 100_000, beta, 3)[1];
         assertTrue("an over-budget noise should violate β-DCP sometimes", violated > 0);
     }
@@ -292,17 +305,21 @@ public class ScaleAndPerturbTest {
     @Test
     public void noncePolicy() {
         PrefixNonces nonces = PrefixNonces.derive(KEYS, "m1");
-        float[] v = { 1f, 2f, 3f };
+        float[] v = {1f, 2f, 3f};
         assertArrayEquals(nonces.forDocument("doc-1", "embedding", 1), nonces.forDocument("doc-1", "embedding", 1));
-        assertFalse(Arrays.equals(nonces.forDocument("doc-1", "embedding", 1), nonces.forDocument("doc-1", "embedding", 2)));
-        assertFalse(Arrays.equals(nonces.forDocument("doc-1", "embedding", 1), nonces.forDocument("doc-2", "embedding", 1)));
-        assertFalse(Arrays.equals(nonces.forDocument("doc-1", "embedding", 1), nonces.forDocument("doc-1", "other", 1)));
+        assertFalse(Arrays.equals(
+                nonces.forDocument("doc-1", "embedding", 1), nonces.forDocument("doc-1", "embedding", 2)));
+        assertFalse(Arrays.equals(
+                nonces.forDocument("doc-1", "embedding", 1), nonces.forDocument("doc-2", "embedding", 1)));
+        assertFalse(
+                Arrays.equals(nonces.forDocument("doc-1", "embedding", 1), nonces.forDocument("doc-1", "other", 1)));
         // length-prefixed: ("ab","c") ≠ ("a","bc")
         assertFalse(Arrays.equals(nonces.forDocument("ab", "c", 1), nonces.forDocument("a", "bc", 1)));
         assertEquals(16, nonces.forVector(v, "embedding", 1).length);
         assertArrayEquals(nonces.forVector(v, "embedding", 1), nonces.forVector(v.clone(), "embedding", 1));
         assertFalse(Arrays.equals(nonces.forVector(v, "embedding", 1), nonces.forQuery(v, 1)));
-        assertFalse(Arrays.equals(nonces.forQuery(v, 1), PrefixNonces.derive(KEYS, "m2").forQuery(v, 1)));
+        assertFalse(Arrays.equals(
+                nonces.forQuery(v, 1), PrefixNonces.derive(KEYS, "m2").forQuery(v, 1)));
         assertFalse(Arrays.equals(PrefixNonces.random(), PrefixNonces.random()));
     }
 

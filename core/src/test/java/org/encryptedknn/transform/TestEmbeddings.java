@@ -1,7 +1,7 @@
 package org.encryptedknn.transform;
 
-import org.encryptedknn.corpus.SyntheticEmbeddings;
 import org.encryptedknn.corpus.EmbeddedCorpus;
+import org.encryptedknn.corpus.SyntheticEmbeddings;
 
 /**
  * The one place core tests get 384-d embeddings from: {@link #real} gives real all-MiniLM-L6-v2 embeddings of

@@ -1,9 +1,5 @@
 package org.encryptedknn.transform;
 
-import org.encryptedknn.model.EncryptionModel;
-import org.encryptedknn.model.ModelFitter;
-import org.encryptedknn.model.ModelParameters;
-import org.encryptedknn.model.Space;
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
@@ -14,9 +10,13 @@ import static org.junit.Assert.fail;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.SplittableRandom;
-import org.encryptedknn.prefix.PrefixNonces;
 import org.encryptedknn.keys.KeyDerivation;
 import org.encryptedknn.keys.MasterKey;
+import org.encryptedknn.model.EncryptionModel;
+import org.encryptedknn.model.ModelFitter;
+import org.encryptedknn.model.ModelParameters;
+import org.encryptedknn.model.Space;
+import org.encryptedknn.prefix.PrefixNonces;
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
 import org.junit.Test;
@@ -37,10 +37,16 @@ public class VectorTransformTest {
         train = TestEmbeddings.vectors(2000, 1);
         docs = TestEmbeddings.vectors(2000, 2);
         queries = TestEmbeddings.vectors(100, 3);
-        cosine = ModelFitter.fit("m1", new ModelParameters(TestEmbeddings.DIMENSION, Space.COSINE, 96, 8, 0.5, 1), train);
+        cosine = ModelFitter.fit(
+                "m1", new ModelParameters(TestEmbeddings.DIMENSION, Space.COSINE, 96, 8, 0.5, 1), train);
         transform = new VectorTransform(cosine, keys);
-        System.out.printf(Locale.ROOT, "model on %s: beta scale %.4f, absolute β %.4f, s = %.4f%n",
-            TestEmbeddings.source(), cosine.betaScale(), cosine.absoluteBeta(), transform.sap().scale());
+        System.out.printf(
+                Locale.ROOT,
+                "model on %s: beta scale %.4f, absolute β %.4f, s = %.4f%n",
+                TestEmbeddings.source(),
+                cosine.betaScale(),
+                cosine.absoluteBeta(),
+                transform.sap().scale());
     }
 
     @AfterClass
@@ -84,7 +90,8 @@ public class VectorTransformTest {
         float[][] t = scaleRandomly(train, r);
         float[][] ds = scaleRandomly(Arrays.copyOf(docs, 200), r);
         float[][] qs = scaleRandomly(Arrays.copyOf(queries, 30), r);
-        EncryptionModel ip = ModelFitter.fit("ip", new ModelParameters(TestEmbeddings.DIMENSION, Space.INNER_PRODUCT, 96, 4, 0.5, 1), t);
+        EncryptionModel ip = ModelFitter.fit(
+                "ip", new ModelParameters(TestEmbeddings.DIMENSION, Space.INNER_PRODUCT, 96, 4, 0.5, 1), t);
         try (VectorTransform tr = new VectorTransform(ip, keys)) {
             EncryptedVector[] enc = tr.encryptDocuments(ds, nonces(tr, ds.length));
             double worst = maxScoreError(tr, qs, ds, enc, Space.INNER_PRODUCT);
@@ -94,7 +101,8 @@ public class VectorTransformTest {
     }
 
     /** Largest |encrypted score − plaintext similarity| over every query and the documents {@code enc} encrypts ({@code docs[i]} ↔ {@code enc[i]}). */
-    private static double maxScoreError(VectorTransform tr, float[][] queries, float[][] docs, EncryptedVector[] enc, Space space) {
+    private static double maxScoreError(
+            VectorTransform tr, float[][] queries, float[][] docs, EncryptedVector[] enc, Space space) {
         double worst = 0;
         for (float[] qv : queries) {
             EncryptedQuery q = tr.encryptQuery(qv);
@@ -143,12 +151,13 @@ public class VectorTransformTest {
         EncryptedVector c = transform.encryptDocument(docs[0], "doc-1", "embedding");
         assertEquals(a, b);
         assertFalse(Arrays.equals(a.prefix(), c.prefix()));
-        assertArrayEquals(a.keyedResidual(), c.keyedResidual(), 0f);   // the residual carries no noise
+        assertArrayEquals(a.keyedResidual(), c.keyedResidual(), 0f); // the residual carries no noise
         assertEquals(1, a.epoch());
         assertEquals(96, a.prefix().length);
         assertEquals(288, a.keyedResidual().length);
         // same master key, new instance: same record (every node computes the same)
-        try (KeyDerivation k2 = new KeyDerivation(MasterKey.fromBase64(KEY)); VectorTransform t2 = new VectorTransform(cosine, k2)) {
+        try (KeyDerivation k2 = new KeyDerivation(MasterKey.fromBase64(KEY));
+                VectorTransform t2 = new VectorTransform(cosine, k2)) {
             assertEquals(a, t2.encryptDocument(docs[0], "doc-0", "embedding"));
         }
     }
@@ -216,10 +225,12 @@ public class VectorTransformTest {
             assertFalse(Arrays.equals(h0, e2.cellKey(0)));
             assertFalse(Arrays.equals(transform.prefixRotation(), e2.prefixRotation()));
         }
-        try (KeyDerivation k2 = new KeyDerivation(MasterKey.fromBase64(KEY)); VectorTransform same = new VectorTransform(cosine, k2)) {
+        try (KeyDerivation k2 = new KeyDerivation(MasterKey.fromBase64(KEY));
+                VectorTransform same = new VectorTransform(cosine, k2)) {
             assertArrayEquals(h0, same.cellKey(0), 0);
         }
-        try (KeyDerivation other = new KeyDerivation(MasterKey.generate()); VectorTransform t = new VectorTransform(cosine, other)) {
+        try (KeyDerivation other = new KeyDerivation(MasterKey.generate());
+                VectorTransform t = new VectorTransform(cosine, other)) {
             assertFalse(Arrays.equals(h0, t.cellKey(0)));
         }
     }
@@ -302,7 +313,11 @@ public class VectorTransformTest {
                 }
             }
             double corr = sxy / Math.sqrt(sxx * syy);
-            System.out.printf(Locale.ROOT, "re-key: max score change %.2e, correlation old/new keyed residuals %.4f%n", worst, corr);
+            System.out.printf(
+                    Locale.ROOT,
+                    "re-key: max score change %.2e, correlation old/new keyed residuals %.4f%n",
+                    worst,
+                    corr);
             assertTrue("score change " + worst, worst < 1e-4);
             assertTrue("old and new keyed residuals correlated: " + corr, Math.abs(corr) < 0.05);
         }
@@ -325,8 +340,14 @@ public class VectorTransformTest {
                 recallNoNoise += recallAt10(noNoise, enc0, noNoise.encryptQuery(qv), truth, k) / queries.length;
             }
         }
-        System.out.printf(Locale.ROOT, "recall@10 with K=%d on %d docs (%s): β=0.5×scale %.3f, β=0 %.3f%n",
-            k, n, TestEmbeddings.source(), recall, recallNoNoise);
+        System.out.printf(
+                Locale.ROOT,
+                "recall@10 with K=%d on %d docs (%s): β=0.5×scale %.3f, β=0 %.3f%n",
+                k,
+                n,
+                TestEmbeddings.source(),
+                recall,
+                recallNoNoise);
         assertTrue("recall@10 at K=100 " + recall, recall >= 0.95);
     }
 

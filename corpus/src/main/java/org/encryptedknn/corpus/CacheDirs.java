@@ -86,8 +86,10 @@ public final class CacheDirs {
                 return null;
             }
             Path loc = Paths.get(src.getLocation().toURI());
-            if (Files.isDirectory(loc) && loc.getFileName() != null
-                && loc.getFileName().toString().equals("classes") && loc.getParent() != null) {
+            if (Files.isDirectory(loc)
+                    && loc.getFileName() != null
+                    && loc.getFileName().toString().equals("classes")
+                    && loc.getParent() != null) {
                 return loc.getParent();
             }
         } catch (URISyntaxException | RuntimeException e) {

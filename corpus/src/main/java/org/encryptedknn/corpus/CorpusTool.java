@@ -66,8 +66,10 @@ public final class CorpusTool {
         System.out.printf(Locale.ROOT, "from cache:  %d%n", s.fromCache());
         System.out.printf(Locale.ROOT, "embedded:    %d%n", s.embedded());
         System.out.printf(Locale.ROOT, "seconds:     %.2f (embedding %.2f)%n", s.totalSeconds(), s.embedSeconds());
-        System.out.printf(Locale.ROOT, "vectors/s:   %s%n",
-            s.embedded() > 0 ? String.format(Locale.ROOT, "%.1f", s.vectorsPerSecond()) : "n/a (all cached)");
+        System.out.printf(
+                Locale.ROOT,
+                "vectors/s:   %s%n",
+                s.embedded() > 0 ? String.format(Locale.ROOT, "%.1f", s.vectorsPerSecond()) : "n/a (all cached)");
         System.out.printf(Locale.ROOT, "cache:       %s%n", s.cacheFile());
     }
 
@@ -92,8 +94,13 @@ public final class CorpusTool {
         java.util.Arrays.sort(idx, (a, b) -> Double.compare(score[b], score[a]));
         for (int r = 0; r < Math.min(k, idx.length); r++) {
             CorpusMessage m = c.messages().get(idx[r]);
-            System.out.printf(Locale.ROOT, "%.4f  %-22s %s  %s%n", score[idx[r]], m.id(), m.spam() ? "spam" : "ham ",
-                m.subject().length() > 70 ? m.subject().substring(0, 70) : m.subject());
+            System.out.printf(
+                    Locale.ROOT,
+                    "%.4f  %-22s %s  %s%n",
+                    score[idx[r]],
+                    m.id(),
+                    m.spam() ? "spam" : "ham ",
+                    m.subject().length() > 70 ? m.subject().substring(0, 70) : m.subject());
         }
     }
 }

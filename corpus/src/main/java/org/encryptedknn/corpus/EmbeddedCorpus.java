@@ -18,8 +18,8 @@ import java.util.List;
  * texts embedded, so a change of parser, order or text recipe invalidates it by itself.
  */
 public final class EmbeddedCorpus {
-    public static final String CACHE_FILE = "spam-assassin-" + SpamAssassinCorpus.NPM_VERSION + "-"
-        + Embedder.MODEL_NAME + ".f32vec";
+    public static final String CACHE_FILE =
+            "spam-assassin-" + SpamAssassinCorpus.NPM_VERSION + "-" + Embedder.MODEL_NAME + ".f32vec";
     /** Upper bound of {@link #forTests(int)}. */
     public static final int MAX_TEST_LIMIT = 1000;
 
@@ -130,8 +130,8 @@ public final class EmbeddedCorpus {
                 cacheFile = writeCache(all, toWrite);
             }
             double total = (System.nanoTime() - t0) / 1e9;
-            EmbeddedCorpus result = new EmbeddedCorpus(all.subList(0, n), vectors,
-                new Stats(fromCache, toEmbed, embedSeconds, total, cacheFile));
+            EmbeddedCorpus result = new EmbeddedCorpus(
+                    all.subList(0, n), vectors, new Stats(fromCache, toEmbed, embedSeconds, total, cacheFile));
             if (largest == null || largest.size() < n) {
                 largest = result;
             }
@@ -143,10 +143,12 @@ public final class EmbeddedCorpus {
     private static float[][] readValidPrefix(Path file, List<CorpusMessage> all) {
         try {
             VectorCache.Header h = VectorCache.readHeader(file);
-            if (!h.model().equals(Embedder.MODEL_NAME) || h.dimension() != Embedder.DIMENSION
-                || !h.corpusVersion().equals(SpamAssassinCorpus.CORPUS_VERSION) || h.count() > all.size()) {
+            if (!h.model().equals(Embedder.MODEL_NAME)
+                    || h.dimension() != Embedder.DIMENSION
+                    || !h.corpusVersion().equals(SpamAssassinCorpus.CORPUS_VERSION)
+                    || h.count() > all.size()) {
                 System.err.println("encrypted-knn corpus: ignoring stale cache " + file + " (" + h.model() + ", "
-                    + h.corpusVersion() + ", n=" + h.count() + ")");
+                        + h.corpusVersion() + ", n=" + h.count() + ")");
                 return null;
             }
             if (!Arrays.equals(h.contentDigest(), VectorCache.contentDigest(all, h.count()))) {
@@ -163,8 +165,12 @@ public final class EmbeddedCorpus {
     private static Path writeCache(List<CorpusMessage> all, float[][] vectors) {
         try {
             Path file = CacheDirs.writable().resolve(CACHE_FILE);
-            VectorCache.write(file, Embedder.MODEL_NAME, SpamAssassinCorpus.CORPUS_VERSION,
-                VectorCache.contentDigest(all, vectors.length), vectors);
+            VectorCache.write(
+                    file,
+                    Embedder.MODEL_NAME,
+                    SpamAssassinCorpus.CORPUS_VERSION,
+                    VectorCache.contentDigest(all, vectors.length),
+                    vectors);
             return file;
         } catch (IOException e) {
             System.err.println("encrypted-knn corpus: could not write the vector cache: " + e.getMessage());
@@ -212,7 +218,8 @@ public final class EmbeddedCorpus {
      */
     public Split split(int indexCount, int queryCount) {
         if (indexCount < 0 || queryCount < 0 || (long) indexCount + queryCount > size()) {
-            throw new IllegalArgumentException("split " + indexCount + " + " + queryCount + " > " + size() + " messages");
+            throw new IllegalArgumentException(
+                    "split " + indexCount + " + " + queryCount + " > " + size() + " messages");
         }
         return new Split(slice(0, indexCount), slice(indexCount, indexCount + queryCount));
     }

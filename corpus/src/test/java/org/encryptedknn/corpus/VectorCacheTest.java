@@ -1,19 +1,18 @@
 package org.encryptedknn.corpus;
 
-import org.junit.Rule;
-import org.junit.Test;
-import org.junit.rules.TemporaryFolder;
+import static org.junit.Assert.assertArrayEquals;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertThrows;
+import static org.junit.Assert.assertTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Random;
-
-import static org.junit.Assert.assertArrayEquals;
-import static org.junit.Assert.assertEquals;
-import static org.junit.Assert.assertThrows;
-import static org.junit.Assert.assertTrue;
+import org.junit.Rule;
+import org.junit.Test;
+import org.junit.rules.TemporaryFolder;
 
 public class VectorCacheTest {
     @Rule
@@ -56,8 +55,10 @@ public class VectorCacheTest {
         // Little-endian float32 payload: first float sits right after the header.
         byte[] bytes = Files.readAllBytes(f);
         int headerLen = 8 + 12 + 2 + 7 + 2 + 8 + 32;
-        int bits = (bytes[headerLen] & 0xFF) | (bytes[headerLen + 1] & 0xFF) << 8 | (bytes[headerLen + 2] & 0xFF) << 16
-            | (bytes[headerLen + 3] & 0xFF) << 24;
+        int bits = (bytes[headerLen] & 0xFF)
+                | (bytes[headerLen + 1] & 0xFF) << 8
+                | (bytes[headerLen + 2] & 0xFF) << 16
+                | (bytes[headerLen + 3] & 0xFF) << 24;
         assertEquals(v[0][0], Float.intBitsToFloat(bits), 0f);
     }
 
@@ -68,7 +69,8 @@ public class VectorCacheTest {
         byte[] bytes = Files.readAllBytes(f);
         bytes[bytes.length / 2] ^= 0x01;
         Files.write(f, bytes);
-        VectorCache.CorruptCacheException ex = assertThrows(VectorCache.CorruptCacheException.class, () -> VectorCache.read(f));
+        VectorCache.CorruptCacheException ex =
+                assertThrows(VectorCache.CorruptCacheException.class, () -> VectorCache.read(f));
         assertTrue(ex.getMessage(), ex.getMessage().contains("checksum"));
     }
 

@@ -1,7 +1,10 @@
 package org.encryptedknn.codec;
 
-import org.encryptedknn.mapper.ResidualDocValues;
-
+import java.io.IOException;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
 import org.apache.lucene.codecs.DocValuesFormat;
 import org.apache.lucene.codecs.DocValuesProducer;
 import org.apache.lucene.codecs.StoredFieldsFormat;
@@ -19,13 +22,8 @@ import org.apache.lucene.store.Directory;
 import org.apache.lucene.store.IOContext;
 import org.apache.lucene.util.BytesRef;
 import org.apache.lucene.util.IOUtils;
+import org.encryptedknn.mapper.ResidualDocValues;
 import org.opensearch.index.mapper.SourceFieldMapper;
-
-import java.io.IOException;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.function.Supplier;
 
 /**
  * Stored fields of an encrypted index without the second copy of each keyed residual: {@code z} is stored once, in the
@@ -50,7 +48,8 @@ final class DerivedSourceStoredFieldsFormat extends StoredFieldsFormat {
      * @param docValuesFormat the codec's doc values format (opens the segment's residual doc values)
      * @param encryptedFields the encrypted fields of the current mapping (write side; empty on the read-only path)
      */
-    DerivedSourceStoredFieldsFormat(StoredFieldsFormat delegate, DocValuesFormat docValuesFormat, Supplier<List<String>> encryptedFields) {
+    DerivedSourceStoredFieldsFormat(
+            StoredFieldsFormat delegate, DocValuesFormat docValuesFormat, Supplier<List<String>> encryptedFields) {
         this.delegate = delegate;
         this.docValuesFormat = docValuesFormat;
         this.encryptedFields = encryptedFields;
@@ -62,7 +61,8 @@ final class DerivedSourceStoredFieldsFormat extends StoredFieldsFormat {
     }
 
     @Override
-    public StoredFieldsReader fieldsReader(Directory directory, SegmentInfo si, FieldInfos fn, IOContext context) throws IOException {
+    public StoredFieldsReader fieldsReader(Directory directory, SegmentInfo si, FieldInfos fn, IOContext context)
+            throws IOException {
         StoredFieldsReader in = delegate.fieldsReader(directory, si, fn, context);
         Map<String, FieldInfo> residuals = new LinkedHashMap<>();
         for (FieldInfo fi : fn) {
@@ -217,9 +217,12 @@ final class DerivedSourceStoredFieldsFormat extends StoredFieldsFormat {
         private float[] residual(String field, int docID) {
             try {
                 BinaryDocValues values = docValues.getBinary(residuals.get(field));
-                return values != null && values.advanceExact(docID) ? ResidualDocValues.residual(values.binaryValue()) : null;
+                return values != null && values.advanceExact(docID)
+                        ? ResidualDocValues.residual(values.binaryValue())
+                        : null;
             } catch (IOException e) {
-                throw new java.io.UncheckedIOException("reading " + field + ResidualDocValues.RESIDUAL_SUFFIX + " of doc " + docID, e);
+                throw new java.io.UncheckedIOException(
+                        "reading " + field + ResidualDocValues.RESIDUAL_SUFFIX + " of doc " + docID, e);
             }
         }
 
@@ -252,7 +255,8 @@ final class DerivedSourceStoredFieldsFormat extends StoredFieldsFormat {
             @Override
             public void binaryField(FieldInfo fieldInfo, byte[] value) throws IOException {
                 if (isSource(fieldInfo)) {
-                    BytesRef derived = ResidualSource.inject(new BytesRef(value), residuals.keySet(), field -> residual(field, docID));
+                    BytesRef derived = ResidualSource.inject(
+                            new BytesRef(value), residuals.keySet(), field -> residual(field, docID));
                     out.binaryField(fieldInfo, derived == null ? value : BytesRef.deepCopyOf(derived).bytes);
                 } else {
                     out.binaryField(fieldInfo, value);

@@ -1,20 +1,18 @@
 package org.encryptedknn.codec;
 
-import org.encryptedknn.mapper.EncryptedKnnVectorFieldMapper;
-
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import org.apache.lucene.codecs.Codec;
 import org.apache.lucene.codecs.FilterCodec;
 import org.apache.lucene.codecs.KnnVectorsFormat;
 import org.apache.lucene.codecs.StoredFieldsFormat;
 import org.apache.lucene.codecs.lucene103.Lucene103Codec;
 import org.apache.lucene.codecs.perfield.PerFieldKnnVectorsFormat;
+import org.encryptedknn.mapper.EncryptedKnnVectorFieldMapper;
 import org.opensearch.index.mapper.MappedFieldType;
 import org.opensearch.index.mapper.MapperService;
-
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The codec of an index with {@code index.encrypted_knn: true}: the codec OpenSearch would use anyway (default,
@@ -54,14 +52,14 @@ public final class EncryptedKnnCodec extends FilterCodec {
         super(DELEGATE.equals(delegate.getName()) ? NAME : delegate.getName(), delegate);
         KnnVectorsFormat base = delegate.knnVectorsFormat();
         if (!(base instanceof PerFieldKnnVectorsFormat perField)) {
-            throw new IllegalStateException(
-                "codec [" + delegate.getName() + "] has no per-field vector format; it cannot be combined with index.encrypted_knn"
-            );
+            throw new IllegalStateException("codec [" + delegate.getName()
+                    + "] has no per-field vector format; it cannot be combined with index.encrypted_knn");
         }
         this.knnVectorsFormat = new EncryptedPerFieldKnnVectorsFormat(perField, mapperService);
         this.storedFieldsFormat = NAME.equals(getName())
-            ? new DerivedSourceStoredFieldsFormat(delegate.storedFieldsFormat(), delegate.docValuesFormat(), () -> encryptedFields(mapperService))
-            : delegate.storedFieldsFormat();
+                ? new DerivedSourceStoredFieldsFormat(
+                        delegate.storedFieldsFormat(), delegate.docValuesFormat(), () -> encryptedFields(mapperService))
+                : delegate.storedFieldsFormat();
     }
 
     @Override
@@ -109,7 +107,8 @@ public final class EncryptedKnnCodec extends FilterCodec {
         }
 
         static KnnVectorsFormat hnsw(int m, int efConstruction) {
-            return FORMATS.computeIfAbsent(((long) m << 32) | efConstruction, k -> new HnswParamsRecordingFormat(m, efConstruction));
+            return FORMATS.computeIfAbsent(
+                    ((long) m << 32) | efConstruction, k -> new HnswParamsRecordingFormat(m, efConstruction));
         }
     }
 }

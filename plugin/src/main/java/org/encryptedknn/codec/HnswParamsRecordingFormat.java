@@ -1,5 +1,6 @@
 package org.encryptedknn.codec;
 
+import java.io.IOException;
 import org.apache.lucene.codecs.KnnFieldVectorsWriter;
 import org.apache.lucene.codecs.KnnVectorsFormat;
 import org.apache.lucene.codecs.KnnVectorsReader;
@@ -10,8 +11,6 @@ import org.apache.lucene.index.MergeState;
 import org.apache.lucene.index.SegmentReadState;
 import org.apache.lucene.index.SegmentWriteState;
 import org.apache.lucene.index.Sorter;
-
-import java.io.IOException;
 
 /**
  * {@link Lucene99HnswVectorsFormat}{@code (m, ef_construction)} that also writes the HNSW parameters into the field's

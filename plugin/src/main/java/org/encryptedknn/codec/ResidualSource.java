@@ -1,5 +1,10 @@
 package org.encryptedknn.codec;
 
+import java.io.IOException;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Function;
 import org.apache.lucene.util.BytesRef;
 import org.encryptedknn.transform.EncryptedVector;
 import org.opensearch.common.collect.Tuple;
@@ -10,12 +15,6 @@ import org.opensearch.core.common.bytes.BytesReference;
 import org.opensearch.core.xcontent.MediaType;
 import org.opensearch.core.xcontent.MediaTypeRegistry;
 import org.opensearch.core.xcontent.XContentBuilder;
-
-import java.io.IOException;
-import java.util.Collection;
-import java.util.LinkedHashMap;
-import java.util.Map;
-import java.util.function.Function;
 
 /**
  * The one place that edits a stored {@code _source} for {@link DerivedSourceStoredFieldsFormat}: the keyed residual
@@ -71,8 +70,7 @@ final class ResidualSource {
             return null;
         }
         Tuple<? extends MediaType, Map<String, Object>> parsed = XContentHelper.convertToMap(
-            new BytesArray(source.bytes, source.offset, source.length), true, (MediaType) null
-        );
+                new BytesArray(source.bytes, source.offset, source.length), true, (MediaType) null);
         boolean changed = false;
         for (String field : fields) {
             if (XContentMapValues.extractValue(field, parsed.v2()) instanceof Map<?, ?> record) {

@@ -1,27 +1,5 @@
 package org.encryptedknn.fetch;
 
-import org.encryptedknn.rescore.RescoreMode;
-
-import org.encryptedknn.rescore.CkksRescorePayload;
-import org.encryptedknn.rescore.EncryptedKnnRescorer;
-import org.apache.lucene.index.BinaryDocValues;
-import org.apache.lucene.index.IndexReader;
-import org.apache.lucene.index.LeafReaderContext;
-import org.apache.lucene.index.ReaderUtil;
-import org.apache.lucene.util.BytesRef;
-import org.encryptedknn.he.CkksContext;
-import org.encryptedknn.he.CkksQuery;
-import org.encryptedknn.he.CkksScorer;
-import org.encryptedknn.he.HeException;
-import org.encryptedknn.mapper.ResidualDocValues;
-import org.encryptedknn.stats.PluginStats;
-import org.encryptedknn.transform.EncryptedVector;
-import org.opensearch.common.document.DocumentField;
-import org.opensearch.search.fetch.FetchContext;
-import org.opensearch.search.fetch.FetchSubPhase;
-import org.opensearch.search.fetch.FetchSubPhaseProcessor;
-import org.opensearch.search.rescore.RescoreContext;
-
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -32,6 +10,26 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import org.apache.lucene.index.BinaryDocValues;
+import org.apache.lucene.index.IndexReader;
+import org.apache.lucene.index.LeafReaderContext;
+import org.apache.lucene.index.ReaderUtil;
+import org.apache.lucene.util.BytesRef;
+import org.encryptedknn.he.CkksContext;
+import org.encryptedknn.he.CkksQuery;
+import org.encryptedknn.he.CkksScorer;
+import org.encryptedknn.he.HeException;
+import org.encryptedknn.mapper.ResidualDocValues;
+import org.encryptedknn.rescore.CkksRescorePayload;
+import org.encryptedknn.rescore.EncryptedKnnRescorer;
+import org.encryptedknn.rescore.RescoreMode;
+import org.encryptedknn.stats.PluginStats;
+import org.encryptedknn.transform.EncryptedVector;
+import org.opensearch.common.document.DocumentField;
+import org.opensearch.search.fetch.FetchContext;
+import org.opensearch.search.fetch.FetchSubPhase;
+import org.opensearch.search.fetch.FetchSubPhaseProcessor;
+import org.opensearch.search.rescore.RescoreContext;
 
 /**
  * Adds the per-hit document field {@value EncryptedKnnRescorer#HIT_FIELD} to the hits of a search with an {@code encrypted_knn} rescorer: what
@@ -80,7 +78,8 @@ public final class EncryptedKnnFetchSubPhase implements FetchSubPhase {
                 if (c.mode() != RescoreMode.CKKS) {
                     keyed = c;
                 } else if (ckks != null) {
-                    throw CkksRescorePayload.bad("rescore", "at most one encrypted_knn rescorer in ckks mode per request");
+                    throw CkksRescorePayload.bad(
+                            "rescore", "at most one encrypted_knn rescorer in ckks mode per request");
                 } else {
                     ckks = c;
                 }
@@ -89,7 +88,8 @@ public final class EncryptedKnnFetchSubPhase implements FetchSubPhase {
         if (ckks == null) {
             return keyed == null ? null : new Processor(keyed, null);
         }
-        String tag = fetchContext.getIndexName() + "/" + fetchContext.getQueryShardContext().getShardId();
+        String tag = fetchContext.getIndexName() + "/"
+                + fetchContext.getQueryShardContext().getShardId();
         long start = System.nanoTime();
         try {
             Batches batches = Batches.compute(fetchContext.searcher().getIndexReader(), ckks, tag);
@@ -122,11 +122,13 @@ public final class EncryptedKnnFetchSubPhase implements FetchSubPhase {
 
         private record Member(int doc, int cell, float[] z) {}
 
-        static Batches compute(IndexReader reader, EncryptedKnnRescorer.Context context, String tag) throws IOException {
+        static Batches compute(IndexReader reader, EncryptedKnnRescorer.Context context, String tag)
+                throws IOException {
             CkksRescorePayload query = context.ckksQuery();
             Set<Integer> window = context.getRescoredDocs();
             Batches out = new Batches();
-            int[] docs = (window == null ? Set.<Integer>of() : window).stream().mapToInt(Integer::intValue).toArray();
+            int[] docs = (window == null ? Set.<Integer>of() : window)
+                    .stream().mapToInt(Integer::intValue).toArray();
             Arrays.sort(docs);
 
             // 1. the window's probed hits, grouped by cell (doc-id order: doc values only move forward)
@@ -148,12 +150,16 @@ public final class EncryptedKnnFetchSubPhase implements FetchSubPhase {
                 BytesRef record = values.binaryValue();
                 int cell = ResidualDocValues.cell(record);
                 int epoch = ResidualDocValues.epoch(record);
-                if (query.cells().containsKey(cell) && (queryEpoch == null || queryEpoch == epoch) && query.residualFits(record)) {
-                    byCell.computeIfAbsent(cell, c -> new ArrayList<>()).add(new Member(doc, cell, ResidualDocValues.residual(record)));
+                if (query.cells().containsKey(cell)
+                        && (queryEpoch == null || queryEpoch == epoch)
+                        && query.residualFits(record)) {
+                    byCell.computeIfAbsent(cell, c -> new ArrayList<>())
+                            .add(new Member(doc, cell, ResidualDocValues.residual(record)));
                 }
             }
 
-            // 2. every query ciphertext is loaded (validated), then the hits are scored in cell order, ⌊(N − 1)/B⌋ a batch
+            // 2. every query ciphertext is loaded (validated), then the hits are scored in cell order, ⌊(N − 1)/B⌋ a
+            // batch
             CkksContext ckks = query.context();
             CkksScorer scorer = new CkksScorer(ckks);
             Map<Integer, CkksQuery> loaded = new HashMap<>();
@@ -164,15 +170,17 @@ public final class EncryptedKnnFetchSubPhase implements FetchSubPhase {
                     } catch (HeException he) {
                         if (he.isInputError()) {
                             PluginStats.CKKS_REJECTIONS.increment();
-                            throw CkksRescorePayload.bad("rescore.encrypted_knn.query.cells[" + e.getKey() + "]", he.getMessage());
+                            throw CkksRescorePayload.bad(
+                                    "rescore.encrypted_knn.query.cells[" + e.getKey() + "]", he.getMessage());
                         }
                         throw he;
                     }
                 }
-                List<Member> members = byCell.values().stream().flatMap(List::stream).toList();
+                List<Member> members =
+                        byCell.values().stream().flatMap(List::stream).toList();
                 List<CkksScorer.Candidate> candidates = members.stream()
-                    .map(m -> new CkksScorer.Candidate(loaded.get(m.cell()), m.z()))
-                    .toList();
+                        .map(m -> new CkksScorer.Candidate(loaded.get(m.cell()), m.z()))
+                        .toList();
                 List<byte[]> results = scorer.score(candidates);
                 int blocks = ckks.blocks();
                 for (int b = 0; b < results.size(); b++) {
@@ -208,8 +216,12 @@ public final class EncryptedKnnFetchSubPhase implements FetchSubPhase {
 
         @Override
         public void setNextReader(LeafReaderContext readerContext) throws IOException {
-            cursor = new EncryptedKnnRescorer.LeafCursor(readerContext, context.spec().field());
-            nonces = readerContext.reader().getBinaryDocValues(ResidualDocValues.nonceField(context.spec().field()));
+            cursor = new EncryptedKnnRescorer.LeafCursor(
+                    readerContext, context.spec().field());
+            nonces = readerContext
+                    .reader()
+                    .getBinaryDocValues(
+                            ResidualDocValues.nonceField(context.spec().field()));
             lastDoc = -1;
         }
 
@@ -232,7 +244,10 @@ public final class EncryptedKnnFetchSubPhase implements FetchSubPhase {
             value.put("prefix", EncryptedVector.encodeFloats(score.p()));
             if (nonces != null && nonces.advanceExact(leafDoc)) {
                 BytesRef n = nonces.binaryValue();
-                value.put("nonce", Base64.getEncoder().encodeToString(java.util.Arrays.copyOfRange(n.bytes, n.offset, n.offset + n.length)));
+                value.put(
+                        "nonce",
+                        Base64.getEncoder()
+                                .encodeToString(java.util.Arrays.copyOfRange(n.bytes, n.offset, n.offset + n.length)));
             }
             boolean probed = batches == null ? rescored && score.probed() : batches.slots.containsKey(doc);
             value.put("probed", probed);
@@ -259,7 +274,11 @@ public final class EncryptedKnnFetchSubPhase implements FetchSubPhase {
             if (!rescored) {
                 value.put("rescored", false);
             }
-            hitContext.hit().setDocumentField(EncryptedKnnRescorer.HIT_FIELD, new DocumentField(EncryptedKnnRescorer.HIT_FIELD, List.of(value)));
+            hitContext
+                    .hit()
+                    .setDocumentField(
+                            EncryptedKnnRescorer.HIT_FIELD,
+                            new DocumentField(EncryptedKnnRescorer.HIT_FIELD, List.of(value)));
         }
     }
 }

@@ -1,9 +1,13 @@
 package org.encryptedknn.ingest;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.UnaryOperator;
 import org.encryptedknn.fields.FieldCipher;
 import org.encryptedknn.keystore.CachedModel;
-import org.encryptedknn.keystore.NodeKeyHolder;
 import org.encryptedknn.keystore.KeyLease;
+import org.encryptedknn.keystore.NodeKeyHolder;
 import org.encryptedknn.keystore.ProcessorConfig;
 import org.encryptedknn.keystore.Records;
 import org.encryptedknn.transform.EncryptedVector;
@@ -11,11 +15,6 @@ import org.encryptedknn.transform.VectorTransform;
 import org.opensearch.ingest.ConfigurationUtils;
 import org.opensearch.ingest.IngestDocument;
 import org.opensearch.ingest.Processor;
-
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
-import java.util.function.UnaryOperator;
 
 /**
  * Ingest processor {@code encrypted_knn}:
@@ -47,15 +46,14 @@ public final class EncryptedKnnIngestProcessor extends GatewayIngestProcessor {
     private final List<String> deterministicFields;
 
     EncryptedKnnIngestProcessor(
-        String tag,
-        String description,
-        NodeKeyHolder gateway,
-        String modelId,
-        String field,
-        List<String> encryptFields,
-        List<String> deterministicFields,
-        boolean ignoreMissing
-    ) {
+            String tag,
+            String description,
+            NodeKeyHolder gateway,
+            String modelId,
+            String field,
+            List<String> encryptFields,
+            List<String> deterministicFields,
+            boolean ignoreMissing) {
         super(TYPE, tag, description, gateway, modelId, field, ignoreMissing);
         this.encryptFields = encryptFields;
         this.deterministicFields = deterministicFields;
@@ -63,7 +61,8 @@ public final class EncryptedKnnIngestProcessor extends GatewayIngestProcessor {
 
     @Override
     String missingFieldHint() {
-        return "; the [" + TYPE + "] processor needs the vector to encrypt (set ignore_missing to index documents without it)";
+        return "; the [" + TYPE
+                + "] processor needs the vector to encrypt (set ignore_missing to index documents without it)";
     }
 
     @Override
@@ -77,8 +76,8 @@ public final class EncryptedKnnIngestProcessor extends GatewayIngestProcessor {
         EncryptedVector encrypted;
         try {
             encrypted = id != null
-                ? transform.encryptDocument(x, id, field)
-                : transform.encryptDocument(x, transform.nonces().forVector(x, field, transform.epoch()));
+                    ? transform.encryptDocument(x, id, field)
+                    : transform.encryptDocument(x, transform.nonces().forVector(x, field, transform.epoch()));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("field [" + field + "]: " + e.getMessage(), e);
         } finally {
@@ -90,7 +89,8 @@ public final class EncryptedKnnIngestProcessor extends GatewayIngestProcessor {
     @Override
     void transformTextFields(IngestDocument document, KeyLease lease, Map<String, Object> updates) {
         if (encryptFields.isEmpty() == false) {
-            String index = gateway.concreteWriteIndex(IngestSupport.metadata(document, IngestDocument.Metadata.INDEX.getFieldName()));
+            String index = gateway.concreteWriteIndex(
+                    IngestSupport.metadata(document, IngestDocument.Metadata.INDEX.getFieldName()));
             for (String f : encryptFields) {
                 FieldCipher cipher = lease.fieldCipher(f);
                 transformText(document, f, "encrypt_fields", updates, s -> cipher.encrypt(s, index));
@@ -103,7 +103,8 @@ public final class EncryptedKnnIngestProcessor extends GatewayIngestProcessor {
     }
 
     /** Encrypts a string or an array of strings; values already encrypted by this plugin pass unchanged. */
-    static void transformText(IngestDocument document, String f, String option, Map<String, Object> updates, UnaryOperator<String> op) {
+    static void transformText(
+            IngestDocument document, String f, String option, Map<String, Object> updates, UnaryOperator<String> op) {
         Object v = document.getFieldValue(f, Object.class, true);
         if (v == null) {
             return;
@@ -114,13 +115,15 @@ public final class EncryptedKnnIngestProcessor extends GatewayIngestProcessor {
             List<String> out = new ArrayList<>(list.size());
             for (Object o : list) {
                 if (!(o instanceof String s)) {
-                    throw new IllegalArgumentException("field [" + f + "] (in " + option + ") must be a string or an array of strings");
+                    throw new IllegalArgumentException(
+                            "field [" + f + "] (in " + option + ") must be a string or an array of strings");
                 }
                 out.add(FieldCipher.isEncrypted(s) ? s : op.apply(s));
             }
             updates.put(f, out);
         } else {
-            throw new IllegalArgumentException("field [" + f + "] (in " + option + ") must be a string or an array of strings");
+            throw new IllegalArgumentException(
+                    "field [" + f + "] (in " + option + ") must be a string or an array of strings");
         }
     }
 
@@ -134,14 +137,19 @@ public final class EncryptedKnnIngestProcessor extends GatewayIngestProcessor {
             boolean ignoreMissing = ConfigurationUtils.readBooleanProperty(TYPE, tag, config, "ignore_missing", false);
             for (String f : encrypt) {
                 if (deterministic.contains(f)) {
-                    throw ConfigurationUtils.newConfigurationException(TYPE, tag, "deterministic_fields",
-                        "field [" + f + "] is also in encrypt_fields; a field is encrypted one way");
+                    throw ConfigurationUtils.newConfigurationException(
+                            TYPE,
+                            tag,
+                            "deterministic_fields",
+                            "field [" + f + "] is also in encrypt_fields; a field is encrypted one way");
                 }
             }
             if (encrypt.contains(field) || deterministic.contains(field)) {
-                throw ConfigurationUtils.newConfigurationException(TYPE, tag, "field", "the vector field [" + field + "] cannot also be a text field");
+                throw ConfigurationUtils.newConfigurationException(
+                        TYPE, tag, "field", "the vector field [" + field + "] cannot also be a text field");
             }
-            return new EncryptedKnnIngestProcessor(tag, description, gateway, modelId, field, encrypt, deterministic, ignoreMissing);
+            return new EncryptedKnnIngestProcessor(
+                    tag, description, gateway, modelId, field, encrypt, deterministic, ignoreMissing);
         };
     }
 }

@@ -1,20 +1,19 @@
 package org.encryptedknn.ingest;
 
+import java.util.List;
+import java.util.Map;
 import org.encryptedknn.fields.FieldCipher;
 import org.encryptedknn.keystore.CachedModel;
-import org.encryptedknn.keystore.NodeKeyHolder;
 import org.encryptedknn.keystore.KeyLease;
+import org.encryptedknn.keystore.NodeKeyHolder;
 import org.encryptedknn.keystore.ProcessorConfig;
 import org.encryptedknn.keystore.Records;
-import org.encryptedknn.transform.EncryptedVector;
 import org.encryptedknn.model.ModelParameters;
+import org.encryptedknn.transform.EncryptedVector;
 import org.encryptedknn.transform.VectorTransform;
 import org.opensearch.ingest.ConfigurationUtils;
 import org.opensearch.ingest.IngestDocument;
 import org.opensearch.ingest.Processor;
-
-import java.util.List;
-import java.util.Map;
 
 /**
  * Ingest processor {@code encrypted_knn_rekey}: {@code {"model_id":"m1","field":"embedding","to_epoch":2}} — for
@@ -35,16 +34,15 @@ public final class EncryptedKnnRekeyProcessor extends GatewayIngestProcessor {
     private final String sourceIndex;
 
     EncryptedKnnRekeyProcessor(
-        String tag,
-        String description,
-        NodeKeyHolder gateway,
-        String modelId,
-        String field,
-        Integer toEpoch,
-        boolean ignoreMissing,
-        List<String> encryptFields,
-        String sourceIndex
-    ) {
+            String tag,
+            String description,
+            NodeKeyHolder gateway,
+            String modelId,
+            String field,
+            Integer toEpoch,
+            boolean ignoreMissing,
+            List<String> encryptFields,
+            String sourceIndex) {
         super(TYPE, tag, description, gateway, modelId, field, ignoreMissing);
         this.toEpoch = toEpoch;
         this.encryptFields = encryptFields;
@@ -60,24 +58,25 @@ public final class EncryptedKnnRekeyProcessor extends GatewayIngestProcessor {
     void transformVector(IngestDocument document, Object value, CachedModel model, Map<String, Object> updates) {
         if (Records.isRecord(value) == false) {
             throw new IllegalArgumentException(
-                "field [" + field + "] does not hold an encrypted vector object {p,n,c,z,e}; encrypt plaintext vectors with the [encrypted_knn] processor"
-            );
+                    "field [" + field
+                            + "] does not hold an encrypted vector object {p,n,c,z,e}; encrypt plaintext vectors with the [encrypted_knn] processor");
         }
         int target = toEpoch == null ? model.epoch() : toEpoch;
         if (target > model.epoch()) {
-            throw new IllegalArgumentException("[to_epoch] " + target + " is beyond model [" + modelId + "]'s current epoch " + model.epoch());
+            throw new IllegalArgumentException(
+                    "[to_epoch] " + target + " is beyond model [" + modelId + "]'s current epoch " + model.epoch());
         }
         ModelParameters p = model.model().parameters();
         EncryptedVector record = Records.fromMap(value, field, p.prefixDimension(), p.residualDimension(), p.cells());
         if (record.epoch() > target) {
-            throw new IllegalArgumentException(
-                "field [" + field + "] holds a record of epoch " + record.epoch() + ", newer than the target epoch " + target
-            );
+            throw new IllegalArgumentException("field [" + field + "] holds a record of epoch " + record.epoch()
+                    + ", newer than the target epoch " + target);
         }
         if (record.epoch() < target) {
             String id = IngestSupport.metadata(document, IngestDocument.Metadata.ID.getFieldName());
             if (id == null) {
-                throw new IllegalArgumentException("re-keying field [" + field + "] needs the document _id (the new nonce is PRF(_id, field, epoch))");
+                throw new IllegalArgumentException("re-keying field [" + field
+                        + "] needs the document _id (the new nonce is PRF(_id, field, epoch))");
             }
             VectorTransform from = model.transform(record.epoch());
             VectorTransform to = model.transform(target);
@@ -88,7 +87,8 @@ public final class EncryptedKnnRekeyProcessor extends GatewayIngestProcessor {
     @Override
     void transformTextFields(IngestDocument document, KeyLease lease, Map<String, Object> updates) {
         if (sourceIndex != null && encryptFields.isEmpty() == false) {
-            String index = gateway.concreteWriteIndex(IngestSupport.metadata(document, IngestDocument.Metadata.INDEX.getFieldName()));
+            String index = gateway.concreteWriteIndex(
+                    IngestSupport.metadata(document, IngestDocument.Metadata.INDEX.getFieldName()));
             if (sourceIndex.equals(index) == false) {
                 for (String f : encryptFields) {
                     FieldCipher cipher = lease.fieldCipher(f);
@@ -97,7 +97,11 @@ public final class EncryptedKnnRekeyProcessor extends GatewayIngestProcessor {
                     if (v instanceof String s) {
                         updates.put(f, rebind(cipher, s, index));
                     } else if (v instanceof List<?> list) {
-                        updates.put(f, list.stream().map(o -> rebind(cipher, (String) o, index)).toList());
+                        updates.put(
+                                f,
+                                list.stream()
+                                        .map(o -> rebind(cipher, (String) o, index))
+                                        .toList());
                     }
                 }
             }
@@ -124,10 +128,14 @@ public final class EncryptedKnnRekeyProcessor extends GatewayIngestProcessor {
             List<String> encrypt = ProcessorConfig.fieldNames(TYPE, tag, config, "encrypt_fields");
             String sourceIndex = ConfigurationUtils.readOptionalStringProperty(TYPE, tag, config, "source_index");
             if (encrypt.isEmpty() == false && sourceIndex == null) {
-                throw ConfigurationUtils.newConfigurationException(TYPE, tag, "source_index",
-                    "is required with encrypt_fields (the index the text fields were encrypted for)");
+                throw ConfigurationUtils.newConfigurationException(
+                        TYPE,
+                        tag,
+                        "source_index",
+                        "is required with encrypt_fields (the index the text fields were encrypted for)");
             }
-            return new EncryptedKnnRekeyProcessor(tag, description, gateway, modelId, field, toEpoch, ignoreMissing, encrypt, sourceIndex);
+            return new EncryptedKnnRekeyProcessor(
+                    tag, description, gateway, modelId, field, toEpoch, ignoreMissing, encrypt, sourceIndex);
         };
     }
 }

@@ -1,14 +1,13 @@
 package org.encryptedknn.ingest;
 
-import org.encryptedknn.keystore.CachedModel;
-import org.encryptedknn.keystore.NodeKeyHolder;
-import org.encryptedknn.keystore.KeyLease;
-import org.opensearch.ingest.AbstractProcessor;
-import org.opensearch.ingest.IngestDocument;
-
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.BiConsumer;
+import org.encryptedknn.keystore.CachedModel;
+import org.encryptedknn.keystore.KeyLease;
+import org.encryptedknn.keystore.NodeKeyHolder;
+import org.opensearch.ingest.AbstractProcessor;
+import org.opensearch.ingest.IngestDocument;
 
 /**
  * An ingest processor that transforms the vector {@code field} and text fields of a document under the leased key
@@ -23,7 +22,14 @@ abstract class GatewayIngestProcessor extends AbstractProcessor {
     final String field;
     final boolean ignoreMissing;
 
-    GatewayIngestProcessor(String type, String tag, String description, NodeKeyHolder gateway, String modelId, String field, boolean ignoreMissing) {
+    GatewayIngestProcessor(
+            String type,
+            String tag,
+            String description,
+            NodeKeyHolder gateway,
+            String modelId,
+            String field,
+            boolean ignoreMissing) {
         super(tag, description);
         this.type = type;
         this.gateway = gateway;
@@ -39,7 +45,8 @@ abstract class GatewayIngestProcessor extends AbstractProcessor {
 
     @Override
     public final IngestDocument execute(IngestDocument document) {
-        throw new UnsupportedOperationException("[" + getType() + "] runs asynchronously (it may load the model from the registry)");
+        throw new UnsupportedOperationException(
+                "[" + getType() + "] runs asynchronously (it may load the model from the registry)");
     }
 
     @Override
@@ -61,7 +68,8 @@ abstract class GatewayIngestProcessor extends AbstractProcessor {
     }
 
     /** Puts the new value of {@code field} (present, not null) into {@code updates}, if it changes. */
-    abstract void transformVector(IngestDocument document, Object value, CachedModel model, Map<String, Object> updates);
+    abstract void transformVector(
+            IngestDocument document, Object value, CachedModel model, Map<String, Object> updates);
 
     /** Puts the new values of the text fields into {@code updates}. */
     abstract void transformTextFields(IngestDocument document, KeyLease lease, Map<String, Object> updates);

@@ -1,12 +1,11 @@
 package org.encryptedknn.ingest;
 
+import java.util.function.BiConsumer;
 import org.encryptedknn.keystore.CachedModel;
-import org.encryptedknn.keystore.NodeKeyHolder;
 import org.encryptedknn.keystore.KeyLease;
+import org.encryptedknn.keystore.NodeKeyHolder;
 import org.opensearch.core.action.ActionListener;
 import org.opensearch.ingest.IngestDocument;
-
-import java.util.function.BiConsumer;
 
 /** Shared plumbing of the gateway ingest processors: lease the key, load the model, run, call back exactly once. */
 final class IngestSupport {
@@ -18,7 +17,12 @@ final class IngestSupport {
         void apply(IngestDocument document, KeyLease lease, CachedModel model) throws Exception;
     }
 
-    static void run(NodeKeyHolder gateway, String modelId, IngestDocument document, BiConsumer<IngestDocument, Exception> handler, Work work) {
+    static void run(
+            NodeKeyHolder gateway,
+            String modelId,
+            IngestDocument document,
+            BiConsumer<IngestDocument, Exception> handler,
+            Work work) {
         KeyLease lease;
         try {
             lease = gateway.acquire();

@@ -1,10 +1,9 @@
 package org.encryptedknn.keystore;
 
-import org.encryptedknn.model.EncryptionModel;
-import org.encryptedknn.transform.VectorTransform;
-
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import org.encryptedknn.model.EncryptionModel;
+import org.encryptedknn.transform.VectorTransform;
 
 /**
  * A decrypted model as stored in the registry (its current epoch, and the registry document's sequence number), with
@@ -66,16 +65,14 @@ public final class CachedModel {
     public VectorTransform transform(int epoch) {
         int first = model.parameters().firstEpoch();
         if (epoch >= 1 && epoch < first) {
-            throw new IllegalArgumentException(
-                "key epoch " + epoch + " of model [" + model.id() + "] was retired (live epochs " + first + ".." + model.epoch()
-                    + "): its records can no longer be read; re-key them before retiring their epoch"
-            );
+            throw new IllegalArgumentException("key epoch " + epoch + " of model [" + model.id()
+                    + "] was retired (live epochs " + first + ".." + model.epoch()
+                    + "): its records can no longer be read; re-key them before retiring their epoch");
         }
         if (epoch < 1 || epoch > model.epoch()) {
-            throw new IllegalArgumentException(
-                "model [" + model.id() + "] has key epochs 1.." + model.epoch() + " on this node; a record of epoch " + epoch
-                    + " cannot be handled (if the model was just rotated on another node, retry in a few seconds)"
-            );
+            throw new IllegalArgumentException("model [" + model.id() + "] has key epochs 1.." + model.epoch()
+                    + " on this node; a record of epoch " + epoch
+                    + " cannot be handled (if the model was just rotated on another node, retry in a few seconds)");
         }
         return transforms.computeIfAbsent(epoch, e -> state.own(new VectorTransform(model, state.keys(), e)));
     }

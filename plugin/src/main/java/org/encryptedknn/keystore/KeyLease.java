@@ -1,10 +1,9 @@
 package org.encryptedknn.keystore;
 
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.encryptedknn.fields.FieldCipher;
 import org.encryptedknn.keys.KeyDerivation;
 import org.opensearch.common.lease.Releasable;
-
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * A request's hold on one {@link KeyState} generation (see there). {@link #close()} is idempotent, so error paths may

@@ -1,13 +1,12 @@
 package org.encryptedknn.keystore;
 
-import org.encryptedknn.fields.FieldCipher;
-import org.encryptedknn.keys.KeyDerivation;
-import org.encryptedknn.keys.MasterKey;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import org.encryptedknn.fields.FieldCipher;
+import org.encryptedknn.keys.KeyDerivation;
+import org.encryptedknn.keys.MasterKey;
 
 /**
  * One generation of the key holder state of a node: the key derivation of the master key read from the keystore, and
@@ -111,7 +110,8 @@ public final class KeyState {
                 } catch (Exception e) {
                     // nothing else to do
                 }
-                throw new IllegalStateException("the key generation of this request was closed (keystore reloaded); retry the request");
+                throw new IllegalStateException(
+                        "the key generation of this request was closed (keystore reloaded); retry the request");
             }
             owned.add(secret);
         }
@@ -120,7 +120,8 @@ public final class KeyState {
 
     private void checkOpen() {
         if (isClosed()) {
-            throw new IllegalStateException("the key generation of this request was closed (keystore reloaded); retry the request");
+            throw new IllegalStateException(
+                    "the key generation of this request was closed (keystore reloaded); retry the request");
         }
     }
 

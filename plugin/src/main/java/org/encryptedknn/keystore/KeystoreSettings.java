@@ -19,19 +19,19 @@ public final class KeystoreSettings {
     /** 400: this node holds no key, so it cannot act as a gateway (the storage side keeps working). */
     public static OpenSearchStatusException keyNotSet(String nodeName) {
         return new OpenSearchStatusException(
-            MASTER_KEY + " is not set in the keystore of node [" + nodeName + "]; gateway operations (model training and rotation, "
-                + "the encrypted_knn ingest processors and search processors) need it: add it with opensearch-keystore and call "
-                + "POST _nodes/reload_secure_settings",
-            RestStatus.BAD_REQUEST
-        );
+                MASTER_KEY + " is not set in the keystore of node [" + nodeName
+                        + "]; gateway operations (model training and rotation, "
+                        + "the encrypted_knn ingest processors and search processors) need it: add it with opensearch-keystore and call "
+                        + "POST _nodes/reload_secure_settings",
+                RestStatus.BAD_REQUEST);
     }
 
     /** 400: the keystore holds a value that is not base64 of 32 bytes. The value itself is never echoed. */
     public static OpenSearchStatusException keyInvalid(String nodeName, String why) {
         return new OpenSearchStatusException(
-            MASTER_KEY + " in the keystore of node [" + nodeName + "] is unusable (" + why + "); it must be base64 of 32 random bytes",
-            RestStatus.BAD_REQUEST
-        );
+                MASTER_KEY + " in the keystore of node [" + nodeName + "] is unusable (" + why
+                        + "); it must be base64 of 32 random bytes",
+                RestStatus.BAD_REQUEST);
     }
 
     /**
@@ -41,12 +41,12 @@ public final class KeystoreSettings {
      */
     public static OpenSearchStatusException wrongKey(String nodeName, String modelId, Exception cause) {
         return new OpenSearchStatusException(
-            "model [" + modelId + "] cannot be decrypted with the " + MASTER_KEY + " of node [" + nodeName + "]: the key in this "
-                + "node's keystore differs from the one the model was stored under (or the stored model was altered); restore the "
-                + "original key and call POST _nodes/reload_secure_settings",
-            RestStatus.BAD_REQUEST,
-            cause
-        );
+                "model [" + modelId + "] cannot be decrypted with the " + MASTER_KEY + " of node [" + nodeName
+                        + "]: the key in this "
+                        + "node's keystore differs from the one the model was stored under (or the stored model was altered); restore the "
+                        + "original key and call POST _nodes/reload_secure_settings",
+                RestStatus.BAD_REQUEST,
+                cause);
     }
 
     /** 404: no model with that id in the registry. */

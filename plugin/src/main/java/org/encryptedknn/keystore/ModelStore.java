@@ -1,13 +1,17 @@
 package org.encryptedknn.keystore;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
 import org.opensearch.ExceptionsHelper;
+import org.opensearch.OpenSearchStatusException;
 import org.opensearch.ResourceAlreadyExistsException;
 import org.opensearch.action.DocWriteRequest;
 import org.opensearch.action.admin.indices.create.CreateIndexRequest;
 import org.opensearch.action.delete.DeleteRequest;
 import org.opensearch.action.delete.DeleteResponse;
 import org.opensearch.action.get.GetRequest;
-import org.opensearch.action.get.GetResponse;
 import org.opensearch.action.index.IndexRequest;
 import org.opensearch.action.index.IndexResponse;
 import org.opensearch.action.search.SearchRequest;
@@ -19,16 +23,10 @@ import org.opensearch.core.action.ActionListener;
 import org.opensearch.core.rest.RestStatus;
 import org.opensearch.index.IndexNotFoundException;
 import org.opensearch.index.engine.VersionConflictEngineException;
-import org.opensearch.OpenSearchStatusException;
 import org.opensearch.search.SearchHit;
 import org.opensearch.search.builder.SearchSourceBuilder;
 import org.opensearch.search.sort.SortOrder;
 import org.opensearch.transport.client.Client;
-
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
-import java.util.function.Supplier;
 
 /**
  * The model registry: one document per model in the system index {@value #INDEX}, {@code _id} = model id,
@@ -40,7 +38,8 @@ import java.util.function.Supplier;
 public final class ModelStore {
 
     public static final String INDEX = ".encrypted-knn-models";
-    static final String MAPPING = "{\"dynamic\":false,\"properties\":{\"model_id\":{\"type\":\"keyword\"},\"epoch\":{\"type\":\"integer\"}}}";
+    static final String MAPPING =
+            "{\"dynamic\":false,\"properties\":{\"model_id\":{\"type\":\"keyword\"},\"epoch\":{\"type\":\"integer\"}}}";
 
     /** A stored model document. */
     public record StoredModel(String id, String sealedJson, long seqNo, long primaryTerm) {}
@@ -76,103 +75,141 @@ public final class ModelStore {
 
     /** The stored model, or null if there is none (the registry index not existing yet counts as none). */
     public void get(String id, ActionListener<StoredModel> listener) {
-        run(listener, l -> client().get(new GetRequest(INDEX, id).realtime(true), ActionListener.wrap(r -> {
-            if (r.isExists() == false) {
-                l.onResponse(null);
-            } else {
-                l.onResponse(new StoredModel(id, sealedOf(r.getSourceAsMap(), id), r.getSeqNo(), r.getPrimaryTerm()));
-            }
-        }, e -> {
-            if (ExceptionsHelper.unwrapCause(e) instanceof IndexNotFoundException) {
-                l.onResponse(null);
-            } else {
-                l.onFailure(e);
-            }
-        })));
+        run(
+                listener,
+                l -> client().get(
+                                new GetRequest(INDEX, id).realtime(true),
+                                ActionListener.wrap(
+                                        r -> {
+                                            if (r.isExists() == false) {
+                                                l.onResponse(null);
+                                            } else {
+                                                l.onResponse(new StoredModel(
+                                                        id,
+                                                        sealedOf(r.getSourceAsMap(), id),
+                                                        r.getSeqNo(),
+                                                        r.getPrimaryTerm()));
+                                            }
+                                        },
+                                        e -> {
+                                            if (ExceptionsHelper.unwrapCause(e) instanceof IndexNotFoundException) {
+                                                l.onResponse(null);
+                                            } else {
+                                                l.onFailure(e);
+                                            }
+                                        })));
     }
 
     /** All stored models' sealed JSON, by id (at most 10 000). */
     public void list(ActionListener<List<StoredModel>> listener) {
-        SearchRequest search = new SearchRequest(INDEX).source(
-            new SearchSourceBuilder().size(10_000).sort("model_id", SortOrder.ASC).seqNoAndPrimaryTerm(true)
-        );
-        run(listener, l -> client().search(search, ActionListener.wrap(r -> {
-            List<StoredModel> out = new ArrayList<>();
-            for (SearchHit hit : r.getHits().getHits()) {
-                out.add(new StoredModel(hit.getId(), sealedOf(hit.getSourceAsMap(), hit.getId()), hit.getSeqNo(), hit.getPrimaryTerm()));
-            }
-            l.onResponse(out);
-        }, e -> {
-            if (ExceptionsHelper.unwrapCause(e) instanceof IndexNotFoundException) {
-                l.onResponse(List.of());
-            } else {
-                l.onFailure(e);
-            }
-        })));
+        SearchRequest search = new SearchRequest(INDEX)
+                .source(new SearchSourceBuilder()
+                        .size(10_000)
+                        .sort("model_id", SortOrder.ASC)
+                        .seqNoAndPrimaryTerm(true));
+        run(
+                listener,
+                l -> client().search(
+                                search,
+                                ActionListener.wrap(
+                                        r -> {
+                                            List<StoredModel> out = new ArrayList<>();
+                                            for (SearchHit hit : r.getHits().getHits()) {
+                                                out.add(new StoredModel(
+                                                        hit.getId(),
+                                                        sealedOf(hit.getSourceAsMap(), hit.getId()),
+                                                        hit.getSeqNo(),
+                                                        hit.getPrimaryTerm()));
+                                            }
+                                            l.onResponse(out);
+                                        },
+                                        e -> {
+                                            if (ExceptionsHelper.unwrapCause(e) instanceof IndexNotFoundException) {
+                                                l.onResponse(List.of());
+                                            } else {
+                                                l.onFailure(e);
+                                            }
+                                        })));
     }
 
     /** Stores a new model; 409 if the id is taken. */
     public void create(String id, String sealedJson, int epoch, ActionListener<IndexResponse> listener) {
-        IndexRequest request = new IndexRequest(INDEX).id(id)
-            .opType(DocWriteRequest.OpType.CREATE)
-            .source(Map.of("model_id", id, "epoch", epoch, "sealed", sealedJson))
-            .setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE);
-        run(listener, l -> ensureIndex(ActionListener.wrap(ok -> client().index(request, ActionListener.wrap(l::onResponse, e -> {
-            if (ExceptionsHelper.unwrapCause(e) instanceof VersionConflictEngineException) {
-                l.onFailure(alreadyExists(id));
-            } else {
-                l.onFailure(e);
-            }
-        })), l::onFailure)));
+        IndexRequest request = new IndexRequest(INDEX)
+                .id(id)
+                .opType(DocWriteRequest.OpType.CREATE)
+                .source(Map.of("model_id", id, "epoch", epoch, "sealed", sealedJson))
+                .setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE);
+        run(
+                listener,
+                l -> ensureIndex(ActionListener.wrap(
+                        ok -> client().index(request, ActionListener.wrap(l::onResponse, e -> {
+                            if (ExceptionsHelper.unwrapCause(e) instanceof VersionConflictEngineException) {
+                                l.onFailure(alreadyExists(id));
+                            } else {
+                                l.onFailure(e);
+                            }
+                        })),
+                        l::onFailure)));
     }
 
     /** Replaces a model document if it is still at (seqNo, primaryTerm) (optimistic concurrency: concurrent rotations). */
     public void replace(StoredModel previous, String sealedJson, int epoch, ActionListener<IndexResponse> listener) {
-        IndexRequest request = new IndexRequest(INDEX).id(previous.id())
-            .source(Map.of("model_id", previous.id(), "epoch", epoch, "sealed", sealedJson))
-            .setIfSeqNo(previous.seqNo())
-            .setIfPrimaryTerm(previous.primaryTerm())
-            .setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE);
-        run(listener, l -> client().index(request, ActionListener.wrap(l::onResponse, e -> {
-            if (ExceptionsHelper.unwrapCause(e) instanceof VersionConflictEngineException) {
-                l.onFailure(new OpenSearchStatusException(
-                    "model [" + previous.id() + "] was changed concurrently (another rotation or a delete); retry",
-                    RestStatus.CONFLICT
-                ));
-            } else {
-                l.onFailure(e);
-            }
-        })));
+        IndexRequest request = new IndexRequest(INDEX)
+                .id(previous.id())
+                .source(Map.of("model_id", previous.id(), "epoch", epoch, "sealed", sealedJson))
+                .setIfSeqNo(previous.seqNo())
+                .setIfPrimaryTerm(previous.primaryTerm())
+                .setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE);
+        run(
+                listener,
+                l -> client().index(request, ActionListener.wrap(l::onResponse, e -> {
+                    if (ExceptionsHelper.unwrapCause(e) instanceof VersionConflictEngineException) {
+                        l.onFailure(new OpenSearchStatusException(
+                                "model [" + previous.id()
+                                        + "] was changed concurrently (another rotation or a delete); retry",
+                                RestStatus.CONFLICT));
+                    } else {
+                        l.onFailure(e);
+                    }
+                })));
     }
 
     /** Deletes a model; responds false if there was none. */
     public void delete(String id, ActionListener<Boolean> listener) {
         DeleteRequest request = new DeleteRequest(INDEX, id).setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE);
-        run(listener, l -> client().delete(request, ActionListener.wrap(
-            (DeleteResponse r) -> l.onResponse(r.getResult() == org.opensearch.action.DocWriteResponse.Result.DELETED),
-            e -> {
-                if (ExceptionsHelper.unwrapCause(e) instanceof IndexNotFoundException) {
-                    l.onResponse(false);
-                } else {
-                    l.onFailure(e);
-                }
-            }
-        )));
+        run(
+                listener,
+                l -> client().delete(
+                                request,
+                                ActionListener.wrap(
+                                        (DeleteResponse r) -> l.onResponse(
+                                                r.getResult() == org.opensearch.action.DocWriteResponse.Result.DELETED),
+                                        e -> {
+                                            if (ExceptionsHelper.unwrapCause(e) instanceof IndexNotFoundException) {
+                                                l.onResponse(false);
+                                            } else {
+                                                l.onFailure(e);
+                                            }
+                                        })));
     }
 
     /** 409: model ids are never reused silently (documents encrypted under the old fit would become meaningless). */
     public static OpenSearchStatusException alreadyExists(String id) {
         return new OpenSearchStatusException(
-            "model [" + id + "] already exists; models are immutable (indexed vectors depend on them): delete it first, "
-                + "or use POST _plugins/encrypted_knn/models/" + id + "/_rotate for a new key epoch",
-            RestStatus.CONFLICT
-        );
+                "model [" + id
+                        + "] already exists; models are immutable (indexed vectors depend on them): delete it first, "
+                        + "or use POST _plugins/encrypted_knn/models/" + id + "/_rotate for a new key epoch",
+                RestStatus.CONFLICT);
     }
 
     private void ensureIndex(ActionListener<Void> listener) {
-        CreateIndexRequest create = new CreateIndexRequest(INDEX).settings(
-            Settings.builder().put("index.number_of_shards", 1).put("index.auto_expand_replicas", "0-1").put("index.hidden", true).build()
-        ).mapping(MAPPING);
+        CreateIndexRequest create = new CreateIndexRequest(INDEX)
+                .settings(Settings.builder()
+                        .put("index.number_of_shards", 1)
+                        .put("index.auto_expand_replicas", "0-1")
+                        .put("index.hidden", true)
+                        .build())
+                .mapping(MAPPING);
         client().admin().indices().create(create, ActionListener.wrap(r -> listener.onResponse(null), e -> {
             if (ExceptionsHelper.unwrapCause(e) instanceof ResourceAlreadyExistsException) {
                 listener.onResponse(null);
@@ -187,6 +224,7 @@ public final class ModelStore {
         if (sealed instanceof String s) {
             return s;
         }
-        throw new IllegalStateException("registry document of model [" + id + "] in " + INDEX + " has no [sealed] model");
+        throw new IllegalStateException(
+                "registry document of model [" + id + "] in " + INDEX + " has no [sealed] model");
     }
 }

@@ -1,11 +1,19 @@
 package org.encryptedknn.keystore;
 
+import java.io.Closeable;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 import org.encryptedknn.keys.MasterKey;
+import org.encryptedknn.model.EncryptionModel;
 import org.encryptedknn.model.ModelCodec;
 import org.encryptedknn.model.ModelDecryptionException;
-import org.encryptedknn.model.EncryptionModel;
 import org.opensearch.cluster.ClusterState;
 import org.opensearch.cluster.metadata.IndexAbstraction;
 import org.opensearch.cluster.metadata.IndexMetadata;
@@ -16,15 +24,6 @@ import org.opensearch.core.action.ActionListener;
 import org.opensearch.core.common.settings.SecureString;
 import org.opensearch.threadpool.ThreadPool;
 import org.opensearch.transport.client.Client;
-
-import java.io.Closeable;
-import java.nio.ByteBuffer;
-import java.nio.CharBuffer;
-import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
-import java.util.Base64;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The key holder of one node in gateway mode: the master key from the keystore ({@value KeystoreSettings#MASTER_KEY}),
@@ -89,10 +88,11 @@ public final class NodeKeyHolder implements Closeable {
         }
         KeyState previous = current.getAndSet(next);
         LOG.info(
-            "encrypted-knn gateway: {} on node [{}]",
-            next == null ? KeystoreSettings.MASTER_KEY + " not set, gateway operations disabled" : "master key generation " + next.generation() + " loaded",
-            nodeName
-        );
+                "encrypted-knn gateway: {} on node [{}]",
+                next == null
+                        ? KeystoreSettings.MASTER_KEY + " not set, gateway operations disabled"
+                        : "master key generation " + next.generation() + " loaded",
+                nodeName);
         if (previous != null) {
             retire(previous);
         }
@@ -119,7 +119,8 @@ public final class NodeKeyHolder implements Closeable {
         try {
             decoded = Base64.getDecoder().decode(Arrays.copyOfRange(text, start, end));
             if (decoded.length != MasterKey.LENGTH) {
-                throw KeystoreSettings.keyInvalid(nodeName, "decodes to " + decoded.length + " bytes, not " + MasterKey.LENGTH);
+                throw KeystoreSettings.keyInvalid(
+                        nodeName, "decodes to " + decoded.length + " bytes, not " + MasterKey.LENGTH);
             }
             return MasterKey.of(decoded);
         } catch (IllegalArgumentException e) {
@@ -136,12 +137,18 @@ public final class NodeKeyHolder implements Closeable {
         old.retire();
         ThreadPool pool = threadPool;
         if (old.isClosed() == false && pool != null) {
-            pool.schedule(() -> {
-                if (old.isClosed() == false) {
-                    LOG.warn("encrypted-knn gateway: closing key generation {} with {} request(s) still holding it", old.generation(), old.leases());
-                    old.close();
-                }
-            }, RETIRED_GRACE, ThreadPool.Names.GENERIC);
+            pool.schedule(
+                    () -> {
+                        if (old.isClosed() == false) {
+                            LOG.warn(
+                                    "encrypted-knn gateway: closing key generation {} with {} request(s) still holding it",
+                                    old.generation(),
+                                    old.leases());
+                            old.close();
+                        }
+                    },
+                    RETIRED_GRACE,
+                    ThreadPool.Names.GENERIC);
         }
     }
 
@@ -165,7 +172,8 @@ public final class NodeKeyHolder implements Closeable {
             }
             // retired between get() and tryLease(): a reload happened, take the new generation
         }
-        throw new IllegalStateException("could not lease the encrypted-knn key generation (keystore reloading continuously?)");
+        throw new IllegalStateException(
+                "could not lease the encrypted-knn key generation (keystore reloading continuously?)");
     }
 
     public ModelStore store() {

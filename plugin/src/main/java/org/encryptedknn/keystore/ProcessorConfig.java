@@ -1,10 +1,9 @@
 package org.encryptedknn.keystore;
 
-import org.encryptedknn.model.EncryptionModel;
-import org.opensearch.ingest.ConfigurationUtils;
-
 import java.util.List;
 import java.util.Map;
+import org.encryptedknn.model.EncryptionModel;
+import org.opensearch.ingest.ConfigurationUtils;
 
 /**
  * Options shared by the gateway processors' factories (the ingest processors and the search pipeline processors):

@@ -1,13 +1,12 @@
 package org.encryptedknn.keystore;
 
-import org.encryptedknn.prefix.ScaleAndPerturb;
-import org.encryptedknn.transform.EncryptedVector;
-
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.encryptedknn.prefix.ScaleAndPerturb;
+import org.encryptedknn.transform.EncryptedVector;
 
 /**
  * Conversions between document values (maps and lists, as ingest documents and {@code _source} hold them) and the
@@ -37,13 +36,14 @@ public final class Records {
     /** True if the value has the shape of a stored encrypted record (a map with p, n, c, z, e). */
     public static boolean isRecord(Object value) {
         return value instanceof Map<?, ?> m
-            && m.containsKey(EncryptedVector.PREFIX)
-            && m.containsKey(EncryptedVector.NONCE)
-            && m.containsKey(EncryptedVector.KEYED_RESIDUAL);
+                && m.containsKey(EncryptedVector.PREFIX)
+                && m.containsKey(EncryptedVector.NONCE)
+                && m.containsKey(EncryptedVector.KEYED_RESIDUAL);
     }
 
     /** Parses a stored record of {@code field} for a model with the given prefix and residual dimensions. */
-    public static EncryptedVector fromMap(Object value, String field, int prefixDimension, int residualDimension, int cells) {
+    public static EncryptedVector fromMap(
+            Object value, String field, int prefixDimension, int residualDimension, int cells) {
         return fromMap(value, field, prefixDimension, residualDimension, cells, true);
     }
 
@@ -51,14 +51,21 @@ public final class Records {
      * As {@link #fromMap(Object, String, int, int, int)}; with {@code residualRequired} false a record whose {@code z}
      * was left out of {@code _source} gets zeros in its place (its residual term comes from elsewhere).
      */
-    public static EncryptedVector fromMap(Object value, String field, int prefixDimension, int residualDimension, int cells,
-                                          boolean residualRequired) {
+    public static EncryptedVector fromMap(
+            Object value,
+            String field,
+            int prefixDimension,
+            int residualDimension,
+            int cells,
+            boolean residualRequired) {
         if (!(value instanceof Map<?, ?> m)) {
-            throw new IllegalArgumentException("field [" + field + "] does not hold an encrypted vector object {p,n,c,z,e}");
+            throw new IllegalArgumentException(
+                    "field [" + field + "] does not hold an encrypted vector object {p,n,c,z,e}");
         }
         Object p = m.get(EncryptedVector.PREFIX);
         if (!(p instanceof List<?> list) || list.size() != prefixDimension) {
-            throw new IllegalArgumentException("field [" + field + "]: [p] must be an array of " + prefixDimension + " numbers");
+            throw new IllegalArgumentException(
+                    "field [" + field + "]: [p] must be an array of " + prefixDimension + " numbers");
         }
         float[] prefix = new float[prefixDimension];
         for (int i = 0; i < prefixDimension; i++) {
@@ -72,16 +79,19 @@ public final class Records {
         try {
             nonce = Base64.getDecoder().decode(string(m.get(EncryptedVector.NONCE), field, "n"));
             z = residualRequired || m.containsKey(EncryptedVector.KEYED_RESIDUAL)
-                ? EncryptedVector.decodeFloats(string(m.get(EncryptedVector.KEYED_RESIDUAL), field, "z"))
-                : new float[residualDimension];
+                    ? EncryptedVector.decodeFloats(string(m.get(EncryptedVector.KEYED_RESIDUAL), field, "z"))
+                    : new float[residualDimension];
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("field [" + field + "]: [n] or [z] is not valid base64 of the expected length");
+            throw new IllegalArgumentException(
+                    "field [" + field + "]: [n] or [z] is not valid base64 of the expected length");
         }
         if (nonce.length != ScaleAndPerturb.NONCE_LENGTH) {
-            throw new IllegalArgumentException("field [" + field + "]: [n] must decode to " + ScaleAndPerturb.NONCE_LENGTH + " bytes");
+            throw new IllegalArgumentException(
+                    "field [" + field + "]: [n] must decode to " + ScaleAndPerturb.NONCE_LENGTH + " bytes");
         }
         if (z.length != residualDimension) {
-            throw new IllegalArgumentException("field [" + field + "]: [z] must hold " + residualDimension + " float32 values");
+            throw new IllegalArgumentException(
+                    "field [" + field + "]: [z] must hold " + residualDimension + " float32 values");
         }
         int cell = integer(m.get(EncryptedVector.CELL), field, "c");
         if (cell < 0 || cell >= cells) {
@@ -94,15 +104,17 @@ public final class Records {
     /** A plaintext vector from a document value: a list of {@code dimension} finite numbers. */
     public static float[] plainVector(Object value, String field, int dimension) {
         if (!(value instanceof List<?> list)) {
-            throw new IllegalArgumentException(
-                "field [" + field + "] must be an array of " + dimension + " numbers (the plaintext vector to encrypt), got "
-                    + (value == null ? "null" : value instanceof Map ? "an object" : "a " + value.getClass().getSimpleName())
-            );
+            throw new IllegalArgumentException("field [" + field + "] must be an array of " + dimension
+                    + " numbers (the plaintext vector to encrypt), got "
+                    + (value == null
+                            ? "null"
+                            : value instanceof Map
+                                    ? "an object"
+                                    : "a " + value.getClass().getSimpleName()));
         }
         if (list.size() != dimension) {
             throw new IllegalArgumentException(
-                "field [" + field + "] has " + list.size() + " values but the model has dimension " + dimension
-            );
+                    "field [" + field + "] has " + list.size() + " values but the model has dimension " + dimension);
         }
         float[] out = new float[dimension];
         for (int i = 0; i < dimension; i++) {
@@ -112,7 +124,8 @@ public final class Records {
             }
             float f = n.floatValue();
             if (Float.isFinite(f) == false) {
-                throw new IllegalArgumentException("field [" + field + "][" + i + "] is not a finite float32 (NaN or infinite)");
+                throw new IllegalArgumentException(
+                        "field [" + field + "][" + i + "] is not a finite float32 (NaN or infinite)");
             }
             out[i] = f;
         }
@@ -122,7 +135,8 @@ public final class Records {
     /** Checks a query or document vector given as floats: length and finiteness. */
     public static void checkVector(float[] v, String what, int dimension) {
         if (v.length != dimension) {
-            throw new IllegalArgumentException(what + " has " + v.length + " values but the model has dimension " + dimension);
+            throw new IllegalArgumentException(
+                    what + " has " + v.length + " values but the model has dimension " + dimension);
         }
         for (int i = 0; i < v.length; i++) {
             if (Float.isFinite(v[i]) == false) {

@@ -12,14 +12,7 @@ package org.encryptedknn.mapper;
  * @param efConstruction  HNSW beam width at build time
  */
 public record EncryptedFieldSpec(
-    String field,
-    String modelId,
-    int dimension,
-    int prefixDimension,
-    int cells,
-    int m,
-    int efConstruction
-) {
+        String field, String modelId, int dimension, int prefixDimension, int cells, int m, int efConstruction) {
     /** Length of the keyed residual z: d − d_pub. */
     public int residualDimension() {
         return dimension - prefixDimension;

@@ -1,6 +1,9 @@
 package org.encryptedknn.mapper;
 
-
+import java.io.IOException;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
 import org.apache.lucene.document.BinaryDocValuesField;
 import org.apache.lucene.document.Field;
 import org.apache.lucene.document.FieldType;
@@ -25,11 +28,6 @@ import org.opensearch.index.mapper.TextSearchInfo;
 import org.opensearch.index.mapper.ValueFetcher;
 import org.opensearch.index.query.QueryShardContext;
 import org.opensearch.search.lookup.SearchLookup;
-
-import java.io.IOException;
-import java.util.List;
-import java.util.Map;
-import java.util.Objects;
 
 /**
  * Field type {@code encrypted_knn_vector}.
@@ -70,6 +68,7 @@ public final class EncryptedKnnVectorFieldMapper extends ParametrizedFieldMapper
     public static final int MAX_DIMENSION = 16_000;
     /** Lucene's HNSW limit on indexed vector dimensions. */
     public static final int MAX_PREFIX_DIMENSION = 1024;
+
     public static final int MAX_CELLS = 1 << 16;
     public static final int DEFAULT_M = 16;
     public static final int DEFAULT_EF_CONSTRUCTION = 100;
@@ -82,7 +81,8 @@ public final class EncryptedKnnVectorFieldMapper extends ParametrizedFieldMapper
 
         static HnswMethod parse(String field, Object node) {
             if (!(node instanceof Map<?, ?> map)) {
-                throw new MapperParsingException("field [" + field + "]: [method] must be an object {\"m\":16,\"ef_construction\":100}");
+                throw new MapperParsingException(
+                        "field [" + field + "]: [method] must be an object {\"m\":16,\"ef_construction\":100}");
             }
             int m = DEFAULT_M;
             int ef = DEFAULT_EF_CONSTRUCTION;
@@ -90,10 +90,11 @@ public final class EncryptedKnnVectorFieldMapper extends ParametrizedFieldMapper
                 String key = String.valueOf(entry.getKey());
                 switch (key) {
                     case "m" -> m = intValue(field, "method.m", entry.getValue(), 2, MAX_M);
-                    case "ef_construction" -> ef = intValue(field, "method.ef_construction", entry.getValue(), 1, MAX_EF_CONSTRUCTION);
-                    default -> throw new MapperParsingException(
-                        "field [" + field + "]: unknown parameter [method." + key + "]; supported: [m, ef_construction]"
-                    );
+                    case "ef_construction" ->
+                        ef = intValue(field, "method.ef_construction", entry.getValue(), 1, MAX_EF_CONSTRUCTION);
+                    default ->
+                        throw new MapperParsingException("field [" + field + "]: unknown parameter [method." + key
+                                + "]; supported: [m, ef_construction]");
                 }
             }
             return new HnswMethod(m, ef);
@@ -114,7 +115,8 @@ public final class EncryptedKnnVectorFieldMapper extends ParametrizedFieldMapper
             throw new MapperParsingException("field [" + field + "]: [" + name + "] must be an integer");
         }
         if (v < min || v > max) {
-            throw new MapperParsingException("field [" + field + "]: [" + name + "] must be in [" + min + ", " + max + "], got " + v);
+            throw new MapperParsingException(
+                    "field [" + field + "]: [" + name + "] must be in [" + min + ", " + max + "], got " + v);
         }
         return (int) v;
     }
@@ -126,40 +128,40 @@ public final class EncryptedKnnVectorFieldMapper extends ParametrizedFieldMapper
     /** Mapping builder. */
     public static final class Builder extends ParametrizedFieldMapper.Builder {
 
-        final Parameter<String> modelId = Parameter.stringParam("model_id", false, m -> toType(m).spec.modelId(), "");
+        final Parameter<String> modelId =
+                Parameter.stringParam("model_id", false, m -> toType(m).spec.modelId(), "");
         final Parameter<Integer> dimension = new Parameter<>(
-            "dimension",
-            false,
-            () -> -1,
-            (n, c, o) -> intValue(n, "dimension", o, 2, MAX_DIMENSION),
-            m -> toType(m).spec.dimension()
-        );
+                "dimension",
+                false,
+                () -> -1,
+                (n, c, o) -> intValue(n, "dimension", o, 2, MAX_DIMENSION),
+                m -> toType(m).spec.dimension());
         final Parameter<Integer> prefixDimension = new Parameter<>(
-            "prefix_dimension",
-            false,
-            () -> -1,
-            (n, c, o) -> intValue(n, "prefix_dimension", o, 1, MAX_PREFIX_DIMENSION),
-            m -> toType(m).spec.prefixDimension()
-        );
+                "prefix_dimension",
+                false,
+                () -> -1,
+                (n, c, o) -> intValue(n, "prefix_dimension", o, 1, MAX_PREFIX_DIMENSION),
+                m -> toType(m).spec.prefixDimension());
         final Parameter<Integer> cells = new Parameter<>(
-            "cells",
-            false,
-            () -> -1,
-            (n, c, o) -> intValue(n, "cells", o, 1, MAX_CELLS),
-            m -> toType(m).spec.cells()
-        );
+                "cells",
+                false,
+                () -> -1,
+                (n, c, o) -> intValue(n, "cells", o, 1, MAX_CELLS),
+                m -> toType(m).spec.cells());
         final Parameter<HnswMethod> method = new Parameter<>(
-            "method",
-            false,
-            () -> HnswMethod.DEFAULT,
-            (n, c, o) -> HnswMethod.parse(n, o),
-            m -> new HnswMethod(toType(m).spec.m(), toType(m).spec.efConstruction())
-        ).setSerializer((b, n, v) -> {
-            b.startObject(n);
-            b.field("m", v.m());
-            b.field("ef_construction", v.efConstruction());
-            b.endObject();
-        }, v -> "{m=" + v.m() + ", ef_construction=" + v.efConstruction() + "}");
+                        "method",
+                        false,
+                        () -> HnswMethod.DEFAULT,
+                        (n, c, o) -> HnswMethod.parse(n, o),
+                        m -> new HnswMethod(toType(m).spec.m(), toType(m).spec.efConstruction()))
+                .setSerializer(
+                        (b, n, v) -> {
+                            b.startObject(n);
+                            b.field("m", v.m());
+                            b.field("ef_construction", v.efConstruction());
+                            b.endObject();
+                        },
+                        v -> "{m=" + v.m() + ", ef_construction=" + v.efConstruction() + "}");
         final Parameter<Map<String, String>> meta = Parameter.metaParam();
 
         public Builder(String name) {
@@ -174,29 +176,30 @@ public final class EncryptedKnnVectorFieldMapper extends ParametrizedFieldMapper
         /** Checks required parameters and cross-parameter rules; fills in prefix_dimension = dimension / 4. */
         void validate(String field) {
             if (modelId.getValue() == null || modelId.getValue().isBlank()) {
-                throw new MapperParsingException("field [" + field + "] of type [" + CONTENT_TYPE + "]: [model_id] is required");
+                throw new MapperParsingException(
+                        "field [" + field + "] of type [" + CONTENT_TYPE + "]: [model_id] is required");
             }
             if (dimension.getValue() < 0) {
-                throw new MapperParsingException("field [" + field + "] of type [" + CONTENT_TYPE + "]: [dimension] is required");
+                throw new MapperParsingException(
+                        "field [" + field + "] of type [" + CONTENT_TYPE + "]: [dimension] is required");
             }
             if (cells.getValue() < 0) {
-                throw new MapperParsingException("field [" + field + "] of type [" + CONTENT_TYPE + "]: [cells] is required (> 0)");
+                throw new MapperParsingException(
+                        "field [" + field + "] of type [" + CONTENT_TYPE + "]: [cells] is required (> 0)");
             }
             if (prefixDimension.getValue() < 0) {
                 int dPub = Math.max(1, dimension.getValue() / 4);
                 if (dPub > MAX_PREFIX_DIMENSION) {
                     throw new MapperParsingException(
-                        "field [" + field + "]: the default prefix_dimension dimension/4 = " + dPub
-                            + " exceeds " + MAX_PREFIX_DIMENSION + "; set [prefix_dimension] explicitly"
-                    );
+                            "field [" + field + "]: the default prefix_dimension dimension/4 = " + dPub + " exceeds "
+                                    + MAX_PREFIX_DIMENSION + "; set [prefix_dimension] explicitly");
                 }
                 prefixDimension.setValue(dPub);
             }
             if (prefixDimension.getValue() >= dimension.getValue()) {
                 throw new MapperParsingException(
-                    "field [" + field + "]: [prefix_dimension] (" + prefixDimension.getValue() + ") must be smaller than [dimension] ("
-                        + dimension.getValue() + ")"
-                );
+                        "field [" + field + "]: [prefix_dimension] (" + prefixDimension.getValue()
+                                + ") must be smaller than [dimension] (" + dimension.getValue() + ")");
             }
         }
 
@@ -206,39 +209,35 @@ public final class EncryptedKnnVectorFieldMapper extends ParametrizedFieldMapper
             validate(fullName);
             HnswMethod hnsw = method.getValue();
             EncryptedFieldSpec spec = new EncryptedFieldSpec(
-                fullName,
-                modelId.getValue(),
-                dimension.getValue(),
-                prefixDimension.getValue(),
-                cells.getValue(),
-                hnsw.m(),
-                hnsw.efConstruction()
-            );
+                    fullName,
+                    modelId.getValue(),
+                    dimension.getValue(),
+                    prefixDimension.getValue(),
+                    cells.getValue(),
+                    hnsw.m(),
+                    hnsw.efConstruction());
             return new EncryptedKnnVectorFieldMapper(
-                name,
-                new EncryptedKnnVectorFieldType(spec, meta.getValue()),
-                multiFieldsBuilder.build(this, context),
-                copyTo.build(),
-                spec
-            );
+                    name,
+                    new EncryptedKnnVectorFieldType(spec, meta.getValue()),
+                    multiFieldsBuilder.build(this, context),
+                    copyTo.build(),
+                    spec);
         }
     }
 
     /** Parses {@code "type":"encrypted_knn_vector"} mappings. */
     public static final class TypeParser implements Mapper.TypeParser {
         @Override
-        public Mapper.Builder<?> parse(String name, Map<String, Object> node, ParserContext parserContext) throws MapperParsingException {
+        public Mapper.Builder<?> parse(String name, Map<String, Object> node, ParserContext parserContext)
+                throws MapperParsingException {
             if (parserContext.getSettings() != null && !EncryptedKnnSettings.isEnabled(parserContext.getSettings())) {
-                throw new MapperParsingException(
-                    "field [" + name + "] of type [" + CONTENT_TYPE + "] needs the index setting ["
-                        + EncryptedKnnSettings.INDEX_ENCRYPTED_KNN + ": true]"
-                );
+                throw new MapperParsingException("field [" + name + "] of type [" + CONTENT_TYPE
+                        + "] needs the index setting [" + EncryptedKnnSettings.INDEX_ENCRYPTED_KNN + ": true]");
             }
             for (String unsupported : List.of("fields", "copy_to")) {
                 if (node.containsKey(unsupported)) {
-                    throw new MapperParsingException(
-                        "field [" + name + "] of type [" + CONTENT_TYPE + "] does not support [" + unsupported + "]"
-                    );
+                    throw new MapperParsingException("field [" + name + "] of type [" + CONTENT_TYPE
+                            + "] does not support [" + unsupported + "]");
                 }
             }
             Builder builder = new Builder(name);
@@ -269,7 +268,8 @@ public final class EncryptedKnnVectorFieldMapper extends ParametrizedFieldMapper
         @Override
         public ValueFetcher valueFetcher(QueryShardContext context, SearchLookup searchLookup, String format) {
             if (format != null) {
-                throw new IllegalArgumentException("field [" + name() + "] of type [" + CONTENT_TYPE + "] doesn't support formats");
+                throw new IllegalArgumentException(
+                        "field [" + name() + "] of type [" + CONTENT_TYPE + "] doesn't support formats");
             }
             return new SourceValueFetcher(name(), context) {
                 @Override
@@ -286,9 +286,8 @@ public final class EncryptedKnnVectorFieldMapper extends ParametrizedFieldMapper
 
         @Override
         public Query termQuery(Object value, QueryShardContext context) {
-            throw new IllegalArgumentException(
-                "field [" + name() + "] of type [" + CONTENT_TYPE + "] supports only the [encrypted_knn] query and [exists]"
-            );
+            throw new IllegalArgumentException("field [" + name() + "] of type [" + CONTENT_TYPE
+                    + "] supports only the [encrypted_knn] query and [exists]");
         }
     }
 
@@ -296,12 +295,11 @@ public final class EncryptedKnnVectorFieldMapper extends ParametrizedFieldMapper
     private final FieldType vectorFieldType;
 
     private EncryptedKnnVectorFieldMapper(
-        String simpleName,
-        EncryptedKnnVectorFieldType mappedFieldType,
-        MultiFields multiFields,
-        CopyTo copyTo,
-        EncryptedFieldSpec spec
-    ) {
+            String simpleName,
+            EncryptedKnnVectorFieldType mappedFieldType,
+            MultiFields multiFields,
+            CopyTo copyTo,
+            EncryptedFieldSpec spec) {
         super(simpleName, mappedFieldType, multiFields, copyTo);
         this.spec = Objects.requireNonNull(spec);
         this.vectorFieldType = vectorFieldType(spec);
@@ -309,7 +307,8 @@ public final class EncryptedKnnVectorFieldMapper extends ParametrizedFieldMapper
 
     /** The Lucene field type of the prefix vector, with the model's parameters as FieldInfo attributes. */
     public static FieldType vectorFieldType(EncryptedFieldSpec spec) {
-        FieldType type = new FieldType(KnnFloatVectorField.createFieldType(spec.prefixDimension(), VectorSimilarityFunction.EUCLIDEAN));
+        FieldType type = new FieldType(
+                KnnFloatVectorField.createFieldType(spec.prefixDimension(), VectorSimilarityFunction.EUCLIDEAN));
         type.putAttribute(ATTR_MODEL_ID, spec.modelId());
         type.putAttribute(ATTR_DIMENSION, Integer.toString(spec.dimension()));
         type.putAttribute(ATTR_PREFIX_DIMENSION, Integer.toString(spec.prefixDimension()));
@@ -357,12 +356,9 @@ public final class EncryptedKnnVectorFieldMapper extends ParametrizedFieldMapper
         String field = fieldType().name();
         context.doc().add(new KnnFloatVectorField(field, vector.prefix(), vectorFieldType));
         context.doc()
-            .add(
-                new BinaryDocValuesField(
-                    ResidualDocValues.residualField(field),
-                    new BytesRef(ResidualDocValues.encode(vector.cell(), vector.epoch(), vector.keyedResidual()))
-                )
-            );
+                .add(new BinaryDocValuesField(
+                        ResidualDocValues.residualField(field),
+                        new BytesRef(ResidualDocValues.encode(vector.cell(), vector.epoch(), vector.keyedResidual()))));
         context.doc().add(new BinaryDocValuesField(ResidualDocValues.nonceField(field), new BytesRef(vector.nonce())));
         context.doc().add(new IntField(ResidualDocValues.epochField(field), vector.epoch(), Field.Store.NO));
         PluginStats.DOCUMENTS_PARSED.increment();

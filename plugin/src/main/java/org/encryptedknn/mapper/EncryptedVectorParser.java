@@ -1,10 +1,9 @@
 package org.encryptedknn.mapper;
 
-import org.encryptedknn.transform.EncryptedVector;
-import org.opensearch.core.xcontent.XContentParser;
-
 import java.io.IOException;
 import java.util.Base64;
+import org.encryptedknn.transform.EncryptedVector;
+import org.opensearch.core.xcontent.XContentParser;
 
 /**
  * Parses and validates the only value an {@code encrypted_knn_vector} field accepts:
@@ -23,10 +22,10 @@ public final class EncryptedVectorParser {
     /** The message for a plain vector (or anything that is not the encrypted object) sent to an encrypted field. */
     public static String plainVectorMessage(String field) {
         return "field ["
-            + field
-            + "] of type ["
-            + EncryptedKnnVectorFieldMapper.CONTENT_TYPE
-            + "] accepts only encrypted vectors {p,n,c,z,e}; encrypt it with the encrypted_knn ingest pipeline or the client library first";
+                + field
+                + "] of type ["
+                + EncryptedKnnVectorFieldMapper.CONTENT_TYPE
+                + "] accepts only encrypted vectors {p,n,c,z,e}; encrypt it with the encrypted_knn ingest pipeline or the client library first";
     }
 
     /**
@@ -80,7 +79,11 @@ public final class EncryptedVectorParser {
                     }
                 }
                 case "vector", "values" -> throw new IllegalArgumentException(plainVectorMessage(spec.field()));
-                default -> throw bad(spec, "unknown key [" + truncate(key) + "]; an encrypted vector has exactly the keys p, n, c, z, e");
+                default ->
+                    throw bad(
+                            spec,
+                            "unknown key [" + truncate(key)
+                                    + "]; an encrypted vector has exactly the keys p, n, c, z, e");
             }
         }
         if (p == null) throw bad(spec, "missing [p] (the encrypted prefix)");
@@ -104,7 +107,10 @@ public final class EncryptedVectorParser {
             }
             if (count >= values.length) {
                 parser.skipChildren();
-                throw bad(spec, "[p] has more than " + spec.prefixDimension() + " values; prefix_dimension is " + spec.prefixDimension());
+                throw bad(
+                        spec,
+                        "[p] has more than " + spec.prefixDimension() + " values; prefix_dimension is "
+                                + spec.prefixDimension());
             }
             float v = parser.floatValue();
             if (!Float.isFinite(v)) {
@@ -136,29 +142,34 @@ public final class EncryptedVectorParser {
     private static float[] parseResidual(XContentParser parser, EncryptedFieldSpec spec) throws IOException {
         int expected = spec.residualDimension();
         if (parser.currentToken() != XContentParser.Token.VALUE_STRING) {
-            throw bad(spec, "[z] must be a base64 string of " + expected + " little-endian float32 values (dimension - prefix_dimension)");
+            throw bad(
+                    spec,
+                    "[z] must be a base64 string of " + expected
+                            + " little-endian float32 values (dimension - prefix_dimension)");
         }
         String text = parser.text();
         long maxChars = 4L * ((expected * 4L + 2) / 3) + 4;
         if (text.length() > maxChars) {
-            throw bad(spec, "[z] is too long: expected base64 of " + expected + " float32 values (dimension - prefix_dimension)");
+            throw bad(
+                    spec,
+                    "[z] is too long: expected base64 of " + expected
+                            + " float32 values (dimension - prefix_dimension)");
         }
         byte[] bytes = decodeBase64(text, spec, "z");
         if (bytes.length != expected * Float.BYTES) {
             throw bad(
-                spec,
-                "[z] must decode to "
-                    + expected
-                    + " float32 values ("
-                    + (expected * Float.BYTES)
-                    + " bytes = 4 x (dimension "
-                    + spec.dimension()
-                    + " - prefix_dimension "
-                    + spec.prefixDimension()
-                    + ")), got "
-                    + bytes.length
-                    + " bytes"
-            );
+                    spec,
+                    "[z] must decode to "
+                            + expected
+                            + " float32 values ("
+                            + (expected * Float.BYTES)
+                            + " bytes = 4 x (dimension "
+                            + spec.dimension()
+                            + " - prefix_dimension "
+                            + spec.prefixDimension()
+                            + ")), got "
+                            + bytes.length
+                            + " bytes");
         }
         float[] z = ResidualDocValues.floatsLittleEndian(bytes);
         for (int i = 0; i < z.length; i++) {

@@ -1,9 +1,8 @@
 package org.encryptedknn.mapper;
 
-import org.apache.lucene.util.BytesRef;
-
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import org.apache.lucene.util.BytesRef;
 
 /**
  * The binary doc value {@code <field>._residual} the rescorer reads: {@code [cell int32][epoch int32][z float32 × (d − d_pub)]},
@@ -18,6 +17,7 @@ public final class ResidualDocValues {
     public static final String NONCE_SUFFIX = "._nonce";
     /** Suffix of the int field (points + doc values) holding the key epoch, for epoch filters. */
     public static final String EPOCH_SUFFIX = "._epoch";
+
     public static final int HEADER_BYTES = 2 * Integer.BYTES;
 
     private ResidualDocValues() {}
@@ -35,7 +35,8 @@ public final class ResidualDocValues {
     }
 
     public static byte[] encode(int cell, int epoch, float[] z) {
-        ByteBuffer buffer = ByteBuffer.allocate(HEADER_BYTES + z.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer buffer =
+                ByteBuffer.allocate(HEADER_BYTES + z.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
         buffer.putInt(cell).putInt(epoch);
         for (float v : z) {
             buffer.putFloat(v);
@@ -44,11 +45,15 @@ public final class ResidualDocValues {
     }
 
     public static int cell(BytesRef value) {
-        return ByteBuffer.wrap(value.bytes, value.offset, value.length).order(ByteOrder.LITTLE_ENDIAN).getInt();
+        return ByteBuffer.wrap(value.bytes, value.offset, value.length)
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .getInt();
     }
 
     public static int epoch(BytesRef value) {
-        return ByteBuffer.wrap(value.bytes, value.offset + Integer.BYTES, value.length - Integer.BYTES).order(ByteOrder.LITTLE_ENDIAN).getInt();
+        return ByteBuffer.wrap(value.bytes, value.offset + Integer.BYTES, value.length - Integer.BYTES)
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .getInt();
     }
 
     /** Number of residual floats in the record. */
@@ -58,7 +63,8 @@ public final class ResidualDocValues {
 
     /** ⟨query, z⟩ straight from the record, accumulated in double. */
     public static double dotResidual(BytesRef value, float[] query) {
-        ByteBuffer buffer = ByteBuffer.wrap(value.bytes, value.offset + HEADER_BYTES, value.length - HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer buffer = ByteBuffer.wrap(value.bytes, value.offset + HEADER_BYTES, value.length - HEADER_BYTES)
+                .order(ByteOrder.LITTLE_ENDIAN);
         double sum = 0;
         for (float q : query) {
             sum += (double) q * buffer.getFloat();
@@ -67,7 +73,8 @@ public final class ResidualDocValues {
     }
 
     public static float[] residual(BytesRef value) {
-        ByteBuffer buffer = ByteBuffer.wrap(value.bytes, value.offset + HEADER_BYTES, value.length - HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer buffer = ByteBuffer.wrap(value.bytes, value.offset + HEADER_BYTES, value.length - HEADER_BYTES)
+                .order(ByteOrder.LITTLE_ENDIAN);
         float[] z = new float[residualLength(value)];
         buffer.asFloatBuffer().get(z);
         return z;

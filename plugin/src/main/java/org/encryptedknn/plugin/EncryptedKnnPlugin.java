@@ -1,15 +1,21 @@
 package org.encryptedknn.plugin;
 
-import org.encryptedknn.settings.EncryptedKnnSettings;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Supplier;
 import org.encryptedknn.codec.EncryptedKnnCodecService;
-import org.encryptedknn.query.EncryptedKnnQueryBuilder;
-import org.encryptedknn.mapper.EncryptedKnnVectorFieldMapper;
-import org.encryptedknn.rest.RestEncryptedKnnStatsAction;
 import org.encryptedknn.fetch.EncryptedKnnFetchSubPhase;
+import org.encryptedknn.mapper.EncryptedKnnVectorFieldMapper;
+import org.encryptedknn.query.EncryptedKnnQueryBuilder;
 import org.encryptedknn.rescore.EncryptedKnnRescorerBuilder;
+import org.encryptedknn.rest.RestEncryptedKnnStatsAction;
+import org.encryptedknn.settings.EncryptedKnnSettings;
 import org.opensearch.cluster.metadata.IndexNameExpressionResolver;
-import org.opensearch.cluster.service.ClusterService;
 import org.opensearch.cluster.node.DiscoveryNodes;
+import org.opensearch.cluster.service.ClusterService;
 import org.opensearch.common.settings.ClusterSettings;
 import org.opensearch.common.settings.IndexScopedSettings;
 import org.opensearch.common.settings.Setting;
@@ -38,19 +44,12 @@ import org.opensearch.repositories.RepositoriesService;
 import org.opensearch.rest.RestController;
 import org.opensearch.rest.RestHandler;
 import org.opensearch.script.ScriptService;
+import org.opensearch.search.fetch.FetchSubPhase;
 import org.opensearch.search.pipeline.SearchRequestProcessor;
 import org.opensearch.search.pipeline.SearchResponseProcessor;
 import org.opensearch.threadpool.ThreadPool;
 import org.opensearch.transport.client.Client;
 import org.opensearch.watcher.ResourceWatcherService;
-import org.opensearch.search.fetch.FetchSubPhase;
-
-import java.util.ArrayList;
-import java.util.Collection;
-import java.util.List;
-import java.util.Map;
-import java.util.Optional;
-import java.util.function.Supplier;
 
 /**
  * The storage-side plugin {@code encrypted-knn}: field type {@code encrypted_knn_vector}, its codec
@@ -58,15 +57,14 @@ import java.util.function.Supplier;
  * {@code GET _plugins/encrypted_knn/stats}. Nothing here holds or needs a key.
  */
 public class EncryptedKnnPlugin extends Plugin
-    implements
-        MapperPlugin,
-        SearchPlugin,
-        EnginePlugin,
-        ActionPlugin,
-        IngestPlugin,
-        SearchPipelinePlugin,
-        ReloadablePlugin,
-        SystemIndexPlugin {
+        implements MapperPlugin,
+                SearchPlugin,
+                EnginePlugin,
+                ActionPlugin,
+                IngestPlugin,
+                SearchPipelinePlugin,
+                ReloadablePlugin,
+                SystemIndexPlugin {
 
     /** Gateway mode (key holder on ingest/coordinating nodes): see GatewayRegistrations and docs/gateway-mode.md. */
     private final GatewayRegistrations gateway = new GatewayRegistrations();
@@ -89,14 +87,16 @@ public class EncryptedKnnPlugin extends Plugin
 
     @Override
     public List<QuerySpec<?>> getQueries() {
-        return List.of(new QuerySpec<>(EncryptedKnnQueryBuilder.NAME, EncryptedKnnQueryBuilder::new, EncryptedKnnQueryBuilder::fromXContent));
+        return List.of(new QuerySpec<>(
+                EncryptedKnnQueryBuilder.NAME, EncryptedKnnQueryBuilder::new, EncryptedKnnQueryBuilder::fromXContent));
     }
 
     @Override
     public List<RescorerSpec<?>> getRescorers() {
-        return List.of(
-            new RescorerSpec<>(EncryptedKnnRescorerBuilder.NAME, EncryptedKnnRescorerBuilder::new, EncryptedKnnRescorerBuilder::fromXContent)
-        );
+        return List.of(new RescorerSpec<>(
+                EncryptedKnnRescorerBuilder.NAME,
+                EncryptedKnnRescorerBuilder::new,
+                EncryptedKnnRescorerBuilder::fromXContent));
     }
 
     /** Attaches the ckks-mode result ciphertexts to the returned hits (docs/ckks-mode.md). */
@@ -114,25 +114,26 @@ public class EncryptedKnnPlugin extends Plugin
         if (!EncryptedKnnSettings.isEnabled(indexSettings.getSettings())) {
             return Optional.empty();
         }
-        EncryptedKnnSettings.checkNotCombinedWithOpenSearchKnn(indexSettings.getIndex().getName(), indexSettings.getSettings());
+        EncryptedKnnSettings.checkNotCombinedWithOpenSearchKnn(
+                indexSettings.getIndex().getName(), indexSettings.getSettings());
         return Optional.of(EncryptedKnnCodecService::new);
     }
 
     @Override
     public void onIndexModule(IndexModule indexModule) {
-        EncryptedKnnSettings.checkNotCombinedWithOpenSearchKnn(indexModule.getIndex().getName(), indexModule.getSettings());
+        EncryptedKnnSettings.checkNotCombinedWithOpenSearchKnn(
+                indexModule.getIndex().getName(), indexModule.getSettings());
     }
 
     @Override
     public List<RestHandler> getRestHandlers(
-        Settings settings,
-        RestController restController,
-        ClusterSettings clusterSettings,
-        IndexScopedSettings indexScopedSettings,
-        SettingsFilter settingsFilter,
-        IndexNameExpressionResolver indexNameExpressionResolver,
-        Supplier<DiscoveryNodes> nodesInCluster
-    ) {
+            Settings settings,
+            RestController restController,
+            ClusterSettings clusterSettings,
+            IndexScopedSettings indexScopedSettings,
+            SettingsFilter settingsFilter,
+            IndexNameExpressionResolver indexNameExpressionResolver,
+            Supplier<DiscoveryNodes> nodesInCluster) {
         List<RestHandler> handlers = new ArrayList<>();
         handlers.add(new RestEncryptedKnnStatsAction(nodesInCluster));
         handlers.addAll(gateway.restHandlers());
@@ -143,18 +144,17 @@ public class EncryptedKnnPlugin extends Plugin
 
     @Override
     public Collection<Object> createComponents(
-        Client client,
-        ClusterService clusterService,
-        ThreadPool threadPool,
-        ResourceWatcherService resourceWatcherService,
-        ScriptService scriptService,
-        NamedXContentRegistry xContentRegistry,
-        Environment environment,
-        NodeEnvironment nodeEnvironment,
-        NamedWriteableRegistry namedWriteableRegistry,
-        IndexNameExpressionResolver indexNameExpressionResolver,
-        Supplier<RepositoriesService> repositoriesServiceSupplier
-    ) {
+            Client client,
+            ClusterService clusterService,
+            ThreadPool threadPool,
+            ResourceWatcherService resourceWatcherService,
+            ScriptService scriptService,
+            NamedXContentRegistry xContentRegistry,
+            Environment environment,
+            NodeEnvironment nodeEnvironment,
+            NamedWriteableRegistry namedWriteableRegistry,
+            IndexNameExpressionResolver indexNameExpressionResolver,
+            Supplier<RepositoriesService> repositoriesServiceSupplier) {
         // The keystore is still open while the node is constructed: the master key is read here.
         gateway.start(environment.settings(), client, clusterService, threadPool);
         return List.of();
@@ -172,15 +172,13 @@ public class EncryptedKnnPlugin extends Plugin
 
     @Override
     public Map<String, org.opensearch.search.pipeline.Processor.Factory<SearchRequestProcessor>> getRequestProcessors(
-        SearchPipelinePlugin.Parameters parameters
-    ) {
+            SearchPipelinePlugin.Parameters parameters) {
         return gateway.requestProcessors();
     }
 
     @Override
     public Map<String, org.opensearch.search.pipeline.Processor.Factory<SearchResponseProcessor>> getResponseProcessors(
-        SearchPipelinePlugin.Parameters parameters
-    ) {
+            SearchPipelinePlugin.Parameters parameters) {
         return gateway.responseProcessors();
     }
 

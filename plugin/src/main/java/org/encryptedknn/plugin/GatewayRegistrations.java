@@ -1,10 +1,14 @@
 package org.encryptedknn.plugin;
 
-import org.encryptedknn.keystore.NodeKeyHolder;
-import org.encryptedknn.keystore.KeystoreSettings;
-import org.encryptedknn.keystore.ModelStore;
+import java.io.Closeable;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
 import org.encryptedknn.ingest.EncryptedKnnIngestProcessor;
 import org.encryptedknn.ingest.EncryptedKnnRekeyProcessor;
+import org.encryptedknn.keystore.KeystoreSettings;
+import org.encryptedknn.keystore.ModelStore;
+import org.encryptedknn.keystore.NodeKeyHolder;
 import org.encryptedknn.rest.RestModelsAction;
 import org.encryptedknn.search.pipeline.EncryptedKnnQueryProcessor;
 import org.encryptedknn.search.pipeline.EncryptedKnnRerankProcessor;
@@ -19,11 +23,6 @@ import org.opensearch.search.pipeline.SearchRequestProcessor;
 import org.opensearch.search.pipeline.SearchResponseProcessor;
 import org.opensearch.threadpool.ThreadPool;
 import org.opensearch.transport.client.Client;
-
-import java.io.Closeable;
-import java.util.Collection;
-import java.util.List;
-import java.util.Map;
 
 /**
  * Everything gateway mode registers with OpenSearch, kept out of {@link EncryptedKnnPlugin} so the plugin class only
@@ -58,9 +57,8 @@ final class GatewayRegistrations implements Closeable {
 
     Map<String, Processor.Factory> ingestProcessors() {
         return Map.of(
-            EncryptedKnnIngestProcessor.TYPE, EncryptedKnnIngestProcessor.factory(gateway),
-            EncryptedKnnRekeyProcessor.TYPE, EncryptedKnnRekeyProcessor.factory(gateway)
-        );
+                EncryptedKnnIngestProcessor.TYPE, EncryptedKnnIngestProcessor.factory(gateway),
+                EncryptedKnnRekeyProcessor.TYPE, EncryptedKnnRekeyProcessor.factory(gateway));
     }
 
     Map<String, org.opensearch.search.pipeline.Processor.Factory<SearchRequestProcessor>> requestProcessors() {
@@ -72,7 +70,8 @@ final class GatewayRegistrations implements Closeable {
     }
 
     Collection<SystemIndexDescriptor> systemIndices() {
-        return List.of(new SystemIndexDescriptor(ModelStore.INDEX, "encrypted-knn model registry (models sealed under the master key)"));
+        return List.of(new SystemIndexDescriptor(
+                ModelStore.INDEX, "encrypted-knn model registry (models sealed under the master key)"));
     }
 
     @Override

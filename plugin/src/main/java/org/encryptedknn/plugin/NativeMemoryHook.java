@@ -1,11 +1,10 @@
 package org.encryptedknn.plugin;
 
-import org.encryptedknn.stats.PluginStats;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 import org.encryptedknn.he.NativeMemory;
-
-import java.util.concurrent.atomic.AtomicBoolean;
+import org.encryptedknn.stats.PluginStats;
 
 /**
  * Connects {@link PluginStats#nativeMemoryInUse()} to the SEAL binding's counter
@@ -26,7 +25,8 @@ final class NativeMemoryHook {
                 return NativeMemory.inUse();
             } catch (RuntimeException | LinkageError e) {
                 if (WARNED.compareAndSet(false, true)) {
-                    LOGGER.warn("encrypted-knn: native library unavailable, reporting 0 native memory: {}", e.toString());
+                    LOGGER.warn(
+                            "encrypted-knn: native library unavailable, reporting 0 native memory: {}", e.toString());
                 }
                 return 0L; // native library unavailable: nothing allocated natively
             }

@@ -1,10 +1,9 @@
 package org.encryptedknn.query;
 
+import java.util.Objects;
 import org.apache.lucene.search.KnnFloatVectorQuery;
 import org.apache.lucene.search.Query;
 import org.apache.lucene.search.TopDocs;
-
-import java.util.Objects;
 
 /**
  * A {@link KnnFloatVectorQuery} that explores {@code numCandidates} neighbours per segment (HNSW beam) but keeps only
@@ -37,6 +36,6 @@ final class EncryptedKnnFloatVectorQuery extends KnnFloatVectorQuery {
     public String toString(String field) {
         // The target is ciphertext, but it still does not belong in logs or profiles.
         return "EncryptedKnnFloatVectorQuery[" + getField() + "][k=" + resultSize + ", candidates=" + getK() + "]"
-            + (getFilter() == null ? "" : "[filter=" + getFilter() + "]");
+                + (getFilter() == null ? "" : "[filter=" + getFilter() + "]");
     }
 }

@@ -1,9 +1,10 @@
 package org.encryptedknn.query;
 
-import org.encryptedknn.mapper.ResidualDocValues;
-import org.encryptedknn.mapper.EncryptedFieldSpec;
-import org.encryptedknn.mapper.EncryptedKnnVectorFieldMapper;
-
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
 import org.apache.lucene.document.IntField;
 import org.apache.lucene.index.FieldInfo;
 import org.apache.lucene.index.IndexReader;
@@ -11,6 +12,9 @@ import org.apache.lucene.index.LeafReaderContext;
 import org.apache.lucene.search.BooleanClause;
 import org.apache.lucene.search.BooleanQuery;
 import org.apache.lucene.search.Query;
+import org.encryptedknn.mapper.EncryptedFieldSpec;
+import org.encryptedknn.mapper.EncryptedKnnVectorFieldMapper;
+import org.encryptedknn.mapper.ResidualDocValues;
 import org.encryptedknn.stats.PluginStats;
 import org.opensearch.core.ParseField;
 import org.opensearch.core.common.ParsingException;
@@ -23,12 +27,6 @@ import org.opensearch.index.query.AbstractQueryBuilder;
 import org.opensearch.index.query.QueryBuilder;
 import org.opensearch.index.query.QueryRewriteContext;
 import org.opensearch.index.query.QueryShardContext;
-
-import java.io.IOException;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
-import java.util.Objects;
 
 /**
  * {@code {"encrypted_knn":{"embedding":{"encrypted_vector":[…],"k":100,"num_candidates":200,"filter":{…},
@@ -63,7 +61,7 @@ public final class EncryptedKnnQueryBuilder extends AbstractQueryBuilder<Encrypt
     static final ParseField EPOCH = new ParseField("epoch");
 
     public static final String PLAIN_VECTOR_MESSAGE =
-        "plain vectors must be encrypted by the encrypted_knn_query search pipeline (or the client library) before they reach a data node";
+            "plain vectors must be encrypted by the encrypted_knn_query search pipeline (or the client library) before they reach a data node";
 
     private final String fieldName;
     private final float[] encryptedVector;
@@ -79,30 +77,27 @@ public final class EncryptedKnnQueryBuilder extends AbstractQueryBuilder<Encrypt
     }
 
     private EncryptedKnnQueryBuilder(
-        String fieldName,
-        float[] encryptedVector,
-        float[] plainVector,
-        int k,
-        Integer numCandidates,
-        QueryBuilder filter,
-        String modelId,
-        Integer epoch
-    ) {
+            String fieldName,
+            float[] encryptedVector,
+            float[] plainVector,
+            int k,
+            Integer numCandidates,
+            QueryBuilder filter,
+            String modelId,
+            Integer epoch) {
         if (fieldName == null || fieldName.isEmpty()) {
             throw new IllegalArgumentException("[" + NAME + "] requires a field name");
         }
         if ((encryptedVector == null) == (plainVector == null)) {
-            throw new IllegalArgumentException(
-                "[" + NAME + "] on field [" + fieldName + "] requires exactly one of [encrypted_vector] or [vector]"
-            );
+            throw new IllegalArgumentException("[" + NAME + "] on field [" + fieldName
+                    + "] requires exactly one of [encrypted_vector] or [vector]");
         }
         if (k < 1 || k > MAX_K) {
             throw new IllegalArgumentException("[" + NAME + "] [k] must be in [1, " + MAX_K + "], got " + k);
         }
         if (numCandidates != null && (numCandidates < k || numCandidates > MAX_K)) {
             throw new IllegalArgumentException(
-                "[" + NAME + "] [num_candidates] must be in [k=" + k + ", " + MAX_K + "], got " + numCandidates
-            );
+                    "[" + NAME + "] [num_candidates] must be in [k=" + k + ", " + MAX_K + "], got " + numCandidates);
         }
         if (epoch != null && epoch < 1) {
             throw new IllegalArgumentException("[" + NAME + "] [epoch] must be >= 1, got " + epoch);
@@ -171,8 +166,7 @@ public final class EncryptedKnnQueryBuilder extends AbstractQueryBuilder<Encrypt
     /** For the search request processor: the same query with the plaintext replaced by its encryption. */
     public EncryptedKnnQueryBuilder withEncryptedVector(float[] encrypted, String modelId, Integer epoch) {
         EncryptedKnnQueryBuilder out = new EncryptedKnnQueryBuilder(
-            fieldName, encrypted.clone(), null, k, numCandidates, filter, modelId, epoch
-        );
+                fieldName, encrypted.clone(), null, k, numCandidates, filter, modelId, epoch);
         out.boost(boost).queryName(queryName);
         return out;
     }
@@ -291,7 +285,8 @@ public final class EncryptedKnnQueryBuilder extends AbstractQueryBuilder<Encrypt
                         filter = parseInnerQueryBuilder(parser);
                     } else if (MODEL_ID.match(key, parser.getDeprecationHandler())) {
                         if (token != XContentParser.Token.VALUE_STRING) {
-                            throw new ParsingException(parser.getTokenLocation(), "[" + NAME + "] [model_id] must be a string");
+                            throw new ParsingException(
+                                    parser.getTokenLocation(), "[" + NAME + "] [model_id] must be a string");
                         }
                         modelId = parser.text();
                     } else if (EPOCH.match(key, parser.getDeprecationHandler())) {
@@ -302,9 +297,9 @@ public final class EncryptedKnnQueryBuilder extends AbstractQueryBuilder<Encrypt
                         queryName = parser.text();
                     } else {
                         throw new ParsingException(
-                            parser.getTokenLocation(),
-                            "[" + NAME + "] unknown parameter [" + key + "]; supported: encrypted_vector, k, num_candidates, filter, model_id, epoch, boost, _name"
-                        );
+                                parser.getTokenLocation(),
+                                "[" + NAME + "] unknown parameter [" + key
+                                        + "]; supported: encrypted_vector, k, num_candidates, filter, model_id, epoch, boost, _name");
                     }
                 }
             } else {
@@ -315,7 +310,8 @@ public final class EncryptedKnnQueryBuilder extends AbstractQueryBuilder<Encrypt
             throw new ParsingException(parser.getTokenLocation(), "[" + NAME + "] requires a field");
         }
         if (encryptedVector != null && plainVector != null) {
-            throw new ParsingException(parser.getTokenLocation(), "[" + NAME + "] takes [encrypted_vector] or [vector], not both");
+            throw new ParsingException(
+                    parser.getTokenLocation(), "[" + NAME + "] takes [encrypted_vector] or [vector], not both");
         }
         if (encryptedVector == null && plainVector == null) {
             throw new ParsingException(parser.getTokenLocation(), "[" + NAME + "] requires [encrypted_vector]");
@@ -325,8 +321,7 @@ public final class EncryptedKnnQueryBuilder extends AbstractQueryBuilder<Encrypt
         }
         try {
             EncryptedKnnQueryBuilder builder = new EncryptedKnnQueryBuilder(
-                fieldName, encryptedVector, plainVector, k, numCandidates, filter, modelId, epoch
-            );
+                    fieldName, encryptedVector, plainVector, k, numCandidates, filter, modelId, epoch);
             builder.boost(boost).queryName(queryName);
             return builder;
         } catch (IllegalArgumentException e) {
@@ -336,13 +331,15 @@ public final class EncryptedKnnQueryBuilder extends AbstractQueryBuilder<Encrypt
 
     private static float[] parseFloats(XContentParser parser, String name) throws IOException {
         if (parser.currentToken() != XContentParser.Token.START_ARRAY) {
-            throw new ParsingException(parser.getTokenLocation(), "[" + NAME + "] [" + name + "] must be an array of numbers");
+            throw new ParsingException(
+                    parser.getTokenLocation(), "[" + NAME + "] [" + name + "] must be an array of numbers");
         }
         List<Float> values = new ArrayList<>();
         XContentParser.Token token;
         while ((token = parser.nextToken()) != XContentParser.Token.END_ARRAY) {
             if (token != XContentParser.Token.VALUE_NUMBER) {
-                throw new ParsingException(parser.getTokenLocation(), "[" + NAME + "] [" + name + "] must be an array of numbers");
+                throw new ParsingException(
+                        parser.getTokenLocation(), "[" + NAME + "] [" + name + "] must be an array of numbers");
             }
             if (values.size() >= EncryptedKnnVectorFieldMapper.MAX_DIMENSION) {
                 throw new ParsingException(parser.getTokenLocation(), "[" + NAME + "] [" + name + "] is too long");
@@ -358,7 +355,8 @@ public final class EncryptedKnnQueryBuilder extends AbstractQueryBuilder<Encrypt
 
     private static int parseInt(XContentParser parser, String name) throws IOException {
         if (parser.currentToken() != XContentParser.Token.VALUE_NUMBER
-            || (parser.numberType() != XContentParser.NumberType.INT && parser.numberType() != XContentParser.NumberType.LONG)) {
+                || (parser.numberType() != XContentParser.NumberType.INT
+                        && parser.numberType() != XContentParser.NumberType.LONG)) {
             throw new ParsingException(parser.getTokenLocation(), "[" + NAME + "] [" + name + "] must be an integer");
         }
         long v = parser.longValue();
@@ -407,25 +405,21 @@ public final class EncryptedKnnQueryBuilder extends AbstractQueryBuilder<Encrypt
         }
         MappedFieldType type = context.fieldMapper(fieldName);
         if (type == null) {
-            throw new IllegalArgumentException("[" + NAME + "] field [" + fieldName + "] is not mapped in index [" + context.index().getName() + "]");
+            throw new IllegalArgumentException("[" + NAME + "] field [" + fieldName + "] is not mapped in index ["
+                    + context.index().getName() + "]");
         }
         if (!(type instanceof EncryptedKnnVectorFieldMapper.EncryptedKnnVectorFieldType encrypted)) {
-            throw new IllegalArgumentException(
-                "[" + NAME + "] field [" + fieldName + "] is of type [" + type.typeName() + "], not ["
-                    + EncryptedKnnVectorFieldMapper.CONTENT_TYPE + "]"
-            );
+            throw new IllegalArgumentException("[" + NAME + "] field [" + fieldName + "] is of type [" + type.typeName()
+                    + "], not [" + EncryptedKnnVectorFieldMapper.CONTENT_TYPE + "]");
         }
         EncryptedFieldSpec spec = encrypted.spec();
         if (modelId != null && !modelId.equals(spec.modelId())) {
-            throw new IllegalArgumentException(
-                "query encrypted under model [" + modelId + "] but field [" + fieldName + "] uses model [" + spec.modelId() + "]"
-            );
+            throw new IllegalArgumentException("query encrypted under model [" + modelId + "] but field [" + fieldName
+                    + "] uses model [" + spec.modelId() + "]");
         }
         if (encryptedVector.length != spec.prefixDimension()) {
-            throw new IllegalArgumentException(
-                "[" + NAME + "] [encrypted_vector] has " + encryptedVector.length + " values but field [" + fieldName
-                    + "] has prefix_dimension " + spec.prefixDimension()
-            );
+            throw new IllegalArgumentException("[" + NAME + "] [encrypted_vector] has " + encryptedVector.length
+                    + " values but field [" + fieldName + "] has prefix_dimension " + spec.prefixDimension());
         }
         checkSegments(context.getIndexReader(), spec);
 
@@ -461,17 +455,13 @@ public final class EncryptedKnnQueryBuilder extends AbstractQueryBuilder<Encrypt
             }
             String segmentModel = info.getAttribute(EncryptedKnnVectorFieldMapper.ATTR_MODEL_ID);
             if (segmentModel != null && !segmentModel.equals(spec.modelId())) {
-                throw new IllegalArgumentException(
-                    "field [" + spec.field() + "] has segments written under model [" + segmentModel + "] but the mapping says model ["
-                        + spec.modelId() + "]"
-                );
+                throw new IllegalArgumentException("field [" + spec.field() + "] has segments written under model ["
+                        + segmentModel + "] but the mapping says model [" + spec.modelId() + "]");
             }
             String version = info.getAttribute(EncryptedKnnVectorFieldMapper.ATTR_FORMAT_VERSION);
             if (version != null && Integer.parseInt(version) > EncryptedKnnVectorFieldMapper.FORMAT_VERSION) {
-                throw new IllegalArgumentException(
-                    "field [" + spec.field() + "] has segments of format version " + version + "; this plugin reads up to "
-                        + EncryptedKnnVectorFieldMapper.FORMAT_VERSION
-                );
+                throw new IllegalArgumentException("field [" + spec.field() + "] has segments of format version "
+                        + version + "; this plugin reads up to " + EncryptedKnnVectorFieldMapper.FORMAT_VERSION);
             }
         }
     }
@@ -479,17 +469,25 @@ public final class EncryptedKnnQueryBuilder extends AbstractQueryBuilder<Encrypt
     @Override
     protected boolean doEquals(EncryptedKnnQueryBuilder other) {
         return fieldName.equals(other.fieldName)
-            && Arrays.equals(encryptedVector, other.encryptedVector)
-            && Arrays.equals(plainVector, other.plainVector)
-            && k == other.k
-            && Objects.equals(numCandidates, other.numCandidates)
-            && Objects.equals(filter, other.filter)
-            && Objects.equals(modelId, other.modelId)
-            && Objects.equals(epoch, other.epoch);
+                && Arrays.equals(encryptedVector, other.encryptedVector)
+                && Arrays.equals(plainVector, other.plainVector)
+                && k == other.k
+                && Objects.equals(numCandidates, other.numCandidates)
+                && Objects.equals(filter, other.filter)
+                && Objects.equals(modelId, other.modelId)
+                && Objects.equals(epoch, other.epoch);
     }
 
     @Override
     protected int doHashCode() {
-        return Objects.hash(fieldName, Arrays.hashCode(encryptedVector), Arrays.hashCode(plainVector), k, numCandidates, filter, modelId, epoch);
+        return Objects.hash(
+                fieldName,
+                Arrays.hashCode(encryptedVector),
+                Arrays.hashCode(plainVector),
+                k,
+                numCandidates,
+                filter,
+                modelId,
+                epoch);
     }
 }

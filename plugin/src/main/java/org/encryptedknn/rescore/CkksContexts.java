@@ -1,12 +1,11 @@
 package org.encryptedknn.rescore;
 
-import org.encryptedknn.he.CkksContext;
-import org.encryptedknn.he.CkksParameters;
-import org.encryptedknn.he.HeException;
-
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import org.encryptedknn.he.CkksContext;
+import org.encryptedknn.he.CkksParameters;
+import org.encryptedknn.he.HeException;
 
 /**
  * The CKKS parameter sets a data node accepts in {@code mode: ckks}, and the node's cache of the matching SEAL
@@ -35,20 +34,23 @@ public final class CkksContexts {
      *
      * @throws IllegalArgumentException naming {@code path} when the set is not allowed
      */
-    public static CkksParameters check(int polyDegree, List<Integer> coeffModulusBits, int scaleBits, int blockWidth, String path) {
+    public static CkksParameters check(
+            int polyDegree, List<Integer> coeffModulusBits, int scaleBits, int blockWidth, String path) {
         for (CkksParameters allowed : ALLOWED) {
-            if (allowed.polyDegree() == polyDegree && allowed.coeffModulusBits().equals(coeffModulusBits) && allowed.scaleBits() == scaleBits) {
+            if (allowed.polyDegree() == polyDegree
+                    && allowed.coeffModulusBits().equals(coeffModulusBits)
+                    && allowed.scaleBits() == scaleBits) {
                 if (blockWidth < 1 || blockWidth >= polyDegree) {
-                    throw CkksRescorePayload.bad(path + ".block_width", "must be in [1, " + (polyDegree - 1) + "], got " + blockWidth);
+                    throw CkksRescorePayload.bad(
+                            path + ".block_width", "must be in [1, " + (polyDegree - 1) + "], got " + blockWidth);
                 }
                 return new CkksParameters(polyDegree, coeffModulusBits, scaleBits, blockWidth);
             }
         }
         throw CkksRescorePayload.bad(
-            path,
-            "parameters {poly_degree: " + polyDegree + ", coeff_modulus_bits: " + coeffModulusBits + ", scale_bits: " + scaleBits
-                + "} are not accepted; allowed: " + describeAllowed()
-        );
+                path,
+                "parameters {poly_degree: " + polyDegree + ", coeff_modulus_bits: " + coeffModulusBits
+                        + ", scale_bits: " + scaleBits + "} are not accepted; allowed: " + describeAllowed());
     }
 
     static String describeAllowed() {
@@ -57,8 +59,13 @@ public final class CkksContexts {
             if (sb.length() > 0) {
                 sb.append(", ");
             }
-            sb.append("{poly_degree: ").append(p.polyDegree()).append(", coeff_modulus_bits: ").append(p.coeffModulusBits())
-                .append(", scale_bits: ").append(p.scaleBits()).append("}");
+            sb.append("{poly_degree: ")
+                    .append(p.polyDegree())
+                    .append(", coeff_modulus_bits: ")
+                    .append(p.coeffModulusBits())
+                    .append(", scale_bits: ")
+                    .append(p.scaleBits())
+                    .append("}");
         }
         return sb.toString();
     }
@@ -76,9 +83,8 @@ public final class CkksContexts {
             }
             if (CACHE.size() >= MAX_CONTEXTS) {
                 throw new IllegalArgumentException(
-                    "[encrypted_knn] rescore.encrypted_knn.query.ckks: this node already holds " + MAX_CONTEXTS
-                        + " distinct CKKS contexts; use the block width of the field (dimension - prefix_dimension)"
-                );
+                        "[encrypted_knn] rescore.encrypted_knn.query.ckks: this node already holds " + MAX_CONTEXTS
+                                + " distinct CKKS contexts; use the block width of the field (dimension - prefix_dimension)");
             }
             CkksContext created;
             try {

@@ -1,18 +1,5 @@
 package org.encryptedknn.rescore;
 
-import org.apache.lucene.util.BytesRef;
-import org.encryptedknn.mapper.ResidualDocValues;
-
-import org.encryptedknn.he.CkksContext;
-import org.encryptedknn.he.CkksParameters;
-import org.encryptedknn.he.CkksScorer;
-import org.encryptedknn.he.HeException;
-import org.encryptedknn.mapper.EncryptedFieldSpec;
-import org.opensearch.core.common.io.stream.StreamInput;
-import org.opensearch.core.common.io.stream.StreamOutput;
-import org.opensearch.core.xcontent.XContentBuilder;
-import org.opensearch.core.xcontent.XContentParser;
-
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -20,6 +7,17 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
+import org.apache.lucene.util.BytesRef;
+import org.encryptedknn.he.CkksContext;
+import org.encryptedknn.he.CkksParameters;
+import org.encryptedknn.he.CkksScorer;
+import org.encryptedknn.he.HeException;
+import org.encryptedknn.mapper.EncryptedFieldSpec;
+import org.encryptedknn.mapper.ResidualDocValues;
+import org.opensearch.core.common.io.stream.StreamInput;
+import org.opensearch.core.common.io.stream.StreamOutput;
+import org.opensearch.core.xcontent.XContentBuilder;
+import org.opensearch.core.xcontent.XContentParser;
 
 /**
  * The {@code query} of a ckks-mode rescore:
@@ -50,11 +48,15 @@ public final class CkksRescorePayload extends RescorePayload<byte[]> {
 
     public CkksRescorePayload(float[] prefix, Map<Integer, byte[]> cells, Integer epoch, CkksParameters params) {
         this(
-            Objects.requireNonNull(prefix, "prefix").clone(),
-            CkksContexts.check(params.polyDegree(), params.coeffModulusBits(), params.scaleBits(), params.blockWidth(), PATH + ".ckks"),
-            sortedCopy(cells, byte[]::clone),
-            epoch
-        );
+                Objects.requireNonNull(prefix, "prefix").clone(),
+                CkksContexts.check(
+                        params.polyDegree(),
+                        params.coeffModulusBits(),
+                        params.scaleBits(),
+                        params.blockWidth(),
+                        PATH + ".ckks"),
+                sortedCopy(cells, byte[]::clone),
+                epoch);
     }
 
     /** Bytes from another node: the same checks as a parsed request. */
@@ -68,7 +70,8 @@ public final class CkksRescorePayload extends RescorePayload<byte[]> {
     }
 
     /** Keeps {@code prefix} and {@code sortedCells}; {@code params} are checked already. */
-    private CkksRescorePayload(float[] prefix, CkksParameters params, TreeMap<Integer, byte[]> sortedCells, Integer epoch) {
+    private CkksRescorePayload(
+            float[] prefix, CkksParameters params, TreeMap<Integer, byte[]> sortedCells, Integer epoch) {
         super(prefix, sortedCells, epoch);
         this.params = params;
         validateShape();
@@ -132,7 +135,8 @@ public final class CkksRescorePayload extends RescorePayload<byte[]> {
     }
 
     public static IllegalArgumentException bad(String path, String problem) {
-        return new IllegalArgumentException("[encrypted_knn] " + (path.startsWith("rescore.") ? path : PATH + "." + path) + ": " + problem);
+        return new IllegalArgumentException(
+                "[encrypted_knn] " + (path.startsWith("rescore.") ? path : PATH + "." + path) + ": " + problem);
     }
 
     /** The node's context for these parameters (native; the parameters are checked already). */
@@ -167,13 +171,16 @@ public final class CkksRescorePayload extends RescorePayload<byte[]> {
     public void validate(EncryptedFieldSpec spec, int windowSize) {
         checkPrefixDimension(spec);
         if (params.blockWidth() < spec.residualDimension()) {
-            throw bad(PATH + ".ckks.block_width", params.blockWidth() + " is smaller than the residual length of field [" + spec.field()
-                + "] (dimension - prefix_dimension = " + spec.residualDimension() + ")");
+            throw bad(
+                    PATH + ".ckks.block_width",
+                    params.blockWidth() + " is smaller than the residual length of field [" + spec.field()
+                            + "] (dimension - prefix_dimension = " + spec.residualDimension() + ")");
         }
         for (int cell : cells().keySet()) {
             if (cell >= spec.cells()) {
-                throw bad(PATH + ".cells[" + cell + "]", "cell id is out of range: field [" + spec.field() + "] has cells [0, "
-                    + spec.cells() + ")");
+                throw bad(
+                        PATH + ".cells[" + cell + "]",
+                        "cell id is out of range: field [" + spec.field() + "] has cells [0, " + spec.cells() + ")");
             }
         }
         if (windowSize > MAX_WINDOW) {
@@ -221,14 +228,17 @@ public final class CkksRescorePayload extends RescorePayload<byte[]> {
                 case "cells" -> cellValues = parseCells(parser, ERRORS, MAX_CELLS, Cell.READER);
                 case "epoch" -> epoch = parseInt(parser, PATH + ".epoch", 1, Integer.MAX_VALUE);
                 case "ckks" -> params = parseParams(parser);
-                default -> throw bad(PATH, "unknown key [" + key + "]; supported in ckks mode: prefix, cells, epoch, ckks");
+                default ->
+                    throw bad(PATH, "unknown key [" + key + "]; supported in ckks mode: prefix, cells, epoch, ckks");
             }
         }
         if (prefix == null) {
             throw bad(PATH + ".prefix", "is required");
         }
         if (params == null) {
-            throw bad(PATH + ".ckks", "is required: {\"poly_degree\":…,\"coeff_modulus_bits\":[…],\"scale_bits\":…,\"block_width\":…}");
+            throw bad(
+                    PATH + ".ckks",
+                    "is required: {\"poly_degree\":…,\"coeff_modulus_bits\":[…],\"scale_bits\":…,\"block_width\":…}");
         }
         if (cellValues == null || cellValues.isEmpty()) {
             throw bad(PATH + ".cells", "at least one cell ciphertext is required in ckks mode");
@@ -242,15 +252,21 @@ public final class CkksRescorePayload extends RescorePayload<byte[]> {
             byte[] bytes = e.getValue().bytes();
             if (bytes != null) {
                 if (bytes.length > maxBytes) {
-                    throw bad(path, "is " + bytes.length + " bytes; a query ciphertext for these parameters is at most " + maxBytes + " bytes");
+                    throw bad(
+                            path,
+                            "is " + bytes.length + " bytes; a query ciphertext for these parameters is at most "
+                                    + maxBytes + " bytes");
                 }
                 cells.put(e.getKey(), bytes);
                 continue;
             }
             String text = e.getValue().text();
             if (text.length() > maxChars) {
-                throw bad(path, "is " + text.length() + " base64 characters; a query ciphertext for these parameters is at most "
-                    + maxBytes + " bytes (" + maxChars + " characters)");
+                throw bad(
+                        path,
+                        "is " + text.length()
+                                + " base64 characters; a query ciphertext for these parameters is at most " + maxBytes
+                                + " bytes (" + maxChars + " characters)");
             }
             try {
                 cells.put(e.getKey(), Base64.getDecoder().decode(text));
@@ -279,7 +295,9 @@ public final class CkksRescorePayload extends RescorePayload<byte[]> {
     private static CkksParameters parseParams(XContentParser parser) throws IOException {
         String path = PATH + ".ckks";
         if (parser.currentToken() != XContentParser.Token.START_OBJECT) {
-            throw bad(path, "must be an object {\"poly_degree\":…,\"coeff_modulus_bits\":[…],\"scale_bits\":…,\"block_width\":…}");
+            throw bad(
+                    path,
+                    "must be an object {\"poly_degree\":…,\"coeff_modulus_bits\":[…],\"scale_bits\":…,\"block_width\":…}");
         }
         Integer n = null;
         List<Integer> bits = null;
@@ -306,7 +324,11 @@ public final class CkksRescorePayload extends RescorePayload<byte[]> {
                         bits.add((int) v);
                     }
                 }
-                default -> throw bad(path, "unknown key [" + key + "]; supported: poly_degree, coeff_modulus_bits, scale_bits, block_width");
+                default ->
+                    throw bad(
+                            path,
+                            "unknown key [" + key
+                                    + "]; supported: poly_degree, coeff_modulus_bits, scale_bits, block_width");
             }
         }
         if (n == null || bits == null || scale == null || width == null) {

@@ -1,6 +1,12 @@
 package org.encryptedknn.rescore;
 
-
+import java.io.IOException;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import org.apache.lucene.index.BinaryDocValues;
 import org.apache.lucene.index.FloatVectorValues;
 import org.apache.lucene.index.KnnVectorValues;
@@ -17,14 +23,6 @@ import org.encryptedknn.mapper.ResidualDocValues;
 import org.encryptedknn.stats.PluginStats;
 import org.opensearch.search.rescore.RescoreContext;
 import org.opensearch.search.rescore.Rescorer;
-
-import java.io.IOException;
-import java.util.Arrays;
-import java.util.Comparator;
-import java.util.HashSet;
-import java.util.List;
-import java.util.Map;
-import java.util.Set;
 
 /**
  * Keyed-mode rescoring of the top {@code window_size} hits of a shard.
@@ -111,7 +109,8 @@ public final class EncryptedKnnRescorer implements Rescorer {
     }
 
     /** The parts of one hit's score, and the stored prefix ciphertext {@code p} they were computed from. */
-    public record HitScore(boolean hasVector, double prefixTerm, double residualTerm, int cell, int epoch, boolean probed, float[] p) {
+    public record HitScore(
+            boolean hasVector, double prefixTerm, double residualTerm, int cell, int epoch, boolean probed, float[] p) {
         float total() {
             return hasVector ? (float) (prefixTerm + residualTerm) : MISSING_SCORE;
         }
@@ -169,8 +168,9 @@ public final class EncryptedKnnRescorer implements Rescorer {
     }
 
     @Override
-    public Explanation explain(int topLevelDocId, IndexSearcher searcher, RescoreContext rescoreContext, Explanation sourceExplanation)
-        throws IOException {
+    public Explanation explain(
+            int topLevelDocId, IndexSearcher searcher, RescoreContext rescoreContext, Explanation sourceExplanation)
+            throws IOException {
         Context context = (Context) rescoreContext;
         if (!context.isRescored(topLevelDocId)) {
             return sourceExplanation == null ? Explanation.noMatch("not in the rescore window") : sourceExplanation;
@@ -180,16 +180,23 @@ public final class EncryptedKnnRescorer implements Rescorer {
         HitScore score = new LeafCursor(leaf, context.spec().field()).score(topLevelDocId - leaf.docBase, context);
         String name = "encrypted_knn " + context.mode().wireName() + " rescore";
         if (!score.hasVector()) {
-            return Explanation.match(MISSING_SCORE, name + ": no encrypted vector in [" + context.spec().field() + "]");
+            return Explanation.match(
+                    MISSING_SCORE,
+                    name + ": no encrypted vector in [" + context.spec().field() + "]");
         }
         Explanation prefix = Explanation.match((float) score.prefixTerm(), "<prefix, p> (approximate prefix term)");
         if (context.mode() == RescoreMode.CKKS) {
-            return Explanation.match(score.total(), name + ": prefix approximation only (the residual term is in the hit's "
-                + HIT_FIELD + " ciphertext" + (score.probed() ? "" : "; cell " + score.cell() + " not probed") + ")", prefix);
+            return Explanation.match(
+                    score.total(),
+                    name + ": prefix approximation only (the residual term is in the hit's " + HIT_FIELD + " ciphertext"
+                            + (score.probed() ? "" : "; cell " + score.cell() + " not probed") + ")",
+                    prefix);
         }
         Explanation residual = score.probed()
-            ? Explanation.match((float) score.residualTerm(), "<H_c r_q, z> for cell " + score.cell())
-            : Explanation.match(0f, "cell " + score.cell() + " (epoch " + score.epoch() + ") not in the query: prefix part only");
+                ? Explanation.match((float) score.residualTerm(), "<H_c r_q, z> for cell " + score.cell())
+                : Explanation.match(
+                        0f,
+                        "cell " + score.cell() + " (epoch " + score.epoch() + ") not in the query: prefix part only");
         return Explanation.match(score.total(), name + ", sum of:", prefix, residual);
     }
 
@@ -233,8 +240,9 @@ public final class EncryptedKnnRescorer implements Rescorer {
             Integer queryEpoch = context.epoch();
             boolean epochOk = queryEpoch == null || queryEpoch == epoch;
             if (context.mode() == RescoreMode.CKKS) {
-                boolean probed = epochOk && context.ckksQuery().cells().containsKey(cell)
-                    && context.ckksQuery().residualFits(record);
+                boolean probed = epochOk
+                        && context.ckksQuery().cells().containsKey(cell)
+                        && context.ckksQuery().residualFits(record);
                 return new HitScore(true, prefixTerm, 0, cell, epoch, probed, p);
             }
             Map<Integer, float[]> cells = context.query().cells();

@@ -1,5 +1,7 @@
 package org.encryptedknn.rescore;
 
+import java.io.IOException;
+import java.util.Objects;
 import org.encryptedknn.mapper.EncryptedFieldSpec;
 import org.encryptedknn.mapper.EncryptedKnnVectorFieldMapper;
 import org.opensearch.common.xcontent.XContentFactory;
@@ -17,9 +19,6 @@ import org.opensearch.index.query.QueryRewriteContext;
 import org.opensearch.index.query.QueryShardContext;
 import org.opensearch.search.rescore.RescoreContext;
 import org.opensearch.search.rescore.RescorerBuilder;
-
-import java.io.IOException;
-import java.util.Objects;
 
 /**
  * {@code "rescore":{"window_size":100,"encrypted_knn":{"field":"embedding","mode":"keyed","query":{"prefix":[…],
@@ -158,10 +157,12 @@ public final class EncryptedKnnRescorerBuilder extends RescorerBuilder<Encrypted
         if (query == null) {
             throw KeyedRescorePayload.bad("[query] is required");
         }
-        try (
-            XContentParser queryParser = XContentType.JSON.xContent()
-                .createParser(NamedXContentRegistry.EMPTY, DeprecationHandler.THROW_UNSUPPORTED_OPERATION, query.streamInput())
-        ) {
+        try (XContentParser queryParser = XContentType.JSON
+                .xContent()
+                .createParser(
+                        NamedXContentRegistry.EMPTY,
+                        DeprecationHandler.THROW_UNSUPPORTED_OPERATION,
+                        query.streamInput())) {
             queryParser.nextToken();
             if (mode == RescoreMode.CKKS) {
                 return new EncryptedKnnRescorerBuilder(field, CkksRescorePayload.fromXContent(queryParser));
@@ -179,12 +180,12 @@ public final class EncryptedKnnRescorerBuilder extends RescorerBuilder<Encrypted
     protected RescoreContext innerBuildContext(int windowSize, QueryShardContext context) throws IOException {
         MappedFieldType type = context.fieldMapper(field);
         if (type == null) {
-            throw KeyedRescorePayload.bad("field [" + field + "] is not mapped in index [" + context.index().getName() + "]");
+            throw KeyedRescorePayload.bad("field [" + field + "] is not mapped in index ["
+                    + context.index().getName() + "]");
         }
         if (!(type instanceof EncryptedKnnVectorFieldMapper.EncryptedKnnVectorFieldType encrypted)) {
-            throw KeyedRescorePayload.bad(
-                "field [" + field + "] is of type [" + type.typeName() + "], not [" + EncryptedKnnVectorFieldMapper.CONTENT_TYPE + "]"
-            );
+            throw KeyedRescorePayload.bad("field [" + field + "] is of type [" + type.typeName() + "], not ["
+                    + EncryptedKnnVectorFieldMapper.CONTENT_TYPE + "]");
         }
         EncryptedFieldSpec spec = encrypted.spec();
         switch (query) {

@@ -1,16 +1,15 @@
 package org.encryptedknn.rescore;
 
-import org.encryptedknn.mapper.EncryptedFieldSpec;
-import org.encryptedknn.transform.EncryptedVector;
-import org.opensearch.core.common.io.stream.StreamInput;
-import org.opensearch.core.common.io.stream.StreamOutput;
-import org.opensearch.core.xcontent.XContentParser;
-
 import java.io.IOException;
 import java.util.Base64;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
+import org.encryptedknn.mapper.EncryptedFieldSpec;
+import org.encryptedknn.transform.EncryptedVector;
+import org.opensearch.core.common.io.stream.StreamInput;
+import org.opensearch.core.common.io.stream.StreamOutput;
+import org.opensearch.core.xcontent.XContentParser;
 
 /**
  * The {@code query} of a keyed-mode rescore: {@code {"prefix":[…],"cells":{"17":"<b64 float32 H_c r_q>",…},"epoch":1}}.
@@ -92,16 +91,12 @@ public final class KeyedRescorePayload extends RescorePayload<float[]> {
         checkPrefixDimension(spec);
         for (Map.Entry<Integer, float[]> e : cells().entrySet()) {
             if (e.getKey() >= spec.cells()) {
-                throw bad(
-                    "[query.cells] cell id " + e.getKey() + " is out of range: field [" + spec.field() + "] has cells [0, "
-                        + spec.cells() + ")"
-                );
+                throw bad("[query.cells] cell id " + e.getKey() + " is out of range: field [" + spec.field()
+                        + "] has cells [0, " + spec.cells() + ")");
             }
             if (e.getValue().length != spec.residualDimension()) {
-                throw bad(
-                    "[query.cells." + e.getKey() + "] has " + e.getValue().length + " float32 values but field [" + spec.field()
-                        + "] has dimension - prefix_dimension = " + spec.residualDimension()
-                );
+                throw bad("[query.cells." + e.getKey() + "] has " + e.getValue().length + " float32 values but field ["
+                        + spec.field() + "] has dimension - prefix_dimension = " + spec.residualDimension());
             }
         }
     }

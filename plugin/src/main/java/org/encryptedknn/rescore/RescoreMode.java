@@ -26,6 +26,7 @@ public enum RescoreMode {
                 return mode;
             }
         }
-        throw new IllegalArgumentException("[encrypted_knn] rescore [mode] must be [keyed] or [ckks], got [" + value + "]");
+        throw new IllegalArgumentException(
+                "[encrypted_knn] rescore [mode] must be [keyed] or [ckks], got [" + value + "]");
     }
 }

@@ -1,11 +1,5 @@
 package org.encryptedknn.rescore;
 
-import org.encryptedknn.mapper.EncryptedFieldSpec;
-import org.opensearch.core.common.io.stream.Writeable;
-import org.opensearch.core.xcontent.ToXContentFragment;
-import org.opensearch.core.xcontent.XContentBuilder;
-import org.opensearch.core.xcontent.XContentParser;
-
 import java.io.IOException;
 import java.util.Arrays;
 import java.util.Collections;
@@ -13,6 +7,11 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
 import java.util.function.UnaryOperator;
+import org.encryptedknn.mapper.EncryptedFieldSpec;
+import org.opensearch.core.common.io.stream.Writeable;
+import org.opensearch.core.xcontent.ToXContentFragment;
+import org.opensearch.core.xcontent.XContentBuilder;
+import org.opensearch.core.xcontent.XContentParser;
 
 /**
  * What the keyed and the ckks rescore {@code query} share: {@code {"prefix":[…],"cells":{"<cell id>":"<base64>",…},
@@ -20,7 +19,8 @@ import java.util.function.UnaryOperator;
  * modes; the cell values {@code V} differ (keyed: float32 residuals, ckks: ciphertext bytes), and so does the wording
  * of the errors ({@link RescorePayloadErrors}).
  */
-abstract sealed class RescorePayload<V> implements Writeable, ToXContentFragment permits KeyedRescorePayload, CkksRescorePayload {
+abstract sealed class RescorePayload<V> implements Writeable, ToXContentFragment
+        permits KeyedRescorePayload, CkksRescorePayload {
 
     /** Longest prefix (and keyed residual) one request may carry. */
     public static final int MAX_VECTOR = 16_000;
@@ -80,7 +80,9 @@ abstract sealed class RescorePayload<V> implements Writeable, ToXContentFragment
 
     final void checkCellCount(int maxCells) {
         if (cells.size() > maxCells) {
-            throw errors().error(errors().field("cells"), "has " + cells.size() + " cells; at most " + maxCells + " per request");
+            throw errors().error(
+                            errors().field("cells"),
+                            "has " + cells.size() + " cells; at most " + maxCells + " per request");
         }
     }
 
@@ -101,9 +103,9 @@ abstract sealed class RescorePayload<V> implements Writeable, ToXContentFragment
     final void checkPrefixDimension(EncryptedFieldSpec spec) {
         if (prefix.length != spec.prefixDimension()) {
             throw errors().error(
-                errors().field("prefix"),
-                "has " + prefix.length + " values but field [" + spec.field() + "] has prefix_dimension " + spec.prefixDimension()
-            );
+                            errors().field("prefix"),
+                            "has " + prefix.length + " values but field [" + spec.field() + "] has prefix_dimension "
+                                    + spec.prefixDimension());
         }
     }
 
@@ -147,8 +149,8 @@ abstract sealed class RescorePayload<V> implements Writeable, ToXContentFragment
      * Parses the {@code cells} object at the parser's current token: {@code {"<cell id>":"<base64>",…}} with
      * non-negative, distinct cell ids and at most {@code maxCells} cells; each value is read by {@code reader}.
      */
-    static <V> TreeMap<Integer, V> parseCells(XContentParser parser, RescorePayloadErrors errors, int maxCells, CellReader<V> reader)
-        throws IOException {
+    static <V> TreeMap<Integer, V> parseCells(
+            XContentParser parser, RescorePayloadErrors errors, int maxCells, CellReader<V> reader) throws IOException {
         String subject = errors.field("cells");
         if (parser.currentToken() != XContentParser.Token.START_OBJECT) {
             throw errors.error(subject, "must be an object {\"<cell id>\":\"<" + errors.cellValue + ">\",…}");
@@ -160,7 +162,9 @@ abstract sealed class RescorePayload<V> implements Writeable, ToXContentFragment
             try {
                 cell = Integer.parseInt(key);
             } catch (NumberFormatException e) {
-                throw errors.error(subject, "key [" + (key.length() > 16 ? key.substring(0, 16) + "…" : key) + "] is not a cell id");
+                throw errors.error(
+                        subject,
+                        "key [" + (key.length() > 16 ? key.substring(0, 16) + "…" : key) + "] is not a cell id");
             }
             if (cell < 0) {
                 throw errors.error(subject, "cell id " + cell + " is negative");
@@ -169,7 +173,8 @@ abstract sealed class RescorePayload<V> implements Writeable, ToXContentFragment
             V value;
             if (token == XContentParser.Token.VALUE_STRING) {
                 value = reader.read(parser.text(), errors.cell(cell));
-            } else if (token == XContentParser.Token.VALUE_EMBEDDED_OBJECT && reader instanceof BinaryCellReader<V> binary) {
+            } else if (token == XContentParser.Token.VALUE_EMBEDDED_OBJECT
+                    && reader instanceof BinaryCellReader<V> binary) {
                 value = binary.readBinary(parser.binaryValue(), errors.cell(cell));
             } else {
                 throw errors.error(errors.cell(cell), "must be " + errors.cellValueType);
@@ -185,7 +190,8 @@ abstract sealed class RescorePayload<V> implements Writeable, ToXContentFragment
     }
 
     /** Parses an array of at most {@code maxLength} numbers at the parser's current token. */
-    static float[] parseFloats(XContentParser parser, String subject, int maxLength, RescorePayloadErrors errors) throws IOException {
+    static float[] parseFloats(XContentParser parser, String subject, int maxLength, RescorePayloadErrors errors)
+            throws IOException {
         if (parser.currentToken() != XContentParser.Token.START_ARRAY) {
             throw errors.error(subject, "must be an array of numbers");
         }
@@ -210,7 +216,8 @@ abstract sealed class RescorePayload<V> implements Writeable, ToXContentFragment
     /** Parses an integer (a JSON number without fraction) at the parser's current token; the range is the caller's. */
     static long parseInteger(XContentParser parser, String subject, RescorePayloadErrors errors) throws IOException {
         if (parser.currentToken() != XContentParser.Token.VALUE_NUMBER
-            || (parser.numberType() != XContentParser.NumberType.INT && parser.numberType() != XContentParser.NumberType.LONG)) {
+                || (parser.numberType() != XContentParser.NumberType.INT
+                        && parser.numberType() != XContentParser.NumberType.LONG)) {
             throw errors.error(subject, "must be an integer");
         }
         return parser.longValue();
@@ -220,7 +227,9 @@ abstract sealed class RescorePayload<V> implements Writeable, ToXContentFragment
 
     /** Same prefix, epoch and cells: the part of {@code equals} both modes share. */
     final boolean sameQuery(RescorePayload<?> other) {
-        if (!Arrays.equals(prefix, other.prefix) || !Objects.equals(epoch, other.epoch) || cells.size() != other.cells.size()) {
+        if (!Arrays.equals(prefix, other.prefix)
+                || !Objects.equals(epoch, other.epoch)
+                || cells.size() != other.cells.size()) {
             return false;
         }
         for (Map.Entry<Integer, V> e : cells.entrySet()) {
@@ -235,7 +244,7 @@ abstract sealed class RescorePayload<V> implements Writeable, ToXContentFragment
     final int queryHash() {
         int h = Arrays.hashCode(prefix) * 31 + Objects.hashCode(epoch);
         for (Map.Entry<Integer, V> e : cells.entrySet()) {
-            h = h * 31 + e.getKey() * 17 + Arrays.deepHashCode(new Object[] { e.getValue() }); // array contents
+            h = h * 31 + e.getKey() * 17 + Arrays.deepHashCode(new Object[] {e.getValue()}); // array contents
         }
         return h;
     }

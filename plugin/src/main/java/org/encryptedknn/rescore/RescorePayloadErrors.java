@@ -30,7 +30,9 @@ enum RescorePayloadErrors {
             return "is too long";
         }
     },
-    CKKS("base64 CKKS ciphertext", "a base64 string or, in CBOR/SMILE, a byte string (a seeded SEAL CKKS ciphertext in wire form)") {
+    CKKS(
+            "base64 CKKS ciphertext",
+            "a base64 string or, in CBOR/SMILE, a byte string (a seeded SEAL CKKS ciphertext in wire form)") {
         @Override
         String field(String name) {
             return CkksRescorePayload.PATH + "." + name;

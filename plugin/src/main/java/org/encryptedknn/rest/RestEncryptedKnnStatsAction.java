@@ -1,5 +1,9 @@
 package org.encryptedknn.rest;
 
+import java.io.IOException;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
 import org.encryptedknn.stats.PluginStats;
 import org.opensearch.cluster.node.DiscoveryNode;
 import org.opensearch.cluster.node.DiscoveryNodes;
@@ -9,11 +13,6 @@ import org.opensearch.rest.BaseRestHandler;
 import org.opensearch.rest.BytesRestResponse;
 import org.opensearch.rest.RestRequest;
 import org.opensearch.transport.client.node.NodeClient;
-
-import java.io.IOException;
-import java.util.List;
-import java.util.Map;
-import java.util.function.Supplier;
 
 /**
  * {@code GET _plugins/encrypted_knn/stats}: the counters of the node that receives the request (not a cluster-wide
@@ -59,7 +58,11 @@ public final class RestEncryptedKnnStatsAction extends BaseRestHandler {
 
     static void toXContent(XContentBuilder builder, DiscoveryNode node) throws IOException {
         builder.startObject();
-        builder.startObject("_nodes").field("total", 1).field("successful", 1).field("failed", 0).endObject();
+        builder.startObject("_nodes")
+                .field("total", 1)
+                .field("successful", 1)
+                .field("failed", 0)
+                .endObject();
         builder.field("scope", "local_node");
         builder.startObject("nodes");
         builder.startObject(node == null ? "_local" : node.getId());

@@ -1,14 +1,19 @@
 package org.encryptedknn.rest;
 
-import org.encryptedknn.keystore.NodeKeyHolder;
-import org.encryptedknn.keystore.KeystoreSettings;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.UnaryOperator;
 import org.encryptedknn.keystore.KeyLease;
+import org.encryptedknn.keystore.KeystoreSettings;
 import org.encryptedknn.keystore.ModelStore;
+import org.encryptedknn.keystore.NodeKeyHolder;
+import org.encryptedknn.model.EncryptionModel;
 import org.encryptedknn.model.ModelCodec;
 import org.encryptedknn.model.ModelFitter;
 import org.encryptedknn.model.ModelMetadata;
 import org.encryptedknn.model.ModelParameters;
-import org.encryptedknn.model.EncryptionModel;
 import org.encryptedknn.model.Space;
 import org.opensearch.common.xcontent.XContentHelper;
 import org.opensearch.common.xcontent.json.JsonXContent;
@@ -23,12 +28,6 @@ import org.opensearch.rest.RestChannel;
 import org.opensearch.rest.RestRequest;
 import org.opensearch.threadpool.ThreadPool;
 import org.opensearch.transport.client.node.NodeClient;
-
-import java.io.IOException;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
-import java.util.function.UnaryOperator;
 
 /**
  * The model registry endpoints (gateway mode):
@@ -48,7 +47,8 @@ import java.util.function.UnaryOperator;
 public final class RestModelsAction extends BaseRestHandler {
 
     public static final String BASE = "/_plugins/encrypted_knn/models";
-    static final List<String> BODY_FIELDS = List.of("dimension", "space", "prefix_dimension", "cells", "beta", "training_vectors");
+    static final List<String> BODY_FIELDS =
+            List.of("dimension", "space", "prefix_dimension", "cells", "beta", "training_vectors");
 
     private final NodeKeyHolder gateway;
 
@@ -64,14 +64,13 @@ public final class RestModelsAction extends BaseRestHandler {
     @Override
     public List<Route> routes() {
         return List.of(
-            new Route(RestRequest.Method.POST, BASE + "/{model_id}"),
-            new Route(RestRequest.Method.PUT, BASE + "/{model_id}"),
-            new Route(RestRequest.Method.GET, BASE + "/{model_id}"),
-            new Route(RestRequest.Method.DELETE, BASE + "/{model_id}"),
-            new Route(RestRequest.Method.GET, BASE),
-            new Route(RestRequest.Method.POST, BASE + "/{model_id}/_rotate"),
-            new Route(RestRequest.Method.POST, BASE + "/{model_id}/_retire")
-        );
+                new Route(RestRequest.Method.POST, BASE + "/{model_id}"),
+                new Route(RestRequest.Method.PUT, BASE + "/{model_id}"),
+                new Route(RestRequest.Method.GET, BASE + "/{model_id}"),
+                new Route(RestRequest.Method.DELETE, BASE + "/{model_id}"),
+                new Route(RestRequest.Method.GET, BASE),
+                new Route(RestRequest.Method.POST, BASE + "/{model_id}/_rotate"),
+                new Route(RestRequest.Method.POST, BASE + "/{model_id}/_retire"));
     }
 
     @Override
@@ -85,7 +84,8 @@ public final class RestModelsAction extends BaseRestHandler {
         return switch (request.method()) {
             case GET -> id == null ? list() : get(id);
             case DELETE -> delete(id);
-            case POST, PUT -> rotate ? rotate(id) : retire ? retire(id, retireBelow(request)) : put(id, request, client.threadPool());
+            case POST, PUT ->
+                rotate ? rotate(id) : retire ? retire(id, retireBelow(request)) : put(id, request, client.threadPool());
             default -> throw new IllegalArgumentException("unsupported method " + request.method());
         };
     }
@@ -94,24 +94,30 @@ public final class RestModelsAction extends BaseRestHandler {
 
     private RestChannelConsumer put(String id, RestRequest request, ThreadPool threadPool) throws IOException {
         if (request.hasContentOrSourceParam() == false) {
-            throw new IllegalArgumentException("request body is required: {\"dimension\":…,\"space\":…,\"training_vectors\":[[…],…]}");
+            throw new IllegalArgumentException(
+                    "request body is required: {\"dimension\":…,\"space\":…,\"training_vectors\":[[…],…]}");
         }
         FitRequest fit;
         try (XContentParser parser = request.contentOrSourceParamParser()) {
             fit = FitRequest.parse(parser);
         }
         KeyLease lease = gateway.acquire(); // fails fast (400 naming the setting) on a node without the key
-        return channel -> gateway.store().get(id, ActionListener.wrap(existing -> {
-            if (existing != null) {
-                lease.close();
-                sendError(channel, ModelStore.alreadyExists(id)); // before spending a fit on it
-                return;
-            }
-            fitAndStore(id, fit, lease, channel, threadPool);
-        }, e -> {
-            lease.close();
-            sendError(channel, e);
-        }));
+        return channel -> gateway.store()
+                .get(
+                        id,
+                        ActionListener.wrap(
+                                existing -> {
+                                    if (existing != null) {
+                                        lease.close();
+                                        sendError(channel, ModelStore.alreadyExists(id)); // before spending a fit on it
+                                        return;
+                                    }
+                                    fitAndStore(id, fit, lease, channel, threadPool);
+                                },
+                                e -> {
+                                    lease.close();
+                                    sendError(channel, e);
+                                }));
     }
 
     private void fitAndStore(String id, FitRequest fit, KeyLease lease, RestChannel channel, ThreadPool threadPool) {
@@ -129,13 +135,20 @@ public final class RestModelsAction extends BaseRestHandler {
                         return;
                     }
                     lease.close();
-                    gateway.store().create(id, sealed, model.epoch(), ActionListener.wrap(r -> {
-                        gateway.invalidate(id);
-                        send(channel, RestStatus.CREATED, b -> {
-                            b.field("model_id", id).field("result", "created");
-                            b.field("model", publicMap(ModelMetadata.of(model)));
-                        });
-                    }, e -> sendError(channel, e)));
+                    gateway.store()
+                            .create(
+                                    id,
+                                    sealed,
+                                    model.epoch(),
+                                    ActionListener.wrap(
+                                            r -> {
+                                                gateway.invalidate(id);
+                                                send(channel, RestStatus.CREATED, b -> {
+                                                    b.field("model_id", id).field("result", "created");
+                                                    b.field("model", publicMap(ModelMetadata.of(model)));
+                                                });
+                                            },
+                                            e -> sendError(channel, e)));
                 });
             } catch (RuntimeException e) {
                 lease.close();
@@ -184,40 +197,43 @@ public final class RestModelsAction extends BaseRestHandler {
                         beta = parser.doubleValue();
                     }
                     case "training_vectors" -> vectors = vectors(parser, dimension);
-                    default -> throw new IllegalArgumentException("unknown field [" + key + "]; supported: " + String.join(", ", BODY_FIELDS));
+                    default ->
+                        throw new IllegalArgumentException(
+                                "unknown field [" + key + "]; supported: " + String.join(", ", BODY_FIELDS));
                 }
             }
             if (dimension == null) {
                 throw new IllegalArgumentException("[dimension] is required");
             }
             if (dimension < 2 || dimension > ModelParameters.MAX_DIMENSION) {
-                throw new IllegalArgumentException("[dimension] must be in [2, " + ModelParameters.MAX_DIMENSION + "], got " + dimension);
+                throw new IllegalArgumentException(
+                        "[dimension] must be in [2, " + ModelParameters.MAX_DIMENSION + "], got " + dimension);
             }
             if (vectors == null) {
-                throw new IllegalArgumentException("[training_vectors] is required: an array of vectors of [dimension] numbers");
+                throw new IllegalArgumentException(
+                        "[training_vectors] is required: an array of vectors of [dimension] numbers");
             }
             for (int i = 0; i < vectors.size(); i++) {
                 if (vectors.get(i).length != dimension) {
-                    throw new IllegalArgumentException(
-                        "training_vectors[" + i + "] has " + vectors.get(i).length + " values but [dimension] is " + dimension
-                    );
+                    throw new IllegalArgumentException("training_vectors[" + i + "] has " + vectors.get(i).length
+                            + " values but [dimension] is " + dimension);
                 }
             }
             Space s = Space.parse(space == null ? "cosine" : space);
             ModelParameters params = new ModelParameters(
-                dimension,
-                s,
-                prefix == null ? ModelParameters.defaultPrefixDimension(dimension) : prefix,
-                cells == null ? ModelParameters.DEFAULT_CELLS : cells,
-                beta == null ? ModelParameters.DEFAULT_BETA : beta,
-                1
-            );
+                    dimension,
+                    s,
+                    prefix == null ? ModelParameters.defaultPrefixDimension(dimension) : prefix,
+                    cells == null ? ModelParameters.DEFAULT_CELLS : cells,
+                    beta == null ? ModelParameters.DEFAULT_BETA : beta,
+                    1);
             return new FitRequest(params, vectors.toArray(new float[0][]));
         }
 
         private static int integer(XContentParser parser, String key) throws IOException {
             if (parser.currentToken() != XContentParser.Token.VALUE_NUMBER
-                || (parser.numberType() != XContentParser.NumberType.INT && parser.numberType() != XContentParser.NumberType.LONG)) {
+                    || (parser.numberType() != XContentParser.NumberType.INT
+                            && parser.numberType() != XContentParser.NumberType.LONG)) {
                 throw new IllegalArgumentException("[" + key + "] must be an integer");
             }
             long v = parser.longValue();
@@ -239,18 +255,21 @@ public final class RestModelsAction extends BaseRestHandler {
                     throw new IllegalArgumentException("training_vectors[" + i + "] must be an array of numbers");
                 }
                 // [dimension] is validated after parsing; here it is only a capacity hint and may be anything.
-                float[] row = new float[dimension == null || dimension < 1 ? 16 : Math.min(dimension, ModelParameters.MAX_DIMENSION)];
+                float[] row = new float
+                        [dimension == null || dimension < 1 ? 16 : Math.min(dimension, ModelParameters.MAX_DIMENSION)];
                 int n = 0;
                 while ((token = parser.nextToken()) != XContentParser.Token.END_ARRAY) {
                     if (token != XContentParser.Token.VALUE_NUMBER) {
                         throw new IllegalArgumentException("training_vectors[" + i + "][" + n + "] must be a number");
                     }
                     if (n >= ModelParameters.MAX_DIMENSION) {
-                        throw new IllegalArgumentException("training_vectors[" + i + "] is longer than " + ModelParameters.MAX_DIMENSION);
+                        throw new IllegalArgumentException(
+                                "training_vectors[" + i + "] is longer than " + ModelParameters.MAX_DIMENSION);
                     }
                     float f = parser.floatValue();
                     if (Float.isFinite(f) == false) {
-                        throw new IllegalArgumentException("training_vectors[" + i + "][" + n + "] is not a finite float32 (NaN or infinite)");
+                        throw new IllegalArgumentException(
+                                "training_vectors[" + i + "][" + n + "] is not a finite float32 (NaN or infinite)");
                     }
                     if (n == row.length) {
                         row = java.util.Arrays.copyOf(row, row.length * 2);
@@ -266,35 +285,54 @@ public final class RestModelsAction extends BaseRestHandler {
     // ------------------------------------------------------------------ GET / list / DELETE
 
     private RestChannelConsumer get(String id) {
-        return channel -> gateway.store().get(id, ActionListener.wrap(stored -> {
-            if (stored == null) {
-                sendError(channel, KeystoreSettings.modelNotFound(id));
-                return;
-            }
-            ModelMetadata meta = ModelCodec.readMetadata(stored.sealedJson());
-            send(channel, RestStatus.OK, b -> b.field("model_id", id).field("model", publicMap(meta)));
-        }, e -> sendError(channel, e)));
+        return channel -> gateway.store()
+                .get(
+                        id,
+                        ActionListener.wrap(
+                                stored -> {
+                                    if (stored == null) {
+                                        sendError(channel, KeystoreSettings.modelNotFound(id));
+                                        return;
+                                    }
+                                    ModelMetadata meta = ModelCodec.readMetadata(stored.sealedJson());
+                                    send(
+                                            channel,
+                                            RestStatus.OK,
+                                            b -> b.field("model_id", id).field("model", publicMap(meta)));
+                                },
+                                e -> sendError(channel, e)));
     }
 
     private RestChannelConsumer list() {
-        return channel -> gateway.store().list(ActionListener.wrap(models -> send(channel, RestStatus.OK, b -> {
-            b.startArray("models");
-            for (ModelStore.StoredModel m : models) {
-                b.map(publicMap(ModelCodec.readMetadata(m.sealedJson())));
-            }
-            b.endArray();
-        }), e -> sendError(channel, e)));
+        return channel -> gateway.store()
+                .list(ActionListener.wrap(
+                        models -> send(channel, RestStatus.OK, b -> {
+                            b.startArray("models");
+                            for (ModelStore.StoredModel m : models) {
+                                b.map(publicMap(ModelCodec.readMetadata(m.sealedJson())));
+                            }
+                            b.endArray();
+                        }),
+                        e -> sendError(channel, e)));
     }
 
     private RestChannelConsumer delete(String id) {
-        return channel -> gateway.store().delete(id, ActionListener.wrap(deleted -> {
-            gateway.invalidate(id);
-            if (deleted) {
-                send(channel, RestStatus.OK, b -> b.field("model_id", id).field("result", "deleted"));
-            } else {
-                sendError(channel, KeystoreSettings.modelNotFound(id));
-            }
-        }, e -> sendError(channel, e)));
+        return channel -> gateway.store()
+                .delete(
+                        id,
+                        ActionListener.wrap(
+                                deleted -> {
+                                    gateway.invalidate(id);
+                                    if (deleted) {
+                                        send(
+                                                channel,
+                                                RestStatus.OK,
+                                                b -> b.field("model_id", id).field("result", "deleted"));
+                                    } else {
+                                        sendError(channel, KeystoreSettings.modelNotFound(id));
+                                    }
+                                },
+                                e -> sendError(channel, e)));
     }
 
     // ------------------------------------------------------------------ _rotate, _retire
@@ -316,7 +354,8 @@ public final class RestModelsAction extends BaseRestHandler {
         }
         for (String key : body.keySet()) {
             if (key.equals("below") == false) {
-                throw new IllegalArgumentException("[_retire] unknown field [" + key + "]; the body is {\"below\": epoch}");
+                throw new IllegalArgumentException(
+                        "[_retire] unknown field [" + key + "]; the body is {\"below\": epoch}");
             }
         }
         if (body.get("below") instanceof Integer below) {
@@ -326,15 +365,21 @@ public final class RestModelsAction extends BaseRestHandler {
     }
 
     private RestChannelConsumer retire(String id, Integer below) {
-        return reseal(id, model -> {
-            int first = below == null ? model.epoch() : below;
-            if (first <= model.parameters().firstEpoch() || first > model.epoch()) {
-                throw new IllegalArgumentException("[_retire] [below] must be in [" + (model.parameters().firstEpoch() + 1) + ", "
-                    + model.epoch() + "] for model [" + id + "] (live epochs " + model.parameters().firstEpoch() + ".." + model.epoch()
-                    + "), got " + first);
-            }
-            return model.withFirstEpoch(first);
-        }, (model, previous, b) -> b.field("result", "retired").field("first_epoch", model.parameters().firstEpoch()));
+        return reseal(
+                id,
+                model -> {
+                    int first = below == null ? model.epoch() : below;
+                    if (first <= model.parameters().firstEpoch() || first > model.epoch()) {
+                        throw new IllegalArgumentException("[_retire] [below] must be in ["
+                                + (model.parameters().firstEpoch() + 1) + ", "
+                                + model.epoch() + "] for model [" + id + "] (live epochs "
+                                + model.parameters().firstEpoch() + ".." + model.epoch()
+                                + "), got " + first);
+                    }
+                    return model.withFirstEpoch(first);
+                },
+                (model, previous, b) -> b.field("result", "retired")
+                        .field("first_epoch", model.parameters().firstEpoch()));
     }
 
     private interface Result {
@@ -344,43 +389,61 @@ public final class RestModelsAction extends BaseRestHandler {
     /** Opens the stored model under the key, applies {@code change}, seals and stores it (sequence-checked), answers 200. */
     private RestChannelConsumer reseal(String id, UnaryOperator<EncryptionModel> change, Result result) {
         KeyLease lease = gateway.acquire();
-        return channel -> gateway.store().get(id, ActionListener.wrap(stored -> {
-            if (stored == null) {
-                lease.close();
-                sendError(channel, KeystoreSettings.modelNotFound(id));
-                return;
-            }
-            EncryptionModel model;
-            EncryptionModel changed;
-            String sealed;
-            try {
-                model = gateway.open(lease, id, stored.sealedJson());
-                changed = change.apply(model);
-                sealed = gateway.seal(lease, changed);
-            } catch (RuntimeException e) {
-                sendError(channel, e);
-                return;
-            } finally {
-                lease.close();
-            }
-            gateway.store().replace(stored, sealed, changed.epoch(), ActionListener.wrap(r -> {
-                gateway.invalidate(id);
-                send(channel, RestStatus.OK, b -> {
-                    b.field("model_id", id);
-                    result.write(changed, model, b);
-                    b.field("model", publicMap(ModelMetadata.of(changed)));
-                });
-            }, e -> sendError(channel, e)));
-        }, e -> {
-            lease.close();
-            sendError(channel, e);
-        }));
+        return channel -> gateway.store()
+                .get(
+                        id,
+                        ActionListener.wrap(
+                                stored -> {
+                                    if (stored == null) {
+                                        lease.close();
+                                        sendError(channel, KeystoreSettings.modelNotFound(id));
+                                        return;
+                                    }
+                                    EncryptionModel model;
+                                    EncryptionModel changed;
+                                    String sealed;
+                                    try {
+                                        model = gateway.open(lease, id, stored.sealedJson());
+                                        changed = change.apply(model);
+                                        sealed = gateway.seal(lease, changed);
+                                    } catch (RuntimeException e) {
+                                        sendError(channel, e);
+                                        return;
+                                    } finally {
+                                        lease.close();
+                                    }
+                                    gateway.store()
+                                            .replace(
+                                                    stored,
+                                                    sealed,
+                                                    changed.epoch(),
+                                                    ActionListener.wrap(
+                                                            r -> {
+                                                                gateway.invalidate(id);
+                                                                send(channel, RestStatus.OK, b -> {
+                                                                    b.field("model_id", id);
+                                                                    result.write(changed, model, b);
+                                                                    b.field(
+                                                                            "model",
+                                                                            publicMap(ModelMetadata.of(changed)));
+                                                                });
+                                                            },
+                                                            e -> sendError(channel, e)));
+                                },
+                                e -> {
+                                    lease.close();
+                                    sendError(channel, e);
+                                }));
     }
 
     // ------------------------------------------------------------------ helpers
 
     static Map<String, Object> publicMap(ModelMetadata meta) {
-        return XContentHelper.convertToMap(new BytesArray(ModelCodec.publicJson(meta)), true, org.opensearch.common.xcontent.XContentType.JSON).v2();
+        return XContentHelper.convertToMap(
+                        new BytesArray(ModelCodec.publicJson(meta)),
+                        true,
+                        org.opensearch.common.xcontent.XContentType.JSON)
+                .v2();
     }
 
     private interface Body {

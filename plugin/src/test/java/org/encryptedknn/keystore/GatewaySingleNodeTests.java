@@ -1,10 +1,18 @@
 package org.encryptedknn.keystore;
 
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
 import org.encryptedknn.fields.FieldCipher;
+import org.encryptedknn.model.Space;
 import org.encryptedknn.plugin.EncryptedKnnPlugin;
 import org.encryptedknn.rest.RestModelsAction;
 import org.encryptedknn.transform.VectorTransform;
-import org.encryptedknn.model.Space;
 import org.opensearch.ExceptionsHelper;
 import org.opensearch.action.bulk.BulkRequestBuilder;
 import org.opensearch.action.bulk.BulkResponse;
@@ -30,15 +38,6 @@ import org.opensearch.test.rest.FakeRestChannel;
 import org.opensearch.test.rest.FakeRestRequest;
 import org.opensearch.transport.client.node.NodeClient;
 
-import java.util.ArrayList;
-import java.util.Base64;
-import java.util.Collection;
-import java.util.Comparator;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.Random;
-
 /**
  * Gateway mode on a real in-JVM node: the keystore setting (MockSecureSettings), the model registry endpoints, the
  * ingest processors and the search pipeline, reloads. Must run as an unprivileged user.
@@ -56,7 +55,10 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
 
     @Override
     protected Settings nodeSettings() {
-        return Settings.builder().put(super.nodeSettings()).setSecureSettings(secure(KEY)).build();
+        return Settings.builder()
+                .put(super.nodeSettings())
+                .setSecureSettings(secure(KEY))
+                .build();
     }
 
     @Override
@@ -79,7 +81,9 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
     }
 
     EncryptedKnnPlugin plugin() {
-        return getInstanceFromNode(PluginsService.class).filterPlugins(EncryptedKnnPlugin.class).get(0);
+        return getInstanceFromNode(PluginsService.class)
+                .filterPlugins(EncryptedKnnPlugin.class)
+                .get(0);
     }
 
     void reload(String key) throws Exception {
@@ -91,14 +95,15 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
     record Reply(RestStatus status, Map<String, Object> body, String raw) {}
 
     Reply rest(RestRequest.Method method, String path, Map<String, String> params, String body) throws Exception {
-        RestHandler handler = plugin().getRestHandlers(Settings.EMPTY, null, null, null, null, null, () -> null)
-            .stream()
-            .filter(h -> h instanceof RestModelsAction)
-            .findFirst()
-            .orElseThrow();
-        FakeRestRequest.Builder b = new FakeRestRequest.Builder(NamedXContentRegistry.EMPTY).withMethod(method)
-            .withPath(path)
-            .withParams(new HashMap<>(params));
+        RestHandler handler =
+                plugin().getRestHandlers(Settings.EMPTY, null, null, null, null, null, () -> null).stream()
+                        .filter(h -> h instanceof RestModelsAction)
+                        .findFirst()
+                        .orElseThrow();
+        FakeRestRequest.Builder b = new FakeRestRequest.Builder(NamedXContentRegistry.EMPTY)
+                .withMethod(method)
+                .withPath(path)
+                .withParams(new HashMap<>(params));
         if (body != null) {
             b.withContent(new BytesArray(body), MediaTypeRegistry.JSON);
         }
@@ -111,7 +116,8 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
         }
         assertBusy(() -> assertTrue(channel.responses().get() + channel.errors().get() > 0));
         String raw = channel.capturedResponse().content().utf8ToString();
-        Map<String, Object> map = XContentHelper.convertToMap(new BytesArray(raw), true, XContentType.JSON).v2();
+        Map<String, Object> map = XContentHelper.convertToMap(new BytesArray(raw), true, XContentType.JSON)
+                .v2();
         return new Reply(channel.capturedResponse().status(), map, raw);
     }
 
@@ -151,7 +157,8 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
     }
 
     static String modelBody(int cells, float[][] training) {
-        return "{\"dimension\":" + DIM + ",\"space\":\"cosine\",\"prefix_dimension\":4,\"cells\":" + cells + ",\"beta\":0.5,\"training_vectors\":" + json(training) + "}";
+        return "{\"dimension\":" + DIM + ",\"space\":\"cosine\",\"prefix_dimension\":4,\"cells\":" + cells
+                + ",\"beta\":0.5,\"training_vectors\":" + json(training) + "}";
     }
 
     static String allMessages(Throwable t) {
@@ -195,17 +202,21 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
         assertTrue(listed.raw(), listed.raw().contains("\"reg1\""));
         assertNoSecret(listed.raw());
 
-        Reply rotated = rest(RestRequest.Method.POST, RestModelsAction.BASE + "/reg1/_rotate", Map.of("model_id", "reg1"), null);
+        Reply rotated = rest(
+                RestRequest.Method.POST, RestModelsAction.BASE + "/reg1/_rotate", Map.of("model_id", "reg1"), null);
         assertEquals(rotated.raw(), RestStatus.OK, rotated.status());
         assertEquals(1, rotated.body().get("previous_epoch"));
         assertEquals(2, ((Map<?, ?>) getModel("reg1").body().get("model")).get("epoch"));
         assertNoSecret(rotated.raw());
 
-        Reply deleted = rest(RestRequest.Method.DELETE, RestModelsAction.BASE + "/reg1", Map.of("model_id", "reg1"), null);
+        Reply deleted =
+                rest(RestRequest.Method.DELETE, RestModelsAction.BASE + "/reg1", Map.of("model_id", "reg1"), null);
         assertEquals(deleted.raw(), RestStatus.OK, deleted.status());
         assertEquals(RestStatus.NOT_FOUND, getModel("reg1").status());
-        assertEquals(RestStatus.NOT_FOUND,
-            rest(RestRequest.Method.DELETE, RestModelsAction.BASE + "/reg1", Map.of("model_id", "reg1"), null).status());
+        assertEquals(
+                RestStatus.NOT_FOUND,
+                rest(RestRequest.Method.DELETE, RestModelsAction.BASE + "/reg1", Map.of("model_id", "reg1"), null)
+                        .status());
     }
 
     static void assertNoSecret(String raw) {
@@ -220,17 +231,25 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
         shortRow[3] = new float[DIM - 1];
         expect400(putModel("bad1", modelBody(4, shortRow)), "training_vectors[3] has 15 values but [dimension] is 16");
         expect400(putModel("bad2", modelBody(4, gaussian(3, 2))), "training_vectors");
-        expect400(putModel("bad3", modelBody(4, good).replace("\"cosine\"", "\"euclid\"")), "space must be one of [cosine, inner_product]");
+        expect400(
+                putModel("bad3", modelBody(4, good).replace("\"cosine\"", "\"euclid\"")),
+                "space must be one of [cosine, inner_product]");
         expect400(putModel("bad4", modelBody(4, good).replaceFirst("\\[\\[", "[[1e40,")), "not a finite float32");
-        expect400(putModel("bad5", "{\"dimension\":16,\"training_vectors\":[[1]],\"colour\":1}"), "unknown field [colour]");
+        expect400(
+                putModel("bad5", "{\"dimension\":16,\"training_vectors\":[[1]],\"colour\":1}"),
+                "unknown field [colour]");
         expect400(putModel("bad6", "{\"space\":\"cosine\",\"training_vectors\":[]}"), "[dimension] is required");
-        expect400(putModel("bad7", modelBody(4, good).replace("\"prefix_dimension\":4", "\"prefix_dimension\":16")), "prefix_dimension");
+        expect400(
+                putModel("bad7", modelBody(4, good).replace("\"prefix_dimension\":4", "\"prefix_dimension\":16")),
+                "prefix_dimension");
         expect400(putModel("Bad id!", modelBody(4, good)), "model id must be");
     }
 
     static void expect400(Reply reply, String fragment) {
         assertEquals(reply.raw(), RestStatus.BAD_REQUEST, reply.status());
-        assertTrue("[" + reply.raw() + "] should contain [" + fragment + "]", reply.raw().contains(fragment));
+        assertTrue(
+                "[" + reply.raw() + "] should contain [" + fragment + "]",
+                reply.raw().contains(fragment));
     }
 
     Reply createModel(String id, int cells, float[][] training) throws Exception {
@@ -241,18 +260,28 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
 
     void createIndex(String index, String modelId, int cells, String pipeline) {
         String mapping = "{\"properties\":{\"sender\":{\"type\":\"keyword\"},\"body\":{\"type\":\"text\"},"
-            + "\"embedding\":{\"type\":\"encrypted_knn_vector\",\"model_id\":\"" + modelId + "\",\"dimension\":" + DIM
-            + ",\"prefix_dimension\":4,\"cells\":" + cells + "}}}";
-        client().admin().indices().prepareCreate(index)
-            .setSettings(Settings.builder().put("index.encrypted_knn", true).put("index.number_of_shards", 1)
-                .put("index.number_of_replicas", 0).put("index.default_pipeline", pipeline))
-            .setMapping(mapping).get();
+                + "\"embedding\":{\"type\":\"encrypted_knn_vector\",\"model_id\":\"" + modelId + "\",\"dimension\":"
+                + DIM
+                + ",\"prefix_dimension\":4,\"cells\":" + cells + "}}}";
+        client().admin()
+                .indices()
+                .prepareCreate(index)
+                .setSettings(Settings.builder()
+                        .put("index.encrypted_knn", true)
+                        .put("index.number_of_shards", 1)
+                        .put("index.number_of_replicas", 0)
+                        .put("index.default_pipeline", pipeline))
+                .setMapping(mapping)
+                .get();
     }
 
     void putIngestPipeline(String id, String modelId) {
         String p = "{\"processors\":[{\"encrypted_knn\":{\"model_id\":\"" + modelId + "\",\"field\":\"embedding\","
-            + "\"encrypt_fields\":[\"body\"],\"deterministic_fields\":[\"sender\"]}}]}";
-        client().admin().cluster().preparePutPipeline(id, new BytesArray(p), MediaTypeRegistry.JSON).get();
+                + "\"encrypt_fields\":[\"body\"],\"deterministic_fields\":[\"sender\"]}}]}";
+        client().admin()
+                .cluster()
+                .preparePutPipeline(id, new BytesArray(p), MediaTypeRegistry.JSON)
+                .get();
     }
 
     void putSearchPipeline(String id, String modelId, int probe) {
@@ -260,21 +289,26 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
     }
 
     void putSearchPipeline(String id, String modelId, int probe, String mode) {
-        String p = "{\"request_processors\":[{\"encrypted_knn_query\":{\"model_id\":\"" + modelId + "\",\"probe_cells\":" + probe
-            + ",\"mode\":\"" + mode + "\",\"deterministic_fields\":[\"sender\"]}}],"
-            + "\"response_processors\":[{\"encrypted_knn_rerank\":{\"model_id\":\"" + modelId + "\",\"decrypt_fields\":[\"body\",\"sender\"]}}]}";
-        client().admin().cluster().putSearchPipeline(
-            new org.opensearch.action.search.PutSearchPipelineRequest(id, new BytesArray(p), MediaTypeRegistry.JSON)
-        ).actionGet();
+        String p = "{\"request_processors\":[{\"encrypted_knn_query\":{\"model_id\":\"" + modelId
+                + "\",\"probe_cells\":" + probe
+                + ",\"mode\":\"" + mode + "\",\"deterministic_fields\":[\"sender\"]}}],"
+                + "\"response_processors\":[{\"encrypted_knn_rerank\":{\"model_id\":\"" + modelId
+                + "\",\"decrypt_fields\":[\"body\",\"sender\"]}}]}";
+        client().admin()
+                .cluster()
+                .putSearchPipeline(new org.opensearch.action.search.PutSearchPipelineRequest(
+                        id, new BytesArray(p), MediaTypeRegistry.JSON))
+                .actionGet();
     }
 
     static String doc(float[] v, int i) {
-        return "{\"embedding\":" + json(v) + ",\"body\":\"message number " + i + "\",\"sender\":\"" + (i % 3 == 0 ? "alice" : "bob") + "\"}";
+        return "{\"embedding\":" + json(v) + ",\"body\":\"message number " + i + "\",\"sender\":\""
+                + (i % 3 == 0 ? "alice" : "bob") + "\"}";
     }
 
     SearchResponse knn(String index, String pipeline, float[] q, int k, int size, String filter) throws Exception {
-        String query = "{\"size\":" + size + ",\"query\":{\"encrypted_knn\":{\"embedding\":{\"vector\":" + json(q) + ",\"k\":" + k
-            + (filter == null ? "" : ",\"filter\":" + filter) + "}}}}";
+        String query = "{\"size\":" + size + ",\"query\":{\"encrypted_knn\":{\"embedding\":{\"vector\":" + json(q)
+                + ",\"k\":" + k + (filter == null ? "" : ",\"filter\":" + filter) + "}}}}";
         SearchSourceBuilder source;
         try (var parser = createParser(XContentType.JSON.xContent(), query)) {
             source = SearchSourceBuilder.fromXContent(parser);
@@ -340,15 +374,25 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
         for (int r = 0; r < 5; r++) {
             SearchHit h = ckks.getHits().getHits()[r];
             assertEquals("ckks rank " + r, hits[r].getScore(), h.getScore(), 1e-4f);
-            assertNull("the per-hit ciphertext field is not passed on", h.field(org.encryptedknn.rescore.EncryptedKnnRescorer.HIT_FIELD));
-            assertEquals(hits[r].getSourceAsMap().get("body"), h.getSourceAsMap().get("body"));
+            assertNull(
+                    "the per-hit ciphertext field is not passed on",
+                    h.field(org.encryptedknn.rescore.EncryptedKnnRescorer.HIT_FIELD));
+            assertEquals(
+                    hits[r].getSourceAsMap().get("body"), h.getSourceAsMap().get("body"));
         }
 
         // from/size paging keeps the exact order
-        SearchResponse page2 = search("mail", sourceOf("{\"from\":2,\"size\":3,\"_source\":[\"body\"],\"query\":{\"encrypted_knn\":{\"embedding\":{\"vector\":" + json(q) + ",\"k\":60}}}}"), "e2e-search");
+        SearchResponse page2 = search(
+                "mail",
+                sourceOf(
+                        "{\"from\":2,\"size\":3,\"_source\":[\"body\"],\"query\":{\"encrypted_knn\":{\"embedding\":{\"vector\":"
+                                + json(q) + ",\"k\":60}}}}"),
+                "e2e-search");
         assertEquals(3, page2.getHits().getHits().length);
         assertEquals(hits[2].getScore(), page2.getHits().getHits()[0].getScore(), 1e-6f);
-        assertNull("the vector was not asked for in _source", page2.getHits().getHits()[0].getSourceAsMap().get("embedding"));
+        assertNull(
+                "the vector was not asked for in _source",
+                page2.getHits().getHits()[0].getSourceAsMap().get("embedding"));
 
         // term filter on a deterministic field, inside the knn filter, is rewritten to AES-SIV
         SearchResponse alice = knn("mail", "e2e-search", q, 60, 100, "{\"term\":{\"sender\":\"alice\"}}");
@@ -358,48 +402,90 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
         }
 
         // a plain vector without the pipeline never reaches a shard
-        Exception e = expectThrows(Exception.class, () -> client().prepareSearch("mail")
-            .setSource(sourceOf("{\"query\":{\"encrypted_knn\":{\"embedding\":{\"vector\":" + json(q) + ",\"k\":5}}}}")).get());
+        Exception e = expectThrows(
+                Exception.class,
+                () -> client().prepareSearch("mail")
+                        .setSource(sourceOf(
+                                "{\"query\":{\"encrypted_knn\":{\"embedding\":{\"vector\":" + json(q) + ",\"k\":5}}}}"))
+                        .get());
         assertTrue(allMessages(e), allMessages(e).contains("plain vectors must be encrypted"));
 
         // rotation: old documents stay findable and exactly scored. k = 20 < 60 documents, so stage 1 must search the
         // epoch-1 prefixes under epoch-1 keys (with the new epoch's prefix rotation the HNSW neighbours are arbitrary)
         SearchResponse beforeRotate = knn("mail", "e2e-search", q, 20, 5, null);
-        Reply rotated = rest(RestRequest.Method.POST, RestModelsAction.BASE + "/e2e/_rotate", Map.of("model_id", "e2e"), null);
+        Reply rotated =
+                rest(RestRequest.Method.POST, RestModelsAction.BASE + "/e2e/_rotate", Map.of("model_id", "e2e"), null);
         assertEquals(rotated.raw(), RestStatus.OK, rotated.status());
         SearchResponse afterRotate = knn("mail", "e2e-search", q, 20, 5, null);
         for (int r = 0; r < 5; r++) {
-            assertEquals(beforeRotate.getHits().getHits()[r].getId(), afterRotate.getHits().getHits()[r].getId());
-            assertEquals(beforeRotate.getHits().getHits()[r].getScore(), afterRotate.getHits().getHits()[r].getScore(), 1e-4f);
+            assertEquals(
+                    beforeRotate.getHits().getHits()[r].getId(),
+                    afterRotate.getHits().getHits()[r].getId());
+            assertEquals(
+                    beforeRotate.getHits().getHits()[r].getScore(),
+                    afterRotate.getHits().getHits()[r].getScore(),
+                    1e-4f);
         }
         // mixed epochs: a new document (epoch 2) equal to the query ranks first, the old ones follow
-        client().prepareIndex("mail").setId("new").setSource(doc(q, 1000), XContentType.JSON)
-            .setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE).get();
-        assertEquals(2, ((Map<?, ?>) client().prepareGet("mail", "new").get().getSourceAsMap().get("embedding")).get("e"));
+        client().prepareIndex("mail")
+                .setId("new")
+                .setSource(doc(q, 1000), XContentType.JSON)
+                .setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE)
+                .get();
+        assertEquals(
+                2,
+                ((Map<?, ?>) client().prepareGet("mail", "new")
+                                .get()
+                                .getSourceAsMap()
+                                .get("embedding"))
+                        .get("e"));
         SearchResponse mixed = knn("mail", "e2e-search", q, 20, 5, null);
         assertEquals("new", mixed.getHits().getHits()[0].getId());
         assertEquals(1.0, mixed.getHits().getHits()[0].getScore(), 1e-4);
         for (int r = 1; r < 5; r++) {
-            assertEquals(beforeRotate.getHits().getHits()[r - 1].getId(), mixed.getHits().getHits()[r].getId());
+            assertEquals(
+                    beforeRotate.getHits().getHits()[r - 1].getId(),
+                    mixed.getHits().getHits()[r].getId());
         }
-        client().admin().cluster().preparePutPipeline("e2e-rekey",
-            new BytesArray("{\"processors\":[{\"encrypted_knn_rekey\":{\"model_id\":\"e2e\",\"field\":\"embedding\"}}]}"),
-            MediaTypeRegistry.JSON).get();
+        client().admin()
+                .cluster()
+                .preparePutPipeline(
+                        "e2e-rekey",
+                        new BytesArray(
+                                "{\"processors\":[{\"encrypted_knn_rekey\":{\"model_id\":\"e2e\",\"field\":\"embedding\"}}]}"),
+                        MediaTypeRegistry.JSON)
+                .get();
         // _update_by_query lives in the reindex module, not loaded in this test node: re-key document by document
         for (int i = 0; i < 50; i++) {
             GetResponse g = client().prepareGet("mail", "d" + i).get();
-            client().prepareIndex("mail").setId("d" + i).setSource(g.getSourceAsMap()).setPipeline("e2e-rekey").get();
+            client().prepareIndex("mail")
+                    .setId("d" + i)
+                    .setSource(g.getSourceAsMap())
+                    .setPipeline("e2e-rekey")
+                    .get();
         }
         client().admin().indices().prepareRefresh("mail").get();
-        assertEquals(2, ((Map<?, ?>) client().prepareGet("mail", "d3").get().getSourceAsMap().get("embedding")).get("e"));
+        assertEquals(
+                2,
+                ((Map<?, ?>) client().prepareGet("mail", "d3")
+                                .get()
+                                .getSourceAsMap()
+                                .get("embedding"))
+                        .get("e"));
         SearchResponse afterRekey = knn("mail", "e2e-search", q, 60, 5, null);
         for (int r = 0; r < 5; r++) {
-            assertEquals(mixed.getHits().getHits()[r].getScore(), afterRekey.getHits().getHits()[r].getScore(), 1e-4f);
+            assertEquals(
+                    mixed.getHits().getHits()[r].getScore(),
+                    afterRekey.getHits().getHits()[r].getScore(),
+                    1e-4f);
         }
     }
 
     SearchResponse search(String index, SearchSourceBuilder source, String pipeline) {
-        return client().search(new org.opensearch.action.search.SearchRequest(index).source(source).pipeline(pipeline)).actionGet();
+        return client().search(new org.opensearch.action.search.SearchRequest(index)
+                        .source(source)
+                        .pipeline(pipeline))
+                .actionGet();
     }
 
     SearchSourceBuilder sourceOf(String json) throws Exception {
@@ -414,38 +500,70 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
         createIndex("val-idx", "val", 4, "val-ingest");
 
         float[] wrong = new float[DIM - 2];
-        Exception e = expectThrows(Exception.class, () -> client().prepareIndex("val-idx").setId("w")
-            .setSource(doc(wrong, 1), XContentType.JSON).get());
+        Exception e = expectThrows(
+                Exception.class,
+                () -> client().prepareIndex("val-idx")
+                        .setId("w")
+                        .setSource(doc(wrong, 1), XContentType.JSON)
+                        .get());
         assertEquals(allMessages(e), RestStatus.BAD_REQUEST, ExceptionsHelper.status(e));
-        assertTrue(allMessages(e), allMessages(e).contains("field [embedding] has 14 values but the model has dimension 16"));
+        assertTrue(
+                allMessages(e),
+                allMessages(e).contains("field [embedding] has 14 values but the model has dimension 16"));
 
-        String overflow = doc(gaussian(1, 6)[0], 2).replaceFirst("\\[", "[1e39,").replaceFirst(",[^,]*\\]", "]");
-        e = expectThrows(Exception.class, () -> client().prepareIndex("val-idx").setId("n").setSource(overflow, XContentType.JSON).get());
+        String overflow =
+                doc(gaussian(1, 6)[0], 2).replaceFirst("\\[", "[1e39,").replaceFirst(",[^,]*\\]", "]");
+        e = expectThrows(
+                Exception.class,
+                () -> client().prepareIndex("val-idx")
+                        .setId("n")
+                        .setSource(overflow, XContentType.JSON)
+                        .get());
         assertEquals(allMessages(e), RestStatus.BAD_REQUEST, ExceptionsHelper.status(e));
         assertTrue(allMessages(e), allMessages(e).contains("field [embedding][0] is not a finite float32"));
 
         String nan = "{\"embedding\":[\"NaN\"" + ",0".repeat(DIM - 1) + "],\"body\":\"x\"}";
-        e = expectThrows(Exception.class, () -> client().prepareIndex("val-idx").setId("nan").setSource(nan, XContentType.JSON).get());
+        e = expectThrows(
+                Exception.class,
+                () -> client().prepareIndex("val-idx")
+                        .setId("nan")
+                        .setSource(nan, XContentType.JSON)
+                        .get());
         assertEquals(allMessages(e), RestStatus.BAD_REQUEST, ExceptionsHelper.status(e));
         assertTrue(allMessages(e), allMessages(e).contains("field [embedding][0] is not a number"));
 
         // a bulk with one bad document: the good one is indexed, the bad one not at all
-        BulkResponse bulk = client().prepareBulk().setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE)
-            .add(client().prepareIndex("val-idx").setId("ok").setSource(doc(gaussian(1, 7)[0], 3), XContentType.JSON))
-            .add(client().prepareIndex("val-idx").setId("bad").setSource(doc(wrong, 4), XContentType.JSON))
-            .get();
+        BulkResponse bulk = client().prepareBulk()
+                .setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE)
+                .add(client().prepareIndex("val-idx")
+                        .setId("ok")
+                        .setSource(doc(gaussian(1, 7)[0], 3), XContentType.JSON))
+                .add(client().prepareIndex("val-idx").setId("bad").setSource(doc(wrong, 4), XContentType.JSON))
+                .get();
         assertTrue(bulk.hasFailures());
         assertFalse(bulk.getItems()[0].isFailed());
         assertTrue(bulk.getItems()[1].isFailed());
         assertEquals(RestStatus.BAD_REQUEST, bulk.getItems()[1].status());
         assertFalse(client().prepareGet("val-idx", "bad").get().isExists());
         assertFalse(client().prepareGet("val-idx", "w").get().isExists());
-        assertEquals(1, client().prepareSearch("val-idx").setSize(0).get().getHits().getTotalHits().value());
+        assertEquals(
+                1,
+                client().prepareSearch("val-idx")
+                        .setSize(0)
+                        .get()
+                        .getHits()
+                        .getTotalHits()
+                        .value());
 
         // unknown model
         putIngestPipeline("nomodel-ingest", "does-not-exist");
-        e = expectThrows(Exception.class, () -> client().prepareIndex("val-idx").setId("x").setPipeline("nomodel-ingest")
-            .setSource(doc(gaussian(1, 8)[0], 5), XContentType.JSON).get());
+        e = expectThrows(
+                Exception.class,
+                () -> client().prepareIndex("val-idx")
+                        .setId("x")
+                        .setPipeline("nomodel-ingest")
+                        .setSource(doc(gaussian(1, 8)[0], 5), XContentType.JSON)
+                        .get());
         assertEquals(allMessages(e), RestStatus.NOT_FOUND, ExceptionsHelper.status(e));
         assertTrue(allMessages(e), allMessages(e).contains("model [does-not-exist] not found"));
     }
@@ -455,8 +573,11 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
         putIngestPipeline("rk-ingest", "rk");
         putSearchPipeline("rk-search", "rk", 4);
         createIndex("rk-idx", "rk", 4, "rk-ingest");
-        client().prepareIndex("rk-idx").setId("1").setSource(doc(gaussian(1, 11)[0], 1), XContentType.JSON)
-            .setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE).get();
+        client().prepareIndex("rk-idx")
+                .setId("1")
+                .setSource(doc(gaussian(1, 11)[0], 1), XContentType.JSON)
+                .setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE)
+                .get();
         float[] q = gaussian(1, 12)[0];
         assertEquals(1, knn("rk-idx", "rk-search", q, 5, 5, null).getHits().getHits().length);
         try {
@@ -465,22 +586,36 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
             String missing = KeystoreSettings.MASTER_KEY + " is not set in the keystore of node [";
             expect400(putModel("rk2", modelBody(4, gaussian(100, 13))), missing);
             assertEquals(RestStatus.OK, getModel("rk").status()); // public metadata needs no key
-            Exception e = expectThrows(Exception.class, () -> client().prepareIndex("rk-idx").setId("2")
-                .setSource(doc(gaussian(1, 14)[0], 2), XContentType.JSON).get());
+            Exception e = expectThrows(
+                    Exception.class,
+                    () -> client().prepareIndex("rk-idx")
+                            .setId("2")
+                            .setSource(doc(gaussian(1, 14)[0], 2), XContentType.JSON)
+                            .get());
             assertEquals(allMessages(e), RestStatus.BAD_REQUEST, ExceptionsHelper.status(e));
             assertTrue(allMessages(e), allMessages(e).contains(missing));
             e = expectThrows(Exception.class, () -> knn("rk-idx", "rk-search", q, 5, 5, null));
             assertEquals(allMessages(e), RestStatus.BAD_REQUEST, ExceptionsHelper.status(e));
             assertTrue(allMessages(e), allMessages(e).contains(missing));
-            assertEquals(1, client().prepareSearch("rk-idx").setSize(0).get().getHits().getTotalHits().value());
+            assertEquals(
+                    1,
+                    client().prepareSearch("rk-idx")
+                            .setSize(0)
+                            .get()
+                            .getHits()
+                            .getTotalHits()
+                            .value());
 
             // 2. another key: the stored model does not open, and the error says why
             reload(OTHER_KEY);
             e = expectThrows(Exception.class, () -> knn("rk-idx", "rk-search", q, 5, 5, null));
             assertEquals(allMessages(e), RestStatus.BAD_REQUEST, ExceptionsHelper.status(e));
-            assertTrue(allMessages(e), allMessages(e).contains("model [rk] cannot be decrypted with the " + KeystoreSettings.MASTER_KEY));
+            assertTrue(
+                    allMessages(e),
+                    allMessages(e).contains("model [rk] cannot be decrypted with the " + KeystoreSettings.MASTER_KEY));
             assertFalse(allMessages(e), allMessages(e).contains(OTHER_KEY));
-            Reply rotate = rest(RestRequest.Method.POST, RestModelsAction.BASE + "/rk/_rotate", Map.of("model_id", "rk"), null);
+            Reply rotate = rest(
+                    RestRequest.Method.POST, RestModelsAction.BASE + "/rk/_rotate", Map.of("model_id", "rk"), null);
             assertEquals(rotate.raw(), RestStatus.BAD_REQUEST, rotate.status());
             assertTrue(rotate.raw(), rotate.raw().contains("model [rk] cannot be decrypted"));
 

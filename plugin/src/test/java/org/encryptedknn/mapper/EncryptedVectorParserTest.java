@@ -1,6 +1,13 @@
 package org.encryptedknn.mapper;
 
-import org.encryptedknn.mapper.ResidualDocValues;
+import static org.junit.Assert.assertArrayEquals;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertThrows;
+import static org.junit.Assert.assertTrue;
+
+import java.io.IOException;
+import java.util.Base64;
+import java.util.Random;
 import org.encryptedknn.plugin.EncryptedDocs;
 import org.encryptedknn.transform.EncryptedVector;
 import org.junit.Test;
@@ -9,22 +16,14 @@ import org.opensearch.core.xcontent.DeprecationHandler;
 import org.opensearch.core.xcontent.NamedXContentRegistry;
 import org.opensearch.core.xcontent.XContentParser;
 
-import java.io.IOException;
-import java.util.Base64;
-import java.util.Random;
-
-import static org.junit.Assert.assertArrayEquals;
-import static org.junit.Assert.assertEquals;
-import static org.junit.Assert.assertThrows;
-import static org.junit.Assert.assertTrue;
-
 /** Plain JUnit (runs as root): the value parser of encrypted_knn_vector. */
 public class EncryptedVectorParserTest {
 
     static final EncryptedFieldSpec SPEC = new EncryptedFieldSpec("embedding", "m1", 8, 2, 4, 16, 100);
 
     static EncryptedVector parse(String json) throws IOException {
-        try (XContentParser parser = JsonXContent.jsonXContent.createParser(NamedXContentRegistry.EMPTY, DeprecationHandler.THROW_UNSUPPORTED_OPERATION, json)) {
+        try (XContentParser parser = JsonXContent.jsonXContent.createParser(
+                NamedXContentRegistry.EMPTY, DeprecationHandler.THROW_UNSUPPORTED_OPERATION, json)) {
             parser.nextToken();
             return EncryptedVectorParser.parse(parser, SPEC);
         }
@@ -56,24 +55,26 @@ public class EncryptedVectorParserTest {
     static void expect(String json, String... fragments) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> parse(json));
         for (String f : fragments) {
-            assertTrue("message [" + e.getMessage() + "] should contain [" + f + "]", e.getMessage().contains(f));
+            assertTrue(
+                    "message [" + e.getMessage() + "] should contain [" + f + "]",
+                    e.getMessage().contains(f));
         }
     }
 
     @Test
     public void parsesValid() throws IOException {
         EncryptedVector v = parse(valid());
-        assertArrayEquals(new float[] { 1.5f, -2f }, v.prefix(), 0f);
+        assertArrayEquals(new float[] {1.5f, -2f}, v.prefix(), 0f);
         assertEquals(3, v.cell());
         assertEquals(1, v.epoch());
         assertEquals(16, v.nonce().length);
-        assertArrayEquals(new float[] { 0.5f, 1.5f, 2.5f, 3.5f, 4.5f, 5.5f }, v.keyedResidual(), 0f);
+        assertArrayEquals(new float[] {0.5f, 1.5f, 2.5f, 3.5f, 4.5f, 5.5f}, v.keyedResidual(), 0f);
     }
 
     @Test
     public void refusesPlainVectors() {
         String msg = "field [embedding] of type [encrypted_knn_vector] accepts only encrypted vectors {p,n,c,z,e}; "
-            + "encrypt it with the encrypted_knn ingest pipeline or the client library first";
+                + "encrypt it with the encrypted_knn ingest pipeline or the client library first";
         expect("[0.1,0.2,0.3]", msg);
         expect("{\"vector\":[0.1,0.2]}", msg);
         expect("\"abc\"", msg, "string");
@@ -82,7 +83,10 @@ public class EncryptedVectorParserTest {
 
     @Test
     public void refusesBadPrefix() {
-        expect(doc("[1]", "\"" + N + "\"", "0", "\"" + z(6) + "\"", "1"), "[embedding]", "[p] has 1 values but prefix_dimension is 2");
+        expect(
+                doc("[1]", "\"" + N + "\"", "0", "\"" + z(6) + "\"", "1"),
+                "[embedding]",
+                "[p] has 1 values but prefix_dimension is 2");
         expect(doc("[1,2,3]", "\"" + N + "\"", "0", "\"" + z(6) + "\"", "1"), "[p] has more than 2 values");
         expect(doc("[1,\"x\"]", "\"" + N + "\"", "0", "\"" + z(6) + "\"", "1"), "[p][1] is not a number");
         expect(doc("[1,1e39]", "\"" + N + "\"", "0", "\"" + z(6) + "\"", "1"), "[p][1] is not a finite float32");
@@ -92,8 +96,14 @@ public class EncryptedVectorParserTest {
     @Test
     public void refusesBadNonce() {
         expect(doc("[1,2]", "\"!!\"", "0", "\"" + z(6) + "\"", "1"), "[n] is not valid base64");
-        expect(doc("[1,2]", "\"" + Base64.getEncoder().encodeToString(new byte[12]) + "\"", "0", "\"" + z(6) + "\"", "1"),
-            "[n] must decode to 16 bytes, got 12");
+        expect(
+                doc(
+                        "[1,2]",
+                        "\"" + Base64.getEncoder().encodeToString(new byte[12]) + "\"",
+                        "0",
+                        "\"" + z(6) + "\"",
+                        "1"),
+                "[n] must decode to 16 bytes, got 12");
         expect(doc("[1,2]", "5", "0", "\"" + z(6) + "\"", "1"), "[n] must be a base64 string");
     }
 
@@ -106,10 +116,15 @@ public class EncryptedVectorParserTest {
 
     @Test
     public void refusesBadResidual() {
-        expect(doc("[1,2]", "\"" + N + "\"", "0", "\"" + z(5) + "\"", "1"), "[z] must decode to 6 float32 values", "got 20 bytes");
+        expect(
+                doc("[1,2]", "\"" + N + "\"", "0", "\"" + z(5) + "\"", "1"),
+                "[z] must decode to 6 float32 values",
+                "got 20 bytes");
         expect(doc("[1,2]", "\"" + N + "\"", "0", "\"%%%\"", "1"), "[z] is not valid base64");
-        float[] bad = { 1, 2, Float.NaN, 4, 5, 6 };
-        expect(doc("[1,2]", "\"" + N + "\"", "0", "\"" + EncryptedVector.encodeFloats(bad) + "\"", "1"), "[z][2] is not a finite float32");
+        float[] bad = {1, 2, Float.NaN, 4, 5, 6};
+        expect(
+                doc("[1,2]", "\"" + N + "\"", "0", "\"" + EncryptedVector.encodeFloats(bad) + "\"", "1"),
+                "[z][2] is not a finite float32");
     }
 
     @Test

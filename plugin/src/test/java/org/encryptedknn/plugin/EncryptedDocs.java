@@ -1,12 +1,11 @@
 package org.encryptedknn.plugin;
 
-import org.encryptedknn.mapper.EncryptedFieldSpec;
-import org.encryptedknn.transform.EncryptedVector;
-
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Random;
+import org.encryptedknn.mapper.EncryptedFieldSpec;
+import org.encryptedknn.transform.EncryptedVector;
 
 /** Random, structurally valid encrypted vectors for tests (no keys needed: the storage side never checks crypto). */
 public final class EncryptedDocs {
@@ -28,12 +27,11 @@ public final class EncryptedDocs {
 
     public static EncryptedVector random(Random random, EncryptedFieldSpec spec, int cell, int epoch) {
         return new EncryptedVector(
-            randomFloats(random, spec.prefixDimension()),
-            randomNonce(random),
-            cell,
-            randomFloats(random, spec.residualDimension()),
-            epoch
-        );
+                randomFloats(random, spec.prefixDimension()),
+                randomNonce(random),
+                cell,
+                randomFloats(random, spec.residualDimension()),
+                epoch);
     }
 
     /** The JSON object form {p,n,c,z,e}. */

@@ -1,33 +1,5 @@
 package org.encryptedknn.plugin;
 
-import org.encryptedknn.codec.EncryptedKnnCodec;
-import org.encryptedknn.codec.HnswParamsRecordingFormat;
-import org.encryptedknn.mapper.EncryptedKnnVectorFieldMapper;
-import org.encryptedknn.query.EncryptedKnnQueryBuilder;
-
-import org.encryptedknn.mapper.EncryptedFieldSpec;
-import org.apache.lucene.index.FieldInfo;
-import org.apache.lucene.index.LeafReaderContext;
-import org.apache.lucene.index.PointValues;
-import org.encryptedknn.stats.PluginStats;
-import org.encryptedknn.rescore.EncryptedKnnRescorerBuilder;
-import org.encryptedknn.rescore.KeyedRescorePayload;
-import org.encryptedknn.transform.EncryptedVector;
-import org.opensearch.ExceptionsHelper;
-import org.opensearch.action.search.SearchResponse;
-import org.opensearch.common.settings.Setting;
-import org.opensearch.common.settings.Settings;
-import org.opensearch.common.xcontent.XContentFactory;
-import org.opensearch.core.rest.RestStatus;
-import org.opensearch.core.xcontent.XContentBuilder;
-import org.opensearch.index.IndexService;
-import org.opensearch.index.engine.Engine;
-import org.opensearch.index.query.QueryBuilders;
-import org.opensearch.indices.IndicesService;
-import org.opensearch.plugins.Plugin;
-import org.opensearch.search.SearchHit;
-import org.opensearch.test.OpenSearchSingleNodeTestCase;
-
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -39,6 +11,30 @@ import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
+import org.apache.lucene.index.FieldInfo;
+import org.apache.lucene.index.LeafReaderContext;
+import org.apache.lucene.index.PointValues;
+import org.encryptedknn.codec.EncryptedKnnCodec;
+import org.encryptedknn.codec.HnswParamsRecordingFormat;
+import org.encryptedknn.mapper.EncryptedFieldSpec;
+import org.encryptedknn.mapper.EncryptedKnnVectorFieldMapper;
+import org.encryptedknn.query.EncryptedKnnQueryBuilder;
+import org.encryptedknn.rescore.EncryptedKnnRescorerBuilder;
+import org.encryptedknn.rescore.KeyedRescorePayload;
+import org.encryptedknn.stats.PluginStats;
+import org.encryptedknn.transform.EncryptedVector;
+import org.opensearch.ExceptionsHelper;
+import org.opensearch.action.search.SearchResponse;
+import org.opensearch.common.settings.Setting;
+import org.opensearch.common.settings.Settings;
+import org.opensearch.core.rest.RestStatus;
+import org.opensearch.index.IndexService;
+import org.opensearch.index.engine.Engine;
+import org.opensearch.index.query.QueryBuilders;
+import org.opensearch.indices.IndicesService;
+import org.opensearch.plugins.Plugin;
+import org.opensearch.search.SearchHit;
+import org.opensearch.test.OpenSearchSingleNodeTestCase;
 
 /**
  * The plugin on a real (single, in-JVM) node. Must run as an unprivileged user: the test framework refuses root.
@@ -54,7 +50,8 @@ public class EncryptedKnnSingleNodeTests extends OpenSearchSingleNodeTestCase {
     public static class FakeKnnSettingPlugin extends Plugin {
         @Override
         public List<Setting<?>> getSettings() {
-            return List.of(Setting.boolSetting("index.knn", false, Setting.Property.IndexScope, Setting.Property.Final));
+            return List.of(
+                    Setting.boolSetting("index.knn", false, Setting.Property.IndexScope, Setting.Property.Final));
         }
     }
 
@@ -64,17 +61,28 @@ public class EncryptedKnnSingleNodeTests extends OpenSearchSingleNodeTestCase {
     }
 
     static Settings encryptedIndex() {
-        return Settings.builder().put("index.encrypted_knn", true).put("index.number_of_shards", 1).put("index.number_of_replicas", 0).build();
+        return Settings.builder()
+                .put("index.encrypted_knn", true)
+                .put("index.number_of_shards", 1)
+                .put("index.number_of_replicas", 0)
+                .build();
     }
 
     static String mapping(String fieldParams) {
-        return "{\"properties\":{\"group\":{\"type\":\"keyword\"},\"embedding\":{\"type\":\"encrypted_knn_vector\"" + fieldParams + "}}}";
+        return "{\"properties\":{\"group\":{\"type\":\"keyword\"},\"embedding\":{\"type\":\"encrypted_knn_vector\""
+                + fieldParams + "}}}";
     }
 
-    static final String GOOD = ",\"model_id\":\"m1\",\"dimension\":32,\"prefix_dimension\":8,\"cells\":6,\"method\":{\"m\":32,\"ef_construction\":200}";
+    static final String GOOD =
+            ",\"model_id\":\"m1\",\"dimension\":32,\"prefix_dimension\":8,\"cells\":6,\"method\":{\"m\":32,\"ef_construction\":200}";
 
     IndexService createEncrypted(String name) {
-        client().admin().indices().prepareCreate(name).setSettings(encryptedIndex()).setMapping(mapping(GOOD)).get();
+        client().admin()
+                .indices()
+                .prepareCreate(name)
+                .setSettings(encryptedIndex())
+                .setMapping(mapping(GOOD))
+                .get();
         return getInstanceFromNode(IndicesService.class).indexServiceSafe(resolveIndex(name));
     }
 
@@ -100,7 +108,14 @@ public class EncryptedKnnSingleNodeTests extends OpenSearchSingleNodeTestCase {
 
     void expectMappingRejected(String params, String... fragments) {
         String name = "bad-" + randomAlphaOfLength(6).toLowerCase(java.util.Locale.ROOT);
-        expectBadRequest(() -> client().admin().indices().prepareCreate(name).setSettings(encryptedIndex()).setMapping(mapping(params)).get(), fragments);
+        expectBadRequest(
+                () -> client().admin()
+                        .indices()
+                        .prepareCreate(name)
+                        .setSettings(encryptedIndex())
+                        .setMapping(mapping(params))
+                        .get(),
+                fragments);
     }
 
     public void testMappingValidation() throws Exception {
@@ -108,43 +123,69 @@ public class EncryptedKnnSingleNodeTests extends OpenSearchSingleNodeTestCase {
         expectMappingRejected(",\"model_id\":\"m1\",\"cells\":6", "[dimension] is required");
         expectMappingRejected(",\"model_id\":\"m1\",\"dimension\":32", "[cells] is required");
         expectMappingRejected(",\"model_id\":\"m1\",\"dimension\":32,\"cells\":0", "[cells] must be in [1, ");
-        expectMappingRejected(",\"model_id\":\"m1\",\"dimension\":32,\"cells\":6,\"prefix_dimension\":32", "[prefix_dimension] (32) must be smaller than [dimension] (32)");
-        expectMappingRejected(",\"model_id\":\"m1\",\"dimension\":32,\"cells\":6,\"method\":{\"m\":0}", "[method.m] must be in [2, 512], got 0");
-        expectMappingRejected(",\"model_id\":\"m1\",\"dimension\":32,\"cells\":6,\"method\":{\"ef\":5}", "unknown parameter [method.ef]");
+        expectMappingRejected(
+                ",\"model_id\":\"m1\",\"dimension\":32,\"cells\":6,\"prefix_dimension\":32",
+                "[prefix_dimension] (32) must be smaller than [dimension] (32)");
+        expectMappingRejected(
+                ",\"model_id\":\"m1\",\"dimension\":32,\"cells\":6,\"method\":{\"m\":0}",
+                "[method.m] must be in [2, 512], got 0");
+        expectMappingRejected(
+                ",\"model_id\":\"m1\",\"dimension\":32,\"cells\":6,\"method\":{\"ef\":5}",
+                "unknown parameter [method.ef]");
         expectMappingRejected(",\"model_id\":\"m1\",\"dimension\":\"x\",\"cells\":6", "[dimension] must be an integer");
-        expectMappingRejected(",\"model_id\":\"m1\",\"dimension\":32,\"cells\":6,\"copy_to\":\"other\"", "does not support [copy_to]");
+        expectMappingRejected(
+                ",\"model_id\":\"m1\",\"dimension\":32,\"cells\":6,\"copy_to\":\"other\"",
+                "does not support [copy_to]");
 
         // the index setting is required
         expectBadRequest(
-            () -> client().admin().indices().prepareCreate("no-setting").setMapping(mapping(GOOD)).get(),
-            "needs the index setting [index.encrypted_knn: true]"
-        );
+                () -> client().admin()
+                        .indices()
+                        .prepareCreate("no-setting")
+                        .setMapping(mapping(GOOD))
+                        .get(),
+                "needs the index setting [index.encrypted_knn: true]");
         // both codecs on one index
         expectBadRequest(
-            () -> client().admin()
-                .indices()
-                .prepareCreate("both")
-                .setSettings(Settings.builder().put(encryptedIndex()).put("index.knn", true))
-                .get(),
-            "sets both [index.encrypted_knn] and [index.knn] to true"
-        );
+                () -> client().admin()
+                        .indices()
+                        .prepareCreate("both")
+                        .setSettings(Settings.builder().put(encryptedIndex()).put("index.knn", true))
+                        .get(),
+                "sets both [index.encrypted_knn] and [index.knn] to true");
 
         // defaults: prefix_dimension = dimension / 4, method {16, 100}
-        client().admin().indices().prepareCreate("defaults").setSettings(encryptedIndex())
-            .setMapping(mapping(",\"model_id\":\"m1\",\"dimension\":32,\"cells\":6")).get();
+        client().admin()
+                .indices()
+                .prepareCreate("defaults")
+                .setSettings(encryptedIndex())
+                .setMapping(mapping(",\"model_id\":\"m1\",\"dimension\":32,\"cells\":6"))
+                .get();
         IndexService service = getInstanceFromNode(IndicesService.class).indexServiceSafe(resolveIndex("defaults"));
         EncryptedKnnVectorFieldMapper.EncryptedKnnVectorFieldType type =
-            (EncryptedKnnVectorFieldMapper.EncryptedKnnVectorFieldType) service.mapperService().fieldType("embedding");
+                (EncryptedKnnVectorFieldMapper.EncryptedKnnVectorFieldType)
+                        service.mapperService().fieldType("embedding");
         assertEquals(new EncryptedFieldSpec("embedding", "m1", 32, 8, 6, 16, 100), type.spec());
-        String mappingJson = client().admin().indices().prepareGetMappings("defaults").get().mappings().get("defaults").source().string();
+        String mappingJson = client().admin()
+                .indices()
+                .prepareGetMappings("defaults")
+                .get()
+                .mappings()
+                .get("defaults")
+                .source()
+                .string();
         assertTrue(mappingJson, mappingJson.contains("\"prefix_dimension\":8"));
 
         // model_id cannot change
         expectBadRequest(
-            () -> client().admin().indices().preparePutMapping("defaults")
-                .setSource(mapping(",\"model_id\":\"m2\",\"dimension\":32,\"cells\":6"), org.opensearch.common.xcontent.XContentType.JSON).get(),
-            "model_id"
-        );
+                () -> client().admin()
+                        .indices()
+                        .preparePutMapping("defaults")
+                        .setSource(
+                                mapping(",\"model_id\":\"m2\",\"dimension\":32,\"cells\":6"),
+                                org.opensearch.common.xcontent.XContentType.JSON)
+                        .get(),
+                "model_id");
     }
 
     void index(String index, String id, EncryptedVector v, String group) {
@@ -168,7 +209,14 @@ public class EncryptedKnnSingleNodeTests extends OpenSearchSingleNodeTestCase {
         }
         client().admin().indices().prepareRefresh("docs").get();
         assertEquals(10, PluginStats.DOCUMENTS_PARSED.sum() - before);
-        assertEquals(10, client().prepareSearch("docs").setSize(0).get().getHits().getTotalHits().value());
+        assertEquals(
+                10,
+                client().prepareSearch("docs")
+                        .setSize(0)
+                        .get()
+                        .getHits()
+                        .getTotalHits()
+                        .value());
 
         // _source keeps the encrypted object
         Map<String, Object> src = client().prepareGet("docs", "d3").get().getSourceAsMap();
@@ -177,7 +225,11 @@ public class EncryptedKnnSingleNodeTests extends OpenSearchSingleNodeTestCase {
         assertEquals(new java.util.HashSet<>(Arrays.asList("p", "n", "c", "z", "e")), emb.keySet());
         assertDerivedResiduals("docs", indexed);
 
-        client().admin().indices().prepareForceMerge("docs").setMaxNumSegments(1).get();
+        client().admin()
+                .indices()
+                .prepareForceMerge("docs")
+                .setMaxNumSegments(1)
+                .get();
         client().admin().indices().prepareRefresh("docs").get();
         assertDerivedResiduals("docs", indexed); // merges keep every residual
         try (Engine.Searcher searcher = service.getShard(0).acquireSearcher("test")) {
@@ -194,7 +246,8 @@ public class EncryptedKnnSingleNodeTests extends OpenSearchSingleNodeTestCase {
                 assertEquals("200", info.getAttribute(HnswParamsRecordingFormat.ATTR_EF_CONSTRUCTION));
                 assertEquals("Lucene99HnswVectorsFormat", info.getAttribute("PerFieldKnnVectorsFormat.format"));
                 assertEquals(PREFIX, info.getVectorDimension());
-                assertEquals(org.apache.lucene.index.VectorSimilarityFunction.EUCLIDEAN, info.getVectorSimilarityFunction());
+                assertEquals(
+                        org.apache.lucene.index.VectorSimilarityFunction.EUCLIDEAN, info.getVectorSimilarityFunction());
                 // epochs present in the segment: min/max of the epoch points
                 PointValues epochs = leaf.reader().getPointValues("embedding._epoch");
                 assertEquals(1, org.apache.lucene.util.NumericUtils.sortableBytesToInt(epochs.getMinPackedValue(), 0));
@@ -210,38 +263,58 @@ public class EncryptedKnnSingleNodeTests extends OpenSearchSingleNodeTestCase {
     void assertDerivedResiduals(String index, Map<String, EncryptedVector> indexed) throws IOException {
         client().admin().indices().prepareFlush(index).get();
         for (Map.Entry<String, EncryptedVector> e : indexed.entrySet()) {
-            org.opensearch.action.get.GetResponse get = client().prepareGet(index, e.getKey()).get();
+            org.opensearch.action.get.GetResponse get =
+                    client().prepareGet(index, e.getKey()).get();
             @SuppressWarnings("unchecked")
             Map<String, Object> emb = (Map<String, Object>) get.getSourceAsMap().get("embedding");
-            assertEquals("GET " + e.getKey(), EncryptedVector.encodeFloats(e.getValue().keyedResidual()), emb.get("z"));
+            assertEquals(
+                    "GET " + e.getKey(),
+                    EncryptedVector.encodeFloats(e.getValue().keyedResidual()),
+                    emb.get("z"));
             String json = get.getSourceAsString(); // the record reads in its indexed key order, z before e
-            assertTrue(json, json.indexOf("\"c\":") < json.indexOf("\"z\":") && json.indexOf("\"z\":") < json.indexOf("\"e\":"));
+            assertTrue(
+                    json,
+                    json.indexOf("\"c\":") < json.indexOf("\"z\":") && json.indexOf("\"z\":") < json.indexOf("\"e\":"));
         }
-        for (SearchHit hit : client().prepareSearch(index).setSize(indexed.size()).get().getHits().getHits()) {
+        for (SearchHit hit : client().prepareSearch(index)
+                .setSize(indexed.size())
+                .get()
+                .getHits()
+                .getHits()) {
             @SuppressWarnings("unchecked")
             Map<String, Object> emb = (Map<String, Object>) hit.getSourceAsMap().get("embedding");
-            assertEquals("hit " + hit.getId(), EncryptedVector.encodeFloats(indexed.get(hit.getId()).keyedResidual()), emb.get("z"));
+            assertEquals(
+                    "hit " + hit.getId(),
+                    EncryptedVector.encodeFloats(indexed.get(hit.getId()).keyedResidual()),
+                    emb.get("z"));
         }
         IndexService service = getInstanceFromNode(IndicesService.class).indexServiceSafe(resolveIndex(index));
         try (Engine.Searcher searcher = service.getShard(0).acquireSearcher("raw")) {
             for (LeafReaderContext leaf : searcher.getIndexReader().leaves()) {
-                org.apache.lucene.index.SegmentReader segment = org.opensearch.common.lucene.Lucene.segmentReader(leaf.reader());
+                org.apache.lucene.index.SegmentReader segment =
+                        org.opensearch.common.lucene.Lucene.segmentReader(leaf.reader());
                 org.apache.lucene.index.SegmentInfo si = segment.getSegmentInfo().info;
                 assertEquals(EncryptedKnnCodec.NAME, si.getCodec().getName());
                 // the bytes as stored, read with Lucene's own format: no z
                 org.apache.lucene.codecs.Codec lucene = org.apache.lucene.codecs.Codec.forName("Lucene103");
-                org.apache.lucene.store.Directory dir = si.getUseCompoundFile()
-                    ? lucene.compoundFormat().getCompoundReader(si.dir, si)
-                    : si.dir;
+                org.apache.lucene.store.Directory dir =
+                        si.getUseCompoundFile() ? lucene.compoundFormat().getCompoundReader(si.dir, si) : si.dir;
                 try (org.apache.lucene.codecs.StoredFieldsReader raw = lucene.storedFieldsFormat()
-                    .fieldsReader(dir, si, segment.getFieldInfos(), org.apache.lucene.store.IOContext.DEFAULT)) {
+                        .fieldsReader(dir, si, segment.getFieldInfos(), org.apache.lucene.store.IOContext.DEFAULT)) {
                     for (int doc = 0; doc < leaf.reader().maxDoc(); doc++) {
-                        org.apache.lucene.util.BytesRef stored = raw.document(doc).getBinaryValue("_source");
+                        org.apache.lucene.util.BytesRef stored =
+                                raw.document(doc).getBinaryValue("_source");
                         Map<String, Object> source = org.opensearch.common.xcontent.XContentHelper.convertToMap(
-                            new org.opensearch.core.common.bytes.BytesArray(stored.bytes, stored.offset, stored.length), false).v2();
+                                        new org.opensearch.core.common.bytes.BytesArray(
+                                                stored.bytes, stored.offset, stored.length),
+                                        false)
+                                .v2();
                         @SuppressWarnings("unchecked")
                         Map<String, Object> emb = (Map<String, Object>) source.get("embedding");
-                        assertEquals("stored record without z", new java.util.HashSet<>(Arrays.asList("p", "n", "c", "e")), emb.keySet());
+                        assertEquals(
+                                "stored record without z",
+                                new java.util.HashSet<>(Arrays.asList("p", "n", "c", "e")),
+                                emb.keySet());
                     }
                 } finally {
                     if (dir != si.dir) {
@@ -259,39 +332,69 @@ public class EncryptedKnnSingleNodeTests extends OpenSearchSingleNodeTestCase {
         long rejectionsBefore = PluginStats.PARSE_REJECTIONS.sum();
 
         List<Object[]> cases = new ArrayList<>();
-        cases.add(new Object[] { EncryptedDocs.randomFloats(random, DIM),
-            "field [embedding] of type [encrypted_knn_vector] accepts only encrypted vectors {p,n,c,z,e}; encrypt it with the encrypted_knn ingest pipeline or the client library first" });
-        cases.add(new Object[] { Map.of("vector", EncryptedDocs.randomFloats(random, DIM)), "accepts only encrypted vectors {p,n,c,z,e}" });
+        cases.add(new Object[] {
+            EncryptedDocs.randomFloats(random, DIM),
+            "field [embedding] of type [encrypted_knn_vector] accepts only encrypted vectors {p,n,c,z,e}; encrypt it with the encrypted_knn ingest pipeline or the client library first"
+        });
+        cases.add(new Object[] {
+            Map.of("vector", EncryptedDocs.randomFloats(random, DIM)), "accepts only encrypted vectors {p,n,c,z,e}"
+        });
         Map<String, Object> m;
-        m = EncryptedDocs.toMap(good); m.put("p", EncryptedDocs.randomFloats(random, PREFIX - 1));
-        cases.add(new Object[] { m, "[p] has 7 values but prefix_dimension is 8" });
-        m = EncryptedDocs.toMap(good); m.put("n", "not base64!");
-        cases.add(new Object[] { m, "[n] is not valid base64" });
-        m = EncryptedDocs.toMap(good); m.put("n", "AAAA");
-        cases.add(new Object[] { m, "[n] must decode to 16 bytes, got 3" });
-        m = EncryptedDocs.toMap(good); m.put("c", CELLS);
-        cases.add(new Object[] { m, "[c] must be a cell id in [0, 6), got 6" });
-        m = EncryptedDocs.toMap(good); m.put("z", EncryptedVector.encodeFloats(new float[DIM - PREFIX - 1]));
-        cases.add(new Object[] { m, "[z] must decode to 24 float32 values" });
-        float[] nan = new float[DIM - PREFIX]; nan[5] = Float.NaN;
-        m = EncryptedDocs.toMap(good); m.put("z", EncryptedVector.encodeFloats(nan));
-        cases.add(new Object[] { m, "[z][5] is not a finite float32" });
-        m = EncryptedDocs.toMap(good); m.put("e", 0);
-        cases.add(new Object[] { m, "[e] must be a key epoch >= 1, got 0" });
-        m = EncryptedDocs.toMap(good); m.remove("c");
-        cases.add(new Object[] { m, "missing [c]" });
+        m = EncryptedDocs.toMap(good);
+        m.put("p", EncryptedDocs.randomFloats(random, PREFIX - 1));
+        cases.add(new Object[] {m, "[p] has 7 values but prefix_dimension is 8"});
+        m = EncryptedDocs.toMap(good);
+        m.put("n", "not base64!");
+        cases.add(new Object[] {m, "[n] is not valid base64"});
+        m = EncryptedDocs.toMap(good);
+        m.put("n", "AAAA");
+        cases.add(new Object[] {m, "[n] must decode to 16 bytes, got 3"});
+        m = EncryptedDocs.toMap(good);
+        m.put("c", CELLS);
+        cases.add(new Object[] {m, "[c] must be a cell id in [0, 6), got 6"});
+        m = EncryptedDocs.toMap(good);
+        m.put("z", EncryptedVector.encodeFloats(new float[DIM - PREFIX - 1]));
+        cases.add(new Object[] {m, "[z] must decode to 24 float32 values"});
+        float[] nan = new float[DIM - PREFIX];
+        nan[5] = Float.NaN;
+        m = EncryptedDocs.toMap(good);
+        m.put("z", EncryptedVector.encodeFloats(nan));
+        cases.add(new Object[] {m, "[z][5] is not a finite float32"});
+        m = EncryptedDocs.toMap(good);
+        m.put("e", 0);
+        cases.add(new Object[] {m, "[e] must be a key epoch >= 1, got 0"});
+        m = EncryptedDocs.toMap(good);
+        m.remove("c");
+        cases.add(new Object[] {m, "missing [c]"});
 
         for (Object[] c : cases) {
             Object value = c[0];
             String expected = (String) c[1];
-            expectBadRequest(() -> client().prepareIndex("inv").setId("x").setSource(Map.of("embedding", value)).get(), "[embedding]", expected);
+            expectBadRequest(
+                    () -> client().prepareIndex("inv")
+                            .setId("x")
+                            .setSource(Map.of("embedding", value))
+                            .get(),
+                    "[embedding]",
+                    expected);
         }
         // the refused value is not echoed back
-        Exception e = expectThrows(Exception.class, () -> client().prepareIndex("inv").setSource(Map.of("embedding", new float[] { 0.123456789f })).get());
+        Exception e = expectThrows(
+                Exception.class,
+                () -> client().prepareIndex("inv")
+                        .setSource(Map.of("embedding", new float[] {0.123456789f}))
+                        .get());
         assertFalse(allMessages(e), allMessages(e).contains("0.12345"));
 
         client().admin().indices().prepareRefresh("inv").get();
-        assertEquals(0, client().prepareSearch("inv").setSize(0).get().getHits().getTotalHits().value());
+        assertEquals(
+                0,
+                client().prepareSearch("inv")
+                        .setSize(0)
+                        .get()
+                        .getHits()
+                        .getTotalHits()
+                        .value());
         assertEquals(cases.size() + 1, PluginStats.PARSE_REJECTIONS.sum() - rejectionsBefore);
     }
 
@@ -337,55 +440,85 @@ public class EncryptedKnnSingleNodeTests extends OpenSearchSingleNodeTestCase {
         long queriesBefore = PluginStats.QUERIES.sum();
 
         SearchResponse r = client().prepareSearch("knn")
-            .setQuery(new EncryptedKnnQueryBuilder("embedding", q, 5).numCandidates(80))
-            .setSize(5).get();
+                .setQuery(new EncryptedKnnQueryBuilder("embedding", q, 5).numCandidates(80))
+                .setSize(5)
+                .get();
         assertEquals(bruteForce(docs, q, 5, i -> true), ids(r));
         // Lucene's EUCLIDEAN score: 1 / (1 + d^2)
-        assertEquals(1.0 / (1.0 + l2(docs.get(Integer.parseInt(r.getHits().getAt(0).getId().substring(1))).prefix(), q)),
-            r.getHits().getAt(0).getScore(), 1e-5);
+        assertEquals(
+                1.0
+                        / (1.0
+                                + l2(
+                                        docs.get(Integer.parseInt(r.getHits()
+                                                        .getAt(0)
+                                                        .getId()
+                                                        .substring(1)))
+                                                .prefix(),
+                                        q)),
+                r.getHits().getAt(0).getScore(),
+                1e-5);
         assertTrue(PluginStats.QUERIES.sum() > queriesBefore);
 
         // filter: any OpenSearch query
         r = client().prepareSearch("knn")
-            .setQuery(new EncryptedKnnQueryBuilder("embedding", q, 5).numCandidates(80).filter(QueryBuilders.termQuery("group", "b")))
-            .setSize(5).get();
+                .setQuery(new EncryptedKnnQueryBuilder("embedding", q, 5)
+                        .numCandidates(80)
+                        .filter(QueryBuilders.termQuery("group", "b")))
+                .setSize(5)
+                .get();
         assertEquals(bruteForce(docs, q, 5, i -> i % 2 == 1), ids(r));
 
         // epoch: only documents of that epoch
         r = client().prepareSearch("knn")
-            .setQuery(new EncryptedKnnQueryBuilder("embedding", q, 5).numCandidates(80).epoch(2).modelId("m1"))
-            .setSize(5).get();
+                .setQuery(new EncryptedKnnQueryBuilder("embedding", q, 5)
+                        .numCandidates(80)
+                        .epoch(2)
+                        .modelId("m1"))
+                .setSize(5)
+                .get();
         assertEquals(bruteForce(docs, q, 5, i -> i % 3 == 0), ids(r));
         // epoch and filter together
         r = client().prepareSearch("knn")
-            .setQuery(new EncryptedKnnQueryBuilder("embedding", q, 5).numCandidates(80).epoch(2).filter(QueryBuilders.termQuery("group", "a")))
-            .setSize(5).get();
+                .setQuery(new EncryptedKnnQueryBuilder("embedding", q, 5)
+                        .numCandidates(80)
+                        .epoch(2)
+                        .filter(QueryBuilders.termQuery("group", "a")))
+                .setSize(5)
+                .get();
         assertEquals(bruteForce(docs, q, 5, i -> i % 3 == 0 && i % 2 == 0), ids(r));
         // no document of that epoch: empty, not an error
-        r = client().prepareSearch("knn").setQuery(new EncryptedKnnQueryBuilder("embedding", q, 5).epoch(3)).get();
+        r = client().prepareSearch("knn")
+                .setQuery(new EncryptedKnnQueryBuilder("embedding", q, 5).epoch(3))
+                .get();
         assertEquals(0, r.getHits().getHits().length);
 
         // errors
         expectBadRequest(
-            () -> client().prepareSearch("knn").setQuery(new EncryptedKnnQueryBuilder("embedding", q, 5).modelId("m2")).get(),
-            "query encrypted under model [m2] but field [embedding] uses model [m1]"
-        );
+                () -> client().prepareSearch("knn")
+                        .setQuery(new EncryptedKnnQueryBuilder("embedding", q, 5).modelId("m2"))
+                        .get(),
+                "query encrypted under model [m2] but field [embedding] uses model [m1]");
         expectBadRequest(
-            () -> client().prepareSearch("knn").setQuery(EncryptedKnnQueryBuilder.plain("embedding", EncryptedDocs.randomFloats(random, DIM), 5)).get(),
-            "plain vectors must be encrypted by the encrypted_knn_query search pipeline (or the client library) before they reach a data node"
-        );
+                () -> client().prepareSearch("knn")
+                        .setQuery(
+                                EncryptedKnnQueryBuilder.plain("embedding", EncryptedDocs.randomFloats(random, DIM), 5))
+                        .get(),
+                "plain vectors must be encrypted by the encrypted_knn_query search pipeline (or the client library) before they reach a data node");
         expectBadRequest(
-            () -> client().prepareSearch("knn").setQuery(new EncryptedKnnQueryBuilder("embedding", new float[PREFIX + 1], 5)).get(),
-            "[encrypted_vector] has 9 values but field [embedding] has prefix_dimension 8"
-        );
+                () -> client().prepareSearch("knn")
+                        .setQuery(new EncryptedKnnQueryBuilder("embedding", new float[PREFIX + 1], 5))
+                        .get(),
+                "[encrypted_vector] has 9 values but field [embedding] has prefix_dimension 8");
         expectBadRequest(
-            () -> client().prepareSearch("knn").setQuery(new EncryptedKnnQueryBuilder("group", q, 5)).get(),
-            "field [group] is of type [keyword], not [encrypted_knn_vector]"
-        );
+                () -> client().prepareSearch("knn")
+                        .setQuery(new EncryptedKnnQueryBuilder("group", q, 5))
+                        .get(),
+                "field [group] is of type [keyword], not [encrypted_knn_vector]");
         expectBadRequest(
-            () -> client().prepareSearch("knn").setQuery(new EncryptedKnnQueryBuilder("nope", q, 5)).get(),
-            "field [nope] is not mapped"
-        );
+                () -> client().prepareSearch("knn")
+                        .setQuery(new EncryptedKnnQueryBuilder("nope", q, 5))
+                        .get(),
+                "field [nope] is not mapped");
     }
 
     static double dot(float[] a, float[] b) {
@@ -410,9 +543,10 @@ public class EncryptedKnnSingleNodeTests extends OpenSearchSingleNodeTestCase {
 
         int window = 40;
         SearchResponse r = client().prepareSearch("rs")
-            .setQuery(new EncryptedKnnQueryBuilder("embedding", q, window).numCandidates(60))
-            .addRescorer(new EncryptedKnnRescorerBuilder("embedding", kq).windowSize(window))
-            .setSize(window).get();
+                .setQuery(new EncryptedKnnQueryBuilder("embedding", q, window).numCandidates(60))
+                .addRescorer(new EncryptedKnnRescorerBuilder("embedding", kq).windowSize(window))
+                .setSize(window)
+                .get();
         assertEquals(window, r.getHits().getHits().length);
         List<String> firstPass = bruteForce(docs, q, window, i -> true);
 
@@ -433,7 +567,11 @@ public class EncryptedKnnSingleNodeTests extends OpenSearchSingleNodeTestCase {
         float last = Float.POSITIVE_INFINITY;
         for (SearchHit hit : r.getHits().getHits()) {
             assertTrue("hit " + hit.getId() + " was not in the first pass", expected.containsKey(hit.getId()));
-            assertEquals(hit.getId(), expected.get(hit.getId()), hit.getScore(), 1e-4f * Math.max(1f, Math.abs(hit.getScore())));
+            assertEquals(
+                    hit.getId(),
+                    expected.get(hit.getId()),
+                    hit.getScore(),
+                    1e-4f * Math.max(1f, Math.abs(hit.getScore())));
             assertTrue("sorted descending", hit.getScore() <= last);
             last = hit.getScore();
             // unprobed hits: the key holder sees c in _source
@@ -443,10 +581,14 @@ public class EncryptedKnnSingleNodeTests extends OpenSearchSingleNodeTestCase {
             EncryptedVector v = docs.get(Integer.parseInt(hit.getId().substring(1)));
             assertEquals(v.cell(), c);
             if (!cells.containsKey(c)) {
-                assertEquals((float) dot(prefix, v.prefix()), hit.getScore(), 1e-4f * Math.max(1f, Math.abs(hit.getScore())));
+                assertEquals(
+                        (float) dot(prefix, v.prefix()),
+                        hit.getScore(),
+                        1e-4f * Math.max(1f, Math.abs(hit.getScore())));
             }
             // the per-hit field: p, n, cell, epoch; the exact residual term (probed) or z (unprobed)
-            Map<?, ?> info = (Map<?, ?>) hit.field(org.encryptedknn.rescore.EncryptedKnnRescorer.HIT_FIELD).getValue();
+            Map<?, ?> info = (Map<?, ?>) hit.field(org.encryptedknn.rescore.EncryptedKnnRescorer.HIT_FIELD)
+                    .getValue();
             assertArrayEquals(v.prefix(), EncryptedVector.decodeFloats((String) info.get("prefix")), 0f);
             assertEquals(java.util.Base64.getEncoder().encodeToString(v.nonce()), info.get("nonce"));
             assertEquals(v.cell(), ((Number) info.get("cell")).intValue());
@@ -467,9 +609,10 @@ public class EncryptedKnnSingleNodeTests extends OpenSearchSingleNodeTestCase {
         // epoch in the rescore query: other-epoch hits keep the prefix part only
         KeyedRescorePayload epoch2 = new KeyedRescorePayload(prefix, cells, 2);
         r = client().prepareSearch("rs")
-            .setQuery(new EncryptedKnnQueryBuilder("embedding", q, window).numCandidates(60))
-            .addRescorer(new EncryptedKnnRescorerBuilder("embedding", epoch2).windowSize(window))
-            .setSize(window).get();
+                .setQuery(new EncryptedKnnQueryBuilder("embedding", q, window).numCandidates(60))
+                .addRescorer(new EncryptedKnnRescorerBuilder("embedding", epoch2).windowSize(window))
+                .setSize(window)
+                .get();
         for (SearchHit hit : r.getHits().getHits()) {
             EncryptedVector v = docs.get(Integer.parseInt(hit.getId().substring(1)));
             double s = dot(prefix, v.prefix());
@@ -481,64 +624,91 @@ public class EncryptedKnnSingleNodeTests extends OpenSearchSingleNodeTestCase {
 
         // a window smaller than the hits: the rest follow, below the window
         r = client().prepareSearch("rs")
-            .setQuery(new EncryptedKnnQueryBuilder("embedding", q, 20).numCandidates(60))
-            .addRescorer(new EncryptedKnnRescorerBuilder("embedding", kq).windowSize(5))
-            .setSize(20).get();
+                .setQuery(new EncryptedKnnQueryBuilder("embedding", q, 20).numCandidates(60))
+                .addRescorer(new EncryptedKnnRescorerBuilder("embedding", kq).windowSize(5))
+                .setSize(20)
+                .get();
         assertEquals(20, r.getHits().getHits().length);
         List<String> tail = ids(r).subList(5, 20);
-        assertEquals(bruteForce(docs, q, 20, i -> true).subList(0, 20).stream().filter(tail::contains).collect(Collectors.toList()), tail);
+        assertEquals(
+                bruteForce(docs, q, 20, i -> true).subList(0, 20).stream()
+                        .filter(tail::contains)
+                        .collect(Collectors.toList()),
+                tail);
 
         // validation against the mapping
         Map<Integer, float[]> outOfRange = Map.of(CELLS, new float[DIM - PREFIX]);
         expectBadRequest(
-            () -> client().prepareSearch("rs").setQuery(QueryBuilders.matchAllQuery())
-                .addRescorer(new EncryptedKnnRescorerBuilder("embedding", new KeyedRescorePayload(prefix, outOfRange, null))).get(),
-            "cell id 6 is out of range: field [embedding] has cells [0, 6)"
-        );
+                () -> client().prepareSearch("rs")
+                        .setQuery(QueryBuilders.matchAllQuery())
+                        .addRescorer(new EncryptedKnnRescorerBuilder(
+                                "embedding", new KeyedRescorePayload(prefix, outOfRange, null)))
+                        .get(),
+                "cell id 6 is out of range: field [embedding] has cells [0, 6)");
         Map<Integer, float[]> shortResidual = Map.of(1, new float[3]);
         expectBadRequest(
-            () -> client().prepareSearch("rs").setQuery(QueryBuilders.matchAllQuery())
-                .addRescorer(new EncryptedKnnRescorerBuilder("embedding", new KeyedRescorePayload(prefix, shortResidual, null))).get(),
-            "[query.cells.1] has 3 float32 values but field [embedding] has dimension - prefix_dimension = 24"
-        );
+                () -> client().prepareSearch("rs")
+                        .setQuery(QueryBuilders.matchAllQuery())
+                        .addRescorer(new EncryptedKnnRescorerBuilder(
+                                "embedding", new KeyedRescorePayload(prefix, shortResidual, null)))
+                        .get(),
+                "[query.cells.1] has 3 float32 values but field [embedding] has dimension - prefix_dimension = 24");
         expectBadRequest(
-            () -> client().prepareSearch("rs").setQuery(QueryBuilders.matchAllQuery())
-                .addRescorer(new EncryptedKnnRescorerBuilder("embedding", new KeyedRescorePayload(new float[3], Map.of(), null))).get(),
-            "[query.prefix] has 3 values but field [embedding] has prefix_dimension 8"
-        );
+                () -> client().prepareSearch("rs")
+                        .setQuery(QueryBuilders.matchAllQuery())
+                        .addRescorer(new EncryptedKnnRescorerBuilder(
+                                "embedding", new KeyedRescorePayload(new float[3], Map.of(), null)))
+                        .get(),
+                "[query.prefix] has 3 values but field [embedding] has prefix_dimension 8");
         expectBadRequest(
-            () -> client().prepareSearch("rs").setQuery(QueryBuilders.matchAllQuery())
-                .addRescorer(new EncryptedKnnRescorerBuilder("group", kq)).get(),
-            "field [group] is of type [keyword]"
-        );
+                () -> client().prepareSearch("rs")
+                        .setQuery(QueryBuilders.matchAllQuery())
+                        .addRescorer(new EncryptedKnnRescorerBuilder("group", kq))
+                        .get(),
+                "field [group] is of type [keyword]");
     }
 
     public void testStatsEndpoint() throws Exception {
         createEncrypted("st");
         Random random = new Random(randomLong());
         index("st", "1", EncryptedDocs.random(random, SPEC, 0, 1), null);
-        org.opensearch.test.rest.FakeRestRequest request = new org.opensearch.test.rest.FakeRestRequest.Builder(xContentRegistry())
-            .withMethod(org.opensearch.rest.RestRequest.Method.GET)
-            .withPath("/_plugins/encrypted_knn/stats")
-            .build();
-        org.opensearch.test.rest.FakeRestChannel channel = new org.opensearch.test.rest.FakeRestChannel(request, true, 1);
-        org.opensearch.cluster.service.ClusterService clusterService = getInstanceFromNode(org.opensearch.cluster.service.ClusterService.class);
-        new org.encryptedknn.rest.RestEncryptedKnnStatsAction(() -> clusterService.state().nodes()).handleRequest(request, channel, null);
+        org.opensearch.test.rest.FakeRestRequest request = new org.opensearch.test.rest.FakeRestRequest.Builder(
+                        xContentRegistry())
+                .withMethod(org.opensearch.rest.RestRequest.Method.GET)
+                .withPath("/_plugins/encrypted_knn/stats")
+                .build();
+        org.opensearch.test.rest.FakeRestChannel channel =
+                new org.opensearch.test.rest.FakeRestChannel(request, true, 1);
+        org.opensearch.cluster.service.ClusterService clusterService =
+                getInstanceFromNode(org.opensearch.cluster.service.ClusterService.class);
+        new org.encryptedknn.rest.RestEncryptedKnnStatsAction(
+                        () -> clusterService.state().nodes())
+                .handleRequest(request, channel, null);
         assertEquals(RestStatus.OK, channel.capturedResponse().status());
         Map<String, Object> body = org.opensearch.common.xcontent.XContentHelper.convertToMap(
-            channel.capturedResponse().content(), false, org.opensearch.common.xcontent.XContentType.JSON).v2();
+                        channel.capturedResponse().content(), false, org.opensearch.common.xcontent.XContentType.JSON)
+                .v2();
         assertEquals("local_node", body.get("scope"));
         @SuppressWarnings("unchecked")
         Map<String, Object> nodes = (Map<String, Object>) body.get("nodes");
         @SuppressWarnings("unchecked")
-        Map<String, Object> node = (Map<String, Object>) nodes.get(clusterService.localNode().getId());
+        Map<String, Object> node =
+                (Map<String, Object>) nodes.get(clusterService.localNode().getId());
         assertNotNull(body.toString(), node);
         assertTrue(((Number) node.get("documents_parsed")).longValue() >= 1);
-        for (String key : List.of("parse_rejections", "queries", "query_rejections", "rescore_requests", "rescored_hits",
-            "rescored_hits_unprobed_cell", "ckks_batches", "native_memory_in_use_bytes")) {
+        for (String key : List.of(
+                "parse_rejections",
+                "queries",
+                "query_rejections",
+                "rescore_requests",
+                "rescored_hits",
+                "rescored_hits_unprobed_cell",
+                "ckks_batches",
+                "native_memory_in_use_bytes")) {
             assertTrue(key, node.containsKey(key));
         }
-        for (String key : List.of("ckks_rescore_requests", "ckks_time_in_nanos", "ckks_result_bytes", "ckks_rejections")) {
+        for (String key :
+                List.of("ckks_rescore_requests", "ckks_time_in_nanos", "ckks_result_bytes", "ckks_rejections")) {
             assertTrue(key, node.containsKey(key));
         }
         assertTrue(((Number) node.get("ckks_batches")).longValue() >= 0); // the ckks tests may share this JVM

@@ -26,7 +26,8 @@ import org.junit.Test;
  */
 public class PluginZipIT {
 
-    private static final List<String> FOREIGN = List.of("org/encryptedknn/client/", "org/encryptedknn/tools/", "org/encryptedknn/corpus/");
+    private static final List<String> FOREIGN =
+            List.of("org/encryptedknn/client/", "org/encryptedknn/tools/", "org/encryptedknn/corpus/");
 
     @Test
     public void zipHoldsOnlyNodeCode() throws IOException {
@@ -39,7 +40,7 @@ public class PluginZipIT {
         int pluginClasses = 0;
         boolean nativeLibrary = false;
         try (ZipInputStream in = new ZipInputStream(Files.newInputStream(zip))) {
-            for (ZipEntry e; (e = in.getNextEntry()) != null;) {
+            for (ZipEntry e; (e = in.getNextEntry()) != null; ) {
                 top.add(e.getName());
                 if (!e.getName().endsWith(".jar")) {
                     continue;
@@ -49,7 +50,9 @@ public class PluginZipIT {
                         if (entry.startsWith("org/encryptedknn/")) {
                             pluginClasses++;
                         }
-                        if (FOREIGN.stream().anyMatch(entry::startsWith) || entry.matches("org/encryptedknn/.*(Test|Tests|IT|TestCase|TestSupport)(\\$.*)?\\.class")) {
+                        if (FOREIGN.stream().anyMatch(entry::startsWith)
+                                || entry.matches(
+                                        "org/encryptedknn/.*(Test|Tests|IT|TestCase|TestSupport)(\\$.*)?\\.class")) {
                             problems.add(e.getName() + ": " + entry + " does not run in a node");
                         }
                         if (provided.contains(entry) && !entry.startsWith("META-INF/")) {
@@ -60,7 +63,8 @@ public class PluginZipIT {
                 }
             }
         }
-        assertTrue(top.toString(), top.contains("plugin-descriptor.properties") && top.contains("plugin-security.policy"));
+        assertTrue(
+                top.toString(), top.contains("plugin-descriptor.properties") && top.contains("plugin-security.policy"));
         assertTrue(top.toString(), top.stream().anyMatch(n -> n.matches("encrypted-knn-core-.*\\.jar")));
         assertTrue("plugin classes: " + pluginClasses, pluginClasses > 50);
         assertEquals(List.of(), problems.subList(0, Math.min(problems.size(), 20)));
@@ -74,7 +78,7 @@ public class PluginZipIT {
     private static List<String> jarEntries(ZipInputStream zip) throws IOException {
         List<String> names = new ArrayList<>();
         ZipInputStream inner = new ZipInputStream(new NonClosing(zip));
-        for (ZipEntry e; (e = inner.getNextEntry()) != null;) {
+        for (ZipEntry e; (e = inner.getNextEntry()) != null; ) {
             names.add(e.getName());
         }
         return names;
@@ -85,7 +89,10 @@ public class PluginZipIT {
         for (String path : Files.readString(classpathFile).trim().split(File.pathSeparator)) {
             if (path.endsWith(".jar")) {
                 try (JarFile jar = new JarFile(path)) {
-                    jar.stream().map(ZipEntry::getName).filter(n -> n.endsWith(".class")).forEach(classes::add);
+                    jar.stream()
+                            .map(ZipEntry::getName)
+                            .filter(n -> n.endsWith(".class"))
+                            .forEach(classes::add);
                 }
             }
         }

@@ -1,5 +1,14 @@
 package org.encryptedknn.rescore;
 
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertThrows;
+import static org.junit.Assert.assertTrue;
+
+import java.io.IOException;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import org.encryptedknn.he.CkksContext;
 import org.encryptedknn.he.CkksKeyHolder;
 import org.encryptedknn.he.CkksParameters;
@@ -20,26 +29,18 @@ import org.opensearch.core.xcontent.XContentParser;
 import org.opensearch.search.SearchModule;
 import org.opensearch.search.builder.SearchSourceBuilder;
 
-import java.io.IOException;
-import java.util.Base64;
-import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
-
-import static org.junit.Assert.assertEquals;
-import static org.junit.Assert.assertThrows;
-import static org.junit.Assert.assertTrue;
-
 /** Plain JUnit (runs as root): XContent and wire round trips of the ckks rescore, and its parse-time 400s. */
 public class CkksRescoreParsingTest {
 
     static final SearchModule MODULE = new SearchModule(Settings.EMPTY, List.of(new EncryptedKnnPlugin()));
     static final NamedXContentRegistry XCONTENT = new NamedXContentRegistry(MODULE.getNamedXContents());
     static final NamedWriteableRegistry WRITEABLES = new NamedWriteableRegistry(MODULE.getNamedWriteables());
-    static final String PARAMS = "{\"poly_degree\":4096,\"coeff_modulus_bits\":[50],\"scale_bits\":25,\"block_width\":288}";
+    static final String PARAMS =
+            "{\"poly_degree\":4096,\"coeff_modulus_bits\":[50],\"scale_bits\":25,\"block_width\":288}";
 
     static SearchSourceBuilder source(String json) throws IOException {
-        try (XContentParser p = JsonXContent.jsonXContent.createParser(XCONTENT, DeprecationHandler.THROW_UNSUPPORTED_OPERATION, json)) {
+        try (XContentParser p = JsonXContent.jsonXContent.createParser(
+                XCONTENT, DeprecationHandler.THROW_UNSUPPORTED_OPERATION, json)) {
             return SearchSourceBuilder.fromXContent(p);
         }
     }
@@ -54,17 +55,21 @@ public class CkksRescoreParsingTest {
     }
 
     static String body(String query) {
-        return "{\"rescore\":{\"window_size\":50,\"encrypted_knn\":{\"field\":\"embedding\",\"mode\":\"ckks\",\"query\":" + query + "}}}";
+        return "{\"rescore\":{\"window_size\":50,\"encrypted_knn\":{\"field\":\"embedding\",\"mode\":\"ckks\",\"query\":"
+                + query + "}}}";
     }
 
     @Test
     public void roundTrips() throws IOException {
-        try (CkksContext ctx = CkksContext.create(CkksParameters.defaults()); CkksSecretKey sk = CkksSecretKey.generate(ctx);
-             CkksKeyHolder kh = new CkksKeyHolder(ctx, sk)) {
-            String ct = Base64.getEncoder().encodeToString(kh.encryptQuery(new float[] { 0.5f, -0.25f }));
+        try (CkksContext ctx = CkksContext.create(CkksParameters.defaults());
+                CkksSecretKey sk = CkksSecretKey.generate(ctx);
+                CkksKeyHolder kh = new CkksKeyHolder(ctx, sk)) {
+            String ct = Base64.getEncoder().encodeToString(kh.encryptQuery(new float[] {0.5f, -0.25f}));
             // cells before ckks: the parameters may come last in the object
-            SearchSourceBuilder parsed = source(body("{\"prefix\":[1,2],\"cells\":{\"17\":\"" + ct + "\"},\"epoch\":2,\"ckks\":" + PARAMS + "}"));
-            EncryptedKnnRescorerBuilder b = (EncryptedKnnRescorerBuilder) parsed.rescores().get(0);
+            SearchSourceBuilder parsed = source(
+                    body("{\"prefix\":[1,2],\"cells\":{\"17\":\"" + ct + "\"},\"epoch\":2,\"ckks\":" + PARAMS + "}"));
+            EncryptedKnnRescorerBuilder b =
+                    (EncryptedKnnRescorerBuilder) parsed.rescores().get(0);
             assertEquals(RescoreMode.CKKS, b.mode());
             CkksRescorePayload q = b.ckksQuery();
             assertEquals(CkksParameters.defaults(), q.parameters());
@@ -86,23 +91,35 @@ public class CkksRescoreParsingTest {
     @Test
     public void parseTimeErrorsNameTheField() {
         assertTrue(message(body("{\"prefix\":[1],\"cells\":{\"3\":\"@@\"},\"ckks\":" + PARAMS + "}"))
-            .contains("[encrypted_knn] rescore.encrypted_knn.query.cells[3]: is not valid base64"));
-        assertTrue(message(body("{\"prefix\":[1],\"cells\":{\"3\":\"AAAA\"},\"ckks\":" + PARAMS + "}"))
-            .contains("rescore.encrypted_knn.query.cells[3]: query ciphertext: not an encrypted-knn ciphertext (expected the EKW1 wire form)"));
-        assertTrue(message(body("{\"prefix\":[1],\"cells\":{\"3\":\"AAAA\"}}")).contains("rescore.encrypted_knn.query.ckks: is required"));
-        assertTrue(message(body("{\"prefix\":[1],\"cells\":{},\"ckks\":" + PARAMS + "}")).contains("at least one cell ciphertext"));
-        assertTrue(message(body("{\"prefix\":[1],\"cells\":{\"3\":\"AAAA\"},\"ckks\":{\"poly_degree\":4096,\"coeff_modulus_bits\":[50],\"scale_bits\":40,\"block_width\":288}}"))
-            .contains("rescore.encrypted_knn.query.ckks: parameters {poly_degree: 4096, coeff_modulus_bits: [50], scale_bits: 40} are not accepted"));
-        assertTrue(message(body("{\"prefix\":[1],\"cells\":{\"3\":\"AAAA\"},\"ckks\":{\"poly_degree\":4096,\"coeff_modulus_bits\":[50],\"scale_bits\":25,\"block_width\":0}}"))
-            .contains("rescore.encrypted_knn.query.ckks.block_width: must be in [1, 65536], got 0"));
+                .contains("[encrypted_knn] rescore.encrypted_knn.query.cells[3]: is not valid base64"));
+        assertTrue(
+                message(body("{\"prefix\":[1],\"cells\":{\"3\":\"AAAA\"},\"ckks\":" + PARAMS + "}"))
+                        .contains(
+                                "rescore.encrypted_knn.query.cells[3]: query ciphertext: not an encrypted-knn ciphertext (expected the EKW1 wire form)"));
+        assertTrue(message(body("{\"prefix\":[1],\"cells\":{\"3\":\"AAAA\"}}"))
+                .contains("rescore.encrypted_knn.query.ckks: is required"));
+        assertTrue(message(body("{\"prefix\":[1],\"cells\":{},\"ckks\":" + PARAMS + "}"))
+                .contains("at least one cell ciphertext"));
+        assertTrue(
+                message(
+                                body(
+                                        "{\"prefix\":[1],\"cells\":{\"3\":\"AAAA\"},\"ckks\":{\"poly_degree\":4096,\"coeff_modulus_bits\":[50],\"scale_bits\":40,\"block_width\":288}}"))
+                        .contains(
+                                "rescore.encrypted_knn.query.ckks: parameters {poly_degree: 4096, coeff_modulus_bits: [50], scale_bits: 40} are not accepted"));
+        assertTrue(message(
+                        body(
+                                "{\"prefix\":[1],\"cells\":{\"3\":\"AAAA\"},\"ckks\":{\"poly_degree\":4096,\"coeff_modulus_bits\":[50],\"scale_bits\":25,\"block_width\":0}}"))
+                .contains("rescore.encrypted_knn.query.ckks.block_width: must be in [1, 65536], got 0"));
         assertTrue(message(body("{\"prefix\":[1],\"cells\":{\"3\":\"AAAA\"},\"ckks\":{\"poly_degree\":4096}}"))
-            .contains("are all required"));
+                .contains("are all required"));
         assertTrue(message(body("{\"prefix\":[1],\"cells\":{\"3\":\"AAAA\"},\"ckks\":" + PARAMS + ",\"x\":1}"))
-            .contains("unknown key [x]"));
+                .contains("unknown key [x]"));
         String huge = "A".repeat(400_000);
         assertTrue(message(body("{\"prefix\":[1],\"cells\":{\"3\":\"" + huge + "\"},\"ckks\":" + PARAMS + "}"))
-            .contains("rescore.encrypted_knn.query.cells[3]: is 400000 base64 characters"));
+                .contains("rescore.encrypted_knn.query.cells[3]: is 400000 base64 characters"));
         Map<Integer, byte[]> none = new TreeMap<>();
-        assertThrows(IllegalArgumentException.class, () -> new CkksRescorePayload(new float[] { 1 }, none, null, CkksParameters.defaults()));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> new CkksRescorePayload(new float[] {1}, none, null, CkksParameters.defaults()));
     }
 }

@@ -1,5 +1,15 @@
 package org.encryptedknn.rescore;
 
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.TreeMap;
 import org.encryptedknn.he.CiphertextWire;
 import org.encryptedknn.he.CkksContext;
 import org.encryptedknn.he.CkksKeyHolder;
@@ -21,17 +31,6 @@ import org.opensearch.plugins.Plugin;
 import org.opensearch.search.SearchHit;
 import org.opensearch.test.OpenSearchSingleNodeTestCase;
 
-import java.util.Arrays;
-import java.util.Base64;
-import java.util.Collection;
-import java.util.HashMap;
-import java.util.HashSet;
-import java.util.List;
-import java.util.Map;
-import java.util.Random;
-import java.util.Set;
-import java.util.TreeMap;
-
 /**
  * ckks-mode rescoring on a real (single, in-JVM) node with a real CKKS key: the returned ciphertexts decrypt to the
  * exact keyed scores, unprobed hits are flagged, hostile ciphertexts are 400s and the node keeps answering.
@@ -46,8 +45,10 @@ public class CkksRescoreSingleNodeTests extends OpenSearchSingleNodeTestCase {
     static final int DOCS = 90;
     /** B larger than the residual, so a batch holds 2048 / 300 = 6 hits and cells span several batches. */
     static final CkksParameters PARAMS = new CkksParameters(4096, List.of(50), 25, 300);
-    static final String MAPPING = "{\"properties\":{\"embedding\":{\"type\":\"encrypted_knn_vector\",\"model_id\":\"m1\",\"dimension\":"
-        + DIM + ",\"prefix_dimension\":" + PREFIX + ",\"cells\":" + CELLS + "}}}";
+
+    static final String MAPPING =
+            "{\"properties\":{\"embedding\":{\"type\":\"encrypted_knn_vector\",\"model_id\":\"m1\",\"dimension\":" + DIM
+                    + ",\"prefix_dimension\":" + PREFIX + ",\"cells\":" + CELLS + "}}}";
 
     @Override
     protected Collection<Class<? extends Plugin>> getPlugins() {
@@ -65,20 +66,33 @@ public class CkksRescoreSingleNodeTests extends OpenSearchSingleNodeTestCase {
     }
 
     Map<String, Doc> index(String name, int shards, Random r) throws Exception {
-        client().admin().indices().prepareCreate(name)
-            .setSettings(Settings.builder().put("index.encrypted_knn", true).put("index.number_of_shards", shards)
-                .put("index.number_of_replicas", 0))
-            .setMapping(MAPPING).get();
+        client().admin()
+                .indices()
+                .prepareCreate(name)
+                .setSettings(Settings.builder()
+                        .put("index.encrypted_knn", true)
+                        .put("index.number_of_shards", shards)
+                        .put("index.number_of_replicas", 0))
+                .setMapping(MAPPING)
+                .get();
         Map<String, Doc> docs = new HashMap<>();
-        BulkRequestBuilder bulk = client().prepareBulk().setRefreshPolicy(org.opensearch.action.support.WriteRequest.RefreshPolicy.IMMEDIATE);
+        BulkRequestBuilder bulk = client().prepareBulk()
+                .setRefreshPolicy(org.opensearch.action.support.WriteRequest.RefreshPolicy.IMMEDIATE);
         for (int i = 0; i < DOCS; i++) {
             Doc d = new Doc(random(r, PREFIX, 1), r.nextInt(CELLS), random(r, RESIDUAL, 0.2));
             docs.put(Integer.toString(i), d);
             byte[] nonce = new byte[16];
             r.nextBytes(nonce);
-            XContentBuilder b = XContentFactory.jsonBuilder().startObject().startObject("embedding")
-                .field("p", d.p()).field("n", Base64.getEncoder().encodeToString(nonce)).field("c", d.cell())
-                .field("z", EncryptedVector.encodeFloats(d.z())).field("e", 1).endObject().endObject();
+            XContentBuilder b = XContentFactory.jsonBuilder()
+                    .startObject()
+                    .startObject("embedding")
+                    .field("p", d.p())
+                    .field("n", Base64.getEncoder().encodeToString(nonce))
+                    .field("c", d.cell())
+                    .field("z", EncryptedVector.encodeFloats(d.z()))
+                    .field("e", 1)
+                    .endObject()
+                    .endObject();
             bulk.add(client().prepareIndex(name).setId(Integer.toString(i)).setSource(b));
         }
         assertFalse(bulk.get().hasFailures());
@@ -94,12 +108,21 @@ public class CkksRescoreSingleNodeTests extends OpenSearchSingleNodeTestCase {
     }
 
     SearchResponse search(String index, CkksRescorePayload q, int window) {
-        return client().prepareSearch(index).setQuery(QueryBuilders.matchAllQuery()).setSize(DOCS)
-            .addRescorer(new EncryptedKnnRescorerBuilder("embedding", q).windowSize(window)).get();
+        return client().prepareSearch(index)
+                .setQuery(QueryBuilders.matchAllQuery())
+                .setSize(DOCS)
+                .addRescorer(new EncryptedKnnRescorerBuilder("embedding", q).windowSize(window))
+                .get();
     }
 
     /** Checks one ckks response against plaintext: every probed hit decrypts to ⟨H_c r_q, z⟩ within 1e-4. */
-    void checkResponse(SearchResponse resp, Map<String, Doc> docs, float[] prefix, Map<Integer, float[]> rq, CkksKeyHolder kh, int window) {
+    void checkResponse(
+            SearchResponse resp,
+            Map<String, Doc> docs,
+            float[] prefix,
+            Map<Integer, float[]> rq,
+            CkksKeyHolder kh,
+            int window) {
         SearchHit[] hits = resp.getHits().getHits();
         assertEquals(DOCS, hits.length);
         // each batch ciphertext exactly once; decrypt it
@@ -108,8 +131,11 @@ public class CkksRescoreSingleNodeTests extends OpenSearchSingleNodeTestCase {
             Map<?, ?> f = info(hit);
             if (f.containsKey("ciphertext")) {
                 String batch = (String) f.get("batch");
-                assertNull("batch " + batch + " twice", sums.put(batch,
-                    kh.decryptBatch((byte[]) f.get("ciphertext"), ((Number) f.get("count")).intValue())));
+                assertNull(
+                        "batch " + batch + " twice",
+                        sums.put(
+                                batch,
+                                kh.decryptBatch((byte[]) f.get("ciphertext"), ((Number) f.get("count")).intValue())));
             }
         }
         float previous = Float.POSITIVE_INFINITY;
@@ -162,8 +188,10 @@ public class CkksRescoreSingleNodeTests extends OpenSearchSingleNodeTestCase {
 
     public void testCkksRescoreDecryptsToExactScores() throws Exception {
         Random r = new Random(42);
-        try (CkksContext ctx = CkksContext.create(PARAMS); CkksSecretKey sk = CkksSecretKey.generate(ctx); CkksKeyHolder kh = new CkksKeyHolder(ctx, sk)) {
-            for (int shards : new int[] { 1, 3 }) {
+        try (CkksContext ctx = CkksContext.create(PARAMS);
+                CkksSecretKey sk = CkksSecretKey.generate(ctx);
+                CkksKeyHolder kh = new CkksKeyHolder(ctx, sk)) {
+            for (int shards : new int[] {1, 3}) {
                 String name = "ck" + shards;
                 Map<String, Doc> docs = index(name, shards, r);
                 float[] prefix = random(r, PREFIX, 1);
@@ -192,9 +220,12 @@ public class CkksRescoreSingleNodeTests extends OpenSearchSingleNodeTestCase {
     public void testHostileCiphertextsAre400s() throws Exception {
         Random r = new Random(7);
         Map<String, Doc> docs = index("hostile", 1, r);
-        try (CkksContext ctx = CkksContext.create(PARAMS); CkksSecretKey sk = CkksSecretKey.generate(ctx); CkksKeyHolder kh = new CkksKeyHolder(ctx, sk);
-             CkksContext big = CkksContext.create(CkksParameters.n8192(300)); CkksSecretKey bigSk = CkksSecretKey.generate(big);
-             CkksKeyHolder bigKh = new CkksKeyHolder(big, bigSk)) {
+        try (CkksContext ctx = CkksContext.create(PARAMS);
+                CkksSecretKey sk = CkksSecretKey.generate(ctx);
+                CkksKeyHolder kh = new CkksKeyHolder(ctx, sk);
+                CkksContext big = CkksContext.create(CkksParameters.n8192(300));
+                CkksSecretKey bigSk = CkksSecretKey.generate(big);
+                CkksKeyHolder bigKh = new CkksKeyHolder(big, bigSk)) {
             float[] prefix = random(r, PREFIX, 1);
             float[] q0 = random(r, RESIDUAL, 0.2);
             byte[] good = kh.encryptQuery(q0);
@@ -225,14 +256,30 @@ public class CkksRescoreSingleNodeTests extends OpenSearchSingleNodeTestCase {
             cases.put("other parameters", otherParams);
             cases.put("huge", huge);
             for (Map.Entry<String, byte[]> c : cases.entrySet()) {
-                String json = body(prefix, Base64.getEncoder().encodeToString(c.getValue()), "{\"poly_degree\":4096,\"coeff_modulus_bits\":[50],\"scale_bits\":25,\"block_width\":300}");
+                String json = body(
+                        prefix,
+                        Base64.getEncoder().encodeToString(c.getValue()),
+                        "{\"poly_degree\":4096,\"coeff_modulus_bits\":[50],\"scale_bits\":25,\"block_width\":300}");
                 expect400(c.getKey(), json, "rescore.encrypted_knn.query.cells[0]");
             }
-            expect400("bad base64", body(prefix, "%%%%", params4096()), "rescore.encrypted_knn.query.cells[0]: is not valid base64");
-            expect400("N=8192 claimed, 4096 ciphertext", body(prefix, Base64.getEncoder().encodeToString(good),
-                "{\"poly_degree\":8192,\"coeff_modulus_bits\":[50],\"scale_bits\":25,\"block_width\":300}"), "rescore.encrypted_knn.query.cells[0]");
-            expect400("unknown parameters", body(prefix, Base64.getEncoder().encodeToString(good),
-                "{\"poly_degree\":4096,\"coeff_modulus_bits\":[48],\"scale_bits\":24,\"block_width\":300}"), "are not accepted");
+            expect400(
+                    "bad base64",
+                    body(prefix, "%%%%", params4096()),
+                    "rescore.encrypted_knn.query.cells[0]: is not valid base64");
+            expect400(
+                    "N=8192 claimed, 4096 ciphertext",
+                    body(
+                            prefix,
+                            Base64.getEncoder().encodeToString(good),
+                            "{\"poly_degree\":8192,\"coeff_modulus_bits\":[50],\"scale_bits\":25,\"block_width\":300}"),
+                    "rescore.encrypted_knn.query.cells[0]");
+            expect400(
+                    "unknown parameters",
+                    body(
+                            prefix,
+                            Base64.getEncoder().encodeToString(good),
+                            "{\"poly_degree\":4096,\"coeff_modulus_bits\":[48],\"scale_bits\":24,\"block_width\":300}"),
+                    "are not accepted");
             assertTrue("data-node rejections counted", PluginStats.CKKS_REJECTIONS.sum() > rejections);
 
             // too many cells
@@ -240,8 +287,11 @@ public class CkksRescoreSingleNodeTests extends OpenSearchSingleNodeTestCase {
             for (int i = 0; i <= CkksRescorePayload.MAX_CELLS; i++) {
                 many.append(i == 0 ? "" : ",").append('"').append(i).append("\":\"AAAA\"");
             }
-            expect400("too many cells", "{\"query\":{\"match_all\":{}},\"rescore\":{\"encrypted_knn\":{\"field\":\"embedding\",\"mode\":\"ckks\",\"query\":{\"prefix\":"
-                + Arrays.toString(prefix) + ",\"cells\":{" + many + "},\"ckks\":" + params4096() + "}}}}", "more than " + CkksRescorePayload.MAX_CELLS);
+            expect400(
+                    "too many cells",
+                    "{\"query\":{\"match_all\":{}},\"rescore\":{\"encrypted_knn\":{\"field\":\"embedding\",\"mode\":\"ckks\",\"query\":{\"prefix\":"
+                            + Arrays.toString(prefix) + ",\"cells\":{" + many + "},\"ckks\":" + params4096() + "}}}}",
+                    "more than " + CkksRescorePayload.MAX_CELLS);
 
             // and a correct query still works
             Map<Integer, byte[]> cts = new TreeMap<>();
@@ -257,15 +307,19 @@ public class CkksRescoreSingleNodeTests extends OpenSearchSingleNodeTestCase {
 
     static String body(float[] prefix, String cell0, String params) {
         return "{\"query\":{\"match_all\":{}},\"size\":" + DOCS + ",\"rescore\":{\"window_size\":" + DOCS
-            + ",\"encrypted_knn\":{\"field\":\"embedding\",\"mode\":\"ckks\",\"query\":{\"prefix\":" + Arrays.toString(prefix)
-            + ",\"cells\":{\"0\":\"" + cell0 + "\"},\"ckks\":" + params + "}}}}";
+                + ",\"encrypted_knn\":{\"field\":\"embedding\",\"mode\":\"ckks\",\"query\":{\"prefix\":"
+                + Arrays.toString(prefix)
+                + ",\"cells\":{\"0\":\"" + cell0 + "\"},\"ckks\":" + params + "}}}}";
     }
 
     void expect400(String what, String json, String fragment) {
         Exception e = expectThrows(Exception.class, () -> {
             try (var parser = org.opensearch.common.xcontent.json.JsonXContent.jsonXContent.createParser(
-                getInstanceFromNode(org.opensearch.core.xcontent.NamedXContentRegistry.class), org.opensearch.core.xcontent.DeprecationHandler.THROW_UNSUPPORTED_OPERATION, json)) {
-                org.opensearch.search.builder.SearchSourceBuilder source = org.opensearch.search.builder.SearchSourceBuilder.fromXContent(parser);
+                    getInstanceFromNode(org.opensearch.core.xcontent.NamedXContentRegistry.class),
+                    org.opensearch.core.xcontent.DeprecationHandler.THROW_UNSUPPORTED_OPERATION,
+                    json)) {
+                org.opensearch.search.builder.SearchSourceBuilder source =
+                        org.opensearch.search.builder.SearchSourceBuilder.fromXContent(parser);
                 client().prepareSearch("hostile").setSource(source).get();
             }
         });
@@ -282,6 +336,8 @@ public class CkksRescoreSingleNodeTests extends OpenSearchSingleNodeTestCase {
             }
         }
         assertEquals(what + ": " + all, RestStatus.BAD_REQUEST, ExceptionsHelper.status(e));
-        assertTrue(what + ": [" + all + "] should contain [" + fragment + "]", all.toString().contains(fragment));
+        assertTrue(
+                what + ": [" + all + "] should contain [" + fragment + "]",
+                all.toString().contains(fragment));
     }
 }

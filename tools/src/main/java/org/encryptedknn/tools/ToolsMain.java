@@ -1,5 +1,9 @@
 package org.encryptedknn.tools;
 
+import java.io.PrintStream;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import org.encryptedknn.client.cli.CliException;
 import org.encryptedknn.client.cli.Main;
 import org.encryptedknn.client.cli.Options;
@@ -8,11 +12,6 @@ import org.encryptedknn.tools.bench.CkksBench;
 import org.encryptedknn.tools.bench.CkksSearchBench;
 import org.encryptedknn.tools.bench.SearchBench;
 import org.encryptedknn.tools.bench.TransformBench;
-
-import java.io.PrintStream;
-import java.util.Arrays;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 /**
  * The full {@code encrypted-knn} command line (bin/encrypted-knn): the client commands of {@link Main} plus
@@ -103,7 +102,8 @@ public final class ToolsMain {
             }
             MainMethod m = BENCHES.get(args[0]);
             if (m == null) {
-                throw CliException.usage("unknown benchmark '" + args[0] + "' (one of " + String.join(", ", BENCHES.keySet()) + ")");
+                throw CliException.usage(
+                        "unknown benchmark '" + args[0] + "' (one of " + String.join(", ", BENCHES.keySet()) + ")");
             }
             m.main(Arrays.copyOfRange(args, 1, args.length));
             return 0;

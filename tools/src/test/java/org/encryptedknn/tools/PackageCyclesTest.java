@@ -17,10 +17,11 @@ public class PackageCyclesTest {
 
     @Test
     public void packagesAreFreeOfCycles() {
-        JavaClasses classes = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
-            .importPackages("org.encryptedknn");
+        JavaClasses classes = new ClassFileImporter()
+                .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+                .importPackages("org.encryptedknn");
         // every module is on the class path: a test that imported nothing would pass for the wrong reason
-        for (String p : new String[] { "keys", "plugin", "mapper", "client.cli", "tools.bench", "corpus" }) {
+        for (String p : new String[] {"keys", "plugin", "mapper", "client.cli", "tools.bench", "corpus"}) {
             assertTrue(p, classes.containPackage("org.encryptedknn." + p));
         }
         slices().matching("org.encryptedknn.(**)").should().beFreeOfCycles().check(classes);

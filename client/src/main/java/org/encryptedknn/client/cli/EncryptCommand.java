@@ -2,11 +2,6 @@ package org.encryptedknn.client.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-
-import org.encryptedknn.client.DocumentCipher;
-import org.encryptedknn.client.OpenSearchHttp;
-import org.encryptedknn.corpus.ProgressBar;
-
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.OutputStreamWriter;
@@ -20,6 +15,9 @@ import java.nio.file.StandardCopyOption;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.Set;
+import org.encryptedknn.client.DocumentCipher;
+import org.encryptedknn.client.OpenSearchHttp;
+import org.encryptedknn.corpus.ProgressBar;
 
 /**
  * {@code encrypted-knn encrypt}: JSON Lines documents in, bulk NDJSON out, with the vector field replaced by its
@@ -65,10 +63,20 @@ final class EncryptCommand implements Main.Command {
             out.println(usage());
             return 0;
         }
-        Options o = new Options("encrypt", args,
-            Set.of("--key", "--model", "--input", "--index", "--output", "--field", "--id-field", "--encrypt-fields",
-                "--deterministic-fields"),
-            Set.of("--force"));
+        Options o = new Options(
+                "encrypt",
+                args,
+                Set.of(
+                        "--key",
+                        "--model",
+                        "--input",
+                        "--index",
+                        "--output",
+                        "--field",
+                        "--id-field",
+                        "--encrypt-fields",
+                        "--deterministic-fields"),
+                Set.of("--force"));
         o.noPositional();
         Path input = o.path("--input");
         String index = o.required("--index");
@@ -80,20 +88,32 @@ final class EncryptCommand implements Main.Command {
             throw new CliException("output file " + output + " already exists; choose another file or pass --force");
         }
         Jsonl.checkReadable(input, "input file");
-        if (output != null && output.toAbsolutePath().normalize().equals(input.toAbsolutePath().normalize())) {
+        if (output != null
+                && output.toAbsolutePath()
+                        .normalize()
+                        .equals(input.toAbsolutePath().normalize())) {
             throw CliException.usage("--output must differ from --input");
         }
 
         try (KeyMaterial km = KeyMaterial.open(o, err);
-             DocumentCipher cipher = new DocumentCipher(km.transform, km.keys, field, index, o.list("--encrypt-fields"),
-                 o.list("--deterministic-fields"))) {
+                DocumentCipher cipher = new DocumentCipher(
+                        km.transform,
+                        km.keys,
+                        field,
+                        index,
+                        o.list("--encrypt-fields"),
+                        o.list("--deterministic-fields"))) {
             int d = km.dimension();
             long total = Jsonl.countLines(input, "input file");
-            Path tmp = output == null ? null : Files.createTempFile(output.toAbsolutePath().getParent(), output.getFileName() + ".tmp-", "");
+            Path tmp = output == null
+                    ? null
+                    : Files.createTempFile(output.toAbsolutePath().getParent(), output.getFileName() + ".tmp-", "");
             long[] count = {0};
-            try (Writer w = new BufferedWriter(new OutputStreamWriter(tmp == null ? unclosable(out) : Files.newOutputStream(tmp),
-                     StandardCharsets.UTF_8), 1 << 16);
-                 ProgressBar bar = new ProgressBar("encrypting", FitCommand.progressTotal(total))) {
+            try (Writer w = new BufferedWriter(
+                            new OutputStreamWriter(
+                                    tmp == null ? unclosable(out) : Files.newOutputStream(tmp), StandardCharsets.UTF_8),
+                            1 << 16);
+                    ProgressBar bar = new ProgressBar("encrypting", FitCommand.progressTotal(total))) {
                 Jsonl.read(input, "input file", (value, where) -> {
                     if (!value.isObject()) {
                         throw where.error("expected a JSON object (one document per line), got " + Jsonl.kind(value));
@@ -102,13 +122,15 @@ final class EncryptCommand implements Main.Command {
                     String id = idField == null ? null : id(doc, idField, where);
                     JsonNode vectorNode = doc.get(field);
                     if (vectorNode == null) {
-                        throw where.error("no field '" + field + "' in this document (name the vector field with --field)");
+                        throw where.error(
+                                "no field '" + field + "' in this document (name the vector field with --field)");
                     }
                     if (vectorNode.isObject() && vectorNode.has("p") && vectorNode.has("z")) {
                         throw where.error("field '" + field + "' is already encrypted");
                     }
                     if (!vectorNode.isArray()) {
-                        throw where.error("field '" + field + "' must be an array of " + d + " numbers, got " + Jsonl.kind(vectorNode));
+                        throw where.error("field '" + field + "' must be an array of " + d + " numbers, got "
+                                + Jsonl.kind(vectorNode));
                     }
                     float[] vector = Jsonl.floats(vectorNode, "field '" + field + "'", d, where);
                     try {
@@ -147,10 +169,17 @@ final class EncryptCommand implements Main.Command {
                     throw new UncheckedIOException("cannot write " + output + ": " + e.getMessage(), e);
                 }
             }
-            err.printf(Locale.ROOT, "encrypted %d documents for index '%s' with model '%s' (epoch %d)%s%n", count[0], index,
-                km.model.id(), km.model.epoch(), output == null ? "" : " -> " + output);
+            err.printf(
+                    Locale.ROOT,
+                    "encrypted %d documents for index '%s' with model '%s' (epoch %d)%s%n",
+                    count[0],
+                    index,
+                    km.model.id(),
+                    km.model.epoch(),
+                    output == null ? "" : " -> " + output);
             if (idField == null) {
-                err.println("note: no --id-field: nonces derive from the vectors (exact duplicates are visible) and the node assigns ids");
+                err.println(
+                        "note: no --id-field: nonces derive from the vectors (exact duplicates are visible) and the node assigns ids");
             }
         }
         return 0;
@@ -187,9 +216,14 @@ final class EncryptCommand implements Main.Command {
     }
 
     static void checkIndexName(String index) {
-        if (index.isEmpty() || index.startsWith("_") || index.startsWith("-") || !index.equals(index.toLowerCase(Locale.ROOT))
-            || index.chars().anyMatch(c -> " \"*\\<|,>/?#:".indexOf(c) >= 0)) {
-            throw CliException.usage("--index '" + index + "' is not a valid index name (lower case, no spaces or \" * \\ < | , > / ? # :, not starting with _ or -)");
+        if (index.isEmpty()
+                || index.startsWith("_")
+                || index.startsWith("-")
+                || !index.equals(index.toLowerCase(Locale.ROOT))
+                || index.chars().anyMatch(c -> " \"*\\<|,>/?#:".indexOf(c) >= 0)) {
+            throw CliException.usage(
+                    "--index '" + index
+                            + "' is not a valid index name (lower case, no spaces or \" * \\ < | , > / ? # :, not starting with _ or -)");
         }
     }
 }

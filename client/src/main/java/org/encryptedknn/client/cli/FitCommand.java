@@ -1,15 +1,5 @@
 package org.encryptedknn.client.cli;
 
-import org.encryptedknn.client.KeyFiles;
-import org.encryptedknn.client.ModelFiles;
-import org.encryptedknn.corpus.ProgressBar;
-import org.encryptedknn.keys.KeyDerivation;
-import org.encryptedknn.keys.MasterKey;
-import org.encryptedknn.model.ModelFitter;
-import org.encryptedknn.model.ModelParameters;
-import org.encryptedknn.model.EncryptionModel;
-import org.encryptedknn.model.Space;
-
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,6 +7,15 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import org.encryptedknn.client.KeyFiles;
+import org.encryptedknn.client.ModelFiles;
+import org.encryptedknn.corpus.ProgressBar;
+import org.encryptedknn.keys.KeyDerivation;
+import org.encryptedknn.keys.MasterKey;
+import org.encryptedknn.model.EncryptionModel;
+import org.encryptedknn.model.ModelFitter;
+import org.encryptedknn.model.ModelParameters;
+import org.encryptedknn.model.Space;
 
 /** {@code encrypted-knn fit}: fits a model on sample vectors and writes it sealed under the master key. */
 final class FitCommand implements Main.Command {
@@ -58,10 +57,22 @@ final class FitCommand implements Main.Command {
             out.println(usage());
             return 0;
         }
-        Options o = new Options("fit", args,
-            Set.of("--key", "--vectors", "--out", "--model-id", "--field", "--dimension", "--space", "--prefix-dimension",
-                "--cells", "--beta", "--limit"),
-            Set.of("--force"));
+        Options o = new Options(
+                "fit",
+                args,
+                Set.of(
+                        "--key",
+                        "--vectors",
+                        "--out",
+                        "--model-id",
+                        "--field",
+                        "--dimension",
+                        "--space",
+                        "--prefix-dimension",
+                        "--cells",
+                        "--beta",
+                        "--limit"),
+                Set.of("--force"));
         o.noPositional();
         Path keyFile = o.path("--key");
         Path vectorsFile = o.path("--vectors");
@@ -73,7 +84,8 @@ final class FitCommand implements Main.Command {
         try {
             space = Space.parse(o.get("--space", "cosine"));
         } catch (IllegalArgumentException e) {
-            throw CliException.usage("option --space must be cosine or inner_product, got '" + o.get("--space", "") + "'");
+            throw CliException.usage(
+                    "option --space must be cosine or inner_product, got '" + o.get("--space", "") + "'");
         }
         int cells = o.integer("--cells", ModelParameters.DEFAULT_CELLS, 1, ModelParameters.MAX_CELLS);
         double beta = o.number("--beta", ModelParameters.DEFAULT_BETA);
@@ -81,10 +93,11 @@ final class FitCommand implements Main.Command {
         Integer prefixOption = o.optionalInteger("--prefix-dimension", 1, ModelParameters.MAX_DIMENSION);
         if (Files.exists(outFile) && !o.flag("--force")) {
             throw new CliException("model file " + outFile + " already exists; documents encrypted with it would become"
-                + " unsearchable with a new one; choose another file or pass --force");
+                    + " unsearchable with a new one; choose another file or pass --force");
         }
 
-        try (MasterKey master = KeyFiles.read(keyFile); KeyDerivation keys = new KeyDerivation(master)) {
+        try (MasterKey master = KeyFiles.read(keyFile);
+                KeyDerivation keys = new KeyDerivation(master)) {
             List<float[]> sample = new ArrayList<>();
             long lines = Jsonl.countLines(vectorsFile, "vectors file");
             int[] dimension = {dimensionOption == null ? -1 : dimensionOption};
@@ -111,24 +124,45 @@ final class FitCommand implements Main.Command {
             try {
                 params = new ModelParameters(d, space, prefix, cells, beta, 1);
             } catch (IllegalArgumentException e) {
-                throw CliException.usage(e.getMessage().replace("prefix_dimension", "--prefix-dimension")
-                    .replace("cells must", "--cells must").replace("beta must", "--beta must"));
+                throw CliException.usage(e.getMessage()
+                        .replace("prefix_dimension", "--prefix-dimension")
+                        .replace("cells must", "--cells must")
+                        .replace("beta must", "--beta must"));
             }
             if (sample.size() < Math.max(2, cells)) {
                 throw new CliException("vectors file " + vectorsFile + " holds " + sample.size() + " vectors; fitting "
-                    + cells + " cells needs at least " + Math.max(2, cells) + " (a few thousand are better)");
+                        + cells + " cells needs at least " + Math.max(2, cells) + " (a few thousand are better)");
             }
-            err.printf(Locale.ROOT, "fitting model '%s' on %d vectors (d=%d, prefix %d, %d cells, %s)…%n", modelId, sample.size(), d,
-                prefix, cells, space.wireName());
+            err.printf(
+                    Locale.ROOT,
+                    "fitting model '%s' on %d vectors (d=%d, prefix %d, %d cells, %s)…%n",
+                    modelId,
+                    sample.size(),
+                    d,
+                    prefix,
+                    cells,
+                    space.wireName());
             long t0 = System.nanoTime();
             EncryptionModel model = ModelFitter.fit(modelId, params, sample.toArray(new float[0][]));
             ModelFiles.write(outFile, model, keys);
-            out.printf(Locale.ROOT, "wrote sealed model '%s' to %s: d=%d, prefix_dimension=%d, cells=%d, space=%s, beta=%.3f "
-                    + "(beta scale %.4f), epoch %d, fitted on %d vectors in %.1f s%n",
-                model.id(), outFile, d, prefix, cells, space.wireName(), beta, model.betaScale(), model.epoch(), sample.size(),
-                (System.nanoTime() - t0) / 1e9);
+            out.printf(
+                    Locale.ROOT,
+                    "wrote sealed model '%s' to %s: d=%d, prefix_dimension=%d, cells=%d, space=%s, beta=%.3f "
+                            + "(beta scale %.4f), epoch %d, fitted on %d vectors in %.1f s%n",
+                    model.id(),
+                    outFile,
+                    d,
+                    prefix,
+                    cells,
+                    space.wireName(),
+                    beta,
+                    model.betaScale(),
+                    model.epoch(),
+                    sample.size(),
+                    (System.nanoTime() - t0) / 1e9);
             if (sample.size() < 500) {
-                err.println("note: " + sample.size() + " vectors is a small sample; a few thousand give better cells and PCA");
+                err.println("note: " + sample.size()
+                        + " vectors is a small sample; a few thousand give better cells and PCA");
             }
         }
         return 0;

@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
-
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -30,9 +29,9 @@ final class Jsonl {
 
     /** Lenient about NaN/Infinity (refused later, by name), strict about anything after the value on a line. */
     static final ObjectMapper READER = JsonMapper.builder()
-        .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
-        .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-        .build();
+            .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .build();
 
     @FunctionalInterface
     interface LineHandler {
@@ -92,8 +91,12 @@ final class Jsonl {
         checkReadable(file, what);
         String name = isStdin(file) ? "<stdin>" : file.toString();
         try (InputStream in = isStdin(file) ? System.in : Files.newInputStream(file);
-             BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8.newDecoder()
-                 .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT)))) {
+                BufferedReader reader = new BufferedReader(new InputStreamReader(
+                        in,
+                        StandardCharsets.UTF_8
+                                .newDecoder()
+                                .onMalformedInput(CodingErrorAction.REPORT)
+                                .onUnmappableCharacter(CodingErrorAction.REPORT)))) {
             long n = 0;
             String line;
             while (true) {
@@ -127,7 +130,8 @@ final class Jsonl {
         } catch (IOException e) {
             throw new CliException("cannot read " + what + " " + file + ": " + e.getMessage());
         } catch (UncheckedIOException e) {
-            throw new CliException("cannot read " + what + " " + file + ": " + e.getCause().getMessage());
+            throw new CliException(
+                    "cannot read " + what + " " + file + ": " + e.getCause().getMessage());
         }
     }
 
@@ -152,7 +156,8 @@ final class Jsonl {
                 throw where.error(name + " must be an array of numbers, got " + kind(array));
             }
         } else {
-            throw where.error("expected a JSON array of numbers or an object with a '" + field + "' array, got " + kind(value));
+            throw where.error(
+                    "expected a JSON array of numbers or an object with a '" + field + "' array, got " + kind(value));
         }
         return floats(array, name, dimension, where);
     }

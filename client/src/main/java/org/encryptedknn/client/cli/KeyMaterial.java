@@ -1,14 +1,13 @@
 package org.encryptedknn.client.cli;
 
+import java.io.PrintStream;
+import java.nio.file.Path;
 import org.encryptedknn.client.KeyFiles;
 import org.encryptedknn.client.ModelFiles;
 import org.encryptedknn.keys.KeyDerivation;
 import org.encryptedknn.keys.MasterKey;
 import org.encryptedknn.model.EncryptionModel;
 import org.encryptedknn.transform.VectorTransform;
-
-import java.io.PrintStream;
-import java.nio.file.Path;
 
 /** The key holder's state for one command: master key, derived keys, the opened model and its transform. */
 final class KeyMaterial implements AutoCloseable {
@@ -37,7 +36,8 @@ final class KeyMaterial implements AutoCloseable {
         KeyDerivation keys = null;
         try {
             if (KeyFiles.tooOpen(keyFile)) {
-                err.println("warning: key file " + keyFile + " is readable or writable by group or others; chmod 600 " + keyFile);
+                err.println("warning: key file " + keyFile + " is readable or writable by group or others; chmod 600 "
+                        + keyFile);
             }
             keys = new KeyDerivation(master);
             EncryptionModel model = ModelFiles.read(modelFile, keys, keyFile);

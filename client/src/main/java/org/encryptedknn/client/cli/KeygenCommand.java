@@ -1,11 +1,10 @@
 package org.encryptedknn.client.cli;
 
-import org.encryptedknn.client.KeyFiles;
-import org.encryptedknn.keys.MasterKey;
-
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Set;
+import org.encryptedknn.client.KeyFiles;
+import org.encryptedknn.keys.MasterKey;
 
 /** {@code encrypted-knn keygen --out FILE [--force]}: a new random master key, written 0600, never printed. */
 final class KeygenCommand implements Main.Command {

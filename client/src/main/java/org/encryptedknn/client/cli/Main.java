@@ -1,7 +1,5 @@
 package org.encryptedknn.client.cli;
 
-import org.encryptedknn.client.OpenSearchHttp;
-
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.net.ConnectException;
@@ -9,6 +7,7 @@ import java.net.http.HttpConnectTimeoutException;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.encryptedknn.client.OpenSearchHttp;
 
 /**
  * The {@code encrypted-knn} command line (bin/encrypted-knn): client mode, where the master key and the model
@@ -80,8 +79,8 @@ public final class Main {
         String name = args[0];
         Command command = commands.get(name);
         if (command == null) {
-            err.println("encrypted-knn: unknown command '" + name + "' (commands: " + String.join(", ", commands.keySet())
-                + "; see encrypted-knn --help)");
+            err.println("encrypted-knn: unknown command '" + name + "' (commands: "
+                    + String.join(", ", commands.keySet()) + "; see encrypted-knn --help)");
             return CliException.USAGE;
         }
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
@@ -111,7 +110,7 @@ public final class Main {
             Throwable cause = u.getCause();
             if (cause instanceof ConnectException || cause instanceof HttpConnectTimeoutException) {
                 return "cannot connect to the node (" + u.getMessage().replaceFirst(" failed:.*", "")
-                    + "): is it running, and is --url right?";
+                        + "): is it running, and is --url right?";
             }
             return u.getMessage();
         }
@@ -127,15 +126,19 @@ public final class Main {
     static String usage(Map<String, Command> commands) {
         StringBuilder b = new StringBuilder();
         b.append("usage: encrypted-knn <command> [options]      (encrypted-knn <command> --help for its options)\n\n");
-        b.append("Client mode: the master key and the model stay on this machine; the cluster only stores ciphertexts.\n\n");
+        b.append(
+                "Client mode: the master key and the model stay on this machine; the cluster only stores ciphertexts.\n\n");
         b.append("commands:\n");
         commands.forEach((n, c) -> b.append(String.format(java.util.Locale.ROOT, "  %-9s %s%n", n, c.summary())));
         b.append("\nA first session (docs/client-mode.md):\n");
         b.append("  encrypted-knn keygen  --out master.key\n");
         b.append("  encrypted-knn fit     --key master.key --vectors sample.jsonl --out model.json\n");
-        b.append("  encrypted-knn mapping --model model.json > index.json    # curl -XPUT host:9200/mail -d @index.json\n");
-        b.append("  encrypted-knn encrypt --key master.key --model model.json --input docs.jsonl --index mail --output bulk.ndjson\n");
-        b.append("  curl -H 'Content-Type: application/x-ndjson' --data-binary @bulk.ndjson 'http://127.0.0.1:9200/_bulk?refresh=true'\n");
+        b.append(
+                "  encrypted-knn mapping --model model.json > index.json    # curl -XPUT host:9200/mail -d @index.json\n");
+        b.append(
+                "  encrypted-knn encrypt --key master.key --model model.json --input docs.jsonl --index mail --output bulk.ndjson\n");
+        b.append(
+                "  curl -H 'Content-Type: application/x-ndjson' --data-binary @bulk.ndjson 'http://127.0.0.1:9200/_bulk?refresh=true'\n");
         b.append("  encrypted-knn search  --key master.key --model model.json --index mail --text 'cheap flights'");
         return b.toString();
     }

@@ -1,15 +1,13 @@
 package org.encryptedknn.client.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-
+import java.io.PrintStream;
+import java.util.List;
+import java.util.Set;
 import org.encryptedknn.client.Indices;
 import org.encryptedknn.client.ModelFiles;
 import org.encryptedknn.client.OpenSearchHttp;
 import org.encryptedknn.model.ModelMetadata;
-
-import java.io.PrintStream;
-import java.util.List;
-import java.util.Set;
 
 /** {@code encrypted-knn mapping}: the create-index body for a model (needs no key: only public parameters). */
 final class MappingCommand implements Main.Command {
@@ -45,19 +43,29 @@ final class MappingCommand implements Main.Command {
             out.println(usage());
             return 0;
         }
-        Options o = new Options("mapping", args,
-            Set.of("--model", "--field", "--encrypt-fields", "--deterministic-fields", "--m", "--ef-construction"), Set.of());
+        Options o = new Options(
+                "mapping",
+                args,
+                Set.of("--model", "--field", "--encrypt-fields", "--deterministic-fields", "--m", "--ef-construction"),
+                Set.of());
         o.noPositional();
         ModelMetadata meta = ModelFiles.readMetadata(o.path("--model"));
-        Indices.Hnsw hnsw = new Indices.Hnsw(o.integer("--m", Indices.Hnsw.DEFAULT.m(), 2, 512),
-            o.integer("--ef-construction", Indices.Hnsw.DEFAULT.efConstruction(), 2, 10_000));
-        out.println(body(meta, o.get("--field", "embedding"), o.list("--encrypt-fields"), o.list("--deterministic-fields"), hnsw)
-            .toPrettyString());
+        Indices.Hnsw hnsw = new Indices.Hnsw(
+                o.integer("--m", Indices.Hnsw.DEFAULT.m(), 2, 512),
+                o.integer("--ef-construction", Indices.Hnsw.DEFAULT.efConstruction(), 2, 10_000));
+        out.println(body(
+                        meta,
+                        o.get("--field", "embedding"),
+                        o.list("--encrypt-fields"),
+                        o.list("--deterministic-fields"),
+                        hnsw)
+                .toPrettyString());
         return 0;
     }
 
     /** Settings {@code index.encrypted_knn: true} (shards, replicas and refresh left to the cluster's defaults). */
-    static ObjectNode body(ModelMetadata meta, String field, List<String> encrypted, List<String> deterministic, Indices.Hnsw hnsw) {
+    static ObjectNode body(
+            ModelMetadata meta, String field, List<String> encrypted, List<String> deterministic, Indices.Hnsw hnsw) {
         ObjectNode body = Indices.encryptedIndexBody(field, meta.id(), meta.parameters(), hnsw);
         ObjectNode settings = OpenSearchHttp.JSON.createObjectNode();
         settings.put("index.encrypted_knn", true);

@@ -1,7 +1,6 @@
 package org.encryptedknn.client.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-
 import org.encryptedknn.client.OpenSearchHttp;
 
 /** The reason of an OpenSearch error body, on one line. */

@@ -2,7 +2,13 @@ package org.encryptedknn.client.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
 import org.encryptedknn.client.CkksSearch;
 import org.encryptedknn.client.DocumentCipher;
 import org.encryptedknn.client.EncryptedSearch;
@@ -14,14 +20,6 @@ import org.encryptedknn.he.CkksKeyHolder;
 import org.encryptedknn.he.CkksParameters;
 import org.encryptedknn.he.CkksSecretKey;
 import org.encryptedknn.he.HeException;
-
-import java.io.PrintStream;
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Locale;
-import java.util.Map;
-import java.util.Set;
 
 /**
  * {@code encrypted-knn search}: one encrypted query against an index, exact ranking by this key holder.
@@ -72,10 +70,26 @@ final class SearchCommand implements Main.Command {
             out.println(usage());
             return 0;
         }
-        Options o = new Options("search", args,
-            Set.of("--key", "--model", "--url", "--index", "--text", "--vector", "--vector-file", "--field", "--k", "--candidates",
-                "--probe", "--mode", "--decrypt-fields", "--term", "--log-requests"),
-            Set.of("--json"));
+        Options o = new Options(
+                "search",
+                args,
+                Set.of(
+                        "--key",
+                        "--model",
+                        "--url",
+                        "--index",
+                        "--text",
+                        "--vector",
+                        "--vector-file",
+                        "--field",
+                        "--k",
+                        "--candidates",
+                        "--probe",
+                        "--mode",
+                        "--decrypt-fields",
+                        "--term",
+                        "--log-requests"),
+                Set.of("--json"));
         o.noPositional();
         String index = o.required("--index");
         String field = o.get("--field", "embedding");
@@ -130,11 +144,22 @@ final class SearchCommand implements Main.Command {
         return 0;
     }
 
-    private static List<Result> ckks(OpenSearchHttp node, String path, EncryptedSearch search, KeyMaterial km, int candidates, int k,
-                                     String[] term, String field, PrintStream err) {
-        CkksParameters params = CkksParameters.forResidualLength(km.model.parameters().residualDimension());
+    private static List<Result> ckks(
+            OpenSearchHttp node,
+            String path,
+            EncryptedSearch search,
+            KeyMaterial km,
+            int candidates,
+            int k,
+            String[] term,
+            String field,
+            PrintStream err) {
+        CkksParameters params =
+                CkksParameters.forResidualLength(km.model.parameters().residualDimension());
         // A fresh CKKS secret key per run: nothing is stored under it, so it need not outlive the query.
-        try (CkksContext ctx = openContext(params); CkksSecretKey sk = CkksSecretKey.generate(ctx); CkksKeyHolder kh = new CkksKeyHolder(ctx, sk)) {
+        try (CkksContext ctx = openContext(params);
+                CkksSecretKey sk = CkksSecretKey.generate(ctx);
+                CkksKeyHolder kh = new CkksKeyHolder(ctx, sk)) {
             CkksSearch ckks = new CkksSearch(search, kh);
             ObjectNode body = ckks.body(candidates, candidates, candidates);
             addTerm(body, field, term, km);
@@ -164,10 +189,15 @@ final class SearchCommand implements Main.Command {
             line.put("path", path);
             line.put("body", body);
             try {
-                java.nio.file.Files.writeString(file, line + "\n", java.nio.charset.StandardCharsets.UTF_8,
-                    java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+                java.nio.file.Files.writeString(
+                        file,
+                        line + "\n",
+                        java.nio.charset.StandardCharsets.UTF_8,
+                        java.nio.file.StandardOpenOption.CREATE,
+                        java.nio.file.StandardOpenOption.APPEND);
             } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException("cannot write --log-requests file " + file + ": " + e.getMessage(), e);
+                throw new java.io.UncheckedIOException(
+                        "cannot write --log-requests file " + file + ": " + e.getMessage(), e);
             }
         };
     }
@@ -183,8 +213,9 @@ final class SearchCommand implements Main.Command {
         try {
             return CkksContext.create(params);
         } catch (UnsatisfiedLinkError | NoClassDefFoundError e) {
-            throw new CliException("--mode ckks needs the native SEAL library (libencrypted_knn_seal.so under target/classes/linux-x86-64;"
-                + " build it with scripts/build.sh): " + e.getMessage());
+            throw new CliException(
+                    "--mode ckks needs the native SEAL library (libencrypted_knn_seal.so under target/classes/linux-x86-64;"
+                            + " build it with scripts/build.sh): " + e.getMessage());
         } catch (HeException e) {
             throw new CliException("--mode ckks: " + e.getMessage());
         }
@@ -196,7 +227,8 @@ final class SearchCommand implements Main.Command {
             return;
         }
         try (FieldCipher c = new FieldCipher(km.keys, term[0])) {
-            ObjectNode knn = (ObjectNode) body.path("query").path("encrypted_knn").path(field);
+            ObjectNode knn =
+                    (ObjectNode) body.path("query").path("encrypted_knn").path(field);
             knn.putObject("filter").putObject("term").put(term[0], c.encryptDeterministic(term[1]));
         }
     }
@@ -204,8 +236,9 @@ final class SearchCommand implements Main.Command {
     private static float[] queryVector(Options o, String field, int dimension) {
         if (o.has("--text")) {
             if (dimension != Embedder.DIMENSION) {
-                throw new CliException("--text embeds with " + Embedder.MODEL_NAME + " (" + Embedder.DIMENSION + "-d) but the model has"
-                    + " dimension " + dimension + "; give the query vector with --vector or --vector-file");
+                throw new CliException("--text embeds with " + Embedder.MODEL_NAME + " (" + Embedder.DIMENSION
+                        + "-d) but the model has" + " dimension " + dimension
+                        + "; give the query vector with --vector or --vector-file");
             }
             return Embedder.shared().embed(o.get("--text", ""));
         }
@@ -214,7 +247,8 @@ final class SearchCommand implements Main.Command {
             try {
                 v = Jsonl.READER.readTree(o.get("--vector", ""));
             } catch (Exception e) {
-                throw CliException.usage("option --vector is not JSON: " + Jsonl.oneLine(e.getMessage().split("\n")[0]));
+                throw CliException.usage("option --vector is not JSON: "
+                        + Jsonl.oneLine(e.getMessage().split("\n")[0]));
             }
             if (!v.isArray()) {
                 throw CliException.usage("option --vector must be a JSON array of numbers");
@@ -233,8 +267,14 @@ final class SearchCommand implements Main.Command {
         return found[0];
     }
 
-    private static void print(List<Result> results, List<String> decrypt, KeyMaterial km, String index, boolean json, String mode,
-                              PrintStream out) {
+    private static void print(
+            List<Result> results,
+            List<String> decrypt,
+            KeyMaterial km,
+            String index,
+            boolean json,
+            String mode,
+            PrintStream out) {
         if (results.isEmpty()) {
             if (!json) {
                 out.println("no hits");
@@ -264,9 +304,10 @@ final class SearchCommand implements Main.Command {
                 fields.forEach(f::put);
                 out.println(line);
             } else {
-                StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "%3d  %.6f%s  %-20s", rank, r.score(), r.exact() ? " " : "*",
-                    r.id()));
-                fields.forEach((name, value) -> b.append("  ").append(name).append(": ").append(cut(value, 100)));
+                StringBuilder b = new StringBuilder(String.format(
+                        Locale.ROOT, "%3d  %.6f%s  %-20s", rank, r.score(), r.exact() ? " " : "*", r.id()));
+                fields.forEach((name, value) ->
+                        b.append("  ").append(name).append(": ").append(cut(value, 100)));
                 out.println(b);
             }
         }

@@ -44,7 +44,8 @@ final class CliTestSupport {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         int code;
-        try (PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8); PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8)) {
+        try (PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
+                PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8)) {
             code = Main.run(args, o, e);
         }
         return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
@@ -84,8 +85,18 @@ final class CliTestSupport {
         }
         Path sample = writeLines(dir.resolve("sample.jsonl"), lines);
         assertEquals(0, run("keygen", "--out", key.toString()).code());
-        Result fit = run("fit", "--key", key.toString(), "--vectors", sample.toString(), "--out", model.toString(),
-            "--cells", Integer.toString(CELLS), "--model-id", "t1");
+        Result fit = run(
+                "fit",
+                "--key",
+                key.toString(),
+                "--vectors",
+                sample.toString(),
+                "--out",
+                model.toString(),
+                "--cells",
+                Integer.toString(CELLS),
+                "--model-id",
+                "t1");
         assertEquals(fit.toString(), 0, fit.code());
         return new Path[] {key, model};
     }

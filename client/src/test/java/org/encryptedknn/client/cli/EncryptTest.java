@@ -13,7 +13,6 @@ import static org.junit.Assert.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,11 +25,11 @@ import org.encryptedknn.client.EncryptedSearch;
 import org.encryptedknn.client.KeyFiles;
 import org.encryptedknn.client.ModelFiles;
 import org.encryptedknn.client.OpenSearchHttp;
-import org.encryptedknn.prefix.ScaleAndPerturb;
 import org.encryptedknn.keys.KeyDerivation;
 import org.encryptedknn.keys.MasterKey;
-import org.encryptedknn.transform.EncryptedVector;
 import org.encryptedknn.model.EncryptionModel;
+import org.encryptedknn.prefix.ScaleAndPerturb;
+import org.encryptedknn.transform.EncryptedVector;
 import org.encryptedknn.transform.VectorTransform;
 import org.junit.Rule;
 import org.junit.Test;
@@ -60,8 +59,24 @@ public class EncryptTest {
         }
         Path input = writeLines(dir.resolve("docs.jsonl"), lines);
         Path out = dir.resolve("bulk.ndjson");
-        CliTestSupport.Result r = run("encrypt", "--key", km[0].toString(), "--model", km[1].toString(), "--input", input.toString(),
-            "--index", "mail", "--id-field", "id", "--encrypt-fields", "body", "--deterministic-fields", "sender", "--output", out.toString());
+        CliTestSupport.Result r = run(
+                "encrypt",
+                "--key",
+                km[0].toString(),
+                "--model",
+                km[1].toString(),
+                "--input",
+                input.toString(),
+                "--index",
+                "mail",
+                "--id-field",
+                "id",
+                "--encrypt-fields",
+                "body",
+                "--deterministic-fields",
+                "sender",
+                "--output",
+                out.toString());
         assertEquals(r.toString(), 0, r.code());
         assertEquals("", r.out());
 
@@ -70,7 +85,8 @@ public class EncryptTest {
         List<String> outLines = List.of(ndjson.split("\n"));
         assertEquals(2 * n, outLines.size());
 
-        try (MasterKey master = KeyFiles.read(km[0]); KeyDerivation keys = new KeyDerivation(master)) {
+        try (MasterKey master = KeyFiles.read(km[0]);
+                KeyDerivation keys = new KeyDerivation(master)) {
             EncryptionModel model = ModelFiles.read(km[1], keys, km[0]);
             int dp = model.parameters().prefixDimension();
             int dr = model.parameters().residualDimension();
@@ -86,10 +102,13 @@ public class EncryptTest {
                     assertEquals(Set5.KEYS, fieldNames(rec));
                     assertEquals(dp, rec.path("p").size());
                     rec.path("p").forEach(x -> assertTrue(x.isNumber() && Double.isFinite(x.asDouble())));
-                    assertEquals(ScaleAndPerturb.NONCE_LENGTH, Base64.getDecoder().decode(rec.path("n").asText()).length);
+                    assertEquals(
+                            ScaleAndPerturb.NONCE_LENGTH,
+                            Base64.getDecoder().decode(rec.path("n").asText()).length);
                     int c = rec.path("c").asInt(-1);
                     assertTrue(c >= 0 && c < CELLS);
-                    assertEquals(4 * dr, Base64.getDecoder().decode(rec.path("z").asText()).length);
+                    assertEquals(
+                            4 * dr, Base64.getDecoder().decode(rec.path("z").asText()).length);
                     assertEquals(1, rec.path("e").asInt());
                     // the record is the encryption of this vector: the key holder's exact score against itself is 1
                     EncryptedVector ev = EncryptedSearch.parseRecord(rec);
@@ -101,12 +120,17 @@ public class EncryptTest {
                     assertTrue(doc.path("sender").asText().startsWith("ekd1:"));
                     assertEquals("en", doc.path("lang").asText());
                     assertEquals("doc-" + i, doc.path("id").asText());
-                    Map<String, String> plain = DocumentCipher.decryptFields(keys, doc, "mail", List.of("body", "sender"));
+                    Map<String, String> plain =
+                            DocumentCipher.decryptFields(keys, doc, "mail", List.of("body", "sender"));
                     assertEquals("the secret body of message " + i, plain.get("body"));
                     assertEquals("sender-" + (i % 3) + "@example.org", plain.get("sender"));
-                    String previous = senderCiphertexts.putIfAbsent(plain.get("sender"), doc.path("sender").asText());
+                    String previous = senderCiphertexts.putIfAbsent(
+                            plain.get("sender"), doc.path("sender").asText());
                     if (previous != null) {
-                        assertEquals("deterministic: equal values, equal ciphertexts", previous, doc.path("sender").asText());
+                        assertEquals(
+                                "deterministic: equal values, equal ciphertexts",
+                                previous,
+                                doc.path("sender").asText());
                     }
                 }
             }
@@ -132,8 +156,17 @@ public class EncryptTest {
             lines.add(CliTestSupport.array(x)); // bare arrays are not documents
         }
         Path bare = writeLines(dir.resolve("bare.jsonl"), lines);
-        String line = run("encrypt", "--key", km[0].toString(), "--model", km[1].toString(), "--input", bare.toString(), "--index", "mail")
-            .assertOneLineError();
+        String line = run(
+                        "encrypt",
+                        "--key",
+                        km[0].toString(),
+                        "--model",
+                        km[1].toString(),
+                        "--input",
+                        bare.toString(),
+                        "--index",
+                        "mail")
+                .assertOneLineError();
         assertTrue(line, line.contains("line 1: expected a JSON object"));
 
         lines.clear();
@@ -142,8 +175,16 @@ public class EncryptTest {
         }
         lines.add(lines.get(0)); // a duplicate: same vector, same ciphertext (the documented leak of the vector nonce)
         Path input = writeLines(dir.resolve("docs.jsonl"), lines);
-        CliTestSupport.Result r = run("encrypt", "--key", km[0].toString(), "--model", km[1].toString(), "--input", input.toString(),
-            "--index", "mail");
+        CliTestSupport.Result r = run(
+                "encrypt",
+                "--key",
+                km[0].toString(),
+                "--model",
+                km[1].toString(),
+                "--input",
+                input.toString(),
+                "--index",
+                "mail");
         assertEquals(r.toString(), 0, r.code());
         String[] out = r.out().split("\n");
         assertEquals(8, out.length);
@@ -174,5 +215,4 @@ public class EncryptTest {
             }
         }
     }
-
 }

@@ -30,7 +30,8 @@ public class KeygenTest {
         assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(key)));
         String text = Files.readString(key, StandardCharsets.US_ASCII).strip();
         assertEquals(32, Base64.getDecoder().decode(text).length);
-        assertFalse("the key is never printed", r.out().contains(text) || r.err().contains(text));
+        assertFalse(
+                "the key is never printed", r.out().contains(text) || r.err().contains(text));
         try (MasterKey k = KeyFiles.read(key)) {
             assertEquals(text, k.toBase64());
         }

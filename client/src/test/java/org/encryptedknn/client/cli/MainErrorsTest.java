@@ -26,8 +26,21 @@ public class MainErrorsTest {
     public TemporaryFolder tmp = new TemporaryFolder();
 
     private String[] encryptArgs(Path[] km, Path input) {
-        return new String[] {"encrypt", "--key", km[0].toString(), "--model", km[1].toString(), "--input", input.toString(),
-            "--index", "mail", "--id-field", "id", "--output", tmp.getRoot().toPath().resolve("out.ndjson").toString()};
+        return new String[] {
+            "encrypt",
+            "--key",
+            km[0].toString(),
+            "--model",
+            km[1].toString(),
+            "--input",
+            input.toString(),
+            "--index",
+            "mail",
+            "--id-field",
+            "id",
+            "--output",
+            tmp.getRoot().toPath().resolve("out.ndjson").toString()
+        };
     }
 
     private static String doc(String id, String vector) {
@@ -38,8 +51,16 @@ public class MainErrorsTest {
     public void missingKeyFile() throws Exception {
         Path[] km = keyAndModel(tmp.getRoot().toPath());
         Path missing = tmp.getRoot().toPath().resolve("nope.key");
-        CliTestSupport.Result r = run("search", "--key", missing.toString(), "--model", km[1].toString(), "--index", "mail",
-            "--vector", array(vectors(1, 9)[0]));
+        CliTestSupport.Result r = run(
+                "search",
+                "--key",
+                missing.toString(),
+                "--model",
+                km[1].toString(),
+                "--index",
+                "mail",
+                "--vector",
+                array(vectors(1, 9)[0]));
         String line = r.assertOneLineError();
         assertEquals(1, r.code());
         assertTrue(line, line.contains("key file " + missing + " does not exist"));
@@ -54,13 +75,29 @@ public class MainErrorsTest {
 
         Path noModel = tmp.getRoot().toPath().resolve("none.json");
         Path input = writeLines(tmp.getRoot().toPath().resolve("d.jsonl"), List.of(doc("a", array(vectors(1, 2)[0]))));
-        line = run("encrypt", "--key", km[0].toString(), "--model", noModel.toString(), "--input", input.toString(), "--index", "mail")
-            .assertOneLineError();
+        line = run(
+                        "encrypt",
+                        "--key",
+                        km[0].toString(),
+                        "--model",
+                        noModel.toString(),
+                        "--input",
+                        input.toString(),
+                        "--index",
+                        "mail")
+                .assertOneLineError();
         assertTrue(line, line.contains("model file " + noModel + " does not exist"));
 
         Path noVectors = tmp.getRoot().toPath().resolve("sample-missing.jsonl");
-        line = run("fit", "--key", km[0].toString(), "--vectors", noVectors.toString(), "--out", tmp.getRoot().toPath().resolve("m2.json").toString())
-            .assertOneLineError();
+        line = run(
+                        "fit",
+                        "--key",
+                        km[0].toString(),
+                        "--vectors",
+                        noVectors.toString(),
+                        "--out",
+                        tmp.getRoot().toPath().resolve("m2.json").toString())
+                .assertOneLineError();
         assertTrue(line, line.contains("vectors file " + noVectors + " does not exist"));
     }
 
@@ -68,20 +105,46 @@ public class MainErrorsTest {
     public void malformedJsonlLine() throws Exception {
         Path[] km = keyAndModel(tmp.getRoot().toPath());
         float[][] v = vectors(3, 3);
-        Path input = writeLines(tmp.getRoot().toPath().resolve("docs.jsonl"),
-            List.of(doc("a", array(v[0])), "", doc("b", array(v[1])), "{\"id\":\"c\",\"embedding\":[1,2,", doc("d", array(v[2]))));
+        Path input = writeLines(
+                tmp.getRoot().toPath().resolve("docs.jsonl"),
+                List.of(
+                        doc("a", array(v[0])),
+                        "",
+                        doc("b", array(v[1])),
+                        "{\"id\":\"c\",\"embedding\":[1,2,",
+                        doc("d", array(v[2]))));
         String line = run(encryptArgs(km, input)).assertOneLineError();
         assertTrue(line, line.contains(input + " line 4: malformed JSON"));
-        assertFalse("no partial output file", Files.exists(tmp.getRoot().toPath().resolve("out.ndjson")));
+        assertFalse(
+                "no partial output file", Files.exists(tmp.getRoot().toPath().resolve("out.ndjson")));
 
-        Path sample = writeLines(tmp.getRoot().toPath().resolve("s.jsonl"), List.of(array(v[0]), array(v[1]) + " trailing"));
-        line = run("fit", "--key", km[0].toString(), "--vectors", sample.toString(), "--out", tmp.getRoot().toPath().resolve("m3.json").toString(),
-            "--cells", "1").assertOneLineError();
+        Path sample =
+                writeLines(tmp.getRoot().toPath().resolve("s.jsonl"), List.of(array(v[0]), array(v[1]) + " trailing"));
+        line = run(
+                        "fit",
+                        "--key",
+                        km[0].toString(),
+                        "--vectors",
+                        sample.toString(),
+                        "--out",
+                        tmp.getRoot().toPath().resolve("m3.json").toString(),
+                        "--cells",
+                        "1")
+                .assertOneLineError();
         assertTrue(line, line.contains(sample + " line 2: malformed JSON"));
 
         Path notVector = writeLines(tmp.getRoot().toPath().resolve("s2.jsonl"), List.of(array(v[0]), "\"just text\""));
-        line = run("fit", "--key", km[0].toString(), "--vectors", notVector.toString(), "--out", tmp.getRoot().toPath().resolve("m4.json").toString(),
-            "--cells", "1").assertOneLineError();
+        line = run(
+                        "fit",
+                        "--key",
+                        km[0].toString(),
+                        "--vectors",
+                        notVector.toString(),
+                        "--out",
+                        tmp.getRoot().toPath().resolve("m4.json").toString(),
+                        "--cells",
+                        "1")
+                .assertOneLineError();
         assertTrue(line, line.contains(notVector + " line 2: expected a JSON array of numbers or an object"));
     }
 
@@ -89,19 +152,40 @@ public class MainErrorsTest {
     public void wrongDimension() throws Exception {
         Path[] km = keyAndModel(tmp.getRoot().toPath());
         float[][] v = vectors(2, 4);
-        Path input = writeLines(tmp.getRoot().toPath().resolve("docs.jsonl"),
-            List.of(doc("a", array(v[0])), doc("b", array(Arrays.copyOf(v[1], D - 3)))));
+        Path input = writeLines(
+                tmp.getRoot().toPath().resolve("docs.jsonl"),
+                List.of(doc("a", array(v[0])), doc("b", array(Arrays.copyOf(v[1], D - 3)))));
         String line = run(encryptArgs(km, input)).assertOneLineError();
         assertTrue(line, line.contains(input + " line 2: field 'embedding' has " + (D - 3) + " values, expected " + D));
 
         // fit with --dimension: the vectors are checked against it
         Path sample = writeLines(tmp.getRoot().toPath().resolve("s.jsonl"), List.of(array(v[0]), array(v[1])));
-        line = run("fit", "--key", km[0].toString(), "--vectors", sample.toString(), "--out", tmp.getRoot().toPath().resolve("m5.json").toString(),
-            "--dimension", "16", "--cells", "1").assertOneLineError();
+        line = run(
+                        "fit",
+                        "--key",
+                        km[0].toString(),
+                        "--vectors",
+                        sample.toString(),
+                        "--out",
+                        tmp.getRoot().toPath().resolve("m5.json").toString(),
+                        "--dimension",
+                        "16",
+                        "--cells",
+                        "1")
+                .assertOneLineError();
         assertTrue(line, line.contains(sample + " line 1: the vector has " + D + " values, expected 16"));
         // a query vector of the wrong length
-        line = run("search", "--key", km[0].toString(), "--model", km[1].toString(), "--index", "mail", "--vector", "[0.5, 0.25]")
-            .assertOneLineError();
+        line = run(
+                        "search",
+                        "--key",
+                        km[0].toString(),
+                        "--model",
+                        km[1].toString(),
+                        "--index",
+                        "mail",
+                        "--vector",
+                        "[0.5, 0.25]")
+                .assertOneLineError();
         assertTrue(line, line.contains("--vector has 2 values, expected " + D));
     }
 
@@ -124,7 +208,8 @@ public class MainErrorsTest {
         line = run(encryptArgs(km, input)).assertOneLineError();
         assertTrue(line, line.contains("line 1: field 'embedding'[" + (D - 1) + "] is infinite"));
 
-        input = writeLines(tmp.getRoot().toPath().resolve("docs4.jsonl"), List.of("{\"id\":\"a\",\"vec\":" + array(v) + "}"));
+        input = writeLines(
+                tmp.getRoot().toPath().resolve("docs4.jsonl"), List.of("{\"id\":\"a\",\"vec\":" + array(v) + "}"));
         line = run(encryptArgs(km, input)).assertOneLineError();
         assertTrue(line, line.contains("line 1: no field 'embedding'"));
     }
@@ -134,19 +219,47 @@ public class MainErrorsTest {
         Path[] km = keyAndModel(tmp.getRoot().toPath());
         Path other = tmp.getRoot().toPath().resolve("other.key");
         assertEquals(0, run("keygen", "--out", other.toString()).code());
-        Path input = writeLines(tmp.getRoot().toPath().resolve("docs.jsonl"), List.of(doc("a", array(vectors(1, 6)[0]))));
-        String line = run("encrypt", "--key", other.toString(), "--model", km[1].toString(), "--input", input.toString(), "--index", "mail")
-            .assertOneLineError();
+        Path input =
+                writeLines(tmp.getRoot().toPath().resolve("docs.jsonl"), List.of(doc("a", array(vectors(1, 6)[0]))));
+        String line = run(
+                        "encrypt",
+                        "--key",
+                        other.toString(),
+                        "--model",
+                        km[1].toString(),
+                        "--input",
+                        input.toString(),
+                        "--index",
+                        "mail")
+                .assertOneLineError();
         assertTrue(line, line.contains("model file " + km[1] + " cannot be decrypted with key file " + other));
 
         Path notAKey = writeLines(tmp.getRoot().toPath().resolve("bad.key"), List.of("not base64 at all!"));
-        line = run("encrypt", "--key", notAKey.toString(), "--model", km[1].toString(), "--input", input.toString(), "--index", "mail")
-            .assertOneLineError();
+        line = run(
+                        "encrypt",
+                        "--key",
+                        notAKey.toString(),
+                        "--model",
+                        km[1].toString(),
+                        "--input",
+                        input.toString(),
+                        "--index",
+                        "mail")
+                .assertOneLineError();
         assertTrue(line, line.contains("key file " + notAKey + " does not hold a master key"));
 
         Path notAModel = writeLines(tmp.getRoot().toPath().resolve("bad-model.json"), List.of("{\"x\":1}"));
-        line = run("encrypt", "--key", km[0].toString(), "--model", notAModel.toString(), "--input", input.toString(), "--index", "mail")
-            .assertOneLineError();
+        line = run(
+                        "encrypt",
+                        "--key",
+                        km[0].toString(),
+                        "--model",
+                        notAModel.toString(),
+                        "--input",
+                        input.toString(),
+                        "--index",
+                        "mail")
+                .assertOneLineError();
         assertTrue(line, line.contains("model file " + notAModel + " is not a sealed model"));
     }
 
@@ -187,8 +300,19 @@ public class MainErrorsTest {
     @Test
     public void unreachableNodeIsOneLine() throws Exception {
         Path[] km = keyAndModel(tmp.getRoot().toPath());
-        String line = run("search", "--key", km[0].toString(), "--model", km[1].toString(), "--index", "mail", "--url", "http://127.0.0.1:1",
-            "--vector", array(vectors(1, 7)[0])).assertOneLineError();
+        String line = run(
+                        "search",
+                        "--key",
+                        km[0].toString(),
+                        "--model",
+                        km[1].toString(),
+                        "--index",
+                        "mail",
+                        "--url",
+                        "http://127.0.0.1:1",
+                        "--vector",
+                        array(vectors(1, 7)[0]))
+                .assertOneLineError();
         assertTrue(line, line.contains("cannot connect to the node"));
     }
 }

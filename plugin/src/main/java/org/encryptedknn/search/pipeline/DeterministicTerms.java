@@ -1,5 +1,8 @@
 package org.encryptedknn.search.pipeline;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
 import org.encryptedknn.fields.FieldCipher;
 import org.encryptedknn.keystore.KeyLease;
 import org.encryptedknn.query.EncryptedKnnQueryBuilder;
@@ -8,10 +11,6 @@ import org.opensearch.index.query.ConstantScoreQueryBuilder;
 import org.opensearch.index.query.QueryBuilder;
 import org.opensearch.index.query.TermQueryBuilder;
 import org.opensearch.index.query.TermsQueryBuilder;
-
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Set;
 
 /**
  * Rewrites {@code term} and {@code terms} queries on deterministic (AES-SIV) fields into their ciphertext form, so that
@@ -34,9 +33,8 @@ final class DeterministicTerms {
         }
         if (q instanceof TermQueryBuilder term && fields.contains(term.fieldName())) {
             if (term.caseInsensitive()) {
-                throw new IllegalArgumentException(
-                    "[term] on deterministic field [" + term.fieldName() + "] cannot be case_insensitive: the field is stored encrypted"
-                );
+                throw new IllegalArgumentException("[term] on deterministic field [" + term.fieldName()
+                        + "] cannot be case_insensitive: the field is stored encrypted");
             }
             TermQueryBuilder out = new TermQueryBuilder(term.fieldName(), encrypt(term.fieldName(), term.value()));
             out.boost(term.boost()).queryName(term.queryName());
@@ -44,9 +42,8 @@ final class DeterministicTerms {
         }
         if (q instanceof TermsQueryBuilder terms && fields.contains(terms.fieldName())) {
             if (terms.termsLookup() != null) {
-                throw new IllegalArgumentException(
-                    "[terms] lookup on deterministic field [" + terms.fieldName() + "] is not supported: give the values inline"
-                );
+                throw new IllegalArgumentException("[terms] lookup on deterministic field [" + terms.fieldName()
+                        + "] is not supported: give the values inline");
             }
             List<String> values = new ArrayList<>();
             for (Object v : terms.values()) {

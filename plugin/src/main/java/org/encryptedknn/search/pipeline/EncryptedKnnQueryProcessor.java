@@ -1,20 +1,26 @@
 package org.encryptedknn.search.pipeline;
 
-import org.encryptedknn.keystore.CachedModel;
-import org.encryptedknn.keystore.NodeKeyHolder;
-import org.encryptedknn.keystore.KeyLease;
-import org.encryptedknn.keystore.ProcessorConfig;
-import org.encryptedknn.keystore.Records;
-import org.encryptedknn.query.EncryptedKnnQueryBuilder;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import org.encryptedknn.he.CkksKeyHolder;
 import org.encryptedknn.he.CkksParameters;
+import org.encryptedknn.keystore.CachedModel;
+import org.encryptedknn.keystore.KeyLease;
+import org.encryptedknn.keystore.NodeKeyHolder;
+import org.encryptedknn.keystore.ProcessorConfig;
+import org.encryptedknn.keystore.Records;
+import org.encryptedknn.model.EncryptionModel;
+import org.encryptedknn.query.EncryptedKnnQueryBuilder;
 import org.encryptedknn.rescore.CkksRescorePayload;
 import org.encryptedknn.rescore.EncryptedKnnRescorerBuilder;
 import org.encryptedknn.rescore.KeyedRescorePayload;
 import org.encryptedknn.rescore.RescoreMode;
 import org.encryptedknn.transform.EncryptedQuery;
 import org.encryptedknn.transform.EncryptedVector;
-import org.encryptedknn.model.EncryptionModel;
 import org.encryptedknn.transform.VectorTransform;
 import org.opensearch.action.search.SearchRequest;
 import org.opensearch.common.regex.Regex;
@@ -27,13 +33,6 @@ import org.opensearch.search.fetch.subphase.FetchSourceContext;
 import org.opensearch.search.pipeline.PipelineProcessingContext;
 import org.opensearch.search.pipeline.Processor;
 import org.opensearch.search.pipeline.SearchRequestProcessor;
-
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.Set;
 
 /**
  * Search request processor {@code encrypted_knn_query}:
@@ -71,16 +70,15 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
     private final Set<String> deterministicFields;
 
     EncryptedKnnQueryProcessor(
-        String tag,
-        String description,
-        boolean ignoreFailure,
-        NodeKeyHolder gateway,
-        String modelId,
-        int probeCells,
-        RescoreMode mode,
-        GatewayCkks ckks,
-        Set<String> deterministicFields
-    ) {
+            String tag,
+            String description,
+            boolean ignoreFailure,
+            NodeKeyHolder gateway,
+            String modelId,
+            int probeCells,
+            RescoreMode mode,
+            GatewayCkks ckks,
+            Set<String> deterministicFields) {
         super(TYPE, tag, description, ignoreFailure, gateway, modelId);
         this.probeCells = probeCells;
         this.mode = mode;
@@ -94,15 +92,16 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
     }
 
     @Override
-    public void processRequestAsync(SearchRequest request, PipelineProcessingContext context, ActionListener<SearchRequest> listener) {
+    public void processRequestAsync(
+            SearchRequest request, PipelineProcessingContext context, ActionListener<SearchRequest> listener) {
         SearchSourceBuilder source = request.source();
         List<EncryptedKnnQueryBuilder> plain;
         try {
             plain = source == null ? List.of() : findPlain(source.query(), new ArrayList<>());
             if (plain.size() > 1) {
                 throw new IllegalArgumentException(
-                    "[" + TYPE + "] handles one [encrypted_knn] query with a plain [vector] per request, found " + plain.size()
-                );
+                        "[" + TYPE + "] handles one [encrypted_knn] query with a plain [vector] per request, found "
+                                + plain.size());
             }
         } catch (Exception e) {
             listener.onFailure(e);
@@ -161,26 +160,36 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
         }
     }
 
-    private void rewrite(SearchSourceBuilder source, EncryptedKnnQueryBuilder knn, CachedModel model, KeyLease lease, PipelineProcessingContext context) {
+    private void rewrite(
+            SearchSourceBuilder source,
+            EncryptedKnnQueryBuilder knn,
+            CachedModel model,
+            KeyLease lease,
+            PipelineProcessingContext context) {
         EncryptionModel m = model.model();
         String field = knn.fieldName();
         float[] vector = knn.plainVector();
-        Records.checkVector(vector, "[encrypted_knn] [vector] on field [" + field + "]", m.parameters().dimension());
+        Records.checkVector(
+                vector,
+                "[encrypted_knn] [vector] on field [" + field + "]",
+                m.parameters().dimension());
         if (source.rescores() != null && source.rescores().isEmpty() == false) {
             throw new IllegalArgumentException(
-                "[" + TYPE + "] adds its own [encrypted_knn] rescore; remove [rescore] from the request"
-            );
+                    "[" + TYPE + "] adds its own [encrypted_knn] rescore; remove [rescore] from the request");
         }
         FetchSourceContext fetch = source.fetchSource();
         boolean sourceDisabled = fetch != null && fetch.fetchSource() == false;
-        boolean vectorRequested = fetch == null || (sourceDisabled == false && includes(fetch.includes(), field) && excludedBy(fetch.excludes(), field) == null);
+        boolean vectorRequested = fetch == null
+                || (sourceDisabled == false
+                        && includes(fetch.includes(), field)
+                        && excludedBy(fetch.excludes(), field) == null);
         if (fetch != null && sourceDisabled == false) {
             String exclude = excludedBy(fetch.excludes(), field);
             if (exclude != null) {
                 throw new IllegalArgumentException(
-                    "_source excludes [" + exclude + "], which hides the encrypted vector field [" + field + "] that [encrypted_knn_rerank] "
-                        + "needs to compute exact scores; use the rerank processor's remove_vector option to drop it from the response instead"
-                );
+                        "_source excludes [" + exclude + "], which hides the encrypted vector field [" + field
+                                + "] that [encrypted_knn_rerank] "
+                                + "needs to compute exact scores; use the rerank processor's remove_vector option to drop it from the response instead");
             }
         }
 
@@ -189,17 +198,24 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
         try {
             query = transform.encryptQuery(vector);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("[encrypted_knn] [vector] on field [" + field + "]: " + e.getMessage(), e);
+            throw new IllegalArgumentException(
+                    "[encrypted_knn] [vector] on field [" + field + "]: " + e.getMessage(), e);
         }
         int from = Math.max(0, source.from());
         int size = source.size() < 0 ? DEFAULT_SIZE : source.size();
-        CkksKeyHolder ckksKeys = mode == RescoreMode.CKKS ? ckks.keyHolder(CkksParameters.forResidualLength(m.parameters().residualDimension())) : null;
-        GatewayQueryState state = new GatewayQueryState(lease, model, field, query, vector, from, size, vectorRequested, sourceDisabled, ckksKeys);
+        CkksKeyHolder ckksKeys = mode == RescoreMode.CKKS
+                ? ckks.keyHolder(CkksParameters.forResidualLength(m.parameters().residualDimension()))
+                : null;
+        GatewayQueryState state = new GatewayQueryState(
+                lease, model, field, query, vector, from, size, vectorRequested, sourceDisabled, ckksKeys);
         boolean stored = false;
         try {
-            // 1. the stage-1 query: encrypted prefix, bound to the model (a field of another model is a 400 on the shard).
-            // Prefix rotation and SAP scale differ per epoch, so an index still holding records of older epochs (after a
-            // _rotate, until the re-key is done) is searched with one epoch-filtered clause per live epoch, each under its
+            // 1. the stage-1 query: encrypted prefix, bound to the model (a field of another model is a 400 on the
+            // shard).
+            // Prefix rotation and SAP scale differ per epoch, so an index still holding records of older epochs (after
+            // a
+            // _rotate, until the re-key is done) is searched with one epoch-filtered clause per live epoch, each under
+            // its
             // keys; epochs retired by _retire are not searched at all.
             int first = m.parameters().firstEpoch();
             int epochs = model.epoch() - first + 1;
@@ -218,7 +234,8 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
             source.query(replace(source.query(), knn, stage1));
             rewriteTerms(source, lease);
 
-            // 2. rescore of the window with the probe cells' residual queries, in clear (keyed) or encrypted (ckks), of the
+            // 2. rescore of the window with the probe cells' residual queries, in clear (keyed) or encrypted (ckks), of
+            // the
             // current epoch; hits of older epochs get their exact score from encrypted_knn_rerank, which sees them all
             double s2 = transform.sap().scale() * transform.sap().scale();
             float[] p = query.prefix();
@@ -232,8 +249,8 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
             }
             int window = epochs * knn.k();
             EncryptedKnnRescorerBuilder rescore = ckksKeys == null
-                ? new EncryptedKnnRescorerBuilder(field, new KeyedRescorePayload(scaled, cells, query.epoch()))
-                : new EncryptedKnnRescorerBuilder(field, encryptedRescore(scaled, cells, query.epoch(), ckksKeys));
+                    ? new EncryptedKnnRescorerBuilder(field, new KeyedRescorePayload(scaled, cells, query.epoch()))
+                    : new EncryptedKnnRescorerBuilder(field, encryptedRescore(scaled, cells, query.epoch(), ckksKeys));
             rescore.windowSize(window);
             source.addRescorer(rescore);
 
@@ -241,7 +258,7 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
             source.from(0);
             source.size(Math.max(window, from + size));
             if (sourceDisabled) {
-                source.fetchSource(new FetchSourceContext(true, new String[] { field }, new String[0]));
+                source.fetchSource(new FetchSourceContext(true, new String[] {field}, new String[0]));
             } else if (fetch != null && vectorRequested == false) {
                 String[] includes = Arrays.copyOf(fetch.includes(), fetch.includes().length + 1);
                 includes[includes.length - 1] = field;
@@ -265,7 +282,8 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
     }
 
     /** The ckks-mode rescore query: each probed cell's H_c r_q as a seeded CKKS ciphertext (the clear copies are wiped). */
-    private static CkksRescorePayload encryptedRescore(float[] prefix, Map<Integer, float[]> cells, int epoch, CkksKeyHolder keys) {
+    private static CkksRescorePayload encryptedRescore(
+            float[] prefix, Map<Integer, float[]> cells, int epoch, CkksKeyHolder keys) {
         Map<Integer, byte[]> ciphertexts = new LinkedHashMap<>();
         for (Map.Entry<Integer, float[]> e : cells.entrySet()) {
             ciphertexts.put(e.getKey(), keys.encryptQuery(e.getValue()));
@@ -333,16 +351,19 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
             String modelId = ProcessorConfig.modelId(TYPE, tag, config);
             int probe = ConfigurationUtils.readIntProperty(TYPE, tag, config, "probe_cells", DEFAULT_PROBE_CELLS);
             if (probe < 1 || probe > KeyedRescorePayload.MAX_CELLS) {
-                throw ConfigurationUtils.newConfigurationException(TYPE, tag, "probe_cells", "must be in [1, " + KeyedRescorePayload.MAX_CELLS + "]");
+                throw ConfigurationUtils.newConfigurationException(
+                        TYPE, tag, "probe_cells", "must be in [1, " + KeyedRescorePayload.MAX_CELLS + "]");
             }
             RescoreMode mode;
             try {
-                mode = RescoreMode.fromString(ConfigurationUtils.readStringProperty(TYPE, tag, config, "mode", RescoreMode.KEYED.wireName()));
+                mode = RescoreMode.fromString(
+                        ConfigurationUtils.readStringProperty(TYPE, tag, config, "mode", RescoreMode.KEYED.wireName()));
             } catch (IllegalArgumentException e) {
                 throw ConfigurationUtils.newConfigurationException(TYPE, tag, "mode", "must be [keyed] or [ckks]");
             }
             Set<String> fields = Set.copyOf(ProcessorConfig.fieldNames(TYPE, tag, config, "deterministic_fields"));
-            return new EncryptedKnnQueryProcessor(tag, description, ignoreFailure, gateway, modelId, probe, mode, ckks, fields);
+            return new EncryptedKnnQueryProcessor(
+                    tag, description, ignoreFailure, gateway, modelId, probe, mode, ckks, fields);
         };
     }
 }

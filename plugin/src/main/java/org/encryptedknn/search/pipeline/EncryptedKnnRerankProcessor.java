@@ -1,23 +1,28 @@
 package org.encryptedknn.search.pipeline;
 
-import org.encryptedknn.rescore.EncryptedKnnRescorer;
-
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import org.encryptedknn.fields.FieldCipher;
-import org.encryptedknn.keystore.NodeKeyHolder;
+import org.encryptedknn.he.CkksKeyHolder;
 import org.encryptedknn.keystore.KeyLease;
+import org.encryptedknn.keystore.NodeKeyHolder;
 import org.encryptedknn.keystore.ProcessorConfig;
 import org.encryptedknn.keystore.Records;
-import org.encryptedknn.fetch.EncryptedKnnFetchSubPhase;
-import org.encryptedknn.he.CkksKeyHolder;
+import org.encryptedknn.model.EncryptionModel;
+import org.encryptedknn.model.ModelParameters;
+import org.encryptedknn.rescore.EncryptedKnnRescorer;
 import org.encryptedknn.transform.EncryptedQuery;
 import org.encryptedknn.transform.EncryptedVector;
-import org.encryptedknn.model.ModelParameters;
-import org.encryptedknn.model.EncryptionModel;
 import org.encryptedknn.transform.VectorTransform;
-import org.opensearch.common.document.DocumentField;
 import org.opensearch.action.search.SearchRequest;
 import org.opensearch.action.search.SearchResponse;
 import org.opensearch.action.search.SearchResponseSections;
+import org.opensearch.common.document.DocumentField;
 import org.opensearch.common.xcontent.XContentFactory;
 import org.opensearch.common.xcontent.support.XContentMapValues;
 import org.opensearch.core.common.bytes.BytesReference;
@@ -29,14 +34,6 @@ import org.opensearch.search.pipeline.PipelineProcessingContext;
 import org.opensearch.search.pipeline.Processor;
 import org.opensearch.search.pipeline.SearchResponseProcessor;
 import org.opensearch.search.profile.SearchProfileShardResults;
-
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.Comparator;
-import java.util.List;
-import java.util.Map;
 
 /**
  * Search response processor {@code encrypted_knn_rerank}: {@code {"model_id":"m1","decrypt_fields":["body"],"remove_vector":false}}.
@@ -63,14 +60,13 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
     private final boolean removeVector;
 
     EncryptedKnnRerankProcessor(
-        String tag,
-        String description,
-        boolean ignoreFailure,
-        NodeKeyHolder gateway,
-        String modelId,
-        List<String> decryptFields,
-        boolean removeVector
-    ) {
+            String tag,
+            String description,
+            boolean ignoreFailure,
+            NodeKeyHolder gateway,
+            String modelId,
+            List<String> decryptFields,
+            boolean removeVector) {
         super(TYPE, tag, description, ignoreFailure, gateway, modelId);
         this.decryptFields = decryptFields;
         this.removeVector = removeVector;
@@ -82,16 +78,16 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
     }
 
     @Override
-    public SearchResponse processResponse(SearchRequest request, SearchResponse response, PipelineProcessingContext context) {
+    public SearchResponse processResponse(
+            SearchRequest request, SearchResponse response, PipelineProcessingContext context) {
         Object attribute = context.getAttribute(GatewayQueryState.ATTRIBUTE);
         if (attribute instanceof GatewayQueryState state) {
             context.setAttribute(GatewayQueryState.ATTRIBUTE, null);
             try {
                 if (state.model.id().equals(modelId) == false) {
-                    throw new IllegalArgumentException(
-                        "[" + TYPE + "] is configured for model [" + modelId + "] but the query was encrypted under model ["
-                            + state.model.id() + "] by [" + EncryptedKnnQueryProcessor.TYPE + "]"
-                    );
+                    throw new IllegalArgumentException("[" + TYPE + "] is configured for model [" + modelId
+                            + "] but the query was encrypted under model [" + state.model.id() + "] by ["
+                            + EncryptedKnnQueryProcessor.TYPE + "]");
                 }
                 return rerank(response, state);
             } finally {
@@ -132,19 +128,22 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
             }
             EncryptedVector record;
             try {
-                record = Records.fromMap(value, state.field, p.prefixDimension(), p.residualDimension(), p.cells(), state.ckks == null);
+                record = Records.fromMap(
+                        value, state.field, p.prefixDimension(), p.residualDimension(), p.cells(), state.ckks == null);
             } catch (IllegalArgumentException e) {
-                throw new IllegalStateException("hit [" + hit.getId() + "] of index [" + hit.getIndex() + "]: " + e.getMessage(), e);
+                throw new IllegalStateException(
+                        "hit [" + hit.getId() + "] of index [" + hit.getIndex() + "]: " + e.getMessage(), e);
             }
-            if (p.isLiveEpoch(record.epoch()) == false) { // a record left under a retired epoch (matched by another clause)
+            if (p.isLiveEpoch(record.epoch())
+                    == false) { // a record left under a retired epoch (matched by another clause)
                 unscored.add(new Scored(hit, hit.getScore(), i, false));
                 continue;
             }
             VectorTransform transform = state.transform(record.epoch());
             EncryptedQuery query = state.queryFor(record.epoch());
             double score = state.ckks == null
-                ? transform.score(query, record)
-                : transform.prefixScore(query, record) + ckksResidual(hit, record, transform, query, batches);
+                    ? transform.score(query, record)
+                    : transform.prefixScore(query, record) + ckksResidual(hit, record, transform, query, batches);
             scored.add(new Scored(hit, score, i, true));
         }
         scored.sort(Comparator.comparingDouble(Scored::score).reversed().thenComparingInt(Scored::rank));
@@ -162,8 +161,15 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
             rewriteSource(s.hit(), state.lease, dropVector ? state.field : null, false, state.sourceDisabled);
             page[i - from] = s.hit();
         }
-        float maxScore = scored.isEmpty() ? hits.getMaxScore() : (float) scored.get(0).score();
-        SearchHits reranked = new SearchHits(page, hits.getTotalHits(), maxScore, hits.getSortFields(), hits.getCollapseField(), hits.getCollapseValues());
+        float maxScore =
+                scored.isEmpty() ? hits.getMaxScore() : (float) scored.get(0).score();
+        SearchHits reranked = new SearchHits(
+                page,
+                hits.getTotalHits(),
+                maxScore,
+                hits.getSortFields(),
+                hits.getCollapseField(),
+                hits.getCollapseValues());
         return replaceHits(response, reranked);
     }
 
@@ -178,7 +184,9 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
         Map<String, double[]> out = new HashMap<>();
         for (SearchHit hit : hits) {
             Map<?, ?> info = hitInfo(hit);
-            if (info.get("ciphertext") instanceof byte[] ct && info.get("batch") instanceof String batch && info.get("count") instanceof Number n) {
+            if (info.get("ciphertext") instanceof byte[] ct
+                    && info.get("batch") instanceof String batch
+                    && info.get("count") instanceof Number n) {
                 out.put(batch, keyHolder.decryptBatch(ct, n.intValue()));
             }
         }
@@ -186,28 +194,38 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
     }
 
     /** ckks mode: the decrypted residual term of a probed hit, or ⟨H_c r_q, z⟩ from the z an unprobed hit carries. */
-    private static double ckksResidual(SearchHit hit, EncryptedVector record, VectorTransform transform, EncryptedQuery query,
-                                       Map<String, double[]> batches) {
+    private static double ckksResidual(
+            SearchHit hit,
+            EncryptedVector record,
+            VectorTransform transform,
+            EncryptedQuery query,
+            Map<String, double[]> batches) {
         Map<?, ?> info = hitInfo(hit);
-        if (Boolean.TRUE.equals(info.get("probed")) && info.get("batch") instanceof String batch && info.get("slot") instanceof Number slot) {
+        if (Boolean.TRUE.equals(info.get("probed"))
+                && info.get("batch") instanceof String batch
+                && info.get("slot") instanceof Number slot) {
             double[] sums = batches.get(batch);
             if (sums == null || slot.intValue() >= sums.length) {
-                throw new IllegalStateException("hit [" + hit.getId() + "] refers to batch [" + batch + "] whose ciphertext is not in the response");
+                throw new IllegalStateException("hit [" + hit.getId() + "] refers to batch [" + batch
+                        + "] whose ciphertext is not in the response");
             }
             return sums[slot.intValue()];
         }
         if (info.get(EncryptedVector.KEYED_RESIDUAL) instanceof String z) {
-            EncryptedVector withZ = new EncryptedVector(record.prefix(), record.nonce(), record.cell(), EncryptedVector.decodeFloats(z), record.epoch());
+            EncryptedVector withZ = new EncryptedVector(
+                    record.prefix(), record.nonce(), record.cell(), EncryptedVector.decodeFloats(z), record.epoch());
             return transform.residualScore(query, withZ);
         }
-        throw new IllegalStateException("hit [" + hit.getId() + "] has neither an encrypted score nor z (outside the rescore window)");
+        throw new IllegalStateException(
+                "hit [" + hit.getId() + "] has neither an encrypted score nor z (outside the rescore window)");
     }
 
     /**
      * Decrypts the listed fields of a hit's _source and optionally drops the vector (or the whole source); drops the
      * data node's per-hit rescore field (ciphertext material for a key holder, which here is this processor).
      */
-    private void rewriteSource(SearchHit hit, KeyLease lease, String dropField, boolean requireNothing, boolean dropSource) {
+    private void rewriteSource(
+            SearchHit hit, KeyLease lease, String dropField, boolean requireNothing, boolean dropSource) {
         hit.removeDocumentField(EncryptedKnnRescorer.HIT_FIELD);
         if (hit.hasSource() == false) {
             return;
@@ -229,10 +247,10 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
                 plain = decrypt(cipher, v, hit.getIndex());
             } catch (IllegalArgumentException e) {
                 throw new IllegalStateException(
-                    "field [" + f + "] of hit [" + hit.getId() + "] in index [" + hit.getIndex() + "] cannot be decrypted: " + e.getMessage()
-                        + " (written under another master key, or encrypted for another index and copied without the re-key processor's source_index)",
-                    e
-                );
+                        "field [" + f + "] of hit [" + hit.getId() + "] in index [" + hit.getIndex()
+                                + "] cannot be decrypted: " + e.getMessage()
+                                + " (written under another master key, or encrypted for another index and copied without the re-key processor's source_index)",
+                        e);
             }
             if (plain != v) {
                 put(source, f, plain);
@@ -303,30 +321,29 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
 
     static SearchResponse replaceHits(SearchResponse response, SearchHits hits) {
         SearchResponseSections sections = new SearchResponseSections(
-            hits,
-            response.getAggregations(),
-            response.getSuggest(),
-            response.isTimedOut(),
-            response.isTerminatedEarly(),
-            response.getProfileResults() == null || response.getProfileResults().isEmpty()
-                ? null
-                : new SearchProfileShardResults(response.getProfileResults()),
-            response.getNumReducePhases(),
-            response.getInternalResponse().getSearchExtBuilders(),
-            response.getInternalResponse().getProcessorResult()
-        );
+                hits,
+                response.getAggregations(),
+                response.getSuggest(),
+                response.isTimedOut(),
+                response.isTerminatedEarly(),
+                response.getProfileResults() == null
+                                || response.getProfileResults().isEmpty()
+                        ? null
+                        : new SearchProfileShardResults(response.getProfileResults()),
+                response.getNumReducePhases(),
+                response.getInternalResponse().getSearchExtBuilders(),
+                response.getInternalResponse().getProcessorResult());
         return new SearchResponse(
-            sections,
-            response.getScrollId(),
-            response.getTotalShards(),
-            response.getSuccessfulShards(),
-            response.getSkippedShards(),
-            response.getTook().millis(),
-            response.getPhaseTook(),
-            response.getShardFailures(),
-            response.getClusters(),
-            response.pointInTimeId()
-        );
+                sections,
+                response.getScrollId(),
+                response.getTotalShards(),
+                response.getSuccessfulShards(),
+                response.getSkippedShards(),
+                response.getTook().millis(),
+                response.getPhaseTook(),
+                response.getShardFailures(),
+                response.getClusters(),
+                response.pointInTimeId());
     }
 
     /** Factory; the processor needs the key only when it runs, not when the pipeline is stored. */
@@ -335,7 +352,8 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
             String modelId = ProcessorConfig.modelId(TYPE, tag, config);
             List<String> fields = ProcessorConfig.fieldNames(TYPE, tag, config, "decrypt_fields");
             boolean removeVector = ConfigurationUtils.readBooleanProperty(TYPE, tag, config, "remove_vector", false);
-            return new EncryptedKnnRerankProcessor(tag, description, ignoreFailure, gateway, modelId, fields, removeVector);
+            return new EncryptedKnnRerankProcessor(
+                    tag, description, ignoreFailure, gateway, modelId, fields, removeVector);
         };
     }
 }

@@ -1,14 +1,13 @@
 package org.encryptedknn.search.pipeline;
 
+import java.io.Closeable;
+import java.util.HashMap;
+import java.util.Map;
 import org.encryptedknn.he.CkksContext;
 import org.encryptedknn.he.CkksKeyHolder;
 import org.encryptedknn.he.CkksParameters;
 import org.encryptedknn.he.CkksSecretKey;
 import org.encryptedknn.rescore.CkksContexts;
-
-import java.io.Closeable;
-import java.util.HashMap;
-import java.util.Map;
 
 /**
  * The coordinating node's CKKS keys for gateway searches in {@code ckks} mode: one secret key per parameter set,

@@ -1,14 +1,13 @@
 package org.encryptedknn.search.pipeline;
 
-import org.encryptedknn.keystore.CachedModel;
-import org.encryptedknn.keystore.KeyLease;
-import org.encryptedknn.he.CkksKeyHolder;
-import org.encryptedknn.transform.EncryptedQuery;
-import org.encryptedknn.transform.VectorTransform;
-
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
+import org.encryptedknn.he.CkksKeyHolder;
+import org.encryptedknn.keystore.CachedModel;
+import org.encryptedknn.keystore.KeyLease;
+import org.encryptedknn.transform.EncryptedQuery;
+import org.encryptedknn.transform.VectorTransform;
 
 /**
  * What the {@code encrypted_knn_query} request processor hands to the {@code encrypted_knn_rerank} response processor
@@ -23,7 +22,7 @@ final class GatewayQueryState {
     final KeyLease lease;
     final CachedModel model;
     final String field;
-    final EncryptedQuery query;       // under model.epoch()
+    final EncryptedQuery query; // under model.epoch()
     private final float[] plainVector;
     final int from;
     final int size;
@@ -33,20 +32,20 @@ final class GatewayQueryState {
     final boolean sourceDisabled;
     /** ckks mode: the key holder whose ciphertexts the data nodes scored (null in keyed mode). */
     final CkksKeyHolder ckks;
+
     private final Map<Integer, EncryptedQuery> byEpoch = new HashMap<>();
 
     GatewayQueryState(
-        KeyLease lease,
-        CachedModel model,
-        String field,
-        EncryptedQuery query,
-        float[] plainVector,
-        int from,
-        int size,
-        boolean vectorRequested,
-        boolean sourceDisabled,
-        CkksKeyHolder ckks
-    ) {
+            KeyLease lease,
+            CachedModel model,
+            String field,
+            EncryptedQuery query,
+            float[] plainVector,
+            int from,
+            int size,
+            boolean vectorRequested,
+            boolean sourceDisabled,
+            CkksKeyHolder ckks) {
         this.lease = lease;
         this.model = model;
         this.field = field;

@@ -10,7 +10,8 @@ abstract class GatewaySearchProcessor extends AbstractProcessor {
     final NodeKeyHolder gateway;
     final String modelId;
 
-    GatewaySearchProcessor(String type, String tag, String description, boolean ignoreFailure, NodeKeyHolder gateway, String modelId) {
+    GatewaySearchProcessor(
+            String type, String tag, String description, boolean ignoreFailure, NodeKeyHolder gateway, String modelId) {
         super(tag, description, ignoreFailure);
         this.type = type;
         this.gateway = gateway;

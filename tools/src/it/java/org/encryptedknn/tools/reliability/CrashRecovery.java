@@ -1,16 +1,8 @@
 package org.encryptedknn.tools.reliability;
 
-import org.encryptedknn.tools.bench.SearchBench;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-
-import org.encryptedknn.tools.demo.Demo;
-import org.encryptedknn.client.OpenSearchHttp;
-import org.encryptedknn.fields.FieldCipher;
-import org.encryptedknn.keystore.Records;
-import org.encryptedknn.transform.EncryptedVector;
-
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -24,6 +16,12 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import org.encryptedknn.client.OpenSearchHttp;
+import org.encryptedknn.fields.FieldCipher;
+import org.encryptedknn.keystore.Records;
+import org.encryptedknn.tools.bench.SearchBench;
+import org.encryptedknn.tools.demo.Demo;
+import org.encryptedknn.transform.EncryptedVector;
 
 /**
  * Crash recovery of a gateway-mode node (driven by {@code scripts/reliability.sh crash}, which kills the node's JVM
@@ -56,35 +54,54 @@ public final class CrashRecovery {
         int code = switch (argv.length > 0 ? argv[0] : "") {
             case "ingest" -> ingest(s, acked, a.getInt("--bulk", 20), a.get("--translog-durability", "request"));
             case "verify" -> verify(s, acked, a.getDouble("--restart-seconds", Double.NaN)) ? 0 : 1;
-            default -> throw new IllegalArgumentException("usage: CrashRecovery ingest|verify --url URL --acked FILE …");
+            default ->
+                throw new IllegalArgumentException("usage: CrashRecovery ingest|verify --url URL --acked FILE …");
         };
         System.exit(code);
     }
 
     private static int ingest(GatewayScenario s, Path ackedFile, int bulkSize, String durability) throws IOException {
         s.createIndex(INDEX, "1s");
-        // "async" (fsync every 5 s, after the acknowledgement) is the negative control: acknowledged documents can be lost.
+        // "async" (fsync every 5 s, after the acknowledgement) is the negative control: acknowledged documents can be
+        // lost.
         s.node.put("/" + INDEX + "/_settings", "{\"index.translog.durability\":\"" + durability + "\"}");
         int acked = 0;
         int bulks = 0;
         long t0 = System.nanoTime();
-        try (BufferedWriter out = Files.newBufferedWriter(ackedFile, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
-            StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+        try (BufferedWriter out = Files.newBufferedWriter(
+                ackedFile,
+                StandardCharsets.UTF_8,
+                StandardOpenOption.CREATE,
+                StandardOpenOption.TRUNCATE_EXISTING,
+                StandardOpenOption.WRITE)) {
             for (int from = 0; from < s.docs.size(); from += bulkSize) {
                 int to = Math.min(s.docs.size(), from + bulkSize);
                 StringBuilder ndjson = new StringBuilder();
                 for (int i = from; i < to; i++) {
-                    ndjson.append("{\"index\":{\"_index\":\"").append(INDEX).append("\",\"_id\":\"").append(i).append("\"}}\n");
+                    ndjson.append("{\"index\":{\"_index\":\"")
+                            .append(INDEX)
+                            .append("\",\"_id\":\"")
+                            .append(i)
+                            .append("\"}}\n");
                     ndjson.append(s.document(i)).append('\n');
                 }
                 JsonNode response;
                 try {
                     response = s.node.postNdjson("/_bulk", ndjson.toString());
                 } catch (UncheckedIOException e) {
-                    System.out.printf(Locale.ROOT, "node stopped answering during bulk %d (documents %d..%d): %s%n", bulks + 1, from, to - 1,
-                        e.getMessage());
-                    System.out.printf(Locale.ROOT, "ingest: %d bulks acknowledged, %d documents acknowledged in %.1f s%n", bulks, acked,
-                        (System.nanoTime() - t0) / 1e9);
+                    System.out.printf(
+                            Locale.ROOT,
+                            "node stopped answering during bulk %d (documents %d..%d): %s%n",
+                            bulks + 1,
+                            from,
+                            to - 1,
+                            e.getMessage());
+                    System.out.printf(
+                            Locale.ROOT,
+                            "ingest: %d bulks acknowledged, %d documents acknowledged in %.1f s%n",
+                            bulks,
+                            acked,
+                            (System.nanoTime() - t0) / 1e9);
                     return 0;
                 }
                 for (JsonNode item : response.path("items")) {
@@ -102,19 +119,29 @@ public final class CrashRecovery {
                 bulks++;
             }
         }
-        System.out.printf(Locale.ROOT, "ingest finished (%d documents) before the node was killed: nothing was tested%n", acked);
+        System.out.printf(
+                Locale.ROOT, "ingest finished (%d documents) before the node was killed: nothing was tested%n", acked);
         return 3;
     }
 
     private static boolean verify(GatewayScenario s, Path ackedFile, double restartSeconds) throws IOException {
         Set<String> acked = new LinkedHashSet<>(Files.readAllLines(ackedFile, StandardCharsets.UTF_8));
         double greenSeconds = s.waitGreen(INDEX, 300);
-        JsonNode recovery = s.node.get("/" + INDEX + "/_recovery").path(INDEX).path("shards").path(0);
+        JsonNode recovery = s.node.get("/" + INDEX + "/_recovery")
+                .path(INDEX)
+                .path("shards")
+                .path(0);
         s.node.post("/" + INDEX + "/_refresh", null);
-        System.out.printf(Locale.ROOT, "recovery: node start (JVM boot to cluster yellow) %.1f s, then index green after %.1f s; "
-                + "shard recovery %s from %s, %d translog operations replayed in %d ms%n", restartSeconds, greenSeconds,
-            recovery.path("stage").asText(), recovery.path("type").asText(), recovery.path("translog").path("recovered").asLong(),
-            recovery.path("translog").path("total_time_in_millis").asLong());
+        System.out.printf(
+                Locale.ROOT,
+                "recovery: node start (JVM boot to cluster yellow) %.1f s, then index green after %.1f s; "
+                        + "shard recovery %s from %s, %d translog operations replayed in %d ms%n",
+                restartSeconds,
+                greenSeconds,
+                recovery.path("stage").asText(),
+                recovery.path("type").asText(),
+                recovery.path("translog").path("recovered").asLong(),
+                recovery.path("translog").path("total_time_in_millis").asLong());
 
         // 1. every acknowledged id present
         int found = 0;
@@ -123,15 +150,23 @@ public final class CrashRecovery {
             ObjectNode body = OpenSearchHttp.JSON.createObjectNode();
             ArrayNode batch = body.putArray("ids");
             ids.subList(from, Math.min(ids.size(), from + 500)).forEach(batch::add);
-            for (JsonNode d : s.node.post("/" + INDEX + "/_mget?_source=false", body).path("docs")) {
+            for (JsonNode d :
+                    s.node.post("/" + INDEX + "/_mget?_source=false", body).path("docs")) {
                 found += d.path("found").asBoolean() ? 1 : 0;
             }
         }
         int lost = acked.size() - found;
         long stored = s.node.get("/" + INDEX + "/_count").path("count").asLong();
         boolean presentOk = lost == 0;
-        System.out.printf(Locale.ROOT, "acknowledged %d, found %d, lost %d; stored %d (%d written but not acknowledged): %s%n", acked.size(),
-            found, lost, stored, stored - found, GatewayScenario.verdict(presentOk));
+        System.out.printf(
+                Locale.ROOT,
+                "acknowledged %d, found %d, lost %d; stored %d (%d written but not acknowledged): %s%n",
+                acked.size(),
+                found,
+                lost,
+                stored,
+                stored - found,
+                GatewayScenario.verdict(presentOk));
 
         // 2. what the storage tier holds: complete records only, no plaintext
         JsonNode model = s.model();
@@ -149,12 +184,20 @@ public final class CrashRecovery {
                     partial.add(hit.path("_id").asText() + ": " + problem);
                 }
             }
-            page = s.node.post("/_search/scroll", "{\"scroll\":\"1m\",\"scroll_id\":\"" + page.path("_scroll_id").asText() + "\"}");
+            page = s.node.post(
+                    "/_search/scroll",
+                    "{\"scroll\":\"1m\",\"scroll_id\":\""
+                            + page.path("_scroll_id").asText() + "\"}");
         }
         s.node.delete("/_search/scroll/" + page.path("_scroll_id").asText());
         boolean completeOk = partial.isEmpty() && scanned == stored;
-        System.out.printf(Locale.ROOT, "stored documents scanned %d: partially encrypted or plaintext %d%s: %s%n", scanned, partial.size(),
-            partial.isEmpty() ? "" : " (first: " + partial.get(0) + ")", GatewayScenario.verdict(completeOk));
+        System.out.printf(
+                Locale.ROOT,
+                "stored documents scanned %d: partially encrypted or plaintext %d%s: %s%n",
+                scanned,
+                partial.size(),
+                partial.isEmpty() ? "" : " (first: " + partial.get(0) + ")",
+                GatewayScenario.verdict(completeOk));
 
         // 3. every acknowledged document searchable by its own vector, subject decrypted intact
         int notFound = 0;
@@ -174,14 +217,23 @@ public final class CrashRecovery {
                 if (notFound <= 3) {
                     System.out.println("  not found by its own vector: " + id);
                 }
-            } else if (!self.path("_source").path("subject").asText().equals(s.docs.messages().get(i).subject())) {
+            } else if (!self.path("_source")
+                    .path("subject")
+                    .asText()
+                    .equals(s.docs.messages().get(i).subject())) {
                 badSubject++;
             }
         }
         boolean searchableOk = notFound == 0 && badSubject == 0;
-        System.out.printf(Locale.ROOT, "self-queries through the search pipeline: %d, not in their own top 10: %d, subject not decrypted "
-            + "to the original: %d (%.1f s): %s%n", ids.size(), notFound, badSubject, (System.nanoTime() - t0) / 1e9,
-            GatewayScenario.verdict(searchableOk));
+        System.out.printf(
+                Locale.ROOT,
+                "self-queries through the search pipeline: %d, not in their own top 10: %d, subject not decrypted "
+                        + "to the original: %d (%.1f s): %s%n",
+                ids.size(),
+                notFound,
+                badSubject,
+                (System.nanoTime() - t0) / 1e9,
+                GatewayScenario.verdict(searchableOk));
 
         // 4. exact scores
         double worst = 0;
@@ -192,8 +244,13 @@ public final class CrashRecovery {
             worst = Math.max(worst, s.maxScoreError(hits, q));
         }
         boolean scoresOk = worst <= GatewayScenario.SCORE_TOLERANCE && hitsChecked > 0;
-        System.out.printf(Locale.ROOT, "held-out queries %d, hits %d: max |score - plaintext cosine| = %.2e: %s%n", s.queries.size(),
-            hitsChecked, worst, GatewayScenario.verdict(scoresOk));
+        System.out.printf(
+                Locale.ROOT,
+                "held-out queries %d, hits %d: max |score - plaintext cosine| = %.2e: %s%n",
+                s.queries.size(),
+                hitsChecked,
+                worst,
+                GatewayScenario.verdict(scoresOk));
 
         boolean ok = presentOk && completeOk && searchableOk && scoresOk;
         System.out.println(ok ? "RESULT: all checks passed" : "RESULT: CHECKS FAILED");
@@ -208,13 +265,18 @@ public final class CrashRecovery {
         }
         Set<String> keys = new LinkedHashSet<>();
         vector.fieldNames().forEachRemaining(keys::add);
-        Set<String> expected = Set.of(EncryptedVector.PREFIX, EncryptedVector.NONCE, EncryptedVector.CELL, EncryptedVector.KEYED_RESIDUAL,
-            EncryptedVector.EPOCH);
+        Set<String> expected = Set.of(
+                EncryptedVector.PREFIX,
+                EncryptedVector.NONCE,
+                EncryptedVector.CELL,
+                EncryptedVector.KEYED_RESIDUAL,
+                EncryptedVector.EPOCH);
         if (!keys.equals(expected)) {
             return "[" + Demo.FIELD + "] has keys " + keys;
         }
         try {
-            Records.fromMap(OpenSearchHttp.JSON.convertValue(vector, Map.class), Demo.FIELD, prefixDim, residualDim, cells);
+            Records.fromMap(
+                    OpenSearchHttp.JSON.convertValue(vector, Map.class), Demo.FIELD, prefixDim, residualDim, cells);
         } catch (IllegalArgumentException e) {
             return e.getMessage();
         }

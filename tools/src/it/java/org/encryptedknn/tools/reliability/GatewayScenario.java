@@ -1,20 +1,18 @@
 package org.encryptedknn.tools.reliability;
 
-import org.encryptedknn.tools.bench.SearchBench;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-
-import org.encryptedknn.tools.demo.Demo;
-import org.encryptedknn.client.Indices;
-import org.encryptedknn.client.OpenSearchHttp;
-import org.encryptedknn.corpus.EmbeddedCorpus;
-import org.encryptedknn.transform.VectorTransform;
-import org.encryptedknn.model.Space;
-
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import org.encryptedknn.client.Indices;
+import org.encryptedknn.client.OpenSearchHttp;
+import org.encryptedknn.corpus.EmbeddedCorpus;
+import org.encryptedknn.model.Space;
+import org.encryptedknn.tools.bench.SearchBench;
+import org.encryptedknn.tools.demo.Demo;
+import org.encryptedknn.transform.VectorTransform;
 
 /**
  * What the reliability scenarios share: the gateway-mode set-up of the demo ({@link Demo}: model fitted on the node
@@ -38,18 +36,26 @@ final class GatewayScenario {
         this.node = new OpenSearchHttp(url);
         EmbeddedCorpus corpus = EmbeddedCorpus.load(docCount + queryCount);
         if (corpus.size() < docCount + queryCount) {
-            throw new IllegalArgumentException("the corpus has " + corpus.size() + " messages, fewer than " + docCount + " + " + queryCount);
+            throw new IllegalArgumentException(
+                    "the corpus has " + corpus.size() + " messages, fewer than " + docCount + " + " + queryCount);
         }
         EmbeddedCorpus.Split split = corpus.split(docCount, queryCount);
         this.docs = split.index();
         this.queries = split.queries();
-        System.out.printf(Locale.ROOT, "corpus: SpamAssassin, MiniLM %d-d: %d documents, %d held-out queries%n", docs.dimension(),
-            docs.size(), queries.size());
+        System.out.printf(
+                Locale.ROOT,
+                "corpus: SpamAssassin, MiniLM %d-d: %d documents, %d held-out queries%n",
+                docs.dimension(),
+                docs.size(),
+                queries.size());
     }
 
     /** From the options {@code --url}, {@code --docs} and {@code --queries}, with the scenario's defaults. */
     static GatewayScenario fromArgs(SearchBench.Args a, int port, int docCount, int queryCount) {
-        return new GatewayScenario(a.get("--url", "http://127.0.0.1:" + port), a.getInt("--docs", docCount), a.getInt("--queries", queryCount));
+        return new GatewayScenario(
+                a.get("--url", "http://127.0.0.1:" + port),
+                a.getInt("--docs", docCount),
+                a.getInt("--queries", queryCount));
     }
 
     /** Model (created unless it exists), pipelines and a fresh {@code index} with the given refresh interval. */
@@ -63,8 +69,14 @@ final class GatewayScenario {
 
     /** All documents through the default (encrypting) pipeline, in bulks of {@link Indices#BULK_BATCH}. */
     void loadAll(String index) {
-        Indices.LoadResult r = Indices.bulkLoad(node, index, docs.size(), this::document, Indices.ProgressListener.NONE);
-        System.out.printf(Locale.ROOT, "%s: %d documents through the ingest pipeline, %.0f docs/s%n", index, r.documents(), r.docsPerSecond());
+        Indices.LoadResult r =
+                Indices.bulkLoad(node, index, docs.size(), this::document, Indices.ProgressListener.NONE);
+        System.out.printf(
+                Locale.ROOT,
+                "%s: %d documents through the ingest pipeline, %.0f docs/s%n",
+                index,
+                r.documents(),
+                r.docsPerSecond());
     }
 
     /** The application's document i: plain vector and subject. */
@@ -108,7 +120,8 @@ final class GatewayScenario {
     /** Waits for the index to be green (single node, no replica) and returns the wait in seconds. */
     double waitGreen(String index, int timeoutSeconds) {
         long t0 = System.nanoTime();
-        JsonNode health = node.get("/_cluster/health/" + index + "?wait_for_status=green&timeout=" + timeoutSeconds + "s");
+        JsonNode health =
+                node.get("/_cluster/health/" + index + "?wait_for_status=green&timeout=" + timeoutSeconds + "s");
         if (!health.path("status").asText().equals("green")) {
             throw new IllegalStateException(index + " is not green after " + timeoutSeconds + " s: " + health);
         }
@@ -118,7 +131,11 @@ final class GatewayScenario {
     /** The {@code error.reason} of an OpenSearch error body (the body itself if it has none). */
     static String errorReason(String errorBody) {
         try {
-            return OpenSearchHttp.JSON.readTree(errorBody).path("error").path("reason").asText(errorBody);
+            return OpenSearchHttp.JSON
+                    .readTree(errorBody)
+                    .path("error")
+                    .path("reason")
+                    .asText(errorBody);
         } catch (IOException e) {
             return errorBody;
         }

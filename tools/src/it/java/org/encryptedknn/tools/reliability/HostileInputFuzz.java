@@ -1,14 +1,8 @@
 package org.encryptedknn.tools.reliability;
 
-import org.encryptedknn.tools.bench.SearchBench;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-
-import org.encryptedknn.client.OpenSearchHttp;
-import org.encryptedknn.he.CiphertextWire;
-import org.encryptedknn.he.SealHeader;
-
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -26,6 +20,10 @@ import java.util.Map;
 import java.util.Random;
 import java.util.stream.Stream;
 import java.util.zip.GZIPInputStream;
+import org.encryptedknn.client.OpenSearchHttp;
+import org.encryptedknn.he.CiphertextWire;
+import org.encryptedknn.he.SealHeader;
+import org.encryptedknn.tools.bench.SearchBench;
 
 /**
  * Hostile-input fuzzing of one gateway-mode node (master key in its keystore): sets up a small model, an index with
@@ -105,9 +103,20 @@ public final class HostileInputFuzz {
         long count0Pipe = count(PIPE_INDEX);
         long count0Raw = count(RAW_INDEX);
         int models0 = node.get("/_plugins/encrypted_knn/models").path("models").size();
-        System.out.printf(Locale.ROOT, "setup: model %s (d=%d, d_pub=%d, cells=%d, 200 training vectors), docs %s=%d %s=%d; "
-            + "node JVM start %d, uptime %d ms%n", MODEL, D, D_PUB, CELLS, PIPE_INDEX, count0Pipe, RAW_INDEX, count0Raw,
-            start0, jvm0.path("uptime").asLong());
+        System.out.printf(
+                Locale.ROOT,
+                "setup: model %s (d=%d, d_pub=%d, cells=%d, 200 training vectors), docs %s=%d %s=%d; "
+                        + "node JVM start %d, uptime %d ms%n",
+                MODEL,
+                D,
+                D_PUB,
+                CELLS,
+                PIPE_INDEX,
+                count0Pipe,
+                RAW_INDEX,
+                count0Raw,
+                start0,
+                jvm0.path("uptime").asLong());
 
         long t0 = System.nanoTime();
         long deadline = t0 + seconds * 1_000_000_000L;
@@ -128,39 +137,67 @@ public final class HostileInputFuzz {
         }
         double elapsed = (System.nanoTime() - t0) / 1e9;
 
-        System.out.printf(Locale.ROOT, "%n== hostile input: %d requests in %.1f s (%.0f req/s), seed fixed ==%n", done, elapsed, done / elapsed);
+        System.out.printf(
+                Locale.ROOT,
+                "%n== hostile input: %d requests in %.1f s (%.0f req/s), seed fixed ==%n",
+                done,
+                elapsed,
+                done / elapsed);
         long total4xx = 0;
         for (int c = 0; c < CATEGORIES.length; c++) {
             System.out.printf(Locale.ROOT, "%-14s sent %6d  4xx %6d%n", CATEGORIES[c], sent[c], fourXX[c]);
             total4xx += fourXX[c];
         }
         System.out.println("status codes: " + statusCounts);
-        System.out.printf(Locale.ROOT, "every response a 4xx: %s (%d/%d)%n", total4xx == done ? "yes" : "NO", total4xx, done);
+        System.out.printf(
+                Locale.ROOT, "every response a 4xx: %s (%d/%d)%n", total4xx == done ? "yes" : "NO", total4xx, done);
         if (total4xx != done) {
             ok = false;
-            System.out.printf(Locale.ROOT, "findings: %d responses that are not a 4xx, %d classes (category/variant -> status):%n",
-                findingCount, findingClasses.size());
-            findingClasses.forEach((k, n) -> System.out.printf(Locale.ROOT, "  %s  x%d%n    %s%n", k, n, findingExamples.get(k)));
+            System.out.printf(
+                    Locale.ROOT,
+                    "findings: %d responses that are not a 4xx, %d classes (category/variant -> status):%n",
+                    findingCount,
+                    findingClasses.size());
+            findingClasses.forEach(
+                    (k, n) -> System.out.printf(Locale.ROOT, "  %s  x%d%n    %s%n", k, n, findingExamples.get(k)));
         }
 
         // node still up, same process
         JsonNode health = node.get("/_cluster/health");
         String status = health.path("status").asText();
         JsonNode jvm1 = jvm();
-        boolean sameNode = jvm1.path("start").asLong() == start0 && jvm1.path("uptime").asLong() > jvm0.path("uptime").asLong()
-            && jvm1.path("id").asText().equals(jvm0.path("id").asText());
+        boolean sameNode = jvm1.path("start").asLong() == start0
+                && jvm1.path("uptime").asLong() > jvm0.path("uptime").asLong()
+                && jvm1.path("id").asText().equals(jvm0.path("id").asText());
         boolean healthy = status.equals("green") || status.equals("yellow");
-        System.out.printf(Locale.ROOT, "health after: %s; node %s JVM start %d -> %d, uptime %d -> %d ms: %s%n", status,
-            jvm1.path("id").asText(), start0, jvm1.path("start").asLong(), jvm0.path("uptime").asLong(),
-            jvm1.path("uptime").asLong(), sameNode ? "no restart" : "RESTARTED OR CHANGED");
+        System.out.printf(
+                Locale.ROOT,
+                "health after: %s; node %s JVM start %d -> %d, uptime %d -> %d ms: %s%n",
+                status,
+                jvm1.path("id").asText(),
+                start0,
+                jvm1.path("start").asLong(),
+                jvm0.path("uptime").asLong(),
+                jvm1.path("uptime").asLong(),
+                sameNode ? "no restart" : "RESTARTED OR CHANGED");
         ok &= healthy && sameNode;
 
         long count1Pipe = count(PIPE_INDEX);
         long count1Raw = count(RAW_INDEX);
         int models1 = node.get("/_plugins/encrypted_knn/models").path("models").size();
         boolean countsSame = count1Pipe == count0Pipe && count1Raw == count0Raw && models1 == models0;
-        System.out.printf(Locale.ROOT, "doc count %s %d -> %d, %s %d -> %d, models %d -> %d: %s%n", PIPE_INDEX, count0Pipe, count1Pipe,
-            RAW_INDEX, count0Raw, count1Raw, models0, models1, countsSame ? "unchanged" : "CHANGED");
+        System.out.printf(
+                Locale.ROOT,
+                "doc count %s %d -> %d, %s %d -> %d, models %d -> %d: %s%n",
+                PIPE_INDEX,
+                count0Pipe,
+                count1Pipe,
+                RAW_INDEX,
+                count0Raw,
+                count1Raw,
+                models0,
+                models1,
+                countsSame ? "unchanged" : "CHANGED");
         ok &= countsSame;
         int removed = 0;
         for (JsonNode m : node.get("/_plugins/encrypted_knn/models").path("models")) {
@@ -174,8 +211,9 @@ public final class HostileInputFuzz {
         }
 
         // a correct request still works
-        JsonNode good = node.post("/" + PIPE_INDEX + "/_search?search_pipeline=" + SEARCH,
-            "{\"size\":3,\"query\":{\"encrypted_knn\":{\"embedding\":{\"vector\":" + vec(D) + ",\"k\":10}}}}");
+        JsonNode good = node.post(
+                "/" + PIPE_INDEX + "/_search?search_pipeline=" + SEARCH,
+                "{\"size\":3,\"query\":{\"encrypted_knn\":{\"embedding\":{\"vector\":" + vec(D) + ",\"k\":10}}}}");
         int hits = good.path("hits").path("hits").size();
         System.out.printf(Locale.ROOT, "correct pipeline query after: %d hits%n", hits);
         ok &= hits > 0;
@@ -197,8 +235,14 @@ public final class HostileInputFuzz {
     // ---------------------------------------------------------------- setup
 
     private void setup() {
-        for (String p : new String[] {"/" + PIPE_INDEX, "/" + RAW_INDEX, "/_plugins/encrypted_knn/models/" + MODEL,
-            "/_search/pipeline/" + SEARCH, "/_search/pipeline/" + SEARCH_UNKNOWN, "/_ingest/pipeline/" + INGEST}) {
+        for (String p : new String[] {
+            "/" + PIPE_INDEX,
+            "/" + RAW_INDEX,
+            "/_plugins/encrypted_knn/models/" + MODEL,
+            "/_search/pipeline/" + SEARCH,
+            "/_search/pipeline/" + SEARCH_UNKNOWN,
+            "/_ingest/pipeline/" + INGEST
+        }) {
             try {
                 node.delete(p);
             } catch (OpenSearchHttp.ResponseException e) {
@@ -210,39 +254,59 @@ public final class HostileInputFuzz {
         for (JsonNode m : node.get("/_plugins/encrypted_knn/models").path("models")) {
             String id = m.path("id").asText();
             if (id.startsWith("fuzz-bad-")) {
-                node.delete("/_plugins/encrypted_knn/models/" + id); // left over from an earlier run that found accepted bad models
+                node.delete("/_plugins/encrypted_knn/models/"
+                        + id); // left over from an earlier run that found accepted bad models
             }
         }
-        StringBuilder m = new StringBuilder("{\"dimension\":" + D + ",\"space\":\"cosine\",\"prefix_dimension\":" + D_PUB
-            + ",\"cells\":" + CELLS + ",\"beta\":0.5,\"training_vectors\":[");
+        StringBuilder m = new StringBuilder("{\"dimension\":" + D + ",\"space\":\"cosine\",\"prefix_dimension\":"
+                + D_PUB + ",\"cells\":" + CELLS + ",\"beta\":0.5,\"training_vectors\":[");
         for (int i = 0; i < 200; i++) {
             m.append(i == 0 ? "" : ",").append(vec(D));
         }
         node.put("/_plugins/encrypted_knn/models/" + MODEL, m.append("]}").toString());
-        node.put("/_ingest/pipeline/" + INGEST, "{\"processors\":[{\"encrypted_knn\":{\"model_id\":\"" + MODEL
-            + "\",\"field\":\"embedding\",\"encrypt_fields\":[\"body\"]}}]}");
-        node.put("/_search/pipeline/" + SEARCH, "{\"request_processors\":[{\"encrypted_knn_query\":{\"model_id\":\"" + MODEL
-            + "\",\"probe_cells\":2}}],\"response_processors\":[{\"encrypted_knn_rerank\":{\"model_id\":\"" + MODEL
-            + "\",\"decrypt_fields\":[\"body\"]}}]}");
+        node.put(
+                "/_ingest/pipeline/" + INGEST,
+                "{\"processors\":[{\"encrypted_knn\":{\"model_id\":\"" + MODEL
+                        + "\",\"field\":\"embedding\",\"encrypt_fields\":[\"body\"]}}]}");
+        node.put(
+                "/_search/pipeline/" + SEARCH,
+                "{\"request_processors\":[{\"encrypted_knn_query\":{\"model_id\":\"" + MODEL
+                        + "\",\"probe_cells\":2}}],\"response_processors\":[{\"encrypted_knn_rerank\":{\"model_id\":\""
+                        + MODEL
+                        + "\",\"decrypt_fields\":[\"body\"]}}]}");
         try {
-            node.put("/_search/pipeline/" + SEARCH_UNKNOWN, "{\"request_processors\":[{\"encrypted_knn_query\":{\"model_id\":\"nope\"}}]}");
+            node.put(
+                    "/_search/pipeline/" + SEARCH_UNKNOWN,
+                    "{\"request_processors\":[{\"encrypted_knn_query\":{\"model_id\":\"nope\"}}]}");
             unknownModelPipeline = true;
         } catch (OpenSearchHttp.ResponseException e) {
-            System.out.println("search pipeline with an unknown model refused at creation (" + e.status() + "); that variant is skipped");
+            System.out.println("search pipeline with an unknown model refused at creation (" + e.status()
+                    + "); that variant is skipped");
         }
-        String mapping = "\"mappings\":{\"properties\":{\"body\":{\"type\":\"text\"},\"embedding\":{\"type\":\"encrypted_knn_vector\","
-            + "\"model_id\":\"" + MODEL + "\",\"dimension\":" + D + ",\"prefix_dimension\":" + D_PUB + ",\"cells\":" + CELLS + "}}}";
-        node.put("/" + PIPE_INDEX, "{\"settings\":{\"index.encrypted_knn\":true,\"index.default_pipeline\":\"" + INGEST
-            + "\",\"number_of_shards\":1,\"number_of_replicas\":0}," + mapping + "}");
-        node.put("/" + RAW_INDEX, "{\"settings\":{\"index.encrypted_knn\":true,\"number_of_shards\":1,\"number_of_replicas\":0},"
-            + mapping + "}");
+        String mapping =
+                "\"mappings\":{\"properties\":{\"body\":{\"type\":\"text\"},\"embedding\":{\"type\":\"encrypted_knn_vector\","
+                        + "\"model_id\":\"" + MODEL + "\",\"dimension\":" + D + ",\"prefix_dimension\":" + D_PUB
+                        + ",\"cells\":" + CELLS + "}}}";
+        node.put(
+                "/" + PIPE_INDEX,
+                "{\"settings\":{\"index.encrypted_knn\":true,\"index.default_pipeline\":\"" + INGEST
+                        + "\",\"number_of_shards\":1,\"number_of_replicas\":0}," + mapping + "}");
+        node.put(
+                "/" + RAW_INDEX,
+                "{\"settings\":{\"index.encrypted_knn\":true,\"number_of_shards\":1,\"number_of_replicas\":0},"
+                        + mapping + "}");
         for (int i = 0; i < 20; i++) {
-            node.put("/" + PIPE_INDEX + "/_doc/ok" + i, "{\"embedding\":" + vec(D) + ",\"body\":\"valid document " + i + "\"}");
+            node.put(
+                    "/" + PIPE_INDEX + "/_doc/ok" + i,
+                    "{\"embedding\":" + vec(D) + ",\"body\":\"valid document " + i + "\"}");
         }
         node.post("/" + PIPE_INDEX + "/_refresh", null);
-        validEncrypted = (ObjectNode) node.get("/" + PIPE_INDEX + "/_doc/ok0").path("_source").path("embedding");
+        validEncrypted = (ObjectNode)
+                node.get("/" + PIPE_INDEX + "/_doc/ok0").path("_source").path("embedding");
         for (int i = 0; i < 5; i++) {
-            node.put("/" + RAW_INDEX + "/_doc/ok" + i, node.get("/" + PIPE_INDEX + "/_doc/ok" + i).path("_source").toString());
+            node.put(
+                    "/" + RAW_INDEX + "/_doc/ok" + i,
+                    node.get("/" + PIPE_INDEX + "/_doc/ok" + i).path("_source").toString());
         }
         node.post("/" + RAW_INDEX + "/_refresh", null);
     }
@@ -259,7 +323,10 @@ public final class HostileInputFuzz {
         var e = it.next();
         out.put("id", e.getKey());
         out.put("start", e.getValue().path("jvm").path("start_time_in_millis").asLong());
-        JsonNode stats = node.get("/_nodes/" + e.getKey() + "/stats/jvm").path("nodes").path(e.getKey()).path("jvm");
+        JsonNode stats = node.get("/_nodes/" + e.getKey() + "/stats/jvm")
+                .path("nodes")
+                .path(e.getKey())
+                .path("jvm");
         out.put("uptime", stats.path("uptime_in_millis").asLong());
         return out;
     }
@@ -298,13 +365,20 @@ public final class HostileInputFuzz {
         }
     }
 
-    private void finding(String cat, String variant, String method, String path, String request, int status, String body) {
+    private void finding(
+            String cat, String variant, String method, String path, String request, int status, String body) {
         findingCount++;
         String key = String.format(Locale.ROOT, "[%s/%s] -> %d", cat, variant, status);
         if (findingClasses.merge(key, 1, Integer::sum) == 1) {
-            findingExamples.put(key, String.format(Locale.ROOT, "first: %s %s%n      request: %s%n      response: %s", method, path,
-                request.length() > 200 ? request.substring(0, 200) + "…" : request,
-                body.length() > 200 ? body.substring(0, 200) : body));
+            findingExamples.put(
+                    key,
+                    String.format(
+                            Locale.ROOT,
+                            "first: %s %s%n      request: %s%n      response: %s",
+                            method,
+                            path,
+                            request.length() > 200 ? request.substring(0, 200) + "…" : request,
+                            body.length() > 200 ? body.substring(0, 200) : body));
         }
     }
 
@@ -338,7 +412,8 @@ public final class HostileInputFuzz {
             }
             case 4 -> {
                 variant = "string-element";
-                body = "{\"embedding\":" + vecWith(D, pick("\"abc\"", "\"\"", "true", "null", "{}", "[]", "[1,2]")) + "}";
+                body = "{\"embedding\":" + vecWith(D, pick("\"abc\"", "\"\"", "true", "null", "{}", "[]", "[1,2]"))
+                        + "}";
             }
             case 5 -> {
                 variant = "missing-field";
@@ -346,8 +421,17 @@ public final class HostileInputFuzz {
             }
             case 6 -> {
                 variant = "nested-garbage";
-                body = "{\"embedding\":" + pick("{\"a\":{\"b\":" + vec(D) + "}}", "[" + vec(D) + "]", "\"" + vec(D) + "\"",
-                    "42", "true", "{\"vector\":" + vec(D) + "}", nest(r.nextInt(200) + 2), "{\"p\":" + vec(D) + "}") + "}";
+                body = "{\"embedding\":"
+                        + pick(
+                                "{\"a\":{\"b\":" + vec(D) + "}}",
+                                "[" + vec(D) + "]",
+                                "\"" + vec(D) + "\"",
+                                "42",
+                                "true",
+                                "{\"vector\":" + vec(D) + "}",
+                                nest(r.nextInt(200) + 2),
+                                "{\"p\":" + vec(D) + "}")
+                        + "}";
             }
             case 7 -> {
                 variant = "huge-array";
@@ -355,7 +439,8 @@ public final class HostileInputFuzz {
             }
             case 8 -> {
                 variant = "bad-text-field";
-                body = "{\"embedding\":" + vec(D) + ",\"body\":" + pick("{\"a\":1}", "42", "[1,2]", "[{\"x\":\"y\"}]", "true") + "}";
+                body = "{\"embedding\":" + vec(D) + ",\"body\":"
+                        + pick("{\"a\":1}", "42", "[1,2]", "[{\"x\":\"y\"}]", "true") + "}";
             }
             case 9 -> {
                 variant = "empty-array";
@@ -428,11 +513,15 @@ public final class HostileInputFuzz {
             }
             case 8 -> {
                 variant = "cell-out-of-range";
-                raw = e.toString().replaceFirst("\"c\":\\d+", "\"c\":" + pick("4", "-1", "65536", "99999999999", "2147483648", "1.5", "\"x\""));
+                raw = e.toString()
+                        .replaceFirst(
+                                "\"c\":\\d+",
+                                "\"c\":" + pick("4", "-1", "65536", "99999999999", "2147483648", "1.5", "\"x\""));
             }
             case 9 -> {
                 variant = "epoch-0";
-                raw = e.toString().replaceFirst("\"e\":\\d+", "\"e\":" + pick("0", "-1", "\"1\"", "1.5", "null", "4294967297"));
+                raw = e.toString()
+                        .replaceFirst("\"e\":\\d+", "\"e\":" + pick("0", "-1", "\"1\"", "1.5", "null", "4294967297"));
             }
             case 10 -> {
                 variant = "extra-key";
@@ -502,7 +591,8 @@ public final class HostileInputFuzz {
             }
             case 6 -> {
                 variant = "non-finite";
-                q = "\"encrypted_vector\":" + vecWith(D_PUB, pick("\"NaN\"", "1e39", "\"Infinity\"", "null", "true")) + ",\"k\":10";
+                q = "\"encrypted_vector\":" + vecWith(D_PUB, pick("\"NaN\"", "1e39", "\"Infinity\"", "null", "true"))
+                        + ",\"k\":10";
             }
             case 7 -> {
                 variant = "unknown-key";
@@ -532,8 +622,10 @@ public final class HostileInputFuzz {
             }
             case 1 -> {
                 variant = "nan-training";
-                body = modelBody("16", D, "\"cosine\"", n, "").replaceFirst("\\[\\[[^\\]]*\\]",
-                    "[" + vecWith(D, pick("NaN", "\"NaN\"", "1e39", "\"abc\"", "null")));
+                body = modelBody("16", D, "\"cosine\"", n, "")
+                        .replaceFirst(
+                                "\\[\\[[^\\]]*\\]",
+                                "[" + vecWith(D, pick("NaN", "\"NaN\"", "1e39", "\"abc\"", "null")));
             }
             case 2 -> {
                 variant = "unknown-space";
@@ -545,11 +637,13 @@ public final class HostileInputFuzz {
             }
             case 4 -> {
                 variant = "unknown-field";
-                body = modelBody("16", D, "\"cosine\"", n, ",\"" + pick("colour", "master_key", "basis", "Cells") + "\":1");
+                body = modelBody(
+                        "16", D, "\"cosine\"", n, ",\"" + pick("colour", "master_key", "basis", "Cells") + "\":1");
             }
             case 5 -> {
                 variant = "ragged-vectors";
-                body = modelBody("16", D, "\"cosine\"", n, "").replaceFirst("\\[\\[[^\\]]*\\]", "[" + vec(r.nextInt(D)));
+                body = modelBody("16", D, "\"cosine\"", n, "")
+                        .replaceFirst("\\[\\[[^\\]]*\\]", "[" + vec(r.nextInt(D)));
             }
             case 6 -> {
                 variant = "bad-cells";
@@ -557,7 +651,8 @@ public final class HostileInputFuzz {
             }
             case 7 -> {
                 variant = "bad-prefix";
-                body = modelBody("16", D, "\"cosine\"", n, ",\"prefix_dimension\":" + pick("0", "16", "17", "-4", "\"x\""));
+                body = modelBody(
+                        "16", D, "\"cosine\"", n, ",\"prefix_dimension\":" + pick("0", "16", "17", "-4", "\"x\""));
             }
             case 8 -> {
                 variant = "bad-beta";
@@ -565,8 +660,14 @@ public final class HostileInputFuzz {
             }
             default -> {
                 variant = "garbage-shape";
-                body = pick("{}", "[]", "{\"dimension\":16}", "{\"dimension\":16,\"training_vectors\":\"x\"}",
-                    "{\"dimension\":16,\"training_vectors\":[1,2,3]}", "{\"dimension\":16,\"training_vectors\":[[]]}", "nul");
+                body = pick(
+                        "{}",
+                        "[]",
+                        "{\"dimension\":16}",
+                        "{\"dimension\":16,\"training_vectors\":\"x\"}",
+                        "{\"dimension\":16,\"training_vectors\":[1,2,3]}",
+                        "{\"dimension\":16,\"training_vectors\":[[]]}",
+                        "nul");
             }
         }
         send(3, variant, "PUT", "/_plugins/encrypted_knn/models/fuzz-bad-" + i, body);
@@ -624,7 +725,12 @@ public final class HostileInputFuzz {
                 StringBuilder b = new StringBuilder("{");
                 String z = b64(zBytes);
                 for (int c = 0; c < 5000; c++) {
-                    b.append(c == 0 ? "" : ",").append('"').append(c).append("\":\"").append(z).append('"');
+                    b.append(c == 0 ? "" : ",")
+                            .append('"')
+                            .append(c)
+                            .append("\":\"")
+                            .append(z)
+                            .append('"');
                 }
                 cells = b.append('}').toString();
             }
@@ -636,7 +742,9 @@ public final class HostileInputFuzz {
             case 6 -> {
                 variant = "ckks-header-random-payload";
                 mode = "ckks";
-                cells = "{\"" + r.nextInt(CELLS) + "\":\"" + Base64.getEncoder().encodeToString(sealLike(16 + r.nextInt(60_000), pickInt(0, 2), true)) + "\"}";
+                cells = "{\"" + r.nextInt(CELLS) + "\":\""
+                        + Base64.getEncoder().encodeToString(sealLike(16 + r.nextInt(60_000), pickInt(0, 2), true))
+                        + "\"}";
             }
             case 7 -> {
                 variant = "ckks-truncated";
@@ -648,23 +756,31 @@ public final class HostileInputFuzz {
             case 8 -> {
                 variant = "ckks-bad-base64";
                 mode = "ckks";
-                cells = "{\"0\":\"!!" + Base64.getEncoder().encodeToString(sealLike(1000, 0, true)).substring(2) + "\"}";
+                cells = "{\"0\":\"!!"
+                        + Base64.getEncoder()
+                                .encodeToString(sealLike(1000, 0, true))
+                                .substring(2) + "\"}";
             }
             case 9 -> {
                 variant = "ckks-wrong-parameters";
                 mode = "ckks";
                 cells = "{\"0\":\"" + Base64.getEncoder().encodeToString(sealLike(30_000, 0, true)) + "\"}";
-                ckks = pick("{\"poly_degree\":8192,\"coeff_modulus_bits\":[50],\"scale_bits\":25,\"block_width\":12}",
-                    "{\"poly_degree\":1024,\"coeff_modulus_bits\":[20],\"scale_bits\":10,\"block_width\":12}",
-                    "{\"poly_degree\":4096,\"coeff_modulus_bits\":[50],\"scale_bits\":25,\"block_width\":0}",
-                    "{\"poly_degree\":4096,\"coeff_modulus_bits\":[50],\"scale_bits\":25,\"block_width\":5}",
-                    "{\"poly_degree\":4096,\"coeff_modulus_bits\":[50],\"scale_bits\":25,\"block_width\":99999}",
-                    "{\"poly_degree\":\"x\"}", "null", "{}");
+                ckks = pick(
+                        "{\"poly_degree\":8192,\"coeff_modulus_bits\":[50],\"scale_bits\":25,\"block_width\":12}",
+                        "{\"poly_degree\":1024,\"coeff_modulus_bits\":[20],\"scale_bits\":10,\"block_width\":12}",
+                        "{\"poly_degree\":4096,\"coeff_modulus_bits\":[50],\"scale_bits\":25,\"block_width\":0}",
+                        "{\"poly_degree\":4096,\"coeff_modulus_bits\":[50],\"scale_bits\":25,\"block_width\":5}",
+                        "{\"poly_degree\":4096,\"coeff_modulus_bits\":[50],\"scale_bits\":25,\"block_width\":99999}",
+                        "{\"poly_degree\":\"x\"}",
+                        "null",
+                        "{}");
             }
             case 10 -> {
                 variant = "ckks-oversized";
                 mode = "ckks";
-                cells = "{\"0\":\"" + pick("A".repeat(400_000), Base64.getEncoder().encodeToString(sealLike(300_000, 0, true))) + "\"}";
+                cells = "{\"0\":\""
+                        + pick("A".repeat(400_000), Base64.getEncoder().encodeToString(sealLike(300_000, 0, true)))
+                        + "\"}";
             }
             default -> {
                 variant = "ckks-header-lies";
@@ -674,9 +790,12 @@ public final class HostileInputFuzz {
                 extra = r.nextBoolean() ? ",\"epoch\":0" : "";
             }
         }
-        String q = "\"prefix\":" + prefix + ",\"cells\":" + cells + extra + (mode.equals("ckks") ? ",\"ckks\":" + ckks : "");
-        String body = "{\"size\":10,\"query\":{\"encrypted_knn\":{\"embedding\":{\"encrypted_vector\":" + vec(D_PUB) + ",\"k\":10}}},"
-            + "\"rescore\":{\"window_size\":10,\"encrypted_knn\":{\"field\":\"embedding\",\"mode\":\"" + mode + "\",\"query\":{" + q + "}}}}";
+        String q = "\"prefix\":" + prefix + ",\"cells\":" + cells + extra
+                + (mode.equals("ckks") ? ",\"ckks\":" + ckks : "");
+        String body = "{\"size\":10,\"query\":{\"encrypted_knn\":{\"embedding\":{\"encrypted_vector\":" + vec(D_PUB)
+                + ",\"k\":10}}},"
+                + "\"rescore\":{\"window_size\":10,\"encrypted_knn\":{\"field\":\"embedding\",\"mode\":\"" + mode
+                + "\",\"query\":{" + q + "}}}}";
         send(4, variant, "POST", "/" + PIPE_INDEX + "/_search", body);
     }
 
@@ -758,7 +877,9 @@ public final class HostileInputFuzz {
         List<String> hits = new ArrayList<>();
         for (Path f : files) {
             String text;
-            try (InputStream in = f.toString().endsWith(".gz") ? new GZIPInputStream(Files.newInputStream(f)) : Files.newInputStream(f)) {
+            try (InputStream in = f.toString().endsWith(".gz")
+                    ? new GZIPInputStream(Files.newInputStream(f))
+                    : Files.newInputStream(f)) {
                 ByteArrayOutputStream out = new ByteArrayOutputStream();
                 in.transferTo(out);
                 bytes += out.size();
@@ -775,13 +896,22 @@ public final class HostileInputFuzz {
             }
         }
         boolean ok = hits.isEmpty() && unreadable == 0 && !files.isEmpty();
-        System.out.printf(Locale.ROOT, "log scan: %d files, %d bytes in %s; master key (base64 / hex) found in: %s; unreadable: %d: %s%n",
-            files.size(), bytes, dir, hits.isEmpty() ? "none" : hits, unreadable, ok ? "ok" : "FAILED");
+        System.out.printf(
+                Locale.ROOT,
+                "log scan: %d files, %d bytes in %s; master key (base64 / hex) found in: %s; unreadable: %d: %s%n",
+                files.size(),
+                bytes,
+                dir,
+                hits.isEmpty() ? "none" : hits,
+                unreadable,
+                ok ? "ok" : "FAILED");
         return ok;
     }
 
     private static String logDirOf(String name) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder("bash", "scripts/opensearch.sh", "paths", "--name", name).redirectErrorStream(false).start();
+        Process p = new ProcessBuilder("bash", "scripts/opensearch.sh", "paths", "--name", name)
+                .redirectErrorStream(false)
+                .start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         p.waitFor();
         for (String line : out.split("\n")) {

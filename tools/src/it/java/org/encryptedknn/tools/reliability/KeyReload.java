@@ -1,11 +1,6 @@
 package org.encryptedknn.tools.reliability;
 
-import org.encryptedknn.tools.bench.SearchBench;
-import org.encryptedknn.client.OpenSearchHttp;
-import org.encryptedknn.keystore.KeystoreSettings;
-
 import com.fasterxml.jackson.databind.JsonNode;
-
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -15,6 +10,9 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLongArray;
+import org.encryptedknn.client.OpenSearchHttp;
+import org.encryptedknn.keystore.KeystoreSettings;
+import org.encryptedknn.tools.bench.SearchBench;
 
 /**
  * Keystore reload while serving (driven by {@code scripts/reliability.sh reload}): {@code --threads} clients query the
@@ -36,8 +34,14 @@ import java.util.concurrent.atomic.AtomicLongArray;
 public final class KeyReload {
 
     static final String INDEX = "rel-reload";
-    static final String[] PHASES = {"original key", "writing other key + reload", "other key", "writing original key + reload",
-        "original key again", "reload storm, original key"};
+    static final String[] PHASES = {
+        "original key",
+        "writing other key + reload",
+        "other key",
+        "writing original key + reload",
+        "original key again",
+        "reload storm, original key"
+    };
     static final int OK = 0;
     static final int CLEAN = 1;
     static final int WRONG = 2;
@@ -73,8 +77,12 @@ public final class KeyReload {
             expected.add(hits);
         }
         boolean baselineOk = worst <= GatewayScenario.SCORE_TOLERANCE;
-        System.out.printf(Locale.ROOT, "expected top 10 of %d queries before the change: max |score - plaintext cosine| = %.2e: %s%n",
-            s.queries.size(), worst, GatewayScenario.verdict(baselineOk));
+        System.out.printf(
+                Locale.ROOT,
+                "expected top 10 of %d queries before the change: max |score - plaintext cosine| = %.2e: %s%n",
+                s.queries.size(),
+                worst,
+                GatewayScenario.verdict(baselineOk));
 
         AtomicBoolean stop = new AtomicBoolean();
         List<Thread> clients = new ArrayList<>();
@@ -101,12 +109,20 @@ public final class KeyReload {
             c.join();
         }
 
-        System.out.printf(Locale.ROOT, "%d client threads, %d s per phase; keystore write + reload took %.1f s (other key), %.1f s (back); "
-            + "%d reloads in the storm%n", threads, phaseSeconds, toOther, back, storm);
+        System.out.printf(
+                Locale.ROOT,
+                "%d client threads, %d s per phase; keystore write + reload took %.1f s (other key), %.1f s (back); "
+                        + "%d reloads in the storm%n",
+                threads,
+                phaseSeconds,
+                toOther,
+                back,
+                storm);
         System.out.printf(Locale.ROOT, "%-30s %8s %8s %8s%n", "phase (by query start)", "ok", "clean", "wrong");
         long[] total = new long[3];
         for (int p = 0; p < PHASES.length; p++) {
-            System.out.printf(Locale.ROOT, "%-30s %8d %8d %8d%n", PHASES[p], count(p, OK), count(p, CLEAN), count(p, WRONG));
+            System.out.printf(
+                    Locale.ROOT, "%-30s %8d %8d %8d%n", PHASES[p], count(p, OK), count(p, CLEAN), count(p, WRONG));
             for (int k = 0; k < 3; k++) {
                 total[k] += count(p, k);
             }
@@ -118,9 +134,14 @@ public final class KeyReload {
         boolean servedBefore = count(0, OK) > 0 && count(0, CLEAN) == 0;
         boolean switched = count(2, OK) == 0 && count(2, CLEAN) > 0;
         boolean servedAfter = count(4, OK) > 0 && count(4, CLEAN) == 0 && count(5, OK) > 0 && count(5, CLEAN) == 0;
-        System.out.printf(Locale.ROOT, "no wrong answer: %s; all ok before: %s; other key refused once reloaded: %s; all ok after the "
-            + "original key is back and through the reload storm: %s%n", GatewayScenario.verdict(noWrong), GatewayScenario.verdict(servedBefore),
-            GatewayScenario.verdict(switched), GatewayScenario.verdict(servedAfter));
+        System.out.printf(
+                Locale.ROOT,
+                "no wrong answer: %s; all ok before: %s; other key refused once reloaded: %s; all ok after the "
+                        + "original key is back and through the reload storm: %s%n",
+                GatewayScenario.verdict(noWrong),
+                GatewayScenario.verdict(servedBefore),
+                GatewayScenario.verdict(switched),
+                GatewayScenario.verdict(servedAfter));
         return baselineOk && noWrong && servedBefore && switched && servedAfter;
     }
 
@@ -128,9 +149,12 @@ public final class KeyReload {
     private double swap(String name, Path keyFile, int during) throws IOException, InterruptedException {
         long t0 = System.nanoTime();
         phase = during;
-        Process p = new ProcessBuilder("bash", "scripts/opensearch.sh", "keystore-add", "--name", name, KeystoreSettings.MASTER_KEY)
-            .redirectInput(keyFile.toFile()).redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.INHERIT)
-            .start();
+        Process p = new ProcessBuilder(
+                        "bash", "scripts/opensearch.sh", "keystore-add", "--name", name, KeystoreSettings.MASTER_KEY)
+                .redirectInput(keyFile.toFile())
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(ProcessBuilder.Redirect.INHERIT)
+                .start();
         if (p.waitFor() != 0) {
             throw new IllegalStateException("scripts/opensearch.sh keystore-add exited with " + p.exitValue());
         }
@@ -143,7 +167,8 @@ public final class KeyReload {
         JsonNode reload = s.node.post("/_nodes/reload_secure_settings", null);
         for (JsonNode n : reload.path("nodes")) {
             if (n.has("reload_exception")) {
-                throw new IllegalStateException("reload failed on a node: " + n.path("reload_exception").path("reason").asText());
+                throw new IllegalStateException("reload failed on a node: "
+                        + n.path("reload_exception").path("reason").asText());
             }
         }
     }
@@ -177,7 +202,7 @@ public final class KeyReload {
         }
         for (int i = 0; i < hits.size(); i++) {
             if (!hits.get(i).id().equals(want.get(i).id())
-                || Math.abs(hits.get(i).score() - want.get(i).score()) > GatewayScenario.SCORE_TOLERANCE) {
+                    || Math.abs(hits.get(i).score() - want.get(i).score()) > GatewayScenario.SCORE_TOLERANCE) {
                 return false;
             }
         }

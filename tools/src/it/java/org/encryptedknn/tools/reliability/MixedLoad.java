@@ -1,24 +1,7 @@
 package org.encryptedknn.tools.reliability;
 
-import org.encryptedknn.tools.bench.SearchBench;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-
-import org.encryptedknn.client.CkksSearch;
-import org.encryptedknn.client.EncryptedSearch;
-import org.encryptedknn.client.OpenSearchHttp;
-import org.encryptedknn.he.CkksContext;
-import org.encryptedknn.he.CkksKeyHolder;
-import org.encryptedknn.he.CkksParameters;
-import org.encryptedknn.he.CkksSecretKey;
-import org.encryptedknn.keys.KeyDerivation;
-import org.encryptedknn.keys.MasterKey;
-import org.encryptedknn.model.ModelFitter;
-import org.encryptedknn.model.ModelParameters;
-import org.encryptedknn.model.EncryptionModel;
-import org.encryptedknn.transform.VectorTransform;
-import org.encryptedknn.model.Space;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,6 +11,21 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import org.encryptedknn.client.CkksSearch;
+import org.encryptedknn.client.EncryptedSearch;
+import org.encryptedknn.client.OpenSearchHttp;
+import org.encryptedknn.he.CkksContext;
+import org.encryptedknn.he.CkksKeyHolder;
+import org.encryptedknn.he.CkksParameters;
+import org.encryptedknn.he.CkksSecretKey;
+import org.encryptedknn.keys.KeyDerivation;
+import org.encryptedknn.keys.MasterKey;
+import org.encryptedknn.model.EncryptionModel;
+import org.encryptedknn.model.ModelFitter;
+import org.encryptedknn.model.ModelParameters;
+import org.encryptedknn.model.Space;
+import org.encryptedknn.tools.bench.SearchBench;
+import org.encryptedknn.transform.VectorTransform;
 
 /**
  * Mixed load in client mode against one node that holds no key (docs/reliability.md): {@code --clients} concurrent
@@ -74,8 +72,15 @@ public final class MixedLoad {
     private final AtomicLong followUps = new AtomicLong();
     private final List<String> examples = new ArrayList<>();
 
-    private MixedLoad(OpenSearchHttp node, VectorTransform transform, CkksKeyHolder keyHolder, float[][] docs, float[][] queries,
-                      int k, int probe, long pid) {
+    private MixedLoad(
+            OpenSearchHttp node,
+            VectorTransform transform,
+            CkksKeyHolder keyHolder,
+            float[][] docs,
+            float[][] queries,
+            int k,
+            int probe,
+            long pid) {
         this.node = node;
         this.transform = transform;
         this.keyHolder = keyHolder;
@@ -108,16 +113,20 @@ public final class MixedLoad {
         int d = w.dimension();
         ModelParameters params = new ModelParameters(d, Space.COSINE, d / 4, cells, ModelParameters.DEFAULT_BETA, 1);
         List<String> failures;
-        try (MasterKey master = MasterKey.generate(); KeyDerivation keys = new KeyDerivation(master)) {
-            EncryptionModel model = ModelFitter.fit("loadbench", params, Arrays.copyOf(docs, Math.min(2000, docs.length)));
+        try (MasterKey master = MasterKey.generate();
+                KeyDerivation keys = new KeyDerivation(master)) {
+            EncryptionModel model =
+                    ModelFitter.fit("loadbench", params, Arrays.copyOf(docs, Math.min(2000, docs.length)));
             try (VectorTransform transform = new VectorTransform(model, keys);
-                 CkksContext ctx = CkksContext.create(CkksParameters.forResidualLength(params.residualDimension()));
-                 CkksSecretKey sk = CkksSecretKey.generate(ctx);
-                 CkksKeyHolder kh = new CkksKeyHolder(ctx, sk)) {
+                    CkksContext ctx = CkksContext.create(CkksParameters.forResidualLength(params.residualDimension()));
+                    CkksSecretKey sk = CkksSecretKey.generate(ctx);
+                    CkksKeyHolder kh = new CkksKeyHolder(ctx, sk)) {
                 transform.warmUp();
                 OpenSearchHttp node = new OpenSearchHttp(url);
                 SearchBench.indexEncrypted(node, transform, Arrays.copyOf(docs, docs.length / 2));
-                node.put("/" + INDEX + "/_settings", OpenSearchHttp.JSON.createObjectNode().put("index.refresh_interval", "1s"));
+                node.put(
+                        "/" + INDEX + "/_settings",
+                        OpenSearchHttp.JSON.createObjectNode().put("index.refresh_interval", "1s"));
                 MixedLoad load = new MixedLoad(node, transform, kh, docs, w.queries(), k, probe, pid);
                 failures = load.run(clients, writers, seconds, batch, sampleSeconds, settleSeconds);
             }
@@ -126,7 +135,7 @@ public final class MixedLoad {
     }
 
     private List<String> run(int clients, int writers, int seconds, int batch, int sampleSeconds, int settleSeconds)
-        throws InterruptedException {
+            throws InterruptedException {
         // warm-up, single client: the node's SEAL pool reaches its one-query size before the first sample
         for (int q = 0; q < Math.min(10, queries.length); q++) {
             search(q);
@@ -140,15 +149,19 @@ public final class MixedLoad {
         long start = System.nanoTime();
         for (int c = 0; c < clients; c++) {
             boolean writer = c < writers;
-            Thread t = new Thread(() -> {
-                while (!stop) {
-                    if (writer) {
-                        timed(bulkMs, () -> bulk(nextDoc, batch));
-                    } else {
-                        timed(searchMs, () -> search(Math.floorMod(nextQuery.getAndIncrement(), queries.length)));
-                    }
-                }
-            }, (writer ? "bulk-" : "ckks-search-") + c);
+            Thread t = new Thread(
+                    () -> {
+                        while (!stop) {
+                            if (writer) {
+                                timed(bulkMs, () -> bulk(nextDoc, batch));
+                            } else {
+                                timed(
+                                        searchMs,
+                                        () -> search(Math.floorMod(nextQuery.getAndIncrement(), queries.length)));
+                            }
+                        }
+                    },
+                    (writer ? "bulk-" : "ckks-search-") + c);
             t.start();
             threads.add(t);
         }
@@ -167,17 +180,36 @@ public final class MixedLoad {
         return report(clients, writers, elapsed, idle, samples, after, settleSeconds);
     }
 
-    private List<String> report(int clients, int writers, double elapsed, Sample idle, List<Sample> samples, Sample after, int settle) {
+    private List<String> report(
+            int clients, int writers, double elapsed, Sample idle, List<Sample> samples, Sample after, int settle) {
         List<String> failures = new ArrayList<>();
-        System.out.printf(Locale.ROOT, "%n== %d clients (%d bulk, %d ckks search) for %.1f s against %s ==%n", clients, writers,
-            clients - writers, elapsed, INDEX);
-        System.out.printf(Locale.ROOT, "ckks searches: %d (%.1f queries/s), %d with a follow-up round; bulk: %d requests, %d documents (%.1f docs/s)%n",
-            searchMs.size(), searchMs.size() / elapsed, followUps.get(), bulkMs.size(), documents.get(), documents.get() / elapsed);
-        System.out.printf(Locale.ROOT, "errors: %d; top-10 scores off the true cosine by > 1e-4: %d%n", errors.get(), wrongScores.get());
+        System.out.printf(
+                Locale.ROOT,
+                "%n== %d clients (%d bulk, %d ckks search) for %.1f s against %s ==%n",
+                clients,
+                writers,
+                clients - writers,
+                elapsed,
+                INDEX);
+        System.out.printf(
+                Locale.ROOT,
+                "ckks searches: %d (%.1f queries/s), %d with a follow-up round; bulk: %d requests, %d documents (%.1f docs/s)%n",
+                searchMs.size(),
+                searchMs.size() / elapsed,
+                followUps.get(),
+                bulkMs.size(),
+                documents.get(),
+                documents.get() / elapsed);
+        System.out.printf(
+                Locale.ROOT,
+                "errors: %d; top-10 scores off the true cosine by > 1e-4: %d%n",
+                errors.get(),
+                wrongScores.get());
         examples.forEach(e -> System.out.println("  e.g. " + e));
         System.out.printf(Locale.ROOT, "%-28s %9s %9s %9s%n", "latency, ms", "p50", "p95", "p99");
         latencyRow("ckks search (end to end)", searchMs);
-        latencyRow("bulk (" + (bulkMs.isEmpty() ? 0 : documents.get() / bulkMs.size()) + " docs, encrypt+send)", bulkMs);
+        latencyRow(
+                "bulk (" + (bulkMs.isEmpty() ? 0 : documents.get() / bulkMs.size()) + " docs, encrypt+send)", bulkMs);
 
         System.out.printf(Locale.ROOT, "%n%8s %14s %12s %12s%n", "t, s", "native bytes", "heap MB", "RSS MB");
         printSample("idle", idle);
@@ -187,13 +219,31 @@ public final class MixedLoad {
         long last = samples.get(samples.size() - 1).nativeBytes();
         long max = samples.stream().mapToLong(Sample::nativeBytes).max().orElseThrow();
         int half = samples.size() / 2;
-        long firstHalfMax = samples.subList(0, half).stream().mapToLong(Sample::nativeBytes).max().orElse(first);
-        long secondHalfMax = samples.subList(half, samples.size()).stream().mapToLong(Sample::nativeBytes).max().orElseThrow();
-        System.out.printf(Locale.ROOT, "native memory in use: idle %d, first %d, last %d, max %d (first half %d, second half %d), after %d bytes%n",
-            idle.nativeBytes(), first, last, max, firstHalfMax, secondHalfMax, after.nativeBytes());
+        long firstHalfMax = samples.subList(0, half).stream()
+                .mapToLong(Sample::nativeBytes)
+                .max()
+                .orElse(first);
+        long secondHalfMax = samples.subList(half, samples.size()).stream()
+                .mapToLong(Sample::nativeBytes)
+                .max()
+                .orElseThrow();
+        System.out.printf(
+                Locale.ROOT,
+                "native memory in use: idle %d, first %d, last %d, max %d (first half %d, second half %d), after %d bytes%n",
+                idle.nativeBytes(),
+                first,
+                last,
+                max,
+                firstHalfMax,
+                secondHalfMax,
+                after.nativeBytes());
         if (pid > 0) {
-            System.out.printf(Locale.ROOT, "node RSS: idle %.0f MB, max during load %.0f MB, after %.0f MB%n", idle.rssBytes() / 1e6,
-                samples.stream().mapToLong(Sample::rssBytes).max().orElseThrow() / 1e6, after.rssBytes() / 1e6);
+            System.out.printf(
+                    Locale.ROOT,
+                    "node RSS: idle %.0f MB, max during load %.0f MB, after %.0f MB%n",
+                    idle.rssBytes() / 1e6,
+                    samples.stream().mapToLong(Sample::rssBytes).max().orElseThrow() / 1e6,
+                    after.rssBytes() / 1e6);
         }
 
         if (errors.get() > 0) {
@@ -206,7 +256,8 @@ public final class MixedLoad {
             failures.add("no search or no document completed");
         }
         if (secondHalfMax > firstHalfMax + FLAT_TOLERANCE) {
-            failures.add("native memory grew during the load: first-half max " + firstHalfMax + ", second-half max " + secondHalfMax);
+            failures.add("native memory grew during the load: first-half max " + firstHalfMax + ", second-half max "
+                    + secondHalfMax);
         }
         if (after.nativeBytes() > max) {
             failures.add("native memory after the load " + after.nativeBytes() + " above the load's maximum " + max);
@@ -243,12 +294,17 @@ public final class MixedLoad {
             String id = Integer.toString(i);
             ObjectNode doc = OpenSearchHttp.JSON.createObjectNode();
             doc.set(FIELD, EncryptedSearch.recordJson(transform.encryptDocument(docs[i], id, FIELD)));
-            ndjson.append("{\"index\":{\"_index\":\"").append(INDEX).append("\",\"_id\":\"").append(id).append("\"}}\n");
+            ndjson.append("{\"index\":{\"_index\":\"")
+                    .append(INDEX)
+                    .append("\",\"_id\":\"")
+                    .append(id)
+                    .append("\"}}\n");
             ndjson.append(doc).append('\n');
         }
         JsonNode r = node.postNdjson("/_bulk", ndjson.toString());
         if (r.path("errors").asBoolean()) {
-            throw new IllegalStateException("bulk refused items: " + r.path("items").toString());
+            throw new IllegalStateException(
+                    "bulk refused items: " + r.path("items").toString());
         }
         documents.addAndGet(batch);
     }
@@ -258,7 +314,8 @@ public final class MixedLoad {
         EncryptedSearch base = new EncryptedSearch(transform, FIELD, queries[q]);
         base.withCells(transform.probeCells(base.query(), probe));
         CkksSearch ckks = new CkksSearch(base, keyHolder);
-        List<CkksSearch.Hit> ranking = ckks.ranking(node.postCbor("/" + INDEX + "/_search", ckks.body(k, k, k).put("_source", false)));
+        List<CkksSearch.Hit> ranking = ckks.ranking(
+                node.postCbor("/" + INDEX + "/_search", ckks.body(k, k, k).put("_source", false)));
         ObjectNode followUp = ckks.followUpBody(ranking, TOP);
         if (followUp != null) {
             followUps.incrementAndGet();
@@ -268,17 +325,25 @@ public final class MixedLoad {
             double truth = VectorTransform.similarity(queries[q], docs[Integer.parseInt(h.id())], Space.COSINE);
             if (h.exact() && Math.abs(truth - h.score()) > 1e-4) {
                 wrongScores.incrementAndGet();
-                note(String.format(Locale.ROOT, "query %d: doc %s score %.6f, true cosine %.6f", q, h.id(), h.score(), truth));
+                note(String.format(
+                        Locale.ROOT, "query %d: doc %s score %.6f, true cosine %.6f", q, h.id(), h.score(), truth));
                 return;
             }
         }
     }
 
     private Sample sample(double t) {
-        JsonNode stats = node.get("/_plugins/encrypted_knn/stats").path("nodes").elements().next();
-        JsonNode jvm = node.get("/_nodes/_local/stats/jvm").path("nodes").elements().next();
-        return new Sample(t, stats.path("native_memory_in_use_bytes").asLong(), jvm.path("jvm").path("mem").path("heap_used_in_bytes").asLong(),
-            rss());
+        JsonNode stats = node.get("/_plugins/encrypted_knn/stats")
+                .path("nodes")
+                .elements()
+                .next();
+        JsonNode jvm =
+                node.get("/_nodes/_local/stats/jvm").path("nodes").elements().next();
+        return new Sample(
+                t,
+                stats.path("native_memory_in_use_bytes").asLong(),
+                jvm.path("jvm").path("mem").path("heap_used_in_bytes").asLong(),
+                rss());
     }
 
     /** VmRSS of the node process from /proc (same machine), −1 without {@code --pid}. */
@@ -299,8 +364,13 @@ public final class MixedLoad {
     }
 
     private static void printSample(String label, Sample s) {
-        System.out.printf(Locale.ROOT, "%8s %14d %12.0f %12s%n", label, s.nativeBytes(), s.heapBytes() / 1e6,
-            s.rssBytes() < 0 ? "-" : String.format(Locale.ROOT, "%.0f", s.rssBytes() / 1e6));
+        System.out.printf(
+                Locale.ROOT,
+                "%8s %14d %12.0f %12s%n",
+                label,
+                s.nativeBytes(),
+                s.heapBytes() / 1e6,
+                s.rssBytes() < 0 ? "-" : String.format(Locale.ROOT, "%.0f", s.rssBytes() / 1e6));
     }
 
     private static void latencyRow(String name, List<Double> ms) {
@@ -309,7 +379,12 @@ public final class MixedLoad {
             System.out.printf(Locale.ROOT, "%-28s %9s%n", name, "-");
             return;
         }
-        System.out.printf(Locale.ROOT, "%-28s %9.1f %9.1f %9.1f%n", name, SearchBench.percentile(v, 50), SearchBench.percentile(v, 95),
-            SearchBench.percentile(v, 99));
+        System.out.printf(
+                Locale.ROOT,
+                "%-28s %9.1f %9.1f %9.1f%n",
+                name,
+                SearchBench.percentile(v, 50),
+                SearchBench.percentile(v, 95),
+                SearchBench.percentile(v, 99));
     }
 }

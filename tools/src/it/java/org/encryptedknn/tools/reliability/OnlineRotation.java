@@ -1,20 +1,7 @@
 package org.encryptedknn.tools.reliability;
 
-import org.encryptedknn.tools.bench.SearchBench;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-
-import org.encryptedknn.tools.audit.IndexAudit;
-import org.encryptedknn.tools.audit.ProgressLog;
-import org.encryptedknn.tools.audit.RekeyLinkage;
-import org.encryptedknn.client.Indices;
-import org.encryptedknn.tools.demo.Demo;
-import org.encryptedknn.client.OpenSearchHttp;
-import org.encryptedknn.query.EncryptedKnnQueryBuilder;
-import org.encryptedknn.transform.EncryptedVector;
-import org.encryptedknn.transform.VectorTransform;
-import org.encryptedknn.model.Space;
-
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -23,6 +10,17 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import org.encryptedknn.client.Indices;
+import org.encryptedknn.client.OpenSearchHttp;
+import org.encryptedknn.model.Space;
+import org.encryptedknn.query.EncryptedKnnQueryBuilder;
+import org.encryptedknn.tools.audit.IndexAudit;
+import org.encryptedknn.tools.audit.ProgressLog;
+import org.encryptedknn.tools.audit.RekeyLinkage;
+import org.encryptedknn.tools.bench.SearchBench;
+import org.encryptedknn.tools.demo.Demo;
+import org.encryptedknn.transform.EncryptedVector;
+import org.encryptedknn.transform.VectorTransform;
 
 /**
  * Online key rotation in gateway mode against one node with a master key in its keystore (docs/reliability.md):
@@ -47,7 +45,9 @@ public final class OnlineRotation {
     static final String FIELD = Demo.FIELD;
     static final int TOP = SearchBench.TOP;
     static final double AUC_TOLERANCE = 0.03;
-    static final String[] PHASES = {"epoch 1", "rotated, not re-keyed", "re-keying (mixed)", "re-keyed", "epoch 1 retired"};
+    static final String[] PHASES = {
+        "epoch 1", "rotated, not re-keyed", "re-keying (mixed)", "re-keyed", "epoch 1 retired"
+    };
 
     private final GatewayScenario scenario;
     private final OpenSearchHttp node;
@@ -88,15 +88,21 @@ public final class OnlineRotation {
         int linkageDocs = a.getInt("--linkage-docs", 2000);
 
         OnlineRotation run = new OnlineRotation(GatewayScenario.fromArgs(a, 9460, 5946, 100), k);
-        List<String> failures = run.execute(threads, phaseSeconds, rekeyRps, Math.min(rewrite, run.docs.length), linkageDocs);
+        List<String> failures =
+                run.execute(threads, phaseSeconds, rekeyRps, Math.min(rewrite, run.docs.length), linkageDocs);
         SearchBench.finish(failures);
     }
 
-    private List<String> execute(int threads, int phaseSeconds, int rekeyRps, int rewrite, int linkageDocs) throws InterruptedException {
+    private List<String> execute(int threads, int phaseSeconds, int rekeyRps, int rewrite, int linkageDocs)
+            throws InterruptedException {
         List<String> failures = new ArrayList<>();
         scenario.createIndex(INDEX, "1s");
         ObjectNode rekey = OpenSearchHttp.JSON.createObjectNode();
-        rekey.putArray("processors").addObject().putObject("encrypted_knn_rekey").put("model_id", Demo.MODEL_ID).put("field", FIELD);
+        rekey.putArray("processors")
+                .addObject()
+                .putObject("encrypted_knn_rekey")
+                .put("model_id", Demo.MODEL_ID)
+                .put("field", FIELD);
         node.put("/_ingest/pipeline/" + REKEY, rekey);
         scenario.loadAll(INDEX);
         // the fixed query set: held-out queries the epoch-1 index answers exactly (the others are misses of the
@@ -107,11 +113,16 @@ public final class OnlineRotation {
             if (problem == null) {
                 exact.add(q);
             } else {
-                System.out.printf(Locale.ROOT, "  query %d left out, stage-1 miss at epoch 1 (k = %d): %s%n", q, k, problem);
+                System.out.printf(
+                        Locale.ROOT, "  query %d left out, stage-1 miss at epoch 1 (k = %d): %s%n", q, k, problem);
             }
         }
-        System.out.printf(Locale.ROOT, "before the load: %d/%d held-out queries return the exact top-%d; they are the query set%n",
-            exact.size(), queries.length, TOP);
+        System.out.printf(
+                Locale.ROOT,
+                "before the load: %d/%d held-out queries return the exact top-%d; they are the query set%n",
+                exact.size(),
+                queries.length,
+                TOP);
         if (exact.size() < 0.9 * queries.length) {
             failures.add("only " + exact.size() + " of " + queries.length + " queries exact before the rotation");
         }
@@ -120,11 +131,13 @@ public final class OnlineRotation {
         List<Thread> clients = new ArrayList<>();
         AtomicInteger next = new AtomicInteger();
         for (int t = 0; t < threads; t++) {
-            Thread client = new Thread(() -> {
-                while (!stop) {
-                    query(exact.get(Math.floorMod(next.getAndIncrement(), exact.size())));
-                }
-            }, "rotation-client-" + t);
+            Thread client = new Thread(
+                    () -> {
+                        while (!stop) {
+                            query(exact.get(Math.floorMod(next.getAndIncrement(), exact.size())));
+                        }
+                    },
+                    "rotation-client-" + t);
             client.start();
             clients.add(client);
         }
@@ -133,47 +146,76 @@ public final class OnlineRotation {
 
         JsonNode rotated = node.post("/_plugins/encrypted_knn/models/" + Demo.MODEL_ID + "/_rotate", null);
         phase = 1;
-        System.out.printf(Locale.ROOT, "%6.1f s  _rotate: epoch %d -> %d%n", SearchBench.seconds(start),
-            rotated.path("previous_epoch").asInt(), rotated.path("model").path("epoch").asInt());
+        System.out.printf(
+                Locale.ROOT,
+                "%6.1f s  _rotate: epoch %d -> %d%n",
+                SearchBench.seconds(start),
+                rotated.path("previous_epoch").asInt(),
+                rotated.path("model").path("epoch").asInt());
         // new writes after the rotation land in epoch 2: rewrite some documents (same vectors, same ids)
         for (int i = 0; i < rewrite; i++) {
             node.put("/" + INDEX + "/_doc/" + i, scenario.document(i));
         }
         node.post("/" + INDEX + "/_refresh", null);
         int[] counts = epochCounts();
-        System.out.printf(Locale.ROOT, "%6.1f s  rewrote documents 0..%d through the ingest pipeline: epoch 1: %d, epoch 2: %d documents%n",
-            SearchBench.seconds(start), rewrite - 1, counts[0], counts[1]);
+        System.out.printf(
+                Locale.ROOT,
+                "%6.1f s  rewrote documents 0..%d through the ingest pipeline: epoch 1: %d, epoch 2: %d documents%n",
+                SearchBench.seconds(start),
+                rewrite - 1,
+                counts[0],
+                counts[1]);
         boolean mixedSeen = counts[0] > 0 && counts[1] > 0;
         Thread.sleep(phaseSeconds * 1000L);
 
         phase = 2;
-        String task = node.post("/" + INDEX + "/_update_by_query?pipeline=" + REKEY + "&wait_for_completion=false&scroll_size=100"
-            + "&requests_per_second=" + rekeyRps, null).path("task").asText();
+        String task = node.post(
+                        "/" + INDEX + "/_update_by_query?pipeline=" + REKEY
+                                + "&wait_for_completion=false&scroll_size=100" + "&requests_per_second=" + rekeyRps,
+                        null)
+                .path("task")
+                .asText();
         JsonNode status;
         while (true) {
             Thread.sleep(2000);
             status = node.get("/_tasks/" + task);
             counts = epochCounts();
             mixedSeen |= counts[0] > 0 && counts[1] > 0;
-            System.out.printf(Locale.ROOT, "%6.1f s  re-key: %d of %d updated; epoch 1: %d, epoch 2: %d documents; %d queries answered%n",
-                SearchBench.seconds(start), status.path("task").path("status").path("updated").asLong(),
-                status.path("task").path("status").path("total").asLong(), counts[0], counts[1], totalAnswered());
+            System.out.printf(
+                    Locale.ROOT,
+                    "%6.1f s  re-key: %d of %d updated; epoch 1: %d, epoch 2: %d documents; %d queries answered%n",
+                    SearchBench.seconds(start),
+                    status.path("task").path("status").path("updated").asLong(),
+                    status.path("task").path("status").path("total").asLong(),
+                    counts[0],
+                    counts[1],
+                    totalAnswered());
             if (status.path("completed").asBoolean()) {
                 break;
             }
         }
         JsonNode response = status.path("response");
         if (response.path("failures").size() > 0 || status.has("error")) {
-            failures.add("_update_by_query re-key reported failures: " + (status.has("error") ? status.path("error") : response.path("failures")));
+            failures.add("_update_by_query re-key reported failures: "
+                    + (status.has("error") ? status.path("error") : response.path("failures")));
         }
         node.post("/" + INDEX + "/_refresh", null);
         phase = 3;
-        System.out.printf(Locale.ROOT, "%6.1f s  re-key done: %d updated, %d version conflicts in %d ms%n", SearchBench.seconds(start),
-            response.path("updated").asLong(), response.path("version_conflicts").asLong(), response.path("took").asLong());
+        System.out.printf(
+                Locale.ROOT,
+                "%6.1f s  re-key done: %d updated, %d version conflicts in %d ms%n",
+                SearchBench.seconds(start),
+                response.path("updated").asLong(),
+                response.path("version_conflicts").asLong(),
+                response.path("took").asLong());
         Thread.sleep(phaseSeconds * 1000L);
         JsonNode retired = node.post("/_plugins/encrypted_knn/models/" + Demo.MODEL_ID + "/_retire", null);
-        System.out.printf(Locale.ROOT, "%6.1f s  _retire: live epochs %d..%d%n", SearchBench.seconds(start),
-            retired.path("first_epoch").asInt(), retired.path("model").path("epoch").asInt());
+        System.out.printf(
+                Locale.ROOT,
+                "%6.1f s  _retire: live epochs %d..%d%n",
+                SearchBench.seconds(start),
+                retired.path("first_epoch").asInt(),
+                retired.path("model").path("epoch").asInt());
         if (retired.path("first_epoch").asInt() != 2) {
             failures.add("_retire did not make epoch 2 the first live epoch: " + retired);
         }
@@ -185,18 +227,33 @@ public final class OnlineRotation {
         }
         double seconds = SearchBench.seconds(start);
 
-        System.out.printf(Locale.ROOT, "%n== %d clients, %.1f s, %d queries (%.1f/s) ==%n", threads, seconds, totalAnswered(),
-            totalAnswered() / seconds);
-        System.out.printf(Locale.ROOT, "%-24s %8s %8s %8s %9s %9s%n", "phase", "queries", "wrong", "errors", "p50 ms", "p95 ms");
+        System.out.printf(
+                Locale.ROOT,
+                "%n== %d clients, %.1f s, %d queries (%.1f/s) ==%n",
+                threads,
+                seconds,
+                totalAnswered(),
+                totalAnswered() / seconds);
+        System.out.printf(
+                Locale.ROOT, "%-24s %8s %8s %8s %9s %9s%n", "phase", "queries", "wrong", "errors", "p50 ms", "p95 ms");
         for (int p = 0; p < PHASES.length; p++) {
-            double[] l = latencies.get(p).stream().mapToDouble(Double::doubleValue).toArray();
-            System.out.printf(Locale.ROOT, "%-24s %8d %8d %8d %9.1f %9.1f%n", PHASES[p], answered[p].get(), wrong[p].get(), failed[p].get(),
-                l.length == 0 ? Double.NaN : SearchBench.percentile(l, 50), l.length == 0 ? Double.NaN : SearchBench.percentile(l, 95));
+            double[] l =
+                    latencies.get(p).stream().mapToDouble(Double::doubleValue).toArray();
+            System.out.printf(
+                    Locale.ROOT,
+                    "%-24s %8d %8d %8d %9.1f %9.1f%n",
+                    PHASES[p],
+                    answered[p].get(),
+                    wrong[p].get(),
+                    failed[p].get(),
+                    l.length == 0 ? Double.NaN : SearchBench.percentile(l, 50),
+                    l.length == 0 ? Double.NaN : SearchBench.percentile(l, 95));
             if (answered[p].get() == 0) {
                 failures.add("no query answered in phase [" + PHASES[p] + "]");
             }
             if (wrong[p].get() + failed[p].get() > 0) {
-                failures.add(PHASES[p] + ": " + wrong[p].get() + " wrong answers, " + failed[p].get() + " failed requests");
+                failures.add(
+                        PHASES[p] + ": " + wrong[p].get() + " wrong answers, " + failed[p].get() + " failed requests");
             }
         }
         examples.forEach(e -> System.out.println("  e.g. " + e));
@@ -206,7 +263,12 @@ public final class OnlineRotation {
 
         // the old epoch is gone from the index: every record is at epoch 2
         counts = epochCounts();
-        System.out.printf(Locale.ROOT, "%nafter the re-key: epoch 1: %d, epoch 2: %d documents (of %d)%n", counts[0], counts[1], docs.length);
+        System.out.printf(
+                Locale.ROOT,
+                "%nafter the re-key: epoch 1: %d, epoch 2: %d documents (of %d)%n",
+                counts[0],
+                counts[1],
+                docs.length);
         if (counts[0] != 0 || counts[1] != docs.length) {
             failures.add("records left in epoch 1 or missing: epoch 1 " + counts[0] + ", epoch 2 " + counts[1]);
         }
@@ -247,9 +309,17 @@ public final class OnlineRotation {
             GatewayScenario.Hit hit = hits.get(r);
             double expected = VectorTransform.similarity(queries[q], docs[truth[q][r]], Space.COSINE);
             double actual = VectorTransform.similarity(queries[q], docs[Integer.parseInt(hit.id())], Space.COSINE);
-            if (Math.abs(actual - expected) > GatewayScenario.SCORE_TOLERANCE || Math.abs(hit.score() - actual) > GatewayScenario.SCORE_TOLERANCE) {
-                return String.format(Locale.ROOT, "rank %d: doc %s score %.6f (true cosine %.6f), expected doc %d cosine %.6f", r, hit.id(),
-                    hit.score(), actual, truth[q][r], expected);
+            if (Math.abs(actual - expected) > GatewayScenario.SCORE_TOLERANCE
+                    || Math.abs(hit.score() - actual) > GatewayScenario.SCORE_TOLERANCE) {
+                return String.format(
+                        Locale.ROOT,
+                        "rank %d: doc %s score %.6f (true cosine %.6f), expected doc %d cosine %.6f",
+                        r,
+                        hit.id(),
+                        hit.score(),
+                        actual,
+                        truth[q][r],
+                        expected);
             }
         }
         return null;
@@ -274,7 +344,11 @@ public final class OnlineRotation {
             knn.set("encrypted_vector", Indices.floats(new float[dPub]));
             knn.put("k", Math.min(docs.length, EncryptedKnnQueryBuilder.MAX_K));
             knn.put("epoch", e);
-            counts[e - 1] = node.post("/" + INDEX + "/_search", body).path("hits").path("total").path("value").asInt();
+            counts[e - 1] = node.post("/" + INDEX + "/_search", body)
+                    .path("hits")
+                    .path("total")
+                    .path("value")
+                    .asInt();
         }
         return counts;
     }
@@ -294,16 +368,30 @@ public final class OnlineRotation {
                 b.add(after.records().get(i));
             }
         }
-        RekeyLinkage.Result r = RekeyLinkage.measure(RekeyLinkage.Epoch.of(a.toArray(EncryptedVector[]::new)),
-            RekeyLinkage.Epoch.of(b.toArray(EncryptedVector[]::new)), 10, 1);
-        System.out.printf(Locale.ROOT, "%n== re-key linkage, %d documents (epoch %d records vs epoch %d), 10 non-mated pairs each ==%n",
-            r.documents(), a.get(0).epoch(), b.get(0).epoch());
+        RekeyLinkage.Result r = RekeyLinkage.measure(
+                RekeyLinkage.Epoch.of(a.toArray(EncryptedVector[]::new)),
+                RekeyLinkage.Epoch.of(b.toArray(EncryptedVector[]::new)),
+                10,
+                1);
+        System.out.printf(
+                Locale.ROOT,
+                "%n== re-key linkage, %d documents (epoch %d records vs epoch %d), 10 non-mated pairs each ==%n",
+                r.documents(),
+                a.get(0).epoch(),
+                b.get(0).epoch());
         r.auc().forEach((name, auc) -> System.out.printf(Locale.ROOT, "  AUC %-52s %.3f%n", name, auc));
-        System.out.printf(Locale.ROOT, "  R@1 same cell + nearest residual norm: %.3f; PCA-aligned prefix nearest neighbour: %.3f%n",
-            r.r1CellAndNorm(), r.r1PrefixPca());
+        System.out.printf(
+                Locale.ROOT,
+                "  R@1 same cell + nearest residual norm: %.3f; PCA-aligned prefix nearest neighbour: %.3f%n",
+                r.r1CellAndNorm(),
+                r.r1PrefixPca());
         double shard = r.auc().values().iterator().next();
         if (a.get(0).epoch() == b.get(0).epoch() || Math.abs(shard - 0.5) > AUC_TOLERANCE) {
-            failures.add(String.format(Locale.ROOT, "re-key linkage: AUC of |cos(z_old, z_new)| = %.3f, outside 0.5 ± %.2f", shard, AUC_TOLERANCE));
+            failures.add(String.format(
+                    Locale.ROOT,
+                    "re-key linkage: AUC of |cos(z_old, z_new)| = %.3f, outside 0.5 ± %.2f",
+                    shard,
+                    AUC_TOLERANCE));
         }
     }
 }

@@ -1,14 +1,8 @@
 package org.encryptedknn.tools.reliability;
 
-import org.encryptedknn.tools.bench.SearchBench;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-
-import org.encryptedknn.client.OpenSearchHttp;
-import org.encryptedknn.keystore.KeystoreSettings;
-import org.encryptedknn.keystore.ModelStore;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,6 +11,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.encryptedknn.client.OpenSearchHttp;
+import org.encryptedknn.keystore.KeystoreSettings;
+import org.encryptedknn.keystore.ModelStore;
+import org.encryptedknn.tools.bench.SearchBench;
 
 /**
  * Snapshot and restore of an encrypted index together with the model registry (driven by
@@ -54,7 +52,9 @@ public final class SnapshotRestore {
         boolean ok = switch (argv.length > 0 ? argv[0] : "") {
             case "create" -> create(s, repo, expected);
             case "restore" -> restore(s, repo, expected, a.get("--key", "same"));
-            default -> throw new IllegalArgumentException("usage: SnapshotRestore create|restore --url URL --repo DIR --expected FILE …");
+            default ->
+                throw new IllegalArgumentException(
+                        "usage: SnapshotRestore create|restore --url URL --repo DIR --expected FILE …");
         };
         System.out.println(ok ? "RESULT: all checks passed" : "RESULT: CHECKS FAILED");
         System.exit(ok ? 0 : 1);
@@ -73,23 +73,40 @@ public final class SnapshotRestore {
         }
         Files.writeString(expectedFile, expected.toString());
         boolean scoresOk = worst <= GatewayScenario.SCORE_TOLERANCE;
-        System.out.printf(Locale.ROOT, "before the snapshot: %d queries, max |score - plaintext cosine| = %.2e: %s%n", s.queries.size(), worst,
-            GatewayScenario.verdict(scoresOk));
+        System.out.printf(
+                Locale.ROOT,
+                "before the snapshot: %d queries, max |score - plaintext cosine| = %.2e: %s%n",
+                s.queries.size(),
+                worst,
+                GatewayScenario.verdict(scoresOk));
 
         registerRepository(s, repo);
         ObjectNode body = OpenSearchHttp.JSON.createObjectNode();
         body.put("indices", INDEX + "," + ModelStore.INDEX);
         body.put("include_global_state", true);
         long t0 = System.nanoTime();
-        JsonNode snap = s.node.put("/_snapshot/" + REPOSITORY + "/" + SNAPSHOT + "?wait_for_completion=true", body).path("snapshot");
+        JsonNode snap = s.node.put("/_snapshot/" + REPOSITORY + "/" + SNAPSHOT + "?wait_for_completion=true", body)
+                .path("snapshot");
         double seconds = (System.nanoTime() - t0) / 1e9;
-        JsonNode stats = s.node.get("/_snapshot/" + REPOSITORY + "/" + SNAPSHOT + "/_status").path("snapshots").path(0).path("stats");
-        boolean snapOk = snap.path("state").asText().equals("SUCCESS") && snap.path("shards").path("failed").asInt() == 0
-            && contains(snap.path("indices"), INDEX) && contains(snap.path("indices"), ModelStore.INDEX);
-        System.out.printf(Locale.ROOT, "snapshot %s: state %s, indices %s, shards %d/%d, %.1f MB, %.1f s: %s%n", SNAPSHOT,
-            snap.path("state").asText(), snap.path("indices"), snap.path("shards").path("successful").asInt(),
-            snap.path("shards").path("total").asInt(), stats.path("total").path("size_in_bytes").asLong() / 1e6, seconds,
-            GatewayScenario.verdict(snapOk));
+        JsonNode stats = s.node.get("/_snapshot/" + REPOSITORY + "/" + SNAPSHOT + "/_status")
+                .path("snapshots")
+                .path(0)
+                .path("stats");
+        boolean snapOk = snap.path("state").asText().equals("SUCCESS")
+                && snap.path("shards").path("failed").asInt() == 0
+                && contains(snap.path("indices"), INDEX)
+                && contains(snap.path("indices"), ModelStore.INDEX);
+        System.out.printf(
+                Locale.ROOT,
+                "snapshot %s: state %s, indices %s, shards %d/%d, %.1f MB, %.1f s: %s%n",
+                SNAPSHOT,
+                snap.path("state").asText(),
+                snap.path("indices"),
+                snap.path("shards").path("successful").asInt(),
+                snap.path("shards").path("total").asInt(),
+                stats.path("total").path("size_in_bytes").asLong() / 1e6,
+                seconds,
+                GatewayScenario.verdict(snapOk));
         return scoresOk && snapOk;
     }
 
@@ -100,15 +117,23 @@ public final class SnapshotRestore {
         body.put("indices", INDEX + "," + ModelStore.INDEX);
         body.put("include_global_state", true);
         long t0 = System.nanoTime();
-        JsonNode restored = s.node.post("/_snapshot/" + REPOSITORY + "/" + SNAPSHOT + "/_restore?wait_for_completion=true", body)
-            .path("snapshot");
+        JsonNode restored = s.node.post(
+                        "/_snapshot/" + REPOSITORY + "/" + SNAPSHOT + "/_restore?wait_for_completion=true", body)
+                .path("snapshot");
         s.waitGreen(INDEX + "," + ModelStore.INDEX, 120);
         long count = s.node.get("/" + INDEX + "/_count").path("count").asLong();
-        boolean restoreOk = restored.path("shards").path("failed").asInt() == 0 && contains(restored.path("indices"), ModelStore.INDEX)
-            && count == s.docs.size();
-        System.out.printf(Locale.ROOT, "restored %s into a fresh node in %.1f s: %d documents, model %s public metadata epoch %d: %s%n",
-            restored.path("indices"), (System.nanoTime() - t0) / 1e9, count, s.model().path("id").asText(), s.model().path("epoch").asInt(),
-            GatewayScenario.verdict(restoreOk));
+        boolean restoreOk = restored.path("shards").path("failed").asInt() == 0
+                && contains(restored.path("indices"), ModelStore.INDEX)
+                && count == s.docs.size();
+        System.out.printf(
+                Locale.ROOT,
+                "restored %s into a fresh node in %.1f s: %d documents, model %s public metadata epoch %d: %s%n",
+                restored.path("indices"),
+                (System.nanoTime() - t0) / 1e9,
+                count,
+                s.model().path("id").asText(),
+                s.model().path("epoch").asInt(),
+                GatewayScenario.verdict(restoreOk));
         boolean ok = restoreOk && (key.equals("other") ? otherKey(s) : sameKey(s, expected));
         return ok;
     }
@@ -123,13 +148,21 @@ public final class SnapshotRestore {
             boolean same = hits.size() == want.size();
             for (int i = 0; same && i < hits.size(); i++) {
                 same = hits.get(i).id().equals(want.path(i).path("id").asText());
-                worst = Math.max(worst, Math.abs(hits.get(i).score() - want.path(i).path("score").asDouble()));
+                worst = Math.max(
+                        worst,
+                        Math.abs(
+                                hits.get(i).score() - want.path(i).path("score").asDouble()));
             }
             identical += same ? 1 : 0;
         }
         boolean ok = identical == s.queries.size() && worst == 0;
-        System.out.printf(Locale.ROOT, "same key: %d/%d queries with the identical top-10 ids, max |score - score before| = %.2e: %s%n",
-            identical, s.queries.size(), worst, GatewayScenario.verdict(ok));
+        System.out.printf(
+                Locale.ROOT,
+                "same key: %d/%d queries with the identical top-10 ids, max |score - score before| = %.2e: %s%n",
+                identical,
+                s.queries.size(),
+                worst,
+                GatewayScenario.verdict(ok));
         return ok;
     }
 
@@ -160,10 +193,18 @@ public final class SnapshotRestore {
         } catch (OpenSearchHttp.ResponseException e) {
             ingest = e.status() + " " + GatewayScenario.errorReason(e.body());
         }
-        boolean ingestOk = ingest.startsWith("4") && ingest.contains(clear) && !s.node.exists("/" + INDEX + "/_doc/new-1");
-        boolean ok = outcomes.keySet().stream().allMatch(o -> o.startsWith("4") && o.endsWith("naming the key")) && ingestOk;
-        System.out.printf(Locale.ROOT, "other key: %d queries -> %s%n  e.g. %s%n  ingest of one document -> %s: %s%n", s.queries.size(),
-            outcomes, example, ingest, GatewayScenario.verdict(ok));
+        boolean ingestOk =
+                ingest.startsWith("4") && ingest.contains(clear) && !s.node.exists("/" + INDEX + "/_doc/new-1");
+        boolean ok =
+                outcomes.keySet().stream().allMatch(o -> o.startsWith("4") && o.endsWith("naming the key")) && ingestOk;
+        System.out.printf(
+                Locale.ROOT,
+                "other key: %d queries -> %s%n  e.g. %s%n  ingest of one document -> %s: %s%n",
+                s.queries.size(),
+                outcomes,
+                example,
+                ingest,
+                GatewayScenario.verdict(ok));
         if (!unclear.isEmpty()) {
             System.out.println("  first answer that is not a clear 4xx: " + unclear.get(0));
         }

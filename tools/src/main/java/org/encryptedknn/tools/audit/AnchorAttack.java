@@ -68,8 +68,16 @@ public final class AnchorAttack {
      * @param perCell  true: one Procrustes map per cell (cells are public); false: one global map
      * @param trueKeys H_c in the attacker's frame (row-major), or null
      */
-    public static Curve diffuse(String label, Data data, boolean perCell, int[] grid, int victims, int gallery, long seed,
-                                IntFunction<double[]> trueKeys, ProgressLog log) {
+    public static Curve diffuse(
+            String label,
+            Data data,
+            boolean perCell,
+            int[] grid,
+            int victims,
+            int gallery,
+            long seed,
+            IntFunction<double[]> trueKeys,
+            ProgressLog log) {
         int n = data.size();
         int dr = data.dimension();
         SplittableRandom random = new SplittableRandom(seed);
@@ -108,10 +116,13 @@ public final class AnchorAttack {
                 int a = anchorOrder[added];
                 acc[perCell ? data.cell()[a] : 0].add(data.r()[a], data.z()[a]);
             }
-            IntStream.range(0, groups).parallel().filter(k -> needed[k] && solvedAt[k] != acc[k].count()).forEach(k -> {
-                maps[k] = acc[k].solve();
-                solvedAt[k] = acc[k].count();
-            });
+            IntStream.range(0, groups)
+                    .parallel()
+                    .filter(k -> needed[k] && solvedAt[k] != acc[k].count())
+                    .forEach(k -> {
+                        maps[k] = acc[k].solve();
+                        solvedAt[k] = acc[k].count();
+                    });
             if (trueKeys != null && perCell) {
                 for (int k = 0; k < groups; k++) {
                     if (needed[k]) {
@@ -134,8 +145,16 @@ public final class AnchorAttack {
             ys.add(r1);
             rec.add(recovered);
             if (log != null) {
-                log.info("%s: m=%d R@1=%.3f residuals recovered (cos ≥ %.3f) %.2f%s", label, m, r1, RECOVERED_COSINE, recovered,
-                    Double.isNaN(keyErr) ? "" : String.format(java.util.Locale.ROOT, ", mean key error ‖Q̂−H_c‖/‖H_c‖ %.2e", keyErr));
+                log.info(
+                        "%s: m=%d R@1=%.3f residuals recovered (cos ≥ %.3f) %.2f%s",
+                        label,
+                        m,
+                        r1,
+                        RECOVERED_COSINE,
+                        recovered,
+                        Double.isNaN(keyErr)
+                                ? ""
+                                : String.format(java.util.Locale.ROOT, ", mean key error ‖Q̂−H_c‖/‖H_c‖ %.2e", keyErr));
             }
         }
         return curve(label, xs, ys, rec);
@@ -145,8 +164,17 @@ public final class AnchorAttack {
      * Targeted leak: all anchors in the victim's (public) cell. Uses up to {@code victimCells} of the largest cells
      * that hold at least {@code minCellSize} documents; returns null when no cell is that large (micro-key regime).
      */
-    public static Curve targeted(String label, Data data, int[] grid, int victimsPerCell, int victimCells, int gallery,
-                                 int minCellSize, long seed, IntFunction<double[]> trueKeys, ProgressLog log) {
+    public static Curve targeted(
+            String label,
+            Data data,
+            int[] grid,
+            int victimsPerCell,
+            int victimCells,
+            int gallery,
+            int minCellSize,
+            long seed,
+            IntFunction<double[]> trueKeys,
+            ProgressLog log) {
         int n = data.size();
         int dr = data.dimension();
         int[] sizes = data.cellSizes();
@@ -175,7 +203,8 @@ public final class AnchorAttack {
         int[] counted = new int[usable.length];
         int totalVictims = 0;
         for (int c : chosen) {
-            int[] members = IntStream.range(0, n).filter(i -> data.cell()[i] == c).toArray();
+            int[] members =
+                    IntStream.range(0, n).filter(i -> data.cell()[i] == c).toArray();
             int[] perm = Sampling.permutation(members.length, random);
             int v = victimsPerCell;
             int[] victimIdx = new int[v];
@@ -237,30 +266,41 @@ public final class AnchorAttack {
                 }
             }
         }
-        return curve(label + " (" + chosen.size() + " victim cells of " + sizes[chosen.get(chosen.size() - 1)] + "–" + sizes[chosen.get(0)] + " docs)",
-            xs, ys, rec);
+        return curve(
+                label + " (" + chosen.size() + " victim cells of " + sizes[chosen.get(chosen.size() - 1)] + "–"
+                        + sizes[chosen.get(0)] + " docs)",
+                xs,
+                ys,
+                rec);
     }
 
     /** Threshold of "the victim's native residual is recovered": cos(Q̂ᵀ z, r) ≥ this. */
     public static final double RECOVERED_COSINE = 0.999;
 
     /** {R@1, fraction of victims whose residual is recovered}: R@1 = the nearest gallery residual to Q̂ᵀ z_v is v itself. */
-    static double[] reidentify(Data data, int[] victimIdx, int[] galleryIdx, float[][] galleryR, boolean perCell, double[][] maps) {
+    static double[] reidentify(
+            Data data, int[] victimIdx, int[] galleryIdx, float[][] galleryR, boolean perCell, double[][] maps) {
         int dr = data.dimension();
         boolean[] rec = new boolean[victimIdx.length];
-        long hits = IntStream.range(0, victimIdx.length).parallel().filter(t -> {
-            int idx = victimIdx[t];
-            double[] q = maps[perCell ? data.cell()[idx] : 0];
-            float[] est = Procrustes.applyTranspose(q, dr, data.z()[idx]);
-            float[] truth = data.r()[idx];
-            rec[t] = Vectors.dot(est, truth) / (Vectors.norm(est) * Vectors.norm(truth)) >= RECOVERED_COSINE;
-            return galleryIdx[Vectors.nearest(est, galleryR)] == idx;
-        }).count();
+        long hits = IntStream.range(0, victimIdx.length)
+                .parallel()
+                .filter(t -> {
+                    int idx = victimIdx[t];
+                    double[] q = maps[perCell ? data.cell()[idx] : 0];
+                    float[] est = Procrustes.applyTranspose(q, dr, data.z()[idx]);
+                    float[] truth = data.r()[idx];
+                    rec[t] = Vectors.dot(est, truth) / (Vectors.norm(est) * Vectors.norm(truth)) >= RECOVERED_COSINE;
+                    return galleryIdx[Vectors.nearest(est, galleryR)] == idx;
+                })
+                .count();
         return new double[] {hits / (double) victimIdx.length, Metrics.rate(rec)};
     }
 
     private static Curve curve(String label, List<Integer> xs, List<Double> ys, List<Double> rec) {
-        return new Curve(label, xs.stream().mapToInt(Integer::intValue).toArray(), ys.stream().mapToDouble(Double::doubleValue).toArray(),
-            rec.stream().mapToDouble(Double::doubleValue).toArray());
+        return new Curve(
+                label,
+                xs.stream().mapToInt(Integer::intValue).toArray(),
+                ys.stream().mapToDouble(Double::doubleValue).toArray(),
+                rec.stream().mapToDouble(Double::doubleValue).toArray());
     }
 }

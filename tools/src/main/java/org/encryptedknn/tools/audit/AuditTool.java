@@ -29,22 +29,23 @@ public final class AuditTool {
             return;
         }
         LeakageAudit.Config d = LeakageAudit.Config.defaults();
-        int pool = has(args, "--no-pool") ? 0 : has(args, "--big-pool") ? 200_000 : intOpt(args, "--pool", d.poolSize());
+        int pool =
+                has(args, "--no-pool") ? 0 : has(args, "--big-pool") ? 200_000 : intOpt(args, "--pool", d.poolSize());
         LeakageAudit.Config cfg = new LeakageAudit.Config(
-            Path.of(opt(args, "--out", d.outDir().toString())),
-            intOpt(args, "--limit", d.corpusLimit()),
-            intOpt(args, "--queries", d.queries()),
-            intOpt(args, "--probes", d.probes()),
-            intOpt(args, "--cells", d.realCells()),
-            doubles(opt(args, "--betas", null), d.betas()),
-            Double.parseDouble(opt(args, "--beta", Double.toString(d.defaultBeta()))),
-            pool,
-            ints(opt(args, "--pool-cells", null), d.poolCells()),
-            intOpt(args, "--victims", d.victims()),
-            intOpt(args, "--gallery", d.gallery()),
-            intOpt(args, "--targeted-cells", d.targetedCells()),
-            intOpt(args, "--victims-per-cell", d.victimsPerCell()),
-            Long.parseLong(opt(args, "--seed", Long.toString(d.seed()))));
+                Path.of(opt(args, "--out", d.outDir().toString())),
+                intOpt(args, "--limit", d.corpusLimit()),
+                intOpt(args, "--queries", d.queries()),
+                intOpt(args, "--probes", d.probes()),
+                intOpt(args, "--cells", d.realCells()),
+                doubles(opt(args, "--betas", null), d.betas()),
+                Double.parseDouble(opt(args, "--beta", Double.toString(d.defaultBeta()))),
+                pool,
+                ints(opt(args, "--pool-cells", null), d.poolCells()),
+                intOpt(args, "--victims", d.victims()),
+                intOpt(args, "--gallery", d.gallery()),
+                intOpt(args, "--targeted-cells", d.targetedCells()),
+                intOpt(args, "--victims-per-cell", d.victimsPerCell()),
+                Long.parseLong(opt(args, "--seed", Long.toString(d.seed()))));
         ProgressLog log = new ProgressLog(has(args, "--quiet"));
         Report report;
         String url = opt(args, "--url", null);
@@ -54,7 +55,8 @@ public final class AuditTool {
                 usage();
                 throw new IllegalArgumentException("--url needs --index");
             }
-            report = IndexAudit.run(url, index, opt(args, "--field", "embedding"), intOpt(args, "--id-offset", 0), cfg, log);
+            report = IndexAudit.run(
+                    url, index, opt(args, "--field", "embedding"), intOpt(args, "--id-offset", 0), cfg, log);
         } else {
             report = new LeakageAudit(cfg, log).run();
         }
@@ -89,10 +91,14 @@ public final class AuditTool {
     }
 
     static double[] doubles(String s, double[] def) {
-        return s == null ? def : Arrays.stream(s.split(",")).mapToDouble(Double::parseDouble).toArray();
+        return s == null
+                ? def
+                : Arrays.stream(s.split(",")).mapToDouble(Double::parseDouble).toArray();
     }
 
     static int[] ints(String s, int[] def) {
-        return s == null ? def : Arrays.stream(s.split(",")).mapToInt(Integer::parseInt).toArray();
+        return s == null
+                ? def
+                : Arrays.stream(s.split(",")).mapToInt(Integer::parseInt).toArray();
     }
 }

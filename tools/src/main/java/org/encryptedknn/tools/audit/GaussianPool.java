@@ -14,7 +14,7 @@ public final class GaussianPool {
 
     private final int d;
     private final float[] mean;
-    private final float[][] factorT;   // Lᵀ: row j = √λ_j e_j, so x = μ + Σ_j g_j row_j
+    private final float[][] factorT; // Lᵀ: row j = √λ_j e_j, so x = μ + Σ_j g_j row_j
 
     private GaussianPool(int d, float[] mean, float[][] factorT) {
         this.d = d;

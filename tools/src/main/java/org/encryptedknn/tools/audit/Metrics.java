@@ -36,7 +36,7 @@ public final class Metrics {
             while (j + 1 < order.length && all[order[j + 1]] == all[order[i]]) {
                 j++;
             }
-            double midRank = (i + j) / 2.0 + 1;   // 1-based average rank of the tie group
+            double midRank = (i + j) / 2.0 + 1; // 1-based average rank of the tie group
             for (int k = i; k <= j; k++) {
                 if (pos[order[k]]) {
                     rankSumPos += midRank;

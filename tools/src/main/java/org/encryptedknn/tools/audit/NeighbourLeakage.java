@@ -16,8 +16,16 @@ public final class NeighbourLeakage {
     /** Server-side views of a store. {@code plainPrefix} is u (or any isometric image of it), for the β = 0 row. */
     public record Store(float[][] plain, float[][] stored, float[][] plainPrefix, float[][] z, int[] cell) {}
 
-    public record Result(double prefixOverlap, double unnoisedOverlap, double sameCellOverlap, double withinCellFraction,
-                         double combinedOverlap, double residualGraph, double scaleEstimateRatio, int probes, int k) {}
+    public record Result(
+            double prefixOverlap,
+            double unnoisedOverlap,
+            double sameCellOverlap,
+            double withinCellFraction,
+            double combinedOverlap,
+            double residualGraph,
+            double scaleEstimateRatio,
+            int probes,
+            int k) {}
 
     public record Flips(double dbRandom, double dbNear, double queryRandom, double queryNear) {}
 
@@ -26,7 +34,9 @@ public final class NeighbourLeakage {
     /** Exact top-k neighbours of each probe by full-space inner product (vectors normalized), excluding itself. */
     public static int[][] trueNeighbours(float[][] plain, int[] probes, int k) {
         int[][] out = new int[probes.length][];
-        IntStream.range(0, probes.length).parallel().forEach(t -> out[t] = Vectors.topK(Vectors.dots(plain[probes[t]], plain), k, probes[t]));
+        IntStream.range(0, probes.length)
+                .parallel()
+                .forEach(t -> out[t] = Vectors.topK(Vectors.dots(plain[probes[t]], plain), k, probes[t]));
         return out;
     }
 
@@ -55,8 +65,9 @@ public final class NeighbourLeakage {
             int i = probes[t];
             int[] tr = truth[t];
             prefix[t] = Metrics.overlap(tr, Vectors.topK(Vectors.negDist2(s.stored()[i], s.stored()), k, i), k);
-            unnoised[t] = s.plainPrefix() == null ? Double.NaN
-                : Metrics.overlap(tr, Vectors.topK(Vectors.negDist2(s.plainPrefix()[i], s.plainPrefix()), k, i), k);
+            unnoised[t] = s.plainPrefix() == null
+                    ? Double.NaN
+                    : Metrics.overlap(tr, Vectors.topK(Vectors.negDist2(s.plainPrefix()[i], s.plainPrefix()), k, i), k);
             double[] cellScores = new double[n];
             double[] comb = new double[n];
             double[] trueRes = new double[n];
@@ -85,15 +96,24 @@ public final class NeighbourLeakage {
             if (s.plainPrefix() != null) {
                 // the true residual graph: ⟨r_i, r_j⟩ = ⟨x_i, x_j⟩ − ⟨u_i, u_j⟩ (u is known up to an isometry)
                 for (int j = 0; j < n; j++) {
-                    trueRes[j] = Vectors.dot(s.plain()[i], s.plain()[j]) - Vectors.dot(s.plainPrefix()[i], s.plainPrefix()[j]);
+                    trueRes[j] = Vectors.dot(s.plain()[i], s.plain()[j])
+                            - Vectors.dot(s.plainPrefix()[i], s.plainPrefix()[j]);
                 }
                 resGraph[t] = Metrics.overlap(Vectors.topK(trueRes, k, i), cellTop, k);
             } else {
                 resGraph[t] = Double.NaN;
             }
         });
-        return new Result(mean(prefix), mean(unnoised), mean(sameCell), mean(within), mean(combined), mean(resGraph),
-            Double.isNaN(sapScale) ? Double.NaN : sHat / sapScale, probes.length, k);
+        return new Result(
+                mean(prefix),
+                mean(unnoised),
+                mean(sameCell),
+                mean(within),
+                mean(combined),
+                mean(resGraph),
+                Double.isNaN(sapScale) ? Double.NaN : sHat / sapScale,
+                probes.length,
+                k);
     }
 
     /**
@@ -101,15 +121,23 @@ public final class NeighbourLeakage {
      * and two stored records j, k, a flip is sign(‖a−p_j‖ − ‖a−p_k‖) ≠ sign(‖u_a−u_j‖ − ‖u_a−u_k‖). "near": j, k
      * drawn from the anchor's 100 nearest plaintext prefixes (where comparisons decide rankings).
      */
-    public static Flips flips(float[][] stored, float[][] plainPrefix, int[] probes, float[][] queryCipher, float[][] queryPlain,
-                              int pairs, long seed) {
+    public static Flips flips(
+            float[][] stored,
+            float[][] plainPrefix,
+            int[] probes,
+            float[][] queryCipher,
+            float[][] queryPlain,
+            int pairs,
+            long seed) {
         double[] db = flipRate(stored, plainPrefix, probes, null, null, pairs, seed);
-        double[] q = queryCipher == null ? new double[] {Double.NaN, Double.NaN}
-            : flipRate(stored, plainPrefix, null, queryCipher, queryPlain, pairs, seed + 1);
+        double[] q = queryCipher == null
+                ? new double[] {Double.NaN, Double.NaN}
+                : flipRate(stored, plainPrefix, null, queryCipher, queryPlain, pairs, seed + 1);
         return new Flips(db[0], db[1], q[0], q[1]);
     }
 
-    private static double[] flipRate(float[][] stored, float[][] plain, int[] probes, float[][] qc, float[][] qp, int pairs, long seed) {
+    private static double[] flipRate(
+            float[][] stored, float[][] plain, int[] probes, float[][] qc, float[][] qp, int pairs, long seed) {
         int n = stored.length;
         int anchors = probes != null ? probes.length : qc.length;
         long[] counts = new long[4];

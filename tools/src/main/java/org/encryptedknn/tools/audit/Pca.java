@@ -11,7 +11,8 @@ import org.encryptedknn.model.SecondMoment;
 public final class Pca {
 
     /** Rows: eigenvectors (k×dim, row-major); eigenvalues descending; moments of the projections. */
-    public record Frame(int dim, int k, double[] vectors, double[] eigenvalues, double[] mean, double[] std, double[] skew) {
+    public record Frame(
+            int dim, int k, double[] vectors, double[] eigenvalues, double[] mean, double[] std, double[] skew) {
 
         /** Coordinates of x in the frame (k values). */
         public float[] project(float[] x) {

@@ -43,7 +43,12 @@ public final class PlaintextScan {
     }
 
     private static long pair(float a, float b, ByteOrder order) {
-        return ByteBuffer.allocate(8).order(order).putFloat(a).putFloat(b).order(ByteOrder.BIG_ENDIAN).getLong(0);
+        return ByteBuffer.allocate(8)
+                .order(order)
+                .putFloat(a)
+                .putFloat(b)
+                .order(ByteOrder.BIG_ENDIAN)
+                .getLong(0);
     }
 
     /** Scans every regular file under {@code root}. */

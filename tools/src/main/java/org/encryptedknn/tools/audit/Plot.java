@@ -20,7 +20,8 @@ public final class Plot {
 
     private static final Color[] COLORS = {
         new Color(0x1f77b4), new Color(0xd62728), new Color(0x2ca02c), new Color(0xff7f0e),
-        new Color(0x9467bd), new Color(0x8c564b), new Color(0x17becf), new Color(0x7f7f7f)};
+        new Color(0x9467bd), new Color(0x8c564b), new Color(0x17becf), new Color(0x7f7f7f)
+    };
 
     private final String title;
     private final String xLabel;
@@ -128,8 +129,11 @@ public final class Plot {
             g.setColor(new Color(0xdddddd));
             g.drawLine(xx, top, xx, top + ph);
             g.setColor(Color.DARK_GRAY);
-            String s = t >= 1000 ? String.format(Locale.ROOT, "%.0fk", t / 1000) : (t == Math.rint(t) ? String.format(Locale.ROOT, "%.0f", t)
-                : String.format(Locale.ROOT, "%.2f", t));
+            String s = t >= 1000
+                    ? String.format(Locale.ROOT, "%.0fk", t / 1000)
+                    : (t == Math.rint(t)
+                            ? String.format(Locale.ROOT, "%.0f", t)
+                            : String.format(Locale.ROOT, "%.2f", t));
             g.drawString(s, xx - g.getFontMetrics().stringWidth(s) / 2, top + ph + 18);
         }
         g.setColor(Color.DARK_GRAY);
@@ -150,7 +154,8 @@ public final class Plot {
         for (int i = 0; i < vLines.size(); i++) {
             int xx = (int) px.applyAsDouble(vLines.get(i)[0]);
             g.setColor(Color.GRAY);
-            g.setStroke(new BasicStroke(1f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, new float[] {5f, 5f}, 0f));
+            g.setStroke(
+                    new BasicStroke(1f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, new float[] {5f, 5f}, 0f));
             g.drawLine(xx, top, xx, top + ph);
             g.drawString(vLabels.get(i), xx + 4, top + 14 + 14 * i);
         }

@@ -17,8 +17,16 @@ import java.util.stream.IntStream;
 public final class PrefixAttack {
 
     /** Result of the PCA known-sample attack. */
-    public record PcaResult(double r1Moments, double r1Anchors, int signAnchors, double cosMoments, double cosAnchors,
-                            double scaleEstimate, int sample, int gallery, int victims) {}
+    public record PcaResult(
+            double r1Moments,
+            double r1Anchors,
+            int signAnchors,
+            double cosMoments,
+            double cosAnchors,
+            double scaleEstimate,
+            int sample,
+            int gallery,
+            int victims) {}
 
     private PrefixAttack() {}
 
@@ -29,7 +37,8 @@ public final class PrefixAttack {
      * @param victims    how many stored records to re-identify
      * @param signAnchors known pairs used by the anchored variant to fix signs (taken outside the victims)
      */
-    public static PcaResult pca(float[][] sample, float[][] stored, float[][] gallery, int victims, int signAnchors, long seed) {
+    public static PcaResult pca(
+            float[][] sample, float[][] stored, float[][] gallery, int victims, int signAnchors, long seed) {
         int dp = stored[0].length;
         Pca.Frame plain = Pca.fit(sample, dp);
         Pca.Frame cipher = Pca.fit(stored, dp);
@@ -58,15 +67,19 @@ public final class PrefixAttack {
         for (int variant = 0; variant < 2; variant++) {
             int[] s = signs[variant];
             double[] cosAcc = new double[v];
-            long hits = IntStream.range(0, v).parallel().filter(t -> {
-                int idx = perm[t];
-                float[] est = new float[dp];
-                for (int r = 0; r < dp; r++) {
-                    est[r] = (float) (s[r] * cipherCoords[idx][r] / scale);
-                }
-                cosAcc[t] = Vectors.dot(est, galleryCoords[idx]) / (Vectors.norm(est) * Vectors.norm(galleryCoords[idx]));
-                return Vectors.nearest(est, galleryCoords) == idx;
-            }).count();
+            long hits = IntStream.range(0, v)
+                    .parallel()
+                    .filter(t -> {
+                        int idx = perm[t];
+                        float[] est = new float[dp];
+                        for (int r = 0; r < dp; r++) {
+                            est[r] = (float) (s[r] * cipherCoords[idx][r] / scale);
+                        }
+                        cosAcc[t] = Vectors.dot(est, galleryCoords[idx])
+                                / (Vectors.norm(est) * Vectors.norm(galleryCoords[idx]));
+                        return Vectors.nearest(est, galleryCoords) == idx;
+                    })
+                    .count();
             r1[variant] = hits / (double) v;
             double c = 0;
             for (double x : cosAcc) {
@@ -85,7 +98,10 @@ public final class PrefixAttack {
         int n = exactStored.length;
         int[] perm = Sampling.permutation(n, new SplittableRandom(seed));
         int v = Math.min(victims, n);
-        long hits = IntStream.range(0, v).parallel().filter(t -> Vectors.nearest(exactStored[perm[t]], exactPlain) == perm[t]).count();
+        long hits = IntStream.range(0, v)
+                .parallel()
+                .filter(t -> Vectors.nearest(exactStored[perm[t]], exactPlain) == perm[t])
+                .count();
         return hits / (double) v;
     }
 
@@ -93,7 +109,8 @@ public final class PrefixAttack {
      * Known-plaintext Procrustes on the prefix: the attacker's frame is its own PCA frame of the plaintext sample
      * (top d_pub axes); anchors (x_a, p_a) give Q̂ with p ≈ ŝ Q u; victims are re-identified against the gallery.
      */
-    public static double[] procrustes(float[][] sample, float[][] stored, float[][] gallery, int[] grid, int victims, long seed) {
+    public static double[] procrustes(
+            float[][] sample, float[][] stored, float[][] gallery, int[] grid, int victims, long seed) {
         int dp = stored[0].length;
         Pca.Frame plain = Pca.fit(sample, dp);
         int n = stored.length;
@@ -114,17 +131,19 @@ public final class PrefixAttack {
             }
             double[] q = acc.solve();
             double scale = normRatio / Math.max(1, added);
-            long hits = IntStream.range(0, v).parallel().filter(t -> {
-                int idx = perm[t];
-                float[] est = Procrustes.applyTranspose(q, dp, stored[idx]);
-                for (int r = 0; r < dp; r++) {
-                    est[r] /= (float) scale;
-                }
-                return Vectors.nearest(est, galleryCoords) == idx;
-            }).count();
+            long hits = IntStream.range(0, v)
+                    .parallel()
+                    .filter(t -> {
+                        int idx = perm[t];
+                        float[] est = Procrustes.applyTranspose(q, dp, stored[idx]);
+                        for (int r = 0; r < dp; r++) {
+                            est[r] /= (float) scale;
+                        }
+                        return Vectors.nearest(est, galleryCoords) == idx;
+                    })
+                    .count();
             out[p] = hits / (double) v;
         }
         return out;
     }
-
 }

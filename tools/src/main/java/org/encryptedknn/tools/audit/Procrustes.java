@@ -33,7 +33,8 @@ public final class Procrustes {
         /** M += b aᵀ. */
         public void add(float[] a, float[] b) {
             if (a.length != n || b.length != n) {
-                throw new IllegalArgumentException("anchor dimensions " + a.length + "/" + b.length + ", expected " + n);
+                throw new IllegalArgumentException(
+                        "anchor dimensions " + a.length + "/" + b.length + ", expected " + n);
             }
             for (int i = 0; i < n; i++) {
                 double bi = b[i];

@@ -41,7 +41,8 @@ public final class RekeyLinkage {
     public record Rekeyed(Epoch before, Epoch after) {}
 
     /** AUC per score, plus R@1 of the two strongest linkers. */
-    public record Result(Map<String, Double> auc, double r1CellAndNorm, double r1PrefixPca, int documents, int nonMatedPerDoc) {}
+    public record Result(
+            Map<String, Double> auc, double r1CellAndNorm, double r1PrefixPca, int documents, int nonMatedPerDoc) {}
 
     private RekeyLinkage() {}
 
@@ -49,7 +50,8 @@ public final class RekeyLinkage {
      * Encrypts the first {@code n} documents under {@code from} (document ids from {@code ids}) and re-keys each
      * record into {@code to} with {@link VectorTransform#rekey}.
      */
-    public static Rekeyed encryptAndRekey(VectorTransform from, VectorTransform to, float[][] docs, int n, IntFunction<String> ids, String field) {
+    public static Rekeyed encryptAndRekey(
+            VectorTransform from, VectorTransform to, float[][] docs, int n, IntFunction<String> ids, String field) {
         EncryptedVector[] before = new EncryptedVector[n];
         EncryptedVector[] after = new EncryptedVector[n];
         for (int i = 0; i < n; i++) {
@@ -77,11 +79,11 @@ public final class RekeyLinkage {
         double medB = medianNorm(b.p());
         Map<String, Double> auc = new LinkedHashMap<>();
         List<String> names = List.of(
-            "abs cos(z, z') (SHARD)",
-            "−dist(p, p') (raw prefix distance)",
-            "−abs(norm z − norm z') (residual norm)",
-            "[c = c'] (public cell id)",
-            "−abs(norm p/median − norm p'/median') (prefix norm)");
+                "abs cos(z, z') (SHARD)",
+                "−dist(p, p') (raw prefix distance)",
+                "−abs(norm z − norm z') (residual norm)",
+                "[c = c'] (public cell id)",
+                "−abs(norm p/median − norm p'/median') (prefix norm)");
         for (int s = 0; s < names.size(); s++) {
             double[] pos = new double[n];
             double[] neg = new double[js.length];
@@ -94,22 +96,25 @@ public final class RekeyLinkage {
             auc.put(names.get(s), Metrics.auc(pos, neg));
         }
         // linker 1: same cell and nearest residual norm
-        long hits1 = IntStream.range(0, n).parallel().filter(i -> {
-            double zi = Vectors.norm(a.z()[i]);
-            int best = -1;
-            double bestD = Double.POSITIVE_INFINITY;
-            for (int j = 0; j < n; j++) {
-                if (b.cell()[j] != a.cell()[i]) {
-                    continue;
-                }
-                double dd = Math.abs(zi - Vectors.norm(b.z()[j]));
-                if (dd < bestD) {
-                    bestD = dd;
-                    best = j;
-                }
-            }
-            return best == i;
-        }).count();
+        long hits1 = IntStream.range(0, n)
+                .parallel()
+                .filter(i -> {
+                    double zi = Vectors.norm(a.z()[i]);
+                    int best = -1;
+                    double bestD = Double.POSITIVE_INFINITY;
+                    for (int j = 0; j < n; j++) {
+                        if (b.cell()[j] != a.cell()[i]) {
+                            continue;
+                        }
+                        double dd = Math.abs(zi - Vectors.norm(b.z()[j]));
+                        if (dd < bestD) {
+                            bestD = dd;
+                            best = j;
+                        }
+                    }
+                    return best == i;
+                })
+                .count();
         // linker 2: PCA alignment of the two prefix clouds (no anchors), nearest neighbour
         int dp = a.p()[0].length;
         Pca.Frame fa = Pca.fit(a.p(), dp);
@@ -126,7 +131,10 @@ public final class RekeyLinkage {
             }
             cb[i] = y;
         }
-        long hits2 = IntStream.range(0, n).parallel().filter(i -> Vectors.nearest(cb[i], ca) == i).count();
+        long hits2 = IntStream.range(0, n)
+                .parallel()
+                .filter(i -> Vectors.nearest(cb[i], ca) == i)
+                .count();
         return new Result(auc, hits1 / (double) n, hits2 / (double) n, n, nonMatedPerDoc);
     }
 
@@ -153,5 +161,4 @@ public final class RekeyLinkage {
     public static double residualAuc(Epoch a, Epoch b, int nonMatedPerDoc, long seed) {
         return measure(a, b, nonMatedPerDoc, seed).auc().values().iterator().next();
     }
-
 }

@@ -85,6 +85,8 @@ public final class Report {
     }
 
     public static String m(double v, double max) {
-        return Double.isNaN(v) ? String.format(Locale.ROOT, "not reached (> %,.0f)", max) : String.format(Locale.ROOT, "%,.0f", v);
+        return Double.isNaN(v)
+                ? String.format(Locale.ROOT, "not reached (> %,.0f)", max)
+                : String.format(Locale.ROOT, "%,.0f", v);
     }
 }

@@ -73,7 +73,7 @@ public final class Vectors {
         if (kk <= 0) {
             return new int[0];
         }
-        int[] heap = new int[kk];       // min-heap on score
+        int[] heap = new int[kk]; // min-heap on score
         int size = 0;
         for (int i = 0; i < n; i++) {
             if (i == exclude || Double.isNaN(scores[i])) {

@@ -1,13 +1,5 @@
 package org.encryptedknn.tools.bench;
 
-import org.encryptedknn.he.CkksContext;
-import org.encryptedknn.he.CkksKeyHolder;
-import org.encryptedknn.he.CkksParameters;
-import org.encryptedknn.he.CkksQuery;
-import org.encryptedknn.he.CkksScorer;
-import org.encryptedknn.he.CkksSecretKey;
-import org.encryptedknn.he.NativeMemory;
-
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
@@ -15,6 +7,13 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
+import org.encryptedknn.he.CkksContext;
+import org.encryptedknn.he.CkksKeyHolder;
+import org.encryptedknn.he.CkksParameters;
+import org.encryptedknn.he.CkksQuery;
+import org.encryptedknn.he.CkksScorer;
+import org.encryptedknn.he.CkksSecretKey;
+import org.encryptedknn.he.NativeMemory;
 
 /**
  * CKKS rescoring micro-benchmark (single thread, so "one core"): key-holder encryption of one
@@ -35,8 +34,13 @@ public final class CkksBench {
         int k = args.length > 0 ? Integer.parseInt(args[0]) : 100;
         int dim = args.length > 1 ? Integer.parseInt(args[1]) : 288;
         int iters = args.length > 2 ? Integer.parseInt(args[2]) : 300;
-        System.out.printf(Locale.ROOT, "Microsoft SEAL %s, K=%d, d-d_pub=%d, %d iterations, 1 thread%n",
-            NativeMemory.sealVersion(), k, dim, iters);
+        System.out.printf(
+                Locale.ROOT,
+                "Microsoft SEAL %s, K=%d, d-d_pub=%d, %d iterations, 1 thread%n",
+                NativeMemory.sealVersion(),
+                k,
+                dim,
+                iters);
         run(CkksParameters.n4096(dim), k, dim, iters);
         run(CkksParameters.n8192(dim), k, dim, iters);
     }
@@ -44,9 +48,9 @@ public final class CkksBench {
     static void run(CkksParameters params, int k, int dim, int iters) {
         Random rnd = new Random(1);
         try (CkksContext ctx = CkksContext.create(params);
-             CkksSecretKey sk = CkksSecretKey.generate(ctx);
-             CkksKeyHolder kh = new CkksKeyHolder(ctx, sk);
-             CkksKeyHolder scratch = new CkksKeyHolder(ctx, sk, 0)) {
+                CkksSecretKey sk = CkksSecretKey.generate(ctx);
+                CkksKeyHolder kh = new CkksKeyHolder(ctx, sk);
+                CkksKeyHolder scratch = new CkksKeyHolder(ctx, sk, 0)) {
             CkksScorer scorer = new CkksScorer(ctx);
             List<float[]> cands = new ArrayList<>();
             for (int i = 0; i < k; i++) {
@@ -104,14 +108,55 @@ public final class CkksBench {
                 }
             }
             long download = results.stream().mapToLong(b -> b.length).sum();
-            System.out.printf(Locale.ROOT, "%nN=%d q=%s bits, scale=2^%d, B=%d, %d blocks/ciphertext, %d result ciphertexts for K=%d%n",
-                params.polyDegree(), params.coeffModulusBits(), params.scaleBits(), params.blockWidth(), ctx.blocks(), results.size(), k);
-            System.out.printf(Locale.ROOT, "  key holder: encrypt one query from scratch    wall p50 %7.3f p95 %7.3f ms | thread CPU p50 %7.3f p95 %7.3f ms%n", pct(scratchEnc, 50), pct(scratchEnc, 95), pct(scratchCpu, 50), pct(scratchCpu, 95));
-            System.out.printf(Locale.ROOT, "  key holder: encrypt one query, prepared zero  wall p50 %7.3f p95 %7.3f ms | thread CPU p50 %7.3f p95 %7.3f ms%n", pct(enc, 50), pct(enc, 95), pct(encCpu, 50), pct(encCpu, 95));
-            System.out.printf(Locale.ROOT, "  server:     load query + score %3d candidates  wall p50 %7.3f p95 %7.3f ms | thread CPU p50 %7.3f p95 %7.3f ms%n", k, pct(score, 50), pct(score, 95), pct(scoreCpu, 50), pct(scoreCpu, 95));
-            System.out.printf(Locale.ROOT, "  key holder: decrypt (%2d ct)                    wall p50 %7.3f p95 %7.3f ms | thread CPU p50 %7.3f p95 %7.3f ms%n", results.size(), pct(dec, 50), pct(dec, 95), pct(decCpu, 50), pct(decCpu, 95));
-            System.out.printf(Locale.ROOT, "  sizes: query upload %d B; result per batch %d B; download for K=%d %d B (%.1f KiB, %.0f B/candidate)%n",
-                query.length, results.get(0).length, k, download, download / 1024.0, (double) download / k);
+            System.out.printf(
+                    Locale.ROOT,
+                    "%nN=%d q=%s bits, scale=2^%d, B=%d, %d blocks/ciphertext, %d result ciphertexts for K=%d%n",
+                    params.polyDegree(),
+                    params.coeffModulusBits(),
+                    params.scaleBits(),
+                    params.blockWidth(),
+                    ctx.blocks(),
+                    results.size(),
+                    k);
+            System.out.printf(
+                    Locale.ROOT,
+                    "  key holder: encrypt one query from scratch    wall p50 %7.3f p95 %7.3f ms | thread CPU p50 %7.3f p95 %7.3f ms%n",
+                    pct(scratchEnc, 50),
+                    pct(scratchEnc, 95),
+                    pct(scratchCpu, 50),
+                    pct(scratchCpu, 95));
+            System.out.printf(
+                    Locale.ROOT,
+                    "  key holder: encrypt one query, prepared zero  wall p50 %7.3f p95 %7.3f ms | thread CPU p50 %7.3f p95 %7.3f ms%n",
+                    pct(enc, 50),
+                    pct(enc, 95),
+                    pct(encCpu, 50),
+                    pct(encCpu, 95));
+            System.out.printf(
+                    Locale.ROOT,
+                    "  server:     load query + score %3d candidates  wall p50 %7.3f p95 %7.3f ms | thread CPU p50 %7.3f p95 %7.3f ms%n",
+                    k,
+                    pct(score, 50),
+                    pct(score, 95),
+                    pct(scoreCpu, 50),
+                    pct(scoreCpu, 95));
+            System.out.printf(
+                    Locale.ROOT,
+                    "  key holder: decrypt (%2d ct)                    wall p50 %7.3f p95 %7.3f ms | thread CPU p50 %7.3f p95 %7.3f ms%n",
+                    results.size(),
+                    pct(dec, 50),
+                    pct(dec, 95),
+                    pct(decCpu, 50),
+                    pct(decCpu, 95));
+            System.out.printf(
+                    Locale.ROOT,
+                    "  sizes: query upload %d B; result per batch %d B; download for K=%d %d B (%.1f KiB, %.0f B/candidate)%n",
+                    query.length,
+                    results.get(0).length,
+                    k,
+                    download,
+                    download / 1024.0,
+                    (double) download / k);
             System.out.printf(Locale.ROOT, "  max |decrypted - exact| over %d scores: %.2e%n", iters * k, maxErr);
         }
     }

@@ -2,7 +2,14 @@ package org.encryptedknn.tools.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
 import org.encryptedknn.client.CkksSearch;
 import org.encryptedknn.client.EncryptedSearch;
 import org.encryptedknn.client.Indices;
@@ -14,20 +21,11 @@ import org.encryptedknn.he.CkksParameters;
 import org.encryptedknn.he.CkksSecretKey;
 import org.encryptedknn.keys.KeyDerivation;
 import org.encryptedknn.keys.MasterKey;
+import org.encryptedknn.model.EncryptionModel;
 import org.encryptedknn.model.ModelFitter;
 import org.encryptedknn.model.ModelParameters;
-import org.encryptedknn.model.EncryptionModel;
-import org.encryptedknn.transform.VectorTransform;
 import org.encryptedknn.model.Space;
-
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Base64;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Locale;
-import java.util.Map;
-import java.util.Random;
+import org.encryptedknn.transform.VectorTransform;
 
 /**
  * ckks-mode rescoring against a running node (docs/ckks-mode.md), next to keyed mode and the plaintext opensearch-knn
@@ -52,7 +50,9 @@ public final class CkksSearchBench {
         int cells = a.getInt("--cells", 64);
         int probe = a.getInt("--probe", 8);
         int hostile = a.getInt("--hostile", 1000);
-        int[] ks = Arrays.stream(a.get("--ks", "40,100,200").split(",")).mapToInt(Integer::parseInt).toArray();
+        int[] ks = Arrays.stream(a.get("--ks", "40,100,200").split(","))
+                .mapToInt(Integer::parseInt)
+                .toArray();
 
         SearchBench.Workload workload = SearchBench.Workload.load(a);
         float[][] vectors = workload.vectors();
@@ -61,19 +61,28 @@ public final class CkksSearchBench {
         ModelParameters params = new ModelParameters(d, Space.COSINE, d / 4, cells, ModelParameters.DEFAULT_BETA, 1);
         OpenSearchHttp node = new OpenSearchHttp(url);
 
-        try (MasterKey master = MasterKey.generate(); KeyDerivation keys = new KeyDerivation(master)) {
-            EncryptionModel model = ModelFitter.fit("ckbench", params, Arrays.copyOf(vectors, Math.min(2000, vectors.length)));
+        try (MasterKey master = MasterKey.generate();
+                KeyDerivation keys = new KeyDerivation(master)) {
+            EncryptionModel model =
+                    ModelFitter.fit("ckbench", params, Arrays.copyOf(vectors, Math.min(2000, vectors.length)));
             CkksParameters ckksParams = CkksParameters.forResidualLength(params.residualDimension());
             try (VectorTransform transform = new VectorTransform(model, keys);
-                 CkksContext ctx = CkksContext.create(ckksParams);
-                 CkksSecretKey sk = CkksSecretKey.generate(ctx);
-                 CkksKeyHolder kh = new CkksKeyHolder(ctx, sk)) {
+                    CkksContext ctx = CkksContext.create(ckksParams);
+                    CkksSecretKey sk = CkksSecretKey.generate(ctx);
+                    CkksKeyHolder kh = new CkksKeyHolder(ctx, sk)) {
                 transform.warmUp();
                 SearchBench.indexPlain(node, vectors, d);
                 SearchBench.indexEncrypted(node, transform, vectors);
-                System.out.printf(Locale.ROOT, "CKKS: N=%d q=%s scale=2^%d B=%d -> %d candidates per ciphertext; probe %d of %d cells%n",
-                    ckksParams.polyDegree(), ckksParams.coeffModulusBits(), ckksParams.scaleBits(), ckksParams.blockWidth(), ctx.blocks(),
-                    probe, cells);
+                System.out.printf(
+                        Locale.ROOT,
+                        "CKKS: N=%d q=%s scale=2^%d B=%d -> %d candidates per ciphertext; probe %d of %d cells%n",
+                        ckksParams.polyDegree(),
+                        ckksParams.coeffModulusBits(),
+                        ckksParams.scaleBits(),
+                        ckksParams.blockWidth(),
+                        ctx.blocks(),
+                        probe,
+                        cells);
 
                 for (int k : ks) {
                     runK(node, transform, kh, queries, vectors, k, probe);
@@ -109,12 +118,25 @@ public final class CkksSearchBench {
         return nodes.elements().next().path("ckks_time_in_nanos").asLong();
     }
 
-    static void runK(OpenSearchHttp node, VectorTransform transform, CkksKeyHolder kh, float[][] queries, float[][] vectors, int k, int probe) {
+    static void runK(
+            OpenSearchHttp node,
+            VectorTransform transform,
+            CkksKeyHolder kh,
+            float[][] queries,
+            float[][] vectors,
+            int k,
+            int probe) {
         int n = queries.length;
         Series plainMs = new Series(n), keyedMs = new Series(n), ckksMs = new Series(n), serverMs = new Series(n);
         Series encMs = new Series(n), decMs = new Series(n), rankMs = new Series(n);
-        Series plainTook = new Series(n), keyedTook = new Series(n), ckksTook = new Series(n), ckksPostMs = new Series(n);
-        Series ckksJsonMs = new Series(n), ckksJsonUp = new Series(n), ckksJsonDown = new Series(n), plainKMs = new Series(n);
+        Series plainTook = new Series(n),
+                keyedTook = new Series(n),
+                ckksTook = new Series(n),
+                ckksPostMs = new Series(n);
+        Series ckksJsonMs = new Series(n),
+                ckksJsonUp = new Series(n),
+                ckksJsonDown = new Series(n),
+                plainKMs = new Series(n);
         Series ckksUp = new Series(n), ckksDown = new Series(n), keyedUp = new Series(n), keyedDown = new Series(n);
         Series plainUp = new Series(n), plainDown = new Series(n), batches = new Series(n);
         int agree = 0;
@@ -144,7 +166,9 @@ public final class CkksSearchBench {
             long plainSent = node.bytesSent() - s0, plainRecv = node.bytesReceived() - r0;
             // the same plaintext query returning all K hits, as the encrypted modes must (ids only)
             t = System.nanoTime();
-            node.post("/" + SearchBench.PLAIN_INDEX + "/_search", plainBody.deepCopy().put("size", k));
+            node.post(
+                    "/" + SearchBench.PLAIN_INDEX + "/_search",
+                    plainBody.deepCopy().put("size", k));
             double plainK = ms(t);
 
             // keyed mode: exact key-holder ranking
@@ -154,7 +178,9 @@ public final class CkksSearchBench {
             EncryptedSearch keyed = new EncryptedSearch(transform, FIELD, qv);
             keyed.withCells(transform.probeCells(keyed.query(), probe));
             // ids only (as the plaintext query): each hit's _encrypted_knn field has what the key holder needs
-            JsonNode kr = node.post("/" + SearchBench.ENCRYPTED_INDEX + "/_search", keyed.keyedBody(k, k, k).put("_source", false));
+            JsonNode kr = node.post(
+                    "/" + SearchBench.ENCRYPTED_INDEX + "/_search",
+                    keyed.keyedBody(k, k, k).put("_source", false));
             List<EncryptedSearch.ExactHit> keyedRank = keyed.exactRanking(kr);
             double keyedTime = ms(t);
             long keyedSent = node.bytesSent() - s0, keyedRecv = node.bytesReceived() - r0;
@@ -176,7 +202,8 @@ public final class CkksSearchBench {
             // flagged hits (cell not probed) that could still reach the top 10: ask again for those only
             ObjectNode followUp = ckks.followUpBody(ckksRank, TOP);
             if (followUp != null) {
-                ckksRank = ckks.merge(ckksRank, node.postCbor("/" + SearchBench.ENCRYPTED_INDEX + "/_search", followUp));
+                ckksRank =
+                        ckks.merge(ckksRank, node.postCbor("/" + SearchBench.ENCRYPTED_INDEX + "/_search", followUp));
             }
             double ckksTime = ms(t);
             long ckksSent = node.bytesSent() - s0, ckksRecv = node.bytesReceived() - r0;
@@ -188,7 +215,9 @@ public final class CkksSearchBench {
             EncryptedSearch jsonBase = new EncryptedSearch(transform, FIELD, qv);
             jsonBase.withCells(transform.probeCells(jsonBase.query(), probe));
             CkksSearch jsonCkks = new CkksSearch(jsonBase, kh);
-            jsonCkks.ranking(node.post("/" + SearchBench.ENCRYPTED_INDEX + "/_search", jsonCkks.body(k, k, k).put("_source", false)));
+            jsonCkks.ranking(node.post(
+                    "/" + SearchBench.ENCRYPTED_INDEX + "/_search",
+                    jsonCkks.body(k, k, k).put("_source", false)));
             double jsonTime = ms(t);
             long jsonSent = node.bytesSent() - js0, jsonRecv = node.bytesReceived() - jr0;
             if (i < 0) {
@@ -274,13 +303,30 @@ public final class CkksSearchBench {
             }
         }
         System.out.printf(Locale.ROOT, "%n== K = %d (window = k = size = %d), %d queries ==%n", k, k, n);
-        System.out.printf(Locale.ROOT, "ckks top-10 == keyed top-10 (exact rankings): %d/%d = %.1f%%; queries whose keyed top-10 has an unprobed-cell hit: %d%n",
-            agree, n, 100.0 * agree / n, unprobedInKeyedTop);
-        System.out.printf(Locale.ROOT, "  equal up to exact ties (|score difference| < 1e-5 at every rank): %d/%d = %.1f%%%n", agreeTies, n,
-            100.0 * agreeTies / n);
-        System.out.printf(Locale.ROOT, "  first round only (flagged hits ranked last): %d/%d = %.1f%%; follow-up requests: %d/%d queries, mean %.1f cells%n",
-            agreeFirstRound, n, 100.0 * agreeFirstRound / n, followUps, n, followUpCells.n == 0 ? 0 : followUpCells.mean());
-        System.out.printf(Locale.ROOT, "max |ckks score - plaintext cosine| over %d exact hits: %.2e%n", exactHits, maxErr);
+        System.out.printf(
+                Locale.ROOT,
+                "ckks top-10 == keyed top-10 (exact rankings): %d/%d = %.1f%%; queries whose keyed top-10 has an unprobed-cell hit: %d%n",
+                agree,
+                n,
+                100.0 * agree / n,
+                unprobedInKeyedTop);
+        System.out.printf(
+                Locale.ROOT,
+                "  equal up to exact ties (|score difference| < 1e-5 at every rank): %d/%d = %.1f%%%n",
+                agreeTies,
+                n,
+                100.0 * agreeTies / n);
+        System.out.printf(
+                Locale.ROOT,
+                "  first round only (flagged hits ranked last): %d/%d = %.1f%%; follow-up requests: %d/%d queries, mean %.1f cells%n",
+                agreeFirstRound,
+                n,
+                100.0 * agreeFirstRound / n,
+                followUps,
+                n,
+                followUpCells.n == 0 ? 0 : followUpCells.mean());
+        System.out.printf(
+                Locale.ROOT, "max |ckks score - plaintext cosine| over %d exact hits: %.2e%n", exactHits, maxErr);
         System.out.printf(Locale.ROOT, "%-44s %10s %10s%n", "", "p50", "p95");
         row("end-to-end plaintext knn (lucene), ms", plainMs);
         row("end-to-end plaintext knn, size K, ms", plainKMs);
@@ -296,10 +342,27 @@ public final class CkksSearchBench {
         row("key holder: CKKS decrypt, ms", decMs);
         row("key holder: whole ranking (decrypt+SAP+sort), ms", rankMs);
         System.out.printf(Locale.ROOT, "%-44s %10s %10s %10s%n", "bytes per query (mean)", "up", "down", "batches");
-        System.out.printf(Locale.ROOT, "%-44s %10.0f %10.0f%n", "plaintext knn (size 10)", plainUp.mean(), plainDown.mean());
-        System.out.printf(Locale.ROOT, "%-44s %10.0f %10.0f%n", "keyed (size K, ids + _encrypted_knn field)", keyedUp.mean(), keyedDown.mean());
-        System.out.printf(Locale.ROOT, "%-44s %10.0f %10.0f %10.1f%n", "ckks, CBOR (size K, ids + _encrypted_knn)", ckksUp.mean(), ckksDown.mean(), batches.mean());
-        System.out.printf(Locale.ROOT, "%-44s %10.0f %10.0f%n", "ckks, JSON (size K, ids + _encrypted_knn)", ckksJsonUp.mean(), ckksJsonDown.mean());
+        System.out.printf(
+                Locale.ROOT, "%-44s %10.0f %10.0f%n", "plaintext knn (size 10)", plainUp.mean(), plainDown.mean());
+        System.out.printf(
+                Locale.ROOT,
+                "%-44s %10.0f %10.0f%n",
+                "keyed (size K, ids + _encrypted_knn field)",
+                keyedUp.mean(),
+                keyedDown.mean());
+        System.out.printf(
+                Locale.ROOT,
+                "%-44s %10.0f %10.0f %10.1f%n",
+                "ckks, CBOR (size K, ids + _encrypted_knn)",
+                ckksUp.mean(),
+                ckksDown.mean(),
+                batches.mean());
+        System.out.printf(
+                Locale.ROOT,
+                "%-44s %10.0f %10.0f%n",
+                "ckks, JSON (size K, ids + _encrypted_knn)",
+                ckksJsonUp.mean(),
+                ckksJsonDown.mean());
     }
 
     static void row(String name, Series s) {
@@ -311,22 +374,28 @@ public final class CkksSearchBench {
     }
 
     /** Bad ciphertexts of every kind; each request must be answered with a 4xx. */
-    static void hostileRun(OpenSearchHttp node, VectorTransform transform, CkksKeyHolder kh, float[] qv, int probe, int count) {
+    static void hostileRun(
+            OpenSearchHttp node, VectorTransform transform, CkksKeyHolder kh, float[] qv, int probe, int count) {
         Random r = new Random(1);
         EncryptedSearch base = new EncryptedSearch(transform, FIELD, qv);
         base.withCells(transform.probeCells(base.query(), probe));
         ObjectNode good = new CkksSearch(base, kh).body(100, 100, 100);
-        ObjectNode cellsNode = (ObjectNode) good.path("rescore").path("encrypted_knn").path("query").path("cells");
+        ObjectNode cellsNode = (ObjectNode)
+                good.path("rescore").path("encrypted_knn").path("query").path("cells");
         String cell = cellsNode.fieldNames().next();
         byte[] wire = Base64.getDecoder().decode(cellsNode.path(cell).asText());
         byte[] real = CiphertextWire.unpack(wire, kh.context().maxQueryBytes(), "query"); // SEAL bytes, re-packed below
-        JsonNode stats0 = node.get("/_plugins/encrypted_knn/stats").path("nodes").elements().next();
+        JsonNode stats0 = node.get("/_plugins/encrypted_knn/stats")
+                .path("nodes")
+                .elements()
+                .next();
         Map<String, Integer> kinds = new HashMap<>();
         int fourXX = 0;
         long start = System.nanoTime();
         for (int i = 0; i < count; i++) {
             ObjectNode body = good.deepCopy();
-            ObjectNode q = (ObjectNode) body.path("rescore").path("encrypted_knn").path("query");
+            ObjectNode q =
+                    (ObjectNode) body.path("rescore").path("encrypted_knn").path("query");
             ObjectNode cs = (ObjectNode) q.path("cells");
             int kind = i % 8;
             String value;
@@ -336,7 +405,9 @@ public final class CkksSearchBench {
                     r.nextBytes(b);
                     value = Base64.getEncoder().encodeToString(b);
                 }
-                case 1 -> value = Base64.getEncoder().encodeToString(Arrays.copyOf(wire, r.nextInt(wire.length))); // truncated
+                case 1 ->
+                    value = Base64.getEncoder()
+                            .encodeToString(Arrays.copyOf(wire, r.nextInt(wire.length))); // truncated
                 case 2 -> { // truncated with a consistent header: reaches the native loader
                     byte[] b = Arrays.copyOf(real, 16 + r.nextInt(real.length - 16));
                     long size = b.length;
@@ -350,7 +421,8 @@ public final class CkksSearchBench {
                     b[r.nextInt(16)] ^= (byte) (1 + r.nextInt(255));
                     value = Base64.getEncoder().encodeToString(CiphertextWire.pack(b));
                 }
-                case 4 -> value = "!!" + Base64.getEncoder().encodeToString(wire).substring(2); // bad base64
+                case 4 ->
+                    value = "!!" + Base64.getEncoder().encodeToString(wire).substring(2); // bad base64
                 case 5 -> value = "A".repeat(200_000); // huge
                 case 6 -> { // metadata after the SEAL header corrupted (consistent size)
                     byte[] b = real.clone();
@@ -380,18 +452,33 @@ public final class CkksSearchBench {
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         JsonNode health = node.get("/_cluster/health");
-        JsonNode stats1 = node.get("/_plugins/encrypted_knn/stats").path("nodes").elements().next();
+        JsonNode stats1 = node.get("/_plugins/encrypted_knn/stats")
+                .path("nodes")
+                .elements()
+                .next();
         // a correct query afterwards
         EncryptedSearch again = new EncryptedSearch(transform, FIELD, qv);
         again.withCells(transform.probeCells(again.query(), probe));
         CkksSearch ok = new CkksSearch(again, kh);
-        List<CkksSearch.Hit> hits = ok.ranking(node.post("/" + SearchBench.ENCRYPTED_INDEX + "/_search", ok.body(100, 100, 100)));
-        System.out.printf(Locale.ROOT, "%n== hostile input: %d requests with bad ciphertexts in %.1f s ==%n", count, seconds);
-        System.out.printf(Locale.ROOT, "4xx: %d/%d; other outcomes: %s%n", fourXX, count, kinds.isEmpty() ? "none" : kinds);
-        System.out.printf(Locale.ROOT, "node health after: %s; ckks_rejections +%d; native memory in use %d -> %d bytes%n",
-            health.path("status").asText(), stats1.path("ckks_rejections").asLong() - stats0.path("ckks_rejections").asLong(),
-            stats0.path("native_memory_in_use_bytes").asLong(), stats1.path("native_memory_in_use_bytes").asLong());
-        System.out.printf(Locale.ROOT, "correct query after: %d hits, %d batches decrypted, top score %.4f%n", hits.size(), ok.batchesDecrypted(),
-            hits.isEmpty() ? Double.NaN : hits.get(0).score());
+        List<CkksSearch.Hit> hits =
+                ok.ranking(node.post("/" + SearchBench.ENCRYPTED_INDEX + "/_search", ok.body(100, 100, 100)));
+        System.out.printf(
+                Locale.ROOT, "%n== hostile input: %d requests with bad ciphertexts in %.1f s ==%n", count, seconds);
+        System.out.printf(
+                Locale.ROOT, "4xx: %d/%d; other outcomes: %s%n", fourXX, count, kinds.isEmpty() ? "none" : kinds);
+        System.out.printf(
+                Locale.ROOT,
+                "node health after: %s; ckks_rejections +%d; native memory in use %d -> %d bytes%n",
+                health.path("status").asText(),
+                stats1.path("ckks_rejections").asLong()
+                        - stats0.path("ckks_rejections").asLong(),
+                stats0.path("native_memory_in_use_bytes").asLong(),
+                stats1.path("native_memory_in_use_bytes").asLong());
+        System.out.printf(
+                Locale.ROOT,
+                "correct query after: %d hits, %d batches decrypted, top score %.4f%n",
+                hits.size(),
+                ok.batchesDecrypted(),
+                hits.isEmpty() ? Double.NaN : hits.get(0).score());
     }
 }

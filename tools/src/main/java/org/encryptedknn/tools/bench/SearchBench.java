@@ -2,7 +2,12 @@ package org.encryptedknn.tools.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
 import org.encryptedknn.client.EncryptedSearch;
 import org.encryptedknn.client.ExactSearch;
 import org.encryptedknn.client.Indices;
@@ -10,18 +15,11 @@ import org.encryptedknn.client.OpenSearchHttp;
 import org.encryptedknn.corpus.EmbeddedCorpus;
 import org.encryptedknn.keys.KeyDerivation;
 import org.encryptedknn.keys.MasterKey;
+import org.encryptedknn.model.EncryptionModel;
 import org.encryptedknn.model.ModelFitter;
 import org.encryptedknn.model.ModelParameters;
-import org.encryptedknn.model.EncryptionModel;
-import org.encryptedknn.transform.VectorTransform;
 import org.encryptedknn.model.Space;
-
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.HashSet;
-import java.util.List;
-import java.util.Locale;
-import java.util.Set;
+import org.encryptedknn.transform.VectorTransform;
 
 /**
  * Encrypted index vs the plaintext opensearch-knn baseline on one running node, in one run:
@@ -48,7 +46,9 @@ public final class SearchBench {
         int k = a.getInt("--k", 100);
         int cells = a.getInt("--cells", 64);
         int probe = a.getInt("--probe", 8);
-        int[] sizes = Arrays.stream(a.get("--sizes", Integer.toString(k)).split(",")).mapToInt(Integer::parseInt).toArray();
+        int[] sizes = Arrays.stream(a.get("--sizes", Integer.toString(k)).split(","))
+                .mapToInt(Integer::parseInt)
+                .toArray();
         double beta = a.getDouble("--beta", ModelParameters.DEFAULT_BETA);
 
         Workload workload = Workload.load(a);
@@ -59,11 +59,19 @@ public final class SearchBench {
         float[][] sample = Arrays.copyOf(vectors, Math.min(2000, vectors.length));
         OpenSearchHttp node = new OpenSearchHttp(url);
 
-        try (MasterKey master = MasterKey.generate(); KeyDerivation keys = new KeyDerivation(master)) {
+        try (MasterKey master = MasterKey.generate();
+                KeyDerivation keys = new KeyDerivation(master)) {
             long fitStart = System.nanoTime();
             EncryptionModel model = ModelFitter.fit("bench", params, sample);
-            System.out.printf(Locale.ROOT, "model: fitted on %d vectors in %.1f s (d_pub=%d, C=%d, beta=%.2f x scale %.3f)%n",
-                sample.length, seconds(fitStart), params.prefixDimension(), cells, beta, model.betaScale());
+            System.out.printf(
+                    Locale.ROOT,
+                    "model: fitted on %d vectors in %.1f s (d_pub=%d, C=%d, beta=%.2f x scale %.3f)%n",
+                    sample.length,
+                    seconds(fitStart),
+                    params.prefixDimension(),
+                    cells,
+                    beta,
+                    model.betaScale());
             try (VectorTransform transform = new VectorTransform(model, keys)) {
                 transform.warmUp();
                 int[][] truth = exactTopK(vectors, queries, TOP);
@@ -87,84 +95,145 @@ public final class SearchBench {
                     row("query latency p95 (ms)" + at, plainQ.p95, encQ[i].p95, "%.2f");
                     row("server took p50 (ms)" + at, plainQ.tookP50, encQ[i].tookP50, "%.2f");
                     row("response bytes per query" + at, plainQ.bytesPerQuery, encQ[i].bytesPerQuery, "%.0f");
-                    row("request bytes per query" + at, plainQ.requestBytesPerQuery, encQ[i].requestBytesPerQuery, "%.0f");
+                    row(
+                            "request bytes per query" + at,
+                            plainQ.requestBytesPerQuery,
+                            encQ[i].requestBytesPerQuery,
+                            "%.0f");
                 }
                 row("bulk indexing (docs/s)", plainIdx.docsPerSecond(), encIdx.docsPerSecond(), "%.0f");
                 row("index size on disk (MB)", plainIdx.storeBytes() / 1e6, encIdx.storeBytes() / 1e6, "%.2f");
-                System.out.printf(Locale.ROOT, "%nsettings: k=%d, window=%d, probe cells=%d, m=%d, ef_construction=%d, 1 shard, force-merged%n",
-                    k, k, probe, HNSW.m(), HNSW.efConstruction());
+                System.out.printf(
+                        Locale.ROOT,
+                        "%nsettings: k=%d, window=%d, probe cells=%d, m=%d, ef_construction=%d, 1 shard, force-merged%n",
+                        k,
+                        k,
+                        probe,
+                        HNSW.m(),
+                        HNSW.efConstruction());
             }
         }
     }
 
     private static void row(String name, double plain, double enc, String fmt) {
-        System.out.printf(Locale.ROOT, "%-50s %14s %14s %9.2f%n", name,
-            String.format(Locale.ROOT, fmt, plain), String.format(Locale.ROOT, fmt, enc), plain == 0 ? Double.NaN : enc / plain);
+        System.out.printf(
+                Locale.ROOT,
+                "%-50s %14s %14s %9.2f%n",
+                name,
+                String.format(Locale.ROOT, fmt, plain),
+                String.format(Locale.ROOT, fmt, enc),
+                plain == 0 ? Double.NaN : enc / plain);
     }
 
-    record QueryResult(double recall, double serverRecall, double p50, double p95, double tookP50, double bytesPerQuery,
-                       double requestBytesPerQuery) {}
+    record QueryResult(
+            double recall,
+            double serverRecall,
+            double p50,
+            double p95,
+            double tookP50,
+            double bytesPerQuery,
+            double requestBytesPerQuery) {}
 
     static Indices.LoadResult indexPlain(OpenSearchHttp node, float[][] vectors, int d) {
         Indices.recreate(node, PLAIN_INDEX, Indices.plainIndexBody(FIELD, d, "cosinesimil", HNSW));
-        return report(PLAIN_INDEX, Indices.bulkLoad(node, PLAIN_INDEX, vectors.length, i -> {
-            ObjectNode doc = OpenSearchHttp.JSON.createObjectNode();
-            doc.set(FIELD, Indices.floats(vectors[i]));
-            return doc;
-        }, Indices.ProgressListener.NONE));
+        return report(
+                PLAIN_INDEX,
+                Indices.bulkLoad(
+                        node,
+                        PLAIN_INDEX,
+                        vectors.length,
+                        i -> {
+                            ObjectNode doc = OpenSearchHttp.JSON.createObjectNode();
+                            doc.set(FIELD, Indices.floats(vectors[i]));
+                            return doc;
+                        },
+                        Indices.ProgressListener.NONE));
     }
 
     public static Indices.LoadResult indexEncrypted(OpenSearchHttp node, VectorTransform transform, float[][] vectors) {
         EncryptionModel model = transform.model();
-        Indices.recreate(node, ENCRYPTED_INDEX, Indices.encryptedIndexBody(FIELD, model.id(), model.parameters(), HNSW));
+        Indices.recreate(
+                node, ENCRYPTED_INDEX, Indices.encryptedIndexBody(FIELD, model.id(), model.parameters(), HNSW));
         // Encryption happens in the key holder before the bulk request, so it counts in the throughput.
-        return report(ENCRYPTED_INDEX, Indices.bulkLoad(node, ENCRYPTED_INDEX, vectors.length, i -> {
-            ObjectNode doc = OpenSearchHttp.JSON.createObjectNode();
-            doc.set(FIELD, EncryptedSearch.recordJson(transform.encryptDocument(vectors[i], Integer.toString(i), FIELD)));
-            return doc;
-        }, Indices.ProgressListener.NONE));
+        return report(
+                ENCRYPTED_INDEX,
+                Indices.bulkLoad(
+                        node,
+                        ENCRYPTED_INDEX,
+                        vectors.length,
+                        i -> {
+                            ObjectNode doc = OpenSearchHttp.JSON.createObjectNode();
+                            doc.set(
+                                    FIELD,
+                                    EncryptedSearch.recordJson(
+                                            transform.encryptDocument(vectors[i], Integer.toString(i), FIELD)));
+                            return doc;
+                        },
+                        Indices.ProgressListener.NONE));
     }
 
     private static Indices.LoadResult report(String index, Indices.LoadResult r) {
-        System.out.printf(Locale.ROOT, "indexed %d docs into %s: %.0f docs/s, %.2f MB%n", r.documents(), index, r.docsPerSecond(),
-            r.storeBytes() / 1e6);
+        System.out.printf(
+                Locale.ROOT,
+                "indexed %d docs into %s: %.0f docs/s, %.2f MB%n",
+                r.documents(),
+                index,
+                r.docsPerSecond(),
+                r.storeBytes() / 1e6);
         return r;
     }
 
     static QueryResult queryPlain(OpenSearchHttp node, float[][] queries, int[][] truth, int k) {
-        return timeQueries(node, queries.length, i -> {
-            ObjectNode body = OpenSearchHttp.JSON.createObjectNode();
-            body.put("size", TOP);
-            body.put("_source", false);
-            ObjectNode params = body.putObject("query").putObject("knn").putObject(FIELD);
-            params.set("vector", Indices.floats(queries[i]));
-            params.put("k", k);
-            JsonNode r = node.post("/" + PLAIN_INDEX + "/_search", body);
-            List<String> ids = new ArrayList<>();
-            for (JsonNode hit : r.path("hits").path("hits")) {
-                ids.add(hit.path("_id").asText());
-            }
-            return new Answer(ids, ids, r.path("took").asDouble());
-        }, truth);
+        return timeQueries(
+                node,
+                queries.length,
+                i -> {
+                    ObjectNode body = OpenSearchHttp.JSON.createObjectNode();
+                    body.put("size", TOP);
+                    body.put("_source", false);
+                    ObjectNode params = body.putObject("query").putObject("knn").putObject(FIELD);
+                    params.set("vector", Indices.floats(queries[i]));
+                    params.put("k", k);
+                    JsonNode r = node.post("/" + PLAIN_INDEX + "/_search", body);
+                    List<String> ids = new ArrayList<>();
+                    for (JsonNode hit : r.path("hits").path("hits")) {
+                        ids.add(hit.path("_id").asText());
+                    }
+                    return new Answer(ids, ids, r.path("took").asDouble());
+                },
+                truth);
     }
 
-    static QueryResult queryEncrypted(OpenSearchHttp node, VectorTransform transform, float[][] queries, int[][] truth, int k,
-                                      int probe, int size) {
-        return timeQueries(node, queries.length, i -> {
-            EncryptedSearch search = new EncryptedSearch(transform, FIELD, queries[i]);
-            search.withCells(transform.probeCells(search.query(), probe));
-            // ids only, like the plaintext query: the per-hit _encrypted_knn field has what the key holder needs
-            JsonNode r = node.post("/" + ENCRYPTED_INDEX + "/_search", search.keyedBody(k, k, size).put("_source", false));
-            List<String> serverOrder = new ArrayList<>();
-            for (JsonNode hit : r.path("hits").path("hits")) {
-                serverOrder.add(hit.path("_id").asText());
-            }
-            List<String> exact = new ArrayList<>();
-            for (EncryptedSearch.ExactHit hit : search.exactRanking(r)) {
-                exact.add(hit.id());
-            }
-            return new Answer(exact, serverOrder, r.path("took").asDouble());
-        }, truth);
+    static QueryResult queryEncrypted(
+            OpenSearchHttp node,
+            VectorTransform transform,
+            float[][] queries,
+            int[][] truth,
+            int k,
+            int probe,
+            int size) {
+        return timeQueries(
+                node,
+                queries.length,
+                i -> {
+                    EncryptedSearch search = new EncryptedSearch(transform, FIELD, queries[i]);
+                    search.withCells(transform.probeCells(search.query(), probe));
+                    // ids only, like the plaintext query: the per-hit _encrypted_knn field has what the key holder
+                    // needs
+                    JsonNode r = node.post(
+                            "/" + ENCRYPTED_INDEX + "/_search",
+                            search.keyedBody(k, k, size).put("_source", false));
+                    List<String> serverOrder = new ArrayList<>();
+                    for (JsonNode hit : r.path("hits").path("hits")) {
+                        serverOrder.add(hit.path("_id").asText());
+                    }
+                    List<String> exact = new ArrayList<>();
+                    for (EncryptedSearch.ExactHit hit : search.exactRanking(r)) {
+                        exact.add(hit.id());
+                    }
+                    return new Answer(exact, serverOrder, r.path("took").asDouble());
+                },
+                truth);
     }
 
     record Answer(List<String> exactOrder, List<String> serverOrder, double tookMs) {}
@@ -191,8 +260,14 @@ public final class SearchBench {
             recall += recall(answer.exactOrder(), truth[i]);
             serverRecall += recall(answer.serverOrder(), truth[i]);
         }
-        return new QueryResult(recall / n, serverRecall / n, percentile(latencies, 50), percentile(latencies, 95),
-            percentile(took, 50), (node.bytesReceived() - received0) / (double) n, (node.bytesSent() - sent0) / (double) n);
+        return new QueryResult(
+                recall / n,
+                serverRecall / n,
+                percentile(latencies, 50),
+                percentile(latencies, 95),
+                percentile(took, 50),
+                (node.bytesReceived() - received0) / (double) n,
+                (node.bytesSent() - sent0) / (double) n);
     }
 
     static double recall(List<String> ids, int[] truth) {
@@ -247,8 +322,13 @@ public final class SearchBench {
             EmbeddedCorpus corpus = EmbeddedCorpus.load(docs <= 0 ? 0 : docs + queryCount);
             EmbeddedCorpus.Split split = corpus.split(corpus.size() - queryCount, queryCount);
             Workload w = new Workload(split.index().vectors(), split.queries().vectors(), corpus.dimension());
-            System.out.printf(Locale.ROOT, "corpus: %d documents indexed, %d held-out queries, d=%d (%s)%n",
-                w.vectors.length, w.queries.length, w.dimension, corpus.modelName());
+            System.out.printf(
+                    Locale.ROOT,
+                    "corpus: %d documents indexed, %d held-out queries, d=%d (%s)%n",
+                    w.vectors.length,
+                    w.queries.length,
+                    w.dimension,
+                    corpus.modelName());
             return w;
         }
     }

@@ -1,15 +1,14 @@
 package org.encryptedknn.tools.bench;
 
-import org.encryptedknn.corpus.SyntheticEmbeddings;
 import java.util.Locale;
+import org.encryptedknn.corpus.SyntheticEmbeddings;
 import org.encryptedknn.keys.KeyDerivation;
 import org.encryptedknn.keys.MasterKey;
-import org.encryptedknn.transform.EncryptedVector;
+import org.encryptedknn.model.EncryptionModel;
 import org.encryptedknn.model.ModelFitter;
 import org.encryptedknn.model.ModelParameters;
-import org.encryptedknn.model.EncryptionModel;
-import org.encryptedknn.transform.VectorTransform;
 import org.encryptedknn.model.Space;
+import org.encryptedknn.transform.VectorTransform;
 
 /**
  * Single-thread throughput of the document transform (normalize, R·V_u, cell, SAP_DB, H_c·V_r) at d = 384 and
@@ -23,7 +22,7 @@ public final class TransformBench {
 
     public static void main(String[] args) {
         double seconds = args.length > 0 ? Double.parseDouble(args[0]) : 5;
-        int[] dims = { 384, 768 };
+        int[] dims = {384, 768};
         for (int d : dims) {
             run(d, seconds);
         }
@@ -46,7 +45,7 @@ public final class TransformBench {
         if (sink == 42) {
             System.out.println();
         }
-        return new double[] { n / cpu, n / wall };
+        return new double[] {n / cpu, n / wall};
     }
 
     static void run(int d, double seconds) {
@@ -58,7 +57,7 @@ public final class TransformBench {
         EncryptionModel model = ModelFitter.fit("bench", params, train);
         long t1 = System.nanoTime();
         try (KeyDerivation keys = new KeyDerivation(MasterKey.generate());
-             VectorTransform transform = new VectorTransform(model, keys)) {
+                VectorTransform transform = new VectorTransform(model, keys)) {
             transform.warmUp();
             long t2 = System.nanoTime();
             String[] ids = new String[docs.length];
@@ -89,18 +88,29 @@ public final class TransformBench {
                     float[][] xs = java.util.Arrays.copyOfRange(docs, off, off + n);
                     byte[][] ns = new byte[n][];
                     for (int i = 0; i < n; i++) {
-                        ns[i] = transform.nonces().forDocument(ids[off + i], "embedding", 1);   // nonce PRF included
+                        ns[i] = transform.nonces().forDocument(ids[off + i], "embedding", 1); // nonce PRF included
                     }
                     s += transform.encryptDocuments(xs, ns).length;
                 }
                 return s;
             });
-            System.out.printf(Locale.ROOT,
-                "d=%d d_pub=%d C=%d: fit %.1f s (n=%d), cell keys %.1f s (%d MB cached)%n"
-                    + "  one at a time (precomputed nonce): %,9.0f vectors/s per CPU-second, %,9.0f vectors/s wall%n"
-                    + "  batches of %d (incl. nonce PRF):   %,9.0f vectors/s per CPU-second, %,9.0f vectors/s wall%n",
-                d, d / 4, 64, (t1 - t0) / 1e9, train.length, (t2 - t1) / 1e9, transform.cachedBytes() >> 20,
-                single[0], single[1], BATCH, batch[0], batch[1]);
+            System.out.printf(
+                    Locale.ROOT,
+                    "d=%d d_pub=%d C=%d: fit %.1f s (n=%d), cell keys %.1f s (%d MB cached)%n"
+                            + "  one at a time (precomputed nonce): %,9.0f vectors/s per CPU-second, %,9.0f vectors/s wall%n"
+                            + "  batches of %d (incl. nonce PRF):   %,9.0f vectors/s per CPU-second, %,9.0f vectors/s wall%n",
+                    d,
+                    d / 4,
+                    64,
+                    (t1 - t0) / 1e9,
+                    train.length,
+                    (t2 - t1) / 1e9,
+                    transform.cachedBytes() >> 20,
+                    single[0],
+                    single[1],
+                    BATCH,
+                    batch[0],
+                    batch[1]);
             if (sink == 42) {
                 System.out.println();
             }

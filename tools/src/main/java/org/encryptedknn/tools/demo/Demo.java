@@ -1,20 +1,8 @@
 package org.encryptedknn.tools.demo;
 
-import org.encryptedknn.client.cli.Options;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-
-import org.encryptedknn.tools.audit.PlaintextScan;
-import org.encryptedknn.client.ExactSearch;
-import org.encryptedknn.client.Indices;
-import org.encryptedknn.client.OpenSearchHttp;
-import org.encryptedknn.corpus.CorpusMessage;
-import org.encryptedknn.corpus.EmbeddedCorpus;
-import org.encryptedknn.corpus.Embedder;
-import org.encryptedknn.corpus.ProgressBar;
-import org.encryptedknn.model.Space;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -26,6 +14,16 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.stream.Stream;
+import org.encryptedknn.client.ExactSearch;
+import org.encryptedknn.client.Indices;
+import org.encryptedknn.client.OpenSearchHttp;
+import org.encryptedknn.client.cli.Options;
+import org.encryptedknn.corpus.CorpusMessage;
+import org.encryptedknn.corpus.EmbeddedCorpus;
+import org.encryptedknn.corpus.Embedder;
+import org.encryptedknn.corpus.ProgressBar;
+import org.encryptedknn.model.Space;
+import org.encryptedknn.tools.audit.PlaintextScan;
 
 /**
  * The end-to-end demo in gateway mode: the master key lives only in the node's keystore (put there by
@@ -49,11 +47,11 @@ public final class Demo {
     static final int K = 100;
     static final int SHOW = 5;
     static final List<String> DEFAULT_QUERIES = List.of(
-        "cheap prescription drugs without a doctor",
-        "refinance your mortgage at a lower rate",
-        "kernel panic after upgrading the linux kernel",
-        "perl regular expression to match an email address",
-        "spam filter is marking legitimate mail as spam");
+            "cheap prescription drugs without a doctor",
+            "refinance your mortgage at a lower rate",
+            "kernel panic after upgrading the linux kernel",
+            "perl regular expression to match an email address",
+            "spam filter is marking legitimate mail as spam");
 
     public static void main(String[] argv) {
         Options args = new Options("demo", argv, Set.of("--url", "--limit", "--data-dir"), Set.of());
@@ -65,15 +63,21 @@ public final class Demo {
         EmbeddedCorpus corpus = EmbeddedCorpus.load(limit);
         EmbeddedCorpus.Split split = corpus.split(corpus.size() - HELD_OUT, HELD_OUT);
         EmbeddedCorpus docs = split.index();
-        System.out.printf(Locale.ROOT, "%d messages to index, %d held out as queries for the recall measurement%n", docs.size(), HELD_OUT);
+        System.out.printf(
+                Locale.ROOT,
+                "%d messages to index, %d held out as queries for the recall measurement%n",
+                docs.size(),
+                HELD_OUT);
 
-        section("2. Model: fitted on the node from " + TRAINING_VECTORS + " sample vectors, stored sealed under its master key");
+        section("2. Model: fitted on the node from " + TRAINING_VECTORS
+                + " sample vectors, stored sealed under its master key");
         boolean modelCreated = ensureModel(node, docs.vectors());
         JsonNode model = node.get("/_plugins/encrypted_knn/models/" + MODEL_ID);
         System.out.println("GET _plugins/encrypted_knn/models/" + MODEL_ID + " (public metadata only):");
         System.out.println(indent(model.toPrettyString()));
 
-        section("3. Pipelines and indices: " + ENCRYPTED_INDEX + " (default_pipeline " + INGEST_PIPELINE + ") and the plaintext baseline");
+        section("3. Pipelines and indices: " + ENCRYPTED_INDEX + " (default_pipeline " + INGEST_PIPELINE
+                + ") and the plaintext baseline");
         ensurePipelines(node);
         ensureIndexed(node, model, docs, modelCreated);
 
@@ -87,11 +91,16 @@ public final class Demo {
         measureRecall(node, split.queries().vectors(), docs.vectors());
 
         section("6. What the storage tier holds for one document (GET " + ENCRYPTED_INDEX + "/_doc/0, no pipeline)");
-        System.out.println(abbreviate(node.get("/" + ENCRYPTED_INDEX + "/_doc/0").path("_source")));
+        System.out.println(
+                abbreviate(node.get("/" + ENCRYPTED_INDEX + "/_doc/0").path("_source")));
 
         if (args.has("--data-dir")) {
-            section("7. Scanning the node's files for raw float32 vectors (every 8-byte window, first 1,000 documents)");
-            scanStorage(node, Path.of(args.get("--data-dir", "")), Arrays.asList(docs.vectors()).subList(0, Math.min(1000, docs.size())));
+            section(
+                    "7. Scanning the node's files for raw float32 vectors (every 8-byte window, first 1,000 documents)");
+            scanStorage(
+                    node,
+                    Path.of(args.get("--data-dir", "")),
+                    Arrays.asList(docs.vectors()).subList(0, Math.min(1000, docs.size())));
         }
     }
 
@@ -100,13 +109,26 @@ public final class Demo {
         PlaintextScan scan = new PlaintextScan(vectors);
         for (String index : List.of(ENCRYPTED_INDEX, PLAIN_INDEX)) {
             node.post("/" + index + "/_flush", null);
-            String uuid = node.get("/" + index + "/_settings").path(index).path("settings").path("index").path("uuid").asText();
+            String uuid = node.get("/" + index + "/_settings")
+                    .path(index)
+                    .path("settings")
+                    .path("index")
+                    .path("uuid")
+                    .asText();
             try (Stream<Path> dirs = Files.walk(dataDir)) {
-                Path indexDir = dirs.filter(d -> d.getFileName().toString().equals(uuid) && Files.isDirectory(d)).findFirst()
-                    .orElseThrow(() -> new IllegalStateException("no directory for index " + index + " (" + uuid + ") under " + dataDir));
+                Path indexDir = dirs.filter(d -> d.getFileName().toString().equals(uuid) && Files.isDirectory(d))
+                        .findFirst()
+                        .orElseThrow(() -> new IllegalStateException(
+                                "no directory for index " + index + " (" + uuid + ") under " + dataDir));
                 PlaintextScan.Result r = scan.scan(indexDir);
-                System.out.printf(Locale.ROOT, "%-16s %3d files, %6.1f MB: %4d of %d plaintext vectors found%n", index, r.files(),
-                    r.bytes() / 1e6, r.vectorsFound(), vectors.size());
+                System.out.printf(
+                        Locale.ROOT,
+                        "%-16s %3d files, %6.1f MB: %4d of %d plaintext vectors found%n",
+                        index,
+                        r.files(),
+                        r.bytes() / 1e6,
+                        r.vectorsFound(),
+                        vectors.size());
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot scan " + dataDir, e);
             }
@@ -155,27 +177,47 @@ public final class Demo {
         node.put("/_ingest/pipeline/" + INGEST_PIPELINE, encrypt);
 
         ObjectNode search = OpenSearchHttp.JSON.createObjectNode();
-        search.putArray("request_processors").addObject().putObject("encrypted_knn_query")
-            .put("model_id", MODEL_ID).put("probe_cells", 8);
-        search.putArray("response_processors").addObject().putObject("encrypted_knn_rerank")
-            .put("model_id", MODEL_ID).put("remove_vector", true).putArray("decrypt_fields").add("subject");
+        search.putArray("request_processors")
+                .addObject()
+                .putObject("encrypted_knn_query")
+                .put("model_id", MODEL_ID)
+                .put("probe_cells", 8);
+        search.putArray("response_processors")
+                .addObject()
+                .putObject("encrypted_knn_rerank")
+                .put("model_id", MODEL_ID)
+                .put("remove_vector", true)
+                .putArray("decrypt_fields")
+                .add("subject");
         node.put("/_search/pipeline/" + SEARCH_PIPELINE, search);
-        System.out.println("ingest pipeline " + INGEST_PIPELINE + " and search pipeline " + SEARCH_PIPELINE + " are in place");
+        System.out.println(
+                "ingest pipeline " + INGEST_PIPELINE + " and search pipeline " + SEARCH_PIPELINE + " are in place");
     }
 
     static void ensureIndexed(OpenSearchHttp node, JsonNode model, EmbeddedCorpus docs, boolean newModel) {
         float[][] vectors = docs.vectors();
         List<CorpusMessage> messages = docs.messages();
         // Indices written under an earlier model would not match a newly fitted one: reuse only with the same model.
-        if (!newModel && Indices.count(node, ENCRYPTED_INDEX) == docs.size() && Indices.count(node, PLAIN_INDEX) == docs.size()) {
+        if (!newModel
+                && Indices.count(node, ENCRYPTED_INDEX) == docs.size()
+                && Indices.count(node, PLAIN_INDEX) == docs.size()) {
             System.out.println("both indices already hold " + docs.size() + " documents: reusing them");
             return;
         }
         // the GET answer wraps the public metadata in "model"
-        load(node, ENCRYPTED_INDEX, encryptedIndexBody(model.path("model"), vectors[0].length), "index through the encrypting pipeline", vectors, messages);
+        load(
+                node,
+                ENCRYPTED_INDEX,
+                encryptedIndexBody(model.path("model"), vectors[0].length),
+                "index through the encrypting pipeline",
+                vectors,
+                messages);
 
         ObjectNode plainBody = Indices.plainIndexBody(FIELD, vectors[0].length, "cosinesimil", Indices.Hnsw.DEFAULT);
-        Indices.properties(plainBody).putObject("subject").put("type", "keyword").put("index", false);
+        Indices.properties(plainBody)
+                .putObject("subject")
+                .put("type", "keyword")
+                .put("index", false);
         load(node, PLAIN_INDEX, plainBody, "plaintext baseline", vectors, messages);
     }
 
@@ -189,7 +231,9 @@ public final class Demo {
         mapping.put("dimension", dimension);
         mapping.put("prefix_dimension", model.path("prefix_dimension").asInt(dimension / 4));
         mapping.put("cells", model.path("cells").asInt(CELLS));
-        mapping.putObject("method").put("m", Indices.Hnsw.DEFAULT.m()).put("ef_construction", Indices.Hnsw.DEFAULT.efConstruction());
+        mapping.putObject("method")
+                .put("m", Indices.Hnsw.DEFAULT.m())
+                .put("ef_construction", Indices.Hnsw.DEFAULT.efConstruction());
         Indices.properties(body).putObject("subject").put("type", "keyword").put("index", false);
         return body;
     }
@@ -202,19 +246,30 @@ public final class Demo {
         return doc;
     }
 
-    private static void load(OpenSearchHttp node, String index, ObjectNode body, String label, float[][] vectors,
-                             List<CorpusMessage> messages) {
+    private static void load(
+            OpenSearchHttp node,
+            String index,
+            ObjectNode body,
+            String label,
+            float[][] vectors,
+            List<CorpusMessage> messages) {
         Indices.recreate(node, index, body);
         Indices.LoadResult result;
         try (ProgressBar bar = new ProgressBar(label, vectors.length)) {
             int[] last = {0};
-            result = Indices.bulkLoad(node, index, vectors.length, i -> document(vectors[i], messages.get(i)), (done, total) -> {
-                bar.step(done - last[0]);
-                last[0] = done;
-            });
+            result = Indices.bulkLoad(
+                    node, index, vectors.length, i -> document(vectors[i], messages.get(i)), (done, total) -> {
+                        bar.step(done - last[0]);
+                        last[0] = done;
+                    });
         }
-        System.out.printf(Locale.ROOT, "%s: %d docs, %.0f docs/s, %.1f MB on disk%n", index, result.documents(),
-            result.docsPerSecond(), result.storeBytes() / 1e6);
+        System.out.printf(
+                Locale.ROOT,
+                "%s: %d docs, %.0f docs/s, %.1f MB on disk%n",
+                index,
+                result.documents(),
+                result.docsPerSecond(),
+                result.storeBytes() / 1e6);
     }
 
     /** Through the search pipeline: the gateway encrypts the vector, the data node sees ciphertexts only. */
@@ -229,7 +284,9 @@ public final class Demo {
         ObjectNode params = body.putObject("query").putObject("encrypted_knn").putObject(FIELD);
         params.set("vector", Indices.floats(vector));
         params.put("k", k);
-        return node.post("/" + index + "/_search?search_pipeline=" + SEARCH_PIPELINE, body).path("hits").path("hits");
+        return node.post("/" + index + "/_search?search_pipeline=" + SEARCH_PIPELINE, body)
+                .path("hits")
+                .path("hits");
     }
 
     static JsonNode plainSearch(OpenSearchHttp node, float[] vector, int size) {
@@ -246,14 +303,27 @@ public final class Demo {
         JsonNode encrypted = encryptedSearch(node, ENCRYPTED_INDEX, vector, 10);
         JsonNode plain = plainSearch(node, vector, 10);
         System.out.printf(Locale.ROOT, "%nquery: \"%s\"%n", text);
-        System.out.printf(Locale.ROOT, "  %-52s %-8s | %-52s %-8s%n", "encrypted index (subject decrypted by the gateway)", "score",
-            "plaintext baseline", "cosine");
+        System.out.printf(
+                Locale.ROOT,
+                "  %-52s %-8s | %-52s %-8s%n",
+                "encrypted index (subject decrypted by the gateway)",
+                "score",
+                "plaintext baseline",
+                "cosine");
         for (int i = 0; i < SHOW; i++) {
             // opensearch-knn's cosinesimil score is (1 + cos) / 2; print the cosine for comparison.
-            System.out.printf(Locale.ROOT, "  %-52s %-8s | %-52s %-8s%n",
-                cut(subject(encrypted, i), 52), score(encrypted, i, false), cut(subject(plain, i), 52), score(plain, i, true));
+            System.out.printf(
+                    Locale.ROOT,
+                    "  %-52s %-8s | %-52s %-8s%n",
+                    cut(subject(encrypted, i), 52),
+                    score(encrypted, i, false),
+                    cut(subject(plain, i), 52),
+                    score(plain, i, true));
         }
-        System.out.printf(Locale.ROOT, "  top-10 overlap with the plaintext baseline: %d/10%n", overlap(ids(encrypted), ids(plain)));
+        System.out.printf(
+                Locale.ROOT,
+                "  top-10 overlap with the plaintext baseline: %d/10%n",
+                overlap(ids(encrypted), ids(plain)));
     }
 
     private static String subject(JsonNode hits, int i) {
@@ -297,9 +367,9 @@ public final class Demo {
         int n = queries.length;
         System.out.printf(Locale.ROOT, "encrypted (gateway) recall@10 vs exact brute force:  %.3f%n", vsExact / n);
         System.out.printf(Locale.ROOT, "encrypted (gateway) recall@10 vs the baseline:       %.3f%n", vsBaseline / n);
-        System.out.printf(Locale.ROOT, "plaintext baseline recall@10 vs exact:               %.3f%n", baselineVsExact / n);
+        System.out.printf(
+                Locale.ROOT, "plaintext baseline recall@10 vs exact:               %.3f%n", baselineVsExact / n);
     }
-
 
     /** The stored document with long ciphertexts shortened for display. */
     static String abbreviate(JsonNode source) {

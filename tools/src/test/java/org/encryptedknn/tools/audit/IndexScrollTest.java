@@ -17,11 +17,14 @@ public class IndexScrollTest {
 
     @Test
     public void scrollsAllStoredRecords() throws Exception {
-        EncryptedVector v = new EncryptedVector(new float[] {1f, 2f}, new byte[16], 3, new float[] {0.5f, -0.5f, 0.25f}, 1);
+        EncryptedVector v =
+                new EncryptedVector(new float[] {1f, 2f}, new byte[16], 3, new float[] {0.5f, -0.5f, 0.25f}, 1);
         String record = EncryptedSearch.recordJson(v).toString();
-        String page1 = "{\"_scroll_id\":\"s1\",\"hits\":{\"hits\":[{\"_id\":\"0\",\"_source\":{\"embedding\":" + record + "}},"
-            + "{\"_id\":\"1\",\"_source\":{\"embedding\":" + record + "}},{\"_id\":\"x\",\"_source\":{}}]}}";
-        String page2 = "{\"_scroll_id\":\"s1\",\"hits\":{\"hits\":[{\"_id\":\"2\",\"_source\":{\"embedding\":" + record + "}}]}}";
+        String page1 = "{\"_scroll_id\":\"s1\",\"hits\":{\"hits\":[{\"_id\":\"0\",\"_source\":{\"embedding\":" + record
+                + "}}," + "{\"_id\":\"1\",\"_source\":{\"embedding\":" + record
+                + "}},{\"_id\":\"x\",\"_source\":{}}]}}";
+        String page2 = "{\"_scroll_id\":\"s1\",\"hits\":{\"hits\":[{\"_id\":\"2\",\"_source\":{\"embedding\":" + record
+                + "}}]}}";
         String empty = "{\"_scroll_id\":\"s1\",\"hits\":{\"hits\":[]}}";
         AtomicInteger scrolls = new AtomicInteger();
         HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
@@ -42,8 +45,11 @@ public class IndexScrollTest {
         });
         server.start();
         try {
-            IndexAudit.Stored s = IndexAudit.scroll(new OpenSearchHttp("http://127.0.0.1:" + server.getAddress().getPort()), "idx", "embedding",
-                new ProgressLog(true));
+            IndexAudit.Stored s = IndexAudit.scroll(
+                    new OpenSearchHttp("http://127.0.0.1:" + server.getAddress().getPort()),
+                    "idx",
+                    "embedding",
+                    new ProgressLog(true));
             assertEquals(3, s.records().size());
             assertEquals("2", s.ids().get(2));
             assertEquals(v, s.records().get(0));

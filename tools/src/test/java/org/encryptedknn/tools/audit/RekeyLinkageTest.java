@@ -5,11 +5,11 @@ import static org.junit.Assert.assertTrue;
 import java.util.SplittableRandom;
 import org.encryptedknn.keys.KeyDerivation;
 import org.encryptedknn.keys.MasterKey;
+import org.encryptedknn.model.EncryptionModel;
 import org.encryptedknn.model.ModelFitter;
 import org.encryptedknn.model.ModelParameters;
-import org.encryptedknn.model.EncryptionModel;
-import org.encryptedknn.transform.VectorTransform;
 import org.encryptedknn.model.Space;
+import org.encryptedknn.transform.VectorTransform;
 import org.junit.Test;
 
 public class RekeyLinkageTest {
@@ -31,8 +31,10 @@ public class RekeyLinkageTest {
         int d = 64;
         float[][] docs = synthetic(500, d, 7);
         EncryptionModel model = ModelFitter.fit("rk", new ModelParameters(d, Space.COSINE, 16, 4, 0.5, 1), docs);
-        try (MasterKey mk = MasterKey.generate(); KeyDerivation keys = new KeyDerivation(mk);
-             VectorTransform t1 = new VectorTransform(model, keys, 1); VectorTransform t2 = new VectorTransform(model.withEpoch(2), keys, 2)) {
+        try (MasterKey mk = MasterKey.generate();
+                KeyDerivation keys = new KeyDerivation(mk);
+                VectorTransform t1 = new VectorTransform(model, keys, 1);
+                VectorTransform t2 = new VectorTransform(model.withEpoch(2), keys, 2)) {
             int n = 400;
             RekeyLinkage.Rekeyed stored = RekeyLinkage.encryptAndRekey(t1, t2, docs, n, i -> "d" + i, "f");
             RekeyLinkage.Result r = RekeyLinkage.measure(stored.before(), stored.after(), 5, 11);
