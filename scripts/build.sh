@@ -3,7 +3,7 @@
 # the tools' class path to target/classpath.txt (tools/target/classes and its runtime dependencies: the CLI, the
 # demo, the benchmarks and the audit run from it; the reliability scenarios use tools/target/it-classpath.txt).
 #   usage: scripts/build.sh [extra Maven arguments]
-# Prints nothing on stdout but the plugin zip's path on its last line.
+# Prints nothing on stdout but the plugin zip's path (target/releases/encrypted-knn-<version>.zip) on its last line.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=lib.sh
@@ -25,4 +25,7 @@ eknn_log "building (Java, native SEAL library, plugin zip)"
 (cd "$ROOT" && mvn -B -ntp -Dmaven.repo.local="$M2" -DskipTests "$@" package) >&2
 mkdir -p "$ROOT/target"
 echo "$ROOT/tools/target/classes:$(cat "$ROOT/tools/target/classpath.txt")" > "$ROOT/target/classpath.txt"
-ls "$ROOT"/plugin/target/releases/encrypted-knn-*.zip
+# The zip is built in plugin/target/releases; a copy at the documented place, target/releases.
+mkdir -p "$ROOT/target/releases"
+cp "$ROOT"/plugin/target/releases/encrypted-knn-*.zip "$ROOT/target/releases/"
+ls "$ROOT"/target/releases/encrypted-knn-*.zip
