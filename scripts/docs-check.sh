@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Runs the ```bash blocks of the docs against a running node, so the docs stay true.
+#
+# usage: scripts/docs-check.sh [--node NAME] [--port PORT] [--keep] [page.md]...
+#   --node / --port   the running node (scripts/opensearch.sh start), default it / $EKNN_TEST_PORT or 9250;
+#                     it needs encrypted-knn (built from this tree) and opensearch-knn installed
+#   --keep            keep the work directory (printed) instead of removing it
+#   page.md...        pages to run (default: the pages of docs/index.md, in its order)
+#
+# The blocks of all pages run in one bash session, in order, as a reader would paste them into one terminal:
+# NODE, PORT and URL (the variables the docs use, installation.md) point at the node; the working directory is a
+# fresh temporary directory whose bin/, scripts/ and target/ link to this tree. A block is skipped when the line
+# just before its fence is
+#     <!-- docs-check: skip (why) -->
+# (use it sparingly: for building, stopping the node, or a path on the reader's own installation).
+# A block fails on the first failing command (set -e -o pipefail); curl fails on an HTTP status >= 400 and on a
+# 200 that carries an error inside (_bulk "errors": true, _reindex/_update_by_query "failures", a node's
+# "reload_exception"). The first failure stops the run with the page and line of its block.
+#
+# Before the run it deletes what the docs create (indices, pipelines, model ids: DOC_* below), so it can run
+# again on the same node; a page that creates a new name adds it there.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=lib.sh
+. "$ROOT/scripts/lib.sh"
+
+DOC_INDICES=(mail mail-v2 mail-client)
+DOC_INGEST_PIPELINES=(m1-encrypt m1-rekey m1-rekey-from-mail)
+DOC_SEARCH_PIPELINES=(m1-search m1-search-ckks)
+DOC_MODELS=(m1)
+DOC_FILES=(/tmp/encrypted-knn.key)
+
+NODE=it PORT="${EKNN_TEST_PORT:-9250}" KEEP=0
+PAGES=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --node) NODE="$2"; shift 2 ;;
+    --port) PORT="$2"; shift 2 ;;
+    --keep) KEEP=1; shift ;;
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 0 ;;
+    -*) eknn_die "docs-check: unknown option $1" ;;
+    *) PAGES+=("$1"); shift ;;
+  esac
+done
+URL="http://127.0.0.1:$PORT"
+if [ ${#PAGES[@]} -eq 0 ]; then
+  # The pages in the order of docs/index.md's table.
+  mapfile -t PAGES < <(sed -n 's/^| \[\([a-z0-9-]*\.md\)\](\1) |.*/docs\/\1/p' "$ROOT/docs/index.md")
+fi
+curl -fsS --max-time 10 "$URL/_cluster/health" >/dev/null || eknn_die "docs-check: no node answers on $URL"
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/docs-check.XXXXXX")"
+cleanup() { if [ "$KEEP" = 1 ]; then eknn_log "docs-check: work directory kept: $WORK"; else rm -rf "$WORK"; fi; rm -f "${DOC_FILES[@]}"; }
+trap cleanup EXIT
+ln -s "$ROOT/bin" "$ROOT/scripts" "$ROOT/target" "$WORK/"
+
+reset_node() {
+  local name
+  curl -sS -o /dev/null -XDELETE "$URL/$(IFS=,; echo "${DOC_INDICES[*]}")?ignore_unavailable=true"
+  for name in "${DOC_INGEST_PIPELINES[@]}"; do curl -sS -o /dev/null -XDELETE "$URL/_ingest/pipeline/$name"; done
+  for name in "${DOC_SEARCH_PIPELINES[@]}"; do curl -sS -o /dev/null -XDELETE "$URL/_search/pipeline/$name"; done
+  for name in "${DOC_MODELS[@]}"; do curl -sS -o /dev/null -XDELETE "$URL/_plugins/encrypted_knn/models/$name"; done
+}
+reset_node
+
+# One script: a prologue (variables, the checking curl), then every runnable block, each preceded by the line
+# that names it. awk extracts; it records "page:line" of each fence.
+SESSION="$WORK/session.sh"
+{
+  cat <<EOF
+set -eEo pipefail
+NODE='$NODE' PORT='$PORT' URL='$URL'
+ENCRYPTED_KNN_CACHE='${ENCRYPTED_KNN_CACHE:-}'
+[ -n "\$ENCRYPTED_KNN_CACHE" ] || unset ENCRYPTED_KNN_CACHE
+export ENCRYPTED_KNN_CACHE
+DOCS_CHECK_AT=
+trap 'echo "docs-check: FAILED: \$DOCS_CHECK_AT (exit \$?)" >&2' ERR
+EOF
+  cat <<'EOF'
+# curl as in the docs, but an HTTP error or an error inside a 200 answer fails the block.
+curl() {
+  local out status=0
+  out="$(command curl --fail-with-body "$@")" || status=$?
+  [ -z "$out" ] || printf '%s\n' "$out"
+  if [ "$status" -ne 0 ]; then return "$status"; fi
+  if grep -Eq '"errors" ?: ?true|"failures" ?: ?\[ *\{|"reload_exception"' <<< "$out"; then
+    echo "docs-check: the answer carries an error" >&2
+    return 1
+  fi
+}
+EOF
+  for page in "${PAGES[@]}"; do
+    [ -f "$ROOT/$page" ] || eknn_die "docs-check: no page $page"
+    awk -v page="$page" '
+      /^<!-- docs-check: skip/ { skip = NR + 1; next }
+      inblock && /^```[ \t]*$/ { inblock = 0; if (run) print "echo \"docs-check: ok   " at "\" >&2"; next }
+      inblock { if (run) print; next }
+      /^```bash[ \t]*$/ {
+        inblock = 1; run = (skip != NR); at = page ":" NR
+        if (run) { print "DOCS_CHECK_AT=\"" at "\""; print "echo \"docs-check: run  " at "\" >&2" }
+        else print "echo \"docs-check: skip " at "\" >&2"
+        next
+      }
+    ' "$ROOT/$page"
+  done
+} > "$SESSION"
+
+eknn_find_jdk
+started=$SECONDS
+cd "$WORK"
+if bash "$SESSION" > "$WORK/output.log" 2> >(tee "$WORK/progress.log" >&2); then
+  eknn_log "docs-check: all blocks of ${#PAGES[@]} pages passed in $((SECONDS - started)) s"
+else
+  eknn_log "docs-check: failed after $((SECONDS - started)) s; the last output:"
+  tail -n 40 "$WORK/output.log" >&2
+  KEEP=1
+  exit 1
+fi
