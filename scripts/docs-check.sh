@@ -83,7 +83,7 @@ curl() {
   out="$(command curl --fail-with-body "$@")" || status=$?
   [ -z "$out" ] || printf '%s\n' "$out"
   if [ "$status" -ne 0 ]; then return "$status"; fi
-  if grep -Eq '"errors" ?: ?true|"failures" ?: ?\[ *\{|"reload_exception"' <<< "$out"; then
+  if grep -Eq '"errors" ?: ?true|"failures" ?: ?\[ *(\{|$)|"reload_exception"' <<< "$out"; then
     echo "docs-check: the answer carries an error" >&2
     return 1
   fi
@@ -108,7 +108,11 @@ EOF
 eknn_find_jdk
 started=$SECONDS
 cd "$WORK"
-if bash "$SESSION" > "$WORK/output.log" 2> >(tee "$WORK/progress.log" >&2); then
+status=0
+bash "$SESSION" > "$WORK/output.log" 2> >(tee "$WORK/progress.log" >&2) || status=$?
+# Cache files written by this root run (the corpus, its vectors) stay usable by the node/test user, as in corpus.sh.
+if eknn_is_root; then find "$(eknn_cache_dir)" -maxdepth 2 -user root -newer "$SESSION" -exec chown "$EKNN_USER:" {} + 2>/dev/null || true; fi
+if [ "$status" -eq 0 ]; then
   eknn_log "docs-check: all blocks of ${#PAGES[@]} pages passed in $((SECONDS - started)) s"
 else
   eknn_log "docs-check: failed after $((SECONDS - started)) s; the last output:"
