@@ -43,6 +43,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 URL="http://127.0.0.1:$PORT"
+# The cache of scripts/opensearch.sh and of the corpus (the node's keystore, the corpus vectors of the tests).
+CACHE="$(eknn_cache_dir)"
 if [ ${#PAGES[@]} -eq 0 ]; then
   # The pages in the order of docs/index.md's table.
   mapfile -t PAGES < <(sed -n 's/^| \[\([a-z0-9-]*\.md\)\](\1) |.*/docs\/\1/p' "$ROOT/docs/index.md")
@@ -70,9 +72,7 @@ SESSION="$WORK/session.sh"
   cat <<EOF
 set -eEo pipefail
 NODE='$NODE' PORT='$PORT' URL='$URL'
-ENCRYPTED_KNN_CACHE='${ENCRYPTED_KNN_CACHE:-}'
-[ -n "\$ENCRYPTED_KNN_CACHE" ] || unset ENCRYPTED_KNN_CACHE
-export ENCRYPTED_KNN_CACHE
+export ENCRYPTED_KNN_CACHE='$CACHE'
 DOCS_CHECK_AT=
 trap 'echo "docs-check: FAILED: \$DOCS_CHECK_AT (exit \$?)" >&2' ERR
 EOF
@@ -111,7 +111,7 @@ cd "$WORK"
 status=0
 bash "$SESSION" > "$WORK/output.log" 2> >(tee "$WORK/progress.log" >&2) || status=$?
 # Cache files written by this root run (the corpus, its vectors) stay usable by the node/test user, as in corpus.sh.
-if eknn_is_root; then find "$(eknn_cache_dir)" -maxdepth 2 -user root -newer "$SESSION" -exec chown "$EKNN_USER:" {} + 2>/dev/null || true; fi
+if eknn_is_root; then find "$CACHE" -maxdepth 2 -user root -newer "$SESSION" -exec chown "$EKNN_USER:" {} + 2>/dev/null || true; fi
 if [ "$status" -eq 0 ]; then
   eknn_log "docs-check: all blocks of ${#PAGES[@]} pages passed in $((SECONDS - started)) s"
 else
