@@ -13,6 +13,7 @@
 # just before its fence is
 #     <!-- docs-check: skip (why) -->
 # (use it sparingly: for building, stopping the node, or a path on the reader's own installation).
+# Before the blocks, the relative links of every page of docs/ are checked (file and #heading; Perl).
 # A block fails on the first failing command (set -e -o pipefail); curl fails on an HTTP status >= 400 and on a
 # 200 that carries an error inside (_bulk "errors": true, _reindex/_update_by_query "failures", a node's
 # "reload_exception"). The first failure stops the run with the page and line of its block.
@@ -49,6 +50,47 @@ if [ ${#PAGES[@]} -eq 0 ]; then
   # The pages in the order of docs/index.md's table.
   mapfile -t PAGES < <(sed -n 's/^| \[\([a-z0-9-]*\.md\)\](\1) |.*/docs\/\1/p' "$ROOT/docs/index.md")
 fi
+# First, without a node: every relative link of docs/ leads to a file, and every #fragment to a heading of it.
+(cd "$ROOT/docs" && perl - . *.md) <<'PERL' || eknn_die "docs-check: broken links in docs/ (above)"
+# Relative links of the docs: the file exists, and a #fragment names a heading of it (GitHub's anchor rule).
+use strict; use warnings; use utf8; use open qw(:std :encoding(UTF-8));
+my ($dir, @pages) = @ARGV;
+my %anchors;
+sub anchors_of {
+  my ($file) = @_;
+  return $anchors{$file} if $anchors{$file};
+  my %a; my $fence = 0;
+  open(my $fh, '<', $file) or return undef;
+  while (<$fh>) {
+    $fence = !$fence if /^```/;
+    next if $fence || !/^#{1,6}\s+(.*?)\s*$/;
+    my $h = lc $1; $h =~ s/`//g; $h =~ s/[^\w\- ]//g; $h =~ s/ /-/g;
+    $a{$h} = 1;
+  }
+  return $anchors{$file} = \%a;
+}
+my $bad = 0;
+for my $page (@pages) {
+  open(my $fh, '<', "$dir/$page") or die "no page $page\n";
+  my ($fence, $n) = (0, 0);
+  while (my $line = <$fh>) {
+    $n++;
+    $fence = !$fence if $line =~ /^```/;
+    next if $fence;
+    while ($line =~ /\]\(([^)\s]+)\)/g) {
+      my $target = $1;
+      next if $target =~ m{^[a-z]+://|^mailto:};
+      my ($file, $frag) = split /#/, $target, 2;
+      my $path = $file eq '' ? "$dir/$page" : "$dir/$file";
+      if (!-e $path) { print "$page:$n: link to a missing file: $target\n"; $bad++; next; }
+      next unless defined $frag && $path =~ /\.md$/;
+      my $a = anchors_of($path);
+      unless ($a->{$frag}) { print "$page:$n: no heading for the anchor: $target\n"; $bad++; }
+    }
+  }
+}
+exit($bad ? 1 : 0);
+PERL
 curl -fsS --max-time 10 "$URL/_cluster/health" >/dev/null || eknn_die "docs-check: no node answers on $URL"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/docs-check.XXXXXX")"
