@@ -89,30 +89,35 @@ public final class EncryptedKnnRekeyProcessor extends GatewayIngestProcessor {
         if (sourceIndex != null && encryptFields.isEmpty() == false) {
             String index = gateway.concreteWriteIndex(
                     IngestSupport.metadata(document, IngestDocument.Metadata.INDEX.getFieldName()));
-            if (sourceIndex.equals(index) == false) {
-                for (String f : encryptFields) {
-                    FieldCipher cipher = lease.fieldCipher(f);
-                    EncryptedKnnIngestProcessor.transformText(document, f, "encrypt_fields", updates, s -> s);
-                    Object v = updates.get(f);
-                    if (v instanceof String s) {
-                        updates.put(f, rebind(cipher, s, index));
-                    } else if (v instanceof List<?> list) {
-                        updates.put(
-                                f,
-                                list.stream()
-                                        .map(o -> rebind(cipher, (String) o, index))
-                                        .toList());
-                    }
+            String id = IngestSupport.metadata(document, IngestDocument.Metadata.ID.getFieldName());
+            if (id == null) {
+                throw new IllegalArgumentException(
+                        "re-binding [encrypt_fields] needs the document _id (it is part of their associated data)");
+            }
+            for (String f : encryptFields) {
+                FieldCipher cipher = lease.fieldCipher(f);
+                EncryptedKnnIngestProcessor.transformText(document, f, "encrypt_fields", updates, s -> s);
+                Object v = updates.get(f);
+                if (v instanceof String s) {
+                    updates.put(f, rebind(cipher, s, index, id));
+                } else if (v instanceof List<?> list) {
+                    updates.put(
+                            f,
+                            list.stream()
+                                    .map(o -> rebind(cipher, (String) o, index, id))
+                                    .toList());
                 }
             }
         }
     }
 
-    private String rebind(FieldCipher cipher, String value, String index) {
-        if (value.startsWith(FieldCipher.RANDOMIZED_PREFIX) == false) {
+    /** Re-encrypts a randomized value for {@code index} (v2 associated data); a v2 value already bound there stays. */
+    private String rebind(FieldCipher cipher, String value, String index, String id) {
+        if (FieldCipher.isRandomized(value) == false
+                || (value.startsWith(FieldCipher.RANDOMIZED_PREFIX) && sourceIndex.equals(index))) {
             return value;
         }
-        return cipher.encrypt(cipher.decrypt(value, sourceIndex), index);
+        return cipher.encrypt(cipher.decrypt(value, sourceIndex, id), index, id);
     }
 
     /** Factory; the processor needs the key only when it runs, not when the pipeline is stored. */

@@ -244,7 +244,7 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
             FieldCipher cipher = lease.fieldCipher(f);
             Object plain;
             try {
-                plain = decrypt(cipher, v, hit.getIndex());
+                plain = decrypt(cipher, v, hit.getIndex(), hit.getId());
             } catch (IllegalArgumentException e) {
                 throw new IllegalStateException(
                         "field [" + f + "] of hit [" + hit.getId() + "] in index [" + hit.getIndex()
@@ -270,10 +270,10 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
         }
     }
 
-    private static Object decrypt(FieldCipher cipher, Object v, String index) {
+    private static Object decrypt(FieldCipher cipher, Object v, String index, String id) {
         if (v instanceof String s) {
-            if (s.startsWith(FieldCipher.RANDOMIZED_PREFIX)) {
-                return cipher.decrypt(s, index);
+            if (FieldCipher.isRandomized(s)) {
+                return cipher.decrypt(s, index, id);
             }
             if (s.startsWith(FieldCipher.DETERMINISTIC_PREFIX)) {
                 return cipher.decryptDeterministic(s);
@@ -284,7 +284,7 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
             List<Object> out = new ArrayList<>(list.size());
             boolean any = false;
             for (Object o : list) {
-                Object d = decrypt(cipher, o, index);
+                Object d = decrypt(cipher, o, index, id);
                 any |= d != o;
                 out.add(d);
             }
