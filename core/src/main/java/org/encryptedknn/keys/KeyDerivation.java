@@ -54,7 +54,7 @@ public final class KeyDerivation implements AutoCloseable {
     public static final String MODEL_SEAL = VERSION + "/model-seal";
 
     private final byte[] prk;
-    private volatile boolean closed;
+    private final SecretGuard guard = new SecretGuard("key derivation");
 
     /** Derives the PRK from the master key; the master key itself is not retained. */
     public KeyDerivation(MasterKey masterKey) {
@@ -69,10 +69,8 @@ public final class KeyDerivation implements AutoCloseable {
 
     /** Generic derivation: {@code length} bytes for {@code label} and context parts (String, Integer, Long or byte[]). */
     public byte[] derive(String label, int length, Object... context) {
-        if (closed) {
-            throw new IllegalStateException("key derivation has been closed");
-        }
-        return Hkdf.expand(prk, info(label, context), length);
+        byte[] info = info(label, context);
+        return guard.use(() -> Hkdf.expand(prk, info, length));
     }
 
     /** The HKDF info string for a label and context, exposed for docs and tests. */
@@ -163,15 +161,14 @@ public final class KeyDerivation implements AutoCloseable {
         return derive(MODEL_SEAL, 32);
     }
 
-    /** Zeroes the PRK. */
+    /** Zeroes the PRK once the derivations in progress are done; later derivations fail. */
     @Override
     public void close() {
-        closed = true;
-        Arrays.fill(prk, (byte) 0);
+        guard.close(() -> Arrays.fill(prk, (byte) 0));
     }
 
     @Override
     public String toString() {
-        return "KeyDerivation[" + VERSION + (closed ? ", closed]" : "]");
+        return "KeyDerivation[" + VERSION + (guard.isClosed() ? ", closed]" : "]");
     }
 }
