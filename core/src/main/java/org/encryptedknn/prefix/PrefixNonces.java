@@ -24,18 +24,17 @@ import org.encryptedknn.keys.ZeroizableKey;
  * <pre>
  *   document:  HMAC(K, 0x04 ‖ lp(doc id) ‖ lp(field) ‖ int32-BE(epoch) ‖ float32-LE(x))[0..16)
  *   re-keyed:  HMAC(K, 0x05 ‖ lp(doc id) ‖ lp(field) ‖ int32-BE(epoch) ‖ n_old ‖ float32-LE(z_old))[0..16)
- *   vector:    HMAC(K, 0x02 ‖ lp(field) ‖ int32-BE(epoch) ‖ float32-LE(x))[0..16)   (fallback: no id)
  *   query:     HMAC(K, 0x03 ‖ int32-BE(epoch) ‖ float32-LE(x))[0..16)
  *   lp(s) = int32-BE(byte length) ‖ UTF-8(s)
  * </pre>
  *
  * x is the vector as encrypted (normalized when the space is cosine). A re-keyed record has no plaintext vector; its
  * source record (old nonce, which already covers the vector, and old residual, which covers it for records written
- * before the vector was part of the nonce) stands in for it. Tag 0x01 (PRF(doc id ‖ field ‖ epoch), no vector) was
- * the format before; stored records keep their nonce, so they still decrypt.
+ * before the vector was part of the nonce) stands in for it. Tags 0x01 (PRF(doc id ‖ field ‖ epoch), no vector) and
+ * 0x02 (PRF(field ‖ epoch ‖ x), no id: it revealed exact duplicates) were the formats before; every writer now assigns
+ * an id first. Stored records keep their nonce, so old records still decrypt.
  *
- * The vector fallback reveals exact duplicates: two documents with the same vector (same field,
- * same epoch) get the same nonce and hence the same ciphertext. The query nonce makes a repeated
+ * The query nonce makes a repeated
  * query encrypt identically (the server sees that it was repeated, which the access pattern
  * shows anyway) instead of giving it fresh noise that an observer could average away.
  */
@@ -104,19 +103,6 @@ public final class PrefixNonces implements AutoCloseable {
             updateInt(m, epoch);
             m.update(sourceNonce);
             m.update(floatBytes(sourceResidual));
-            return truncate(m.doFinal());
-        });
-    }
-
-    /** Fallback when no document id exists yet: PRF(field ‖ epoch ‖ vector bytes). Reveals exact duplicates. */
-    public byte[] forVector(float[] vector, String field, int epoch) {
-        Objects.requireNonNull(field, "field");
-        return guard.use(() -> {
-            Mac m = mac.get();
-            m.update((byte) 2);
-            updateString(m, field);
-            updateInt(m, epoch);
-            m.update(floatBytes(vector));
             return truncate(m.doFinal());
         });
     }

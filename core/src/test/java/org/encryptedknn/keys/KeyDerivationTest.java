@@ -49,6 +49,30 @@ public class KeyDerivationTest {
         }
     }
 
+    @Test
+    public void pinnedV2OutputBindsTheModelSalt() {
+        // v2 (docs/key-derivation.md): label encrypted-knn/v2/…, context model id ‖ key salt ‖ epoch ‖ cell
+        byte[] salt = new byte[KeyDerivation.MODEL_SALT_LENGTH];
+        java.util.Arrays.fill(salt, (byte) 0x5a);
+        try (KeyDerivation k = new KeyDerivation(MasterKey.fromBase64(KEY_B64))) {
+            byte[] prk = Hkdf.extract(
+                    KeyDerivation.SALT.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                    HexFormat.of().parseHex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"));
+            byte[] info = concat(
+                    "encrypted-knn/v2/cell-key".getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                    new byte[] {0, 0, 0, 2, 'm', '1'},
+                    new byte[] {0, 0, 0, 32},
+                    salt,
+                    new byte[] {0, 0, 0, 4, 0, 0, 0, 1},
+                    new byte[] {0, 0, 0, 4, 0, 0, 0, 5});
+            assertArrayEquals(Hkdf.expand(prk, info, 32), k.cellKeySeed("m1", salt, 1, 5));
+            byte[] other = salt.clone();
+            other[0] ^= 1;
+            assertFalse(java.util.Arrays.equals(k.cellKeySeed("m1", salt, 1, 5), k.cellKeySeed("m1", other, 1, 5)));
+            assertFalse(java.util.Arrays.equals(k.sapNonceKey("m1", salt), k.sapNonceKey("m1", null)));
+        }
+    }
+
     private static byte[] concat(byte[]... parts) {
         int n = 0;
         for (byte[] p : parts) {

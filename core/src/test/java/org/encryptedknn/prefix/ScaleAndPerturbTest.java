@@ -320,9 +320,9 @@ public class ScaleAndPerturbTest {
                 nonces.forDocument("doc-1", "embedding", 1, new float[] {1f, 2f, 3.0001f})));
         // length-prefixed: ("ab","c") ≠ ("a","bc")
         assertFalse(Arrays.equals(nonces.forDocument("ab", "c", 1, v), nonces.forDocument("a", "bc", 1, v)));
-        assertEquals(16, nonces.forVector(v, "embedding", 1).length);
-        assertArrayEquals(nonces.forVector(v, "embedding", 1), nonces.forVector(v.clone(), "embedding", 1));
-        assertFalse(Arrays.equals(nonces.forVector(v, "embedding", 1), nonces.forQuery(v, 1)));
+        assertEquals(16, nonces.forDocument("doc-1", "embedding", 1, v).length);
+        assertArrayEquals(nonces.forQuery(v, 1), nonces.forQuery(v.clone(), 1));
+        assertFalse(Arrays.equals(nonces.forDocument("doc-1", "embedding", 1, v), nonces.forQuery(v, 1)));
         assertFalse(Arrays.equals(
                 nonces.forQuery(v, 1), PrefixNonces.derive(KEYS, "m2", null).forQuery(v, 1)));
         assertFalse(Arrays.equals(PrefixNonces.random(), PrefixNonces.random()));
