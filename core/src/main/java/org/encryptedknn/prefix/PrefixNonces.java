@@ -74,17 +74,7 @@ public final class PrefixNonces implements AutoCloseable {
 
     /** Nonce of a document's vector field: PRF(doc id ‖ field ‖ epoch ‖ vector bytes). */
     public byte[] forDocument(String docId, String field, int epoch, float[] vector) {
-        Objects.requireNonNull(docId, "document id");
-        Objects.requireNonNull(field, "field");
-        return guard.use(() -> {
-            Mac m = mac.get();
-            m.update((byte) 4);
-            updateString(m, docId);
-            updateString(m, field);
-            updateInt(m, epoch);
-            m.update(floatBytes(vector));
-            return truncate(m.doFinal());
-        });
+        return documentPrf((byte) 4, docId, field, epoch, floatBytes(vector));
     }
 
     /**
@@ -93,16 +83,21 @@ public final class PrefixNonces implements AutoCloseable {
      */
     public byte[] forRekeyedDocument(
             String docId, String field, int epoch, byte[] sourceNonce, float[] sourceResidual) {
+        return documentPrf((byte) 5, docId, field, epoch, sourceNonce, floatBytes(sourceResidual));
+    }
+
+    private byte[] documentPrf(byte tag, String docId, String field, int epoch, byte[]... content) {
         Objects.requireNonNull(docId, "document id");
         Objects.requireNonNull(field, "field");
         return guard.use(() -> {
             Mac m = mac.get();
-            m.update((byte) 5);
+            m.update(tag);
             updateString(m, docId);
             updateString(m, field);
             updateInt(m, epoch);
-            m.update(sourceNonce);
-            m.update(floatBytes(sourceResidual));
+            for (byte[] c : content) {
+                m.update(c);
+            }
             return truncate(m.doFinal());
         });
     }

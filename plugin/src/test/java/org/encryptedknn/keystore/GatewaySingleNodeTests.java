@@ -256,10 +256,7 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
      * encryption; a rolled-back model document is refused by the key holder's epoch floor.
      */
     public void testCiphertextBindingAndModelRollback() throws Exception {
-        createModel("bind", 4, gaussian(200, 5));
-        putIngestPipeline("bind-ingest", "bind");
-        putSearchPipeline("bind-search", "bind", 4);
-        createIndex("bind-idx", "bind", 4, "bind-ingest");
+        setUpGateway("bind", "bind-idx", 4, 5);
         float[][] docs = gaussian(2, 6);
         String autoId = client().prepareIndex("bind-idx")
                 .setSource(doc(docs[0], 0), XContentType.JSON)
@@ -403,18 +400,23 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
         return search(index, source, pipeline);
     }
 
+    /** Model {@code model} (4 cells), pipelines {@code <model>-ingest} and {@code <model>-search}, and the index. */
+    void setUpGateway(String model, String index, int probe, int seed) throws Exception {
+        createModel(model, 4, gaussian(200, seed));
+        putIngestPipeline(model + "-ingest", model);
+        putSearchPipeline(model + "-search", model, probe);
+        createIndex(index, model, 4, model + "-ingest");
+    }
+
     public void testEndToEnd() throws Exception {
-        createModel("e2e", 4, gaussian(200, 3));
-        putIngestPipeline("e2e-ingest", "e2e");
-        putSearchPipeline("e2e-search", "e2e", 2);
-        createIndex("mail", "e2e", 4, "e2e-ingest");
+        setUpGateway("e2e", "mail", 2, 3);
 
         float[][] docs = gaussian(60, 4);
         BulkRequestBuilder bulk = client().prepareBulk().setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE);
         for (int i = 0; i < docs.length; i++) {
             var req = client().prepareIndex("mail").setSource(doc(docs[i], i), XContentType.JSON);
             if (i < 50) {
-                req.setId("d" + i); // the last ten get auto-generated ids (vector-PRF nonce fallback)
+                req.setId("d" + i); // the last ten get their ids from the ingest processor
             }
             bulk.add(req);
         }
