@@ -282,6 +282,50 @@ public class MainErrorsTest {
         assertTrue(r.assertOneLineError().contains("--mode must be keyed or ckks"));
     }
 
+    /** --beta 0 and --cells 1 switch a protection off: only with --insecure. */
+    @Test
+    public void protectionsOffOnlyWithInsecure() throws Exception {
+        Path dir = tmp.getRoot().toPath();
+        Path[] km = keyAndModel(dir); // writes dir/sample.jsonl
+        String sample = dir.resolve("sample.jsonl").toString();
+        String line = run(
+                        "fit",
+                        "--key",
+                        km[0].toString(),
+                        "--vectors",
+                        sample,
+                        "--out",
+                        dir.resolve("b.json").toString(),
+                        "--beta",
+                        "0")
+                .assertOneLineError();
+        assertTrue(line, line.contains("--beta = 0 disables the prefix noise") && line.contains("--insecure"));
+        line = run(
+                        "fit",
+                        "--key",
+                        km[0].toString(),
+                        "--vectors",
+                        sample,
+                        "--out",
+                        dir.resolve("c.json").toString(),
+                        "--cells",
+                        "1")
+                .assertOneLineError();
+        assertTrue(line, line.contains("--cells = 1") && line.contains("--insecure"));
+        CliTestSupport.Result ok = run(
+                "fit",
+                "--key",
+                km[0].toString(),
+                "--vectors",
+                sample,
+                "--out",
+                dir.resolve("d.json").toString(),
+                "--cells",
+                "1",
+                "--insecure");
+        assertEquals(ok.toString(), 0, ok.code());
+    }
+
     @Test
     public void everyCommandHasHelp() {
         List<String> names = new ArrayList<>(Main.clientCommands().keySet());
