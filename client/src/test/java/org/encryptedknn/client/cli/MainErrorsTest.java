@@ -287,43 +287,22 @@ public class MainErrorsTest {
     public void protectionsOffOnlyWithInsecure() throws Exception {
         Path dir = tmp.getRoot().toPath();
         Path[] km = keyAndModel(dir); // writes dir/sample.jsonl
-        String sample = dir.resolve("sample.jsonl").toString();
-        String line = run(
-                        "fit",
-                        "--key",
-                        km[0].toString(),
-                        "--vectors",
-                        sample,
-                        "--out",
-                        dir.resolve("b.json").toString(),
-                        "--beta",
-                        "0")
-                .assertOneLineError();
-        assertTrue(line, line.contains("--beta = 0 disables the prefix noise") && line.contains("--insecure"));
-        line = run(
-                        "fit",
-                        "--key",
-                        km[0].toString(),
-                        "--vectors",
-                        sample,
-                        "--out",
-                        dir.resolve("c.json").toString(),
-                        "--cells",
-                        "1")
-                .assertOneLineError();
-        assertTrue(line, line.contains("--cells = 1") && line.contains("--insecure"));
-        CliTestSupport.Result ok = run(
+        List<String> fit = List.of(
                 "fit",
                 "--key",
                 km[0].toString(),
                 "--vectors",
-                sample,
-                "--out",
-                dir.resolve("d.json").toString(),
-                "--cells",
-                "1",
-                "--insecure");
-        assertEquals(ok.toString(), 0, ok.code());
+                dir.resolve("sample.jsonl").toString());
+        String[][] cases = {{"--beta", "0", "--beta = 0 disables the prefix noise"}, {"--cells", "1", "--cells = 1"}};
+        for (String[] c : cases) {
+            List<String> args = new ArrayList<>(fit);
+            args.addAll(List.of("--out", dir.resolve(c[0] + ".json").toString(), c[0], c[1]));
+            String line = run(args.toArray(new String[0])).assertOneLineError();
+            assertTrue(line, line.contains(c[2]) && line.contains("--insecure"));
+            args.add("--insecure");
+            CliTestSupport.Result ok = run(args.toArray(new String[0]));
+            assertEquals(ok.toString(), 0, ok.code());
+        }
     }
 
     @Test
