@@ -12,7 +12,6 @@ import org.apache.lucene.document.KnnFloatVectorField;
 import org.apache.lucene.index.VectorSimilarityFunction;
 import org.apache.lucene.search.FieldExistsQuery;
 import org.apache.lucene.search.Query;
-import org.apache.lucene.util.BytesRef;
 import org.encryptedknn.settings.EncryptedKnnSettings;
 import org.encryptedknn.stats.PluginStats;
 import org.encryptedknn.transform.EncryptedVector;
@@ -358,8 +357,10 @@ public final class EncryptedKnnVectorFieldMapper extends ParametrizedFieldMapper
         context.doc()
                 .add(new BinaryDocValuesField(
                         ResidualDocValues.residualField(field),
-                        new BytesRef(ResidualDocValues.encode(vector.cell(), vector.epoch(), vector.keyedResidual()))));
-        context.doc().add(new BinaryDocValuesField(ResidualDocValues.nonceField(field), new BytesRef(vector.nonce())));
+                        ResidualDocValues.encodeResidual(vector.cell(), vector.epoch(), vector.keyedResidual())));
+        context.doc()
+                .add(new BinaryDocValuesField(
+                        ResidualDocValues.nonceField(field), ResidualDocValues.encodeNonce(vector.nonce())));
         context.doc().add(new IntField(ResidualDocValues.epochField(field), vector.epoch(), Field.Store.NO));
         PluginStats.DOCUMENTS_PARSED.increment();
     }

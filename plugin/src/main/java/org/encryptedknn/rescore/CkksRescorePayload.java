@@ -7,13 +7,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
-import org.apache.lucene.util.BytesRef;
 import org.encryptedknn.he.CkksContext;
 import org.encryptedknn.he.CkksParameters;
 import org.encryptedknn.he.CkksScorer;
 import org.encryptedknn.he.HeException;
 import org.encryptedknn.mapper.EncryptedFieldSpec;
-import org.encryptedknn.mapper.ResidualDocValues;
+import org.encryptedknn.protocol.RescoreQueryFormat;
+import org.encryptedknn.transform.ResidualLayout;
 import org.opensearch.core.common.io.stream.StreamInput;
 import org.opensearch.core.common.io.stream.StreamOutput;
 import org.opensearch.core.xcontent.XContentBuilder;
@@ -54,7 +54,7 @@ public final class CkksRescorePayload extends RescorePayload<byte[]> {
                         params.coeffModulusBits(),
                         params.scaleBits(),
                         params.blockWidth(),
-                        PATH + ".ckks"),
+                        PATH + "." + RescoreQueryFormat.CKKS),
                 sortedCopy(cells, byte[]::clone),
                 epoch);
     }
@@ -87,7 +87,7 @@ public final class CkksRescorePayload extends RescorePayload<byte[]> {
         for (int i = 0; i < nBits; i++) {
             bits.add(in.readVInt());
         }
-        return CkksContexts.check(polyDegree, bits, in.readVInt(), in.readVInt(), PATH + ".ckks");
+        return CkksContexts.check(polyDegree, bits, in.readVInt(), in.readVInt(), PATH + "." + RescoreQueryFormat.CKKS);
     }
 
     private static TreeMap<Integer, byte[]> readCells(StreamInput in, CkksParameters params) throws IOException {
@@ -152,7 +152,7 @@ public final class CkksRescorePayload extends RescorePayload<byte[]> {
     private void validateShape() {
         checkPrefixShape();
         if (cells().isEmpty()) {
-            throw bad(PATH + ".cells", "at least one cell ciphertext is required in ckks mode");
+            throw bad(PATH + "." + RescoreQueryFormat.CELLS, "at least one cell ciphertext is required in ckks mode");
         }
         checkCellCount(MAX_CELLS);
         checkEpoch();
@@ -199,11 +199,11 @@ public final class CkksRescorePayload extends RescorePayload<byte[]> {
 
     @Override
     void modeFieldsToXContent(XContentBuilder builder) throws IOException {
-        builder.startObject("ckks");
-        builder.field("poly_degree", params.polyDegree());
-        builder.field("coeff_modulus_bits", params.coeffModulusBits());
-        builder.field("scale_bits", params.scaleBits());
-        builder.field("block_width", params.blockWidth());
+        builder.startObject(RescoreQueryFormat.CKKS);
+        builder.field(RescoreQueryFormat.POLY_DEGREE, params.polyDegree());
+        builder.field(RescoreQueryFormat.COEFF_MODULUS_BITS, params.coeffModulusBits());
+        builder.field(RescoreQueryFormat.SCALE_BITS, params.scaleBits());
+        builder.field(RescoreQueryFormat.BLOCK_WIDTH, params.blockWidth());
         builder.endObject();
     }
 
@@ -224,24 +224,26 @@ public final class CkksRescorePayload extends RescorePayload<byte[]> {
             String key = parser.currentName();
             token = parser.nextToken();
             switch (key) {
-                case "prefix" -> prefix = parseFloats(parser, PATH + ".prefix", MAX_VECTOR, ERRORS);
-                case "cells" -> cellValues = parseCells(parser, ERRORS, MAX_CELLS, Cell.READER);
-                case "epoch" -> epoch = parseInt(parser, PATH + ".epoch", 1, Integer.MAX_VALUE);
-                case "ckks" -> params = parseParams(parser);
+                case RescoreQueryFormat.PREFIX ->
+                    prefix = parseFloats(parser, PATH + "." + RescoreQueryFormat.PREFIX, MAX_VECTOR, ERRORS);
+                case RescoreQueryFormat.CELLS -> cellValues = parseCells(parser, ERRORS, MAX_CELLS, Cell.READER);
+                case RescoreQueryFormat.EPOCH ->
+                    epoch = parseInt(parser, PATH + "." + RescoreQueryFormat.EPOCH, 1, Integer.MAX_VALUE);
+                case RescoreQueryFormat.CKKS -> params = parseParams(parser);
                 default ->
                     throw bad(PATH, "unknown key [" + key + "]; supported in ckks mode: prefix, cells, epoch, ckks");
             }
         }
         if (prefix == null) {
-            throw bad(PATH + ".prefix", "is required");
+            throw bad(PATH + "." + RescoreQueryFormat.PREFIX, "is required");
         }
         if (params == null) {
             throw bad(
-                    PATH + ".ckks",
+                    PATH + "." + RescoreQueryFormat.CKKS,
                     "is required: {\"poly_degree\":…,\"coeff_modulus_bits\":[…],\"scale_bits\":…,\"block_width\":…}");
         }
         if (cellValues == null || cellValues.isEmpty()) {
-            throw bad(PATH + ".cells", "at least one cell ciphertext is required in ckks mode");
+            throw bad(PATH + "." + RescoreQueryFormat.CELLS, "at least one cell ciphertext is required in ckks mode");
         }
         // Sizes are bounded by the (now known and allowed) parameters before any base64 is decoded.
         long maxBytes = maxCiphertextBytes(params);
@@ -293,7 +295,7 @@ public final class CkksRescorePayload extends RescorePayload<byte[]> {
     }
 
     private static CkksParameters parseParams(XContentParser parser) throws IOException {
-        String path = PATH + ".ckks";
+        String path = PATH + "." + RescoreQueryFormat.CKKS;
         if (parser.currentToken() != XContentParser.Token.START_OBJECT) {
             throw bad(
                     path,
@@ -311,15 +313,21 @@ public final class CkksRescorePayload extends RescorePayload<byte[]> {
             String key = parser.currentName();
             parser.nextToken();
             switch (key) {
-                case "poly_degree" -> n = parseInt(parser, path + ".poly_degree", 1, 1 << 17);
-                case "scale_bits" -> scale = parseInt(parser, path + ".scale_bits", 1, 128);
-                case "block_width" -> width = parseInt(parser, path + ".block_width", 1, 1 << 16);
-                case "coeff_modulus_bits" -> {
-                    float[] values = parseFloats(parser, path + ".coeff_modulus_bits", 16, ERRORS);
+                case RescoreQueryFormat.POLY_DEGREE ->
+                    n = parseInt(parser, path + "." + RescoreQueryFormat.POLY_DEGREE, 1, 1 << 17);
+                case RescoreQueryFormat.SCALE_BITS ->
+                    scale = parseInt(parser, path + "." + RescoreQueryFormat.SCALE_BITS, 1, 128);
+                case RescoreQueryFormat.BLOCK_WIDTH ->
+                    width = parseInt(parser, path + "." + RescoreQueryFormat.BLOCK_WIDTH, 1, 1 << 16);
+                case RescoreQueryFormat.COEFF_MODULUS_BITS -> {
+                    float[] values =
+                            parseFloats(parser, path + "." + RescoreQueryFormat.COEFF_MODULUS_BITS, 16, ERRORS);
                     bits = new ArrayList<>();
                     for (float v : values) {
                         if (v != Math.rint(v) || v < 1 || v > 128) {
-                            throw bad(path + ".coeff_modulus_bits", "must be small integers, got " + v);
+                            throw bad(
+                                    path + "." + RescoreQueryFormat.COEFF_MODULUS_BITS,
+                                    "must be small integers, got " + v);
                         }
                         bits.add((int) v);
                     }
@@ -356,8 +364,8 @@ public final class CkksRescorePayload extends RescorePayload<byte[]> {
     }
 
     /** True when a stored residual record can be packed into a block of this query's parameters. */
-    public boolean residualFits(BytesRef record) {
-        int length = ResidualDocValues.residualLength(record);
+    public boolean residualFits(ResidualLayout.Residual record) {
+        int length = record.length();
         return length >= 1 && length <= parameters().blockWidth();
     }
 }

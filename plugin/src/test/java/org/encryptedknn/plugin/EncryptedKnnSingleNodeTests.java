@@ -587,8 +587,8 @@ public class EncryptedKnnSingleNodeTests extends OpenSearchSingleNodeTestCase {
                         1e-4f * Math.max(1f, Math.abs(hit.getScore())));
             }
             // the per-hit field: p, n, cell, epoch; the exact residual term (probed) or z (unprobed)
-            Map<?, ?> info = (Map<?, ?>) hit.field(org.encryptedknn.rescore.EncryptedKnnRescorer.HIT_FIELD)
-                    .getValue();
+            Map<?, ?> info = (Map<?, ?>)
+                    hit.field(org.encryptedknn.protocol.HitField.NAME).getValue();
             assertArrayEquals(v.prefix(), EncryptedVector.decodeFloats((String) info.get("prefix")), 0f);
             assertEquals(java.util.Base64.getEncoder().encodeToString(v.nonce()), info.get("nonce"));
             assertEquals(v.cell(), ((Number) info.get("cell")).intValue());
