@@ -2,6 +2,7 @@ package org.encryptedknn.transform;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 
 /**
  * The one owner of the record's binary forms, the doc values the plugin's mapper writes (design.md §5.2):
@@ -46,12 +47,12 @@ public final class ResidualLayout {
     /** The SAP nonce from a nonce doc value (versioned or the first, bare form). */
     public static byte[] nonce(byte[] bytes, int offset, int length) {
         if (length == RecordFormat.NONCE_BYTES) {
-            return java.util.Arrays.copyOfRange(bytes, offset, offset + length);
+            return Arrays.copyOfRange(bytes, offset, offset + length);
         }
         if (length == RecordFormat.NONCE_BYTES + 1 && bytes[offset] == VERSION) {
-            return java.util.Arrays.copyOfRange(bytes, offset + 1, offset + length);
+            return Arrays.copyOfRange(bytes, offset + 1, offset + length);
         }
-        throw unreadable("nonce", length, bytes[offset]);
+        throw unreadable("nonce", length, length > 0 ? bytes[offset] : 0);
     }
 
     /** A residual doc value read in place: header fields and the z values without copying the record. */
