@@ -68,11 +68,11 @@ public final class CkksSearch {
     /** {@code {"poly_degree":…,"coeff_modulus_bits":[…],"scale_bits":…,"block_width":…}}. */
     public static ObjectNode parametersJson(CkksParameters p) {
         ObjectNode node = OpenSearchHttp.JSON.createObjectNode();
-        node.put(RescoreQueryFormat.POLY_DEGREE, p.polyDegree());
-        ArrayNode bits = node.putArray(RescoreQueryFormat.COEFF_MODULUS_BITS);
+        node.put(RescoreQueryFormat.Ckks.POLY_DEGREE, p.polyDegree());
+        ArrayNode bits = node.putArray(RescoreQueryFormat.Ckks.COEFF_MODULUS_BITS);
         p.coeffModulusBits().forEach(bits::add);
-        node.put(RescoreQueryFormat.SCALE_BITS, p.scaleBits());
-        node.put(RescoreQueryFormat.BLOCK_WIDTH, p.blockWidth());
+        node.put(RescoreQueryFormat.Ckks.SCALE_BITS, p.scaleBits());
+        node.put(RescoreQueryFormat.Ckks.BLOCK_WIDTH, p.blockWidth());
         return node;
     }
 
@@ -88,15 +88,15 @@ public final class CkksSearch {
         Map<String, double[]> sums = new HashMap<>();
         for (JsonNode hit : hits) {
             JsonNode f = EncryptedSearch.hitInfo(hit);
-            if (f.has(HitField.CIPHERTEXT)) {
-                byte[] ct = binary(f.path(HitField.CIPHERTEXT));
+            if (f.has(HitField.CIPHERTEXT.key())) {
+                byte[] ct = binary(f.path(HitField.CIPHERTEXT.key()));
                 if (sums.put(
-                                f.path(HitField.BATCH).asText(),
+                                f.path(HitField.BATCH.key()).asText(),
                                 keyHolder.decryptBatch(
-                                        ct, f.path(HitField.COUNT).asInt()))
+                                        ct, f.path(HitField.COUNT.key()).asInt()))
                         != null) {
                     throw new IllegalStateException(
-                            "batch " + f.path(HitField.BATCH).asText() + " appears twice in the response");
+                            "batch " + f.path(HitField.BATCH.key()).asText() + " appears twice in the response");
                 }
                 batchesDecrypted++;
             }
@@ -112,16 +112,16 @@ public final class CkksSearch {
             EncryptedVector v = d.record();
             JsonNode f = d.info();
             double prefix = transform.prefixScore(search.query(), v);
-            boolean probed = f.path(HitField.PROBED).asBoolean(false);
+            boolean probed = f.path(HitField.PROBED.key()).asBoolean(false);
             double score;
             boolean exact;
             if (probed) {
-                double[] batch = sums.get(f.path(HitField.BATCH).asText());
+                double[] batch = sums.get(f.path(HitField.BATCH.key()).asText());
                 if (batch == null) {
                     throw new IllegalStateException("hit " + hit.path("_id").asText() + " refers to batch "
-                            + f.path(HitField.BATCH).asText() + " whose ciphertext is not in the response");
+                            + f.path(HitField.BATCH.key()).asText() + " whose ciphertext is not in the response");
                 }
-                score = prefix + batch[f.path(HitField.SLOT).asInt()];
+                score = prefix + batch[f.path(HitField.SLOT.key()).asInt()];
                 exact = true;
             } else if (d.hasResidual()) {
                 score = prefix + transform.residualScore(search.query(), v);
@@ -233,14 +233,14 @@ public final class CkksSearch {
     }
 
     private void fillCells(ObjectNode q) {
-        ObjectNode cells = q.putObject(RescoreQueryFormat.CELLS);
+        ObjectNode cells = q.putObject(RescoreQueryFormat.Query.CELLS);
         long start = System.nanoTime();
         for (Map.Entry<Integer, float[]> e : search.cellQueries().entrySet()) {
             // a binary node: base64 text in JSON, raw bytes in CBOR (OpenSearchHttp#postCbor)
             cells.put(Integer.toString(e.getKey()), keyHolder.encryptQuery(e.getValue()));
         }
         encryptNanos += System.nanoTime() - start;
-        q.set(RescoreQueryFormat.CKKS, parametersJson(keyHolder.context().parameters()));
+        q.set(RescoreQueryFormat.Query.CKKS, parametersJson(keyHolder.context().parameters()));
     }
 
     /** Time spent encrypting the cell queries so far (key holder). */

@@ -97,7 +97,7 @@ public final class EncryptedSearch {
     public ObjectNode keyedBody(int k, int window, int size) {
         ObjectNode body = stageOneBody(k, size);
         excludeCiphertexts(body, window, size);
-        ObjectNode cells = rescoreQuery(body, window, "keyed").putObject(RescoreQueryFormat.CELLS);
+        ObjectNode cells = rescoreQuery(body, window, "keyed").putObject(RescoreQueryFormat.Query.CELLS);
         cellQueries.forEach((c, z) -> cells.put(Integer.toString(c), EncryptedVector.encodeFloats(z)));
         return body;
     }
@@ -120,7 +120,7 @@ public final class EncryptedSearch {
         spec.put(RescoreQueryFormat.FIELD, field);
         spec.put(RescoreQueryFormat.MODE, mode);
         ObjectNode q = spec.putObject(RescoreQueryFormat.QUERY);
-        ArrayNode prefix = q.putArray(RescoreQueryFormat.PREFIX);
+        ArrayNode prefix = q.putArray(RescoreQueryFormat.Query.PREFIX);
         for (float v : scaledPrefix) {
             prefix.add(v);
         }
@@ -150,8 +150,9 @@ public final class EncryptedSearch {
             HitData d = hitData(hit, field, residualDimension);
             EncryptedVector v = d.record();
             double residual;
-            if (d.info().path(HitField.PROBED).asBoolean(false) && d.info().has(HitField.RESIDUAL)) {
-                residual = d.info().path(HitField.RESIDUAL).asDouble();
+            if (d.info().path(HitField.PROBED.key()).asBoolean(false)
+                    && d.info().has(HitField.RESIDUAL.key())) {
+                residual = d.info().path(HitField.RESIDUAL.key()).asDouble();
             } else if (d.hasResidual()) {
                 residual = VectorTransform.residualScore(
                         keyedQueries.computeIfAbsent(v.cell(), c -> transform.keyedResidualQuery(query, c)), v);
@@ -174,21 +175,25 @@ public final class EncryptedSearch {
     static HitData hitData(JsonNode hit, String field, int residualDimension) {
         JsonNode info = hitInfo(hit);
         JsonNode source = hit.path("_source").path(field);
-        JsonNode z = info.has(HitField.KEYED_RESIDUAL)
-                ? info.path(HitField.KEYED_RESIDUAL)
+        JsonNode z = info.has(HitField.KEYED_RESIDUAL.key())
+                ? info.path(HitField.KEYED_RESIDUAL.key())
                 : source.path(RecordFormat.KEYED_RESIDUAL);
         boolean hasResidual = z.isTextual();
         EncryptedVector record = new EncryptedVector(
-                info.has(HitField.PREFIX)
+                info.has(HitField.PREFIX.key())
                         ? EncryptedVector.decodeFloats(
-                                info.path(HitField.PREFIX).asText())
+                                info.path(HitField.PREFIX.key()).asText())
                         : floats(source.path(RecordFormat.PREFIX)),
                 Base64.getDecoder()
-                        .decode((info.has(HitField.NONCE) ? info.path(HitField.NONCE) : source.path(RecordFormat.NONCE))
+                        .decode((info.has(HitField.NONCE.key())
+                                        ? info.path(HitField.NONCE.key())
+                                        : source.path(RecordFormat.NONCE))
                                 .asText()),
-                (info.has(HitField.CELL) ? info.path(HitField.CELL) : source.path(RecordFormat.CELL)).asInt(),
+                (info.has(HitField.CELL.key()) ? info.path(HitField.CELL.key()) : source.path(RecordFormat.CELL))
+                        .asInt(),
                 hasResidual ? EncryptedVector.decodeFloats(z.asText()) : new float[residualDimension],
-                (info.has(HitField.EPOCH) ? info.path(HitField.EPOCH) : source.path(RecordFormat.EPOCH)).asInt());
+                (info.has(HitField.EPOCH.key()) ? info.path(HitField.EPOCH.key()) : source.path(RecordFormat.EPOCH))
+                        .asInt());
         return new HitData(record, hasResidual, info);
     }
 

@@ -20,15 +20,25 @@ public final class RescoreQueryFormat {
     public static final String MODE = "mode";
     public static final String QUERY = "query";
 
-    public static final String PREFIX = "prefix";
-    public static final String CELLS = "cells";
-    public static final String EPOCH = "epoch";
-    public static final String CKKS = "ckks";
+    /** The keys of {@code query}. */
+    public static final class Query {
+        public static final String PREFIX = "prefix";
+        public static final String CELLS = "cells";
+        public static final String EPOCH = "epoch";
+        public static final String CKKS = "ckks";
 
-    public static final String POLY_DEGREE = "poly_degree";
-    public static final String COEFF_MODULUS_BITS = "coeff_modulus_bits";
-    public static final String SCALE_BITS = "scale_bits";
-    public static final String BLOCK_WIDTH = "block_width";
+        private Query() {}
+    }
+
+    /** The keys of {@code query.ckks}, the CKKS parameters the ciphertexts were made with. */
+    public static final class Ckks {
+        private Ckks() {}
+
+        public static final String POLY_DEGREE = "poly_degree";
+        public static final String COEFF_MODULUS_BITS = "coeff_modulus_bits";
+        public static final String SCALE_BITS = "scale_bits";
+        public static final String BLOCK_WIDTH = "block_width";
+    }
 
     private RescoreQueryFormat() {}
 }

@@ -26,9 +26,6 @@ public final class RecordFormat {
     public static final String KEYED_RESIDUAL = "z";
     public static final String EPOCH = "e";
 
-    /** Bytes of the SAP nonce {@code n}. */
-    public static final int NONCE_BYTES = ScaleAndPerturb.NONCE_LENGTH;
-
     /**
      * What a record must look like for one field: the model's dimensions, and whether {@code z} may be absent (a
      * {@code _source} that left it out; the reader then puts zeros in its place).
@@ -51,6 +48,9 @@ public final class RecordFormat {
             return prefixDimension + residualDimension;
         }
     }
+
+    /** Bytes of the SAP nonce {@code n}. */
+    public static final int NONCE_BYTES = ScaleAndPerturb.NONCE_LENGTH;
 
     private RecordFormat() {}
 

@@ -239,38 +239,39 @@ public final class EncryptedKnnFetchSubPhase implements FetchSubPhase {
             int doc = leafDoc + hitContext.readerContext().docBase;
             boolean rescored = context.isRescored(doc);
             Map<String, Object> value = new LinkedHashMap<>();
-            value.put(HitField.CELL, score.cell());
-            value.put(HitField.EPOCH, score.epoch());
-            value.put(HitField.PREFIX, EncryptedVector.encodeFloats(score.p()));
+            value.put(HitField.CELL.key(), score.cell());
+            value.put(HitField.EPOCH.key(), score.epoch());
+            value.put(HitField.PREFIX.key(), EncryptedVector.encodeFloats(score.p()));
             if (nonces != null && nonces.advanceExact(leafDoc)) {
                 value.put(
-                        HitField.NONCE,
+                        HitField.NONCE.key(),
                         Base64.getEncoder().encodeToString(ResidualDocValues.nonce(nonces.binaryValue())));
             }
             boolean probed = batches == null ? rescored && score.probed() : batches.slots.containsKey(doc);
-            value.put(HitField.PROBED, probed);
+            value.put(HitField.PROBED.key(), probed);
             if (rescored && !probed) {
-                value.put(HitField.KEYED_RESIDUAL, EncryptedVector.encodeFloats(cursor.residual()));
+                value.put(HitField.KEYED_RESIDUAL.key(), EncryptedVector.encodeFloats(cursor.residual()));
             }
             if (batches == null) {
                 if (probed) {
-                    value.put(HitField.RESIDUAL, score.residualTerm());
+                    value.put(HitField.RESIDUAL.key(), score.residualTerm());
                 }
             } else {
                 Slot slot = batches.slots.get(doc);
                 if (slot != null) {
                     Batch batch = slot.batch();
-                    value.put(HitField.BATCH, batch.id);
-                    value.put(HitField.SLOT, slot.slot());
+                    value.put(HitField.BATCH.key(), batch.id);
+                    value.put(HitField.SLOT.key(), slot.slot());
                     if (!batch.emitted) {
                         batch.emitted = true;
-                        value.put(HitField.COUNT, batch.count);
-                        value.put(HitField.CIPHERTEXT, batch.ciphertext); // base64 in JSON, raw bytes in CBOR/SMILE
+                        value.put(HitField.COUNT.key(), batch.count);
+                        value.put(
+                                HitField.CIPHERTEXT.key(), batch.ciphertext); // base64 in JSON, raw bytes in CBOR/SMILE
                     }
                 }
             }
             if (!rescored) {
-                value.put(HitField.RESCORED, false);
+                value.put(HitField.RESCORED.key(), false);
             }
             hitContext.hit().setDocumentField(HitField.NAME, new DocumentField(HitField.NAME, List.of(value)));
         }

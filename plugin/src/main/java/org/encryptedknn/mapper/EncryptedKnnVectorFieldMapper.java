@@ -61,8 +61,12 @@ public final class EncryptedKnnVectorFieldMapper extends ParametrizedFieldMapper
     public static final String ATTR_PREFIX_DIMENSION = "encrypted_knn.prefix_dimension";
     public static final String ATTR_CELLS = "encrypted_knn.cells";
     public static final String ATTR_FORMAT_VERSION = "encrypted_knn.format_version";
-    /** Version of the on-disk layout (vector over p + residual doc value + epoch field). */
-    public static final int FORMAT_VERSION = 1;
+    /**
+     * Version of the on-disk layout (vector over p + residual and nonce doc values + epoch field). 2: the doc values
+     * carry a version byte ({@link org.encryptedknn.transform.ResidualLayout}); this plugin still reads 1, and a
+     * plugin that reads only 1 refuses a 2 instead of misreading it.
+     */
+    public static final int FORMAT_VERSION = 2;
 
     public static final int MAX_DIMENSION = 16_000;
     /** Lucene's HNSW limit on indexed vector dimensions. */

@@ -54,7 +54,7 @@ public final class CkksRescorePayload extends RescorePayload<byte[]> {
                         params.coeffModulusBits(),
                         params.scaleBits(),
                         params.blockWidth(),
-                        PATH + "." + RescoreQueryFormat.CKKS),
+                        PATH + "." + RescoreQueryFormat.Query.CKKS),
                 sortedCopy(cells, byte[]::clone),
                 epoch);
     }
@@ -87,7 +87,8 @@ public final class CkksRescorePayload extends RescorePayload<byte[]> {
         for (int i = 0; i < nBits; i++) {
             bits.add(in.readVInt());
         }
-        return CkksContexts.check(polyDegree, bits, in.readVInt(), in.readVInt(), PATH + "." + RescoreQueryFormat.CKKS);
+        return CkksContexts.check(
+                polyDegree, bits, in.readVInt(), in.readVInt(), PATH + "." + RescoreQueryFormat.Query.CKKS);
     }
 
     private static TreeMap<Integer, byte[]> readCells(StreamInput in, CkksParameters params) throws IOException {
@@ -152,7 +153,9 @@ public final class CkksRescorePayload extends RescorePayload<byte[]> {
     private void validateShape() {
         checkPrefixShape();
         if (cells().isEmpty()) {
-            throw bad(PATH + "." + RescoreQueryFormat.CELLS, "at least one cell ciphertext is required in ckks mode");
+            throw bad(
+                    PATH + "." + RescoreQueryFormat.Query.CELLS,
+                    "at least one cell ciphertext is required in ckks mode");
         }
         checkCellCount(MAX_CELLS);
         checkEpoch();
@@ -199,11 +202,11 @@ public final class CkksRescorePayload extends RescorePayload<byte[]> {
 
     @Override
     void modeFieldsToXContent(XContentBuilder builder) throws IOException {
-        builder.startObject(RescoreQueryFormat.CKKS);
-        builder.field(RescoreQueryFormat.POLY_DEGREE, params.polyDegree());
-        builder.field(RescoreQueryFormat.COEFF_MODULUS_BITS, params.coeffModulusBits());
-        builder.field(RescoreQueryFormat.SCALE_BITS, params.scaleBits());
-        builder.field(RescoreQueryFormat.BLOCK_WIDTH, params.blockWidth());
+        builder.startObject(RescoreQueryFormat.Query.CKKS);
+        builder.field(RescoreQueryFormat.Ckks.POLY_DEGREE, params.polyDegree());
+        builder.field(RescoreQueryFormat.Ckks.COEFF_MODULUS_BITS, params.coeffModulusBits());
+        builder.field(RescoreQueryFormat.Ckks.SCALE_BITS, params.scaleBits());
+        builder.field(RescoreQueryFormat.Ckks.BLOCK_WIDTH, params.blockWidth());
         builder.endObject();
     }
 
@@ -224,26 +227,28 @@ public final class CkksRescorePayload extends RescorePayload<byte[]> {
             String key = parser.currentName();
             token = parser.nextToken();
             switch (key) {
-                case RescoreQueryFormat.PREFIX ->
-                    prefix = parseFloats(parser, PATH + "." + RescoreQueryFormat.PREFIX, MAX_VECTOR, ERRORS);
-                case RescoreQueryFormat.CELLS -> cellValues = parseCells(parser, ERRORS, MAX_CELLS, Cell.READER);
-                case RescoreQueryFormat.EPOCH ->
-                    epoch = parseInt(parser, PATH + "." + RescoreQueryFormat.EPOCH, 1, Integer.MAX_VALUE);
-                case RescoreQueryFormat.CKKS -> params = parseParams(parser);
+                case RescoreQueryFormat.Query.PREFIX ->
+                    prefix = parseFloats(parser, PATH + "." + RescoreQueryFormat.Query.PREFIX, MAX_VECTOR, ERRORS);
+                case RescoreQueryFormat.Query.CELLS -> cellValues = parseCells(parser, ERRORS, MAX_CELLS, Cell.READER);
+                case RescoreQueryFormat.Query.EPOCH ->
+                    epoch = parseInt(parser, PATH + "." + RescoreQueryFormat.Query.EPOCH, 1, Integer.MAX_VALUE);
+                case RescoreQueryFormat.Query.CKKS -> params = parseParams(parser);
                 default ->
                     throw bad(PATH, "unknown key [" + key + "]; supported in ckks mode: prefix, cells, epoch, ckks");
             }
         }
         if (prefix == null) {
-            throw bad(PATH + "." + RescoreQueryFormat.PREFIX, "is required");
+            throw bad(PATH + "." + RescoreQueryFormat.Query.PREFIX, "is required");
         }
         if (params == null) {
             throw bad(
-                    PATH + "." + RescoreQueryFormat.CKKS,
+                    PATH + "." + RescoreQueryFormat.Query.CKKS,
                     "is required: {\"poly_degree\":…,\"coeff_modulus_bits\":[…],\"scale_bits\":…,\"block_width\":…}");
         }
         if (cellValues == null || cellValues.isEmpty()) {
-            throw bad(PATH + "." + RescoreQueryFormat.CELLS, "at least one cell ciphertext is required in ckks mode");
+            throw bad(
+                    PATH + "." + RescoreQueryFormat.Query.CELLS,
+                    "at least one cell ciphertext is required in ckks mode");
         }
         // Sizes are bounded by the (now known and allowed) parameters before any base64 is decoded.
         long maxBytes = maxCiphertextBytes(params);
@@ -295,7 +300,7 @@ public final class CkksRescorePayload extends RescorePayload<byte[]> {
     }
 
     private static CkksParameters parseParams(XContentParser parser) throws IOException {
-        String path = PATH + "." + RescoreQueryFormat.CKKS;
+        String path = PATH + "." + RescoreQueryFormat.Query.CKKS;
         if (parser.currentToken() != XContentParser.Token.START_OBJECT) {
             throw bad(
                     path,
@@ -313,20 +318,20 @@ public final class CkksRescorePayload extends RescorePayload<byte[]> {
             String key = parser.currentName();
             parser.nextToken();
             switch (key) {
-                case RescoreQueryFormat.POLY_DEGREE ->
-                    n = parseInt(parser, path + "." + RescoreQueryFormat.POLY_DEGREE, 1, 1 << 17);
-                case RescoreQueryFormat.SCALE_BITS ->
-                    scale = parseInt(parser, path + "." + RescoreQueryFormat.SCALE_BITS, 1, 128);
-                case RescoreQueryFormat.BLOCK_WIDTH ->
-                    width = parseInt(parser, path + "." + RescoreQueryFormat.BLOCK_WIDTH, 1, 1 << 16);
-                case RescoreQueryFormat.COEFF_MODULUS_BITS -> {
+                case RescoreQueryFormat.Ckks.POLY_DEGREE ->
+                    n = parseInt(parser, path + "." + RescoreQueryFormat.Ckks.POLY_DEGREE, 1, 1 << 17);
+                case RescoreQueryFormat.Ckks.SCALE_BITS ->
+                    scale = parseInt(parser, path + "." + RescoreQueryFormat.Ckks.SCALE_BITS, 1, 128);
+                case RescoreQueryFormat.Ckks.BLOCK_WIDTH ->
+                    width = parseInt(parser, path + "." + RescoreQueryFormat.Ckks.BLOCK_WIDTH, 1, 1 << 16);
+                case RescoreQueryFormat.Ckks.COEFF_MODULUS_BITS -> {
                     float[] values =
-                            parseFloats(parser, path + "." + RescoreQueryFormat.COEFF_MODULUS_BITS, 16, ERRORS);
+                            parseFloats(parser, path + "." + RescoreQueryFormat.Ckks.COEFF_MODULUS_BITS, 16, ERRORS);
                     bits = new ArrayList<>();
                     for (float v : values) {
                         if (v != Math.rint(v) || v < 1 || v > 128) {
                             throw bad(
-                                    path + "." + RescoreQueryFormat.COEFF_MODULUS_BITS,
+                                    path + "." + RescoreQueryFormat.Ckks.COEFF_MODULUS_BITS,
                                     "must be small integers, got " + v);
                         }
                         bits.add((int) v);

@@ -123,12 +123,12 @@ public final class KeyedRescorePayload extends RescorePayload<float[]> {
             String key = parser.currentName();
             parser.nextToken();
             switch (key) {
-                case RescoreQueryFormat.PREFIX ->
-                    prefix = parseFloats(parser, ERRORS.field(RescoreQueryFormat.PREFIX), MAX_VECTOR, ERRORS);
-                case RescoreQueryFormat.CELLS ->
+                case RescoreQueryFormat.Query.PREFIX ->
+                    prefix = parseFloats(parser, ERRORS.field(RescoreQueryFormat.Query.PREFIX), MAX_VECTOR, ERRORS);
+                case RescoreQueryFormat.Query.CELLS ->
                     cells = parseCells(parser, ERRORS, MAX_CELLS, KeyedRescorePayload::decodeResidual);
-                case RescoreQueryFormat.EPOCH -> {
-                    long value = parseInteger(parser, ERRORS.field(RescoreQueryFormat.EPOCH), ERRORS);
+                case RescoreQueryFormat.Query.EPOCH -> {
+                    long value = parseInteger(parser, ERRORS.field(RescoreQueryFormat.Query.EPOCH), ERRORS);
                     if (value < 1 || value > Integer.MAX_VALUE) {
                         throw bad("[query.epoch] must be >= 1, got " + value);
                     }

@@ -185,9 +185,9 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
         Map<String, double[]> out = new HashMap<>();
         for (SearchHit hit : hits) {
             Map<?, ?> info = hitInfo(hit);
-            if (info.get(HitField.CIPHERTEXT) instanceof byte[] ct
-                    && info.get(HitField.BATCH) instanceof String batch
-                    && info.get(HitField.COUNT) instanceof Number n) {
+            if (info.get(HitField.CIPHERTEXT.key()) instanceof byte[] ct
+                    && info.get(HitField.BATCH.key()) instanceof String batch
+                    && info.get(HitField.COUNT.key()) instanceof Number n) {
                 out.put(batch, keyHolder.decryptBatch(ct, n.intValue()));
             }
         }
@@ -202,9 +202,9 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
             EncryptedQuery query,
             Map<String, double[]> batches) {
         Map<?, ?> info = hitInfo(hit);
-        if (Boolean.TRUE.equals(info.get(HitField.PROBED))
-                && info.get(HitField.BATCH) instanceof String batch
-                && info.get(HitField.SLOT) instanceof Number slot) {
+        if (Boolean.TRUE.equals(info.get(HitField.PROBED.key()))
+                && info.get(HitField.BATCH.key()) instanceof String batch
+                && info.get(HitField.SLOT.key()) instanceof Number slot) {
             double[] sums = batches.get(batch);
             if (sums == null || slot.intValue() >= sums.length) {
                 throw new IllegalStateException("hit [" + hit.getId() + "] refers to batch [" + batch
@@ -212,7 +212,7 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
             }
             return sums[slot.intValue()];
         }
-        if (info.get(HitField.KEYED_RESIDUAL) instanceof String z) {
+        if (info.get(HitField.KEYED_RESIDUAL.key()) instanceof String z) {
             EncryptedVector withZ = new EncryptedVector(
                     record.prefix(), record.nonce(), record.cell(), EncryptedVector.decodeFloats(z), record.epoch());
             return transform.residualScore(query, withZ);
