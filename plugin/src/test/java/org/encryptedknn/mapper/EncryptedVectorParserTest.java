@@ -149,4 +149,14 @@ public class EncryptedVectorParserTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> parse("[" + secret + ",0.5]"));
         assertTrue(!e.getMessage().contains(secret));
     }
+
+    @Test
+    public void refusesDuplicateKeysWithoutEchoingThem() {
+        String secret = "0.987654321";
+        String json =
+                "{\"p\":[" + secret + ",1],\"p\":[1,2],\"n\":\"" + N + "\",\"c\":0,\"z\":\"" + z(6) + "\",\"e\":1}";
+        Exception e = assertThrows(Exception.class, () -> parse(json)); // the parser's strict duplicate detection
+        assertTrue(e.getMessage(), e.getMessage().contains("Duplicate field 'p'"));
+        assertTrue(!e.getMessage().contains(secret));
+    }
 }

@@ -240,9 +240,7 @@ public class EncryptedKnnSingleNodeTests extends OpenSearchSingleNodeTestCase {
                 assertEquals("32", info.getAttribute(EncryptedKnnVectorFieldMapper.ATTR_DIMENSION));
                 assertEquals("8", info.getAttribute(EncryptedKnnVectorFieldMapper.ATTR_PREFIX_DIMENSION));
                 assertEquals("6", info.getAttribute(EncryptedKnnVectorFieldMapper.ATTR_CELLS));
-                assertEquals(
-                        "2",
-                        info.getAttribute(EncryptedKnnVectorFieldMapper.ATTR_FORMAT_VERSION));
+                assertEquals("2", info.getAttribute(EncryptedKnnVectorFieldMapper.ATTR_FORMAT_VERSION));
                 // written by the plugin's codec with the mapping's HNSW parameters
                 assertEquals("32", info.getAttribute(HnswParamsRecordingFormat.ATTR_M));
                 assertEquals("200", info.getAttribute(HnswParamsRecordingFormat.ATTR_EF_CONSTRUCTION));

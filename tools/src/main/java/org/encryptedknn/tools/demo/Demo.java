@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.stream.Stream;
+import org.encryptedknn.transform.RecordFormat;
 import org.encryptedknn.client.ExactSearch;
 import org.encryptedknn.client.Indices;
 import org.encryptedknn.client.OpenSearchHttp;
@@ -375,14 +376,14 @@ public final class Demo {
     static String abbreviate(JsonNode source) {
         ObjectNode copy = source.deepCopy();
         ObjectNode record = (ObjectNode) copy.path(FIELD);
-        JsonNode p = record.path("p");
+        JsonNode p = record.path(RecordFormat.PREFIX);
         List<String> head = new ArrayList<>();
         for (int i = 0; i < Math.min(4, p.size()); i++) {
             head.add(p.get(i).asText());
         }
-        record.put("p", "[" + String.join(", ", head) + ", … " + p.size() + " floats]");
-        String z = record.path("z").asText();
-        record.put("z", z.substring(0, Math.min(40, z.length())) + "… (" + z.length() + " base64 chars)");
+        record.put(RecordFormat.PREFIX, "[" + String.join(", ", head) + ", … " + p.size() + " floats]");
+        String z = record.path(RecordFormat.KEYED_RESIDUAL).asText();
+        record.put(RecordFormat.KEYED_RESIDUAL, z.substring(0, Math.min(40, z.length())) + "… (" + z.length() + " base64 chars)");
         return copy.toPrettyString();
     }
 
