@@ -54,7 +54,7 @@ public final class CkksRescorePayload extends RescorePayload<byte[]> {
                         params.coeffModulusBits(),
                         params.scaleBits(),
                         params.blockWidth(),
-                        PATH + "." + RescoreQueryFormat.Query.CKKS),
+                        PATH + ".ckks"),
                 sortedCopy(cells, byte[]::clone),
                 epoch);
     }
@@ -87,8 +87,7 @@ public final class CkksRescorePayload extends RescorePayload<byte[]> {
         for (int i = 0; i < nBits; i++) {
             bits.add(in.readVInt());
         }
-        return CkksContexts.check(
-                polyDegree, bits, in.readVInt(), in.readVInt(), PATH + "." + RescoreQueryFormat.Query.CKKS);
+        return CkksContexts.check(polyDegree, bits, in.readVInt(), in.readVInt(), PATH + ".ckks");
     }
 
     private static TreeMap<Integer, byte[]> readCells(StreamInput in, CkksParameters params) throws IOException {
@@ -153,9 +152,7 @@ public final class CkksRescorePayload extends RescorePayload<byte[]> {
     private void validateShape() {
         checkPrefixShape();
         if (cells().isEmpty()) {
-            throw bad(
-                    PATH + "." + RescoreQueryFormat.Query.CELLS,
-                    "at least one cell ciphertext is required in ckks mode");
+            throw bad(PATH + ".cells", "at least one cell ciphertext is required in ckks mode");
         }
         checkCellCount(MAX_CELLS);
         checkEpoch();
@@ -228,27 +225,24 @@ public final class CkksRescorePayload extends RescorePayload<byte[]> {
             token = parser.nextToken();
             switch (key) {
                 case RescoreQueryFormat.Query.PREFIX ->
-                    prefix = parseFloats(parser, PATH + "." + RescoreQueryFormat.Query.PREFIX, MAX_VECTOR, ERRORS);
+                    prefix = parseFloats(parser, PATH + ".prefix", MAX_VECTOR, ERRORS);
                 case RescoreQueryFormat.Query.CELLS -> cellValues = parseCells(parser, ERRORS, MAX_CELLS, Cell.READER);
-                case RescoreQueryFormat.Query.EPOCH ->
-                    epoch = parseInt(parser, PATH + "." + RescoreQueryFormat.Query.EPOCH, 1, Integer.MAX_VALUE);
+                case RescoreQueryFormat.Query.EPOCH -> epoch = parseInt(parser, PATH + ".epoch", 1, Integer.MAX_VALUE);
                 case RescoreQueryFormat.Query.CKKS -> params = parseParams(parser);
                 default ->
                     throw bad(PATH, "unknown key [" + key + "]; supported in ckks mode: prefix, cells, epoch, ckks");
             }
         }
         if (prefix == null) {
-            throw bad(PATH + "." + RescoreQueryFormat.Query.PREFIX, "is required");
+            throw bad(PATH + ".prefix", "is required");
         }
         if (params == null) {
             throw bad(
-                    PATH + "." + RescoreQueryFormat.Query.CKKS,
+                    PATH + ".ckks",
                     "is required: {\"poly_degree\":…,\"coeff_modulus_bits\":[…],\"scale_bits\":…,\"block_width\":…}");
         }
         if (cellValues == null || cellValues.isEmpty()) {
-            throw bad(
-                    PATH + "." + RescoreQueryFormat.Query.CELLS,
-                    "at least one cell ciphertext is required in ckks mode");
+            throw bad(PATH + ".cells", "at least one cell ciphertext is required in ckks mode");
         }
         // Sizes are bounded by the (now known and allowed) parameters before any base64 is decoded.
         long maxBytes = maxCiphertextBytes(params);
@@ -300,7 +294,7 @@ public final class CkksRescorePayload extends RescorePayload<byte[]> {
     }
 
     private static CkksParameters parseParams(XContentParser parser) throws IOException {
-        String path = PATH + "." + RescoreQueryFormat.Query.CKKS;
+        String path = PATH + ".ckks";
         if (parser.currentToken() != XContentParser.Token.START_OBJECT) {
             throw bad(
                     path,
@@ -318,21 +312,15 @@ public final class CkksRescorePayload extends RescorePayload<byte[]> {
             String key = parser.currentName();
             parser.nextToken();
             switch (key) {
-                case RescoreQueryFormat.Ckks.POLY_DEGREE ->
-                    n = parseInt(parser, path + "." + RescoreQueryFormat.Ckks.POLY_DEGREE, 1, 1 << 17);
-                case RescoreQueryFormat.Ckks.SCALE_BITS ->
-                    scale = parseInt(parser, path + "." + RescoreQueryFormat.Ckks.SCALE_BITS, 1, 128);
-                case RescoreQueryFormat.Ckks.BLOCK_WIDTH ->
-                    width = parseInt(parser, path + "." + RescoreQueryFormat.Ckks.BLOCK_WIDTH, 1, 1 << 16);
+                case RescoreQueryFormat.Ckks.POLY_DEGREE -> n = parseInt(parser, path + ".poly_degree", 1, 1 << 17);
+                case RescoreQueryFormat.Ckks.SCALE_BITS -> scale = parseInt(parser, path + ".scale_bits", 1, 128);
+                case RescoreQueryFormat.Ckks.BLOCK_WIDTH -> width = parseInt(parser, path + ".block_width", 1, 1 << 16);
                 case RescoreQueryFormat.Ckks.COEFF_MODULUS_BITS -> {
-                    float[] values =
-                            parseFloats(parser, path + "." + RescoreQueryFormat.Ckks.COEFF_MODULUS_BITS, 16, ERRORS);
+                    float[] values = parseFloats(parser, path + ".coeff_modulus_bits", 16, ERRORS);
                     bits = new ArrayList<>();
                     for (float v : values) {
                         if (v != Math.rint(v) || v < 1 || v > 128) {
-                            throw bad(
-                                    path + "." + RescoreQueryFormat.Ckks.COEFF_MODULUS_BITS,
-                                    "must be small integers, got " + v);
+                            throw bad(path + ".coeff_modulus_bits", "must be small integers, got " + v);
                         }
                         bits.add((int) v);
                     }

@@ -14,7 +14,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.stream.Stream;
-import org.encryptedknn.transform.RecordFormat;
 import org.encryptedknn.client.ExactSearch;
 import org.encryptedknn.client.Indices;
 import org.encryptedknn.client.OpenSearchHttp;
@@ -25,6 +24,7 @@ import org.encryptedknn.corpus.Embedder;
 import org.encryptedknn.corpus.ProgressBar;
 import org.encryptedknn.model.Space;
 import org.encryptedknn.tools.audit.PlaintextScan;
+import org.encryptedknn.transform.RecordFormat;
 
 /**
  * The end-to-end demo in gateway mode: the master key lives only in the node's keystore (put there by
@@ -383,7 +383,9 @@ public final class Demo {
         }
         record.put(RecordFormat.PREFIX, "[" + String.join(", ", head) + ", … " + p.size() + " floats]");
         String z = record.path(RecordFormat.KEYED_RESIDUAL).asText();
-        record.put(RecordFormat.KEYED_RESIDUAL, z.substring(0, Math.min(40, z.length())) + "… (" + z.length() + " base64 chars)");
+        record.put(
+                RecordFormat.KEYED_RESIDUAL,
+                z.substring(0, Math.min(40, z.length())) + "… (" + z.length() + " base64 chars)");
         return copy.toPrettyString();
     }
 
