@@ -292,6 +292,21 @@ public final class VectorTransform implements AutoCloseable {
         });
     }
 
+    /**
+     * The prefix a rescore sends (design.md §5.4): p_q / s², so that the data node's first term ⟨p_q / s², p_i⟩
+     * approximates the prefix term ⟨u_q, u_i⟩ (SAP scales both prefixes by s; the noise it cannot remove).
+     */
+    public float[] rescorePrefix(EncryptedQuery q) {
+        checkQuery(q);
+        double s2 = sap.scale() * sap.scale();
+        float[] p = q.prefix();
+        float[] scaled = new float[p.length];
+        for (int i = 0; i < p.length; i++) {
+            scaled[i] = (float) (p[i] / s2);
+        }
+        return scaled;
+    }
+
     /** H_c r_q: the query residual under the key of {@code cell}, to score records of that cell. */
     public float[] keyedResidualQuery(EncryptedQuery q, int cell) {
         checkQuery(q);

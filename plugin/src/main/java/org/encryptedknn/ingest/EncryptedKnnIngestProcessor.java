@@ -11,6 +11,7 @@ import org.encryptedknn.keystore.NodeKeyHolder;
 import org.encryptedknn.keystore.ProcessorConfig;
 import org.encryptedknn.keystore.Records;
 import org.encryptedknn.transform.EncryptedVector;
+import org.encryptedknn.transform.RecordFormat;
 import org.encryptedknn.transform.VectorTransform;
 import org.opensearch.common.UUIDs;
 import org.opensearch.ingest.ConfigurationUtils;
@@ -69,7 +70,7 @@ public final class EncryptedKnnIngestProcessor extends GatewayIngestProcessor {
 
     @Override
     void transformVector(IngestDocument document, Object value, CachedModel model, Map<String, Object> updates) {
-        if (Records.isRecord(value)) {
+        if (RecordFormat.looksLikeRecord(value)) {
             return;
         }
         VectorTransform transform = model.transform();
@@ -83,7 +84,7 @@ public final class EncryptedKnnIngestProcessor extends GatewayIngestProcessor {
         } finally {
             java.util.Arrays.fill(x, 0f);
         }
-        updates.put(field, Records.toMap(encrypted));
+        updates.put(field, RecordFormat.toMap(encrypted));
     }
 
     @Override

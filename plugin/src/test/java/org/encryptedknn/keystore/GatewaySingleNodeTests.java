@@ -464,8 +464,7 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
             SearchHit h = ckks.getHits().getHits()[r];
             assertEquals("ckks rank " + r, hits[r].getScore(), h.getScore(), 1e-4f);
             assertNull(
-                    "the per-hit ciphertext field is not passed on",
-                    h.field(org.encryptedknn.rescore.EncryptedKnnRescorer.HIT_FIELD));
+                    "the per-hit ciphertext field is not passed on", h.field(org.encryptedknn.protocol.HitField.NAME));
             assertEquals(
                     hits[r].getSourceAsMap().get("body"), h.getSourceAsMap().get("body"));
         }

@@ -18,10 +18,9 @@ import java.util.Map;
 import java.util.Set;
 import org.encryptedknn.client.OpenSearchHttp;
 import org.encryptedknn.fields.FieldCipher;
-import org.encryptedknn.keystore.Records;
 import org.encryptedknn.tools.bench.SearchBench;
 import org.encryptedknn.tools.demo.Demo;
-import org.encryptedknn.transform.EncryptedVector;
+import org.encryptedknn.transform.RecordFormat;
 
 /**
  * Crash recovery of a gateway-mode node (driven by {@code scripts/reliability.sh crash}, which kills the node's JVM
@@ -266,17 +265,19 @@ public final class CrashRecovery {
         Set<String> keys = new LinkedHashSet<>();
         vector.fieldNames().forEachRemaining(keys::add);
         Set<String> expected = Set.of(
-                EncryptedVector.PREFIX,
-                EncryptedVector.NONCE,
-                EncryptedVector.CELL,
-                EncryptedVector.KEYED_RESIDUAL,
-                EncryptedVector.EPOCH);
+                RecordFormat.PREFIX,
+                RecordFormat.NONCE,
+                RecordFormat.CELL,
+                RecordFormat.KEYED_RESIDUAL,
+                RecordFormat.EPOCH);
         if (!keys.equals(expected)) {
             return "[" + Demo.FIELD + "] has keys " + keys;
         }
         try {
-            Records.fromMap(
-                    OpenSearchHttp.JSON.convertValue(vector, Map.class), Demo.FIELD, prefixDim, residualDim, cells);
+            RecordFormat.fromMap(
+                    OpenSearchHttp.JSON.convertValue(vector, Map.class),
+                    "field [" + Demo.FIELD + "]",
+                    new RecordFormat.Shape(prefixDim, residualDim, cells));
         } catch (IllegalArgumentException e) {
             return e.getMessage();
         }
