@@ -18,7 +18,8 @@ if eknn_is_root && [ ! -e "$M2/.seeded" ] && [ -d /root/.m2/repository ]; then
   cp -a /root/.m2/repository/. "$M2/" 2>/dev/null || true
   touch "$M2/.seeded"
 fi
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE/cargo-target}"
+# native/build.sh keeps the SEAL source and build under $ENCRYPTED_KNN_CACHE/native.
+export ENCRYPTED_KNN_CACHE="$CACHE"
 
 eknn_log "building (Java, native SEAL library, plugin zip)"
 (cd "$ROOT" && mvn -B -ntp -Dmaven.repo.local="$M2" -DskipTests "$@" package dependency:build-classpath \

@@ -3,8 +3,8 @@
 # starts a real OpenSearch 3.5.0 node with this plugin and opensearch-knn installed, then runs the
 # unit tests, the in-process plugin tests and the YAML REST tests against that node.
 #
-# OpenSearch and its test framework refuse to run as root: as root, the build runs as root (it needs
-# the Rust toolchain) and the node and every test run as the unprivileged user $EKNN_USER.
+# OpenSearch and its test framework refuse to run as root: as root, the build runs as root (it may
+# install the build's Debian packages) and the node and every test run as the unprivileged user $EKNN_USER.
 #
 # Extra arguments go to the Maven test run, e.g.  bash scripts/test.sh -Dtest='org.encryptedknn.shard.*Test'
 set -euo pipefail
@@ -28,7 +28,7 @@ if eknn_is_root; then
   TREE="$CACHE/test-tree"
   rm -rf "$TREE"
   mkdir -p "$TREE"
-  tar -C "$ROOT" --exclude=./.git --exclude=./native/target -cf - . | tar -C "$TREE" -xf -
+  tar -C "$ROOT" --exclude=./.git --exclude=./native/build -cf - . | tar -C "$TREE" -xf -
   chown -R "$EKNN_USER:" "$TREE" "$M2"
 fi
 

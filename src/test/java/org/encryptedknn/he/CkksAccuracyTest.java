@@ -19,7 +19,7 @@ public class CkksAccuracyTest {
 
     @Test
     public void sealVersionIsRecorded() {
-        assertEquals("4.0.0", NativeMemory.sealVersion());
+        assertEquals("4.1.2", NativeMemory.sealVersion());
     }
 
     @Test
@@ -144,6 +144,42 @@ public class CkksAccuracyTest {
                 }
             } finally {
                 Arrays.fill(keyBytes, (byte) 0);
+            }
+        }
+    }
+
+    /**
+     * Secret keys and queries written by the library's earlier SEAL 4.0 build (header version 4.0, the same layout as
+     * 4.1) still load and decrypt; other versions are refused.
+     */
+    @Test
+    public void sealFourZeroSerializationsStillLoad() {
+        Random rnd = new Random(9);
+        try (CkksContext ctx = CkksContext.createDefault();
+             CkksSecretKey sk = CkksSecretKey.generate(ctx);
+             CkksKeyHolder kh = new CkksKeyHolder(ctx, sk, 0)) {
+            byte[] key = sk.toBytes();
+            float[] q = HeTestVectors.residual(rnd, DIM);
+            List<float[]> cands = HeTestVectors.residuals(rnd, 5, DIM);
+            byte[] query = CiphertextWire.unpack(kh.encryptQuery(q), ctx.maxQueryBytes(), "query");
+            assertEquals("written as SEAL 4.1", 1, key[4]);
+            assertEquals("written as SEAL 4.1", 1, query[4]);
+            key[4] = 0;
+            query[4] = 0;
+            CkksScorer scorer = new CkksScorer(ctx);
+            try (CkksSecretKey oldKey = CkksSecretKey.load(ctx, key);
+                 CkksKeyHolder oldHolder = new CkksKeyHolder(ctx, oldKey, 0)) {
+                double[] s = oldHolder.decryptScores(scorer.score(CiphertextWire.pack(query), cands), 5);
+                for (int i = 0; i < 5; i++) {
+                    assertEquals(HeTestVectors.dot(q, cands.get(i)), s[i], TOLERANCE);
+                }
+            } finally {
+                Arrays.fill(key, (byte) 0);
+            }
+            for (int[] version : new int[][] { { 4, 2 }, { 3, 6 }, { 5, 0 } }) {
+                query[3] = (byte) version[0];
+                query[4] = (byte) version[1];
+                assertEquals(HeException.Kind.MALFORMED, expect(() -> scorer.loadQuery(CiphertextWire.pack(query))).kind());
             }
         }
     }

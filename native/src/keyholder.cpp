@@ -1,0 +1,267 @@
+// The key holder's side: secret keys, encryption of a query (symmetric, seeded, optionally on a prepared
+// encryption of zero) and decryption of the scores.
+#include "coefficients.h"
+#include "serialized.h"
+
+#include "seal/keygenerator.h"
+#include "seal/util/rlwe.h"
+
+namespace eks
+{
+    namespace
+    {
+        std::atomic<uint64_t> next_key_holder_id{ 1 };
+
+        /**
+         * A fresh seeded encryption of zero under the key holder's secret key, at the query scale: the expensive,
+         * message-independent part of encrypting a query (uniform and Gaussian sampling, NTTs). This is what
+         * Encryptor::encrypt_zero_symmetric does for its Serializable (seeded) result, which cannot be added to;
+         * SEAL's util::encrypt_zero_symmetric gives the same ciphertext as an object (c1 replaced by its seed).
+         */
+        seal::Ciphertext zero_encryption(const eks_keyholder &k)
+        {
+            const Context &c = *k.ctx;
+            seal::Ciphertext ct;
+            seal_call("encrypt_zero_symmetric", [&] {
+                seal::util::encrypt_zero_symmetric(k.sk, c.seal, c.parms_id, true, true, ct);
+            });
+            ct.scale() = c.query_scale;
+            return ct;
+        }
+
+        /**
+         * Adds the encoded query `v` to `zero` (an unused zero_encryption: c0 + Δ_q·q, the seed of c1 untouched)
+         * and returns its seeded serialization, uncompressed.
+         */
+        void encrypt_onto(const eks_keyholder &k, seal::Ciphertext &zero, const float *v, uint32_t len, ByteOutput &out)
+        {
+            const Context &c = *k.ctx;
+            if (!v)
+            {
+                fail(EKS_ERR_NULL, "null vector");
+            }
+            if (len == 0 || len > c.block_width)
+            {
+                fail(EKS_ERR_INVALID_ARG, "query length " + std::to_string(len) + " must be in 1..=" +
+                                              std::to_string(c.block_width) + " (block width)");
+            }
+            check_values(v, len, c.max_abs_value, "query");
+            seal::Plaintext plain = coefficient_plaintext(c);
+            try
+            {
+                for (uint32_t i = 0; i < len; i++)
+                {
+                    plain[i] = to_residue(v[i], c.query_scale, c.modulus);
+                }
+                to_ntt_form(c, plain, c.query_scale);
+                seal_call("Evaluator::add_plain", [&] { c.evaluator.add_plain_inplace(zero, plain); });
+            }
+            catch (...)
+            {
+                wipe(plain);
+                throw;
+            }
+            wipe(plain);
+            give_ciphertext(zero, out);
+        }
+    } // namespace
+} // namespace eks
+
+using namespace eks;
+
+extern "C" int32_t eks_secret_key_generate(const eks_context *ctx, eks_secret_key **out)
+{
+    return guard([&] {
+        cleared_output(out);
+        const auto &c = deref(ctx, "context").ctx;
+        auto h = std::make_unique<eks_secret_key>();
+        h->ctx = c;
+        seal_call("KeyGenerator", [&] {
+            seal::KeyGenerator keygen(c->seal);
+            h->sk = keygen.secret_key();
+        });
+        *out = give_handle(std::move(h));
+    });
+}
+
+// Serializes the secret key (uncompressed). The buffer must be released with eks_bytes_free, which zeroes it.
+extern "C" int32_t eks_secret_key_save(const eks_secret_key *sk, uint8_t **data, uint64_t *len)
+{
+    return guard([&] {
+        ByteOutput out(data, len);
+        const eks_secret_key &s = deref(sk, "secret key");
+        auto bound = seal_call("SecretKey::save_size", [&] { return s.sk.save_size(seal::compr_mode_type::none); });
+        if (bound <= 0 || static_cast<uint64_t>(bound) > s.ctx->max_secret_key_bytes)
+        {
+            fail(EKS_ERR_SEAL, "unexpected secret key size " + std::to_string(bound));
+        }
+        WipedBytes buf{ std::vector<uint8_t>(static_cast<std::size_t>(bound)) };
+        auto written = seal_call("SecretKey::save", [&] {
+            return s.sk.save(
+                reinterpret_cast<seal::seal_byte *>(buf.bytes.data()), buf.bytes.size(), seal::compr_mode_type::none);
+        });
+        out.give(buf.bytes, static_cast<std::size_t>(written));
+    });
+}
+
+// Loads a secret key saved by eks_secret_key_save (by this library, or by its SEAL 4.0 build); SEAL checks it is
+// valid for ctx.
+extern "C" int32_t eks_secret_key_load(const eks_context *ctx, const uint8_t *data, uint64_t len, eks_secret_key **out)
+{
+    return guard([&] {
+        cleared_output(out);
+        const auto &c = deref(ctx, "context").ctx;
+        if (!data)
+        {
+            fail(EKS_ERR_NULL, "null key bytes");
+        }
+        WipedBytes raw{ precheck_serialized(data, len, c->max_secret_key_bytes, "secret key") };
+        // SecretKey = Plaintext: parms_id first; must be the key level of this context
+        if (raw.bytes.size() >= SEAL_HEADER_SIZE + 32 &&
+            std::memcmp(raw.bytes.data() + SEAL_HEADER_SIZE, c->seal.key_parms_id().data(), 32) != 0)
+        {
+            fail(EKS_ERR_MISMATCH, "secret key was generated for other encryption parameters");
+        }
+        auto h = std::make_unique<eks_secret_key>();
+        h->ctx = c;
+        std::streamoff read = 0;
+        try
+        {
+            read = h->sk.load(c->seal, reinterpret_cast<const seal::seal_byte *>(raw.bytes.data()), raw.bytes.size());
+        }
+        catch (const std::bad_alloc &)
+        {
+            throw;
+        }
+        catch (const std::exception &e)
+        {
+            fail(EKS_ERR_MALFORMED, std::string("SEAL load of secret key failed: ") + e.what());
+        }
+        if (read < 0 || static_cast<uint64_t>(read) != raw.bytes.size())
+        {
+            fail(EKS_ERR_MALFORMED, "secret key: trailing bytes");
+        }
+        *out = give_handle(std::move(h));
+    });
+}
+
+extern "C" void eks_secret_key_free(eks_secret_key *sk)
+{
+    guard_free([&] { free_handle(sk); });
+}
+
+extern "C" int32_t eks_keyholder_create(const eks_context *ctx, const eks_secret_key *sk, eks_keyholder **out)
+{
+    return guard([&] {
+        cleared_output(out);
+        const auto &c = deref(ctx, "context").ctx;
+        const eks_secret_key &s = deref(sk, "secret key");
+        // different context objects may still have equal parameters: compare parms ids
+        if (c != s.ctx && c->seal.key_parms_id() != s.ctx->seal.key_parms_id())
+        {
+            fail(EKS_ERR_MISMATCH, "secret key belongs to other encryption parameters");
+        }
+        auto h = std::make_unique<eks_keyholder>();
+        h->ctx = c;
+        h->id = next_key_holder_id.fetch_add(1, std::memory_order_relaxed);
+        h->sk = s.sk;
+        // the Decryptor checks that the key is valid for the context
+        seal_call("Decryptor", [&] { h->decryptor = std::make_unique<seal::Decryptor>(c->seal, h->sk); });
+        *out = give_handle(std::move(h));
+    });
+}
+
+extern "C" void eks_keyholder_free(eks_keyholder *kh)
+{
+    guard_free([&] { free_handle(kh); });
+}
+
+// Prepares one encryption of zero for eks_encrypt_query, so that a query's online cost is its encoding and one
+// addition. The handle is as secret as the key until it is used (with it, the query ciphertext gives the query
+// away); it is wiped when freed.
+extern "C" int32_t eks_prepare_zero(const eks_keyholder *kh, eks_prepared_zero **out)
+{
+    return guard([&] {
+        cleared_output(out);
+        const eks_keyholder &k = deref(kh, "key holder");
+        auto h = std::make_unique<eks_prepared_zero>();
+        h->ctx = k.ctx;
+        h->holder = k.id;
+        h->ct = zero_encryption(k);
+        *out = give_handle(std::move(h));
+    });
+}
+
+// Encrypts v (len ≤ block_width) in coefficients 0..len at the query scale, with the secret key, and serializes it
+// with the PRNG seed in place of the second polynomial, uncompressed. `zero` is null (the encryption of zero is
+// made now) or a prepared one of the same key holder, which the call spends (a second use fails: reusing one would
+// let anyone subtract two queries).
+extern "C" int32_t eks_encrypt_query(
+    const eks_keyholder *kh, const eks_prepared_zero *zero, const float *v, uint32_t len, uint8_t **data,
+    uint64_t *data_len)
+{
+    return guard([&] {
+        ByteOutput out(data, data_len);
+        const eks_keyholder &k = deref(kh, "key holder");
+        if (!zero)
+        {
+            seal::Ciphertext fresh = zero_encryption(k);
+            encrypt_onto(k, fresh, v, len, out);
+            return;
+        }
+        const eks_prepared_zero &z = deref(zero, "prepared zero encryption");
+        if (z.holder != k.id)
+        {
+            fail(EKS_ERR_MISMATCH, "prepared zero encryption belongs to another key holder");
+        }
+        if (z.spent.exchange(true))
+        {
+            fail(EKS_ERR_INVALID_ARG, "prepared zero encryption was already used");
+        }
+        encrypt_onto(k, z.ct, v, len, out);
+    });
+}
+
+extern "C" void eks_prepared_zero_free(eks_prepared_zero *zero)
+{
+    guard_free([&] { free_handle(zero); });
+}
+
+// Decrypts a result ciphertext from eks_score_batch and writes the inner products of its first `count` blocks
+// (count ≤ blocks) to `scores`.
+extern "C" int32_t eks_decrypt_scores(
+    const eks_keyholder *kh, const uint8_t *data, uint64_t len, uint32_t count, double *scores)
+{
+    return guard([&] {
+        const eks_keyholder &k = deref(kh, "key holder");
+        const Context &c = *k.ctx;
+        if (!data || !scores)
+        {
+            fail(EKS_ERR_NULL, "null data or output");
+        }
+        if (count == 0 || count > c.blocks)
+        {
+            fail(EKS_ERR_INVALID_ARG,
+                 "count " + std::to_string(count) + " must be in 1..=" + std::to_string(c.blocks));
+        }
+        auto raw = precheck_serialized(data, len, c.max_ciphertext_bytes, "result ciphertext");
+        precheck_ciphertext_members(raw, c, c.result_scale, "result ciphertext");
+        seal::Ciphertext ct = load_ciphertext(c, raw, c.result_scale, "result ciphertext");
+        seal::Plaintext plain;
+        try
+        {
+            seal_call("Decryptor::decrypt", [&] { k.decryptor->decrypt(ct, plain); });
+            from_ntt_form(c, plain);
+            for (uint32_t b = 0; b < count; b++)
+            {
+                scores[b] = centered(plain[b * c.block_width + c.block_width - 1], c.modulus) / c.result_scale;
+            }
+        }
+        catch (...)
+        {
+            wipe(plain);
+            throw;
+        }
+        wipe(plain);
+    });
+}
