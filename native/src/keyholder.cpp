@@ -90,21 +90,11 @@ extern "C" int32_t eks_secret_key_save(const eks_secret_key *sk, uint8_t **data,
     return guard([&] {
         ByteOutput out(data, len);
         const eks_secret_key &s = deref(sk, "secret key");
-        auto bound = seal_call("SecretKey::save_size", [&] { return s.sk.save_size(seal::compr_mode_type::none); });
-        if (bound <= 0 || static_cast<uint64_t>(bound) > s.ctx->max_secret_key_bytes)
-        {
-            fail(EKS_ERR_SEAL, "unexpected secret key size " + std::to_string(bound));
-        }
-        WipedBytes buf{ std::vector<uint8_t>(static_cast<std::size_t>(bound)) };
-        auto written = seal_call("SecretKey::save", [&] {
-            return s.sk.save(
-                reinterpret_cast<seal::seal_byte *>(buf.bytes.data()), buf.bytes.size(), seal::compr_mode_type::none);
-        });
-        out.give(buf.bytes, static_cast<std::size_t>(written));
+        give_secret_key(s.sk, s.ctx->max_secret_key_bytes, out);
     });
 }
 
-// Loads a secret key saved by eks_secret_key_save (by this library, or by its SEAL 4.0 build); SEAL checks it is
+// Loads a secret key saved by eks_secret_key_save (of this library, or of its SEAL 4.0 build); SEAL checks it is
 // valid for ctx.
 extern "C" int32_t eks_secret_key_load(const eks_context *ctx, const uint8_t *data, uint64_t len, eks_secret_key **out)
 {
@@ -115,32 +105,11 @@ extern "C" int32_t eks_secret_key_load(const eks_context *ctx, const uint8_t *da
         {
             fail(EKS_ERR_NULL, "null key bytes");
         }
-        WipedBytes raw{ precheck_serialized(data, len, c->max_secret_key_bytes, "secret key") };
-        // SecretKey = Plaintext: parms_id first; must be the key level of this context
-        if (raw.bytes.size() >= SEAL_HEADER_SIZE + 32 &&
-            std::memcmp(raw.bytes.data() + SEAL_HEADER_SIZE, c->seal.key_parms_id().data(), 32) != 0)
-        {
-            fail(EKS_ERR_MISMATCH, "secret key was generated for other encryption parameters");
-        }
+        Serialized raw = precheck_serialized(data, len, c->max_secret_key_bytes, "secret key");
+        precheck_secret_key(raw, *c);
         auto h = std::make_unique<eks_secret_key>();
         h->ctx = c;
-        std::streamoff read = 0;
-        try
-        {
-            read = h->sk.load(c->seal, reinterpret_cast<const seal::seal_byte *>(raw.bytes.data()), raw.bytes.size());
-        }
-        catch (const std::bad_alloc &)
-        {
-            throw;
-        }
-        catch (const std::exception &e)
-        {
-            fail(EKS_ERR_MALFORMED, std::string("SEAL load of secret key failed: ") + e.what());
-        }
-        if (read < 0 || static_cast<uint64_t>(read) != raw.bytes.size())
-        {
-            fail(EKS_ERR_MALFORMED, "secret key: trailing bytes");
-        }
+        h->sk = load_secret_key(*c, raw);
         *out = give_handle(std::move(h));
     });
 }
@@ -244,8 +213,8 @@ extern "C" int32_t eks_decrypt_scores(
             fail(EKS_ERR_INVALID_ARG,
                  "count " + std::to_string(count) + " must be in 1..=" + std::to_string(c.blocks));
         }
-        auto raw = precheck_serialized(data, len, c.max_ciphertext_bytes, "result ciphertext");
-        precheck_ciphertext_members(raw, c, c.result_scale, "result ciphertext");
+        Serialized raw = precheck_serialized(data, len, c.max_ciphertext_bytes, "result ciphertext");
+        precheck_ciphertext(raw, c, c.result_scale, "result ciphertext");
         seal::Ciphertext ct = load_ciphertext(c, raw, c.result_scale, "result ciphertext");
         seal::Plaintext plain;
         try

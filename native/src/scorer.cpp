@@ -18,8 +18,8 @@ extern "C" int32_t eks_query_load(const eks_context *ctx, const uint8_t *data, u
         {
             fail(EKS_ERR_NULL, "null ciphertext bytes");
         }
-        auto raw = precheck_serialized(data, len, c->max_ciphertext_bytes, "query ciphertext");
-        precheck_ciphertext_members(raw, *c, c->query_scale, "query ciphertext");
+        Serialized raw = precheck_serialized(data, len, c->max_ciphertext_bytes, "query ciphertext");
+        precheck_ciphertext(raw, *c, c->query_scale, "query ciphertext");
         auto h = std::make_unique<eks_ciphertext>();
         h->ctx = c;
         h->ct = load_ciphertext(*c, raw, c->query_scale, "query ciphertext");

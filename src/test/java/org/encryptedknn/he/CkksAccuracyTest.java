@@ -149,8 +149,9 @@ public class CkksAccuracyTest {
     }
 
     /**
-     * Secret keys and queries written by the library's earlier SEAL 4.0 build (header version 4.0, the same layout as
-     * 4.1) still load and decrypt; other versions are refused.
+     * Secret keys and queries written by the library's earlier SEAL 4.0 build (every SEAL header, the object's and
+     * those of its nested DynArray and PRNG seed, says 4.0; the layout is the same as 4.1's) still load and decrypt;
+     * other versions are refused. (Checked once against the SEAL 4.0 library itself: native/README.md.)
      */
     @Test
     public void sealFourZeroSerializationsStillLoad() {
@@ -162,10 +163,12 @@ public class CkksAccuracyTest {
             float[] q = HeTestVectors.residual(rnd, DIM);
             List<float[]> cands = HeTestVectors.residuals(rnd, 5, DIM);
             byte[] query = CiphertextWire.unpack(kh.encryptQuery(q), ctx.maxQueryBytes(), "query");
-            assertEquals("written as SEAL 4.1", 1, key[4]);
-            assertEquals("written as SEAL 4.1", 1, query[4]);
-            key[4] = 0;
-            query[4] = 0;
+            // the headers: the key's and its coefficients'; the query's, its polynomial's (after parms_id, NTT flag,
+            // size, N, primes, scale, correction factor) and its seed's (after 4096 coefficients and their count)
+            int[] keyHeaders = { 0, 16 + 32 + 8 + 8 };
+            int[] queryHeaders = { 0, 16 + 32 + 1 + 5 * 8, 16 + 32 + 1 + 5 * 8 + 16 + 8 + 4096 * 8 };
+            asSealFourZero(key, keyHeaders);
+            asSealFourZero(query, queryHeaders);
             CkksScorer scorer = new CkksScorer(ctx);
             try (CkksSecretKey oldKey = CkksSecretKey.load(ctx, key);
                  CkksKeyHolder oldHolder = new CkksKeyHolder(ctx, oldKey, 0)) {
@@ -181,6 +184,15 @@ public class CkksAccuracyTest {
                 query[4] = (byte) version[1];
                 assertEquals(HeException.Kind.MALFORMED, expect(() -> scorer.loadQuery(CiphertextWire.pack(query))).kind());
             }
+        }
+    }
+
+    /** Sets the version of the SEAL headers at {@code offsets} (written as 4.1) to 4.0. */
+    private static void asSealFourZero(byte[] serialized, int[] offsets) {
+        for (int at : offsets) {
+            assertEquals("SEAL header at " + at, 0xA15E, (serialized[at] & 0xff) | (serialized[at + 1] & 0xff) << 8);
+            assertEquals("written as SEAL 4.1 at " + at, 1, serialized[at + 4]);
+            serialized[at + 4] = 0;
         }
     }
 
