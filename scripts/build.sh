@@ -9,6 +9,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 . "$ROOT/scripts/lib.sh"
 
 eknn_find_jdk
+eknn_require "${EKNN_BUILD_NEEDS[@]}"
 CACHE="$(eknn_cache_dir)"
 M2="$CACHE/m2"
 mkdir -p "$M2"

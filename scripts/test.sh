@@ -12,9 +12,10 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=lib.sh
 . "$ROOT/scripts/lib.sh"
 
+eknn_find_jdk
+eknn_require "${EKNN_BUILD_NEEDS[@]}" "${EKNN_RUN_NEEDS[@]}"
 eknn_log "1/3 build"
 ZIP="$(bash "$ROOT/scripts/build.sh" | tail -n 1)"
-eknn_find_jdk
 CACHE="$(eknn_cache_dir)"
 M2="$CACHE/m2"
 MVN=(mvn -B -ntp -Dmaven.repo.local="$M2")
