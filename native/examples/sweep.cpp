@@ -1,7 +1,7 @@
 // Parameter sweep over the C ABI: max |decrypted score − plaintext inner product| for residual-like vectors
 // (length 288, norm 0.3–1) and the serialized sizes, for several parameter sets (docs/ckks-parameters.md).
 //   bash native/build.sh /tmp/eks sweep && /tmp/eks/sweep [trials]
-#include "encrypted_knn_seal.h"
+#include "check.h"
 
 #include <cmath>
 #include <cstdio>
@@ -11,17 +11,6 @@
 
 namespace
 {
-    void check(int32_t rc, const char *what)
-    {
-        if (rc != EKS_OK)
-        {
-            char msg[512];
-            eks_last_error(msg, sizeof msg);
-            std::fprintf(stderr, "%s: %d %s\n", what, rc, msg);
-            std::exit(1);
-        }
-    }
-
     std::vector<float> random_vector(std::mt19937_64 &rng, std::size_t d, double norm)
     {
         std::normal_distribution<double> gauss;

@@ -1,6 +1,6 @@
 // Thread-CPU time per C call (N = 4096 defaults, 288-long vectors, 14 candidates per batch), averaged over 300
 // rounds.   bash native/build.sh /tmp/eks timing && /tmp/eks/timing
-#include "encrypted_knn_seal.h"
+#include "check.h"
 
 #include <cmath>
 #include <cstdio>
@@ -15,17 +15,6 @@ namespace
         timespec ts{};
         clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
         return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-    }
-
-    void check(int32_t rc, const char *what)
-    {
-        if (rc != EKS_OK)
-        {
-            char msg[512];
-            eks_last_error(msg, sizeof msg);
-            std::fprintf(stderr, "%s: %d %s\n", what, rc, msg);
-            std::exit(1);
-        }
     }
 } // namespace
 

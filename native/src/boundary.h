@@ -119,9 +119,9 @@ namespace eks
 
     // ---- handles --------------------------------------------------------------------------------------------
 
-    // Every handle struct has a tag word naming its type (T::TAG): a handle of the wrong type is refused, and the
-    // tag is cleared on release so that a stale handle is usually caught (use after free remains the caller's bug:
-    // the memory may have been reused).
+    // Every handle starts with a tag word naming its type (T::TAG, handles.h): a handle of the wrong type is
+    // refused, and the tag is cleared on release so that a stale handle is usually caught (use after free remains
+    // the caller's bug: the memory may have been reused).
     constexpr uint64_t TAG_CONTEXT = 0x454b535f43545831;   // "EKS_CTX1"
     constexpr uint64_t TAG_SECRET = 0x454b535f534b4559;    // "EKS_SKEY"
     constexpr uint64_t TAG_KEYHOLDER = 0x454b535f4b484c44; // "EKS_KHLD"

@@ -64,25 +64,26 @@ namespace eks
                 parms.set_poly_modulus_degree(poly_degree);
                 parms.set_coeff_modulus(seal::CoeffModulus::Create(poly_degree, { bits }));
             });
-            return std::make_shared<const Context>(parms, scale_bits, product_bits - scale_bits, block_width);
+            seal::SEALContext context(parms, true, seal::sec_level_type::tc128);
+            if (!context.parameters_set())
+            {
+                fail(EKS_ERR_INVALID_ARG,
+                     std::string("SEAL rejected the encryption parameters: ") + context.parameter_error_message());
+            }
+            if (context.key_parms_id() != context.first_parms_id())
+            {
+                fail(EKS_ERR_SEAL, "expected a single-level context");
+            }
+            return std::make_shared<const Context>(context, scale_bits, product_bits - scale_bits, block_width);
         }
     } // namespace
 
     Context::Context(
-        const seal::EncryptionParameters &parms, uint32_t scale_bits, uint32_t candidate_scale_bits,
-        uint32_t block_width)
-        : seal(parms, true, seal::sec_level_type::tc128), evaluator(seal)
+        const seal::SEALContext &context, uint32_t scale_bits, uint32_t candidate_scale_bits, uint32_t block_width)
+        : seal(context), evaluator(seal)
     {
-        if (!seal.parameters_set())
-        {
-            fail(EKS_ERR_INVALID_ARG,
-                 std::string("SEAL rejected the encryption parameters: ") + seal.parameter_error_message());
-        }
-        if (seal.key_parms_id() != seal.first_parms_id())
-        {
-            fail(EKS_ERR_SEAL, "expected a single-level context");
-        }
         auto data = seal.first_context_data();
+        const auto &parms = data->parms();
         ntt = data->small_ntt_tables();
         parms_id = data->parms_id();
         poly_degree = parms.poly_modulus_degree();
@@ -113,9 +114,8 @@ extern "C" int32_t eks_context_create(
         {
             fail(EKS_ERR_INVALID_ARG, "coeff_bits must be a non-empty array (at most 16)");
         }
-        auto h = std::make_unique<eks_context>();
-        h->ctx = create_context(poly_degree, coeff_bits, n_coeff, scale_bits, block_width);
-        *out = give_handle(std::move(h));
+        *out = new_handle<eks_context>(
+            create_context(poly_degree, coeff_bits, n_coeff, scale_bits, block_width), [](eks_context &) {});
     });
 }
 

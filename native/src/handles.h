@@ -22,7 +22,8 @@ namespace eks
      */
     struct Context
     {
-        Context(const seal::EncryptionParameters &parms, uint32_t scale_bits, uint32_t candidate_scale_bits,
+        /** `context`: valid parameters of one prime (checked by the caller) */
+        Context(const seal::SEALContext &context, uint32_t scale_bits, uint32_t candidate_scale_bits,
                 uint32_t block_width);
 
         seal::SEALContext seal;
@@ -52,40 +53,37 @@ namespace eks
     };
 
     using SharedContext = std::shared_ptr<const Context>;
+
+    /** What every handle starts with: its type tag (boundary.h) and the parameter set it belongs to. */
+    template <uint64_t Tag>
+    struct Handle
+    {
+        static constexpr uint64_t TAG = Tag;
+        uint64_t tag = TAG;
+        SharedContext ctx;
+    };
 } // namespace eks
 
-struct eks_context
+struct eks_context : eks::Handle<eks::TAG_CONTEXT>
 {
-    static constexpr uint64_t TAG = eks::TAG_CONTEXT;
-    uint64_t tag = TAG;
-    eks::SharedContext ctx;
 };
 
-struct eks_secret_key
+struct eks_secret_key : eks::Handle<eks::TAG_SECRET>
 {
-    static constexpr uint64_t TAG = eks::TAG_SECRET;
-    uint64_t tag = TAG;
-    eks::SharedContext ctx;
     /** SEAL keeps key data in a memory pool that is wiped when released */
     seal::SecretKey sk;
 };
 
-struct eks_keyholder
+struct eks_keyholder : eks::Handle<eks::TAG_KEYHOLDER>
 {
-    static constexpr uint64_t TAG = eks::TAG_KEYHOLDER;
-    uint64_t tag = TAG;
-    eks::SharedContext ctx;
     /** distinguishes key holders (and so secret keys) for their prepared encryptions of zero */
     uint64_t id;
     seal::SecretKey sk;
     std::unique_ptr<seal::Decryptor> decryptor;
 };
 
-struct eks_prepared_zero
+struct eks_prepared_zero : eks::Handle<eks::TAG_PREPARED>
 {
-    static constexpr uint64_t TAG = eks::TAG_PREPARED;
-    uint64_t tag = TAG;
-    eks::SharedContext ctx;
     /** eks_keyholder::id of the key holder whose secret key made it */
     uint64_t holder;
     /** c0 = −a·s + e and the seed of c1 = a; the query is added to it in place by the call that wins `spent` */
@@ -100,10 +98,20 @@ struct eks_prepared_zero
     }
 };
 
-struct eks_ciphertext
+struct eks_ciphertext : eks::Handle<eks::TAG_CIPHER>
 {
-    static constexpr uint64_t TAG = eks::TAG_CIPHER;
-    uint64_t tag = TAG;
-    eks::SharedContext ctx;
     seal::Ciphertext ct;
 };
+
+namespace eks
+{
+    /** Hands the caller a new handle of type T on the parameter set `c`, filled in by `fill`. */
+    template <typename T, typename F>
+    T *new_handle(const SharedContext &c, F &&fill)
+    {
+        auto h = std::make_unique<T>();
+        h->ctx = c;
+        fill(*h);
+        return give_handle(std::move(h));
+    }
+} // namespace eks

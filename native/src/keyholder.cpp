@@ -74,13 +74,12 @@ extern "C" int32_t eks_secret_key_generate(const eks_context *ctx, eks_secret_ke
     return guard([&] {
         cleared_output(out);
         const auto &c = deref(ctx, "context").ctx;
-        auto h = std::make_unique<eks_secret_key>();
-        h->ctx = c;
-        seal_call("KeyGenerator", [&] {
-            seal::KeyGenerator keygen(c->seal);
-            h->sk = keygen.secret_key();
+        *out = new_handle<eks_secret_key>(c, [&](eks_secret_key &h) {
+            seal_call("KeyGenerator", [&] {
+                seal::KeyGenerator keygen(c->seal);
+                h.sk = keygen.secret_key();
+            });
         });
-        *out = give_handle(std::move(h));
     });
 }
 
@@ -101,16 +100,9 @@ extern "C" int32_t eks_secret_key_load(const eks_context *ctx, const uint8_t *da
     return guard([&] {
         cleared_output(out);
         const auto &c = deref(ctx, "context").ctx;
-        if (!data)
-        {
-            fail(EKS_ERR_NULL, "null key bytes");
-        }
         Serialized raw = precheck_serialized(data, len, c->max_secret_key_bytes, "secret key");
         precheck_secret_key(raw, *c);
-        auto h = std::make_unique<eks_secret_key>();
-        h->ctx = c;
-        h->sk = load_secret_key(*c, raw);
-        *out = give_handle(std::move(h));
+        *out = new_handle<eks_secret_key>(c, [&](eks_secret_key &h) { h.sk = load_secret_key(*c, raw); });
     });
 }
 
@@ -130,13 +122,12 @@ extern "C" int32_t eks_keyholder_create(const eks_context *ctx, const eks_secret
         {
             fail(EKS_ERR_MISMATCH, "secret key belongs to other encryption parameters");
         }
-        auto h = std::make_unique<eks_keyholder>();
-        h->ctx = c;
-        h->id = next_key_holder_id.fetch_add(1, std::memory_order_relaxed);
-        h->sk = s.sk;
-        // the Decryptor checks that the key is valid for the context
-        seal_call("Decryptor", [&] { h->decryptor = std::make_unique<seal::Decryptor>(c->seal, h->sk); });
-        *out = give_handle(std::move(h));
+        *out = new_handle<eks_keyholder>(c, [&](eks_keyholder &h) {
+            h.id = next_key_holder_id.fetch_add(1, std::memory_order_relaxed);
+            h.sk = s.sk;
+            // the Decryptor checks that the key is valid for the context
+            seal_call("Decryptor", [&] { h.decryptor = std::make_unique<seal::Decryptor>(c->seal, h.sk); });
+        });
     });
 }
 
@@ -153,11 +144,10 @@ extern "C" int32_t eks_prepare_zero(const eks_keyholder *kh, eks_prepared_zero *
     return guard([&] {
         cleared_output(out);
         const eks_keyholder &k = deref(kh, "key holder");
-        auto h = std::make_unique<eks_prepared_zero>();
-        h->ctx = k.ctx;
-        h->holder = k.id;
-        h->ct = zero_encryption(k);
-        *out = give_handle(std::move(h));
+        *out = new_handle<eks_prepared_zero>(k.ctx, [&](eks_prepared_zero &h) {
+            h.holder = k.id;
+            h.ct = zero_encryption(k);
+        });
     });
 }
 

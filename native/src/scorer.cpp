@@ -14,16 +14,10 @@ extern "C" int32_t eks_query_load(const eks_context *ctx, const uint8_t *data, u
     return guard([&] {
         cleared_output(out);
         const auto &c = deref(ctx, "context").ctx;
-        if (!data)
-        {
-            fail(EKS_ERR_NULL, "null ciphertext bytes");
-        }
         Serialized raw = precheck_serialized(data, len, c->max_ciphertext_bytes, "query ciphertext");
         precheck_ciphertext(raw, *c, c->query_scale, "query ciphertext");
-        auto h = std::make_unique<eks_ciphertext>();
-        h->ctx = c;
-        h->ct = load_ciphertext(*c, raw, c->query_scale, "query ciphertext");
-        *out = give_handle(std::move(h));
+        *out = new_handle<eks_ciphertext>(
+            c, [&](eks_ciphertext &h) { h.ct = load_ciphertext(*c, raw, c->query_scale, "query ciphertext"); });
     });
 }
 

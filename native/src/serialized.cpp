@@ -88,6 +88,10 @@ namespace eks
     Serialized precheck_serialized(const uint8_t *data, uint64_t len, std::size_t max_len, const char *what)
     {
         const std::string w(what);
+        if (!data)
+        {
+            fail(EKS_ERR_NULL, "null " + w + " bytes");
+        }
         if (len > max_len)
         {
             fail(EKS_ERR_MALFORMED, w + ": " + std::to_string(len) + " bytes exceeds the maximum of " +

@@ -20,7 +20,7 @@ namespace eks
     };
 
     /**
-     * Checks the 16-byte SEALHeader (magic, header size, version 4.0 or 4.1, reserved, size == len, compression
+     * Checks that there are bytes, then the 16-byte SEALHeader (magic, header size, version 4.0 or 4.1, reserved, size == len, compression
      * none) and returns a copy. `len` is bounded by `max_len` before `data` is read, so a caller's bogus length is
      * never dereferenced. Compressed forms are refused: we never produce them, and a decompressor on untrusted
      * input is attack surface (this build of SEAL has none at all).
