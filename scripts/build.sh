@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Builds everything with one Maven command (Java, the native SEAL library, the plugin zip) and writes
-# the client class path to target/classpath.txt (for the demo, the CLI and the benchmarks).
+# Builds everything with one Maven command (all modules, the native SEAL library, the plugin zip) and writes
+# the tools' class path to target/classpath.txt (tools/target/classes and its runtime dependencies: the CLI, the
+# demo, the benchmarks and the audit run from it; the reliability scenarios use tools/target/it-classpath.txt).
 #   usage: scripts/build.sh [extra Maven arguments]
-# Prints nothing on stdout but the plugin zip's path on its last line.
+# Prints nothing on stdout but the plugin zip's path (target/releases/encrypted-knn-<version>.zip) on its last line.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=lib.sh
@@ -23,6 +24,10 @@ fi
 export ENCRYPTED_KNN_CACHE="$CACHE"
 
 eknn_log "building (Java, native SEAL library, plugin zip)"
-(cd "$ROOT" && mvn -B -ntp -Dmaven.repo.local="$M2" -DskipTests "$@" package dependency:build-classpath \
-  -Dmdep.outputFile="$ROOT/target/classpath.txt" -Dmdep.includeScope=compile) >&2
+(cd "$ROOT" && mvn -B -ntp -Dmaven.repo.local="$M2" -DskipTests "$@" package) >&2
+mkdir -p "$ROOT/target"
+echo "$ROOT/tools/target/classes:$(cat "$ROOT/tools/target/classpath.txt")" > "$ROOT/target/classpath.txt"
+# The zip is built in plugin/target/releases; a copy at the documented place, target/releases.
+mkdir -p "$ROOT/target/releases"
+cp "$ROOT"/plugin/target/releases/encrypted-knn-*.zip "$ROOT/target/releases/"
 ls "$ROOT"/target/releases/encrypted-knn-*.zip

@@ -7,7 +7,7 @@
 # with its own npm --cache, so it also works for a user whose home is not writable); the
 # embedding vectors are cached there too. Cache dir: $ENCRYPTED_KNN_CACHE, else
 # /var/cache/encrypted-knn as root, else ~/.cache/encrypted-knn.
-# Environment: EKNN_BUILD_DIR (Maven build dir, default target-corpus), EKNN_SKIP_COMPILE=1.
+# Environment: EKNN_SKIP_COMPILE=1 (reuse corpus/target from an earlier run).
 set -euo pipefail
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
@@ -18,14 +18,14 @@ ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
 eknn_find_jdk
 ENCRYPTED_KNN_CACHE="$(eknn_cache_dir)"
 export ENCRYPTED_KNN_CACHE
-BUILD_DIR="${EKNN_BUILD_DIR:-$ROOT/target-corpus}"
+BUILD_DIR="$ROOT/corpus/target"
 CP_FILE="$BUILD_DIR/corpus-tool.classpath"
 
 cd "$ROOT"
 if [ "${EKNN_SKIP_COMPILE:-0}" != 1 ] || [ ! -s "$CP_FILE" ]; then
   log="$(mktemp)"
-  if ! mvn -B -q -Dbuild.dir="$BUILD_DIR" -Dnative.skip=true compile dependency:build-classpath \
-      -Dmdep.includeScope=test -Dmdep.outputFile="$CP_FILE" >"$log" 2>&1; then
+  if ! mvn -B -q -pl corpus compile dependency:build-classpath \
+      -Dmdep.includeScope=runtime -Dmdep.outputFile="$CP_FILE" >"$log" 2>&1; then
     grep -v '^WARNING' "$log" | tail -n 40 >&2; rm -f "$log"
     eknn_die "build failed"
   fi

@@ -40,6 +40,6 @@ bash "$ROOT/scripts/opensearch.sh" keystore-add --name "$NODE" encrypted_knn.mas
 bash "$ROOT/scripts/opensearch.sh" start --name "$NODE" --port "$PORT"
 
 # The demo is an unmodified application: plaintext in, exact results out; the node encrypts.
-CP="$ROOT/target/classes:$(cat "$ROOT/target/classpath.txt")"
+CP="$(cat "$ROOT/target/classpath.txt")"
 ENCRYPTED_KNN_CACHE="$CACHE" "$JAVA_HOME/bin/java" -Xmx4g -Djna.nosys=true --enable-native-access=ALL-UNNAMED -cp "$CP" \
-  org.encryptedknn.cli.Demo --url "http://127.0.0.1:$PORT" --data-dir "$CACHE/nodes/$NODE/data" "$@"
+  org.encryptedknn.tools.demo.Demo --url "http://127.0.0.1:$PORT" --data-dir "$CACHE/nodes/$NODE/data" "$@"

@@ -5,7 +5,7 @@
 #   fetch                          download the distribution + opensearch-knn zips (Maven Central, cached)
 #                                  and unpack the distribution
 #   install <plugin.zip>...        install plugins (reinstalls one whose zip changed); e.g. the
-#                                  opensearch-knn zip printed by `paths`, and target/*.zip of this project
+#                                  opensearch-knn zip printed by `paths`, and plugin/target/releases/*.zip of this project
 #   install-knn                    install opensearch-knn 3.5.0.0 from the cache
 #   start [--port 9200] [--name n1] [--data-dir DIR] [--heap 1g] [--setting key=value]...
 #                                  start a node on 127.0.0.1 (as $EKNN_USER when root), wait for yellow

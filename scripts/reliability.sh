@@ -8,7 +8,9 @@
 #   all        the five, in this order
 #
 # usage: scripts/reliability.sh crash|snapshot|reload|rotation|load|all [options of the benchmark, rotation/load only]
-# Needs `bash scripts/build.sh` first (target/classes, target/classpath.txt, the plugin zip).
+# The scenarios are programs in tools/src/it/java (org.encryptedknn.tools.reliability), compiled with the tools' tests;
+# each phase is driven from here because the nodes are started, stopped and killed between phases.
+# Needs `bash scripts/build.sh` first (tools/target/test-classes, tools/target/it-classpath.txt, the plugin zip).
 # HTTP ports $EKNN_REL_PORT … +4 (default 9410; transport port + 100); rotation $EKNN_REL_ROTATION_PORT (9460),
 # load $EKNN_REL_LOAD_PORT (9461). Nodes, data dirs and the snapshot repository
 # live under the cache dir ($ENCRYPTED_KNN_CACHE)/reliability/ and are wiped at the start of a scenario. Master keys
@@ -30,9 +32,9 @@ CACHE="$(eknn_cache_dir)"
 OS=(bash "$ROOT/scripts/opensearch.sh")
 PORT="${EKNN_REL_PORT:-9410}"
 WORK="$CACHE/reliability"
-[ -f target/classpath.txt ] || eknn_die "run scripts/build.sh first"
-CP="target/classes:$(cat target/classpath.txt)"
-ZIP="$(ls target/releases/encrypted-knn-*.zip)"
+[ -f tools/target/it-classpath.txt ] || eknn_die "run scripts/build.sh first"
+CP="tools/target/test-classes:tools/target/classes:$(cat tools/target/it-classpath.txt)"
+ZIP="$(ls plugin/target/releases/encrypted-knn-*.zip)"
 
 SECRETS="$(mktemp -d)"
 chmod 700 "$SECRETS"
@@ -44,7 +46,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-bench() { java -Xmx1g -Djna.nosys=true -cp "$CP" "org.encryptedknn.bench.$@"; }
+scenario() { java -Xmx1g -Djna.nosys=true -cp "$CP" "org.encryptedknn.tools.reliability.$@"; }
 new_key() { head -c 32 /dev/urandom | base64 > "$SECRETS/$1.key"; }
 node_dir() { "${OS[@]}" paths --name "$1" | sed -n 's/^EKNN_NODE_DIR=//p'; }
 fresh_dir() { rm -rf "$1"; mkdir -p "$1"; chown -R "$EKNN_USER:" "$1" 2>/dev/null || true; }
@@ -66,7 +68,7 @@ crash() {
   # Kill somewhere between 1,000 and 2,499 acknowledged documents (of 5,996).
   local kill_after=$((1000 + RANDOM % 1500)) acked="$dir/acked.txt"
   : > "$acked"
-  bench CrashRecovery ingest --url "http://127.0.0.1:$port" --acked "$acked" \
+  scenario CrashRecovery ingest --url "http://127.0.0.1:$port" --acked "$acked" \
     --translog-durability "${EKNN_REL_TRANSLOG_DURABILITY:-request}" &
   local ingest=$!
   while kill -0 "$ingest" 2>/dev/null && [ "$(wc -l < "$acked")" -lt "$kill_after" ]; do sleep 0.1; done
@@ -80,7 +82,7 @@ crash() {
   "${OS[@]}" start --name "$name" --port "$port" --data-dir "$dir/data"
   t1="$(date +%s.%N)"
   rc=0
-  bench CrashRecovery verify --url "http://127.0.0.1:$port" --acked "$acked" \
+  scenario CrashRecovery verify --url "http://127.0.0.1:$port" --acked "$acked" \
     --restart-seconds "$(awk "BEGIN { print $t1 - $t0 }")" || rc=$?
   stop_node "$name"
   return "$rc"
@@ -92,16 +94,16 @@ snapshot() {
   new_key snap; new_key other
   local repo="--setting path.repo=$dir/repo"
   start_node rel-snap-a "$((PORT + 1))" snap "$dir/a" $repo
-  bench SnapshotRestore create --url "http://127.0.0.1:$((PORT + 1))" --repo "$dir/repo" --expected "$dir/expected.json" || rc=$?
+  scenario SnapshotRestore create --url "http://127.0.0.1:$((PORT + 1))" --repo "$dir/repo" --expected "$dir/expected.json" || rc=$?
   stop_node rel-snap-a
   [ "$rc" -eq 0 ] || return "$rc"
   eknn_log "restore into a fresh node with the same master key"
   start_node rel-snap-b "$((PORT + 2))" snap "$dir/b" $repo
-  bench SnapshotRestore restore --key same --url "http://127.0.0.1:$((PORT + 2))" --repo "$dir/repo" --expected "$dir/expected.json" || rc=$?
+  scenario SnapshotRestore restore --key same --url "http://127.0.0.1:$((PORT + 2))" --repo "$dir/repo" --expected "$dir/expected.json" || rc=$?
   stop_node rel-snap-b
   eknn_log "restore into a fresh node with another master key"
   start_node rel-snap-c "$((PORT + 3))" other "$dir/c" $repo
-  bench SnapshotRestore restore --key other --url "http://127.0.0.1:$((PORT + 3))" --repo "$dir/repo" --expected "$dir/expected.json" || rc=$?
+  scenario SnapshotRestore restore --key other --url "http://127.0.0.1:$((PORT + 3))" --repo "$dir/repo" --expected "$dir/expected.json" || rc=$?
   stop_node rel-snap-c
   return "$rc"
 }
@@ -111,7 +113,7 @@ reload() {
   fresh_dir "$dir"
   new_key reload; new_key reload-other
   start_node "$name" "$port" reload "$dir/data"
-  bench KeyReload --url "http://127.0.0.1:$port" --name "$name" --key-file "$SECRETS/reload.key" \
+  scenario KeyReload --url "http://127.0.0.1:$port" --name "$name" --key-file "$SECRETS/reload.key" \
     --other-key-file "$SECRETS/reload-other.key" || rc=$?
   stop_node "$name"
   return "$rc"
@@ -122,7 +124,7 @@ rotation() {
   fresh_dir "$dir"
   new_key rotation
   start_node "$name" "$port" rotation "$dir/data"
-  bench OnlineRotation --url "http://127.0.0.1:$port" "$@" || rc=$?
+  scenario OnlineRotation --url "http://127.0.0.1:$port" "$@" || rc=$?
   stop_node "$name"
   return "$rc"
 }
@@ -134,7 +136,7 @@ load() {
   rm -f "$(node_dir "$name")/config/opensearch.keystore"
   STARTED+=("$name")
   "${OS[@]}" start --name "$name" --port "$port" --data-dir "$dir/data"
-  bench MixedLoad --url "http://127.0.0.1:$port" --pid "$(cat "$(node_dir "$name")/opensearch.pid")" "$@" || rc=$?
+  scenario MixedLoad --url "http://127.0.0.1:$port" --pid "$(cat "$(node_dir "$name")/opensearch.pid")" "$@" || rc=$?
   stop_node "$name"
   return "$rc"
 }

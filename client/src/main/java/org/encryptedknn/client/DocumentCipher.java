@@ -1,0 +1,184 @@
+package org.encryptedknn.client;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.TextNode;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.encryptedknn.fields.FieldCipher;
+import org.encryptedknn.keys.KeyDerivation;
+import org.encryptedknn.transform.EncryptedVector;
+import org.encryptedknn.transform.VectorTransform;
+
+/**
+ * Client-mode encryption of whole JSON documents, the key-holder twin of the gateway's {@code encrypted_knn} ingest
+ * processor (same output, so an index can be written by either):
+ * <ul>
+ *   <li>the vector field (an array of d numbers) is replaced by the encrypted object {@code {p,n,c,z,e}}; its SAP
+ *       nonce is derived from the document id when there is one (a record always encrypts to the same ciphertext
+ *       within an epoch), else from the vector itself (which reveals exact duplicates, see docs/client-mode.md);</li>
+ *   <li>the {@code encryptFields} (strings or arrays of strings) are AES-256-GCM encrypted with the index name as
+ *       associated data, as the ingest processor does, so the gateway's {@code encrypted_knn_rerank} can decrypt them;</li>
+ *   <li>the {@code deterministicFields} are AES-SIV encrypted: equal values give equal ciphertexts, so exact-match
+ *       {@code term} filters work ({@link #deterministic}) — and the storage tier sees equality and frequency.</li>
+ * </ul>
+ * Values already encrypted by this project pass unchanged. Thread-safe; close it to zero the field keys.
+ */
+public final class DocumentCipher implements AutoCloseable {
+
+    private final VectorTransform transform;
+    private final String vectorField;
+    private final String index;
+    private final Map<String, FieldCipher> randomized = new LinkedHashMap<>();
+    private final Map<String, FieldCipher> deterministic = new LinkedHashMap<>();
+
+    /**
+     * @param index the index the documents go to: associated data of the randomized field ciphertexts (a ciphertext
+     *              copied into another index does not decrypt there)
+     */
+    public DocumentCipher(
+            VectorTransform transform,
+            KeyDerivation keys,
+            String vectorField,
+            String index,
+            List<String> encryptFields,
+            List<String> deterministicFields) {
+        this.transform = transform;
+        this.vectorField = vectorField;
+        this.index = index;
+        for (String f : encryptFields) {
+            if (f.equals(vectorField) || deterministicFields.contains(f)) {
+                throw new IllegalArgumentException("field '" + f
+                        + "' is listed twice (vector field, encrypted and deterministic fields must differ)");
+            }
+            randomized.put(f, new FieldCipher(keys, f));
+        }
+        for (String f : deterministicFields) {
+            if (f.equals(vectorField)) {
+                throw new IllegalArgumentException(
+                        "field '" + f + "' is the vector field; it cannot also be a deterministic field");
+            }
+            deterministic.put(f, new FieldCipher(keys, f));
+        }
+    }
+
+    public String vectorField() {
+        return vectorField;
+    }
+
+    public String index() {
+        return index;
+    }
+
+    /**
+     * Encrypts {@code doc} in place and returns it. {@code vector} is the plaintext vector read from the document's
+     * vector field by the caller (who checked dimension and finiteness); {@code id} may be null (no id yet).
+     */
+    public ObjectNode encrypt(ObjectNode doc, float[] vector, String id) {
+        Map<String, JsonNode> updates = new LinkedHashMap<>();
+        for (Map.Entry<String, FieldCipher> e : randomized.entrySet()) {
+            FieldCipher c = e.getValue();
+            text(doc, e.getKey(), "encrypted", updates, s -> c.encrypt(s, index));
+        }
+        for (Map.Entry<String, FieldCipher> e : deterministic.entrySet()) {
+            FieldCipher c = e.getValue();
+            text(doc, e.getKey(), "deterministic", updates, c::encryptDeterministic);
+        }
+        EncryptedVector v = id != null
+                ? transform.encryptDocument(vector, id, vectorField)
+                : transform.encryptDocument(
+                        vector, transform.nonces().forVector(vector, vectorField, transform.epoch()));
+        updates.put(vectorField, EncryptedSearch.recordJson(v));
+        updates.forEach(doc::set);
+        return doc;
+    }
+
+    /** The deterministic ciphertext of {@code value} for a {@code term} filter on a deterministic field. */
+    public String deterministic(String field, String value) {
+        FieldCipher c = deterministic.get(field);
+        if (c == null) {
+            throw new IllegalArgumentException("field '" + field + "' is not a deterministic field");
+        }
+        return c.encryptDeterministic(value);
+    }
+
+    /**
+     * The listed fields of a hit's {@code _source}, decrypted (randomized or deterministic, whichever the value is);
+     * {@code hitIndex} is the hit's {@code _index}. Missing fields are left out; values not encrypted by this project
+     * are returned as they are.
+     */
+    public static Map<String, String> decryptFields(
+            KeyDerivation keys, JsonNode source, String hitIndex, List<String> fields) {
+        Map<String, String> out = new LinkedHashMap<>();
+        for (String f : fields) {
+            JsonNode v = source.path(f);
+            if (v.isMissingNode() || v.isNull()) {
+                continue;
+            }
+            try (FieldCipher c = new FieldCipher(keys, f)) {
+                if (v.isArray()) {
+                    List<String> parts = new ArrayList<>();
+                    v.forEach(x -> parts.add(decryptOne(c, x.asText(), hitIndex)));
+                    out.put(f, String.join(", ", parts));
+                } else {
+                    out.put(f, decryptOne(c, v.asText(), hitIndex));
+                }
+            }
+        }
+        return out;
+    }
+
+    private static String decryptOne(FieldCipher c, String value, String hitIndex) {
+        if (value.startsWith(FieldCipher.RANDOMIZED_PREFIX)) {
+            return c.decrypt(value, hitIndex);
+        }
+        if (value.startsWith(FieldCipher.DETERMINISTIC_PREFIX)) {
+            return c.decryptDeterministic(value);
+        }
+        return value;
+    }
+
+    private static void text(
+            ObjectNode doc,
+            String field,
+            String kind,
+            Map<String, JsonNode> updates,
+            java.util.function.UnaryOperator<String> op) {
+        JsonNode v = doc.get(field);
+        if (v == null || v.isNull()) {
+            return;
+        }
+        if (v.isTextual()) {
+            updates.put(field, new TextNode(FieldCipher.isEncrypted(v.asText()) ? v.asText() : op.apply(v.asText())));
+        } else if (v.isArray()) {
+            ArrayNode out = OpenSearchHttp.JSON.createArrayNode();
+            for (JsonNode x : v) {
+                if (!x.isTextual()) {
+                    throw new IllegalArgumentException(
+                            "field '" + field + "' (" + kind + ") must be a string or an array of strings");
+                }
+                out.add(FieldCipher.isEncrypted(x.asText()) ? x.asText() : op.apply(x.asText()));
+            }
+            updates.put(field, out);
+        } else {
+            throw new IllegalArgumentException(
+                    "field '" + field + "' (" + kind + ") must be a string or an array of strings, got "
+                            + v.getNodeType().toString().toLowerCase(java.util.Locale.ROOT));
+        }
+    }
+
+    @Override
+    public void close() {
+        randomized.values().forEach(FieldCipher::close);
+        deterministic.values().forEach(FieldCipher::close);
+    }
+
+    @Override
+    public String toString() {
+        return "DocumentCipher[" + vectorField + " -> " + index + ", encrypted " + randomized.keySet()
+                + ", deterministic " + deterministic.keySet() + "]";
+    }
+}

@@ -1,0 +1,237 @@
+package org.encryptedknn.client;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.encryptedknn.transform.EncryptedQuery;
+import org.encryptedknn.transform.EncryptedVector;
+import org.encryptedknn.transform.VectorTransform;
+
+/**
+ * Key-holder side of one encrypted search in keyed mode: builds the request body (stage-1 encrypted
+ * prefix query + keyed rescore with the residual queries of chosen cells) and turns the response into
+ * the exact ranking. HTTP-client agnostic: bodies are Jackson trees.
+ *
+ * <p>The data node scores a hit as ⟨prefix/s², p_i⟩ + ⟨H_c r_q, z_i⟩: the first term is only an
+ * approximation (it cannot remove the SAP noise), the second is exact. The key holder replaces the
+ * approximation with the exact prefix term ⟨u_q, u_i⟩ by decrypting p_i with its nonce, and computes
+ * the residual term itself for hits whose cell was not sent.
+ *
+ * <p>The response stays small: {@code _source} leaves out the encrypted record; each hit's {@value #HIT_FIELD}
+ * field carries p (binary, base64), the nonce, the data node's exact residual term for a probed cell, and z only for
+ * a hit of an unprobed cell (org.encryptedknn.fetch.EncryptedKnnFetchSubPhase).
+ */
+public final class EncryptedSearch {
+
+    /** One hit with its exact plaintext similarity. */
+    public record ExactHit(String id, double score, int cell, JsonNode source) {}
+
+    /** The per-hit document field the data node adds to the hits of an {@code encrypted_knn} rescore. */
+    public static final String HIT_FIELD = "_encrypted_knn";
+
+    /**
+     * What a response carries for one hit: its record (with zeros in place of {@code z} when z did not come back),
+     * whether z came back, and the hit's {@value #HIT_FIELD} object (missing node when the hit has none).
+     */
+    record HitData(EncryptedVector record, boolean hasResidual, JsonNode info) {}
+
+    private final VectorTransform transform;
+    private final String field;
+    private final EncryptedQuery query;
+    private final float[] scaledPrefix;
+    private final Map<Integer, float[]> cellQueries = new LinkedHashMap<>();
+
+    public EncryptedSearch(VectorTransform transform, String field, float[] vector) {
+        this(transform, field, transform.encryptQuery(vector));
+    }
+
+    /** A search reusing an already encrypted query (e.g. a follow-up for other cells). */
+    public EncryptedSearch(VectorTransform transform, String field, EncryptedQuery query) {
+        this.transform = transform;
+        this.field = field;
+        this.query = query;
+        double s2 = transform.sap().scale() * transform.sap().scale();
+        float[] p = query.prefix();
+        this.scaledPrefix = new float[p.length];
+        for (int i = 0; i < p.length; i++) {
+            scaledPrefix[i] = (float) (p[i] / s2);
+        }
+    }
+
+    public EncryptedQuery query() {
+        return query;
+    }
+
+    public VectorTransform transform() {
+        return transform;
+    }
+
+    public String field() {
+        return field;
+    }
+
+    /** The keyed residual queries H_c r_q of the chosen cells, in the order they were added (read-only use). */
+    Map<Integer, float[]> cellQueries() {
+        return cellQueries;
+    }
+
+    /** The cells whose residual queries will be sent (e.g. {@link VectorTransform#probeCells}). */
+    public EncryptedSearch withCells(int... cells) {
+        for (int c : cells) {
+            cellQueries.computeIfAbsent(c, cell -> transform.keyedResidualQuery(query, cell));
+        }
+        return this;
+    }
+
+    /** Stage 1 only: HNSW over the encrypted prefix, no rescore (used to learn the candidates' cells). */
+    public ObjectNode stageOneBody(int k, int size) {
+        ObjectNode body = OpenSearchHttp.JSON.createObjectNode();
+        body.put("size", size);
+        body.set("query", knnQuery(k));
+        return body;
+    }
+
+    /** Stage 1 + keyed rescore of the window with the residual queries of the chosen cells. */
+    public ObjectNode keyedBody(int k, int window, int size) {
+        ObjectNode body = stageOneBody(k, size);
+        excludeCiphertexts(body, window, size);
+        ObjectNode cells = rescoreQuery(body, window, "keyed").putObject("cells");
+        cellQueries.forEach((c, z) -> cells.put(Integer.toString(c), EncryptedVector.encodeFloats(z)));
+        return body;
+    }
+
+    /**
+     * {@code _source} without the encrypted record when every returned hit is in the rescore window (each hit's
+     * {@value #HIT_FIELD} has what the key holder needs), else without {@code p} only (hits outside the window need
+     * {@code z} and {@code n} from {@code _source}). Other fields stay; a caller that needs none sets
+     * {@code "_source": false}, which spares the data node reading stored documents at all.
+     */
+    void excludeCiphertexts(ObjectNode body, int window, int size) {
+        body.putObject("_source")
+                .putArray("excludes")
+                .add(size <= window ? field : field + "." + EncryptedVector.PREFIX);
+    }
+
+    /** Adds {@code "rescore":{"window_size":…,"encrypted_knn":{"field":…,"mode":…,"query":{"prefix":[…]}}}}; returns the query. */
+    ObjectNode rescoreQuery(ObjectNode body, int window, String mode) {
+        ObjectNode rescore = body.putObject("rescore");
+        rescore.put("window_size", window);
+        ObjectNode spec = rescore.putObject("encrypted_knn");
+        spec.put("field", field);
+        spec.put("mode", mode);
+        ObjectNode q = spec.putObject("query");
+        ArrayNode prefix = q.putArray("prefix");
+        for (float v : scaledPrefix) {
+            prefix.add(v);
+        }
+        return q;
+    }
+
+    private ObjectNode knnQuery(int k) {
+        ObjectNode root = OpenSearchHttp.JSON.createObjectNode();
+        ObjectNode params = root.putObject("encrypted_knn").putObject(field);
+        ArrayNode vector = params.putArray("encrypted_vector");
+        for (float v : query.prefix()) {
+            vector.add(v);
+        }
+        params.put("k", k);
+        params.put("model_id", query.modelId());
+        params.put("epoch", query.epoch());
+        return root;
+    }
+
+    /** Exact scores for every hit of a response (decrypts each prefix), best first. */
+    public List<ExactHit> exactRanking(JsonNode response) {
+        List<ExactHit> hits = new ArrayList<>();
+        // H_c r_q once per cell, not once per hit: the window holds many hits of few cells.
+        Map<Integer, float[]> keyedQueries = new HashMap<>(cellQueries);
+        int residualDimension = transform.model().parameters().residualDimension();
+        for (JsonNode hit : response.path("hits").path("hits")) {
+            HitData d = hitData(hit, field, residualDimension);
+            EncryptedVector v = d.record();
+            double residual;
+            if (d.info().path("probed").asBoolean(false) && d.info().has("residual")) {
+                residual = d.info().path("residual").asDouble();
+            } else if (d.hasResidual()) {
+                residual = VectorTransform.residualScore(
+                        keyedQueries.computeIfAbsent(v.cell(), c -> transform.keyedResidualQuery(query, c)), v);
+            } else {
+                throw new IllegalStateException(
+                        "hit " + hit.path("_id").asText() + " has neither a residual term nor z: outside the"
+                                + " rescore window? (ask for size ≤ window_size)");
+            }
+            hits.add(new ExactHit(
+                    hit.path("_id").asText(),
+                    transform.prefixScore(query, v) + residual,
+                    v.cell(),
+                    hit.path("_source")));
+        }
+        hits.sort(Comparator.comparingDouble(ExactHit::score).reversed());
+        return hits;
+    }
+
+    /** A hit's record from its {@value #HIT_FIELD} object, else from {@code _source}. */
+    static HitData hitData(JsonNode hit, String field, int residualDimension) {
+        JsonNode info = hitInfo(hit);
+        JsonNode source = hit.path("_source").path(field);
+        JsonNode z = info.has(EncryptedVector.KEYED_RESIDUAL)
+                ? info.path(EncryptedVector.KEYED_RESIDUAL)
+                : source.path(EncryptedVector.KEYED_RESIDUAL);
+        boolean hasResidual = z.isTextual();
+        EncryptedVector record = new EncryptedVector(
+                info.has("prefix")
+                        ? EncryptedVector.decodeFloats(info.path("prefix").asText())
+                        : floats(source.path(EncryptedVector.PREFIX)),
+                Base64.getDecoder()
+                        .decode((info.has("nonce") ? info.path("nonce") : source.path(EncryptedVector.NONCE)).asText()),
+                (info.has("cell") ? info.path("cell") : source.path(EncryptedVector.CELL)).asInt(),
+                hasResidual ? EncryptedVector.decodeFloats(z.asText()) : new float[residualDimension],
+                (info.has("epoch") ? info.path("epoch") : source.path(EncryptedVector.EPOCH)).asInt());
+        return new HitData(record, hasResidual, info);
+    }
+
+    /** A hit's {@value #HIT_FIELD} object (a missing node when the hit has none). */
+    static JsonNode hitInfo(JsonNode hit) {
+        return hit.path("fields").path(HIT_FIELD).path(0);
+    }
+
+    /** The stored record form of a hit's field, as returned in {@code _source} (all of p, n, c, z, e). */
+    public static EncryptedVector parseRecord(JsonNode node) {
+        return new EncryptedVector(
+                floats(node.path(EncryptedVector.PREFIX)),
+                Base64.getDecoder().decode(node.path(EncryptedVector.NONCE).asText()),
+                node.path(EncryptedVector.CELL).asInt(),
+                EncryptedVector.decodeFloats(
+                        node.path(EncryptedVector.KEYED_RESIDUAL).asText()),
+                node.path(EncryptedVector.EPOCH).asInt());
+    }
+
+    private static float[] floats(JsonNode array) {
+        float[] out = new float[array.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = (float) array.get(i).asDouble();
+        }
+        return out;
+    }
+
+    /** The document form of an encrypted vector, as indexed. */
+    public static ObjectNode recordJson(EncryptedVector v) {
+        ObjectNode node = OpenSearchHttp.JSON.createObjectNode();
+        ArrayNode p = node.putArray(EncryptedVector.PREFIX);
+        for (float f : v.prefix()) {
+            p.add(f);
+        }
+        node.put(EncryptedVector.NONCE, Base64.getEncoder().encodeToString(v.nonce()));
+        node.put(EncryptedVector.CELL, v.cell());
+        node.put(EncryptedVector.KEYED_RESIDUAL, EncryptedVector.encodeFloats(v.keyedResidual()));
+        node.put(EncryptedVector.EPOCH, v.epoch());
+        return node;
+    }
+}

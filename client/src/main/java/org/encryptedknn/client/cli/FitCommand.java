@@ -1,0 +1,184 @@
+package org.encryptedknn.client.cli;
+
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import org.encryptedknn.client.KeyFiles;
+import org.encryptedknn.client.ModelFiles;
+import org.encryptedknn.corpus.ProgressBar;
+import org.encryptedknn.keys.KeyDerivation;
+import org.encryptedknn.keys.MasterKey;
+import org.encryptedknn.model.EncryptionModel;
+import org.encryptedknn.model.ModelFitter;
+import org.encryptedknn.model.ModelParameters;
+import org.encryptedknn.model.Space;
+
+/** {@code encrypted-knn fit}: fits a model on sample vectors and writes it sealed under the master key. */
+final class FitCommand implements Main.Command {
+
+    static final int DEFAULT_LIMIT = 20_000;
+
+    @Override
+    public String summary() {
+        return "fit a model (PCA basis, cells) on sample vectors; write it sealed under the master key";
+    }
+
+    @Override
+    public String usage() {
+        return """
+            usage: encrypted-knn fit --key FILE --vectors FILE --out FILE [options]
+
+            Reads sample vectors (JSON Lines: one JSON array of numbers per line, or one object per line holding
+            the array in --field), fits a model and writes it sealed under the master key (AES-256-GCM): the
+            public parameters are readable, the basis and the cell centroids are not. Use a sample of the data you
+            will index (a few thousand vectors are enough); the sample itself is not stored.
+
+              --key FILE               master key file (encrypted-knn keygen)
+              --vectors FILE           sample vectors, JSON Lines ('-' = standard input)
+              --out FILE               model file to write (refused if it exists, unless --force)
+              --model-id ID            model id, named in the index mapping and every query (default m1)
+              --field NAME             vector field of object lines (default embedding)
+              --dimension D            expected dimension (default: the first vector's length)
+              --space S                cosine | inner_product (default cosine)
+              --prefix-dimension P     length of the DCPE-encrypted prefix the HNSW graph is built on (default D/4)
+              --cells C                k-means cells, each with its own residual key (default 16)
+              --beta B                 SAP noise, relative to the model's beta scale (default 0.5; 0 = no noise)
+              --limit N                use at most the first N vectors (default 20000)
+              --force                  replace an existing --out file""";
+    }
+
+    @Override
+    public int run(String[] args, PrintStream out, PrintStream err) {
+        if (Options.wantsHelp(args)) {
+            out.println(usage());
+            return 0;
+        }
+        Options o = new Options(
+                "fit",
+                args,
+                Set.of(
+                        "--key",
+                        "--vectors",
+                        "--out",
+                        "--model-id",
+                        "--field",
+                        "--dimension",
+                        "--space",
+                        "--prefix-dimension",
+                        "--cells",
+                        "--beta",
+                        "--limit"),
+                Set.of("--force"));
+        o.noPositional();
+        Path keyFile = o.path("--key");
+        Path vectorsFile = o.path("--vectors");
+        Path outFile = o.path("--out");
+        String modelId = o.get("--model-id", "m1");
+        String field = o.get("--field", "embedding");
+        Integer dimensionOption = o.optionalInteger("--dimension", 2, ModelParameters.MAX_DIMENSION);
+        Space space;
+        try {
+            space = Space.parse(o.get("--space", "cosine"));
+        } catch (IllegalArgumentException e) {
+            throw CliException.usage(
+                    "option --space must be cosine or inner_product, got '" + o.get("--space", "") + "'");
+        }
+        int cells = o.integer("--cells", ModelParameters.DEFAULT_CELLS, 1, ModelParameters.MAX_CELLS);
+        double beta = o.number("--beta", ModelParameters.DEFAULT_BETA);
+        int limit = o.integer("--limit", DEFAULT_LIMIT, 2, Integer.MAX_VALUE);
+        Integer prefixOption = o.optionalInteger("--prefix-dimension", 1, ModelParameters.MAX_DIMENSION);
+        if (Files.exists(outFile) && !o.flag("--force")) {
+            throw new CliException("model file " + outFile + " already exists; documents encrypted with it would become"
+                    + " unsearchable with a new one; choose another file or pass --force");
+        }
+
+        try (MasterKey master = KeyFiles.read(keyFile);
+                KeyDerivation keys = new KeyDerivation(master)) {
+            List<float[]> sample = new ArrayList<>();
+            long lines = Jsonl.countLines(vectorsFile, "vectors file");
+            int[] dimension = {dimensionOption == null ? -1 : dimensionOption};
+            try (ProgressBar bar = new ProgressBar("reading vectors", progressTotal(Math.min(lines, limit)))) {
+                Jsonl.read(vectorsFile, "vectors file", (value, where) -> {
+                    float[] v = Jsonl.vector(value, field, dimension[0], where);
+                    if (dimension[0] < 0) {
+                        dimension[0] = v.length;
+                    }
+                    if (space == Space.COSINE && isZero(v)) {
+                        throw where.error("the vector is all zeros, which has no cosine (space cosine)");
+                    }
+                    sample.add(v);
+                    bar.step(1);
+                    return sample.size() < limit;
+                });
+            }
+            if (sample.isEmpty()) {
+                throw new CliException("vectors file " + vectorsFile + " holds no vectors");
+            }
+            int d = dimension[0];
+            int prefix = prefixOption == null ? ModelParameters.defaultPrefixDimension(d) : prefixOption;
+            ModelParameters params;
+            try {
+                params = new ModelParameters(d, space, prefix, cells, beta, 1);
+            } catch (IllegalArgumentException e) {
+                throw CliException.usage(e.getMessage()
+                        .replace("prefix_dimension", "--prefix-dimension")
+                        .replace("cells must", "--cells must")
+                        .replace("beta must", "--beta must"));
+            }
+            if (sample.size() < Math.max(2, cells)) {
+                throw new CliException("vectors file " + vectorsFile + " holds " + sample.size() + " vectors; fitting "
+                        + cells + " cells needs at least " + Math.max(2, cells) + " (a few thousand are better)");
+            }
+            err.printf(
+                    Locale.ROOT,
+                    "fitting model '%s' on %d vectors (d=%d, prefix %d, %d cells, %s)…%n",
+                    modelId,
+                    sample.size(),
+                    d,
+                    prefix,
+                    cells,
+                    space.wireName());
+            long t0 = System.nanoTime();
+            EncryptionModel model = ModelFitter.fit(modelId, params, sample.toArray(new float[0][]));
+            ModelFiles.write(outFile, model, keys);
+            out.printf(
+                    Locale.ROOT,
+                    "wrote sealed model '%s' to %s: d=%d, prefix_dimension=%d, cells=%d, space=%s, beta=%.3f "
+                            + "(beta scale %.4f), epoch %d, fitted on %d vectors in %.1f s%n",
+                    model.id(),
+                    outFile,
+                    d,
+                    prefix,
+                    cells,
+                    space.wireName(),
+                    beta,
+                    model.betaScale(),
+                    model.epoch(),
+                    sample.size(),
+                    (System.nanoTime() - t0) / 1e9);
+            if (sample.size() < 500) {
+                err.println("note: " + sample.size()
+                        + " vectors is a small sample; a few thousand give better cells and PCA");
+            }
+        }
+        return 0;
+    }
+
+    /** Progress bars only for inputs long enough to need one (0 disables the bar). */
+    static long progressTotal(long lines) {
+        return lines >= 2000 ? lines : 0;
+    }
+
+    private static boolean isZero(float[] v) {
+        for (float f : v) {
+            if (f != 0f) {
+                return false;
+            }
+        }
+        return true;
+    }
+}

@@ -1,0 +1,218 @@
+package org.encryptedknn.client.cli;
+
+import static org.encryptedknn.client.cli.CliTestSupport.CELLS;
+import static org.encryptedknn.client.cli.CliTestSupport.D;
+import static org.encryptedknn.client.cli.CliTestSupport.keyAndModel;
+import static org.encryptedknn.client.cli.CliTestSupport.run;
+import static org.encryptedknn.client.cli.CliTestSupport.vectors;
+import static org.encryptedknn.client.cli.CliTestSupport.writeLines;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertNotEquals;
+import static org.junit.Assert.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import org.encryptedknn.client.DocumentCipher;
+import org.encryptedknn.client.EncryptedSearch;
+import org.encryptedknn.client.KeyFiles;
+import org.encryptedknn.client.ModelFiles;
+import org.encryptedknn.client.OpenSearchHttp;
+import org.encryptedknn.keys.KeyDerivation;
+import org.encryptedknn.keys.MasterKey;
+import org.encryptedknn.model.EncryptionModel;
+import org.encryptedknn.prefix.ScaleAndPerturb;
+import org.encryptedknn.transform.EncryptedVector;
+import org.encryptedknn.transform.VectorTransform;
+import org.junit.Rule;
+import org.junit.Test;
+import org.junit.rules.TemporaryFolder;
+
+/** encrypt: bulk NDJSON with valid {p,n,c,z,e} records of the right lengths, encrypted fields, no plaintext vector. */
+public class EncryptTest {
+
+    @Rule
+    public TemporaryFolder tmp = new TemporaryFolder();
+
+    @Test
+    public void bulkNdjsonWithEncryptedRecords() throws Exception {
+        Path dir = tmp.getRoot().toPath();
+        Path[] km = keyAndModel(dir);
+        int n = 40;
+        float[][] v = vectors(n, 11);
+        List<String> lines = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            ObjectNode doc = OpenSearchHttp.JSON.createObjectNode();
+            doc.put("id", "doc-" + i);
+            ArrayNodeWriter.put(doc, "embedding", v[i]);
+            doc.put("body", "the secret body of message " + i);
+            doc.put("sender", "sender-" + (i % 3) + "@example.org");
+            doc.put("lang", "en");
+            lines.add(doc.toString());
+        }
+        Path input = writeLines(dir.resolve("docs.jsonl"), lines);
+        Path out = dir.resolve("bulk.ndjson");
+        CliTestSupport.Result r = run(
+                "encrypt",
+                "--key",
+                km[0].toString(),
+                "--model",
+                km[1].toString(),
+                "--input",
+                input.toString(),
+                "--index",
+                "mail",
+                "--id-field",
+                "id",
+                "--encrypt-fields",
+                "body",
+                "--deterministic-fields",
+                "sender",
+                "--output",
+                out.toString());
+        assertEquals(r.toString(), 0, r.code());
+        assertEquals("", r.out());
+
+        String ndjson = Files.readString(out, StandardCharsets.UTF_8);
+        assertTrue(ndjson.endsWith("\n"));
+        List<String> outLines = List.of(ndjson.split("\n"));
+        assertEquals(2 * n, outLines.size());
+
+        try (MasterKey master = KeyFiles.read(km[0]);
+                KeyDerivation keys = new KeyDerivation(master)) {
+            EncryptionModel model = ModelFiles.read(km[1], keys, km[0]);
+            int dp = model.parameters().prefixDimension();
+            int dr = model.parameters().residualDimension();
+            try (VectorTransform transform = new VectorTransform(model, keys)) {
+                Map<String, String> senderCiphertexts = new java.util.HashMap<>();
+                for (int i = 0; i < n; i++) {
+                    JsonNode action = OpenSearchHttp.JSON.readTree(outLines.get(2 * i));
+                    assertEquals("mail", action.path("index").path("_index").asText());
+                    assertEquals("doc-" + i, action.path("index").path("_id").asText());
+                    JsonNode doc = OpenSearchHttp.JSON.readTree(outLines.get(2 * i + 1));
+                    JsonNode rec = doc.path("embedding");
+                    assertTrue(rec.isObject());
+                    assertEquals(Set5.KEYS, fieldNames(rec));
+                    assertEquals(dp, rec.path("p").size());
+                    rec.path("p").forEach(x -> assertTrue(x.isNumber() && Double.isFinite(x.asDouble())));
+                    assertEquals(
+                            ScaleAndPerturb.NONCE_LENGTH,
+                            Base64.getDecoder().decode(rec.path("n").asText()).length);
+                    int c = rec.path("c").asInt(-1);
+                    assertTrue(c >= 0 && c < CELLS);
+                    assertEquals(
+                            4 * dr, Base64.getDecoder().decode(rec.path("z").asText()).length);
+                    assertEquals(1, rec.path("e").asInt());
+                    // the record is the encryption of this vector: the key holder's exact score against itself is 1
+                    EncryptedVector ev = EncryptedSearch.parseRecord(rec);
+                    assertEquals(1.0, transform.score(transform.encryptQuery(v[i]), ev), 1e-4);
+                    // nonce from the id: re-encrypting gives the same record
+                    assertEquals(ev, transform.encryptDocument(v[i], "doc-" + i, "embedding"));
+
+                    assertTrue(doc.path("body").asText().startsWith("ekr1:"));
+                    assertTrue(doc.path("sender").asText().startsWith("ekd1:"));
+                    assertEquals("en", doc.path("lang").asText());
+                    assertEquals("doc-" + i, doc.path("id").asText());
+                    Map<String, String> plain =
+                            DocumentCipher.decryptFields(keys, doc, "mail", List.of("body", "sender"));
+                    assertEquals("the secret body of message " + i, plain.get("body"));
+                    assertEquals("sender-" + (i % 3) + "@example.org", plain.get("sender"));
+                    String previous = senderCiphertexts.putIfAbsent(
+                            plain.get("sender"), doc.path("sender").asText());
+                    if (previous != null) {
+                        assertEquals(
+                                "deterministic: equal values, equal ciphertexts",
+                                previous,
+                                doc.path("sender").asText());
+                    }
+                }
+            }
+        }
+        // no plaintext: no value of any input vector (as written in the input), no body text
+        for (int i = 0; i < n; i++) {
+            for (float f : v[i]) {
+                String asInput = Float.toString(f);
+                assertFalse("plaintext value " + asInput + " found in the output", ndjson.contains(asInput));
+            }
+        }
+        assertFalse(ndjson.contains("secret body"));
+        assertFalse(ndjson.contains("@example.org"));
+    }
+
+    @Test
+    public void withoutIdTheNodeAssignsIdsAndStdoutIsUsed() throws Exception {
+        Path dir = tmp.getRoot().toPath();
+        Path[] km = keyAndModel(dir);
+        float[][] v = vectors(3, 12);
+        List<String> lines = new ArrayList<>();
+        for (float[] x : v) {
+            lines.add(CliTestSupport.array(x)); // bare arrays are not documents
+        }
+        Path bare = writeLines(dir.resolve("bare.jsonl"), lines);
+        String line = run(
+                        "encrypt",
+                        "--key",
+                        km[0].toString(),
+                        "--model",
+                        km[1].toString(),
+                        "--input",
+                        bare.toString(),
+                        "--index",
+                        "mail")
+                .assertOneLineError();
+        assertTrue(line, line.contains("line 1: expected a JSON object"));
+
+        lines.clear();
+        for (float[] x : v) {
+            lines.add("{\"embedding\":" + CliTestSupport.array(x) + "}");
+        }
+        lines.add(lines.get(0)); // a duplicate: same vector, same ciphertext (the documented leak of the vector nonce)
+        Path input = writeLines(dir.resolve("docs.jsonl"), lines);
+        CliTestSupport.Result r = run(
+                "encrypt",
+                "--key",
+                km[0].toString(),
+                "--model",
+                km[1].toString(),
+                "--input",
+                input.toString(),
+                "--index",
+                "mail");
+        assertEquals(r.toString(), 0, r.code());
+        String[] out = r.out().split("\n");
+        assertEquals(8, out.length);
+        assertEquals("{\"index\":{\"_index\":\"mail\"}}", out[0]);
+        assertEquals(out[1], out[7]);
+        assertNotEquals(out[1], out[3]);
+        assertTrue(r.err().contains("no --id-field"));
+        assertEquals(D, v[0].length);
+    }
+
+    private static java.util.Set<String> fieldNames(JsonNode node) {
+        java.util.Set<String> names = new java.util.TreeSet<>();
+        node.fieldNames().forEachRemaining(names::add);
+        return names;
+    }
+
+    /** The fields of a stored record. */
+    static final class Set5 {
+        static final java.util.Set<String> KEYS = new java.util.TreeSet<>(List.of("c", "e", "n", "p", "z"));
+    }
+
+    /** Writes float arrays into Jackson trees. */
+    static final class ArrayNodeWriter {
+        static void put(ObjectNode doc, String field, float[] v) {
+            var a = doc.putArray(field);
+            for (float f : v) {
+                a.add(f);
+            }
+        }
+    }
+}

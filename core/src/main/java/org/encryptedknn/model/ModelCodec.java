@@ -1,0 +1,326 @@
+package org.encryptedknn.model;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import java.io.IOException;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.Arrays;
+import java.util.Base64;
+import javax.crypto.AEADBadTagException;
+import org.encryptedknn.keys.AesGcm;
+import org.encryptedknn.keys.KeyDerivation;
+
+/**
+ * Versioned JSON form of a {@link EncryptionModel} (jackson-core streaming):
+ *
+ * <pre>
+ * {
+ *   "format": "encrypted-knn/model/v1",
+ *   "id": "m1", "dimension": 384, "space": "cosine", "prefix_dimension": 96, "cells": 16,
+ *   "beta": 0.5, "epoch": 1, "created": "2026-01-01T00:00:00Z", "beta_scale": 0.77, "sample_count": 1000,
+ *   "secret": { "alg": "AES-256-GCM", "key": "encrypted-knn/v1/model-seal", "data": "&lt;base64 IV ‖ ciphertext ‖ tag&gt;" }
+ * }
+ * </pre>
+ *
+ * The public fields are in clear. The secret (basis V and centroids) is sealed with AES-256-GCM (12-byte random
+ * IV) under the {@code model-seal} key derived from the master key; the AAD is the format version, the model id
+ * and every public field ({@link #aad}), so neither the secret nor the public part can be altered or swapped
+ * between models without detection. Secret plaintext (big-endian): "EKNM", int32 version 1, int32 d,
+ * int32 d_pub, int32 C, d·d float32 (V row-major), C·d_pub float32 (centroids row-major).
+ */
+public final class ModelCodec {
+
+    public static final String FORMAT = "encrypted-knn/model/v1";
+    public static final String ALG = "AES-256-GCM";
+    private static final int MAGIC = 0x454B4E4D; // "EKNM"
+    private static final int SECRET_VERSION = 1;
+    private static final JsonFactory JSON = new JsonFactory();
+
+    private ModelCodec() {}
+
+    /** The stored form: public fields plus the sealed secret. */
+    public static String toJson(EncryptionModel model, KeyDerivation keys) {
+        byte[] secret = secretBytes(model);
+        byte[] key = keys.modelSealKey();
+        byte[] sealed;
+        try {
+            sealed = AesGcm.seal(key, secret, aad(ModelMetadata.of(model)));
+        } finally {
+            Arrays.fill(key, (byte) 0);
+            Arrays.fill(secret, (byte) 0);
+        }
+        return write(ModelMetadata.of(model), Base64.getEncoder().encodeToString(sealed));
+    }
+
+    /** Public metadata only, no secret at all (for GET responses and logs). */
+    public static String publicJson(EncryptionModel model) {
+        return publicJson(ModelMetadata.of(model));
+    }
+
+    public static String publicJson(ModelMetadata meta) {
+        return write(meta, null);
+    }
+
+    /** Reads the public part of a stored (or public) model JSON; needs no key. */
+    public static ModelMetadata readMetadata(String json) {
+        return parse(json).meta();
+    }
+
+    /**
+     * Opens a stored model.
+     *
+     * @throws ModelDecryptionException if the master key is not the one the model was stored under, or the JSON was altered
+     * @throws IllegalArgumentException if the JSON is malformed or of another format version
+     */
+    public static EncryptionModel fromJson(String json, KeyDerivation keys) {
+        Parsed p = parse(json);
+        if (p.sealed() == null) {
+            throw new IllegalArgumentException(
+                    "model '" + p.meta().id() + "' JSON has no secret part (public metadata only)");
+        }
+        byte[] sealed;
+        try {
+            sealed = Base64.getDecoder().decode(p.sealed());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("model '" + p.meta().id() + "': secret.data is not valid base64");
+        }
+        byte[] key = keys.modelSealKey();
+        byte[] secret;
+        try {
+            secret = AesGcm.open(key, sealed, aad(p.meta()));
+        } catch (AEADBadTagException e) {
+            throw new ModelDecryptionException(p.meta().id());
+        } finally {
+            Arrays.fill(key, (byte) 0);
+        }
+        try {
+            return fromSecret(p.meta(), secret);
+        } finally {
+            Arrays.fill(secret, (byte) 0);
+        }
+    }
+
+    /** AAD of the sealed secret: format, id and every public field, '\n'-separated, UTF-8. */
+    static byte[] aad(ModelMetadata m) {
+        ModelParameters p = m.parameters();
+        String s = String.join(
+                "\n",
+                FORMAT,
+                m.id(),
+                Integer.toString(p.dimension()),
+                p.space().wireName(),
+                Integer.toString(p.prefixDimension()),
+                Integer.toString(p.cells()),
+                Double.toString(p.beta()),
+                Integer.toString(p.epoch()),
+                m.created().toString(),
+                Double.toString(m.betaScale()),
+                Integer.toString(m.sampleCount()));
+        if (p.firstEpoch() > 1) { // bound too once epochs are retired; models that never retired one keep their AAD
+            s += "\nfirst_epoch=" + p.firstEpoch();
+        }
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static byte[] secretBytes(EncryptionModel model) {
+        ModelParameters p = model.parameters();
+        float[] basis = model.basisRef();
+        float[] centroids = model.centroidsRef();
+        ByteBuffer b = ByteBuffer.allocate(20 + 4 * (basis.length + centroids.length));
+        b.putInt(MAGIC)
+                .putInt(SECRET_VERSION)
+                .putInt(p.dimension())
+                .putInt(p.prefixDimension())
+                .putInt(p.cells());
+        for (float f : basis) {
+            b.putFloat(f);
+        }
+        for (float f : centroids) {
+            b.putFloat(f);
+        }
+        return b.array();
+    }
+
+    private static EncryptionModel fromSecret(ModelMetadata meta, byte[] secret) {
+        ModelParameters p = meta.parameters();
+        ByteBuffer b = ByteBuffer.wrap(secret);
+        int expected = 20 + 4 * (p.dimension() * p.dimension() + p.cells() * p.prefixDimension());
+        if (secret.length != expected
+                || b.getInt() != MAGIC
+                || b.getInt() != SECRET_VERSION
+                || b.getInt() != p.dimension()
+                || b.getInt() != p.prefixDimension()
+                || b.getInt() != p.cells()) {
+            throw new IllegalArgumentException("model '" + meta.id() + "': secret part does not match its parameters");
+        }
+        float[] basis = new float[p.dimension() * p.dimension()];
+        float[] centroids = new float[p.cells() * p.prefixDimension()];
+        for (int i = 0; i < basis.length; i++) {
+            basis[i] = b.getFloat();
+        }
+        for (int i = 0; i < centroids.length; i++) {
+            centroids[i] = b.getFloat();
+        }
+        return new EncryptionModel(
+                meta.id(), p, meta.created(), meta.betaScale(), meta.sampleCount(), basis, centroids);
+    }
+
+    private static String write(ModelMetadata m, String sealedB64) {
+        ModelParameters p = m.parameters();
+        StringWriter w = new StringWriter();
+        try (JsonGenerator g = JSON.createGenerator(w)) {
+            g.writeStartObject();
+            g.writeStringField("format", FORMAT);
+            g.writeStringField("id", m.id());
+            g.writeNumberField("dimension", p.dimension());
+            g.writeStringField("space", p.space().wireName());
+            g.writeNumberField("prefix_dimension", p.prefixDimension());
+            g.writeNumberField("cells", p.cells());
+            g.writeNumberField("beta", p.beta());
+            g.writeNumberField("epoch", p.epoch());
+            if (p.firstEpoch() > 1) {
+                g.writeNumberField("first_epoch", p.firstEpoch());
+            }
+            g.writeStringField("created", m.created().toString());
+            g.writeNumberField("beta_scale", m.betaScale());
+            g.writeNumberField("absolute_beta", m.absoluteBeta());
+            g.writeNumberField("sample_count", m.sampleCount());
+            if (sealedB64 != null) {
+                g.writeObjectFieldStart("secret");
+                g.writeStringField("alg", ALG);
+                g.writeStringField("key", KeyDerivation.MODEL_SEAL);
+                g.writeStringField("data", sealedB64);
+                g.writeEndObject();
+            }
+            g.writeEndObject();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return w.toString();
+    }
+
+    private record Parsed(ModelMetadata meta, String sealed) {}
+
+    private static Parsed parse(String json) {
+        String format = null;
+        String id = null;
+        String space = null;
+        String created = null;
+        String sealed = null;
+        String alg = null;
+        Integer dimension = null;
+        Integer prefix = null;
+        Integer cells = null;
+        Integer epoch = null;
+        int firstEpoch = 1;
+        Integer samples = null;
+        Double beta = null;
+        Double betaScale = null;
+        try (JsonParser parser = JSON.createParser(json)) {
+            if (parser.nextToken() != JsonToken.START_OBJECT) {
+                throw new IllegalArgumentException("model JSON must be an object");
+            }
+            while (parser.nextToken() == JsonToken.FIELD_NAME) {
+                String name = parser.currentName();
+                JsonToken t = parser.nextToken();
+                switch (name) {
+                    case "format" -> format = text(parser, t, name);
+                    case "id" -> id = text(parser, t, name);
+                    case "space" -> space = text(parser, t, name);
+                    case "created" -> created = text(parser, t, name);
+                    case "dimension" -> dimension = integer(parser, t, name);
+                    case "prefix_dimension" -> prefix = integer(parser, t, name);
+                    case "cells" -> cells = integer(parser, t, name);
+                    case "epoch" -> epoch = integer(parser, t, name);
+                    case "first_epoch" -> firstEpoch = integer(parser, t, name);
+                    case "sample_count" -> samples = integer(parser, t, name);
+                    case "beta" -> beta = number(parser, t, name);
+                    case "beta_scale" -> betaScale = number(parser, t, name);
+                    case "secret" -> {
+                        if (t != JsonToken.START_OBJECT) {
+                            throw new IllegalArgumentException("model JSON: secret must be an object");
+                        }
+                        while (parser.nextToken() == JsonToken.FIELD_NAME) {
+                            String s = parser.currentName();
+                            JsonToken st = parser.nextToken();
+                            switch (s) {
+                                case "alg" -> alg = text(parser, st, "secret.alg");
+                                case "data" -> sealed = text(parser, st, "secret.data");
+                                default -> parser.skipChildren();
+                            }
+                        }
+                    }
+                    default -> parser.skipChildren(); // e.g. absolute_beta (derived), future optional fields
+                }
+            }
+        } catch (IOException e) {
+            throw new IllegalArgumentException(
+                    "model JSON is malformed: "
+                            + (e instanceof com.fasterxml.jackson.core.JsonProcessingException jpe
+                                    ? jpe.getOriginalMessage()
+                                    : e.getMessage()),
+                    e);
+        }
+        if (!FORMAT.equals(format)) {
+            throw new IllegalArgumentException("model JSON format must be '" + FORMAT + "', got "
+                    + (format == null ? "none" : "'" + format + "'"));
+        }
+        require(id, "id");
+        require(dimension, "dimension");
+        require(space, "space");
+        require(prefix, "prefix_dimension");
+        require(cells, "cells");
+        require(beta, "beta");
+        require(epoch, "epoch");
+        require(created, "created");
+        require(betaScale, "beta_scale");
+        require(samples, "sample_count");
+        if (sealed != null && !ALG.equals(alg)) {
+            throw new IllegalArgumentException("model JSON: secret.alg must be " + ALG + ", got " + alg);
+        }
+        Instant createdAt;
+        try {
+            createdAt = Instant.parse(created);
+        } catch (DateTimeParseException e) {
+            throw new IllegalArgumentException("model JSON: created is not an ISO-8601 instant: " + created);
+        }
+        ModelParameters params =
+                new ModelParameters(dimension, Space.parse(space), prefix, cells, beta, epoch, firstEpoch);
+        return new Parsed(
+                new ModelMetadata(EncryptionModel.checkId(id), params, createdAt, betaScale, samples), sealed);
+    }
+
+    private static void require(Object v, String name) {
+        if (v == null) {
+            throw new IllegalArgumentException("model JSON: missing field " + name);
+        }
+    }
+
+    private static String text(JsonParser p, JsonToken t, String name) throws IOException {
+        if (t != JsonToken.VALUE_STRING) {
+            throw new IllegalArgumentException("model JSON: " + name + " must be a string");
+        }
+        return p.getText();
+    }
+
+    private static int integer(JsonParser p, JsonToken t, String name) throws IOException {
+        if (t != JsonToken.VALUE_NUMBER_INT) {
+            throw new IllegalArgumentException("model JSON: " + name + " must be an integer");
+        }
+        return p.getIntValue();
+    }
+
+    private static double number(JsonParser p, JsonToken t, String name) throws IOException {
+        if (t != JsonToken.VALUE_NUMBER_INT && t != JsonToken.VALUE_NUMBER_FLOAT) {
+            throw new IllegalArgumentException("model JSON: " + name + " must be a number");
+        }
+        return p.getDoubleValue();
+    }
+}

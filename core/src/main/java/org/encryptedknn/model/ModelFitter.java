@@ -1,0 +1,273 @@
+package org.encryptedknn.model;
+
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.Objects;
+import java.util.SplittableRandom;
+
+/**
+ * Fits a {@link EncryptionModel} on a training sample:
+ * <ol>
+ *   <li>normalize each vector when the space is cosine;</li>
+ *   <li>uncentred second-moment matrix M = (1/n) Σ x xᵀ, symmetric eigendecomposition (EJML), eigenvectors
+ *       sorted by descending eigenvalue form the rows of the orthogonal basis V (each oriented so that its
+ *       largest-magnitude entry is positive). Uncentred, so ⟨Vx, Vy⟩ = ⟨x, y⟩ exactly — no mean correction;</li>
+ *   <li>prefixes u = first d_pub coordinates of V x;</li>
+ *   <li>beta scale: a deterministic held-out tenth of the sample (at most 500 vectors) is queried against the
+ *       rest; the median over held-out queries of the distance to their 10th-nearest prefix (or the last one
+ *       if fewer than 10 remain);</li>
+ *   <li>k-means++ on all prefixes for C cells (fixed seed {@link #SEED}, at most {@link #MAX_ITERATIONS} Lloyd
+ *       iterations, an empty cell is re-seeded with the point farthest from its centroid).</li>
+ * </ol>
+ */
+public final class ModelFitter {
+
+    /** Fixed seed of k-means++ and the held-out split (fitting is reproducible without any key). */
+    public static final long SEED = 0x656e632d6b6e6eL; // "enc-knn"
+
+    public static final int MAX_ITERATIONS = 50;
+    public static final int MAX_HELD_OUT = 500;
+    public static final int NEIGHBOUR_RANK = 10;
+
+    private ModelFitter() {}
+
+    public static EncryptionModel fit(String modelId, ModelParameters params, float[][] sample) {
+        return fit(modelId, params, sample, Instant.now());
+    }
+
+    public static EncryptionModel fit(String modelId, ModelParameters params, float[][] sample, Instant created) {
+        EncryptionModel.checkId(modelId);
+        Objects.requireNonNull(params, "parameters");
+        Objects.requireNonNull(sample, "training vectors");
+        int d = params.dimension();
+        int n = sample.length;
+        int minimum = Math.max(2, params.cells());
+        if (n < minimum) {
+            throw new IllegalArgumentException(
+                    "training_vectors: need at least max(2, cells) = " + minimum + " vectors, got " + n);
+        }
+        double[][] x = new double[n][];
+        for (int i = 0; i < n; i++) {
+            float[] v = sample[i];
+            if (v == null || v.length != d) {
+                throw new IllegalArgumentException("training_vectors[" + i + "] must have dimension " + d + ", got "
+                        + (v == null ? "null" : v.length));
+            }
+            double[] row = new double[d];
+            double norm2 = 0;
+            for (int j = 0; j < d; j++) {
+                if (!Float.isFinite(v[j])) {
+                    throw new IllegalArgumentException("training_vectors[" + i + "] has a non-finite value");
+                }
+                row[j] = v[j];
+                norm2 += row[j] * row[j];
+            }
+            if (params.space() == Space.COSINE) {
+                if (norm2 == 0) {
+                    throw new IllegalArgumentException(
+                            "training_vectors[" + i + "] is the zero vector, which has no cosine");
+                }
+                double inv = 1.0 / Math.sqrt(norm2);
+                for (int j = 0; j < d; j++) {
+                    row[j] *= inv;
+                }
+            }
+            x[i] = row;
+        }
+
+        double[] basis = basis(x, d);
+        int dp = params.prefixDimension();
+        double[][] prefixes = new double[n][dp];
+        for (int i = 0; i < n; i++) {
+            double[] xi = x[i];
+            double[] u = prefixes[i];
+            for (int k = 0; k < dp; k++) {
+                double s = 0;
+                int base = k * d;
+                for (int j = 0; j < d; j++) {
+                    s += basis[base + j] * xi[j];
+                }
+                u[k] = s;
+            }
+        }
+        double betaScale = betaScale(prefixes);
+        double[] centroids = kMeans(prefixes, params.cells(), dp);
+
+        float[] basisF = new float[d * d];
+        for (int i = 0; i < basisF.length; i++) {
+            basisF[i] = (float) basis[i];
+        }
+        float[] centroidsF = new float[centroids.length];
+        for (int i = 0; i < centroids.length; i++) {
+            centroidsF[i] = (float) centroids[i];
+        }
+        Arrays.fill(basis, 0);
+        return new EncryptionModel(modelId, params, created, betaScale, n, basisF, centroidsF);
+    }
+
+    /** Rows = eigenvectors of (1/n) Σ x xᵀ by descending eigenvalue, unit length, largest-magnitude entry positive. */
+    static double[] basis(double[][] x, int d) {
+        SecondMoment moment = new SecondMoment(d);
+        for (double[] xi : x) {
+            moment.add(xi);
+        }
+        double[] basis = moment.eigen().vectors();
+        for (int k = 0; k < d; k++) {
+            int base = k * d;
+            double norm = 0;
+            int argmax = 0;
+            for (int j = 0; j < d; j++) {
+                double e = basis[base + j];
+                norm += e * e;
+                if (Math.abs(e) > Math.abs(basis[base + argmax])) {
+                    argmax = j;
+                }
+            }
+            double f = (basis[base + argmax] < 0 ? -1 : 1) / Math.sqrt(norm);
+            for (int j = 0; j < d; j++) {
+                basis[base + j] *= f;
+            }
+        }
+        return basis;
+    }
+
+    /** Median over a held-out tenth of the distance to the 10th-nearest prefix among the rest. */
+    static double betaScale(double[][] prefixes) {
+        int n = prefixes.length;
+        int[] perm = permutation(n, new SplittableRandom(SEED ^ 0xB37AL));
+        int held = Math.max(1, Math.min(MAX_HELD_OUT, n / 10));
+        int rest = n - held;
+        int rank = Math.min(NEIGHBOUR_RANK, rest);
+        double[] kth = new double[held];
+        double[] dist = new double[rest];
+        for (int q = 0; q < held; q++) {
+            double[] uq = prefixes[perm[q]];
+            for (int i = 0; i < rest; i++) {
+                dist[i] = dist2(uq, prefixes[perm[held + i]]);
+            }
+            Arrays.sort(dist);
+            kth[q] = Math.sqrt(dist[rank - 1]);
+        }
+        Arrays.sort(kth);
+        return held % 2 == 1 ? kth[held / 2] : 0.5 * (kth[held / 2 - 1] + kth[held / 2]);
+    }
+
+    /** k-means++ then Lloyd; returns C×dp centroids row-major. */
+    static double[] kMeans(double[][] points, int k, int dp) {
+        int n = points.length;
+        SplittableRandom random = new SplittableRandom(SEED);
+        double[][] centres = new double[k][];
+        double[] best = new double[n];
+        Arrays.fill(best, Double.POSITIVE_INFINITY);
+        centres[0] = points[random.nextInt(n)].clone();
+        for (int c = 1; c < k; c++) {
+            double total = 0;
+            for (int i = 0; i < n; i++) {
+                best[i] = Math.min(best[i], dist2(points[i], centres[c - 1]));
+                total += best[i];
+            }
+            int pick;
+            if (total <= 0) {
+                pick = random.nextInt(n);
+            } else {
+                double target = random.nextDouble() * total;
+                pick = n - 1;
+                for (int i = 0; i < n; i++) {
+                    target -= best[i];
+                    if (target < 0) {
+                        pick = i;
+                        break;
+                    }
+                }
+            }
+            centres[c] = points[pick].clone();
+        }
+        int[] assign = new int[n];
+        Arrays.fill(assign, -1);
+        for (int iter = 0; iter < MAX_ITERATIONS; iter++) {
+            boolean changed = false;
+            for (int i = 0; i < n; i++) {
+                int a = nearest(points[i], centres);
+                if (a != assign[i]) {
+                    assign[i] = a;
+                    changed = true;
+                }
+            }
+            if (!changed) {
+                break;
+            }
+            double[][] sums = new double[k][dp];
+            int[] counts = new int[k];
+            for (int i = 0; i < n; i++) {
+                counts[assign[i]]++;
+                double[] s = sums[assign[i]];
+                double[] p = points[i];
+                for (int j = 0; j < dp; j++) {
+                    s[j] += p[j];
+                }
+            }
+            for (int c = 0; c < k; c++) {
+                if (counts[c] > 0) {
+                    for (int j = 0; j < dp; j++) {
+                        centres[c][j] = sums[c][j] / counts[c];
+                    }
+                } else {
+                    // Re-seed an empty cell with the point farthest from its own centroid.
+                    int far = 0;
+                    double farD = -1;
+                    for (int i = 0; i < n; i++) {
+                        double dd = dist2(points[i], centres[assign[i]]);
+                        if (dd > farD) {
+                            farD = dd;
+                            far = i;
+                        }
+                    }
+                    centres[c] = points[far].clone();
+                    assign[far] = c;
+                }
+            }
+        }
+        double[] out = new double[k * dp];
+        for (int c = 0; c < k; c++) {
+            System.arraycopy(centres[c], 0, out, c * dp, dp);
+        }
+        return out;
+    }
+
+    private static int nearest(double[] p, double[][] centres) {
+        int best = 0;
+        double bestD = Double.POSITIVE_INFINITY;
+        for (int c = 0; c < centres.length; c++) {
+            double dd = dist2(p, centres[c]);
+            if (dd < bestD) {
+                bestD = dd;
+                best = c;
+            }
+        }
+        return best;
+    }
+
+    private static double dist2(double[] a, double[] b) {
+        double s = 0;
+        for (int i = 0; i < a.length; i++) {
+            double t = a[i] - b[i];
+            s += t * t;
+        }
+        return s;
+    }
+
+    /** A seeded random permutation of 0..n−1 (Fisher–Yates); the audit samples with it too. */
+    public static int[] permutation(int n, SplittableRandom random) {
+        int[] p = new int[n];
+        for (int i = 0; i < n; i++) {
+            p[i] = i;
+        }
+        for (int i = n - 1; i > 0; i--) {
+            int j = random.nextInt(i + 1);
+            int t = p[i];
+            p[i] = p[j];
+            p[j] = t;
+        }
+        return p;
+    }
+}

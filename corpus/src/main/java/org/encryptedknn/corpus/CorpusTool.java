@@ -1,0 +1,106 @@
+package org.encryptedknn.corpus;
+
+import java.io.IOException;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Command line entry point of the corpus tool.
+ *
+ * <pre>
+ *   CorpusTool fetch                 fetch (npm pack) the corpus tarball into the cache, print its path
+ *   CorpusTool info                  corpus size, ham/spam counts, cache directories
+ *   CorpusTool embed [--limit N]     embed the first N messages (all if N &lt;= 0 or absent), cache the vectors
+ *   CorpusTool query TEXT [--k K] [--limit N]   nearest messages to TEXT (sanity check)
+ * </pre>
+ */
+public final class CorpusTool {
+    private CorpusTool() {}
+
+    public static void main(String[] args) throws IOException {
+        if (args.length == 0 || args[0].equals("-h") || args[0].equals("--help")) {
+            usage();
+            return;
+        }
+        switch (args[0]) {
+            case "fetch" -> System.out.println(SpamAssassinCorpus.tarball());
+            case "info" -> info();
+            case "embed" -> embed(intOpt(args, "--limit", 0));
+            case "query" -> query(args, intOpt(args, "--k", 5), intOpt(args, "--limit", 0));
+            default -> {
+                usage();
+                System.exit(2);
+            }
+        }
+    }
+
+    private static void usage() {
+        System.err.println("usage: CorpusTool fetch | info | embed [--limit N] | query TEXT [--k K] [--limit N]");
+    }
+
+    private static int intOpt(String[] args, String name, int def) {
+        for (int i = 1; i < args.length - 1; i++) {
+            if (args[i].equals(name)) {
+                return Integer.parseInt(args[i + 1]);
+            }
+        }
+        return def;
+    }
+
+    private static void info() throws IOException {
+        List<CorpusMessage> all = SpamAssassinCorpus.shuffledMessages();
+        long spam = all.stream().filter(CorpusMessage::spam).count();
+        System.out.println("corpus:      " + SpamAssassinCorpus.CORPUS_VERSION);
+        System.out.println("tarball:     " + SpamAssassinCorpus.tarball());
+        System.out.println("messages:    " + all.size() + " (ham " + (all.size() - spam) + ", spam " + spam + ")");
+        System.out.println("cache dirs:  " + CacheDirs.candidates());
+        System.out.println("cache files: " + CacheDirs.existing(EmbeddedCorpus.CACHE_FILE));
+    }
+
+    private static void embed(int limit) {
+        EmbeddedCorpus c = EmbeddedCorpus.load(limit);
+        EmbeddedCorpus.Stats s = c.stats();
+        System.out.printf(Locale.ROOT, "count:       %d%n", c.size());
+        System.out.printf(Locale.ROOT, "dimension:   %d%n", c.dimension());
+        System.out.printf(Locale.ROOT, "model:       %s%n", c.modelName());
+        System.out.printf(Locale.ROOT, "from cache:  %d%n", s.fromCache());
+        System.out.printf(Locale.ROOT, "embedded:    %d%n", s.embedded());
+        System.out.printf(Locale.ROOT, "seconds:     %.2f (embedding %.2f)%n", s.totalSeconds(), s.embedSeconds());
+        System.out.printf(
+                Locale.ROOT,
+                "vectors/s:   %s%n",
+                s.embedded() > 0 ? String.format(Locale.ROOT, "%.1f", s.vectorsPerSecond()) : "n/a (all cached)");
+        System.out.printf(Locale.ROOT, "cache:       %s%n", s.cacheFile());
+    }
+
+    private static void query(String[] args, int k, int limit) {
+        if (args.length < 2) {
+            usage();
+            System.exit(2);
+        }
+        EmbeddedCorpus c = EmbeddedCorpus.load(limit);
+        float[] q = Embedder.shared().embed(args[1]);
+        float[][] v = c.vectors();
+        Integer[] idx = new Integer[v.length];
+        double[] score = new double[v.length];
+        for (int i = 0; i < v.length; i++) {
+            idx[i] = i;
+            double s = 0;
+            for (int j = 0; j < q.length; j++) {
+                s += q[j] * v[i][j];
+            }
+            score[i] = s;
+        }
+        java.util.Arrays.sort(idx, (a, b) -> Double.compare(score[b], score[a]));
+        for (int r = 0; r < Math.min(k, idx.length); r++) {
+            CorpusMessage m = c.messages().get(idx[r]);
+            System.out.printf(
+                    Locale.ROOT,
+                    "%.4f  %-22s %s  %s%n",
+                    score[idx[r]],
+                    m.id(),
+                    m.spam() ? "spam" : "ham ",
+                    m.subject().length() > 70 ? m.subject().substring(0, 70) : m.subject());
+        }
+    }
+}

@@ -1,0 +1,90 @@
+package org.encryptedknn.codec;
+
+import java.io.IOException;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Function;
+import org.apache.lucene.util.BytesRef;
+import org.encryptedknn.transform.EncryptedVector;
+import org.opensearch.common.collect.Tuple;
+import org.opensearch.common.xcontent.XContentHelper;
+import org.opensearch.common.xcontent.support.XContentMapValues;
+import org.opensearch.core.common.bytes.BytesArray;
+import org.opensearch.core.common.bytes.BytesReference;
+import org.opensearch.core.xcontent.MediaType;
+import org.opensearch.core.xcontent.MediaTypeRegistry;
+import org.opensearch.core.xcontent.XContentBuilder;
+
+/**
+ * The one place that edits a stored {@code _source} for {@link DerivedSourceStoredFieldsFormat}: the keyed residual
+ * {@code z} of each encrypted field leaves the stored source on write (the {@code <field>._residual} doc values hold
+ * the same float32 values) and comes back, as the same base64 text and in its place before {@code e}, on read. The
+ * source keeps its content type (JSON, SMILE, CBOR, YAML) and key order; a source without the field, or whose field is
+ * not an object, is left as it is.
+ */
+final class ResidualSource {
+
+    private ResidualSource() {}
+
+    /** {@code source} without {@code z} in each of {@code fields}, or null when there was nothing to remove. */
+    static BytesRef strip(BytesRef source, Collection<String> fields) {
+        return edit(source, fields, (field, record) -> record.remove(EncryptedVector.KEYED_RESIDUAL) != null);
+    }
+
+    /**
+     * {@code source} with {@code z} put back into each field that {@code residuals} has a value for (the field's z, or
+     * null when the document has none), or null when nothing was added.
+     */
+    static BytesRef inject(BytesRef source, Collection<String> fields, Function<String, float[]> residuals) {
+        return edit(source, fields, (field, record) -> {
+            if (record.containsKey(EncryptedVector.KEYED_RESIDUAL)) {
+                return false;
+            }
+            float[] z = residuals.apply(field);
+            if (z == null) {
+                return false;
+            }
+            // back in its usual place, before the epoch: {"p","n","c","z","e"} reads as it was indexed
+            Map<String, Object> ordered = new LinkedHashMap<>();
+            for (Map.Entry<String, Object> e : record.entrySet()) {
+                if (e.getKey().equals(EncryptedVector.EPOCH)) {
+                    ordered.put(EncryptedVector.KEYED_RESIDUAL, EncryptedVector.encodeFloats(z));
+                }
+                ordered.put(e.getKey(), e.getValue());
+            }
+            ordered.putIfAbsent(EncryptedVector.KEYED_RESIDUAL, EncryptedVector.encodeFloats(z));
+            record.clear();
+            record.putAll(ordered);
+            return true;
+        });
+    }
+
+    private interface RecordEdit {
+        boolean apply(String field, Map<String, Object> record);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static BytesRef edit(BytesRef source, Collection<String> fields, RecordEdit edit) {
+        if (fields.isEmpty()) {
+            return null;
+        }
+        Tuple<? extends MediaType, Map<String, Object>> parsed = XContentHelper.convertToMap(
+                new BytesArray(source.bytes, source.offset, source.length), true, (MediaType) null);
+        boolean changed = false;
+        for (String field : fields) {
+            if (XContentMapValues.extractValue(field, parsed.v2()) instanceof Map<?, ?> record) {
+                changed |= edit.apply(field, (Map<String, Object>) record);
+            }
+        }
+        if (!changed) {
+            return null;
+        }
+        try (XContentBuilder builder = MediaTypeRegistry.contentBuilder(parsed.v1())) {
+            builder.map(parsed.v2());
+            return BytesReference.bytes(builder).toBytesRef();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("re-serializing _source", e);
+        }
+    }
+}

@@ -1,0 +1,194 @@
+package org.encryptedknn.plugin;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Supplier;
+import org.encryptedknn.codec.EncryptedKnnCodecService;
+import org.encryptedknn.fetch.EncryptedKnnFetchSubPhase;
+import org.encryptedknn.mapper.EncryptedKnnVectorFieldMapper;
+import org.encryptedknn.query.EncryptedKnnQueryBuilder;
+import org.encryptedknn.rescore.EncryptedKnnRescorerBuilder;
+import org.encryptedknn.rest.RestEncryptedKnnStatsAction;
+import org.encryptedknn.settings.EncryptedKnnSettings;
+import org.opensearch.cluster.metadata.IndexNameExpressionResolver;
+import org.opensearch.cluster.node.DiscoveryNodes;
+import org.opensearch.cluster.service.ClusterService;
+import org.opensearch.common.settings.ClusterSettings;
+import org.opensearch.common.settings.IndexScopedSettings;
+import org.opensearch.common.settings.Setting;
+import org.opensearch.common.settings.Settings;
+import org.opensearch.common.settings.SettingsFilter;
+import org.opensearch.core.common.io.stream.NamedWriteableRegistry;
+import org.opensearch.core.xcontent.NamedXContentRegistry;
+import org.opensearch.env.Environment;
+import org.opensearch.env.NodeEnvironment;
+import org.opensearch.index.IndexModule;
+import org.opensearch.index.IndexSettings;
+import org.opensearch.index.codec.CodecServiceFactory;
+import org.opensearch.index.mapper.Mapper;
+import org.opensearch.indices.SystemIndexDescriptor;
+import org.opensearch.ingest.Processor;
+import org.opensearch.plugins.ActionPlugin;
+import org.opensearch.plugins.EnginePlugin;
+import org.opensearch.plugins.IngestPlugin;
+import org.opensearch.plugins.MapperPlugin;
+import org.opensearch.plugins.Plugin;
+import org.opensearch.plugins.ReloadablePlugin;
+import org.opensearch.plugins.SearchPipelinePlugin;
+import org.opensearch.plugins.SearchPlugin;
+import org.opensearch.plugins.SystemIndexPlugin;
+import org.opensearch.repositories.RepositoriesService;
+import org.opensearch.rest.RestController;
+import org.opensearch.rest.RestHandler;
+import org.opensearch.script.ScriptService;
+import org.opensearch.search.fetch.FetchSubPhase;
+import org.opensearch.search.pipeline.SearchRequestProcessor;
+import org.opensearch.search.pipeline.SearchResponseProcessor;
+import org.opensearch.threadpool.ThreadPool;
+import org.opensearch.transport.client.Client;
+import org.opensearch.watcher.ResourceWatcherService;
+
+/**
+ * The storage-side plugin {@code encrypted-knn}: field type {@code encrypted_knn_vector}, its codec
+ * ({@code index.encrypted_knn: true}), the {@code encrypted_knn} query, the {@code encrypted_knn} rescorer and
+ * {@code GET _plugins/encrypted_knn/stats}. Nothing here holds or needs a key.
+ */
+public class EncryptedKnnPlugin extends Plugin
+        implements MapperPlugin,
+                SearchPlugin,
+                EnginePlugin,
+                ActionPlugin,
+                IngestPlugin,
+                SearchPipelinePlugin,
+                ReloadablePlugin,
+                SystemIndexPlugin {
+
+    /** Gateway mode (key holder on ingest/coordinating nodes): see GatewayRegistrations and docs/gateway-mode.md. */
+    private final GatewayRegistrations gateway = new GatewayRegistrations();
+
+    public EncryptedKnnPlugin() {
+        NativeMemoryHook.install();
+    }
+
+    @Override
+    public List<Setting<?>> getSettings() {
+        List<Setting<?>> settings = new ArrayList<>(List.of(EncryptedKnnSettings.INDEX_ENCRYPTED_KNN_SETTING));
+        settings.addAll(gateway.settings());
+        return settings;
+    }
+
+    @Override
+    public Map<String, Mapper.TypeParser> getMappers() {
+        return Map.of(EncryptedKnnVectorFieldMapper.CONTENT_TYPE, new EncryptedKnnVectorFieldMapper.TypeParser());
+    }
+
+    @Override
+    public List<QuerySpec<?>> getQueries() {
+        return List.of(new QuerySpec<>(
+                EncryptedKnnQueryBuilder.NAME, EncryptedKnnQueryBuilder::new, EncryptedKnnQueryBuilder::fromXContent));
+    }
+
+    @Override
+    public List<RescorerSpec<?>> getRescorers() {
+        return List.of(new RescorerSpec<>(
+                EncryptedKnnRescorerBuilder.NAME,
+                EncryptedKnnRescorerBuilder::new,
+                EncryptedKnnRescorerBuilder::fromXContent));
+    }
+
+    /** Attaches the ckks-mode result ciphertexts to the returned hits (docs/ckks-mode.md). */
+    @Override
+    public List<FetchSubPhase> getFetchSubPhases(FetchPhaseConstructionContext context) {
+        return List.of(new EncryptedKnnFetchSubPhase());
+    }
+
+    /**
+     * Only for indices with {@code index.encrypted_knn: true}, so the plugin co-installs with opensearch-knn (which
+     * answers for {@code index.knn: true}); an index asking for both is refused.
+     */
+    @Override
+    public Optional<CodecServiceFactory> getCustomCodecServiceFactory(IndexSettings indexSettings) {
+        if (!EncryptedKnnSettings.isEnabled(indexSettings.getSettings())) {
+            return Optional.empty();
+        }
+        EncryptedKnnSettings.checkNotCombinedWithOpenSearchKnn(
+                indexSettings.getIndex().getName(), indexSettings.getSettings());
+        return Optional.of(EncryptedKnnCodecService::new);
+    }
+
+    @Override
+    public void onIndexModule(IndexModule indexModule) {
+        EncryptedKnnSettings.checkNotCombinedWithOpenSearchKnn(
+                indexModule.getIndex().getName(), indexModule.getSettings());
+    }
+
+    @Override
+    public List<RestHandler> getRestHandlers(
+            Settings settings,
+            RestController restController,
+            ClusterSettings clusterSettings,
+            IndexScopedSettings indexScopedSettings,
+            SettingsFilter settingsFilter,
+            IndexNameExpressionResolver indexNameExpressionResolver,
+            Supplier<DiscoveryNodes> nodesInCluster) {
+        List<RestHandler> handlers = new ArrayList<>();
+        handlers.add(new RestEncryptedKnnStatsAction(nodesInCluster));
+        handlers.addAll(gateway.restHandlers());
+        return handlers;
+    }
+
+    // ------------------------------------------------------------------ gateway mode
+
+    @Override
+    public Collection<Object> createComponents(
+            Client client,
+            ClusterService clusterService,
+            ThreadPool threadPool,
+            ResourceWatcherService resourceWatcherService,
+            ScriptService scriptService,
+            NamedXContentRegistry xContentRegistry,
+            Environment environment,
+            NodeEnvironment nodeEnvironment,
+            NamedWriteableRegistry namedWriteableRegistry,
+            IndexNameExpressionResolver indexNameExpressionResolver,
+            Supplier<RepositoriesService> repositoriesServiceSupplier) {
+        // The keystore is still open while the node is constructed: the master key is read here.
+        gateway.start(environment.settings(), client, clusterService, threadPool);
+        return List.of();
+    }
+
+    @Override
+    public void reload(Settings settings) {
+        gateway.reload(settings);
+    }
+
+    @Override
+    public Map<String, Processor.Factory> getProcessors(Processor.Parameters parameters) {
+        return gateway.ingestProcessors();
+    }
+
+    @Override
+    public Map<String, org.opensearch.search.pipeline.Processor.Factory<SearchRequestProcessor>> getRequestProcessors(
+            SearchPipelinePlugin.Parameters parameters) {
+        return gateway.requestProcessors();
+    }
+
+    @Override
+    public Map<String, org.opensearch.search.pipeline.Processor.Factory<SearchResponseProcessor>> getResponseProcessors(
+            SearchPipelinePlugin.Parameters parameters) {
+        return gateway.responseProcessors();
+    }
+
+    @Override
+    public Collection<SystemIndexDescriptor> getSystemIndexDescriptors(Settings settings) {
+        return gateway.systemIndices();
+    }
+
+    @Override
+    public void close() {
+        gateway.close();
+    }
+}

@@ -1,0 +1,173 @@
+package org.encryptedknn.rescore;
+
+import java.io.IOException;
+import java.util.Base64;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+import org.encryptedknn.mapper.EncryptedFieldSpec;
+import org.encryptedknn.transform.EncryptedVector;
+import org.opensearch.core.common.io.stream.StreamInput;
+import org.opensearch.core.common.io.stream.StreamOutput;
+import org.opensearch.core.xcontent.XContentParser;
+
+/**
+ * The {@code query} of a keyed-mode rescore: {@code {"prefix":[…],"cells":{"17":"<b64 float32 H_c r_q>",…},"epoch":1}}.
+ *
+ * <p>{@code prefix} is pre-scaled by the key holder so that ⟨prefix, p_i⟩ approximates the prefix term (the data node
+ * cannot decrypt p; the key holder adds the exact prefix term later from p and n in {@code _source}). {@code cells}
+ * maps cell ids to the keyed query residual of that cell (little-endian float32, base64). {@code epoch} (optional):
+ * the key epoch the residuals were keyed under; hits of another epoch keep the prefix part only, like hits of a cell
+ * that is not in the query.
+ */
+public final class KeyedRescorePayload extends RescorePayload<float[]> {
+
+    /** Cells one request may carry. */
+    public static final int MAX_CELLS = 4096;
+
+    private static final RescorePayloadErrors ERRORS = RescorePayloadErrors.KEYED;
+
+    public KeyedRescorePayload(float[] prefix, Map<Integer, float[]> cells, Integer epoch) {
+        super(Objects.requireNonNull(prefix, "prefix").clone(), sortedCopy(cells, float[]::clone), epoch);
+        validateShape();
+    }
+
+    public KeyedRescorePayload(StreamInput in) throws IOException {
+        super(in.readFloatArray(), readCells(in), in.readOptionalVInt());
+        validateShape(); // bytes from another node: same checks as a parsed request
+    }
+
+    private static TreeMap<Integer, float[]> readCells(StreamInput in) throws IOException {
+        int n = in.readVInt();
+        if (n > MAX_CELLS) {
+            throw new IOException("too many cells: " + n);
+        }
+        TreeMap<Integer, float[]> map = new TreeMap<>();
+        for (int i = 0; i < n; i++) {
+            map.put(in.readVInt(), in.readFloatArray());
+        }
+        return map;
+    }
+
+    @Override
+    public void writeTo(StreamOutput out) throws IOException {
+        out.writeFloatArray(prefix());
+        out.writeVInt(cells().size());
+        for (Map.Entry<Integer, float[]> e : cells().entrySet()) {
+            out.writeVInt(e.getKey());
+            out.writeFloatArray(e.getValue());
+        }
+        out.writeOptionalVInt(epoch());
+    }
+
+    @Override
+    RescorePayloadErrors errors() {
+        return ERRORS;
+    }
+
+    /** Checks that need no mapping: sizes, finiteness, one residual length for all cells. */
+    private void validateShape() {
+        checkPrefixShape();
+        checkCellCount(MAX_CELLS);
+        int length = -1;
+        for (Map.Entry<Integer, float[]> e : cells().entrySet()) {
+            checkCellId(e.getKey());
+            String cell = ERRORS.cell(e.getKey());
+            float[] r = e.getValue();
+            if (r.length == 0) {
+                throw ERRORS.error(cell, "is empty");
+            }
+            if (length >= 0 && r.length != length) {
+                throw ERRORS.error(cell, "has " + r.length + " values; other cells have " + length);
+            }
+            length = r.length;
+            checkFinite(r, cell);
+        }
+        checkEpoch();
+    }
+
+    /** Checks against the field's mapping (on the shard). */
+    public void validate(EncryptedFieldSpec spec) {
+        checkPrefixDimension(spec);
+        for (Map.Entry<Integer, float[]> e : cells().entrySet()) {
+            if (e.getKey() >= spec.cells()) {
+                throw bad("[query.cells] cell id " + e.getKey() + " is out of range: field [" + spec.field()
+                        + "] has cells [0, " + spec.cells() + ")");
+            }
+            if (e.getValue().length != spec.residualDimension()) {
+                throw bad("[query.cells." + e.getKey() + "] has " + e.getValue().length + " float32 values but field ["
+                        + spec.field() + "] has dimension - prefix_dimension = " + spec.residualDimension());
+            }
+        }
+    }
+
+    @Override
+    String encodeCell(float[] residual) {
+        return EncryptedVector.encodeFloats(residual);
+    }
+
+    /** Parses the object at the parser's current START_OBJECT. */
+    public static KeyedRescorePayload fromXContent(XContentParser parser) throws IOException {
+        if (parser.currentToken() != XContentParser.Token.START_OBJECT) {
+            throw bad("[query] must be an object {\"prefix\":[…],\"cells\":{…}}");
+        }
+        float[] prefix = null;
+        Map<Integer, float[]> cells = null;
+        Integer epoch = null;
+        XContentParser.Token token;
+        while ((token = parser.nextToken()) != XContentParser.Token.END_OBJECT) {
+            if (token != XContentParser.Token.FIELD_NAME) {
+                throw bad("[query] is malformed");
+            }
+            String key = parser.currentName();
+            parser.nextToken();
+            switch (key) {
+                case "prefix" -> prefix = parseFloats(parser, ERRORS.field("prefix"), MAX_VECTOR, ERRORS);
+                case "cells" -> cells = parseCells(parser, ERRORS, MAX_CELLS, KeyedRescorePayload::decodeResidual);
+                case "epoch" -> {
+                    long value = parseInteger(parser, ERRORS.field("epoch"), ERRORS);
+                    if (value < 1 || value > Integer.MAX_VALUE) {
+                        throw bad("[query.epoch] must be >= 1, got " + value);
+                    }
+                    epoch = (int) value;
+                }
+                default -> throw bad("[query] unknown key [" + key + "]; supported: prefix, cells, epoch");
+            }
+        }
+        if (prefix == null) {
+            throw bad("[query.prefix] is required");
+        }
+        return new KeyedRescorePayload(prefix, cells == null ? Map.of() : cells, epoch);
+    }
+
+    /** One cell's keyed query residual from its base64 little-endian float32 text. */
+    private static float[] decodeResidual(String text, String subject) {
+        if (text.length() > 4L * ((MAX_VECTOR * 4L + 2) / 3) + 4) {
+            throw ERRORS.error(subject, "is too long");
+        }
+        byte[] bytes;
+        try {
+            bytes = Base64.getDecoder().decode(text);
+        } catch (IllegalArgumentException e) {
+            throw ERRORS.error(subject, "is not valid base64");
+        }
+        if (bytes.length % Float.BYTES != 0) {
+            throw ERRORS.error(subject, "decodes to " + bytes.length + " bytes, not a whole number of float32");
+        }
+        return EncryptedVector.decodeFloats(text);
+    }
+
+    static IllegalArgumentException bad(String problem) {
+        return new IllegalArgumentException("[encrypted_knn] rescore: " + problem);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof KeyedRescorePayload other && sameQuery(other);
+    }
+
+    @Override
+    public int hashCode() {
+        return queryHash();
+    }
+}

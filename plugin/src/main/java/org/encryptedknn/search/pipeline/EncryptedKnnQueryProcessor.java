@@ -1,0 +1,369 @@
+package org.encryptedknn.search.pipeline;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.encryptedknn.he.CkksKeyHolder;
+import org.encryptedknn.he.CkksParameters;
+import org.encryptedknn.keystore.CachedModel;
+import org.encryptedknn.keystore.KeyLease;
+import org.encryptedknn.keystore.NodeKeyHolder;
+import org.encryptedknn.keystore.ProcessorConfig;
+import org.encryptedknn.keystore.Records;
+import org.encryptedknn.model.EncryptionModel;
+import org.encryptedknn.query.EncryptedKnnQueryBuilder;
+import org.encryptedknn.rescore.CkksRescorePayload;
+import org.encryptedknn.rescore.EncryptedKnnRescorerBuilder;
+import org.encryptedknn.rescore.KeyedRescorePayload;
+import org.encryptedknn.rescore.RescoreMode;
+import org.encryptedknn.transform.EncryptedQuery;
+import org.encryptedknn.transform.EncryptedVector;
+import org.encryptedknn.transform.VectorTransform;
+import org.opensearch.action.search.SearchRequest;
+import org.opensearch.common.regex.Regex;
+import org.opensearch.core.action.ActionListener;
+import org.opensearch.index.query.BoolQueryBuilder;
+import org.opensearch.index.query.QueryBuilder;
+import org.opensearch.ingest.ConfigurationUtils;
+import org.opensearch.search.builder.SearchSourceBuilder;
+import org.opensearch.search.fetch.subphase.FetchSourceContext;
+import org.opensearch.search.pipeline.PipelineProcessingContext;
+import org.opensearch.search.pipeline.Processor;
+import org.opensearch.search.pipeline.SearchRequestProcessor;
+
+/**
+ * Search request processor {@code encrypted_knn_query}:
+ * {@code {"model_id":"m1","probe_cells":8,"mode":"keyed","deterministic_fields":["sender"]}}.
+ *
+ * <p>Finds the {@code encrypted_knn} query that carries a plain {@code "vector"} (top level, or in {@code bool} clauses
+ * at any depth), and on the coordinating node, under the leased key:
+ * <ol>
+ *   <li>encrypts it (SAP query ciphertext of the rotated prefix, model's current epoch) and replaces it with
+ *       {@code encrypted_vector} + {@code model_id}; after a rotation, with a {@code bool} of one epoch-filtered
+ *       query per live epoch (first epoch … current; {@code _retire} raises the first), each encrypted under its
+ *       epoch, so records not yet re-keyed are still found;</li>
+ *   <li>adds the rescore ({@code window_size} = live epochs × k) with the keyed residual queries H_c r_q of the
+ *       {@code probe_cells} cells nearest the query prefix: {@code mode: keyed} (default) sends them in clear, so
+ *       shards and the cross-shard merge order candidates by (nearly) exact scores; {@code mode: ckks} sends them as
+ *       CKKS ciphertexts under this node's {@link GatewayCkks} key, so data nodes see neither them nor any score
+ *       (candidates are then ordered by the prefix approximation until {@code encrypted_knn_rerank} decrypts);</li>
+ *   <li>asks for {@code size} = max(live epochs × k, from + size) from 0, so the response processor sees every candidate, and makes
+ *       sure the vector field is in {@code _source};</li>
+ *   <li>rewrites {@code term}/{@code terms} on {@code deterministic_fields} to their AES-SIV form;</li>
+ *   <li>stores the query's secrets, the caller's from/size and the key lease in the
+ *       {@link PipelineProcessingContext} for {@code encrypted_knn_rerank}.</li>
+ * </ol>
+ * A request without a plain-vector {@code encrypted_knn} query passes unchanged (apart from the term rewrite).
+ */
+public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor implements SearchRequestProcessor {
+
+    public static final String TYPE = "encrypted_knn_query";
+    public static final int DEFAULT_PROBE_CELLS = 8;
+    static final int DEFAULT_SIZE = 10;
+
+    private final int probeCells;
+    private final RescoreMode mode;
+    private final GatewayCkks ckks;
+    private final Set<String> deterministicFields;
+
+    EncryptedKnnQueryProcessor(
+            String tag,
+            String description,
+            boolean ignoreFailure,
+            NodeKeyHolder gateway,
+            String modelId,
+            int probeCells,
+            RescoreMode mode,
+            GatewayCkks ckks,
+            Set<String> deterministicFields) {
+        super(TYPE, tag, description, ignoreFailure, gateway, modelId);
+        this.probeCells = probeCells;
+        this.mode = mode;
+        this.ckks = ckks;
+        this.deterministicFields = deterministicFields;
+    }
+
+    @Override
+    public SearchRequest processRequest(SearchRequest request) {
+        throw new UnsupportedOperationException("[" + TYPE + "] runs asynchronously (processRequestAsync)");
+    }
+
+    @Override
+    public void processRequestAsync(
+            SearchRequest request, PipelineProcessingContext context, ActionListener<SearchRequest> listener) {
+        SearchSourceBuilder source = request.source();
+        List<EncryptedKnnQueryBuilder> plain;
+        try {
+            plain = source == null ? List.of() : findPlain(source.query(), new ArrayList<>());
+            if (plain.size() > 1) {
+                throw new IllegalArgumentException(
+                        "[" + TYPE + "] handles one [encrypted_knn] query with a plain [vector] per request, found "
+                                + plain.size());
+            }
+        } catch (Exception e) {
+            listener.onFailure(e);
+            return;
+        }
+        if (plain.isEmpty() && deterministicFields.isEmpty()) {
+            listener.onResponse(request);
+            return;
+        }
+        KeyLease lease;
+        try {
+            lease = gateway.acquire();
+        } catch (Exception e) {
+            listener.onFailure(e);
+            return;
+        }
+        if (plain.isEmpty()) {
+            // Only term filters to rewrite: the key is not needed after this, so the lease ends here.
+            try (lease) {
+                rewriteTerms(source, lease);
+            } catch (Exception e) {
+                listener.onFailure(e);
+                return;
+            }
+            listener.onResponse(request);
+            return;
+        }
+        gateway.model(lease, modelId, new ActionListener<>() {
+            @Override
+            public void onResponse(CachedModel model) {
+                try {
+                    rewrite(source, plain.get(0), model, lease, context);
+                } catch (Exception e) {
+                    lease.close();
+                    listener.onFailure(e);
+                    return;
+                }
+                listener.onResponse(request);
+            }
+
+            @Override
+            public void onFailure(Exception e) {
+                lease.close();
+                listener.onFailure(e);
+            }
+        });
+    }
+
+    private void rewriteTerms(SearchSourceBuilder source, KeyLease lease) {
+        DeterministicTerms terms = new DeterministicTerms(deterministicFields, lease);
+        if (source.query() != null) {
+            source.query(terms.rewrite(source.query()));
+        }
+        if (source.postFilter() != null) {
+            source.postFilter(terms.rewrite(source.postFilter()));
+        }
+    }
+
+    private void rewrite(
+            SearchSourceBuilder source,
+            EncryptedKnnQueryBuilder knn,
+            CachedModel model,
+            KeyLease lease,
+            PipelineProcessingContext context) {
+        EncryptionModel m = model.model();
+        String field = knn.fieldName();
+        float[] vector = knn.plainVector();
+        Records.checkVector(
+                vector,
+                "[encrypted_knn] [vector] on field [" + field + "]",
+                m.parameters().dimension());
+        if (source.rescores() != null && source.rescores().isEmpty() == false) {
+            throw new IllegalArgumentException(
+                    "[" + TYPE + "] adds its own [encrypted_knn] rescore; remove [rescore] from the request");
+        }
+        FetchSourceContext fetch = source.fetchSource();
+        boolean sourceDisabled = fetch != null && fetch.fetchSource() == false;
+        boolean vectorRequested = fetch == null
+                || (sourceDisabled == false
+                        && includes(fetch.includes(), field)
+                        && excludedBy(fetch.excludes(), field) == null);
+        if (fetch != null && sourceDisabled == false) {
+            String exclude = excludedBy(fetch.excludes(), field);
+            if (exclude != null) {
+                throw new IllegalArgumentException(
+                        "_source excludes [" + exclude + "], which hides the encrypted vector field [" + field
+                                + "] that [encrypted_knn_rerank] "
+                                + "needs to compute exact scores; use the rerank processor's remove_vector option to drop it from the response instead");
+            }
+        }
+
+        VectorTransform transform = model.transform();
+        EncryptedQuery query;
+        try {
+            query = transform.encryptQuery(vector);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(
+                    "[encrypted_knn] [vector] on field [" + field + "]: " + e.getMessage(), e);
+        }
+        int from = Math.max(0, source.from());
+        int size = source.size() < 0 ? DEFAULT_SIZE : source.size();
+        CkksKeyHolder ckksKeys = mode == RescoreMode.CKKS
+                ? ckks.keyHolder(CkksParameters.forResidualLength(m.parameters().residualDimension()))
+                : null;
+        GatewayQueryState state = new GatewayQueryState(
+                lease, model, field, query, vector, from, size, vectorRequested, sourceDisabled, ckksKeys);
+        boolean stored = false;
+        try {
+            // 1. the stage-1 query: encrypted prefix, bound to the model (a field of another model is a 400 on the
+            // shard).
+            // Prefix rotation and SAP scale differ per epoch, so an index still holding records of older epochs (after
+            // a
+            // _rotate, until the re-key is done) is searched with one epoch-filtered clause per live epoch, each under
+            // its
+            // keys; epochs retired by _retire are not searched at all.
+            int first = m.parameters().firstEpoch();
+            int epochs = model.epoch() - first + 1;
+            QueryBuilder stage1;
+            if (model.epoch() == 1) {
+                stage1 = knn.withEncryptedVector(query.prefix(), m.id(), null);
+            } else if (epochs == 1) {
+                stage1 = knn.withEncryptedVector(query.prefix(), m.id(), model.epoch());
+            } else {
+                BoolQueryBuilder anyEpoch = new BoolQueryBuilder();
+                for (int e = first; e <= model.epoch(); e++) {
+                    anyEpoch.should(knn.withEncryptedVector(state.queryFor(e).prefix(), m.id(), e));
+                }
+                stage1 = anyEpoch;
+            }
+            source.query(replace(source.query(), knn, stage1));
+            rewriteTerms(source, lease);
+
+            // 2. rescore of the window with the probe cells' residual queries, in clear (keyed) or encrypted (ckks), of
+            // the
+            // current epoch; hits of older epochs get their exact score from encrypted_knn_rerank, which sees them all
+            double s2 = transform.sap().scale() * transform.sap().scale();
+            float[] p = query.prefix();
+            float[] scaled = new float[p.length];
+            for (int i = 0; i < p.length; i++) {
+                scaled[i] = (float) (p[i] / s2);
+            }
+            Map<Integer, float[]> cells = new LinkedHashMap<>();
+            for (int c : transform.probeCells(query, probeCells)) {
+                cells.put(c, transform.keyedResidualQuery(query, c));
+            }
+            int window = epochs * knn.k();
+            EncryptedKnnRescorerBuilder rescore = ckksKeys == null
+                    ? new EncryptedKnnRescorerBuilder(field, new KeyedRescorePayload(scaled, cells, query.epoch()))
+                    : new EncryptedKnnRescorerBuilder(field, encryptedRescore(scaled, cells, query.epoch(), ckksKeys));
+            rescore.windowSize(window);
+            source.addRescorer(rescore);
+
+            // 3. every epoch's candidates come back, from 0; the vector must be in _source
+            source.from(0);
+            source.size(Math.max(window, from + size));
+            if (sourceDisabled) {
+                source.fetchSource(new FetchSourceContext(true, new String[] {field}, new String[0]));
+            } else if (fetch != null && vectorRequested == false) {
+                String[] includes = Arrays.copyOf(fetch.includes(), fetch.includes().length + 1);
+                includes[includes.length - 1] = field;
+                source.fetchSource(new FetchSourceContext(true, includes, fetch.excludes()));
+            }
+            if (ckksKeys != null && vectorRequested == false) {
+                // the residuals stay on the data nodes: probed hits come back as ciphertexts, unprobed ones with z
+                FetchSourceContext f = source.fetchSource();
+                String[] excludes = Arrays.copyOf(f.excludes(), f.excludes().length + 1);
+                excludes[excludes.length - 1] = field + "." + EncryptedVector.KEYED_RESIDUAL;
+                source.fetchSource(new FetchSourceContext(true, f.includes(), excludes));
+            }
+
+            context.setAttribute(GatewayQueryState.ATTRIBUTE, state);
+            stored = true;
+        } finally {
+            if (stored == false) {
+                state.close();
+            }
+        }
+    }
+
+    /** The ckks-mode rescore query: each probed cell's H_c r_q as a seeded CKKS ciphertext (the clear copies are wiped). */
+    private static CkksRescorePayload encryptedRescore(
+            float[] prefix, Map<Integer, float[]> cells, int epoch, CkksKeyHolder keys) {
+        Map<Integer, byte[]> ciphertexts = new LinkedHashMap<>();
+        for (Map.Entry<Integer, float[]> e : cells.entrySet()) {
+            ciphertexts.put(e.getKey(), keys.encryptQuery(e.getValue()));
+            Arrays.fill(e.getValue(), 0f);
+        }
+        return new CkksRescorePayload(prefix, ciphertexts, epoch, keys.context().parameters());
+    }
+
+    static boolean includes(String[] includes, String field) {
+        if (includes == null || includes.length == 0) {
+            return true;
+        }
+        for (String pattern : includes) {
+            if (Regex.simpleMatch(pattern, field) || field.startsWith(pattern + ".")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    static String excludedBy(String[] excludes, String field) {
+        if (excludes == null) {
+            return null;
+        }
+        for (String pattern : excludes) {
+            if (Regex.simpleMatch(pattern, field) || field.startsWith(pattern + ".")) {
+                return pattern;
+            }
+        }
+        return null;
+    }
+
+    static List<EncryptedKnnQueryBuilder> findPlain(QueryBuilder q, List<EncryptedKnnQueryBuilder> out) {
+        if (q instanceof EncryptedKnnQueryBuilder knn) {
+            if (knn.plainVector() != null) {
+                out.add(knn);
+            }
+        } else if (q instanceof BoolQueryBuilder bool) {
+            for (List<QueryBuilder> clauses : List.of(bool.must(), bool.filter(), bool.should(), bool.mustNot())) {
+                for (QueryBuilder c : clauses) {
+                    findPlain(c, out);
+                }
+            }
+        }
+        return out;
+    }
+
+    static QueryBuilder replace(QueryBuilder q, QueryBuilder old, QueryBuilder replacement) {
+        if (q == old) {
+            return replacement;
+        }
+        if (q instanceof BoolQueryBuilder bool) {
+            for (List<QueryBuilder> clauses : List.of(bool.must(), bool.filter(), bool.should(), bool.mustNot())) {
+                for (int i = 0; i < clauses.size(); i++) {
+                    clauses.set(i, replace(clauses.get(i), old, replacement));
+                }
+            }
+        }
+        return q;
+    }
+
+    /** Factory; the processor needs the key only when it runs, not when the pipeline is stored. */
+    public static Processor.Factory<SearchRequestProcessor> factory(NodeKeyHolder gateway, GatewayCkks ckks) {
+        return (processorFactories, tag, description, ignoreFailure, config, pipelineContext) -> {
+            String modelId = ProcessorConfig.modelId(TYPE, tag, config);
+            int probe = ConfigurationUtils.readIntProperty(TYPE, tag, config, "probe_cells", DEFAULT_PROBE_CELLS);
+            if (probe < 1 || probe > KeyedRescorePayload.MAX_CELLS) {
+                throw ConfigurationUtils.newConfigurationException(
+                        TYPE, tag, "probe_cells", "must be in [1, " + KeyedRescorePayload.MAX_CELLS + "]");
+            }
+            RescoreMode mode;
+            try {
+                mode = RescoreMode.fromString(
+                        ConfigurationUtils.readStringProperty(TYPE, tag, config, "mode", RescoreMode.KEYED.wireName()));
+            } catch (IllegalArgumentException e) {
+                throw ConfigurationUtils.newConfigurationException(TYPE, tag, "mode", "must be [keyed] or [ckks]");
+            }
+            Set<String> fields = Set.copyOf(ProcessorConfig.fieldNames(TYPE, tag, config, "deterministic_fields"));
+            return new EncryptedKnnQueryProcessor(
+                    tag, description, ignoreFailure, gateway, modelId, probe, mode, ckks, fields);
+        };
+    }
+}

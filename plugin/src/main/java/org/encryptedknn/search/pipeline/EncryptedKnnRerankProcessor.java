@@ -1,0 +1,359 @@
+package org.encryptedknn.search.pipeline;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.encryptedknn.fields.FieldCipher;
+import org.encryptedknn.he.CkksKeyHolder;
+import org.encryptedknn.keystore.KeyLease;
+import org.encryptedknn.keystore.NodeKeyHolder;
+import org.encryptedknn.keystore.ProcessorConfig;
+import org.encryptedknn.keystore.Records;
+import org.encryptedknn.model.EncryptionModel;
+import org.encryptedknn.model.ModelParameters;
+import org.encryptedknn.rescore.EncryptedKnnRescorer;
+import org.encryptedknn.transform.EncryptedQuery;
+import org.encryptedknn.transform.EncryptedVector;
+import org.encryptedknn.transform.VectorTransform;
+import org.opensearch.action.search.SearchRequest;
+import org.opensearch.action.search.SearchResponse;
+import org.opensearch.action.search.SearchResponseSections;
+import org.opensearch.common.document.DocumentField;
+import org.opensearch.common.xcontent.XContentFactory;
+import org.opensearch.common.xcontent.support.XContentMapValues;
+import org.opensearch.core.common.bytes.BytesReference;
+import org.opensearch.core.xcontent.XContentBuilder;
+import org.opensearch.ingest.ConfigurationUtils;
+import org.opensearch.search.SearchHit;
+import org.opensearch.search.SearchHits;
+import org.opensearch.search.pipeline.PipelineProcessingContext;
+import org.opensearch.search.pipeline.Processor;
+import org.opensearch.search.pipeline.SearchResponseProcessor;
+import org.opensearch.search.profile.SearchProfileShardResults;
+
+/**
+ * Search response processor {@code encrypted_knn_rerank}: {@code {"model_id":"m1","decrypt_fields":["body"],"remove_vector":false}}.
+ *
+ * <p>With the state left by {@code encrypted_knn_query} in the same pipeline (same key generation, same query), for
+ * every candidate hit it computes the exact plaintext similarity from the record in {@code _source}: the prefix term
+ * by SAP-decrypting p with its nonce, the residual term ⟨H_c r_q, z⟩ under the record's own cell and epoch — exact
+ * whichever cells were probed. In ckks mode the residual term of a probed hit is the data node's encrypted result,
+ * decrypted here (each batch ciphertext of the hits' {@code _encrypted_knn} fields once); an unprobed hit's comes from
+ * the {@code z} its field carries. Hits are re-sorted by it (ties keep the server's order), cut to the caller's
+ * {@code from}/{@code size}, and get it as {@code _score}; {@code max_score} is the best exact score. Hits without a
+ * record (documents indexed without the vector, matched by another clause) follow the scored ones with their server
+ * score, and so do records of a retired epoch, whose keys are no longer used. The listed fields are decrypted in
+ * {@code _source} (AES-GCM with the hit's index as associated data, or AES-SIV); the encrypted vector is removed from {@code _source} when {@code remove_vector} is true or the caller's
+ * source filter did not ask for it.
+ *
+ * <p>Without {@code encrypted_knn_query} state (a search that had no plain-vector query) it only decrypts fields.
+ */
+public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor implements SearchResponseProcessor {
+
+    public static final String TYPE = "encrypted_knn_rerank";
+
+    private final List<String> decryptFields;
+    private final boolean removeVector;
+
+    EncryptedKnnRerankProcessor(
+            String tag,
+            String description,
+            boolean ignoreFailure,
+            NodeKeyHolder gateway,
+            String modelId,
+            List<String> decryptFields,
+            boolean removeVector) {
+        super(TYPE, tag, description, ignoreFailure, gateway, modelId);
+        this.decryptFields = decryptFields;
+        this.removeVector = removeVector;
+    }
+
+    @Override
+    public SearchResponse processResponse(SearchRequest request, SearchResponse response) {
+        throw new UnsupportedOperationException("[" + TYPE + "] needs the pipeline processing context");
+    }
+
+    @Override
+    public SearchResponse processResponse(
+            SearchRequest request, SearchResponse response, PipelineProcessingContext context) {
+        Object attribute = context.getAttribute(GatewayQueryState.ATTRIBUTE);
+        if (attribute instanceof GatewayQueryState state) {
+            context.setAttribute(GatewayQueryState.ATTRIBUTE, null);
+            try {
+                if (state.model.id().equals(modelId) == false) {
+                    throw new IllegalArgumentException("[" + TYPE + "] is configured for model [" + modelId
+                            + "] but the query was encrypted under model [" + state.model.id() + "] by ["
+                            + EncryptedKnnQueryProcessor.TYPE + "]");
+                }
+                return rerank(response, state);
+            } finally {
+                state.close();
+            }
+        }
+        if (decryptFields.isEmpty() || response.getHits() == null) {
+            return response;
+        }
+        try (KeyLease lease = gateway.acquire()) {
+            for (SearchHit hit : response.getHits().getHits()) {
+                rewriteSource(hit, lease, null, true, false);
+            }
+        }
+        return response;
+    }
+
+    private record Scored(SearchHit hit, double score, int rank, boolean exact) {}
+
+    private SearchResponse rerank(SearchResponse response, GatewayQueryState state) {
+        SearchHits hits = response.getHits();
+        if (hits == null) {
+            return response;
+        }
+        EncryptionModel model = state.model.model();
+        ModelParameters p = model.parameters();
+        List<Scored> scored = new ArrayList<>();
+        List<Scored> unscored = new ArrayList<>();
+        SearchHit[] all = hits.getHits();
+        Map<String, double[]> batches = state.ckks == null ? Map.of() : decryptBatches(all, state.ckks);
+        for (int i = 0; i < all.length; i++) {
+            SearchHit hit = all[i];
+            Map<String, Object> source = hit.hasSource() ? hit.getSourceAsMap() : null;
+            Object value = source == null ? null : XContentMapValues.extractValue(state.field, source);
+            if (value == null) {
+                unscored.add(new Scored(hit, hit.getScore(), i, false));
+                continue;
+            }
+            EncryptedVector record;
+            try {
+                record = Records.fromMap(
+                        value, state.field, p.prefixDimension(), p.residualDimension(), p.cells(), state.ckks == null);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalStateException(
+                        "hit [" + hit.getId() + "] of index [" + hit.getIndex() + "]: " + e.getMessage(), e);
+            }
+            if (p.isLiveEpoch(record.epoch())
+                    == false) { // a record left under a retired epoch (matched by another clause)
+                unscored.add(new Scored(hit, hit.getScore(), i, false));
+                continue;
+            }
+            VectorTransform transform = state.transform(record.epoch());
+            EncryptedQuery query = state.queryFor(record.epoch());
+            double score = state.ckks == null
+                    ? transform.score(query, record)
+                    : transform.prefixScore(query, record) + ckksResidual(hit, record, transform, query, batches);
+            scored.add(new Scored(hit, score, i, true));
+        }
+        scored.sort(Comparator.comparingDouble(Scored::score).reversed().thenComparingInt(Scored::rank));
+        List<Scored> ordered = new ArrayList<>(scored);
+        ordered.addAll(unscored);
+        int from = Math.min(state.from, ordered.size());
+        int to = Math.min(ordered.size(), from + state.size);
+        SearchHit[] page = new SearchHit[to - from];
+        boolean dropVector = removeVector || state.vectorRequested == false;
+        for (int i = from; i < to; i++) {
+            Scored s = ordered.get(i);
+            if (s.exact()) {
+                s.hit().score((float) s.score());
+            }
+            rewriteSource(s.hit(), state.lease, dropVector ? state.field : null, false, state.sourceDisabled);
+            page[i - from] = s.hit();
+        }
+        float maxScore =
+                scored.isEmpty() ? hits.getMaxScore() : (float) scored.get(0).score();
+        SearchHits reranked = new SearchHits(
+                page,
+                hits.getTotalHits(),
+                maxScore,
+                hits.getSortFields(),
+                hits.getCollapseField(),
+                hits.getCollapseValues());
+        return replaceHits(response, reranked);
+    }
+
+    /** The per-hit field of the data node's fetch sub-phase, or an empty map. */
+    private static Map<?, ?> hitInfo(SearchHit hit) {
+        DocumentField f = hit.field(EncryptedKnnRescorer.HIT_FIELD);
+        return f != null && f.getValue() instanceof Map<?, ?> m ? m : Map.of();
+    }
+
+    /** Decrypts every batch ciphertext of the response once: batch id → the inner products of its hits. */
+    private static Map<String, double[]> decryptBatches(SearchHit[] hits, CkksKeyHolder keyHolder) {
+        Map<String, double[]> out = new HashMap<>();
+        for (SearchHit hit : hits) {
+            Map<?, ?> info = hitInfo(hit);
+            if (info.get("ciphertext") instanceof byte[] ct
+                    && info.get("batch") instanceof String batch
+                    && info.get("count") instanceof Number n) {
+                out.put(batch, keyHolder.decryptBatch(ct, n.intValue()));
+            }
+        }
+        return out;
+    }
+
+    /** ckks mode: the decrypted residual term of a probed hit, or ⟨H_c r_q, z⟩ from the z an unprobed hit carries. */
+    private static double ckksResidual(
+            SearchHit hit,
+            EncryptedVector record,
+            VectorTransform transform,
+            EncryptedQuery query,
+            Map<String, double[]> batches) {
+        Map<?, ?> info = hitInfo(hit);
+        if (Boolean.TRUE.equals(info.get("probed"))
+                && info.get("batch") instanceof String batch
+                && info.get("slot") instanceof Number slot) {
+            double[] sums = batches.get(batch);
+            if (sums == null || slot.intValue() >= sums.length) {
+                throw new IllegalStateException("hit [" + hit.getId() + "] refers to batch [" + batch
+                        + "] whose ciphertext is not in the response");
+            }
+            return sums[slot.intValue()];
+        }
+        if (info.get(EncryptedVector.KEYED_RESIDUAL) instanceof String z) {
+            EncryptedVector withZ = new EncryptedVector(
+                    record.prefix(), record.nonce(), record.cell(), EncryptedVector.decodeFloats(z), record.epoch());
+            return transform.residualScore(query, withZ);
+        }
+        throw new IllegalStateException(
+                "hit [" + hit.getId() + "] has neither an encrypted score nor z (outside the rescore window)");
+    }
+
+    /**
+     * Decrypts the listed fields of a hit's _source and optionally drops the vector (or the whole source); drops the
+     * data node's per-hit rescore field (ciphertext material for a key holder, which here is this processor).
+     */
+    private void rewriteSource(
+            SearchHit hit, KeyLease lease, String dropField, boolean requireNothing, boolean dropSource) {
+        hit.removeDocumentField(EncryptedKnnRescorer.HIT_FIELD);
+        if (hit.hasSource() == false) {
+            return;
+        }
+        if (dropSource) {
+            hit.sourceRef(null);
+            return;
+        }
+        Map<String, Object> source = hit.getSourceAsMap();
+        boolean changed = false;
+        for (String f : decryptFields) {
+            Object v = XContentMapValues.extractValue(f, source);
+            if (v == null) {
+                continue;
+            }
+            FieldCipher cipher = lease.fieldCipher(f);
+            Object plain;
+            try {
+                plain = decrypt(cipher, v, hit.getIndex());
+            } catch (IllegalArgumentException e) {
+                throw new IllegalStateException(
+                        "field [" + f + "] of hit [" + hit.getId() + "] in index [" + hit.getIndex()
+                                + "] cannot be decrypted: " + e.getMessage()
+                                + " (written under another master key, or encrypted for another index and copied without the re-key processor's source_index)",
+                        e);
+            }
+            if (plain != v) {
+                put(source, f, plain);
+                changed = true;
+            }
+        }
+        if (dropField != null && remove(source, dropField)) {
+            changed = true;
+        }
+        if (changed) {
+            try (XContentBuilder builder = XContentFactory.jsonBuilder()) {
+                builder.map(source);
+                hit.sourceRef(BytesReference.bytes(builder));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    }
+
+    private static Object decrypt(FieldCipher cipher, Object v, String index) {
+        if (v instanceof String s) {
+            if (s.startsWith(FieldCipher.RANDOMIZED_PREFIX)) {
+                return cipher.decrypt(s, index);
+            }
+            if (s.startsWith(FieldCipher.DETERMINISTIC_PREFIX)) {
+                return cipher.decryptDeterministic(s);
+            }
+            return s;
+        }
+        if (v instanceof List<?> list) {
+            List<Object> out = new ArrayList<>(list.size());
+            boolean any = false;
+            for (Object o : list) {
+                Object d = decrypt(cipher, o, index);
+                any |= d != o;
+                out.add(d);
+            }
+            return any ? out : v;
+        }
+        return v;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static void put(Map<String, Object> source, String path, Object value) {
+        if (source.containsKey(path)) {
+            source.put(path, value);
+            return;
+        }
+        int dot = path.indexOf('.');
+        if (dot > 0 && source.get(path.substring(0, dot)) instanceof Map<?, ?> inner) {
+            put((Map<String, Object>) inner, path.substring(dot + 1), value);
+        }
+    }
+
+    private static boolean remove(Map<String, Object> source, String path) {
+        if (source.containsKey(path)) {
+            source.remove(path);
+            return true;
+        }
+        int dot = path.indexOf('.');
+        if (dot > 0 && source.get(path.substring(0, dot)) instanceof Map<?, ?> inner) {
+            @SuppressWarnings("unchecked")
+            Map<String, Object> m = (Map<String, Object>) inner;
+            return remove(m, path.substring(dot + 1));
+        }
+        return false;
+    }
+
+    static SearchResponse replaceHits(SearchResponse response, SearchHits hits) {
+        SearchResponseSections sections = new SearchResponseSections(
+                hits,
+                response.getAggregations(),
+                response.getSuggest(),
+                response.isTimedOut(),
+                response.isTerminatedEarly(),
+                response.getProfileResults() == null
+                                || response.getProfileResults().isEmpty()
+                        ? null
+                        : new SearchProfileShardResults(response.getProfileResults()),
+                response.getNumReducePhases(),
+                response.getInternalResponse().getSearchExtBuilders(),
+                response.getInternalResponse().getProcessorResult());
+        return new SearchResponse(
+                sections,
+                response.getScrollId(),
+                response.getTotalShards(),
+                response.getSuccessfulShards(),
+                response.getSkippedShards(),
+                response.getTook().millis(),
+                response.getPhaseTook(),
+                response.getShardFailures(),
+                response.getClusters(),
+                response.pointInTimeId());
+    }
+
+    /** Factory; the processor needs the key only when it runs, not when the pipeline is stored. */
+    public static Processor.Factory<SearchResponseProcessor> factory(NodeKeyHolder gateway) {
+        return (processorFactories, tag, description, ignoreFailure, config, pipelineContext) -> {
+            String modelId = ProcessorConfig.modelId(TYPE, tag, config);
+            List<String> fields = ProcessorConfig.fieldNames(TYPE, tag, config, "decrypt_fields");
+            boolean removeVector = ConfigurationUtils.readBooleanProperty(TYPE, tag, config, "remove_vector", false);
+            return new EncryptedKnnRerankProcessor(
+                    tag, description, ignoreFailure, gateway, modelId, fields, removeVector);
+        };
+    }
+}

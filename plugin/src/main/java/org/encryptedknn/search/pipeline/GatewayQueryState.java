@@ -1,0 +1,80 @@
+package org.encryptedknn.search.pipeline;
+
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+import org.encryptedknn.he.CkksKeyHolder;
+import org.encryptedknn.keystore.CachedModel;
+import org.encryptedknn.keystore.KeyLease;
+import org.encryptedknn.transform.EncryptedQuery;
+import org.encryptedknn.transform.VectorTransform;
+
+/**
+ * What the {@code encrypted_knn_query} request processor hands to the {@code encrypted_knn_rerank} response processor
+ * of the same search, through the {@link org.opensearch.search.pipeline.PipelineProcessingContext} (in memory on the
+ * coordinating node; never serialized, never sent to a data node): the leased key generation, the model as it was when
+ * the query was encrypted, the query's secrets, and how the caller asked for the page.
+ */
+final class GatewayQueryState {
+
+    static final String ATTRIBUTE = "encrypted_knn.gateway_query_state";
+
+    final KeyLease lease;
+    final CachedModel model;
+    final String field;
+    final EncryptedQuery query; // under model.epoch()
+    private final float[] plainVector;
+    final int from;
+    final int size;
+    /** The caller's request returns the vector field in _source (else the processor removes it from the hits). */
+    final boolean vectorRequested;
+    /** The caller asked for no _source at all; it was enabled only to read the vector. */
+    final boolean sourceDisabled;
+    /** ckks mode: the key holder whose ciphertexts the data nodes scored (null in keyed mode). */
+    final CkksKeyHolder ckks;
+
+    private final Map<Integer, EncryptedQuery> byEpoch = new HashMap<>();
+
+    GatewayQueryState(
+            KeyLease lease,
+            CachedModel model,
+            String field,
+            EncryptedQuery query,
+            float[] plainVector,
+            int from,
+            int size,
+            boolean vectorRequested,
+            boolean sourceDisabled,
+            CkksKeyHolder ckks) {
+        this.lease = lease;
+        this.model = model;
+        this.field = field;
+        this.query = query;
+        this.plainVector = plainVector;
+        this.from = from;
+        this.size = size;
+        this.vectorRequested = vectorRequested;
+        this.sourceDisabled = sourceDisabled;
+        this.ckks = ckks;
+        byEpoch.put(query.epoch(), query);
+    }
+
+    /** The query encrypted under {@code epoch} (records written before a rotation are scored under their own epoch). */
+    synchronized EncryptedQuery queryFor(int epoch) {
+        return byEpoch.computeIfAbsent(epoch, e -> model.transform(e).encryptQuery(plainVector));
+    }
+
+    VectorTransform transform(int epoch) {
+        return model.transform(epoch);
+    }
+
+    /** Zeroes the query secrets and releases the key generation. Idempotent. */
+    synchronized void close() {
+        if (plainVector != null) {
+            Arrays.fill(plainVector, 0f);
+        }
+        byEpoch.values().forEach(EncryptedQuery::wipe);
+        byEpoch.clear();
+        lease.close();
+    }
+}

@@ -1,0 +1,40 @@
+package org.encryptedknn.settings;
+
+import org.opensearch.common.settings.Setting;
+import org.opensearch.common.settings.Settings;
+
+/** Settings owned by the storage-side plugin. */
+public final class EncryptedKnnSettings {
+
+    /** {@code index.encrypted_knn}: selects the plugin's codec for the index. Index-scoped and final. */
+    public static final String INDEX_ENCRYPTED_KNN = "index.encrypted_knn";
+
+    public static final Setting<Boolean> INDEX_ENCRYPTED_KNN_SETTING =
+            Setting.boolSetting(INDEX_ENCRYPTED_KNN, false, Setting.Property.IndexScope, Setting.Property.Final);
+
+    /** The opensearch-knn plugin's index switch. Read raw: that plugin may not be installed. */
+    public static final String OPENSEARCH_KNN_INDEX = "index.knn";
+
+    private EncryptedKnnSettings() {}
+
+    public static boolean isEnabled(Settings indexSettings) {
+        return INDEX_ENCRYPTED_KNN_SETTING.get(indexSettings);
+    }
+
+    /**
+     * Refuses an index that asks for both codecs: each plugin supplies the whole codec service of the index, and only
+     * one can. Thrown at index creation, so the create-index request fails with a 400.
+     */
+    public static void checkNotCombinedWithOpenSearchKnn(String indexName, Settings indexSettings) {
+        if (isEnabled(indexSettings) && indexSettings.getAsBoolean(OPENSEARCH_KNN_INDEX, false)) {
+            throw new IllegalArgumentException("index ["
+                    + indexName
+                    + "] sets both ["
+                    + INDEX_ENCRYPTED_KNN
+                    + "] and ["
+                    + OPENSEARCH_KNN_INDEX
+                    + "] to true; an index can use the encrypted-knn codec or the opensearch-knn codec, not both: "
+                    + "put encrypted_knn_vector fields and knn_vector fields in separate indices");
+        }
+    }
+}

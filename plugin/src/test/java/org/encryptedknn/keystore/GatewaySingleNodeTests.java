@@ -1,0 +1,655 @@
+package org.encryptedknn.keystore;
+
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.encryptedknn.fields.FieldCipher;
+import org.encryptedknn.model.Space;
+import org.encryptedknn.plugin.EncryptedKnnPlugin;
+import org.encryptedknn.rest.RestModelsAction;
+import org.encryptedknn.transform.VectorTransform;
+import org.opensearch.ExceptionsHelper;
+import org.opensearch.action.bulk.BulkRequestBuilder;
+import org.opensearch.action.bulk.BulkResponse;
+import org.opensearch.action.get.GetResponse;
+import org.opensearch.action.search.SearchResponse;
+import org.opensearch.action.support.WriteRequest;
+import org.opensearch.common.settings.MockSecureSettings;
+import org.opensearch.common.settings.Settings;
+import org.opensearch.common.xcontent.XContentHelper;
+import org.opensearch.common.xcontent.XContentType;
+import org.opensearch.core.common.bytes.BytesArray;
+import org.opensearch.core.rest.RestStatus;
+import org.opensearch.core.xcontent.MediaTypeRegistry;
+import org.opensearch.core.xcontent.NamedXContentRegistry;
+import org.opensearch.plugins.Plugin;
+import org.opensearch.plugins.PluginsService;
+import org.opensearch.rest.RestHandler;
+import org.opensearch.rest.RestRequest;
+import org.opensearch.search.SearchHit;
+import org.opensearch.search.builder.SearchSourceBuilder;
+import org.opensearch.test.OpenSearchSingleNodeTestCase;
+import org.opensearch.test.rest.FakeRestChannel;
+import org.opensearch.test.rest.FakeRestRequest;
+import org.opensearch.transport.client.node.NodeClient;
+
+/**
+ * Gateway mode on a real in-JVM node: the keystore setting (MockSecureSettings), the model registry endpoints, the
+ * ingest processors and the search pipeline, reloads. Must run as an unprivileged user.
+ */
+public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
+
+    static final int DIM = 16;
+    static final String KEY = Base64.getEncoder().encodeToString(bytes(32, 7));
+    static final String OTHER_KEY = Base64.getEncoder().encodeToString(bytes(32, 9));
+
+    @Override
+    protected Collection<Class<? extends Plugin>> getPlugins() {
+        return List.of(EncryptedKnnPlugin.class);
+    }
+
+    @Override
+    protected Settings nodeSettings() {
+        return Settings.builder()
+                .put(super.nodeSettings())
+                .setSecureSettings(secure(KEY))
+                .build();
+    }
+
+    @Override
+    protected boolean resetNodeAfterTest() {
+        return false;
+    }
+
+    static MockSecureSettings secure(String key) {
+        MockSecureSettings s = new MockSecureSettings();
+        if (key != null) {
+            s.setString(KeystoreSettings.MASTER_KEY, key);
+        }
+        return s;
+    }
+
+    static byte[] bytes(int n, int seed) {
+        byte[] b = new byte[n];
+        new Random(seed).nextBytes(b);
+        return b;
+    }
+
+    EncryptedKnnPlugin plugin() {
+        return getInstanceFromNode(PluginsService.class)
+                .filterPlugins(EncryptedKnnPlugin.class)
+                .get(0);
+    }
+
+    void reload(String key) throws Exception {
+        plugin().reload(Settings.builder().setSecureSettings(secure(key)).build());
+    }
+
+    // ------------------------------------------------------------------ REST plumbing (the handler, without HTTP)
+
+    record Reply(RestStatus status, Map<String, Object> body, String raw) {}
+
+    Reply rest(RestRequest.Method method, String path, Map<String, String> params, String body) throws Exception {
+        RestHandler handler =
+                plugin().getRestHandlers(Settings.EMPTY, null, null, null, null, null, () -> null).stream()
+                        .filter(h -> h instanceof RestModelsAction)
+                        .findFirst()
+                        .orElseThrow();
+        FakeRestRequest.Builder b = new FakeRestRequest.Builder(NamedXContentRegistry.EMPTY)
+                .withMethod(method)
+                .withPath(path)
+                .withParams(new HashMap<>(params));
+        if (body != null) {
+            b.withContent(new BytesArray(body), MediaTypeRegistry.JSON);
+        }
+        FakeRestRequest request = b.build();
+        FakeRestChannel channel = new FakeRestChannel(request, true, 1);
+        try {
+            handler.handleRequest(request, channel, getInstanceFromNode(NodeClient.class));
+        } catch (Exception e) {
+            channel.sendResponse(new org.opensearch.rest.BytesRestResponse(channel, e)); // what RestController does
+        }
+        assertBusy(() -> assertTrue(channel.responses().get() + channel.errors().get() > 0));
+        String raw = channel.capturedResponse().content().utf8ToString();
+        Map<String, Object> map = XContentHelper.convertToMap(new BytesArray(raw), true, XContentType.JSON)
+                .v2();
+        return new Reply(channel.capturedResponse().status(), map, raw);
+    }
+
+    Reply putModel(String id, String body) throws Exception {
+        return rest(RestRequest.Method.PUT, RestModelsAction.BASE + "/" + id, Map.of("model_id", id), body);
+    }
+
+    Reply getModel(String id) throws Exception {
+        return rest(RestRequest.Method.GET, RestModelsAction.BASE + "/" + id, Map.of("model_id", id), null);
+    }
+
+    static float[][] gaussian(int n, int seed) {
+        Random r = new Random(seed);
+        float[][] out = new float[n][DIM];
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < DIM; j++) {
+                out[i][j] = (float) (r.nextGaussian() * Math.pow(0.8, j) + (j == 0 ? 0.5 : 0));
+            }
+        }
+        return out;
+    }
+
+    static String json(float[][] vs) {
+        StringBuilder sb = new StringBuilder("[");
+        for (int i = 0; i < vs.length; i++) {
+            sb.append(i == 0 ? "" : ",").append(json(vs[i]));
+        }
+        return sb.append("]").toString();
+    }
+
+    static String json(float[] v) {
+        StringBuilder sb = new StringBuilder("[");
+        for (int j = 0; j < v.length; j++) {
+            sb.append(j == 0 ? "" : ",").append(v[j]);
+        }
+        return sb.append("]").toString();
+    }
+
+    static String modelBody(int cells, float[][] training) {
+        return "{\"dimension\":" + DIM + ",\"space\":\"cosine\",\"prefix_dimension\":4,\"cells\":" + cells
+                + ",\"beta\":0.5,\"training_vectors\":" + json(training) + "}";
+    }
+
+    static String allMessages(Throwable t) {
+        StringBuilder sb = new StringBuilder();
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            sb.append(c.getMessage()).append(" | ");
+        }
+        return sb.toString();
+    }
+
+    // ------------------------------------------------------------------ tests
+
+    public void testModelRegistry() throws Exception {
+        String body = modelBody(4, gaussian(120, 1));
+        Reply created = putModel("reg1", body);
+        assertEquals(created.raw(), RestStatus.CREATED, created.status());
+        assertEquals("created", created.body().get("result"));
+        assertNoSecret(created.raw());
+
+        Reply got = getModel("reg1");
+        assertEquals(got.raw(), RestStatus.OK, got.status());
+        @SuppressWarnings("unchecked")
+        Map<String, Object> model = (Map<String, Object>) got.body().get("model");
+        assertEquals(DIM, model.get("dimension"));
+        assertEquals("cosine", model.get("space"));
+        assertEquals(4, model.get("prefix_dimension"));
+        assertEquals(4, model.get("cells"));
+        assertEquals(1, model.get("epoch"));
+        assertNoSecret(got.raw());
+
+        // the stored document is sealed: the secret part exists but is not the basis in clear
+        GetResponse stored = client().prepareGet(ModelStore.INDEX, "reg1").get();
+        assertTrue(stored.isExists());
+        assertTrue(stored.getSourceAsString().contains("AES-256-GCM"));
+
+        Reply again = putModel("reg1", body);
+        assertEquals(again.raw(), RestStatus.CONFLICT, again.status());
+
+        Reply listed = rest(RestRequest.Method.GET, RestModelsAction.BASE, Map.of(), null);
+        assertEquals(RestStatus.OK, listed.status());
+        assertTrue(listed.raw(), listed.raw().contains("\"reg1\""));
+        assertNoSecret(listed.raw());
+
+        Reply rotated = rest(
+                RestRequest.Method.POST, RestModelsAction.BASE + "/reg1/_rotate", Map.of("model_id", "reg1"), null);
+        assertEquals(rotated.raw(), RestStatus.OK, rotated.status());
+        assertEquals(1, rotated.body().get("previous_epoch"));
+        assertEquals(2, ((Map<?, ?>) getModel("reg1").body().get("model")).get("epoch"));
+        assertNoSecret(rotated.raw());
+
+        Reply deleted =
+                rest(RestRequest.Method.DELETE, RestModelsAction.BASE + "/reg1", Map.of("model_id", "reg1"), null);
+        assertEquals(deleted.raw(), RestStatus.OK, deleted.status());
+        assertEquals(RestStatus.NOT_FOUND, getModel("reg1").status());
+        assertEquals(
+                RestStatus.NOT_FOUND,
+                rest(RestRequest.Method.DELETE, RestModelsAction.BASE + "/reg1", Map.of("model_id", "reg1"), null)
+                        .status());
+    }
+
+    static void assertNoSecret(String raw) {
+        assertFalse(raw, raw.contains("secret"));
+        assertFalse(raw, raw.contains("\"data\""));
+        assertFalse(raw, raw.contains(KEY));
+    }
+
+    public void testModelValidation() throws Exception {
+        float[][] good = gaussian(40, 2);
+        float[][] shortRow = good.clone();
+        shortRow[3] = new float[DIM - 1];
+        expect400(putModel("bad1", modelBody(4, shortRow)), "training_vectors[3] has 15 values but [dimension] is 16");
+        expect400(putModel("bad2", modelBody(4, gaussian(3, 2))), "training_vectors");
+        expect400(
+                putModel("bad3", modelBody(4, good).replace("\"cosine\"", "\"euclid\"")),
+                "space must be one of [cosine, inner_product]");
+        expect400(putModel("bad4", modelBody(4, good).replaceFirst("\\[\\[", "[[1e40,")), "not a finite float32");
+        expect400(
+                putModel("bad5", "{\"dimension\":16,\"training_vectors\":[[1]],\"colour\":1}"),
+                "unknown field [colour]");
+        expect400(putModel("bad6", "{\"space\":\"cosine\",\"training_vectors\":[]}"), "[dimension] is required");
+        expect400(
+                putModel("bad7", modelBody(4, good).replace("\"prefix_dimension\":4", "\"prefix_dimension\":16")),
+                "prefix_dimension");
+        expect400(putModel("Bad id!", modelBody(4, good)), "model id must be");
+    }
+
+    static void expect400(Reply reply, String fragment) {
+        assertEquals(reply.raw(), RestStatus.BAD_REQUEST, reply.status());
+        assertTrue(
+                "[" + reply.raw() + "] should contain [" + fragment + "]",
+                reply.raw().contains(fragment));
+    }
+
+    Reply createModel(String id, int cells, float[][] training) throws Exception {
+        Reply r = putModel(id, modelBody(cells, training));
+        assertEquals(r.raw(), RestStatus.CREATED, r.status());
+        return r;
+    }
+
+    void createIndex(String index, String modelId, int cells, String pipeline) {
+        String mapping = "{\"properties\":{\"sender\":{\"type\":\"keyword\"},\"body\":{\"type\":\"text\"},"
+                + "\"embedding\":{\"type\":\"encrypted_knn_vector\",\"model_id\":\"" + modelId + "\",\"dimension\":"
+                + DIM
+                + ",\"prefix_dimension\":4,\"cells\":" + cells + "}}}";
+        client().admin()
+                .indices()
+                .prepareCreate(index)
+                .setSettings(Settings.builder()
+                        .put("index.encrypted_knn", true)
+                        .put("index.number_of_shards", 1)
+                        .put("index.number_of_replicas", 0)
+                        .put("index.default_pipeline", pipeline))
+                .setMapping(mapping)
+                .get();
+    }
+
+    void putIngestPipeline(String id, String modelId) {
+        String p = "{\"processors\":[{\"encrypted_knn\":{\"model_id\":\"" + modelId + "\",\"field\":\"embedding\","
+                + "\"encrypt_fields\":[\"body\"],\"deterministic_fields\":[\"sender\"]}}]}";
+        client().admin()
+                .cluster()
+                .preparePutPipeline(id, new BytesArray(p), MediaTypeRegistry.JSON)
+                .get();
+    }
+
+    void putSearchPipeline(String id, String modelId, int probe) {
+        putSearchPipeline(id, modelId, probe, "keyed");
+    }
+
+    void putSearchPipeline(String id, String modelId, int probe, String mode) {
+        String p = "{\"request_processors\":[{\"encrypted_knn_query\":{\"model_id\":\"" + modelId
+                + "\",\"probe_cells\":" + probe
+                + ",\"mode\":\"" + mode + "\",\"deterministic_fields\":[\"sender\"]}}],"
+                + "\"response_processors\":[{\"encrypted_knn_rerank\":{\"model_id\":\"" + modelId
+                + "\",\"decrypt_fields\":[\"body\",\"sender\"]}}]}";
+        client().admin()
+                .cluster()
+                .putSearchPipeline(new org.opensearch.action.search.PutSearchPipelineRequest(
+                        id, new BytesArray(p), MediaTypeRegistry.JSON))
+                .actionGet();
+    }
+
+    static String doc(float[] v, int i) {
+        return "{\"embedding\":" + json(v) + ",\"body\":\"message number " + i + "\",\"sender\":\""
+                + (i % 3 == 0 ? "alice" : "bob") + "\"}";
+    }
+
+    SearchResponse knn(String index, String pipeline, float[] q, int k, int size, String filter) throws Exception {
+        String query = "{\"size\":" + size + ",\"query\":{\"encrypted_knn\":{\"embedding\":{\"vector\":" + json(q)
+                + ",\"k\":" + k + (filter == null ? "" : ",\"filter\":" + filter) + "}}}}";
+        SearchSourceBuilder source;
+        try (var parser = createParser(XContentType.JSON.xContent(), query)) {
+            source = SearchSourceBuilder.fromXContent(parser);
+        }
+        return search(index, source, pipeline);
+    }
+
+    public void testEndToEnd() throws Exception {
+        createModel("e2e", 4, gaussian(200, 3));
+        putIngestPipeline("e2e-ingest", "e2e");
+        putSearchPipeline("e2e-search", "e2e", 2);
+        createIndex("mail", "e2e", 4, "e2e-ingest");
+
+        float[][] docs = gaussian(60, 4);
+        BulkRequestBuilder bulk = client().prepareBulk().setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE);
+        for (int i = 0; i < docs.length; i++) {
+            var req = client().prepareIndex("mail").setSource(doc(docs[i], i), XContentType.JSON);
+            if (i < 50) {
+                req.setId("d" + i); // the last ten get auto-generated ids (vector-PRF nonce fallback)
+            }
+            bulk.add(req);
+        }
+        BulkResponse indexed = bulk.get();
+        assertFalse(indexed.buildFailureMessage(), indexed.hasFailures());
+
+        // what the storage tier holds: no plaintext vector, no plaintext body, sender under AES-SIV
+        GetResponse raw = client().prepareGet("mail", "d7").get();
+        Map<String, Object> rawSource = raw.getSourceAsMap();
+        assertTrue(rawSource.get("embedding") instanceof Map);
+        assertTrue(((String) rawSource.get("body")).startsWith(FieldCipher.RANDOMIZED_PREFIX));
+        assertTrue(((String) rawSource.get("sender")).startsWith(FieldCipher.DETERMINISTIC_PREFIX));
+        assertFalse(raw.getSourceAsString().contains("message number"));
+
+        float[] q = gaussian(1, 99)[0];
+        SearchResponse response = knn("mail", "e2e-search", q, 60, 5, null);
+        assertEquals(5, response.getHits().getHits().length);
+        List<Integer> truth = new ArrayList<>();
+        for (int i = 0; i < docs.length; i++) {
+            truth.add(i);
+        }
+        truth.sort(Comparator.comparingDouble((Integer i) -> -VectorTransform.similarity(q, docs[i], Space.COSINE)));
+        SearchHit[] hits = response.getHits().getHits();
+        for (int r = 0; r < hits.length; r++) {
+            Map<String, Object> src = hits[r].getSourceAsMap();
+            String body = (String) src.get("body");
+            assertTrue(body, body.startsWith("message number "));
+            int i = Integer.parseInt(body.substring("message number ".length()));
+            double exact = VectorTransform.similarity(q, docs[i], Space.COSINE);
+            assertEquals("hit " + r, exact, hits[r].getScore(), 1e-3);
+            double expected = VectorTransform.similarity(q, docs[truth.get(r)], Space.COSINE);
+            assertEquals("rank " + r + " has the true rank-" + r + " similarity", expected, hits[r].getScore(), 1e-3);
+            assertEquals(i % 3 == 0 ? "alice" : "bob", src.get("sender"));
+            assertTrue(src.get("embedding") instanceof Map);
+        }
+        assertEquals(hits[0].getScore(), response.getHits().getMaxScore(), 0f);
+
+        // ckks mode: the data node scores CKKS ciphertexts (this node's key), the rerank decrypts; same exact ranking.
+        // 2 of 4 cells probed: hits of the other cells are scored from the z their per-hit field carries.
+        putSearchPipeline("e2e-ckks", "e2e", 2, "ckks");
+        long ckksRequests = org.encryptedknn.stats.PluginStats.CKKS_RESCORE_REQUESTS.sum();
+        SearchResponse ckks = knn("mail", "e2e-ckks", q, 60, 5, null);
+        assertEquals(1, org.encryptedknn.stats.PluginStats.CKKS_RESCORE_REQUESTS.sum() - ckksRequests);
+        for (int r = 0; r < 5; r++) {
+            SearchHit h = ckks.getHits().getHits()[r];
+            assertEquals("ckks rank " + r, hits[r].getScore(), h.getScore(), 1e-4f);
+            assertNull(
+                    "the per-hit ciphertext field is not passed on",
+                    h.field(org.encryptedknn.rescore.EncryptedKnnRescorer.HIT_FIELD));
+            assertEquals(
+                    hits[r].getSourceAsMap().get("body"), h.getSourceAsMap().get("body"));
+        }
+
+        // from/size paging keeps the exact order
+        SearchResponse page2 = search(
+                "mail",
+                sourceOf(
+                        "{\"from\":2,\"size\":3,\"_source\":[\"body\"],\"query\":{\"encrypted_knn\":{\"embedding\":{\"vector\":"
+                                + json(q) + ",\"k\":60}}}}"),
+                "e2e-search");
+        assertEquals(3, page2.getHits().getHits().length);
+        assertEquals(hits[2].getScore(), page2.getHits().getHits()[0].getScore(), 1e-6f);
+        assertNull(
+                "the vector was not asked for in _source",
+                page2.getHits().getHits()[0].getSourceAsMap().get("embedding"));
+
+        // term filter on a deterministic field, inside the knn filter, is rewritten to AES-SIV
+        SearchResponse alice = knn("mail", "e2e-search", q, 60, 100, "{\"term\":{\"sender\":\"alice\"}}");
+        assertEquals(20, alice.getHits().getHits().length);
+        for (SearchHit h : alice.getHits().getHits()) {
+            assertEquals("alice", h.getSourceAsMap().get("sender"));
+        }
+
+        // a plain vector without the pipeline never reaches a shard
+        Exception e = expectThrows(
+                Exception.class,
+                () -> client().prepareSearch("mail")
+                        .setSource(sourceOf(
+                                "{\"query\":{\"encrypted_knn\":{\"embedding\":{\"vector\":" + json(q) + ",\"k\":5}}}}"))
+                        .get());
+        assertTrue(allMessages(e), allMessages(e).contains("plain vectors must be encrypted"));
+
+        // rotation: old documents stay findable and exactly scored. k = 20 < 60 documents, so stage 1 must search the
+        // epoch-1 prefixes under epoch-1 keys (with the new epoch's prefix rotation the HNSW neighbours are arbitrary)
+        SearchResponse beforeRotate = knn("mail", "e2e-search", q, 20, 5, null);
+        Reply rotated =
+                rest(RestRequest.Method.POST, RestModelsAction.BASE + "/e2e/_rotate", Map.of("model_id", "e2e"), null);
+        assertEquals(rotated.raw(), RestStatus.OK, rotated.status());
+        SearchResponse afterRotate = knn("mail", "e2e-search", q, 20, 5, null);
+        for (int r = 0; r < 5; r++) {
+            assertEquals(
+                    beforeRotate.getHits().getHits()[r].getId(),
+                    afterRotate.getHits().getHits()[r].getId());
+            assertEquals(
+                    beforeRotate.getHits().getHits()[r].getScore(),
+                    afterRotate.getHits().getHits()[r].getScore(),
+                    1e-4f);
+        }
+        // mixed epochs: a new document (epoch 2) equal to the query ranks first, the old ones follow
+        client().prepareIndex("mail")
+                .setId("new")
+                .setSource(doc(q, 1000), XContentType.JSON)
+                .setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE)
+                .get();
+        assertEquals(
+                2,
+                ((Map<?, ?>) client().prepareGet("mail", "new")
+                                .get()
+                                .getSourceAsMap()
+                                .get("embedding"))
+                        .get("e"));
+        SearchResponse mixed = knn("mail", "e2e-search", q, 20, 5, null);
+        assertEquals("new", mixed.getHits().getHits()[0].getId());
+        assertEquals(1.0, mixed.getHits().getHits()[0].getScore(), 1e-4);
+        for (int r = 1; r < 5; r++) {
+            assertEquals(
+                    beforeRotate.getHits().getHits()[r - 1].getId(),
+                    mixed.getHits().getHits()[r].getId());
+        }
+        client().admin()
+                .cluster()
+                .preparePutPipeline(
+                        "e2e-rekey",
+                        new BytesArray(
+                                "{\"processors\":[{\"encrypted_knn_rekey\":{\"model_id\":\"e2e\",\"field\":\"embedding\"}}]}"),
+                        MediaTypeRegistry.JSON)
+                .get();
+        // _update_by_query lives in the reindex module, not loaded in this test node: re-key document by document
+        for (int i = 0; i < 50; i++) {
+            GetResponse g = client().prepareGet("mail", "d" + i).get();
+            client().prepareIndex("mail")
+                    .setId("d" + i)
+                    .setSource(g.getSourceAsMap())
+                    .setPipeline("e2e-rekey")
+                    .get();
+        }
+        client().admin().indices().prepareRefresh("mail").get();
+        assertEquals(
+                2,
+                ((Map<?, ?>) client().prepareGet("mail", "d3")
+                                .get()
+                                .getSourceAsMap()
+                                .get("embedding"))
+                        .get("e"));
+        SearchResponse afterRekey = knn("mail", "e2e-search", q, 60, 5, null);
+        for (int r = 0; r < 5; r++) {
+            assertEquals(
+                    mixed.getHits().getHits()[r].getScore(),
+                    afterRekey.getHits().getHits()[r].getScore(),
+                    1e-4f);
+        }
+    }
+
+    SearchResponse search(String index, SearchSourceBuilder source, String pipeline) {
+        return client().search(new org.opensearch.action.search.SearchRequest(index)
+                        .source(source)
+                        .pipeline(pipeline))
+                .actionGet();
+    }
+
+    SearchSourceBuilder sourceOf(String json) throws Exception {
+        try (var parser = createParser(XContentType.JSON.xContent(), json)) {
+            return SearchSourceBuilder.fromXContent(parser);
+        }
+    }
+
+    public void testIngestValidationIndexesNothing() throws Exception {
+        createModel("val", 4, gaussian(100, 5));
+        putIngestPipeline("val-ingest", "val");
+        createIndex("val-idx", "val", 4, "val-ingest");
+
+        float[] wrong = new float[DIM - 2];
+        Exception e = expectThrows(
+                Exception.class,
+                () -> client().prepareIndex("val-idx")
+                        .setId("w")
+                        .setSource(doc(wrong, 1), XContentType.JSON)
+                        .get());
+        assertEquals(allMessages(e), RestStatus.BAD_REQUEST, ExceptionsHelper.status(e));
+        assertTrue(
+                allMessages(e),
+                allMessages(e).contains("field [embedding] has 14 values but the model has dimension 16"));
+
+        String overflow =
+                doc(gaussian(1, 6)[0], 2).replaceFirst("\\[", "[1e39,").replaceFirst(",[^,]*\\]", "]");
+        e = expectThrows(
+                Exception.class,
+                () -> client().prepareIndex("val-idx")
+                        .setId("n")
+                        .setSource(overflow, XContentType.JSON)
+                        .get());
+        assertEquals(allMessages(e), RestStatus.BAD_REQUEST, ExceptionsHelper.status(e));
+        assertTrue(allMessages(e), allMessages(e).contains("field [embedding][0] is not a finite float32"));
+
+        String nan = "{\"embedding\":[\"NaN\"" + ",0".repeat(DIM - 1) + "],\"body\":\"x\"}";
+        e = expectThrows(
+                Exception.class,
+                () -> client().prepareIndex("val-idx")
+                        .setId("nan")
+                        .setSource(nan, XContentType.JSON)
+                        .get());
+        assertEquals(allMessages(e), RestStatus.BAD_REQUEST, ExceptionsHelper.status(e));
+        assertTrue(allMessages(e), allMessages(e).contains("field [embedding][0] is not a number"));
+
+        // a bulk with one bad document: the good one is indexed, the bad one not at all
+        BulkResponse bulk = client().prepareBulk()
+                .setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE)
+                .add(client().prepareIndex("val-idx")
+                        .setId("ok")
+                        .setSource(doc(gaussian(1, 7)[0], 3), XContentType.JSON))
+                .add(client().prepareIndex("val-idx").setId("bad").setSource(doc(wrong, 4), XContentType.JSON))
+                .get();
+        assertTrue(bulk.hasFailures());
+        assertFalse(bulk.getItems()[0].isFailed());
+        assertTrue(bulk.getItems()[1].isFailed());
+        assertEquals(RestStatus.BAD_REQUEST, bulk.getItems()[1].status());
+        assertFalse(client().prepareGet("val-idx", "bad").get().isExists());
+        assertFalse(client().prepareGet("val-idx", "w").get().isExists());
+        assertEquals(
+                1,
+                client().prepareSearch("val-idx")
+                        .setSize(0)
+                        .get()
+                        .getHits()
+                        .getTotalHits()
+                        .value());
+
+        // unknown model
+        putIngestPipeline("nomodel-ingest", "does-not-exist");
+        e = expectThrows(
+                Exception.class,
+                () -> client().prepareIndex("val-idx")
+                        .setId("x")
+                        .setPipeline("nomodel-ingest")
+                        .setSource(doc(gaussian(1, 8)[0], 5), XContentType.JSON)
+                        .get());
+        assertEquals(allMessages(e), RestStatus.NOT_FOUND, ExceptionsHelper.status(e));
+        assertTrue(allMessages(e), allMessages(e).contains("model [does-not-exist] not found"));
+    }
+
+    public void testReloadMissingAndWrongKey() throws Exception {
+        createModel("rk", 4, gaussian(100, 10));
+        putIngestPipeline("rk-ingest", "rk");
+        putSearchPipeline("rk-search", "rk", 4);
+        createIndex("rk-idx", "rk", 4, "rk-ingest");
+        client().prepareIndex("rk-idx")
+                .setId("1")
+                .setSource(doc(gaussian(1, 11)[0], 1), XContentType.JSON)
+                .setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE)
+                .get();
+        float[] q = gaussian(1, 12)[0];
+        assertEquals(1, knn("rk-idx", "rk-search", q, 5, 5, null).getHits().getHits().length);
+        try {
+            // 1. key removed from the keystore: storage keeps working, gateway operations say what is missing
+            reload(null);
+            String missing = KeystoreSettings.MASTER_KEY + " is not set in the keystore of node [";
+            expect400(putModel("rk2", modelBody(4, gaussian(100, 13))), missing);
+            assertEquals(RestStatus.OK, getModel("rk").status()); // public metadata needs no key
+            Exception e = expectThrows(
+                    Exception.class,
+                    () -> client().prepareIndex("rk-idx")
+                            .setId("2")
+                            .setSource(doc(gaussian(1, 14)[0], 2), XContentType.JSON)
+                            .get());
+            assertEquals(allMessages(e), RestStatus.BAD_REQUEST, ExceptionsHelper.status(e));
+            assertTrue(allMessages(e), allMessages(e).contains(missing));
+            e = expectThrows(Exception.class, () -> knn("rk-idx", "rk-search", q, 5, 5, null));
+            assertEquals(allMessages(e), RestStatus.BAD_REQUEST, ExceptionsHelper.status(e));
+            assertTrue(allMessages(e), allMessages(e).contains(missing));
+            assertEquals(
+                    1,
+                    client().prepareSearch("rk-idx")
+                            .setSize(0)
+                            .get()
+                            .getHits()
+                            .getTotalHits()
+                            .value());
+
+            // 2. another key: the stored model does not open, and the error says why
+            reload(OTHER_KEY);
+            e = expectThrows(Exception.class, () -> knn("rk-idx", "rk-search", q, 5, 5, null));
+            assertEquals(allMessages(e), RestStatus.BAD_REQUEST, ExceptionsHelper.status(e));
+            assertTrue(
+                    allMessages(e),
+                    allMessages(e).contains("model [rk] cannot be decrypted with the " + KeystoreSettings.MASTER_KEY));
+            assertFalse(allMessages(e), allMessages(e).contains(OTHER_KEY));
+            Reply rotate = rest(
+                    RestRequest.Method.POST, RestModelsAction.BASE + "/rk/_rotate", Map.of("model_id", "rk"), null);
+            assertEquals(rotate.raw(), RestStatus.BAD_REQUEST, rotate.status());
+            assertTrue(rotate.raw(), rotate.raw().contains("model [rk] cannot be decrypted"));
+
+            // 3. malformed key value: reload fails, the previous key stays, the value is not echoed
+            e = expectThrows(Exception.class, () -> reload("bm90IDMyIGJ5dGVz"));
+            assertTrue(allMessages(e), allMessages(e).contains("unusable (decodes to 12 bytes, not 32)"));
+            assertFalse(allMessages(e), allMessages(e).contains("bm90IDMyIGJ5dGVz"));
+        } finally {
+            reload(KEY);
+        }
+        // 4. the original key again: everything works; the old generations were zeroed
+        assertEquals(1, knn("rk-idx", "rk-search", q, 5, 5, null).getHits().getHits().length);
+    }
+
+    public void testKeyGenerationsAreIsolatedAndZeroed() throws Exception {
+        NodeKeyHolder gateway = new NodeKeyHolder();
+        gateway.reload(Settings.builder().setSecureSettings(secure(KEY)).build());
+        KeyLease inFlight = gateway.acquire();
+        KeyState first = inFlight.state();
+        gateway.reload(Settings.builder().setSecureSettings(secure(OTHER_KEY)).build());
+        // the in-flight request keeps its generation until it ends; new requests get the new one
+        assertFalse(first.isClosed());
+        try (KeyLease next = gateway.acquire()) {
+            assertNotSame(first, next.state());
+            String a = inFlight.fieldCipher("body").encryptDeterministic("x");
+            String b = next.fieldCipher("body").encryptDeterministic("x");
+            assertNotEquals(a, b);
+        }
+        inFlight.close();
+        assertTrue("the retired generation is zeroed when its last request ends", first.isClosed());
+        inFlight.close(); // idempotent
+        gateway.reload(Settings.EMPTY);
+        Exception e = expectThrows(Exception.class, gateway::acquire);
+        assertTrue(e.getMessage().contains(KeystoreSettings.MASTER_KEY + " is not set"));
+        gateway.close();
+    }
+}

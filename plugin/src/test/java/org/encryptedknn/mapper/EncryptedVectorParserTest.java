@@ -1,0 +1,167 @@
+package org.encryptedknn.mapper;
+
+import static org.junit.Assert.assertArrayEquals;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertThrows;
+import static org.junit.Assert.assertTrue;
+
+import java.io.IOException;
+import java.util.Base64;
+import java.util.Random;
+import org.encryptedknn.plugin.EncryptedDocs;
+import org.encryptedknn.transform.EncryptedVector;
+import org.junit.Test;
+import org.opensearch.common.xcontent.json.JsonXContent;
+import org.opensearch.core.xcontent.DeprecationHandler;
+import org.opensearch.core.xcontent.NamedXContentRegistry;
+import org.opensearch.core.xcontent.XContentParser;
+
+/** Plain JUnit (runs as root): the value parser of encrypted_knn_vector. */
+public class EncryptedVectorParserTest {
+
+    static final EncryptedFieldSpec SPEC = new EncryptedFieldSpec("embedding", "m1", 8, 2, 4, 16, 100);
+
+    static EncryptedVector parse(String json) throws IOException {
+        try (XContentParser parser = JsonXContent.jsonXContent.createParser(
+                NamedXContentRegistry.EMPTY, DeprecationHandler.THROW_UNSUPPORTED_OPERATION, json)) {
+            parser.nextToken();
+            return EncryptedVectorParser.parse(parser, SPEC);
+        }
+    }
+
+    static String z(int n) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = i + 0.5f;
+        return EncryptedVector.encodeFloats(v);
+    }
+
+    static final String N = Base64.getEncoder().encodeToString(new byte[16]);
+
+    static String doc(String p, String n, String c, String z, String e) {
+        StringBuilder sb = new StringBuilder("{");
+        if (p != null) sb.append("\"p\":").append(p).append(',');
+        if (n != null) sb.append("\"n\":").append(n).append(',');
+        if (c != null) sb.append("\"c\":").append(c).append(',');
+        if (z != null) sb.append("\"z\":").append(z).append(',');
+        if (e != null) sb.append("\"e\":").append(e).append(',');
+        if (sb.charAt(sb.length() - 1) == ',') sb.setLength(sb.length() - 1);
+        return sb.append('}').toString();
+    }
+
+    static String valid() {
+        return doc("[1.5,-2]", "\"" + N + "\"", "3", "\"" + z(6) + "\"", "1");
+    }
+
+    static void expect(String json, String... fragments) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> parse(json));
+        for (String f : fragments) {
+            assertTrue(
+                    "message [" + e.getMessage() + "] should contain [" + f + "]",
+                    e.getMessage().contains(f));
+        }
+    }
+
+    @Test
+    public void parsesValid() throws IOException {
+        EncryptedVector v = parse(valid());
+        assertArrayEquals(new float[] {1.5f, -2f}, v.prefix(), 0f);
+        assertEquals(3, v.cell());
+        assertEquals(1, v.epoch());
+        assertEquals(16, v.nonce().length);
+        assertArrayEquals(new float[] {0.5f, 1.5f, 2.5f, 3.5f, 4.5f, 5.5f}, v.keyedResidual(), 0f);
+    }
+
+    @Test
+    public void refusesPlainVectors() {
+        String msg = "field [embedding] of type [encrypted_knn_vector] accepts only encrypted vectors {p,n,c,z,e}; "
+                + "encrypt it with the encrypted_knn ingest pipeline or the client library first";
+        expect("[0.1,0.2,0.3]", msg);
+        expect("{\"vector\":[0.1,0.2]}", msg);
+        expect("\"abc\"", msg, "string");
+        expect("42", msg, "number");
+    }
+
+    @Test
+    public void refusesBadPrefix() {
+        expect(
+                doc("[1]", "\"" + N + "\"", "0", "\"" + z(6) + "\"", "1"),
+                "[embedding]",
+                "[p] has 1 values but prefix_dimension is 2");
+        expect(doc("[1,2,3]", "\"" + N + "\"", "0", "\"" + z(6) + "\"", "1"), "[p] has more than 2 values");
+        expect(doc("[1,\"x\"]", "\"" + N + "\"", "0", "\"" + z(6) + "\"", "1"), "[p][1] is not a number");
+        expect(doc("[1,1e39]", "\"" + N + "\"", "0", "\"" + z(6) + "\"", "1"), "[p][1] is not a finite float32");
+        expect(doc("\"x\"", "\"" + N + "\"", "0", "\"" + z(6) + "\"", "1"), "[p] must be an array");
+    }
+
+    @Test
+    public void refusesBadNonce() {
+        expect(doc("[1,2]", "\"!!\"", "0", "\"" + z(6) + "\"", "1"), "[n] is not valid base64");
+        expect(
+                doc(
+                        "[1,2]",
+                        "\"" + Base64.getEncoder().encodeToString(new byte[12]) + "\"",
+                        "0",
+                        "\"" + z(6) + "\"",
+                        "1"),
+                "[n] must decode to 16 bytes, got 12");
+        expect(doc("[1,2]", "5", "0", "\"" + z(6) + "\"", "1"), "[n] must be a base64 string");
+    }
+
+    @Test
+    public void refusesBadCell() {
+        expect(doc("[1,2]", "\"" + N + "\"", "4", "\"" + z(6) + "\"", "1"), "[c] must be a cell id in [0, 4), got 4");
+        expect(doc("[1,2]", "\"" + N + "\"", "-1", "\"" + z(6) + "\"", "1"), "[c] must be a cell id in [0, 4), got -1");
+        expect(doc("[1,2]", "\"" + N + "\"", "1.5", "\"" + z(6) + "\"", "1"), "[c] must be an integer");
+    }
+
+    @Test
+    public void refusesBadResidual() {
+        expect(
+                doc("[1,2]", "\"" + N + "\"", "0", "\"" + z(5) + "\"", "1"),
+                "[z] must decode to 6 float32 values",
+                "got 20 bytes");
+        expect(doc("[1,2]", "\"" + N + "\"", "0", "\"%%%\"", "1"), "[z] is not valid base64");
+        float[] bad = {1, 2, Float.NaN, 4, 5, 6};
+        expect(
+                doc("[1,2]", "\"" + N + "\"", "0", "\"" + EncryptedVector.encodeFloats(bad) + "\"", "1"),
+                "[z][2] is not a finite float32");
+    }
+
+    @Test
+    public void refusesBadEpoch() {
+        expect(doc("[1,2]", "\"" + N + "\"", "0", "\"" + z(6) + "\"", "0"), "[e] must be a key epoch >= 1, got 0");
+        expect(doc("[1,2]", "\"" + N + "\"", "0", "\"" + z(6) + "\"", "\"1\""), "[e] must be an integer");
+    }
+
+    @Test
+    public void refusesMissingAndUnknownKeys() {
+        expect(doc(null, "\"" + N + "\"", "0", "\"" + z(6) + "\"", "1"), "missing [p]");
+        expect(doc("[1,2]", null, "0", "\"" + z(6) + "\"", "1"), "missing [n]");
+        expect(doc("[1,2]", "\"" + N + "\"", null, "\"" + z(6) + "\"", "1"), "missing [c]");
+        expect(doc("[1,2]", "\"" + N + "\"", "0", null, "1"), "missing [z]");
+        expect(doc("[1,2]", "\"" + N + "\"", "0", "\"" + z(6) + "\"", null), "missing [e]");
+        expect("{\"p\":[1,2],\"x\":1}", "unknown key [x]");
+    }
+
+    @Test
+    public void messagesNeverEchoValues() {
+        String secret = "0.123456789";
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> parse("[" + secret + ",0.5]"));
+        assertTrue(!e.getMessage().contains(secret));
+    }
+
+    @Test
+    public void residualRecordRoundTrip() {
+        Random random = new Random(7);
+        float[] z = EncryptedDocs.randomFloats(random, 6);
+        byte[] record = ResidualDocValues.encode(3, 2, z);
+        org.apache.lucene.util.BytesRef ref = new org.apache.lucene.util.BytesRef(record);
+        assertEquals(3, ResidualDocValues.cell(ref));
+        assertEquals(2, ResidualDocValues.epoch(ref));
+        assertArrayEquals(z, ResidualDocValues.residual(ref), 0f);
+        float[] q = EncryptedDocs.randomFloats(random, 6);
+        double expected = 0;
+        for (int i = 0; i < 6; i++) expected += (double) q[i] * z[i];
+        assertEquals(expected, ResidualDocValues.dotResidual(ref, q), 1e-12);
+    }
+}

@@ -1,0 +1,47 @@
+package org.encryptedknn.plugin;
+
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Random;
+import org.encryptedknn.mapper.EncryptedFieldSpec;
+import org.encryptedknn.transform.EncryptedVector;
+
+/** Random, structurally valid encrypted vectors for tests (no keys needed: the storage side never checks crypto). */
+public final class EncryptedDocs {
+    private EncryptedDocs() {}
+
+    public static float[] randomFloats(Random random, int n) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = (float) random.nextGaussian();
+        }
+        return v;
+    }
+
+    public static byte[] randomNonce(Random random) {
+        byte[] n = new byte[16];
+        random.nextBytes(n);
+        return n;
+    }
+
+    public static EncryptedVector random(Random random, EncryptedFieldSpec spec, int cell, int epoch) {
+        return new EncryptedVector(
+                randomFloats(random, spec.prefixDimension()),
+                randomNonce(random),
+                cell,
+                randomFloats(random, spec.residualDimension()),
+                epoch);
+    }
+
+    /** The JSON object form {p,n,c,z,e}. */
+    public static Map<String, Object> toMap(EncryptedVector v) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("p", v.prefix());
+        m.put("n", Base64.getEncoder().encodeToString(v.nonce()));
+        m.put("c", v.cell());
+        m.put("z", EncryptedVector.encodeFloats(v.keyedResidual()));
+        m.put("e", v.epoch());
+        return m;
+    }
+}

@@ -1,0 +1,361 @@
+package org.encryptedknn.tools.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import org.encryptedknn.client.EncryptedSearch;
+import org.encryptedknn.client.ExactSearch;
+import org.encryptedknn.client.Indices;
+import org.encryptedknn.client.OpenSearchHttp;
+import org.encryptedknn.corpus.EmbeddedCorpus;
+import org.encryptedknn.keys.KeyDerivation;
+import org.encryptedknn.keys.MasterKey;
+import org.encryptedknn.model.EncryptionModel;
+import org.encryptedknn.model.ModelFitter;
+import org.encryptedknn.model.ModelParameters;
+import org.encryptedknn.model.Space;
+import org.encryptedknn.transform.VectorTransform;
+
+/**
+ * Encrypted index vs the plaintext opensearch-knn baseline on one running node, in one run:
+ * recall@10 against exact brute force, p50/p95 latency, bulk indexing docs/s, size on disk.
+ *
+ * <pre>java … org.encryptedknn.tools.bench.SearchBench [--url http://127.0.0.1:9200] [--docs 0=all]
+ *     [--queries 200] [--k 100] [--cells 64] [--probe 8] [--beta 0.5] [--sizes 100,30]</pre>
+ *
+ * {@code --sizes}: how many of the k rescored hits (window = k) come back to the key holder, which re-ranks them
+ * exactly; the query rows are printed for each. The data node's keyed order is good enough that the true top 10 are
+ * almost always among its first 30, and each returned hit costs a fetch, ≈ 1 KB of response and a decryption.
+ */
+public final class SearchBench {
+
+    public static final String FIELD = "embedding";
+    static final String PLAIN_INDEX = "bench-plain";
+    public static final String ENCRYPTED_INDEX = "bench-encrypted";
+    static final Indices.Hnsw HNSW = Indices.Hnsw.DEFAULT;
+    public static final int TOP = 10;
+
+    public static void main(String[] args) throws Exception {
+        Args a = new Args(args);
+        String url = a.get("--url", "http://127.0.0.1:9200");
+        int k = a.getInt("--k", 100);
+        int cells = a.getInt("--cells", 64);
+        int probe = a.getInt("--probe", 8);
+        int[] sizes = Arrays.stream(a.get("--sizes", Integer.toString(k)).split(","))
+                .mapToInt(Integer::parseInt)
+                .toArray();
+        double beta = a.getDouble("--beta", ModelParameters.DEFAULT_BETA);
+
+        Workload workload = Workload.load(a);
+        float[][] vectors = workload.vectors();
+        float[][] queries = workload.queries();
+        int d = workload.dimension();
+        ModelParameters params = new ModelParameters(d, Space.COSINE, d / 4, cells, beta, 1);
+        float[][] sample = Arrays.copyOf(vectors, Math.min(2000, vectors.length));
+        OpenSearchHttp node = new OpenSearchHttp(url);
+
+        try (MasterKey master = MasterKey.generate();
+                KeyDerivation keys = new KeyDerivation(master)) {
+            long fitStart = System.nanoTime();
+            EncryptionModel model = ModelFitter.fit("bench", params, sample);
+            System.out.printf(
+                    Locale.ROOT,
+                    "model: fitted on %d vectors in %.1f s (d_pub=%d, C=%d, beta=%.2f x scale %.3f)%n",
+                    sample.length,
+                    seconds(fitStart),
+                    params.prefixDimension(),
+                    cells,
+                    beta,
+                    model.betaScale());
+            try (VectorTransform transform = new VectorTransform(model, keys)) {
+                transform.warmUp();
+                int[][] truth = exactTopK(vectors, queries, TOP);
+
+                Indices.LoadResult plainIdx = indexPlain(node, vectors, d);
+                Indices.LoadResult encIdx = indexEncrypted(node, transform, vectors);
+
+                QueryResult plainQ = queryPlain(node, queries, truth, k);
+                QueryResult[] encQ = new QueryResult[sizes.length];
+                for (int i = 0; i < sizes.length; i++) {
+                    encQ[i] = queryEncrypted(node, transform, queries, truth, k, probe, sizes[i]);
+                }
+
+                System.out.println();
+                System.out.printf(Locale.ROOT, "%-50s %14s %14s %9s%n", "metric", "plaintext", "encrypted", "ratio");
+                for (int i = 0; i < sizes.length; i++) {
+                    String at = " [" + sizes[i] + " of " + k + " hits]";
+                    row("recall@10 (vs exact top-10)" + at, plainQ.recall, encQ[i].recall, "%.3f");
+                    row("recall@10, server order only" + at, plainQ.recall, encQ[i].serverRecall, "%.3f");
+                    row("query latency p50 (ms)" + at, plainQ.p50, encQ[i].p50, "%.2f");
+                    row("query latency p95 (ms)" + at, plainQ.p95, encQ[i].p95, "%.2f");
+                    row("server took p50 (ms)" + at, plainQ.tookP50, encQ[i].tookP50, "%.2f");
+                    row("response bytes per query" + at, plainQ.bytesPerQuery, encQ[i].bytesPerQuery, "%.0f");
+                    row(
+                            "request bytes per query" + at,
+                            plainQ.requestBytesPerQuery,
+                            encQ[i].requestBytesPerQuery,
+                            "%.0f");
+                }
+                row("bulk indexing (docs/s)", plainIdx.docsPerSecond(), encIdx.docsPerSecond(), "%.0f");
+                row("index size on disk (MB)", plainIdx.storeBytes() / 1e6, encIdx.storeBytes() / 1e6, "%.2f");
+                System.out.printf(
+                        Locale.ROOT,
+                        "%nsettings: k=%d, window=%d, probe cells=%d, m=%d, ef_construction=%d, 1 shard, force-merged%n",
+                        k,
+                        k,
+                        probe,
+                        HNSW.m(),
+                        HNSW.efConstruction());
+            }
+        }
+    }
+
+    private static void row(String name, double plain, double enc, String fmt) {
+        System.out.printf(
+                Locale.ROOT,
+                "%-50s %14s %14s %9.2f%n",
+                name,
+                String.format(Locale.ROOT, fmt, plain),
+                String.format(Locale.ROOT, fmt, enc),
+                plain == 0 ? Double.NaN : enc / plain);
+    }
+
+    record QueryResult(
+            double recall,
+            double serverRecall,
+            double p50,
+            double p95,
+            double tookP50,
+            double bytesPerQuery,
+            double requestBytesPerQuery) {}
+
+    static Indices.LoadResult indexPlain(OpenSearchHttp node, float[][] vectors, int d) {
+        Indices.recreate(node, PLAIN_INDEX, Indices.plainIndexBody(FIELD, d, "cosinesimil", HNSW));
+        return report(
+                PLAIN_INDEX,
+                Indices.bulkLoad(
+                        node,
+                        PLAIN_INDEX,
+                        vectors.length,
+                        i -> {
+                            ObjectNode doc = OpenSearchHttp.JSON.createObjectNode();
+                            doc.set(FIELD, Indices.floats(vectors[i]));
+                            return doc;
+                        },
+                        Indices.ProgressListener.NONE));
+    }
+
+    public static Indices.LoadResult indexEncrypted(OpenSearchHttp node, VectorTransform transform, float[][] vectors) {
+        EncryptionModel model = transform.model();
+        Indices.recreate(
+                node, ENCRYPTED_INDEX, Indices.encryptedIndexBody(FIELD, model.id(), model.parameters(), HNSW));
+        // Encryption happens in the key holder before the bulk request, so it counts in the throughput.
+        return report(
+                ENCRYPTED_INDEX,
+                Indices.bulkLoad(
+                        node,
+                        ENCRYPTED_INDEX,
+                        vectors.length,
+                        i -> {
+                            ObjectNode doc = OpenSearchHttp.JSON.createObjectNode();
+                            doc.set(
+                                    FIELD,
+                                    EncryptedSearch.recordJson(
+                                            transform.encryptDocument(vectors[i], Integer.toString(i), FIELD)));
+                            return doc;
+                        },
+                        Indices.ProgressListener.NONE));
+    }
+
+    private static Indices.LoadResult report(String index, Indices.LoadResult r) {
+        System.out.printf(
+                Locale.ROOT,
+                "indexed %d docs into %s: %.0f docs/s, %.2f MB%n",
+                r.documents(),
+                index,
+                r.docsPerSecond(),
+                r.storeBytes() / 1e6);
+        return r;
+    }
+
+    static QueryResult queryPlain(OpenSearchHttp node, float[][] queries, int[][] truth, int k) {
+        return timeQueries(
+                node,
+                queries.length,
+                i -> {
+                    ObjectNode body = OpenSearchHttp.JSON.createObjectNode();
+                    body.put("size", TOP);
+                    body.put("_source", false);
+                    ObjectNode params = body.putObject("query").putObject("knn").putObject(FIELD);
+                    params.set("vector", Indices.floats(queries[i]));
+                    params.put("k", k);
+                    JsonNode r = node.post("/" + PLAIN_INDEX + "/_search", body);
+                    List<String> ids = new ArrayList<>();
+                    for (JsonNode hit : r.path("hits").path("hits")) {
+                        ids.add(hit.path("_id").asText());
+                    }
+                    return new Answer(ids, ids, r.path("took").asDouble());
+                },
+                truth);
+    }
+
+    static QueryResult queryEncrypted(
+            OpenSearchHttp node,
+            VectorTransform transform,
+            float[][] queries,
+            int[][] truth,
+            int k,
+            int probe,
+            int size) {
+        return timeQueries(
+                node,
+                queries.length,
+                i -> {
+                    EncryptedSearch search = new EncryptedSearch(transform, FIELD, queries[i]);
+                    search.withCells(transform.probeCells(search.query(), probe));
+                    // ids only, like the plaintext query: the per-hit _encrypted_knn field has what the key holder
+                    // needs
+                    JsonNode r = node.post(
+                            "/" + ENCRYPTED_INDEX + "/_search",
+                            search.keyedBody(k, k, size).put("_source", false));
+                    List<String> serverOrder = new ArrayList<>();
+                    for (JsonNode hit : r.path("hits").path("hits")) {
+                        serverOrder.add(hit.path("_id").asText());
+                    }
+                    List<String> exact = new ArrayList<>();
+                    for (EncryptedSearch.ExactHit hit : search.exactRanking(r)) {
+                        exact.add(hit.id());
+                    }
+                    return new Answer(exact, serverOrder, r.path("took").asDouble());
+                },
+                truth);
+    }
+
+    record Answer(List<String> exactOrder, List<String> serverOrder, double tookMs) {}
+
+    interface Searcher {
+        Answer search(int query);
+    }
+
+    static QueryResult timeQueries(OpenSearchHttp node, int n, Searcher searcher, int[][] truth) {
+        for (int i = 0; i < Math.min(20, n); i++) {
+            searcher.search(i); // warm-up
+        }
+        long sent0 = node.bytesSent();
+        long received0 = node.bytesReceived();
+        double[] latencies = new double[n];
+        double[] took = new double[n];
+        double recall = 0;
+        double serverRecall = 0;
+        for (int i = 0; i < n; i++) {
+            long start = System.nanoTime();
+            Answer answer = searcher.search(i);
+            latencies[i] = (System.nanoTime() - start) / 1e6;
+            took[i] = answer.tookMs();
+            recall += recall(answer.exactOrder(), truth[i]);
+            serverRecall += recall(answer.serverOrder(), truth[i]);
+        }
+        return new QueryResult(
+                recall / n,
+                serverRecall / n,
+                percentile(latencies, 50),
+                percentile(latencies, 95),
+                percentile(took, 50),
+                (node.bytesReceived() - received0) / (double) n,
+                (node.bytesSent() - sent0) / (double) n);
+    }
+
+    static double recall(List<String> ids, int[] truth) {
+        Set<String> top = new HashSet<>(ids.subList(0, Math.min(TOP, ids.size())));
+        int hit = 0;
+        for (int t : truth) {
+            if (top.contains(Integer.toString(t))) {
+                hit++;
+            }
+        }
+        return hit / (double) truth.length;
+    }
+
+    public static int[][] exactTopK(float[][] docs, float[][] queries, int k) {
+        int[][] out = new int[queries.length][];
+        for (int q = 0; q < queries.length; q++) {
+            out[q] = ExactSearch.topK(queries[q], docs, k, Space.COSINE);
+        }
+        return out;
+    }
+
+    public static double percentile(double[] values, double p) {
+        double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        int index = (int) Math.ceil(p / 100.0 * sorted.length) - 1;
+        return sorted[Math.max(0, Math.min(sorted.length - 1, index))];
+    }
+
+    /** Prints the verdict of a run with checks; exit status 1 when one failed (the reliability drivers rely on it). */
+    public static void finish(List<String> failures) {
+        System.out.println();
+        if (failures.isEmpty()) {
+            System.out.println("RESULT: all checks passed");
+        } else {
+            failures.forEach(f -> System.out.println("CHECK FAILED: " + f));
+            System.exit(1);
+        }
+    }
+
+    public static double seconds(long startNanos) {
+        return (System.nanoTime() - startNanos) / 1e9;
+    }
+
+    /**
+     * The embedded corpus split into indexed vectors and held-out queries: {@code --docs} (default 0 = all) and
+     * {@code --queries} (default 200). Prints a one-line summary.
+     */
+    public record Workload(float[][] vectors, float[][] queries, int dimension) {
+        public static Workload load(Args a) {
+            int docs = a.getInt("--docs", 0);
+            int queryCount = a.getInt("--queries", 200);
+            EmbeddedCorpus corpus = EmbeddedCorpus.load(docs <= 0 ? 0 : docs + queryCount);
+            EmbeddedCorpus.Split split = corpus.split(corpus.size() - queryCount, queryCount);
+            Workload w = new Workload(split.index().vectors(), split.queries().vectors(), corpus.dimension());
+            System.out.printf(
+                    Locale.ROOT,
+                    "corpus: %d documents indexed, %d held-out queries, d=%d (%s)%n",
+                    w.vectors.length,
+                    w.queries.length,
+                    w.dimension,
+                    corpus.modelName());
+            return w;
+        }
+    }
+
+    /** --name value command-line arguments. */
+    public static final class Args {
+        private final String[] args;
+
+        public Args(String[] args) {
+            this.args = args;
+        }
+
+        public String get(String name, String fallback) {
+            for (int i = 0; i < args.length - 1; i++) {
+                if (args[i].equals(name)) {
+                    return args[i + 1];
+                }
+            }
+            return fallback;
+        }
+
+        public int getInt(String name, int fallback) {
+            return Integer.parseInt(get(name, Integer.toString(fallback)));
+        }
+
+        public double getDouble(String name, double fallback) {
+            return Double.parseDouble(get(name, Double.toString(fallback)));
+        }
+    }
+}
