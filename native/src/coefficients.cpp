@@ -38,9 +38,4 @@ namespace eks
         }
         seal::util::inverse_ntt_negacyclic_harvey(plain.data(), *c.ntt);
     }
-
-    void wipe(seal::Plaintext &plain) noexcept
-    {
-        wipe(plain.data(), plain.coeff_count() * sizeof(uint64_t));
-    }
 } // namespace eks

@@ -38,6 +38,14 @@ namespace eks
     /** Leaves the NTT form of a decrypted plaintext, in place: plain[i] is coefficient i afterwards. */
     void from_ntt_form(const Context &c, seal::Plaintext &plain);
 
-    /** Zeroes a plaintext's coefficients (query or decrypted scores) before its memory goes back to SEAL's pool. */
-    void wipe(seal::Plaintext &plain) noexcept;
+    /** A plaintext of the query or of decrypted scores: zeroed before its memory goes back to SEAL's pool. */
+    struct SecretPlaintext
+    {
+        seal::Plaintext plain;
+
+        ~SecretPlaintext()
+        {
+            wipe(plain.data(), plain.coeff_count() * sizeof(uint64_t));
+        }
+    };
 } // namespace eks

@@ -46,22 +46,13 @@ namespace eks
                                               std::to_string(c.block_width) + " (block width)");
             }
             check_values(v, len, c.max_abs_value, "query");
-            seal::Plaintext plain = coefficient_plaintext(c);
-            try
+            SecretPlaintext query{ coefficient_plaintext(c) };
+            for (uint32_t i = 0; i < len; i++)
             {
-                for (uint32_t i = 0; i < len; i++)
-                {
-                    plain[i] = to_residue(v[i], c.query_scale, c.modulus);
-                }
-                to_ntt_form(c, plain, c.query_scale);
-                seal_call("Evaluator::add_plain", [&] { c.evaluator.add_plain_inplace(zero, plain); });
+                query.plain[i] = to_residue(v[i], c.query_scale, c.modulus);
             }
-            catch (...)
-            {
-                wipe(plain);
-                throw;
-            }
-            wipe(plain);
+            to_ntt_form(c, query.plain, c.query_scale);
+            seal_call("Evaluator::add_plain", [&] { c.evaluator.add_plain_inplace(zero, query.plain); });
             give_ciphertext(zero, out);
         }
     } // namespace
@@ -206,21 +197,12 @@ extern "C" int32_t eks_decrypt_scores(
         Serialized raw = precheck_serialized(data, len, c.max_ciphertext_bytes, "result ciphertext");
         precheck_ciphertext(raw, c, c.result_scale, "result ciphertext");
         seal::Ciphertext ct = load_ciphertext(c, raw, c.result_scale, "result ciphertext");
-        seal::Plaintext plain;
-        try
+        SecretPlaintext decrypted;
+        seal_call("Decryptor::decrypt", [&] { k.decryptor->decrypt(ct, decrypted.plain); });
+        from_ntt_form(c, decrypted.plain);
+        for (uint32_t b = 0; b < count; b++)
         {
-            seal_call("Decryptor::decrypt", [&] { k.decryptor->decrypt(ct, plain); });
-            from_ntt_form(c, plain);
-            for (uint32_t b = 0; b < count; b++)
-            {
-                scores[b] = centered(plain[b * c.block_width + c.block_width - 1], c.modulus) / c.result_scale;
-            }
+            scores[b] = centered(decrypted.plain[b * c.block_width + c.block_width - 1], c.modulus) / c.result_scale;
         }
-        catch (...)
-        {
-            wipe(plain);
-            throw;
-        }
-        wipe(plain);
     });
 }
