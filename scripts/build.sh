@@ -10,6 +10,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 . "$ROOT/scripts/lib.sh"
 
 eknn_find_jdk
+eknn_require "${EKNN_BUILD_NEEDS[@]}"
 CACHE="$(eknn_cache_dir)"
 M2="$CACHE/m2"
 mkdir -p "$M2"
@@ -19,7 +20,8 @@ if eknn_is_root && [ ! -e "$M2/.seeded" ] && [ -d /root/.m2/repository ]; then
   cp -a /root/.m2/repository/. "$M2/" 2>/dev/null || true
   touch "$M2/.seeded"
 fi
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE/cargo-target}"
+# native/build.sh keeps the SEAL source and build under $ENCRYPTED_KNN_CACHE/native.
+export ENCRYPTED_KNN_CACHE="$CACHE"
 
 eknn_log "building (Java, native SEAL library, plugin zip)"
 (cd "$ROOT" && mvn -B -ntp -Dmaven.repo.local="$M2" -DskipTests "$@" package) >&2

@@ -16,8 +16,9 @@ PORT=9200
 if [ "${1:-}" = --port ]; then PORT="$2"; shift 2; fi
 NODE=demo
 
-ZIP="$(bash "$ROOT/scripts/build.sh" | tail -n 1)"
 eknn_find_jdk
+eknn_require "${EKNN_BUILD_NEEDS[@]}" "${EKNN_RUN_NEEDS[@]}"
+ZIP="$(bash "$ROOT/scripts/build.sh" | tail -n 1)"
 CACHE="$(eknn_cache_dir)"
 STATE="$CACHE/demo"
 mkdir -p "$STATE"

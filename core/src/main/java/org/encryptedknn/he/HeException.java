@@ -21,7 +21,7 @@ public final class HeException extends RuntimeException {
         MISMATCH(4),
         /** SEAL reported an error (HRESULT). */
         SEAL(5),
-        /** A panic inside the native library, caught at the boundary. */
+        /** An unexpected error inside the native library (e.g. out of memory), caught at the boundary. */
         PANIC(6),
         /** The Java object was already closed. */
         CLOSED(100),

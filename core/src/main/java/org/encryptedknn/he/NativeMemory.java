@@ -47,7 +47,7 @@ public final class NativeMemory {
         return NativeHandle.LEAKED.get();
     }
 
-    /** The Microsoft SEAL version linked into the native library, e.g. "4.0.0". */
+    /** The Microsoft SEAL version linked into the native library, e.g. "4.1.2". */
     public static String sealVersion() {
         int[] v = new int[3];
         Natives.check(Natives.lib().eks_seal_version(v), "seal_version");

@@ -7,7 +7,7 @@ import com.sun.jna.ptr.LongByReference;
 import com.sun.jna.ptr.PointerByReference;
 
 /**
- * JNA mapping of the C ABI of {@code libencrypted_knn_seal.so} (native/src/lib.rs, native/README.md).
+ * JNA mapping of the C ABI of {@code libencrypted_knn_seal.so} (native/include/encrypted_knn_seal.h, native/README.md).
  * Package-private: use {@link CkksContext}, {@link CkksSecretKey}, {@link CkksKeyHolder} and
  * {@link CkksScorer}.
  *

@@ -18,7 +18,7 @@ public class CkksAccuracyTest {
 
     @Test
     public void sealVersionIsRecorded() {
-        assertEquals("4.0.0", NativeMemory.sealVersion());
+        assertEquals("4.1.2", NativeMemory.sealVersion());
     }
 
     @Test
@@ -152,6 +152,57 @@ public class CkksAccuracyTest {
             } finally {
                 Arrays.fill(keyBytes, (byte) 0);
             }
+        }
+    }
+
+    /**
+     * Secret keys and queries written by the library's earlier SEAL 4.0 build (every SEAL header, the object's and
+     * those of its nested DynArray and PRNG seed, says 4.0; the layout is the same as 4.1's) still load and decrypt;
+     * other versions are refused. (Checked once against the SEAL 4.0 library itself: native/README.md.)
+     */
+    @Test
+    public void sealFourZeroSerializationsStillLoad() {
+        Random rnd = new Random(9);
+        try (CkksContext ctx = CkksContext.createDefault();
+                CkksSecretKey sk = CkksSecretKey.generate(ctx);
+                CkksKeyHolder kh = new CkksKeyHolder(ctx, sk, 0)) {
+            byte[] key = sk.toBytes();
+            float[] q = HeTestVectors.residual(rnd, DIM);
+            List<float[]> cands = HeTestVectors.residuals(rnd, 5, DIM);
+            byte[] query = CiphertextWire.unpack(kh.encryptQuery(q), ctx.maxQueryBytes(), "query");
+            // the headers: the key's and its coefficients'; the query's, its polynomial's (after parms_id, NTT flag,
+            // size, N, primes, scale, correction factor) and its seed's (after 4096 coefficients and their count)
+            int[] keyHeaders = {0, 16 + 32 + 8 + 8};
+            int[] queryHeaders = {0, 16 + 32 + 1 + 5 * 8, 16 + 32 + 1 + 5 * 8 + 16 + 8 + 4096 * 8};
+            asSealFourZero(key, keyHeaders);
+            asSealFourZero(query, queryHeaders);
+            CkksScorer scorer = new CkksScorer(ctx);
+            try (CkksSecretKey oldKey = CkksSecretKey.load(ctx, key);
+                    CkksKeyHolder oldHolder = new CkksKeyHolder(ctx, oldKey, 0)) {
+                double[] s = oldHolder.decryptScores(scorer.score(CiphertextWire.pack(query), cands), 5);
+                for (int i = 0; i < 5; i++) {
+                    assertEquals(HeTestVectors.dot(q, cands.get(i)), s[i], TOLERANCE);
+                }
+            } finally {
+                Arrays.fill(key, (byte) 0);
+            }
+            for (int[] version : new int[][] {{4, 2}, {3, 6}, {5, 0}}) {
+                query[3] = (byte) version[0];
+                query[4] = (byte) version[1];
+                assertEquals(
+                        HeException.Kind.MALFORMED,
+                        expect(() -> scorer.loadQuery(CiphertextWire.pack(query)))
+                                .kind());
+            }
+        }
+    }
+
+    /** Sets the version of the SEAL headers at {@code offsets} (written as 4.1) to 4.0. */
+    private static void asSealFourZero(byte[] serialized, int[] offsets) {
+        for (int at : offsets) {
+            assertEquals("SEAL header at " + at, 0xA15E, (serialized[at] & 0xff) | (serialized[at + 1] & 0xff) << 8);
+            assertEquals("written as SEAL 4.1 at " + at, 1, serialized[at + 4]);
+            serialized[at + 4] = 0;
         }
     }
 

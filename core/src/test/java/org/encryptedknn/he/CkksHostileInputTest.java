@@ -113,13 +113,14 @@ public class CkksHostileInputTest {
             }
             feedExpectReject(src, t);
         }
-        // 2. bit flips: in the header / metadata must be rejected; in the payload may be accepted
+        // 2. bit flips: in the header / metadata must be rejected (but version 4.1 → 4.0, which is read too); in the
+        //    payload may be accepted
         for (int i = 0; i < 3000; i++, cases++) {
             byte[] src = pick(rnd);
             byte[] f = src.clone();
             int pos = i % 3 == 0 ? rnd.nextInt(16) : rnd.nextInt(f.length);
             f[pos] ^= (byte) (1 << rnd.nextInt(8));
-            if (pos < 16) {
+            if (pos < 16 && !(pos == 4 && f[4] == 0)) {
                 feedExpectReject(src, f);
             } else {
                 feedMaybeAccept(src, f);
