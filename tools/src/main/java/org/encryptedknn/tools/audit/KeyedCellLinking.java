@@ -110,7 +110,8 @@ public final class KeyedCellLinking {
                 continue;
             }
             parent[rc] = rc2;
-            List<int[]> obs = together.get(pair);
+            List<int[]> all = together.get(pair);
+            List<int[]> obs = all.subList(0, Math.min(all.size(), 2 * dr)); // 2(d − d_pub) exact equations suffice
             float[][] from = new float[obs.size()][];
             float[][] to = new float[obs.size()][];
             for (int k = 0; k < obs.size(); k++) {
