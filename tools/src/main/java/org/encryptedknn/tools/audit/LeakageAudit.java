@@ -590,6 +590,7 @@ public final class LeakageAudit {
             }
             r1Estimated = NormReidentification.r1ByNearest(NormReidentification.norms(s.z()), estimated);
         }
+        int distinct = distinctVectors(docs);
         report.heading("Re-identification by norms (no anchor)");
         report.text(
                 "A cell key is orthogonal, so ‖z‖ = ‖r‖ exactly: every stored record carries one exact plaintext scalar (for cosine "
@@ -613,6 +614,15 @@ public final class LeakageAudit {
         log.info(
                 "norm re-identification: ‖z‖ R@1 %.3f (PCA subspace %.3f), ‖p‖ R@1 %.3f",
                 r.r1Residual(), r1Estimated, r.r1Prefix());
+    }
+
+    /** Documents whose embedding no other document shares exactly (their group's first member counts once). */
+    static int distinctVectors(float[][] docs) {
+        Set<String> seen = new HashSet<>();
+        for (float[] x : docs) {
+            seen.add(Arrays.toString(x));
+        }
+        return seen.size();
     }
 
     /** Within-cell Gram fingerprinting, with and without the partition known. */
