@@ -597,20 +597,25 @@ public final class LeakageAudit {
                         + "vectors, √(1 − ‖u‖²)). The attacker holds all %d stored records, the plaintext of all documents and the public basis, "
                         + "and matches each record to the plaintext with the nearest norm (chance: 1/N = %.5f). Residual norm ‖z‖ vs ‖r‖: R@1 = **%s**; "
                         + "with the residual subspace estimated by PCA of %d held-out queries instead of the model's basis: R@1 = **%s**. Prefix norm "
-                        + "‖p‖/ŝ vs ‖u‖, ŝ = median ‖p‖ / median ‖u‖ = %.3f (SAP noise blurs it): R@1 = **%s**. Closed by norm padding (record "
-                        + "format v2: every stored z has one norm).",
+                        + "‖p‖/ŝ vs ‖u‖, ŝ = median ‖p‖ / median ‖u‖ = %.3f (SAP noise blurs it): R@1 = **%s**. Ceiling of any R@1 "
+                        + "here: %d of the %d documents have a distinct embedding (%s); an exact duplicate can only be matched to its "
+                        + "group. Closed by norm padding (record format v2: every stored z has one norm).",
                 n,
                 1.0 / n,
                 Report.f(r.r1Residual()),
                 sample.length,
                 Report.f(r1Estimated),
                 r.scaleEstimate(),
-                Report.f(r.r1Prefix()));
+                Report.f(r.r1Prefix()),
+                distinct,
+                n,
+                Report.f(distinct / (double) n));
         report.summary(
                 "norm re-identification",
                 "R@1 of ‖z‖ vs ‖r‖ / ‖p‖/ŝ vs ‖u‖, all " + n + " records vs their plaintexts (chance 1/N)",
                 Report.f(r.r1Residual()) + " / " + Report.f(r.r1Prefix()),
-                "PCA-estimated subspace: " + Report.f(r1Estimated) + "; target ≤ 0.01 (norm padding)");
+                "ceiling (distinct embeddings) " + Report.f(distinct / (double) n) + "; PCA-estimated subspace: "
+                        + Report.f(r1Estimated) + "; target ≤ 0.01 (norm padding)");
         log.info(
                 "norm re-identification: ‖z‖ R@1 %.3f (PCA subspace %.3f), ‖p‖ R@1 %.3f",
                 r.r1Residual(), r1Estimated, r.r1Prefix());
