@@ -116,7 +116,7 @@ public final class GramFingerprint {
             int top = 0;
             for (int k = 0; k < touched.size; k++) {
                 int a = touched.items[k];
-                if (v[a] > top || (v[a] == top && a == i)) {
+                if (v[a] > top || (v[a] == top && a < arg)) { // a tie goes to the lowest id, not to the truth
                     top = v[a];
                     arg = a;
                 }
