@@ -556,11 +556,11 @@ public final class LeakageAudit {
 
     // ------------------------------------------------------------------ the attacker who holds the whole store
 
-    /** Every document encrypted through the document path (nonce from its id), as the storage tier holds them. */
+    /** Every document encrypted with the document path's nonce (document id i), as the storage tier holds them. */
     private static RekeyLinkage.Epoch store(VectorTransform t, float[][] docs) {
         byte[][] nonces = new byte[docs.length][];
         for (int i = 0; i < docs.length; i++) {
-            nonces[i] = t.nonces().forDocument(Integer.toString(i), FIELD, t.epoch());
+            nonces[i] = t.documentNonce(docs[i], Integer.toString(i), FIELD);
         }
         return RekeyLinkage.Epoch.of(t.encryptDocuments(docs, nonces));
     }
