@@ -2,7 +2,9 @@ package org.encryptedknn.tools.audit;
 
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.LinkedHashSet;
 import java.util.Locale;
+import java.util.Set;
 
 /**
  * CLI of the leakage audit.
@@ -10,12 +12,14 @@ import java.util.Locale;
  * <pre>
  * AuditTool [--out DIR] [--limit N] [--queries Q] [--probes P] [--cells C] [--betas 0,0.25,0.5,0.75,1] [--beta B]
  *           [--pool N | --big-pool | --no-pool] [--pool-cells 1,64] [--victims V] [--gallery G] [--seed S] [--quiet]
+ *           [--attacks cells,beta,norm,gram,versions,keyed-linking,rekey,repeats,anchors]
+ *           [--linking-queries 10000] [--probe-cells 8]
  * AuditTool --url http://host:9200 --index NAME [--field embedding] [--id-offset 0] [--out DIR] ...
  * </pre>
  *
  * Without {@code --url}: the real corpus encrypted in-process with a fresh master key, plus the Gaussian pool for
  * the anchor experiments (default 50,000 documents; {@code --big-pool} = 200,000, needs ≈ 3 GB heap and a few more
- * minutes). With {@code --url}: the records stored in an index (see {@link IndexAudit}). Progress on stderr; the
+ * minutes). {@code --attacks} runs only the named sections (all by default). With {@code --url}: the records stored in an index (see {@link IndexAudit}). Progress on stderr; the
  * report is {@code DIR/report.md} (default {@code target/audit}).
  */
 public final class AuditTool {
@@ -45,6 +49,9 @@ public final class AuditTool {
                 intOpt(args, "--gallery", d.gallery()),
                 intOpt(args, "--targeted-cells", d.targetedCells()),
                 intOpt(args, "--victims-per-cell", d.victimsPerCell()),
+                intOpt(args, "--linking-queries", d.linkingQueries()),
+                intOpt(args, "--probe-cells", d.probeCells()),
+                attacks(opt(args, "--attacks", null), d.attacks()),
                 Long.parseLong(opt(args, "--seed", Long.toString(d.seed()))));
         ProgressLog log = new ProgressLog(has(args, "--quiet"));
         Report report;
@@ -70,6 +77,8 @@ public final class AuditTool {
             usage: AuditTool [--out DIR] [--limit N] [--queries Q] [--probes P] [--cells C] [--betas 0,0.25,0.5,0.75,1] [--beta B]
                              [--pool N | --big-pool | --no-pool] [--pool-cells 1,64] [--victims V] [--gallery G]
                              [--targeted-cells T] [--victims-per-cell V] [--seed S] [--quiet]
+                             [--attacks cells,beta,norm,gram,versions,keyed-linking,rekey,repeats,anchors]
+                             [--linking-queries 10000] [--probe-cells 8]
                    AuditTool --url http://host:9200 --index NAME [--field embedding] [--id-offset 0] [--out DIR] ...""");
     }
 
@@ -94,6 +103,10 @@ public final class AuditTool {
         return s == null
                 ? def
                 : Arrays.stream(s.split(",")).mapToDouble(Double::parseDouble).toArray();
+    }
+
+    static Set<String> attacks(String s, Set<String> def) {
+        return s == null ? def : new LinkedHashSet<>(Arrays.asList(s.split(",")));
     }
 
     static int[] ints(String s, int[] def) {

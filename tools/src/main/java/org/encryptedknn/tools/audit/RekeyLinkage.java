@@ -40,9 +40,21 @@ public final class RekeyLinkage {
     /** The same documents stored before and after a re-key. */
     public record Rekeyed(Epoch before, Epoch after) {}
 
-    /** AUC per score, plus R@1 of the two strongest linkers. */
+    /**
+     * AUC per score, plus R@1 of the linkers: same cell + nearest ‖z‖, nearest ‖z‖ alone (no cell), within-cell
+     * Gram votes ({@link GramFingerprint#link}), PCA alignment of the prefix clouds.
+     */
     public record Result(
-            Map<String, Double> auc, double r1CellAndNorm, double r1PrefixPca, int documents, int nonMatedPerDoc) {}
+            Map<String, Double> auc,
+            double r1CellAndNorm,
+            double r1Norm,
+            double r1Gram,
+            double r1PrefixPca,
+            int documents,
+            int nonMatedPerDoc) {}
+
+    /** Tolerance of the Gram-vote linker on pair values (float32 records: errors ≈ 1e-7). */
+    public static final double GRAM_TOLERANCE = 1e-5;
 
     private RekeyLinkage() {}
 
@@ -135,7 +147,10 @@ public final class RekeyLinkage {
                 .parallel()
                 .filter(i -> Vectors.nearest(cb[i], ca) == i)
                 .count();
-        return new Result(auc, hits1 / (double) n, hits2 / (double) n, n, nonMatedPerDoc);
+        double r1Norm =
+                NormReidentification.r1ByNearest(NormReidentification.norms(b.z()), NormReidentification.norms(a.z()));
+        double r1Gram = GramFingerprint.link(a.z(), a.cell(), b.z(), b.cell(), GRAM_TOLERANCE);
+        return new Result(auc, hits1 / (double) n, r1Norm, r1Gram, hits2 / (double) n, n, nonMatedPerDoc);
     }
 
     private static double score(int s, Epoch a, Epoch b, int i, int j, double medA, double medB) {

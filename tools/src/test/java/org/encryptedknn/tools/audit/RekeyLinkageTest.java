@@ -42,6 +42,8 @@ public class RekeyLinkageTest {
             assertTrue("residual AUC " + shard, shard >= 0.4 && shard <= 0.6);
             double norm = r.auc().get("−abs(norm z − norm z') (residual norm)");
             assertTrue("residual-norm AUC " + norm, norm > 0.9);
+            assertTrue("norm linker R@1 " + r.r1Norm(), r.r1Norm() >= 0.95);
+            assertTrue("Gram linker R@1 " + r.r1Gram(), r.r1Gram() >= 0.95);
         }
     }
 }

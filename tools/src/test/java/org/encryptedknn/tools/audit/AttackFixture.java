@@ -1,0 +1,53 @@
+package org.encryptedknn.tools.audit;
+
+import org.encryptedknn.keys.KeyDerivation;
+import org.encryptedknn.keys.MasterKey;
+import org.encryptedknn.model.EncryptionModel;
+import org.encryptedknn.model.ModelFitter;
+import org.encryptedknn.model.ModelParameters;
+import org.encryptedknn.model.Space;
+import org.encryptedknn.transform.EncryptedVector;
+import org.encryptedknn.transform.VectorTransform;
+
+/** Small synthetic store for the attack tests: d = 64, d_pub = 16 (d − d_pub = 48), C = 4, β = 0.5. */
+final class AttackFixture implements AutoCloseable {
+
+    static final int D = 64;
+    static final int DP = 16;
+    static final int CELLS = 4;
+
+    final float[][] docs;
+    final EncryptionModel model;
+    final MasterKey master = MasterKey.generate();
+    final KeyDerivation keys = new KeyDerivation(master);
+    final VectorTransform transform;
+
+    AttackFixture(int documents, long seed) {
+        docs = Vectors.normalizedAll(RekeyLinkageTest.synthetic(documents, D, seed));
+        model = ModelFitter.fit("attack", new ModelParameters(D, Space.COSINE, DP, CELLS, 0.5, 1), docs);
+        transform = new VectorTransform(model, keys);
+    }
+
+    RekeyLinkage.Epoch store() {
+        EncryptedVector[] out = new EncryptedVector[docs.length];
+        for (int i = 0; i < docs.length; i++) {
+            out[i] = transform.encryptDocument(docs[i], "d" + i, "f");
+        }
+        return RekeyLinkage.Epoch.of(out);
+    }
+
+    float[][] plainPrefix(float[][] xs) {
+        return Vectors.project(xs, model.basis(), D, 0, DP);
+    }
+
+    float[][] plainResidual(float[][] xs) {
+        return Vectors.project(xs, model.basis(), D, DP, D - DP);
+    }
+
+    @Override
+    public void close() {
+        transform.close();
+        keys.close();
+        master.close();
+    }
+}

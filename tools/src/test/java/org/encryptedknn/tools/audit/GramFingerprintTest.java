@@ -1,0 +1,37 @@
+package org.encryptedknn.tools.audit;
+
+import static org.junit.Assert.assertTrue;
+
+import java.util.SplittableRandom;
+import org.junit.Test;
+
+public class GramFingerprintTest {
+
+    @Test
+    public void withinCellGramIdentifiesRecordsWithAndWithoutThePartition() {
+        try (AttackFixture f = new AttackFixture(400, 5)) {
+            RekeyLinkage.Epoch s = f.store();
+            float[][] r = f.plainResidual(f.docs);
+            double known = GramFingerprint.knownPartitionR1(s.z(), s.cell(), r);
+            double unknown = GramFingerprint.unknownPartitionR1(s.z(), s.cell(), r, 1e-5);
+            assertTrue("known-partition R@1 " + known, known >= 0.95);
+            assertTrue("unknown-partition R@1 " + unknown, unknown >= 0.95);
+        }
+    }
+
+    @Test
+    public void aKeyPerRecordDefeatsTheFingerprint() {
+        try (AttackFixture f = new AttackFixture(400, 6)) {
+            RekeyLinkage.Epoch s = f.store();
+            float[][] r = f.plainResidual(f.docs);
+            int dr = r[0].length;
+            SplittableRandom random = new SplittableRandom(9);
+            float[][] scrambled = new float[s.z().length][];
+            for (int i = 0; i < scrambled.length; i++) {
+                scrambled[i] = Procrustes.apply(Procrustes.randomOrthogonal(dr, random), dr, s.z()[i]);
+            }
+            double unknown = GramFingerprint.unknownPartitionR1(scrambled, s.cell(), r, 1e-5);
+            assertTrue("unknown-partition R@1 " + unknown, unknown <= 0.05);
+        }
+    }
+}
