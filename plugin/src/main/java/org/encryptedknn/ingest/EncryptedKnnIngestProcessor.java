@@ -93,24 +93,45 @@ public final class EncryptedKnnIngestProcessor extends GatewayIngestProcessor {
                     IngestSupport.metadata(document, IngestDocument.Metadata.INDEX.getFieldName()));
             for (String f : encryptFields) {
                 FieldCipher cipher = lease.fieldCipher(f);
-                transformText(document, f, "encrypt_fields", updates, s -> cipher.encrypt(s, index));
+                transformText(
+                        document,
+                        f,
+                        "encrypt_fields",
+                        updates,
+                        s -> cipher.encrypt(s, index),
+                        UnaryOperator.identity());
             }
         }
         for (String f : deterministicFields) {
             FieldCipher cipher = lease.fieldCipher(f);
-            transformText(document, f, "deterministic_fields", updates, cipher::encryptDeterministic);
+            transformText(
+                    document,
+                    f,
+                    "deterministic_fields",
+                    updates,
+                    cipher::encryptDeterministic,
+                    UnaryOperator.identity());
         }
     }
 
-    /** Encrypts a string or an array of strings; values already encrypted by this plugin pass unchanged. */
+    /**
+     * Maps a string or an array of strings: plaintext values through {@code encrypt} (never left as they are), values
+     * already encrypted by this plugin through {@code encrypted}. Anything else is a 400 naming the field.
+     */
     static void transformText(
-            IngestDocument document, String f, String option, Map<String, Object> updates, UnaryOperator<String> op) {
+            IngestDocument document,
+            String f,
+            String option,
+            Map<String, Object> updates,
+            UnaryOperator<String> encrypt,
+            UnaryOperator<String> encrypted) {
         Object v = document.getFieldValue(f, Object.class, true);
         if (v == null) {
             return;
         }
+        UnaryOperator<String> op = s -> FieldCipher.isEncrypted(s) ? encrypted.apply(s) : encrypt.apply(s);
         if (v instanceof String s) {
-            updates.put(f, FieldCipher.isEncrypted(s) ? s : op.apply(s));
+            updates.put(f, op.apply(s));
         } else if (v instanceof List<?> list) {
             List<String> out = new ArrayList<>(list.size());
             for (Object o : list) {
@@ -118,12 +139,30 @@ public final class EncryptedKnnIngestProcessor extends GatewayIngestProcessor {
                     throw new IllegalArgumentException(
                             "field [" + f + "] (in " + option + ") must be a string or an array of strings");
                 }
-                out.add(FieldCipher.isEncrypted(s) ? s : op.apply(s));
+                out.add(op.apply(s));
             }
             updates.put(f, out);
         } else {
             throw new IllegalArgumentException(
                     "field [" + f + "] (in " + option + ") must be a string or an array of strings");
+        }
+    }
+
+    /** A text field is encrypted one way, and the vector field is not a text field. */
+    static void checkTextFields(
+            String type, String tag, String field, List<String> encrypt, List<String> deterministic) {
+        for (String f : encrypt) {
+            if (deterministic.contains(f)) {
+                throw ConfigurationUtils.newConfigurationException(
+                        type,
+                        tag,
+                        "deterministic_fields",
+                        "field [" + f + "] is also in encrypt_fields; a field is encrypted one way");
+            }
+        }
+        if (encrypt.contains(field) || deterministic.contains(field)) {
+            throw ConfigurationUtils.newConfigurationException(
+                    type, tag, "field", "the vector field [" + field + "] cannot also be a text field");
         }
     }
 
@@ -135,19 +174,7 @@ public final class EncryptedKnnIngestProcessor extends GatewayIngestProcessor {
             List<String> encrypt = ProcessorConfig.fieldNames(TYPE, tag, config, "encrypt_fields");
             List<String> deterministic = ProcessorConfig.fieldNames(TYPE, tag, config, "deterministic_fields");
             boolean ignoreMissing = ConfigurationUtils.readBooleanProperty(TYPE, tag, config, "ignore_missing", false);
-            for (String f : encrypt) {
-                if (deterministic.contains(f)) {
-                    throw ConfigurationUtils.newConfigurationException(
-                            TYPE,
-                            tag,
-                            "deterministic_fields",
-                            "field [" + f + "] is also in encrypt_fields; a field is encrypted one way");
-                }
-            }
-            if (encrypt.contains(field) || deterministic.contains(field)) {
-                throw ConfigurationUtils.newConfigurationException(
-                        TYPE, tag, "field", "the vector field [" + field + "] cannot also be a text field");
-            }
+            checkTextFields(TYPE, tag, field, encrypt, deterministic);
             return new EncryptedKnnIngestProcessor(
                     tag, description, gateway, modelId, field, encrypt, deterministic, ignoreMissing);
         };

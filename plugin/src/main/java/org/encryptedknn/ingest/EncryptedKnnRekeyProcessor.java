@@ -2,6 +2,7 @@ package org.encryptedknn.ingest;
 
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 import org.encryptedknn.fields.FieldCipher;
 import org.encryptedknn.keystore.CachedModel;
 import org.encryptedknn.keystore.KeyLease;
@@ -24,6 +25,8 @@ import org.opensearch.ingest.Processor;
  *
  * <p>Optional {@code encrypt_fields} with {@code source_index}: for a {@code _reindex} into another index, re-binds the
  * AES-GCM text fields (whose associated data names the index) from {@code source_index} to the destination index.
+ * Optional {@code deterministic_fields}: AES-SIV values pass unchanged. A plaintext value in either list is encrypted
+ * (AES-GCM for the destination index, AES-SIV), never written back as it is.
  */
 public final class EncryptedKnnRekeyProcessor extends GatewayIngestProcessor {
 
@@ -31,6 +34,7 @@ public final class EncryptedKnnRekeyProcessor extends GatewayIngestProcessor {
 
     private final Integer toEpoch;
     private final List<String> encryptFields;
+    private final List<String> deterministicFields;
     private final String sourceIndex;
 
     EncryptedKnnRekeyProcessor(
@@ -42,10 +46,12 @@ public final class EncryptedKnnRekeyProcessor extends GatewayIngestProcessor {
             Integer toEpoch,
             boolean ignoreMissing,
             List<String> encryptFields,
+            List<String> deterministicFields,
             String sourceIndex) {
         super(TYPE, tag, description, gateway, modelId, field, ignoreMissing);
         this.toEpoch = toEpoch;
         this.encryptFields = encryptFields;
+        this.deterministicFields = deterministicFields;
         this.sourceIndex = sourceIndex;
     }
 
@@ -86,30 +92,37 @@ public final class EncryptedKnnRekeyProcessor extends GatewayIngestProcessor {
 
     @Override
     void transformTextFields(IngestDocument document, KeyLease lease, Map<String, Object> updates) {
-        if (sourceIndex != null && encryptFields.isEmpty() == false) {
-            String index = gateway.concreteWriteIndex(
-                    IngestSupport.metadata(document, IngestDocument.Metadata.INDEX.getFieldName()));
-            if (sourceIndex.equals(index) == false) {
-                for (String f : encryptFields) {
-                    FieldCipher cipher = lease.fieldCipher(f);
-                    EncryptedKnnIngestProcessor.transformText(document, f, "encrypt_fields", updates, s -> s);
-                    Object v = updates.get(f);
-                    if (v instanceof String s) {
-                        updates.put(f, rebind(cipher, s, index));
-                    } else if (v instanceof List<?> list) {
-                        updates.put(
-                                f,
-                                list.stream()
-                                        .map(o -> rebind(cipher, (String) o, index))
-                                        .toList());
-                    }
-                }
-            }
+        if (encryptFields.isEmpty() && deterministicFields.isEmpty()) {
+            return;
+        }
+        String index = gateway.concreteWriteIndex(
+                IngestSupport.metadata(document, IngestDocument.Metadata.INDEX.getFieldName()));
+        for (String f : encryptFields) {
+            FieldCipher cipher = lease.fieldCipher(f);
+            // Plaintext (e.g. written back decrypted by an earlier version) is encrypted, never passed through.
+            EncryptedKnnIngestProcessor.transformText(
+                    document,
+                    f,
+                    "encrypt_fields",
+                    updates,
+                    s -> cipher.encrypt(s, index),
+                    s -> rebind(cipher, s, index));
+        }
+        for (String f : deterministicFields) {
+            FieldCipher cipher = lease.fieldCipher(f);
+            EncryptedKnnIngestProcessor.transformText(
+                    document,
+                    f,
+                    "deterministic_fields",
+                    updates,
+                    cipher::encryptDeterministic,
+                    UnaryOperator.identity());
         }
     }
 
+    /** An AES-GCM value moves from {@code source_index} to {@code index}; AES-SIV values are bound to no index. */
     private String rebind(FieldCipher cipher, String value, String index) {
-        if (value.startsWith(FieldCipher.RANDOMIZED_PREFIX) == false) {
+        if (value.startsWith(FieldCipher.RANDOMIZED_PREFIX) == false || sourceIndex.equals(index)) {
             return value;
         }
         return cipher.encrypt(cipher.decrypt(value, sourceIndex), index);
@@ -126,7 +139,9 @@ public final class EncryptedKnnRekeyProcessor extends GatewayIngestProcessor {
             }
             boolean ignoreMissing = ConfigurationUtils.readBooleanProperty(TYPE, tag, config, "ignore_missing", false);
             List<String> encrypt = ProcessorConfig.fieldNames(TYPE, tag, config, "encrypt_fields");
+            List<String> deterministic = ProcessorConfig.fieldNames(TYPE, tag, config, "deterministic_fields");
             String sourceIndex = ConfigurationUtils.readOptionalStringProperty(TYPE, tag, config, "source_index");
+            EncryptedKnnIngestProcessor.checkTextFields(TYPE, tag, field, encrypt, deterministic);
             if (encrypt.isEmpty() == false && sourceIndex == null) {
                 throw ConfigurationUtils.newConfigurationException(
                         TYPE,
@@ -135,7 +150,16 @@ public final class EncryptedKnnRekeyProcessor extends GatewayIngestProcessor {
                         "is required with encrypt_fields (the index the text fields were encrypted for)");
             }
             return new EncryptedKnnRekeyProcessor(
-                    tag, description, gateway, modelId, field, toEpoch, ignoreMissing, encrypt, sourceIndex);
+                    tag,
+                    description,
+                    gateway,
+                    modelId,
+                    field,
+                    toEpoch,
+                    ignoreMissing,
+                    encrypt,
+                    deterministic,
+                    sourceIndex);
         };
     }
 }
