@@ -1,10 +1,6 @@
 package org.encryptedknn.ingest;
 
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
-import java.util.function.UnaryOperator;
-import org.encryptedknn.fields.FieldCipher;
 import org.encryptedknn.keystore.CachedModel;
 import org.encryptedknn.keystore.KeyLease;
 import org.encryptedknn.keystore.NodeKeyHolder;
@@ -42,8 +38,7 @@ public final class EncryptedKnnIngestProcessor extends GatewayIngestProcessor {
 
     public static final String TYPE = "encrypted_knn";
 
-    private final List<String> encryptFields;
-    private final List<String> deterministicFields;
+    private final TextFields textFields;
 
     EncryptedKnnIngestProcessor(
             String tag,
@@ -51,12 +46,10 @@ public final class EncryptedKnnIngestProcessor extends GatewayIngestProcessor {
             NodeKeyHolder gateway,
             String modelId,
             String field,
-            List<String> encryptFields,
-            List<String> deterministicFields,
+            TextFields textFields,
             boolean ignoreMissing) {
         super(TYPE, tag, description, gateway, modelId, field, ignoreMissing);
-        this.encryptFields = encryptFields;
-        this.deterministicFields = deterministicFields;
+        this.textFields = textFields;
     }
 
     @Override
@@ -88,82 +81,7 @@ public final class EncryptedKnnIngestProcessor extends GatewayIngestProcessor {
 
     @Override
     void transformTextFields(IngestDocument document, KeyLease lease, Map<String, Object> updates) {
-        if (encryptFields.isEmpty() == false) {
-            String index = gateway.concreteWriteIndex(
-                    IngestSupport.metadata(document, IngestDocument.Metadata.INDEX.getFieldName()));
-            for (String f : encryptFields) {
-                FieldCipher cipher = lease.fieldCipher(f);
-                transformText(
-                        document,
-                        f,
-                        "encrypt_fields",
-                        updates,
-                        s -> cipher.encrypt(s, index),
-                        UnaryOperator.identity());
-            }
-        }
-        for (String f : deterministicFields) {
-            FieldCipher cipher = lease.fieldCipher(f);
-            transformText(
-                    document,
-                    f,
-                    "deterministic_fields",
-                    updates,
-                    cipher::encryptDeterministic,
-                    UnaryOperator.identity());
-        }
-    }
-
-    /**
-     * Maps a string or an array of strings: plaintext values through {@code encrypt} (never left as they are), values
-     * already encrypted by this plugin through {@code encrypted}. Anything else is a 400 naming the field.
-     */
-    static void transformText(
-            IngestDocument document,
-            String f,
-            String option,
-            Map<String, Object> updates,
-            UnaryOperator<String> encrypt,
-            UnaryOperator<String> encrypted) {
-        Object v = document.getFieldValue(f, Object.class, true);
-        if (v == null) {
-            return;
-        }
-        UnaryOperator<String> op = s -> FieldCipher.isEncrypted(s) ? encrypted.apply(s) : encrypt.apply(s);
-        if (v instanceof String s) {
-            updates.put(f, op.apply(s));
-        } else if (v instanceof List<?> list) {
-            List<String> out = new ArrayList<>(list.size());
-            for (Object o : list) {
-                if (!(o instanceof String s)) {
-                    throw new IllegalArgumentException(
-                            "field [" + f + "] (in " + option + ") must be a string or an array of strings");
-                }
-                out.add(op.apply(s));
-            }
-            updates.put(f, out);
-        } else {
-            throw new IllegalArgumentException(
-                    "field [" + f + "] (in " + option + ") must be a string or an array of strings");
-        }
-    }
-
-    /** A text field is encrypted one way, and the vector field is not a text field. */
-    static void checkTextFields(
-            String type, String tag, String field, List<String> encrypt, List<String> deterministic) {
-        for (String f : encrypt) {
-            if (deterministic.contains(f)) {
-                throw ConfigurationUtils.newConfigurationException(
-                        type,
-                        tag,
-                        "deterministic_fields",
-                        "field [" + f + "] is also in encrypt_fields; a field is encrypted one way");
-            }
-        }
-        if (encrypt.contains(field) || deterministic.contains(field)) {
-            throw ConfigurationUtils.newConfigurationException(
-                    type, tag, "field", "the vector field [" + field + "] cannot also be a text field");
-        }
+        textFields.encrypt(document, gateway, lease, updates, TextFields.KEEP);
     }
 
     /** Factory; the processor needs the key only when it runs, not when the pipeline is stored. */
@@ -171,12 +89,10 @@ public final class EncryptedKnnIngestProcessor extends GatewayIngestProcessor {
         return (registry, tag, description, config) -> {
             String modelId = ProcessorConfig.modelId(TYPE, tag, config);
             String field = ConfigurationUtils.readStringProperty(TYPE, tag, config, "field");
-            List<String> encrypt = ProcessorConfig.fieldNames(TYPE, tag, config, "encrypt_fields");
-            List<String> deterministic = ProcessorConfig.fieldNames(TYPE, tag, config, "deterministic_fields");
+            TextFields textFields = TextFields.read(TYPE, tag, config, field);
             boolean ignoreMissing = ConfigurationUtils.readBooleanProperty(TYPE, tag, config, "ignore_missing", false);
-            checkTextFields(TYPE, tag, field, encrypt, deterministic);
             return new EncryptedKnnIngestProcessor(
-                    tag, description, gateway, modelId, field, encrypt, deterministic, ignoreMissing);
+                    tag, description, gateway, modelId, field, textFields, ignoreMissing);
         };
     }
 }

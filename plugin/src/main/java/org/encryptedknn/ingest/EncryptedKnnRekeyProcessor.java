@@ -1,8 +1,6 @@
 package org.encryptedknn.ingest;
 
-import java.util.List;
 import java.util.Map;
-import java.util.function.UnaryOperator;
 import org.encryptedknn.fields.FieldCipher;
 import org.encryptedknn.keystore.CachedModel;
 import org.encryptedknn.keystore.KeyLease;
@@ -33,8 +31,7 @@ public final class EncryptedKnnRekeyProcessor extends GatewayIngestProcessor {
     public static final String TYPE = "encrypted_knn_rekey";
 
     private final Integer toEpoch;
-    private final List<String> encryptFields;
-    private final List<String> deterministicFields;
+    private final TextFields textFields;
     private final String sourceIndex;
 
     EncryptedKnnRekeyProcessor(
@@ -45,13 +42,11 @@ public final class EncryptedKnnRekeyProcessor extends GatewayIngestProcessor {
             String field,
             Integer toEpoch,
             boolean ignoreMissing,
-            List<String> encryptFields,
-            List<String> deterministicFields,
+            TextFields textFields,
             String sourceIndex) {
         super(TYPE, tag, description, gateway, modelId, field, ignoreMissing);
         this.toEpoch = toEpoch;
-        this.encryptFields = encryptFields;
-        this.deterministicFields = deterministicFields;
+        this.textFields = textFields;
         this.sourceIndex = sourceIndex;
     }
 
@@ -92,32 +87,7 @@ public final class EncryptedKnnRekeyProcessor extends GatewayIngestProcessor {
 
     @Override
     void transformTextFields(IngestDocument document, KeyLease lease, Map<String, Object> updates) {
-        if (encryptFields.isEmpty() && deterministicFields.isEmpty()) {
-            return;
-        }
-        String index = gateway.concreteWriteIndex(
-                IngestSupport.metadata(document, IngestDocument.Metadata.INDEX.getFieldName()));
-        for (String f : encryptFields) {
-            FieldCipher cipher = lease.fieldCipher(f);
-            // Plaintext (e.g. written back decrypted by an earlier version) is encrypted, never passed through.
-            EncryptedKnnIngestProcessor.transformText(
-                    document,
-                    f,
-                    "encrypt_fields",
-                    updates,
-                    s -> cipher.encrypt(s, index),
-                    s -> rebind(cipher, s, index));
-        }
-        for (String f : deterministicFields) {
-            FieldCipher cipher = lease.fieldCipher(f);
-            EncryptedKnnIngestProcessor.transformText(
-                    document,
-                    f,
-                    "deterministic_fields",
-                    updates,
-                    cipher::encryptDeterministic,
-                    UnaryOperator.identity());
-        }
+        textFields.encrypt(document, gateway, lease, updates, this::rebind);
     }
 
     /** An AES-GCM value moves from {@code source_index} to {@code index}; AES-SIV values are bound to no index. */
@@ -138,11 +108,9 @@ public final class EncryptedKnnRekeyProcessor extends GatewayIngestProcessor {
                 throw ConfigurationUtils.newConfigurationException(TYPE, tag, "to_epoch", "must be >= 1");
             }
             boolean ignoreMissing = ConfigurationUtils.readBooleanProperty(TYPE, tag, config, "ignore_missing", false);
-            List<String> encrypt = ProcessorConfig.fieldNames(TYPE, tag, config, "encrypt_fields");
-            List<String> deterministic = ProcessorConfig.fieldNames(TYPE, tag, config, "deterministic_fields");
+            TextFields textFields = TextFields.read(TYPE, tag, config, field);
             String sourceIndex = ConfigurationUtils.readOptionalStringProperty(TYPE, tag, config, "source_index");
-            EncryptedKnnIngestProcessor.checkTextFields(TYPE, tag, field, encrypt, deterministic);
-            if (encrypt.isEmpty() == false && sourceIndex == null) {
+            if (textFields.randomized().isEmpty() == false && sourceIndex == null) {
                 throw ConfigurationUtils.newConfigurationException(
                         TYPE,
                         tag,
@@ -150,16 +118,7 @@ public final class EncryptedKnnRekeyProcessor extends GatewayIngestProcessor {
                         "is required with encrypt_fields (the index the text fields were encrypted for)");
             }
             return new EncryptedKnnRekeyProcessor(
-                    tag,
-                    description,
-                    gateway,
-                    modelId,
-                    field,
-                    toEpoch,
-                    ignoreMissing,
-                    encrypt,
-                    deterministic,
-                    sourceIndex);
+                    tag, description, gateway, modelId, field, toEpoch, ignoreMissing, textFields, sourceIndex);
         };
     }
 }
