@@ -28,6 +28,8 @@ import org.opensearch.ingest.Processor;
  *   <li>{@code deterministic_fields}: AES-SIV {@code ekd1:…}; equal values give equal ciphertexts, so term filters
  *       still match (through the {@code encrypted_knn_query} search processor), and the storage tier sees equality and
  *       frequency of the values.</li>
+ *   <li>A text value that already carries {@code ekr1:}/{@code ekd1:} is kept only if it opens under the field's key
+ *       ({@code ekr1:} for the index written to); one that does not is plaintext that looks encrypted: a 400.</li>
  *   <li>{@code ignore_missing} (default false): a document without {@code field} is indexed (its text fields are
  *       still encrypted) instead of being rejected.</li>
  * </ul>
@@ -81,7 +83,7 @@ public final class EncryptedKnnIngestProcessor extends GatewayIngestProcessor {
 
     @Override
     void transformTextFields(IngestDocument document, KeyLease lease, Map<String, Object> updates) {
-        textFields.encrypt(document, gateway, lease, updates, TextFields.KEEP);
+        textFields.encrypt(document, gateway, lease, updates, TextFields.VERIFY);
     }
 
     /** Factory; the processor needs the key only when it runs, not when the pipeline is stored. */

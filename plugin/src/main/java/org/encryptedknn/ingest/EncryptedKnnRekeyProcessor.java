@@ -90,12 +90,10 @@ public final class EncryptedKnnRekeyProcessor extends GatewayIngestProcessor {
         textFields.encrypt(document, gateway, lease, updates, this::rebind);
     }
 
-    /** An AES-GCM value moves from {@code source_index} to {@code index}; AES-SIV values are bound to no index. */
+    /** An AES-GCM value must open for {@code source_index}; it moves from there to {@code index}. */
     private String rebind(FieldCipher cipher, String value, String index) {
-        if (value.startsWith(FieldCipher.RANDOMIZED_PREFIX) == false || sourceIndex.equals(index)) {
-            return value;
-        }
-        return cipher.encrypt(cipher.decrypt(value, sourceIndex), index);
+        String plaintext = cipher.decrypt(value, sourceIndex);
+        return sourceIndex.equals(index) ? value : cipher.encrypt(plaintext, index);
     }
 
     /** Factory; the processor needs the key only when it runs, not when the pipeline is stored. */

@@ -15,16 +15,24 @@ import org.opensearch.ingest.IngestDocument;
  * The text fields a gateway ingest processor writes encrypted: {@code encrypt_fields} (AES-GCM {@code ekr1:}, bound to
  * the concrete index written to) and {@code deterministic_fields} (AES-SIV {@code ekd1:}). A plaintext value in one of
  * them is always encrypted, never written as it is, whatever wrote it (a client, an earlier decrypting read); a value
- * that is not a string or an array of strings is a 400 naming the field.
+ * that carries our prefix but does not open under the field's key, or is not a string or an array of strings, is a 400
+ * naming the field.
  */
 record TextFields(List<String> randomized, List<String> deterministic) {
 
-    /** What happens to an {@code ekr1:} value already encrypted for some index, on its way to {@code index}. */
+    /**
+     * What happens to an {@code ekr1:} value on its way to {@code index}: it must open (a value that only looks
+     * encrypted is plaintext, refused), and may be re-encrypted. Throws IllegalArgumentException when it does not open.
+     */
     interface Rebind {
         String apply(FieldCipher cipher, String value, String index);
     }
 
-    static final Rebind KEEP = (cipher, value, index) -> value;
+    /** The value stays as it is, once it opens for the index it is written to. */
+    static final Rebind VERIFY = (cipher, value, index) -> {
+        cipher.decrypt(value, index);
+        return value;
+    };
 
     /** Reads both lists; a text field is encrypted one way, and the vector {@code field} is not a text field. */
     static TextFields read(String type, String tag, Map<String, Object> config, String field) {
@@ -53,23 +61,41 @@ record TextFields(List<String> randomized, List<String> deterministic) {
             KeyLease lease,
             Map<String, Object> updates,
             Rebind rebind) {
-        if (randomized.isEmpty() == false) {
-            String index = gateway.concreteWriteIndex(
-                    IngestSupport.metadata(document, IngestDocument.Metadata.INDEX.getFieldName()));
-            for (String f : randomized) {
-                FieldCipher cipher = lease.fieldCipher(f);
-                map(
-                        document,
-                        f,
-                        "encrypt_fields",
-                        updates,
-                        s -> cipher.encrypt(s, index),
-                        s -> rebind.apply(cipher, s, index));
-            }
+        if (randomized.isEmpty() && deterministic.isEmpty()) {
+            return;
         }
-        for (String f : deterministic) {
+        String index = gateway.concreteWriteIndex(
+                IngestSupport.metadata(document, IngestDocument.Metadata.INDEX.getFieldName()));
+        List<String> all = new ArrayList<>(randomized);
+        all.addAll(deterministic);
+        for (String f : all) {
             FieldCipher cipher = lease.fieldCipher(f);
-            map(document, f, "deterministic_fields", updates, cipher::encryptDeterministic, UnaryOperator.identity());
+            boolean isRandomized = randomized.contains(f);
+            UnaryOperator<String> encrypt = isRandomized ? s -> cipher.encrypt(s, index) : cipher::encryptDeterministic;
+            Rebind onEncrypted = isRandomized ? rebind : VERIFY;
+            String option = isRandomized ? "encrypt_fields" : "deterministic_fields";
+            map(document, f, option, updates, encrypt, s -> opened(cipher, s, index, onEncrypted));
+        }
+    }
+
+    /**
+     * A value that carries one of our prefixes must open under the field's key ({@code ekr1:} through {@code rebind});
+     * one that does not is plaintext that looks encrypted: a 400 naming the field.
+     */
+    private static String opened(FieldCipher cipher, String value, String index, Rebind rebind) {
+        try {
+            if (value.startsWith(FieldCipher.RANDOMIZED_PREFIX)) {
+                return rebind.apply(cipher, value, index);
+            }
+            cipher.decryptDeterministic(value);
+            return value;
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(
+                    "field [" + cipher.field() + "] holds a value that looks encrypted but does not decrypt: "
+                            + e.getMessage() + " (an ekr1: value opens only for the index it was encrypted for: copy"
+                            + " encrypted documents between indices with the encrypted_knn_rekey processor's"
+                            + " source_index)",
+                    e);
         }
     }
 

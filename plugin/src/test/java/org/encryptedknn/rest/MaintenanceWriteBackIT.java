@@ -105,6 +105,14 @@ public class MaintenanceWriteBackIT extends OpenSearchRestTestCase {
                     "{\"body\":\"x\",\"embedding\":" + vector(random) + "}",
                     "embedding");
             assertRefused("/" + DEST + "/_doc/11", "{\"embedding\":" + vector(random) + "}", "embedding");
+            // Plaintext dressed as a ciphertext is refused by the ingest processor, not stored as "already encrypted".
+            String disguised = "ekr1:"
+                    + java.util.Base64.getEncoder()
+                            .encodeToString(marker(random, "disguised").getBytes(StandardCharsets.UTF_8));
+            assertRefused(
+                    "/" + SOURCE + "/_doc/12",
+                    "{\"body\":\"" + disguised + "\",\"embedding\":" + vector(random) + "}",
+                    "body");
 
             assertStoredSourcesEncrypted(DEST, List.of("1", "2", "3", "4", "9"), markers);
             // The copies are still readable through the search pipeline.
