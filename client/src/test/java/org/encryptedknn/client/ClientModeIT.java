@@ -147,8 +147,8 @@ public class ClientModeIT {
                                 VectorTransform.similarity(q, docs[id], Space.COSINE),
                                 h.score(),
                                 SCORE_TOLERANCE);
-                        Map<String, String> plain =
-                                DocumentCipher.decryptFields(keys, h.source(), INDEX, List.of("subject", "group"));
+                        Map<String, String> plain = DocumentCipher.decryptFields(
+                                keys, h.source(), INDEX, h.id(), List.of("subject", "group"));
                         assertEquals(messages.get(id).subject(), plain.get("subject"));
                         assertEquals(messages.get(id).group(), plain.get("group"));
                         top.add(h.id());

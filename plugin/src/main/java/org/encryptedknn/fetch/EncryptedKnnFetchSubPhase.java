@@ -14,17 +14,18 @@ import org.apache.lucene.index.BinaryDocValues;
 import org.apache.lucene.index.IndexReader;
 import org.apache.lucene.index.LeafReaderContext;
 import org.apache.lucene.index.ReaderUtil;
-import org.apache.lucene.util.BytesRef;
 import org.encryptedknn.he.CkksContext;
 import org.encryptedknn.he.CkksQuery;
 import org.encryptedknn.he.CkksScorer;
 import org.encryptedknn.he.HeException;
 import org.encryptedknn.mapper.ResidualDocValues;
+import org.encryptedknn.protocol.HitField;
 import org.encryptedknn.rescore.CkksRescorePayload;
 import org.encryptedknn.rescore.EncryptedKnnRescorer;
 import org.encryptedknn.rescore.RescoreMode;
 import org.encryptedknn.stats.PluginStats;
 import org.encryptedknn.transform.EncryptedVector;
+import org.encryptedknn.transform.ResidualLayout;
 import org.opensearch.common.document.DocumentField;
 import org.opensearch.search.fetch.FetchContext;
 import org.opensearch.search.fetch.FetchSubPhase;
@@ -32,7 +33,7 @@ import org.opensearch.search.fetch.FetchSubPhaseProcessor;
 import org.opensearch.search.rescore.RescoreContext;
 
 /**
- * Adds the per-hit document field {@value EncryptedKnnRescorer#HIT_FIELD} to the hits of a search with an {@code encrypted_knn} rescorer: what
+ * Adds the per-hit document field {@value HitField#NAME} to the hits of a search with an {@code encrypted_knn} rescorer: what
  * the key holder needs to finish the ranking, in a compact form, so that the response need not carry the hits' stored
  * ciphertexts, nor even {@code _source} (docs/storage-plugin.md, docs/ckks-mode.md). Every hit gets
  * {@code {"cell":c,"epoch":e,"prefix":"<b64 float32 p>","nonce":"<b64 n>","probed":…}}; a window hit whose cell was
@@ -147,14 +148,13 @@ public final class EncryptedKnnFetchSubPhase implements FetchSubPhase {
                 if (values == null || !values.advanceExact(doc - l.docBase)) {
                     continue;
                 }
-                BytesRef record = values.binaryValue();
-                int cell = ResidualDocValues.cell(record);
-                int epoch = ResidualDocValues.epoch(record);
+                ResidualLayout.Residual record = ResidualDocValues.residual(values.binaryValue());
+                int cell = record.cell();
+                int epoch = record.epoch();
                 if (query.cells().containsKey(cell)
                         && (queryEpoch == null || queryEpoch == epoch)
                         && query.residualFits(record)) {
-                    byCell.computeIfAbsent(cell, c -> new ArrayList<>())
-                            .add(new Member(doc, cell, ResidualDocValues.residual(record)));
+                    byCell.computeIfAbsent(cell, c -> new ArrayList<>()).add(new Member(doc, cell, record.z()));
                 }
             }
 
@@ -201,7 +201,7 @@ public final class EncryptedKnnFetchSubPhase implements FetchSubPhase {
         }
     }
 
-    /** Adds {@value EncryptedKnnRescorer#HIT_FIELD} to each hit; a ckks batch's ciphertext goes on the first of its hits that is fetched. */
+    /** Adds {@value HitField#NAME} to each hit; a ckks batch's ciphertext goes on the first of its hits that is fetched. */
     static final class Processor implements FetchSubPhaseProcessor {
         private final EncryptedKnnRescorer.Context context;
         private final Batches batches; // ckks mode only
@@ -239,46 +239,41 @@ public final class EncryptedKnnFetchSubPhase implements FetchSubPhase {
             int doc = leafDoc + hitContext.readerContext().docBase;
             boolean rescored = context.isRescored(doc);
             Map<String, Object> value = new LinkedHashMap<>();
-            value.put("cell", score.cell());
-            value.put("epoch", score.epoch());
-            value.put("prefix", EncryptedVector.encodeFloats(score.p()));
+            value.put(HitField.CELL.key(), score.cell());
+            value.put(HitField.EPOCH.key(), score.epoch());
+            value.put(HitField.PREFIX.key(), EncryptedVector.encodeFloats(score.p()));
             if (nonces != null && nonces.advanceExact(leafDoc)) {
-                BytesRef n = nonces.binaryValue();
                 value.put(
-                        "nonce",
-                        Base64.getEncoder()
-                                .encodeToString(java.util.Arrays.copyOfRange(n.bytes, n.offset, n.offset + n.length)));
+                        HitField.NONCE.key(),
+                        Base64.getEncoder().encodeToString(ResidualDocValues.nonce(nonces.binaryValue())));
             }
             boolean probed = batches == null ? rescored && score.probed() : batches.slots.containsKey(doc);
-            value.put("probed", probed);
+            value.put(HitField.PROBED.key(), probed);
             if (rescored && !probed) {
-                value.put(EncryptedVector.KEYED_RESIDUAL, EncryptedVector.encodeFloats(cursor.residual()));
+                value.put(HitField.KEYED_RESIDUAL.key(), EncryptedVector.encodeFloats(cursor.residual()));
             }
             if (batches == null) {
                 if (probed) {
-                    value.put("residual", score.residualTerm());
+                    value.put(HitField.RESIDUAL.key(), score.residualTerm());
                 }
             } else {
                 Slot slot = batches.slots.get(doc);
                 if (slot != null) {
                     Batch batch = slot.batch();
-                    value.put("batch", batch.id);
-                    value.put("slot", slot.slot());
+                    value.put(HitField.BATCH.key(), batch.id);
+                    value.put(HitField.SLOT.key(), slot.slot());
                     if (!batch.emitted) {
                         batch.emitted = true;
-                        value.put("count", batch.count);
-                        value.put("ciphertext", batch.ciphertext); // base64 in JSON, raw bytes in CBOR/SMILE
+                        value.put(HitField.COUNT.key(), batch.count);
+                        value.put(
+                                HitField.CIPHERTEXT.key(), batch.ciphertext); // base64 in JSON, raw bytes in CBOR/SMILE
                     }
                 }
             }
             if (!rescored) {
-                value.put("rescored", false);
+                value.put(HitField.RESCORED.key(), false);
             }
-            hitContext
-                    .hit()
-                    .setDocumentField(
-                            EncryptedKnnRescorer.HIT_FIELD,
-                            new DocumentField(EncryptedKnnRescorer.HIT_FIELD, List.of(value)));
+            hitContext.hit().setDocumentField(HitField.NAME, new DocumentField(HitField.NAME, List.of(value)));
         }
     }
 }

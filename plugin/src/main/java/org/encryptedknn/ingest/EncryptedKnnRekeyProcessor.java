@@ -6,9 +6,9 @@ import org.encryptedknn.keystore.CachedModel;
 import org.encryptedknn.keystore.KeyLease;
 import org.encryptedknn.keystore.NodeKeyHolder;
 import org.encryptedknn.keystore.ProcessorConfig;
-import org.encryptedknn.keystore.Records;
 import org.encryptedknn.model.ModelParameters;
 import org.encryptedknn.transform.EncryptedVector;
+import org.encryptedknn.transform.RecordFormat;
 import org.encryptedknn.transform.VectorTransform;
 import org.opensearch.ingest.ConfigurationUtils;
 import org.opensearch.ingest.IngestDocument;
@@ -57,7 +57,7 @@ public final class EncryptedKnnRekeyProcessor extends GatewayIngestProcessor {
 
     @Override
     void transformVector(IngestDocument document, Object value, CachedModel model, Map<String, Object> updates) {
-        if (Records.isRecord(value) == false) {
+        if (RecordFormat.looksLikeRecord(value) == false) {
             throw new IllegalArgumentException(
                     "field [" + field
                             + "] does not hold an encrypted vector object {p,n,c,z,e}; encrypt plaintext vectors with the [encrypted_knn] processor");
@@ -68,7 +68,7 @@ public final class EncryptedKnnRekeyProcessor extends GatewayIngestProcessor {
                     "[to_epoch] " + target + " is beyond model [" + modelId + "]'s current epoch " + model.epoch());
         }
         ModelParameters p = model.model().parameters();
-        EncryptedVector record = Records.fromMap(value, field, p.prefixDimension(), p.residualDimension(), p.cells());
+        EncryptedVector record = RecordFormat.fromMap(value, "field [" + field + "]", RecordFormat.Shape.of(p));
         if (record.epoch() > target) {
             throw new IllegalArgumentException("field [" + field + "] holds a record of epoch " + record.epoch()
                     + ", newer than the target epoch " + target);
@@ -81,19 +81,29 @@ public final class EncryptedKnnRekeyProcessor extends GatewayIngestProcessor {
             }
             VectorTransform from = model.transform(record.epoch());
             VectorTransform to = model.transform(target);
-            updates.put(field, Records.toMap(to.rekey(from, record, id, field)));
+            updates.put(field, RecordFormat.toMap(to.rekey(from, record, id, field)));
         }
     }
 
     @Override
     void transformTextFields(IngestDocument document, KeyLease lease, Map<String, Object> updates) {
-        textFields.encrypt(document, gateway, lease, updates, this::rebind);
+        String id = IngestSupport.metadata(document, IngestDocument.Metadata.ID.getFieldName());
+        if (id == null && textFields.randomized().isEmpty() == false) {
+            throw new IllegalArgumentException(
+                    "re-binding [encrypt_fields] needs the document _id (it is part of their associated data)");
+        }
+        textFields.encrypt(document, gateway, lease, updates, id, this::rebind);
     }
 
-    /** An AES-GCM value must open for {@code source_index}; it moves from there to {@code index}. */
-    private String rebind(FieldCipher cipher, String value, String index) {
-        String plaintext = cipher.decrypt(value, sourceIndex);
-        return sourceIndex.equals(index) ? value : cipher.encrypt(plaintext, index);
+    /**
+     * A randomized value must open for {@code source_index}; it is re-encrypted for {@code index} (v2 associated data)
+     * unless it is a v2 value already bound there.
+     */
+    private String rebind(FieldCipher cipher, String value, String index, String id) {
+        String plaintext = cipher.decrypt(value, sourceIndex, id);
+        return value.startsWith(FieldCipher.RANDOMIZED_PREFIX) && sourceIndex.equals(index)
+                ? value
+                : cipher.encrypt(plaintext, index, id);
     }
 
     /** Factory; the processor needs the key only when it runs, not when the pipeline is stored. */

@@ -12,7 +12,7 @@ import org.opensearch.ingest.ConfigurationUtils;
 import org.opensearch.ingest.IngestDocument;
 
 /**
- * The text fields a gateway ingest processor writes encrypted: {@code encrypt_fields} (AES-GCM {@code ekr1:}, bound to
+ * The text fields a gateway ingest processor writes encrypted: {@code encrypt_fields} (AES-GCM {@code ekr2:}, bound to
  * the concrete index written to) and {@code deterministic_fields} (AES-SIV {@code ekd1:}). A plaintext value in one of
  * them is always encrypted, never written as it is, whatever wrote it (a client, an earlier decrypting read); a value
  * that carries our prefix but does not open under the field's key, or is not a string or an array of strings, is a 400
@@ -21,16 +21,16 @@ import org.opensearch.ingest.IngestDocument;
 record TextFields(List<String> randomized, List<String> deterministic) {
 
     /**
-     * What happens to an {@code ekr1:} value on its way to {@code index}: it must open (a value that only looks
+     * What happens to a randomized value ({@code ekr2:}, or {@code ekr1:} of format 1) on its way to {@code index}: it must open (a value that only looks
      * encrypted is plaintext, refused), and may be re-encrypted. Throws IllegalArgumentException when it does not open.
      */
     interface Rebind {
-        String apply(FieldCipher cipher, String value, String index);
+        String apply(FieldCipher cipher, String value, String index, String id);
     }
 
     /** The value stays as it is, once it opens for the index it is written to. */
-    static final Rebind VERIFY = (cipher, value, index) -> {
-        cipher.decrypt(value, index);
+    static final Rebind VERIFY = (cipher, value, index, id) -> {
+        cipher.decrypt(value, index, id);
         return value;
     };
 
@@ -60,6 +60,7 @@ record TextFields(List<String> randomized, List<String> deterministic) {
             NodeKeyHolder gateway,
             KeyLease lease,
             Map<String, Object> updates,
+            String id,
             Rebind rebind) {
         if (randomized.isEmpty() && deterministic.isEmpty()) {
             return;
@@ -71,28 +72,30 @@ record TextFields(List<String> randomized, List<String> deterministic) {
         for (String f : all) {
             FieldCipher cipher = lease.fieldCipher(f);
             boolean isRandomized = randomized.contains(f);
-            UnaryOperator<String> encrypt = isRandomized ? s -> cipher.encrypt(s, index) : cipher::encryptDeterministic;
+            UnaryOperator<String> encrypt =
+                    isRandomized ? s -> cipher.encrypt(s, index, id) : cipher::encryptDeterministic;
             Rebind onEncrypted = isRandomized ? rebind : VERIFY;
             String option = isRandomized ? "encrypt_fields" : "deterministic_fields";
-            map(document, f, option, updates, encrypt, s -> opened(cipher, s, index, onEncrypted));
+            map(document, f, option, updates, encrypt, s -> opened(cipher, s, index, id, onEncrypted));
         }
     }
 
     /**
-     * A value that carries one of our prefixes must open under the field's key ({@code ekr1:} through {@code rebind});
+     * A value that carries one of our prefixes must open under the field's key (a randomized one through {@code rebind});
      * one that does not is plaintext that looks encrypted: a 400 naming the field.
      */
-    private static String opened(FieldCipher cipher, String value, String index, Rebind rebind) {
+    private static String opened(FieldCipher cipher, String value, String index, String id, Rebind rebind) {
         try {
-            if (value.startsWith(FieldCipher.RANDOMIZED_PREFIX)) {
-                return rebind.apply(cipher, value, index);
+            if (FieldCipher.isRandomized(value)) {
+                return rebind.apply(cipher, value, index, id);
             }
             cipher.decryptDeterministic(value);
             return value;
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(
                     "field [" + cipher.field() + "] holds a value that looks encrypted but does not decrypt: "
-                            + e.getMessage() + " (an ekr1: value opens only for the index it was encrypted for: copy"
+                            + e.getMessage()
+                            + " (a randomized value opens only for the index and _id it was encrypted for: copy"
                             + " encrypted documents between indices with the encrypted_knn_rekey processor's"
                             + " source_index)",
                     e);

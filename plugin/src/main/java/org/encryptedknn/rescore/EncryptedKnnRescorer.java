@@ -17,10 +17,11 @@ import org.apache.lucene.search.Explanation;
 import org.apache.lucene.search.IndexSearcher;
 import org.apache.lucene.search.ScoreDoc;
 import org.apache.lucene.search.TopDocs;
-import org.apache.lucene.util.BytesRef;
 import org.encryptedknn.mapper.EncryptedFieldSpec;
 import org.encryptedknn.mapper.ResidualDocValues;
+import org.encryptedknn.protocol.HitField;
 import org.encryptedknn.stats.PluginStats;
+import org.encryptedknn.transform.ResidualLayout;
 import org.opensearch.search.rescore.RescoreContext;
 import org.opensearch.search.rescore.Rescorer;
 
@@ -44,12 +45,6 @@ import org.opensearch.search.rescore.Rescorer;
  * search context) and attaches the result ciphertexts to the returned hits (docs/ckks-mode.md).
  */
 public final class EncryptedKnnRescorer implements Rescorer {
-
-    /**
-     * The per-hit document field the fetch sub-phase ({@code org.encryptedknn.fetch.EncryptedKnnFetchSubPhase}) adds to
-     * each rescored hit.
-     */
-    public static final String HIT_FIELD = "_encrypted_knn";
 
     public static final EncryptedKnnRescorer INSTANCE = new EncryptedKnnRescorer();
 
@@ -188,8 +183,8 @@ public final class EncryptedKnnRescorer implements Rescorer {
         if (context.mode() == RescoreMode.CKKS) {
             return Explanation.match(
                     score.total(),
-                    name + ": prefix approximation only (the residual term is in the hit's " + HIT_FIELD + " ciphertext"
-                            + (score.probed() ? "" : "; cell " + score.cell() + " not probed") + ")",
+                    name + ": prefix approximation only (the residual term is in the hit's " + HitField.NAME
+                            + " ciphertext" + (score.probed() ? "" : "; cell " + score.cell() + " not probed") + ")",
                     prefix);
         }
         Explanation residual = score.probed()
@@ -216,7 +211,7 @@ public final class EncryptedKnnRescorer implements Rescorer {
 
         /** The keyed residual z of the doc last {@linkplain #score scored} (it must have a vector). */
         public float[] residual() throws IOException {
-            return ResidualDocValues.residual(residuals.binaryValue());
+            return ResidualDocValues.residual(residuals.binaryValue()).z();
         }
 
         /** Scores {@code doc} (segment-local; not before the previous call's doc). */
@@ -234,9 +229,9 @@ public final class EncryptedKnnRescorer implements Rescorer {
             for (int i = 0; i < q.length; i++) {
                 prefixTerm += (double) q[i] * p[i];
             }
-            BytesRef record = residuals.binaryValue();
-            int cell = ResidualDocValues.cell(record);
-            int epoch = ResidualDocValues.epoch(record);
+            ResidualLayout.Residual record = ResidualDocValues.residual(residuals.binaryValue());
+            int cell = record.cell();
+            int epoch = record.epoch();
             Integer queryEpoch = context.epoch();
             boolean epochOk = queryEpoch == null || queryEpoch == epoch;
             if (context.mode() == RescoreMode.CKKS) {
@@ -247,8 +242,8 @@ public final class EncryptedKnnRescorer implements Rescorer {
             }
             Map<Integer, float[]> cells = context.query().cells();
             float[] rq = cells.get(cell);
-            boolean probed = rq != null && epochOk && ResidualDocValues.residualLength(record) == rq.length;
-            double residualTerm = probed ? ResidualDocValues.dotResidual(record, rq) : 0;
+            boolean probed = rq != null && epochOk && record.length() == rq.length;
+            double residualTerm = probed ? record.dot(rq) : 0;
             return new HitScore(true, prefixTerm, residualTerm, cell, epoch, probed, p);
         }
     }

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.util.Objects;
 import org.encryptedknn.mapper.EncryptedFieldSpec;
 import org.encryptedknn.mapper.EncryptedKnnVectorFieldMapper;
+import org.encryptedknn.protocol.RescoreQueryFormat;
 import org.opensearch.common.xcontent.XContentFactory;
 import org.opensearch.common.xcontent.XContentType;
 import org.opensearch.core.common.ParsingException;
@@ -32,7 +33,7 @@ import org.opensearch.search.rescore.RescorerBuilder;
  */
 public final class EncryptedKnnRescorerBuilder extends RescorerBuilder<EncryptedKnnRescorerBuilder> {
 
-    public static final String NAME = "encrypted_knn";
+    public static final String NAME = RescoreQueryFormat.NAME;
     private final String field;
     private final RescoreMode mode;
     private final RescorePayload<?> query; // a KeyedRescorePayload in keyed mode, a CkksRescorePayload in ckks mode
@@ -91,8 +92,8 @@ public final class EncryptedKnnRescorerBuilder extends RescorerBuilder<Encrypted
     @Override
     protected void doXContent(XContentBuilder builder, Params params) throws IOException {
         builder.startObject(NAME);
-        builder.field("field", field);
-        builder.field("mode", mode.wireName());
+        builder.field(RescoreQueryFormat.FIELD, field);
+        builder.field(RescoreQueryFormat.MODE, mode.wireName());
         query.toXContent(builder, params);
         builder.endObject();
     }
@@ -123,19 +124,19 @@ public final class EncryptedKnnRescorerBuilder extends RescorerBuilder<Encrypted
             String key = parser.currentName();
             token = parser.nextToken();
             switch (key) {
-                case "field" -> {
+                case RescoreQueryFormat.FIELD -> {
                     if (token != XContentParser.Token.VALUE_STRING) {
                         throw KeyedRescorePayload.bad("[field] must be a string");
                     }
                     field = parser.text();
                 }
-                case "mode" -> {
+                case RescoreQueryFormat.MODE -> {
                     if (token != XContentParser.Token.VALUE_STRING) {
                         throw KeyedRescorePayload.bad("[mode] must be [keyed] or [ckks]");
                     }
                     mode = RescoreMode.fromString(parser.text());
                 }
-                case "query" -> {
+                case RescoreQueryFormat.QUERY -> {
                     if (token != XContentParser.Token.START_OBJECT) {
                         throw KeyedRescorePayload.bad("[query] must be an object");
                     }

@@ -48,7 +48,7 @@ public final class RestModelsAction extends BaseRestHandler {
 
     public static final String BASE = "/_plugins/encrypted_knn/models";
     static final List<String> BODY_FIELDS =
-            List.of("dimension", "space", "prefix_dimension", "cells", "beta", "training_vectors");
+            List.of("dimension", "space", "prefix_dimension", "cells", "beta", "insecure", "training_vectors");
 
     private final NodeKeyHolder gateway;
 
@@ -172,6 +172,7 @@ public final class RestModelsAction extends BaseRestHandler {
             Integer prefix = null;
             Integer cells = null;
             Double beta = null;
+            boolean insecure = false;
             List<float[]> vectors = null;
             XContentParser.Token token;
             while ((token = parser.nextToken()) != XContentParser.Token.END_OBJECT) {
@@ -195,6 +196,12 @@ public final class RestModelsAction extends BaseRestHandler {
                             throw new IllegalArgumentException("[beta] must be a number");
                         }
                         beta = parser.doubleValue();
+                    }
+                    case "insecure" -> {
+                        if (token != XContentParser.Token.VALUE_BOOLEAN) {
+                            throw new IllegalArgumentException("[insecure] must be true or false");
+                        }
+                        insecure = parser.booleanValue();
                     }
                     case "training_vectors" -> vectors = vectors(parser, dimension);
                     default ->
@@ -227,6 +234,7 @@ public final class RestModelsAction extends BaseRestHandler {
                     cells == null ? ModelParameters.DEFAULT_CELLS : cells,
                     beta == null ? ModelParameters.DEFAULT_BETA : beta,
                     1);
+            params.requireSecure(insecure, name -> "[" + name + "]");
             return new FitRequest(params, vectors.toArray(new float[0][]));
         }
 
@@ -419,7 +427,7 @@ public final class RestModelsAction extends BaseRestHandler {
                                                     changed.epoch(),
                                                     ActionListener.wrap(
                                                             r -> {
-                                                                gateway.invalidate(id);
+                                                                gateway.stored(changed);
                                                                 send(channel, RestStatus.OK, b -> {
                                                                     b.field("model_id", id);
                                                                     result.write(changed, model, b);

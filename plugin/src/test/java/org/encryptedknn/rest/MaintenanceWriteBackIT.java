@@ -11,6 +11,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.stream.Stream;
+import org.encryptedknn.fields.FieldCipher;
 import org.opensearch.client.Request;
 import org.opensearch.client.Response;
 import org.opensearch.client.ResponseException;
@@ -106,7 +107,7 @@ public class MaintenanceWriteBackIT extends OpenSearchRestTestCase {
                     "embedding");
             assertRefused("/" + DEST + "/_doc/11", "{\"embedding\":" + vector(random) + "}", "embedding");
             // Plaintext dressed as a ciphertext is refused by the ingest processor, not stored as "already encrypted".
-            String disguised = "ekr1:"
+            String disguised = FieldCipher.RANDOMIZED_PREFIX
                     + java.util.Base64.getEncoder()
                             .encodeToString(marker(random, "disguised").getBytes(StandardCharsets.UTF_8));
             assertRefused(
@@ -160,10 +161,10 @@ public class MaintenanceWriteBackIT extends OpenSearchRestTestCase {
             Map<?, ?> source = (Map<?, ?>) doc.get("_source");
             assertTrue(
                     index + "/" + id + ": " + source,
-                    String.valueOf(source.get("body")).startsWith("ekr1:"));
+                    String.valueOf(source.get("body")).startsWith(FieldCipher.RANDOMIZED_PREFIX));
             assertTrue(
                     index + "/" + id + ": " + source,
-                    String.valueOf(source.get("sender")).startsWith("ekd1:"));
+                    String.valueOf(source.get("sender")).startsWith(FieldCipher.DETERMINISTIC_PREFIX));
             String json = toJson(source);
             for (String marker : markers) {
                 assertFalse(index + "/" + id + " stores [" + marker + "]: " + json, json.contains(marker));

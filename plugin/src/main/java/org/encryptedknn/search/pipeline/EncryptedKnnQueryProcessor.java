@@ -20,7 +20,7 @@ import org.encryptedknn.rescore.EncryptedKnnRescorerBuilder;
 import org.encryptedknn.rescore.KeyedRescorePayload;
 import org.encryptedknn.rescore.RescoreMode;
 import org.encryptedknn.transform.EncryptedQuery;
-import org.encryptedknn.transform.EncryptedVector;
+import org.encryptedknn.transform.RecordFormat;
 import org.encryptedknn.transform.VectorTransform;
 import org.opensearch.action.search.SearchRequest;
 import org.opensearch.common.regex.Regex;
@@ -237,12 +237,7 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
             // 2. rescore of the window with the probe cells' residual queries, in clear (keyed) or encrypted (ckks), of
             // the
             // current epoch; hits of older epochs get their exact score from encrypted_knn_rerank, which sees them all
-            double s2 = transform.sap().scale() * transform.sap().scale();
-            float[] p = query.prefix();
-            float[] scaled = new float[p.length];
-            for (int i = 0; i < p.length; i++) {
-                scaled[i] = (float) (p[i] / s2);
-            }
+            float[] scaled = transform.rescorePrefix(query);
             Map<Integer, float[]> cells = new LinkedHashMap<>();
             for (int c : transform.probeCells(query, probeCells)) {
                 cells.put(c, transform.keyedResidualQuery(query, c));
@@ -268,7 +263,7 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
                 // the residuals stay on the data nodes: probed hits come back as ciphertexts, unprobed ones with z
                 FetchSourceContext f = source.fetchSource();
                 String[] excludes = Arrays.copyOf(f.excludes(), f.excludes().length + 1);
-                excludes[excludes.length - 1] = field + "." + EncryptedVector.KEYED_RESIDUAL;
+                excludes[excludes.length - 1] = field + "." + RecordFormat.KEYED_RESIDUAL;
                 source.fetchSource(new FetchSourceContext(true, f.includes(), excludes));
             }
 

@@ -12,12 +12,12 @@ import org.encryptedknn.he.CkksKeyHolder;
 import org.encryptedknn.keystore.KeyLease;
 import org.encryptedknn.keystore.NodeKeyHolder;
 import org.encryptedknn.keystore.ProcessorConfig;
-import org.encryptedknn.keystore.Records;
 import org.encryptedknn.model.EncryptionModel;
 import org.encryptedknn.model.ModelParameters;
-import org.encryptedknn.rescore.EncryptedKnnRescorer;
+import org.encryptedknn.protocol.HitField;
 import org.encryptedknn.transform.EncryptedQuery;
 import org.encryptedknn.transform.EncryptedVector;
+import org.encryptedknn.transform.RecordFormat;
 import org.encryptedknn.transform.VectorTransform;
 import org.opensearch.action.search.SearchRequest;
 import org.opensearch.action.search.SearchResponse;
@@ -141,8 +141,9 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
             }
             EncryptedVector record;
             try {
-                record = Records.fromMap(
-                        value, state.field, p.prefixDimension(), p.residualDimension(), p.cells(), state.ckks == null);
+                RecordFormat.Shape shape = RecordFormat.Shape.of(p);
+                record = RecordFormat.fromMap(
+                        value, "field [" + state.field + "]", state.ckks == null ? shape : shape.residualOptional());
             } catch (IllegalArgumentException e) {
                 throw new IllegalStateException(
                         "hit [" + hit.getId() + "] of index [" + hit.getIndex() + "]: " + e.getMessage(), e);
@@ -188,7 +189,7 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
 
     /** The per-hit field of the data node's fetch sub-phase, or an empty map. */
     private static Map<?, ?> hitInfo(SearchHit hit) {
-        DocumentField f = hit.field(EncryptedKnnRescorer.HIT_FIELD);
+        DocumentField f = hit.field(HitField.NAME);
         return f != null && f.getValue() instanceof Map<?, ?> m ? m : Map.of();
     }
 
@@ -197,9 +198,9 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
         Map<String, double[]> out = new HashMap<>();
         for (SearchHit hit : hits) {
             Map<?, ?> info = hitInfo(hit);
-            if (info.get("ciphertext") instanceof byte[] ct
-                    && info.get("batch") instanceof String batch
-                    && info.get("count") instanceof Number n) {
+            if (info.get(HitField.CIPHERTEXT.key()) instanceof byte[] ct
+                    && info.get(HitField.BATCH.key()) instanceof String batch
+                    && info.get(HitField.COUNT.key()) instanceof Number n) {
                 out.put(batch, keyHolder.decryptBatch(ct, n.intValue()));
             }
         }
@@ -214,9 +215,9 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
             EncryptedQuery query,
             Map<String, double[]> batches) {
         Map<?, ?> info = hitInfo(hit);
-        if (Boolean.TRUE.equals(info.get("probed"))
-                && info.get("batch") instanceof String batch
-                && info.get("slot") instanceof Number slot) {
+        if (Boolean.TRUE.equals(info.get(HitField.PROBED.key()))
+                && info.get(HitField.BATCH.key()) instanceof String batch
+                && info.get(HitField.SLOT.key()) instanceof Number slot) {
             double[] sums = batches.get(batch);
             if (sums == null || slot.intValue() >= sums.length) {
                 throw new IllegalStateException("hit [" + hit.getId() + "] refers to batch [" + batch
@@ -224,7 +225,7 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
             }
             return sums[slot.intValue()];
         }
-        if (info.get(EncryptedVector.KEYED_RESIDUAL) instanceof String z) {
+        if (info.get(HitField.KEYED_RESIDUAL.key()) instanceof String z) {
             EncryptedVector withZ = new EncryptedVector(
                     record.prefix(), record.nonce(), record.cell(), EncryptedVector.decodeFloats(z), record.epoch());
             return transform.residualScore(query, withZ);
@@ -239,7 +240,7 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
      */
     private void rewriteSource(
             SearchHit hit, KeyLease lease, String dropField, boolean requireNothing, boolean dropSource) {
-        hit.removeDocumentField(EncryptedKnnRescorer.HIT_FIELD);
+        hit.removeDocumentField(HitField.NAME);
         if (hit.hasSource() == false) {
             return;
         }
@@ -257,7 +258,7 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
             FieldCipher cipher = lease.fieldCipher(f);
             Object plain;
             try {
-                plain = decrypt(cipher, v, hit.getIndex());
+                plain = decrypt(cipher, v, hit.getIndex(), hit.getId());
             } catch (IllegalArgumentException e) {
                 throw new IllegalStateException(
                         "field [" + f + "] of hit [" + hit.getId() + "] in index [" + hit.getIndex()
@@ -283,10 +284,10 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
         }
     }
 
-    private static Object decrypt(FieldCipher cipher, Object v, String index) {
+    private static Object decrypt(FieldCipher cipher, Object v, String index, String id) {
         if (v instanceof String s) {
-            if (s.startsWith(FieldCipher.RANDOMIZED_PREFIX)) {
-                return cipher.decrypt(s, index);
+            if (FieldCipher.isRandomized(s)) {
+                return cipher.decrypt(s, index, id);
             }
             if (s.startsWith(FieldCipher.DETERMINISTIC_PREFIX)) {
                 return cipher.decryptDeterministic(s);
@@ -297,7 +298,7 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
             List<Object> out = new ArrayList<>(list.size());
             boolean any = false;
             for (Object o : list) {
-                Object d = decrypt(cipher, o, index);
+                Object d = decrypt(cipher, o, index, id);
                 any |= d != o;
                 out.add(d);
             }
