@@ -1,10 +1,6 @@
 package org.encryptedknn.ingest;
 
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
-import java.util.function.UnaryOperator;
-import org.encryptedknn.fields.FieldCipher;
 import org.encryptedknn.keystore.CachedModel;
 import org.encryptedknn.keystore.KeyLease;
 import org.encryptedknn.keystore.NodeKeyHolder;
@@ -35,6 +31,8 @@ import org.opensearch.ingest.Processor;
  *   <li>{@code deterministic_fields}: AES-SIV {@code ekd1:…}; equal values give equal ciphertexts, so term filters
  *       still match (through the {@code encrypted_knn_query} search processor), and the storage tier sees equality and
  *       frequency of the values.</li>
+ *   <li>A text value that already carries {@code ekr2:}, {@code ekr1:} or {@code ekd1:} is kept only if it opens under the field's key
+ *       (a randomized one for the index and _id written to); one that does not is plaintext that looks encrypted: a 400.</li>
  *   <li>{@code ignore_missing} (default false): a document without {@code field} is indexed (its text fields are
  *       still encrypted) instead of being rejected.</li>
  * </ul>
@@ -45,8 +43,7 @@ public final class EncryptedKnnIngestProcessor extends GatewayIngestProcessor {
 
     public static final String TYPE = "encrypted_knn";
 
-    private final List<String> encryptFields;
-    private final List<String> deterministicFields;
+    private final TextFields textFields;
 
     EncryptedKnnIngestProcessor(
             String tag,
@@ -54,12 +51,10 @@ public final class EncryptedKnnIngestProcessor extends GatewayIngestProcessor {
             NodeKeyHolder gateway,
             String modelId,
             String field,
-            List<String> encryptFields,
-            List<String> deterministicFields,
+            TextFields textFields,
             boolean ignoreMissing) {
         super(TYPE, tag, description, gateway, modelId, field, ignoreMissing);
-        this.encryptFields = encryptFields;
-        this.deterministicFields = deterministicFields;
+        this.textFields = textFields;
     }
 
     @Override
@@ -89,19 +84,7 @@ public final class EncryptedKnnIngestProcessor extends GatewayIngestProcessor {
 
     @Override
     void transformTextFields(IngestDocument document, KeyLease lease, Map<String, Object> updates) {
-        if (encryptFields.isEmpty() == false) {
-            String index = gateway.concreteWriteIndex(
-                    IngestSupport.metadata(document, IngestDocument.Metadata.INDEX.getFieldName()));
-            String id = documentId(document);
-            for (String f : encryptFields) {
-                FieldCipher cipher = lease.fieldCipher(f);
-                transformText(document, f, "encrypt_fields", updates, s -> cipher.encrypt(s, index, id));
-            }
-        }
-        for (String f : deterministicFields) {
-            FieldCipher cipher = lease.fieldCipher(f);
-            transformText(document, f, "deterministic_fields", updates, cipher::encryptDeterministic);
-        }
+        textFields.encrypt(document, gateway, lease, updates, documentId(document), TextFields.VERIFY);
     }
 
     /**
@@ -120,54 +103,15 @@ public final class EncryptedKnnIngestProcessor extends GatewayIngestProcessor {
         return id;
     }
 
-    /** Encrypts a string or an array of strings; values already encrypted by this plugin pass unchanged. */
-    static void transformText(
-            IngestDocument document, String f, String option, Map<String, Object> updates, UnaryOperator<String> op) {
-        Object v = document.getFieldValue(f, Object.class, true);
-        if (v == null) {
-            return;
-        }
-        if (v instanceof String s) {
-            updates.put(f, FieldCipher.isEncrypted(s) ? s : op.apply(s));
-        } else if (v instanceof List<?> list) {
-            List<String> out = new ArrayList<>(list.size());
-            for (Object o : list) {
-                if (!(o instanceof String s)) {
-                    throw new IllegalArgumentException(
-                            "field [" + f + "] (in " + option + ") must be a string or an array of strings");
-                }
-                out.add(FieldCipher.isEncrypted(s) ? s : op.apply(s));
-            }
-            updates.put(f, out);
-        } else {
-            throw new IllegalArgumentException(
-                    "field [" + f + "] (in " + option + ") must be a string or an array of strings");
-        }
-    }
-
     /** Factory; the processor needs the key only when it runs, not when the pipeline is stored. */
     public static Processor.Factory factory(NodeKeyHolder gateway) {
         return (registry, tag, description, config) -> {
             String modelId = ProcessorConfig.modelId(TYPE, tag, config);
             String field = ConfigurationUtils.readStringProperty(TYPE, tag, config, "field");
-            List<String> encrypt = ProcessorConfig.fieldNames(TYPE, tag, config, "encrypt_fields");
-            List<String> deterministic = ProcessorConfig.fieldNames(TYPE, tag, config, "deterministic_fields");
+            TextFields textFields = TextFields.read(TYPE, tag, config, field);
             boolean ignoreMissing = ConfigurationUtils.readBooleanProperty(TYPE, tag, config, "ignore_missing", false);
-            for (String f : encrypt) {
-                if (deterministic.contains(f)) {
-                    throw ConfigurationUtils.newConfigurationException(
-                            TYPE,
-                            tag,
-                            "deterministic_fields",
-                            "field [" + f + "] is also in encrypt_fields; a field is encrypted one way");
-                }
-            }
-            if (encrypt.contains(field) || deterministic.contains(field)) {
-                throw ConfigurationUtils.newConfigurationException(
-                        TYPE, tag, "field", "the vector field [" + field + "] cannot also be a text field");
-            }
             return new EncryptedKnnIngestProcessor(
-                    tag, description, gateway, modelId, field, encrypt, deterministic, ignoreMissing);
+                    tag, description, gateway, modelId, field, textFields, ignoreMissing);
         };
     }
 }

@@ -1,6 +1,5 @@
 package org.encryptedknn.ingest;
 
-import java.util.List;
 import java.util.Map;
 import org.encryptedknn.fields.FieldCipher;
 import org.encryptedknn.keystore.CachedModel;
@@ -24,13 +23,15 @@ import org.opensearch.ingest.Processor;
  *
  * <p>Optional {@code encrypt_fields} with {@code source_index}: for a {@code _reindex} into another index, re-binds the
  * AES-GCM text fields (whose associated data names the index) from {@code source_index} to the destination index.
+ * Optional {@code deterministic_fields}: AES-SIV values pass unchanged. A plaintext value in either list is encrypted
+ * (AES-GCM for the destination index, AES-SIV), never written back as it is.
  */
 public final class EncryptedKnnRekeyProcessor extends GatewayIngestProcessor {
 
     public static final String TYPE = "encrypted_knn_rekey";
 
     private final Integer toEpoch;
-    private final List<String> encryptFields;
+    private final TextFields textFields;
     private final String sourceIndex;
 
     EncryptedKnnRekeyProcessor(
@@ -41,11 +42,11 @@ public final class EncryptedKnnRekeyProcessor extends GatewayIngestProcessor {
             String field,
             Integer toEpoch,
             boolean ignoreMissing,
-            List<String> encryptFields,
+            TextFields textFields,
             String sourceIndex) {
         super(TYPE, tag, description, gateway, modelId, field, ignoreMissing);
         this.toEpoch = toEpoch;
-        this.encryptFields = encryptFields;
+        this.textFields = textFields;
         this.sourceIndex = sourceIndex;
     }
 
@@ -86,38 +87,23 @@ public final class EncryptedKnnRekeyProcessor extends GatewayIngestProcessor {
 
     @Override
     void transformTextFields(IngestDocument document, KeyLease lease, Map<String, Object> updates) {
-        if (sourceIndex != null && encryptFields.isEmpty() == false) {
-            String index = gateway.concreteWriteIndex(
-                    IngestSupport.metadata(document, IngestDocument.Metadata.INDEX.getFieldName()));
-            String id = IngestSupport.metadata(document, IngestDocument.Metadata.ID.getFieldName());
-            if (id == null) {
-                throw new IllegalArgumentException(
-                        "re-binding [encrypt_fields] needs the document _id (it is part of their associated data)");
-            }
-            for (String f : encryptFields) {
-                FieldCipher cipher = lease.fieldCipher(f);
-                EncryptedKnnIngestProcessor.transformText(document, f, "encrypt_fields", updates, s -> s);
-                Object v = updates.get(f);
-                if (v instanceof String s) {
-                    updates.put(f, rebind(cipher, s, index, id));
-                } else if (v instanceof List<?> list) {
-                    updates.put(
-                            f,
-                            list.stream()
-                                    .map(o -> rebind(cipher, (String) o, index, id))
-                                    .toList());
-                }
-            }
+        String id = IngestSupport.metadata(document, IngestDocument.Metadata.ID.getFieldName());
+        if (id == null && textFields.randomized().isEmpty() == false) {
+            throw new IllegalArgumentException(
+                    "re-binding [encrypt_fields] needs the document _id (it is part of their associated data)");
         }
+        textFields.encrypt(document, gateway, lease, updates, id, this::rebind);
     }
 
-    /** Re-encrypts a randomized value for {@code index} (v2 associated data); a v2 value already bound there stays. */
+    /**
+     * A randomized value must open for {@code source_index}; it is re-encrypted for {@code index} (v2 associated data)
+     * unless it is a v2 value already bound there.
+     */
     private String rebind(FieldCipher cipher, String value, String index, String id) {
-        if (FieldCipher.isRandomized(value) == false
-                || (value.startsWith(FieldCipher.RANDOMIZED_PREFIX) && sourceIndex.equals(index))) {
-            return value;
-        }
-        return cipher.encrypt(cipher.decrypt(value, sourceIndex, id), index, id);
+        String plaintext = cipher.decrypt(value, sourceIndex, id);
+        return value.startsWith(FieldCipher.RANDOMIZED_PREFIX) && sourceIndex.equals(index)
+                ? value
+                : cipher.encrypt(plaintext, index, id);
     }
 
     /** Factory; the processor needs the key only when it runs, not when the pipeline is stored. */
@@ -130,9 +116,9 @@ public final class EncryptedKnnRekeyProcessor extends GatewayIngestProcessor {
                 throw ConfigurationUtils.newConfigurationException(TYPE, tag, "to_epoch", "must be >= 1");
             }
             boolean ignoreMissing = ConfigurationUtils.readBooleanProperty(TYPE, tag, config, "ignore_missing", false);
-            List<String> encrypt = ProcessorConfig.fieldNames(TYPE, tag, config, "encrypt_fields");
+            TextFields textFields = TextFields.read(TYPE, tag, config, field);
             String sourceIndex = ConfigurationUtils.readOptionalStringProperty(TYPE, tag, config, "source_index");
-            if (encrypt.isEmpty() == false && sourceIndex == null) {
+            if (textFields.randomized().isEmpty() == false && sourceIndex == null) {
                 throw ConfigurationUtils.newConfigurationException(
                         TYPE,
                         tag,
@@ -140,7 +126,7 @@ public final class EncryptedKnnRekeyProcessor extends GatewayIngestProcessor {
                         "is required with encrypt_fields (the index the text fields were encrypted for)");
             }
             return new EncryptedKnnRekeyProcessor(
-                    tag, description, gateway, modelId, field, toEpoch, ignoreMissing, encrypt, sourceIndex);
+                    tag, description, gateway, modelId, field, toEpoch, ignoreMissing, textFields, sourceIndex);
         };
     }
 }

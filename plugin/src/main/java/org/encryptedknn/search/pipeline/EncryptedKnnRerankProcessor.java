@@ -51,6 +51,10 @@ import org.opensearch.search.profile.SearchProfileShardResults;
  * source filter did not ask for it.
  *
  * <p>Without {@code encrypted_knn_query} state (a search that had no plain-vector query) it only decrypts fields.
+ *
+ * <p>A scroll search passes through untouched, ciphertext and all: the searches of {@code _update_by_query},
+ * {@code _reindex} and {@code _delete_by_query} are scrolls, and a decrypted hit there would be written back in
+ * plaintext. A user's scroll therefore gets the stored records too.
  */
 public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor implements SearchResponseProcessor {
 
@@ -81,6 +85,15 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
     public SearchResponse processResponse(
             SearchRequest request, SearchResponse response, PipelineProcessingContext context) {
         Object attribute = context.getAttribute(GatewayQueryState.ATTRIBUTE);
+        if (request.scroll() != null) {
+            // A scroll reads stored documents as they are: _update_by_query, _reindex and _delete_by_query always
+            // scroll, and what they read they write back. Decrypting here would store the plaintext.
+            if (attribute instanceof GatewayQueryState state) {
+                context.setAttribute(GatewayQueryState.ATTRIBUTE, null);
+                state.close();
+            }
+            return response;
+        }
         if (attribute instanceof GatewayQueryState state) {
             context.setAttribute(GatewayQueryState.ATTRIBUTE, null);
             try {
