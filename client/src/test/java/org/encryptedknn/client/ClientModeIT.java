@@ -160,6 +160,36 @@ public class ClientModeIT {
                 System.out.printf(Locale.ROOT, "client mode, keyed: recall@10 vs exact brute force = %.3f%n", recall);
                 assertTrue("keyed recall@10 " + recall, recall >= 0.9);
 
+                // key_holder mode (the default): no rescore, no residual query; the K records come back and are
+                // scored here. Same candidates as keyed (one request, k = size = K), so the same exact top 10.
+                double keyHolderRecall = 0;
+                for (int qi = 0; qi < QUERIES; qi++) {
+                    float[] q = queries[qi];
+                    EncryptedSearch search = new EncryptedSearch(transform, FIELD, q);
+                    ObjectNode request = search.keyHolderBody(K);
+                    assertFalse(request.toString(), request.has("rescore"));
+                    List<EncryptedSearch.ExactHit> hits =
+                            search.exactRanking(node.post("/" + INDEX + "/_search", request));
+                    List<String> top = new ArrayList<>();
+                    for (EncryptedSearch.ExactHit h : hits.subList(0, TOP)) {
+                        int id = Integer.parseInt(h.id());
+                        assertEquals(
+                                "key_holder score of doc " + id,
+                                VectorTransform.similarity(q, docs[id], Space.COSINE),
+                                h.score(),
+                                SCORE_TOLERANCE);
+                        top.add(h.id());
+                    }
+                    assertEquals("query " + qi, keyedTops.get(qi), top);
+                    keyHolderRecall += recall(top, exactTop(q));
+                }
+                keyHolderRecall /= QUERIES;
+                System.out.printf(
+                        Locale.ROOT,
+                        "client mode, key_holder: recall@10 vs exact brute force = %.3f%n",
+                        keyHolderRecall);
+                assertTrue("key_holder recall@10 " + keyHolderRecall, keyHolderRecall >= 0.9);
+
                 // keyed mode with a pre-filter on a deterministic field
                 String group = messages.get(0).group();
                 EncryptedSearch filtered = new EncryptedSearch(transform, FIELD, queries[0]);
@@ -296,7 +326,7 @@ public class ClientModeIT {
         assertFalse(r.toString(), r.path("errors").asBoolean());
         assertEquals(DOCS, node.get("/" + CLI_INDEX + "/_count").path("count").asInt());
 
-        for (String mode : List.of("keyed", "ckks")) {
+        for (String mode : List.of("key_holder", "keyed_leaks_query_residuals", "ckks")) {
             for (int qi = 0; qi < 3; qi++) {
                 String out = cli(
                         0,
@@ -320,6 +350,15 @@ public class ClientModeIT {
                         requests.toString());
                 String[] lines = out.strip().split("\n");
                 assertEquals(TOP, lines.length);
+                if (mode.equals("key_holder")) { // the default sends the encrypted prefix query and nothing else
+                    List<String> logged = Files.readAllLines(requests, StandardCharsets.UTF_8);
+                    String body = OpenSearchHttp.JSON
+                            .readTree(logged.get(logged.size() - 1))
+                            .path("body")
+                            .asText();
+                    assertTrue(body, body.contains("encrypted_vector"));
+                    assertFalse(body, body.contains("rescore") || body.contains("cells"));
+                }
                 List<String> top = new ArrayList<>();
                 for (String line : lines) {
                     JsonNode hit = OpenSearchHttp.JSON.readTree(line);
@@ -350,7 +389,7 @@ public class ClientModeIT {
                     e.path("body").isNull() ? null : e.path("body").asText()));
             searches++;
         }
-        assertTrue("the search command's requests were logged: " + searches, searches >= 6);
+        assertTrue("the search command's requests were logged: " + searches, searches >= 9);
         assertNothingPlaintextSent(sent);
     }
 

@@ -55,7 +55,7 @@ public final class EncryptedKnnRescorerBuilder extends RescorerBuilder<Encrypted
         super(in);
         this.field = in.readString();
         this.mode = in.readEnum(RescoreMode.class);
-        this.query = mode == RescoreMode.KEYED ? new KeyedRescorePayload(in) : new CkksRescorePayload(in);
+        this.query = mode.readPayload(in);
     }
 
     @Override
@@ -164,10 +164,7 @@ public final class EncryptedKnnRescorerBuilder extends RescorerBuilder<Encrypted
                         DeprecationHandler.THROW_UNSUPPORTED_OPERATION,
                         query.streamInput())) {
             queryParser.nextToken();
-            if (mode == RescoreMode.CKKS) {
-                return new EncryptedKnnRescorerBuilder(field, CkksRescorePayload.fromXContent(queryParser));
-            }
-            return new EncryptedKnnRescorerBuilder(field, KeyedRescorePayload.fromXContent(queryParser));
+            return new EncryptedKnnRescorerBuilder(field, mode, mode.parsePayload(queryParser));
         }
     }
 
@@ -191,11 +188,11 @@ public final class EncryptedKnnRescorerBuilder extends RescorerBuilder<Encrypted
         switch (query) {
             case KeyedRescorePayload keyed -> {
                 keyed.validate(spec);
-                return new EncryptedKnnRescorer.Context(windowSize, spec, keyed);
+                return new EncryptedKnnRescorer.Context(windowSize, spec, new CandidateScoring.Keyed(keyed));
             }
             case CkksRescorePayload ckks -> {
                 ckks.validate(spec, windowSize);
-                return new EncryptedKnnRescorer.Context(windowSize, spec, ckks);
+                return new EncryptedKnnRescorer.Context(windowSize, spec, new CandidateScoring.Ckks(ckks));
             }
         }
     }

@@ -369,6 +369,10 @@ public final class RestModelsAction extends BaseRestHandler {
                 id,
                 model -> {
                     int first = below == null ? model.epoch() : below;
+                    if (model.parameters().firstEpoch() == model.epoch()) {
+                        throw new IllegalArgumentException("[_retire] model [" + id + "] has one live epoch ("
+                                + model.epoch() + "): nothing to retire; _rotate first, re-key, then retire");
+                    }
                     if (first <= model.parameters().firstEpoch() || first > model.epoch()) {
                         throw new IllegalArgumentException("[_retire] [below] must be in ["
                                 + (model.parameters().firstEpoch() + 1) + ", "

@@ -8,6 +8,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.encryptedknn.fields.FieldCipher;
 import org.encryptedknn.model.Space;
 import org.encryptedknn.plugin.EncryptedKnnPlugin;
@@ -27,12 +28,15 @@ import org.opensearch.core.common.bytes.BytesArray;
 import org.opensearch.core.rest.RestStatus;
 import org.opensearch.core.xcontent.MediaTypeRegistry;
 import org.opensearch.core.xcontent.NamedXContentRegistry;
+import org.opensearch.index.IndexModule;
+import org.opensearch.index.shard.SearchOperationListener;
 import org.opensearch.plugins.Plugin;
 import org.opensearch.plugins.PluginsService;
 import org.opensearch.rest.RestHandler;
 import org.opensearch.rest.RestRequest;
 import org.opensearch.search.SearchHit;
 import org.opensearch.search.builder.SearchSourceBuilder;
+import org.opensearch.search.internal.SearchContext;
 import org.opensearch.test.OpenSearchSingleNodeTestCase;
 import org.opensearch.test.rest.FakeRestChannel;
 import org.opensearch.test.rest.FakeRestRequest;
@@ -50,7 +54,22 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
 
     @Override
     protected Collection<Class<? extends Plugin>> getPlugins() {
-        return List.of(EncryptedKnnPlugin.class);
+        return List.of(EncryptedKnnPlugin.class, ShardRequests.class);
+    }
+
+    /** Records the search source of every query phase as the shard receives it: the data node's own view. */
+    public static final class ShardRequests extends Plugin {
+        static final List<SearchSourceBuilder> SEEN = new CopyOnWriteArrayList<>();
+
+        @Override
+        public void onIndexModule(IndexModule module) {
+            module.addSearchOperationListener(new SearchOperationListener() {
+                @Override
+                public void onPreQueryPhase(SearchContext context) {
+                    SEEN.add(context.request().source());
+                }
+            });
+        }
     }
 
     @Override
@@ -284,14 +303,15 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
                 .get();
     }
 
+    /** A pipeline in the default mode ({@code key_holder}: no mode given). */
     void putSearchPipeline(String id, String modelId, int probe) {
-        putSearchPipeline(id, modelId, probe, "keyed");
+        putSearchPipeline(id, modelId, probe, null);
     }
 
     void putSearchPipeline(String id, String modelId, int probe, String mode) {
         String p = "{\"request_processors\":[{\"encrypted_knn_query\":{\"model_id\":\"" + modelId
                 + "\",\"probe_cells\":" + probe
-                + ",\"mode\":\"" + mode + "\",\"deterministic_fields\":[\"sender\"]}}],"
+                + (mode == null ? "" : ",\"mode\":\"" + mode + "\"") + ",\"deterministic_fields\":[\"sender\"]}}],"
                 + "\"response_processors\":[{\"encrypted_knn_rerank\":{\"model_id\":\"" + modelId
                 + "\",\"decrypt_fields\":[\"body\",\"sender\"]}}]}";
         client().admin()
@@ -343,7 +363,19 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
         assertFalse(raw.getSourceAsString().contains("message number"));
 
         float[] q = gaussian(1, 99)[0];
+        ShardRequests.SEEN.clear();
         SearchResponse response = knn("mail", "e2e-search", q, 60, 5, null);
+        // the default mode (key_holder), from the data node's view: the encrypted prefix query and nothing else
+        assertFalse(ShardRequests.SEEN.isEmpty());
+        for (SearchSourceBuilder shard : ShardRequests.SEEN) {
+            assertTrue(
+                    shard.toString(),
+                    shard.rescores() == null || shard.rescores().isEmpty());
+            assertFalse(shard.toString(), shard.toString().contains("cells"));
+            assertFalse(shard.toString(), shard.toString().contains("\"vector\""));
+            assertTrue(shard.toString(), shard.toString().contains("encrypted_vector"));
+            assertEquals("the whole window comes back", 60, shard.size());
+        }
         assertEquals(5, response.getHits().getHits().length);
         List<Integer> truth = new ArrayList<>();
         for (int i = 0; i < docs.length; i++) {
@@ -364,6 +396,22 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
             assertTrue(src.get("embedding") instanceof Map);
         }
         assertEquals(hits[0].getScore(), response.getHits().getMaxScore(), 0f);
+
+        // the opt-in keyed mode: the data node gets the probed cells' residual queries (what the mode's name says), and
+        // the ranking is the same
+        putSearchPipeline("e2e-keyed", "e2e", 2, "keyed_leaks_query_residuals");
+        ShardRequests.SEEN.clear();
+        SearchResponse keyed = knn("mail", "e2e-keyed", q, 60, 5, null);
+        assertTrue(
+                ShardRequests.SEEN.get(0).toString(),
+                ShardRequests.SEEN.get(0).toString().contains("\"cells\""));
+        for (int r = 0; r < 5; r++) {
+            assertEquals(
+                    "keyed rank " + r,
+                    hits[r].getScore(),
+                    keyed.getHits().getHits()[r].getScore(),
+                    1e-4f);
+        }
 
         // ckks mode: the data node scores CKKS ciphertexts (this node's key), the rerank decrypts; same exact ranking.
         // 2 of 4 cells probed: hits of the other cells are scored from the z their per-hit field carries.

@@ -4,11 +4,9 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.encryptedknn.fields.FieldCipher;
-import org.encryptedknn.he.CkksKeyHolder;
 import org.encryptedknn.keystore.KeyLease;
 import org.encryptedknn.keystore.NodeKeyHolder;
 import org.encryptedknn.keystore.ProcessorConfig;
@@ -22,7 +20,6 @@ import org.encryptedknn.transform.VectorTransform;
 import org.opensearch.action.search.SearchRequest;
 import org.opensearch.action.search.SearchResponse;
 import org.opensearch.action.search.SearchResponseSections;
-import org.opensearch.common.document.DocumentField;
 import org.opensearch.common.xcontent.XContentFactory;
 import org.opensearch.common.xcontent.support.XContentMapValues;
 import org.opensearch.core.common.bytes.BytesReference;
@@ -41,9 +38,10 @@ import org.opensearch.search.profile.SearchProfileShardResults;
  * <p>With the state left by {@code encrypted_knn_query} in the same pipeline (same key generation, same query), for
  * every candidate hit it computes the exact plaintext similarity from the record in {@code _source}: the prefix term
  * by SAP-decrypting p with its nonce, the residual term ⟨H_c r_q, z⟩ under the record's own cell and epoch — exact
- * whichever cells were probed. In ckks mode the residual term of a probed hit is the data node's encrypted result,
- * decrypted here (each batch ciphertext of the hits' {@code _encrypted_knn} fields once); an unprobed hit's comes from
- * the {@code z} its field carries. Hits are re-sorted by it (ties keep the server's order), cut to the caller's
+ * whichever cells were probed ({@code key_holder}, the default, and {@code keyed_leaks_query_residuals}). In
+ * {@code ckks} mode the residual term of a probed hit is the data node's encrypted result, decrypted here (each batch
+ * ciphertext of the hits' {@code _encrypted_knn} fields once); an unprobed hit's comes from the {@code z} its field
+ * carries ({@link GatewayRescoring}). Hits are re-sorted by it (ties keep the server's order), cut to the caller's
  * {@code from}/{@code size}, and get it as {@code _score}; {@code max_score} is the best exact score. Hits without a
  * record (documents indexed without the vector, matched by another clause) follow the scored ones with their server
  * score, and so do records of a retired epoch, whose keys are no longer used. The listed fields are decrypted in
@@ -117,7 +115,7 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
         List<Scored> scored = new ArrayList<>();
         List<Scored> unscored = new ArrayList<>();
         SearchHit[] all = hits.getHits();
-        Map<String, double[]> batches = state.ckks == null ? Map.of() : decryptBatches(all, state.ckks);
+        state.rescoring.beforeScoring(all);
         for (int i = 0; i < all.length; i++) {
             SearchHit hit = all[i];
             Map<String, Object> source = hit.hasSource() ? hit.getSourceAsMap() : null;
@@ -129,7 +127,12 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
             EncryptedVector record;
             try {
                 record = Records.fromMap(
-                        value, state.field, p.prefixDimension(), p.residualDimension(), p.cells(), state.ckks == null);
+                        value,
+                        state.field,
+                        p.prefixDimension(),
+                        p.residualDimension(),
+                        p.cells(),
+                        state.rescoring.residualInSource());
             } catch (IllegalArgumentException e) {
                 throw new IllegalStateException(
                         "hit [" + hit.getId() + "] of index [" + hit.getIndex() + "]: " + e.getMessage(), e);
@@ -141,9 +144,8 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
             }
             VectorTransform transform = state.transform(record.epoch());
             EncryptedQuery query = state.queryFor(record.epoch());
-            double score = state.ckks == null
-                    ? transform.score(query, record)
-                    : transform.prefixScore(query, record) + ckksResidual(hit, record, transform, query, batches);
+            double score =
+                    transform.prefixScore(query, record) + state.rescoring.residualTerm(hit, record, transform, query);
             scored.add(new Scored(hit, score, i, true));
         }
         scored.sort(Comparator.comparingDouble(Scored::score).reversed().thenComparingInt(Scored::rank));
@@ -171,53 +173,6 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
                 hits.getCollapseField(),
                 hits.getCollapseValues());
         return replaceHits(response, reranked);
-    }
-
-    /** The per-hit field of the data node's fetch sub-phase, or an empty map. */
-    private static Map<?, ?> hitInfo(SearchHit hit) {
-        DocumentField f = hit.field(EncryptedKnnRescorer.HIT_FIELD);
-        return f != null && f.getValue() instanceof Map<?, ?> m ? m : Map.of();
-    }
-
-    /** Decrypts every batch ciphertext of the response once: batch id → the inner products of its hits. */
-    private static Map<String, double[]> decryptBatches(SearchHit[] hits, CkksKeyHolder keyHolder) {
-        Map<String, double[]> out = new HashMap<>();
-        for (SearchHit hit : hits) {
-            Map<?, ?> info = hitInfo(hit);
-            if (info.get("ciphertext") instanceof byte[] ct
-                    && info.get("batch") instanceof String batch
-                    && info.get("count") instanceof Number n) {
-                out.put(batch, keyHolder.decryptBatch(ct, n.intValue()));
-            }
-        }
-        return out;
-    }
-
-    /** ckks mode: the decrypted residual term of a probed hit, or ⟨H_c r_q, z⟩ from the z an unprobed hit carries. */
-    private static double ckksResidual(
-            SearchHit hit,
-            EncryptedVector record,
-            VectorTransform transform,
-            EncryptedQuery query,
-            Map<String, double[]> batches) {
-        Map<?, ?> info = hitInfo(hit);
-        if (Boolean.TRUE.equals(info.get("probed"))
-                && info.get("batch") instanceof String batch
-                && info.get("slot") instanceof Number slot) {
-            double[] sums = batches.get(batch);
-            if (sums == null || slot.intValue() >= sums.length) {
-                throw new IllegalStateException("hit [" + hit.getId() + "] refers to batch [" + batch
-                        + "] whose ciphertext is not in the response");
-            }
-            return sums[slot.intValue()];
-        }
-        if (info.get(EncryptedVector.KEYED_RESIDUAL) instanceof String z) {
-            EncryptedVector withZ = new EncryptedVector(
-                    record.prefix(), record.nonce(), record.cell(), EncryptedVector.decodeFloats(z), record.epoch());
-            return transform.residualScore(query, withZ);
-        }
-        throw new IllegalStateException(
-                "hit [" + hit.getId() + "] has neither an encrypted score nor z (outside the rescore window)");
     }
 
     /**
