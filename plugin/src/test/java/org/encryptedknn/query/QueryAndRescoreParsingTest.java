@@ -2,6 +2,7 @@ package org.encryptedknn.query;
 
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNotEquals;
 import static org.junit.Assert.assertNull;
 import static org.junit.Assert.assertThrows;
@@ -126,6 +127,35 @@ public class QueryAndRescoreParsingTest {
                 ParsingException.class,
                 () -> source(
                         "{\"query\":{\"encrypted_knn\":{\"embedding\":{\"encrypted_vector\":[1],\"k\":5,\"bogus\":1}}}}"));
+    }
+
+    /** Errors name the field and the problem, never the value sent (ObjectParser + RequestParsing). */
+    @Test
+    public void parseErrorsNameTheFieldNotTheValue() {
+        String pre = "{\"query\":{\"encrypted_knn\":{\"embedding\":{";
+        String secret = "0.123456789";
+        String m = messageOf(pre + "\"vector\":[" + secret + ",\"x\"],\"k\":5}}}}");
+        assertTrue(m, m.contains("[encrypted_knn] [vector] must be an array of numbers"));
+        assertFalse(m, m.contains(secret));
+        m = messageOf(pre + "\"encrypted_vector\":[1],\"k\":\"k-" + secret + "\"}}}}");
+        assertTrue(m, m.contains("[encrypted_knn] [k] must be an integer"));
+        assertFalse(m, m.contains(secret));
+        m = messageOf(pre + "\"encrypted_vector\":[1],\"k\":5,\"boost\":\"b-" + secret + "\"}}}}");
+        assertTrue(m, m.contains("boost"));
+        assertFalse(m, m.contains(secret));
+        m = messageOf(pre + "\"encrypted_vector\":[1],\"k\":5,\"model_id\":{\"x\":" + secret + "}}}}}");
+        assertTrue(m, m.contains("model_id"));
+        assertFalse(m, m.contains(secret));
+        m = messageOf(pre + "\"encrypted_vector\":[1],\"k\":5,\"bogus\":" + secret + "}}}}");
+        assertTrue(m, m.contains("unknown field [bogus]"));
+        assertFalse(m, m.contains(secret));
+        m = messageOf("{\"rescore\":{\"encrypted_knn\":{\"field\":\"embedding\",\"mode\":\"m-" + secret
+                + "\",\"query\":{\"prefix\":[1]}}}}");
+        assertTrue(m, m.contains("[keyed] or [ckks]"));
+        assertFalse(m, m.contains(secret));
+        m = messageOf("{\"rescore\":{\"encrypted_knn\":{\"field\":\"embedding\",\"x\":" + secret + "}}}");
+        assertTrue(m, m.contains("unknown field [x]"));
+        assertFalse(m, m.contains(secret));
     }
 
     @Test
