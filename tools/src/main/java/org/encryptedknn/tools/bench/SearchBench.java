@@ -12,6 +12,7 @@ import org.encryptedknn.client.EncryptedSearch;
 import org.encryptedknn.client.ExactSearch;
 import org.encryptedknn.client.Indices;
 import org.encryptedknn.client.OpenSearchHttp;
+import org.encryptedknn.client.cli.Options;
 import org.encryptedknn.corpus.EmbeddedCorpus;
 import org.encryptedknn.keys.KeyDerivation;
 import org.encryptedknn.keys.MasterKey;
@@ -41,15 +42,15 @@ public final class SearchBench {
     public static final int TOP = 10;
 
     public static void main(String[] args) throws Exception {
-        Args a = new Args(args);
+        Options a = Options.lenient("SearchBench", args);
         String url = a.get("--url", "http://127.0.0.1:9200");
-        int k = a.getInt("--k", 100);
-        int cells = a.getInt("--cells", 64);
-        int probe = a.getInt("--probe", 8);
+        int k = a.integer("--k", 100);
+        int cells = a.integer("--cells", 64);
+        int probe = a.integer("--probe", 8);
         int[] sizes = Arrays.stream(a.get("--sizes", Integer.toString(k)).split(","))
                 .mapToInt(Integer::parseInt)
                 .toArray();
-        double beta = a.getDouble("--beta", ModelParameters.DEFAULT_BETA);
+        double beta = a.number("--beta", ModelParameters.DEFAULT_BETA);
 
         Workload workload = Workload.load(a);
         float[][] vectors = workload.vectors();
@@ -316,9 +317,9 @@ public final class SearchBench {
      * {@code --queries} (default 200). Prints a one-line summary.
      */
     public record Workload(float[][] vectors, float[][] queries, int dimension) {
-        public static Workload load(Args a) {
-            int docs = a.getInt("--docs", 0);
-            int queryCount = a.getInt("--queries", 200);
+        public static Workload load(Options a) {
+            int docs = a.integer("--docs", 0);
+            int queryCount = a.integer("--queries", 200);
             EmbeddedCorpus corpus = EmbeddedCorpus.load(docs <= 0 ? 0 : docs + queryCount);
             EmbeddedCorpus.Split split = corpus.split(corpus.size() - queryCount, queryCount);
             Workload w = new Workload(split.index().vectors(), split.queries().vectors(), corpus.dimension());
@@ -330,32 +331,6 @@ public final class SearchBench {
                     w.dimension,
                     corpus.modelName());
             return w;
-        }
-    }
-
-    /** --name value command-line arguments. */
-    public static final class Args {
-        private final String[] args;
-
-        public Args(String[] args) {
-            this.args = args;
-        }
-
-        public String get(String name, String fallback) {
-            for (int i = 0; i < args.length - 1; i++) {
-                if (args[i].equals(name)) {
-                    return args[i + 1];
-                }
-            }
-            return fallback;
-        }
-
-        public int getInt(String name, int fallback) {
-            return Integer.parseInt(get(name, Integer.toString(fallback)));
-        }
-
-        public double getDouble(String name, double fallback) {
-            return Double.parseDouble(get(name, Double.toString(fallback)));
         }
     }
 }
