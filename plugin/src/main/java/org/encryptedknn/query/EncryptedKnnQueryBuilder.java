@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import java.util.function.BiConsumer;
 import org.apache.lucene.document.IntField;
 import org.apache.lucene.index.FieldInfo;
 import org.apache.lucene.index.IndexReader;
@@ -261,28 +262,25 @@ public final class EncryptedKnnQueryBuilder extends AbstractQueryBuilder<Encrypt
     private static final ObjectParser<ParsedFields, Void> PARSER = new ObjectParser<>(NAME, ParsedFields::new);
 
     static {
-        PARSER.declareField(
-                (p, v) -> p.encryptedVector = v,
-                (x, c) -> parseFloats(x, "encrypted_vector"),
-                ENCRYPTED_VECTOR,
-                ObjectParser.ValueType.FLOAT_ARRAY);
-        PARSER.declareField(
-                (p, v) -> p.plainVector = v,
-                (x, c) -> parseFloats(x, "vector"),
-                VECTOR,
-                ObjectParser.ValueType.FLOAT_ARRAY);
-        PARSER.declareField((p, v) -> p.k = v, (x, c) -> parseInt(x, "k"), K, ObjectParser.ValueType.INT);
-        PARSER.declareField(
-                (p, v) -> p.numCandidates = v,
-                (x, c) -> parseInt(x, "num_candidates"),
-                NUM_CANDIDATES,
-                ObjectParser.ValueType.INT);
+        declareFloats((p, v) -> p.encryptedVector = v, ENCRYPTED_VECTOR);
+        declareFloats((p, v) -> p.plainVector = v, VECTOR);
+        declareInt((p, v) -> p.k = v, K);
+        declareInt((p, v) -> p.numCandidates = v, NUM_CANDIDATES);
+        declareInt((p, v) -> p.epoch = v, EPOCH);
         PARSER.declareField(
                 (p, v) -> p.filter = v, (x, c) -> parseInnerQueryBuilder(x), FILTER, ObjectParser.ValueType.OBJECT);
         PARSER.declareString((p, v) -> p.modelId = v, MODEL_ID);
-        PARSER.declareField((p, v) -> p.epoch = v, (x, c) -> parseInt(x, "epoch"), EPOCH, ObjectParser.ValueType.INT);
         PARSER.declareFloat((p, v) -> p.boost = v, BOOST_FIELD);
         PARSER.declareString((p, v) -> p.queryName = v, NAME_FIELD);
+    }
+
+    private static void declareFloats(BiConsumer<ParsedFields, float[]> setter, ParseField field) {
+        PARSER.declareField(
+                setter, (x, c) -> parseFloats(x, field.getPreferredName()), field, ObjectParser.ValueType.FLOAT_ARRAY);
+    }
+
+    private static void declareInt(BiConsumer<ParsedFields, Integer> setter, ParseField field) {
+        PARSER.declareField(setter, (x, c) -> parseInt(x, field.getPreferredName()), field, ObjectParser.ValueType.INT);
     }
 
     /** {@code {"<field>": {…}}}: the field name by hand (as OpenSearch's field queries do), its object by {@link #PARSER}. */

@@ -24,16 +24,28 @@ import org.encryptedknn.stats.PluginStats;
  */
 public abstract sealed class CandidateScoring permits CandidateScoring.Keyed, CandidateScoring.Ckks {
 
+    private final RescorePayload<?> payload;
+    private final String modeName;
+
+    CandidateScoring(RescorePayload<?> payload, String modeName) {
+        this.payload = payload;
+        this.modeName = modeName;
+    }
+
     /** One candidate's residual term as this node computes it ({@code 0} when it does not). */
     record Residual(boolean probed, double term) {}
 
     static final Residual UNPROBED = new Residual(false, 0);
 
     /** The request's payload: the scaled prefix query, the cells, the epoch. */
-    abstract RescorePayload<?> payload();
+    RescorePayload<?> payload() {
+        return payload;
+    }
 
     /** For explanations: {@code keyed} or {@code ckks}. */
-    abstract String modeName();
+    String modeName() {
+        return modeName;
+    }
 
     /** The residual part of a candidate's score, from its {@code ._residual} record of the query's epoch. */
     abstract Residual residual(BytesRef record);
@@ -72,17 +84,8 @@ public abstract sealed class CandidateScoring permits CandidateScoring.Keyed, Ca
         private final KeyedRescorePayload query;
 
         Keyed(KeyedRescorePayload query) {
+            super(query, "keyed");
             this.query = query;
-        }
-
-        @Override
-        KeyedRescorePayload payload() {
-            return query;
-        }
-
-        @Override
-        String modeName() {
-            return "keyed";
         }
 
         @Override
@@ -126,17 +129,8 @@ public abstract sealed class CandidateScoring permits CandidateScoring.Keyed, Ca
         private final CkksRescorePayload query;
 
         Ckks(CkksRescorePayload query) {
+            super(query, "ckks");
             this.query = query;
-        }
-
-        @Override
-        CkksRescorePayload payload() {
-            return query;
-        }
-
-        @Override
-        String modeName() {
-            return "ckks";
         }
 
         @Override

@@ -2,7 +2,9 @@ package org.encryptedknn.rescore;
 
 import java.io.IOException;
 import java.util.Locale;
+import org.opensearch.common.CheckedFunction;
 import org.opensearch.core.common.io.stream.StreamInput;
+import org.opensearch.core.common.io.stream.Writeable;
 import org.opensearch.core.xcontent.XContentParser;
 
 /**
@@ -18,34 +20,28 @@ import org.opensearch.core.xcontent.XContentParser;
  * </ul>
  */
 public enum RescoreMode {
-    KEYED {
-        @Override
-        RescorePayload<?> readPayload(StreamInput in) throws IOException {
-            return new KeyedRescorePayload(in);
-        }
+    KEYED(KeyedRescorePayload::new, KeyedRescorePayload::fromXContent),
+    CKKS(CkksRescorePayload::new, CkksRescorePayload::fromXContent);
 
-        @Override
-        RescorePayload<?> parsePayload(XContentParser parser) throws IOException {
-            return KeyedRescorePayload.fromXContent(parser);
-        }
-    },
-    CKKS {
-        @Override
-        RescorePayload<?> readPayload(StreamInput in) throws IOException {
-            return new CkksRescorePayload(in);
-        }
+    private final Writeable.Reader<? extends RescorePayload<?>> reader;
+    private final CheckedFunction<XContentParser, ? extends RescorePayload<?>, IOException> parser;
 
-        @Override
-        RescorePayload<?> parsePayload(XContentParser parser) throws IOException {
-            return CkksRescorePayload.fromXContent(parser);
-        }
-    };
+    RescoreMode(
+            Writeable.Reader<? extends RescorePayload<?>> reader,
+            CheckedFunction<XContentParser, ? extends RescorePayload<?>, IOException> parser) {
+        this.reader = reader;
+        this.parser = parser;
+    }
 
     /** This mode's payload from another node's bytes. */
-    abstract RescorePayload<?> readPayload(StreamInput in) throws IOException;
+    RescorePayload<?> readPayload(StreamInput in) throws IOException {
+        return reader.read(in);
+    }
 
     /** This mode's payload from the {@code query} object at the parser's current token. */
-    abstract RescorePayload<?> parsePayload(XContentParser parser) throws IOException;
+    RescorePayload<?> parsePayload(XContentParser xContent) throws IOException {
+        return parser.apply(xContent);
+    }
 
     public String wireName() {
         return name().toLowerCase(Locale.ROOT);

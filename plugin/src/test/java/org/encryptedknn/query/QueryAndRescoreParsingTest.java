@@ -132,30 +132,23 @@ public class QueryAndRescoreParsingTest {
     /** Errors name the field and the problem, never the value sent (ObjectParser + RequestParsing). */
     @Test
     public void parseErrorsNameTheFieldNotTheValue() {
-        String pre = "{\"query\":{\"encrypted_knn\":{\"embedding\":{";
         String secret = "0.123456789";
-        String m = messageOf(pre + "\"vector\":[" + secret + ",\"x\"],\"k\":5}}}}");
-        assertTrue(m, m.contains("[encrypted_knn] [vector] must be an array of numbers"));
-        assertFalse(m, m.contains(secret));
-        m = messageOf(pre + "\"encrypted_vector\":[1],\"k\":\"k-" + secret + "\"}}}}");
-        assertTrue(m, m.contains("[encrypted_knn] [k] must be an integer"));
-        assertFalse(m, m.contains(secret));
-        m = messageOf(pre + "\"encrypted_vector\":[1],\"k\":5,\"boost\":\"b-" + secret + "\"}}}}");
-        assertTrue(m, m.contains("boost"));
-        assertFalse(m, m.contains(secret));
-        m = messageOf(pre + "\"encrypted_vector\":[1],\"k\":5,\"model_id\":{\"x\":" + secret + "}}}}}");
-        assertTrue(m, m.contains("model_id"));
-        assertFalse(m, m.contains(secret));
-        m = messageOf(pre + "\"encrypted_vector\":[1],\"k\":5,\"bogus\":" + secret + "}}}}");
-        assertTrue(m, m.contains("unknown field [bogus]"));
-        assertFalse(m, m.contains(secret));
-        m = messageOf("{\"rescore\":{\"encrypted_knn\":{\"field\":\"embedding\",\"mode\":\"m-" + secret
-                + "\",\"query\":{\"prefix\":[1]}}}}");
-        assertTrue(m, m.contains("[keyed] or [ckks]"));
-        assertFalse(m, m.contains(secret));
-        m = messageOf("{\"rescore\":{\"encrypted_knn\":{\"field\":\"embedding\",\"x\":" + secret + "}}}");
-        assertTrue(m, m.contains("unknown field [x]"));
-        assertFalse(m, m.contains(secret));
+        String query = "{\"query\":{\"encrypted_knn\":{\"embedding\":{%s}}}}";
+        String rescore = "{\"rescore\":{\"encrypted_knn\":{\"field\":\"embedding\",%s}}}";
+        String[][] cases = {
+            {query, "\"vector\":[S,\"x\"],\"k\":5", "[encrypted_knn] [vector] must be an array of numbers"},
+            {query, "\"encrypted_vector\":[1],\"k\":\"kS\"", "[encrypted_knn] [k] must be an integer"},
+            {query, "\"encrypted_vector\":[1],\"k\":5,\"boost\":\"bS\"", "boost"},
+            {query, "\"encrypted_vector\":[1],\"k\":5,\"model_id\":{\"x\":S}", "model_id"},
+            {query, "\"encrypted_vector\":[1],\"k\":5,\"bogus\":S", "unknown field [bogus]"},
+            {rescore, "\"mode\":\"mS\",\"query\":{\"prefix\":[1]}", "[keyed] or [ckks]"},
+            {rescore, "\"x\":S", "unknown field [x]"},
+        };
+        for (String[] c : cases) {
+            String m = messageOf(String.format(java.util.Locale.ROOT, c[0], c[1].replace("S", secret)));
+            assertTrue(m, m.contains(c[2]));
+            assertFalse(m, m.contains(secret));
+        }
     }
 
     @Test

@@ -199,7 +199,7 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
         }
         int from = Math.max(0, source.from());
         int size = source.size() < 0 ? DEFAULT_SIZE : source.size();
-        GatewayRescoring rescoring = GatewayRescoring.forSearch(mode, ckks, m.parameters());
+        GatewayRescoring rescoring = GatewayRescoring.forSearch(mode, field, probeCells, ckks, m.parameters());
         GatewayQueryState state = new GatewayQueryState(
                 lease, model, field, query, vector, from, size, vectorRequested, sourceDisabled, rescoring);
         boolean stored = false;
@@ -228,7 +228,7 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
             // 2. what the mode adds for the current epoch's window (key_holder: nothing); hits of older epochs get
             // their exact score from encrypted_knn_rerank, which sees them all
             int window = epochs * knn.k();
-            boolean residualInSource = rescoring.addToRequest(source, field, query, transform, probeCells, window);
+            boolean residualInSource = rescoring.addToRequest(source, query, transform, window);
 
             // 3. every epoch's candidates come back, from 0; the vector must be in _source
             source.from(0);

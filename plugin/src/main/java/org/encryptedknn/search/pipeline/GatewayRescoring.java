@@ -26,25 +26,36 @@ import org.opensearch.search.builder.SearchSourceBuilder;
  */
 abstract sealed class GatewayRescoring {
 
-    static GatewayRescoring forSearch(SearchMode mode, GatewayCkks ckks, ModelParameters parameters) {
+    /** The vector field searched, and how many cells' residual queries the rescore modes send. */
+    final String field;
+
+    final int probeCells;
+
+    GatewayRescoring(String field, int probeCells) {
+        this.field = field;
+        this.probeCells = probeCells;
+    }
+
+    static GatewayRescoring forSearch(
+            SearchMode mode, String field, int probeCells, GatewayCkks ckks, ModelParameters parameters) {
         return switch (mode) {
-            case KEY_HOLDER -> new KeyHolder();
-            case KEYED_LEAKS_QUERY_RESIDUALS -> new Keyed();
-            case CKKS -> new Ckks(ckks.keyHolder(CkksParameters.forResidualLength(parameters.residualDimension())));
+            case KEY_HOLDER -> new KeyHolder(field);
+            case KEYED_LEAKS_QUERY_RESIDUALS -> new Keyed(field, probeCells);
+            case CKKS ->
+                new Ckks(
+                        field,
+                        probeCells,
+                        ckks.keyHolder(CkksParameters.forResidualLength(parameters.residualDimension())));
         };
     }
 
     /**
      * Adds what this mode sends besides the stage-1 query ({@code window} = the candidates to score) and returns
-     * whether the request must keep {@code z} in the hits' {@code _source}.
+     * whether the request must keep {@code z} in the hits' {@code _source}. The base sends nothing.
      */
-    abstract boolean addToRequest(
-            SearchSourceBuilder source,
-            String field,
-            EncryptedQuery query,
-            VectorTransform transform,
-            int probeCells,
-            int window);
+    boolean addToRequest(SearchSourceBuilder source, EncryptedQuery query, VectorTransform transform, int window) {
+        return true;
+    }
 
     /** Called once with the response's hits before {@link #residualTerm} (ckks decrypts its batches here). */
     void beforeScoring(SearchHit[] hits) {}
@@ -61,28 +72,20 @@ abstract sealed class GatewayRescoring {
 
     /** The data node gets the encrypted prefix query only; every hit is scored here from the z of its record. */
     static final class KeyHolder extends GatewayRescoring {
-        @Override
-        boolean addToRequest(
-                SearchSourceBuilder source,
-                String field,
-                EncryptedQuery query,
-                VectorTransform transform,
-                int probeCells,
-                int window) {
-            return true;
+        KeyHolder(String field) {
+            super(field, 0);
         }
     }
 
     /** Adds the {@code encrypted_knn} rescore of the window with the probed cells' residual queries. */
     abstract static sealed class WithRescore extends GatewayRescoring {
+        WithRescore(String field, int probeCells) {
+            super(field, probeCells);
+        }
+
         @Override
         final boolean addToRequest(
-                SearchSourceBuilder source,
-                String field,
-                EncryptedQuery query,
-                VectorTransform transform,
-                int probeCells,
-                int window) {
+                SearchSourceBuilder source, EncryptedQuery query, VectorTransform transform, int window) {
             double s2 = transform.sap().scale() * transform.sap().scale();
             float[] p = query.prefix();
             float[] scaled = new float[p.length];
@@ -93,21 +96,23 @@ abstract sealed class GatewayRescoring {
             for (int c : transform.probeCells(query, probeCells)) {
                 cells.put(c, transform.keyedResidualQuery(query, c));
             }
-            EncryptedKnnRescorerBuilder rescore = rescorer(field, scaled, cells, query.epoch());
+            EncryptedKnnRescorerBuilder rescore = rescorer(scaled, cells, query.epoch());
             rescore.windowSize(window);
             source.addRescorer(rescore);
             return residualInSource();
         }
 
-        abstract EncryptedKnnRescorerBuilder rescorer(
-                String field, float[] scaledPrefix, Map<Integer, float[]> cells, int epoch);
+        abstract EncryptedKnnRescorerBuilder rescorer(float[] scaledPrefix, Map<Integer, float[]> cells, int epoch);
     }
 
     /** The residual queries travel in clear; the data node orders the window by exact scores. */
     static final class Keyed extends WithRescore {
+        Keyed(String field, int probeCells) {
+            super(field, probeCells);
+        }
+
         @Override
-        EncryptedKnnRescorerBuilder rescorer(
-                String field, float[] scaledPrefix, Map<Integer, float[]> cells, int epoch) {
+        EncryptedKnnRescorerBuilder rescorer(float[] scaledPrefix, Map<Integer, float[]> cells, int epoch) {
             return new EncryptedKnnRescorerBuilder(field, new KeyedRescorePayload(scaledPrefix, cells, epoch));
         }
     }
@@ -117,13 +122,13 @@ abstract sealed class GatewayRescoring {
         private final CkksKeyHolder keys;
         private final Map<String, double[]> batches = new HashMap<>();
 
-        Ckks(CkksKeyHolder keys) {
+        Ckks(String field, int probeCells, CkksKeyHolder keys) {
+            super(field, probeCells);
             this.keys = keys;
         }
 
         @Override
-        EncryptedKnnRescorerBuilder rescorer(
-                String field, float[] scaledPrefix, Map<Integer, float[]> cells, int epoch) {
+        EncryptedKnnRescorerBuilder rescorer(float[] scaledPrefix, Map<Integer, float[]> cells, int epoch) {
             Map<Integer, byte[]> ciphertexts = new LinkedHashMap<>();
             for (Map.Entry<Integer, float[]> e : cells.entrySet()) {
                 ciphertexts.put(e.getKey(), keys.encryptQuery(e.getValue()));
