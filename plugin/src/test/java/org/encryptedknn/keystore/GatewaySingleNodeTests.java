@@ -542,6 +542,32 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
         }
     }
 
+    /** What a _reindex without the re-key processor's source_index leaves: a 400 naming the field, not a 500. */
+    public void testFieldCopiedWithoutRebindingIsA400() throws Exception {
+        createModel("copy", 4, gaussian(200, 21));
+        putIngestPipeline("copy-ingest", "copy");
+        putSearchPipeline("copy-search", "copy", 2);
+        createIndex("copy-a", "copy", 4, "copy-ingest");
+        createIndex("copy-b", "copy", 4, "_none");
+        client().prepareIndex("copy-a")
+                .setId("1")
+                .setSource(doc(gaussian(1, 22)[0], 1), XContentType.JSON)
+                .setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE)
+                .get();
+        String stored = client().prepareGet("copy-a", "1").get().getSourceAsString(); // body bound to copy-a
+        client().prepareIndex("copy-b")
+                .setId("1")
+                .setSource(stored, XContentType.JSON)
+                .setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE)
+                .get();
+        Exception e =
+                expectThrows(Exception.class, () -> knn("copy-b", "copy-search", gaussian(1, 23)[0], 10, 5, null));
+        assertEquals(allMessages(e), RestStatus.BAD_REQUEST, ExceptionsHelper.status(e));
+        assertTrue(
+                allMessages(e),
+                allMessages(e).contains("field [body] of hit [1] in index [copy-b] cannot be decrypted"));
+    }
+
     public void testIngestValidationIndexesNothing() throws Exception {
         createModel("val", 4, gaussian(100, 5));
         putIngestPipeline("val-ingest", "val");

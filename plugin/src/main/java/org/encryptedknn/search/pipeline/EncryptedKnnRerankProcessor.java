@@ -201,7 +201,9 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
             try {
                 plain = decrypt(cipher, v, hit.getIndex());
             } catch (IllegalArgumentException e) {
-                throw new IllegalStateException(
+                // a 400 naming the field: the request asked to decrypt a field that this index holds under another
+                // binding (a copy made without the re-key processor's source_index), not a node failure
+                throw new IllegalArgumentException(
                         "field [" + f + "] of hit [" + hit.getId() + "] in index [" + hit.getIndex()
                                 + "] cannot be decrypted: " + e.getMessage()
                                 + " (written under another master key, or encrypted for another index and copied without the re-key processor's source_index)",
