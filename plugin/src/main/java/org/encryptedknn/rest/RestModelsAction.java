@@ -15,11 +15,14 @@ import org.encryptedknn.model.ModelFitter;
 import org.encryptedknn.model.ModelMetadata;
 import org.encryptedknn.model.ModelParameters;
 import org.encryptedknn.model.Space;
+import org.encryptedknn.xcontent.RequestParsing;
 import org.opensearch.common.xcontent.XContentHelper;
 import org.opensearch.common.xcontent.json.JsonXContent;
+import org.opensearch.core.ParseField;
 import org.opensearch.core.action.ActionListener;
 import org.opensearch.core.common.bytes.BytesArray;
 import org.opensearch.core.rest.RestStatus;
+import org.opensearch.core.xcontent.ObjectParser;
 import org.opensearch.core.xcontent.XContentBuilder;
 import org.opensearch.core.xcontent.XContentParser;
 import org.opensearch.rest.BaseRestHandler;
@@ -47,9 +50,6 @@ import org.opensearch.transport.client.node.NodeClient;
 public final class RestModelsAction extends BaseRestHandler {
 
     public static final String BASE = "/_plugins/encrypted_knn/models";
-    static final List<String> BODY_FIELDS =
-            List.of("dimension", "space", "prefix_dimension", "cells", "beta", "training_vectors");
-
     private final NodeKeyHolder gateway;
 
     public RestModelsAction(NodeKeyHolder gateway) {
@@ -160,6 +160,60 @@ public final class RestModelsAction extends BaseRestHandler {
     /** The parsed PUT body. */
     record FitRequest(ModelParameters parameters, float[][] vectors) {
 
+        /** The body's fields while it is parsed. */
+        private static final class Body {
+            Integer dimension;
+            String space;
+            Integer prefix;
+            Integer cells;
+            Double beta;
+            List<float[]> vectors;
+        }
+
+        private static final ObjectParser<Body, Void> BODY = new ObjectParser<>("model", Body::new);
+
+        static {
+            BODY.declareField(
+                    (b, v) -> b.dimension = v,
+                    (x, c) -> integer(x, "dimension"),
+                    new ParseField("dimension"),
+                    ObjectParser.ValueType.VALUE);
+            BODY.declareField(
+                    (b, v) -> b.space = v,
+                    (x, c) -> {
+                        if (x.currentToken() != XContentParser.Token.VALUE_STRING) {
+                            throw RequestParsing.bad("[space] must be a string: cosine or inner_product");
+                        }
+                        return x.text();
+                    },
+                    new ParseField("space"),
+                    ObjectParser.ValueType.VALUE);
+            BODY.declareField(
+                    (b, v) -> b.prefix = v,
+                    (x, c) -> integer(x, "prefix_dimension"),
+                    new ParseField("prefix_dimension"),
+                    ObjectParser.ValueType.VALUE);
+            BODY.declareField(
+                    (b, v) -> b.cells = v,
+                    (x, c) -> integer(x, "cells"),
+                    new ParseField("cells"),
+                    ObjectParser.ValueType.VALUE);
+            BODY.declareField(
+                    (b, v) -> b.beta = v,
+                    (x, c) -> {
+                        if (x.currentToken() != XContentParser.Token.VALUE_NUMBER) {
+                            throw RequestParsing.bad("[beta] must be a number");
+                        }
+                        return x.doubleValue();
+                    },
+                    new ParseField("beta"),
+                    ObjectParser.ValueType.VALUE);
+            BODY.declareField(
+                    (x, b, c) -> b.vectors = vectors(x, b.dimension),
+                    new ParseField("training_vectors"),
+                    ObjectParser.ValueType.VALUE_ARRAY);
+        }
+
         static FitRequest parse(XContentParser parser) throws IOException {
             if (parser.currentToken() == null) {
                 parser.nextToken();
@@ -167,41 +221,13 @@ public final class RestModelsAction extends BaseRestHandler {
             if (parser.currentToken() != XContentParser.Token.START_OBJECT) {
                 throw new IllegalArgumentException("request body must be a JSON object");
             }
-            Integer dimension = null;
-            String space = null;
-            Integer prefix = null;
-            Integer cells = null;
-            Double beta = null;
-            List<float[]> vectors = null;
-            XContentParser.Token token;
-            while ((token = parser.nextToken()) != XContentParser.Token.END_OBJECT) {
-                if (token != XContentParser.Token.FIELD_NAME) {
-                    throw new IllegalArgumentException("malformed request body");
-                }
-                String key = parser.currentName();
-                token = parser.nextToken();
-                switch (key) {
-                    case "dimension" -> dimension = integer(parser, key);
-                    case "space" -> {
-                        if (token != XContentParser.Token.VALUE_STRING) {
-                            throw new IllegalArgumentException("[space] must be a string: cosine or inner_product");
-                        }
-                        space = parser.text();
-                    }
-                    case "prefix_dimension" -> prefix = integer(parser, key);
-                    case "cells" -> cells = integer(parser, key);
-                    case "beta" -> {
-                        if (token != XContentParser.Token.VALUE_NUMBER) {
-                            throw new IllegalArgumentException("[beta] must be a number");
-                        }
-                        beta = parser.doubleValue();
-                    }
-                    case "training_vectors" -> vectors = vectors(parser, dimension);
-                    default ->
-                        throw new IllegalArgumentException(
-                                "unknown field [" + key + "]; supported: " + String.join(", ", BODY_FIELDS));
-                }
-            }
+            Body body = RequestParsing.parse(BODY, parser, new Body(), null);
+            Integer dimension = body.dimension;
+            String space = body.space;
+            Integer prefix = body.prefix;
+            Integer cells = body.cells;
+            Double beta = body.beta;
+            List<float[]> vectors = body.vectors;
             if (dimension == null) {
                 throw new IllegalArgumentException("[dimension] is required");
             }
@@ -234,25 +260,25 @@ public final class RestModelsAction extends BaseRestHandler {
             if (parser.currentToken() != XContentParser.Token.VALUE_NUMBER
                     || (parser.numberType() != XContentParser.NumberType.INT
                             && parser.numberType() != XContentParser.NumberType.LONG)) {
-                throw new IllegalArgumentException("[" + key + "] must be an integer");
+                throw RequestParsing.bad("[" + key + "] must be an integer");
             }
             long v = parser.longValue();
             if (v < Integer.MIN_VALUE || v > Integer.MAX_VALUE) {
-                throw new IllegalArgumentException("[" + key + "] is out of range");
+                throw RequestParsing.bad("[" + key + "] is out of range");
             }
             return (int) v;
         }
 
         private static List<float[]> vectors(XContentParser parser, Integer dimension) throws IOException {
             if (parser.currentToken() != XContentParser.Token.START_ARRAY) {
-                throw new IllegalArgumentException("[training_vectors] must be an array of arrays of numbers");
+                throw RequestParsing.bad("[training_vectors] must be an array of arrays of numbers");
             }
             List<float[]> out = new ArrayList<>();
             XContentParser.Token token;
             while ((token = parser.nextToken()) != XContentParser.Token.END_ARRAY) {
                 int i = out.size();
                 if (token != XContentParser.Token.START_ARRAY) {
-                    throw new IllegalArgumentException("training_vectors[" + i + "] must be an array of numbers");
+                    throw RequestParsing.bad("training_vectors[" + i + "] must be an array of numbers");
                 }
                 // [dimension] is validated after parsing; here it is only a capacity hint and may be anything.
                 float[] row = new float
@@ -260,15 +286,15 @@ public final class RestModelsAction extends BaseRestHandler {
                 int n = 0;
                 while ((token = parser.nextToken()) != XContentParser.Token.END_ARRAY) {
                     if (token != XContentParser.Token.VALUE_NUMBER) {
-                        throw new IllegalArgumentException("training_vectors[" + i + "][" + n + "] must be a number");
+                        throw RequestParsing.bad("training_vectors[" + i + "][" + n + "] must be a number");
                     }
                     if (n >= ModelParameters.MAX_DIMENSION) {
-                        throw new IllegalArgumentException(
+                        throw RequestParsing.bad(
                                 "training_vectors[" + i + "] is longer than " + ModelParameters.MAX_DIMENSION);
                     }
                     float f = parser.floatValue();
                     if (Float.isFinite(f) == false) {
-                        throw new IllegalArgumentException(
+                        throw RequestParsing.bad(
                                 "training_vectors[" + i + "][" + n + "] is not a finite float32 (NaN or infinite)");
                     }
                     if (n == row.length) {
