@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BiConsumer;
 import java.util.function.UnaryOperator;
 import org.encryptedknn.keystore.KeyLease;
 import org.encryptedknn.keystore.KeystoreSettings;
@@ -173,45 +174,38 @@ public final class RestModelsAction extends BaseRestHandler {
         private static final ObjectParser<Body, Void> BODY = new ObjectParser<>("model", Body::new);
 
         static {
+            declareInteger((b, v) -> b.dimension = v, "dimension");
+            declareInteger((b, v) -> b.prefix = v, "prefix_dimension");
+            declareInteger((b, v) -> b.cells = v, "cells");
             BODY.declareField(
-                    (b, v) -> b.dimension = v,
-                    (x, c) -> integer(x, "dimension"),
-                    new ParseField("dimension"),
-                    ObjectParser.ValueType.VALUE);
-            BODY.declareField(
-                    (b, v) -> b.space = v,
-                    (x, c) -> {
-                        if (x.currentToken() != XContentParser.Token.VALUE_STRING) {
-                            throw RequestParsing.bad("[space] must be a string: cosine or inner_product");
-                        }
-                        return x.text();
-                    },
+                    (x, b, c) -> b.space = scalar(
+                                    x,
+                                    XContentParser.Token.VALUE_STRING,
+                                    "[space] must be a string: cosine or inner_product")
+                            .text(),
                     new ParseField("space"),
                     ObjectParser.ValueType.VALUE);
             BODY.declareField(
-                    (b, v) -> b.prefix = v,
-                    (x, c) -> integer(x, "prefix_dimension"),
-                    new ParseField("prefix_dimension"),
-                    ObjectParser.ValueType.VALUE);
-            BODY.declareField(
-                    (b, v) -> b.cells = v,
-                    (x, c) -> integer(x, "cells"),
-                    new ParseField("cells"),
-                    ObjectParser.ValueType.VALUE);
-            BODY.declareField(
-                    (b, v) -> b.beta = v,
-                    (x, c) -> {
-                        if (x.currentToken() != XContentParser.Token.VALUE_NUMBER) {
-                            throw RequestParsing.bad("[beta] must be a number");
-                        }
-                        return x.doubleValue();
-                    },
+                    (x, b, c) -> b.beta = scalar(x, XContentParser.Token.VALUE_NUMBER, "[beta] must be a number")
+                            .doubleValue(),
                     new ParseField("beta"),
                     ObjectParser.ValueType.VALUE);
             BODY.declareField(
                     (x, b, c) -> b.vectors = vectors(x, b.dimension),
                     new ParseField("training_vectors"),
                     ObjectParser.ValueType.VALUE_ARRAY);
+        }
+
+        private static void declareInteger(BiConsumer<Body, Integer> setter, String name) {
+            BODY.declareField(setter, (x, c) -> integer(x, name), new ParseField(name), ObjectParser.ValueType.VALUE);
+        }
+
+        /** The parser, at a value of type {@code expected}; else {@code problem} (names the field, not the value). */
+        private static XContentParser scalar(XContentParser parser, XContentParser.Token expected, String problem) {
+            if (parser.currentToken() != expected) {
+                throw RequestParsing.bad(problem);
+            }
+            return parser;
         }
 
         static FitRequest parse(XContentParser parser) throws IOException {

@@ -542,19 +542,27 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
         }
     }
 
-    /** What a _reindex without the re-key processor's source_index leaves: a 400 naming the field, not a 500. */
-    public void testFieldCopiedWithoutRebindingIsA400() throws Exception {
-        createModel("copy", 4, gaussian(200, 21));
-        putIngestPipeline("copy-ingest", "copy");
-        putSearchPipeline("copy-search", "copy", 2);
-        createIndex("copy-a", "copy", 4, "copy-ingest");
-        createIndex("copy-b", "copy", 4, "_none");
-        client().prepareIndex("copy-a")
+    /**
+     * Model {@code name}, pipelines {@code name-ingest} and {@code name-search} (probing {@code probe} of 4 cells), index
+     * {@code name-idx} holding document "1".
+     */
+    void oneDocumentIndex(String name, int probe, int seed) throws Exception {
+        createModel(name, 4, gaussian(100, seed));
+        putIngestPipeline(name + "-ingest", name);
+        putSearchPipeline(name + "-search", name, probe);
+        createIndex(name + "-idx", name, 4, name + "-ingest");
+        client().prepareIndex(name + "-idx")
                 .setId("1")
-                .setSource(doc(gaussian(1, 22)[0], 1), XContentType.JSON)
+                .setSource(doc(gaussian(1, seed + 1)[0], 1), XContentType.JSON)
                 .setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE)
                 .get();
-        String stored = client().prepareGet("copy-a", "1").get().getSourceAsString(); // body bound to copy-a
+    }
+
+    /** What a _reindex without the re-key processor's source_index leaves: a 400 naming the field, not a 500. */
+    public void testFieldCopiedWithoutRebindingIsA400() throws Exception {
+        oneDocumentIndex("copy", 2, 21);
+        createIndex("copy-b", "copy", 4, "_none");
+        String stored = client().prepareGet("copy-idx", "1").get().getSourceAsString(); // body bound to copy-idx
         client().prepareIndex("copy-b")
                 .setId("1")
                 .setSource(stored, XContentType.JSON)
@@ -643,15 +651,7 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
     }
 
     public void testReloadMissingAndWrongKey() throws Exception {
-        createModel("rk", 4, gaussian(100, 10));
-        putIngestPipeline("rk-ingest", "rk");
-        putSearchPipeline("rk-search", "rk", 4);
-        createIndex("rk-idx", "rk", 4, "rk-ingest");
-        client().prepareIndex("rk-idx")
-                .setId("1")
-                .setSource(doc(gaussian(1, 11)[0], 1), XContentType.JSON)
-                .setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE)
-                .get();
+        oneDocumentIndex("rk", 4, 10);
         float[] q = gaussian(1, 12)[0];
         assertEquals(1, knn("rk-idx", "rk-search", q, 5, 5, null).getHits().getHits().length);
         try {
