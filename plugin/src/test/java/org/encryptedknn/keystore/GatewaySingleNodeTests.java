@@ -221,6 +221,15 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
         assertTrue(listed.raw(), listed.raw().contains("\"reg1\""));
         assertNoSecret(listed.raw());
 
+        // one live epoch: nothing to retire, and the answer says so (not "must be in [2, 1]")
+        expect400(
+                rest(
+                        RestRequest.Method.POST,
+                        RestModelsAction.BASE + "/reg1/_retire",
+                        Map.of("model_id", "reg1"),
+                        null),
+                "has one live epoch (1): nothing to retire");
+
         Reply rotated = rest(
                 RestRequest.Method.POST, RestModelsAction.BASE + "/reg1/_rotate", Map.of("model_id", "reg1"), null);
         assertEquals(rotated.raw(), RestStatus.OK, rotated.status());
