@@ -10,6 +10,8 @@ import java.util.List;
 import java.util.Map;
 import org.encryptedknn.he.CkksKeyHolder;
 import org.encryptedknn.he.CkksParameters;
+import org.encryptedknn.protocol.HitField;
+import org.encryptedknn.protocol.RescoreQueryFormat;
 import org.encryptedknn.transform.EncryptedVector;
 import org.encryptedknn.transform.VectorTransform;
 
@@ -19,7 +21,7 @@ import org.encryptedknn.transform.VectorTransform;
  * <ul>
  *   <li>{@link #body}: encrypts H_c r_q of every chosen cell with the CKKS secret key (in polynomial coefficients,
  *       seeded) and builds the request; {@code _source} leaves out {@code p} and {@code z} (each hit's
- *       {@value EncryptedSearch#HIT_FIELD} field carries p, and z for a hit of an unprobed cell);</li>
+ *       {@value HitField#NAME} field carries p, and z for a hit of an unprobed cell);</li>
  *   <li>{@link #ranking}: decrypts each returned batch ciphertext once (one inner product per block), adds the exact prefix term
  *       ⟨u_q, u_i⟩ (SAP decryption of p_i with n_i) and sorts: exact plaintext similarities, best first. Hits whose cell
  *       was not probed are scored locally from the z the data node returned with them; a hit that has neither (outside
@@ -66,11 +68,11 @@ public final class CkksSearch {
     /** {@code {"poly_degree":…,"coeff_modulus_bits":[…],"scale_bits":…,"block_width":…}}. */
     public static ObjectNode parametersJson(CkksParameters p) {
         ObjectNode node = OpenSearchHttp.JSON.createObjectNode();
-        node.put("poly_degree", p.polyDegree());
-        ArrayNode bits = node.putArray("coeff_modulus_bits");
+        node.put(RescoreQueryFormat.Ckks.POLY_DEGREE, p.polyDegree());
+        ArrayNode bits = node.putArray(RescoreQueryFormat.Ckks.COEFF_MODULUS_BITS);
         p.coeffModulusBits().forEach(bits::add);
-        node.put("scale_bits", p.scaleBits());
-        node.put("block_width", p.blockWidth());
+        node.put(RescoreQueryFormat.Ckks.SCALE_BITS, p.scaleBits());
+        node.put(RescoreQueryFormat.Ckks.BLOCK_WIDTH, p.blockWidth());
         return node;
     }
 
@@ -86,14 +88,15 @@ public final class CkksSearch {
         Map<String, double[]> sums = new HashMap<>();
         for (JsonNode hit : hits) {
             JsonNode f = EncryptedSearch.hitInfo(hit);
-            if (f.has("ciphertext")) {
-                byte[] ct = binary(f.path("ciphertext"));
+            if (f.has(HitField.CIPHERTEXT.key())) {
+                byte[] ct = binary(f.path(HitField.CIPHERTEXT.key()));
                 if (sums.put(
-                                f.path("batch").asText(),
-                                keyHolder.decryptBatch(ct, f.path("count").asInt()))
+                                f.path(HitField.BATCH.key()).asText(),
+                                keyHolder.decryptBatch(
+                                        ct, f.path(HitField.COUNT.key()).asInt()))
                         != null) {
                     throw new IllegalStateException(
-                            "batch " + f.path("batch").asText() + " appears twice in the response");
+                            "batch " + f.path(HitField.BATCH.key()).asText() + " appears twice in the response");
                 }
                 batchesDecrypted++;
             }
@@ -109,16 +112,16 @@ public final class CkksSearch {
             EncryptedVector v = d.record();
             JsonNode f = d.info();
             double prefix = transform.prefixScore(search.query(), v);
-            boolean probed = f.path("probed").asBoolean(false);
+            boolean probed = f.path(HitField.PROBED.key()).asBoolean(false);
             double score;
             boolean exact;
             if (probed) {
-                double[] batch = sums.get(f.path("batch").asText());
+                double[] batch = sums.get(f.path(HitField.BATCH.key()).asText());
                 if (batch == null) {
                     throw new IllegalStateException("hit " + hit.path("_id").asText() + " refers to batch "
-                            + f.path("batch").asText() + " whose ciphertext is not in the response");
+                            + f.path(HitField.BATCH.key()).asText() + " whose ciphertext is not in the response");
                 }
-                score = prefix + batch[f.path("slot").asInt()];
+                score = prefix + batch[f.path(HitField.SLOT.key()).asInt()];
                 exact = true;
             } else if (d.hasResidual()) {
                 score = prefix + transform.residualScore(search.query(), v);
@@ -230,14 +233,14 @@ public final class CkksSearch {
     }
 
     private void fillCells(ObjectNode q) {
-        ObjectNode cells = q.putObject("cells");
+        ObjectNode cells = q.putObject(RescoreQueryFormat.Query.CELLS);
         long start = System.nanoTime();
         for (Map.Entry<Integer, float[]> e : search.cellQueries().entrySet()) {
             // a binary node: base64 text in JSON, raw bytes in CBOR (OpenSearchHttp#postCbor)
             cells.put(Integer.toString(e.getKey()), keyHolder.encryptQuery(e.getValue()));
         }
         encryptNanos += System.nanoTime() - start;
-        q.set("ckks", parametersJson(keyHolder.context().parameters()));
+        q.set(RescoreQueryFormat.Query.CKKS, parametersJson(keyHolder.context().parameters()));
     }
 
     /** Time spent encrypting the cell queries so far (key holder). */

@@ -18,10 +18,11 @@ import org.encryptedknn.transform.VectorTransform;
  * processor (same output, so an index can be written by either):
  * <ul>
  *   <li>the vector field (an array of d numbers) is replaced by the encrypted object {@code {p,n,c,z,e}}; its SAP
- *       nonce is derived from the document id when there is one (a record always encrypts to the same ciphertext
- *       within an epoch), else from the vector itself (which reveals exact duplicates, see docs/client-mode.md);</li>
- *   <li>the {@code encryptFields} (strings or arrays of strings) are AES-256-GCM encrypted with the index name as
- *       associated data, as the ingest processor does, so the gateway's {@code encrypted_knn_rerank} can decrypt them;</li>
+ *       nonce is PRF(document id, field, epoch, vector): a record always encrypts to the same ciphertext within an
+ *       epoch, a changed vector gets fresh noise;</li>
+ *   <li>the {@code encryptFields} (strings or arrays of strings) are AES-256-GCM encrypted with (index, document id,
+ *       field) as associated data, as the ingest processor does, so the gateway's {@code encrypted_knn_rerank} can
+ *       decrypt them and a value moved to another document does not decrypt;</li>
  *   <li>the {@code deterministicFields} are AES-SIV encrypted: equal values give equal ciphertexts, so exact-match
  *       {@code term} filters work ({@link #deterministic}) — and the storage tier sees equality and frequency.</li>
  * </ul>
@@ -75,22 +76,21 @@ public final class DocumentCipher implements AutoCloseable {
 
     /**
      * Encrypts {@code doc} in place and returns it. {@code vector} is the plaintext vector read from the document's
-     * vector field by the caller (who checked dimension and finiteness); {@code id} may be null (no id yet).
+     * vector field by the caller (who checked dimension and finiteness); {@code id} is the {@code _id} the document
+     * will be indexed under (assign one, e.g. a random UUID, if the application has none).
      */
     public ObjectNode encrypt(ObjectNode doc, float[] vector, String id) {
+        java.util.Objects.requireNonNull(id, "document id (assign one before encrypting)");
         Map<String, JsonNode> updates = new LinkedHashMap<>();
         for (Map.Entry<String, FieldCipher> e : randomized.entrySet()) {
             FieldCipher c = e.getValue();
-            text(doc, e.getKey(), "encrypted", updates, s -> c.encrypt(s, index));
+            text(doc, e.getKey(), "encrypted", updates, s -> c.encrypt(s, index, id));
         }
         for (Map.Entry<String, FieldCipher> e : deterministic.entrySet()) {
             FieldCipher c = e.getValue();
             text(doc, e.getKey(), "deterministic", updates, c::encryptDeterministic);
         }
-        EncryptedVector v = id != null
-                ? transform.encryptDocument(vector, id, vectorField)
-                : transform.encryptDocument(
-                        vector, transform.nonces().forVector(vector, vectorField, transform.epoch()));
+        EncryptedVector v = transform.encryptDocument(vector, id, vectorField);
         updates.put(vectorField, EncryptedSearch.recordJson(v));
         updates.forEach(doc::set);
         return doc;
@@ -107,11 +107,11 @@ public final class DocumentCipher implements AutoCloseable {
 
     /**
      * The listed fields of a hit's {@code _source}, decrypted (randomized or deterministic, whichever the value is);
-     * {@code hitIndex} is the hit's {@code _index}. Missing fields are left out; values not encrypted by this project
+     * {@code hitIndex} and {@code hitId} are the hit's {@code _index} and {@code _id}. Missing fields are left out; values not encrypted by this project
      * are returned as they are.
      */
     public static Map<String, String> decryptFields(
-            KeyDerivation keys, JsonNode source, String hitIndex, List<String> fields) {
+            KeyDerivation keys, JsonNode source, String hitIndex, String hitId, List<String> fields) {
         Map<String, String> out = new LinkedHashMap<>();
         for (String f : fields) {
             JsonNode v = source.path(f);
@@ -121,19 +121,19 @@ public final class DocumentCipher implements AutoCloseable {
             try (FieldCipher c = new FieldCipher(keys, f)) {
                 if (v.isArray()) {
                     List<String> parts = new ArrayList<>();
-                    v.forEach(x -> parts.add(decryptOne(c, x.asText(), hitIndex)));
+                    v.forEach(x -> parts.add(decryptOne(c, x.asText(), hitIndex, hitId)));
                     out.put(f, String.join(", ", parts));
                 } else {
-                    out.put(f, decryptOne(c, v.asText(), hitIndex));
+                    out.put(f, decryptOne(c, v.asText(), hitIndex, hitId));
                 }
             }
         }
         return out;
     }
 
-    private static String decryptOne(FieldCipher c, String value, String hitIndex) {
-        if (value.startsWith(FieldCipher.RANDOMIZED_PREFIX)) {
-            return c.decrypt(value, hitIndex);
+    private static String decryptOne(FieldCipher c, String value, String hitIndex, String hitId) {
+        if (FieldCipher.isRandomized(value)) {
+            return c.decrypt(value, hitIndex, hitId);
         }
         if (value.startsWith(FieldCipher.DETERMINISTIC_PREFIX)) {
             return c.decryptDeterministic(value);

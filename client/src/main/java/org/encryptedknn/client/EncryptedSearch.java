@@ -10,8 +10,11 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.encryptedknn.protocol.HitField;
+import org.encryptedknn.protocol.RescoreQueryFormat;
 import org.encryptedknn.transform.EncryptedQuery;
 import org.encryptedknn.transform.EncryptedVector;
+import org.encryptedknn.transform.RecordFormat;
 import org.encryptedknn.transform.VectorTransform;
 
 /**
@@ -29,7 +32,7 @@ import org.encryptedknn.transform.VectorTransform;
  * approximation with the exact prefix term ⟨u_q, u_i⟩ by decrypting p_i with its nonce, and computes
  * the residual term itself for hits whose cell was not sent.
  *
- * <p>The response stays small: {@code _source} leaves out the encrypted record; each hit's {@value #HIT_FIELD}
+ * <p>The response stays small: {@code _source} leaves out the encrypted record; each hit's {@value HitField#NAME}
  * field carries p (binary, base64), the nonce, the data node's exact residual term for a probed cell, and z only for
  * a hit of an unprobed cell (org.encryptedknn.fetch.EncryptedKnnFetchSubPhase).
  */
@@ -38,12 +41,9 @@ public final class EncryptedSearch {
     /** One hit with its exact plaintext similarity. */
     public record ExactHit(String id, double score, int cell, JsonNode source) {}
 
-    /** The per-hit document field the data node adds to the hits of an {@code encrypted_knn} rescore. */
-    public static final String HIT_FIELD = "_encrypted_knn";
-
     /**
      * What a response carries for one hit: its record (with zeros in place of {@code z} when z did not come back),
-     * whether z came back, and the hit's {@value #HIT_FIELD} object (missing node when the hit has none).
+     * whether z came back, and the hit's {@value HitField#NAME} object (missing node when the hit has none).
      */
     record HitData(EncryptedVector record, boolean hasResidual, JsonNode info) {}
 
@@ -62,12 +62,7 @@ public final class EncryptedSearch {
         this.transform = transform;
         this.field = field;
         this.query = query;
-        double s2 = transform.sap().scale() * transform.sap().scale();
-        float[] p = query.prefix();
-        this.scaledPrefix = new float[p.length];
-        for (int i = 0; i < p.length; i++) {
-            scaledPrefix[i] = (float) (p[i] / s2);
-        }
+        this.scaledPrefix = transform.rescorePrefix(query);
     }
 
     public EncryptedQuery query() {
@@ -116,32 +111,30 @@ public final class EncryptedSearch {
     public ObjectNode keyedBody(int k, int window, int size) {
         ObjectNode body = stageOneBody(k, size);
         excludeCiphertexts(body, window, size);
-        ObjectNode cells = rescoreQuery(body, window, "keyed").putObject("cells");
+        ObjectNode cells = rescoreQuery(body, window, "keyed").putObject(RescoreQueryFormat.Query.CELLS);
         cellQueries.forEach((c, z) -> cells.put(Integer.toString(c), EncryptedVector.encodeFloats(z)));
         return body;
     }
 
     /**
      * {@code _source} without the encrypted record when every returned hit is in the rescore window (each hit's
-     * {@value #HIT_FIELD} has what the key holder needs), else without {@code p} only (hits outside the window need
+     * {@value HitField#NAME} has what the key holder needs), else without {@code p} only (hits outside the window need
      * {@code z} and {@code n} from {@code _source}). Other fields stay; a caller that needs none sets
      * {@code "_source": false}, which spares the data node reading stored documents at all.
      */
     void excludeCiphertexts(ObjectNode body, int window, int size) {
-        body.putObject("_source")
-                .putArray("excludes")
-                .add(size <= window ? field : field + "." + EncryptedVector.PREFIX);
+        body.putObject("_source").putArray("excludes").add(size <= window ? field : field + "." + RecordFormat.PREFIX);
     }
 
     /** Adds {@code "rescore":{"window_size":…,"encrypted_knn":{"field":…,"mode":…,"query":{"prefix":[…]}}}}; returns the query. */
     ObjectNode rescoreQuery(ObjectNode body, int window, String mode) {
         ObjectNode rescore = body.putObject("rescore");
         rescore.put("window_size", window);
-        ObjectNode spec = rescore.putObject("encrypted_knn");
-        spec.put("field", field);
-        spec.put("mode", mode);
-        ObjectNode q = spec.putObject("query");
-        ArrayNode prefix = q.putArray("prefix");
+        ObjectNode spec = rescore.putObject(RescoreQueryFormat.NAME);
+        spec.put(RescoreQueryFormat.FIELD, field);
+        spec.put(RescoreQueryFormat.MODE, mode);
+        ObjectNode q = spec.putObject(RescoreQueryFormat.QUERY);
+        ArrayNode prefix = q.putArray(RescoreQueryFormat.Query.PREFIX);
         for (float v : scaledPrefix) {
             prefix.add(v);
         }
@@ -171,8 +164,9 @@ public final class EncryptedSearch {
             HitData d = hitData(hit, field, residualDimension);
             EncryptedVector v = d.record();
             double residual;
-            if (d.info().path("probed").asBoolean(false) && d.info().has("residual")) {
-                residual = d.info().path("residual").asDouble();
+            if (d.info().path(HitField.PROBED.key()).asBoolean(false)
+                    && d.info().has(HitField.RESIDUAL.key())) {
+                residual = d.info().path(HitField.RESIDUAL.key()).asDouble();
             } else if (d.hasResidual()) {
                 residual = VectorTransform.residualScore(
                         keyedQueries.computeIfAbsent(v.cell(), c -> transform.keyedResidualQuery(query, c)), v);
@@ -191,40 +185,40 @@ public final class EncryptedSearch {
         return hits;
     }
 
-    /** A hit's record from its {@value #HIT_FIELD} object, else from {@code _source}. */
+    /** A hit's record from its {@value HitField#NAME} object, else from {@code _source}. */
     static HitData hitData(JsonNode hit, String field, int residualDimension) {
         JsonNode info = hitInfo(hit);
         JsonNode source = hit.path("_source").path(field);
-        JsonNode z = info.has(EncryptedVector.KEYED_RESIDUAL)
-                ? info.path(EncryptedVector.KEYED_RESIDUAL)
-                : source.path(EncryptedVector.KEYED_RESIDUAL);
+        JsonNode z = info.has(HitField.KEYED_RESIDUAL.key())
+                ? info.path(HitField.KEYED_RESIDUAL.key())
+                : source.path(RecordFormat.KEYED_RESIDUAL);
         boolean hasResidual = z.isTextual();
         EncryptedVector record = new EncryptedVector(
-                info.has("prefix")
-                        ? EncryptedVector.decodeFloats(info.path("prefix").asText())
-                        : floats(source.path(EncryptedVector.PREFIX)),
+                info.has(HitField.PREFIX.key())
+                        ? EncryptedVector.decodeFloats(
+                                info.path(HitField.PREFIX.key()).asText())
+                        : floats(source.path(RecordFormat.PREFIX)),
                 Base64.getDecoder()
-                        .decode((info.has("nonce") ? info.path("nonce") : source.path(EncryptedVector.NONCE)).asText()),
-                (info.has("cell") ? info.path("cell") : source.path(EncryptedVector.CELL)).asInt(),
+                        .decode((info.has(HitField.NONCE.key())
+                                        ? info.path(HitField.NONCE.key())
+                                        : source.path(RecordFormat.NONCE))
+                                .asText()),
+                (info.has(HitField.CELL.key()) ? info.path(HitField.CELL.key()) : source.path(RecordFormat.CELL))
+                        .asInt(),
                 hasResidual ? EncryptedVector.decodeFloats(z.asText()) : new float[residualDimension],
-                (info.has("epoch") ? info.path("epoch") : source.path(EncryptedVector.EPOCH)).asInt());
+                (info.has(HitField.EPOCH.key()) ? info.path(HitField.EPOCH.key()) : source.path(RecordFormat.EPOCH))
+                        .asInt());
         return new HitData(record, hasResidual, info);
     }
 
-    /** A hit's {@value #HIT_FIELD} object (a missing node when the hit has none). */
+    /** A hit's {@value HitField#NAME} object (a missing node when the hit has none). */
     static JsonNode hitInfo(JsonNode hit) {
-        return hit.path("fields").path(HIT_FIELD).path(0);
+        return hit.path("fields").path(HitField.NAME).path(0);
     }
 
-    /** The stored record form of a hit's field, as returned in {@code _source} (all of p, n, c, z, e). */
-    public static EncryptedVector parseRecord(JsonNode node) {
-        return new EncryptedVector(
-                floats(node.path(EncryptedVector.PREFIX)),
-                Base64.getDecoder().decode(node.path(EncryptedVector.NONCE).asText()),
-                node.path(EncryptedVector.CELL).asInt(),
-                EncryptedVector.decodeFloats(
-                        node.path(EncryptedVector.KEYED_RESIDUAL).asText()),
-                node.path(EncryptedVector.EPOCH).asInt());
+    /** A stored record as returned in {@code _source}, read and checked by {@link RecordFormat}. */
+    public static EncryptedVector parseRecord(JsonNode node, String field, RecordFormat.Shape shape) {
+        return RecordFormat.fromMap(OpenSearchHttp.JSON.convertValue(node, Map.class), "field [" + field + "]", shape);
     }
 
     private static float[] floats(JsonNode array) {
@@ -235,17 +229,8 @@ public final class EncryptedSearch {
         return out;
     }
 
-    /** The document form of an encrypted vector, as indexed. */
+    /** The document form of an encrypted vector, as indexed ({@link RecordFormat#toMap}). */
     public static ObjectNode recordJson(EncryptedVector v) {
-        ObjectNode node = OpenSearchHttp.JSON.createObjectNode();
-        ArrayNode p = node.putArray(EncryptedVector.PREFIX);
-        for (float f : v.prefix()) {
-            p.add(f);
-        }
-        node.put(EncryptedVector.NONCE, Base64.getEncoder().encodeToString(v.nonce()));
-        node.put(EncryptedVector.CELL, v.cell());
-        node.put(EncryptedVector.KEYED_RESIDUAL, EncryptedVector.encodeFloats(v.keyedResidual()));
-        node.put(EncryptedVector.EPOCH, v.epoch());
-        return node;
+        return OpenSearchHttp.JSON.valueToTree(RecordFormat.toMap(v));
     }
 }

@@ -368,7 +368,7 @@ public class ClientModeIT {
         for (EncryptedSearch.ExactHit h : hits.subList(0, TOP)) {
             int id = checkedScore(q, h.id(), h.score());
             Map<String, String> plain =
-                    DocumentCipher.decryptFields(keys, h.source(), INDEX, List.of("subject", "group"));
+                    DocumentCipher.decryptFields(keys, h.source(), INDEX, h.id(), List.of("subject", "group"));
             assertEquals(messages.get(id).subject(), plain.get("subject"));
             assertEquals(messages.get(id).group(), plain.get("group"));
             top.add(h.id());

@@ -6,7 +6,7 @@ import java.util.Arrays;
 import javax.crypto.AEADBadTagException;
 import javax.crypto.Cipher;
 import javax.crypto.spec.IvParameterSpec;
-import javax.crypto.spec.SecretKeySpec;
+import org.encryptedknn.keys.ZeroizableKey;
 
 /**
  * AES-SIV (RFC 5297): deterministic authenticated encryption. Key = K1 ‖ K2 (32 bytes → AES-128,
@@ -20,7 +20,7 @@ public final class AesSiv {
     private static final byte[] ZERO = new byte[16];
     private final Cipher ecb;
     private final Cipher ctr;
-    private final SecretKeySpec ctrKey;
+    private final ZeroizableKey ctrKey;
     private final byte[] k1 = new byte[16];
     private final byte[] k2 = new byte[16];
 
@@ -31,9 +31,11 @@ public final class AesSiv {
         int half = key.length / 2;
         try {
             ecb = Cipher.getInstance("AES/ECB/NoPadding");
-            ecb.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(key, 0, half, "AES"));
+            ZeroizableKey macKey = new ZeroizableKey(key, 0, half, "AES");
+            ecb.init(Cipher.ENCRYPT_MODE, macKey);
+            macKey.destroy();
             ctr = Cipher.getInstance("AES/CTR/NoPadding");
-            ctrKey = new SecretKeySpec(key, half, half, "AES");
+            ctrKey = new ZeroizableKey(key, half, half, "AES");
             byte[] l = ecb.doFinal(ZERO);
             dbl(l, k1);
             dbl(k1, k2);
@@ -156,5 +158,21 @@ public final class AesSiv {
     @Override
     public String toString() {
         return "AesSiv[key redacted]";
+    }
+
+    /** Zeroes the subkeys K1, K2 and the CTR key and re-keys both ciphers with a zero key; unusable afterwards. */
+    public void close() {
+        Arrays.fill(k1, (byte) 0);
+        Arrays.fill(k2, (byte) 0);
+        byte[] encoded = ctrKey.getEncoded();
+        int half = encoded.length;
+        Arrays.fill(encoded, (byte) 0);
+        ctrKey.destroy();
+        try {
+            ecb.init(Cipher.ENCRYPT_MODE, ZeroizableKey.zeroAes(half));
+            ctr.init(Cipher.ENCRYPT_MODE, ZeroizableKey.zeroAes(half), new IvParameterSpec(new byte[16]));
+        } catch (GeneralSecurityException e) {
+            // best effort: the key bytes themselves are zeroed above
+        }
     }
 }

@@ -7,7 +7,7 @@ import java.util.Objects;
 
 /**
  * Every subkey of the project, derived from one {@link MasterKey} with HKDF-SHA256
- * (RFC 5869). The format is versioned ("v1") and documented in docs/key-derivation.md;
+ * (RFC 5869). The format is versioned and documented in docs/key-derivation.md;
  * the same inputs give the same keys on every node and in every client.
  *
  * <pre>
@@ -17,14 +17,24 @@ import java.util.Objects;
  *          (strings are UTF-8, integers are 4-byte big-endian two's complement)
  * </pre>
  *
+ * Model keys (SAP, nonce PRF, prefix rotation, cell keys) come in two formats, chosen by the model: format v2
+ * (labels {@code encrypted-knn/v2/…}, context model id ‖ model key salt ‖ …) for models that carry a random
+ * {@linkplain org.encryptedknn.model.EncryptionModel#keySalt() key salt}, so a model deleted and created again
+ * under the same id derives unrelated keys; format v1 (labels {@code encrypted-knn/v1/…}, no salt) for models
+ * stored before the salt existed. Field and model-seal keys are not per model and stay v1.
+ *
  * Callers own the returned arrays and should zero them when done. {@link #close()} zeroes the PRK.
  */
 public final class KeyDerivation implements AutoCloseable {
 
     /** Version tag of the derivation format; part of every label. */
     public static final String VERSION = "encrypted-knn/v1";
+    /** Version tag of the salted model-key format. */
+    public static final String VERSION_2 = "encrypted-knn/v2";
     /** HKDF salt. */
     public static final String SALT = VERSION + "/salt";
+    /** Length of a model key salt (format v2). */
+    public static final int MODEL_SALT_LENGTH = 32;
 
     /** SAP PRF key (AES-256, noise stream). Context: model id, epoch. */
     public static final String SAP_PRF = VERSION + "/sap-prf";
@@ -44,7 +54,7 @@ public final class KeyDerivation implements AutoCloseable {
     public static final String MODEL_SEAL = VERSION + "/model-seal";
 
     private final byte[] prk;
-    private volatile boolean closed;
+    private final SecretGuard guard = new SecretGuard("key derivation");
 
     /** Derives the PRK from the master key; the master key itself is not retained. */
     public KeyDerivation(MasterKey masterKey) {
@@ -59,10 +69,8 @@ public final class KeyDerivation implements AutoCloseable {
 
     /** Generic derivation: {@code length} bytes for {@code label} and context parts (String, Integer, Long or byte[]). */
     public byte[] derive(String label, int length, Object... context) {
-        if (closed) {
-            throw new IllegalStateException("key derivation has been closed");
-        }
-        return Hkdf.expand(prk, info(label, context), length);
+        byte[] info = info(label, context);
+        return guard.use(() -> Hkdf.expand(prk, info, length));
     }
 
     /** The HKDF info string for a label and context, exposed for docs and tests. */
@@ -92,13 +100,32 @@ public final class KeyDerivation implements AutoCloseable {
         return out.toByteArray();
     }
 
-    public byte[] sapPrfKey(String modelId, int epoch) {
-        return derive(SAP_PRF, 32, modelId, epoch);
+    /**
+     * Label and context of a model key: v2 ({@code modelSalt} non-null) binds the salt after the model id; v1
+     * ({@code modelSalt} null, models stored before format v2) does not.
+     */
+    private byte[] deriveModelKey(String v1Label, int length, String modelId, byte[] modelSalt, Object... rest) {
+        Object[] context = new Object[rest.length + (modelSalt == null ? 1 : 2)];
+        context[0] = modelId;
+        int at = 1;
+        if (modelSalt != null) {
+            if (modelSalt.length != MODEL_SALT_LENGTH) {
+                throw new IllegalArgumentException("model key salt must be " + MODEL_SALT_LENGTH + " bytes");
+            }
+            context[at++] = modelSalt;
+        }
+        System.arraycopy(rest, 0, context, at, rest.length);
+        String label = modelSalt == null ? v1Label : VERSION_2 + v1Label.substring(VERSION.length());
+        return derive(label, length, context);
+    }
+
+    public byte[] sapPrfKey(String modelId, byte[] modelSalt, int epoch) {
+        return deriveModelKey(SAP_PRF, 32, modelId, modelSalt, epoch);
     }
 
     /** SAP scale s = 1 + (first 53 bits of the derived bytes)/2^53, so s ∈ [1, 2). */
-    public double sapScale(String modelId, int epoch) {
-        byte[] b = derive(SAP_SCALE, 8, modelId, epoch);
+    public double sapScale(String modelId, byte[] modelSalt, int epoch) {
+        byte[] b = deriveModelKey(SAP_SCALE, 8, modelId, modelSalt, epoch);
         try {
             long v = 0;
             for (int i = 0; i < 8; i++) {
@@ -110,16 +137,16 @@ public final class KeyDerivation implements AutoCloseable {
         }
     }
 
-    public byte[] sapNonceKey(String modelId) {
-        return derive(SAP_NONCE, 32, modelId);
+    public byte[] sapNonceKey(String modelId, byte[] modelSalt) {
+        return deriveModelKey(SAP_NONCE, 32, modelId, modelSalt);
     }
 
-    public byte[] prefixRotationSeed(String modelId, int epoch) {
-        return derive(PREFIX_ROTATION, 32, modelId, epoch);
+    public byte[] prefixRotationSeed(String modelId, byte[] modelSalt, int epoch) {
+        return deriveModelKey(PREFIX_ROTATION, 32, modelId, modelSalt, epoch);
     }
 
-    public byte[] cellKeySeed(String modelId, int epoch, int cell) {
-        return derive(CELL_KEY, 32, modelId, epoch, cell);
+    public byte[] cellKeySeed(String modelId, byte[] modelSalt, int epoch, int cell) {
+        return deriveModelKey(CELL_KEY, 32, modelId, modelSalt, epoch, cell);
     }
 
     public byte[] fieldAeadKey(String field) {
@@ -134,15 +161,14 @@ public final class KeyDerivation implements AutoCloseable {
         return derive(MODEL_SEAL, 32);
     }
 
-    /** Zeroes the PRK. */
+    /** Zeroes the PRK once the derivations in progress are done; later derivations fail. */
     @Override
     public void close() {
-        closed = true;
-        Arrays.fill(prk, (byte) 0);
+        guard.close(() -> Arrays.fill(prk, (byte) 0));
     }
 
     @Override
     public String toString() {
-        return "KeyDerivation[" + VERSION + (closed ? ", closed]" : "]");
+        return "KeyDerivation[" + VERSION + (guard.isClosed() ? ", closed]" : "]");
     }
 }

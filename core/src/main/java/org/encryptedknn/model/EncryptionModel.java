@@ -1,14 +1,16 @@
 package org.encryptedknn.model;
 
+import java.security.SecureRandom;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.Objects;
 import java.util.regex.Pattern;
+import org.encryptedknn.keys.KeyDerivation;
 
 /**
- * A fitted model: public metadata plus the fitted secrets (the orthogonal basis V and the cell
- * centroids of the prefix). Keys (SAP, R_pub, H_c) are not stored: they are derived from the
- * master key, the model id and the epoch. Immutable; {@link #toString()} prints no secret.
+ * A fitted model: public metadata plus the fitted secrets (the orthogonal basis V, the cell
+ * centroids of the prefix and the key salt). Keys (SAP, R_pub, H_c) are not stored: they are derived from the
+ * master key, the model id, the key salt and the epoch. Immutable; {@link #toString()} prints no secret.
  */
 public final class EncryptionModel {
 
@@ -21,7 +23,9 @@ public final class EncryptionModel {
     private final int sampleCount;
     private final float[] basis; // d×d row-major; row k = k-th eigenvector (descending eigenvalue)
     private final float[] centroids; // C×d_pub row-major, in the unrotated prefix space
+    private final byte[] keySalt; // 32 random bytes drawn at fit time (key derivation v2); null for v1 models
 
+    /** @param keySalt the model's key salt ({@link #newKeySalt()}); null for a model stored in format v1 (no salt) */
     public EncryptionModel(
             String id,
             ModelParameters parameters,
@@ -29,7 +33,8 @@ public final class EncryptionModel {
             double betaScale,
             int sampleCount,
             float[] basis,
-            float[] centroids) {
+            float[] centroids,
+            byte[] keySalt) {
         this.id = checkId(id);
         this.parameters = Objects.requireNonNull(parameters, "parameters");
         this.created = Objects.requireNonNull(created, "created");
@@ -51,7 +56,20 @@ public final class EncryptionModel {
         this.sampleCount = sampleCount;
         this.basis = basis;
         this.centroids = centroids;
+        if (keySalt != null && keySalt.length != KeyDerivation.MODEL_SALT_LENGTH) {
+            throw new IllegalArgumentException("key salt must be " + KeyDerivation.MODEL_SALT_LENGTH + " bytes");
+        }
+        this.keySalt = keySalt;
     }
+
+    /** A fresh random key salt for a new model (SecureRandom). */
+    public static byte[] newKeySalt() {
+        byte[] salt = new byte[KeyDerivation.MODEL_SALT_LENGTH];
+        SALTS.nextBytes(salt);
+        return salt;
+    }
+
+    private static final SecureRandom SALTS = new SecureRandom();
 
     /** Model ids: 1–128 characters of [A-Za-z0-9._-], starting with a letter or digit. */
     public static String checkId(String id) {
@@ -103,6 +121,19 @@ public final class EncryptionModel {
         return centroids.clone();
     }
 
+    /**
+     * Secret: the key salt bound into every model key (key derivation v2), a copy; null for a model of format v1,
+     * whose keys are derived without it.
+     */
+    public byte[] keySalt() {
+        return keySalt == null ? null : keySalt.clone();
+    }
+
+    /** True for a model of format v2 (key salt), false for one of format v1. */
+    public boolean hasKeySalt() {
+        return keySalt != null;
+    }
+
     float[] basisRef() {
         return basis;
     }
@@ -114,17 +145,19 @@ public final class EncryptionModel {
     /** The same model with the epochs below {@code firstEpoch} retired (what {@code _retire} stores). */
     public EncryptionModel withFirstEpoch(int firstEpoch) {
         return new EncryptionModel(
-                id, parameters.withFirstEpoch(firstEpoch), created, betaScale, sampleCount, basis, centroids);
+                id, parameters.withFirstEpoch(firstEpoch), created, betaScale, sampleCount, basis, centroids, keySalt);
     }
 
     /** The same model at another epoch (what {@code _rotate} stores): same secrets, keys derived anew. */
     public EncryptionModel withEpoch(int epoch) {
-        return new EncryptionModel(id, parameters.withEpoch(epoch), created, betaScale, sampleCount, basis, centroids);
+        return new EncryptionModel(
+                id, parameters.withEpoch(epoch), created, betaScale, sampleCount, basis, centroids, keySalt);
     }
 
     /** The same fitted model with another relative β. */
     public EncryptionModel withBeta(double beta) {
-        return new EncryptionModel(id, parameters.withBeta(beta), created, betaScale, sampleCount, basis, centroids);
+        return new EncryptionModel(
+                id, parameters.withBeta(beta), created, betaScale, sampleCount, basis, centroids, keySalt);
     }
 
     @Override
@@ -136,7 +169,8 @@ public final class EncryptionModel {
                 && Double.compare(betaScale, m.betaScale) == 0
                 && sampleCount == m.sampleCount
                 && Arrays.equals(basis, m.basis)
-                && Arrays.equals(centroids, m.centroids);
+                && Arrays.equals(centroids, m.centroids)
+                && Arrays.equals(keySalt, m.keySalt);
     }
 
     @Override

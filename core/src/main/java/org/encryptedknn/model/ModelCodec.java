@@ -22,7 +22,7 @@ import org.encryptedknn.keys.KeyDerivation;
  *
  * <pre>
  * {
- *   "format": "encrypted-knn/model/v1",
+ *   "format": "encrypted-knn/model/v2",
  *   "id": "m1", "dimension": 384, "space": "cosine", "prefix_dimension": 96, "cells": 16,
  *   "beta": 0.5, "epoch": 1, "created": "2026-01-01T00:00:00Z", "beta_scale": 0.77, "sample_count": 1000,
  *   "secret": { "alg": "AES-256-GCM", "key": "encrypted-knn/v1/model-seal", "data": "&lt;base64 IV ‖ ciphertext ‖ tag&gt;" }
@@ -32,40 +32,54 @@ import org.encryptedknn.keys.KeyDerivation;
  * The public fields are in clear. The secret (basis V and centroids) is sealed with AES-256-GCM (12-byte random
  * IV) under the {@code model-seal} key derived from the master key; the AAD is the format version, the model id
  * and every public field ({@link #aad}), so neither the secret nor the public part can be altered or swapped
- * between models without detection. Secret plaintext (big-endian): "EKNM", int32 version 1, int32 d,
- * int32 d_pub, int32 C, d·d float32 (V row-major), C·d_pub float32 (centroids row-major).
+ * between models without detection. Secret plaintext (big-endian): "EKNM", int32 version 2, int32 d,
+ * int32 d_pub, int32 C, d·d float32 (V row-major), C·d_pub float32 (centroids row-major), 32-byte key salt.
+ *
+ * <p>Format v1 ({@code encrypted-knn/model/v1}, secret version 1: no key salt) is still read and re-sealed as v1
+ * (rotate, retire), so indices written under it keep working; its keys are derived in key-derivation format v1.
+ * Every newly fitted model is v2.
  */
 public final class ModelCodec {
 
-    public static final String FORMAT = "encrypted-knn/model/v1";
+    public static final String FORMAT = "encrypted-knn/model/v2";
+    /** Models stored before the key salt: read, never written. */
+    public static final String FORMAT_V1 = "encrypted-knn/model/v1";
+
     public static final String ALG = "AES-256-GCM";
     private static final int MAGIC = 0x454B4E4D; // "EKNM"
-    private static final int SECRET_VERSION = 1;
+    private static final int SECRET_VERSION = 2;
+    private static final int SECRET_VERSION_V1 = 1;
     private static final JsonFactory JSON = new JsonFactory();
 
     private ModelCodec() {}
 
     /** The stored form: public fields plus the sealed secret. */
     public static String toJson(EncryptionModel model, KeyDerivation keys) {
+        String format = formatOf(model);
         byte[] secret = secretBytes(model);
         byte[] key = keys.modelSealKey();
         byte[] sealed;
         try {
-            sealed = AesGcm.seal(key, secret, aad(ModelMetadata.of(model)));
+            sealed = AesGcm.seal(key, secret, aad(format, ModelMetadata.of(model)));
         } finally {
             Arrays.fill(key, (byte) 0);
             Arrays.fill(secret, (byte) 0);
         }
-        return write(ModelMetadata.of(model), Base64.getEncoder().encodeToString(sealed));
+        return write(format, ModelMetadata.of(model), Base64.getEncoder().encodeToString(sealed));
+    }
+
+    /** v2 for a model with a key salt; v1 for one read from format v1 (re-sealed by _rotate/_retire as it was). */
+    private static String formatOf(EncryptionModel model) {
+        return model.hasKeySalt() ? FORMAT : FORMAT_V1;
     }
 
     /** Public metadata only, no secret at all (for GET responses and logs). */
     public static String publicJson(EncryptionModel model) {
-        return publicJson(ModelMetadata.of(model));
+        return write(formatOf(model), ModelMetadata.of(model), null);
     }
 
     public static String publicJson(ModelMetadata meta) {
-        return write(meta, null);
+        return write(FORMAT, meta, null);
     }
 
     /** Reads the public part of a stored (or public) model JSON; needs no key. */
@@ -94,25 +108,25 @@ public final class ModelCodec {
         byte[] key = keys.modelSealKey();
         byte[] secret;
         try {
-            secret = AesGcm.open(key, sealed, aad(p.meta()));
+            secret = AesGcm.open(key, sealed, aad(p.format(), p.meta()));
         } catch (AEADBadTagException e) {
             throw new ModelDecryptionException(p.meta().id());
         } finally {
             Arrays.fill(key, (byte) 0);
         }
         try {
-            return fromSecret(p.meta(), secret);
+            return fromSecret(p.meta(), secret, FORMAT.equals(p.format()) ? SECRET_VERSION : SECRET_VERSION_V1);
         } finally {
             Arrays.fill(secret, (byte) 0);
         }
     }
 
     /** AAD of the sealed secret: format, id and every public field, '\n'-separated, UTF-8. */
-    static byte[] aad(ModelMetadata m) {
+    static byte[] aad(String format, ModelMetadata m) {
         ModelParameters p = m.parameters();
         String s = String.join(
                 "\n",
-                FORMAT,
+                format,
                 m.id(),
                 Integer.toString(p.dimension()),
                 p.space().wireName(),
@@ -133,9 +147,10 @@ public final class ModelCodec {
         ModelParameters p = model.parameters();
         float[] basis = model.basisRef();
         float[] centroids = model.centroidsRef();
-        ByteBuffer b = ByteBuffer.allocate(20 + 4 * (basis.length + centroids.length));
+        byte[] salt = model.hasKeySalt() ? model.keySalt() : new byte[0];
+        ByteBuffer b = ByteBuffer.allocate(20 + 4 * (basis.length + centroids.length) + salt.length);
         b.putInt(MAGIC)
-                .putInt(SECRET_VERSION)
+                .putInt(model.hasKeySalt() ? SECRET_VERSION : SECRET_VERSION_V1)
                 .putInt(p.dimension())
                 .putInt(p.prefixDimension())
                 .putInt(p.cells());
@@ -145,16 +160,19 @@ public final class ModelCodec {
         for (float f : centroids) {
             b.putFloat(f);
         }
+        b.put(salt);
+        Arrays.fill(salt, (byte) 0);
         return b.array();
     }
 
-    private static EncryptionModel fromSecret(ModelMetadata meta, byte[] secret) {
+    private static EncryptionModel fromSecret(ModelMetadata meta, byte[] secret, int version) {
         ModelParameters p = meta.parameters();
         ByteBuffer b = ByteBuffer.wrap(secret);
-        int expected = 20 + 4 * (p.dimension() * p.dimension() + p.cells() * p.prefixDimension());
+        int saltLength = version == SECRET_VERSION ? KeyDerivation.MODEL_SALT_LENGTH : 0;
+        int expected = 20 + 4 * (p.dimension() * p.dimension() + p.cells() * p.prefixDimension()) + saltLength;
         if (secret.length != expected
                 || b.getInt() != MAGIC
-                || b.getInt() != SECRET_VERSION
+                || b.getInt() != version
                 || b.getInt() != p.dimension()
                 || b.getInt() != p.prefixDimension()
                 || b.getInt() != p.cells()) {
@@ -168,16 +186,21 @@ public final class ModelCodec {
         for (int i = 0; i < centroids.length; i++) {
             centroids[i] = b.getFloat();
         }
+        byte[] salt = null;
+        if (saltLength > 0) {
+            salt = new byte[saltLength];
+            b.get(salt);
+        }
         return new EncryptionModel(
-                meta.id(), p, meta.created(), meta.betaScale(), meta.sampleCount(), basis, centroids);
+                meta.id(), p, meta.created(), meta.betaScale(), meta.sampleCount(), basis, centroids, salt);
     }
 
-    private static String write(ModelMetadata m, String sealedB64) {
+    private static String write(String format, ModelMetadata m, String sealedB64) {
         ModelParameters p = m.parameters();
         StringWriter w = new StringWriter();
         try (JsonGenerator g = JSON.createGenerator(w)) {
             g.writeStartObject();
-            g.writeStringField("format", FORMAT);
+            g.writeStringField("format", format);
             g.writeStringField("id", m.id());
             g.writeNumberField("dimension", p.dimension());
             g.writeStringField("space", p.space().wireName());
@@ -206,7 +229,7 @@ public final class ModelCodec {
         return w.toString();
     }
 
-    private record Parsed(ModelMetadata meta, String sealed) {}
+    private record Parsed(String format, ModelMetadata meta, String sealed) {}
 
     private static Parsed parse(String json) {
         String format = null;
@@ -268,9 +291,9 @@ public final class ModelCodec {
                                     : e.getMessage()),
                     e);
         }
-        if (!FORMAT.equals(format)) {
-            throw new IllegalArgumentException("model JSON format must be '" + FORMAT + "', got "
-                    + (format == null ? "none" : "'" + format + "'"));
+        if (!FORMAT.equals(format) && !FORMAT_V1.equals(format)) {
+            throw new IllegalArgumentException("model JSON format must be '" + FORMAT + "' (or '" + FORMAT_V1
+                    + "'), got " + (format == null ? "none" : "'" + format + "'"));
         }
         require(id, "id");
         require(dimension, "dimension");
@@ -294,7 +317,7 @@ public final class ModelCodec {
         ModelParameters params =
                 new ModelParameters(dimension, Space.parse(space), prefix, cells, beta, epoch, firstEpoch);
         return new Parsed(
-                new ModelMetadata(EncryptionModel.checkId(id), params, createdAt, betaScale, samples), sealed);
+                format, new ModelMetadata(EncryptionModel.checkId(id), params, createdAt, betaScale, samples), sealed);
     }
 
     private static void require(Object v, String name) {

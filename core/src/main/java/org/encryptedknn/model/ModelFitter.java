@@ -102,7 +102,8 @@ public final class ModelFitter {
             centroidsF[i] = (float) centroids[i];
         }
         Arrays.fill(basis, 0);
-        return new EncryptionModel(modelId, params, created, betaScale, n, basisF, centroidsF);
+        return new EncryptionModel(
+                modelId, params, created, betaScale, n, basisF, centroidsF, EncryptionModel.newKeySalt());
     }
 
     /** Rows = eigenvectors of (1/n) Σ x xᵀ by descending eigenvalue, unit length, largest-magnitude entry positive. */

@@ -66,6 +66,28 @@ public record ModelParameters(
         return Math.max(1, dimension / 4);
     }
 
+    /**
+     * Refuses the two settings that switch a protection off unless the caller passed an explicit {@code insecure}
+     * flag: β = 0 (no SAP noise: the stored prefix is a secret scaled rotation of the plaintext prefix, so distances
+     * and any known plaintext pin it down) and C = 1 (one residual key H for every record: a single known pair of
+     * plaintext and record starts recovering it for all). Model creation calls this; stored models are not re-checked.
+     *
+     * @param name maps a parameter name ("beta", "cells", "insecure") to how the caller's interface spells it
+     */
+    public void requireSecure(boolean insecure, java.util.function.UnaryOperator<String> name) {
+        if (insecure) {
+            return;
+        }
+        if (beta == 0) {
+            throw new IllegalArgumentException(name.apply("beta") + " = 0 disables the prefix noise (the prefix is then"
+                    + " a scaled rotation of the plaintext); set " + name.apply("insecure") + " to accept that");
+        }
+        if (cells == 1) {
+            throw new IllegalArgumentException(name.apply("cells") + " = 1 puts every record under one residual key;"
+                    + " set " + name.apply("insecure") + " to accept that");
+        }
+    }
+
     /** d − d_pub. */
     public int residualDimension() {
         return dimension - prefixDimension;

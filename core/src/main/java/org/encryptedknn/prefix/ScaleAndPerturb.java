@@ -3,11 +3,14 @@ package org.encryptedknn.prefix;
 import java.security.GeneralSecurityException;
 import java.util.Arrays;
 import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import javax.crypto.Cipher;
 import javax.crypto.spec.IvParameterSpec;
-import javax.crypto.spec.SecretKeySpec;
 import org.encryptedknn.keys.KeyDerivation;
 import org.encryptedknn.keys.PrfStream;
+import org.encryptedknn.keys.SecretGuard;
+import org.encryptedknn.keys.ZeroizableKey;
 
 /**
  * Scale-and-Perturb (SAP) β-approximate distance-comparison-preserving encryption, with the
@@ -27,9 +30,10 @@ import org.encryptedknn.keys.PrfStream;
  * R·x'^(1/d)); the following 8·(d rounded up to even) bytes give d Gaussians by Box–Muller (the
  * direction), see {@link PrfStream}. The key holder decrypts with the same nonce.
  *
- * <p>Thread-safe: per-thread cipher and scratch buffers.
+ * <p>Thread-safe: per-thread cipher and scratch buffers. {@link #close()} waits for calls in progress, then zeroes
+ * the PRF key and the per-thread noise buffers and re-keys the per-thread ciphers with a zero key; later calls fail.
  */
-public final class ScaleAndPerturb {
+public final class ScaleAndPerturb implements AutoCloseable {
 
     /** Nonce length in bytes (the AES-CTR initial counter block). */
     public static final int NONCE_LENGTH = 16;
@@ -37,8 +41,10 @@ public final class ScaleAndPerturb {
     private final int dimension;
     private final double scale;
     private final double beta;
-    private final SecretKeySpec key;
+    private final ZeroizableKey key;
     private final ThreadLocal<Scratch> scratch;
+    private final Set<Scratch> scratches = ConcurrentHashMap.newKeySet();
+    private final SecretGuard guard = new SecretGuard("SAP instance");
 
     /**
      * @param prfKey    32-byte SAP PRF key (copied; the caller may zero its array)
@@ -63,15 +69,20 @@ public final class ScaleAndPerturb {
         this.dimension = dimension;
         this.scale = scale;
         this.beta = beta;
-        this.key = new SecretKeySpec(prfKey, "AES");
-        this.scratch = ThreadLocal.withInitial(() -> new Scratch(dimension));
+        this.key = new ZeroizableKey(prfKey, "AES");
+        this.scratch = ThreadLocal.withInitial(() -> {
+            Scratch s = new Scratch(dimension);
+            scratches.add(s);
+            return s;
+        });
     }
 
     /** The SAP instance of a model epoch: PRF key and scale s ∈ [1,2) derived from the master key. */
-    public static ScaleAndPerturb derive(KeyDerivation keys, String modelId, int epoch, double beta, int dimension) {
-        byte[] prf = keys.sapPrfKey(modelId, epoch);
+    public static ScaleAndPerturb derive(
+            KeyDerivation keys, String modelId, byte[] modelSalt, int epoch, double beta, int dimension) {
+        byte[] prf = keys.sapPrfKey(modelId, modelSalt, epoch);
         try {
-            return new ScaleAndPerturb(prf, keys.sapScale(modelId, epoch), beta, dimension);
+            return new ScaleAndPerturb(prf, keys.sapScale(modelId, modelSalt, epoch), beta, dimension);
         } finally {
             Arrays.fill(prf, (byte) 0);
         }
@@ -126,21 +137,25 @@ public final class ScaleAndPerturb {
     /** Recovers m = (c − λ)/s in doubles, without rounding to float32 (re-keying uses it directly). */
     public double[] decryptToDouble(float[] c, byte[] nonce, boolean isQuery) {
         checkLength(c);
-        Scratch s = scratch.get();
-        noise(nonce, isQuery ? queryRadius() : documentRadius(), s);
-        double[] m = new double[dimension];
-        double inv = 1.0 / scale;
-        for (int i = 0; i < dimension; i++) {
-            m[i] = (c[i] - s.noise[i]) * inv;
-        }
-        return m;
+        return guard.use(() -> {
+            Scratch s = scratch.get();
+            noise(nonce, isQuery ? queryRadius() : documentRadius(), s);
+            double[] m = new double[dimension];
+            double inv = 1.0 / scale;
+            for (int i = 0; i < dimension; i++) {
+                m[i] = (c[i] - s.noise[i]) * inv;
+            }
+            return m;
+        });
     }
 
     /** The noise vector λ (or η) a nonce produces, for tests and audits. */
     public double[] noise(byte[] nonce, boolean isQuery) {
-        Scratch s = scratch.get();
-        noise(nonce, isQuery ? queryRadius() : documentRadius(), s);
-        return Arrays.copyOf(s.noise, dimension);
+        return guard.use(() -> {
+            Scratch s = scratch.get();
+            noise(nonce, isQuery ? queryRadius() : documentRadius(), s);
+            return Arrays.copyOf(s.noise, dimension);
+        });
     }
 
     private float[] encrypt(float[] u, byte[] nonce, double radius, float[] out) {
@@ -148,12 +163,32 @@ public final class ScaleAndPerturb {
         if (out.length != dimension) {
             throw new IllegalArgumentException("output length " + out.length + " != SAP dimension " + dimension);
         }
-        Scratch s = scratch.get();
-        noise(nonce, radius, s);
-        for (int i = 0; i < dimension; i++) {
-            out[i] = (float) (scale * u[i] + s.noise[i]);
-        }
-        return out;
+        return guard.use(() -> {
+            Scratch s = scratch.get();
+            noise(nonce, radius, s);
+            for (int i = 0; i < dimension; i++) {
+                out[i] = (float) (scale * u[i] + s.noise[i]);
+            }
+            return out;
+        });
+    }
+
+    /** Waits for calls in progress, then zeroes the key and the noise buffers; the instance is unusable afterwards. */
+    @Override
+    public void close() {
+        guard.close(() -> {
+            key.destroy();
+            for (Scratch s : scratches) {
+                Arrays.fill(s.stream, (byte) 0);
+                Arrays.fill(s.noise, 0);
+                try {
+                    s.cipher.init(Cipher.ENCRYPT_MODE, ZeroizableKey.zeroAes(32), new IvParameterSpec(new byte[16]));
+                } catch (GeneralSecurityException e) {
+                    // best effort: the key bytes themselves are zeroed above
+                }
+            }
+            scratches.clear();
+        });
     }
 
     private void noise(byte[] nonce, double radius, Scratch s) {

@@ -7,8 +7,8 @@ import java.util.Base64;
 import java.util.Objects;
 
 /**
- * The stored form of one encrypted embedding, as it travels in documents:
- * {@code {"p":[…],"n":"<b64>","c":17,"z":"<b64>","e":1}}.
+ * One encrypted embedding, as it is stored: {@code {"p":[…],"n":"<b64>","c":17,"z":"<b64>","e":1}} in documents
+ * ({@link RecordFormat}) and doc values ({@link ResidualLayout}).
  *
  * @param prefix        p: the SAP ciphertext of the rotated stage-1 prefix (indexed by HNSW, L2)
  * @param nonce         n: the SAP nonce; the key holder regenerates the noise from it to decrypt p
@@ -18,16 +18,10 @@ import java.util.Objects;
  */
 public record EncryptedVector(float[] prefix, byte[] nonce, int cell, float[] keyedResidual, int epoch) {
 
-    public static final String PREFIX = "p";
-    public static final String NONCE = "n";
-    public static final String CELL = "c";
-    public static final String KEYED_RESIDUAL = "z";
-    public static final String EPOCH = "e";
-
     public EncryptedVector {
-        Objects.requireNonNull(prefix, PREFIX);
-        Objects.requireNonNull(nonce, NONCE);
-        Objects.requireNonNull(keyedResidual, KEYED_RESIDUAL);
+        Objects.requireNonNull(prefix, RecordFormat.PREFIX);
+        Objects.requireNonNull(nonce, RecordFormat.NONCE);
+        Objects.requireNonNull(keyedResidual, RecordFormat.KEYED_RESIDUAL);
     }
 
     /** Base64 of the little-endian float32 encoding, the wire form of {@code z}. */
@@ -43,6 +37,10 @@ public record EncryptedVector(float[] prefix, byte[] nonce, int cell, float[] ke
         if (bytes.length % Float.BYTES != 0) {
             throw new IllegalArgumentException("length " + bytes.length + " is not a multiple of 4 bytes");
         }
+        return floatsLittleEndian(bytes);
+    }
+
+    static float[] floatsLittleEndian(byte[] bytes) {
         float[] values = new float[bytes.length / Float.BYTES];
         ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(values);
         return values;

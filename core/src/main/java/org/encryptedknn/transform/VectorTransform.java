@@ -4,6 +4,7 @@ import java.util.Arrays;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import org.encryptedknn.keys.KeyDerivation;
+import org.encryptedknn.keys.SecretGuard;
 import org.encryptedknn.model.EncryptionModel;
 import org.encryptedknn.model.ModelParameters;
 import org.encryptedknn.model.Space;
@@ -27,8 +28,8 @@ import org.encryptedknn.prefix.ScaleAndPerturb;
  * float) so a document costs one d_pub×d and one (d−d_pub)×d matrix–vector product. W_c is derived lazily
  * on first use of a cell (QR of a (d−d_pub)² Gaussian matrix, O((d−d_pub)³)) and cached for the life of the
  * transform: 4·d·(d−d_pub) bytes per cell (442 KB at d=384, d_pub=96; 1.77 MB at d=768, d_pub=192).
- * Keep one transform per (model, epoch) and share it; it is thread-safe. {@link #close()} zeroes the
- * seeds and cached matrices.
+ * Keep one transform per (model, epoch) and share it; it is thread-safe. {@link #close()} zeroes every secret it
+ * holds, after the calls in progress (a {@link SecretGuard}).
  */
 public final class VectorTransform implements AutoCloseable {
 
@@ -50,7 +51,7 @@ public final class VectorTransform implements AutoCloseable {
     private final AtomicReferenceArray<float[][]> cellMatrices; // W_cᵀ: d rows of dr
     private final Object[] cellLocks;
     private final ThreadLocal<Scratch> scratch;
-    private volatile boolean closed;
+    private final SecretGuard guard;
 
     /** The transform of the model's current epoch. */
     public VectorTransform(EncryptionModel model, KeyDerivation keys) {
@@ -72,8 +73,10 @@ public final class VectorTransform implements AutoCloseable {
         this.epoch = epoch;
         this.space = p.space();
         String id = model.id();
+        byte[] salt = model.keySalt(); // null for a model of format v1: v1 derivation
+        this.guard = new SecretGuard("transform of model '" + id + "' epoch " + epoch);
 
-        byte[] rotationSeed = keys.prefixRotationSeed(id, epoch);
+        byte[] rotationSeed = keys.prefixRotationSeed(id, salt, epoch);
         this.rotation = HaarOrthogonal.derive(rotationSeed, dp);
         Arrays.fill(rotationSeed, (byte) 0);
 
@@ -117,11 +120,14 @@ public final class VectorTransform implements AutoCloseable {
             }
             centroidNorms[c] = (float) nn;
         }
-        this.sap = ScaleAndPerturb.derive(keys, id, epoch, model.absoluteBeta(), dp);
-        this.nonces = PrefixNonces.derive(keys, id);
+        this.sap = ScaleAndPerturb.derive(keys, id, salt, epoch, model.absoluteBeta(), dp);
+        this.nonces = PrefixNonces.derive(keys, id, salt);
         this.cellSeeds = new byte[cells][];
         for (int c = 0; c < cells; c++) {
-            cellSeeds[c] = keys.cellKeySeed(id, epoch, c);
+            cellSeeds[c] = keys.cellKeySeed(id, salt, epoch, c);
+        }
+        if (salt != null) {
+            Arrays.fill(salt, (byte) 0);
         }
         this.cellMatrices = new AtomicReferenceArray<>(cells);
         this.cellLocks = new Object[cells];
@@ -149,14 +155,30 @@ public final class VectorTransform implements AutoCloseable {
 
     // ---------------------------------------------------------------- documents
 
-    /** Encrypts a document vector with the nonce derived from (document id, field, epoch). */
+    /** Encrypts a document vector with the nonce derived from (document id, field, epoch, vector). */
     public EncryptedVector encryptDocument(float[] x, String docId, String field) {
-        return encryptDocument(x, nonces.forDocument(docId, field, epoch));
+        return encryptDocument(x, documentNonce(x, docId, field));
+    }
+
+    /**
+     * The document nonce PRF(doc id ‖ field ‖ epoch ‖ x) of {@link PrefixNonces#forDocument}, over x as encrypted
+     * (normalized when cosine): the same vector encrypts identically, a changed one gets fresh noise.
+     */
+    public byte[] documentNonce(float[] x, String docId, String field) {
+        float[] xv = prepare(x, new float[d]);
+        try {
+            return nonces.forDocument(docId, field, epoch, xv);
+        } finally {
+            Arrays.fill(xv, 0f);
+        }
     }
 
     /** Encrypts a document vector with an explicit 16-byte SAP nonce (see {@link PrefixNonces}). */
     public EncryptedVector encryptDocument(float[] x, byte[] nonce) {
-        checkOpen();
+        return guard.use(() -> encryptDocumentOpen(x, nonce));
+    }
+
+    private EncryptedVector encryptDocumentOpen(float[] x, byte[] nonce) {
         Scratch s = scratch.get();
         float[] xv = prepare(x, s.x);
         float[] u = s.u;
@@ -175,7 +197,10 @@ public final class VectorTransform implements AutoCloseable {
      * what reaches the throughput target when the cell matrices do not fit in cache.
      */
     public EncryptedVector[] encryptDocuments(float[][] xs, byte[][] nonces) {
-        checkOpen();
+        return guard.use(() -> encryptDocumentsOpen(xs, nonces));
+    }
+
+    private EncryptedVector[] encryptDocumentsOpen(float[][] xs, byte[][] nonces) {
         Objects.requireNonNull(xs, "vectors");
         Objects.requireNonNull(nonces, "nonces");
         if (xs.length != nonces.length) {
@@ -230,11 +255,13 @@ public final class VectorTransform implements AutoCloseable {
 
     /** The cell a plaintext vector falls in. */
     public int cellOf(float[] x) {
-        Scratch s = scratch.get();
-        float[] xv = prepare(x, s.x);
-        Arrays.fill(s.u, 0f);
-        axpy(xv, prefixT, s.u);
-        return nearestCell(s.u);
+        return guard.use(() -> {
+            Scratch s = scratch.get();
+            float[] xv = prepare(x, s.x);
+            Arrays.fill(s.u, 0f);
+            axpy(xv, prefixT, s.u);
+            return nearestCell(s.u);
+        });
     }
 
     /** Key holder: R u_i, the exact rotated prefix of a stored record (SAP decryption). */
@@ -247,31 +274,48 @@ public final class VectorTransform implements AutoCloseable {
 
     /** Encrypts a query with the deterministic query nonce (a repeated query encrypts identically). */
     public EncryptedQuery encryptQuery(float[] x) {
-        checkOpen();
         float[] xv = prepare(x, new float[d]);
         return encryptPrepared(xv, nonces.forQuery(xv, epoch));
     }
 
     /** Encrypts a query with an explicit 16-byte nonce (e.g. {@link PrefixNonces#random()}). */
     public EncryptedQuery encryptQuery(float[] x, byte[] nonce) {
-        checkOpen();
         return encryptPrepared(prepare(x, new float[d]), nonce);
     }
 
     private EncryptedQuery encryptPrepared(float[] xv, byte[] nonce) {
-        float[] u = new float[dp];
-        axpy(xv, prefixT, u);
-        float[] p = sap.encryptQuery(u, nonce);
-        return new EncryptedQuery(model.id(), epoch, p, nonce.clone(), u, xv);
+        return guard.use(() -> {
+            float[] u = new float[dp];
+            axpy(xv, prefixT, u);
+            float[] p = sap.encryptQuery(u, nonce);
+            return new EncryptedQuery(model.id(), epoch, p, nonce.clone(), u, xv);
+        });
+    }
+
+    /**
+     * The prefix a rescore sends (design.md §5.4): p_q / s², so that the data node's first term ⟨p_q / s², p_i⟩
+     * approximates the prefix term ⟨u_q, u_i⟩ (SAP scales both prefixes by s; the noise it cannot remove).
+     */
+    public float[] rescorePrefix(EncryptedQuery q) {
+        checkQuery(q);
+        double s2 = sap.scale() * sap.scale();
+        float[] p = q.prefix();
+        float[] scaled = new float[p.length];
+        for (int i = 0; i < p.length; i++) {
+            scaled[i] = (float) (p[i] / s2);
+        }
+        return scaled;
     }
 
     /** H_c r_q: the query residual under the key of {@code cell}, to score records of that cell. */
     public float[] keyedResidualQuery(EncryptedQuery q, int cell) {
         checkQuery(q);
         checkCell(cell);
-        float[] z = new float[dr];
-        axpy(q.vectorRef(), cellMatrix(cell), z);
-        return z;
+        return guard.use(() -> {
+            float[] z = new float[dr];
+            axpy(q.vectorRef(), cellMatrix(cell), z);
+            return z;
+        });
     }
 
     /** The {@code count} cells whose centroids are nearest the query prefix, nearest first. */
@@ -284,10 +328,13 @@ public final class VectorTransform implements AutoCloseable {
         float[] u = q.rotatedPrefixRef();
         double[] dist = new double[cells];
         Integer[] order = new Integer[cells];
-        for (int c = 0; c < cells; c++) {
-            dist[c] = dist2(u, rotatedCentroids, c * dp);
-            order[c] = c;
-        }
+        guard.use(() -> {
+            for (int c = 0; c < cells; c++) {
+                dist[c] = dist2(u, rotatedCentroids, c * dp);
+                order[c] = c;
+            }
+            return null;
+        });
         Arrays.sort(order, (a, b) -> Double.compare(dist[a], dist[b]));
         int[] out = new int[n];
         for (int i = 0; i < n; i++) {
@@ -338,7 +385,10 @@ public final class VectorTransform implements AutoCloseable {
      * original vector: z' = H'_c H_cᵀ z, p' = SAP'_DB(R' Rᵀ SAP⁻¹(p)) with {@code newNonce}. The cell is kept.
      */
     public EncryptedVector rekey(VectorTransform from, EncryptedVector v, byte[] newNonce) {
-        checkOpen();
+        return guard.use(() -> from.guard.use(() -> rekeyOpen(from, v, newNonce)));
+    }
+
+    private EncryptedVector rekeyOpen(VectorTransform from, EncryptedVector v, byte[] newNonce) {
         Objects.requireNonNull(from, "from");
         if (!from.model.id().equals(model.id()) || from.d != d || from.dp != dp || from.cells != cells) {
             throw new IllegalArgumentException(
@@ -378,30 +428,32 @@ public final class VectorTransform implements AutoCloseable {
         return new EncryptedVector(p, newNonce.clone(), cell, z2, epoch);
     }
 
-    /** Re-keys with the new epoch's document nonce PRF(doc id ‖ field ‖ epoch). */
+    /** Re-keys with the new epoch's nonce PRF(doc id ‖ field ‖ epoch ‖ source record), see {@link PrefixNonces}. */
     public EncryptedVector rekey(VectorTransform from, EncryptedVector v, String docId, String field) {
-        return rekey(from, v, nonces.forDocument(docId, field, epoch));
+        return rekey(from, v, nonces.forRekeyedDocument(docId, field, epoch, v.nonce(), v.keyedResidual()));
     }
 
     // ---------------------------------------------------------------- keys
 
     /** Secret: the cell key H_c ((d−d_pub)² row-major), derived afresh (O(n³)); for audits and tests. */
     public double[] cellKey(int cell) {
-        checkOpen();
         checkCell(cell);
-        return HaarOrthogonal.derive(cellSeeds[cell], dr);
+        return guard.use(() -> HaarOrthogonal.derive(cellSeeds[cell], dr));
     }
 
     /** Secret: R_pub (d_pub² row-major, a copy). */
     public double[] prefixRotation() {
-        return rotation.clone();
+        return guard.use(rotation::clone);
     }
 
     /** Derives and caches the matrices of all cells now (instead of on first use). */
     public void warmUp() {
-        for (int c = 0; c < cells; c++) {
-            cellMatrix(c);
-        }
+        guard.use(() -> {
+            for (int c = 0; c < cells; c++) {
+                cellMatrix(c);
+            }
+            return null;
+        });
     }
 
     /** Bytes held by cached cell matrices. */
@@ -421,7 +473,6 @@ public final class VectorTransform implements AutoCloseable {
             synchronized (cellLocks[cell]) {
                 m = cellMatrices.get(cell);
                 if (m == null) {
-                    checkOpen();
                     m = buildCellMatrix(cell);
                     cellMatrices.set(cell, m);
                 }
@@ -455,30 +506,44 @@ public final class VectorTransform implements AutoCloseable {
         return wT;
     }
 
-    /** Zeroes the cell seeds, cached matrices and the prefix rotation. The transform is unusable afterwards. */
+    /**
+     * Waits for the calls in progress (they read the arrays below), then zeroes the cell seeds, cached matrices, the
+     * prefix rotation, the rotated centroids and the SAP and nonce keys. Calls made afterwards fail with an
+     * {@link IllegalStateException}; none computes with zeroed keys.
+     */
     @Override
     public void close() {
-        closed = true;
-        for (byte[] s : cellSeeds) {
-            Arrays.fill(s, (byte) 0);
-        }
-        for (int c = 0; c < cells; c++) {
-            synchronized (cellLocks[c]) {
-                float[][] m = cellMatrices.getAndSet(c, null);
-                if (m != null) {
-                    for (float[] row : m) {
-                        Arrays.fill(row, 0f);
+        guard.close(() -> {
+            for (byte[] s : cellSeeds) {
+                Arrays.fill(s, (byte) 0);
+            }
+            for (int c = 0; c < cells; c++) {
+                synchronized (cellLocks[c]) {
+                    float[][] m = cellMatrices.getAndSet(c, null);
+                    if (m != null) {
+                        for (float[] row : m) {
+                            Arrays.fill(row, 0f);
+                        }
                     }
                 }
             }
-        }
-        Arrays.fill(rotation, 0);
-        for (float[] row : prefixT) {
-            Arrays.fill(row, 0f);
-        }
-        for (float[] row : centroidsT) {
-            Arrays.fill(row, 0f);
-        }
+            Arrays.fill(rotation, 0);
+            for (float[] row : prefixT) {
+                Arrays.fill(row, 0f);
+            }
+            for (float[] row : centroidsT) {
+                Arrays.fill(row, 0f);
+            }
+            Arrays.fill(rotatedCentroids, 0f);
+            Arrays.fill(centroidNorms, 0f);
+            sap.close();
+            nonces.close();
+        });
+    }
+
+    /** True once {@link #close()} ran. */
+    public boolean isClosed() {
+        return guard.isClosed();
     }
 
     // ---------------------------------------------------------------- internals
@@ -625,13 +690,6 @@ public final class VectorTransform implements AutoCloseable {
             s += (double) a[i] * b[i];
         }
         return s;
-    }
-
-    private void checkOpen() {
-        if (closed) {
-            throw new IllegalStateException(
-                    "transform of model '" + model.id() + "' epoch " + epoch + " has been closed");
-        }
     }
 
     private void checkCell(int cell) {

@@ -3,9 +3,13 @@ package org.encryptedknn.fields;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNotEquals;
+import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import org.encryptedknn.keys.AesGcm;
 import org.encryptedknn.keys.KeyDerivation;
 import org.encryptedknn.keys.MasterKey;
 import org.junit.Test;
@@ -18,21 +22,55 @@ public class FieldCipherTest {
     public void randomizedRoundTripAndBinding() {
         try (KeyDerivation k = new KeyDerivation(MasterKey.fromBase64(KEY));
                 FieldCipher body = new FieldCipher(k, "body")) {
-            String a = body.encrypt("Dear team, the patient in room 4…", "mail/doc-1");
-            String b = body.encrypt("Dear team, the patient in room 4…", "mail/doc-1");
+            String a = body.encrypt("Dear team, the patient in room 4…", "mail", "doc-1");
+            String b = body.encrypt("Dear team, the patient in room 4…", "mail", "doc-1");
             assertNotEquals(a, b);
             assertTrue(FieldCipher.isEncrypted(a));
+            assertTrue(a.startsWith(FieldCipher.RANDOMIZED_PREFIX));
             assertFalse(a.contains("patient"));
-            assertEquals("Dear team, the patient in room 4…", body.decrypt(a, "mail/doc-1"));
-            expectFailure(() -> body.decrypt(a, "mail/doc-2"));
+            assertEquals("Dear team, the patient in room 4…", body.decrypt(a, "mail", "doc-1"));
+            expectFailure(() -> body.decrypt(a, "mail", "doc-2")); // moved to another document of the index
+            expectFailure(() -> body.decrypt(a, "mail-copy", "doc-1")); // moved to another index
             try (FieldCipher other = new FieldCipher(k, "subject")) {
-                expectFailure(() -> other.decrypt(a, "mail/doc-1"));
+                expectFailure(() -> other.decrypt(a, "mail", "doc-1"));
             }
             try (KeyDerivation wrong = new KeyDerivation(MasterKey.generate());
                     FieldCipher w = new FieldCipher(wrong, "body")) {
-                expectFailure(() -> w.decrypt(a, "mail/doc-1"));
+                expectFailure(() -> w.decrypt(a, "mail", "doc-1"));
             }
-            expectFailure(() -> body.decrypt("plain text", "mail/doc-1"));
+            expectFailure(() -> body.decrypt("plain text", "mail", "doc-1"));
+            // length-prefixed associated data: ("ab", "c") is not ("a", "bc")
+            String split = body.encrypt("x", "ab", "c");
+            expectFailure(() -> body.decrypt(split, "a", "bc"));
+        }
+    }
+
+    /** Values written before the _id was bound (ekr1:, AAD domain ‖ 0 ‖ field ‖ 0 ‖ index) still decrypt. */
+    @Test
+    public void version1ValuesStillDecrypt() throws Exception {
+        try (KeyDerivation k = new KeyDerivation(MasterKey.fromBase64(KEY));
+                FieldCipher body = new FieldCipher(k, "body")) {
+            byte[] key = k.fieldAeadKey("body");
+            byte[] aad = "encrypted-knn/field/v1\0body\0mail".getBytes(StandardCharsets.UTF_8);
+            String v1 = FieldCipher.RANDOMIZED_PREFIX_V1
+                    + Base64.getEncoder()
+                            .encodeToString(AesGcm.seal(key, "old text".getBytes(StandardCharsets.UTF_8), aad));
+            assertTrue(FieldCipher.isRandomized(v1));
+            assertEquals("old text", body.decrypt(v1, "mail", "any-id"));
+            expectFailure(() -> body.decrypt(v1, "other-index", "any-id"));
+        }
+    }
+
+    @Test
+    public void closedCipherRefusesInsteadOfUsingZeroedKeys() {
+        try (KeyDerivation k = new KeyDerivation(MasterKey.fromBase64(KEY))) {
+            FieldCipher body = new FieldCipher(k, "body");
+            String a = body.encrypt("text", "mail", "doc-1");
+            String d = body.encryptDeterministic("alice");
+            body.close();
+            assertThrows(IllegalStateException.class, () -> body.decrypt(a, "mail", "doc-1"));
+            assertThrows(IllegalStateException.class, () -> body.encryptDeterministic("alice"));
+            assertThrows(IllegalStateException.class, () -> body.decryptDeterministic(d));
         }
     }
 

@@ -25,10 +25,10 @@ public class KeyDerivationTest {
     public void sameInputsSameKeys() {
         try (KeyDerivation a = new KeyDerivation(MasterKey.fromBase64(KEY_B64));
                 KeyDerivation b = new KeyDerivation(MasterKey.fromBase64(" " + KEY_B64 + "\n"))) {
-            assertArrayEquals(a.sapPrfKey("m1", 1), b.sapPrfKey("m1", 1));
-            assertArrayEquals(a.cellKeySeed("m1", 3, 17), b.cellKeySeed("m1", 3, 17));
+            assertArrayEquals(a.sapPrfKey("m1", null, 1), b.sapPrfKey("m1", null, 1));
+            assertArrayEquals(a.cellKeySeed("m1", null, 3, 17), b.cellKeySeed("m1", null, 3, 17));
             assertArrayEquals(a.fieldSivKey("sender"), b.fieldSivKey("sender"));
-            assertEquals(a.sapScale("m1", 1), b.sapScale("m1", 1), 0);
+            assertEquals(a.sapScale("m1", null, 1), b.sapScale("m1", null, 1), 0);
         }
     }
 
@@ -45,7 +45,31 @@ public class KeyDerivationTest {
                     new byte[] {0, 0, 0, 2, 'm', '1'},
                     new byte[] {0, 0, 0, 4, 0, 0, 0, 1},
                     new byte[] {0, 0, 0, 4, 0, 0, 0, 5});
-            assertArrayEquals(Hkdf.expand(prk, info, 32), k.cellKeySeed("m1", 1, 5));
+            assertArrayEquals(Hkdf.expand(prk, info, 32), k.cellKeySeed("m1", null, 1, 5));
+        }
+    }
+
+    @Test
+    public void pinnedV2OutputBindsTheModelSalt() {
+        // v2 (docs/key-derivation.md): label encrypted-knn/v2/…, context model id ‖ key salt ‖ epoch ‖ cell
+        byte[] salt = new byte[KeyDerivation.MODEL_SALT_LENGTH];
+        java.util.Arrays.fill(salt, (byte) 0x5a);
+        try (KeyDerivation k = new KeyDerivation(MasterKey.fromBase64(KEY_B64))) {
+            byte[] prk = Hkdf.extract(
+                    KeyDerivation.SALT.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                    HexFormat.of().parseHex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"));
+            byte[] info = concat(
+                    "encrypted-knn/v2/cell-key".getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                    new byte[] {0, 0, 0, 2, 'm', '1'},
+                    new byte[] {0, 0, 0, 32},
+                    salt,
+                    new byte[] {0, 0, 0, 4, 0, 0, 0, 1},
+                    new byte[] {0, 0, 0, 4, 0, 0, 0, 5});
+            assertArrayEquals(Hkdf.expand(prk, info, 32), k.cellKeySeed("m1", salt, 1, 5));
+            byte[] other = salt.clone();
+            other[0] ^= 1;
+            assertFalse(java.util.Arrays.equals(k.cellKeySeed("m1", salt, 1, 5), k.cellKeySeed("m1", other, 1, 5)));
+            assertFalse(java.util.Arrays.equals(k.sapNonceKey("m1", salt), k.sapNonceKey("m1", null)));
         }
     }
 
@@ -67,16 +91,16 @@ public class KeyDerivationTest {
     public void labelsAndContextsSeparate() {
         try (KeyDerivation k = new KeyDerivation(MasterKey.fromBase64(KEY_B64))) {
             List<byte[]> keys = new ArrayList<>();
-            keys.add(k.sapPrfKey("m1", 1));
-            keys.add(k.sapPrfKey("m1", 2));
-            keys.add(k.sapPrfKey("m2", 1));
-            keys.add(k.sapNonceKey("m1"));
-            keys.add(k.prefixRotationSeed("m1", 1));
-            keys.add(k.prefixRotationSeed("m1", 2));
-            keys.add(k.cellKeySeed("m1", 1, 0));
-            keys.add(k.cellKeySeed("m1", 1, 1));
-            keys.add(k.cellKeySeed("m1", 2, 0));
-            keys.add(k.cellKeySeed("m2", 1, 0));
+            keys.add(k.sapPrfKey("m1", null, 1));
+            keys.add(k.sapPrfKey("m1", null, 2));
+            keys.add(k.sapPrfKey("m2", null, 1));
+            keys.add(k.sapNonceKey("m1", null));
+            keys.add(k.prefixRotationSeed("m1", null, 1));
+            keys.add(k.prefixRotationSeed("m1", null, 2));
+            keys.add(k.cellKeySeed("m1", null, 1, 0));
+            keys.add(k.cellKeySeed("m1", null, 1, 1));
+            keys.add(k.cellKeySeed("m1", null, 2, 0));
+            keys.add(k.cellKeySeed("m2", null, 1, 0));
             keys.add(k.fieldAeadKey("body"));
             keys.add(k.fieldAeadKey("subject"));
             keys.add(Arrays.copyOf(k.fieldSivKey("body"), 32));
@@ -89,8 +113,8 @@ public class KeyDerivationTest {
                 distinct.add(HexFormat.of().formatHex(key));
             }
             assertEquals(keys.size(), distinct.size());
-            double s1 = k.sapScale("m1", 1);
-            double s2 = k.sapScale("m1", 2);
+            double s1 = k.sapScale("m1", null, 1);
+            double s2 = k.sapScale("m1", null, 2);
             assertTrue(s1 >= 1 && s1 < 2);
             assertTrue(s2 >= 1 && s2 < 2);
             assertTrue(s1 != s2);

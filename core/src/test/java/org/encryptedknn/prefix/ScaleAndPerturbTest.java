@@ -18,7 +18,7 @@ public class ScaleAndPerturbTest {
             new KeyDerivation(MasterKey.fromBase64("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="));
 
     private static ScaleAndPerturb sap(int d, double beta) {
-        return ScaleAndPerturb.derive(KEYS, "sap-test", 1, beta, d);
+        return ScaleAndPerturb.derive(KEYS, "sap-test", null, 1, beta, d);
     }
 
     private static float[] gaussian(SplittableRandom r, int d, double scale) {
@@ -83,7 +83,7 @@ public class ScaleAndPerturbTest {
         assertArrayEquals(sap.encryptDocument(m, nonce(1)), sap.encryptDocument(m, nonce(1)), 0f);
         assertFalse(Arrays.equals(sap.encryptDocument(m, nonce(1)), sap.encryptDocument(m, nonce(2))));
         // another epoch's key gives another ciphertext for the same nonce
-        ScaleAndPerturb other = ScaleAndPerturb.derive(KEYS, "sap-test", 2, 0.5, 32);
+        ScaleAndPerturb other = ScaleAndPerturb.derive(KEYS, "sap-test", null, 2, 0.5, 32);
         assertFalse(Arrays.equals(sap.encryptDocument(m, nonce(1)), other.encryptDocument(m, nonce(1))));
     }
 
@@ -304,22 +304,27 @@ public class ScaleAndPerturbTest {
 
     @Test
     public void noncePolicy() {
-        PrefixNonces nonces = PrefixNonces.derive(KEYS, "m1");
+        PrefixNonces nonces = PrefixNonces.derive(KEYS, "m1", null);
         float[] v = {1f, 2f, 3f};
-        assertArrayEquals(nonces.forDocument("doc-1", "embedding", 1), nonces.forDocument("doc-1", "embedding", 1));
+        assertArrayEquals(
+                nonces.forDocument("doc-1", "embedding", 1, v), nonces.forDocument("doc-1", "embedding", 1, v));
         assertFalse(Arrays.equals(
-                nonces.forDocument("doc-1", "embedding", 1), nonces.forDocument("doc-1", "embedding", 2)));
+                nonces.forDocument("doc-1", "embedding", 1, v), nonces.forDocument("doc-1", "embedding", 2, v)));
         assertFalse(Arrays.equals(
-                nonces.forDocument("doc-1", "embedding", 1), nonces.forDocument("doc-2", "embedding", 1)));
-        assertFalse(
-                Arrays.equals(nonces.forDocument("doc-1", "embedding", 1), nonces.forDocument("doc-1", "other", 1)));
+                nonces.forDocument("doc-1", "embedding", 1, v), nonces.forDocument("doc-2", "embedding", 1, v)));
+        assertFalse(Arrays.equals(
+                nonces.forDocument("doc-1", "embedding", 1, v), nonces.forDocument("doc-1", "other", 1, v)));
+        // the vector is covered: a new version of the document gets a fresh nonce (fresh noise)
+        assertFalse(Arrays.equals(
+                nonces.forDocument("doc-1", "embedding", 1, v),
+                nonces.forDocument("doc-1", "embedding", 1, new float[] {1f, 2f, 3.0001f})));
         // length-prefixed: ("ab","c") ≠ ("a","bc")
-        assertFalse(Arrays.equals(nonces.forDocument("ab", "c", 1), nonces.forDocument("a", "bc", 1)));
-        assertEquals(16, nonces.forVector(v, "embedding", 1).length);
-        assertArrayEquals(nonces.forVector(v, "embedding", 1), nonces.forVector(v.clone(), "embedding", 1));
-        assertFalse(Arrays.equals(nonces.forVector(v, "embedding", 1), nonces.forQuery(v, 1)));
+        assertFalse(Arrays.equals(nonces.forDocument("ab", "c", 1, v), nonces.forDocument("a", "bc", 1, v)));
+        assertEquals(16, nonces.forDocument("doc-1", "embedding", 1, v).length);
+        assertArrayEquals(nonces.forQuery(v, 1), nonces.forQuery(v.clone(), 1));
+        assertFalse(Arrays.equals(nonces.forDocument("doc-1", "embedding", 1, v), nonces.forQuery(v, 1)));
         assertFalse(Arrays.equals(
-                nonces.forQuery(v, 1), PrefixNonces.derive(KEYS, "m2").forQuery(v, 1)));
+                nonces.forQuery(v, 1), PrefixNonces.derive(KEYS, "m2", null).forQuery(v, 1)));
         assertFalse(Arrays.equals(PrefixNonces.random(), PrefixNonces.random()));
     }
 

@@ -27,7 +27,7 @@ public class RealEmbeddingsTest {
                 VectorTransform t = new VectorTransform(model, keys)) {
             byte[][] nonces = new byte[docs.length][];
             for (int i = 0; i < docs.length; i++) {
-                nonces[i] = t.nonces().forDocument("msg-" + i, "embedding", 1);
+                nonces[i] = t.documentNonce(docs[i], "msg-" + i, "embedding");
             }
             EncryptedVector[] enc = t.encryptDocuments(docs, nonces);
             double worst = 0;

@@ -218,7 +218,7 @@ final class DerivedSourceStoredFieldsFormat extends StoredFieldsFormat {
             try {
                 BinaryDocValues values = docValues.getBinary(residuals.get(field));
                 return values != null && values.advanceExact(docID)
-                        ? ResidualDocValues.residual(values.binaryValue())
+                        ? ResidualDocValues.residual(values.binaryValue()).z()
                         : null;
             } catch (IOException e) {
                 throw new java.io.UncheckedIOException(

@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.function.Function;
 import org.apache.lucene.util.BytesRef;
 import org.encryptedknn.transform.EncryptedVector;
+import org.encryptedknn.transform.RecordFormat;
 import org.opensearch.common.collect.Tuple;
 import org.opensearch.common.xcontent.XContentHelper;
 import org.opensearch.common.xcontent.support.XContentMapValues;
@@ -29,7 +30,7 @@ final class ResidualSource {
 
     /** {@code source} without {@code z} in each of {@code fields}, or null when there was nothing to remove. */
     static BytesRef strip(BytesRef source, Collection<String> fields) {
-        return edit(source, fields, (field, record) -> record.remove(EncryptedVector.KEYED_RESIDUAL) != null);
+        return edit(source, fields, (field, record) -> record.remove(RecordFormat.KEYED_RESIDUAL) != null);
     }
 
     /**
@@ -38,7 +39,7 @@ final class ResidualSource {
      */
     static BytesRef inject(BytesRef source, Collection<String> fields, Function<String, float[]> residuals) {
         return edit(source, fields, (field, record) -> {
-            if (record.containsKey(EncryptedVector.KEYED_RESIDUAL)) {
+            if (record.containsKey(RecordFormat.KEYED_RESIDUAL)) {
                 return false;
             }
             float[] z = residuals.apply(field);
@@ -48,12 +49,12 @@ final class ResidualSource {
             // back in its usual place, before the epoch: {"p","n","c","z","e"} reads as it was indexed
             Map<String, Object> ordered = new LinkedHashMap<>();
             for (Map.Entry<String, Object> e : record.entrySet()) {
-                if (e.getKey().equals(EncryptedVector.EPOCH)) {
-                    ordered.put(EncryptedVector.KEYED_RESIDUAL, EncryptedVector.encodeFloats(z));
+                if (e.getKey().equals(RecordFormat.EPOCH)) {
+                    ordered.put(RecordFormat.KEYED_RESIDUAL, EncryptedVector.encodeFloats(z));
                 }
                 ordered.put(e.getKey(), e.getValue());
             }
-            ordered.putIfAbsent(EncryptedVector.KEYED_RESIDUAL, EncryptedVector.encodeFloats(z));
+            ordered.putIfAbsent(RecordFormat.KEYED_RESIDUAL, EncryptedVector.encodeFloats(z));
             record.clear();
             record.putAll(ordered);
             return true;

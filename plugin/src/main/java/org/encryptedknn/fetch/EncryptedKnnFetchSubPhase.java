@@ -7,8 +7,8 @@ import java.util.List;
 import java.util.Map;
 import org.apache.lucene.index.BinaryDocValues;
 import org.apache.lucene.index.LeafReaderContext;
-import org.apache.lucene.util.BytesRef;
 import org.encryptedknn.mapper.ResidualDocValues;
+import org.encryptedknn.protocol.HitField;
 import org.encryptedknn.rescore.CandidateScoring;
 import org.encryptedknn.rescore.CkksRescorePayload;
 import org.encryptedknn.rescore.EncryptedKnnRescorer;
@@ -20,7 +20,7 @@ import org.opensearch.search.fetch.FetchSubPhaseProcessor;
 import org.opensearch.search.rescore.RescoreContext;
 
 /**
- * Adds the per-hit document field {@value EncryptedKnnRescorer#HIT_FIELD} to the hits of a search with an {@code encrypted_knn} rescorer: what
+ * Adds the per-hit document field {@value HitField#NAME} to the hits of a search with an {@code encrypted_knn} rescorer: what
  * the key holder needs to finish the ranking, in a compact form, so that the response need not carry the hits' stored
  * ciphertexts, nor even {@code _source} (docs/storage-plugin.md, docs/ckks-mode.md). Every hit gets
  * {@code {"cell":c,"epoch":e,"prefix":"<b64 float32 p>","nonce":"<b64 n>","probed":…}}; a window hit whose cell was
@@ -74,7 +74,7 @@ public final class EncryptedKnnFetchSubPhase implements FetchSubPhase {
         return new Processor(chosen, details);
     }
 
-    /** Adds {@value EncryptedKnnRescorer#HIT_FIELD} to each hit; a ckks batch's ciphertext goes on the first of its hits that is fetched. */
+    /** Adds {@value HitField#NAME} to each hit; a ckks batch's ciphertext goes on the first of its hits that is fetched. */
     static final class Processor implements FetchSubPhaseProcessor {
         private final EncryptedKnnRescorer.Context context;
         private final CandidateScoring.HitDetails details;
@@ -112,32 +112,26 @@ public final class EncryptedKnnFetchSubPhase implements FetchSubPhase {
             int doc = leafDoc + hitContext.readerContext().docBase;
             boolean rescored = context.isRescored(doc);
             Map<String, Object> value = new LinkedHashMap<>();
-            value.put("cell", score.cell());
-            value.put("epoch", score.epoch());
-            value.put("prefix", EncryptedVector.encodeFloats(score.p()));
+            value.put(HitField.CELL.key(), score.cell());
+            value.put(HitField.EPOCH.key(), score.epoch());
+            value.put(HitField.PREFIX.key(), EncryptedVector.encodeFloats(score.p()));
             if (nonces != null && nonces.advanceExact(leafDoc)) {
-                BytesRef n = nonces.binaryValue();
                 value.put(
-                        "nonce",
-                        Base64.getEncoder()
-                                .encodeToString(java.util.Arrays.copyOfRange(n.bytes, n.offset, n.offset + n.length)));
+                        HitField.NONCE.key(),
+                        Base64.getEncoder().encodeToString(ResidualDocValues.nonce(nonces.binaryValue())));
             }
             boolean probed = details.probed(doc, score, rescored);
-            value.put("probed", probed);
+            value.put(HitField.PROBED.key(), probed);
             if (rescored && !probed) {
-                value.put(EncryptedVector.KEYED_RESIDUAL, EncryptedVector.encodeFloats(cursor.residual()));
+                value.put(HitField.KEYED_RESIDUAL.key(), EncryptedVector.encodeFloats(cursor.residual()));
             }
             if (probed) {
                 details.addTo(value, doc, score);
             }
             if (!rescored) {
-                value.put("rescored", false);
+                value.put(HitField.RESCORED.key(), false);
             }
-            hitContext
-                    .hit()
-                    .setDocumentField(
-                            EncryptedKnnRescorer.HIT_FIELD,
-                            new DocumentField(EncryptedKnnRescorer.HIT_FIELD, List.of(value)));
+            hitContext.hit().setDocumentField(HitField.NAME, new DocumentField(HitField.NAME, List.of(value)));
         }
     }
 }

@@ -11,7 +11,9 @@ import org.encryptedknn.keystore.NodeKeyHolder;
 import org.encryptedknn.keystore.ProcessorConfig;
 import org.encryptedknn.keystore.Records;
 import org.encryptedknn.transform.EncryptedVector;
+import org.encryptedknn.transform.RecordFormat;
 import org.encryptedknn.transform.VectorTransform;
+import org.opensearch.common.UUIDs;
 import org.opensearch.ingest.ConfigurationUtils;
 import org.opensearch.ingest.IngestDocument;
 import org.opensearch.ingest.Processor;
@@ -22,13 +24,14 @@ import org.opensearch.ingest.Processor;
  *
  * <ul>
  *   <li>{@code field}: the plaintext vector (an array of {@code dimension} numbers) is replaced by the encrypted object
- *       {@code {p,n,c,z,e}} under the model's current epoch. SAP nonce = PRF(_id, field, epoch) when the request
- *       carries an {@code _id}; for auto-generated ids (not known yet while the pipeline runs) PRF(field, epoch, vector),
- *       which makes two documents with the same vector encrypt identically (it reveals exact duplicates). A value that
- *       is already an encrypted object passes unchanged (re-indexing encrypted documents).</li>
- *   <li>{@code encrypt_fields}: strings (or arrays of strings) become AES-256-GCM ciphertexts {@code ekr1:…} with
- *       associated data = the field name and the concrete index name the document is written to (the write index when
- *       the request names an alias or data stream). Not the {@code _id}: it does not exist yet for auto-generated ids.</li>
+ *       {@code {p,n,c,z,e}} under the model's current epoch. SAP nonce = PRF(_id, field, epoch, vector): the same
+ *       vector encrypts identically, a new version of the document gets fresh noise. A document sent without an
+ *       {@code _id} gets a random one here ({@link #documentId}). A value that is already an encrypted object passes
+ *       unchanged (re-indexing encrypted documents).</li>
+ *   <li>{@code encrypt_fields}: strings (or arrays of strings) become AES-256-GCM ciphertexts {@code ekr2:…} with
+ *       associated data = (the concrete index the document is written to — the write index when the request names an
+ *       alias or data stream —, the {@code _id}, the field name), length-prefixed: a value moved to another document
+ *       does not decrypt.</li>
  *   <li>{@code deterministic_fields}: AES-SIV {@code ekd1:…}; equal values give equal ciphertexts, so term filters
  *       still match (through the {@code encrypted_knn_query} search processor), and the storage tier sees equality and
  *       frequency of the values.</li>
@@ -67,23 +70,21 @@ public final class EncryptedKnnIngestProcessor extends GatewayIngestProcessor {
 
     @Override
     void transformVector(IngestDocument document, Object value, CachedModel model, Map<String, Object> updates) {
-        if (Records.isRecord(value)) {
+        if (RecordFormat.looksLikeRecord(value)) {
             return;
         }
         VectorTransform transform = model.transform();
         float[] x = Records.plainVector(value, field, model.model().parameters().dimension());
-        String id = IngestSupport.metadata(document, IngestDocument.Metadata.ID.getFieldName());
+        String id = documentId(document);
         EncryptedVector encrypted;
         try {
-            encrypted = id != null
-                    ? transform.encryptDocument(x, id, field)
-                    : transform.encryptDocument(x, transform.nonces().forVector(x, field, transform.epoch()));
+            encrypted = transform.encryptDocument(x, id, field);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("field [" + field + "]: " + e.getMessage(), e);
         } finally {
             java.util.Arrays.fill(x, 0f);
         }
-        updates.put(field, Records.toMap(encrypted));
+        updates.put(field, RecordFormat.toMap(encrypted));
     }
 
     @Override
@@ -91,15 +92,32 @@ public final class EncryptedKnnIngestProcessor extends GatewayIngestProcessor {
         if (encryptFields.isEmpty() == false) {
             String index = gateway.concreteWriteIndex(
                     IngestSupport.metadata(document, IngestDocument.Metadata.INDEX.getFieldName()));
+            String id = documentId(document);
             for (String f : encryptFields) {
                 FieldCipher cipher = lease.fieldCipher(f);
-                transformText(document, f, "encrypt_fields", updates, s -> cipher.encrypt(s, index));
+                transformText(document, f, "encrypt_fields", updates, s -> cipher.encrypt(s, index, id));
             }
         }
         for (String f : deterministicFields) {
             FieldCipher cipher = lease.fieldCipher(f);
             transformText(document, f, "deterministic_fields", updates, cipher::encryptDeterministic);
         }
+    }
+
+    /**
+     * The document's {@code _id}; a document indexed without one (auto-generated ids are assigned only after the
+     * pipeline) gets a random UUID here, set into its {@code _id} metadata, which the index request then uses. So the
+     * SAP nonce and the text fields' associated data always bind the id, and no document falls back to the vector-only
+     * nonce (which reveals exact duplicates).
+     */
+    static String documentId(IngestDocument document) {
+        String idField = IngestDocument.Metadata.ID.getFieldName();
+        String id = IngestSupport.metadata(document, idField);
+        if (id == null) {
+            id = UUIDs.base64UUID();
+            document.setFieldValue(idField, id);
+        }
+        return id;
     }
 
     /** Encrypts a string or an array of strings; values already encrypted by this plugin pass unchanged. */

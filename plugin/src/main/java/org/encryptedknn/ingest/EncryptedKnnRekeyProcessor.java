@@ -7,9 +7,9 @@ import org.encryptedknn.keystore.CachedModel;
 import org.encryptedknn.keystore.KeyLease;
 import org.encryptedknn.keystore.NodeKeyHolder;
 import org.encryptedknn.keystore.ProcessorConfig;
-import org.encryptedknn.keystore.Records;
 import org.encryptedknn.model.ModelParameters;
 import org.encryptedknn.transform.EncryptedVector;
+import org.encryptedknn.transform.RecordFormat;
 import org.encryptedknn.transform.VectorTransform;
 import org.opensearch.ingest.ConfigurationUtils;
 import org.opensearch.ingest.IngestDocument;
@@ -56,7 +56,7 @@ public final class EncryptedKnnRekeyProcessor extends GatewayIngestProcessor {
 
     @Override
     void transformVector(IngestDocument document, Object value, CachedModel model, Map<String, Object> updates) {
-        if (Records.isRecord(value) == false) {
+        if (RecordFormat.looksLikeRecord(value) == false) {
             throw new IllegalArgumentException(
                     "field [" + field
                             + "] does not hold an encrypted vector object {p,n,c,z,e}; encrypt plaintext vectors with the [encrypted_knn] processor");
@@ -67,7 +67,7 @@ public final class EncryptedKnnRekeyProcessor extends GatewayIngestProcessor {
                     "[to_epoch] " + target + " is beyond model [" + modelId + "]'s current epoch " + model.epoch());
         }
         ModelParameters p = model.model().parameters();
-        EncryptedVector record = Records.fromMap(value, field, p.prefixDimension(), p.residualDimension(), p.cells());
+        EncryptedVector record = RecordFormat.fromMap(value, "field [" + field + "]", RecordFormat.Shape.of(p));
         if (record.epoch() > target) {
             throw new IllegalArgumentException("field [" + field + "] holds a record of epoch " + record.epoch()
                     + ", newer than the target epoch " + target);
@@ -80,7 +80,7 @@ public final class EncryptedKnnRekeyProcessor extends GatewayIngestProcessor {
             }
             VectorTransform from = model.transform(record.epoch());
             VectorTransform to = model.transform(target);
-            updates.put(field, Records.toMap(to.rekey(from, record, id, field)));
+            updates.put(field, RecordFormat.toMap(to.rekey(from, record, id, field)));
         }
     }
 
@@ -89,30 +89,35 @@ public final class EncryptedKnnRekeyProcessor extends GatewayIngestProcessor {
         if (sourceIndex != null && encryptFields.isEmpty() == false) {
             String index = gateway.concreteWriteIndex(
                     IngestSupport.metadata(document, IngestDocument.Metadata.INDEX.getFieldName()));
-            if (sourceIndex.equals(index) == false) {
-                for (String f : encryptFields) {
-                    FieldCipher cipher = lease.fieldCipher(f);
-                    EncryptedKnnIngestProcessor.transformText(document, f, "encrypt_fields", updates, s -> s);
-                    Object v = updates.get(f);
-                    if (v instanceof String s) {
-                        updates.put(f, rebind(cipher, s, index));
-                    } else if (v instanceof List<?> list) {
-                        updates.put(
-                                f,
-                                list.stream()
-                                        .map(o -> rebind(cipher, (String) o, index))
-                                        .toList());
-                    }
+            String id = IngestSupport.metadata(document, IngestDocument.Metadata.ID.getFieldName());
+            if (id == null) {
+                throw new IllegalArgumentException(
+                        "re-binding [encrypt_fields] needs the document _id (it is part of their associated data)");
+            }
+            for (String f : encryptFields) {
+                FieldCipher cipher = lease.fieldCipher(f);
+                EncryptedKnnIngestProcessor.transformText(document, f, "encrypt_fields", updates, s -> s);
+                Object v = updates.get(f);
+                if (v instanceof String s) {
+                    updates.put(f, rebind(cipher, s, index, id));
+                } else if (v instanceof List<?> list) {
+                    updates.put(
+                            f,
+                            list.stream()
+                                    .map(o -> rebind(cipher, (String) o, index, id))
+                                    .toList());
                 }
             }
         }
     }
 
-    private String rebind(FieldCipher cipher, String value, String index) {
-        if (value.startsWith(FieldCipher.RANDOMIZED_PREFIX) == false) {
+    /** Re-encrypts a randomized value for {@code index} (v2 associated data); a v2 value already bound there stays. */
+    private String rebind(FieldCipher cipher, String value, String index, String id) {
+        if (FieldCipher.isRandomized(value) == false
+                || (value.startsWith(FieldCipher.RANDOMIZED_PREFIX) && sourceIndex.equals(index))) {
             return value;
         }
-        return cipher.encrypt(cipher.decrypt(value, sourceIndex), index);
+        return cipher.encrypt(cipher.decrypt(value, sourceIndex, id), index, id);
     }
 
     /** Factory; the processor needs the key only when it runs, not when the pipeline is stored. */

@@ -16,7 +16,10 @@ import org.encryptedknn.keys.MasterKey;
  * they end, so a request never mixes keys across a {@code _nodes/reload_secure_settings}. A reload {@linkplain #retire()
  * retires} the generation: its secrets (PRK, transform matrices, field keys) are zeroed as soon as the last lease is
  * released (or, for a lease that is never released because its search failed between the request and the response
- * processor, by the forced close the {@link NodeKeyHolder} schedules).
+ * processor, by the forced close the {@link NodeKeyHolder} schedules). Closing never pulls keys from under a
+ * computation: every secret-holding object waits for the uses in progress and refuses later ones with an
+ * {@link IllegalStateException} ({@link org.encryptedknn.keys.SecretGuard}), so a request still holding its lease
+ * after the forced close fails cleanly instead of computing with zeroed arrays.
  */
 public final class KeyState {
 

@@ -4,6 +4,7 @@ import java.io.Closeable;
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.concurrent.atomic.AtomicLong;
@@ -54,6 +55,7 @@ public final class NodeKeyHolder implements Closeable {
     private final AtomicReference<KeyState> current = new AtomicReference<>();
     private final AtomicLong generations = new AtomicLong();
     private final ModelStore store;
+    private volatile EpochFloors floors = new EpochFloors(null);
     private volatile String nodeName = "_local";
     private volatile Client client;
     private volatile ThreadPool threadPool;
@@ -63,8 +65,13 @@ public final class NodeKeyHolder implements Closeable {
         this.store = new ModelStore(() -> client);
     }
 
-    /** Called once from the plugin's createComponents, with the node settings (the keystore is still open then). */
-    public void start(Settings nodeSettings, Client client, ClusterService clusterService, ThreadPool threadPool) {
+    /**
+     * Called once from the plugin's createComponents, with the node settings (the keystore is still open then);
+     * {@code dataPath} is the node's data directory, where the {@link EpochFloors} are kept (null: memory only).
+     */
+    public void start(
+            Settings nodeSettings, Client client, ClusterService clusterService, ThreadPool threadPool, Path dataPath) {
+        this.floors = new EpochFloors(dataPath == null ? null : dataPath.resolve(EpochFloors.FILE_NAME));
         this.nodeName = nodeSettings.get("node.name", "_local");
         this.client = client;
         this.clusterService = clusterService;
@@ -185,13 +192,25 @@ public final class NodeKeyHolder implements Closeable {
         return ModelCodec.toJson(model, lease.keys());
     }
 
-    /** Opens a stored model under the leased key; a wrong key is a 400 that says so. */
+    /**
+     * Opens a stored model under the leased key; a wrong key is a 400 that says so, a document older than this node has
+     * seen (a rollback) a 409 ({@link EpochFloors}).
+     */
     public EncryptionModel open(KeyLease lease, String id, String sealedJson) {
+        EncryptionModel model;
         try {
-            return ModelCodec.fromJson(sealedJson, lease.keys());
+            model = ModelCodec.fromJson(sealedJson, lease.keys());
         } catch (ModelDecryptionException e) {
             throw KeystoreSettings.wrongKey(nodeName, id, e);
         }
+        floors.check(model);
+        return model;
+    }
+
+    /** After this node stored {@code model} (rotate, retire): raises its epoch floor and drops the cached copy. */
+    public void stored(EncryptionModel model) {
+        floors.check(model);
+        invalidate(model.id());
     }
 
     /** The decrypted model {@code id} under the leased generation (cached; see the class comment). 404 if unknown. */

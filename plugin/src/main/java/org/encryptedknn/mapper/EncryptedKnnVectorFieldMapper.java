@@ -12,7 +12,6 @@ import org.apache.lucene.document.KnnFloatVectorField;
 import org.apache.lucene.index.VectorSimilarityFunction;
 import org.apache.lucene.search.FieldExistsQuery;
 import org.apache.lucene.search.Query;
-import org.apache.lucene.util.BytesRef;
 import org.encryptedknn.settings.EncryptedKnnSettings;
 import org.encryptedknn.stats.PluginStats;
 import org.encryptedknn.transform.EncryptedVector;
@@ -62,8 +61,12 @@ public final class EncryptedKnnVectorFieldMapper extends ParametrizedFieldMapper
     public static final String ATTR_PREFIX_DIMENSION = "encrypted_knn.prefix_dimension";
     public static final String ATTR_CELLS = "encrypted_knn.cells";
     public static final String ATTR_FORMAT_VERSION = "encrypted_knn.format_version";
-    /** Version of the on-disk layout (vector over p + residual doc value + epoch field). */
-    public static final int FORMAT_VERSION = 1;
+    /**
+     * Version of the on-disk layout (vector over p + residual and nonce doc values + epoch field). 2: the doc values
+     * carry a version byte ({@link org.encryptedknn.transform.ResidualLayout}); this plugin still reads 1, and a
+     * plugin that reads only 1 refuses a 2 instead of misreading it.
+     */
+    public static final int FORMAT_VERSION = 2;
 
     public static final int MAX_DIMENSION = 16_000;
     /** Lucene's HNSW limit on indexed vector dimensions. */
@@ -358,8 +361,10 @@ public final class EncryptedKnnVectorFieldMapper extends ParametrizedFieldMapper
         context.doc()
                 .add(new BinaryDocValuesField(
                         ResidualDocValues.residualField(field),
-                        new BytesRef(ResidualDocValues.encode(vector.cell(), vector.epoch(), vector.keyedResidual()))));
-        context.doc().add(new BinaryDocValuesField(ResidualDocValues.nonceField(field), new BytesRef(vector.nonce())));
+                        ResidualDocValues.encodeResidual(vector.cell(), vector.epoch(), vector.keyedResidual())));
+        context.doc()
+                .add(new BinaryDocValuesField(
+                        ResidualDocValues.nonceField(field), ResidualDocValues.encodeNonce(vector.nonce())));
         context.doc().add(new IntField(ResidualDocValues.epochField(field), vector.epoch(), Field.Store.NO));
         PluginStats.DOCUMENTS_PARSED.increment();
     }

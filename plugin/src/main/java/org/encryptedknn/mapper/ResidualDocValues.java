@@ -1,13 +1,14 @@
 package org.encryptedknn.mapper;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import org.apache.lucene.util.BytesRef;
+import org.encryptedknn.transform.ResidualLayout;
 
 /**
- * The binary doc value {@code <field>._residual} the rescorer reads: {@code [cell int32][epoch int32][z float32 × (d − d_pub)]},
- * all little-endian. One compact record per document, so keyed rescoring touches one doc value per hit instead of
- * parsing {@code _source}.
+ * The index fields the mapper writes next to the HNSW prefix {@code <field>}: the binary doc value
+ * {@code <field>._residual} the rescorer reads (cell, epoch and z: one compact record per document, so keyed rescoring
+ * touches one doc value per hit instead of parsing {@code _source}), {@code <field>._nonce} and {@code <field>._epoch}.
+ * Their binary layouts belong to {@link ResidualLayout} in core; this class names the fields and reads Lucene's
+ * {@link BytesRef}s.
  */
 public final class ResidualDocValues {
 
@@ -17,8 +18,6 @@ public final class ResidualDocValues {
     public static final String NONCE_SUFFIX = "._nonce";
     /** Suffix of the int field (points + doc values) holding the key epoch, for epoch filters. */
     public static final String EPOCH_SUFFIX = "._epoch";
-
-    public static final int HEADER_BYTES = 2 * Integer.BYTES;
 
     private ResidualDocValues() {}
 
@@ -34,55 +33,23 @@ public final class ResidualDocValues {
         return field + EPOCH_SUFFIX;
     }
 
-    public static byte[] encode(int cell, int epoch, float[] z) {
-        ByteBuffer buffer =
-                ByteBuffer.allocate(HEADER_BYTES + z.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
-        buffer.putInt(cell).putInt(epoch);
-        for (float v : z) {
-            buffer.putFloat(v);
-        }
-        return buffer.array();
+    /** The {@code ._residual} doc value of a record ({@link ResidualLayout}). */
+    public static BytesRef encodeResidual(int cell, int epoch, float[] z) {
+        return new BytesRef(ResidualLayout.encodeResidual(cell, epoch, z));
     }
 
-    public static int cell(BytesRef value) {
-        return ByteBuffer.wrap(value.bytes, value.offset, value.length)
-                .order(ByteOrder.LITTLE_ENDIAN)
-                .getInt();
+    /** The {@code ._nonce} doc value of a record ({@link ResidualLayout}). */
+    public static BytesRef encodeNonce(byte[] nonce) {
+        return new BytesRef(ResidualLayout.encodeNonce(nonce));
     }
 
-    public static int epoch(BytesRef value) {
-        return ByteBuffer.wrap(value.bytes, value.offset + Integer.BYTES, value.length - Integer.BYTES)
-                .order(ByteOrder.LITTLE_ENDIAN)
-                .getInt();
+    /** A {@code ._residual} doc value, read in place. */
+    public static ResidualLayout.Residual residual(BytesRef value) {
+        return ResidualLayout.residual(value.bytes, value.offset, value.length);
     }
 
-    /** Number of residual floats in the record. */
-    public static int residualLength(BytesRef value) {
-        return (value.length - HEADER_BYTES) / Float.BYTES;
-    }
-
-    /** ⟨query, z⟩ straight from the record, accumulated in double. */
-    public static double dotResidual(BytesRef value, float[] query) {
-        ByteBuffer buffer = ByteBuffer.wrap(value.bytes, value.offset + HEADER_BYTES, value.length - HEADER_BYTES)
-                .order(ByteOrder.LITTLE_ENDIAN);
-        double sum = 0;
-        for (float q : query) {
-            sum += (double) q * buffer.getFloat();
-        }
-        return sum;
-    }
-
-    public static float[] residual(BytesRef value) {
-        ByteBuffer buffer = ByteBuffer.wrap(value.bytes, value.offset + HEADER_BYTES, value.length - HEADER_BYTES)
-                .order(ByteOrder.LITTLE_ENDIAN);
-        float[] z = new float[residualLength(value)];
-        buffer.asFloatBuffer().get(z);
-        return z;
-    }
-
-    static float[] floatsLittleEndian(byte[] bytes) {
-        float[] values = new float[bytes.length / Float.BYTES];
-        ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(values);
-        return values;
+    /** The SAP nonce from a {@code ._nonce} doc value. */
+    public static byte[] nonce(BytesRef value) {
+        return ResidualLayout.nonce(value.bytes, value.offset, value.length);
     }
 }

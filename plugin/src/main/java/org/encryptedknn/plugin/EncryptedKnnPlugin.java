@@ -156,7 +156,13 @@ public class EncryptedKnnPlugin extends Plugin
             IndexNameExpressionResolver indexNameExpressionResolver,
             Supplier<RepositoriesService> repositoriesServiceSupplier) {
         // The keystore is still open while the node is constructed: the master key is read here.
-        gateway.start(environment.settings(), client, clusterService, threadPool);
+        // The node's data directory keeps the key holder's model epoch floors, outside every index.
+        gateway.start(
+                environment.settings(),
+                client,
+                clusterService,
+                threadPool,
+                nodeEnvironment.hasNodeFile() ? nodeEnvironment.nodeDataPaths()[0] : null);
         return List.of();
     }
 

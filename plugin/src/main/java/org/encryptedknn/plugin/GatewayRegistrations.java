@@ -43,8 +43,13 @@ final class GatewayRegistrations implements Closeable {
         return List.of(KeystoreSettings.MASTER_KEY_SETTING);
     }
 
-    void start(Settings nodeSettings, Client client, ClusterService clusterService, ThreadPool threadPool) {
-        gateway.start(nodeSettings, client, clusterService, threadPool);
+    void start(
+            Settings nodeSettings,
+            Client client,
+            ClusterService clusterService,
+            ThreadPool threadPool,
+            java.nio.file.Path dataPath) {
+        gateway.start(nodeSettings, client, clusterService, threadPool, dataPath);
     }
 
     void reload(Settings settings) {

@@ -5,9 +5,9 @@ import java.util.Map;
 import java.util.Set;
 import org.apache.lucene.index.IndexReader;
 import org.apache.lucene.search.Explanation;
-import org.apache.lucene.util.BytesRef;
-import org.encryptedknn.mapper.ResidualDocValues;
+import org.encryptedknn.protocol.HitField;
 import org.encryptedknn.stats.PluginStats;
+import org.encryptedknn.transform.ResidualLayout;
 
 /**
  * What a data node does with each candidate of an {@code encrypted_knn} rescore window: one implementation per rescore
@@ -16,18 +16,19 @@ import org.encryptedknn.stats.PluginStats;
  * <ul>
  *   <li>{@link Keyed} ({@code keyed_leaks_query_residuals} search mode): the residual term ⟨H_c r_q, z_i⟩ of a probed
  *       cell is computed here, exactly, and the window is sorted by prefix approximation + that term; each hit's
- *       {@code _encrypted_knn} field carries the term.</li>
+ *       {@value HitField#NAME} field carries the term.</li>
  *   <li>{@link Ckks}: this node cannot see the residual term, so the window is ordered by the prefix approximation; the
  *       fetch phase multiplies the window's residuals with the query ciphertexts ({@link CkksWindowBatches}) and each
  *       hit's field says where its encrypted term is.</li>
  * </ul>
  */
-public abstract sealed class CandidateScoring permits CandidateScoring.Keyed, CandidateScoring.Ckks {
+public abstract sealed class CandidateScoring<P extends RescorePayload<?>>
+        permits CandidateScoring.Keyed, CandidateScoring.Ckks {
 
-    private final RescorePayload<?> payload;
+    private final P payload;
     private final String modeName;
 
-    CandidateScoring(RescorePayload<?> payload, String modeName) {
+    CandidateScoring(P payload, String modeName) {
         this.payload = payload;
         this.modeName = modeName;
     }
@@ -38,7 +39,7 @@ public abstract sealed class CandidateScoring permits CandidateScoring.Keyed, Ca
     static final Residual UNPROBED = new Residual(false, 0);
 
     /** The request's payload: the scaled prefix query, the cells, the epoch. */
-    RescorePayload<?> payload() {
+    P payload() {
         return payload;
     }
 
@@ -48,7 +49,7 @@ public abstract sealed class CandidateScoring permits CandidateScoring.Keyed, Ca
     }
 
     /** The residual part of a candidate's score, from its {@code ._residual} record of the query's epoch. */
-    abstract Residual residual(BytesRef record);
+    abstract Residual residual(ResidualLayout.Residual record);
 
     /** Explains a window hit's score whose prefix part is {@code prefix}. */
     abstract Explanation explain(EncryptedKnnRescorer.HitScore score, Explanation prefix);
@@ -64,7 +65,7 @@ public abstract sealed class CandidateScoring permits CandidateScoring.Keyed, Ca
     }
 
     /**
-     * The fetch sub-phase's per-shard work for this mode: what each returned hit's {@code _encrypted_knn} field gets
+     * The fetch sub-phase's per-shard work for this mode: what each returned hit's {@value HitField#NAME} field gets
      * beyond the keys every mode writes. {@code field}: the vector field; {@code window}: the shard's rescored doc ids.
      */
     public abstract HitDetails hitDetails(IndexReader reader, String field, Set<Integer> window, String tag)
@@ -80,21 +81,18 @@ public abstract sealed class CandidateScoring permits CandidateScoring.Keyed, Ca
     }
 
     /** Clear residual queries: exact scores on the data node. */
-    static final class Keyed extends CandidateScoring {
-        private final KeyedRescorePayload query;
-
+    static final class Keyed extends CandidateScoring<KeyedRescorePayload> {
         Keyed(KeyedRescorePayload query) {
             super(query, "keyed");
-            this.query = query;
         }
 
         @Override
-        Residual residual(BytesRef record) {
-            float[] rq = query.cells().get(ResidualDocValues.cell(record));
-            if (rq == null || ResidualDocValues.residualLength(record) != rq.length) {
+        Residual residual(ResidualLayout.Residual record) {
+            float[] rq = payload().cells().get(record.cell());
+            if (rq == null || record.length() != rq.length) {
                 return UNPROBED;
             }
-            return new Residual(true, ResidualDocValues.dotResidual(record, rq));
+            return new Residual(true, record.dot(rq));
         }
 
         @Override
@@ -118,24 +116,22 @@ public abstract sealed class CandidateScoring permits CandidateScoring.Keyed, Ca
 
                 @Override
                 public void addTo(Map<String, Object> value, int doc, EncryptedKnnRescorer.HitScore score) {
-                    value.put("residual", score.residualTerm());
+                    value.put(HitField.RESIDUAL.key(), score.residualTerm());
                 }
             };
         }
     }
 
     /** Encrypted residual queries: ordering by the prefix approximation here, the products in the fetch phase. */
-    static final class Ckks extends CandidateScoring {
-        private final CkksRescorePayload query;
-
+    static final class Ckks extends CandidateScoring<CkksRescorePayload> {
         Ckks(CkksRescorePayload query) {
             super(query, "ckks");
-            this.query = query;
         }
 
         @Override
-        Residual residual(BytesRef record) {
-            boolean probed = query.cells().containsKey(ResidualDocValues.cell(record)) && query.residualFits(record);
+        Residual residual(ResidualLayout.Residual record) {
+            boolean probed =
+                    payload().cells().containsKey(record.cell()) && payload().residualFits(record);
             return probed ? new Residual(true, 0) : UNPROBED;
         }
 
@@ -144,7 +140,7 @@ public abstract sealed class CandidateScoring permits CandidateScoring.Keyed, Ca
             return Explanation.match(
                     score.total(),
                     "encrypted_knn ckks rescore: prefix approximation only (the residual term is in the hit's "
-                            + EncryptedKnnRescorer.HIT_FIELD + " ciphertext"
+                            + HitField.NAME + " ciphertext"
                             + (score.probed() ? "" : "; cell " + score.cell() + " not probed") + ")",
                     prefix);
         }
@@ -165,7 +161,7 @@ public abstract sealed class CandidateScoring permits CandidateScoring.Keyed, Ca
                 throws IOException {
             long start = System.nanoTime();
             try {
-                return CkksWindowBatches.compute(reader, query, field, window, tag);
+                return CkksWindowBatches.compute(reader, payload(), field, window, tag);
             } finally {
                 PluginStats.CKKS_NANOS.add(System.nanoTime() - start);
             }

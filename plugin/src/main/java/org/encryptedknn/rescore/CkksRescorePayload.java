@@ -7,13 +7,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
-import org.apache.lucene.util.BytesRef;
 import org.encryptedknn.he.CkksContext;
 import org.encryptedknn.he.CkksParameters;
 import org.encryptedknn.he.CkksScorer;
 import org.encryptedknn.he.HeException;
 import org.encryptedknn.mapper.EncryptedFieldSpec;
-import org.encryptedknn.mapper.ResidualDocValues;
+import org.encryptedknn.protocol.RescoreQueryFormat;
+import org.encryptedknn.transform.ResidualLayout;
 import org.opensearch.core.common.io.stream.StreamInput;
 import org.opensearch.core.common.io.stream.StreamOutput;
 import org.opensearch.core.xcontent.XContentBuilder;
@@ -199,11 +199,11 @@ public final class CkksRescorePayload extends RescorePayload<byte[]> {
 
     @Override
     void modeFieldsToXContent(XContentBuilder builder) throws IOException {
-        builder.startObject("ckks");
-        builder.field("poly_degree", params.polyDegree());
-        builder.field("coeff_modulus_bits", params.coeffModulusBits());
-        builder.field("scale_bits", params.scaleBits());
-        builder.field("block_width", params.blockWidth());
+        builder.startObject(RescoreQueryFormat.Query.CKKS);
+        builder.field(RescoreQueryFormat.Ckks.POLY_DEGREE, params.polyDegree());
+        builder.field(RescoreQueryFormat.Ckks.COEFF_MODULUS_BITS, params.coeffModulusBits());
+        builder.field(RescoreQueryFormat.Ckks.SCALE_BITS, params.scaleBits());
+        builder.field(RescoreQueryFormat.Ckks.BLOCK_WIDTH, params.blockWidth());
         builder.endObject();
     }
 
@@ -224,10 +224,11 @@ public final class CkksRescorePayload extends RescorePayload<byte[]> {
             String key = parser.currentName();
             token = parser.nextToken();
             switch (key) {
-                case "prefix" -> prefix = parseFloats(parser, PATH + ".prefix", MAX_VECTOR, ERRORS);
-                case "cells" -> cellValues = parseCells(parser, ERRORS, MAX_CELLS, Cell.READER);
-                case "epoch" -> epoch = parseInt(parser, PATH + ".epoch", 1, Integer.MAX_VALUE);
-                case "ckks" -> params = parseParams(parser);
+                case RescoreQueryFormat.Query.PREFIX ->
+                    prefix = parseFloats(parser, PATH + ".prefix", MAX_VECTOR, ERRORS);
+                case RescoreQueryFormat.Query.CELLS -> cellValues = parseCells(parser, ERRORS, MAX_CELLS, Cell.READER);
+                case RescoreQueryFormat.Query.EPOCH -> epoch = parseInt(parser, PATH + ".epoch", 1, Integer.MAX_VALUE);
+                case RescoreQueryFormat.Query.CKKS -> params = parseParams(parser);
                 default ->
                     throw bad(PATH, "unknown key [" + key + "]; supported in ckks mode: prefix, cells, epoch, ckks");
             }
@@ -311,10 +312,10 @@ public final class CkksRescorePayload extends RescorePayload<byte[]> {
             String key = parser.currentName();
             parser.nextToken();
             switch (key) {
-                case "poly_degree" -> n = parseInt(parser, path + ".poly_degree", 1, 1 << 17);
-                case "scale_bits" -> scale = parseInt(parser, path + ".scale_bits", 1, 128);
-                case "block_width" -> width = parseInt(parser, path + ".block_width", 1, 1 << 16);
-                case "coeff_modulus_bits" -> {
+                case RescoreQueryFormat.Ckks.POLY_DEGREE -> n = parseInt(parser, path + ".poly_degree", 1, 1 << 17);
+                case RescoreQueryFormat.Ckks.SCALE_BITS -> scale = parseInt(parser, path + ".scale_bits", 1, 128);
+                case RescoreQueryFormat.Ckks.BLOCK_WIDTH -> width = parseInt(parser, path + ".block_width", 1, 1 << 16);
+                case RescoreQueryFormat.Ckks.COEFF_MODULUS_BITS -> {
                     float[] values = parseFloats(parser, path + ".coeff_modulus_bits", 16, ERRORS);
                     bits = new ArrayList<>();
                     for (float v : values) {
@@ -356,8 +357,8 @@ public final class CkksRescorePayload extends RescorePayload<byte[]> {
     }
 
     /** True when a stored residual record can be packed into a block of this query's parameters. */
-    public boolean residualFits(BytesRef record) {
-        int length = ResidualDocValues.residualLength(record);
+    public boolean residualFits(ResidualLayout.Residual record) {
+        int length = record.length();
         return length >= 1 && length <= parameters().blockWidth();
     }
 }

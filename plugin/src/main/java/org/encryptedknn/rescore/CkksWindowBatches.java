@@ -12,13 +12,14 @@ import org.apache.lucene.index.BinaryDocValues;
 import org.apache.lucene.index.IndexReader;
 import org.apache.lucene.index.LeafReaderContext;
 import org.apache.lucene.index.ReaderUtil;
-import org.apache.lucene.util.BytesRef;
 import org.encryptedknn.he.CkksContext;
 import org.encryptedknn.he.CkksQuery;
 import org.encryptedknn.he.CkksScorer;
 import org.encryptedknn.he.HeException;
 import org.encryptedknn.mapper.ResidualDocValues;
+import org.encryptedknn.protocol.HitField;
 import org.encryptedknn.stats.PluginStats;
+import org.encryptedknn.transform.ResidualLayout;
 
 /**
  * The homomorphic half of ckks mode, for one shard's rescore window (run by the fetch sub-phase, for the hits it
@@ -84,14 +85,13 @@ final class CkksWindowBatches implements CandidateScoring.HitDetails {
             if (values == null || !values.advanceExact(doc - l.docBase)) {
                 continue;
             }
-            BytesRef record = values.binaryValue();
-            int cell = ResidualDocValues.cell(record);
-            int epoch = ResidualDocValues.epoch(record);
+            ResidualLayout.Residual record = ResidualDocValues.residual(values.binaryValue());
+            int cell = record.cell();
+            int epoch = record.epoch();
             if (query.cells().containsKey(cell)
                     && (queryEpoch == null || queryEpoch == epoch)
                     && query.residualFits(record)) {
-                byCell.computeIfAbsent(cell, c -> new ArrayList<>())
-                        .add(new Member(doc, cell, ResidualDocValues.residual(record)));
+                byCell.computeIfAbsent(cell, c -> new ArrayList<>()).add(new Member(doc, cell, record.z()));
             }
         }
 
@@ -145,12 +145,12 @@ final class CkksWindowBatches implements CandidateScoring.HitDetails {
     public void addTo(Map<String, Object> value, int doc, EncryptedKnnRescorer.HitScore score) {
         Slot slot = slots.get(doc);
         Batch batch = slot.batch();
-        value.put("batch", batch.id);
-        value.put("slot", slot.slot());
+        value.put(HitField.BATCH.key(), batch.id);
+        value.put(HitField.SLOT.key(), slot.slot());
         if (!batch.emitted) {
             batch.emitted = true;
-            value.put("count", batch.count);
-            value.put("ciphertext", batch.ciphertext); // base64 in JSON, raw bytes in CBOR/SMILE
+            value.put(HitField.COUNT.key(), batch.count);
+            value.put(HitField.CIPHERTEXT.key(), batch.ciphertext); // base64 in JSON, raw bytes in CBOR/SMILE
         }
     }
 }

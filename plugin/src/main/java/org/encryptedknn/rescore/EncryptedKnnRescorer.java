@@ -16,10 +16,10 @@ import org.apache.lucene.search.Explanation;
 import org.apache.lucene.search.IndexSearcher;
 import org.apache.lucene.search.ScoreDoc;
 import org.apache.lucene.search.TopDocs;
-import org.apache.lucene.util.BytesRef;
 import org.encryptedknn.mapper.EncryptedFieldSpec;
 import org.encryptedknn.mapper.ResidualDocValues;
 import org.encryptedknn.stats.PluginStats;
+import org.encryptedknn.transform.ResidualLayout;
 import org.opensearch.search.rescore.RescoreContext;
 import org.opensearch.search.rescore.Rescorer;
 
@@ -45,12 +45,6 @@ import org.opensearch.search.rescore.Rescorer;
  */
 public final class EncryptedKnnRescorer implements Rescorer {
 
-    /**
-     * The per-hit document field the fetch sub-phase ({@code org.encryptedknn.fetch.EncryptedKnnFetchSubPhase}) adds to
-     * each rescored hit.
-     */
-    public static final String HIT_FIELD = "_encrypted_knn";
-
     public static final EncryptedKnnRescorer INSTANCE = new EncryptedKnnRescorer();
 
     /** Score of a window hit that has no encrypted vector in the field. */
@@ -61,9 +55,9 @@ public final class EncryptedKnnRescorer implements Rescorer {
     /** Per-request, per-shard state: the field and the mode's {@link CandidateScoring}. */
     public static final class Context extends RescoreContext {
         private final EncryptedFieldSpec spec;
-        private final CandidateScoring scoring;
+        private final CandidateScoring<?> scoring;
 
-        Context(int windowSize, EncryptedFieldSpec spec, CandidateScoring scoring) {
+        Context(int windowSize, EncryptedFieldSpec spec, CandidateScoring<?> scoring) {
             super(windowSize, INSTANCE);
             this.spec = spec;
             this.scoring = scoring;
@@ -74,7 +68,7 @@ public final class EncryptedKnnRescorer implements Rescorer {
         }
 
         /** What this node does with each window candidate, by the request's mode. */
-        public CandidateScoring scoring() {
+        public CandidateScoring<?> scoring() {
             return scoring;
         }
     }
@@ -172,7 +166,7 @@ public final class EncryptedKnnRescorer implements Rescorer {
 
         /** The keyed residual z of the doc last {@linkplain #score scored} (it must have a vector). */
         public float[] residual() throws IOException {
-            return ResidualDocValues.residual(residuals.binaryValue());
+            return ResidualDocValues.residual(residuals.binaryValue()).z();
         }
 
         /** Scores {@code doc} (segment-local; not before the previous call's doc). */
@@ -186,14 +180,14 @@ public final class EncryptedKnnRescorer implements Rescorer {
             }
             float[] p = vectors.vectorValue(vectorIterator.index());
             double prefixTerm = 0;
-            CandidateScoring scoring = context.scoring();
+            CandidateScoring<?> scoring = context.scoring();
             float[] q = scoring.payload().prefix();
             for (int i = 0; i < q.length; i++) {
                 prefixTerm += (double) q[i] * p[i];
             }
-            BytesRef record = residuals.binaryValue();
-            int cell = ResidualDocValues.cell(record);
-            int epoch = ResidualDocValues.epoch(record);
+            ResidualLayout.Residual record = ResidualDocValues.residual(residuals.binaryValue());
+            int cell = record.cell();
+            int epoch = record.epoch();
             Integer queryEpoch = scoring.payload().epoch();
             CandidateScoring.Residual residual =
                     queryEpoch == null || queryEpoch == epoch ? scoring.residual(record) : CandidateScoring.UNPROBED;

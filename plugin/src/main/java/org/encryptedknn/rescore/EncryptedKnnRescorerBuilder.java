@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.util.Objects;
 import org.encryptedknn.mapper.EncryptedFieldSpec;
 import org.encryptedknn.mapper.EncryptedKnnVectorFieldMapper;
+import org.encryptedknn.protocol.RescoreQueryFormat;
 import org.encryptedknn.xcontent.RequestParsing;
 import org.opensearch.common.xcontent.XContentFactory;
 import org.opensearch.common.xcontent.XContentType;
@@ -35,7 +36,7 @@ import org.opensearch.search.rescore.RescorerBuilder;
  */
 public final class EncryptedKnnRescorerBuilder extends RescorerBuilder<EncryptedKnnRescorerBuilder> {
 
-    public static final String NAME = "encrypted_knn";
+    public static final String NAME = RescoreQueryFormat.NAME;
     private final String field;
     private final RescoreMode mode;
     private final RescorePayload<?> query; // a KeyedRescorePayload in keyed mode, a CkksRescorePayload in ckks mode
@@ -94,8 +95,8 @@ public final class EncryptedKnnRescorerBuilder extends RescorerBuilder<Encrypted
     @Override
     protected void doXContent(XContentBuilder builder, Params params) throws IOException {
         builder.startObject(NAME);
-        builder.field("field", field);
-        builder.field("mode", mode.wireName());
+        builder.field(RescoreQueryFormat.FIELD, field);
+        builder.field(RescoreQueryFormat.MODE, mode.wireName());
         query.toXContent(builder, params);
         builder.endObject();
     }
@@ -119,9 +120,12 @@ public final class EncryptedKnnRescorerBuilder extends RescorerBuilder<Encrypted
             new ObjectParser<>(NAME + " rescore", ParsedFields::new);
 
     static {
-        PARSER.declareString((p, v) -> p.field = v, new ParseField("field"));
+        PARSER.declareString((p, v) -> p.field = v, new ParseField(RescoreQueryFormat.FIELD));
         PARSER.declareField(
-                (p, v) -> p.mode = v, (x, c) -> mode(x), new ParseField("mode"), ObjectParser.ValueType.STRING);
+                (p, v) -> p.mode = v,
+                (x, c) -> mode(x),
+                new ParseField(RescoreQueryFormat.MODE),
+                ObjectParser.ValueType.STRING);
         PARSER.declareField(
                 (p, v) -> p.query = v,
                 (x, c) -> {
@@ -130,7 +134,7 @@ public final class EncryptedKnnRescorerBuilder extends RescorerBuilder<Encrypted
                         return BytesReference.bytes(copy);
                     }
                 },
-                new ParseField("query"),
+                new ParseField(RescoreQueryFormat.QUERY),
                 ObjectParser.ValueType.OBJECT);
     }
 

@@ -6,6 +6,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
 import org.encryptedknn.mapper.EncryptedFieldSpec;
+import org.encryptedknn.protocol.RescoreQueryFormat;
 import org.encryptedknn.transform.EncryptedVector;
 import org.opensearch.core.common.io.stream.StreamInput;
 import org.opensearch.core.common.io.stream.StreamOutput;
@@ -122,10 +123,12 @@ public final class KeyedRescorePayload extends RescorePayload<float[]> {
             String key = parser.currentName();
             parser.nextToken();
             switch (key) {
-                case "prefix" -> prefix = parseFloats(parser, ERRORS.field("prefix"), MAX_VECTOR, ERRORS);
-                case "cells" -> cells = parseCells(parser, ERRORS, MAX_CELLS, KeyedRescorePayload::decodeResidual);
-                case "epoch" -> {
-                    long value = parseInteger(parser, ERRORS.field("epoch"), ERRORS);
+                case RescoreQueryFormat.Query.PREFIX ->
+                    prefix = parseFloats(parser, ERRORS.field(RescoreQueryFormat.Query.PREFIX), MAX_VECTOR, ERRORS);
+                case RescoreQueryFormat.Query.CELLS ->
+                    cells = parseCells(parser, ERRORS, MAX_CELLS, KeyedRescorePayload::decodeResidual);
+                case RescoreQueryFormat.Query.EPOCH -> {
+                    long value = parseInteger(parser, ERRORS.field(RescoreQueryFormat.Query.EPOCH), ERRORS);
                     if (value < 1 || value > Integer.MAX_VALUE) {
                         throw bad("[query.epoch] must be >= 1, got " + value);
                     }

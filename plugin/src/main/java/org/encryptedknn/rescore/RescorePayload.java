@@ -8,6 +8,7 @@ import java.util.Objects;
 import java.util.TreeMap;
 import java.util.function.UnaryOperator;
 import org.encryptedknn.mapper.EncryptedFieldSpec;
+import org.encryptedknn.protocol.RescoreQueryFormat;
 import org.opensearch.core.common.io.stream.Writeable;
 import org.opensearch.core.xcontent.ToXContentFragment;
 import org.opensearch.core.xcontent.XContentBuilder;
@@ -63,7 +64,7 @@ abstract sealed class RescorePayload<V> implements Writeable, ToXContentFragment
 
     /** The prefix has 1 to {@link #MAX_VECTOR} values, all finite. */
     final void checkPrefixShape() {
-        String subject = errors().field("prefix");
+        String subject = errors().field(RescoreQueryFormat.Query.PREFIX);
         if (prefix.length == 0 || prefix.length > MAX_VECTOR) {
             throw errors().error(subject, "must have between 1 and " + MAX_VECTOR + " values, got " + prefix.length);
         }
@@ -81,20 +82,20 @@ abstract sealed class RescorePayload<V> implements Writeable, ToXContentFragment
     final void checkCellCount(int maxCells) {
         if (cells.size() > maxCells) {
             throw errors().error(
-                            errors().field("cells"),
+                            errors().field(RescoreQueryFormat.Query.CELLS),
                             "has " + cells.size() + " cells; at most " + maxCells + " per request");
         }
     }
 
     final void checkCellId(int cell) {
         if (cell < 0) {
-            throw errors().error(errors().field("cells"), "cell id " + cell + " is negative");
+            throw errors().error(errors().field(RescoreQueryFormat.Query.CELLS), "cell id " + cell + " is negative");
         }
     }
 
     final void checkEpoch() {
         if (epoch != null && epoch < 1) {
-            throw errors().error(errors().field("epoch"), "must be >= 1, got " + epoch);
+            throw errors().error(errors().field(RescoreQueryFormat.Query.EPOCH), "must be >= 1, got " + epoch);
         }
     }
 
@@ -103,7 +104,7 @@ abstract sealed class RescorePayload<V> implements Writeable, ToXContentFragment
     final void checkPrefixDimension(EncryptedFieldSpec spec) {
         if (prefix.length != spec.prefixDimension()) {
             throw errors().error(
-                            errors().field("prefix"),
+                            errors().field(RescoreQueryFormat.Query.PREFIX),
                             "has " + prefix.length + " values but field [" + spec.field() + "] has prefix_dimension "
                                     + spec.prefixDimension());
         }
@@ -113,15 +114,15 @@ abstract sealed class RescorePayload<V> implements Writeable, ToXContentFragment
 
     @Override
     public final XContentBuilder toXContent(XContentBuilder builder, Params params) throws IOException {
-        builder.startObject("query");
-        builder.field("prefix", prefix);
-        builder.startObject("cells");
+        builder.startObject(RescoreQueryFormat.QUERY);
+        builder.field(RescoreQueryFormat.Query.PREFIX, prefix);
+        builder.startObject(RescoreQueryFormat.Query.CELLS);
         for (Map.Entry<Integer, V> e : cells.entrySet()) {
             builder.field(Integer.toString(e.getKey()), encodeCell(e.getValue()));
         }
         builder.endObject();
         if (epoch != null) {
-            builder.field("epoch", epoch);
+            builder.field(RescoreQueryFormat.Query.EPOCH, epoch);
         }
         modeFieldsToXContent(builder);
         builder.endObject();
@@ -151,7 +152,7 @@ abstract sealed class RescorePayload<V> implements Writeable, ToXContentFragment
      */
     static <V> TreeMap<Integer, V> parseCells(
             XContentParser parser, RescorePayloadErrors errors, int maxCells, CellReader<V> reader) throws IOException {
-        String subject = errors.field("cells");
+        String subject = errors.field(RescoreQueryFormat.Query.CELLS);
         if (parser.currentToken() != XContentParser.Token.START_OBJECT) {
             throw errors.error(subject, "must be an object {\"<cell id>\":\"<" + errors.cellValue + ">\",…}");
         }

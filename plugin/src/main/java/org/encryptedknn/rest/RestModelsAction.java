@@ -168,6 +168,7 @@ public final class RestModelsAction extends BaseRestHandler {
             Integer prefix;
             Integer cells;
             Double beta;
+            boolean insecure;
             List<float[]> vectors;
         }
 
@@ -189,6 +190,12 @@ public final class RestModelsAction extends BaseRestHandler {
                     (x, b, c) -> b.beta = scalar(x, XContentParser.Token.VALUE_NUMBER, "[beta] must be a number")
                             .doubleValue(),
                     new ParseField("beta"),
+                    ObjectParser.ValueType.VALUE);
+            BODY.declareField(
+                    (x, b, c) -> b.insecure = scalar(
+                                    x, XContentParser.Token.VALUE_BOOLEAN, "[insecure] must be true or false")
+                            .booleanValue(),
+                    new ParseField("insecure"),
                     ObjectParser.ValueType.VALUE);
             BODY.declareField(
                     (x, b, c) -> b.vectors = vectors(x, b.dimension),
@@ -221,6 +228,7 @@ public final class RestModelsAction extends BaseRestHandler {
             Integer prefix = body.prefix;
             Integer cells = body.cells;
             Double beta = body.beta;
+            boolean insecure = body.insecure;
             List<float[]> vectors = body.vectors;
             if (dimension == null) {
                 throw new IllegalArgumentException("[dimension] is required");
@@ -247,6 +255,7 @@ public final class RestModelsAction extends BaseRestHandler {
                     cells == null ? ModelParameters.DEFAULT_CELLS : cells,
                     beta == null ? ModelParameters.DEFAULT_BETA : beta,
                     1);
+            params.requireSecure(insecure, name -> "[" + name + "]");
             return new FitRequest(params, vectors.toArray(new float[0][]));
         }
 
@@ -443,7 +452,7 @@ public final class RestModelsAction extends BaseRestHandler {
                                                     changed.epoch(),
                                                     ActionListener.wrap(
                                                             r -> {
-                                                                gateway.invalidate(id);
+                                                                gateway.stored(changed);
                                                                 send(channel, RestStatus.OK, b -> {
                                                                     b.field("model_id", id);
                                                                     result.write(changed, model, b);

@@ -271,6 +271,90 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
                 putModel("bad7", modelBody(4, good).replace("\"prefix_dimension\":4", "\"prefix_dimension\":16")),
                 "prefix_dimension");
         expect400(putModel("Bad id!", modelBody(4, good)), "model id must be");
+        // protections switched off only on request
+        expect400(putModel("bad8", modelBody(4, good).replace("\"beta\":0.5", "\"beta\":0")), "[beta] = 0");
+        expect400(putModel("bad9", modelBody(1, good)), "[cells] = 1");
+        expect400(putModel("bad10", modelBody(4, good).replace("{", "{\"insecure\":\"yes\",")), "[insecure]");
+        Reply insecure = putModel("insecure", modelBody(1, good).replace("{", "{\"insecure\":true,"));
+        assertEquals(insecure.raw(), RestStatus.CREATED, insecure.status());
+    }
+
+    /**
+     * A body ciphertext moved to another document does not decrypt; a document indexed without an id gets one before
+     * encryption; a rolled-back model document is refused by the key holder's epoch floor.
+     */
+    public void testCiphertextBindingAndModelRollback() throws Exception {
+        setUpGateway("bind", "bind-idx", 4, 5);
+        float[][] docs = gaussian(2, 6);
+        String autoId = client().prepareIndex("bind-idx")
+                .setSource(doc(docs[0], 0), XContentType.JSON)
+                .setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE)
+                .get()
+                .getId();
+        client().prepareIndex("bind-idx")
+                .setId("b1")
+                .setSource(doc(docs[1], 1), XContentType.JSON)
+                .setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE)
+                .get();
+        Map<String, Object> auto = client().prepareGet("bind-idx", autoId).get().getSourceAsMap();
+        assertTrue(((String) auto.get("body")).startsWith(FieldCipher.RANDOMIZED_PREFIX));
+        SearchResponse both = knn("bind-idx", "bind-search", docs[0], 10, 10, null);
+        assertEquals(2, both.getHits().getHits().length);
+        for (SearchHit h : both.getHits().getHits()) {
+            assertTrue(
+                    (String) h.getSourceAsMap().get("body"),
+                    ((String) h.getSourceAsMap().get("body")).startsWith("message number "));
+        }
+
+        // b1's body ciphertext copied into another document of the same index
+        Map<String, Object> moved = new HashMap<>(auto);
+        moved.put(
+                "body",
+                client().prepareGet("bind-idx", "b1").get().getSourceAsMap().get("body"));
+        client().prepareIndex("bind-idx")
+                .setId("moved")
+                .setSource(moved)
+                .setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE)
+                .get();
+        Exception e = expectThrows(Exception.class, () -> knn("bind-idx", "bind-search", docs[0], 10, 10, null));
+        assertTrue(allMessages(e), allMessages(e).contains("field [body] of hit [moved]"));
+        client().prepareDelete("bind-idx", "moved")
+                .setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE)
+                .get();
+
+        // rollback: keep the epoch-1 registry document, rotate to epoch 2, write the old document back
+        ModelStore store = new ModelStore(() -> client());
+        ModelStore.StoredModel epoch1 = getStored(store, "bind");
+        Reply rotated = rest(
+                RestRequest.Method.POST, RestModelsAction.BASE + "/bind/_rotate", Map.of("model_id", "bind"), null);
+        assertEquals(rotated.raw(), RestStatus.OK, rotated.status());
+        org.opensearch.action.support.PlainActionFuture<org.opensearch.action.index.IndexResponse> restored =
+                new org.opensearch.action.support.PlainActionFuture<>();
+        store.replace(getStored(store, "bind"), epoch1.sealedJson(), 1, restored);
+        restored.actionGet();
+        e = expectThrows(Exception.class, () -> knn("bind-idx", "bind-search", docs[0], 10, 10, null));
+        assertTrue(allMessages(e), allMessages(e).contains("a rolled-back model document is refused"));
+        // the floor is kept in the node's data directory, outside every index
+        java.nio.file.Path file = getInstanceFromNode(org.opensearch.env.NodeEnvironment.class)
+                .nodeDataPaths()[0]
+                .resolve(EpochFloors.FILE_NAME);
+        assertTrue(java.nio.file.Files.readString(file).contains("bind "));
+        e = expectThrows(Exception.class, () -> new EpochFloors(file).check(openStored(epoch1)));
+        assertTrue(allMessages(e), allMessages(e).contains("older than this node has seen (epoch 2, first epoch 1)"));
+    }
+
+    static ModelStore.StoredModel getStored(ModelStore store, String id) {
+        org.opensearch.action.support.PlainActionFuture<ModelStore.StoredModel> f =
+                new org.opensearch.action.support.PlainActionFuture<>();
+        store.get(id, f);
+        return f.actionGet();
+    }
+
+    static org.encryptedknn.model.EncryptionModel openStored(ModelStore.StoredModel stored) {
+        try (org.encryptedknn.keys.KeyDerivation keys =
+                new org.encryptedknn.keys.KeyDerivation(org.encryptedknn.keys.MasterKey.fromBase64(KEY))) {
+            return org.encryptedknn.model.ModelCodec.fromJson(stored.sealedJson(), keys);
+        }
     }
 
     static void expect400(Reply reply, String fragment) {
@@ -345,18 +429,23 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
         return search(index, source, pipeline);
     }
 
+    /** Model {@code model} (4 cells), pipelines {@code <model>-ingest} and {@code <model>-search}, and the index. */
+    void setUpGateway(String model, String index, int probe, int seed) throws Exception {
+        createModel(model, 4, gaussian(200, seed));
+        putIngestPipeline(model + "-ingest", model);
+        putSearchPipeline(model + "-search", model, probe);
+        createIndex(index, model, 4, model + "-ingest");
+    }
+
     public void testEndToEnd() throws Exception {
-        createModel("e2e", 4, gaussian(200, 3));
-        putIngestPipeline("e2e-ingest", "e2e");
-        putSearchPipeline("e2e-search", "e2e", 2);
-        createIndex("mail", "e2e", 4, "e2e-ingest");
+        setUpGateway("e2e", "mail", 2, 3);
 
         float[][] docs = gaussian(60, 4);
         BulkRequestBuilder bulk = client().prepareBulk().setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE);
         for (int i = 0; i < docs.length; i++) {
             var req = client().prepareIndex("mail").setSource(doc(docs[i], i), XContentType.JSON);
             if (i < 50) {
-                req.setId("d" + i); // the last ten get auto-generated ids (vector-PRF nonce fallback)
+                req.setId("d" + i); // the last ten get their ids from the ingest processor
             }
             bulk.add(req);
         }
@@ -432,8 +521,7 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
             SearchHit h = ckks.getHits().getHits()[r];
             assertEquals("ckks rank " + r, hits[r].getScore(), h.getScore(), 1e-4f);
             assertNull(
-                    "the per-hit ciphertext field is not passed on",
-                    h.field(org.encryptedknn.rescore.EncryptedKnnRescorer.HIT_FIELD));
+                    "the per-hit ciphertext field is not passed on", h.field(org.encryptedknn.protocol.HitField.NAME));
             assertEquals(
                     hits[r].getSourceAsMap().get("body"), h.getSourceAsMap().get("body"));
         }
@@ -730,6 +818,20 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
         inFlight.close();
         assertTrue("the retired generation is zeroed when its last request ends", first.isClosed());
         inFlight.close(); // idempotent
+
+        // the forced close after RETIRED_GRACE while a request still holds its lease: the request's cipher refuses
+        // (IllegalStateException) instead of computing with zeroed keys
+        KeyLease held = gateway.acquire();
+        KeyState second = held.state();
+        FieldCipher cipher = held.fieldCipher("body");
+        String ct = cipher.encrypt("in flight", "mail", "d1");
+        gateway.reload(Settings.builder().setSecureSettings(secure(KEY)).build());
+        assertFalse("retired, but a lease is held", second.isClosed());
+        assertEquals("in flight", cipher.decrypt(ct, "mail", "d1"));
+        second.close(); // what the scheduled forced close does
+        expectThrows(IllegalStateException.class, () -> cipher.decrypt(ct, "mail", "d1"));
+        held.close();
+
         gateway.reload(Settings.EMPTY);
         Exception e = expectThrows(Exception.class, gateway::acquire);
         assertTrue(e.getMessage().contains(KeystoreSettings.MASTER_KEY + " is not set"));

@@ -240,7 +240,7 @@ public class EncryptedKnnSingleNodeTests extends OpenSearchSingleNodeTestCase {
                 assertEquals("32", info.getAttribute(EncryptedKnnVectorFieldMapper.ATTR_DIMENSION));
                 assertEquals("8", info.getAttribute(EncryptedKnnVectorFieldMapper.ATTR_PREFIX_DIMENSION));
                 assertEquals("6", info.getAttribute(EncryptedKnnVectorFieldMapper.ATTR_CELLS));
-                assertEquals("1", info.getAttribute(EncryptedKnnVectorFieldMapper.ATTR_FORMAT_VERSION));
+                assertEquals("2", info.getAttribute(EncryptedKnnVectorFieldMapper.ATTR_FORMAT_VERSION));
                 // written by the plugin's codec with the mapping's HNSW parameters
                 assertEquals("32", info.getAttribute(HnswParamsRecordingFormat.ATTR_M));
                 assertEquals("200", info.getAttribute(HnswParamsRecordingFormat.ATTR_EF_CONSTRUCTION));
@@ -587,8 +587,8 @@ public class EncryptedKnnSingleNodeTests extends OpenSearchSingleNodeTestCase {
                         1e-4f * Math.max(1f, Math.abs(hit.getScore())));
             }
             // the per-hit field: p, n, cell, epoch; the exact residual term (probed) or z (unprobed)
-            Map<?, ?> info = (Map<?, ?>) hit.field(org.encryptedknn.rescore.EncryptedKnnRescorer.HIT_FIELD)
-                    .getValue();
+            Map<?, ?> info = (Map<?, ?>)
+                    hit.field(org.encryptedknn.protocol.HitField.NAME).getValue();
             assertArrayEquals(v.prefix(), EncryptedVector.decodeFloats((String) info.get("prefix")), 0f);
             assertEquals(java.util.Base64.getEncoder().encodeToString(v.nonce()), info.get("nonce"));
             assertEquals(v.cell(), ((Number) info.get("cell")).intValue());

@@ -181,8 +181,8 @@ public class CkksRescoreSingleNodeTests extends OpenSearchSingleNodeTestCase {
     }
 
     static Map<?, ?> info(SearchHit hit) {
-        DocumentField field = hit.field(EncryptedKnnRescorer.HIT_FIELD);
-        assertNotNull("hit " + hit.getId() + " has " + EncryptedKnnRescorer.HIT_FIELD, field);
+        DocumentField field = hit.field(org.encryptedknn.protocol.HitField.NAME);
+        assertNotNull("hit " + hit.getId() + " has " + org.encryptedknn.protocol.HitField.NAME, field);
         return (Map<?, ?>) field.getValue();
     }
 

@@ -45,10 +45,9 @@ final class EncryptCommand implements Main.Command {
               --index NAME                 target index (action lines; associated data of --encrypt-fields)
               --output FILE                NDJSON to write (default: standard output); written atomically
               --field NAME                 vector field (default embedding)
-              --id-field NAME              document field holding the id: used as _id, and the SAP nonce is derived
-                                           from it (re-encrypting a document gives the same ciphertext). Without it,
-                                           the node assigns ids and the nonce is derived from the vector itself,
-                                           which reveals exact duplicate vectors to the storage tier.
+              --id-field NAME              document field holding the id: used as _id; the SAP nonce and the text
+                                           fields' associated data bind it (re-encrypting a document gives the same
+                                           ciphertext). Without it, each document gets a random UUID as _id.
               --encrypt-fields A,B         AES-256-GCM (randomized; reveals the length only)
               --deterministic-fields C,D   AES-SIV (deterministic: exact-match filters work, and the storage tier
                                            sees which documents share a value and how often: equality and frequency)
@@ -119,7 +118,8 @@ final class EncryptCommand implements Main.Command {
                         throw where.error("expected a JSON object (one document per line), got " + Jsonl.kind(value));
                     }
                     ObjectNode doc = (ObjectNode) value;
-                    String id = idField == null ? null : id(doc, idField, where);
+                    // the id is bound into the nonce and the text fields' associated data, so every document has one
+                    String id = idField == null ? java.util.UUID.randomUUID().toString() : id(doc, idField, where);
                     JsonNode vectorNode = doc.get(field);
                     if (vectorNode == null) {
                         throw where.error(
@@ -143,9 +143,7 @@ final class EncryptCommand implements Main.Command {
                     ObjectNode action = OpenSearchHttp.JSON.createObjectNode();
                     ObjectNode meta = action.putObject("index");
                     meta.put("_index", index);
-                    if (id != null) {
-                        meta.put("_id", id);
-                    }
+                    meta.put("_id", id);
                     w.write(action.toString());
                     w.write('\n');
                     w.write(OpenSearchHttp.JSON.writeValueAsString(doc));
@@ -179,7 +177,7 @@ final class EncryptCommand implements Main.Command {
                     output == null ? "" : " -> " + output);
             if (idField == null) {
                 err.println(
-                        "note: no --id-field: nonces derive from the vectors (exact duplicates are visible) and the node assigns ids");
+                        "note: no --id-field: each document got a random UUID as _id (re-encrypting gives new ids)");
             }
         }
         return 0;

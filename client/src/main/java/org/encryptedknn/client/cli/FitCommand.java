@@ -46,7 +46,9 @@ final class FitCommand implements Main.Command {
               --space S                cosine | inner_product (default cosine)
               --prefix-dimension P     length of the DCPE-encrypted prefix the HNSW graph is built on (default D/4)
               --cells C                k-means cells, each with its own residual key (default 16)
-              --beta B                 SAP noise, relative to the model's beta scale (default 0.5; 0 = no noise)
+              --beta B                 SAP noise, relative to the model's beta scale (default 0.5; 0 = no noise,
+                                       only with --insecure)
+              --insecure               accept --beta 0 or --cells 1 (protections off; for experiments only)
               --limit N                use at most the first N vectors (default 20000)
               --force                  replace an existing --out file""";
     }
@@ -72,7 +74,7 @@ final class FitCommand implements Main.Command {
                         "--cells",
                         "--beta",
                         "--limit"),
-                Set.of("--force"));
+                Set.of("--force", "--insecure"));
         o.noPositional();
         Path keyFile = o.path("--key");
         Path vectorsFile = o.path("--vectors");
@@ -123,6 +125,7 @@ final class FitCommand implements Main.Command {
             ModelParameters params;
             try {
                 params = new ModelParameters(d, space, prefix, cells, beta, 1);
+                params.requireSecure(o.flag("--insecure"), name -> "--" + name);
             } catch (IllegalArgumentException e) {
                 throw CliException.usage(e.getMessage()
                         .replace("prefix_dimension", "--prefix-dimension")

@@ -297,7 +297,7 @@ final class SearchCommand implements Main.Command {
             Map<String, String> fields = new java.util.LinkedHashMap<>();
             for (String f : decrypt) {
                 try {
-                    fields.putAll(DocumentCipher.decryptFields(km.keys, r.source(), hitIndex, List.of(f)));
+                    fields.putAll(DocumentCipher.decryptFields(km.keys, r.source(), hitIndex, r.id(), List.of(f)));
                 } catch (IllegalArgumentException e) {
                     fields.put(f, "(cannot decrypt: " + e.getMessage() + ")");
                 }

@@ -10,6 +10,7 @@ import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNotEquals;
 import static org.junit.Assert.assertTrue;
+import static org.junit.Assert.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -25,11 +26,13 @@ import org.encryptedknn.client.EncryptedSearch;
 import org.encryptedknn.client.KeyFiles;
 import org.encryptedknn.client.ModelFiles;
 import org.encryptedknn.client.OpenSearchHttp;
+import org.encryptedknn.fields.FieldCipher;
 import org.encryptedknn.keys.KeyDerivation;
 import org.encryptedknn.keys.MasterKey;
 import org.encryptedknn.model.EncryptionModel;
 import org.encryptedknn.prefix.ScaleAndPerturb;
 import org.encryptedknn.transform.EncryptedVector;
+import org.encryptedknn.transform.RecordFormat;
 import org.encryptedknn.transform.VectorTransform;
 import org.junit.Rule;
 import org.junit.Test;
@@ -111,17 +114,25 @@ public class EncryptTest {
                             4 * dr, Base64.getDecoder().decode(rec.path("z").asText()).length);
                     assertEquals(1, rec.path("e").asInt());
                     // the record is the encryption of this vector: the key holder's exact score against itself is 1
-                    EncryptedVector ev = EncryptedSearch.parseRecord(rec);
+                    EncryptedVector ev =
+                            EncryptedSearch.parseRecord(rec, "embedding", new RecordFormat.Shape(dp, dr, CELLS));
                     assertEquals(1.0, transform.score(transform.encryptQuery(v[i]), ev), 1e-4);
                     // nonce from the id: re-encrypting gives the same record
                     assertEquals(ev, transform.encryptDocument(v[i], "doc-" + i, "embedding"));
 
-                    assertTrue(doc.path("body").asText().startsWith("ekr1:"));
+                    assertTrue(doc.path("body").asText().startsWith(FieldCipher.RANDOMIZED_PREFIX));
                     assertTrue(doc.path("sender").asText().startsWith("ekd1:"));
                     assertEquals("en", doc.path("lang").asText());
                     assertEquals("doc-" + i, doc.path("id").asText());
                     Map<String, String> plain =
-                            DocumentCipher.decryptFields(keys, doc, "mail", List.of("body", "sender"));
+                            DocumentCipher.decryptFields(keys, doc, "mail", "doc-" + i, List.of("body", "sender"));
+                    // the body is bound to its document: under another _id it does not decrypt
+                    try {
+                        DocumentCipher.decryptFields(keys, doc, "mail", "doc-x", List.of("body"));
+                        fail("a body moved to another document decrypted");
+                    } catch (IllegalArgumentException expected) {
+                        // ok
+                    }
                     assertEquals("the secret body of message " + i, plain.get("body"));
                     assertEquals("sender-" + (i % 3) + "@example.org", plain.get("sender"));
                     String previous = senderCiphertexts.putIfAbsent(
@@ -147,7 +158,7 @@ public class EncryptTest {
     }
 
     @Test
-    public void withoutIdTheNodeAssignsIdsAndStdoutIsUsed() throws Exception {
+    public void withoutIdEachDocumentGetsARandomIdAndStdoutIsUsed() throws Exception {
         Path dir = tmp.getRoot().toPath();
         Path[] km = keyAndModel(dir);
         float[][] v = vectors(3, 12);
@@ -173,7 +184,7 @@ public class EncryptTest {
         for (float[] x : v) {
             lines.add("{\"embedding\":" + CliTestSupport.array(x) + "}");
         }
-        lines.add(lines.get(0)); // a duplicate: same vector, same ciphertext (the documented leak of the vector nonce)
+        lines.add(lines.get(0)); // a duplicate: another id, so another ciphertext (no vector-only nonce any more)
         Path input = writeLines(dir.resolve("docs.jsonl"), lines);
         CliTestSupport.Result r = run(
                 "encrypt",
@@ -188,8 +199,14 @@ public class EncryptTest {
         assertEquals(r.toString(), 0, r.code());
         String[] out = r.out().split("\n");
         assertEquals(8, out.length);
-        assertEquals("{\"index\":{\"_index\":\"mail\"}}", out[0]);
-        assertEquals(out[1], out[7]);
+        JsonNode action = OpenSearchHttp.JSON.readTree(out[0]);
+        assertEquals("mail", action.path("index").path("_index").asText());
+        String id0 = action.path("index").path("_id").asText();
+        assertEquals(36, id0.length()); // a UUID
+        assertNotEquals(
+                id0,
+                OpenSearchHttp.JSON.readTree(out[6]).path("index").path("_id").asText());
+        assertNotEquals(out[1], out[7]);
         assertNotEquals(out[1], out[3]);
         assertTrue(r.err().contains("no --id-field"));
         assertEquals(D, v[0].length);

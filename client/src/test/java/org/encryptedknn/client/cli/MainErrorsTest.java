@@ -287,6 +287,29 @@ public class MainErrorsTest {
         assertTrue(r.assertOneLineError().contains("[keyed] was renamed [keyed_leaks_query_residuals]"));
     }
 
+    /** --beta 0 and --cells 1 switch a protection off: only with --insecure. */
+    @Test
+    public void protectionsOffOnlyWithInsecure() throws Exception {
+        Path dir = tmp.getRoot().toPath();
+        Path[] km = keyAndModel(dir); // writes dir/sample.jsonl
+        List<String> fit = List.of(
+                "fit",
+                "--key",
+                km[0].toString(),
+                "--vectors",
+                dir.resolve("sample.jsonl").toString());
+        String[][] cases = {{"--beta", "0", "--beta = 0 disables the prefix noise"}, {"--cells", "1", "--cells = 1"}};
+        for (String[] c : cases) {
+            List<String> args = new ArrayList<>(fit);
+            args.addAll(List.of("--out", dir.resolve(c[0] + ".json").toString(), c[0], c[1]));
+            String line = run(args.toArray(new String[0])).assertOneLineError();
+            assertTrue(line, line.contains(c[2]) && line.contains("--insecure"));
+            args.add("--insecure");
+            CliTestSupport.Result ok = run(args.toArray(new String[0]));
+            assertEquals(ok.toString(), 0, ok.code());
+        }
+    }
+
     @Test
     public void everyCommandHasHelp() {
         List<String> names = new ArrayList<>(Main.clientCommands().keySet());

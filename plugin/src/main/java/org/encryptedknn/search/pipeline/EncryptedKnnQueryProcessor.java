@@ -13,7 +13,7 @@ import org.encryptedknn.model.EncryptionModel;
 import org.encryptedknn.query.EncryptedKnnQueryBuilder;
 import org.encryptedknn.rescore.KeyedRescorePayload;
 import org.encryptedknn.transform.EncryptedQuery;
-import org.encryptedknn.transform.EncryptedVector;
+import org.encryptedknn.transform.RecordFormat;
 import org.encryptedknn.transform.SearchMode;
 import org.encryptedknn.transform.VectorTransform;
 import org.opensearch.action.search.SearchRequest;
@@ -243,7 +243,7 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
             if (residualInSource == false && vectorRequested == false) {
                 FetchSourceContext f = source.fetchSource();
                 String[] excludes = Arrays.copyOf(f.excludes(), f.excludes().length + 1);
-                excludes[excludes.length - 1] = field + "." + EncryptedVector.KEYED_RESIDUAL;
+                excludes[excludes.length - 1] = field + "." + RecordFormat.KEYED_RESIDUAL;
                 source.fetchSource(new FetchSourceContext(true, f.includes(), excludes));
             }
 

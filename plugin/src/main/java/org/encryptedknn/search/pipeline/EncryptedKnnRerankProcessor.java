@@ -10,12 +10,12 @@ import org.encryptedknn.fields.FieldCipher;
 import org.encryptedknn.keystore.KeyLease;
 import org.encryptedknn.keystore.NodeKeyHolder;
 import org.encryptedknn.keystore.ProcessorConfig;
-import org.encryptedknn.keystore.Records;
 import org.encryptedknn.model.EncryptionModel;
 import org.encryptedknn.model.ModelParameters;
-import org.encryptedknn.rescore.EncryptedKnnRescorer;
+import org.encryptedknn.protocol.HitField;
 import org.encryptedknn.transform.EncryptedQuery;
 import org.encryptedknn.transform.EncryptedVector;
+import org.encryptedknn.transform.RecordFormat;
 import org.encryptedknn.transform.VectorTransform;
 import org.opensearch.action.search.SearchRequest;
 import org.opensearch.action.search.SearchResponse;
@@ -45,7 +45,7 @@ import org.opensearch.search.profile.SearchProfileShardResults;
  * {@code from}/{@code size}, and get it as {@code _score}; {@code max_score} is the best exact score. Hits without a
  * record (documents indexed without the vector, matched by another clause) follow the scored ones with their server
  * score, and so do records of a retired epoch, whose keys are no longer used. The listed fields are decrypted in
- * {@code _source} (AES-GCM with the hit's index as associated data, or AES-SIV); the encrypted vector is removed from {@code _source} when {@code remove_vector} is true or the caller's
+ * {@code _source} (AES-GCM with the hit's index, _id and the field as associated data, or AES-SIV); the encrypted vector is removed from {@code _source} when {@code remove_vector} is true or the caller's
  * source filter did not ask for it.
  *
  * <p>Without {@code encrypted_knn_query} state (a search that had no plain-vector query) it only decrypts fields.
@@ -126,13 +126,11 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
             }
             EncryptedVector record;
             try {
-                record = Records.fromMap(
+                RecordFormat.Shape shape = RecordFormat.Shape.of(p);
+                record = RecordFormat.fromMap(
                         value,
-                        state.field,
-                        p.prefixDimension(),
-                        p.residualDimension(),
-                        p.cells(),
-                        state.rescoring.residualInSource());
+                        "field [" + state.field + "]",
+                        state.rescoring.residualInSource() ? shape : shape.residualOptional());
             } catch (IllegalArgumentException e) {
                 throw new IllegalStateException(
                         "hit [" + hit.getId() + "] of index [" + hit.getIndex() + "]: " + e.getMessage(), e);
@@ -181,7 +179,7 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
      */
     private void rewriteSource(
             SearchHit hit, KeyLease lease, String dropField, boolean requireNothing, boolean dropSource) {
-        hit.removeDocumentField(EncryptedKnnRescorer.HIT_FIELD);
+        hit.removeDocumentField(HitField.NAME);
         if (hit.hasSource() == false) {
             return;
         }
@@ -199,7 +197,7 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
             FieldCipher cipher = lease.fieldCipher(f);
             Object plain;
             try {
-                plain = decrypt(cipher, v, hit.getIndex());
+                plain = decrypt(cipher, v, hit.getIndex(), hit.getId());
             } catch (IllegalArgumentException e) {
                 // a 400 naming the field: the request asked to decrypt a field that this index holds under another
                 // binding (a copy made without the re-key processor's source_index), not a node failure
@@ -227,10 +225,10 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
         }
     }
 
-    private static Object decrypt(FieldCipher cipher, Object v, String index) {
+    private static Object decrypt(FieldCipher cipher, Object v, String index, String id) {
         if (v instanceof String s) {
-            if (s.startsWith(FieldCipher.RANDOMIZED_PREFIX)) {
-                return cipher.decrypt(s, index);
+            if (FieldCipher.isRandomized(s)) {
+                return cipher.decrypt(s, index, id);
             }
             if (s.startsWith(FieldCipher.DETERMINISTIC_PREFIX)) {
                 return cipher.decryptDeterministic(s);
@@ -241,7 +239,7 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
             List<Object> out = new ArrayList<>(list.size());
             boolean any = false;
             for (Object o : list) {
-                Object d = decrypt(cipher, o, index);
+                Object d = decrypt(cipher, o, index, id);
                 any |= d != o;
                 out.add(d);
             }

@@ -7,8 +7,8 @@ import java.util.Map;
 import org.encryptedknn.he.CkksKeyHolder;
 import org.encryptedknn.he.CkksParameters;
 import org.encryptedknn.model.ModelParameters;
+import org.encryptedknn.protocol.HitField;
 import org.encryptedknn.rescore.CkksRescorePayload;
-import org.encryptedknn.rescore.EncryptedKnnRescorer;
 import org.encryptedknn.rescore.EncryptedKnnRescorerBuilder;
 import org.encryptedknn.rescore.KeyedRescorePayload;
 import org.encryptedknn.transform.EncryptedQuery;
@@ -86,12 +86,7 @@ abstract sealed class GatewayRescoring {
         @Override
         final boolean addToRequest(
                 SearchSourceBuilder source, EncryptedQuery query, VectorTransform transform, int window) {
-            double s2 = transform.sap().scale() * transform.sap().scale();
-            float[] p = query.prefix();
-            float[] scaled = new float[p.length];
-            for (int i = 0; i < p.length; i++) {
-                scaled[i] = (float) (p[i] / s2);
-            }
+            float[] scaled = transform.rescorePrefix(query);
             Map<Integer, float[]> cells = new LinkedHashMap<>();
             for (int c : transform.probeCells(query, probeCells)) {
                 cells.put(c, transform.keyedResidualQuery(query, c));
@@ -151,9 +146,9 @@ abstract sealed class GatewayRescoring {
         void beforeScoring(SearchHit[] hits) {
             for (SearchHit hit : hits) {
                 Map<?, ?> info = hitInfo(hit);
-                if (info.get("ciphertext") instanceof byte[] ct
-                        && info.get("batch") instanceof String batch
-                        && info.get("count") instanceof Number n) {
+                if (info.get(HitField.CIPHERTEXT.key()) instanceof byte[] ct
+                        && info.get(HitField.BATCH.key()) instanceof String batch
+                        && info.get(HitField.COUNT.key()) instanceof Number n) {
                     batches.put(batch, keys.decryptBatch(ct, n.intValue()));
                 }
             }
@@ -163,9 +158,9 @@ abstract sealed class GatewayRescoring {
         @Override
         double residualTerm(SearchHit hit, EncryptedVector record, VectorTransform transform, EncryptedQuery query) {
             Map<?, ?> info = hitInfo(hit);
-            if (Boolean.TRUE.equals(info.get("probed"))
-                    && info.get("batch") instanceof String batch
-                    && info.get("slot") instanceof Number slot) {
+            if (Boolean.TRUE.equals(info.get(HitField.PROBED.key()))
+                    && info.get(HitField.BATCH.key()) instanceof String batch
+                    && info.get(HitField.SLOT.key()) instanceof Number slot) {
                 double[] sums = batches.get(batch);
                 if (sums == null || slot.intValue() >= sums.length) {
                     throw new IllegalStateException("hit [" + hit.getId() + "] refers to batch [" + batch
@@ -173,7 +168,7 @@ abstract sealed class GatewayRescoring {
                 }
                 return sums[slot.intValue()];
             }
-            if (info.get(EncryptedVector.KEYED_RESIDUAL) instanceof String z) {
+            if (info.get(HitField.KEYED_RESIDUAL.key()) instanceof String z) {
                 EncryptedVector withZ = new EncryptedVector(
                         record.prefix(),
                         record.nonce(),
@@ -188,7 +183,7 @@ abstract sealed class GatewayRescoring {
 
         /** The per-hit field of the data node's fetch sub-phase, or an empty map. */
         private static Map<?, ?> hitInfo(SearchHit hit) {
-            DocumentField f = hit.field(EncryptedKnnRescorer.HIT_FIELD);
+            DocumentField f = hit.field(HitField.NAME);
             return f != null && f.getValue() instanceof Map<?, ?> m ? m : Map.of();
         }
     }

@@ -19,9 +19,8 @@ import java.util.Set;
 import org.encryptedknn.client.OpenSearchHttp;
 import org.encryptedknn.client.cli.Options;
 import org.encryptedknn.fields.FieldCipher;
-import org.encryptedknn.keystore.Records;
 import org.encryptedknn.tools.demo.Demo;
-import org.encryptedknn.transform.EncryptedVector;
+import org.encryptedknn.transform.RecordFormat;
 
 /**
  * Crash recovery of a gateway-mode node (driven by {@code scripts/reliability.sh crash}, which kills the node's JVM
@@ -33,7 +32,7 @@ import org.encryptedknn.transform.EncryptedVector;
  *       Exit 0 when the node died mid-ingest, 3 when the ingest finished first (nothing was tested), 1 on a refused
  *       document.</li>
  *   <li>{@code verify}: every acknowledged id is present; every stored document (acknowledged or not) is a complete
- *       encrypted record {p,n,c,z,e} with an {@code ekr1:} subject and no plaintext vector; every acknowledged document
+ *       encrypted record {p,n,c,z,e} with an {@code ekr2:} subject and no plaintext vector; every acknowledged document
  *       is found by a search-pipeline query with its own vector and comes back with its subject decrypted intact; the
  *       held-out queries' scores equal the plaintext cosine within 1e-4. Exit 1 if a check fails.</li>
  * </ul>
@@ -257,7 +256,7 @@ public final class CrashRecovery {
         return ok;
     }
 
-    /** Null if {@code source} is what the pipeline writes: exactly {p,n,c,z,e} of the model's shape and an ekr1: subject. */
+    /** Null if {@code source} is what the pipeline writes: exactly {p,n,c,z,e} of the model's shape and an ekr2: subject. */
     private static String incomplete(JsonNode source, int prefixDim, int residualDim, int cells) {
         JsonNode vector = source.path(Demo.FIELD);
         if (!vector.isObject()) {
@@ -266,17 +265,19 @@ public final class CrashRecovery {
         Set<String> keys = new LinkedHashSet<>();
         vector.fieldNames().forEachRemaining(keys::add);
         Set<String> expected = Set.of(
-                EncryptedVector.PREFIX,
-                EncryptedVector.NONCE,
-                EncryptedVector.CELL,
-                EncryptedVector.KEYED_RESIDUAL,
-                EncryptedVector.EPOCH);
+                RecordFormat.PREFIX,
+                RecordFormat.NONCE,
+                RecordFormat.CELL,
+                RecordFormat.KEYED_RESIDUAL,
+                RecordFormat.EPOCH);
         if (!keys.equals(expected)) {
             return "[" + Demo.FIELD + "] has keys " + keys;
         }
         try {
-            Records.fromMap(
-                    OpenSearchHttp.JSON.convertValue(vector, Map.class), Demo.FIELD, prefixDim, residualDim, cells);
+            RecordFormat.fromMap(
+                    OpenSearchHttp.JSON.convertValue(vector, Map.class),
+                    "field [" + Demo.FIELD + "]",
+                    new RecordFormat.Shape(prefixDim, residualDim, cells));
         } catch (IllegalArgumentException e) {
             return e.getMessage();
         }

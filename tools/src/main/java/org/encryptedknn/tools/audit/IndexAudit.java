@@ -13,6 +13,7 @@ import org.encryptedknn.client.EncryptedSearch;
 import org.encryptedknn.client.OpenSearchHttp;
 import org.encryptedknn.corpus.EmbeddedCorpus;
 import org.encryptedknn.transform.EncryptedVector;
+import org.encryptedknn.transform.RecordFormat;
 
 /**
  * The audit of an index on a node, from the storage tier's side: it scrolls the stored records (p, c, z) out of
@@ -36,6 +37,7 @@ public final class IndexAudit {
         JsonNode page = http.post("/" + index + "/_search?scroll=2m", body);
         List<String> ids = new ArrayList<>();
         List<EncryptedVector> recs = new ArrayList<>();
+        RecordFormat.Shape shape = null;
         while (true) {
             JsonNode hits = page.path("hits").path("hits");
             if (hits.size() == 0) {
@@ -47,7 +49,15 @@ public final class IndexAudit {
                     continue;
                 }
                 ids.add(h.path("_id").asText());
-                recs.add(EncryptedSearch.parseRecord(src));
+                if (shape == null) { // the mapper checked each record against the mapping: all have the first's shape
+                    shape = new RecordFormat.Shape(
+                            src.path(RecordFormat.PREFIX).size(),
+                            EncryptedVector.decodeFloats(src.path(RecordFormat.KEYED_RESIDUAL)
+                                            .asText())
+                                    .length,
+                            Integer.MAX_VALUE);
+                }
+                recs.add(EncryptedSearch.parseRecord(src, field, shape));
             }
             log.info("scrolled %d records", recs.size());
             ObjectNode next = OpenSearchHttp.JSON.createObjectNode();
@@ -75,6 +85,7 @@ public final class IndexAudit {
         float[][] all = Vectors.normalizedAll(corpus.vectors());
         List<float[]> plain = new ArrayList<>();
         List<EncryptedVector> recs = new ArrayList<>();
+        RecordFormat.Shape shape = null;
         boolean[] used = new boolean[all.length];
         for (int i = 0; i < stored.ids().size(); i++) {
             try {

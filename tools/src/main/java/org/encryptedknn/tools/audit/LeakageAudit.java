@@ -238,7 +238,7 @@ public final class LeakageAudit {
             double beta = betas[b];
             try (VectorTransform t = new VectorTransform(model.withBeta(beta), keys)) {
                 for (int i = 0; i < n; i++) {
-                    nonces[i] = t.nonces().forDocument(Integer.toString(i), FIELD, t.epoch());
+                    nonces[i] = t.documentNonce(docs[i], Integer.toString(i), FIELD);
                 }
                 EncryptedVector[] enc = t.encryptDocuments(docs, nonces);
                 RekeyLinkage.Epoch stored = RekeyLinkage.Epoch.of(enc);
@@ -946,7 +946,7 @@ public final class LeakageAudit {
             float[][] xs = Arrays.copyOfRange(pool, from, to);
             byte[][] nonces = new byte[xs.length][];
             for (int i = 0; i < xs.length; i++) {
-                nonces[i] = t.nonces().forDocument("pool-" + (from + i), FIELD, t.epoch());
+                nonces[i] = t.documentNonce(xs[i], "pool-" + (from + i), FIELD);
             }
             EncryptedVector[] enc = t.encryptDocuments(xs, nonces);
             for (int i = 0; i < enc.length; i++) {

@@ -64,7 +64,7 @@ public final class TransformBench {
             byte[][] nonces = new byte[docs.length][];
             for (int i = 0; i < docs.length; i++) {
                 ids[i] = "doc-" + i;
-                nonces[i] = transform.nonces().forDocument(ids[i], "embedding", 1);
+                nonces[i] = transform.documentNonce(docs[i], ids[i], "embedding");
             }
             long sink = 0;
             // warm-up of both paths
@@ -88,7 +88,7 @@ public final class TransformBench {
                     float[][] xs = java.util.Arrays.copyOfRange(docs, off, off + n);
                     byte[][] ns = new byte[n][];
                     for (int i = 0; i < n; i++) {
-                        ns[i] = transform.nonces().forDocument(ids[off + i], "embedding", 1); // nonce PRF included
+                        ns[i] = transform.documentNonce(xs[i], ids[off + i], "embedding"); // nonce PRF included
                     }
                     s += transform.encryptDocuments(xs, ns).length;
                 }

@@ -24,6 +24,7 @@ import org.encryptedknn.corpus.Embedder;
 import org.encryptedknn.corpus.ProgressBar;
 import org.encryptedknn.model.Space;
 import org.encryptedknn.tools.audit.PlaintextScan;
+import org.encryptedknn.transform.RecordFormat;
 
 /**
  * The end-to-end demo in gateway mode: the master key lives only in the node's keystore (put there by
@@ -375,14 +376,16 @@ public final class Demo {
     static String abbreviate(JsonNode source) {
         ObjectNode copy = source.deepCopy();
         ObjectNode record = (ObjectNode) copy.path(FIELD);
-        JsonNode p = record.path("p");
+        JsonNode p = record.path(RecordFormat.PREFIX);
         List<String> head = new ArrayList<>();
         for (int i = 0; i < Math.min(4, p.size()); i++) {
             head.add(p.get(i).asText());
         }
-        record.put("p", "[" + String.join(", ", head) + ", … " + p.size() + " floats]");
-        String z = record.path("z").asText();
-        record.put("z", z.substring(0, Math.min(40, z.length())) + "… (" + z.length() + " base64 chars)");
+        record.put(RecordFormat.PREFIX, "[" + String.join(", ", head) + ", … " + p.size() + " floats]");
+        String z = record.path(RecordFormat.KEYED_RESIDUAL).asText();
+        record.put(
+                RecordFormat.KEYED_RESIDUAL,
+                z.substring(0, Math.min(40, z.length())) + "… (" + z.length() + " base64 chars)");
         return copy.toPrettyString();
     }
 

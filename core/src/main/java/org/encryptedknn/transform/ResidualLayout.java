@@ -1,0 +1,117 @@
+package org.encryptedknn.transform;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+
+/**
+ * The one owner of the record's binary forms, the doc values the plugin's mapper writes (design.md §5.2):
+ *
+ * <ul>
+ *   <li>residual: {@code [version u8 = 1][cell int32][epoch int32][z float32 × (d − d_pub)]}, little-endian;
+ *   <li>nonce: {@code [version u8 = 1][n, 16 bytes]}.
+ * </ul>
+ *
+ * <p>Readers take a slice ({@code bytes, offset, length}) so a Lucene {@code BytesRef} is read in place. The first
+ * layouts had no version byte ({@code [cell][epoch][z]}, and the bare 16 nonce bytes); they are still read: a versioned
+ * residual has length ≡ 1 (mod 4) and an unversioned one ≡ 0, and a versioned nonce is 17 bytes, not 16, so the length
+ * alone tells them apart. Any other version or length is refused with a message saying to re-index.
+ */
+public final class ResidualLayout {
+
+    /** The version byte written today. */
+    public static final byte VERSION = 1;
+
+    private static final int HEADER_BYTES = 1 + 2 * Integer.BYTES;
+    private static final int UNVERSIONED_HEADER_BYTES = 2 * Integer.BYTES;
+
+    private ResidualLayout() {}
+
+    /** The residual doc value of a record. */
+    public static byte[] encodeResidual(int cell, int epoch, float[] z) {
+        ByteBuffer buffer =
+                ByteBuffer.allocate(HEADER_BYTES + z.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        buffer.put(VERSION).putInt(cell).putInt(epoch);
+        buffer.asFloatBuffer().put(z);
+        return buffer.array();
+    }
+
+    /** The nonce doc value of a record. */
+    public static byte[] encodeNonce(byte[] nonce) {
+        byte[] out = new byte[1 + nonce.length];
+        out[0] = VERSION;
+        System.arraycopy(nonce, 0, out, 1, nonce.length);
+        return out;
+    }
+
+    /** The SAP nonce from a nonce doc value (versioned or the first, bare form). */
+    public static byte[] nonce(byte[] bytes, int offset, int length) {
+        if (length == RecordFormat.NONCE_BYTES) {
+            return Arrays.copyOfRange(bytes, offset, offset + length);
+        }
+        if (length == RecordFormat.NONCE_BYTES + 1 && bytes[offset] == VERSION) {
+            return Arrays.copyOfRange(bytes, offset + 1, offset + length);
+        }
+        throw unreadable("nonce", length, length > 0 ? bytes[offset] : 0);
+    }
+
+    /** A residual doc value read in place: header fields and the z values without copying the record. */
+    public static Residual residual(byte[] bytes, int offset, int length) {
+        int header;
+        if (length % Float.BYTES == 0 && length >= UNVERSIONED_HEADER_BYTES) {
+            header = UNVERSIONED_HEADER_BYTES;
+        } else if (length % Float.BYTES == 1 && length >= HEADER_BYTES && bytes[offset] == VERSION) {
+            header = HEADER_BYTES;
+        } else {
+            throw unreadable("residual", length, length > 0 ? bytes[offset] : 0);
+        }
+        return new Residual(ByteBuffer.wrap(bytes, offset, length).order(ByteOrder.LITTLE_ENDIAN), offset + header);
+    }
+
+    private static IllegalStateException unreadable(String what, int length, byte first) {
+        return new IllegalStateException("unreadable " + what + " doc value (" + length + " bytes, first byte "
+                + (first & 0xff) + "): written by a newer version of encrypted-knn, or corrupt; re-index the documents"
+                + " with this version");
+    }
+
+    /** One residual doc value. */
+    public static final class Residual {
+        private final ByteBuffer buffer;
+        private final int zStart;
+
+        private Residual(ByteBuffer buffer, int zStart) {
+            this.buffer = buffer;
+            this.zStart = zStart;
+        }
+
+        public int cell() {
+            return buffer.getInt(zStart - 2 * Integer.BYTES);
+        }
+
+        public int epoch() {
+            return buffer.getInt(zStart - Integer.BYTES);
+        }
+
+        /** d − d_pub, the number of z values. */
+        public int length() {
+            return (buffer.limit() - zStart) / Float.BYTES;
+        }
+
+        public float[] z() {
+            float[] z = new float[length()];
+            for (int i = 0; i < z.length; i++) {
+                z[i] = buffer.getFloat(zStart + i * Float.BYTES);
+            }
+            return z;
+        }
+
+        /** ⟨query, z⟩ straight from the bytes, accumulated in double; {@code query} has {@link #length()} values. */
+        public double dot(float[] query) {
+            double sum = 0;
+            for (int i = 0; i < query.length; i++) {
+                sum += (double) query[i] * buffer.getFloat(zStart + i * Float.BYTES);
+            }
+            return sum;
+        }
+    }
+}

@@ -1,0 +1,209 @@
+package org.encryptedknn.transform;
+
+import static org.junit.Assert.assertArrayEquals;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertNotEquals;
+import static org.junit.Assert.assertTrue;
+
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.encryptedknn.keys.KeyDerivation;
+import org.encryptedknn.keys.MasterKey;
+import org.encryptedknn.model.EncryptionModel;
+import org.encryptedknn.model.ModelCodec;
+import org.encryptedknn.model.ModelFitter;
+import org.encryptedknn.model.ModelParameters;
+import org.encryptedknn.model.Space;
+import org.junit.AfterClass;
+import org.junit.BeforeClass;
+import org.junit.Test;
+
+/**
+ * Issue 15: noise is not reused across versions of a document; a model created again under the same id derives
+ * other keys; a closed transform never computes with zeroed keys.
+ */
+public class VersionsAndModelKeysTest {
+
+    private static final int D = 48;
+    private static KeyDerivation keys;
+    private static float[][] sample;
+
+    @BeforeClass
+    public static void setUp() {
+        keys = new KeyDerivation(MasterKey.fromBase64(VectorTransformTest.KEY));
+        SplittableRandom random = new SplittableRandom(15);
+        sample = new float[400][D];
+        for (float[] x : sample) {
+            for (int i = 0; i < D; i++) {
+                x[i] = (float) random.nextGaussian();
+            }
+        }
+    }
+
+    @AfterClass
+    public static void tearDown() {
+        keys.close();
+    }
+
+    private static EncryptionModel fit(String id) {
+        return ModelFitter.fit(id, new ModelParameters(D, Space.COSINE, 12, 4, 0.5, 1), sample);
+    }
+
+    /**
+     * Two versions of one _id in one epoch: with the noise PRF(_id, field, epoch) of before, p1 − p2 was exactly
+     * s·R(u1 − u2) (the noise cancelled) for anyone holding both copies. Now the residual of that identity is as large
+     * as the noise itself; an unchanged vector still encrypts bit-identically.
+     */
+    @Test
+    public void twoVersionsOfOneIdDoNotCancelTheNoise() {
+        try (VectorTransform t = new VectorTransform(fit("versions"), keys)) {
+            assertTrue("test needs noise", t.sap().documentRadius() > 0);
+            int cancelled = 0;
+            for (int trial = 0; trial < 20; trial++) {
+                float[] x1 = sample[trial];
+                float[] x2 = sample[trial].clone();
+                x2[trial % D] += 0.05f; // an edited version of the document
+                EncryptedVector v1 = t.encryptDocument(x1, "doc-7", "embedding");
+                EncryptedVector v2 = t.encryptDocument(x2, "doc-7", "embedding");
+                if (noiseCancels(t, v1, v2)) {
+                    cancelled++;
+                }
+                // control: the nonce of before was the same for both versions; then the noise cancels exactly
+                byte[] shared = v1.nonce();
+                assertTrue(noiseCancels(t, t.encryptDocument(x1, shared), t.encryptDocument(x2, shared)));
+                EncryptedVector again = t.encryptDocument(x1.clone(), "doc-7", "embedding");
+                assertArrayEquals(v1.prefix(), again.prefix(), 0f);
+                assertArrayEquals(v1.nonce(), again.nonce());
+                assertArrayEquals(v1.keyedResidual(), again.keyedResidual(), 0f);
+            }
+            assertEquals("versions whose noise cancelled in p1 − p2", 0, cancelled);
+        }
+    }
+
+    /** ‖(p1 − p2) − s·(R u1 − R u2)‖ below 1 % of the noise radius: the difference of the prefixes is noise-free. */
+    private static boolean noiseCancels(VectorTransform t, EncryptedVector v1, EncryptedVector v2) {
+        float[] ru1 = t.decryptPrefix(v1);
+        float[] ru2 = t.decryptPrefix(v2);
+        double s = t.sap().scale();
+        double off = 0;
+        for (int i = 0; i < ru1.length; i++) {
+            double diff = (v1.prefix()[i] - v2.prefix()[i]) - s * (ru1[i] - ru2[i]);
+            off += diff * diff;
+        }
+        return Math.sqrt(off) < 0.01 * t.sap().documentRadius();
+    }
+
+    /** A re-keyed record follows the same rule: a different source record gets a different new nonce. */
+    @Test
+    public void rekeyedVersionsGetFreshNoise() {
+        EncryptionModel m = fit("rekeyed");
+        try (VectorTransform t1 = new VectorTransform(m, keys, 1);
+                VectorTransform t2 = new VectorTransform(m.withEpoch(2), keys, 2)) {
+            EncryptedVector a = t1.encryptDocument(sample[0], "doc-1", "embedding");
+            EncryptedVector b = t1.encryptDocument(sample[1], "doc-1", "embedding");
+            EncryptedVector a2 = t2.rekey(t1, a, "doc-1", "embedding");
+            assertFalse(Arrays.equals(
+                    a2.nonce(), t2.rekey(t1, b, "doc-1", "embedding").nonce()));
+            assertArrayEquals(a2.nonce(), t2.rekey(t1, a, "doc-1", "embedding").nonce());
+        }
+    }
+
+    /** Deleting a model and creating one with the same id (and the same data) must not revive any of its keys. */
+    @Test
+    public void recreatedModelIdDerivesDifferentKeys() {
+        EncryptionModel first = fit("reused-id");
+        EncryptionModel second = fit("reused-id");
+        assertTrue(first.hasKeySalt());
+        assertFalse(Arrays.equals(first.keySalt(), second.keySalt()));
+        assertArrayEquals(first.basis(), second.basis(), 0f); // same fitted secrets: only the salt differs
+        for (int epoch = 1; epoch <= 2; epoch++) {
+            try (VectorTransform a = new VectorTransform(first.withEpoch(epoch), keys, epoch);
+                    VectorTransform b = new VectorTransform(second.withEpoch(epoch), keys, epoch)) {
+                assertFalse(Arrays.equals(a.prefixRotation(), b.prefixRotation()));
+                assertFalse(Arrays.equals(a.cellKey(0), b.cellKey(0)));
+                assertNotEquals(a.sap().scale(), b.sap().scale(), 0);
+                EncryptedVector ea = a.encryptDocument(sample[3], "doc", "embedding");
+                EncryptedVector eb = b.encryptDocument(sample[3], "doc", "embedding");
+                assertFalse(Arrays.equals(ea.nonce(), eb.nonce()));
+                assertFalse(Arrays.equals(ea.keyedResidual(), eb.keyedResidual()));
+            }
+        }
+    }
+
+    /** A model of format v1 (no salt) keeps its v1 keys, so indices written under it stay readable. */
+    @Test
+    public void modelOfFormatV1KeepsV1Keys() {
+        EncryptionModel v2 = fit("legacy");
+        EncryptionModel v1 = new EncryptionModel(
+                "legacy",
+                v2.parameters(),
+                Instant.parse("2026-01-01T00:00:00Z"),
+                v2.betaScale(),
+                v2.sampleCount(),
+                v2.basis(),
+                v2.centroids(),
+                null);
+        String json = ModelCodec.toJson(v1, keys);
+        assertTrue(json, json.contains("\"format\":\"" + ModelCodec.FORMAT_V1 + "\""));
+        EncryptionModel read = ModelCodec.fromJson(json, keys);
+        assertFalse(read.hasKeySalt());
+        assertEquals(v1, read);
+        try (VectorTransform t = new VectorTransform(read, keys)) {
+            byte[] seed = keys.prefixRotationSeed("legacy", null, 1);
+            assertArrayEquals(HaarOrthogonal.derive(seed, 12), t.prefixRotation(), 0);
+            byte[] v2seed = keys.prefixRotationSeed("legacy", v2.keySalt(), 1);
+            assertFalse(Arrays.equals(seed, v2seed));
+        }
+    }
+
+    /**
+     * Closing a transform while other threads encrypt with it (the gateway's forced key close) never lets a request
+     * compute with half-zeroed keys: every result is either the right ciphertext or an IllegalStateException.
+     */
+    @Test
+    public void closeDuringUseNeverYieldsAWrongCiphertext() throws Exception {
+        EncryptionModel m = fit("closing");
+        EncryptedVector[] expected = new EncryptedVector[sample.length];
+        try (VectorTransform reference = new VectorTransform(m, keys)) {
+            for (int i = 0; i < sample.length; i++) {
+                expected[i] = reference.encryptDocument(sample[i], "d" + i, "embedding");
+            }
+        }
+        for (int round = 0; round < 5; round++) {
+            VectorTransform t = new VectorTransform(m, keys);
+            AtomicInteger ok = new AtomicInteger();
+            AtomicInteger refused = new AtomicInteger();
+            AtomicReference<String> wrong = new AtomicReference<>();
+            Thread[] workers = new Thread[2];
+            for (int w = 0; w < workers.length; w++) {
+                workers[w] = new Thread(() -> {
+                    for (int i = 0; i < sample.length; i++) {
+                        try {
+                            EncryptedVector v = t.encryptDocument(sample[i], "d" + i, "embedding");
+                            if (!Arrays.equals(v.prefix(), expected[i].prefix())
+                                    || !Arrays.equals(v.keyedResidual(), expected[i].keyedResidual())) {
+                                wrong.set("document " + i);
+                            }
+                            ok.incrementAndGet();
+                        } catch (IllegalStateException e) {
+                            refused.incrementAndGet();
+                        }
+                    }
+                });
+                workers[w].start();
+            }
+            Thread.sleep(2L * round);
+            t.close();
+            for (Thread w : workers) {
+                w.join();
+            }
+            assertEquals("a request computed with zeroed keys", null, wrong.get());
+            assertEquals(2 * sample.length, ok.get() + refused.get());
+            assertTrue(t.isClosed());
+        }
+    }
+}

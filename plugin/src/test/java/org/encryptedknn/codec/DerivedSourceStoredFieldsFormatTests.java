@@ -1,0 +1,90 @@
+package org.encryptedknn.codec;
+
+import java.util.List;
+import org.apache.lucene.codecs.Codec;
+import org.apache.lucene.codecs.FilterCodec;
+import org.apache.lucene.codecs.StoredFieldsFormat;
+import org.apache.lucene.codecs.StoredFieldsReader;
+import org.apache.lucene.codecs.lucene103.Lucene103Codec;
+import org.apache.lucene.document.BinaryDocValuesField;
+import org.apache.lucene.document.Document;
+import org.apache.lucene.document.DocumentStoredFieldVisitor;
+import org.apache.lucene.document.StoredField;
+import org.apache.lucene.index.DirectoryReader;
+import org.apache.lucene.index.IndexWriter;
+import org.apache.lucene.index.IndexWriterConfig;
+import org.apache.lucene.index.SegmentReader;
+import org.apache.lucene.store.Directory;
+import org.apache.lucene.store.IOContext;
+import org.apache.lucene.tests.index.BaseStoredFieldsFormatTestCase;
+import org.apache.lucene.util.BytesRef;
+import org.encryptedknn.mapper.ResidualDocValues;
+import org.encryptedknn.transform.EncryptedVector;
+
+/**
+ * Lucene's conformance suite for the codec's stored fields format ({@link DerivedSourceStoredFieldsFormat}), written
+ * under the codec's name {@value EncryptedKnnCodec#NAME} so that segments are read back through the SPI instance of
+ * {@link EncryptedKnnCodec}, as a node reads them. In a node the encrypted fields come from the mapper service; here
+ * the writer is given one, {@value #FIELD}, so no mapper is needed. The suite's random documents have no
+ * {@code _source} with that field: every kind of stored field, merge and visitor must pass through unchanged.
+ * {@link #testResidualLeavesStoredSourceAndComesBack} exercises the derivation itself.
+ */
+public class DerivedSourceStoredFieldsFormatTests extends BaseStoredFieldsFormatTestCase {
+
+    static final String FIELD = "embedding";
+
+    @Override
+    protected Codec getCodec() {
+        Codec delegate = new Lucene103Codec();
+        StoredFieldsFormat format = new DerivedSourceStoredFieldsFormat(
+                delegate.storedFieldsFormat(), delegate.docValuesFormat(), () -> List.of(FIELD));
+        return new FilterCodec(EncryptedKnnCodec.NAME, delegate) {
+            @Override
+            public StoredFieldsFormat storedFieldsFormat() {
+                return format;
+            }
+        };
+    }
+
+    public void testResidualLeavesStoredSourceAndComesBack() throws Exception {
+        float[] z = {0.5f, -1.25f, 3f};
+        String zText = EncryptedVector.encodeFloats(z);
+        String record = "{\"p\":[1.0,2.0],\"n\":\"AAAAAAAAAAAAAAAAAAAAAA==\",\"c\":3,\"z\":\"" + zText + "\",\"e\":2}";
+        String source = "{\"" + FIELD + "\":" + record + ",\"title\":\"t\"}";
+        try (Directory dir = newDirectory()) {
+            IndexWriterConfig config =
+                    new IndexWriterConfig().setCodec(getCodec()).setUseCompoundFile(false);
+            try (IndexWriter writer = new IndexWriter(dir, config)) {
+                Document doc = new Document();
+                doc.add(new StoredField("_source", new BytesRef(source)));
+                doc.add(new BinaryDocValuesField(
+                        ResidualDocValues.residualField(FIELD), ResidualDocValues.encodeResidual(3, 2, z)));
+                writer.addDocument(doc);
+            }
+            try (DirectoryReader reader = DirectoryReader.open(dir)) {
+                // what every reader sees: the record as indexed, z back in its place before e
+                String read = reader.storedFields()
+                        .document(0)
+                        .getBinaryValue("_source")
+                        .utf8ToString();
+                assertEquals(source, read);
+
+                // what the segment holds: the delegate's own reader, which derives nothing, finds no z
+                SegmentReader segment = (SegmentReader) reader.leaves().get(0).reader();
+                DocumentStoredFieldVisitor visitor = new DocumentStoredFieldVisitor("_source");
+                try (StoredFieldsReader stored = new Lucene103Codec()
+                        .storedFieldsFormat()
+                        .fieldsReader(
+                                segment.directory(),
+                                segment.getSegmentInfo().info,
+                                segment.getFieldInfos(),
+                                IOContext.DEFAULT)) {
+                    stored.document(0, visitor);
+                }
+                String onDisk = visitor.getDocument().getBinaryValue("_source").utf8ToString();
+                assertFalse(onDisk, onDisk.contains("\"z\""));
+                assertTrue(onDisk, onDisk.contains("\"title\":\"t\""));
+            }
+        }
+    }
+}
