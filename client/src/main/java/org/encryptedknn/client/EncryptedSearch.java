@@ -18,11 +18,16 @@ import org.encryptedknn.transform.RecordFormat;
 import org.encryptedknn.transform.VectorTransform;
 
 /**
- * Key-holder side of one encrypted search in keyed mode: builds the request body (stage-1 encrypted
- * prefix query + keyed rescore with the residual queries of chosen cells) and turns the response into
- * the exact ranking. HTTP-client agnostic: bodies are Jackson trees.
+ * Key-holder side of one encrypted search in the {@code key_holder} (default) and
+ * {@code keyed_leaks_query_residuals} modes ({@link org.encryptedknn.transform.SearchMode}): builds the request body
+ * and turns the response into the exact ranking. HTTP-client agnostic: bodies are Jackson trees.
  *
- * <p>The data node scores a hit as ⟨prefix/s², p_i⟩ + ⟨H_c r_q, z_i⟩: the first term is only an
+ * <p>{@link #keyHolderBody}: the stage-1 encrypted prefix query only; the data node learns nothing of the query but
+ * p_q and returns the candidates' records, which {@link #exactRanking} scores here (prefix term by SAP decryption,
+ * residual term from each record's z).
+ *
+ * <p>{@link #keyedBody} adds a keyed rescore with the residual queries of chosen cells, which the data node sees. It
+ * scores a hit as ⟨prefix/s², p_i⟩ + ⟨H_c r_q, z_i⟩: the first term is only an
  * approximation (it cannot remove the SAP noise), the second is exact. The key holder replaces the
  * approximation with the exact prefix term ⟨u_q, u_i⟩ by decrypting p_i with its nonce, and computes
  * the residual term itself for hits whose cell was not sent.
@@ -93,7 +98,16 @@ public final class EncryptedSearch {
         return body;
     }
 
-    /** Stage 1 + keyed rescore of the window with the residual queries of the chosen cells. */
+    /**
+     * The {@code key_holder} mode (default): stage 1 only, the {@code k} candidates all returned (the key holder must
+     * see every one to rank exactly) with their records in {@code _source}. No residual query and no rescore reach the
+     * data node; cut the ranking to the size you want.
+     */
+    public ObjectNode keyHolderBody(int k) {
+        return stageOneBody(k, k);
+    }
+
+    /** The {@code keyed_leaks_query_residuals} mode: stage 1 + keyed rescore of the window with the residual queries of the chosen cells. */
     public ObjectNode keyedBody(int k, int window, int size) {
         ObjectNode body = stageOneBody(k, size);
         excludeCiphertexts(body, window, size);

@@ -131,34 +131,30 @@ public class ClientModeIT {
                         Indices.ProgressListener.NONE);
                 assertEquals(DOCS, Indices.count(node, INDEX));
 
-                // keyed mode
+                // keyed_leaks_query_residuals, and key_holder (the default: no rescore, no residual query; the K
+                // records come back and are scored here): the same candidates (k = size = K), the same exact top 10
                 double recall = 0;
                 List<List<String>> keyedTops = new ArrayList<>();
                 for (float[] q : queries) {
-                    EncryptedSearch search = new EncryptedSearch(transform, FIELD, q);
-                    search.withCells(transform.probeCells(search.query(), PROBE));
-                    List<EncryptedSearch.ExactHit> hits =
-                            search.exactRanking(node.post("/" + INDEX + "/_search", search.keyedBody(K, K, K)));
-                    List<String> top = new ArrayList<>();
-                    for (EncryptedSearch.ExactHit h : hits.subList(0, TOP)) {
-                        int id = Integer.parseInt(h.id());
-                        assertEquals(
-                                "keyed score of doc " + id,
-                                VectorTransform.similarity(q, docs[id], Space.COSINE),
-                                h.score(),
-                                SCORE_TOLERANCE);
-                        Map<String, String> plain = DocumentCipher.decryptFields(
-                                keys, h.source(), INDEX, h.id(), List.of("subject", "group"));
-                        assertEquals(messages.get(id).subject(), plain.get("subject"));
-                        assertEquals(messages.get(id).group(), plain.get("group"));
-                        top.add(h.id());
-                    }
-                    keyedTops.add(top);
-                    recall += recall(top, exactTop(q));
+                    EncryptedSearch keyed = new EncryptedSearch(transform, FIELD, q);
+                    keyed.withCells(transform.probeCells(keyed.query(), PROBE));
+                    List<String> keyedTop = checkedTop(
+                            q, keyed.exactRanking(node.post("/" + INDEX + "/_search", keyed.keyedBody(K, K, K))), keys);
+                    EncryptedSearch keyHolder = new EncryptedSearch(transform, FIELD, q);
+                    ObjectNode request = keyHolder.keyHolderBody(K);
+                    assertFalse(request.toString(), request.has("rescore"));
+                    List<String> keyHolderTop =
+                            checkedTop(q, keyHolder.exactRanking(node.post("/" + INDEX + "/_search", request)), keys);
+                    assertEquals(keyedTop, keyHolderTop);
+                    keyedTops.add(keyedTop);
+                    recall += recall(keyHolderTop, exactTop(q));
                 }
                 recall /= QUERIES;
-                System.out.printf(Locale.ROOT, "client mode, keyed: recall@10 vs exact brute force = %.3f%n", recall);
-                assertTrue("keyed recall@10 " + recall, recall >= 0.9);
+                System.out.printf(
+                        Locale.ROOT,
+                        "client mode, key_holder and keyed: recall@10 vs exact brute force = %.3f%n",
+                        recall);
+                assertTrue("recall@10 " + recall, recall >= 0.9);
 
                 // keyed mode with a pre-filter on a deterministic field
                 String group = messages.get(0).group();
@@ -197,12 +193,7 @@ public class ClientModeIT {
                         List<String> top = new ArrayList<>();
                         for (CkksSearch.Hit h : ranking.subList(0, TOP)) {
                             assertTrue("top-10 hits are exact after the follow-up", h.exact());
-                            int id = Integer.parseInt(h.id());
-                            assertEquals(
-                                    "ckks score of doc " + id,
-                                    VectorTransform.similarity(q, docs[id], Space.COSINE),
-                                    h.score(),
-                                    SCORE_TOLERANCE);
+                            checkedScore(q, h.id(), h.score());
                             top.add(h.id());
                         }
                         ckksRecall += recall(top, exactTop(q));
@@ -296,7 +287,7 @@ public class ClientModeIT {
         assertFalse(r.toString(), r.path("errors").asBoolean());
         assertEquals(DOCS, node.get("/" + CLI_INDEX + "/_count").path("count").asInt());
 
-        for (String mode : List.of("keyed", "ckks")) {
+        for (String mode : List.of("key_holder", "keyed_leaks_query_residuals", "ckks")) {
             for (int qi = 0; qi < 3; qi++) {
                 String out = cli(
                         0,
@@ -320,6 +311,15 @@ public class ClientModeIT {
                         requests.toString());
                 String[] lines = out.strip().split("\n");
                 assertEquals(TOP, lines.length);
+                if (mode.equals("key_holder")) { // the default sends the encrypted prefix query and nothing else
+                    List<String> logged = Files.readAllLines(requests, StandardCharsets.UTF_8);
+                    String body = OpenSearchHttp.JSON
+                            .readTree(logged.get(logged.size() - 1))
+                            .path("body")
+                            .asText();
+                    assertTrue(body, body.contains("encrypted_vector"));
+                    assertFalse(body, body.contains("rescore") || body.contains("cells"));
+                }
                 List<String> top = new ArrayList<>();
                 for (String line : lines) {
                     JsonNode hit = OpenSearchHttp.JSON.readTree(line);
@@ -350,8 +350,30 @@ public class ClientModeIT {
                     e.path("body").isNull() ? null : e.path("body").asText()));
             searches++;
         }
-        assertTrue("the search command's requests were logged: " + searches, searches >= 6);
+        assertTrue("the search command's requests were logged: " + searches, searches >= 9);
         assertNothingPlaintextSent(sent);
+    }
+
+    /** Checks a hit's score against the plaintext cosine of its document (id = index in docs); returns the index. */
+    private static int checkedScore(float[] q, String hitId, double score) {
+        int id = Integer.parseInt(hitId);
+        assertEquals(
+                "score of doc " + id, VectorTransform.similarity(q, docs[id], Space.COSINE), score, SCORE_TOLERANCE);
+        return id;
+    }
+
+    /** The top-10 ids of an exact ranking, each score checked against the plaintext cosine and its fields decrypted. */
+    private static List<String> checkedTop(float[] q, List<EncryptedSearch.ExactHit> hits, KeyDerivation keys) {
+        List<String> top = new ArrayList<>();
+        for (EncryptedSearch.ExactHit h : hits.subList(0, TOP)) {
+            int id = checkedScore(q, h.id(), h.score());
+            Map<String, String> plain =
+                    DocumentCipher.decryptFields(keys, h.source(), INDEX, h.id(), List.of("subject", "group"));
+            assertEquals(messages.get(id).subject(), plain.get("subject"));
+            assertEquals(messages.get(id).group(), plain.get("group"));
+            top.add(h.id());
+        }
+        return top;
     }
 
     private static String baseUrl() {

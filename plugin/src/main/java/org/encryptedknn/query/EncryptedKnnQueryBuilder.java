@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import java.util.function.BiConsumer;
 import org.apache.lucene.document.IntField;
 import org.apache.lucene.index.FieldInfo;
 import org.apache.lucene.index.IndexReader;
@@ -16,10 +17,12 @@ import org.encryptedknn.mapper.EncryptedFieldSpec;
 import org.encryptedknn.mapper.EncryptedKnnVectorFieldMapper;
 import org.encryptedknn.mapper.ResidualDocValues;
 import org.encryptedknn.stats.PluginStats;
+import org.encryptedknn.xcontent.RequestParsing;
 import org.opensearch.core.ParseField;
 import org.opensearch.core.common.ParsingException;
 import org.opensearch.core.common.io.stream.StreamInput;
 import org.opensearch.core.common.io.stream.StreamOutput;
+import org.opensearch.core.xcontent.ObjectParser;
 import org.opensearch.core.xcontent.XContentBuilder;
 import org.opensearch.core.xcontent.XContentParser;
 import org.opensearch.index.mapper.MappedFieldType;
@@ -243,18 +246,45 @@ public final class EncryptedKnnQueryBuilder extends AbstractQueryBuilder<Encrypt
         builder.endObject();
     }
 
-    public static EncryptedKnnQueryBuilder fromXContent(XContentParser parser) throws IOException {
-        String fieldName = null;
-        float[] encryptedVector = null;
-        float[] plainVector = null;
-        Integer k = null;
-        Integer numCandidates = null;
-        QueryBuilder filter = null;
-        String modelId = null;
-        Integer epoch = null;
+    /** The inner object {@code {"encrypted_vector":[…],"k":…,…}} while it is parsed. */
+    private static final class ParsedFields {
+        float[] encryptedVector;
+        float[] plainVector;
+        Integer k;
+        Integer numCandidates;
+        QueryBuilder filter;
+        String modelId;
+        Integer epoch;
         float boost = DEFAULT_BOOST;
-        String queryName = null;
+        String queryName;
+    }
 
+    private static final ObjectParser<ParsedFields, Void> PARSER = new ObjectParser<>(NAME, ParsedFields::new);
+
+    static {
+        declareFloats((p, v) -> p.encryptedVector = v, ENCRYPTED_VECTOR);
+        declareFloats((p, v) -> p.plainVector = v, VECTOR);
+        declareInt((p, v) -> p.k = v, K);
+        declareInt((p, v) -> p.numCandidates = v, NUM_CANDIDATES);
+        declareInt((p, v) -> p.epoch = v, EPOCH);
+        PARSER.declareField(
+                (p, v) -> p.filter = v, (x, c) -> parseInnerQueryBuilder(x), FILTER, ObjectParser.ValueType.OBJECT);
+        PARSER.declareString((p, v) -> p.modelId = v, MODEL_ID);
+        PARSER.declareFloat((p, v) -> p.boost = v, BOOST_FIELD);
+        PARSER.declareString((p, v) -> p.queryName = v, NAME_FIELD);
+    }
+
+    private static void declareFloats(BiConsumer<ParsedFields, float[]> setter, ParseField field) {
+        PARSER.declareField(
+                setter, (x, c) -> parseFloats(x, field.getPreferredName()), field, ObjectParser.ValueType.FLOAT_ARRAY);
+    }
+
+    private static void declareInt(BiConsumer<ParsedFields, Integer> setter, ParseField field) {
+        PARSER.declareField(setter, (x, c) -> parseInt(x, field.getPreferredName()), field, ObjectParser.ValueType.INT);
+    }
+
+    /** {@code {"<field>": {…}}}: the field name by hand (as OpenSearch's field queries do), its object by {@link #PARSER}. */
+    public static EncryptedKnnQueryBuilder fromXContent(XContentParser parser) throws IOException {
         XContentParser.Token token = parser.currentToken();
         if (token != XContentParser.Token.START_OBJECT) {
             token = parser.nextToken();
@@ -262,6 +292,8 @@ public final class EncryptedKnnQueryBuilder extends AbstractQueryBuilder<Encrypt
         if (token != XContentParser.Token.START_OBJECT) {
             throw new ParsingException(parser.getTokenLocation(), "[" + NAME + "] expects an object");
         }
+        String fieldName = null;
+        ParsedFields params = null;
         String currentName = null;
         while ((token = parser.nextToken()) != XContentParser.Token.END_OBJECT) {
             if (token == XContentParser.Token.FIELD_NAME) {
@@ -269,39 +301,7 @@ public final class EncryptedKnnQueryBuilder extends AbstractQueryBuilder<Encrypt
             } else if (token == XContentParser.Token.START_OBJECT) {
                 throwParsingExceptionOnMultipleFields(NAME, parser.getTokenLocation(), fieldName, currentName);
                 fieldName = currentName;
-                String key = null;
-                while ((token = parser.nextToken()) != XContentParser.Token.END_OBJECT) {
-                    if (token == XContentParser.Token.FIELD_NAME) {
-                        key = parser.currentName();
-                    } else if (ENCRYPTED_VECTOR.match(key, parser.getDeprecationHandler())) {
-                        encryptedVector = parseFloats(parser, "encrypted_vector");
-                    } else if (VECTOR.match(key, parser.getDeprecationHandler())) {
-                        plainVector = parseFloats(parser, "vector");
-                    } else if (K.match(key, parser.getDeprecationHandler())) {
-                        k = parseInt(parser, "k");
-                    } else if (NUM_CANDIDATES.match(key, parser.getDeprecationHandler())) {
-                        numCandidates = parseInt(parser, "num_candidates");
-                    } else if (FILTER.match(key, parser.getDeprecationHandler())) {
-                        filter = parseInnerQueryBuilder(parser);
-                    } else if (MODEL_ID.match(key, parser.getDeprecationHandler())) {
-                        if (token != XContentParser.Token.VALUE_STRING) {
-                            throw new ParsingException(
-                                    parser.getTokenLocation(), "[" + NAME + "] [model_id] must be a string");
-                        }
-                        modelId = parser.text();
-                    } else if (EPOCH.match(key, parser.getDeprecationHandler())) {
-                        epoch = parseInt(parser, "epoch");
-                    } else if (BOOST_FIELD.match(key, parser.getDeprecationHandler())) {
-                        boost = parser.floatValue();
-                    } else if (NAME_FIELD.match(key, parser.getDeprecationHandler())) {
-                        queryName = parser.text();
-                    } else {
-                        throw new ParsingException(
-                                parser.getTokenLocation(),
-                                "[" + NAME + "] unknown parameter [" + key
-                                        + "]; supported: encrypted_vector, k, num_candidates, filter, model_id, epoch, boost, _name");
-                    }
-                }
+                params = RequestParsing.parse(PARSER, parser, new ParsedFields(), null);
             } else {
                 throw new ParsingException(parser.getTokenLocation(), "[" + NAME + "] expects {\"<field>\": {…}}");
             }
@@ -309,20 +309,27 @@ public final class EncryptedKnnQueryBuilder extends AbstractQueryBuilder<Encrypt
         if (fieldName == null) {
             throw new ParsingException(parser.getTokenLocation(), "[" + NAME + "] requires a field");
         }
-        if (encryptedVector != null && plainVector != null) {
+        if (params.encryptedVector != null && params.plainVector != null) {
             throw new ParsingException(
                     parser.getTokenLocation(), "[" + NAME + "] takes [encrypted_vector] or [vector], not both");
         }
-        if (encryptedVector == null && plainVector == null) {
+        if (params.encryptedVector == null && params.plainVector == null) {
             throw new ParsingException(parser.getTokenLocation(), "[" + NAME + "] requires [encrypted_vector]");
         }
-        if (k == null) {
+        if (params.k == null) {
             throw new ParsingException(parser.getTokenLocation(), "[" + NAME + "] requires [k]");
         }
         try {
             EncryptedKnnQueryBuilder builder = new EncryptedKnnQueryBuilder(
-                    fieldName, encryptedVector, plainVector, k, numCandidates, filter, modelId, epoch);
-            builder.boost(boost).queryName(queryName);
+                    fieldName,
+                    params.encryptedVector,
+                    params.plainVector,
+                    params.k,
+                    params.numCandidates,
+                    params.filter,
+                    params.modelId,
+                    params.epoch);
+            builder.boost(params.boost).queryName(params.queryName);
             return builder;
         } catch (IllegalArgumentException e) {
             throw new ParsingException(parser.getTokenLocation(), e.getMessage());
@@ -331,37 +338,35 @@ public final class EncryptedKnnQueryBuilder extends AbstractQueryBuilder<Encrypt
 
     private static float[] parseFloats(XContentParser parser, String name) throws IOException {
         if (parser.currentToken() != XContentParser.Token.START_ARRAY) {
-            throw new ParsingException(
-                    parser.getTokenLocation(), "[" + NAME + "] [" + name + "] must be an array of numbers");
+            throw RequestParsing.bad("[" + NAME + "] [" + name + "] must be an array of numbers");
         }
-        List<Float> values = new ArrayList<>();
+        float[] values = new float[16];
+        int n = 0;
         XContentParser.Token token;
         while ((token = parser.nextToken()) != XContentParser.Token.END_ARRAY) {
             if (token != XContentParser.Token.VALUE_NUMBER) {
-                throw new ParsingException(
-                        parser.getTokenLocation(), "[" + NAME + "] [" + name + "] must be an array of numbers");
+                throw RequestParsing.bad("[" + NAME + "] [" + name + "] must be an array of numbers");
             }
-            if (values.size() >= EncryptedKnnVectorFieldMapper.MAX_DIMENSION) {
-                throw new ParsingException(parser.getTokenLocation(), "[" + NAME + "] [" + name + "] is too long");
+            if (n >= EncryptedKnnVectorFieldMapper.MAX_DIMENSION) {
+                throw RequestParsing.bad("[" + NAME + "] [" + name + "] is too long");
             }
-            values.add(parser.floatValue());
+            if (n == values.length) {
+                values = Arrays.copyOf(values, values.length * 2);
+            }
+            values[n++] = parser.floatValue();
         }
-        float[] out = new float[values.size()];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = values.get(i);
-        }
-        return out;
+        return Arrays.copyOf(values, n);
     }
 
     private static int parseInt(XContentParser parser, String name) throws IOException {
         if (parser.currentToken() != XContentParser.Token.VALUE_NUMBER
                 || (parser.numberType() != XContentParser.NumberType.INT
                         && parser.numberType() != XContentParser.NumberType.LONG)) {
-            throw new ParsingException(parser.getTokenLocation(), "[" + NAME + "] [" + name + "] must be an integer");
+            throw RequestParsing.bad("[" + NAME + "] [" + name + "] must be an integer");
         }
         long v = parser.longValue();
         if (v < Integer.MIN_VALUE || v > Integer.MAX_VALUE) {
-            throw new ParsingException(parser.getTokenLocation(), "[" + NAME + "] [" + name + "] is out of range");
+            throw RequestParsing.bad("[" + NAME + "] [" + name + "] is out of range");
         }
         return (int) v;
     }

@@ -5,7 +5,6 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import org.apache.lucene.index.BinaryDocValues;
 import org.apache.lucene.index.FloatVectorValues;
@@ -19,14 +18,14 @@ import org.apache.lucene.search.ScoreDoc;
 import org.apache.lucene.search.TopDocs;
 import org.encryptedknn.mapper.EncryptedFieldSpec;
 import org.encryptedknn.mapper.ResidualDocValues;
-import org.encryptedknn.protocol.HitField;
 import org.encryptedknn.stats.PluginStats;
 import org.encryptedknn.transform.ResidualLayout;
 import org.opensearch.search.rescore.RescoreContext;
 import org.opensearch.search.rescore.Rescorer;
 
 /**
- * Keyed-mode rescoring of the top {@code window_size} hits of a shard.
+ * Rescoring of the top {@code window_size} hits of a shard; what is computed per candidate is the mode's
+ * {@link CandidateScoring}.
  *
  * <p>Score of hit i with record (c_i, e_i, z_i) and prefix ciphertext p_i:
  * <pre>  ⟨prefix, p_i⟩ + ⟨cells[c_i], z_i⟩   if cell c_i is in the query (and e_i is the query's epoch, when given)
@@ -53,53 +52,24 @@ public final class EncryptedKnnRescorer implements Rescorer {
 
     private EncryptedKnnRescorer() {}
 
-    /** Per-request, per-shard state. */
+    /** Per-request, per-shard state: the field and the mode's {@link CandidateScoring}. */
     public static final class Context extends RescoreContext {
         private final EncryptedFieldSpec spec;
-        private final RescoreMode mode;
-        private final KeyedRescorePayload query;
-        private final CkksRescorePayload ckksQuery;
+        private final CandidateScoring<?> scoring;
 
-        Context(int windowSize, EncryptedFieldSpec spec, KeyedRescorePayload query) {
+        Context(int windowSize, EncryptedFieldSpec spec, CandidateScoring<?> scoring) {
             super(windowSize, INSTANCE);
             this.spec = spec;
-            this.mode = RescoreMode.KEYED;
-            this.query = query;
-            this.ckksQuery = null;
-        }
-
-        Context(int windowSize, EncryptedFieldSpec spec, CkksRescorePayload ckksQuery) {
-            super(windowSize, INSTANCE);
-            this.spec = spec;
-            this.mode = RescoreMode.CKKS;
-            this.query = null;
-            this.ckksQuery = ckksQuery;
+            this.scoring = scoring;
         }
 
         public EncryptedFieldSpec spec() {
             return spec;
         }
 
-        public RescoreMode mode() {
-            return mode;
-        }
-
-        /** The keyed-mode query (null in ckks mode). */
-        public KeyedRescorePayload query() {
-            return query;
-        }
-
-        /** The ckks-mode query (null in keyed mode). */
-        public CkksRescorePayload ckksQuery() {
-            return ckksQuery;
-        }
-
-        float[] prefix() {
-            return mode == RescoreMode.KEYED ? query.prefix() : ckksQuery.prefix();
-        }
-
-        Integer epoch() {
-            return mode == RescoreMode.KEYED ? query.epoch() : ckksQuery.epoch();
+        /** What this node does with each window candidate, by the request's mode. */
+        public CandidateScoring<?> scoring() {
+            return scoring;
         }
     }
 
@@ -141,12 +111,9 @@ public final class EncryptedKnnRescorer implements Rescorer {
             rescored.add(hit.doc);
         }
         context.setRescoredDocs(rescored);
-        PluginStats.RESCORE_REQUESTS.increment();
+        context.scoring().countRequest();
         PluginStats.RESCORED_HITS.add(window);
         PluginStats.RESCORED_HITS_UNPROBED_CELL.add(unprobed);
-        if (context.mode() == RescoreMode.CKKS) {
-            PluginStats.CKKS_RESCORE_REQUESTS.increment();
-        }
 
         Arrays.sort(head, (a, b) -> {
             int cmp = Float.compare(b.score, a.score);
@@ -173,26 +140,14 @@ public final class EncryptedKnnRescorer implements Rescorer {
         List<LeafReaderContext> leaves = searcher.getIndexReader().leaves();
         LeafReaderContext leaf = leaves.get(ReaderUtil.subIndex(topLevelDocId, leaves));
         HitScore score = new LeafCursor(leaf, context.spec().field()).score(topLevelDocId - leaf.docBase, context);
-        String name = "encrypted_knn " + context.mode().wireName() + " rescore";
         if (!score.hasVector()) {
             return Explanation.match(
                     MISSING_SCORE,
-                    name + ": no encrypted vector in [" + context.spec().field() + "]");
+                    "encrypted_knn " + context.scoring().modeName() + " rescore: no encrypted vector in ["
+                            + context.spec().field() + "]");
         }
         Explanation prefix = Explanation.match((float) score.prefixTerm(), "<prefix, p> (approximate prefix term)");
-        if (context.mode() == RescoreMode.CKKS) {
-            return Explanation.match(
-                    score.total(),
-                    name + ": prefix approximation only (the residual term is in the hit's " + HitField.NAME
-                            + " ciphertext" + (score.probed() ? "" : "; cell " + score.cell() + " not probed") + ")",
-                    prefix);
-        }
-        Explanation residual = score.probed()
-                ? Explanation.match((float) score.residualTerm(), "<H_c r_q, z> for cell " + score.cell())
-                : Explanation.match(
-                        0f,
-                        "cell " + score.cell() + " (epoch " + score.epoch() + ") not in the query: prefix part only");
-        return Explanation.match(score.total(), name + ", sum of:", prefix, residual);
+        return context.scoring().explain(score, prefix);
     }
 
     /** Forward-only access to one segment's prefixes and residual records. */
@@ -225,26 +180,18 @@ public final class EncryptedKnnRescorer implements Rescorer {
             }
             float[] p = vectors.vectorValue(vectorIterator.index());
             double prefixTerm = 0;
-            float[] q = context.prefix();
+            CandidateScoring<?> scoring = context.scoring();
+            float[] q = scoring.payload().prefix();
             for (int i = 0; i < q.length; i++) {
                 prefixTerm += (double) q[i] * p[i];
             }
             ResidualLayout.Residual record = ResidualDocValues.residual(residuals.binaryValue());
             int cell = record.cell();
             int epoch = record.epoch();
-            Integer queryEpoch = context.epoch();
-            boolean epochOk = queryEpoch == null || queryEpoch == epoch;
-            if (context.mode() == RescoreMode.CKKS) {
-                boolean probed = epochOk
-                        && context.ckksQuery().cells().containsKey(cell)
-                        && context.ckksQuery().residualFits(record);
-                return new HitScore(true, prefixTerm, 0, cell, epoch, probed, p);
-            }
-            Map<Integer, float[]> cells = context.query().cells();
-            float[] rq = cells.get(cell);
-            boolean probed = rq != null && epochOk && record.length() == rq.length;
-            double residualTerm = probed ? record.dot(rq) : 0;
-            return new HitScore(true, prefixTerm, residualTerm, cell, epoch, probed, p);
+            Integer queryEpoch = scoring.payload().epoch();
+            CandidateScoring.Residual residual =
+                    queryEpoch == null || queryEpoch == epoch ? scoring.residual(record) : CandidateScoring.UNPROBED;
+            return new HitScore(true, prefixTerm, residual.term(), cell, epoch, residual.probed(), p);
         }
     }
 }

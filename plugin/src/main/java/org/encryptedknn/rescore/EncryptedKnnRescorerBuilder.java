@@ -5,14 +5,17 @@ import java.util.Objects;
 import org.encryptedknn.mapper.EncryptedFieldSpec;
 import org.encryptedknn.mapper.EncryptedKnnVectorFieldMapper;
 import org.encryptedknn.protocol.RescoreQueryFormat;
+import org.encryptedknn.xcontent.RequestParsing;
 import org.opensearch.common.xcontent.XContentFactory;
 import org.opensearch.common.xcontent.XContentType;
+import org.opensearch.core.ParseField;
 import org.opensearch.core.common.ParsingException;
 import org.opensearch.core.common.bytes.BytesReference;
 import org.opensearch.core.common.io.stream.StreamInput;
 import org.opensearch.core.common.io.stream.StreamOutput;
 import org.opensearch.core.xcontent.DeprecationHandler;
 import org.opensearch.core.xcontent.NamedXContentRegistry;
+import org.opensearch.core.xcontent.ObjectParser;
 import org.opensearch.core.xcontent.XContentBuilder;
 import org.opensearch.core.xcontent.XContentParser;
 import org.opensearch.index.mapper.MappedFieldType;
@@ -56,7 +59,7 @@ public final class EncryptedKnnRescorerBuilder extends RescorerBuilder<Encrypted
         super(in);
         this.field = in.readString();
         this.mode = in.readEnum(RescoreMode.class);
-        this.query = mode == RescoreMode.KEYED ? new KeyedRescorePayload(in) : new CkksRescorePayload(in);
+        this.query = mode.readPayload(in);
     }
 
     @Override
@@ -106,6 +109,43 @@ public final class EncryptedKnnRescorerBuilder extends RescorerBuilder<Encrypted
         }
     }
 
+    /** The rescorer's object while it is parsed; {@code query} stays bytes until the mode is known. */
+    private static final class ParsedFields {
+        String field;
+        RescoreMode mode;
+        BytesReference query;
+    }
+
+    private static final ObjectParser<ParsedFields, Void> PARSER =
+            new ObjectParser<>(NAME + " rescore", ParsedFields::new);
+
+    static {
+        PARSER.declareString((p, v) -> p.field = v, new ParseField(RescoreQueryFormat.FIELD));
+        PARSER.declareField(
+                (p, v) -> p.mode = v,
+                (x, c) -> mode(x),
+                new ParseField(RescoreQueryFormat.MODE),
+                ObjectParser.ValueType.STRING);
+        PARSER.declareField(
+                (p, v) -> p.query = v,
+                (x, c) -> {
+                    try (XContentBuilder copy = XContentFactory.jsonBuilder()) {
+                        copy.copyCurrentStructure(x);
+                        return BytesReference.bytes(copy);
+                    }
+                },
+                new ParseField(RescoreQueryFormat.QUERY),
+                ObjectParser.ValueType.OBJECT);
+    }
+
+    private static RescoreMode mode(XContentParser parser) throws IOException {
+        try {
+            return RescoreMode.fromString(parser.text());
+        } catch (IllegalArgumentException e) {
+            throw RequestParsing.bad(e.getMessage());
+        }
+    }
+
     private static EncryptedKnnRescorerBuilder parse(XContentParser parser) throws IOException {
         XContentParser.Token token = parser.currentToken();
         if (token != XContentParser.Token.START_OBJECT) {
@@ -114,41 +154,10 @@ public final class EncryptedKnnRescorerBuilder extends RescorerBuilder<Encrypted
         if (token != XContentParser.Token.START_OBJECT) {
             throw KeyedRescorePayload.bad("expects an object {\"field\":…,\"mode\":…,\"query\":{…}}");
         }
-        String field = null;
-        RescoreMode mode = null;
-        BytesReference query = null;
-        while ((token = parser.nextToken()) != XContentParser.Token.END_OBJECT) {
-            if (token != XContentParser.Token.FIELD_NAME) {
-                throw KeyedRescorePayload.bad("malformed object");
-            }
-            String key = parser.currentName();
-            token = parser.nextToken();
-            switch (key) {
-                case RescoreQueryFormat.FIELD -> {
-                    if (token != XContentParser.Token.VALUE_STRING) {
-                        throw KeyedRescorePayload.bad("[field] must be a string");
-                    }
-                    field = parser.text();
-                }
-                case RescoreQueryFormat.MODE -> {
-                    if (token != XContentParser.Token.VALUE_STRING) {
-                        throw KeyedRescorePayload.bad("[mode] must be [keyed] or [ckks]");
-                    }
-                    mode = RescoreMode.fromString(parser.text());
-                }
-                case RescoreQueryFormat.QUERY -> {
-                    if (token != XContentParser.Token.START_OBJECT) {
-                        throw KeyedRescorePayload.bad("[query] must be an object");
-                    }
-                    // Kept as bytes until the mode is known: keyed and ckks queries have different shapes.
-                    try (XContentBuilder copy = XContentFactory.jsonBuilder()) {
-                        copy.copyCurrentStructure(parser);
-                        query = BytesReference.bytes(copy);
-                    }
-                }
-                default -> throw KeyedRescorePayload.bad("unknown key [" + key + "]; supported: field, mode, query");
-            }
-        }
+        ParsedFields params = RequestParsing.parse(PARSER, parser, new ParsedFields(), null);
+        String field = params.field;
+        RescoreMode mode = params.mode;
+        BytesReference query = params.query;
         if (field == null) {
             throw KeyedRescorePayload.bad("[field] is required");
         }
@@ -165,10 +174,7 @@ public final class EncryptedKnnRescorerBuilder extends RescorerBuilder<Encrypted
                         DeprecationHandler.THROW_UNSUPPORTED_OPERATION,
                         query.streamInput())) {
             queryParser.nextToken();
-            if (mode == RescoreMode.CKKS) {
-                return new EncryptedKnnRescorerBuilder(field, CkksRescorePayload.fromXContent(queryParser));
-            }
-            return new EncryptedKnnRescorerBuilder(field, KeyedRescorePayload.fromXContent(queryParser));
+            return new EncryptedKnnRescorerBuilder(field, mode, mode.parsePayload(queryParser));
         }
     }
 
@@ -192,11 +198,11 @@ public final class EncryptedKnnRescorerBuilder extends RescorerBuilder<Encrypted
         switch (query) {
             case KeyedRescorePayload keyed -> {
                 keyed.validate(spec);
-                return new EncryptedKnnRescorer.Context(windowSize, spec, keyed);
+                return new EncryptedKnnRescorer.Context(windowSize, spec, new CandidateScoring.Keyed(keyed));
             }
             case CkksRescorePayload ckks -> {
                 ckks.validate(spec, windowSize);
-                return new EncryptedKnnRescorer.Context(windowSize, spec, ckks);
+                return new EncryptedKnnRescorer.Context(windowSize, spec, new CandidateScoring.Ckks(ckks));
             }
         }
     }

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BiConsumer;
 import java.util.function.UnaryOperator;
 import org.encryptedknn.keystore.KeyLease;
 import org.encryptedknn.keystore.KeystoreSettings;
@@ -15,11 +16,14 @@ import org.encryptedknn.model.ModelFitter;
 import org.encryptedknn.model.ModelMetadata;
 import org.encryptedknn.model.ModelParameters;
 import org.encryptedknn.model.Space;
+import org.encryptedknn.xcontent.RequestParsing;
 import org.opensearch.common.xcontent.XContentHelper;
 import org.opensearch.common.xcontent.json.JsonXContent;
+import org.opensearch.core.ParseField;
 import org.opensearch.core.action.ActionListener;
 import org.opensearch.core.common.bytes.BytesArray;
 import org.opensearch.core.rest.RestStatus;
+import org.opensearch.core.xcontent.ObjectParser;
 import org.opensearch.core.xcontent.XContentBuilder;
 import org.opensearch.core.xcontent.XContentParser;
 import org.opensearch.rest.BaseRestHandler;
@@ -47,9 +51,6 @@ import org.opensearch.transport.client.node.NodeClient;
 public final class RestModelsAction extends BaseRestHandler {
 
     public static final String BASE = "/_plugins/encrypted_knn/models";
-    static final List<String> BODY_FIELDS =
-            List.of("dimension", "space", "prefix_dimension", "cells", "beta", "insecure", "training_vectors");
-
     private final NodeKeyHolder gateway;
 
     public RestModelsAction(NodeKeyHolder gateway) {
@@ -160,6 +161,60 @@ public final class RestModelsAction extends BaseRestHandler {
     /** The parsed PUT body. */
     record FitRequest(ModelParameters parameters, float[][] vectors) {
 
+        /** The body's fields while it is parsed. */
+        private static final class Body {
+            Integer dimension;
+            String space;
+            Integer prefix;
+            Integer cells;
+            Double beta;
+            boolean insecure;
+            List<float[]> vectors;
+        }
+
+        private static final ObjectParser<Body, Void> BODY = new ObjectParser<>("model", Body::new);
+
+        static {
+            declareInteger((b, v) -> b.dimension = v, "dimension");
+            declareInteger((b, v) -> b.prefix = v, "prefix_dimension");
+            declareInteger((b, v) -> b.cells = v, "cells");
+            BODY.declareField(
+                    (x, b, c) -> b.space = scalar(
+                                    x,
+                                    XContentParser.Token.VALUE_STRING,
+                                    "[space] must be a string: cosine or inner_product")
+                            .text(),
+                    new ParseField("space"),
+                    ObjectParser.ValueType.VALUE);
+            BODY.declareField(
+                    (x, b, c) -> b.beta = scalar(x, XContentParser.Token.VALUE_NUMBER, "[beta] must be a number")
+                            .doubleValue(),
+                    new ParseField("beta"),
+                    ObjectParser.ValueType.VALUE);
+            BODY.declareField(
+                    (x, b, c) -> b.insecure = scalar(
+                                    x, XContentParser.Token.VALUE_BOOLEAN, "[insecure] must be true or false")
+                            .booleanValue(),
+                    new ParseField("insecure"),
+                    ObjectParser.ValueType.VALUE);
+            BODY.declareField(
+                    (x, b, c) -> b.vectors = vectors(x, b.dimension),
+                    new ParseField("training_vectors"),
+                    ObjectParser.ValueType.VALUE_ARRAY);
+        }
+
+        private static void declareInteger(BiConsumer<Body, Integer> setter, String name) {
+            BODY.declareField(setter, (x, c) -> integer(x, name), new ParseField(name), ObjectParser.ValueType.VALUE);
+        }
+
+        /** The parser, at a value of type {@code expected}; else {@code problem} (names the field, not the value). */
+        private static XContentParser scalar(XContentParser parser, XContentParser.Token expected, String problem) {
+            if (parser.currentToken() != expected) {
+                throw RequestParsing.bad(problem);
+            }
+            return parser;
+        }
+
         static FitRequest parse(XContentParser parser) throws IOException {
             if (parser.currentToken() == null) {
                 parser.nextToken();
@@ -167,48 +222,14 @@ public final class RestModelsAction extends BaseRestHandler {
             if (parser.currentToken() != XContentParser.Token.START_OBJECT) {
                 throw new IllegalArgumentException("request body must be a JSON object");
             }
-            Integer dimension = null;
-            String space = null;
-            Integer prefix = null;
-            Integer cells = null;
-            Double beta = null;
-            boolean insecure = false;
-            List<float[]> vectors = null;
-            XContentParser.Token token;
-            while ((token = parser.nextToken()) != XContentParser.Token.END_OBJECT) {
-                if (token != XContentParser.Token.FIELD_NAME) {
-                    throw new IllegalArgumentException("malformed request body");
-                }
-                String key = parser.currentName();
-                token = parser.nextToken();
-                switch (key) {
-                    case "dimension" -> dimension = integer(parser, key);
-                    case "space" -> {
-                        if (token != XContentParser.Token.VALUE_STRING) {
-                            throw new IllegalArgumentException("[space] must be a string: cosine or inner_product");
-                        }
-                        space = parser.text();
-                    }
-                    case "prefix_dimension" -> prefix = integer(parser, key);
-                    case "cells" -> cells = integer(parser, key);
-                    case "beta" -> {
-                        if (token != XContentParser.Token.VALUE_NUMBER) {
-                            throw new IllegalArgumentException("[beta] must be a number");
-                        }
-                        beta = parser.doubleValue();
-                    }
-                    case "insecure" -> {
-                        if (token != XContentParser.Token.VALUE_BOOLEAN) {
-                            throw new IllegalArgumentException("[insecure] must be true or false");
-                        }
-                        insecure = parser.booleanValue();
-                    }
-                    case "training_vectors" -> vectors = vectors(parser, dimension);
-                    default ->
-                        throw new IllegalArgumentException(
-                                "unknown field [" + key + "]; supported: " + String.join(", ", BODY_FIELDS));
-                }
-            }
+            Body body = RequestParsing.parse(BODY, parser, new Body(), null);
+            Integer dimension = body.dimension;
+            String space = body.space;
+            Integer prefix = body.prefix;
+            Integer cells = body.cells;
+            Double beta = body.beta;
+            boolean insecure = body.insecure;
+            List<float[]> vectors = body.vectors;
             if (dimension == null) {
                 throw new IllegalArgumentException("[dimension] is required");
             }
@@ -242,25 +263,25 @@ public final class RestModelsAction extends BaseRestHandler {
             if (parser.currentToken() != XContentParser.Token.VALUE_NUMBER
                     || (parser.numberType() != XContentParser.NumberType.INT
                             && parser.numberType() != XContentParser.NumberType.LONG)) {
-                throw new IllegalArgumentException("[" + key + "] must be an integer");
+                throw RequestParsing.bad("[" + key + "] must be an integer");
             }
             long v = parser.longValue();
             if (v < Integer.MIN_VALUE || v > Integer.MAX_VALUE) {
-                throw new IllegalArgumentException("[" + key + "] is out of range");
+                throw RequestParsing.bad("[" + key + "] is out of range");
             }
             return (int) v;
         }
 
         private static List<float[]> vectors(XContentParser parser, Integer dimension) throws IOException {
             if (parser.currentToken() != XContentParser.Token.START_ARRAY) {
-                throw new IllegalArgumentException("[training_vectors] must be an array of arrays of numbers");
+                throw RequestParsing.bad("[training_vectors] must be an array of arrays of numbers");
             }
             List<float[]> out = new ArrayList<>();
             XContentParser.Token token;
             while ((token = parser.nextToken()) != XContentParser.Token.END_ARRAY) {
                 int i = out.size();
                 if (token != XContentParser.Token.START_ARRAY) {
-                    throw new IllegalArgumentException("training_vectors[" + i + "] must be an array of numbers");
+                    throw RequestParsing.bad("training_vectors[" + i + "] must be an array of numbers");
                 }
                 // [dimension] is validated after parsing; here it is only a capacity hint and may be anything.
                 float[] row = new float
@@ -268,15 +289,15 @@ public final class RestModelsAction extends BaseRestHandler {
                 int n = 0;
                 while ((token = parser.nextToken()) != XContentParser.Token.END_ARRAY) {
                     if (token != XContentParser.Token.VALUE_NUMBER) {
-                        throw new IllegalArgumentException("training_vectors[" + i + "][" + n + "] must be a number");
+                        throw RequestParsing.bad("training_vectors[" + i + "][" + n + "] must be a number");
                     }
                     if (n >= ModelParameters.MAX_DIMENSION) {
-                        throw new IllegalArgumentException(
+                        throw RequestParsing.bad(
                                 "training_vectors[" + i + "] is longer than " + ModelParameters.MAX_DIMENSION);
                     }
                     float f = parser.floatValue();
                     if (Float.isFinite(f) == false) {
-                        throw new IllegalArgumentException(
+                        throw RequestParsing.bad(
                                 "training_vectors[" + i + "][" + n + "] is not a finite float32 (NaN or infinite)");
                     }
                     if (n == row.length) {
@@ -377,6 +398,10 @@ public final class RestModelsAction extends BaseRestHandler {
                 id,
                 model -> {
                     int first = below == null ? model.epoch() : below;
+                    if (model.parameters().firstEpoch() == model.epoch()) {
+                        throw new IllegalArgumentException("[_retire] model [" + id + "] has one live epoch ("
+                                + model.epoch() + "): nothing to retire; _rotate first, re-key, then retire");
+                    }
                     if (first <= model.parameters().firstEpoch() || first > model.epoch()) {
                         throw new IllegalArgumentException("[_retire] [below] must be in ["
                                 + (model.parameters().firstEpoch() + 1) + ", "

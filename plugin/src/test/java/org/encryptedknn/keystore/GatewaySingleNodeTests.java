@@ -8,6 +8,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.encryptedknn.fields.FieldCipher;
 import org.encryptedknn.model.Space;
 import org.encryptedknn.plugin.EncryptedKnnPlugin;
@@ -27,12 +28,15 @@ import org.opensearch.core.common.bytes.BytesArray;
 import org.opensearch.core.rest.RestStatus;
 import org.opensearch.core.xcontent.MediaTypeRegistry;
 import org.opensearch.core.xcontent.NamedXContentRegistry;
+import org.opensearch.index.IndexModule;
+import org.opensearch.index.shard.SearchOperationListener;
 import org.opensearch.plugins.Plugin;
 import org.opensearch.plugins.PluginsService;
 import org.opensearch.rest.RestHandler;
 import org.opensearch.rest.RestRequest;
 import org.opensearch.search.SearchHit;
 import org.opensearch.search.builder.SearchSourceBuilder;
+import org.opensearch.search.internal.SearchContext;
 import org.opensearch.test.OpenSearchSingleNodeTestCase;
 import org.opensearch.test.rest.FakeRestChannel;
 import org.opensearch.test.rest.FakeRestRequest;
@@ -50,7 +54,22 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
 
     @Override
     protected Collection<Class<? extends Plugin>> getPlugins() {
-        return List.of(EncryptedKnnPlugin.class);
+        return List.of(EncryptedKnnPlugin.class, ShardRequests.class);
+    }
+
+    /** Records the search source of every query phase as the shard receives it: the data node's own view. */
+    public static final class ShardRequests extends Plugin {
+        static final List<SearchSourceBuilder> SEEN = new CopyOnWriteArrayList<>();
+
+        @Override
+        public void onIndexModule(IndexModule module) {
+            module.addSearchOperationListener(new SearchOperationListener() {
+                @Override
+                public void onPreQueryPhase(SearchContext context) {
+                    SEEN.add(context.request().source());
+                }
+            });
+        }
     }
 
     @Override
@@ -201,6 +220,15 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
         assertEquals(RestStatus.OK, listed.status());
         assertTrue(listed.raw(), listed.raw().contains("\"reg1\""));
         assertNoSecret(listed.raw());
+
+        // one live epoch: nothing to retire, and the answer says so (not "must be in [2, 1]")
+        expect400(
+                rest(
+                        RestRequest.Method.POST,
+                        RestModelsAction.BASE + "/reg1/_retire",
+                        Map.of("model_id", "reg1"),
+                        null),
+                "has one live epoch (1): nothing to retire");
 
         Reply rotated = rest(
                 RestRequest.Method.POST, RestModelsAction.BASE + "/reg1/_rotate", Map.of("model_id", "reg1"), null);
@@ -379,14 +407,15 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
                 .get();
     }
 
+    /** A pipeline in the default mode ({@code key_holder}: no mode given). */
     void putSearchPipeline(String id, String modelId, int probe) {
-        putSearchPipeline(id, modelId, probe, "keyed");
+        putSearchPipeline(id, modelId, probe, null);
     }
 
     void putSearchPipeline(String id, String modelId, int probe, String mode) {
         String p = "{\"request_processors\":[{\"encrypted_knn_query\":{\"model_id\":\"" + modelId
                 + "\",\"probe_cells\":" + probe
-                + ",\"mode\":\"" + mode + "\",\"deterministic_fields\":[\"sender\"]}}],"
+                + (mode == null ? "" : ",\"mode\":\"" + mode + "\"") + ",\"deterministic_fields\":[\"sender\"]}}],"
                 + "\"response_processors\":[{\"encrypted_knn_rerank\":{\"model_id\":\"" + modelId
                 + "\",\"decrypt_fields\":[\"body\",\"sender\"]}}]}";
         client().admin()
@@ -443,7 +472,19 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
         assertFalse(raw.getSourceAsString().contains("message number"));
 
         float[] q = gaussian(1, 99)[0];
+        ShardRequests.SEEN.clear();
         SearchResponse response = knn("mail", "e2e-search", q, 60, 5, null);
+        // the default mode (key_holder), from the data node's view: the encrypted prefix query and nothing else
+        assertFalse(ShardRequests.SEEN.isEmpty());
+        for (SearchSourceBuilder shard : ShardRequests.SEEN) {
+            assertTrue(
+                    shard.toString(),
+                    shard.rescores() == null || shard.rescores().isEmpty());
+            assertFalse(shard.toString(), shard.toString().contains("cells"));
+            assertFalse(shard.toString(), shard.toString().contains("\"vector\""));
+            assertTrue(shard.toString(), shard.toString().contains("encrypted_vector"));
+            assertEquals("the whole window comes back", 60, shard.size());
+        }
         assertEquals(5, response.getHits().getHits().length);
         List<Integer> truth = new ArrayList<>();
         for (int i = 0; i < docs.length; i++) {
@@ -464,6 +505,22 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
             assertTrue(src.get("embedding") instanceof Map);
         }
         assertEquals(hits[0].getScore(), response.getHits().getMaxScore(), 0f);
+
+        // the opt-in keyed mode: the data node gets the probed cells' residual queries (what the mode's name says), and
+        // the ranking is the same
+        putSearchPipeline("e2e-keyed", "e2e", 2, "keyed_leaks_query_residuals");
+        ShardRequests.SEEN.clear();
+        SearchResponse keyed = knn("mail", "e2e-keyed", q, 60, 5, null);
+        assertTrue(
+                ShardRequests.SEEN.get(0).toString(),
+                ShardRequests.SEEN.get(0).toString().contains("\"cells\""));
+        for (int r = 0; r < 5; r++) {
+            assertEquals(
+                    "keyed rank " + r,
+                    hits[r].getScore(),
+                    keyed.getHits().getHits()[r].getScore(),
+                    1e-4f);
+        }
 
         // ckks mode: the data node scores CKKS ciphertexts (this node's key), the rerank decrypts; same exact ranking.
         // 2 of 4 cells probed: hits of the other cells are scored from the z their per-hit field carries.
@@ -593,6 +650,40 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
         }
     }
 
+    /**
+     * Model {@code name}, pipelines {@code name-ingest} and {@code name-search} (probing {@code probe} of 4 cells), index
+     * {@code name-idx} holding document "1".
+     */
+    void oneDocumentIndex(String name, int probe, int seed) throws Exception {
+        createModel(name, 4, gaussian(100, seed));
+        putIngestPipeline(name + "-ingest", name);
+        putSearchPipeline(name + "-search", name, probe);
+        createIndex(name + "-idx", name, 4, name + "-ingest");
+        client().prepareIndex(name + "-idx")
+                .setId("1")
+                .setSource(doc(gaussian(1, seed + 1)[0], 1), XContentType.JSON)
+                .setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE)
+                .get();
+    }
+
+    /** What a _reindex without the re-key processor's source_index leaves: a 400 naming the field, not a 500. */
+    public void testFieldCopiedWithoutRebindingIsA400() throws Exception {
+        oneDocumentIndex("copy", 2, 21);
+        createIndex("copy-b", "copy", 4, "_none");
+        String stored = client().prepareGet("copy-idx", "1").get().getSourceAsString(); // body bound to copy-idx
+        client().prepareIndex("copy-b")
+                .setId("1")
+                .setSource(stored, XContentType.JSON)
+                .setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE)
+                .get();
+        Exception e =
+                expectThrows(Exception.class, () -> knn("copy-b", "copy-search", gaussian(1, 23)[0], 10, 5, null));
+        assertEquals(allMessages(e), RestStatus.BAD_REQUEST, ExceptionsHelper.status(e));
+        assertTrue(
+                allMessages(e),
+                allMessages(e).contains("field [body] of hit [1] in index [copy-b] cannot be decrypted"));
+    }
+
     public void testIngestValidationIndexesNothing() throws Exception {
         createModel("val", 4, gaussian(100, 5));
         putIngestPipeline("val-ingest", "val");
@@ -668,15 +759,7 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
     }
 
     public void testReloadMissingAndWrongKey() throws Exception {
-        createModel("rk", 4, gaussian(100, 10));
-        putIngestPipeline("rk-ingest", "rk");
-        putSearchPipeline("rk-search", "rk", 4);
-        createIndex("rk-idx", "rk", 4, "rk-ingest");
-        client().prepareIndex("rk-idx")
-                .setId("1")
-                .setSource(doc(gaussian(1, 11)[0], 1), XContentType.JSON)
-                .setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE)
-                .get();
+        oneDocumentIndex("rk", 4, 10);
         float[] q = gaussian(1, 12)[0];
         assertEquals(1, knn("rk-idx", "rk-search", q, 5, 5, null).getHits().getHits().length);
         try {

@@ -2,6 +2,7 @@ package org.encryptedknn.query;
 
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNotEquals;
 import static org.junit.Assert.assertNull;
 import static org.junit.Assert.assertThrows;
@@ -126,6 +127,28 @@ public class QueryAndRescoreParsingTest {
                 ParsingException.class,
                 () -> source(
                         "{\"query\":{\"encrypted_knn\":{\"embedding\":{\"encrypted_vector\":[1],\"k\":5,\"bogus\":1}}}}"));
+    }
+
+    /** Errors name the field and the problem, never the value sent (ObjectParser + RequestParsing). */
+    @Test
+    public void parseErrorsNameTheFieldNotTheValue() {
+        String secret = "0.123456789";
+        String query = "{\"query\":{\"encrypted_knn\":{\"embedding\":{%s}}}}";
+        String rescore = "{\"rescore\":{\"encrypted_knn\":{\"field\":\"embedding\",%s}}}";
+        String[][] cases = {
+            {query, "\"vector\":[S,\"x\"],\"k\":5", "[encrypted_knn] [vector] must be an array of numbers"},
+            {query, "\"encrypted_vector\":[1],\"k\":\"kS\"", "[encrypted_knn] [k] must be an integer"},
+            {query, "\"encrypted_vector\":[1],\"k\":5,\"boost\":\"bS\"", "boost"},
+            {query, "\"encrypted_vector\":[1],\"k\":5,\"model_id\":{\"x\":S}", "model_id"},
+            {query, "\"encrypted_vector\":[1],\"k\":5,\"bogus\":S", "unknown field [bogus]"},
+            {rescore, "\"mode\":\"mS\",\"query\":{\"prefix\":[1]}", "[keyed] or [ckks]"},
+            {rescore, "\"x\":S", "unknown field [x]"},
+        };
+        for (String[] c : cases) {
+            String m = messageOf(String.format(java.util.Locale.ROOT, c[0], c[1].replace("S", secret)));
+            assertTrue(m, m.contains(c[2]));
+            assertFalse(m, m.contains(secret));
+        }
     }
 
     @Test

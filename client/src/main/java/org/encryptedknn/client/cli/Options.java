@@ -3,6 +3,7 @@ package org.encryptedknn.client.cli;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -59,6 +60,32 @@ public final class Options {
         }
     }
 
+    /**
+     * For the tools (benchmarks, the audit, the reliability scenarios), whose options are many and documented in their
+     * usage text rather than declared: a {@code --name} followed by a value takes it, a {@code --name} followed by
+     * another option or by nothing is a flag. Values are read and checked as for the commands.
+     */
+    public static Options lenient(String command, String[] args) {
+        Set<String> valued = new HashSet<>();
+        Set<String> flags = new HashSet<>();
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (a.startsWith("--") && a.length() > 2) {
+                int eq = a.indexOf('=');
+                if (eq > 0) {
+                    valued.add(a.substring(0, eq));
+                } else if (i + 1 < args.length && !args[i + 1].startsWith("--")) {
+                    valued.add(a);
+                    i++;
+                } else {
+                    flags.add(a);
+                }
+            }
+        }
+        flags.removeAll(valued);
+        return new Options(command, args, valued, flags);
+    }
+
     public static boolean wantsHelp(String[] args) {
         return Arrays.asList(args).contains("--help") || Arrays.asList(args).contains("-h");
     }
@@ -71,7 +98,7 @@ public final class Options {
         return values.containsKey(name);
     }
 
-    boolean flag(String name) {
+    public boolean flag(String name) {
         return values.containsKey(name);
     }
 
@@ -108,11 +135,16 @@ public final class Options {
         return n;
     }
 
+    /** An integer option without a range of its own. */
+    public int integer(String name, int fallback) {
+        return integer(name, fallback, Integer.MIN_VALUE, Integer.MAX_VALUE);
+    }
+
     Integer optionalInteger(String name, int min, int max) {
         return has(name) ? integer(name, 0, min, max) : null;
     }
 
-    double number(String name, double fallback) {
+    public double number(String name, double fallback) {
         String v = values.get(name);
         if (v == null) {
             return fallback;
@@ -129,7 +161,7 @@ public final class Options {
     }
 
     /** A comma-separated list (empty when the option is absent). */
-    List<String> list(String name) {
+    public List<String> list(String name) {
         String v = values.get(name);
         if (v == null || v.isBlank()) {
             return List.of();

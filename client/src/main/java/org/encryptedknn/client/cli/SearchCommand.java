@@ -20,11 +20,13 @@ import org.encryptedknn.he.CkksKeyHolder;
 import org.encryptedknn.he.CkksParameters;
 import org.encryptedknn.he.CkksSecretKey;
 import org.encryptedknn.he.HeException;
+import org.encryptedknn.transform.SearchMode;
 
 /**
  * {@code encrypted-knn search}: one encrypted query against an index, exact ranking by this key holder.
- * Keyed mode: one round trip ({@link EncryptedSearch}). ckks mode: the scores come back CKKS-encrypted
- * ({@link CkksSearch}); hits of unprobed cells that could still reach the top k are asked for in a second round.
+ * {@code key_holder} (default) and {@code keyed_leaks_query_residuals}: one round trip ({@link EncryptedSearch}).
+ * {@code ckks}: the scores come back CKKS-encrypted ({@link CkksSearch}); hits of unprobed cells that could still
+ * reach the top k are asked for in a second round.
  */
 final class SearchCommand implements Main.Command {
 
@@ -42,7 +44,7 @@ final class SearchCommand implements Main.Command {
             usage: encrypted-knn search --key FILE --model FILE --index NAME (--text TEXT | --vector JSON | --vector-file FILE) [options]
 
             Encrypts the query here, sends it to the node, and ranks the answer by exact plaintext similarity (the
-            prefix term from SAP-decrypting each hit's p, the residual term from the keyed residuals).
+            prefix term from SAP-decrypting each hit's p, the residual term from its keyed residual z).
 
               --key FILE                 master key file
               --model FILE               sealed model file
@@ -54,9 +56,14 @@ final class SearchCommand implements Main.Command {
               --field NAME               vector field (default embedding)
               --k K                      results to print (default 10)
               --candidates N             stage-1 HNSW candidates, all rescored (default 100)
-              --probe P                  cells whose residual queries are sent (default 8)
-              --mode keyed|ckks          keyed (default): the node sees the keyed query residuals and the scores;
-                                         ckks: they travel CKKS-encrypted (needs the native SEAL library)
+              --mode MODE                key_holder (default): the node gets the encrypted prefix query only and
+                                         returns the candidates' records; this key holder scores them exactly.
+                                         ckks: the probed cells' residual queries travel CKKS-encrypted (needs the
+                                         native SEAL library); the node learns neither them nor the scores.
+                                         keyed_leaks_query_residuals: the residual queries travel in clear; the
+                                         node sees them (enough to link cells over many queries) and the scores
+              --probe P                  ckks and keyed_leaks_query_residuals: cells whose residual queries are
+                                         sent (default 8)
               --decrypt-fields A,B       fields to decrypt and print (randomized or deterministic)
               --term FIELD=VALUE         only documents whose deterministic FIELD equals VALUE
               --json                     one JSON object per hit instead of the table
@@ -99,9 +106,11 @@ final class SearchCommand implements Main.Command {
             throw CliException.usage("--candidates (" + candidates + ") must be at least --k (" + k + ")");
         }
         int probe = o.integer("--probe", 8, 1, 65_536);
-        String mode = o.get("--mode", "keyed");
-        if (!mode.equals("keyed") && !mode.equals("ckks")) {
-            throw CliException.usage("option --mode must be keyed or ckks, got '" + mode + "'");
+        SearchMode mode;
+        try {
+            mode = SearchMode.fromString(o.get("--mode", SearchMode.KEY_HOLDER.wireName()));
+        } catch (IllegalArgumentException e) {
+            throw CliException.usage("option --mode " + e.getMessage());
         }
         int sources = (o.has("--text") ? 1 : 0) + (o.has("--vector") ? 1 : 0) + (o.has("--vector-file") ? 1 : 0);
         if (sources != 1) {
@@ -126,20 +135,26 @@ final class SearchCommand implements Main.Command {
             }
             String path = "/" + index + "/_search";
             EncryptedSearch search = new EncryptedSearch(km.transform, field, query);
-            search.withCells(km.transform.probeCells(search.query(), probe));
             List<Result> results = new ArrayList<>();
-            if (mode.equals("keyed")) {
-                ObjectNode body = search.keyedBody(candidates, candidates, candidates);
+            if (mode == SearchMode.CKKS) {
+                search.withCells(km.transform.probeCells(search.query(), probe));
+                results = ckks(node, path, search, km, candidates, k, term, field, err);
+            } else {
+                ObjectNode body;
+                if (mode == SearchMode.KEYED_LEAKS_QUERY_RESIDUALS) {
+                    search.withCells(km.transform.probeCells(search.query(), probe));
+                    body = search.keyedBody(candidates, candidates, candidates);
+                } else {
+                    body = search.keyHolderBody(candidates);
+                }
                 addTerm(body, field, term, km);
                 JsonNode response = node.post(path, body);
                 Map<String, String> indexOf = hitIndices(response, new java.util.HashMap<>());
                 for (EncryptedSearch.ExactHit h : search.exactRanking(response)) {
                     results.add(new Result(h.id(), indexOf.get(h.id()), h.score(), h.cell(), true, h.source()));
                 }
-            } else {
-                results = ckks(node, path, search, km, candidates, k, term, field, err);
             }
-            print(results.subList(0, Math.min(k, results.size())), decrypt, km, index, o.flag("--json"), mode, out);
+            print(results.subList(0, Math.min(k, results.size())), decrypt, km, index, o.flag("--json"), out);
         }
         return 0;
     }
@@ -268,13 +283,7 @@ final class SearchCommand implements Main.Command {
     }
 
     private static void print(
-            List<Result> results,
-            List<String> decrypt,
-            KeyMaterial km,
-            String index,
-            boolean json,
-            String mode,
-            PrintStream out) {
+            List<Result> results, List<String> decrypt, KeyMaterial km, String index, boolean json, PrintStream out) {
         if (results.isEmpty()) {
             if (!json) {
                 out.println("no hits");

@@ -279,7 +279,12 @@ public class MainErrorsTest {
         assertTrue(r.assertOneLineError().contains("--cells must be an integer"));
         r = run("search", "--mode", "fast", "--key", "k", "--model", "m", "--index", "i", "--text", "x");
         assertEquals(2, r.code());
-        assertTrue(r.assertOneLineError().contains("--mode must be keyed or ckks"));
+        assertTrue(r.assertOneLineError()
+                .contains("--mode must be one of [key_holder], [ckks], [keyed_leaks_query_residuals]"));
+        assertFalse(r.err().contains("fast")); // names the accepted values, never echoes the value
+        r = run("search", "--mode", "keyed", "--key", "k", "--model", "m", "--index", "i", "--text", "x");
+        assertEquals(2, r.code());
+        assertTrue(r.assertOneLineError().contains("[keyed] was renamed [keyed_leaks_query_residuals]"));
     }
 
     /** --beta 0 and --cells 1 switch a protection off: only with --insecure. */

@@ -2,12 +2,8 @@ package org.encryptedknn.search.pipeline;
 
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
-import org.encryptedknn.he.CkksKeyHolder;
-import org.encryptedknn.he.CkksParameters;
 import org.encryptedknn.keystore.CachedModel;
 import org.encryptedknn.keystore.KeyLease;
 import org.encryptedknn.keystore.NodeKeyHolder;
@@ -15,12 +11,10 @@ import org.encryptedknn.keystore.ProcessorConfig;
 import org.encryptedknn.keystore.Records;
 import org.encryptedknn.model.EncryptionModel;
 import org.encryptedknn.query.EncryptedKnnQueryBuilder;
-import org.encryptedknn.rescore.CkksRescorePayload;
-import org.encryptedknn.rescore.EncryptedKnnRescorerBuilder;
 import org.encryptedknn.rescore.KeyedRescorePayload;
-import org.encryptedknn.rescore.RescoreMode;
 import org.encryptedknn.transform.EncryptedQuery;
 import org.encryptedknn.transform.RecordFormat;
+import org.encryptedknn.transform.SearchMode;
 import org.encryptedknn.transform.VectorTransform;
 import org.opensearch.action.search.SearchRequest;
 import org.opensearch.common.regex.Regex;
@@ -36,7 +30,7 @@ import org.opensearch.search.pipeline.SearchRequestProcessor;
 
 /**
  * Search request processor {@code encrypted_knn_query}:
- * {@code {"model_id":"m1","probe_cells":8,"mode":"keyed","deterministic_fields":["sender"]}}.
+ * {@code {"model_id":"m1","mode":"key_holder","probe_cells":8,"deterministic_fields":["sender"]}}.
  *
  * <p>Finds the {@code encrypted_knn} query that carries a plain {@code "vector"} (top level, or in {@code bool} clauses
  * at any depth), and on the coordinating node, under the leased key:
@@ -45,11 +39,13 @@ import org.opensearch.search.pipeline.SearchRequestProcessor;
  *       {@code encrypted_vector} + {@code model_id}; after a rotation, with a {@code bool} of one epoch-filtered
  *       query per live epoch (first epoch … current; {@code _retire} raises the first), each encrypted under its
  *       epoch, so records not yet re-keyed are still found;</li>
- *   <li>adds the rescore ({@code window_size} = live epochs × k) with the keyed residual queries H_c r_q of the
- *       {@code probe_cells} cells nearest the query prefix: {@code mode: keyed} (default) sends them in clear, so
- *       shards and the cross-shard merge order candidates by (nearly) exact scores; {@code mode: ckks} sends them as
- *       CKKS ciphertexts under this node's {@link GatewayCkks} key, so data nodes see neither them nor any score
- *       (candidates are then ordered by the prefix approximation until {@code encrypted_knn_rerank} decrypts);</li>
+ *   <li>adds what the {@code mode} ({@link SearchMode}) sends besides that query ({@link GatewayRescoring}):
+ *       {@code key_holder} (default) nothing at all: the shards return the window ({@code window_size} = live epochs
+ *       × k) ordered by the prefix approximation, with each hit's record, and {@code encrypted_knn_rerank} scores
+ *       exactly; {@code ckks} a rescore with the {@code probe_cells} cells' residual queries H_c r_q as CKKS
+ *       ciphertexts under this node's {@link GatewayCkks} key (data nodes see neither them nor any score);
+ *       {@code keyed_leaks_query_residuals} the same residual queries in clear, so shards and the cross-shard merge
+ *       order candidates by exact scores, at the price of showing the data nodes H_c r_q and the scores;</li>
  *   <li>asks for {@code size} = max(live epochs × k, from + size) from 0, so the response processor sees every candidate, and makes
  *       sure the vector field is in {@code _source};</li>
  *   <li>rewrites {@code term}/{@code terms} on {@code deterministic_fields} to their AES-SIV form;</li>
@@ -65,7 +61,7 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
     static final int DEFAULT_SIZE = 10;
 
     private final int probeCells;
-    private final RescoreMode mode;
+    private final SearchMode mode;
     private final GatewayCkks ckks;
     private final Set<String> deterministicFields;
 
@@ -76,7 +72,7 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
             NodeKeyHolder gateway,
             String modelId,
             int probeCells,
-            RescoreMode mode,
+            SearchMode mode,
             GatewayCkks ckks,
             Set<String> deterministicFields) {
         super(TYPE, tag, description, ignoreFailure, gateway, modelId);
@@ -203,20 +199,15 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
         }
         int from = Math.max(0, source.from());
         int size = source.size() < 0 ? DEFAULT_SIZE : source.size();
-        CkksKeyHolder ckksKeys = mode == RescoreMode.CKKS
-                ? ckks.keyHolder(CkksParameters.forResidualLength(m.parameters().residualDimension()))
-                : null;
+        GatewayRescoring rescoring = GatewayRescoring.forSearch(mode, field, probeCells, ckks, m.parameters());
         GatewayQueryState state = new GatewayQueryState(
-                lease, model, field, query, vector, from, size, vectorRequested, sourceDisabled, ckksKeys);
+                lease, model, field, query, vector, from, size, vectorRequested, sourceDisabled, rescoring);
         boolean stored = false;
         try {
             // 1. the stage-1 query: encrypted prefix, bound to the model (a field of another model is a 400 on the
-            // shard).
-            // Prefix rotation and SAP scale differ per epoch, so an index still holding records of older epochs (after
-            // a
-            // _rotate, until the re-key is done) is searched with one epoch-filtered clause per live epoch, each under
-            // its
-            // keys; epochs retired by _retire are not searched at all.
+            // shard). Prefix rotation and SAP scale differ per epoch, so an index still holding records of older epochs
+            // (after a _rotate, until the re-key is done) is searched with one epoch-filtered clause per live epoch,
+            // each under its keys; epochs retired by _retire are not searched at all.
             int first = m.parameters().firstEpoch();
             int epochs = model.epoch() - first + 1;
             QueryBuilder stage1;
@@ -234,20 +225,10 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
             source.query(replace(source.query(), knn, stage1));
             rewriteTerms(source, lease);
 
-            // 2. rescore of the window with the probe cells' residual queries, in clear (keyed) or encrypted (ckks), of
-            // the
-            // current epoch; hits of older epochs get their exact score from encrypted_knn_rerank, which sees them all
-            float[] scaled = transform.rescorePrefix(query);
-            Map<Integer, float[]> cells = new LinkedHashMap<>();
-            for (int c : transform.probeCells(query, probeCells)) {
-                cells.put(c, transform.keyedResidualQuery(query, c));
-            }
+            // 2. what the mode adds for the current epoch's window (key_holder: nothing); hits of older epochs get
+            // their exact score from encrypted_knn_rerank, which sees them all
             int window = epochs * knn.k();
-            EncryptedKnnRescorerBuilder rescore = ckksKeys == null
-                    ? new EncryptedKnnRescorerBuilder(field, new KeyedRescorePayload(scaled, cells, query.epoch()))
-                    : new EncryptedKnnRescorerBuilder(field, encryptedRescore(scaled, cells, query.epoch(), ckksKeys));
-            rescore.windowSize(window);
-            source.addRescorer(rescore);
+            boolean residualInSource = rescoring.addToRequest(source, query, transform, window);
 
             // 3. every epoch's candidates come back, from 0; the vector must be in _source
             source.from(0);
@@ -259,8 +240,7 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
                 includes[includes.length - 1] = field;
                 source.fetchSource(new FetchSourceContext(true, includes, fetch.excludes()));
             }
-            if (ckksKeys != null && vectorRequested == false) {
-                // the residuals stay on the data nodes: probed hits come back as ciphertexts, unprobed ones with z
+            if (residualInSource == false && vectorRequested == false) {
                 FetchSourceContext f = source.fetchSource();
                 String[] excludes = Arrays.copyOf(f.excludes(), f.excludes().length + 1);
                 excludes[excludes.length - 1] = field + "." + RecordFormat.KEYED_RESIDUAL;
@@ -274,17 +254,6 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
                 state.close();
             }
         }
-    }
-
-    /** The ckks-mode rescore query: each probed cell's H_c r_q as a seeded CKKS ciphertext (the clear copies are wiped). */
-    private static CkksRescorePayload encryptedRescore(
-            float[] prefix, Map<Integer, float[]> cells, int epoch, CkksKeyHolder keys) {
-        Map<Integer, byte[]> ciphertexts = new LinkedHashMap<>();
-        for (Map.Entry<Integer, float[]> e : cells.entrySet()) {
-            ciphertexts.put(e.getKey(), keys.encryptQuery(e.getValue()));
-            Arrays.fill(e.getValue(), 0f);
-        }
-        return new CkksRescorePayload(prefix, ciphertexts, epoch, keys.context().parameters());
     }
 
     static boolean includes(String[] includes, String field) {
@@ -349,12 +318,12 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
                 throw ConfigurationUtils.newConfigurationException(
                         TYPE, tag, "probe_cells", "must be in [1, " + KeyedRescorePayload.MAX_CELLS + "]");
             }
-            RescoreMode mode;
+            SearchMode mode;
             try {
-                mode = RescoreMode.fromString(
-                        ConfigurationUtils.readStringProperty(TYPE, tag, config, "mode", RescoreMode.KEYED.wireName()));
+                mode = SearchMode.fromString(ConfigurationUtils.readStringProperty(
+                        TYPE, tag, config, "mode", SearchMode.KEY_HOLDER.wireName()));
             } catch (IllegalArgumentException e) {
-                throw ConfigurationUtils.newConfigurationException(TYPE, tag, "mode", "must be [keyed] or [ckks]");
+                throw ConfigurationUtils.newConfigurationException(TYPE, tag, "mode", e.getMessage());
             }
             Set<String> fields = Set.copyOf(ProcessorConfig.fieldNames(TYPE, tag, config, "deterministic_fields"));
             return new EncryptedKnnQueryProcessor(

@@ -4,11 +4,9 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.encryptedknn.fields.FieldCipher;
-import org.encryptedknn.he.CkksKeyHolder;
 import org.encryptedknn.keystore.KeyLease;
 import org.encryptedknn.keystore.NodeKeyHolder;
 import org.encryptedknn.keystore.ProcessorConfig;
@@ -22,7 +20,6 @@ import org.encryptedknn.transform.VectorTransform;
 import org.opensearch.action.search.SearchRequest;
 import org.opensearch.action.search.SearchResponse;
 import org.opensearch.action.search.SearchResponseSections;
-import org.opensearch.common.document.DocumentField;
 import org.opensearch.common.xcontent.XContentFactory;
 import org.opensearch.common.xcontent.support.XContentMapValues;
 import org.opensearch.core.common.bytes.BytesReference;
@@ -41,13 +38,14 @@ import org.opensearch.search.profile.SearchProfileShardResults;
  * <p>With the state left by {@code encrypted_knn_query} in the same pipeline (same key generation, same query), for
  * every candidate hit it computes the exact plaintext similarity from the record in {@code _source}: the prefix term
  * by SAP-decrypting p with its nonce, the residual term ⟨H_c r_q, z⟩ under the record's own cell and epoch — exact
- * whichever cells were probed. In ckks mode the residual term of a probed hit is the data node's encrypted result,
- * decrypted here (each batch ciphertext of the hits' {@code _encrypted_knn} fields once); an unprobed hit's comes from
- * the {@code z} its field carries. Hits are re-sorted by it (ties keep the server's order), cut to the caller's
+ * whichever cells were probed ({@code key_holder}, the default, and {@code keyed_leaks_query_residuals}). In
+ * {@code ckks} mode the residual term of a probed hit is the data node's encrypted result, decrypted here (each batch
+ * ciphertext of the hits' {@code _encrypted_knn} fields once); an unprobed hit's comes from the {@code z} its field
+ * carries ({@link GatewayRescoring}). Hits are re-sorted by it (ties keep the server's order), cut to the caller's
  * {@code from}/{@code size}, and get it as {@code _score}; {@code max_score} is the best exact score. Hits without a
  * record (documents indexed without the vector, matched by another clause) follow the scored ones with their server
  * score, and so do records of a retired epoch, whose keys are no longer used. The listed fields are decrypted in
- * {@code _source} (AES-GCM with the hit's index as associated data, or AES-SIV); the encrypted vector is removed from {@code _source} when {@code remove_vector} is true or the caller's
+ * {@code _source} (AES-GCM with the hit's index, _id and the field as associated data, or AES-SIV); the encrypted vector is removed from {@code _source} when {@code remove_vector} is true or the caller's
  * source filter did not ask for it.
  *
  * <p>Without {@code encrypted_knn_query} state (a search that had no plain-vector query) it only decrypts fields.
@@ -130,7 +128,7 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
         List<Scored> scored = new ArrayList<>();
         List<Scored> unscored = new ArrayList<>();
         SearchHit[] all = hits.getHits();
-        Map<String, double[]> batches = state.ckks == null ? Map.of() : decryptBatches(all, state.ckks);
+        state.rescoring.beforeScoring(all);
         for (int i = 0; i < all.length; i++) {
             SearchHit hit = all[i];
             Map<String, Object> source = hit.hasSource() ? hit.getSourceAsMap() : null;
@@ -143,7 +141,9 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
             try {
                 RecordFormat.Shape shape = RecordFormat.Shape.of(p);
                 record = RecordFormat.fromMap(
-                        value, "field [" + state.field + "]", state.ckks == null ? shape : shape.residualOptional());
+                        value,
+                        "field [" + state.field + "]",
+                        state.rescoring.residualInSource() ? shape : shape.residualOptional());
             } catch (IllegalArgumentException e) {
                 throw new IllegalStateException(
                         "hit [" + hit.getId() + "] of index [" + hit.getIndex() + "]: " + e.getMessage(), e);
@@ -155,9 +155,8 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
             }
             VectorTransform transform = state.transform(record.epoch());
             EncryptedQuery query = state.queryFor(record.epoch());
-            double score = state.ckks == null
-                    ? transform.score(query, record)
-                    : transform.prefixScore(query, record) + ckksResidual(hit, record, transform, query, batches);
+            double score =
+                    transform.prefixScore(query, record) + state.rescoring.residualTerm(hit, record, transform, query);
             scored.add(new Scored(hit, score, i, true));
         }
         scored.sort(Comparator.comparingDouble(Scored::score).reversed().thenComparingInt(Scored::rank));
@@ -187,53 +186,6 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
         return replaceHits(response, reranked);
     }
 
-    /** The per-hit field of the data node's fetch sub-phase, or an empty map. */
-    private static Map<?, ?> hitInfo(SearchHit hit) {
-        DocumentField f = hit.field(HitField.NAME);
-        return f != null && f.getValue() instanceof Map<?, ?> m ? m : Map.of();
-    }
-
-    /** Decrypts every batch ciphertext of the response once: batch id → the inner products of its hits. */
-    private static Map<String, double[]> decryptBatches(SearchHit[] hits, CkksKeyHolder keyHolder) {
-        Map<String, double[]> out = new HashMap<>();
-        for (SearchHit hit : hits) {
-            Map<?, ?> info = hitInfo(hit);
-            if (info.get(HitField.CIPHERTEXT.key()) instanceof byte[] ct
-                    && info.get(HitField.BATCH.key()) instanceof String batch
-                    && info.get(HitField.COUNT.key()) instanceof Number n) {
-                out.put(batch, keyHolder.decryptBatch(ct, n.intValue()));
-            }
-        }
-        return out;
-    }
-
-    /** ckks mode: the decrypted residual term of a probed hit, or ⟨H_c r_q, z⟩ from the z an unprobed hit carries. */
-    private static double ckksResidual(
-            SearchHit hit,
-            EncryptedVector record,
-            VectorTransform transform,
-            EncryptedQuery query,
-            Map<String, double[]> batches) {
-        Map<?, ?> info = hitInfo(hit);
-        if (Boolean.TRUE.equals(info.get(HitField.PROBED.key()))
-                && info.get(HitField.BATCH.key()) instanceof String batch
-                && info.get(HitField.SLOT.key()) instanceof Number slot) {
-            double[] sums = batches.get(batch);
-            if (sums == null || slot.intValue() >= sums.length) {
-                throw new IllegalStateException("hit [" + hit.getId() + "] refers to batch [" + batch
-                        + "] whose ciphertext is not in the response");
-            }
-            return sums[slot.intValue()];
-        }
-        if (info.get(HitField.KEYED_RESIDUAL.key()) instanceof String z) {
-            EncryptedVector withZ = new EncryptedVector(
-                    record.prefix(), record.nonce(), record.cell(), EncryptedVector.decodeFloats(z), record.epoch());
-            return transform.residualScore(query, withZ);
-        }
-        throw new IllegalStateException(
-                "hit [" + hit.getId() + "] has neither an encrypted score nor z (outside the rescore window)");
-    }
-
     /**
      * Decrypts the listed fields of a hit's _source and optionally drops the vector (or the whole source); drops the
      * data node's per-hit rescore field (ciphertext material for a key holder, which here is this processor).
@@ -260,7 +212,9 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
             try {
                 plain = decrypt(cipher, v, hit.getIndex(), hit.getId());
             } catch (IllegalArgumentException e) {
-                throw new IllegalStateException(
+                // a 400 naming the field: the request asked to decrypt a field that this index holds under another
+                // binding (a copy made without the re-key processor's source_index), not a node failure
+                throw new IllegalArgumentException(
                         "field [" + f + "] of hit [" + hit.getId() + "] in index [" + hit.getIndex()
                                 + "] cannot be decrypted: " + e.getMessage()
                                 + " (written under another master key, or encrypted for another index and copied without the re-key processor's source_index)",

@@ -3,7 +3,6 @@ package org.encryptedknn.search.pipeline;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
-import org.encryptedknn.he.CkksKeyHolder;
 import org.encryptedknn.keystore.CachedModel;
 import org.encryptedknn.keystore.KeyLease;
 import org.encryptedknn.transform.EncryptedQuery;
@@ -30,8 +29,8 @@ final class GatewayQueryState {
     final boolean vectorRequested;
     /** The caller asked for no _source at all; it was enabled only to read the vector. */
     final boolean sourceDisabled;
-    /** ckks mode: the key holder whose ciphertexts the data nodes scored (null in keyed mode). */
-    final CkksKeyHolder ckks;
+    /** The search mode's gateway half: what was sent, and where each hit's residual term comes from. */
+    final GatewayRescoring rescoring;
 
     private final Map<Integer, EncryptedQuery> byEpoch = new HashMap<>();
 
@@ -45,7 +44,7 @@ final class GatewayQueryState {
             int size,
             boolean vectorRequested,
             boolean sourceDisabled,
-            CkksKeyHolder ckks) {
+            GatewayRescoring rescoring) {
         this.lease = lease;
         this.model = model;
         this.field = field;
@@ -55,7 +54,7 @@ final class GatewayQueryState {
         this.size = size;
         this.vectorRequested = vectorRequested;
         this.sourceDisabled = sourceDisabled;
-        this.ckks = ckks;
+        this.rescoring = rescoring;
         byEpoch.put(query.epoch(), query);
     }
 

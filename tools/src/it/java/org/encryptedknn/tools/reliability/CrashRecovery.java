@@ -17,8 +17,8 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import org.encryptedknn.client.OpenSearchHttp;
+import org.encryptedknn.client.cli.Options;
 import org.encryptedknn.fields.FieldCipher;
-import org.encryptedknn.tools.bench.SearchBench;
 import org.encryptedknn.tools.demo.Demo;
 import org.encryptedknn.transform.RecordFormat;
 
@@ -47,12 +47,12 @@ public final class CrashRecovery {
     private CrashRecovery() {}
 
     public static void main(String[] argv) throws IOException {
-        SearchBench.Args a = new SearchBench.Args(argv);
+        Options a = Options.lenient("CrashRecovery", argv);
         GatewayScenario s = GatewayScenario.fromArgs(a, 9410, 5996, 50);
         Path acked = Path.of(a.get("--acked", "acked.txt"));
         int code = switch (argv.length > 0 ? argv[0] : "") {
-            case "ingest" -> ingest(s, acked, a.getInt("--bulk", 20), a.get("--translog-durability", "request"));
-            case "verify" -> verify(s, acked, a.getDouble("--restart-seconds", Double.NaN)) ? 0 : 1;
+            case "ingest" -> ingest(s, acked, a.integer("--bulk", 20), a.get("--translog-durability", "request"));
+            case "verify" -> verify(s, acked, a.number("--restart-seconds", Double.NaN)) ? 0 : 1;
             default ->
                 throw new IllegalArgumentException("usage: CrashRecovery ingest|verify --url URL --acked FILE …");
         };

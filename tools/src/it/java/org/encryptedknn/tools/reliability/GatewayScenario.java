@@ -8,9 +8,9 @@ import java.util.List;
 import java.util.Locale;
 import org.encryptedknn.client.Indices;
 import org.encryptedknn.client.OpenSearchHttp;
+import org.encryptedknn.client.cli.Options;
 import org.encryptedknn.corpus.EmbeddedCorpus;
 import org.encryptedknn.model.Space;
-import org.encryptedknn.tools.bench.SearchBench;
 import org.encryptedknn.tools.demo.Demo;
 import org.encryptedknn.transform.VectorTransform;
 
@@ -51,11 +51,11 @@ final class GatewayScenario {
     }
 
     /** From the options {@code --url}, {@code --docs} and {@code --queries}, with the scenario's defaults. */
-    static GatewayScenario fromArgs(SearchBench.Args a, int port, int docCount, int queryCount) {
+    static GatewayScenario fromArgs(Options a, int port, int docCount, int queryCount) {
         return new GatewayScenario(
                 a.get("--url", "http://127.0.0.1:" + port),
-                a.getInt("--docs", docCount),
-                a.getInt("--queries", queryCount));
+                a.integer("--docs", docCount),
+                a.integer("--queries", queryCount));
     }
 
     /** Model (created unless it exists), pipelines and a fresh {@code index} with the given refresh interval. */

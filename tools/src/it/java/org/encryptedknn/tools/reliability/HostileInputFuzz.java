@@ -21,9 +21,9 @@ import java.util.Random;
 import java.util.stream.Stream;
 import java.util.zip.GZIPInputStream;
 import org.encryptedknn.client.OpenSearchHttp;
+import org.encryptedknn.client.cli.Options;
 import org.encryptedknn.he.CiphertextWire;
 import org.encryptedknn.he.SealHeader;
-import org.encryptedknn.tools.bench.SearchBench;
 
 /**
  * Hostile-input fuzzing of one gateway-mode node (master key in its keystore): sets up a small model, an index with
@@ -70,10 +70,10 @@ public final class HostileInputFuzz {
     }
 
     public static void main(String[] args) throws Exception {
-        SearchBench.Args a = new SearchBench.Args(args);
+        Options a = Options.lenient("HostileInputFuzz", args);
         String url = a.get("--url", "http://127.0.0.1:9295");
-        int requests = a.getInt("--requests", 10_000);
-        int seconds = a.getInt("--seconds", 600);
+        int requests = a.integer("--requests", 10_000);
+        int seconds = a.integer("--seconds", 600);
         long seed = Long.parseLong(a.get("--seed", "20261127"));
         String keyFile = a.get("--key-file", null);
         String logDir = a.get("--log-dir", null);

@@ -11,8 +11,8 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLongArray;
 import org.encryptedknn.client.OpenSearchHttp;
+import org.encryptedknn.client.cli.Options;
 import org.encryptedknn.keystore.KeystoreSettings;
-import org.encryptedknn.tools.bench.SearchBench;
 
 /**
  * Keystore reload while serving (driven by {@code scripts/reliability.sh reload}): {@code --threads} clients query the
@@ -57,12 +57,12 @@ public final class KeyReload {
     }
 
     public static void main(String[] argv) throws Exception {
-        SearchBench.Args a = new SearchBench.Args(argv);
+        Options a = Options.lenient("KeyReload", argv);
         KeyReload r = new KeyReload(GatewayScenario.fromArgs(a, 9414, 1000, 50));
         String name = a.get("--name", null);
         Path original = Path.of(a.get("--key-file", ""));
         Path other = Path.of(a.get("--other-key-file", ""));
-        boolean ok = r.run(name, original, other, a.getInt("--threads", 4), a.getInt("--phase-seconds", 10));
+        boolean ok = r.run(name, original, other, a.integer("--threads", 4), a.integer("--phase-seconds", 10));
         System.out.println(ok ? "RESULT: all checks passed" : "RESULT: CHECKS FAILED");
         System.exit(ok ? 0 : 1);
     }

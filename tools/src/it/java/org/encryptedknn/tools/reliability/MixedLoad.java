@@ -14,6 +14,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.encryptedknn.client.CkksSearch;
 import org.encryptedknn.client.EncryptedSearch;
 import org.encryptedknn.client.OpenSearchHttp;
+import org.encryptedknn.client.cli.Options;
 import org.encryptedknn.he.CkksContext;
 import org.encryptedknn.he.CkksKeyHolder;
 import org.encryptedknn.he.CkksParameters;
@@ -92,17 +93,17 @@ public final class MixedLoad {
     }
 
     public static void main(String[] args) throws Exception {
-        SearchBench.Args a = new SearchBench.Args(args);
+        Options a = Options.lenient("MixedLoad", args);
         String url = a.get("--url", "http://127.0.0.1:9461");
-        int clients = a.getInt("--clients", 8);
-        int writers = a.getInt("--writers", 2);
-        int seconds = a.getInt("--seconds", 300);
-        int batch = a.getInt("--batch", 50);
-        int k = a.getInt("--k", 100);
-        int cells = a.getInt("--cells", 64);
-        int probe = a.getInt("--probe", 8);
-        int sampleSeconds = a.getInt("--sample-seconds", 5);
-        int settleSeconds = a.getInt("--settle-seconds", 15);
+        int clients = a.integer("--clients", 8);
+        int writers = a.integer("--writers", 2);
+        int seconds = a.integer("--seconds", 300);
+        int batch = a.integer("--batch", 50);
+        int k = a.integer("--k", 100);
+        int cells = a.integer("--cells", 64);
+        int probe = a.integer("--probe", 8);
+        int sampleSeconds = a.integer("--sample-seconds", 5);
+        int settleSeconds = a.integer("--settle-seconds", 15);
         long pid = Long.parseLong(a.get("--pid", "-1"));
         if (writers < 1 || writers >= clients) {
             throw new IllegalArgumentException("--writers must be in [1, --clients - 1]");

@@ -12,6 +12,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.encryptedknn.client.Indices;
 import org.encryptedknn.client.OpenSearchHttp;
+import org.encryptedknn.client.cli.Options;
 import org.encryptedknn.model.Space;
 import org.encryptedknn.query.EncryptedKnnQueryBuilder;
 import org.encryptedknn.tools.audit.IndexAudit;
@@ -79,13 +80,13 @@ public final class OnlineRotation {
     }
 
     public static void main(String[] args) throws Exception {
-        SearchBench.Args a = new SearchBench.Args(args);
-        int threads = a.getInt("--threads", 4);
-        int k = a.getInt("--k", 300);
-        int phaseSeconds = a.getInt("--phase-seconds", 15);
-        int rekeyRps = a.getInt("--rekey-rps", 100);
-        int rewrite = a.getInt("--rewrite", 200);
-        int linkageDocs = a.getInt("--linkage-docs", 2000);
+        Options a = Options.lenient("OnlineRotation", args);
+        int threads = a.integer("--threads", 4);
+        int k = a.integer("--k", 300);
+        int phaseSeconds = a.integer("--phase-seconds", 15);
+        int rekeyRps = a.integer("--rekey-rps", 100);
+        int rewrite = a.integer("--rewrite", 200);
+        int linkageDocs = a.integer("--linkage-docs", 2000);
 
         OnlineRotation run = new OnlineRotation(GatewayScenario.fromArgs(a, 9460, 5946, 100), k);
         List<String> failures =

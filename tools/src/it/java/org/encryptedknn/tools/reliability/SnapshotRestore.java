@@ -12,9 +12,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.encryptedknn.client.OpenSearchHttp;
+import org.encryptedknn.client.cli.Options;
 import org.encryptedknn.keystore.KeystoreSettings;
 import org.encryptedknn.keystore.ModelStore;
-import org.encryptedknn.tools.bench.SearchBench;
 
 /**
  * Snapshot and restore of an encrypted index together with the model registry (driven by
@@ -45,7 +45,7 @@ public final class SnapshotRestore {
     private SnapshotRestore() {}
 
     public static void main(String[] argv) throws IOException {
-        SearchBench.Args a = new SearchBench.Args(argv);
+        Options a = Options.lenient("SnapshotRestore", argv);
         GatewayScenario s = GatewayScenario.fromArgs(a, 9411, 2000, 100);
         String repo = a.get("--repo", null);
         Path expected = Path.of(a.get("--expected", "expected.json"));

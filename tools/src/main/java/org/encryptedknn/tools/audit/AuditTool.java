@@ -5,6 +5,7 @@ import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.Locale;
 import java.util.Set;
+import org.encryptedknn.client.cli.Options;
 
 /**
  * CLI of the leakage audit.
@@ -28,42 +29,41 @@ public final class AuditTool {
 
     public static void main(String[] args) throws Exception {
         System.setProperty("java.awt.headless", "true");
-        if (has(args, "-h") || has(args, "--help")) {
+        if (Options.wantsHelp(args)) {
             usage();
             return;
         }
+        Options o = Options.lenient("audit", args);
         LeakageAudit.Config d = LeakageAudit.Config.defaults();
-        int pool =
-                has(args, "--no-pool") ? 0 : has(args, "--big-pool") ? 200_000 : intOpt(args, "--pool", d.poolSize());
+        int pool = o.flag("--no-pool") ? 0 : o.flag("--big-pool") ? 200_000 : o.integer("--pool", d.poolSize());
         LeakageAudit.Config cfg = new LeakageAudit.Config(
-                Path.of(opt(args, "--out", d.outDir().toString())),
-                intOpt(args, "--limit", d.corpusLimit()),
-                intOpt(args, "--queries", d.queries()),
-                intOpt(args, "--probes", d.probes()),
-                intOpt(args, "--cells", d.realCells()),
-                doubles(opt(args, "--betas", null), d.betas()),
-                Double.parseDouble(opt(args, "--beta", Double.toString(d.defaultBeta()))),
+                Path.of(o.get("--out", d.outDir().toString())),
+                o.integer("--limit", d.corpusLimit()),
+                o.integer("--queries", d.queries()),
+                o.integer("--probes", d.probes()),
+                o.integer("--cells", d.realCells()),
+                doubles(o.get("--betas", null), d.betas()),
+                o.number("--beta", d.defaultBeta()),
                 pool,
-                ints(opt(args, "--pool-cells", null), d.poolCells()),
-                intOpt(args, "--victims", d.victims()),
-                intOpt(args, "--gallery", d.gallery()),
-                intOpt(args, "--targeted-cells", d.targetedCells()),
-                intOpt(args, "--victims-per-cell", d.victimsPerCell()),
-                intOpt(args, "--linking-queries", d.linkingQueries()),
-                intOpt(args, "--probe-cells", d.probeCells()),
-                attacks(opt(args, "--attacks", null), d.attacks()),
-                Long.parseLong(opt(args, "--seed", Long.toString(d.seed()))));
-        ProgressLog log = new ProgressLog(has(args, "--quiet"));
+                ints(o.get("--pool-cells", null), d.poolCells()),
+                o.integer("--victims", d.victims()),
+                o.integer("--gallery", d.gallery()),
+                o.integer("--targeted-cells", d.targetedCells()),
+                o.integer("--victims-per-cell", d.victimsPerCell()),
+                o.integer("--linking-queries", d.linkingQueries()),
+                o.integer("--probe-cells", d.probeCells()),
+                attacks(o.get("--attacks", null), d.attacks()),
+                Long.parseLong(o.get("--seed", Long.toString(d.seed()))));
+        ProgressLog log = new ProgressLog(o.flag("--quiet"));
         Report report;
-        String url = opt(args, "--url", null);
+        String url = o.get("--url", null);
         if (url != null) {
-            String index = opt(args, "--index", null);
+            String index = o.get("--index", null);
             if (index == null) {
                 usage();
                 throw new IllegalArgumentException("--url needs --index");
             }
-            report = IndexAudit.run(
-                    url, index, opt(args, "--field", "embedding"), intOpt(args, "--id-offset", 0), cfg, log);
+            report = IndexAudit.run(url, index, o.get("--field", "embedding"), o.integer("--id-offset", 0), cfg, log);
         } else {
             report = new LeakageAudit(cfg, log).run();
         }
@@ -80,23 +80,6 @@ public final class AuditTool {
                              [--attacks cells,beta,norm,gram,versions,keyed-linking,rekey,repeats,anchors]
                              [--linking-queries 10000] [--probe-cells 8]
                    AuditTool --url http://host:9200 --index NAME [--field embedding] [--id-offset 0] [--out DIR] ...""");
-    }
-
-    static boolean has(String[] args, String name) {
-        return Arrays.asList(args).contains(name);
-    }
-
-    static String opt(String[] args, String name, String def) {
-        for (int i = 0; i + 1 < args.length; i++) {
-            if (args[i].equals(name)) {
-                return args[i + 1];
-            }
-        }
-        return def;
-    }
-
-    static int intOpt(String[] args, String name, int def) {
-        return Integer.parseInt(opt(args, name, Integer.toString(def)));
     }
 
     static double[] doubles(String s, double[] def) {

@@ -14,6 +14,7 @@ import org.encryptedknn.client.CkksSearch;
 import org.encryptedknn.client.EncryptedSearch;
 import org.encryptedknn.client.Indices;
 import org.encryptedknn.client.OpenSearchHttp;
+import org.encryptedknn.client.cli.Options;
 import org.encryptedknn.he.CiphertextWire;
 import org.encryptedknn.he.CkksContext;
 import org.encryptedknn.he.CkksKeyHolder;
@@ -45,11 +46,11 @@ public final class CkksSearchBench {
     static final int TOP = SearchBench.TOP;
 
     public static void main(String[] args) throws Exception {
-        SearchBench.Args a = new SearchBench.Args(args);
+        Options a = Options.lenient("CkksSearchBench", args);
         String url = a.get("--url", "http://127.0.0.1:9260");
-        int cells = a.getInt("--cells", 64);
-        int probe = a.getInt("--probe", 8);
-        int hostile = a.getInt("--hostile", 1000);
+        int cells = a.integer("--cells", 64);
+        int probe = a.integer("--probe", 8);
+        int hostile = a.integer("--hostile", 1000);
         int[] ks = Arrays.stream(a.get("--ks", "40,100,200").split(","))
                 .mapToInt(Integer::parseInt)
                 .toArray();

@@ -8,17 +8,24 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import org.encryptedknn.client.CkksSearch;
 import org.encryptedknn.client.EncryptedSearch;
 import org.encryptedknn.client.ExactSearch;
 import org.encryptedknn.client.Indices;
 import org.encryptedknn.client.OpenSearchHttp;
+import org.encryptedknn.client.cli.Options;
 import org.encryptedknn.corpus.EmbeddedCorpus;
+import org.encryptedknn.he.CkksContext;
+import org.encryptedknn.he.CkksKeyHolder;
+import org.encryptedknn.he.CkksParameters;
+import org.encryptedknn.he.CkksSecretKey;
 import org.encryptedknn.keys.KeyDerivation;
 import org.encryptedknn.keys.MasterKey;
 import org.encryptedknn.model.EncryptionModel;
 import org.encryptedknn.model.ModelFitter;
 import org.encryptedknn.model.ModelParameters;
 import org.encryptedknn.model.Space;
+import org.encryptedknn.transform.SearchMode;
 import org.encryptedknn.transform.VectorTransform;
 
 /**
@@ -41,15 +48,18 @@ public final class SearchBench {
     public static final int TOP = 10;
 
     public static void main(String[] args) throws Exception {
-        Args a = new Args(args);
+        Options a = Options.lenient("SearchBench", args);
         String url = a.get("--url", "http://127.0.0.1:9200");
-        int k = a.getInt("--k", 100);
-        int cells = a.getInt("--cells", 64);
-        int probe = a.getInt("--probe", 8);
+        int k = a.integer("--k", 100);
+        int cells = a.integer("--cells", 64);
+        int probe = a.integer("--probe", 8);
         int[] sizes = Arrays.stream(a.get("--sizes", Integer.toString(k)).split(","))
                 .mapToInt(Integer::parseInt)
                 .toArray();
-        double beta = a.getDouble("--beta", ModelParameters.DEFAULT_BETA);
+        double beta = a.number("--beta", ModelParameters.DEFAULT_BETA);
+        List<SearchMode> modes = a.list("--modes").isEmpty()
+                ? List.of(SearchMode.KEY_HOLDER, SearchMode.KEYED_LEAKS_QUERY_RESIDUALS)
+                : a.list("--modes").stream().map(SearchMode::fromString).toList();
 
         Workload workload = Workload.load(a);
         float[][] vectors = workload.vectors();
@@ -72,7 +82,11 @@ public final class SearchBench {
                     cells,
                     beta,
                     model.betaScale());
-            try (VectorTransform transform = new VectorTransform(model, keys)) {
+            CkksParameters ckksParams = CkksParameters.forResidualLength(params.residualDimension());
+            try (VectorTransform transform = new VectorTransform(model, keys);
+                    CkksContext ckksContext = modes.contains(SearchMode.CKKS) ? CkksContext.create(ckksParams) : null;
+                    CkksSecretKey ckksKey = ckksContext == null ? null : CkksSecretKey.generate(ckksContext);
+                    CkksKeyHolder ckks = ckksContext == null ? null : new CkksKeyHolder(ckksContext, ckksKey)) {
                 transform.warmUp();
                 int[][] truth = exactTopK(vectors, queries, TOP);
 
@@ -80,32 +94,34 @@ public final class SearchBench {
                 Indices.LoadResult encIdx = indexEncrypted(node, transform, vectors);
 
                 QueryResult plainQ = queryPlain(node, queries, truth, k);
-                QueryResult[] encQ = new QueryResult[sizes.length];
-                for (int i = 0; i < sizes.length; i++) {
-                    encQ[i] = queryEncrypted(node, transform, queries, truth, k, probe, sizes[i]);
+                // key_holder returns every candidate (the key holder ranks them all), so one size: k
+                List<String> labels = new ArrayList<>();
+                List<QueryResult> encQ = new ArrayList<>();
+                for (SearchMode mode : modes) {
+                    for (int size : mode == SearchMode.KEY_HOLDER ? new int[] {k} : sizes) {
+                        labels.add(" [" + mode.wireName() + ", " + size + " of " + k + " hits]");
+                        encQ.add(queryEncrypted(node, transform, ckks, mode, queries, truth, k, probe, size));
+                    }
                 }
 
                 System.out.println();
                 System.out.printf(Locale.ROOT, "%-50s %14s %14s %9s%n", "metric", "plaintext", "encrypted", "ratio");
-                for (int i = 0; i < sizes.length; i++) {
-                    String at = " [" + sizes[i] + " of " + k + " hits]";
-                    row("recall@10 (vs exact top-10)" + at, plainQ.recall, encQ[i].recall, "%.3f");
-                    row("recall@10, server order only" + at, plainQ.recall, encQ[i].serverRecall, "%.3f");
-                    row("query latency p50 (ms)" + at, plainQ.p50, encQ[i].p50, "%.2f");
-                    row("query latency p95 (ms)" + at, plainQ.p95, encQ[i].p95, "%.2f");
-                    row("server took p50 (ms)" + at, plainQ.tookP50, encQ[i].tookP50, "%.2f");
-                    row("response bytes per query" + at, plainQ.bytesPerQuery, encQ[i].bytesPerQuery, "%.0f");
-                    row(
-                            "request bytes per query" + at,
-                            plainQ.requestBytesPerQuery,
-                            encQ[i].requestBytesPerQuery,
-                            "%.0f");
+                for (int j = 0; j < encQ.size(); j++) {
+                    QueryResult enc = encQ.get(j);
+                    String at = labels.get(j);
+                    row("recall@10 (vs exact top-10)" + at, plainQ.recall, enc.recall, "%.3f");
+                    row("recall@10, server order only" + at, plainQ.recall, enc.serverRecall, "%.3f");
+                    row("query latency p50 (ms)" + at, plainQ.p50, enc.p50, "%.2f");
+                    row("query latency p95 (ms)" + at, plainQ.p95, enc.p95, "%.2f");
+                    row("server took p50 (ms)" + at, plainQ.tookP50, enc.tookP50, "%.2f");
+                    row("response bytes per query" + at, plainQ.bytesPerQuery, enc.bytesPerQuery, "%.0f");
+                    row("request bytes per query" + at, plainQ.requestBytesPerQuery, enc.requestBytesPerQuery, "%.0f");
                 }
                 row("bulk indexing (docs/s)", plainIdx.docsPerSecond(), encIdx.docsPerSecond(), "%.0f");
                 row("index size on disk (MB)", plainIdx.storeBytes() / 1e6, encIdx.storeBytes() / 1e6, "%.2f");
                 System.out.printf(
                         Locale.ROOT,
-                        "%nsettings: k=%d, window=%d, probe cells=%d, m=%d, ef_construction=%d, 1 shard, force-merged%n",
+                        "%nsettings: k=%d, window=%d, probe cells=%d (ckks, keyed), m=%d, ef_construction=%d, 1 shard, force-merged%n",
                         k,
                         k,
                         probe,
@@ -204,32 +220,45 @@ public final class SearchBench {
                 truth);
     }
 
+    /**
+     * One encrypted query per held-out query in {@code mode}, ranked exactly by this key holder. key_holder: the k
+     * candidates with their records in {@code _source}; the rescore modes: ids only, like the plaintext query (the
+     * per-hit {@code _encrypted_knn} field has what the key holder needs), ckks through CBOR.
+     */
     static QueryResult queryEncrypted(
             OpenSearchHttp node,
             VectorTransform transform,
+            CkksKeyHolder ckksKeys,
+            SearchMode mode,
             float[][] queries,
             int[][] truth,
             int k,
             int probe,
             int size) {
+        String path = "/" + ENCRYPTED_INDEX + "/_search";
         return timeQueries(
                 node,
                 queries.length,
                 i -> {
                     EncryptedSearch search = new EncryptedSearch(transform, FIELD, queries[i]);
-                    search.withCells(transform.probeCells(search.query(), probe));
-                    // ids only, like the plaintext query: the per-hit _encrypted_knn field has what the key holder
-                    // needs
-                    JsonNode r = node.post(
-                            "/" + ENCRYPTED_INDEX + "/_search",
-                            search.keyedBody(k, k, size).put("_source", false));
+                    List<String> exact = new ArrayList<>();
+                    JsonNode r;
+                    if (mode == SearchMode.KEY_HOLDER) {
+                        r = node.post(path, search.keyHolderBody(k));
+                        search.exactRanking(r).forEach(hit -> exact.add(hit.id()));
+                    } else if (mode == SearchMode.CKKS) {
+                        search.withCells(transform.probeCells(search.query(), probe));
+                        CkksSearch ckks = new CkksSearch(search, ckksKeys);
+                        r = node.postCbor(path, ckks.body(k, k, size).put("_source", false));
+                        ckks.ranking(r).forEach(hit -> exact.add(hit.id()));
+                    } else {
+                        search.withCells(transform.probeCells(search.query(), probe));
+                        r = node.post(path, search.keyedBody(k, k, size).put("_source", false));
+                        search.exactRanking(r).forEach(hit -> exact.add(hit.id()));
+                    }
                     List<String> serverOrder = new ArrayList<>();
                     for (JsonNode hit : r.path("hits").path("hits")) {
                         serverOrder.add(hit.path("_id").asText());
-                    }
-                    List<String> exact = new ArrayList<>();
-                    for (EncryptedSearch.ExactHit hit : search.exactRanking(r)) {
-                        exact.add(hit.id());
                     }
                     return new Answer(exact, serverOrder, r.path("took").asDouble());
                 },
@@ -316,9 +345,9 @@ public final class SearchBench {
      * {@code --queries} (default 200). Prints a one-line summary.
      */
     public record Workload(float[][] vectors, float[][] queries, int dimension) {
-        public static Workload load(Args a) {
-            int docs = a.getInt("--docs", 0);
-            int queryCount = a.getInt("--queries", 200);
+        public static Workload load(Options a) {
+            int docs = a.integer("--docs", 0);
+            int queryCount = a.integer("--queries", 200);
             EmbeddedCorpus corpus = EmbeddedCorpus.load(docs <= 0 ? 0 : docs + queryCount);
             EmbeddedCorpus.Split split = corpus.split(corpus.size() - queryCount, queryCount);
             Workload w = new Workload(split.index().vectors(), split.queries().vectors(), corpus.dimension());
@@ -330,32 +359,6 @@ public final class SearchBench {
                     w.dimension,
                     corpus.modelName());
             return w;
-        }
-    }
-
-    /** --name value command-line arguments. */
-    public static final class Args {
-        private final String[] args;
-
-        public Args(String[] args) {
-            this.args = args;
-        }
-
-        public String get(String name, String fallback) {
-            for (int i = 0; i < args.length - 1; i++) {
-                if (args[i].equals(name)) {
-                    return args[i + 1];
-                }
-            }
-            return fallback;
-        }
-
-        public int getInt(String name, int fallback) {
-            return Integer.parseInt(get(name, Integer.toString(fallback)));
-        }
-
-        public double getDouble(String name, double fallback) {
-            return Double.parseDouble(get(name, Double.toString(fallback)));
         }
     }
 }
