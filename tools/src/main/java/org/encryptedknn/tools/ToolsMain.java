@@ -54,6 +54,11 @@ public final class ToolsMain {
         }
 
         @Override
+        public boolean handlesHelp() {
+            return true;
+        }
+
+        @Override
         public int run(String[] args, PrintStream out, PrintStream err) throws Exception {
             if (Options.wantsHelp(args)) {
                 out.println(usage());
@@ -92,6 +97,11 @@ public final class ToolsMain {
                   transform     encryption throughput, no node (org.encryptedknn.tools.bench.TransformBench)
 
                 The options after <name> go to that benchmark unchanged.""";
+        }
+
+        @Override
+        public boolean handlesHelp() {
+            return true;
         }
 
         @Override

@@ -58,10 +58,6 @@ final class EncryptCommand implements Main.Command {
 
     @Override
     public int run(String[] args, PrintStream out, PrintStream err) throws IOException {
-        if (Options.wantsHelp(args)) {
-            out.println(usage());
-            return 0;
-        }
         Options o = new Options(
                 "encrypt",
                 args,

@@ -55,10 +55,6 @@ final class FitCommand implements Main.Command {
 
     @Override
     public int run(String[] args, PrintStream out, PrintStream err) {
-        if (Options.wantsHelp(args)) {
-            out.println(usage());
-            return 0;
-        }
         Options o = new Options(
                 "fit",
                 args,

@@ -31,10 +31,6 @@ final class KeygenCommand implements Main.Command {
 
     @Override
     public int run(String[] args, PrintStream out, PrintStream err) {
-        if (Options.wantsHelp(args)) {
-            out.println(usage());
-            return 0;
-        }
         Options o = new Options("keygen", args, Set.of("--out"), Set.of("--force"));
         o.noPositional();
         Path file = o.path("--out");

@@ -40,6 +40,11 @@ public final class Main {
 
         /** Runs with the arguments after the subcommand name; returns the exit code. */
         int run(String[] args, PrintStream out, PrintStream err) throws Exception;
+
+        /** True when {@code --help} is the command's own business (it hands its arguments to another program). */
+        default boolean handlesHelp() {
+            return false;
+        }
     }
 
     /** The client-mode commands, in the order of {@code --help}. */
@@ -84,6 +89,10 @@ public final class Main {
             return CliException.USAGE;
         }
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
+        if (!command.handlesHelp() && Options.wantsHelp(rest)) {
+            out.println(command.usage());
+            return 0;
+        }
         try {
             return command.run(rest, out, err);
         } catch (CliException e) {

@@ -39,10 +39,6 @@ final class MappingCommand implements Main.Command {
 
     @Override
     public int run(String[] args, PrintStream out, PrintStream err) {
-        if (Options.wantsHelp(args)) {
-            out.println(usage());
-            return 0;
-        }
         Options o = new Options(
                 "mapping",
                 args,
