@@ -66,7 +66,8 @@ public final class EncryptedKnnRekeyProcessor extends GatewayIngestProcessor {
             throw new IllegalArgumentException(
                     "[to_epoch] " + target + " is beyond model [" + modelId + "]'s current epoch " + model.epoch());
         }
-        EncryptedVector record = RecordFormat.fromMap(value, "field [" + field + "]", RecordFormat.Shape.of(model.model()));
+        EncryptedVector record =
+                RecordFormat.fromMap(value, "field [" + field + "]", RecordFormat.Shape.of(model.model()));
         if (record.epoch() > target) {
             throw new IllegalArgumentException("field [" + field + "] holds a record of epoch " + record.epoch()
                     + ", newer than the target epoch " + target);

@@ -40,11 +40,7 @@ abstract sealed class GatewayRescoring {
         return switch (mode) {
             case KEY_HOLDER -> new KeyHolder(field);
             case KEYED_LEAKS_QUERY_RESIDUALS -> new Keyed(field, probeCells);
-            case CKKS ->
-                new Ckks(
-                        field,
-                        probeCells,
-                        ckks.keyHolder(CkksParameters.forResidualLength(residualLength)));
+            case CKKS -> new Ckks(field, probeCells, ckks.keyHolder(CkksParameters.forResidualLength(residualLength)));
         };
     }
 
