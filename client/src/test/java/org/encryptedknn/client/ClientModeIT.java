@@ -175,7 +175,7 @@ public class ClientModeIT {
                 double ckksRecall = 0;
                 int agree = 0;
                 try (CkksContext ctx =
-                                CkksContext.create(CkksParameters.forResidualLength(params.residualDimension()));
+                                CkksContext.create(CkksParameters.forResidualLength(model.residualLength()));
                         CkksSecretKey sk = CkksSecretKey.generate(ctx);
                         CkksKeyHolder kh = new CkksKeyHolder(ctx, sk)) {
                     for (int qi = 0; qi < QUERIES; qi++) {
