@@ -173,44 +173,23 @@ public final class EncryptionModel {
 
     /** The same model with the epochs below {@code firstEpoch} retired (what {@code _retire} stores). */
     public EncryptionModel withFirstEpoch(int firstEpoch) {
-        return new EncryptionModel(
-                id,
-                parameters.withFirstEpoch(firstEpoch),
-                created,
-                betaScale,
-                sampleCount,
-                basis,
-                centroids,
-                keySalt,
-                residualNorm);
+        return with(parameters.withFirstEpoch(firstEpoch));
     }
 
     /** The same model at another epoch (what {@code _rotate} stores): same secrets, keys derived anew. */
     public EncryptionModel withEpoch(int epoch) {
+        return with(parameters.withEpoch(epoch));
+    }
+
+    /** The same fitted secrets, key salt and residual norm under other public parameters. */
+    private EncryptionModel with(ModelParameters newParameters) {
         return new EncryptionModel(
-                id,
-                parameters.withEpoch(epoch),
-                created,
-                betaScale,
-                sampleCount,
-                basis,
-                centroids,
-                keySalt,
-                residualNorm);
+                id, newParameters, created, betaScale, sampleCount, basis, centroids, keySalt, residualNorm);
     }
 
     /** The same fitted model with another relative β. */
     public EncryptionModel withBeta(double beta) {
-        return new EncryptionModel(
-                id,
-                parameters.withBeta(beta),
-                created,
-                betaScale,
-                sampleCount,
-                basis,
-                centroids,
-                keySalt,
-                residualNorm);
+        return with(parameters.withBeta(beta));
     }
 
     @Override
