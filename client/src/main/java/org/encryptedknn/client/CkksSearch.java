@@ -105,7 +105,7 @@ public final class CkksSearch {
 
         // 2. exact prefix term + decrypted residual term (or, for an unprobed cell, the residual term from z)
         VectorTransform transform = search.transform();
-        int dr = transform.model().parameters().residualDimension();
+        int dr = transform.model().residualLength();
         List<Hit> out = new ArrayList<>();
         for (JsonNode hit : hits) {
             EncryptedSearch.HitData d = EncryptedSearch.hitData(hit, search.field(), dr);

@@ -159,7 +159,7 @@ public final class EncryptedSearch {
         List<ExactHit> hits = new ArrayList<>();
         // H_c r_q once per cell, not once per hit: the window holds many hits of few cells.
         Map<Integer, float[]> keyedQueries = new HashMap<>(cellQueries);
-        int residualDimension = transform.model().parameters().residualDimension();
+        int residualDimension = transform.model().residualLength();
         for (JsonNode hit : response.path("hits").path("hits")) {
             HitData d = hitData(hit, field, residualDimension);
             EncryptedVector v = d.record();

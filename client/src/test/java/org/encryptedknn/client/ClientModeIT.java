@@ -174,8 +174,7 @@ public class ClientModeIT {
                 // ckks mode: two rounds when flagged hits could still reach the top 10
                 double ckksRecall = 0;
                 int agree = 0;
-                try (CkksContext ctx =
-                                CkksContext.create(CkksParameters.forResidualLength(params.residualDimension()));
+                try (CkksContext ctx = CkksContext.create(CkksParameters.forResidualLength(model.residualLength()));
                         CkksSecretKey sk = CkksSecretKey.generate(ctx);
                         CkksKeyHolder kh = new CkksKeyHolder(ctx, sk)) {
                     for (int qi = 0; qi < QUERIES; qi++) {

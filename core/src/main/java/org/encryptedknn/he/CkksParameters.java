@@ -19,8 +19,11 @@ import java.util.List;
  */
 public record CkksParameters(int polyDegree, List<Integer> coeffModulusBits, int scaleBits, int blockWidth) {
 
-    /** Residual length d − d_pub for d = 384, d_pub = 96 (the design's default model). */
-    public static final int DEFAULT_BLOCK_WIDTH = 288;
+    /**
+     * Stored residual length d − d_pub + 1 (padded, record residual v2) for d = 384, d_pub = 96, the design's default
+     * model: 14 blocks of 289 = 4046 slots &lt; 4096.
+     */
+    public static final int DEFAULT_BLOCK_WIDTH = 289;
 
     private static final int MAX_BITS_4096 = 109;
     private static final int MAX_BITS_8192 = 218;
@@ -70,7 +73,7 @@ public record CkksParameters(int polyDegree, List<Integer> coeffModulusBits, int
         }
     }
 
-    /** Default: N = 4096, q of 50 bits, Δ_q = 2^25, Δ_c = 2^21, B = 288 → 14 blocks per ciphertext. */
+    /** Default: N = 4096, q of 50 bits, Δ_q = 2^25, Δ_c = 2^21, B = 289 → 14 blocks per ciphertext. */
     public static CkksParameters defaults() {
         return n4096(DEFAULT_BLOCK_WIDTH);
     }

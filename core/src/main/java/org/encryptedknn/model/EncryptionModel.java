@@ -24,8 +24,13 @@ public final class EncryptionModel {
     private final float[] basis; // d×d row-major; row k = k-th eigenvector (descending eigenvalue)
     private final float[] centroids; // C×d_pub row-major, in the unrotated prefix space
     private final byte[] keySalt; // 32 random bytes drawn at fit time (key derivation v2); null for v1 models
+    private final double residualNorm; // T, the norm of every stored z (record residual v2); 0: unpadded (v1 layout)
 
-    /** @param keySalt the model's key salt ({@link #newKeySalt()}); null for a model stored in format v1 (no salt) */
+    /**
+     * @param keySalt      the model's key salt ({@link #newKeySalt()}); null for a model stored in format v1 (no salt)
+     * @param residualNorm T &gt; 0: records store z = H_c·[r; t] with every ‖z‖ = T ({@link #residualLength()} is
+     *                     d − d_pub + 1); 0 for a model fitted before residual padding (z = H_c·r, d − d_pub values)
+     */
     public EncryptionModel(
             String id,
             ModelParameters parameters,
@@ -34,7 +39,8 @@ public final class EncryptionModel {
             int sampleCount,
             float[] basis,
             float[] centroids,
-            byte[] keySalt) {
+            byte[] keySalt,
+            double residualNorm) {
         this.id = checkId(id);
         this.parameters = Objects.requireNonNull(parameters, "parameters");
         this.created = Objects.requireNonNull(created, "created");
@@ -60,6 +66,10 @@ public final class EncryptionModel {
             throw new IllegalArgumentException("key salt must be " + KeyDerivation.MODEL_SALT_LENGTH + " bytes");
         }
         this.keySalt = keySalt;
+        if (!(residualNorm >= 0) || Double.isInfinite(residualNorm)) {
+            throw new IllegalArgumentException("residual_norm must be finite and >= 0, got " + residualNorm);
+        }
+        this.residualNorm = residualNorm;
     }
 
     /** A fresh random key salt for a new model (SecureRandom). */
@@ -134,6 +144,25 @@ public final class EncryptionModel {
         return keySalt != null;
     }
 
+    /**
+     * T, the norm every stored residual z has (records of residual layout v2: z = H_c·[r; t], t = √(T² − ‖r‖²));
+     * 1 for cosine, the largest ‖r‖ of the training vectors times {@link ModelFitter#RESIDUAL_NORM_MARGIN} for inner
+     * product. 0 for a model without residual padding (z = H_c·r, whose norm is ‖r‖).
+     */
+    public double residualNorm() {
+        return residualNorm;
+    }
+
+    /** True if records carry the padded residual z = H_c·[r; t] of one norm. */
+    public boolean hasResidualPadding() {
+        return residualNorm > 0;
+    }
+
+    /** Length of the stored residual z: d − d_pub, plus one for the padding coordinate of a padded model. */
+    public int residualLength() {
+        return parameters.residualDimension() + (hasResidualPadding() ? 1 : 0);
+    }
+
     float[] basisRef() {
         return basis;
     }
@@ -144,20 +173,23 @@ public final class EncryptionModel {
 
     /** The same model with the epochs below {@code firstEpoch} retired (what {@code _retire} stores). */
     public EncryptionModel withFirstEpoch(int firstEpoch) {
-        return new EncryptionModel(
-                id, parameters.withFirstEpoch(firstEpoch), created, betaScale, sampleCount, basis, centroids, keySalt);
+        return with(parameters.withFirstEpoch(firstEpoch));
     }
 
     /** The same model at another epoch (what {@code _rotate} stores): same secrets, keys derived anew. */
     public EncryptionModel withEpoch(int epoch) {
+        return with(parameters.withEpoch(epoch));
+    }
+
+    /** The same fitted secrets, key salt and residual norm under other public parameters. */
+    private EncryptionModel with(ModelParameters newParameters) {
         return new EncryptionModel(
-                id, parameters.withEpoch(epoch), created, betaScale, sampleCount, basis, centroids, keySalt);
+                id, newParameters, created, betaScale, sampleCount, basis, centroids, keySalt, residualNorm);
     }
 
     /** The same fitted model with another relative β. */
     public EncryptionModel withBeta(double beta) {
-        return new EncryptionModel(
-                id, parameters.withBeta(beta), created, betaScale, sampleCount, basis, centroids, keySalt);
+        return with(parameters.withBeta(beta));
     }
 
     @Override
@@ -170,7 +202,8 @@ public final class EncryptionModel {
                 && sampleCount == m.sampleCount
                 && Arrays.equals(basis, m.basis)
                 && Arrays.equals(centroids, m.centroids)
-                && Arrays.equals(keySalt, m.keySalt);
+                && Arrays.equals(keySalt, m.keySalt)
+                && Double.compare(residualNorm, m.residualNorm) == 0;
     }
 
     @Override

@@ -25,6 +25,7 @@ import org.encryptedknn.keys.KeyDerivation;
  *   "format": "encrypted-knn/model/v2",
  *   "id": "m1", "dimension": 384, "space": "cosine", "prefix_dimension": 96, "cells": 16,
  *   "beta": 0.5, "epoch": 1, "created": "2026-01-01T00:00:00Z", "beta_scale": 0.77, "sample_count": 1000,
+ *   "residual_norm": 1.0,
  *   "secret": { "alg": "AES-256-GCM", "key": "encrypted-knn/v1/model-seal", "data": "&lt;base64 IV ‖ ciphertext ‖ tag&gt;" }
  * }
  * </pre>
@@ -37,7 +38,8 @@ import org.encryptedknn.keys.KeyDerivation;
  *
  * <p>Format v1 ({@code encrypted-knn/model/v1}, secret version 1: no key salt) is still read and re-sealed as v1
  * (rotate, retire), so indices written under it keep working; its keys are derived in key-derivation format v1.
- * Every newly fitted model is v2.
+ * Every newly fitted model is v2 and has {@code residual_norm} T (record residual v2: every stored z has norm T,
+ * {@link EncryptionModel#residualNorm()}); a v2 model stored without it keeps the unpadded residual z = H_c·r.
  */
 public final class ModelCodec {
 
@@ -140,6 +142,9 @@ public final class ModelCodec {
         if (p.firstEpoch() > 1) { // bound too once epochs are retired; models that never retired one keep their AAD
             s += "\nfirst_epoch=" + p.firstEpoch();
         }
+        if (m.residualNorm() > 0) { // models fitted before residual padding keep their AAD
+            s += "\nresidual_norm=" + m.residualNorm();
+        }
         return s.getBytes(StandardCharsets.UTF_8);
     }
 
@@ -192,7 +197,15 @@ public final class ModelCodec {
             b.get(salt);
         }
         return new EncryptionModel(
-                meta.id(), p, meta.created(), meta.betaScale(), meta.sampleCount(), basis, centroids, salt);
+                meta.id(),
+                p,
+                meta.created(),
+                meta.betaScale(),
+                meta.sampleCount(),
+                basis,
+                centroids,
+                salt,
+                meta.residualNorm());
     }
 
     private static String write(String format, ModelMetadata m, String sealedB64) {
@@ -215,6 +228,9 @@ public final class ModelCodec {
             g.writeNumberField("beta_scale", m.betaScale());
             g.writeNumberField("absolute_beta", m.absoluteBeta());
             g.writeNumberField("sample_count", m.sampleCount());
+            if (m.residualNorm() > 0) {
+                g.writeNumberField("residual_norm", m.residualNorm());
+            }
             if (sealedB64 != null) {
                 g.writeObjectFieldStart("secret");
                 g.writeStringField("alg", ALG);
@@ -246,6 +262,7 @@ public final class ModelCodec {
         Integer samples = null;
         Double beta = null;
         Double betaScale = null;
+        double residualNorm = 0;
         try (JsonParser parser = JSON.createParser(json)) {
             if (parser.nextToken() != JsonToken.START_OBJECT) {
                 throw new IllegalArgumentException("model JSON must be an object");
@@ -266,6 +283,7 @@ public final class ModelCodec {
                     case "sample_count" -> samples = integer(parser, t, name);
                     case "beta" -> beta = number(parser, t, name);
                     case "beta_scale" -> betaScale = number(parser, t, name);
+                    case "residual_norm" -> residualNorm = number(parser, t, name);
                     case "secret" -> {
                         if (t != JsonToken.START_OBJECT) {
                             throw new IllegalArgumentException("model JSON: secret must be an object");
@@ -316,8 +334,14 @@ public final class ModelCodec {
         }
         ModelParameters params =
                 new ModelParameters(dimension, Space.parse(space), prefix, cells, beta, epoch, firstEpoch);
+        if (!(residualNorm >= 0) || Double.isInfinite(residualNorm) || (residualNorm > 0 && FORMAT_V1.equals(format))) {
+            throw new IllegalArgumentException("model JSON: residual_norm must be a finite number > 0, and only in "
+                    + FORMAT + ", got " + residualNorm);
+        }
         return new Parsed(
-                format, new ModelMetadata(EncryptionModel.checkId(id), params, createdAt, betaScale, samples), sealed);
+                format,
+                new ModelMetadata(EncryptionModel.checkId(id), params, createdAt, betaScale, samples, residualNorm),
+                sealed);
     }
 
     private static void require(Object v, String name) {

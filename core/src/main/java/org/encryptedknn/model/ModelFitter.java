@@ -91,6 +91,7 @@ public final class ModelFitter {
             }
         }
         double betaScale = betaScale(prefixes);
+        double residualNorm = residualNorm(x, prefixes, params.space());
         double[] centroids = kMeans(prefixes, params.cells(), dp);
 
         float[] basisF = new float[d * d];
@@ -103,7 +104,37 @@ public final class ModelFitter {
         }
         Arrays.fill(basis, 0);
         return new EncryptionModel(
-                modelId, params, created, betaScale, n, basisF, centroidsF, EncryptionModel.newKeySalt());
+                modelId, params, created, betaScale, n, basisF, centroidsF, EncryptionModel.newKeySalt(), residualNorm);
+    }
+
+    /**
+     * Inner product: the largest residual norm of a training vector is multiplied by this to give the model's bound T,
+     * so that vectors somewhat longer than those seen at fit time still index; a longer one is refused (400).
+     */
+    public static final double RESIDUAL_NORM_MARGIN = 1.5;
+
+    /**
+     * T, the norm of every stored residual: 1 for cosine (‖r‖ ≤ ‖x‖ = 1); for inner product the largest training
+     * ‖r‖ = √(‖x‖² − ‖u‖²) (V is orthogonal) times {@link #RESIDUAL_NORM_MARGIN}, or 1 if every training residual is 0.
+     */
+    static double residualNorm(double[][] x, double[][] prefixes, Space space) {
+        if (space == Space.COSINE) {
+            return 1;
+        }
+        double max = 0;
+        for (int i = 0; i < x.length; i++) {
+            double r2 = dot(x[i], x[i]) - dot(prefixes[i], prefixes[i]);
+            max = Math.max(max, Math.sqrt(Math.max(0, r2)));
+        }
+        return max > 0 ? max * RESIDUAL_NORM_MARGIN : 1;
+    }
+
+    private static double dot(double[] a, double[] b) {
+        double s = 0;
+        for (int i = 0; i < a.length; i++) {
+            s += a[i] * b[i];
+        }
+        return s;
     }
 
     /** Rows = eigenvectors of (1/n) Σ x xᵀ by descending eigenvalue, unit length, largest-magnitude entry positive. */

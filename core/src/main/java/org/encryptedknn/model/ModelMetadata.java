@@ -3,10 +3,16 @@ package org.encryptedknn.model;
 import java.time.Instant;
 
 /** The public part of a stored model, readable without any key (what {@code GET …/models/{id}} returns). */
-public record ModelMetadata(String id, ModelParameters parameters, Instant created, double betaScale, int sampleCount) {
+public record ModelMetadata(
+        String id,
+        ModelParameters parameters,
+        Instant created,
+        double betaScale,
+        int sampleCount,
+        double residualNorm) {
 
     public static ModelMetadata of(EncryptionModel m) {
-        return new ModelMetadata(m.id(), m.parameters(), m.created(), m.betaScale(), m.sampleCount());
+        return new ModelMetadata(m.id(), m.parameters(), m.created(), m.betaScale(), m.sampleCount(), m.residualNorm());
     }
 
     /** Absolute SAP β = beta (relative) × beta scale. */

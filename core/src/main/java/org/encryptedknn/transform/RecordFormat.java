@@ -6,6 +6,7 @@ import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.encryptedknn.model.EncryptionModel;
 import org.encryptedknn.model.ModelParameters;
 import org.encryptedknn.prefix.ScaleAndPerturb;
 
@@ -30,22 +31,38 @@ public final class RecordFormat {
      * What a record must look like for one field: the model's dimensions, and whether {@code z} may be absent (a
      * {@code _source} that left it out; the reader then puts zeros in its place).
      */
-    public record Shape(int prefixDimension, int residualDimension, int cells, boolean residualRequired) {
+    public record Shape(
+            int prefixDimension, int residualDimension, int cells, boolean residualRequired, boolean paddingOptional) {
         public Shape(int prefixDimension, int residualDimension, int cells) {
-            this(prefixDimension, residualDimension, cells, true);
+            this(prefixDimension, residualDimension, cells, true, false);
         }
 
-        /** The shape of a model's records. */
-        public static Shape of(ModelParameters parameters) {
-            return new Shape(parameters.prefixDimension(), parameters.residualDimension(), parameters.cells());
+        /** The shape of a model's records (z of {@link EncryptionModel#residualLength()} values). */
+        public static Shape of(EncryptionModel model) {
+            ModelParameters parameters = model.parameters();
+            return new Shape(parameters.prefixDimension(), model.residualLength(), parameters.cells());
         }
 
         public Shape residualOptional() {
-            return new Shape(prefixDimension, residualDimension, cells, false);
+            return new Shape(prefixDimension, residualDimension, cells, false, paddingOptional);
         }
 
-        int dimension() {
-            return prefixDimension + residualDimension;
+        /**
+         * Also accepts a z of {@code residualDimension + 1} values (record residual v2, padded to one norm): for the
+         * data node, whose mapping does not say whether the model pads (docs/design.md §5).
+         */
+        public Shape withPaddingOptional() {
+            return new Shape(prefixDimension, residualDimension, cells, residualRequired, true);
+        }
+
+        private boolean fits(int residualLength) {
+            return residualLength == residualDimension || (paddingOptional && residualLength == residualDimension + 1);
+        }
+
+        private String residualLengths() {
+            return paddingOptional
+                    ? residualDimension + " or " + (residualDimension + 1) + " (padded)"
+                    : Integer.toString(residualDimension);
         }
     }
 
@@ -163,27 +180,27 @@ public final class RecordFormat {
     }
 
     private static float[] residual(Object value, String subject, Shape shape) {
-        int expected = shape.residualDimension();
+        String expected = shape.residualLengths();
         if (!(value instanceof String text)) {
             throw bad(
                     subject,
                     "[z] must be a base64 string of " + expected
-                            + " little-endian float32 values (dimension - prefix_dimension)");
+                            + " little-endian float32 values (the model's residual length)");
         }
-        long maxChars = 4L * ((expected * 4L + 2) / 3) + 4;
+        int longest = shape.residualDimension() + (shape.paddingOptional() ? 1 : 0);
+        long maxChars = 4L * ((longest * 4L + 2) / 3) + 4;
         if (text.length() > maxChars) {
             throw bad(
                     subject,
                     "[z] is too long: expected base64 of " + expected
-                            + " float32 values (dimension - prefix_dimension)");
+                            + " float32 values (the model's residual length)");
         }
         byte[] bytes = base64(text, subject, KEYED_RESIDUAL);
-        if (bytes.length != expected * Float.BYTES) {
+        if (bytes.length % Float.BYTES != 0 || !shape.fits(bytes.length / Float.BYTES)) {
             throw bad(
                     subject,
-                    "[z] must decode to " + expected + " float32 values (" + (expected * Float.BYTES)
-                            + " bytes = 4 x (dimension " + shape.dimension() + " - prefix_dimension "
-                            + shape.prefixDimension() + ")), got " + bytes.length + " bytes");
+                    "[z] must decode to " + expected + " float32 values (the model's residual length: dimension - "
+                            + "prefix_dimension, plus one when the model pads it), got " + bytes.length + " bytes");
         }
         float[] z = EncryptedVector.floatsLittleEndian(bytes);
         for (int i = 0; i < z.length; i++) {

@@ -6,6 +6,7 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
 import org.encryptedknn.keys.KeyDerivation;
 import org.encryptedknn.keys.SecretGuard;
 import org.encryptedknn.model.EncryptionModel;
+import org.encryptedknn.model.ModelFitter;
 import org.encryptedknn.model.ModelParameters;
 import org.encryptedknn.model.Space;
 import org.encryptedknn.prefix.PrefixNonces;
@@ -18,16 +19,20 @@ import org.encryptedknn.prefix.ScaleAndPerturb;
  *   x  (normalized when cosine)      y = V x = [u ‖ r],  u ∈ R^d_pub, r ∈ R^(d−d_pub)
  *   c  = nearest centroid of u       (computed as nearest R·centroid of R u; R is orthogonal)
  *   p  = SAP_DB(R u)                 noise radius 3sβ/8, nonce-derived
- *   z  = H_c r                       H_c Haar-random orthogonal, per (model, epoch, cell)
+ *   z  = H_c [r; t]                  H_c Haar-random orthogonal of dimension d − d_pub + 1, per (model, epoch,
+ *                                    cell); t = √(T² − ‖r‖²) ≥ 0, so every stored z has the model's norm T
  * </pre>
  *
- * Query: p_q = SAP_Q(R u_q) (radius sβ/8); keyed residual queries H_c r_q per cell; exact score
- * ⟨x_q, x_i⟩ = ⟨R u_q, R u_i⟩ + ⟨H_c r_q, z_i⟩.
+ * Query: p_q = SAP_Q(R u_q) (radius sβ/8); keyed residual queries H_c [r_q; 0] per cell; exact score
+ * ⟨x_q, x_i⟩ = ⟨R u_q, R u_i⟩ + ⟨H_c [r_q; 0], z_i⟩ (the padding coordinate meets the query's 0).
+ * A model without residual padding ({@link EncryptionModel#hasResidualPadding()} false, fitted before it) keeps
+ * z = H_c r with H_c of dimension d − d_pub, whose norm ‖r‖ re-identifies a record (docs/security.md).
  *
- * <p>Implementation: R·V_u (d_pub×d) and W_c = H_c·V_r ((d−d_pub)×d) are precomputed (stored transposed,
- * float) so a document costs one d_pub×d and one (d−d_pub)×d matrix–vector product. W_c is derived lazily
+ * <p>Implementation: R·V_u (d_pub×d) and W_c = H_c·[V_r 0; 0 1] are precomputed (stored transposed, float) so a
+ * document costs one d_pub×d and one (d−d_pub+1)×d matrix–vector product; the last row of W_cᵀ is H_c's padding
+ * column, added t times. W_c is derived lazily
  * on first use of a cell (QR of a (d−d_pub)² Gaussian matrix, O((d−d_pub)³)) and cached for the life of the
- * transform: 4·d·(d−d_pub) bytes per cell (442 KB at d=384, d_pub=96; 1.77 MB at d=768, d_pub=192).
+ * transform: 4·(d+1)·(d−d_pub+1) bytes per cell (445 KB at d=384, d_pub=96; 1.78 MB at d=768, d_pub=192).
  * Keep one transform per (model, epoch) and share it; it is thread-safe. {@link #close()} zeroes every secret it
  * holds, after the calls in progress (a {@link SecretGuard}).
  */
@@ -37,6 +42,8 @@ public final class VectorTransform implements AutoCloseable {
     private final int d;
     private final int dp;
     private final int dr;
+    private final int residualLength; // stored z: dr, plus the padding coordinate
+    private final double residualNorm; // T (0: no padding)
     private final int cells;
     private final int epoch;
     private final Space space;
@@ -69,6 +76,8 @@ public final class VectorTransform implements AutoCloseable {
         this.d = p.dimension();
         this.dp = p.prefixDimension();
         this.dr = d - dp;
+        this.residualLength = model.residualLength();
+        this.residualNorm = model.residualNorm();
         this.cells = p.cells();
         this.epoch = epoch;
         this.space = p.space();
@@ -186,8 +195,10 @@ public final class VectorTransform implements AutoCloseable {
         axpy(xv, prefixT, u);
         int cell = nearestCell(u);
         float[] p = sap.encryptDocument(u, nonce, new float[dp]);
-        float[] z = new float[dr];
-        axpy(xv, cellMatrix(cell), z);
+        float[][] w = cellMatrix(cell);
+        float[] z = new float[residualLength];
+        axpy(xv, w, z);
+        pad(z, w);
         return new EncryptedVector(p, nonce.clone(), cell, z, epoch);
     }
 
@@ -232,7 +243,7 @@ public final class VectorTransform implements AutoCloseable {
         }
         float[][] residuals = new float[n][];
         for (int i = 0; i < n; i++) {
-            residuals[i] = new float[dr];
+            residuals[i] = new float[residualLength];
         }
         int[] group = new int[n];
         for (int c = 0; c < cells; c++) {
@@ -241,7 +252,11 @@ public final class VectorTransform implements AutoCloseable {
                 continue;
             }
             System.arraycopy(byCell, counts[c], group, 0, count);
-            axpyMany(prepared, group, count, cellMatrix(c), residuals);
+            float[][] w = cellMatrix(c);
+            axpyMany(prepared, group, count, w, residuals);
+            for (int k = 0; k < count; k++) {
+                pad(residuals[group[k]], w);
+            }
         }
         EncryptedVector[] out = new EncryptedVector[n];
         for (int i = 0; i < n; i++) {
@@ -307,13 +322,13 @@ public final class VectorTransform implements AutoCloseable {
         return scaled;
     }
 
-    /** H_c r_q: the query residual under the key of {@code cell}, to score records of that cell. */
+    /** H_c [r_q; 0]: the query residual under the key of {@code cell}, to score records of that cell. */
     public float[] keyedResidualQuery(EncryptedQuery q, int cell) {
         checkQuery(q);
         checkCell(cell);
         return guard.use(() -> {
-            float[] z = new float[dr];
-            axpy(q.vectorRef(), cellMatrix(cell), z);
+            float[] z = new float[residualLength];
+            axpy(q.vectorRef(), cellMatrix(cell), z); // the first d rows: the padding coordinate stays 0
             return z;
         });
     }
@@ -349,7 +364,7 @@ public final class VectorTransform implements AutoCloseable {
         return dot(q.rotatedPrefixRef(), decryptPrefix(v));
     }
 
-    /** Exact residual term ⟨r_q, r_i⟩ = ⟨H_c r_q, z_i⟩. */
+    /** Exact residual term ⟨r_q, r_i⟩ = ⟨H_c [r_q; 0], z_i⟩. */
     public double residualScore(EncryptedQuery q, EncryptedVector v) {
         checkRecord(v);
         return dot(keyedResidualQuery(q, v.cell()), v.keyedResidual());
@@ -382,7 +397,7 @@ public final class VectorTransform implements AutoCloseable {
 
     /**
      * Re-keys a record written under {@code from} (same model, older epoch) to this epoch without the
-     * original vector: z' = H'_c H_cᵀ z, p' = SAP'_DB(R' Rᵀ SAP⁻¹(p)) with {@code newNonce}. The cell is kept.
+     * original vector: z' = H'_c H_cᵀ z (the padding t carried over), p' = SAP'_DB(R' Rᵀ SAP⁻¹(p)) with {@code newNonce}. The cell is kept.
      */
     public EncryptedVector rekey(VectorTransform from, EncryptedVector v, byte[] newNonce) {
         return guard.use(() -> from.guard.use(() -> rekeyOpen(from, v, newNonce)));
@@ -416,12 +431,12 @@ public final class VectorTransform implements AutoCloseable {
         int cell = v.cell();
         float[] z = v.keyedResidual();
         float[][] oldW = from.cellMatrix(cell);
-        float[] t = new float[d]; // W_cᵀ z = V_rᵀ r
-        for (int j = 0; j < d; j++) {
+        float[] t = new float[oldW.length]; // W_cᵀ z = [V_rᵀ r; t]
+        for (int j = 0; j < t.length; j++) {
             t[j] = (float) dot(oldW[j], z);
         }
-        float[] z2 = new float[dr];
-        axpy(t, cellMatrix(cell), z2); // W'_c t = H'_c r
+        float[] z2 = new float[residualLength];
+        axpy(t, cellMatrix(cell), z2); // W'_c [V_rᵀ r; t] = H'_c [r; t]
         Arrays.fill(ru, 0);
         Arrays.fill(u, 0);
         Arrays.fill(t, 0f);
@@ -435,10 +450,10 @@ public final class VectorTransform implements AutoCloseable {
 
     // ---------------------------------------------------------------- keys
 
-    /** Secret: the cell key H_c ((d−d_pub)² row-major), derived afresh (O(n³)); for audits and tests. */
+    /** Secret: the cell key H_c ({@link EncryptionModel#residualLength()}² row-major), derived afresh (O(n³)). */
     public double[] cellKey(int cell) {
         checkCell(cell);
-        return guard.use(() -> HaarOrthogonal.derive(cellSeeds[cell], dr));
+        return guard.use(() -> HaarOrthogonal.derive(cellSeeds[cell], residualLength));
     }
 
     /** Secret: R_pub (d_pub² row-major, a copy). */
@@ -461,7 +476,7 @@ public final class VectorTransform implements AutoCloseable {
         long n = 0;
         for (int c = 0; c < cells; c++) {
             if (cellMatrices.get(c) != null) {
-                n += 4L * d * dr;
+                n += 4L * (d + 1) * residualLength;
             }
         }
         return n;
@@ -481,16 +496,23 @@ public final class VectorTransform implements AutoCloseable {
         return m;
     }
 
-    /** W_cᵀ where W_c = H_c V_r, stored d×dr. */
+    /**
+     * W_cᵀ where W_c = H_c V_r, stored d×dr; for a padded model H_c is (dr+1)² and W_cᵀ has d rows of dr+1 (H_c·V_r
+     * with V_r extended by a zero row) plus a last row, H_c's padding column.
+     */
     private float[][] buildCellMatrix(int cell) {
-        double[] h = HaarOrthogonal.derive(cellSeeds[cell], dr);
+        int n = residualLength;
+        double[] h = HaarOrthogonal.derive(cellSeeds[cell], n);
         float[] basis = model.basis(); // a copy (the model is in another package): zeroed below
-        float[][] wT = new float[d][dr];
+        float[][] wT = new float[n > dr ? d + 1 : d][n];
         double[] acc = new double[d];
-        for (int i = 0; i < dr; i++) {
+        for (int i = 0; i < n; i++) {
+            if (n > dr) {
+                wT[d][i] = (float) h[i * n + dr];
+            }
             Arrays.fill(acc, 0);
             for (int k = 0; k < dr; k++) {
-                double hik = h[i * dr + k];
+                double hik = h[i * n + k];
                 int base = (dp + k) * d;
                 for (int j = 0; j < d; j++) {
                     acc[j] += hik * basis[base + j];
@@ -605,7 +627,10 @@ public final class VectorTransform implements AutoCloseable {
     static final int TILE_FLOATS = 8192;
 
     static void axpyMany(float[][] xs, int[] idx, int count, float[][] rows, float[][] outs) {
-        int len = rows.length;
+        if (count == 0) {
+            return;
+        }
+        int len = xs[idx[0]].length; // rows past it (a padding column) are not part of the product
         int width = rows[0].length;
         int tile = Math.max(4, TILE_FLOATS / Math.max(1, width));
         for (int from = 0; from < len; from += tile) {
@@ -692,6 +717,29 @@ public final class VectorTransform implements AutoCloseable {
         return s;
     }
 
+    /**
+     * Adds t·(H_c's padding column) to z = H_c [r; 0] so that ‖z‖ = T: t = √(T² − ‖z‖²) (‖H_c [r; 0]‖ = ‖r‖). Refuses
+     * a vector whose residual is longer than T (an inner-product vector longer than the model was fitted for).
+     */
+    private void pad(float[] z, float[][] w) {
+        if (residualNorm == 0) {
+            return;
+        }
+        double r2 = dot(z, z);
+        double t2 = residualNorm * residualNorm - r2;
+        if (t2 < -1e-4 * residualNorm * residualNorm) {
+            throw new IllegalArgumentException("vector's residual norm " + (float) Math.sqrt(r2)
+                    + " exceeds the residual_norm " + (float) residualNorm + " of model '" + model.id()
+                    + "' (its training vectors' largest residual × " + ModelFitter.RESIDUAL_NORM_MARGIN
+                    + "); scale the vectors down or fit the model on vectors as long as these");
+        }
+        float t = (float) Math.sqrt(Math.max(0, t2));
+        float[] column = w[d];
+        for (int i = 0; i < z.length; i++) {
+            z[i] += t * column[i];
+        }
+    }
+
     private void checkCell(int cell) {
         if (cell < 0 || cell >= cells) {
             throw new IllegalArgumentException(
@@ -713,9 +761,9 @@ public final class VectorTransform implements AutoCloseable {
             throw new IllegalArgumentException("record was encrypted under epoch " + v.epoch()
                     + ", this transform of model '" + model.id() + "' is at epoch " + epoch);
         }
-        if (v.prefix().length != dp || v.keyedResidual().length != dr) {
+        if (v.prefix().length != dp || v.keyedResidual().length != residualLength) {
             throw new IllegalArgumentException("record has prefix/residual lengths " + v.prefix().length + "/"
-                    + v.keyedResidual().length + ", model '" + model.id() + "' expects " + dp + "/" + dr);
+                    + v.keyedResidual().length + ", model '" + model.id() + "' expects " + dp + "/" + residualLength);
         }
         checkCell(v.cell());
     }

@@ -14,7 +14,7 @@ import org.junit.Test;
 public class CkksAccuracyTest {
 
     private static final double TOLERANCE = 1e-4;
-    private static final int DIM = 288;
+    private static final int DIM = 288; // the unpadded d − d_pub of the default model; shorter than a block is fine
 
     @Test
     public void sealVersionIsRecorded() {
@@ -281,7 +281,7 @@ public class CkksAccuracyTest {
         try (CkksContext ctx = CkksContext.createDefault();
                 CkksSecretKey sk = CkksSecretKey.generate(ctx);
                 CkksKeyHolder kh = new CkksKeyHolder(ctx, sk)) {
-            expect(() -> kh.encryptQuery(new float[DIM + 1]));
+            expect(() -> kh.encryptQuery(new float[CkksParameters.DEFAULT_BLOCK_WIDTH + 1]));
             expect(() -> kh.encryptQuery(new float[0]));
             float[] nan = new float[DIM];
             nan[7] = Float.NaN;

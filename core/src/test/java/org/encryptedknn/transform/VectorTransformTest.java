@@ -154,7 +154,7 @@ public class VectorTransformTest {
         assertArrayEquals(a.keyedResidual(), c.keyedResidual(), 0f); // the residual carries no noise
         assertEquals(1, a.epoch());
         assertEquals(96, a.prefix().length);
-        assertEquals(288, a.keyedResidual().length);
+        assertEquals(289, a.keyedResidual().length); // d − d_pub + 1: the padding coordinate
         // same master key, new instance: same record (every node computes the same)
         try (KeyDerivation k2 = new KeyDerivation(MasterKey.fromBase64(KEY));
                 VectorTransform t2 = new VectorTransform(cosine, k2)) {
@@ -164,7 +164,7 @@ public class VectorTransformTest {
 
     @Test
     public void cellKeysAreHaarOrthogonal() {
-        int n = 288;
+        int n = 289; // d − d_pub + 1 (padded residual)
         double[] h = transform.cellKey(0);
         double worst = 0;
         for (int a = 0; a < n; a++) {

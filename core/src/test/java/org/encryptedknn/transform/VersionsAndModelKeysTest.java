@@ -146,17 +146,26 @@ public class VersionsAndModelKeysTest {
                 v2.sampleCount(),
                 v2.basis(),
                 v2.centroids(),
-                null);
+                null,
+                0);
         String json = ModelCodec.toJson(v1, keys);
         assertTrue(json, json.contains("\"format\":\"" + ModelCodec.FORMAT_V1 + "\""));
         EncryptionModel read = ModelCodec.fromJson(json, keys);
         assertFalse(read.hasKeySalt());
+        assertFalse(read.hasResidualPadding());
         assertEquals(v1, read);
         try (VectorTransform t = new VectorTransform(read, keys)) {
             byte[] seed = keys.prefixRotationSeed("legacy", null, 1);
             assertArrayEquals(HaarOrthogonal.derive(seed, 12), t.prefixRotation(), 0);
             byte[] v2seed = keys.prefixRotationSeed("legacy", v2.keySalt(), 1);
             assertFalse(Arrays.equals(seed, v2seed));
+            // its records keep the unpadded residual z = H_c r: existing indices stay readable
+            EncryptedVector v = t.encryptDocument(sample[0], "doc", "embedding");
+            assertEquals(D - 12, v.keyedResidual().length);
+            assertEquals(
+                    t.score(t.encryptQuery(sample[1]), v),
+                    VectorTransform.similarity(sample[0], sample[1], Space.COSINE),
+                    1e-4);
         }
     }
 

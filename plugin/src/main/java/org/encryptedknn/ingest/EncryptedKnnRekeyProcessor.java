@@ -6,7 +6,6 @@ import org.encryptedknn.keystore.CachedModel;
 import org.encryptedknn.keystore.KeyLease;
 import org.encryptedknn.keystore.NodeKeyHolder;
 import org.encryptedknn.keystore.ProcessorConfig;
-import org.encryptedknn.model.ModelParameters;
 import org.encryptedknn.transform.EncryptedVector;
 import org.encryptedknn.transform.RecordFormat;
 import org.encryptedknn.transform.VectorTransform;
@@ -67,8 +66,8 @@ public final class EncryptedKnnRekeyProcessor extends GatewayIngestProcessor {
             throw new IllegalArgumentException(
                     "[to_epoch] " + target + " is beyond model [" + modelId + "]'s current epoch " + model.epoch());
         }
-        ModelParameters p = model.model().parameters();
-        EncryptedVector record = RecordFormat.fromMap(value, "field [" + field + "]", RecordFormat.Shape.of(p));
+        EncryptedVector record =
+                RecordFormat.fromMap(value, "field [" + field + "]", RecordFormat.Shape.of(model.model()));
         if (record.epoch() > target) {
             throw new IllegalArgumentException("field [" + field + "] holds a record of epoch " + record.epoch()
                     + ", newer than the target epoch " + target);

@@ -46,7 +46,8 @@ public final class EncryptedVectorParser {
         return RecordFormat.fromMap(
                 value,
                 spec.describe(),
-                new RecordFormat.Shape(spec.prefixDimension(), spec.residualDimension(), spec.cells()));
+                new RecordFormat.Shape(spec.prefixDimension(), spec.residualDimension(), spec.cells())
+                        .withPaddingOptional());
     }
 
     private static String describe(XContentParser.Token token) {

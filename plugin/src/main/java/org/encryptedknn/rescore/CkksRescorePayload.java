@@ -23,7 +23,7 @@ import org.opensearch.core.xcontent.XContentParser;
  * The {@code query} of a ckks-mode rescore:
  * <pre>{"prefix":[…],"cells":{"17":"&lt;b64 seeded CKKS ciphertext of H_17 r_q&gt;",…},
  *  "epoch":1,
- *  "ckks":{"poly_degree":4096,"coeff_modulus_bits":[50],"scale_bits":25,"block_width":288}}</pre>
+ *  "ckks":{"poly_degree":4096,"coeff_modulus_bits":[50],"scale_bits":25,"block_width":289}}</pre>
  *
  * <p>All of it is untrusted. Checks, in order, all before any native call that touches request bytes: the parameter
  * set against {@link CkksContexts#ALLOWED}; the number of cells ({@link #MAX_CELLS}); each cell's base64 length

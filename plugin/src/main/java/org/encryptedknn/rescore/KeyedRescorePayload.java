@@ -95,9 +95,11 @@ public final class KeyedRescorePayload extends RescorePayload<float[]> {
                 throw bad("[query.cells] cell id " + e.getKey() + " is out of range: field [" + spec.field()
                         + "] has cells [0, " + spec.cells() + ")");
             }
-            if (e.getValue().length != spec.residualDimension()) {
-                throw bad("[query.cells." + e.getKey() + "] has " + e.getValue().length + " float32 values but field ["
-                        + spec.field() + "] has dimension - prefix_dimension = " + spec.residualDimension());
+            int length = e.getValue().length;
+            if (length != spec.residualDimension() && length != spec.residualDimension() + 1) {
+                throw bad("[query.cells." + e.getKey() + "] has " + length + " float32 values but field ["
+                        + spec.field() + "] has dimension - prefix_dimension = " + spec.residualDimension()
+                        + " (plus one when the model pads the residual)");
             }
         }
     }

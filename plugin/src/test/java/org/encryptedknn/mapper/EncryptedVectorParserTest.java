@@ -118,8 +118,12 @@ public class EncryptedVectorParserTest {
     public void refusesBadResidual() {
         expect(
                 doc("[1,2]", "\"" + N + "\"", "0", "\"" + z(5) + "\"", "1"),
-                "[z] must decode to 6 float32 values",
+                "[z] must decode to 6 or 7 (padded) float32 values",
                 "got 20 bytes");
+        expect( // one past the padded length
+                doc("[1,2]", "\"" + N + "\"", "0", "\"" + z(8) + "\"", "1"),
+                "[z] must decode to 6 or 7 (padded) float32 values",
+                "got 32 bytes");
         expect(doc("[1,2]", "\"" + N + "\"", "0", "\"%%%\"", "1"), "[z] is not valid base64");
         float[] bad = {1, 2, Float.NaN, 4, 5, 6};
         expect(

@@ -36,7 +36,7 @@ public class CkksRescoreParsingTest {
     static final NamedXContentRegistry XCONTENT = new NamedXContentRegistry(MODULE.getNamedXContents());
     static final NamedWriteableRegistry WRITEABLES = new NamedWriteableRegistry(MODULE.getNamedWriteables());
     static final String PARAMS =
-            "{\"poly_degree\":4096,\"coeff_modulus_bits\":[50],\"scale_bits\":25,\"block_width\":288}";
+            "{\"poly_degree\":4096,\"coeff_modulus_bits\":[50],\"scale_bits\":25,\"block_width\":289}";
 
     static SearchSourceBuilder source(String json) throws IOException {
         try (XContentParser p = JsonXContent.jsonXContent.createParser(
@@ -103,7 +103,7 @@ public class CkksRescoreParsingTest {
         assertTrue(
                 message(
                                 body(
-                                        "{\"prefix\":[1],\"cells\":{\"3\":\"AAAA\"},\"ckks\":{\"poly_degree\":4096,\"coeff_modulus_bits\":[50],\"scale_bits\":40,\"block_width\":288}}"))
+                                        "{\"prefix\":[1],\"cells\":{\"3\":\"AAAA\"},\"ckks\":{\"poly_degree\":4096,\"coeff_modulus_bits\":[50],\"scale_bits\":40,\"block_width\":289}}"))
                         .contains(
                                 "rescore.encrypted_knn.query.ckks: parameters {poly_degree: 4096, coeff_modulus_bits: [50], scale_bits: 40} are not accepted"));
         assertTrue(message(

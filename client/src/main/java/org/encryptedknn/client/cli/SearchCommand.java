@@ -165,8 +165,7 @@ final class SearchCommand implements Main.Command {
             String[] term,
             String field,
             PrintStream err) {
-        CkksParameters params =
-                CkksParameters.forResidualLength(km.model.parameters().residualDimension());
+        CkksParameters params = CkksParameters.forResidualLength(km.model.residualLength());
         // A fresh CKKS secret key per run: nothing is stored under it, so it need not outlive the query.
         try (CkksContext ctx = openContext(params);
                 CkksSecretKey sk = CkksSecretKey.generate(ctx);

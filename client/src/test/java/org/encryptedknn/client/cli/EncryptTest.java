@@ -96,7 +96,7 @@ public class EncryptTest {
                 KeyDerivation keys = new KeyDerivation(master)) {
             EncryptionModel model = ModelFiles.read(km[1], keys, km[0]);
             int dp = model.parameters().prefixDimension();
-            int dr = model.parameters().residualDimension();
+            int dr = model.residualLength(); // stored z: d − d_pub + 1 (padded)
             try (VectorTransform transform = new VectorTransform(model, keys)) {
                 Map<String, String> senderCiphertexts = new java.util.HashMap<>();
                 for (int i = 0; i < n; i++) {

@@ -199,7 +199,7 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
         }
         int from = Math.max(0, source.from());
         int size = source.size() < 0 ? DEFAULT_SIZE : source.size();
-        GatewayRescoring rescoring = GatewayRescoring.forSearch(mode, field, probeCells, ckks, m.parameters());
+        GatewayRescoring rescoring = GatewayRescoring.forSearch(mode, field, probeCells, ckks, m.residualLength());
         GatewayQueryState state = new GatewayQueryState(
                 lease, model, field, query, vector, from, size, vectorRequested, sourceDisabled, rescoring);
         boolean stored = false;

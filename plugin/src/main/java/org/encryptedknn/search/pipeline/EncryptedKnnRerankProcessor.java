@@ -139,7 +139,7 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
             }
             EncryptedVector record;
             try {
-                RecordFormat.Shape shape = RecordFormat.Shape.of(p);
+                RecordFormat.Shape shape = RecordFormat.Shape.of(model);
                 record = RecordFormat.fromMap(
                         value,
                         "field [" + state.field + "]",

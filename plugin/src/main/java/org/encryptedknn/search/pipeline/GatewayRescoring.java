@@ -6,7 +6,6 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import org.encryptedknn.he.CkksKeyHolder;
 import org.encryptedknn.he.CkksParameters;
-import org.encryptedknn.model.ModelParameters;
 import org.encryptedknn.protocol.HitField;
 import org.encryptedknn.rescore.CkksRescorePayload;
 import org.encryptedknn.rescore.EncryptedKnnRescorerBuilder;
@@ -37,15 +36,11 @@ abstract sealed class GatewayRescoring {
     }
 
     static GatewayRescoring forSearch(
-            SearchMode mode, String field, int probeCells, GatewayCkks ckks, ModelParameters parameters) {
+            SearchMode mode, String field, int probeCells, GatewayCkks ckks, int residualLength) {
         return switch (mode) {
             case KEY_HOLDER -> new KeyHolder(field);
             case KEYED_LEAKS_QUERY_RESIDUALS -> new Keyed(field, probeCells);
-            case CKKS ->
-                new Ckks(
-                        field,
-                        probeCells,
-                        ckks.keyHolder(CkksParameters.forResidualLength(parameters.residualDimension())));
+            case CKKS -> new Ckks(field, probeCells, ckks.keyHolder(CkksParameters.forResidualLength(residualLength)));
         };
     }
 

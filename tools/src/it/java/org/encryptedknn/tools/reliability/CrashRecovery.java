@@ -277,7 +277,7 @@ public final class CrashRecovery {
             RecordFormat.fromMap(
                     OpenSearchHttp.JSON.convertValue(vector, Map.class),
                     "field [" + Demo.FIELD + "]",
-                    new RecordFormat.Shape(prefixDim, residualDim, cells));
+                    new RecordFormat.Shape(prefixDim, residualDim, cells).withPaddingOptional());
         } catch (IllegalArgumentException e) {
             return e.getMessage();
         }

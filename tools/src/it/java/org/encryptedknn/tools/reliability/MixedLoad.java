@@ -119,7 +119,7 @@ public final class MixedLoad {
             EncryptionModel model =
                     ModelFitter.fit("loadbench", params, Arrays.copyOf(docs, Math.min(2000, docs.length)));
             try (VectorTransform transform = new VectorTransform(model, keys);
-                    CkksContext ctx = CkksContext.create(CkksParameters.forResidualLength(params.residualDimension()));
+                    CkksContext ctx = CkksContext.create(CkksParameters.forResidualLength(model.residualLength()));
                     CkksSecretKey sk = CkksSecretKey.generate(ctx);
                     CkksKeyHolder kh = new CkksKeyHolder(ctx, sk)) {
                 transform.warmUp();

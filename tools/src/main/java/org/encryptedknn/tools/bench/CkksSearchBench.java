@@ -66,7 +66,7 @@ public final class CkksSearchBench {
                 KeyDerivation keys = new KeyDerivation(master)) {
             EncryptionModel model =
                     ModelFitter.fit("ckbench", params, Arrays.copyOf(vectors, Math.min(2000, vectors.length)));
-            CkksParameters ckksParams = CkksParameters.forResidualLength(params.residualDimension());
+            CkksParameters ckksParams = CkksParameters.forResidualLength(model.residualLength());
             try (VectorTransform transform = new VectorTransform(model, keys);
                     CkksContext ctx = CkksContext.create(ckksParams);
                     CkksSecretKey sk = CkksSecretKey.generate(ctx);

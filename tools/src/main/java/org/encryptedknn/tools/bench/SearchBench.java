@@ -82,7 +82,7 @@ public final class SearchBench {
                     cells,
                     beta,
                     model.betaScale());
-            CkksParameters ckksParams = CkksParameters.forResidualLength(params.residualDimension());
+            CkksParameters ckksParams = CkksParameters.forResidualLength(model.residualLength());
             try (VectorTransform transform = new VectorTransform(model, keys);
                     CkksContext ckksContext = modes.contains(SearchMode.CKKS) ? CkksContext.create(ckksParams) : null;
                     CkksSecretKey ckksKey = ckksContext == null ? null : CkksSecretKey.generate(ckksContext);

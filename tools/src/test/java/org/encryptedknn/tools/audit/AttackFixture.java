@@ -9,7 +9,11 @@ import org.encryptedknn.model.Space;
 import org.encryptedknn.transform.EncryptedVector;
 import org.encryptedknn.transform.VectorTransform;
 
-/** Small synthetic store for the attack tests: d = 64, d_pub = 16 (d − d_pub = 48), C = 4, β = 0.5. */
+/**
+ * Small synthetic store for the attack tests: d = 64, d_pub = 16 (d − d_pub = 48), C = 4, β = 0.5. Unpadded (z = H_c r,
+ * the layout of models stored before record residual v2, where the attacks are shown to work) unless asked for the
+ * padded residual z = H_c [r; t] of every new model.
+ */
 final class AttackFixture implements AutoCloseable {
 
     static final int D = 64;
@@ -23,9 +27,29 @@ final class AttackFixture implements AutoCloseable {
     final VectorTransform transform;
 
     AttackFixture(int documents, long seed) {
+        this(documents, seed, false);
+    }
+
+    AttackFixture(int documents, long seed, boolean padded) {
         docs = Vectors.normalizedAll(RekeyLinkageTest.synthetic(documents, D, seed));
-        model = ModelFitter.fit("attack", new ModelParameters(D, Space.COSINE, DP, CELLS, 0.5, 1), docs);
+        EncryptionModel fitted =
+                ModelFitter.fit("attack", new ModelParameters(D, Space.COSINE, DP, CELLS, 0.5, 1), docs);
+        model = padded ? fitted : unpadded(fitted);
         transform = new VectorTransform(model, keys);
+    }
+
+    /** The same fitted model without residual padding (residual_norm 0: z = H_c r, as before record residual v2). */
+    static EncryptionModel unpadded(EncryptionModel m) {
+        return new EncryptionModel(
+                m.id(),
+                m.parameters(),
+                m.created(),
+                m.betaScale(),
+                m.sampleCount(),
+                m.basis(),
+                m.centroids(),
+                m.keySalt(),
+                0);
     }
 
     RekeyLinkage.Epoch store() {

@@ -38,4 +38,15 @@ public class NormReidentificationTest {
             assertTrue("control R@1 " + control, control <= 0.02);
         }
     }
+
+    /** Record residual v2: every stored ‖z‖ is the model's T, so the same attack falls to chance. */
+    @Test
+    public void paddedResidualsDoNotReidentify() {
+        try (AttackFixture f = new AttackFixture(500, 3, true)) {
+            RekeyLinkage.Epoch s = f.store();
+            NormReidentification.Result r =
+                    NormReidentification.measure(s.p(), s.z(), f.plainPrefix(f.docs), f.plainResidual(f.docs));
+            assertTrue("padded ‖z‖ R@1 " + r.r1Residual(), r.r1Residual() <= 0.02);
+        }
+    }
 }
