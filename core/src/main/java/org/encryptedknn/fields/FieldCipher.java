@@ -39,7 +39,7 @@ public final class FieldCipher implements AutoCloseable {
     private static final byte[] DOMAIN_V2 = "encrypted-knn/field/v2".getBytes(StandardCharsets.UTF_8);
 
     private final String field;
-    private final byte[] aeadKey;
+    private final AesGcm aead;
     private final byte[] sivKey;
     private final ThreadLocal<AesSiv> siv;
     private final Set<AesSiv> sivs = ConcurrentHashMap.newKeySet();
@@ -47,7 +47,12 @@ public final class FieldCipher implements AutoCloseable {
 
     public FieldCipher(KeyDerivation keys, String field) {
         this.field = Objects.requireNonNull(field, "field");
-        this.aeadKey = keys.fieldAeadKey(field);
+        byte[] aeadKey = keys.fieldAeadKey(field);
+        try {
+            this.aead = new AesGcm(aeadKey);
+        } finally {
+            Arrays.fill(aeadKey, (byte) 0);
+        }
         this.sivKey = keys.fieldSivKey(field);
         this.guard = new SecretGuard("cipher of field '" + field + "'");
         this.siv = ThreadLocal.withInitial(() -> {
@@ -65,7 +70,7 @@ public final class FieldCipher implements AutoCloseable {
     public String encrypt(String plaintext, String index, String docId) {
         byte[] p = plaintext.getBytes(StandardCharsets.UTF_8);
         byte[] aad = aad(index, docId);
-        return guard.use(() -> RANDOMIZED_PREFIX + Base64.getEncoder().encodeToString(AesGcm.seal(aeadKey, p, aad)));
+        return guard.use(() -> RANDOMIZED_PREFIX + Base64.getEncoder().encodeToString(aead.seal(p, aad)));
     }
 
     /**
@@ -90,7 +95,7 @@ public final class FieldCipher implements AutoCloseable {
 
     private byte[] open(byte[] sealed, byte[] aad) {
         try {
-            return AesGcm.open(aeadKey, sealed, aad);
+            return aead.open(sealed, aad);
         } catch (AEADBadTagException e) {
             throw new UncheckedBadTag();
         }
@@ -185,7 +190,7 @@ public final class FieldCipher implements AutoCloseable {
     @Override
     public void close() {
         guard.close(() -> {
-            Arrays.fill(aeadKey, (byte) 0);
+            aead.close();
             Arrays.fill(sivKey, (byte) 0);
             sivs.forEach(AesSiv::close);
             sivs.clear();

@@ -5,25 +5,38 @@ import java.security.SecureRandom;
 import javax.crypto.AEADBadTagException;
 import javax.crypto.Cipher;
 import javax.crypto.spec.GCMParameterSpec;
-import javax.crypto.spec.SecretKeySpec;
 
 /**
- * AES-256-GCM with a 12-byte random IV and a 128-bit tag. Output layout: IV ‖ ciphertext ‖ tag.
+ * AES-256-GCM under one key, with a 12-byte random IV and a 128-bit tag. Output layout: IV ‖ ciphertext ‖ tag.
+ *
+ * <p>The key lives in one {@link ZeroizableKey} for the life of this object, zeroed by {@link #close()}: a
+ * {@code SecretKeySpec} per call would leave a copy of the key in the heap after every call that nobody can clear.
+ * Thread-safe (a cipher per call; GCM cannot reuse an initialized encryptor for a new IV anyway); callers that share
+ * an instance across threads make sure no call is in progress when they close it ({@link SecretGuard}).
  */
-public final class AesGcm {
+public final class AesGcm implements AutoCloseable {
 
     public static final int IV_LENGTH = 12;
     public static final int TAG_BITS = 128;
+    private static final int KEY_LENGTH = 32;
     private static final SecureRandom RANDOM = new SecureRandom();
 
-    private AesGcm() {}
+    private final ZeroizableKey key;
 
-    public static byte[] seal(byte[] key, byte[] plaintext, byte[] aad) {
+    /** Copies the 32-byte key; the caller may zero its array. */
+    public AesGcm(byte[] key) {
+        if (key.length != KEY_LENGTH) {
+            throw new IllegalArgumentException("AES-256-GCM key must be " + KEY_LENGTH + " bytes, got " + key.length);
+        }
+        this.key = new ZeroizableKey(key, "AES");
+    }
+
+    public byte[] seal(byte[] plaintext, byte[] aad) {
         byte[] iv = new byte[IV_LENGTH];
         RANDOM.nextBytes(iv);
         try {
             Cipher cipher = Cipher.getInstance("AES/GCM/NoPadding");
-            cipher.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(key, "AES"), new GCMParameterSpec(TAG_BITS, iv));
+            cipher.init(Cipher.ENCRYPT_MODE, key, new GCMParameterSpec(TAG_BITS, iv));
             if (aad != null) {
                 cipher.updateAAD(aad);
             }
@@ -41,16 +54,13 @@ public final class AesGcm {
      *
      * @throws AEADBadTagException if the key or AAD is wrong or the bytes were altered
      */
-    public static byte[] open(byte[] key, byte[] sealed, byte[] aad) throws AEADBadTagException {
+    public byte[] open(byte[] sealed, byte[] aad) throws AEADBadTagException {
         if (sealed.length < IV_LENGTH + TAG_BITS / 8) {
             throw new AEADBadTagException("sealed message too short");
         }
         try {
             Cipher cipher = Cipher.getInstance("AES/GCM/NoPadding");
-            cipher.init(
-                    Cipher.DECRYPT_MODE,
-                    new SecretKeySpec(key, "AES"),
-                    new GCMParameterSpec(TAG_BITS, sealed, 0, IV_LENGTH));
+            cipher.init(Cipher.DECRYPT_MODE, key, new GCMParameterSpec(TAG_BITS, sealed, 0, IV_LENGTH));
             if (aad != null) {
                 cipher.updateAAD(aad);
             }
@@ -60,5 +70,16 @@ public final class AesGcm {
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("AES-GCM decryption failed", e);
         }
+    }
+
+    /** True once {@link #close()} has zeroed the key. */
+    public boolean isClosed() {
+        return key.isDestroyed();
+    }
+
+    /** Zeroes the key; later calls fail with {@link IllegalStateException}. */
+    @Override
+    public void close() {
+        key.destroy();
     }
 }

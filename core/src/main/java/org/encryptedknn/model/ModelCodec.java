@@ -59,12 +59,10 @@ public final class ModelCodec {
     public static String toJson(EncryptionModel model, KeyDerivation keys) {
         String format = formatOf(model);
         byte[] secret = secretBytes(model);
-        byte[] key = keys.modelSealKey();
         byte[] sealed;
-        try {
-            sealed = AesGcm.seal(key, secret, aad(format, ModelMetadata.of(model)));
+        try (AesGcm seal = sealCipher(keys)) {
+            sealed = seal.seal(secret, aad(format, ModelMetadata.of(model)));
         } finally {
-            Arrays.fill(key, (byte) 0);
             Arrays.fill(secret, (byte) 0);
         }
         return write(format, ModelMetadata.of(model), Base64.getEncoder().encodeToString(sealed));
@@ -107,19 +105,26 @@ public final class ModelCodec {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("model '" + p.meta().id() + "': secret.data is not valid base64");
         }
-        byte[] key = keys.modelSealKey();
         byte[] secret;
-        try {
-            secret = AesGcm.open(key, sealed, aad(p.format(), p.meta()));
+        try (AesGcm seal = sealCipher(keys)) {
+            secret = seal.open(sealed, aad(p.format(), p.meta()));
         } catch (AEADBadTagException e) {
             throw new ModelDecryptionException(p.meta().id());
-        } finally {
-            Arrays.fill(key, (byte) 0);
         }
         try {
             return fromSecret(p.meta(), secret, FORMAT.equals(p.format()) ? SECRET_VERSION : SECRET_VERSION_V1);
         } finally {
             Arrays.fill(secret, (byte) 0);
+        }
+    }
+
+    /** AES-GCM under the model-seal key (the derived bytes are zeroed once the cipher holds its copy). */
+    private static AesGcm sealCipher(KeyDerivation keys) {
+        byte[] key = keys.modelSealKey();
+        try {
+            return new AesGcm(key);
+        } finally {
+            Arrays.fill(key, (byte) 0);
         }
     }
 

@@ -50,11 +50,13 @@ public class FieldCipherTest {
     public void version1ValuesStillDecrypt() throws Exception {
         try (KeyDerivation k = new KeyDerivation(MasterKey.fromBase64(KEY));
                 FieldCipher body = new FieldCipher(k, "body")) {
-            byte[] key = k.fieldAeadKey("body");
             byte[] aad = "encrypted-knn/field/v1\0body\0mail".getBytes(StandardCharsets.UTF_8);
-            String v1 = FieldCipher.RANDOMIZED_PREFIX_V1
-                    + Base64.getEncoder()
-                            .encodeToString(AesGcm.seal(key, "old text".getBytes(StandardCharsets.UTF_8), aad));
+            String v1;
+            try (AesGcm gcm = new AesGcm(k.fieldAeadKey("body"))) {
+                v1 = FieldCipher.RANDOMIZED_PREFIX_V1
+                        + Base64.getEncoder()
+                                .encodeToString(gcm.seal("old text".getBytes(StandardCharsets.UTF_8), aad));
+            }
             assertTrue(FieldCipher.isRandomized(v1));
             assertEquals("old text", body.decrypt(v1, "mail", "any-id"));
             expectFailure(() -> body.decrypt(v1, "other-index", "any-id"));
