@@ -50,7 +50,6 @@ public final class EncryptedSearch {
     private final VectorTransform transform;
     private final String field;
     private final EncryptedQuery query;
-    private final float[] scaledPrefix;
     private final Map<Integer, float[]> cellQueries = new LinkedHashMap<>();
 
     public EncryptedSearch(VectorTransform transform, String field, float[] vector) {
@@ -62,7 +61,6 @@ public final class EncryptedSearch {
         this.transform = transform;
         this.field = field;
         this.query = query;
-        this.scaledPrefix = transform.rescorePrefix(query);
     }
 
     public EncryptedQuery query() {
@@ -112,7 +110,10 @@ public final class EncryptedSearch {
         ObjectNode body = stageOneBody(k, size);
         excludeCiphertexts(body, window, size);
         ObjectNode cells = rescoreQuery(body, window, "keyed").putObject(RescoreQueryFormat.Query.CELLS);
-        cellQueries.forEach((c, z) -> cells.put(Integer.toString(c), EncryptedVector.encodeFloats(z)));
+        // s²·H_c r_q on the wire (VectorTransform.rescoreResidualQuery); cellQueries keep H_c r_q for scoring here
+        for (int c : cellQueries.keySet()) {
+            cells.put(Integer.toString(c), EncryptedVector.encodeFloats(transform.rescoreResidualQuery(query, c)));
+        }
         return body;
     }
 
@@ -135,7 +136,7 @@ public final class EncryptedSearch {
         spec.put(RescoreQueryFormat.MODE, mode);
         ObjectNode q = spec.putObject(RescoreQueryFormat.QUERY);
         ArrayNode prefix = q.putArray(RescoreQueryFormat.Query.PREFIX);
-        for (float v : scaledPrefix) {
+        for (float v : query.prefix()) { // p_q itself: no second, scaled copy that would give the SAP scale away
             prefix.add(v);
         }
         return q;
@@ -166,7 +167,8 @@ public final class EncryptedSearch {
             double residual;
             if (d.info().path(HitField.PROBED.key()).asBoolean(false)
                     && d.info().has(HitField.RESIDUAL.key())) {
-                residual = d.info().path(HitField.RESIDUAL.key()).asDouble();
+                residual = transform.fromRescoreScale(
+                        d.info().path(HitField.RESIDUAL.key()).asDouble());
             } else if (d.hasResidual()) {
                 residual = VectorTransform.residualScore(
                         keyedQueries.computeIfAbsent(v.cell(), c -> transform.keyedResidualQuery(query, c)), v);

@@ -20,7 +20,7 @@ public enum HitField {
     NONCE("nonce"),
     /** Whether the hit's cell was probed, i.e. its residual term was computed on the data node. */
     PROBED("probed"),
-    /** Keyed mode: the exact residual term ⟨H_c r_q, z⟩. */
+    /** Keyed mode: the residual term the data node computed, ⟨s² H_c r_q, z⟩ (the key holder divides by s²). */
     RESIDUAL("residual"),
     /** z (base64 float32), for a window hit whose cell was not probed. The same key as in the stored record. */
     KEYED_RESIDUAL("z"),

@@ -7,9 +7,10 @@ package org.encryptedknn.protocol;
  * <pre>{"field":"f","mode":"keyed","query":{"prefix":[…],"cells":{"17":"&lt;b64&gt;",…},"epoch":1,
  *  "ckks":{"poly_degree":4096,"coeff_modulus_bits":[50],"scale_bits":25,"block_width":288}}}</pre>
  *
- * <p>{@code prefix} is the query prefix pre-scaled by the key holder
- * ({@link org.encryptedknn.transform.VectorTransform#rescorePrefix}); {@code cells} values are base64 float32 H_c r_q
- * (keyed) or CKKS ciphertexts in the {@code EKW1} wire form (ckks); {@code ckks} only in ckks mode.
+ * <p>{@code prefix} is the stage-1 query prefix p_q itself (no second, scaled copy, whose ratio to p_q would be the SAP
+ * scale s); {@code cells} values are base64 float32 s²·H_c r_q
+ * ({@link org.encryptedknn.transform.VectorTransform#rescoreResidualQuery}, keyed: the data node's sum is s² times the
+ * score) or CKKS ciphertexts of H_c r_q in the {@code EKW1} wire form (ckks); {@code ckks} only in ckks mode.
  */
 public final class RescoreQueryFormat {
 

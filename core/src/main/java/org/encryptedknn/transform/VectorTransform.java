@@ -308,18 +308,22 @@ public final class VectorTransform implements AutoCloseable {
     }
 
     /**
-     * The prefix a rescore sends (design.md §5.4): p_q / s², so that the data node's first term ⟨p_q / s², p_i⟩
-     * approximates the prefix term ⟨u_q, u_i⟩ (SAP scales both prefixes by s; the noise it cannot remove).
+     * The residual query a keyed rescore sends for {@code cell} (design.md §5.4): s²·H_c [r_q; 0]. The rescore's prefix
+     * is the stage-1 prefix p_q itself, so the data node's ⟨p_q, p_i⟩ + ⟨s² H_c r_q, z_i⟩ is s² times the approximate
+     * score (the same order), and no request carries both p_q and p_q / s², whose ratio would be the SAP scale s.
      */
-    public float[] rescorePrefix(EncryptedQuery q) {
-        checkQuery(q);
+    public float[] rescoreResidualQuery(EncryptedQuery q, int cell) {
+        float[] z = keyedResidualQuery(q, cell);
         double s2 = sap.scale() * sap.scale();
-        float[] p = q.prefix();
-        float[] scaled = new float[p.length];
-        for (int i = 0; i < p.length; i++) {
-            scaled[i] = (float) (p[i] / s2);
+        for (int i = 0; i < z.length; i++) {
+            z[i] = (float) (z[i] * s2);
         }
-        return scaled;
+        return z;
+    }
+
+    /** A residual term the data node computed from {@link #rescoreResidualQuery}, back to ⟨H_c r_q, z⟩. */
+    public double fromRescoreScale(double term) {
+        return term / (sap.scale() * sap.scale());
     }
 
     /** H_c [r_q; 0]: the query residual under the key of {@code cell}, to score records of that cell. */

@@ -15,9 +15,10 @@ import org.opensearch.core.xcontent.XContentParser;
 /**
  * The {@code query} of a keyed-mode rescore: {@code {"prefix":[…],"cells":{"17":"<b64 float32 H_c r_q>",…},"epoch":1}}.
  *
- * <p>{@code prefix} is pre-scaled by the key holder so that ⟨prefix, p_i⟩ approximates the prefix term (the data node
- * cannot decrypt p; the key holder adds the exact prefix term later from p and n in {@code _source}). {@code cells}
- * maps cell ids to the keyed query residual of that cell (little-endian float32, base64). {@code epoch} (optional):
+ * <p>{@code prefix} is the stage-1 query prefix p_q and {@code cells} maps cell ids to the keyed query residual of that
+ * cell scaled by s² (little-endian float32, base64), so that ⟨prefix, p_i⟩ + ⟨cells[c_i], z_i⟩ is s² times the
+ * approximate score: the same order, and no pair (p_q, p_q / s²) in the request gives the SAP scale away (the data node
+ * cannot decrypt p; the key holder scores exactly from p and n). {@code epoch} (optional):
  * the key epoch the residuals were keyed under; hits of another epoch keep the prefix part only, like hits of a cell
  * that is not in the query.
  */

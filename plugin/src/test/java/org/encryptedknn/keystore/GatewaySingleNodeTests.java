@@ -85,6 +85,24 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
         return false;
     }
 
+    /**
+     * The rescore of a shard request carries the stage-1 prefix p_q itself: a request with p_q and p_q / s² gave the
+     * SAP scale s away exactly (⟨p_q, p_q⟩ / ⟨p_q, prefix⟩ = s²), as it did before issue 15.
+     */
+    @SuppressWarnings("unchecked")
+    static void assertRescorePrefixIsTheQuery(SearchSourceBuilder shard) {
+        Map<String, Object> source = XContentHelper.convertToMap(
+                        new BytesArray(shard.toString()), false, XContentType.JSON)
+                .v2();
+        Map<String, Object> knn =
+                (Map<String, Object>) ((Map<String, Object>) source.get("query")).get("encrypted_knn");
+        Object vector = ((Map<String, Object>) knn.get("embedding")).get("encrypted_vector");
+        List<Map<String, Object>> rescores = (List<Map<String, Object>>) source.get("rescore");
+        Map<String, Object> query =
+                (Map<String, Object>) ((Map<String, Object>) rescores.get(0).get("encrypted_knn")).get("query");
+        assertEquals(shard.toString(), vector, query.get("prefix"));
+    }
+
     static MockSecureSettings secure(String key) {
         MockSecureSettings s = new MockSecureSettings();
         if (key != null) {
@@ -514,6 +532,7 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
         assertTrue(
                 ShardRequests.SEEN.get(0).toString(),
                 ShardRequests.SEEN.get(0).toString().contains("\"cells\""));
+        assertRescorePrefixIsTheQuery(ShardRequests.SEEN.get(0));
         for (int r = 0; r < 5; r++) {
             assertEquals(
                     "keyed rank " + r,
@@ -526,7 +545,9 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
         // 2 of 4 cells probed: hits of the other cells are scored from the z their per-hit field carries.
         putSearchPipeline("e2e-ckks", "e2e", 2, "ckks");
         long ckksRequests = org.encryptedknn.stats.PluginStats.CKKS_RESCORE_REQUESTS.sum();
+        ShardRequests.SEEN.clear();
         SearchResponse ckks = knn("mail", "e2e-ckks", q, 60, 5, null);
+        assertRescorePrefixIsTheQuery(ShardRequests.SEEN.get(0));
         assertEquals(1, org.encryptedknn.stats.PluginStats.CKKS_RESCORE_REQUESTS.sum() - ckksRequests);
         for (int r = 0; r < 5; r++) {
             SearchHit h = ckks.getHits().getHits()[r];

@@ -81,18 +81,21 @@ abstract sealed class GatewayRescoring {
         @Override
         final boolean addToRequest(
                 SearchSourceBuilder source, EncryptedQuery query, VectorTransform transform, int window) {
-            float[] scaled = transform.rescorePrefix(query);
             Map<Integer, float[]> cells = new LinkedHashMap<>();
             for (int c : transform.probeCells(query, probeCells)) {
-                cells.put(c, transform.keyedResidualQuery(query, c));
+                cells.put(c, residualQuery(transform, query, c));
             }
-            EncryptedKnnRescorerBuilder rescore = rescorer(scaled, cells, query.epoch());
+            // the rescore's prefix is the stage-1 query p_q itself: a second, scaled copy would give the SAP scale away
+            EncryptedKnnRescorerBuilder rescore = rescorer(query.prefix(), cells, query.epoch());
             rescore.windowSize(window);
             source.addRescorer(rescore);
             return residualInSource();
         }
 
-        abstract EncryptedKnnRescorerBuilder rescorer(float[] scaledPrefix, Map<Integer, float[]> cells, int epoch);
+        /** What this mode sends for one probed cell, in clear (ckks encrypts it in {@link #rescorer}). */
+        abstract float[] residualQuery(VectorTransform transform, EncryptedQuery query, int cell);
+
+        abstract EncryptedKnnRescorerBuilder rescorer(float[] prefix, Map<Integer, float[]> cells, int epoch);
     }
 
     /** The residual queries travel in clear; the data node orders the window by exact scores. */
@@ -101,9 +104,15 @@ abstract sealed class GatewayRescoring {
             super(field, probeCells);
         }
 
+        /** s²·H_c r_q: the data node's sum of the two terms is then s² times the score, on the scale of p_q. */
         @Override
-        EncryptedKnnRescorerBuilder rescorer(float[] scaledPrefix, Map<Integer, float[]> cells, int epoch) {
-            return new EncryptedKnnRescorerBuilder(field, new KeyedRescorePayload(scaledPrefix, cells, epoch));
+        float[] residualQuery(VectorTransform transform, EncryptedQuery query, int cell) {
+            return transform.rescoreResidualQuery(query, cell);
+        }
+
+        @Override
+        EncryptedKnnRescorerBuilder rescorer(float[] prefix, Map<Integer, float[]> cells, int epoch) {
+            return new EncryptedKnnRescorerBuilder(field, new KeyedRescorePayload(prefix, cells, epoch));
         }
     }
 
@@ -117,8 +126,14 @@ abstract sealed class GatewayRescoring {
             this.keys = keys;
         }
 
+        /** H_c r_q unscaled: the data node orders by the prefix term alone, and the decrypted term is the score's. */
         @Override
-        EncryptedKnnRescorerBuilder rescorer(float[] scaledPrefix, Map<Integer, float[]> cells, int epoch) {
+        float[] residualQuery(VectorTransform transform, EncryptedQuery query, int cell) {
+            return transform.keyedResidualQuery(query, cell);
+        }
+
+        @Override
+        EncryptedKnnRescorerBuilder rescorer(float[] prefix, Map<Integer, float[]> cells, int epoch) {
             Map<Integer, byte[]> ciphertexts = new LinkedHashMap<>();
             for (Map.Entry<Integer, float[]> e : cells.entrySet()) {
                 ciphertexts.put(e.getKey(), keys.encryptQuery(e.getValue()));
@@ -127,7 +142,7 @@ abstract sealed class GatewayRescoring {
             return new EncryptedKnnRescorerBuilder(
                     field,
                     new CkksRescorePayload(
-                            scaledPrefix, ciphertexts, epoch, keys.context().parameters()));
+                            prefix, ciphertexts, epoch, keys.context().parameters()));
         }
 
         /** The residuals stay on the data nodes: probed hits come back as ciphertexts, unprobed ones with z. */
