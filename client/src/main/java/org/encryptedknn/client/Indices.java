@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.function.IntFunction;
+import org.encryptedknn.model.ModelMetadata;
 import org.encryptedknn.model.ModelParameters;
 
 /**
@@ -34,16 +35,23 @@ public final class Indices {
         return settings;
     }
 
-    /** Body of a create-index request for an {@code encrypted_knn_vector} field; add more properties to the result. */
-    public static ObjectNode encryptedIndexBody(String field, String modelId, ModelParameters params, Hnsw hnsw) {
+    /**
+     * Body of a create-index request for an {@code encrypted_knn_vector} field of {@code model} (its public metadata);
+     * add more properties to the result.
+     */
+    public static ObjectNode encryptedIndexBody(String field, ModelMetadata model, Hnsw hnsw) {
+        ModelParameters params = model.parameters();
         ObjectNode body = OpenSearchHttp.JSON.createObjectNode();
         body.set("settings", settings(true));
         ObjectNode mapping = properties(body).putObject(field);
         mapping.put("type", "encrypted_knn_vector");
-        mapping.put("model_id", modelId);
+        mapping.put("model_id", model.id());
         mapping.put("dimension", params.dimension());
         mapping.put("prefix_dimension", params.prefixDimension());
         mapping.put("cells", params.cells());
+        if (model.residualNorm() > 0) { // the mapper's bound on z (models fitted before padding: its default 1)
+            mapping.put("residual_norm", model.residualNorm());
+        }
         mapping.putObject("method").put("m", hnsw.m()).put("ef_construction", hnsw.efConstruction());
         return body;
     }

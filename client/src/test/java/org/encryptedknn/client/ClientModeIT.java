@@ -30,6 +30,7 @@ import org.encryptedknn.keys.KeyDerivation;
 import org.encryptedknn.keys.MasterKey;
 import org.encryptedknn.model.EncryptionModel;
 import org.encryptedknn.model.ModelFitter;
+import org.encryptedknn.model.ModelMetadata;
 import org.encryptedknn.model.ModelParameters;
 import org.encryptedknn.model.Space;
 import org.encryptedknn.transform.VectorTransform;
@@ -110,7 +111,7 @@ public class ClientModeIT {
             try (VectorTransform transform = new VectorTransform(model, keys);
                     DocumentCipher cipher =
                             new DocumentCipher(transform, keys, FIELD, INDEX, List.of("subject"), List.of("group"))) {
-                ObjectNode body = Indices.encryptedIndexBody(FIELD, model.id(), params, Indices.Hnsw.DEFAULT);
+                ObjectNode body = Indices.encryptedIndexBody(FIELD, ModelMetadata.of(model), Indices.Hnsw.DEFAULT);
                 Indices.properties(body)
                         .putObject("subject")
                         .put("type", "keyword")

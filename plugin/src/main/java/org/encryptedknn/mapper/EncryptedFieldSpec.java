@@ -10,9 +10,22 @@ package org.encryptedknn.mapper;
  * @param cells           C, the number of k-means cells (cell ids are 0 … C−1)
  * @param m               HNSW max connections
  * @param efConstruction  HNSW beam width at build time
+ * @param residualNorm    T, the model's {@code residual_norm}: a padded record's z has norm T, an unpadded one's at
+ *                        most T ({@link EncryptedVectorParser})
  */
 public record EncryptedFieldSpec(
-        String field, String modelId, int dimension, int prefixDimension, int cells, int m, int efConstruction) {
+        String field,
+        String modelId,
+        int dimension,
+        int prefixDimension,
+        int cells,
+        int m,
+        int efConstruction,
+        double residualNorm) {
+
+    /** T of every cosine model (unit vectors: ‖r‖ ≤ 1), the mapping's default. */
+    public static final double DEFAULT_RESIDUAL_NORM = 1.0;
+
     /** Length of the keyed residual z: d − d_pub. */
     public int residualDimension() {
         return dimension - prefixDimension;

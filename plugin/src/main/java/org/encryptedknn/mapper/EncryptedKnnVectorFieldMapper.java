@@ -32,8 +32,8 @@ import org.opensearch.search.lookup.SearchLookup;
  * Field type {@code encrypted_knn_vector}.
  *
  * <p>Mapping: {@code {"type":"encrypted_knn_vector","model_id":"m1","dimension":384,"prefix_dimension":96,"cells":64,
- * "method":{"m":16,"ef_construction":100}}} ({@code prefix_dimension} defaults to dimension/4, {@code method} to
- * m = 16, ef_construction = 100). Needs the index setting {@code index.encrypted_knn: true}, which selects the codec
+ * "residual_norm":1.0,"method":{"m":16,"ef_construction":100}}} ({@code prefix_dimension} defaults to dimension/4,
+ * {@code residual_norm} to 1, the T of every cosine model, {@code method} to m = 16, ef_construction = 100). Needs the index setting {@code index.encrypted_knn: true}, which selects the codec
  * that honours {@code method}.
  *
  * <p>Value: only the encrypted object {@code {"p":[…],"n":"<b64>","c":17,"z":"<b64>","e":1}} (see
@@ -124,6 +124,25 @@ public final class EncryptedKnnVectorFieldMapper extends ParametrizedFieldMapper
         return (int) v;
     }
 
+    private static double residualNormValue(String field, Object value) {
+        double v;
+        if (value instanceof Number n) {
+            v = n.doubleValue();
+        } else if (value instanceof String str) {
+            try {
+                v = Double.parseDouble(str.trim());
+            } catch (NumberFormatException e) {
+                throw new MapperParsingException("field [" + field + "]: [residual_norm] must be a number");
+            }
+        } else {
+            throw new MapperParsingException("field [" + field + "]: [residual_norm] must be a number");
+        }
+        if (!(v > 0) || Double.isInfinite(v)) {
+            throw new MapperParsingException("field [" + field + "]: [residual_norm] must be a finite number > 0");
+        }
+        return v;
+    }
+
     private static EncryptedKnnVectorFieldMapper toType(FieldMapper in) {
         return (EncryptedKnnVectorFieldMapper) in;
     }
@@ -151,6 +170,14 @@ public final class EncryptedKnnVectorFieldMapper extends ParametrizedFieldMapper
                 () -> -1,
                 (n, c, o) -> intValue(n, "cells", o, 1, MAX_CELLS),
                 m -> toType(m).spec.cells());
+        /** The model's public residual_norm T; updatable, so an index mapped before it existed can be given it. */
+        final Parameter<Double> residualNorm = new Parameter<>(
+                "residual_norm",
+                true,
+                () -> EncryptedFieldSpec.DEFAULT_RESIDUAL_NORM,
+                (n, c, o) -> residualNormValue(n, o),
+                m -> toType(m).spec.residualNorm());
+
         final Parameter<HnswMethod> method = new Parameter<>(
                         "method",
                         false,
@@ -173,7 +200,7 @@ public final class EncryptedKnnVectorFieldMapper extends ParametrizedFieldMapper
 
         @Override
         protected List<Parameter<?>> getParameters() {
-            return List.of(modelId, dimension, prefixDimension, cells, method, meta);
+            return List.of(modelId, dimension, prefixDimension, cells, residualNorm, method, meta);
         }
 
         /** Checks required parameters and cross-parameter rules; fills in prefix_dimension = dimension / 4. */
@@ -218,7 +245,8 @@ public final class EncryptedKnnVectorFieldMapper extends ParametrizedFieldMapper
                     prefixDimension.getValue(),
                     cells.getValue(),
                     hnsw.m(),
-                    hnsw.efConstruction());
+                    hnsw.efConstruction(),
+                    residualNorm.getValue());
             return new EncryptedKnnVectorFieldMapper(
                     name,
                     new EncryptedKnnVectorFieldType(spec, meta.getValue()),

@@ -43,11 +43,41 @@ public final class EncryptedVectorParser {
         if (value.containsKey("vector") || value.containsKey("values")) {
             throw new IllegalArgumentException(plainVectorMessage(spec.field()));
         }
-        return RecordFormat.fromMap(
+        EncryptedVector record = RecordFormat.fromMap(
                 value,
                 spec.describe(),
                 new RecordFormat.Shape(spec.prefixDimension(), spec.residualDimension(), spec.cells())
                         .withPaddingOptional());
+        checkResidualNorm(record, spec);
+        return record;
+    }
+
+    /** Relative slack on ‖z‖ for float32 rounding of the key holder's products (measured ≤ 1e-6). */
+    static final double NORM_TOLERANCE = 1e-3;
+
+    /**
+     * The bound on z that the format gives: z = H_c·[r; t] with H_c orthogonal and t chosen so that ‖z‖ = T, the
+     * model's {@code residual_norm} (record residual v2); an unpadded record (z = H_c·r, models fitted before padding)
+     * has ‖z‖ = ‖r‖ ≤ T. A record outside it was not written by a key holder of this model (a client bug or a hostile
+     * writer) and would break whatever scores it (CKKS packs components of at most 2), so it is refused here, whole.
+     */
+    static void checkResidualNorm(EncryptedVector record, EncryptedFieldSpec spec) {
+        float[] z = record.keyedResidual();
+        double norm2 = 0;
+        for (float f : z) {
+            norm2 += (double) f * f;
+        }
+        double norm = Math.sqrt(norm2);
+        double t = spec.residualNorm();
+        boolean padded = z.length == spec.residualDimension() + 1;
+        boolean fits = padded ? Math.abs(norm - t) <= NORM_TOLERANCE * t : norm <= t * (1 + NORM_TOLERANCE);
+        if (!fits) { // the message names the rule, never the value (which may be a plaintext)
+            throw new IllegalArgumentException(spec.describe() + ": [z] is out of range: "
+                    + (padded
+                            ? "a padded record's z must have norm residual_norm = " + t
+                            : "an unpadded record's z must have norm at most residual_norm = " + t)
+                    + " (the mapping's [residual_norm], which must be the model's)");
+        }
     }
 
     private static String describe(XContentParser.Token token) {

@@ -17,14 +17,53 @@ import org.opensearch.core.xcontent.XContentParser;
 /** Plain JUnit (runs as root): the value parser of encrypted_knn_vector. */
 public class EncryptedVectorParserTest {
 
-    static final EncryptedFieldSpec SPEC = new EncryptedFieldSpec("embedding", "m1", 8, 2, 4, 16, 100);
+    /** residual_norm 10: the z of {@link #valid()} has norm 8.5 (its components are 0.5 … 5.5). */
+    static final EncryptedFieldSpec SPEC = new EncryptedFieldSpec("embedding", "m1", 8, 2, 4, 16, 100, 10);
 
     static EncryptedVector parse(String json) throws IOException {
+        return parse(json, SPEC);
+    }
+
+    static EncryptedVector parse(String json, EncryptedFieldSpec spec) throws IOException {
         try (XContentParser parser = JsonXContent.jsonXContent.createParser(
                 NamedXContentRegistry.EMPTY, DeprecationHandler.THROW_UNSUPPORTED_OPERATION, json)) {
             parser.nextToken();
-            return EncryptedVectorParser.parse(parser, SPEC);
+            return EncryptedVectorParser.parse(parser, spec);
         }
+    }
+
+    /**
+     * The bound follows from the format: a padded z (d − d_pub + 1 values) has norm exactly residual_norm T, an unpadded
+     * one at most T. A record of a cosine model (T = 1) with one component of 3 is refused naming [z], not its value.
+     */
+    @Test
+    public void residualOutsideTheModelsNormIsRefused() throws IOException {
+        EncryptedFieldSpec cosine = new EncryptedFieldSpec("embedding", "m1", 8, 2, 4, 16, 100, 1.0);
+        float[] unit = {0.6f, 0, 0, 0.8f, 0, 0, 0}; // padded (7 values), norm 1
+        assertEquals(7, parse(record(unit), cosine).keyedResidual().length);
+        float[] shorter = {0.6f, 0, 0, 0, 0, 0}; // unpadded, norm 0.6 <= 1
+        assertEquals(6, parse(record(shorter), cosine).keyedResidual().length);
+
+        float[] wide = {0.6f, 0, 3f, 0, 0, 0};
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> parse(record(wide), cosine));
+        assertEquals(
+                "field [embedding] of type [encrypted_knn_vector]: [z] is out of range: an unpadded record's z must"
+                        + " have norm at most residual_norm = 1.0 (the mapping's [residual_norm], which must be the"
+                        + " model's)",
+                e.getMessage());
+        float[] paddedShort = {0.6f, 0, 0, 0, 0, 0, 0}; // padded, norm 0.6: not T
+        e = assertThrows(IllegalArgumentException.class, () -> parse(record(paddedShort), cosine));
+        assertTrue(e.getMessage(), e.getMessage().contains("a padded record's z must have norm residual_norm = 1.0"));
+        // the same wide record under an inner-product model whose T is 4
+        assertEquals(
+                3f,
+                parse(record(wide), new EncryptedFieldSpec("embedding", "m1", 8, 2, 4, 16, 100, 4))
+                        .keyedResidual()[2],
+                0f);
+    }
+
+    private static String record(float[] z) {
+        return doc("[1.5,-2]", "\"" + N + "\"", "3", "\"" + EncryptedVector.encodeFloats(z) + "\"", "1");
     }
 
     static String z(int n) {

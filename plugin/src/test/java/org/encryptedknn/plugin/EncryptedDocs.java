@@ -30,8 +30,22 @@ public final class EncryptedDocs {
                 randomFloats(random, spec.prefixDimension()),
                 randomNonce(random),
                 cell,
-                randomFloats(random, spec.residualDimension()),
+                randomResidual(random, spec),
                 epoch);
+    }
+
+    /** An unpadded z inside the mapper's bound: a random direction, norm in (0, residual_norm]. */
+    public static float[] randomResidual(Random random, EncryptedFieldSpec spec) {
+        float[] z = randomFloats(random, spec.residualDimension());
+        double norm = 0;
+        for (float f : z) {
+            norm += (double) f * f;
+        }
+        double scale = spec.residualNorm() * (0.1 + 0.9 * random.nextDouble()) / Math.sqrt(norm);
+        for (int i = 0; i < z.length; i++) {
+            z[i] = (float) (z[i] * scale);
+        }
+        return z;
     }
 
     /** The JSON object form {p,n,c,z,e}. */

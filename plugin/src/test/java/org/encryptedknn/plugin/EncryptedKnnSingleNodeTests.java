@@ -44,7 +44,7 @@ public class EncryptedKnnSingleNodeTests extends OpenSearchSingleNodeTestCase {
     static final int DIM = 32;
     static final int PREFIX = 8;
     static final int CELLS = 6;
-    static final EncryptedFieldSpec SPEC = new EncryptedFieldSpec("embedding", "m1", DIM, PREFIX, CELLS, 32, 200);
+    static final EncryptedFieldSpec SPEC = new EncryptedFieldSpec("embedding", "m1", DIM, PREFIX, CELLS, 32, 200, 1.0);
 
     /** Declares opensearch-knn's index switch, so the "both codecs" check can be exercised without that plugin. */
     public static class FakeKnnSettingPlugin extends Plugin {
@@ -165,7 +165,7 @@ public class EncryptedKnnSingleNodeTests extends OpenSearchSingleNodeTestCase {
         EncryptedKnnVectorFieldMapper.EncryptedKnnVectorFieldType type =
                 (EncryptedKnnVectorFieldMapper.EncryptedKnnVectorFieldType)
                         service.mapperService().fieldType("embedding");
-        assertEquals(new EncryptedFieldSpec("embedding", "m1", 32, 8, 6, 16, 100), type.spec());
+        assertEquals(new EncryptedFieldSpec("embedding", "m1", 32, 8, 6, 16, 100, 1.0), type.spec());
         String mappingJson = client().admin()
                 .indices()
                 .prepareGetMappings("defaults")
@@ -363,6 +363,19 @@ public class EncryptedKnnSingleNodeTests extends OpenSearchSingleNodeTestCase {
         m = EncryptedDocs.toMap(good);
         m.put("e", 0);
         cases.add(new Object[] {m, "[e] must be a key epoch >= 1, got 0"});
+        // one component of 3 (the record that used to make every ckks query whose window held it fail)
+        float[] wide = good.keyedResidual().clone();
+        wide[3] = 3f;
+        m = EncryptedDocs.toMap(good);
+        m.put("z", EncryptedVector.encodeFloats(wide));
+        cases.add(new Object[] {
+            m, "[z] is out of range: an unpadded record's z must have norm at most residual_norm = 1.0"
+        });
+        float[] shortPadded = new float[DIM - PREFIX + 1];
+        shortPadded[0] = 0.5f; // a padded record of norm 0.5, not T = 1: its norm would tell ‖r‖ again
+        m = EncryptedDocs.toMap(good);
+        m.put("z", EncryptedVector.encodeFloats(shortPadded));
+        cases.add(new Object[] {m, "[z] is out of range: a padded record's z must have norm residual_norm = 1.0"});
         m = EncryptedDocs.toMap(good);
         m.remove("c");
         cases.add(new Object[] {m, "missing [c]"});

@@ -62,7 +62,7 @@ final class MappingCommand implements Main.Command {
     /** Settings {@code index.encrypted_knn: true} (shards, replicas and refresh left to the cluster's defaults). */
     static ObjectNode body(
             ModelMetadata meta, String field, List<String> encrypted, List<String> deterministic, Indices.Hnsw hnsw) {
-        ObjectNode body = Indices.encryptedIndexBody(field, meta.id(), meta.parameters(), hnsw);
+        ObjectNode body = Indices.encryptedIndexBody(field, meta, hnsw);
         ObjectNode settings = OpenSearchHttp.JSON.createObjectNode();
         settings.put("index.encrypted_knn", true);
         body.set("settings", settings);

@@ -23,6 +23,7 @@ import org.encryptedknn.keys.KeyDerivation;
 import org.encryptedknn.keys.MasterKey;
 import org.encryptedknn.model.EncryptionModel;
 import org.encryptedknn.model.ModelFitter;
+import org.encryptedknn.model.ModelMetadata;
 import org.encryptedknn.model.ModelParameters;
 import org.encryptedknn.model.Space;
 import org.encryptedknn.transform.SearchMode;
@@ -168,8 +169,7 @@ public final class SearchBench {
 
     public static Indices.LoadResult indexEncrypted(OpenSearchHttp node, VectorTransform transform, float[][] vectors) {
         EncryptionModel model = transform.model();
-        Indices.recreate(
-                node, ENCRYPTED_INDEX, Indices.encryptedIndexBody(FIELD, model.id(), model.parameters(), HNSW));
+        Indices.recreate(node, ENCRYPTED_INDEX, Indices.encryptedIndexBody(FIELD, ModelMetadata.of(model), HNSW));
         // Encryption happens in the key holder before the bulk request, so it counts in the throughput.
         return report(
                 ENCRYPTED_INDEX,

@@ -232,6 +232,9 @@ public final class Demo {
         mapping.put("dimension", dimension);
         mapping.put("prefix_dimension", model.path("prefix_dimension").asInt(dimension / 4));
         mapping.put("cells", model.path("cells").asInt(CELLS));
+        if (model.has("residual_norm")) {
+            mapping.put("residual_norm", model.path("residual_norm").asDouble());
+        }
         mapping.putObject("method")
                 .put("m", Indices.Hnsw.DEFAULT.m())
                 .put("ef_construction", Indices.Hnsw.DEFAULT.efConstruction());
