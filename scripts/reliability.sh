@@ -5,14 +5,15 @@
 #   reload     replace the master key and reload_secure_settings while clients query, then back (KeyReload)
 #   rotation   _rotate + in-place _update_by_query re-key while 4 clients query, then re-key linkage (OnlineRotation)
 #   load       client mode (the node gets no key): 8 clients, bulk ingest + ckks search, 300 s (MixedLoad)
-#   all        the five, in this order
+#   nodeview   10^4 default-mode searches, then the node's search slow log scanned for residual query material (NodeView)
+#   all        the six, in this order
 #
-# usage: scripts/reliability.sh crash|snapshot|reload|rotation|load|all [options of the benchmark, rotation/load only]
+# usage: scripts/reliability.sh crash|snapshot|reload|rotation|load|nodeview|all [options of the program, rotation/load/nodeview only]
 # The scenarios are programs in tools/src/it/java (org.encryptedknn.tools.reliability), compiled with the tools' tests;
 # each phase is driven from here because the nodes are started, stopped and killed between phases.
 # Needs `bash scripts/build.sh` first (tools/target/test-classes, tools/target/it-classpath.txt, the plugin zip).
 # HTTP ports $EKNN_REL_PORT … +4 (default 9410; transport port + 100); rotation $EKNN_REL_ROTATION_PORT (9460),
-# load $EKNN_REL_LOAD_PORT (9461). Nodes, data dirs and the snapshot repository
+# load $EKNN_REL_LOAD_PORT (9461), nodeview $EKNN_REL_NODEVIEW_PORT (9462). Nodes, data dirs and the snapshot repository
 # live under the cache dir ($ENCRYPTED_KNN_CACHE)/reliability/ and are wiped at the start of a scenario. Master keys
 # are random, written only to a private temp dir that is removed on exit, and never printed.
 # Exit status: non-zero if a scenario's checks fail.
@@ -22,7 +23,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=lib.sh
 . "$ROOT/scripts/lib.sh"
 
-[ $# -ge 1 ] || { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 SCENARIO="$1"
 shift
 cd "$ROOT"
@@ -141,10 +142,21 @@ load() {
   return "$rc"
 }
 
+nodeview() {
+  local name=rel-nodeview port="${EKNN_REL_NODEVIEW_PORT:-9462}" dir="$WORK/nodeview" rc=0
+  fresh_dir "$dir"
+  new_key nodeview
+  start_node "$name" "$port" nodeview "$dir/data"
+  scenario NodeView --url "http://127.0.0.1:$port" \
+    --slowlog "$(node_dir "$name")/logs/eknn-${name}_index_search_slowlog.json" "$@" || rc=$?
+  stop_node "$name"
+  return "$rc"
+}
+
 "${OS[@]}" install "$ZIP" >/dev/null
 echo "machine: $(nproc) cores, $(uptime | sed 's/.*load average/load average/'), $(date -u +%FT%TZ)"
 case "$SCENARIO" in
-  crash|snapshot|reload|rotation|load) "$SCENARIO" "$@" ;;
-  all) rc=0; for s in crash snapshot reload rotation load; do bash "$0" "$s" || rc=1; done; exit "$rc" ;;
-  *) eknn_die "unknown scenario $SCENARIO (crash|snapshot|reload|rotation|load|all)" ;;
+  crash|snapshot|reload|rotation|load|nodeview) "$SCENARIO" "$@" ;;
+  all) rc=0; for s in crash snapshot reload rotation load nodeview; do bash "$0" "$s" || rc=1; done; exit "$rc" ;;
+  *) eknn_die "unknown scenario $SCENARIO (crash|snapshot|reload|rotation|load|nodeview|all)" ;;
 esac

@@ -283,12 +283,18 @@ public final class Demo {
 
     /** {@link #encryptedSearch(OpenSearchHttp, String, float[], int)} with {@code k} stage-1 candidates. */
     public static JsonNode encryptedSearch(OpenSearchHttp node, String index, float[] vector, int k, int size) {
+        return encryptedSearch(node, index, vector, k, size, SEARCH_PIPELINE);
+    }
+
+    /** {@link #encryptedSearch(OpenSearchHttp, String, float[], int, int)} through another search pipeline. */
+    public static JsonNode encryptedSearch(
+            OpenSearchHttp node, String index, float[] vector, int k, int size, String pipeline) {
         ObjectNode body = OpenSearchHttp.JSON.createObjectNode();
         body.put("size", size);
         ObjectNode params = body.putObject("query").putObject("encrypted_knn").putObject(FIELD);
         params.set("vector", Indices.floats(vector));
         params.put("k", k);
-        return node.post("/" + index + "/_search?search_pipeline=" + SEARCH_PIPELINE, body)
+        return node.post("/" + index + "/_search?search_pipeline=" + pipeline, body)
                 .path("hits")
                 .path("hits");
     }
