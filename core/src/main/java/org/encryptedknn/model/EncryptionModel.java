@@ -25,6 +25,8 @@ public final class EncryptionModel {
     private final float[] centroids; // C×d_pub row-major, in the unrotated prefix space
     private final byte[] keySalt; // 32 random bytes drawn at fit time (key derivation v2); null for v1 models
     private final double residualNorm; // T, the norm of every stored z (record residual v2); 0: unpadded (v1 layout)
+    private final int
+            upgradedAtEpoch; // > 0: upgraded from format v1 by _rotate; epochs below it keep v1 (see epochIsV1)
 
     /**
      * @param keySalt      the model's key salt ({@link #newKeySalt()}); null for a model stored in format v1 (no salt)
@@ -41,6 +43,21 @@ public final class EncryptionModel {
             float[] centroids,
             byte[] keySalt,
             double residualNorm) {
+        this(id, parameters, created, betaScale, sampleCount, basis, centroids, keySalt, residualNorm, 0);
+    }
+
+    /** @param upgradedAtEpoch 0, or the first epoch of format v2 of a model {@linkplain #upgradeToV2 upgraded} from v1 */
+    EncryptionModel(
+            String id,
+            ModelParameters parameters,
+            Instant created,
+            double betaScale,
+            int sampleCount,
+            float[] basis,
+            float[] centroids,
+            byte[] keySalt,
+            double residualNorm,
+            int upgradedAtEpoch) {
         this.id = checkId(id);
         this.parameters = Objects.requireNonNull(parameters, "parameters");
         this.created = Objects.requireNonNull(created, "created");
@@ -70,6 +87,13 @@ public final class EncryptionModel {
             throw new IllegalArgumentException("residual_norm must be finite and >= 0, got " + residualNorm);
         }
         this.residualNorm = residualNorm;
+        if (upgradedAtEpoch < 0
+                || (upgradedAtEpoch > 0 && (keySalt == null || residualNorm == 0 || upgradedAtEpoch > epoch()))) {
+            throw new IllegalArgumentException(
+                    "upgraded_at_epoch must be 0, or an epoch <= the model's epoch of a model"
+                            + " with key salt and residual_norm, got " + upgradedAtEpoch);
+        }
+        this.upgradedAtEpoch = upgradedAtEpoch;
     }
 
     /** A fresh random key salt for a new model (SecureRandom). */
@@ -163,6 +187,65 @@ public final class EncryptionModel {
         return parameters.residualDimension() + (hasResidualPadding() ? 1 : 0);
     }
 
+    /**
+     * The first epoch of format v2 of a model upgraded from format v1 by {@code _rotate} ({@link #upgradeToV2}); 0 for a
+     * model that was never upgraded.
+     */
+    public int upgradedAtEpoch() {
+        return upgradedAtEpoch;
+    }
+
+    /**
+     * True if {@code epoch}'s keys and records are of format v1: key derivation without the salt and the unpadded
+     * residual z = H_c·r. For an upgraded model, the epochs before the upgrade (their records are re-keyed to a v2
+     * epoch in place, docs/gateway-mode.md §5); for a model of format v1, every epoch.
+     */
+    public boolean epochIsV1(int epoch) {
+        return keySalt == null || epoch < upgradedAtEpoch;
+    }
+
+    /** The key salt of {@code epoch}'s keys: null for a v1 epoch ({@link #epochIsV1}). */
+    public byte[] keySaltAt(int epoch) {
+        return epochIsV1(epoch) ? null : keySalt();
+    }
+
+    /** T of {@code epoch}'s records: 0 (unpadded) for a v1 epoch. */
+    public double residualNormAt(int epoch) {
+        return epochIsV1(epoch) ? 0 : residualNorm;
+    }
+
+    /** Length of {@code epoch}'s stored residual z. */
+    public int residualLengthAt(int epoch) {
+        return parameters.residualDimension() + (residualNormAt(epoch) > 0 ? 1 : 0);
+    }
+
+    /** True if records of some live epochs are padded and of others not (an upgraded model, before _retire). */
+    public boolean mixesResidualLayouts() {
+        return upgradedAtEpoch > parameters.firstEpoch();
+    }
+
+    /**
+     * A model of format v1 moved to format v2 at {@code epoch} (what {@code _rotate} stores for it): a fresh key salt and
+     * residual padding to {@code residualNorm} from that epoch on; the fitted basis and centroids stay, and the epochs
+     * before it keep their v1 keys, so that their records stay readable and can be re-keyed in place.
+     */
+    public EncryptionModel upgradeToV2(int epoch, double residualNorm) {
+        if (hasKeySalt()) {
+            throw new IllegalStateException("model '" + id + "' is already of format v2");
+        }
+        return new EncryptionModel(
+                id,
+                parameters.withEpoch(epoch),
+                created,
+                betaScale,
+                sampleCount,
+                basis,
+                centroids,
+                newKeySalt(),
+                residualNorm,
+                epoch);
+    }
+
     float[] basisRef() {
         return basis;
     }
@@ -176,7 +259,17 @@ public final class EncryptionModel {
         return with(parameters.withFirstEpoch(firstEpoch));
     }
 
-    /** The same model at another epoch (what {@code _rotate} stores): same secrets, keys derived anew. */
+    /**
+     * What {@code _rotate} stores: the next epoch, keys derived anew. A cosine model of format v1 is upgraded to v2 there
+     * ({@link #upgradeToV2}, T = 1 as for every cosine model); an inner-product one stays v1 (its T needs the training
+     * vectors).
+     */
+    public EncryptionModel rotated() {
+        int next = epoch() + 1;
+        return hasKeySalt() || parameters.space() != Space.COSINE ? withEpoch(next) : upgradeToV2(next, 1.0);
+    }
+
+    /** The same model at another epoch: same secrets, keys derived anew. */
     public EncryptionModel withEpoch(int epoch) {
         return with(parameters.withEpoch(epoch));
     }
@@ -184,7 +277,16 @@ public final class EncryptionModel {
     /** The same fitted secrets, key salt and residual norm under other public parameters. */
     private EncryptionModel with(ModelParameters newParameters) {
         return new EncryptionModel(
-                id, newParameters, created, betaScale, sampleCount, basis, centroids, keySalt, residualNorm);
+                id,
+                newParameters,
+                created,
+                betaScale,
+                sampleCount,
+                basis,
+                centroids,
+                keySalt,
+                residualNorm,
+                upgradedAtEpoch);
     }
 
     /** The same fitted model with another relative β. */
@@ -203,7 +305,8 @@ public final class EncryptionModel {
                 && Arrays.equals(basis, m.basis)
                 && Arrays.equals(centroids, m.centroids)
                 && Arrays.equals(keySalt, m.keySalt)
-                && Double.compare(residualNorm, m.residualNorm) == 0;
+                && Double.compare(residualNorm, m.residualNorm) == 0
+                && upgradedAtEpoch == m.upgradedAtEpoch;
     }
 
     @Override

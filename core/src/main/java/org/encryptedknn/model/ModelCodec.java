@@ -36,8 +36,10 @@ import org.encryptedknn.keys.KeyDerivation;
  * between models without detection. Secret plaintext (big-endian): "EKNM", int32 version 2, int32 d,
  * int32 d_pub, int32 C, d·d float32 (V row-major), C·d_pub float32 (centroids row-major), 32-byte key salt.
  *
- * <p>Format v1 ({@code encrypted-knn/model/v1}, secret version 1: no key salt) is still read and re-sealed as v1
- * (rotate, retire), so indices written under it keep working; its keys are derived in key-derivation format v1.
+ * <p>Format v1 ({@code encrypted-knn/model/v1}, secret version 1: no key salt) is still read; {@code _retire} re-seals
+ * it as v1, {@code _rotate} upgrades it to v2 ({@link EncryptionModel#upgradeToV2}: a fresh key salt and residual
+ * padding from the new epoch on, {@code "upgraded_at_epoch": e} in the public part and the AAD), so indices written
+ * under it keep working and are re-keyed to v2 in place; the epochs below e keep key-derivation format v1.
  * Every newly fitted model is v2 and has {@code residual_norm} T (record residual v2: every stored z has norm T,
  * {@link EncryptionModel#residualNorm()}); a v2 model stored without it keeps the unpadded residual z = H_c·r.
  */
@@ -150,6 +152,9 @@ public final class ModelCodec {
         if (m.residualNorm() > 0) { // models fitted before residual padding keep their AAD
             s += "\nresidual_norm=" + m.residualNorm();
         }
+        if (m.upgradedAtEpoch() > 0) { // which epochs keep format v1 is authenticated with the rest
+            s += "\nupgraded_at_epoch=" + m.upgradedAtEpoch();
+        }
         return s.getBytes(StandardCharsets.UTF_8);
     }
 
@@ -210,7 +215,8 @@ public final class ModelCodec {
                 basis,
                 centroids,
                 salt,
-                meta.residualNorm());
+                meta.residualNorm(),
+                meta.upgradedAtEpoch());
     }
 
     private static String write(String format, ModelMetadata m, String sealedB64) {
@@ -235,6 +241,9 @@ public final class ModelCodec {
             g.writeNumberField("sample_count", m.sampleCount());
             if (m.residualNorm() > 0) {
                 g.writeNumberField("residual_norm", m.residualNorm());
+            }
+            if (m.upgradedAtEpoch() > 0) {
+                g.writeNumberField("upgraded_at_epoch", m.upgradedAtEpoch());
             }
             if (sealedB64 != null) {
                 g.writeObjectFieldStart("secret");
@@ -268,6 +277,7 @@ public final class ModelCodec {
         Double beta = null;
         Double betaScale = null;
         double residualNorm = 0;
+        int upgradedAtEpoch = 0;
         try (JsonParser parser = JSON.createParser(json)) {
             if (parser.nextToken() != JsonToken.START_OBJECT) {
                 throw new IllegalArgumentException("model JSON must be an object");
@@ -289,6 +299,7 @@ public final class ModelCodec {
                     case "beta" -> beta = number(parser, t, name);
                     case "beta_scale" -> betaScale = number(parser, t, name);
                     case "residual_norm" -> residualNorm = number(parser, t, name);
+                    case "upgraded_at_epoch" -> upgradedAtEpoch = integer(parser, t, name);
                     case "secret" -> {
                         if (t != JsonToken.START_OBJECT) {
                             throw new IllegalArgumentException("model JSON: secret must be an object");
@@ -343,9 +354,22 @@ public final class ModelCodec {
             throw new IllegalArgumentException("model JSON: residual_norm must be a finite number > 0, and only in "
                     + FORMAT + ", got " + residualNorm);
         }
+        if (upgradedAtEpoch < 0
+                || upgradedAtEpoch > epoch
+                || (upgradedAtEpoch > 0 && (residualNorm == 0 || !FORMAT.equals(format)))) {
+            throw new IllegalArgumentException("model JSON: upgraded_at_epoch must be in [1, epoch], and only in "
+                    + FORMAT + " with residual_norm, got " + upgradedAtEpoch);
+        }
         return new Parsed(
                 format,
-                new ModelMetadata(EncryptionModel.checkId(id), params, createdAt, betaScale, samples, residualNorm),
+                new ModelMetadata(
+                        EncryptionModel.checkId(id),
+                        params,
+                        createdAt,
+                        betaScale,
+                        samples,
+                        residualNorm,
+                        upgradedAtEpoch),
                 sealed);
     }
 

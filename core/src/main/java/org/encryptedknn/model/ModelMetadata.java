@@ -9,10 +9,18 @@ public record ModelMetadata(
         Instant created,
         double betaScale,
         int sampleCount,
-        double residualNorm) {
+        double residualNorm,
+        int upgradedAtEpoch) {
 
     public static ModelMetadata of(EncryptionModel m) {
-        return new ModelMetadata(m.id(), m.parameters(), m.created(), m.betaScale(), m.sampleCount(), m.residualNorm());
+        return new ModelMetadata(
+                m.id(),
+                m.parameters(),
+                m.created(),
+                m.betaScale(),
+                m.sampleCount(),
+                m.residualNorm(),
+                m.upgradedAtEpoch());
     }
 
     /** Absolute SAP β = beta (relative) × beta scale. */

@@ -37,10 +37,19 @@ public final class RecordFormat {
             this(prefixDimension, residualDimension, cells, true, false);
         }
 
-        /** The shape of a model's records (z of {@link EncryptionModel#residualLength()} values). */
+        /**
+         * The shape of a model's records (z of {@link EncryptionModel#residualLength()} values; either length while an
+         * upgraded model still has live epochs of format v1, whose transform then checks the record's own).
+         */
         public static Shape of(EncryptionModel model) {
             ModelParameters parameters = model.parameters();
-            return new Shape(parameters.prefixDimension(), model.residualLength(), parameters.cells());
+            Shape shape = new Shape(parameters.prefixDimension(), parameters.residualDimension(), parameters.cells());
+            if (model.mixesResidualLayouts()) {
+                return shape.withPaddingOptional();
+            }
+            return model.hasResidualPadding()
+                    ? new Shape(parameters.prefixDimension(), model.residualLength(), parameters.cells())
+                    : shape;
         }
 
         public Shape residualOptional() {

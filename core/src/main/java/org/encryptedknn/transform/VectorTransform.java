@@ -26,7 +26,9 @@ import org.encryptedknn.prefix.ScaleAndPerturb;
  * Query: p_q = SAP_Q(R u_q) (radius sβ/8); keyed residual queries H_c [r_q; 0] per cell; exact score
  * ⟨x_q, x_i⟩ = ⟨R u_q, R u_i⟩ + ⟨H_c [r_q; 0], z_i⟩ (the padding coordinate meets the query's 0).
  * A model without residual padding ({@link EncryptionModel#hasResidualPadding()} false, fitted before it) keeps
- * z = H_c r with H_c of dimension d − d_pub, whose norm ‖r‖ re-identifies a record (docs/security.md).
+ * z = H_c r with H_c of dimension d − d_pub, whose norm ‖r‖ re-identifies a record (docs/security.md); so do the
+ * epochs of format v1 of a model upgraded by {@code _rotate} ({@link EncryptionModel#epochIsV1}), whose keys are also
+ * derived without the key salt. {@link #rekey} moves such a record to a padded epoch: t = √(T² − ‖z‖²).
  *
  * <p>Implementation: R·V_u (d_pub×d) and W_c = H_c·[V_r 0; 0 1] are precomputed (stored transposed, float) so a
  * document costs one d_pub×d and one (d−d_pub+1)×d matrix–vector product; the last row of W_cᵀ is H_c's padding
@@ -76,13 +78,13 @@ public final class VectorTransform implements AutoCloseable {
         this.d = p.dimension();
         this.dp = p.prefixDimension();
         this.dr = d - dp;
-        this.residualLength = model.residualLength();
-        this.residualNorm = model.residualNorm();
+        this.residualLength = model.residualLengthAt(epoch);
+        this.residualNorm = model.residualNormAt(epoch);
         this.cells = p.cells();
         this.epoch = epoch;
         this.space = p.space();
         String id = model.id();
-        byte[] salt = model.keySalt(); // null for a model of format v1: v1 derivation
+        byte[] salt = model.keySaltAt(epoch); // null for an epoch of format v1: v1 derivation
         this.guard = new SecretGuard("transform of model '" + id + "' epoch " + epoch);
 
         byte[] rotationSeed = keys.prefixRotationSeed(id, salt, epoch);
@@ -402,6 +404,8 @@ public final class VectorTransform implements AutoCloseable {
     /**
      * Re-keys a record written under {@code from} (same model, older epoch) to this epoch without the
      * original vector: z' = H'_c H_cᵀ z (the padding t carried over), p' = SAP'_DB(R' Rᵀ SAP⁻¹(p)) with {@code newNonce}. The cell is kept.
+     * From an unpadded epoch (format v1) to a padded one, z' = H'_c [H_cᵀ z; t] with t = √(T² − ‖z‖²), since
+     * ‖z‖ = ‖r‖: the record moves to the v2 layout without the plaintext.
      */
     public EncryptedVector rekey(VectorTransform from, EncryptedVector v, byte[] newNonce) {
         return guard.use(() -> from.guard.use(() -> rekeyOpen(from, v, newNonce)));
@@ -435,9 +439,16 @@ public final class VectorTransform implements AutoCloseable {
         int cell = v.cell();
         float[] z = v.keyedResidual();
         float[][] oldW = from.cellMatrix(cell);
-        float[] t = new float[oldW.length]; // W_cᵀ z = [V_rᵀ r; t]
-        for (int j = 0; j < t.length; j++) {
+        if (from.residualLength > residualLength) {
+            throw new IllegalArgumentException("cannot re-key a padded record of epoch " + from.epoch
+                    + " to the unpadded epoch " + epoch + " of model '" + model.id() + "'");
+        }
+        float[] t = new float[residualLength > from.residualLength ? d + 1 : oldW.length]; // W_cᵀ z = [V_rᵀ r; t]
+        for (int j = 0; j < oldW.length; j++) {
             t[j] = (float) dot(oldW[j], z);
+        }
+        if (t.length > oldW.length) { // v1 → v2: the padding coordinate that gives ‖z'‖ = T
+            t[d] = (float) Math.sqrt(Math.max(0, residualNorm * residualNorm - dot(z, z)));
         }
         float[] z2 = new float[residualLength];
         axpy(t, cellMatrix(cell), z2); // W'_c [V_rᵀ r; t] = H'_c [r; t]

@@ -4,6 +4,7 @@ import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNotEquals;
+import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 
 import java.time.Instant;
@@ -15,6 +16,7 @@ import org.encryptedknn.keys.KeyDerivation;
 import org.encryptedknn.keys.MasterKey;
 import org.encryptedknn.model.EncryptionModel;
 import org.encryptedknn.model.ModelCodec;
+import org.encryptedknn.model.ModelDecryptionException;
 import org.encryptedknn.model.ModelFitter;
 import org.encryptedknn.model.ModelParameters;
 import org.encryptedknn.model.Space;
@@ -166,6 +168,66 @@ public class VersionsAndModelKeysTest {
                     t.score(t.encryptQuery(sample[1]), v),
                     VectorTransform.similarity(sample[0], sample[1], Space.COSINE),
                     1e-4);
+        }
+    }
+
+    /**
+     * Migration v1 → v2: {@code _rotate} of a v1 model upgrades it (fresh salt, residual padding from the new epoch on);
+     * the old epoch keeps its v1 keys (its records still score), and a record re-keyed from it gets the padded layout
+     * of norm T without the plaintext, with the same exact score. The upgrade is sealed: editing upgraded_at_epoch in
+     * the stored JSON breaks decryption.
+     */
+    @Test
+    public void rotatingAModelOfFormatV1UpgradesItAndRekeysItsRecordsToV2() {
+        EncryptionModel fitted = fit("upgrade");
+        EncryptionModel v1 = new EncryptionModel(
+                "upgrade",
+                fitted.parameters(),
+                fitted.created(),
+                fitted.betaScale(),
+                fitted.sampleCount(),
+                fitted.basis(),
+                fitted.centroids(),
+                null,
+                0);
+        EncryptionModel upgraded = ModelCodec.fromJson(ModelCodec.toJson(v1.rotated(), keys), keys);
+        assertEquals(2, upgraded.epoch());
+        assertEquals(2, upgraded.upgradedAtEpoch());
+        assertTrue(upgraded.hasKeySalt());
+        assertTrue(upgraded.epochIsV1(1));
+        assertFalse(upgraded.epochIsV1(2));
+        assertEquals(D - 12, upgraded.residualLengthAt(1));
+        assertEquals(D - 12 + 1, upgraded.residualLengthAt(2));
+        String json = ModelCodec.toJson(upgraded, keys);
+        assertTrue(json, json.contains("\"upgraded_at_epoch\":2"));
+        assertThrows(
+                ModelDecryptionException.class,
+                () -> ModelCodec.fromJson(json.replace("\"upgraded_at_epoch\":2", "\"upgraded_at_epoch\":1"), keys));
+        assertEquals(upgraded.upgradedAtEpoch(), upgraded.rotated().upgradedAtEpoch()); // later rotations stay v2
+
+        try (VectorTransform old = new VectorTransform(v1, keys);
+                VectorTransform oldAfter = new VectorTransform(upgraded, keys, 1);
+                VectorTransform next = new VectorTransform(upgraded, keys)) {
+            assertArrayEquals("epoch 1 keeps its v1 keys", old.prefixRotation(), oldAfter.prefixRotation(), 0);
+            for (int i = 0; i < 20; i++) {
+                EncryptedVector record = old.encryptDocument(sample[i], "doc-" + i, "embedding");
+                assertEquals(D - 12, record.keyedResidual().length);
+                EncryptedQuery q1 = oldAfter.encryptQuery(sample[399 - i]);
+                double expected = VectorTransform.similarity(sample[399 - i], sample[i], Space.COSINE);
+                assertEquals(expected, oldAfter.score(q1, record), 1e-4);
+
+                EncryptedVector rekeyed = next.rekey(oldAfter, record, "doc-" + i, "embedding");
+                assertEquals(2, rekeyed.epoch());
+                assertEquals(D - 12 + 1, rekeyed.keyedResidual().length);
+                assertEquals(
+                        1.0, Math.sqrt(VectorTransform.dot(rekeyed.keyedResidual(), rekeyed.keyedResidual())), 1e-5);
+                assertEquals(expected, next.score(next.encryptQuery(sample[399 - i]), rekeyed), 1e-4);
+                // the same as a document encrypted at epoch 2 from the plaintext, up to the noise of another nonce
+                EncryptedVector fresh = next.encryptDocument(sample[i], "doc-" + i, "embedding");
+                assertArrayEquals(fresh.keyedResidual(), rekeyed.keyedResidual(), 1e-5f);
+            }
+            EncryptedVector padded = next.encryptDocument(sample[0], "doc", "embedding");
+            assertThrows(IllegalArgumentException.class, () -> oldAfter.rekey(next, padded, "doc", "embedding"));
         }
     }
 

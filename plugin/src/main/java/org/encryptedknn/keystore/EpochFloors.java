@@ -86,9 +86,13 @@ final class EpochFloors {
         }
     }
 
-    /** Model id and the first 8 bytes of SHA-256(key salt) ("v1" for a model without salt); ids have no spaces. */
+    /**
+     * Model id and the first 8 bytes of SHA-256(key salt) ("v1" for a model without salt, and for one upgraded from v1
+     * by {@code _rotate}: the same model instance, so its v1 registry document stays below the floor); ids have no
+     * spaces.
+     */
     private static String key(EncryptionModel model) {
-        if (model.hasKeySalt() == false) {
+        if (model.hasKeySalt() == false || model.upgradedAtEpoch() > 0) {
             return model.id() + " v1";
         }
         byte[] salt = model.keySalt();

@@ -367,7 +367,7 @@ public final class RestModelsAction extends BaseRestHandler {
     // ------------------------------------------------------------------ _rotate, _retire
 
     private RestChannelConsumer rotate(String id) {
-        return reseal(id, model -> model.withEpoch(model.epoch() + 1), (model, previous, b) -> {
+        return reseal(id, EncryptionModel::rotated, (model, previous, b) -> {
             b.field("result", "rotated").field("previous_epoch", previous.epoch());
         });
     }
