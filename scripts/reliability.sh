@@ -5,15 +5,17 @@
 #   reload     replace the master key and reload_secure_settings while clients query, then back (KeyReload)
 #   rotation   _rotate + in-place _update_by_query re-key while 4 clients query, then re-key linkage (OnlineRotation)
 #   load       client mode (the node gets no key): 8 clients, bulk ingest + ckks search, 300 s (MixedLoad)
+#   migration  an index in record format v1 migrated in place to v2 (_rotate upgrades the model, _update_by_query
+#              re-keys) while 4 clients query, with byte scans of the index directory (OnlineRotation --from-v1)
 #   nodeview   10^4 default-mode searches, then the node's search slow log scanned for residual query material (NodeView)
-#   all        the six, in this order
+#   all        the seven, in this order
 #
-# usage: scripts/reliability.sh crash|snapshot|reload|rotation|load|nodeview|all [options of the program, rotation/load/nodeview only]
+# usage: scripts/reliability.sh crash|snapshot|reload|rotation|load|migration|nodeview|all [options of the program, not for crash/snapshot/reload]
 # The scenarios are programs in tools/src/it/java (org.encryptedknn.tools.reliability), compiled with the tools' tests;
 # each phase is driven from here because the nodes are started, stopped and killed between phases.
 # Needs `bash scripts/build.sh` first (tools/target/test-classes, tools/target/it-classpath.txt, the plugin zip).
 # HTTP ports $EKNN_REL_PORT … +4 (default 9410; transport port + 100); rotation $EKNN_REL_ROTATION_PORT (9460),
-# load $EKNN_REL_LOAD_PORT (9461), nodeview $EKNN_REL_NODEVIEW_PORT (9462). Nodes, data dirs and the snapshot repository
+# load $EKNN_REL_LOAD_PORT (9461), nodeview $EKNN_REL_NODEVIEW_PORT (9462), migration $EKNN_REL_MIGRATION_PORT (9463). Nodes, data dirs and the snapshot repository
 # live under the cache dir ($ENCRYPTED_KNN_CACHE)/reliability/ and are wiped at the start of a scenario. Master keys
 # are random, written only to a private temp dir that is removed on exit, and never printed.
 # Exit status: non-zero if a scenario's checks fail.
@@ -23,7 +25,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=lib.sh
 . "$ROOT/scripts/lib.sh"
 
-[ $# -ge 1 ] || { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 SCENARIO="$1"
 shift
 cd "$ROOT"
@@ -120,15 +122,26 @@ reload() {
   return "$rc"
 }
 
-rotation() {
-  local name=rel-rotation port="${EKNN_REL_ROTATION_PORT:-9460}" dir="$WORK/rotation" rc=0
+# online_rotation NAME PORT [--from-v1] [OnlineRotation options]: the scenario on its own node; with --from-v1 the
+# driver gets the node's key file (only to write the index as the plugin before issue 15 stored it) and data dir
+online_rotation() {
+  local name="$1" port="$2" dir="$WORK/${1#rel-}" rc=0 extra=()
+  shift 2
   fresh_dir "$dir"
-  new_key rotation
-  start_node "$name" "$port" rotation "$dir/data"
-  scenario OnlineRotation --url "http://127.0.0.1:$port" "$@" || rc=$?
+  new_key "$name"
+  if [ "${1:-}" = --from-v1 ]; then
+    shift
+    extra=(--from-v1 --key-file "$SECRETS/$name.key" --data-dir "$dir/data")
+  fi
+  start_node "$name" "$port" "$name" "$dir/data"
+  scenario OnlineRotation --url "http://127.0.0.1:$port" "${extra[@]+"${extra[@]}"}" "$@" || rc=$?
   stop_node "$name"
   return "$rc"
 }
+
+rotation() { online_rotation rel-rotation "${EKNN_REL_ROTATION_PORT:-9460}" "$@"; }
+
+migration() { online_rotation rel-migration "${EKNN_REL_MIGRATION_PORT:-9463}" --from-v1 "$@"; }
 
 load() {
   local name=rel-load port="${EKNN_REL_LOAD_PORT:-9461}" dir="$WORK/load" rc=0
@@ -156,7 +169,7 @@ nodeview() {
 "${OS[@]}" install "$ZIP" >/dev/null
 echo "machine: $(nproc) cores, $(uptime | sed 's/.*load average/load average/'), $(date -u +%FT%TZ)"
 case "$SCENARIO" in
-  crash|snapshot|reload|rotation|load|nodeview) "$SCENARIO" "$@" ;;
-  all) rc=0; for s in crash snapshot reload rotation load nodeview; do bash "$0" "$s" || rc=1; done; exit "$rc" ;;
-  *) eknn_die "unknown scenario $SCENARIO (crash|snapshot|reload|rotation|load|nodeview|all)" ;;
+  crash|snapshot|reload|rotation|load|migration|nodeview) "$SCENARIO" "$@" ;;
+  all) rc=0; for s in crash snapshot reload rotation load migration nodeview; do bash "$0" "$s" || rc=1; done; exit "$rc" ;;
+  *) eknn_die "unknown scenario $SCENARIO (crash|snapshot|reload|rotation|load|migration|nodeview|all)" ;;
 esac

@@ -29,25 +29,13 @@ public final class EncryptionModel {
             upgradedAtEpoch; // > 0: upgraded from format v1 by _rotate; epochs below it keep v1 (see epochIsV1)
 
     /**
-     * @param keySalt      the model's key salt ({@link #newKeySalt()}); null for a model stored in format v1 (no salt)
-     * @param residualNorm T &gt; 0: records store z = H_c·[r; t] with every ‖z‖ = T ({@link #residualLength()} is
-     *                     d − d_pub + 1); 0 for a model fitted before residual padding (z = H_c·r, d − d_pub values)
+     * @param keySalt         the model's key salt ({@link #newKeySalt()}); null for a model stored in format v1 (no
+     *                        salt)
+     * @param residualNorm    T &gt; 0: records store z = H_c·[r; t] with every ‖z‖ = T ({@link #residualLength()} is
+     *                        d − d_pub + 1); 0 for a model fitted before residual padding (z = H_c·r, d − d_pub values)
+     * @param upgradedAtEpoch 0, or the first epoch of format v2 of a model {@linkplain #upgradeToV2 upgraded} from v1
      */
     public EncryptionModel(
-            String id,
-            ModelParameters parameters,
-            Instant created,
-            double betaScale,
-            int sampleCount,
-            float[] basis,
-            float[] centroids,
-            byte[] keySalt,
-            double residualNorm) {
-        this(id, parameters, created, betaScale, sampleCount, basis, centroids, keySalt, residualNorm, 0);
-    }
-
-    /** @param upgradedAtEpoch 0, or the first epoch of format v2 of a model {@linkplain #upgradeToV2 upgraded} from v1 */
-    EncryptionModel(
             String id,
             ModelParameters parameters,
             Instant created,

@@ -136,12 +136,10 @@ public class VersionsAndModelKeysTest {
         }
     }
 
-    /** A model of format v1 (no salt) keeps its v1 keys, so indices written under it stay readable. */
-    @Test
-    public void modelOfFormatV1KeepsV1Keys() {
-        EncryptionModel v2 = fit("legacy");
-        EncryptionModel v1 = new EncryptionModel(
-                "legacy",
+    /** The same fitted model as the plugin stored it before the key salt and residual padding: format v1. */
+    private static EncryptionModel formatV1(EncryptionModel v2) {
+        return new EncryptionModel(
+                v2.id(),
                 v2.parameters(),
                 Instant.parse("2026-01-01T00:00:00Z"),
                 v2.betaScale(),
@@ -149,7 +147,15 @@ public class VersionsAndModelKeysTest {
                 v2.basis(),
                 v2.centroids(),
                 null,
+                0,
                 0);
+    }
+
+    /** A model of format v1 (no salt) keeps its v1 keys, so indices written under it stay readable. */
+    @Test
+    public void modelOfFormatV1KeepsV1Keys() {
+        EncryptionModel v2 = fit("legacy");
+        EncryptionModel v1 = formatV1(v2);
         String json = ModelCodec.toJson(v1, keys);
         assertTrue(json, json.contains("\"format\":\"" + ModelCodec.FORMAT_V1 + "\""));
         EncryptionModel read = ModelCodec.fromJson(json, keys);
@@ -179,17 +185,7 @@ public class VersionsAndModelKeysTest {
      */
     @Test
     public void rotatingAModelOfFormatV1UpgradesItAndRekeysItsRecordsToV2() {
-        EncryptionModel fitted = fit("upgrade");
-        EncryptionModel v1 = new EncryptionModel(
-                "upgrade",
-                fitted.parameters(),
-                fitted.created(),
-                fitted.betaScale(),
-                fitted.sampleCount(),
-                fitted.basis(),
-                fitted.centroids(),
-                null,
-                0);
+        EncryptionModel v1 = formatV1(fit("upgrade"));
         EncryptionModel upgraded = ModelCodec.fromJson(ModelCodec.toJson(v1.rotated(), keys), keys);
         assertEquals(2, upgraded.epoch());
         assertEquals(2, upgraded.upgradedAtEpoch());

@@ -2,6 +2,8 @@ package org.encryptedknn.tools.reliability;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -36,8 +38,18 @@ import org.encryptedknn.transform.VectorTransform;
  * of the old epoch may remain, and old and new records of the same documents must be unlinkable
  * ({@link RekeyLinkage}: AUC of |cos(z_old, z_new)| within 0.5 ± {@value #AUC_TOLERANCE}). Exits 1 if a check fails.
  *
+ * <p>{@code --from-v1 --key-file F --data-dir D} (migration v1 → v2, {@code scripts/reliability.sh migration}): the
+ * index is first written in record format v1 as the plugin stored it before issue 15 ({@link LegacyFormat}: model
+ * without key salt or residual padding, v1 nonces, {@code ekr1:} subjects); the {@code _rotate} then upgrades the model
+ * to v2 and the same in-place {@code _update_by_query} re-key (with {@code encrypt_fields} for the subject) moves every
+ * record to the padded v2 layout and every subject to {@code ekr2:}, under the same query load. The index directory in
+ * the node's data path is byte-scanned ({@link StorageScan}) before, at every progress poll during and after the
+ * migration: no plaintext vector and no plaintext subject may be found; a control index shows that the scan finds
+ * them. Afterwards every record must be padded (‖z‖ = T) and every subject {@code ekr2:}.
+ *
  * <pre>java … org.encryptedknn.tools.reliability.OnlineRotation [--url http://127.0.0.1:9460] [--docs 5946] [--queries 100]
- *     [--threads 4] [--k 300] [--phase-seconds 15] [--rekey-rps 100] [--rewrite 200] [--linkage-docs 2000]</pre>
+ *     [--threads 4] [--k 300] [--phase-seconds 15] [--rekey-rps 100] [--rewrite 200] [--linkage-docs 2000]
+ *     [--from-v1 --key-file FILE --data-dir DIR]</pre>
  */
 public final class OnlineRotation {
 
@@ -63,10 +75,18 @@ public final class OnlineRotation {
     private final AtomicLong[] failed = new AtomicLong[PHASES.length];
     private final List<List<Double>> latencies = new ArrayList<>();
     private final List<String> examples = new ArrayList<>();
+    /** Migration from format v1 ({@code --from-v1}): the master key's file and the node's data directory, else null. */
+    private final Path keyFile;
 
-    private OnlineRotation(GatewayScenario scenario, int k) {
+    private final Path dataDir;
+    private StorageScan storage;
+    private final List<StorageScan.Result> scans = new ArrayList<>();
+
+    private OnlineRotation(GatewayScenario scenario, int k, Path keyFile, Path dataDir) {
         this.scenario = scenario;
         this.k = k;
+        this.keyFile = keyFile;
+        this.dataDir = dataDir;
         this.node = scenario.node;
         this.docs = scenario.docs.vectors();
         this.queries = scenario.queries.vectors();
@@ -88,24 +108,40 @@ public final class OnlineRotation {
         int rewrite = a.integer("--rewrite", 200);
         int linkageDocs = a.integer("--linkage-docs", 2000);
 
-        OnlineRotation run = new OnlineRotation(GatewayScenario.fromArgs(a, 9460, 5946, 100), k);
-        List<String> failures =
-                run.execute(threads, phaseSeconds, rekeyRps, Math.min(rewrite, run.docs.length), linkageDocs);
+        boolean fromV1 = a.has("--from-v1");
+        OnlineRotation run = new OnlineRotation(
+                GatewayScenario.fromArgs(a, 9460, 5946, 100),
+                k,
+                fromV1 ? Path.of(a.get("--key-file", "")) : null,
+                fromV1 ? Path.of(a.get("--data-dir", "")) : null);
+        List<String> failures;
+        try {
+            failures = run.execute(threads, phaseSeconds, rekeyRps, Math.min(rewrite, run.docs.length), linkageDocs);
+        } finally {
+            run.stop = true; // the client threads end with the scenario, also when it fails
+        }
         SearchBench.finish(failures);
     }
 
     private List<String> execute(int threads, int phaseSeconds, int rekeyRps, int rewrite, int linkageDocs)
-            throws InterruptedException {
+            throws Exception {
         List<String> failures = new ArrayList<>();
         scenario.createIndex(INDEX, "1s");
         ObjectNode rekey = OpenSearchHttp.JSON.createObjectNode();
-        rekey.putArray("processors")
+        ObjectNode processor = rekey.putArray("processors")
                 .addObject()
                 .putObject("encrypted_knn_rekey")
                 .put("model_id", Demo.MODEL_ID)
                 .put("field", FIELD);
+        if (keyFile != null) { // ekr1: subjects (bound to the index only) are re-encrypted as ekr2: (bound to the _id)
+            processor.put("source_index", INDEX).putArray("encrypt_fields").add("subject");
+        }
         node.put("/_ingest/pipeline/" + REKEY, rekey);
-        scenario.loadAll(INDEX);
+        if (keyFile == null) {
+            scenario.loadAll(INDEX);
+        } else {
+            loadV1(failures);
+        }
         // the fixed query set: held-out queries the epoch-1 index answers exactly (the others are misses of the
         // stage-1 approximation at this k, not of the keys; they are listed and must stay few)
         List<Integer> exact = new ArrayList<>();
@@ -128,6 +164,15 @@ public final class OnlineRotation {
             failures.add("only " + exact.size() + " of " + queries.length + " queries exact before the rotation");
         }
         IndexAudit.Stored before = IndexAudit.scroll(node, INDEX, FIELD, new ProgressLog(true));
+        if (keyFile != null) {
+            JsonNode m = scenario.model();
+            System.out.printf(
+                    Locale.ROOT,
+                    "model %s before the migration: epoch %d, residual_norm %s (format v1)%n",
+                    Demo.MODEL_ID,
+                    m.path("epoch").asInt(),
+                    m.has("residual_norm") ? m.path("residual_norm").asText() : "none");
+        }
 
         List<Thread> clients = new ArrayList<>();
         AtomicInteger next = new AtomicInteger();
@@ -149,10 +194,20 @@ public final class OnlineRotation {
         phase = 1;
         System.out.printf(
                 Locale.ROOT,
-                "%6.1f s  _rotate: epoch %d -> %d%n",
+                "%6.1f s  _rotate: epoch %d -> %d%s%n",
                 SearchBench.seconds(start),
                 rotated.path("previous_epoch").asInt(),
-                rotated.path("model").path("epoch").asInt());
+                rotated.path("model").path("epoch").asInt(),
+                rotated.path("model").has("upgraded_at_epoch")
+                        ? " (upgraded to format v2 at epoch "
+                                + rotated.path("model")
+                                        .path("upgraded_at_epoch")
+                                        .asInt() + ", residual_norm "
+                                + rotated.path("model").path("residual_norm").asText() + ")"
+                        : "");
+        if (keyFile != null && rotated.path("model").path("upgraded_at_epoch").asInt() != 2) {
+            failures.add("_rotate did not upgrade the v1 model: " + rotated);
+        }
         // new writes after the rotation land in epoch 2: rewrite some documents (same vectors, same ids)
         for (int i = 0; i < rewrite; i++) {
             node.put("/" + INDEX + "/_doc/" + i, scenario.document(i));
@@ -182,6 +237,7 @@ public final class OnlineRotation {
             status = node.get("/_tasks/" + task);
             counts = epochCounts();
             mixedSeen |= counts[0] > 0 && counts[1] > 0;
+            scan("during the re-key");
             System.out.printf(
                     Locale.ROOT,
                     "%6.1f s  re-key: %d of %d updated; epoch 1: %d, epoch 2: %d documents; %d queries answered%n",
@@ -273,8 +329,117 @@ public final class OnlineRotation {
         if (counts[0] != 0 || counts[1] != docs.length) {
             failures.add("records left in epoch 1 or missing: epoch 1 " + counts[0] + ", epoch 2 " + counts[1]);
         }
-        linkage(before, IndexAudit.scroll(node, INDEX, FIELD, new ProgressLog(true)), linkageDocs, failures);
+        IndexAudit.Stored after = IndexAudit.scroll(node, INDEX, FIELD, new ProgressLog(true));
+        if (keyFile == null) {
+            linkage(before, after, linkageDocs, failures);
+        } else {
+            checkMigrated(after, failures);
+        }
         return failures;
+    }
+
+    /** The index in record format v1, as the plugin before issue 15 wrote it, then the first scan. */
+    private void loadV1(List<String> failures) throws Exception {
+        storage = new StorageScan(
+                node,
+                dataDir,
+                List.of(Arrays.copyOf(docs, Math.min(1000, docs.length))),
+                scenario.docs.messages().stream().map(m -> m.subject()).toList());
+        try (LegacyFormat v1 = LegacyFormat.install(node, keyFile)) {
+            // the gateway's ingest pipeline would write v2: the old documents go in as they were stored
+            ObjectNode none = OpenSearchHttp.JSON.createObjectNode().put("index.default_pipeline", "_none");
+            node.put("/" + INDEX + "/_settings", none);
+            Indices.LoadResult r = Indices.bulkLoad(
+                    node,
+                    INDEX,
+                    docs.length,
+                    i -> v1.document(
+                            INDEX,
+                            Integer.toString(i),
+                            docs[i],
+                            scenario.docs.messages().get(i)),
+                    Indices.ProgressListener.NONE);
+            node.put("/" + INDEX + "/_settings", none.put("index.default_pipeline", Demo.INGEST_PIPELINE));
+            System.out.printf(Locale.ROOT, "%s: %d documents in record format v1%n", INDEX, r.documents());
+        }
+        JsonNode stored = node.get("/" + INDEX + "/_doc/0").path("_source");
+        int zLength = EncryptedVector.decodeFloats(stored.path(FIELD).path("z").asText()).length;
+        String subject = stored.path("subject").asText();
+        System.out.printf(
+                Locale.ROOT,
+                "  stored document 0: z of %d values (unpadded), subject %s…%n",
+                zLength,
+                subject.substring(0, Math.min(12, subject.length())));
+        if (zLength != docs[0].length - docs[0].length / 4 || !subject.startsWith("ekr1:")) {
+            failures.add("the index is not in format v1: z of " + zLength + " values, subject " + subject);
+        }
+        scan("format v1, before the migration");
+    }
+
+    /** A byte scan of the index directory (migration only); every result is checked at the end. */
+    private void scan(String when) throws IOException {
+        if (storage != null) {
+            StorageScan.Result r = storage.scan(INDEX);
+            scans.add(r);
+            System.out.println(r.line(when));
+        }
+    }
+
+    /** After the migration: every record padded to ‖z‖ = T, every subject ekr2:, no scan found plaintext. */
+    private void checkMigrated(IndexAudit.Stored after, List<String> failures) throws IOException {
+        scan("after the migration and _retire");
+        int padded = 0;
+        for (EncryptedVector v : after.records()) {
+            double n2 = 0;
+            for (float f : v.keyedResidual()) {
+                n2 += (double) f * f;
+            }
+            if (v.keyedResidual().length == docs[0].length - docs[0].length / 4 + 1
+                    && Math.abs(Math.sqrt(n2) - 1) < 1e-3) {
+                padded++;
+            }
+        }
+        ObjectNode body = OpenSearchHttp.JSON.createObjectNode();
+        body.put("size", docs.length);
+        body.putArray("_source").add("subject");
+        int ekr2 = 0;
+        for (JsonNode h : node.post("/" + INDEX + "/_search", body).path("hits").path("hits")) {
+            ekr2 += h.path("_source").path("subject").asText().startsWith("ekr2:") ? 1 : 0;
+        }
+        long vectorsFound =
+                scans.stream().mapToLong(StorageScan.Result::vectorsFound).sum();
+        long textsFound =
+                scans.stream().mapToLong(StorageScan.Result::textsFound).sum();
+        StorageScan.Result control = storage.control(
+                "mig-plain-control",
+                List.of(Arrays.copyOf(docs, 200)),
+                scenario.docs.messages().subList(0, 200).stream()
+                        .map(m -> m.subject())
+                        .toList());
+        System.out.printf(
+                Locale.ROOT,
+                "%n== migration v1 -> v2 ==%n  records padded with norm T = 1: %d of %d; subjects ekr2: %d of %d%n"
+                        + "  %d scans of %s: %d plaintext vectors, %d plaintext subjects found in all%n%s%n",
+                padded,
+                after.records().size(),
+                ekr2,
+                docs.length,
+                scans.size(),
+                INDEX,
+                vectorsFound,
+                textsFound,
+                control.line("control (plaintext index)"));
+        if (padded != docs.length || ekr2 != docs.length) {
+            failures.add(
+                    "not every record migrated: " + padded + " padded, " + ekr2 + " ekr2: subjects of " + docs.length);
+        }
+        if (vectorsFound + textsFound > 0) {
+            failures.add(
+                    "plaintext found in the index directory: " + vectorsFound + " vectors, " + textsFound + " texts");
+        }
+        if (control.vectorsFound() == 0 || control.textsFound() == 0) {
+            failures.add("the scan did not find the plaintext of the control index: " + control);
+        }
     }
 
     private void query(int q) {

@@ -110,18 +110,8 @@ public final class Demo {
         PlaintextScan scan = new PlaintextScan(vectors);
         for (String index : List.of(ENCRYPTED_INDEX, PLAIN_INDEX)) {
             node.post("/" + index + "/_flush", null);
-            String uuid = node.get("/" + index + "/_settings")
-                    .path(index)
-                    .path("settings")
-                    .path("index")
-                    .path("uuid")
-                    .asText();
-            try (Stream<Path> dirs = Files.walk(dataDir)) {
-                Path indexDir = dirs.filter(d -> d.getFileName().toString().equals(uuid) && Files.isDirectory(d))
-                        .findFirst()
-                        .orElseThrow(() -> new IllegalStateException(
-                                "no directory for index " + index + " (" + uuid + ") under " + dataDir));
-                PlaintextScan.Result r = scan.scan(indexDir);
+            try {
+                PlaintextScan.Result r = scan.scan(indexDirectory(node, dataDir, index));
                 System.out.printf(
                         Locale.ROOT,
                         "%-16s %3d files, %6.1f MB: %4d of %d plaintext vectors found%n",
@@ -133,6 +123,22 @@ public final class Demo {
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot scan " + dataDir, e);
             }
+        }
+    }
+
+    /** The directory of {@code index} under a node's data path (found by the index's uuid). */
+    public static Path indexDirectory(OpenSearchHttp node, Path dataDir, String index) throws IOException {
+        String uuid = node.get("/" + index + "/_settings")
+                .path(index)
+                .path("settings")
+                .path("index")
+                .path("uuid")
+                .asText();
+        try (Stream<Path> dirs = Files.walk(dataDir)) {
+            return dirs.filter(d -> d.getFileName().toString().equals(uuid) && Files.isDirectory(d))
+                    .findFirst()
+                    .orElseThrow(() -> new IllegalStateException(
+                            "no directory for index " + index + " (" + uuid + ") under " + dataDir));
         }
     }
 

@@ -49,6 +49,7 @@ final class AttackFixture implements AutoCloseable {
                 m.basis(),
                 m.centroids(),
                 m.keySalt(),
+                0,
                 0);
     }
 
