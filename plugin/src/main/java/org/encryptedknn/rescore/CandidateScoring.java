@@ -38,7 +38,7 @@ public abstract sealed class CandidateScoring<P extends RescorePayload<?>>
 
     static final Residual UNPROBED = new Residual(false, 0);
 
-    /** The request's payload: the scaled prefix query, the cells, the epoch. */
+    /** The request's payload: the prefix query p_q, the cells, the epoch. */
     P payload() {
         return payload;
     }

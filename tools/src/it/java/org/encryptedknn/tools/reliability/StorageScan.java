@@ -1,8 +1,8 @@
 package org.encryptedknn.tools.reliability;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.File;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -66,19 +67,38 @@ final class StorageScan {
     }
 
     /**
-     * Flushes {@code index} (segments hold everything; the translog is scanned too) and scans its directory. A merge may
-     * delete a file while it is walked (the re-key writes all the time): the scan then starts again, at most 5 times.
+     * Flushes {@code index} (segments hold everything; the translog is scanned too) and scans its directory. The files
+     * are hard-linked into a snapshot first, since a merge deletes files all the time while the re-key writes.
      */
     Result scan(String index) throws IOException {
         node.post("/" + index + "/_flush", null);
         Path dir = Demo.indexDirectory(node, dataDir, index);
-        for (int attempt = 1; ; attempt++) {
-            try {
-                PlaintextScan.Result v = vectors.scan(dir);
-                return new Result(index, v.files(), v.bytes(), v.vectorsFound(), textsIn(dir));
-            } catch (NoSuchFileException | UncheckedIOException e) {
-                if (attempt == 5) {
-                    throw e;
+        Path snapshot = Files.createTempDirectory(dataDir.getParent(), "scan-");
+        try {
+            link(dir.toFile(), snapshot);
+            PlaintextScan.Result v = vectors.scan(snapshot);
+            return new Result(index, v.files(), v.bytes(), v.vectorsFound(), textsIn(snapshot));
+        } finally {
+            try (Stream<Path> paths = Files.walk(snapshot)) {
+                for (Path p : (Iterable<Path>) paths.sorted(Comparator.reverseOrder())::iterator) {
+                    Files.delete(p);
+                }
+            }
+        }
+    }
+
+    /** Hard links of the files under {@code dir} (those still there when reached) into {@code into}. */
+    private static void link(File dir, Path into) throws IOException {
+        File[] entries = dir.listFiles();
+        for (File f : entries == null ? new File[0] : entries) {
+            Path target = into.resolve(f.getName());
+            if (f.isDirectory()) {
+                link(f, Files.createDirectory(target));
+            } else {
+                try {
+                    Files.createLink(target, f.toPath());
+                } catch (NoSuchFileException gone) {
+                    // deleted by a merge since the listing: not stored any more
                 }
             }
         }
