@@ -635,7 +635,8 @@ public final class LeakageAudit {
         int n = docs.length;
         int d = docs[0].length;
         int dp = model.parameters().prefixDimension();
-        float[][] r = Vectors.project(docs, model.basis(), d, dp, d - dp);
+        float[][] r = Vectors.storedResidualReference(
+                Vectors.project(docs, model.basis(), d, dp, d - dp), model.residualNorm());
         double known;
         double unknown;
         try (VectorTransform t = new VectorTransform(model, keys)) {
@@ -647,7 +648,8 @@ public final class LeakageAudit {
         }
         report.heading("Within-cell Gram fingerprinting");
         report.text(
-                "Records of one cell share H_c, so ⟨z_i, z_j⟩ = ⟨r_i, r_j⟩: a cell's Gram matrix is that of its plaintext residuals. The "
+                "Records of one cell share H_c, so ⟨z_i, z_j⟩ = ⟨r_i, r_j⟩ (+ t_i t_j with norm padding, z = H_c·[r; t]: the attacker's "
+                        + "reference is then [r; t], computed from the plaintext): a cell's Gram matrix is that of its plaintext residuals. The "
                         + "diagonal (the norms) is not used, so norm padding alone does not close this. *Known partition*: the attacker knows which "
                         + "plaintexts fall in each cell and matches sorted off-diagonal Gram rows: R@1 = **%s**. *Unknown partition*: all %,d "
                         + "plaintext pair values ⟨r_a, r_b⟩ in a sorted index; each stored same-cell pair value looks up the plaintext pairs within "
@@ -763,8 +765,10 @@ public final class LeakageAudit {
                         + "probed together, %d of them ≥ d − d_pub = %d times; for those y_{c'} = H_{c'}H_cᵀ y_c is overdetermined and the node "
                         + "solves the map by least squares (orthogonal Procrustes; %d solved, most-probed first, along a spanning tree, union-find). "
                         + "Result: **%d of %d cells in one frame** (%d frames left). Cross-cell ⟨r_i, r_j⟩ computed in that frame vs the "
-                        + "plaintext, %,d record pairs: mean error %.1e, max %.1e: the per-cell keys cancel. Not measured here: the per-cell ‖u‖ "
-                        + "recovery from ≥ d − d_pub probes of a cell. Closed by the private default mode (no residual query reaches the data node).",
+                        + "plaintext, %,d record pairs: mean error %.1e, max %.1e: the per-cell keys cancel. Padded records (z = H_c·[r; t]): "
+                        + "the queries of a cell leave one direction empty, the padding; in %d of %d cells (probed ≥ d − d_pub times) the node "
+                        + "found it and read the padding t of their %,d records (max error %.1e), which gives back ‖r‖ = √(T² − t²): norm padding "
+                        + "does not survive keyed queries. Closed by the private default mode (no residual query reaches the data node).",
                 cfg.probeCells(),
                 r.queries(),
                 queries.length,
@@ -777,12 +781,17 @@ public final class LeakageAudit {
                 r.frames(),
                 r.checkedPairs(),
                 r.meanError(),
-                r.maxError());
+                r.maxError(),
+                r.paddedCells(),
+                r.cells(),
+                r.paddedRecords(),
+                r.paddingMaxError());
         report.summary(
                 "keyed mode: cell linking",
                 "cells joined into one frame from " + r.queries() + " keyed queries (P=" + cfg.probeCells()
                         + ") / max error of cross-cell ⟨r_i,r_j⟩",
-                r.largestFrame() + " / " + r.cells() + String.format(Locale.ROOT, " / %.1e", r.maxError()),
+                r.largestFrame() + " / " + r.cells() + String.format(Locale.ROOT, " / %.1e", r.maxError())
+                        + "; padding read in " + r.paddedCells() + " cells",
                 "private default mode sends no residual query");
         log.info(
                 "keyed linking: %d pairs ≥ %d probes, %d/%d cells joined, error mean %.2e max %.2e",
@@ -1151,7 +1160,8 @@ public final class LeakageAudit {
                 cell[from + i] = enc[i].cell();
             }
         }
-        float[][] r = Vectors.project(pool, model.basis(), d, dp, dr);
+        float[][] r =
+                Vectors.storedResidualReference(Vectors.project(pool, model.basis(), d, dp, dr), model.residualNorm());
         return new AnchorAttack.Data(r, z, cell, model.parameters().cells());
     }
 

@@ -4,6 +4,7 @@ import java.util.Arrays;
 import org.ejml.data.DMatrixRMaj;
 import org.ejml.dense.row.CommonOps_DDRM;
 import org.ejml.dense.row.factory.DecompositionFactory_DDRM;
+import org.ejml.interfaces.decomposition.EigenDecomposition_F64;
 import org.ejml.interfaces.decomposition.SingularValueDecomposition_F64;
 
 /**
@@ -95,6 +96,41 @@ public final class Procrustes {
         DMatrixRMaj q = new DMatrixRMaj(n, n);
         CommonOps_DDRM.mult(u, vt, q);
         return q.data;
+    }
+
+    /**
+     * The unit eigenvector of the smallest eigenvalue of a symmetric positive semi-definite n×n matrix (row-major),
+     * when that eigenvalue is below 1e-9 of the largest (the matrix leaves that one direction empty); else null.
+     */
+    public static double[] nullDirection(double[] symmetric, int n) {
+        DMatrixRMaj mat = new DMatrixRMaj(n, n);
+        System.arraycopy(symmetric, 0, mat.data, 0, n * n);
+        EigenDecomposition_F64<DMatrixRMaj> eig = DecompositionFactory_DDRM.eig(n, true, true);
+        if (!eig.decompose(mat)) {
+            throw new IllegalStateException("eigendecomposition failed");
+        }
+        int low = 0;
+        double largest = 0;
+        for (int k = 0; k < n; k++) {
+            double v = eig.getEigenvalue(k).real;
+            largest = Math.max(largest, v);
+            if (v < eig.getEigenvalue(low).real) {
+                low = k;
+            }
+        }
+        if (!(eig.getEigenvalue(low).real < 1e-9 * largest)) {
+            return null;
+        }
+        DMatrixRMaj v = eig.getEigenVector(low);
+        double norm = 0;
+        for (int k = 0; k < n; k++) {
+            norm += v.get(k, 0) * v.get(k, 0);
+        }
+        double[] out = new double[n];
+        for (int k = 0; k < n; k++) {
+            out[k] = v.get(k, 0) / Math.sqrt(norm);
+        }
+        return out;
     }
 
     /** Qᵀ b: maps a stored vector back to the attacker's frame. */

@@ -68,6 +68,11 @@ final class AttackFixture implements AutoCloseable {
         return Vectors.project(xs, model.basis(), D, DP, D - DP);
     }
 
+    /** The attacker's reference for stored residuals: [r; t] for the padded model, r for the unpadded one. */
+    float[][] storedReference(float[][] xs) {
+        return Vectors.storedResidualReference(plainResidual(xs), model.residualNorm());
+    }
+
     @Override
     public void close() {
         transform.close();
