@@ -14,6 +14,12 @@ import org.encryptedknn.keys.KeyDerivation;
  */
 public final class EncryptionModel {
 
+    /**
+     * Cell jitter of every newly fitted model, relative to beta_scale (docs/security.md "Per-epoch cells": the sweep
+     * that chose it).
+     */
+    public static final double DEFAULT_CELL_JITTER = 1.0;
+
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
 
     private final String id;
@@ -25,12 +31,9 @@ public final class EncryptionModel {
     private final float[] centroids; // C×d_pub row-major, in the unrotated prefix space
     private final byte[] keySalt; // 32 random bytes drawn at fit time (key derivation v2); null for v1 models
     private final double residualNorm; // T, the norm of every stored z (record residual v2); 0: unpadded (v1 layout)
+    private final double cellJitter; // relative (× beta_scale); 0: the cell is the nearest centroid in every epoch
 
-    /**
-     * @param keySalt      the model's key salt ({@link #newKeySalt()}); null for a model stored in format v1 (no salt)
-     * @param residualNorm T &gt; 0: records store z = H_c·[r; t] with every ‖z‖ = T ({@link #residualLength()} is
-     *                     d − d_pub + 1); 0 for a model fitted before residual padding (z = H_c·r, d − d_pub values)
-     */
+    /** A model whose cell is the nearest centroid in every epoch (cell jitter 0), as fitted before per-epoch cells. */
     public EncryptionModel(
             String id,
             ModelParameters parameters,
@@ -41,6 +44,28 @@ public final class EncryptionModel {
             float[] centroids,
             byte[] keySalt,
             double residualNorm) {
+        this(id, parameters, created, betaScale, sampleCount, basis, centroids, keySalt, residualNorm, 0);
+    }
+
+    /**
+     * @param keySalt      the model's key salt ({@link #newKeySalt()}); null for a model stored in format v1 (no salt)
+     * @param residualNorm T &gt; 0: records store z = H_c·[r; t] with every ‖z‖ = T ({@link #residualLength()} is
+     *                     d − d_pub + 1); 0 for a model fitted before residual padding (z = H_c·r, d − d_pub values)
+     * @param cellJitter   ≥ 0, relative to beta_scale: a record's cell is the centroid nearest its prefix plus a keyed
+     *                     jitter drawn per epoch from its nonce ({@link #absoluteCellJitter()}), so the partition changes
+     *                     with every epoch; 0 keeps the nearest centroid (the same partition in every epoch)
+     */
+    public EncryptionModel(
+            String id,
+            ModelParameters parameters,
+            Instant created,
+            double betaScale,
+            int sampleCount,
+            float[] basis,
+            float[] centroids,
+            byte[] keySalt,
+            double residualNorm,
+            double cellJitter) {
         this.id = checkId(id);
         this.parameters = Objects.requireNonNull(parameters, "parameters");
         this.created = Objects.requireNonNull(created, "created");
@@ -70,6 +95,10 @@ public final class EncryptionModel {
             throw new IllegalArgumentException("residual_norm must be finite and >= 0, got " + residualNorm);
         }
         this.residualNorm = residualNorm;
+        if (!(cellJitter >= 0) || Double.isInfinite(cellJitter)) {
+            throw new IllegalArgumentException("cell_jitter must be finite and >= 0, got " + cellJitter);
+        }
+        this.cellJitter = cellJitter;
     }
 
     /** A fresh random key salt for a new model (SecureRandom). */
@@ -163,6 +192,26 @@ public final class EncryptionModel {
         return parameters.residualDimension() + (hasResidualPadding() ? 1 : 0);
     }
 
+    /**
+     * Relative scale of the per-epoch cell jitter (docs/design.md §2 "Cells"): the cell of a record at epoch e is the
+     * centroid nearest R u + ε, ε a keyed Gaussian drawn from the record's nonce under the epoch's cell-jitter key
+     * with ‖ε‖ ≈ {@link #absoluteCellJitter()}. 0 for models fitted before (nearest centroid, one partition for all
+     * epochs).
+     */
+    public double cellJitter() {
+        return cellJitter;
+    }
+
+    /** The jitter's scale in the units of the prefix: cell_jitter × beta_scale. */
+    public double absoluteCellJitter() {
+        return cellJitter * betaScale;
+    }
+
+    /** True if the cell partition is drawn afresh per epoch ({@link #cellJitter()} &gt; 0). */
+    public boolean hasEpochCells() {
+        return absoluteCellJitter() > 0;
+    }
+
     float[] basisRef() {
         return basis;
     }
@@ -184,7 +233,22 @@ public final class EncryptionModel {
     /** The same fitted secrets, key salt and residual norm under other public parameters. */
     private EncryptionModel with(ModelParameters newParameters) {
         return new EncryptionModel(
-                id, newParameters, created, betaScale, sampleCount, basis, centroids, keySalt, residualNorm);
+                id,
+                newParameters,
+                created,
+                betaScale,
+                sampleCount,
+                basis,
+                centroids,
+                keySalt,
+                residualNorm,
+                cellJitter);
+    }
+
+    /** The same fitted model with another relative cell jitter (0: nearest centroid in every epoch). */
+    public EncryptionModel withCellJitter(double jitter) {
+        return new EncryptionModel(
+                id, parameters, created, betaScale, sampleCount, basis, centroids, keySalt, residualNorm, jitter);
     }
 
     /** The same fitted model with another relative β. */
@@ -203,7 +267,8 @@ public final class EncryptionModel {
                 && Arrays.equals(basis, m.basis)
                 && Arrays.equals(centroids, m.centroids)
                 && Arrays.equals(keySalt, m.keySalt)
-                && Double.compare(residualNorm, m.residualNorm) == 0;
+                && Double.compare(residualNorm, m.residualNorm) == 0
+                && Double.compare(cellJitter, m.cellJitter) == 0;
     }
 
     @Override

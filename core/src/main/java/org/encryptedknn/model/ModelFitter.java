@@ -104,7 +104,16 @@ public final class ModelFitter {
         }
         Arrays.fill(basis, 0);
         return new EncryptionModel(
-                modelId, params, created, betaScale, n, basisF, centroidsF, EncryptionModel.newKeySalt(), residualNorm);
+                modelId,
+                params,
+                created,
+                betaScale,
+                n,
+                basisF,
+                centroidsF,
+                EncryptionModel.newKeySalt(),
+                residualNorm,
+                EncryptionModel.DEFAULT_CELL_JITTER);
     }
 
     /**

@@ -9,10 +9,12 @@ public record ModelMetadata(
         Instant created,
         double betaScale,
         int sampleCount,
-        double residualNorm) {
+        double residualNorm,
+        double cellJitter) {
 
     public static ModelMetadata of(EncryptionModel m) {
-        return new ModelMetadata(m.id(), m.parameters(), m.created(), m.betaScale(), m.sampleCount(), m.residualNorm());
+        return new ModelMetadata(
+                m.id(), m.parameters(), m.created(), m.betaScale(), m.sampleCount(), m.residualNorm(), m.cellJitter());
     }
 
     /** Absolute SAP β = beta (relative) × beta scale. */
