@@ -18,7 +18,7 @@ public final class EncryptionModel {
      * Cell jitter of every newly fitted model, relative to beta_scale (docs/security.md "Per-epoch cells": the sweep
      * that chose it).
      */
-    public static final double DEFAULT_CELL_JITTER = 1.0;
+    public static final double DEFAULT_CELL_JITTER = 2.0;
 
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
 

@@ -19,9 +19,11 @@ import org.encryptedknn.transform.VectorTransform;
  *
  * <p>Padded records (z = H_c·[r; t], record residual v2): every query is H_c·[r_q; 0], so the queries of a cell span
  * H_c's first d − d_pub columns and their orthogonal complement is the padding direction w_c = ±H_c·e_pad. Once a
- * cell has been probed by ≥ d − d_pub independent queries the node finds w_c (the null direction of Σ y yᵀ), reads
- * each record's padding |⟨z_i, w_c⟩| = t_i — and with it ‖r_i‖ = √(T² − t_i²), the norm channel the padding closed —
- * and strips it, z_i − ⟨z_i, w_c⟩ w_c = H_c·[r_i; 0], before joining the frames (a least-squares map fitted on the
+ * cell has been probed by ≥ d − d_pub queries the node finds w_c: among the directions the queries leave (nearly)
+ * empty (eigenvalues of Σ y yᵀ below 1e-6 of the largest; a few hundred real queries excite the weakest residual
+ * directions only faintly), the one that carries most of the stored records' energy (every record has t_i ≈ √(T² −
+ * ‖r_i‖²) there). It reads each record's padding |⟨z_i, w_c⟩| = t_i — and with it ‖r_i‖ = √(T² − t_i²), the norm
+ * channel the padding closed — and strips it, z_i − ⟨z_i, w_c⟩ w_c = H_c·[r_i; 0], before joining the frames (a least-squares map fitted on the
  * queries is fixed on their span only, so the padding direction would otherwise come out with an arbitrary sign).
  */
 public final class KeyedCellLinking {
@@ -87,7 +89,7 @@ public final class KeyedCellLinking {
             long seed) {
         int dr = z[0].length;
         boolean padded = dr == plainResidual[0].length + 1;
-        double[][] padding = padded ? paddingDirections(observations, cells, dr) : new double[cells][];
+        double[][] padding = padded ? paddingDirections(observations, cells, z, cell) : new double[cells][];
         float[][] stripped = new float[z.length][];
         int paddedCells = 0;
         int paddedRecords = 0;
@@ -196,7 +198,7 @@ public final class KeyedCellLinking {
         // check: cross-cell inner products in the root frame against the plaintext
         List<Integer> joined = new ArrayList<>();
         for (int i = 0; i < z.length; i++) {
-            if (frame[cell[i]] != null) {
+            if (frame[cell[i]] != null && (!padded || padding[cell[i]] != null)) {
                 joined.add(i);
             }
         }
@@ -234,12 +236,15 @@ public final class KeyedCellLinking {
                 paddedRecords == 0 ? Double.NaN : paddingMaxError);
     }
 
+    /** Relative eigenvalue below which a direction counts as left empty by a cell's queries. */
+    static final double EMPTY = 1e-6;
+
     /**
-     * Per cell, the unit direction orthogonal to every observed query of the cell (the eigenvector of the smallest
-     * eigenvalue of Σ y yᵀ), once the cell has at least {@code dr − 1} queries and that eigenvalue is ~0 (the queries
-     * leave one direction empty: the padding); null otherwise.
+     * Per cell with ≥ dr − 1 observed queries: among the directions its queries leave empty, the unit direction of most
+     * stored-record energy (the padding); null for other cells.
      */
-    static double[][] paddingDirections(List<Observation> observations, int cells, int dr) {
+    static double[][] paddingDirections(List<Observation> observations, int cells, float[][] z, int[] cell) {
+        int dr = z[0].length;
         double[][] scatter = new double[cells][];
         int[] count = new int[cells];
         for (Observation o : observations) {
@@ -257,9 +262,40 @@ public final class KeyedCellLinking {
         }
         double[][] out = new double[cells][];
         for (int c = 0; c < cells; c++) {
-            if (count[c] >= dr - 1) {
-                out[c] = Procrustes.nullDirection(scatter[c], dr);
+            if (count[c] < dr - 1) {
+                continue;
             }
+            double[][] empty = Procrustes.nearNullDirections(scatter[c], dr, EMPTY);
+            int k = empty.length;
+            if (k == 0) {
+                continue;
+            }
+            // the records' scatter inside the empty subspace; its top eigenvector is the padding direction
+            double[] inside = new double[k * k];
+            for (int i = 0; i < z.length; i++) {
+                if (cell[i] != c) {
+                    continue;
+                }
+                double[] coord = new double[k];
+                for (int a = 0; a < k; a++) {
+                    for (int j = 0; j < dr; j++) {
+                        coord[a] += empty[a][j] * z[i][j];
+                    }
+                }
+                for (int a = 0; a < k; a++) {
+                    for (int b = 0; b < k; b++) {
+                        inside[a * k + b] += coord[a] * coord[b];
+                    }
+                }
+            }
+            double[] top = Procrustes.topEigenvector(inside, k);
+            double[] w = new double[dr];
+            for (int a = 0; a < k; a++) {
+                for (int j = 0; j < dr; j++) {
+                    w[j] += top[a] * empty[a][j];
+                }
+            }
+            out[c] = w;
         }
         return out;
     }
