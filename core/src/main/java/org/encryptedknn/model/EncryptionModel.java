@@ -18,7 +18,7 @@ public final class EncryptionModel {
      * Cell jitter of every newly fitted model, relative to beta_scale (docs/security.md "Per-epoch cells": the sweep
      * that chose it).
      */
-    public static final double DEFAULT_CELL_JITTER = 2.0;
+    public static final double DEFAULT_CELL_JITTER = 4.0;
 
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
 
@@ -32,20 +32,6 @@ public final class EncryptionModel {
     private final byte[] keySalt; // 32 random bytes drawn at fit time (key derivation v2); null for v1 models
     private final double residualNorm; // T, the norm of every stored z (record residual v2); 0: unpadded (v1 layout)
     private final double cellJitter; // relative (× beta_scale); 0: the cell is the nearest centroid in every epoch
-
-    /** A model whose cell is the nearest centroid in every epoch (cell jitter 0), as fitted before per-epoch cells. */
-    public EncryptionModel(
-            String id,
-            ModelParameters parameters,
-            Instant created,
-            double betaScale,
-            int sampleCount,
-            float[] basis,
-            float[] centroids,
-            byte[] keySalt,
-            double residualNorm) {
-        this(id, parameters, created, betaScale, sampleCount, basis, centroids, keySalt, residualNorm, 0);
-    }
 
     /**
      * @param keySalt      the model's key salt ({@link #newKeySalt()}); null for a model stored in format v1 (no salt)

@@ -147,6 +147,7 @@ public class VersionsAndModelKeysTest {
                 v2.basis(),
                 v2.centroids(),
                 null,
+                0,
                 0);
         String json = ModelCodec.toJson(v1, keys);
         assertTrue(json, json.contains("\"format\":\"" + ModelCodec.FORMAT_V1 + "\""));

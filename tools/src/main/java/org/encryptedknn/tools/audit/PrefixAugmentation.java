@@ -25,50 +25,41 @@ public final class PrefixAugmentation {
     private PrefixAugmentation() {}
 
     /**
+     * What both variants are measured on.
+     *
      * @param u       document prefixes (the plaintext projected on the top d_pub directions)
      * @param uq      query prefixes
      * @param docs    documents (the exact rerank score is ⟨x_q, x⟩)
      * @param queries queries
      * @param truth   the exact plaintext top 10 of each query
+     * @param ks      stage-1 candidate counts K
      * @param beta    absolute SAP β
      */
-    public static Result measure(
-            float[][] u,
-            float[][] uq,
-            float[][] docs,
-            float[][] queries,
-            int[][] truth,
-            int[] ks,
-            double beta,
-            long seed) {
+    public record Inputs(
+            float[][] u, float[][] uq, float[][] docs, float[][] queries, int[][] truth, int[] ks, double beta) {}
+
+    public static Result measure(Inputs in, long seed) {
         double bound = 0;
-        for (float[] x : u) {
+        for (float[] x : in.u()) {
             bound = Math.max(bound, Vectors.norm(x));
         }
         SplittableRandom random = new SplittableRandom(seed);
-        Variant plain = variant(u, uq, docs, queries, truth, ks, beta, -1, random);
-        Variant augmented = variant(u, uq, docs, queries, truth, ks, beta, bound, random);
-        return new Result(ks, plain, augmented, bound);
+        Variant plain = variant(in, -1, random);
+        Variant augmented = variant(in, bound, random);
+        return new Result(in.ks(), plain, augmented, bound);
     }
 
     /** {@code bound} U &lt; 0: the plain prefix u. */
-    private static Variant variant(
-            float[][] u,
-            float[][] uq,
-            float[][] docs,
-            float[][] queries,
-            int[][] truth,
-            int[] ks,
-            double beta,
-            double bound,
-            SplittableRandom random) {
-        float[][] du = bound < 0 ? u : augment(u, bound);
-        float[][] qu = bound < 0 ? uq : augment(uq, -1);
+    private static Variant variant(Inputs in, double bound, SplittableRandom random) {
+        float[][] du = bound < 0 ? in.u() : augment(in.u(), bound);
+        float[][] qu = bound < 0 ? in.uq() : augment(in.uq(), -1);
+        int[] ks = in.ks();
+        float[][] queries = in.queries();
         int dim = du[0].length;
         Keys epoch1 = Keys.fresh(dim, random);
-        float[][] p = encrypt(du, epoch1, beta, false);
-        float[][] p2 = encrypt(du, Keys.fresh(dim, random), beta, false); // a second epoch: other s, R and noise
-        float[][] qp = encrypt(qu, epoch1, beta, true);
+        float[][] p = encrypt(du, epoch1, in.beta(), false);
+        float[][] p2 = encrypt(du, Keys.fresh(dim, random), in.beta(), false); // a second epoch: other s, R and noise
+        float[][] qp = encrypt(qu, epoch1, in.beta(), true);
         int kMax = Arrays.stream(ks).max().orElseThrow();
         double[][] parts = new double[queries.length][ks.length];
         IntStream.range(0, queries.length).parallel().forEach(i -> {
@@ -77,14 +68,14 @@ public final class PrefixAugmentation {
                 int[] c = Arrays.copyOf(cand, Math.min(ks[k], cand.length));
                 double[] sc = new double[c.length];
                 for (int j = 0; j < c.length; j++) {
-                    sc[j] = Vectors.dot(queries[i], docs[c[j]]);
+                    sc[j] = Vectors.dot(queries[i], in.docs()[c[j]]);
                 }
                 int[] top = Vectors.topK(sc, 10, -1);
                 int[] ids = new int[top.length];
                 for (int j = 0; j < top.length; j++) {
                     ids[j] = c[top[j]];
                 }
-                parts[i][k] = Metrics.recall(truth[i], ids, 10);
+                parts[i][k] = Metrics.recall(in.truth()[i], ids, 10);
             }
         });
         double[] recall = new double[ks.length];
@@ -93,7 +84,7 @@ public final class PrefixAugmentation {
                 recall[k] += r[k] / queries.length;
             }
         }
-        double[] uNorm = NormReidentification.norms(u);
+        double[] uNorm = NormReidentification.norms(in.u());
         double[] pNorm = scaled(NormReidentification.norms(p), uNorm);
         double[] p2Norm = scaled(NormReidentification.norms(p2), uNorm);
         return new Variant(

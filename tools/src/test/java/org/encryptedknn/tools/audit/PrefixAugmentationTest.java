@@ -42,7 +42,8 @@ public class PrefixAugmentationTest {
         int[][] truth = new int[queries.length][];
         IntStream.range(0, queries.length)
                 .forEach(i -> truth[i] = Vectors.topK(Vectors.dots(queries[i], docs), 10, -1));
-        PrefixAugmentation.Result r = PrefixAugmentation.measure(u, uq, docs, queries, truth, new int[] {100}, 0, 1);
+        PrefixAugmentation.Result r = PrefixAugmentation.measure(
+                new PrefixAugmentation.Inputs(u, uq, docs, queries, truth, new int[] {100}, 0), 1);
         assertTrue("plain prefix-norm R@1 " + r.plain().normR1(), r.plain().normR1() >= 0.9);
         assertTrue(
                 "plain link across epochs " + r.plain().normLinkR1(), r.plain().normLinkR1() >= 0.9);
