@@ -46,6 +46,8 @@ public final class KeyDerivation implements AutoCloseable {
     public static final String PREFIX_ROTATION = VERSION + "/prefix-rotation";
     /** Seed of the per-cell residual key H_c. Context: model id, epoch, cell. */
     public static final String CELL_KEY = VERSION + "/cell-key";
+    /** Key of the per-epoch cell jitter (models with cell_jitter; used under its v2 label). */
+    public static final String CELL_JITTER = VERSION + "/cell-jitter";
     /** AES-256-GCM key of an encrypted text field. Context: field name. */
     public static final String FIELD_AEAD = VERSION + "/field-aead";
     /** AES-SIV (512-bit) key of a deterministically encrypted field. Context: field name. */
@@ -147,6 +149,11 @@ public final class KeyDerivation implements AutoCloseable {
 
     public byte[] cellKeySeed(String modelId, byte[] modelSalt, int epoch, int cell) {
         return deriveModelKey(CELL_KEY, 32, modelId, modelSalt, epoch, cell);
+    }
+
+    /** AES-256-CTR key of the cell jitter at an epoch: the record's nonce is the IV (docs/design.md §2 "Cells"). */
+    public byte[] cellJitterKey(String modelId, byte[] modelSalt, int epoch) {
+        return deriveModelKey(CELL_JITTER, 32, modelId, modelSalt, epoch);
     }
 
     public byte[] fieldAeadKey(String field) {

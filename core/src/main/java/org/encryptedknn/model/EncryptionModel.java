@@ -14,6 +14,12 @@ import org.encryptedknn.keys.KeyDerivation;
  */
 public final class EncryptionModel {
 
+    /**
+     * Cell jitter of every newly fitted model, relative to beta_scale (docs/security.md "Per-epoch cells": the sweep
+     * that chose it).
+     */
+    public static final double DEFAULT_CELL_JITTER = 4.0;
+
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
 
     private final String id;
@@ -25,6 +31,7 @@ public final class EncryptionModel {
     private final float[] centroids; // C×d_pub row-major, in the unrotated prefix space
     private final byte[] keySalt; // 32 random bytes drawn at fit time (key derivation v2); null for v1 models
     private final double residualNorm; // T, the norm of every stored z (record residual v2); 0: unpadded (v1 layout)
+    private final double cellJitter; // relative (× beta_scale); 0: the cell is the nearest centroid in every epoch
     private final int
             upgradedAtEpoch; // > 0: upgraded from format v1 by _rotate; epochs below it keep v1 (see epochIsV1)
 
@@ -33,6 +40,9 @@ public final class EncryptionModel {
      *                        salt)
      * @param residualNorm    T &gt; 0: records store z = H_c·[r; t] with every ‖z‖ = T ({@link #residualLength()} is
      *                        d − d_pub + 1); 0 for a model fitted before residual padding (z = H_c·r, d − d_pub values)
+     * @param cellJitter      ≥ 0, relative to beta_scale: a record's cell is the centroid nearest its prefix plus a
+     *                        keyed jitter drawn per epoch from its nonce ({@link #absoluteCellJitter()}), so the
+     *                        partition changes with every epoch; 0 keeps the nearest centroid (one partition for all)
      * @param upgradedAtEpoch 0, or the first epoch of format v2 of a model {@linkplain #upgradeToV2 upgraded} from v1
      */
     public EncryptionModel(
@@ -45,6 +55,7 @@ public final class EncryptionModel {
             float[] centroids,
             byte[] keySalt,
             double residualNorm,
+            double cellJitter,
             int upgradedAtEpoch) {
         this.id = checkId(id);
         this.parameters = Objects.requireNonNull(parameters, "parameters");
@@ -75,6 +86,10 @@ public final class EncryptionModel {
             throw new IllegalArgumentException("residual_norm must be finite and >= 0, got " + residualNorm);
         }
         this.residualNorm = residualNorm;
+        if (!(cellJitter >= 0) || Double.isInfinite(cellJitter)) {
+            throw new IllegalArgumentException("cell_jitter must be finite and >= 0, got " + cellJitter);
+        }
+        this.cellJitter = cellJitter;
         if (upgradedAtEpoch < 0
                 || (upgradedAtEpoch > 0 && (keySalt == null || residualNorm == 0 || upgradedAtEpoch > epoch()))) {
             throw new IllegalArgumentException(
@@ -176,6 +191,26 @@ public final class EncryptionModel {
     }
 
     /**
+     * Relative scale of the per-epoch cell jitter (docs/design.md §2 "Cells"): the cell of a record at epoch e is the
+     * centroid nearest R u + ε, ε a keyed Gaussian drawn from the record's nonce under the epoch's cell-jitter key
+     * with ‖ε‖ ≈ {@link #absoluteCellJitter()}. 0 for models fitted before (nearest centroid, one partition for all
+     * epochs).
+     */
+    public double cellJitter() {
+        return cellJitter;
+    }
+
+    /** The jitter's scale in the units of the prefix: cell_jitter × beta_scale. */
+    public double absoluteCellJitter() {
+        return cellJitter * betaScale;
+    }
+
+    /** True if the cell partition is drawn afresh per epoch ({@link #cellJitter()} &gt; 0). */
+    public boolean hasEpochCells() {
+        return absoluteCellJitter() > 0;
+    }
+
+    /**
      * The first epoch of format v2 of a model upgraded from format v1 by {@code _rotate} ({@link #upgradeToV2}); 0 for a
      * model that was never upgraded.
      */
@@ -231,6 +266,7 @@ public final class EncryptionModel {
                 centroids,
                 newKeySalt(),
                 residualNorm,
+                cellJitter,
                 epoch);
     }
 
@@ -274,6 +310,23 @@ public final class EncryptionModel {
                 centroids,
                 keySalt,
                 residualNorm,
+                cellJitter,
+                upgradedAtEpoch);
+    }
+
+    /** The same fitted model with another relative cell jitter (0: nearest centroid in every epoch). */
+    public EncryptionModel withCellJitter(double jitter) {
+        return new EncryptionModel(
+                id,
+                parameters,
+                created,
+                betaScale,
+                sampleCount,
+                basis,
+                centroids,
+                keySalt,
+                residualNorm,
+                jitter,
                 upgradedAtEpoch);
     }
 
@@ -294,6 +347,7 @@ public final class EncryptionModel {
                 && Arrays.equals(centroids, m.centroids)
                 && Arrays.equals(keySalt, m.keySalt)
                 && Double.compare(residualNorm, m.residualNorm) == 0
+                && Double.compare(cellJitter, m.cellJitter) == 0
                 && upgradedAtEpoch == m.upgradedAtEpoch;
     }
 

@@ -25,7 +25,7 @@ import org.encryptedknn.keys.KeyDerivation;
  *   "format": "encrypted-knn/model/v2",
  *   "id": "m1", "dimension": 384, "space": "cosine", "prefix_dimension": 96, "cells": 16,
  *   "beta": 0.5, "epoch": 1, "created": "2026-01-01T00:00:00Z", "beta_scale": 0.77, "sample_count": 1000,
- *   "residual_norm": 1.0,
+ *   "residual_norm": 1.0, "cell_jitter": 1.0,
  *   "secret": { "alg": "AES-256-GCM", "key": "encrypted-knn/v1/model-seal", "data": "&lt;base64 IV ‖ ciphertext ‖ tag&gt;" }
  * }
  * </pre>
@@ -42,6 +42,8 @@ import org.encryptedknn.keys.KeyDerivation;
  * under it keep working and are re-keyed to v2 in place; the epochs below e keep key-derivation format v1.
  * Every newly fitted model is v2 and has {@code residual_norm} T (record residual v2: every stored z has norm T,
  * {@link EncryptionModel#residualNorm()}); a v2 model stored without it keeps the unpadded residual z = H_c·r.
+ * {@code cell_jitter} (v2 only, models fitted since per-epoch cells): the relative scale of the keyed per-epoch cell
+ * jitter ({@link EncryptionModel#cellJitter()}); a model without it keeps one nearest-centroid partition for every epoch.
  */
 public final class ModelCodec {
 
@@ -152,6 +154,9 @@ public final class ModelCodec {
         if (m.residualNorm() > 0) { // models fitted before residual padding keep their AAD
             s += "\nresidual_norm=" + m.residualNorm();
         }
+        if (m.cellJitter() > 0) { // models fitted before per-epoch cells keep their AAD
+            s += "\ncell_jitter=" + m.cellJitter();
+        }
         if (m.upgradedAtEpoch() > 0) { // which epochs keep format v1 is authenticated with the rest
             s += "\nupgraded_at_epoch=" + m.upgradedAtEpoch();
         }
@@ -216,6 +221,7 @@ public final class ModelCodec {
                 centroids,
                 salt,
                 meta.residualNorm(),
+                meta.cellJitter(),
                 meta.upgradedAtEpoch());
     }
 
@@ -241,6 +247,9 @@ public final class ModelCodec {
             g.writeNumberField("sample_count", m.sampleCount());
             if (m.residualNorm() > 0) {
                 g.writeNumberField("residual_norm", m.residualNorm());
+            }
+            if (m.cellJitter() > 0) {
+                g.writeNumberField("cell_jitter", m.cellJitter());
             }
             if (m.upgradedAtEpoch() > 0) {
                 g.writeNumberField("upgraded_at_epoch", m.upgradedAtEpoch());
@@ -277,6 +286,7 @@ public final class ModelCodec {
         Double beta = null;
         Double betaScale = null;
         double residualNorm = 0;
+        double cellJitter = 0;
         int upgradedAtEpoch = 0;
         try (JsonParser parser = JSON.createParser(json)) {
             if (parser.nextToken() != JsonToken.START_OBJECT) {
@@ -299,6 +309,7 @@ public final class ModelCodec {
                     case "beta" -> beta = number(parser, t, name);
                     case "beta_scale" -> betaScale = number(parser, t, name);
                     case "residual_norm" -> residualNorm = number(parser, t, name);
+                    case "cell_jitter" -> cellJitter = number(parser, t, name);
                     case "upgraded_at_epoch" -> upgradedAtEpoch = integer(parser, t, name);
                     case "secret" -> {
                         if (t != JsonToken.START_OBJECT) {
@@ -354,6 +365,10 @@ public final class ModelCodec {
             throw new IllegalArgumentException("model JSON: residual_norm must be a finite number > 0, and only in "
                     + FORMAT + ", got " + residualNorm);
         }
+        if (!(cellJitter >= 0) || Double.isInfinite(cellJitter) || (cellJitter > 0 && FORMAT_V1.equals(format))) {
+            throw new IllegalArgumentException("model JSON: cell_jitter must be a finite number >= 0, and only in "
+                    + FORMAT + ", got " + cellJitter);
+        }
         if (upgradedAtEpoch < 0
                 || upgradedAtEpoch > epoch
                 || (upgradedAtEpoch > 0 && (residualNorm == 0 || !FORMAT.equals(format)))) {
@@ -369,6 +384,7 @@ public final class ModelCodec {
                         betaScale,
                         samples,
                         residualNorm,
+                        cellJitter,
                         upgradedAtEpoch),
                 sealed);
     }

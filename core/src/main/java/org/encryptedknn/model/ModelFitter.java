@@ -113,6 +113,7 @@ public final class ModelFitter {
                 centroidsF,
                 EncryptionModel.newKeySalt(),
                 residualNorm,
+                EncryptionModel.DEFAULT_CELL_JITTER,
                 0);
     }
 

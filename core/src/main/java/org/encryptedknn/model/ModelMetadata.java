@@ -10,6 +10,7 @@ public record ModelMetadata(
         double betaScale,
         int sampleCount,
         double residualNorm,
+        double cellJitter,
         int upgradedAtEpoch) {
 
     public static ModelMetadata of(EncryptionModel m) {
@@ -20,6 +21,7 @@ public record ModelMetadata(
                 m.betaScale(),
                 m.sampleCount(),
                 m.residualNorm(),
+                m.cellJitter(),
                 m.upgradedAtEpoch());
     }
 

@@ -17,11 +17,17 @@ package org.encryptedknn.model;
 public record ModelParameters(
         int dimension, Space space, int prefixDimension, int cells, double beta, int epoch, int firstEpoch) {
 
+    /** Relative β; docs/security.md "Defaults from measurement" (the β sweep: why 0.5 and not 0.75). */
     public static final double DEFAULT_BETA = 0.5;
     /** Beyond a few times the 10th-neighbour distance the noise drowns the prefix; 10 leaves room to experiment. */
     public static final double MAX_BETA = 10;
 
-    public static final int DEFAULT_CELLS = 16;
+    /**
+     * C; docs/security.md "Defaults from measurement": no cell key is recoverable by a targeted attacker up to
+     * N ≈ C·(d − d_pub) documents (≈ 18k at d = 384), and a re-key leaves fewer same-cell pairs together.
+     */
+    public static final int DEFAULT_CELLS = 64;
+
     public static final int MAX_CELLS = 65536;
     public static final int MAX_DIMENSION = 16384;
 
@@ -57,7 +63,7 @@ public record ModelParameters(
         this(dimension, space, prefixDimension, cells, beta, epoch, 1);
     }
 
-    /** d_pub = d/4 (at least 1), C = 16, β = 0.5 (relative), epoch 1. */
+    /** d_pub = d/4 (at least 1), C = {@link #DEFAULT_CELLS}, β = {@link #DEFAULT_BETA} (relative), epoch 1. */
     public static ModelParameters defaults(int dimension, Space space) {
         return new ModelParameters(dimension, space, defaultPrefixDimension(dimension), DEFAULT_CELLS, DEFAULT_BETA, 1);
     }

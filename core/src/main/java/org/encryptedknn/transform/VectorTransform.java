@@ -17,7 +17,8 @@ import org.encryptedknn.prefix.ScaleAndPerturb;
  *
  * <pre>
  *   x  (normalized when cosine)      y = V x = [u ‖ r],  u ∈ R^d_pub, r ∈ R^(d−d_pub)
- *   c  = nearest centroid of u       (computed as nearest R·centroid of R u; R is orthogonal)
+ *   c  = nearest centroid of u + ε   (computed as nearest R·centroid of R u + ε; R is orthogonal); ε the keyed
+ *                                    per-epoch cell jitter drawn from the record's nonce (0 for models without it)
  *   p  = SAP_DB(R u)                 noise radius 3sβ/8, nonce-derived
  *   z  = H_c [r; t]                  H_c Haar-random orthogonal of dimension d − d_pub + 1, per (model, epoch,
  *                                    cell); t = √(T² − ‖r‖²) ≥ 0, so every stored z has the model's norm T
@@ -56,6 +57,7 @@ public final class VectorTransform implements AutoCloseable {
     private final float[] centroidNorms; // ‖R·centroid‖²
     private final ScaleAndPerturb sap;
     private final PrefixNonces nonces;
+    private final ScaleAndPerturb cellJitter; // the keyed ball ε is drawn from; null: nearest centroid, every epoch
     private final byte[][] cellSeeds;
     private final AtomicReferenceArray<float[][]> cellMatrices; // W_cᵀ: d rows of dr
     private final Object[] cellLocks;
@@ -133,6 +135,7 @@ public final class VectorTransform implements AutoCloseable {
         }
         this.sap = ScaleAndPerturb.derive(keys, id, salt, epoch, model.absoluteBeta(), dp);
         this.nonces = PrefixNonces.derive(keys, id, salt);
+        this.cellJitter = model.hasEpochCells() ? cellJitter(keys, id, salt, epoch, model.absoluteCellJitter()) : null;
         this.cellSeeds = new byte[cells][];
         for (int c = 0; c < cells; c++) {
             cellSeeds[c] = keys.cellKeySeed(id, salt, epoch, c);
@@ -146,6 +149,20 @@ public final class VectorTransform implements AutoCloseable {
             cellLocks[c] = new Object();
         }
         this.scratch = ThreadLocal.withInitial(() -> new Scratch(d, dp, cells));
+    }
+
+    /**
+     * The per-epoch cell jitter (docs/design.md §2 "Cells"): SAP's keyed noise stream (AES-256-CTR, the record's nonce
+     * as IV, uniform in a ball) under the epoch's own cell-jitter key, with radius = the model's absolute jitter
+     * (SAP's document radius is 3β/8 at scale 1).
+     */
+    private ScaleAndPerturb cellJitter(KeyDerivation keys, String id, byte[] salt, int epoch, double radius) {
+        byte[] key = keys.cellJitterKey(id, salt, epoch);
+        try {
+            return new ScaleAndPerturb(key, 1, radius * 8 / 3, dp);
+        } finally {
+            Arrays.fill(key, (byte) 0);
+        }
     }
 
     public EncryptionModel model() {
@@ -195,7 +212,7 @@ public final class VectorTransform implements AutoCloseable {
         float[] u = s.u;
         Arrays.fill(u, 0f);
         axpy(xv, prefixT, u);
-        int cell = nearestCell(u);
+        int cell = recordCell(u, nonce);
         float[] p = sap.encryptDocument(u, nonce, new float[dp]);
         float[][] w = cellMatrix(cell);
         float[] z = new float[residualLength];
@@ -232,7 +249,7 @@ public final class VectorTransform implements AutoCloseable {
         int[] cellOf = new int[n];
         int[] counts = new int[cells + 1];
         for (int i = 0; i < n; i++) {
-            cellOf[i] = nearestCell(prefixes[i]);
+            cellOf[i] = recordCell(prefixes[i], nonces[i]);
             counts[cellOf[i] + 1]++;
         }
         for (int c = 0; c < cells; c++) {
@@ -270,7 +287,10 @@ public final class VectorTransform implements AutoCloseable {
         return out;
     }
 
-    /** The cell a plaintext vector falls in. */
+    /**
+     * The cell whose centroid is nearest a plaintext vector's prefix: a record's cell for a model without cell jitter,
+     * and the first cell a query probes.
+     */
     public int cellOf(float[] x) {
         return guard.use(() -> {
             Scratch s = scratch.get();
@@ -278,6 +298,17 @@ public final class VectorTransform implements AutoCloseable {
             Arrays.fill(s.u, 0f);
             axpy(xv, prefixT, s.u);
             return nearestCell(s.u);
+        });
+    }
+
+    /** The cell of the record of {@code x} with {@code nonce} at this epoch (with the cell jitter, if any). */
+    public int cellOf(float[] x, byte[] nonce) {
+        return guard.use(() -> {
+            Scratch s = scratch.get();
+            float[] xv = prepare(x, s.x);
+            Arrays.fill(s.u, 0f);
+            axpy(xv, prefixT, s.u);
+            return recordCell(s.u, nonce);
         });
     }
 
@@ -403,9 +434,10 @@ public final class VectorTransform implements AutoCloseable {
 
     /**
      * Re-keys a record written under {@code from} (same model, older epoch) to this epoch without the
-     * original vector: z' = H'_c H_cᵀ z (the padding t carried over), p' = SAP'_DB(R' Rᵀ SAP⁻¹(p)) with {@code newNonce}. The cell is kept.
-     * From an unpadded epoch (format v1) to a padded one, z' = H'_c [H_cᵀ z; t] with t = √(T² − ‖z‖²), since
-     * ‖z‖ = ‖r‖: the record moves to the v2 layout without the plaintext.
+     * original vector: p' = SAP'_DB(R' Rᵀ SAP⁻¹(p)) with {@code newNonce}, z' = H'_c' H_cᵀ z (the padding t carried
+     * over). With cell jitter the cell c' is drawn afresh from R' u and the new nonce (a new partition per epoch);
+     * without it the cell is kept. From an unpadded epoch (format v1) to a padded one, z' = H'_c' [H_cᵀ z; t] with
+     * t = √(T² − ‖z‖²), since ‖z‖ = ‖r‖: the record moves to the v2 layout without the plaintext.
      */
     public EncryptedVector rekey(VectorTransform from, EncryptedVector v, byte[] newNonce) {
         return guard.use(() -> from.guard.use(() -> rekeyOpen(from, v, newNonce)));
@@ -436,9 +468,9 @@ public final class VectorTransform implements AutoCloseable {
             ru2[i] = (float) s;
         }
         float[] p = sap.encryptDocument(ru2, newNonce, new float[dp]);
-        int cell = v.cell();
+        int cell = cellJitter == null ? v.cell() : recordCell(ru2, newNonce);
         float[] z = v.keyedResidual();
-        float[][] oldW = from.cellMatrix(cell);
+        float[][] oldW = from.cellMatrix(v.cell());
         if (from.residualLength > residualLength) {
             throw new IllegalArgumentException("cannot re-key a padded record of epoch " + from.epoch
                     + " to the unpadded epoch " + epoch + " of model '" + model.id() + "'");
@@ -455,6 +487,7 @@ public final class VectorTransform implements AutoCloseable {
         Arrays.fill(ru, 0);
         Arrays.fill(u, 0);
         Arrays.fill(t, 0f);
+        Arrays.fill(ru2, 0f);
         return new EncryptedVector(p, newNonce.clone(), cell, z2, epoch);
     }
 
@@ -575,6 +608,9 @@ public final class VectorTransform implements AutoCloseable {
             Arrays.fill(centroidNorms, 0f);
             sap.close();
             nonces.close();
+            if (cellJitter != null) {
+                cellJitter.close();
+            }
         });
     }
 
@@ -715,6 +751,25 @@ public final class VectorTransform implements AutoCloseable {
         return best;
     }
 
+    /**
+     * A record's cell: the nearest centroid of R u + ε, ε the cell jitter of its nonce (a fresh partition per epoch,
+     * since the key and the nonce are per epoch); the nearest centroid of R u for a model without jitter.
+     */
+    private int recordCell(float[] ru, byte[] nonce) {
+        if (cellJitter == null) {
+            return nearestCell(ru);
+        }
+        double[] e = cellJitter.noise(nonce, false);
+        float[] jittered = scratch.get().jittered;
+        for (int i = 0; i < dp; i++) {
+            jittered[i] = (float) (ru[i] + e[i]);
+        }
+        Arrays.fill(e, 0);
+        int cell = nearestCell(jittered);
+        Arrays.fill(jittered, 0f);
+        return cell;
+    }
+
     private static double dist2(float[] u, float[] m, int off) {
         float s = 0;
         for (int i = 0; i < u.length; i++) {
@@ -787,10 +842,12 @@ public final class VectorTransform implements AutoCloseable {
         final float[] x;
         final float[] u;
         final float[] cellScores;
+        final float[] jittered;
 
         Scratch(int d, int dp, int cells) {
             x = new float[d];
             u = new float[dp];
+            jittered = new float[dp];
             cellScores = new float[cells];
         }
     }

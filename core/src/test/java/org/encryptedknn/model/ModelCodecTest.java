@@ -28,7 +28,7 @@ public class ModelCodecTest {
                 Instant.parse("2026-01-02T03:04:05Z"));
     }
 
-    static float[][] trim(float[][] in, int d) {
+    public static float[][] trim(float[][] in, int d) {
         float[][] out = new float[in.length][];
         for (int i = 0; i < in.length; i++) {
             out[i] = java.util.Arrays.copyOf(in[i], d);
@@ -80,6 +80,36 @@ public class ModelCodecTest {
                 // ok
             }
         }
+    }
+
+    /**
+     * Per-epoch cells: a newly fitted model stores its cell_jitter, bound to the sealed secret (editing or removing it
+     * breaks decryption); a model stored without it (fitted before) reads with jitter 0 and keeps its stored form.
+     */
+    @Test
+    public void cellJitterRoundTripsAndIsAuthenticated() {
+        assertEquals(EncryptionModel.DEFAULT_CELL_JITTER, model.cellJitter(), 0);
+        String json = ModelCodec.toJson(model, keys);
+        String field = "\"cell_jitter\":" + EncryptionModel.DEFAULT_CELL_JITTER;
+        assertTrue(json, json.contains(field));
+        assertEquals(model.cellJitter(), ModelCodec.readMetadata(json).cellJitter(), 0);
+        for (String altered :
+                new String[] {json.replace("," + field, ""), json.replace(field, "\"cell_jitter\":0.25")}) {
+            assertFalse(altered.equals(json));
+            try {
+                ModelCodec.fromJson(altered, keys);
+                fail("accepted " + altered);
+            } catch (ModelDecryptionException expected) {
+                // ok
+            }
+        }
+        EncryptionModel before = model.withCellJitter(0);
+        String old = ModelCodec.toJson(before, keys);
+        assertFalse(old, old.contains("cell_jitter"));
+        EncryptionModel back = ModelCodec.fromJson(old, keys);
+        assertEquals(0, back.cellJitter(), 0);
+        assertFalse(back.hasEpochCells());
+        assertEquals(before, back);
     }
 
     /** A retired epoch range is stored, shown and bound to the sealed secret: it cannot be un-retired by editing JSON. */

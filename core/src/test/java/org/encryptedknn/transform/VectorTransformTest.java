@@ -140,7 +140,7 @@ public class VectorTransformTest {
         EncryptedVector[] batch = transform.encryptDocuments(xs, ns);
         for (int i = 0; i < xs.length; i++) {
             assertEquals(transform.encryptDocument(xs[i], ns[i]), batch[i]);
-            assertEquals(transform.cellOf(xs[i]), batch[i].cell());
+            assertEquals(transform.cellOf(xs[i], ns[i]), batch[i].cell());
         }
     }
 
@@ -151,7 +151,12 @@ public class VectorTransformTest {
         EncryptedVector c = transform.encryptDocument(docs[0], "doc-1", "embedding");
         assertEquals(a, b);
         assertFalse(Arrays.equals(a.prefix(), c.prefix()));
-        assertArrayEquals(a.keyedResidual(), c.keyedResidual(), 0f); // the residual carries no noise
+        // the residual carries no noise: another nonce changes z only through the cell its jitter draws
+        EncryptedVector sameCell = c;
+        for (int id = 2; sameCell.cell() != a.cell(); id++) {
+            sameCell = transform.encryptDocument(docs[0], "doc-" + id, "embedding");
+        }
+        assertArrayEquals(a.keyedResidual(), sameCell.keyedResidual(), 0f);
         assertEquals(1, a.epoch());
         assertEquals(96, a.prefix().length);
         assertEquals(289, a.keyedResidual().length); // d − d_pub + 1: the padding coordinate
@@ -291,10 +296,11 @@ public class VectorTransformTest {
                 old[i] = transform.encryptDocument(docs[i], "doc-" + i, "embedding");
                 fresh[i] = e2.rekey(transform, old[i], "doc-" + i, "embedding");
                 assertEquals(2, fresh[i].epoch());
-                assertEquals(old[i].cell(), fresh[i].cell());
-                // re-keying equals encrypting from scratch under the new epoch (up to float rounding), except for the
-                // noise: the re-keyed nonce covers the source record, the direct one the vector (PrefixNonces)
-                EncryptedVector direct = e2.encryptDocument(docs[i], "doc-" + i, "embedding");
+                // re-keying equals encrypting from scratch under the new epoch with the re-keyed record's nonce (up to
+                // float rounding): the same noise and the same cell of the new epoch's partition (the jitter of that
+                // nonce), hence the same residual
+                EncryptedVector direct = e2.encryptDocument(docs[i], fresh[i].nonce());
+                assertEquals(direct.cell(), fresh[i].cell());
                 assertArrayEquals(direct.keyedResidual(), fresh[i].keyedResidual(), 1e-5f);
                 assertArrayEquals(e2.decryptPrefix(direct), e2.decryptPrefix(fresh[i]), 1e-5f);
                 for (int j = 0; j < old[i].keyedResidual().length; j++) {

@@ -148,6 +148,7 @@ public class VersionsAndModelKeysTest {
                 v2.centroids(),
                 null,
                 0,
+                0,
                 0);
     }
 

@@ -45,7 +45,7 @@ final class FitCommand implements Main.Command {
               --dimension D            expected dimension (default: the first vector's length)
               --space S                cosine | inner_product (default cosine)
               --prefix-dimension P     length of the DCPE-encrypted prefix the HNSW graph is built on (default D/4)
-              --cells C                k-means cells, each with its own residual key (default 16)
+              --cells C                k-means cells, each with its own residual key (default 64)
               --beta B                 SAP noise, relative to the model's beta scale (default 0.5; 0 = no noise,
                                        only with --insecure)
               --insecure               accept --beta 0 or --cells 1 (protections off; for experiments only)

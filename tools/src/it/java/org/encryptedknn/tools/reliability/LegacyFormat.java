@@ -81,6 +81,7 @@ final class LegacyFormat implements AutoCloseable {
                 centroids,
                 null,
                 0,
+                0,
                 0);
         ObjectNode doc = OpenSearchHttp.JSON.createObjectNode();
         doc.put("model_id", v1.id());

@@ -13,7 +13,7 @@ import org.encryptedknn.client.cli.Options;
  * <pre>
  * AuditTool [--out DIR] [--limit N] [--queries Q] [--probes P] [--cells C] [--betas 0,0.25,0.5,0.75,1] [--beta B]
  *           [--pool N | --big-pool | --no-pool] [--pool-cells 1,64] [--victims V] [--gallery G] [--seed S] [--quiet]
- *           [--attacks cells,beta,norm,gram,versions,keyed-linking,rekey,repeats,anchors]
+ *           [--attacks cells,beta,norm,gram,versions,keyed-linking,rekey,partition,prefix-augment,repeats,anchors]
  *           [--linking-queries 10000] [--probe-cells 8]
  * AuditTool --url http://host:9200 --index NAME [--field embedding] [--id-offset 0] [--out DIR] ...
  * </pre>
@@ -77,7 +77,7 @@ public final class AuditTool {
             usage: AuditTool [--out DIR] [--limit N] [--queries Q] [--probes P] [--cells C] [--betas 0,0.25,0.5,0.75,1] [--beta B]
                              [--pool N | --big-pool | --no-pool] [--pool-cells 1,64] [--victims V] [--gallery G]
                              [--targeted-cells T] [--victims-per-cell V] [--seed S] [--quiet]
-                             [--attacks cells,beta,norm,gram,versions,keyed-linking,rekey,repeats,anchors]
+                             [--attacks cells,beta,norm,gram,versions,keyed-linking,rekey,partition,prefix-augment,repeats,anchors]
                              [--linking-queries 10000] [--probe-cells 8]
                    AuditTool --url http://host:9200 --index NAME [--field embedding] [--id-offset 0] [--out DIR] ...""");
     }

@@ -116,8 +116,10 @@ public final class IndexAudit {
             cells = Math.max(cells, cell[i] + 1);
         }
         int dp = p[0].length;
-        int dr = z[0].length;
-        int d = dp + dr;
+        int d = x[0].length;
+        int dr = d - dp;
+        // a padded record (residual v2) stores d − d_pub + 1 values of one public norm T: the reference is then [r; t]
+        double residualNorm = z[0].length == dr + 1 ? Vectors.norm(z[0]) : 0;
         log.info(
                 "%d stored records mapped to plaintexts (%d stored in total), d_pub=%d, d−d_pub=%d, %d cells seen",
                 n, stored.ids().size(), dp, dr, cells);
@@ -172,7 +174,7 @@ public final class IndexAudit {
         for (int i = 0; i < resid.length; i++) {
             basis[dp * d + i] = (float) resid[i];
         }
-        float[][] r = Vectors.project(x, basis, d, dp, dr);
+        float[][] r = Vectors.storedResidualReference(Vectors.project(x, basis, d, dp, dr), residualNorm);
         AnchorAttack.Data data = new AnchorAttack.Data(r, z, cell, cells);
         int[] grid = java.util.stream.IntStream.of(100, 200, 288, 400, 800, 1600, 3200, 6400, 12800, 25600, 51200)
                 .filter(m -> m < n - 100)

@@ -16,6 +16,15 @@ import org.encryptedknn.transform.VectorTransform;
  * overdetermined system: the data node solves M_{cc'} = H_{c'} H_cᵀ by least squares (orthogonal Procrustes, which
  * is exact on exact data), joins the cells into one frame along a spanning tree of solved pairs (union-find), and
  * then computes ⟨r_i, r_j⟩ = ⟨F_c z_i, F_{c'} z_j⟩ for records of different cells: the per-cell keys cancel.
+ *
+ * <p>Padded records (z = H_c·[r; t], record residual v2): every query is H_c·[r_q; 0], so the queries of a cell span
+ * H_c's first d − d_pub columns and their orthogonal complement is the padding direction w_c = ±H_c·e_pad. Once a
+ * cell has been probed by ≥ d − d_pub queries the node finds w_c: among the directions the queries leave (nearly)
+ * empty (eigenvalues of Σ y yᵀ below 1e-6 of the largest; a few hundred real queries excite the weakest residual
+ * directions only faintly), the one that carries most of the stored records' energy (every record has t_i ≈ √(T² −
+ * ‖r_i‖²) there). It reads each record's padding |⟨z_i, w_c⟩| = t_i — and with it ‖r_i‖ = √(T² − t_i²), the norm
+ * channel the padding closed — and strips it, z_i − ⟨z_i, w_c⟩ w_c = H_c·[r_i; 0], before joining the frames (a least-squares map fitted on the
+ * queries is fixed on their span only, so the padding direction would otherwise come out with an arbitrary sign).
  */
 public final class KeyedCellLinking {
 
@@ -33,6 +42,9 @@ public final class KeyedCellLinking {
      * @param checkedPairs    cross-cell record pairs checked inside the largest frame
      * @param meanError       mean |⟨F_c z_i, F_c' z_j⟩ − ⟨r_i, r_j⟩| over them
      * @param maxError        max of the same
+     * @param paddedCells     cells whose padding direction the node found (0 for unpadded records)
+     * @param paddedRecords   records of those cells, whose padding t_i (so ‖r_i‖) the node read
+     * @param paddingMaxError max |t̂_i − t_i| over them (NaN when none)
      */
     public record Result(
             int queries,
@@ -44,7 +56,10 @@ public final class KeyedCellLinking {
             int cells,
             int checkedPairs,
             double meanError,
-            double maxError) {}
+            double maxError,
+            int paddedCells,
+            int paddedRecords,
+            double paddingMaxError) {}
 
     private KeyedCellLinking() {}
 
@@ -62,7 +77,7 @@ public final class KeyedCellLinking {
 
     /**
      * Runs the attack on the observations and checks it against the plaintext residuals ({@code plainResidual[i]}
-     * is r of the record {@code z[i]}, cell {@code cell[i]}).
+     * is r of the record {@code z[i]}, cell {@code cell[i]}; for padded records z is one value longer than r).
      */
     public static Result attack(
             List<Observation> observations,
@@ -73,6 +88,34 @@ public final class KeyedCellLinking {
             int checkPairs,
             long seed) {
         int dr = z[0].length;
+        boolean padded = dr == plainResidual[0].length + 1;
+        double[][] padding = padded ? paddingDirections(observations, cells, z, cell) : new double[cells][];
+        float[][] stripped = new float[z.length][];
+        int paddedCells = 0;
+        int paddedRecords = 0;
+        double paddingMaxError = 0;
+        for (double[] w : padding) {
+            paddedCells += w == null ? 0 : 1;
+        }
+        for (int i = 0; i < z.length; i++) {
+            double[] w = padding[cell[i]];
+            if (w == null) {
+                stripped[i] = z[i];
+                continue;
+            }
+            double ti = 0;
+            for (int k = 0; k < dr; k++) {
+                ti += w[k] * z[i][k];
+            }
+            stripped[i] = new float[dr];
+            for (int k = 0; k < dr; k++) {
+                stripped[i][k] = (float) (z[i][k] - ti * w[k]);
+            }
+            double truth =
+                    Math.sqrt(Math.max(0, Vectors.dot(z[i], z[i]) - Vectors.dot(plainResidual[i], plainResidual[i])));
+            paddingMaxError = Math.max(paddingMaxError, Math.abs(Math.abs(ti) - truth));
+            paddedRecords++;
+        }
         // co-probe lists per unordered pair (c < c'): which observations and where each cell sits in them
         Map<Integer, List<int[]>> together = new HashMap<>();
         for (int o = 0; o < observations.size(); o++) {
@@ -155,7 +198,7 @@ public final class KeyedCellLinking {
         // check: cross-cell inner products in the root frame against the plaintext
         List<Integer> joined = new ArrayList<>();
         for (int i = 0; i < z.length; i++) {
-            if (frame[cell[i]] != null) {
+            if (frame[cell[i]] != null && (!padded || padding[cell[i]] != null)) {
                 joined.add(i);
             }
         }
@@ -170,8 +213,8 @@ public final class KeyedCellLinking {
             if (cell[i] == cell[j]) {
                 continue;
             }
-            float[] fi = inRoot.computeIfAbsent(i, k -> Procrustes.apply(frame[cell[k]], dr, z[k]));
-            float[] fj = inRoot.computeIfAbsent(j, k -> Procrustes.apply(frame[cell[k]], dr, z[k]));
+            float[] fi = inRoot.computeIfAbsent(i, k -> Procrustes.apply(frame[cell[k]], dr, stripped[k]));
+            float[] fj = inRoot.computeIfAbsent(j, k -> Procrustes.apply(frame[cell[k]], dr, stripped[k]));
             double err = Math.abs(Vectors.dot(fi, fj) - Vectors.dot(plainResidual[i], plainResidual[j]));
             sum += err;
             max = Math.max(max, err);
@@ -187,7 +230,74 @@ public final class KeyedCellLinking {
                 cells,
                 checked,
                 checked == 0 ? Double.NaN : sum / checked,
-                checked == 0 ? Double.NaN : max);
+                checked == 0 ? Double.NaN : max,
+                paddedCells,
+                paddedRecords,
+                paddedRecords == 0 ? Double.NaN : paddingMaxError);
+    }
+
+    /** Relative eigenvalue below which a direction counts as left empty by a cell's queries. */
+    static final double EMPTY = 1e-6;
+
+    /**
+     * Per cell with ≥ dr − 1 observed queries: among the directions its queries leave empty, the unit direction of most
+     * stored-record energy (the padding); null for other cells.
+     */
+    static double[][] paddingDirections(List<Observation> observations, int cells, float[][] z, int[] cell) {
+        int dr = z[0].length;
+        double[][] scatter = new double[cells][];
+        int[] count = new int[cells];
+        for (Observation o : observations) {
+            for (int a = 0; a < o.cells().length; a++) {
+                int c = o.cells()[a];
+                float[] y = o.keyedQueries()[a];
+                double[] m = scatter[c] == null ? (scatter[c] = new double[dr * dr]) : scatter[c];
+                for (int i = 0; i < dr; i++) {
+                    for (int j = 0; j < dr; j++) {
+                        m[i * dr + j] += (double) y[i] * y[j];
+                    }
+                }
+                count[c]++;
+            }
+        }
+        double[][] out = new double[cells][];
+        for (int c = 0; c < cells; c++) {
+            if (count[c] < dr - 1) {
+                continue;
+            }
+            double[][] empty = Procrustes.nearNullDirections(scatter[c], dr, EMPTY);
+            int k = empty.length;
+            if (k == 0) {
+                continue;
+            }
+            // the records' scatter inside the empty subspace; its top eigenvector is the padding direction
+            double[] inside = new double[k * k];
+            for (int i = 0; i < z.length; i++) {
+                if (cell[i] != c) {
+                    continue;
+                }
+                double[] coord = new double[k];
+                for (int a = 0; a < k; a++) {
+                    for (int j = 0; j < dr; j++) {
+                        coord[a] += empty[a][j] * z[i][j];
+                    }
+                }
+                for (int a = 0; a < k; a++) {
+                    for (int b = 0; b < k; b++) {
+                        inside[a * k + b] += coord[a] * coord[b];
+                    }
+                }
+            }
+            double[] top = Procrustes.topEigenvector(inside, k);
+            double[] w = new double[dr];
+            for (int a = 0; a < k; a++) {
+                for (int j = 0; j < dr; j++) {
+                    w[j] += top[a] * empty[a][j];
+                }
+            }
+            out[c] = w;
+        }
+        return out;
     }
 
     private record Edge(int to, double[] map, boolean reversed) {}

@@ -4,6 +4,7 @@ import java.util.Arrays;
 import org.ejml.data.DMatrixRMaj;
 import org.ejml.dense.row.CommonOps_DDRM;
 import org.ejml.dense.row.factory.DecompositionFactory_DDRM;
+import org.ejml.interfaces.decomposition.EigenDecomposition_F64;
 import org.ejml.interfaces.decomposition.SingularValueDecomposition_F64;
 
 /**
@@ -95,6 +96,60 @@ public final class Procrustes {
         DMatrixRMaj q = new DMatrixRMaj(n, n);
         CommonOps_DDRM.mult(u, vt, q);
         return q.data;
+    }
+
+    /**
+     * The unit eigenvectors (rows) of a symmetric n×n matrix (row-major) whose eigenvalues are below
+     * {@code relative} × the largest: the directions the matrix (a scatter of vectors) leaves (nearly) empty.
+     */
+    public static double[][] nearNullDirections(double[] symmetric, int n, double relative) {
+        EigenDecomposition_F64<DMatrixRMaj> eig = symmetricEigen(symmetric, n);
+        double largest = 0;
+        for (int k = 0; k < n; k++) {
+            largest = Math.max(largest, eig.getEigenvalue(k).real);
+        }
+        java.util.List<double[]> out = new java.util.ArrayList<>();
+        for (int k = 0; k < n; k++) {
+            if (eig.getEigenvalue(k).real < relative * largest) {
+                out.add(unitEigenvector(eig, k, n));
+            }
+        }
+        return out.toArray(new double[0][]);
+    }
+
+    /** The unit eigenvector of the largest eigenvalue of a symmetric n×n matrix (row-major). */
+    public static double[] topEigenvector(double[] symmetric, int n) {
+        EigenDecomposition_F64<DMatrixRMaj> eig = symmetricEigen(symmetric, n);
+        int top = 0;
+        for (int k = 1; k < n; k++) {
+            if (eig.getEigenvalue(k).real > eig.getEigenvalue(top).real) {
+                top = k;
+            }
+        }
+        return unitEigenvector(eig, top, n);
+    }
+
+    private static EigenDecomposition_F64<DMatrixRMaj> symmetricEigen(double[] symmetric, int n) {
+        DMatrixRMaj mat = new DMatrixRMaj(n, n);
+        System.arraycopy(symmetric, 0, mat.data, 0, n * n);
+        EigenDecomposition_F64<DMatrixRMaj> eig = DecompositionFactory_DDRM.eig(n, true, true);
+        if (!eig.decompose(mat)) {
+            throw new IllegalStateException("eigendecomposition failed");
+        }
+        return eig;
+    }
+
+    private static double[] unitEigenvector(EigenDecomposition_F64<DMatrixRMaj> eig, int k, int n) {
+        DMatrixRMaj v = eig.getEigenVector(k);
+        double norm = 0;
+        for (int i = 0; i < n; i++) {
+            norm += v.get(i, 0) * v.get(i, 0);
+        }
+        double[] out = new double[n];
+        for (int i = 0; i < n; i++) {
+            out[i] = v.get(i, 0) / Math.sqrt(norm);
+        }
+        return out;
     }
 
     /** Qᵀ b: maps a stored vector back to the attacker's frame. */

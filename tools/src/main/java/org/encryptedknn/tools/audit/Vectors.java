@@ -64,6 +64,23 @@ public final class Vectors {
     }
 
     /**
+     * The plaintext reference of stored residuals: [r; t] with t = √(T² − ‖r‖²) for a model with residual padding
+     * (record residual v2, z = H_c·[r; t]), so ⟨[r_i; t_i], [r_j; t_j]⟩ is the stored same-cell pair value; r itself when
+     * {@code residualNorm} T is 0 (an unpadded model, z = H_c·r).
+     */
+    public static float[][] storedResidualReference(float[][] r, double residualNorm) {
+        if (residualNorm == 0) {
+            return r;
+        }
+        float[][] out = new float[r.length][];
+        for (int i = 0; i < r.length; i++) {
+            out[i] = Arrays.copyOf(r[i], r[i].length + 1);
+            out[i][r[i].length] = (float) Math.sqrt(Math.max(0, residualNorm * residualNorm - dot(r[i], r[i])));
+        }
+        return out;
+    }
+
+    /**
      * Indices of the {@code k} largest scores (best first); {@code exclude} (≥ 0) is skipped. Scores as
      * "higher is better" (pass negative distances).
      */

@@ -38,7 +38,10 @@ final class AttackFixture implements AutoCloseable {
         transform = new VectorTransform(model, keys);
     }
 
-    /** The same fitted model without residual padding (residual_norm 0: z = H_c r, as before record residual v2). */
+    /**
+     * The same fitted model as stored before record residual v2: no residual padding (residual_norm 0, z = H_c r) and
+     * no cell jitter (one partition for every epoch).
+     */
     static EncryptionModel unpadded(EncryptionModel m) {
         return new EncryptionModel(
                 m.id(),
@@ -49,6 +52,7 @@ final class AttackFixture implements AutoCloseable {
                 m.basis(),
                 m.centroids(),
                 m.keySalt(),
+                0,
                 0,
                 0);
     }
@@ -67,6 +71,11 @@ final class AttackFixture implements AutoCloseable {
 
     float[][] plainResidual(float[][] xs) {
         return Vectors.project(xs, model.basis(), D, DP, D - DP);
+    }
+
+    /** The attacker's reference for stored residuals: [r; t] for the padded model, r for the unpadded one. */
+    float[][] storedReference(float[][] xs) {
+        return Vectors.storedResidualReference(plainResidual(xs), model.residualNorm());
     }
 
     @Override

@@ -11,7 +11,11 @@ public class KeyedCellLinkingTest {
 
     /** The attack after {@code count} keyed queries (P = 2 of C = 4), checked on 500 cross-cell pairs. */
     private static KeyedCellLinking.Result attackAfter(int count, long seed) {
-        try (AttackFixture f = new AttackFixture(400, seed)) {
+        return attackAfter(count, seed, false);
+    }
+
+    private static KeyedCellLinking.Result attackAfter(int count, long seed, boolean padded) {
+        try (AttackFixture f = new AttackFixture(400, seed, padded)) {
             RekeyLinkage.Epoch s = f.store();
             float[][] queries = Vectors.normalizedAll(RekeyLinkageTest.synthetic(count, AttackFixture.D, seed + 1));
             List<KeyedCellLinking.Observation> seen = new ArrayList<>();
@@ -29,6 +33,16 @@ public class KeyedCellLinkingTest {
         assertEquals(AttackFixture.CELLS, r.largestFrame());
         assertEquals(1, r.frames());
         assertEquals(500, r.checkedPairs());
+        assertTrue("max error " + r.maxError(), r.maxError() < 1e-4);
+    }
+
+    @Test
+    public void keyedQueriesRevealThePaddingOfPaddedRecords() {
+        KeyedCellLinking.Result r = attackAfter(1500, 17, true);
+        assertEquals(AttackFixture.CELLS, r.paddedCells()); // every cell's padding direction found
+        assertEquals(400, r.paddedRecords());
+        assertTrue("padding error " + r.paddingMaxError(), r.paddingMaxError() < 1e-4);
+        assertEquals(AttackFixture.CELLS, r.largestFrame());
         assertTrue("max error " + r.maxError(), r.maxError() < 1e-4);
     }
 
