@@ -25,6 +25,7 @@ public final class EncryptionModel {
     private final float[] centroids; // C×d_pub row-major, in the unrotated prefix space
     private final byte[] keySalt; // 32 random bytes drawn at fit time (key derivation v2); null for v1 models
     private final double residualNorm; // T, the norm of every stored z (record residual v2); 0: unpadded (v1 layout)
+    private final WindowCalibration calibration; // the default window measured at fit time; null before format v3
 
     /**
      * @param keySalt      the model's key salt ({@link #newKeySalt()}); null for a model stored in format v1 (no salt)
@@ -41,6 +42,21 @@ public final class EncryptionModel {
             float[] centroids,
             byte[] keySalt,
             double residualNorm) {
+        this(id, parameters, created, betaScale, sampleCount, basis, centroids, keySalt, residualNorm, null);
+    }
+
+    /** @param calibration the default window measured at fit time; null for a model fitted before calibration */
+    public EncryptionModel(
+            String id,
+            ModelParameters parameters,
+            Instant created,
+            double betaScale,
+            int sampleCount,
+            float[] basis,
+            float[] centroids,
+            byte[] keySalt,
+            double residualNorm,
+            WindowCalibration calibration) {
         this.id = checkId(id);
         this.parameters = Objects.requireNonNull(parameters, "parameters");
         this.created = Objects.requireNonNull(created, "created");
@@ -70,6 +86,10 @@ public final class EncryptionModel {
             throw new IllegalArgumentException("residual_norm must be finite and >= 0, got " + residualNorm);
         }
         this.residualNorm = residualNorm;
+        if (calibration != null && keySalt == null) {
+            throw new IllegalArgumentException("a model of format v1 (no key salt) has no window calibration");
+        }
+        this.calibration = calibration;
     }
 
     /** A fresh random key salt for a new model (SecureRandom). */
@@ -163,6 +183,16 @@ public final class EncryptionModel {
         return parameters.residualDimension() + (hasResidualPadding() ? 1 : 0);
     }
 
+    /** The default window measured at fit time, or null for a model fitted before calibration (format v1, v2). */
+    public WindowCalibration calibration() {
+        return calibration;
+    }
+
+    /** The default candidate window k for an index of {@code documents} documents (0: unknown). */
+    public int defaultWindow(long documents) {
+        return WindowCalibration.defaultWindow(calibration, documents);
+    }
+
     float[] basisRef() {
         return basis;
     }
@@ -184,7 +214,31 @@ public final class EncryptionModel {
     /** The same fitted secrets, key salt and residual norm under other public parameters. */
     private EncryptionModel with(ModelParameters newParameters) {
         return new EncryptionModel(
-                id, newParameters, created, betaScale, sampleCount, basis, centroids, keySalt, residualNorm);
+                id,
+                newParameters,
+                created,
+                betaScale,
+                sampleCount,
+                basis,
+                centroids,
+                keySalt,
+                residualNorm,
+                calibration);
+    }
+
+    /** The same fitted model with another default window (re-calibration, {@link ModelFitter#calibrate}). */
+    public EncryptionModel withCalibration(WindowCalibration newCalibration) {
+        return new EncryptionModel(
+                id,
+                parameters,
+                created,
+                betaScale,
+                sampleCount,
+                basis,
+                centroids,
+                keySalt,
+                residualNorm,
+                newCalibration);
     }
 
     /** The same fitted model with another relative β. */
@@ -203,7 +257,8 @@ public final class EncryptionModel {
                 && Arrays.equals(basis, m.basis)
                 && Arrays.equals(centroids, m.centroids)
                 && Arrays.equals(keySalt, m.keySalt)
-                && Double.compare(residualNorm, m.residualNorm) == 0;
+                && Double.compare(residualNorm, m.residualNorm) == 0
+                && Objects.equals(calibration, m.calibration);
     }
 
     @Override

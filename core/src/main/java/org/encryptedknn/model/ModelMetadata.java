@@ -9,10 +9,28 @@ public record ModelMetadata(
         Instant created,
         double betaScale,
         int sampleCount,
-        double residualNorm) {
+        double residualNorm,
+        WindowCalibration calibration) {
+
+    /** A model fitted before window calibration (format v1, v2). */
+    public ModelMetadata(
+            String id,
+            ModelParameters parameters,
+            Instant created,
+            double betaScale,
+            int sampleCount,
+            double residualNorm) {
+        this(id, parameters, created, betaScale, sampleCount, residualNorm, null);
+    }
 
     public static ModelMetadata of(EncryptionModel m) {
-        return new ModelMetadata(m.id(), m.parameters(), m.created(), m.betaScale(), m.sampleCount(), m.residualNorm());
+        return new ModelMetadata(
+                m.id(), m.parameters(), m.created(), m.betaScale(), m.sampleCount(), m.residualNorm(), m.calibration());
+    }
+
+    /** The default candidate window k for an index of {@code documents} documents (0: unknown). */
+    public int defaultWindow(long documents) {
+        return WindowCalibration.defaultWindow(calibration, documents);
     }
 
     /** Absolute SAP β = beta (relative) × beta scale. */
