@@ -36,7 +36,8 @@ import org.opensearch.search.pipeline.SearchRequestProcessor;
  * at any depth), and on the coordinating node, under the leased key:
  * <ol>
  *   <li>encrypts it (SAP query ciphertext of the rotated prefix, model's current epoch) and replaces it with
- *       {@code encrypted_vector} + {@code model_id}; after a rotation, with a {@code bool} of one epoch-filtered
+ *       {@code encrypted_vector} + {@code model_id}, and {@code k} with the model's calibrated default window if the
+ *       query left it out ({@link #window}); after a rotation, with a {@code bool} of one epoch-filtered
  *       query per live epoch (first epoch … current; {@code _retire} raises the first), each encrypted under its
  *       epoch, so records not yet re-keyed are still found;</li>
  *   <li>adds what the {@code mode} ({@link SearchMode}) sends besides that query ({@link GatewayRescoring}):
@@ -210,15 +211,16 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
             // each under its keys; epochs retired by _retire are not searched at all.
             int first = m.parameters().firstEpoch();
             int epochs = model.epoch() - first + 1;
+            int k = window(knn, m);
             QueryBuilder stage1;
             if (model.epoch() == 1) {
-                stage1 = knn.withEncryptedVector(query.prefix(), m.id(), null);
+                stage1 = knn.withEncryptedVector(query.prefix(), m.id(), null, k);
             } else if (epochs == 1) {
-                stage1 = knn.withEncryptedVector(query.prefix(), m.id(), model.epoch());
+                stage1 = knn.withEncryptedVector(query.prefix(), m.id(), model.epoch(), k);
             } else {
                 BoolQueryBuilder anyEpoch = new BoolQueryBuilder();
                 for (int e = first; e <= model.epoch(); e++) {
-                    anyEpoch.should(knn.withEncryptedVector(state.queryFor(e).prefix(), m.id(), e));
+                    anyEpoch.should(knn.withEncryptedVector(state.queryFor(e).prefix(), m.id(), e, k));
                 }
                 stage1 = anyEpoch;
             }
@@ -227,7 +229,7 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
 
             // 2. what the mode adds for the current epoch's window (key_holder: nothing); hits of older epochs get
             // their exact score from encrypted_knn_rerank, which sees them all
-            int window = epochs * knn.k();
+            int window = epochs * k;
             boolean residualInSource = rescoring.addToRequest(source, query, transform, window);
 
             // 3. every epoch's candidates come back, from 0; the vector must be in _source
@@ -254,6 +256,19 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
                 state.close();
             }
         }
+    }
+
+    /**
+     * The query's {@code k}, or when it left k out the model's calibrated default window
+     * ({@link EncryptionModel#defaultWindow}, at the model's calibration size; 100 for a model fitted before
+     * calibration), at most {@code num_candidates} if that is set.
+     */
+    static int window(EncryptedKnnQueryBuilder knn, EncryptionModel model) {
+        if (knn.k() != EncryptedKnnQueryBuilder.MODEL_DEFAULT_K) {
+            return knn.k();
+        }
+        int k = model.defaultWindow(0);
+        return knn.numCandidates() == null ? k : Math.min(k, knn.numCandidates());
     }
 
     static boolean includes(String[] includes, String field) {
