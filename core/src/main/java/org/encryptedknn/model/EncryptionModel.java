@@ -42,21 +42,6 @@ public final class EncryptionModel {
             float[] centroids,
             byte[] keySalt,
             double residualNorm) {
-        this(id, parameters, created, betaScale, sampleCount, basis, centroids, keySalt, residualNorm, null);
-    }
-
-    /** @param calibration the default window measured at fit time; null for a model fitted before calibration */
-    public EncryptionModel(
-            String id,
-            ModelParameters parameters,
-            Instant created,
-            double betaScale,
-            int sampleCount,
-            float[] basis,
-            float[] centroids,
-            byte[] keySalt,
-            double residualNorm,
-            WindowCalibration calibration) {
         this.id = checkId(id);
         this.parameters = Objects.requireNonNull(parameters, "parameters");
         this.created = Objects.requireNonNull(created, "created");
@@ -86,11 +71,27 @@ public final class EncryptionModel {
             throw new IllegalArgumentException("residual_norm must be finite and >= 0, got " + residualNorm);
         }
         this.residualNorm = residualNorm;
-        if (calibration != null && keySalt == null) {
+        this.calibration = null;
+    }
+
+    /** {@code base} with another window calibration (the fitted secrets are shared, not copied). */
+    private EncryptionModel(EncryptionModel base, ParametersOrCalibration change) {
+        this.id = base.id;
+        this.parameters = change.parameters;
+        this.created = base.created;
+        this.betaScale = base.betaScale;
+        this.sampleCount = base.sampleCount;
+        this.basis = base.basis;
+        this.centroids = base.centroids;
+        this.keySalt = base.keySalt;
+        this.residualNorm = base.residualNorm;
+        if (change.calibration != null && keySalt == null) {
             throw new IllegalArgumentException("a model of format v1 (no key salt) has no window calibration");
         }
-        this.calibration = calibration;
+        this.calibration = change.calibration;
     }
+
+    private record ParametersOrCalibration(ModelParameters parameters, WindowCalibration calibration) {}
 
     /** A fresh random key salt for a new model (SecureRandom). */
     public static byte[] newKeySalt() {
@@ -213,32 +214,12 @@ public final class EncryptionModel {
 
     /** The same fitted secrets, key salt and residual norm under other public parameters. */
     private EncryptionModel with(ModelParameters newParameters) {
-        return new EncryptionModel(
-                id,
-                newParameters,
-                created,
-                betaScale,
-                sampleCount,
-                basis,
-                centroids,
-                keySalt,
-                residualNorm,
-                calibration);
+        return new EncryptionModel(this, new ParametersOrCalibration(newParameters, calibration));
     }
 
     /** The same fitted model with another default window (re-calibration, {@link ModelFitter#calibrate}). */
     public EncryptionModel withCalibration(WindowCalibration newCalibration) {
-        return new EncryptionModel(
-                id,
-                parameters,
-                created,
-                betaScale,
-                sampleCount,
-                basis,
-                centroids,
-                keySalt,
-                residualNorm,
-                newCalibration);
+        return new EncryptionModel(this, new ParametersOrCalibration(parameters, newCalibration));
     }
 
     /** The same fitted model with another relative β. */

@@ -213,16 +213,16 @@ public final class ModelCodec {
             b.get(salt);
         }
         return new EncryptionModel(
-                meta.id(),
-                p,
-                meta.created(),
-                meta.betaScale(),
-                meta.sampleCount(),
-                basis,
-                centroids,
-                salt,
-                meta.residualNorm(),
-                meta.calibration());
+                        meta.id(),
+                        p,
+                        meta.created(),
+                        meta.betaScale(),
+                        meta.sampleCount(),
+                        basis,
+                        centroids,
+                        salt,
+                        meta.residualNorm())
+                .withCalibration(meta.calibration());
     }
 
     private static String write(String format, ModelMetadata m, String sealedB64) {

@@ -78,16 +78,16 @@ public final class ModelFitter {
         }
         Arrays.fill(basis, 0);
         return new EncryptionModel(
-                modelId,
-                params,
-                created,
-                betaScale,
-                n,
-                basisF,
-                centroidsF,
-                EncryptionModel.newKeySalt(),
-                residualNorm,
-                calibration);
+                        modelId,
+                        params,
+                        created,
+                        betaScale,
+                        n,
+                        basisF,
+                        centroidsF,
+                        EncryptionModel.newKeySalt(),
+                        residualNorm)
+                .withCalibration(calibration);
     }
 
     /**

@@ -54,28 +54,17 @@ public class WindowCalibrationTest {
         int window = model.defaultWindow(docs.length);
         try (KeyDerivation keys = new KeyDerivation(MasterKey.fromBase64(VectorTransformTest.KEY));
                 VectorTransform transform = new VectorTransform(model, keys)) {
-            float[][] prefixes = new float[docs.length][];
+            EncryptedVector[] encrypted = new EncryptedVector[docs.length];
             for (int i = 0; i < docs.length; i++) {
-                EncryptedVector e = transform.encryptDocument(docs[i], "doc-" + i, "embedding");
-                prefixes[i] = e.prefix();
+                encrypted[i] = transform.encryptDocument(docs[i], "doc-" + i, "embedding");
             }
-            int found = 0;
+            double recall = 0;
             for (float[] q : qs) {
-                float[] pq = transform.encryptQuery(q).prefix();
-                double[] dist = new double[docs.length];
-                for (int i = 0; i < docs.length; i++) {
-                    dist[i] = dist2(pq, prefixes[i]);
-                }
-                // the window: top `window` by encrypted prefix; the rerank is exact, so a true neighbour is found
-                // iff it is inside the window
-                double cut = kthSmallest(dist, window);
-                for (int t : exactTop10(q, docs)) {
-                    if (dist[t] <= cut) {
-                        found++;
-                    }
-                }
+                int[] truth = VectorTransformTest.topByScore(
+                        docs.length, i -> VectorTransform.similarity(q, docs[i], Space.COSINE), 10);
+                recall += VectorTransformTest.recallAt10(transform, encrypted, transform.encryptQuery(q), truth, window)
+                        / qs.length;
             }
-            double recall = found / (10.0 * qs.length);
             double sd = Math.sqrt(target * (1 - target) / (10.0 * qs.length));
             assertTrue(
                     "recall@10 " + recall + " with the calibrated window " + window + " (" + c + ") misses " + target,
@@ -214,37 +203,5 @@ public class WindowCalibrationTest {
                 }
             }
         }
-    }
-
-    private static int[] exactTop10(float[] q, float[][] docs) {
-        Integer[] idx = new Integer[docs.length];
-        double[] s = new double[docs.length];
-        for (int i = 0; i < docs.length; i++) {
-            idx[i] = i;
-            for (int j = 0; j < q.length; j++) {
-                s[i] += (double) q[j] * docs[i][j];
-            }
-        }
-        Arrays.sort(idx, (a, b) -> Double.compare(s[b], s[a]));
-        int[] top = new int[10];
-        for (int i = 0; i < 10; i++) {
-            top[i] = idx[i];
-        }
-        return top;
-    }
-
-    private static double kthSmallest(double[] values, int k) {
-        double[] sorted = values.clone();
-        Arrays.sort(sorted);
-        return sorted[Math.min(k, sorted.length) - 1];
-    }
-
-    private static double dist2(float[] a, float[] b) {
-        double s = 0;
-        for (int i = 0; i < a.length; i++) {
-            double t = a[i] - b[i];
-            s += t * t;
-        }
-        return s;
     }
 }

@@ -65,8 +65,8 @@ public final class CorpusTool {
         System.out.println("messages:    " + all.size() + " (ham " + (all.size() - spam) + ", spam " + spam + ")");
         System.out.println("cache dirs:  " + CacheDirs.candidates());
         for (Encoder e : Encoder.values()) {
-            System.out.println("cache files: " + CacheDirs.existing(EmbeddedCorpus.cacheFile(e)) + " (" + e.wireName()
-                    + ")");
+            System.out.println(
+                    "cache files: " + CacheDirs.existing(EmbeddedCorpus.cacheFile(e)) + " (" + e.wireName() + ")");
         }
     }
 

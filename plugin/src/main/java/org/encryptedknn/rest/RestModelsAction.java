@@ -189,17 +189,8 @@ public final class RestModelsAction extends BaseRestHandler {
                             .text(),
                     new ParseField("space"),
                     ObjectParser.ValueType.VALUE);
-            BODY.declareField(
-                    (x, b, c) -> b.beta = scalar(x, XContentParser.Token.VALUE_NUMBER, "[beta] must be a number")
-                            .doubleValue(),
-                    new ParseField("beta"),
-                    ObjectParser.ValueType.VALUE);
-            BODY.declareField(
-                    (x, b, c) -> b.targetRecall = scalar(
-                                    x, XContentParser.Token.VALUE_NUMBER, "[target_recall] must be a number")
-                            .doubleValue(),
-                    new ParseField("target_recall"),
-                    ObjectParser.ValueType.VALUE);
+            declareNumber((b, v) -> b.beta = v, "beta");
+            declareNumber((b, v) -> b.targetRecall = v, "target_recall");
             BODY.declareField(
                     (x, b, c) -> b.insecure = scalar(
                                     x, XContentParser.Token.VALUE_BOOLEAN, "[insecure] must be true or false")
@@ -210,6 +201,15 @@ public final class RestModelsAction extends BaseRestHandler {
                     (x, b, c) -> b.vectors = vectors(x, b.dimension),
                     new ParseField("training_vectors"),
                     ObjectParser.ValueType.VALUE_ARRAY);
+        }
+
+        private static void declareNumber(BiConsumer<Body, Double> setter, String name) {
+            BODY.declareField(
+                    setter,
+                    (x, c) -> scalar(x, XContentParser.Token.VALUE_NUMBER, "[" + name + "] must be a number")
+                            .doubleValue(),
+                    new ParseField(name),
+                    ObjectParser.ValueType.VALUE);
         }
 
         private static void declareInteger(BiConsumer<Body, Integer> setter, String name) {
