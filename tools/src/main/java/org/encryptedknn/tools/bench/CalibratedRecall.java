@@ -78,8 +78,12 @@ public final class CalibratedRecall {
                 Math.min(training, docs.length));
 
         String modelPath = "/_plugins/encrypted_knn/models/" + id;
-        if (node.exists(modelPath)) {
-            node.delete(modelPath);
+        try {
+            node.delete(modelPath); // a model of an earlier run: its index is recreated below
+        } catch (OpenSearchHttp.ResponseException e) {
+            if (e.status() != 404) {
+                throw e;
+            }
         }
         ObjectNode fit = OpenSearchHttp.JSON.createObjectNode();
         fit.put("dimension", corpus.dimension()); // every other fit parameter at its default
