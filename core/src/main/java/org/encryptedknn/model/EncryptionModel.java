@@ -34,6 +34,7 @@ public final class EncryptionModel {
     private final double cellJitter; // relative (× beta_scale); 0: the cell is the nearest centroid in every epoch
     private final int
             upgradedAtEpoch; // > 0: upgraded from format v1 by _rotate; epochs below it keep v1 (see epochIsV1)
+    private final WindowCalibration calibration; // the default window measured at fit time; null before format v3
 
     /**
      * @param keySalt         the model's key salt ({@link #newKeySalt()}); null for a model stored in format v1 (no
@@ -97,7 +98,29 @@ public final class EncryptionModel {
                             + " with key salt and residual_norm, got " + upgradedAtEpoch);
         }
         this.upgradedAtEpoch = upgradedAtEpoch;
+        this.calibration = null;
     }
+
+    /** {@code base} with another window calibration (the fitted secrets are shared, not copied). */
+    private EncryptionModel(EncryptionModel base, ParametersOrCalibration change) {
+        this.id = base.id;
+        this.parameters = change.parameters;
+        this.created = base.created;
+        this.betaScale = base.betaScale;
+        this.sampleCount = base.sampleCount;
+        this.basis = base.basis;
+        this.centroids = base.centroids;
+        this.keySalt = base.keySalt;
+        this.residualNorm = base.residualNorm;
+        this.cellJitter = base.cellJitter;
+        this.upgradedAtEpoch = base.upgradedAtEpoch;
+        if (change.calibration != null && keySalt == null) {
+            throw new IllegalArgumentException("a model of format v1 (no key salt) has no window calibration");
+        }
+        this.calibration = change.calibration;
+    }
+
+    private record ParametersOrCalibration(ModelParameters parameters, WindowCalibration calibration) {}
 
     /** A fresh random key salt for a new model (SecureRandom). */
     public static byte[] newKeySalt() {
@@ -270,6 +293,16 @@ public final class EncryptionModel {
                 epoch);
     }
 
+    /** The default window measured at fit time, or null for a model fitted before calibration (format v1, v2). */
+    public WindowCalibration calibration() {
+        return calibration;
+    }
+
+    /** The default candidate window k for an index of {@code documents} documents (0: unknown). */
+    public int defaultWindow(long documents) {
+        return WindowCalibration.defaultWindow(calibration, documents);
+    }
+
     float[] basisRef() {
         return basis;
     }
@@ -300,34 +333,29 @@ public final class EncryptionModel {
 
     /** The same fitted secrets, key salt and residual norm under other public parameters. */
     private EncryptionModel with(ModelParameters newParameters) {
-        return new EncryptionModel(
-                id,
-                newParameters,
-                created,
-                betaScale,
-                sampleCount,
-                basis,
-                centroids,
-                keySalt,
-                residualNorm,
-                cellJitter,
-                upgradedAtEpoch);
+        return new EncryptionModel(this, new ParametersOrCalibration(newParameters, calibration));
+    }
+
+    /** The same fitted model with another default window (re-calibration, {@link ModelFitter#calibrate}). */
+    public EncryptionModel withCalibration(WindowCalibration newCalibration) {
+        return new EncryptionModel(this, new ParametersOrCalibration(parameters, newCalibration));
     }
 
     /** The same fitted model with another relative cell jitter (0: nearest centroid in every epoch). */
     public EncryptionModel withCellJitter(double jitter) {
         return new EncryptionModel(
-                id,
-                parameters,
-                created,
-                betaScale,
-                sampleCount,
-                basis,
-                centroids,
-                keySalt,
-                residualNorm,
-                jitter,
-                upgradedAtEpoch);
+                        id,
+                        parameters,
+                        created,
+                        betaScale,
+                        sampleCount,
+                        basis,
+                        centroids,
+                        keySalt,
+                        residualNorm,
+                        jitter,
+                        upgradedAtEpoch)
+                .withCalibration(calibration);
     }
 
     /** The same fitted model with another relative β. */
@@ -348,7 +376,8 @@ public final class EncryptionModel {
                 && Arrays.equals(keySalt, m.keySalt)
                 && Double.compare(residualNorm, m.residualNorm) == 0
                 && Double.compare(cellJitter, m.cellJitter) == 0
-                && upgradedAtEpoch == m.upgradedAtEpoch;
+                && upgradedAtEpoch == m.upgradedAtEpoch
+                && Objects.equals(calibration, m.calibration);
     }
 
     @Override

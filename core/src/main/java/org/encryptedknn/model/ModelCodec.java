@@ -11,8 +11,10 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
+import java.util.List;
 import javax.crypto.AEADBadTagException;
 import org.encryptedknn.keys.AesGcm;
 import org.encryptedknn.keys.KeyDerivation;
@@ -22,10 +24,12 @@ import org.encryptedknn.keys.KeyDerivation;
  *
  * <pre>
  * {
- *   "format": "encrypted-knn/model/v2",
+ *   "format": "encrypted-knn/model/v3",
  *   "id": "m1", "dimension": 384, "space": "cosine", "prefix_dimension": 96, "cells": 16,
  *   "beta": 0.5, "epoch": 1, "created": "2026-01-01T00:00:00Z", "beta_scale": 0.77, "sample_count": 1000,
- *   "residual_norm": 1.0, "cell_jitter": 1.0,
+ *   "residual_norm": 1.0, "cell_jitter": 4.0,
+ *   "calibration": { "target_recall": 0.95, "k": 60, "reference_size": 4500, "queries": 500, "growth": 0.5,
+ *                    "curve": [ { "k": 10, "recall": 0.7 }, … ] },
  *   "secret": { "alg": "AES-256-GCM", "key": "encrypted-knn/v1/model-seal", "data": "&lt;base64 IV ‖ ciphertext ‖ tag&gt;" }
  * }
  * </pre>
@@ -44,11 +48,17 @@ import org.encryptedknn.keys.KeyDerivation;
  * {@link EncryptionModel#residualNorm()}); a v2 model stored without it keeps the unpadded residual z = H_c·r.
  * {@code cell_jitter} (v2 only, models fitted since per-epoch cells): the relative scale of the keyed per-epoch cell
  * jitter ({@link EncryptionModel#cellJitter()}); a model without it keeps one nearest-centroid partition for every epoch.
+ *
+ * <p>Format v3 ({@code encrypted-knn/model/v3}, the same secret as v2) adds the public {@code calibration}
+ * ({@link WindowCalibration}: the default window k measured at fit time and its recall curve), bound into the AAD.
+ * Models of v2 and v1 have none and use {@link WindowCalibration#FALLBACK_WINDOW}.
  */
 public final class ModelCodec {
 
-    public static final String FORMAT = "encrypted-knn/model/v2";
-    /** Models stored before the key salt: read, never written. */
+    public static final String FORMAT = "encrypted-knn/model/v3";
+    /** Models stored before the window calibration: read, and re-sealed as they were. */
+    public static final String FORMAT_V2 = "encrypted-knn/model/v2";
+    /** Models stored before the key salt: read, and re-sealed as they were. */
     public static final String FORMAT_V1 = "encrypted-knn/model/v1";
 
     public static final String ALG = "AES-256-GCM";
@@ -72,9 +82,12 @@ public final class ModelCodec {
         return write(format, ModelMetadata.of(model), Base64.getEncoder().encodeToString(sealed));
     }
 
-    /** v2 for a model with a key salt; v1 for one read from format v1 (re-sealed by _rotate/_retire as it was). */
+    /**
+     * v3 for a model with a window calibration; v2 for one with a key salt only, v1 for one without (read from those
+     * formats and re-sealed by _rotate/_retire as they were).
+     */
     private static String formatOf(EncryptionModel model) {
-        return model.hasKeySalt() ? FORMAT : FORMAT_V1;
+        return model.calibration() != null ? FORMAT : model.hasKeySalt() ? FORMAT_V2 : FORMAT_V1;
     }
 
     /** Public metadata only, no secret at all (for GET responses and logs). */
@@ -83,7 +96,7 @@ public final class ModelCodec {
     }
 
     public static String publicJson(ModelMetadata meta) {
-        return write(FORMAT, meta, null);
+        return write(meta.calibration() != null ? FORMAT : FORMAT_V2, meta, null);
     }
 
     /** Reads the public part of a stored (or public) model JSON; needs no key. */
@@ -116,7 +129,7 @@ public final class ModelCodec {
             throw new ModelDecryptionException(p.meta().id());
         }
         try {
-            return fromSecret(p.meta(), secret, FORMAT.equals(p.format()) ? SECRET_VERSION : SECRET_VERSION_V1);
+            return fromSecret(p.meta(), secret, FORMAT_V1.equals(p.format()) ? SECRET_VERSION_V1 : SECRET_VERSION);
         } finally {
             Arrays.fill(secret, (byte) 0);
         }
@@ -159,6 +172,9 @@ public final class ModelCodec {
         }
         if (m.upgradedAtEpoch() > 0) { // which epochs keep format v1 is authenticated with the rest
             s += "\nupgraded_at_epoch=" + m.upgradedAtEpoch();
+        }
+        if (m.calibration() != null) { // format v3
+            s += "\ncalibration=" + calibrationAad(m.calibration());
         }
         return s.getBytes(StandardCharsets.UTF_8);
     }
@@ -212,17 +228,18 @@ public final class ModelCodec {
             b.get(salt);
         }
         return new EncryptionModel(
-                meta.id(),
-                p,
-                meta.created(),
-                meta.betaScale(),
-                meta.sampleCount(),
-                basis,
-                centroids,
-                salt,
-                meta.residualNorm(),
-                meta.cellJitter(),
-                meta.upgradedAtEpoch());
+                        meta.id(),
+                        p,
+                        meta.created(),
+                        meta.betaScale(),
+                        meta.sampleCount(),
+                        basis,
+                        centroids,
+                        salt,
+                        meta.residualNorm(),
+                        meta.cellJitter(),
+                        meta.upgradedAtEpoch())
+                .withCalibration(meta.calibration());
     }
 
     private static String write(String format, ModelMetadata m, String sealedB64) {
@@ -253,6 +270,9 @@ public final class ModelCodec {
             }
             if (m.upgradedAtEpoch() > 0) {
                 g.writeNumberField("upgraded_at_epoch", m.upgradedAtEpoch());
+            }
+            if (m.calibration() != null) {
+                writeCalibration(g, m.calibration());
             }
             if (sealedB64 != null) {
                 g.writeObjectFieldStart("secret");
@@ -288,6 +308,7 @@ public final class ModelCodec {
         double residualNorm = 0;
         double cellJitter = 0;
         int upgradedAtEpoch = 0;
+        WindowCalibration calibration = null;
         try (JsonParser parser = JSON.createParser(json)) {
             if (parser.nextToken() != JsonToken.START_OBJECT) {
                 throw new IllegalArgumentException("model JSON must be an object");
@@ -311,6 +332,7 @@ public final class ModelCodec {
                     case "residual_norm" -> residualNorm = number(parser, t, name);
                     case "cell_jitter" -> cellJitter = number(parser, t, name);
                     case "upgraded_at_epoch" -> upgradedAtEpoch = integer(parser, t, name);
+                    case CALIBRATION -> calibration = readCalibration(parser, t);
                     case "secret" -> {
                         if (t != JsonToken.START_OBJECT) {
                             throw new IllegalArgumentException("model JSON: secret must be an object");
@@ -336,9 +358,9 @@ public final class ModelCodec {
                                     : e.getMessage()),
                     e);
         }
-        if (!FORMAT.equals(format) && !FORMAT_V1.equals(format)) {
-            throw new IllegalArgumentException("model JSON format must be '" + FORMAT + "' (or '" + FORMAT_V1
-                    + "'), got " + (format == null ? "none" : "'" + format + "'"));
+        if (!FORMAT.equals(format) && !FORMAT_V2.equals(format) && !FORMAT_V1.equals(format)) {
+            throw new IllegalArgumentException("model JSON format must be '" + FORMAT + "' (or '" + FORMAT_V2 + "', '"
+                    + FORMAT_V1 + "'), got " + (format == null ? "none" : "'" + format + "'"));
         }
         require(id, "id");
         require(dimension, "dimension");
@@ -350,6 +372,10 @@ public final class ModelCodec {
         require(created, "created");
         require(betaScale, "beta_scale");
         require(samples, "sample_count");
+        if ((calibration != null) != FORMAT.equals(format)) {
+            throw new IllegalArgumentException(
+                    "model JSON: " + CALIBRATION + " is required in " + FORMAT + " and absent before it");
+        }
         if (sealed != null && !ALG.equals(alg)) {
             throw new IllegalArgumentException("model JSON: secret.alg must be " + ALG + ", got " + alg);
         }
@@ -371,9 +397,9 @@ public final class ModelCodec {
         }
         if (upgradedAtEpoch < 0
                 || upgradedAtEpoch > epoch
-                || (upgradedAtEpoch > 0 && (residualNorm == 0 || !FORMAT.equals(format)))) {
+                || (upgradedAtEpoch > 0 && (residualNorm == 0 || FORMAT_V1.equals(format)))) {
             throw new IllegalArgumentException("model JSON: upgraded_at_epoch must be in [1, epoch], and only in "
-                    + FORMAT + " with residual_norm, got " + upgradedAtEpoch);
+                    + FORMAT_V2 + " or later with residual_norm, got " + upgradedAtEpoch);
         }
         return new Parsed(
                 format,
@@ -385,8 +411,112 @@ public final class ModelCodec {
                         samples,
                         residualNorm,
                         cellJitter,
-                        upgradedAtEpoch),
+                        upgradedAtEpoch,
+                        calibration),
                 sealed);
+    }
+
+    static final String CALIBRATION = "calibration";
+
+    /** The AAD part of a window calibration: every field, in a fixed order. */
+    private static String calibrationAad(WindowCalibration c) {
+        StringBuilder b = new StringBuilder()
+                .append(c.target())
+                .append(',')
+                .append(c.window())
+                .append(',')
+                .append(c.referenceSize())
+                .append(',')
+                .append(c.queries())
+                .append(',')
+                .append(c.growth());
+        for (WindowCalibration.Point p : c.curve()) {
+            b.append(';').append(p.window()).append(':').append(p.recall());
+        }
+        return b.toString();
+    }
+
+    /**
+     * {@code "calibration":{"target_recall":0.95,"k":60,"reference_size":4500,"queries":500,"growth":0.52,
+     * "curve":[{"k":10,"recall":0.71},…]}} (format v3).
+     */
+    private static void writeCalibration(JsonGenerator g, WindowCalibration c) throws IOException {
+        g.writeObjectFieldStart(CALIBRATION);
+        g.writeNumberField("target_recall", c.target());
+        g.writeNumberField("k", c.window());
+        g.writeNumberField("reference_size", c.referenceSize());
+        g.writeNumberField("queries", c.queries());
+        g.writeNumberField("growth", c.growth());
+        g.writeArrayFieldStart("curve");
+        for (WindowCalibration.Point p : c.curve()) {
+            g.writeStartObject();
+            g.writeNumberField("k", p.window());
+            g.writeNumberField("recall", p.recall());
+            g.writeEndObject();
+        }
+        g.writeEndArray();
+        g.writeEndObject();
+    }
+
+    private static WindowCalibration readCalibration(JsonParser parser, JsonToken t) throws IOException {
+        if (t != JsonToken.START_OBJECT) {
+            throw new IllegalArgumentException("model JSON: " + CALIBRATION + " must be an object");
+        }
+        Double target = null;
+        Integer window = null;
+        Integer reference = null;
+        Integer queries = null;
+        Double growth = null;
+        List<WindowCalibration.Point> curve = null;
+        while (parser.nextToken() == JsonToken.FIELD_NAME) {
+            String name = parser.currentName();
+            JsonToken v = parser.nextToken();
+            String path = CALIBRATION + "." + name;
+            switch (name) {
+                case "target_recall" -> target = number(parser, v, path);
+                case "k" -> window = integer(parser, v, path);
+                case "reference_size" -> reference = integer(parser, v, path);
+                case "queries" -> queries = integer(parser, v, path);
+                case "growth" -> growth = number(parser, v, path);
+                case "curve" -> {
+                    if (v != JsonToken.START_ARRAY) {
+                        throw new IllegalArgumentException("model JSON: " + path + " must be an array");
+                    }
+                    curve = new ArrayList<>();
+                    while (parser.nextToken() == JsonToken.START_OBJECT) {
+                        Integer k = null;
+                        Double recall = null;
+                        while (parser.nextToken() == JsonToken.FIELD_NAME) {
+                            String pn = parser.currentName();
+                            JsonToken pv = parser.nextToken();
+                            switch (pn) {
+                                case "k" -> k = integer(parser, pv, path + ".k");
+                                case "recall" -> recall = number(parser, pv, path + ".recall");
+                                default -> parser.skipChildren();
+                            }
+                        }
+                        require(k, path + ".k");
+                        require(recall, path + ".recall");
+                        curve.add(new WindowCalibration.Point(k, recall));
+                    }
+                    if (parser.currentToken() != JsonToken.END_ARRAY) {
+                        throw new IllegalArgumentException("model JSON: " + path + " must hold objects");
+                    }
+                }
+                default -> parser.skipChildren();
+            }
+        }
+        require(target, CALIBRATION + ".target_recall");
+        require(window, CALIBRATION + ".k");
+        require(reference, CALIBRATION + ".reference_size");
+        require(queries, CALIBRATION + ".queries");
+        require(growth, CALIBRATION + ".growth");
+        require(curve, CALIBRATION + ".curve");
+        try {
+            return new WindowCalibration(target, window, reference, queries, growth, curve);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("model JSON: " + e.getMessage(), e);
+        }
     }
 
     private static void require(Object v, String name) {

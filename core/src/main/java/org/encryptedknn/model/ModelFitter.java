@@ -17,7 +17,9 @@ import java.util.SplittableRandom;
  *       rest; the median over held-out queries of the distance to their 10th-nearest prefix (or the last one
  *       if fewer than 10 remain);</li>
  *   <li>k-means++ on all prefixes for C cells (fixed seed {@link #SEED}, at most {@link #MAX_ITERATIONS} Lloyd
- *       iterations, an empty cell is re-seeded with the point farthest from its centroid).</li>
+ *       iterations, an empty cell is re-seeded with the point farthest from its centroid);</li>
+ *   <li>the default candidate window k: the smallest window whose exact rerank reaches the target recall@10 on
+ *       held-out sample queries, with the SAP noise of the model's β ({@link #calibrate}, {@link WindowCalibrator}).</li>
  * </ol>
  */
 public final class ModelFitter {
@@ -36,6 +38,17 @@ public final class ModelFitter {
     }
 
     public static EncryptionModel fit(String modelId, ModelParameters params, float[][] sample, Instant created) {
+        return fit(modelId, params, sample, created, WindowCalibration.DEFAULT_TARGET_RECALL);
+    }
+
+    /** @param targetRecall recall@10 the model's default window is calibrated for, in (0, 1] */
+    public static EncryptionModel fit(String modelId, ModelParameters params, float[][] sample, double targetRecall) {
+        return fit(modelId, params, sample, Instant.now(), targetRecall);
+    }
+
+    public static EncryptionModel fit(
+            String modelId, ModelParameters params, float[][] sample, Instant created, double targetRecall) {
+        WindowCalibration.checkTarget(targetRecall, "target_recall");
         EncryptionModel.checkId(modelId);
         Objects.requireNonNull(params, "parameters");
         Objects.requireNonNull(sample, "training vectors");
@@ -46,6 +59,54 @@ public final class ModelFitter {
             throw new IllegalArgumentException(
                     "training_vectors: need at least max(2, cells) = " + minimum + " vectors, got " + n);
         }
+        double[][] x = rows(params, sample);
+        double[] basis = basis(x, d);
+        int dp = params.prefixDimension();
+        double[][] prefixes = prefixes(basis, x, dp);
+        double betaScale = betaScale(prefixes);
+        double residualNorm = residualNorm(x, prefixes, params.space());
+        double[] centroids = kMeans(prefixes, params.cells(), dp);
+        WindowCalibration calibration = calibrate(x, dp, params.beta() * betaScale, targetRecall);
+
+        float[] basisF = new float[d * d];
+        for (int i = 0; i < basisF.length; i++) {
+            basisF[i] = (float) basis[i];
+        }
+        float[] centroidsF = new float[centroids.length];
+        for (int i = 0; i < centroids.length; i++) {
+            centroidsF[i] = (float) centroids[i];
+        }
+        Arrays.fill(basis, 0);
+        return new EncryptionModel(
+                        modelId,
+                        params,
+                        created,
+                        betaScale,
+                        n,
+                        basisF,
+                        centroidsF,
+                        EncryptionModel.newKeySalt(),
+                        residualNorm,
+                        EncryptionModel.DEFAULT_CELL_JITTER,
+                        0)
+                .withCalibration(calibration);
+    }
+
+    /**
+     * The default window for {@code targetRecall} (null if the sample is too small to hold queries out of): the
+     * encrypted path simulated on the sample, out of sample ({@link WindowCalibrator}); seeded, so a sample always
+     * gives the same.
+     */
+    static WindowCalibration calibrate(double[][] x, int prefixDimension, double absoluteBeta, double targetRecall) {
+        return WindowCalibrator.calibrate(x, prefixDimension, absoluteBeta, targetRecall, CALIBRATION_SEED);
+    }
+
+    private static final long CALIBRATION_SEED = SEED ^ 0xCA1BL;
+
+    /** The sample as doubles, checked (dimension, finite, non-zero for cosine) and normalized for cosine. */
+    private static double[][] rows(ModelParameters params, float[][] sample) {
+        int d = params.dimension();
+        int n = sample.length;
         double[][] x = new double[n][];
         for (int i = 0; i < n; i++) {
             float[] v = sample[i];
@@ -75,11 +136,16 @@ public final class ModelFitter {
             x[i] = row;
         }
 
-        double[] basis = basis(x, d);
-        int dp = params.prefixDimension();
+        return x;
+    }
+
+    /** u = the first d_pub coordinates of V x, per row. */
+    static double[][] prefixes(double[] basis, double[][] x, int dp) {
+        int n = x.length;
         double[][] prefixes = new double[n][dp];
         for (int i = 0; i < n; i++) {
             double[] xi = x[i];
+            int d = xi.length;
             double[] u = prefixes[i];
             for (int k = 0; k < dp; k++) {
                 double s = 0;
@@ -90,31 +156,28 @@ public final class ModelFitter {
                 u[k] = s;
             }
         }
-        double betaScale = betaScale(prefixes);
-        double residualNorm = residualNorm(x, prefixes, params.space());
-        double[] centroids = kMeans(prefixes, params.cells(), dp);
+        return prefixes;
+    }
 
-        float[] basisF = new float[d * d];
-        for (int i = 0; i < basisF.length; i++) {
-            basisF[i] = (float) basis[i];
+    /**
+     * Re-calibrates a fitted model's default window on other vectors (a larger sample of a grown index, say) with its
+     * basis and β: what {@link #fit} measures, for a model that exists. The vectors should not be the ones the model
+     * was fitted on (the basis fits those better than new ones, and the window would come out too small). The
+     * caller seals the result into the model ({@link EncryptionModel#withCalibration}); null if the vectors leave
+     * too few documents.
+     */
+    public static WindowCalibration calibrate(EncryptionModel model, float[][] vectors, double targetRecall) {
+        WindowCalibration.checkTarget(targetRecall, "target_recall");
+        double[][] x = rows(model.parameters(), vectors);
+        float[] basisF = model.basisRef();
+        double[] basis = new double[basisF.length];
+        for (int i = 0; i < basis.length; i++) {
+            basis[i] = basisF[i];
         }
-        float[] centroidsF = new float[centroids.length];
-        for (int i = 0; i < centroids.length; i++) {
-            centroidsF[i] = (float) centroids[i];
-        }
+        double[][] prefixes = prefixes(basis, x, model.parameters().prefixDimension());
         Arrays.fill(basis, 0);
-        return new EncryptionModel(
-                modelId,
-                params,
-                created,
-                betaScale,
-                n,
-                basisF,
-                centroidsF,
-                EncryptionModel.newKeySalt(),
-                residualNorm,
-                EncryptionModel.DEFAULT_CELL_JITTER,
-                0);
+        return WindowCalibrator.measure(
+                x, prefixes, model.absoluteBeta(), targetRecall, new SplittableRandom(CALIBRATION_SEED));
     }
 
     /**
@@ -139,7 +202,7 @@ public final class ModelFitter {
         return max > 0 ? max * RESIDUAL_NORM_MARGIN : 1;
     }
 
-    private static double dot(double[] a, double[] b) {
+    static double dot(double[] a, double[] b) {
         double s = 0;
         for (int i = 0; i < a.length; i++) {
             s += a[i] * b[i];
@@ -289,7 +352,7 @@ public final class ModelFitter {
         return best;
     }
 
-    private static double dist2(double[] a, double[] b) {
+    static double dist2(double[] a, double[] b) {
         double s = 0;
         for (int i = 0; i < a.length; i++) {
             double t = a[i] - b[i];

@@ -11,7 +11,21 @@ public record ModelMetadata(
         int sampleCount,
         double residualNorm,
         double cellJitter,
-        int upgradedAtEpoch) {
+        int upgradedAtEpoch,
+        WindowCalibration calibration) {
+
+    /** A model fitted before window calibration (format v1, v2). */
+    public ModelMetadata(
+            String id,
+            ModelParameters parameters,
+            Instant created,
+            double betaScale,
+            int sampleCount,
+            double residualNorm,
+            double cellJitter,
+            int upgradedAtEpoch) {
+        this(id, parameters, created, betaScale, sampleCount, residualNorm, cellJitter, upgradedAtEpoch, null);
+    }
 
     public static ModelMetadata of(EncryptionModel m) {
         return new ModelMetadata(
@@ -22,7 +36,13 @@ public record ModelMetadata(
                 m.sampleCount(),
                 m.residualNorm(),
                 m.cellJitter(),
-                m.upgradedAtEpoch());
+                m.upgradedAtEpoch(),
+                m.calibration());
+    }
+
+    /** The default candidate window k for an index of {@code documents} documents (0: unknown). */
+    public int defaultWindow(long documents) {
+        return WindowCalibration.defaultWindow(calibration, documents);
     }
 
     /** Absolute SAP β = beta (relative) × beta scale. */

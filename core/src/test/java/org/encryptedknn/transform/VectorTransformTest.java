@@ -357,7 +357,8 @@ public class VectorTransformTest {
         assertTrue("recall@10 at K=100 " + recall, recall >= 0.95);
     }
 
-    private static double recallAt10(VectorTransform tr, EncryptedVector[] enc, EncryptedQuery q, int[] truth, int k) {
+    /** Recall@10 of the encrypted path: top k by encrypted prefix distance, re-ranked exactly (other tests use it). */
+    public static double recallAt10(VectorTransform tr, EncryptedVector[] enc, EncryptedQuery q, int[] truth, int k) {
         float[] pq = q.prefix();
         int[] candidates = topByScore(enc.length, i -> -dist2(pq, enc[i].prefix()), k);
         double[] exact = new double[candidates.length];
@@ -385,7 +386,7 @@ public class VectorTransformTest {
         return s;
     }
 
-    private static int[] topByScore(int n, java.util.function.IntToDoubleFunction score, int k) {
+    public static int[] topByScore(int n, java.util.function.IntToDoubleFunction score, int k) {
         Integer[] idx = new Integer[n];
         double[] s = new double[n];
         for (int i = 0; i < n; i++) {

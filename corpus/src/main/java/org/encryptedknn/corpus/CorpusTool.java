@@ -25,8 +25,8 @@ public final class CorpusTool {
         switch (args[0]) {
             case "fetch" -> System.out.println(SpamAssassinCorpus.tarball());
             case "info" -> info();
-            case "embed" -> embed(intOpt(args, "--limit", 0));
-            case "query" -> query(args, intOpt(args, "--k", 5), intOpt(args, "--limit", 0));
+            case "embed" -> embed(encoder(args), intOpt(args, "--limit", 0));
+            case "query" -> query(args, encoder(args), intOpt(args, "--k", 5), intOpt(args, "--limit", 0));
             default -> {
                 usage();
                 System.exit(2);
@@ -35,7 +35,17 @@ public final class CorpusTool {
     }
 
     private static void usage() {
-        System.err.println("usage: CorpusTool fetch | info | embed [--limit N] | query TEXT [--k K] [--limit N]");
+        System.err.println("usage: CorpusTool fetch | info | embed [--limit N] [--encoder E] | query TEXT [--k K]"
+                + " [--limit N] [--encoder E]   (E: all-minilm-l6-v2 (default), e5-small-v2-q)");
+    }
+
+    private static Encoder encoder(String[] args) {
+        for (int i = 1; i < args.length - 1; i++) {
+            if (args[i].equals("--encoder")) {
+                return Encoder.parse(args[i + 1]);
+            }
+        }
+        return Encoder.DEFAULT;
     }
 
     private static int intOpt(String[] args, String name, int def) {
@@ -54,11 +64,14 @@ public final class CorpusTool {
         System.out.println("tarball:     " + SpamAssassinCorpus.tarball());
         System.out.println("messages:    " + all.size() + " (ham " + (all.size() - spam) + ", spam " + spam + ")");
         System.out.println("cache dirs:  " + CacheDirs.candidates());
-        System.out.println("cache files: " + CacheDirs.existing(EmbeddedCorpus.CACHE_FILE));
+        for (Encoder e : Encoder.values()) {
+            System.out.println(
+                    "cache files: " + CacheDirs.existing(EmbeddedCorpus.cacheFile(e)) + " (" + e.wireName() + ")");
+        }
     }
 
-    private static void embed(int limit) {
-        EmbeddedCorpus c = EmbeddedCorpus.load(limit);
+    private static void embed(Encoder encoder, int limit) {
+        EmbeddedCorpus c = EmbeddedCorpus.load(encoder, limit);
         EmbeddedCorpus.Stats s = c.stats();
         System.out.printf(Locale.ROOT, "count:       %d%n", c.size());
         System.out.printf(Locale.ROOT, "dimension:   %d%n", c.dimension());
@@ -73,13 +86,13 @@ public final class CorpusTool {
         System.out.printf(Locale.ROOT, "cache:       %s%n", s.cacheFile());
     }
 
-    private static void query(String[] args, int k, int limit) {
+    private static void query(String[] args, Encoder encoder, int k, int limit) {
         if (args.length < 2) {
             usage();
             System.exit(2);
         }
-        EmbeddedCorpus c = EmbeddedCorpus.load(limit);
-        float[] q = Embedder.shared().embed(args[1]);
+        EmbeddedCorpus c = EmbeddedCorpus.load(encoder, limit);
+        float[] q = Embedder.shared(encoder).embed(args[1]);
         float[][] v = c.vectors();
         Integer[] idx = new Integer[v.length];
         double[] score = new double[v.length];

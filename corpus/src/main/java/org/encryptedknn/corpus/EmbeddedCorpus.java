@@ -5,27 +5,29 @@ import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 
 /**
- * The SpamAssassin corpus with its all-MiniLM-L6-v2 embeddings, in a fixed shuffled order that
+ * The SpamAssassin corpus with its embeddings (all-MiniLM-L6-v2 by default, or another {@link Encoder}), in a fixed shuffled order that
  * mixes ham and spam; so every prefix of it ({@code load(n)}) is a representative sample and is the
  * prefix of every larger load.
  *
- * <p>Vectors are cached in {@value #CACHE_FILE} (format: {@link VectorCache}) under the cache
+ * <p>Vectors are cached in {@value #CACHE_FILE} (other encoders: {@link #cacheFile}; format: {@link VectorCache}) under the cache
  * directory ({@link CacheDirs}). A cache holding a longer prefix serves shorter loads; a shorter one
  * is extended by embedding only the missing messages. The cache is keyed by a digest of the ids and
  * texts embedded, so a change of parser, order or text recipe invalidates it by itself.
  */
 public final class EmbeddedCorpus {
-    public static final String CACHE_FILE =
-            "spam-assassin-" + SpamAssassinCorpus.NPM_VERSION + "-" + Embedder.MODEL_NAME + ".f32vec";
+    public static final String CACHE_FILE = cacheFile(Encoder.DEFAULT);
     /** Upper bound of {@link #forTests(int)}. */
     public static final int MAX_TEST_LIMIT = 1000;
 
     private static final Object LOCK = new Object();
-    private static EmbeddedCorpus largest;
+    private static final Map<Encoder, EmbeddedCorpus> LARGEST = new EnumMap<>(Encoder.class);
 
+    private final Encoder encoder;
     private final List<CorpusMessage> messages;
     private final float[][] vectors;
     private final Stats stats;
@@ -48,7 +50,13 @@ public final class EmbeddedCorpus {
     /** Indexed messages and held-out queries (disjoint). */
     public record Split(EmbeddedCorpus index, EmbeddedCorpus queries) {}
 
-    private EmbeddedCorpus(List<CorpusMessage> messages, float[][] vectors, Stats stats) {
+    /** The cache file name of {@code encoder}'s vectors ({@value #CACHE_FILE} for the default encoder). */
+    public static String cacheFile(Encoder encoder) {
+        return "spam-assassin-" + SpamAssassinCorpus.NPM_VERSION + "-" + encoder.wireName() + ".f32vec";
+    }
+
+    private EmbeddedCorpus(Encoder encoder, List<CorpusMessage> messages, float[][] vectors, Stats stats) {
+        this.encoder = encoder;
         this.messages = List.copyOf(messages);
         this.vectors = vectors;
         this.stats = stats;
@@ -59,8 +67,13 @@ public final class EmbeddedCorpus {
      * ({@code limit <= 0}: the whole corpus). Embeds and caches what is not cached yet.
      */
     public static EmbeddedCorpus load(int limit) {
+        return load(Encoder.DEFAULT, limit);
+    }
+
+    /** As {@link #load(int)}, embedded with {@code encoder} (cached in its own file, {@link #cacheFile}). */
+    public static EmbeddedCorpus load(Encoder encoder, int limit) {
         try {
-            return loadChecked(limit, "embedding corpus");
+            return loadChecked(encoder, limit, "embedding corpus (" + encoder.wireName() + ")");
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -72,15 +85,20 @@ public final class EmbeddedCorpus {
             throw new IllegalArgumentException("forTests limit must be in 1.." + MAX_TEST_LIMIT + ", got " + limit);
         }
         try {
-            return loadChecked(limit, "embedding test corpus");
+            return loadChecked(Encoder.DEFAULT, limit, "embedding test corpus");
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
 
     public static EmbeddedCorpus loadChecked(int limit, String label) throws IOException {
+        return loadChecked(Encoder.DEFAULT, limit, label);
+    }
+
+    public static EmbeddedCorpus loadChecked(Encoder encoder, int limit, String label) throws IOException {
         synchronized (LOCK) {
             long t0 = System.nanoTime();
+            EmbeddedCorpus largest = LARGEST.get(encoder);
             if (largest != null && limit > 0 && largest.size() >= limit) {
                 return largest.slice(0, limit);
             }
@@ -93,8 +111,8 @@ public final class EmbeddedCorpus {
             // Best cached prefix across all cache directories.
             float[][] cached = new float[0][];
             Path cachedFrom = null;
-            for (Path file : CacheDirs.existing(CACHE_FILE)) {
-                float[][] v = readValidPrefix(file, all);
+            for (Path file : CacheDirs.existing(cacheFile(encoder))) {
+                float[][] v = readValidPrefix(encoder, file, all);
                 if (v != null && v.length > cached.length) {
                     cached = v;
                     cachedFrom = file;
@@ -114,7 +132,7 @@ public final class EmbeddedCorpus {
                 for (int i = fromCache; i < n; i++) {
                     texts.add(all.get(i).embeddingText());
                 }
-                Embedder embedder = Embedder.shared();
+                Embedder embedder = Embedder.shared(encoder);
                 long e0 = System.nanoTime();
                 float[][] fresh;
                 try (ProgressBar bar = new ProgressBar(label, toEmbed)) {
@@ -127,25 +145,25 @@ public final class EmbeddedCorpus {
                 if (cached.length > n) {
                     toWrite = cached;
                 }
-                cacheFile = writeCache(all, toWrite);
+                cacheFile = writeCache(encoder, all, toWrite);
             }
             double total = (System.nanoTime() - t0) / 1e9;
             EmbeddedCorpus result = new EmbeddedCorpus(
-                    all.subList(0, n), vectors, new Stats(fromCache, toEmbed, embedSeconds, total, cacheFile));
+                    encoder, all.subList(0, n), vectors, new Stats(fromCache, toEmbed, embedSeconds, total, cacheFile));
             if (largest == null || largest.size() < n) {
-                largest = result;
+                LARGEST.put(encoder, result);
             }
             return result;
         }
     }
 
     /** The vectors of a cache file if it is intact and matches the corpus prefix, else null (with a warning). */
-    private static float[][] readValidPrefix(Path file, List<CorpusMessage> all) {
+    private static float[][] readValidPrefix(Encoder encoder, Path file, List<CorpusMessage> all) {
         try {
             VectorCache.Header h = VectorCache.readHeader(file);
-            if (!h.model().equals(Embedder.MODEL_NAME)
-                    || h.dimension() != Embedder.DIMENSION
-                    || !h.corpusVersion().equals(SpamAssassinCorpus.CORPUS_VERSION)
+            if (!h.model().equals(encoder.wireName())
+                    || h.dimension() != encoder.dimension()
+                    || !h.corpusVersion().equals(SpamAssassinCorpus.corpusVersion(encoder))
                     || h.count() > all.size()) {
                 System.err.println("encrypted-knn corpus: ignoring stale cache " + file + " (" + h.model() + ", "
                         + h.corpusVersion() + ", n=" + h.count() + ")");
@@ -162,13 +180,13 @@ public final class EmbeddedCorpus {
         }
     }
 
-    private static Path writeCache(List<CorpusMessage> all, float[][] vectors) {
+    private static Path writeCache(Encoder encoder, List<CorpusMessage> all, float[][] vectors) {
         try {
-            Path file = CacheDirs.writable().resolve(CACHE_FILE);
+            Path file = CacheDirs.writable().resolve(cacheFile(encoder));
             VectorCache.write(
                     file,
-                    Embedder.MODEL_NAME,
-                    SpamAssassinCorpus.CORPUS_VERSION,
+                    encoder.wireName(),
+                    SpamAssassinCorpus.corpusVersion(encoder),
                     VectorCache.contentDigest(all, vectors.length),
                     vectors);
             return file;
@@ -193,11 +211,15 @@ public final class EmbeddedCorpus {
     }
 
     public int dimension() {
-        return Embedder.DIMENSION;
+        return encoder.dimension();
     }
 
     public String modelName() {
-        return Embedder.MODEL_NAME;
+        return encoder.wireName();
+    }
+
+    public Encoder encoder() {
+        return encoder;
     }
 
     public Stats stats() {
@@ -209,7 +231,7 @@ public final class EmbeddedCorpus {
         if (from < 0 || to > size() || from > to) {
             throw new IndexOutOfBoundsException("slice [" + from + ", " + to + ") of " + size());
         }
-        return new EmbeddedCorpus(messages.subList(from, to), Arrays.copyOfRange(vectors, from, to), stats);
+        return new EmbeddedCorpus(encoder, messages.subList(from, to), Arrays.copyOfRange(vectors, from, to), stats);
     }
 
     /**

@@ -6,7 +6,6 @@ import ai.djl.huggingface.tokenizers.jni.CharSpan;
 import dev.langchain4j.data.embedding.Embedding;
 import dev.langchain4j.data.segment.TextSegment;
 import dev.langchain4j.model.embedding.EmbeddingModel;
-import dev.langchain4j.model.embedding.onnx.allminilml6v2.AllMiniLmL6V2EmbeddingModel;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -14,12 +13,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * In-process sentence encoder: all-MiniLM-L6-v2 (ONNX, 384-d) through langchain4j. The model and
- * its tokenizer ship inside the langchain4j jar, and the ONNX Runtime and tokenizer native
+ * In-process sentence encoder ({@link Encoder}: all-MiniLM-L6-v2 by default, or e5-small-v2; ONNX, 384-d) through
+ * langchain4j. The model and its tokenizer ship inside the langchain4j jar, and the ONNX Runtime and tokenizer native
  * libraries inside theirs, so nothing is downloaded. Vectors are L2-normalised (to float
  * precision) so that inner product equals cosine similarity.
  *
@@ -32,28 +32,31 @@ import java.util.Map;
  * ({@code -Dencrypted_knn.embed.parallel=false} selects the latter). Thread-safe.
  */
 public final class Embedder {
-    public static final String MODEL_NAME = "all-minilm-l6-v2";
+    /** The default encoder's name (all-MiniLM-L6-v2). */
+    public static final String MODEL_NAME = Encoder.DEFAULT.wireName();
+
     public static final int DIMENSION = 384;
     /** Input length limit in word pieces, special tokens included (sentence-transformers' max_seq_length). */
     public static final int MAX_TOKENS = 256;
-    /** Identifies model and input recipe; part of the vector cache key. */
-    public static final String RECIPE = MODEL_NAME + ";max_tokens=" + MAX_TOKENS;
 
-    private static volatile Embedder shared;
+    private static final Map<Encoder, Embedder> SHARED = new EnumMap<>(Encoder.class);
 
+    private final Encoder encoder;
     private final EmbeddingModel model;
     private final HuggingFaceTokenizer tokenizer;
 
-    private Embedder(EmbeddingModel model, HuggingFaceTokenizer tokenizer) {
+    private Embedder(Encoder encoder, EmbeddingModel model, HuggingFaceTokenizer tokenizer) {
+        this.encoder = encoder;
         this.model = model;
         this.tokenizer = tokenizer;
     }
 
-    private static HuggingFaceTokenizer loadTokenizer() {
-        String resource = "/all-minilm-l6-v2-tokenizer.json";
-        try (InputStream in = AllMiniLmL6V2EmbeddingModel.class.getResourceAsStream(resource)) {
+    private static HuggingFaceTokenizer loadTokenizer(Encoder encoder) {
+        String resource = encoder.tokenizerResource();
+        try (InputStream in = encoder.modelClass().getResourceAsStream(resource)) {
             if (in == null) {
-                throw new IllegalStateException(resource + " not found in the langchain4j MiniLM jar");
+                throw new IllegalStateException(
+                        resource + " not found in the langchain4j " + encoder.wireName() + " jar");
             }
             return HuggingFaceTokenizer.newInstance(
                     in, Map.of("truncation", "false", "padding", "false", "addSpecialTokens", "false"));
@@ -80,29 +83,28 @@ public final class Embedder {
         return text.substring(0, end);
     }
 
-    /** The process-wide encoder (the model is loaded once, ~90 MB). */
+    /** The process-wide default encoder (the model is loaded once, ~90 MB). */
     public static Embedder shared() {
-        Embedder e = shared;
-        if (e == null) {
-            synchronized (Embedder.class) {
-                e = shared;
-                if (e == null) {
-                    prepareNativeCacheDirs();
-                    boolean parallel = !"false".equalsIgnoreCase(System.getProperty("encrypted_knn.embed.parallel"));
-                    e = new Embedder(
-                            parallel
-                                    ? new AllMiniLmL6V2EmbeddingModel()
-                                    : new AllMiniLmL6V2EmbeddingModel(Runnable::run),
-                            loadTokenizer());
-                    shared = e;
-                }
-            }
+        return shared(Encoder.DEFAULT);
+    }
+
+    /** The process-wide instance of {@code encoder}, loaded on first use. */
+    public static Embedder shared(Encoder encoder) {
+        synchronized (SHARED) {
+            return SHARED.computeIfAbsent(encoder, e -> {
+                prepareNativeCacheDirs();
+                boolean parallel = !"false".equalsIgnoreCase(System.getProperty("encrypted_knn.embed.parallel"));
+                return new Embedder(e, e.newModel(parallel ? null : Runnable::run), loadTokenizer(e));
+            });
         }
-        return e;
+    }
+
+    public Encoder encoder() {
+        return encoder;
     }
 
     public String modelName() {
-        return MODEL_NAME;
+        return encoder.wireName();
     }
 
     public int dimension() {
@@ -111,7 +113,7 @@ public final class Embedder {
 
     /** Embeds one text; the result has unit L2 norm. */
     public float[] embed(String text) {
-        Embedding e = model.embed(text.isBlank() ? " " : truncate(text)).content();
+        Embedding e = model.embed(input(text)).content();
         return normalise(e.vector());
     }
 
@@ -128,8 +130,7 @@ public final class Embedder {
             int to = Math.min(texts.size(), from + batch);
             List<TextSegment> segs = new ArrayList<>(to - from);
             for (int i = from; i < to; i++) {
-                String t = texts.get(i);
-                segs.add(TextSegment.from(t.isBlank() ? " " : truncate(t)));
+                segs.add(TextSegment.from(input(texts.get(i))));
             }
             List<Embedding> embs = model.embedAll(segs).content();
             for (int i = from; i < to; i++) {
@@ -140,6 +141,12 @@ public final class Embedder {
             }
         }
         return out;
+    }
+
+    /** What the model sees: the encoder's text prefix and the text, cut to {@value #MAX_TOKENS} word pieces. */
+    private String input(String text) {
+        String t = encoder.textPrefix() + text;
+        return t.isBlank() ? " " : truncate(t);
     }
 
     static float[] normalise(float[] v) {

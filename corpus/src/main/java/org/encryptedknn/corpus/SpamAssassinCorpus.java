@@ -41,8 +41,13 @@ public final class SpamAssassinCorpus {
     /** Seed of the fixed shuffle that mixes ham and spam (java.util.Random, stable across JVMs). */
     public static final long SHUFFLE_SEED = 20_020_822L;
     /** Identifies the corpus, the text recipe and the order; part of every cache header. */
-    public static final String CORPUS_VERSION = NPM_PACKAGE + "@" + NPM_VERSION + ";order=shuffle-" + SHUFFLE_SEED
-            + ";text=subject+body-" + CorpusMessage.MAX_EMBED_CHARS + ";" + Embedder.RECIPE;
+    public static final String CORPUS_VERSION = corpusVersion(Encoder.DEFAULT);
+
+    /** {@link #CORPUS_VERSION} for the vectors of {@code encoder}. */
+    public static String corpusVersion(Encoder encoder) {
+        return NPM_PACKAGE + "@" + NPM_VERSION + ";order=shuffle-" + SHUFFLE_SEED + ";text=subject+body-"
+                + CorpusMessage.MAX_EMBED_CHARS + ";" + encoder.recipe();
+    }
 
     private static final long NPM_TIMEOUT_MINUTES = 10;
     private static volatile List<CorpusMessage> shuffledCache;

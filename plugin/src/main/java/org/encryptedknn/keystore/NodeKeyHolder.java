@@ -65,6 +65,11 @@ public final class NodeKeyHolder implements Closeable {
         this.store = new ModelStore(() -> client);
     }
 
+    /** The node client (null until {@link #start}); the gateway's processors read index stats with it. */
+    public Client client() {
+        return client;
+    }
+
     /**
      * Called once from the plugin's createComponents, with the node settings (the keystore is still open then);
      * {@code dataPath} is the node's data directory, where the {@link EpochFloors} are kept (null: memory only).

@@ -37,8 +37,10 @@ import org.opensearch.index.query.QueryShardContext;
  * the encrypted document prefixes, by L2 over HNSW.
  *
  * <ul>
- *   <li>{@code k} (required, 1…{@value #MAX_K}): hits per shard; {@code num_candidates} (default k, k…{@value #MAX_K}):
- *       HNSW candidates explored per segment.</li>
+ *   <li>{@code k} (1…{@value #MAX_K}): hits per shard; {@code num_candidates} (default k, k…{@value #MAX_K}):
+ *       HNSW candidates explored per segment. Required with {@code encrypted_vector}; with a plain {@code vector} it
+ *       may be left out, and the {@code encrypted_knn_query} processor sets the model's calibrated default window
+ *       ({@link #MODEL_DEFAULT_K} until then).</li>
  *   <li>{@code filter}: any query; documents must match it (Lucene pre-filtering).</li>
  *   <li>{@code model_id}: if given, must be the field's model — a query encrypted under another model is a 400.</li>
  *   <li>{@code epoch}: if given, only documents encrypted under that key epoch match (segments of two epochs
@@ -54,6 +56,8 @@ public final class EncryptedKnnQueryBuilder extends AbstractQueryBuilder<Encrypt
 
     public static final String NAME = "encrypted_knn";
     public static final int MAX_K = 10_000;
+    /** {@code k} of a plain-vector query that did not set it: the gateway uses the model's default window. */
+    public static final int MODEL_DEFAULT_K = 0;
 
     static final ParseField ENCRYPTED_VECTOR = new ParseField("encrypted_vector");
     static final ParseField VECTOR = new ParseField("vector");
@@ -95,10 +99,10 @@ public final class EncryptedKnnQueryBuilder extends AbstractQueryBuilder<Encrypt
             throw new IllegalArgumentException("[" + NAME + "] on field [" + fieldName
                     + "] requires exactly one of [encrypted_vector] or [vector]");
         }
-        if (k < 1 || k > MAX_K) {
+        if ((k < 1 || k > MAX_K) && (k != MODEL_DEFAULT_K || plainVector == null)) {
             throw new IllegalArgumentException("[" + NAME + "] [k] must be in [1, " + MAX_K + "], got " + k);
         }
-        if (numCandidates != null && (numCandidates < k || numCandidates > MAX_K)) {
+        if (numCandidates != null && (numCandidates < Math.max(1, k) || numCandidates > MAX_K)) {
             throw new IllegalArgumentException(
                     "[" + NAME + "] [num_candidates] must be in [k=" + k + ", " + MAX_K + "], got " + numCandidates);
         }
@@ -168,6 +172,11 @@ public final class EncryptedKnnQueryBuilder extends AbstractQueryBuilder<Encrypt
 
     /** For the search request processor: the same query with the plaintext replaced by its encryption. */
     public EncryptedKnnQueryBuilder withEncryptedVector(float[] encrypted, String modelId, Integer epoch) {
+        return withEncryptedVector(encrypted, modelId, epoch, k);
+    }
+
+    /** As {@link #withEncryptedVector(float[], String, Integer)}, with {@code k} set (the model's default window). */
+    public EncryptedKnnQueryBuilder withEncryptedVector(float[] encrypted, String modelId, Integer epoch, int k) {
         EncryptedKnnQueryBuilder out = new EncryptedKnnQueryBuilder(
                 fieldName, encrypted.clone(), null, k, numCandidates, filter, modelId, epoch);
         out.boost(boost).queryName(queryName);
@@ -194,6 +203,7 @@ public final class EncryptedKnnQueryBuilder extends AbstractQueryBuilder<Encrypt
         return plainVector == null ? null : plainVector.clone();
     }
 
+    /** Hits per shard; {@link #MODEL_DEFAULT_K} for a plain-vector query that left it to the model. */
     public int k() {
         return k;
     }
@@ -228,7 +238,9 @@ public final class EncryptedKnnQueryBuilder extends AbstractQueryBuilder<Encrypt
         } else {
             builder.field(VECTOR.getPreferredName(), plainVector);
         }
-        builder.field(K.getPreferredName(), k);
+        if (k != MODEL_DEFAULT_K) {
+            builder.field(K.getPreferredName(), k);
+        }
         if (numCandidates != null) {
             builder.field(NUM_CANDIDATES.getPreferredName(), numCandidates);
         }
@@ -316,7 +328,7 @@ public final class EncryptedKnnQueryBuilder extends AbstractQueryBuilder<Encrypt
         if (params.encryptedVector == null && params.plainVector == null) {
             throw new ParsingException(parser.getTokenLocation(), "[" + NAME + "] requires [encrypted_vector]");
         }
-        if (params.k == null) {
+        if (params.k == null && params.plainVector == null) {
             throw new ParsingException(parser.getTokenLocation(), "[" + NAME + "] requires [k]");
         }
         try {
@@ -324,7 +336,7 @@ public final class EncryptedKnnQueryBuilder extends AbstractQueryBuilder<Encrypt
                     fieldName,
                     params.encryptedVector,
                     params.plainVector,
-                    params.k,
+                    params.k == null ? MODEL_DEFAULT_K : params.k,
                     params.numCandidates,
                     params.filter,
                     params.modelId,

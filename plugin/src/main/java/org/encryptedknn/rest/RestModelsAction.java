@@ -16,6 +16,7 @@ import org.encryptedknn.model.ModelFitter;
 import org.encryptedknn.model.ModelMetadata;
 import org.encryptedknn.model.ModelParameters;
 import org.encryptedknn.model.Space;
+import org.encryptedknn.model.WindowCalibration;
 import org.encryptedknn.xcontent.RequestParsing;
 import org.opensearch.common.xcontent.XContentHelper;
 import org.opensearch.common.xcontent.json.JsonXContent;
@@ -44,8 +45,9 @@ import org.opensearch.transport.client.node.NodeClient;
  *   POST     /_plugins/encrypted_knn/models/{model_id}/_retire  retire epochs below {"below":e}     200 {"model_id","result":"retired","first_epoch","model":{public}}
  *                                                               (default: all but the current one; needs the key)
  * </pre>
- * PUT body: {@code {"dimension":384,"space":"cosine","prefix_dimension":96,"cells":64,"beta":0.5,"training_vectors":[[…],…]}}
- * (space defaults to cosine, prefix_dimension to dimension/4, cells to 16, beta to 0.5). The fit runs on this node's
+ * PUT body: {@code {"dimension":384,"space":"cosine","prefix_dimension":96,"cells":64,"beta":0.5,"target_recall":0.95,
+ * "training_vectors":[[…],…]}} (space defaults to cosine, prefix_dimension to dimension/4, cells to 16, beta to 0.5;
+ * target_recall, 0.95 by default, is what the model's default window k is calibrated for, {@link WindowCalibration}). The fit runs on this node's
  * generic thread pool. Responses carry {@link ModelCodec#publicJson} only: never a secret.
  */
 public final class RestModelsAction extends BaseRestHandler {
@@ -128,7 +130,7 @@ public final class RestModelsAction extends BaseRestHandler {
                     String sealed;
                     EncryptionModel model;
                     try {
-                        model = ModelFitter.fit(id, fit.parameters(), fit.vectors());
+                        model = ModelFitter.fit(id, fit.parameters(), fit.vectors(), fit.targetRecall());
                         sealed = gateway.seal(lease, model);
                     } catch (Exception e) {
                         lease.close();
@@ -159,7 +161,7 @@ public final class RestModelsAction extends BaseRestHandler {
     }
 
     /** The parsed PUT body. */
-    record FitRequest(ModelParameters parameters, float[][] vectors) {
+    record FitRequest(ModelParameters parameters, float[][] vectors, double targetRecall) {
 
         /** The body's fields while it is parsed. */
         private static final class Body {
@@ -168,6 +170,7 @@ public final class RestModelsAction extends BaseRestHandler {
             Integer prefix;
             Integer cells;
             Double beta;
+            Double targetRecall;
             boolean insecure;
             List<float[]> vectors;
         }
@@ -186,11 +189,8 @@ public final class RestModelsAction extends BaseRestHandler {
                             .text(),
                     new ParseField("space"),
                     ObjectParser.ValueType.VALUE);
-            BODY.declareField(
-                    (x, b, c) -> b.beta = scalar(x, XContentParser.Token.VALUE_NUMBER, "[beta] must be a number")
-                            .doubleValue(),
-                    new ParseField("beta"),
-                    ObjectParser.ValueType.VALUE);
+            declareNumber((b, v) -> b.beta = v, "beta");
+            declareNumber((b, v) -> b.targetRecall = v, "target_recall");
             BODY.declareField(
                     (x, b, c) -> b.insecure = scalar(
                                     x, XContentParser.Token.VALUE_BOOLEAN, "[insecure] must be true or false")
@@ -201,6 +201,15 @@ public final class RestModelsAction extends BaseRestHandler {
                     (x, b, c) -> b.vectors = vectors(x, b.dimension),
                     new ParseField("training_vectors"),
                     ObjectParser.ValueType.VALUE_ARRAY);
+        }
+
+        private static void declareNumber(BiConsumer<Body, Double> setter, String name) {
+            BODY.declareField(
+                    setter,
+                    (x, c) -> scalar(x, XContentParser.Token.VALUE_NUMBER, "[" + name + "] must be a number")
+                            .doubleValue(),
+                    new ParseField(name),
+                    ObjectParser.ValueType.VALUE);
         }
 
         private static void declareInteger(BiConsumer<Body, Integer> setter, String name) {
@@ -256,7 +265,10 @@ public final class RestModelsAction extends BaseRestHandler {
                     beta == null ? ModelParameters.DEFAULT_BETA : beta,
                     1);
             params.requireSecure(insecure, name -> "[" + name + "]");
-            return new FitRequest(params, vectors.toArray(new float[0][]));
+            double target = body.targetRecall == null
+                    ? WindowCalibration.DEFAULT_TARGET_RECALL
+                    : WindowCalibration.checkTarget(body.targetRecall, "[target_recall]");
+            return new FitRequest(params, vectors.toArray(new float[0][]), target);
         }
 
         private static int integer(XContentParser parser, String key) throws IOException {

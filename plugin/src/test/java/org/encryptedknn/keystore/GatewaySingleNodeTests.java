@@ -11,6 +11,7 @@ import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.encryptedknn.fields.FieldCipher;
 import org.encryptedknn.model.Space;
+import org.encryptedknn.model.WindowCalibration;
 import org.encryptedknn.plugin.EncryptedKnnPlugin;
 import org.encryptedknn.rest.RestModelsAction;
 import org.encryptedknn.transform.VectorTransform;
@@ -464,6 +465,63 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
         putIngestPipeline(model + "-ingest", model);
         putSearchPipeline(model + "-search", model, probe);
         createIndex(index, model, 4, model + "-ingest");
+    }
+
+    /**
+     * A plain-vector query without {@code k} gets the model's calibrated window for the index's size (GET model shows
+     * the calibration); a model fitted on too few vectors to calibrate gets the fallback window.
+     */
+    public void testDefaultWindowComesFromTheModelCalibration() throws Exception {
+        Reply created = createModel("win", 4, gaussian(600, 5));
+        assertEquals(created.raw(), RestStatus.CREATED, created.status());
+        Map<?, ?> model = (Map<?, ?>) getModel("win").body().get("model");
+        Map<?, ?> calibration = (Map<?, ?>) model.get("calibration");
+        assertNotNull(model.toString(), calibration);
+        assertEquals(0.95, ((Number) calibration.get("target_recall")).doubleValue(), 0);
+        assertFalse(calibration.toString(), ((List<?>) calibration.get("curve")).isEmpty());
+        WindowCalibration expected = new WindowCalibration(
+                0.95,
+                (Integer) calibration.get("k"),
+                (Integer) calibration.get("reference_size"),
+                (Integer) calibration.get("queries"),
+                ((Number) calibration.get("growth")).doubleValue(),
+                List.of());
+        putIngestPipeline("win-ingest", "win");
+        putSearchPipeline("win-search", "win", 2);
+        createIndex("sized", "win", 4, "win-ingest");
+        float[][] docs = gaussian(1200, 6);
+        BulkRequestBuilder bulk = client().prepareBulk().setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE);
+        for (int i = 0; i < docs.length; i++) {
+            bulk.add(client().prepareIndex("sized").setId("d" + i).setSource(doc(docs[i], i), XContentType.JSON));
+        }
+        assertFalse(bulk.get().hasFailures());
+        int window = expected.windowFor(docs.length);
+        assertTrue(expected + " grows beyond its reference size", window > expected.window());
+        assertEquals(window, shardWindow("sized", "win-search"));
+
+        setUpGateway("small", "few", 2, 7); // 200 training vectors: half of them leave too few to calibrate on
+        assertNull(((Map<?, ?>) getModel("small").body().get("model")).get("calibration"));
+        client().prepareIndex("few")
+                .setId("x")
+                .setSource(doc(docs[0], 0), XContentType.JSON)
+                .setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE)
+                .get();
+        assertEquals(WindowCalibration.FALLBACK_WINDOW, shardWindow("few", "small-search"));
+    }
+
+    /** The window the data node is asked for by a query that leaves k to the model. */
+    private int shardWindow(String index, String pipeline) throws Exception {
+        String query = "{\"size\":5,\"query\":{\"encrypted_knn\":{\"embedding\":{\"vector\":" + json(gaussian(1, 99)[0])
+                + "}}}}";
+        SearchSourceBuilder source;
+        try (var parser = createParser(XContentType.JSON.xContent(), query)) {
+            source = SearchSourceBuilder.fromXContent(parser);
+        }
+        ShardRequests.SEEN.clear();
+        SearchResponse response = search(index, source, pipeline);
+        assertTrue(response.getHits().getHits().length > 0);
+        assertFalse(ShardRequests.SEEN.isEmpty());
+        return ShardRequests.SEEN.get(0).size();
     }
 
     public void testEndToEnd() throws Exception {

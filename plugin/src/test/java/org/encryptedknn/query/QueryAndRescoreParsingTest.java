@@ -106,6 +106,27 @@ public class QueryAndRescoreParsingTest {
     }
 
     @Test
+    public void aPlainVectorQueryMayLeaveKToTheModel() throws IOException {
+        EncryptedKnnQueryBuilder q = (EncryptedKnnQueryBuilder)
+                source("{\"query\":{\"encrypted_knn\":{\"embedding\":{\"vector\":[0.5,-1.25]}}}}")
+                        .query();
+        assertEquals(EncryptedKnnQueryBuilder.MODEL_DEFAULT_K, q.k());
+        assertFalse(json(q), json(q).contains("\"k\""));
+        // the processor sets the window when it encrypts
+        assertEquals(
+                37, q.withEncryptedVector(new float[] {1f, 2f}, "m1", null, 37).k());
+        // an encrypted query still needs k: nothing on a data node knows the model's window
+        ParsingException e = assertThrows(
+                ParsingException.class,
+                () -> source("{\"query\":{\"encrypted_knn\":{\"embedding\":{\"encrypted_vector\":[0.5,-1.25]}}}}"));
+        assertTrue(e.getMessage(), e.getMessage().contains("requires [k]"));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> q.withEncryptedVector(
+                        new float[] {1f, 2f}, "m1", null, EncryptedKnnQueryBuilder.MODEL_DEFAULT_K));
+    }
+
+    @Test
     public void queryValidation() {
         assertThrows(
                 ParsingException.class,

@@ -16,6 +16,7 @@ import org.encryptedknn.model.EncryptionModel;
 import org.encryptedknn.model.ModelFitter;
 import org.encryptedknn.model.ModelParameters;
 import org.encryptedknn.model.Space;
+import org.encryptedknn.model.WindowCalibration;
 
 /** {@code encrypted-knn fit}: fits a model on sample vectors and writes it sealed under the master key. */
 final class FitCommand implements Main.Command {
@@ -49,6 +50,8 @@ final class FitCommand implements Main.Command {
               --beta B                 SAP noise, relative to the model's beta scale (default 0.5; 0 = no noise,
                                        only with --insecure)
               --insecure               accept --beta 0 or --cells 1 (protections off; for experiments only)
+              --target-recall R        recall@10 the model's default window k is calibrated for on held-out sample
+                                       vectors (default 0.95; search uses that k unless --k is given)
               --limit N                use at most the first N vectors (default 20000)
               --force                  replace an existing --out file""";
     }
@@ -69,6 +72,7 @@ final class FitCommand implements Main.Command {
                         "--prefix-dimension",
                         "--cells",
                         "--beta",
+                        "--target-recall",
                         "--limit"),
                 Set.of("--force", "--insecure"));
         o.noPositional();
@@ -87,6 +91,10 @@ final class FitCommand implements Main.Command {
         }
         int cells = o.integer("--cells", ModelParameters.DEFAULT_CELLS, 1, ModelParameters.MAX_CELLS);
         double beta = o.number("--beta", ModelParameters.DEFAULT_BETA);
+        double targetRecall = o.number("--target-recall", WindowCalibration.DEFAULT_TARGET_RECALL);
+        if (!(targetRecall > 0 && targetRecall <= 1)) {
+            throw CliException.usage("option --target-recall must be in (0, 1], got " + targetRecall);
+        }
         int limit = o.integer("--limit", DEFAULT_LIMIT, 2, Integer.MAX_VALUE);
         Integer prefixOption = o.optionalInteger("--prefix-dimension", 1, ModelParameters.MAX_DIMENSION);
         if (Files.exists(outFile) && !o.flag("--force")) {
@@ -142,7 +150,7 @@ final class FitCommand implements Main.Command {
                     cells,
                     space.wireName());
             long t0 = System.nanoTime();
-            EncryptionModel model = ModelFitter.fit(modelId, params, sample.toArray(new float[0][]));
+            EncryptionModel model = ModelFitter.fit(modelId, params, sample.toArray(new float[0][]), targetRecall);
             ModelFiles.write(outFile, model, keys);
             out.printf(
                     Locale.ROOT,
@@ -159,6 +167,17 @@ final class FitCommand implements Main.Command {
                     model.epoch(),
                     sample.size(),
                     (System.nanoTime() - t0) / 1e9);
+            if (model.calibration() != null) {
+                out.printf(
+                        Locale.ROOT,
+                        "default window k = %d (recall@10 >= %.2f over %d held-out sample vectors; grows as N^%.2f"
+                                + " beyond %d documents)%n",
+                        model.calibration().window(),
+                        model.calibration().target(),
+                        model.calibration().queries(),
+                        model.calibration().growth(),
+                        model.calibration().referenceSize());
+            }
             if (sample.size() < 500) {
                 err.println("note: " + sample.size()
                         + " vectors is a small sample; a few thousand give better cells and PCA");

@@ -55,7 +55,9 @@ final class SearchCommand implements Main.Command {
               --vector-file FILE         the first line of a JSON Lines file (array, or object with --field)
               --field NAME               vector field (default embedding)
               --k K                      results to print (default 10)
-              --candidates N             stage-1 HNSW candidates, all rescored (default 100)
+              --candidates N             stage-1 HNSW candidates, all rescored (default: the model's calibrated
+                                         window for the index's document count; 100 for a model fitted before
+                                         calibration)
               --mode MODE                key_holder (default): the node gets the encrypted prefix query only and
                                          returns the candidates' records; this key holder scores them exactly.
                                          ckks: the probed cells' residual queries travel CKKS-encrypted (needs the
@@ -97,9 +99,9 @@ final class SearchCommand implements Main.Command {
         String index = o.required("--index");
         String field = o.get("--field", "embedding");
         int k = o.integer("--k", 10, 1, 10_000);
-        int candidates = o.integer("--candidates", Math.max(100, k), 1, 10_000);
-        if (candidates < k) {
-            throw CliException.usage("--candidates (" + candidates + ") must be at least --k (" + k + ")");
+        Integer candidatesOption = o.optionalInteger("--candidates", 1, 10_000);
+        if (candidatesOption != null && candidatesOption < k) {
+            throw CliException.usage("--candidates (" + candidatesOption + ") must be at least --k (" + k + ")");
         }
         int probe = o.integer("--probe", 8, 1, 65_536);
         SearchMode mode;
@@ -131,6 +133,14 @@ final class SearchCommand implements Main.Command {
             }
             String path = "/" + index + "/_search";
             EncryptedSearch search = new EncryptedSearch(km.transform, field, query);
+            // the model's calibrated window for the index's size, unless given
+            int candidates = candidatesOption != null
+                    ? candidatesOption
+                    : Math.max(
+                            k,
+                            search.defaultWindow(node.get("/" + index + "/_count")
+                                    .path("count")
+                                    .asLong()));
             List<Result> results = new ArrayList<>();
             if (mode == SearchMode.CKKS) {
                 search.withCells(km.transform.probeCells(search.query(), probe));

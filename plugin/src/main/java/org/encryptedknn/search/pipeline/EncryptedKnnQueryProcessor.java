@@ -36,7 +36,8 @@ import org.opensearch.search.pipeline.SearchRequestProcessor;
  * at any depth), and on the coordinating node, under the leased key:
  * <ol>
  *   <li>encrypts it (SAP query ciphertext of the rotated prefix, model's current epoch) and replaces it with
- *       {@code encrypted_vector} + {@code model_id}; after a rotation, with a {@code bool} of one epoch-filtered
+ *       {@code encrypted_vector} + {@code model_id}, and {@code k} with the model's calibrated default window for the
+ *       searched indices' document count if the query left it out ({@link #window}, {@link IndexDocCounts}); after a rotation, with a {@code bool} of one epoch-filtered
  *       query per live epoch (first epoch … current; {@code _retire} raises the first), each encrypted under its
  *       epoch, so records not yet re-keyed are still found;</li>
  *   <li>adds what the {@code mode} ({@link SearchMode}) sends besides that query ({@link GatewayRescoring}):
@@ -64,6 +65,7 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
     private final SearchMode mode;
     private final GatewayCkks ckks;
     private final Set<String> deterministicFields;
+    private final IndexDocCounts docCounts;
 
     EncryptedKnnQueryProcessor(
             String tag,
@@ -74,12 +76,14 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
             int probeCells,
             SearchMode mode,
             GatewayCkks ckks,
-            Set<String> deterministicFields) {
+            Set<String> deterministicFields,
+            IndexDocCounts docCounts) {
         super(TYPE, tag, description, ignoreFailure, gateway, modelId);
         this.probeCells = probeCells;
         this.mode = mode;
         this.ckks = ckks;
         this.deterministicFields = deterministicFields;
+        this.docCounts = docCounts;
     }
 
     @Override
@@ -125,11 +129,22 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
             listener.onResponse(request);
             return;
         }
+        EncryptedKnnQueryBuilder knn = plain.get(0);
         gateway.model(lease, modelId, new ActionListener<>() {
             @Override
             public void onResponse(CachedModel model) {
+                if (knn.k() != EncryptedKnnQueryBuilder.MODEL_DEFAULT_K) {
+                    rewriteAndRespond(model, 0);
+                    return;
+                }
+                // the default window grows with the index: look its size up (cached)
+                docCounts.count(
+                        request.indices(), ActionListener.wrap(n -> rewriteAndRespond(model, n), this::onFailure));
+            }
+
+            private void rewriteAndRespond(CachedModel model, long documents) {
                 try {
-                    rewrite(source, plain.get(0), model, lease, context);
+                    rewrite(source, knn, model, lease, context, documents);
                 } catch (Exception e) {
                     lease.close();
                     listener.onFailure(e);
@@ -161,7 +176,8 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
             EncryptedKnnQueryBuilder knn,
             CachedModel model,
             KeyLease lease,
-            PipelineProcessingContext context) {
+            PipelineProcessingContext context,
+            long documents) {
         EncryptionModel m = model.model();
         String field = knn.fieldName();
         float[] vector = knn.plainVector();
@@ -210,15 +226,16 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
             // each under its keys; epochs retired by _retire are not searched at all.
             int first = m.parameters().firstEpoch();
             int epochs = model.epoch() - first + 1;
+            int k = window(knn, m, documents);
             QueryBuilder stage1;
             if (model.epoch() == 1) {
-                stage1 = knn.withEncryptedVector(query.prefix(), m.id(), null);
+                stage1 = knn.withEncryptedVector(query.prefix(), m.id(), null, k);
             } else if (epochs == 1) {
-                stage1 = knn.withEncryptedVector(query.prefix(), m.id(), model.epoch());
+                stage1 = knn.withEncryptedVector(query.prefix(), m.id(), model.epoch(), k);
             } else {
                 BoolQueryBuilder anyEpoch = new BoolQueryBuilder();
                 for (int e = first; e <= model.epoch(); e++) {
-                    anyEpoch.should(knn.withEncryptedVector(state.queryFor(e).prefix(), m.id(), e));
+                    anyEpoch.should(knn.withEncryptedVector(state.queryFor(e).prefix(), m.id(), e, k));
                 }
                 stage1 = anyEpoch;
             }
@@ -227,7 +244,7 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
 
             // 2. what the mode adds for the current epoch's window (key_holder: nothing); hits of older epochs get
             // their exact score from encrypted_knn_rerank, which sees them all
-            int window = epochs * knn.k();
+            int window = epochs * k;
             boolean residualInSource = rescoring.addToRequest(source, query, transform, window);
 
             // 3. every epoch's candidates come back, from 0; the vector must be in _source
@@ -254,6 +271,19 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
                 state.close();
             }
         }
+    }
+
+    /**
+     * The query's {@code k}, or when it left k out the model's calibrated default window for an index of
+     * {@code documents} documents ({@link EncryptionModel#defaultWindow}; 100 for a model fitted before
+     * calibration), at most {@code num_candidates} if that is set.
+     */
+    static int window(EncryptedKnnQueryBuilder knn, EncryptionModel model, long documents) {
+        if (knn.k() != EncryptedKnnQueryBuilder.MODEL_DEFAULT_K) {
+            return knn.k();
+        }
+        int k = model.defaultWindow(documents);
+        return knn.numCandidates() == null ? k : Math.min(k, knn.numCandidates());
     }
 
     static boolean includes(String[] includes, String field) {
@@ -311,6 +341,7 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
 
     /** Factory; the processor needs the key only when it runs, not when the pipeline is stored. */
     public static Processor.Factory<SearchRequestProcessor> factory(NodeKeyHolder gateway, GatewayCkks ckks) {
+        IndexDocCounts docCounts = new IndexDocCounts(gateway::client);
         return (processorFactories, tag, description, ignoreFailure, config, pipelineContext) -> {
             String modelId = ProcessorConfig.modelId(TYPE, tag, config);
             int probe = ConfigurationUtils.readIntProperty(TYPE, tag, config, "probe_cells", DEFAULT_PROBE_CELLS);
@@ -327,7 +358,7 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
             }
             Set<String> fields = Set.copyOf(ProcessorConfig.fieldNames(TYPE, tag, config, "deterministic_fields"));
             return new EncryptedKnnQueryProcessor(
-                    tag, description, ignoreFailure, gateway, modelId, probe, mode, ckks, fields);
+                    tag, description, ignoreFailure, gateway, modelId, probe, mode, ckks, fields, docCounts);
         };
     }
 }

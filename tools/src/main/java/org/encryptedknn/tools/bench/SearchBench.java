@@ -159,12 +159,15 @@ public final class SearchBench {
                         node,
                         PLAIN_INDEX,
                         vectors.length,
-                        i -> {
-                            ObjectNode doc = OpenSearchHttp.JSON.createObjectNode();
-                            doc.set(FIELD, Indices.floats(vectors[i]));
-                            return doc;
-                        },
+                        i -> vectorDocument(vectors[i]),
                         Indices.ProgressListener.NONE));
+    }
+
+    /** {@code {"embedding": [the vector]}}: a plaintext document (the baseline's, or one for an encrypting pipeline). */
+    static ObjectNode vectorDocument(float[] vector) {
+        ObjectNode doc = OpenSearchHttp.JSON.createObjectNode();
+        doc.set(FIELD, Indices.floats(vector));
+        return doc;
     }
 
     public static Indices.LoadResult indexEncrypted(OpenSearchHttp node, VectorTransform transform, float[][] vectors) {

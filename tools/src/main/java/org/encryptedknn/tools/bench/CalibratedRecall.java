@@ -1,0 +1,166 @@
+package org.encryptedknn.tools.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import org.encryptedknn.client.ExactSearch;
+import org.encryptedknn.client.Indices;
+import org.encryptedknn.client.OpenSearchHttp;
+import org.encryptedknn.client.cli.Options;
+import org.encryptedknn.corpus.EmbeddedCorpus;
+import org.encryptedknn.corpus.Encoder;
+import org.encryptedknn.model.ModelCodec;
+import org.encryptedknn.model.ModelMetadata;
+import org.encryptedknn.model.Space;
+import org.encryptedknn.model.WindowCalibration;
+
+/**
+ * Recall@10 of the gateway's default search with the model's calibrated window, per encoder, on one running node
+ * whose keystore holds a master key (docs/performance.md, "The default window"). For each encoder: the SpamAssassin
+ * corpus embedded with it, the last {@code --queries} messages held out; a model fitted by the node from the first
+ * {@code --training} documents with every fit parameter at its default (the body is the dimension and the vectors);
+ * documents indexed through an {@code encrypted_knn} ingest pipeline; each held-out query sent as a plain vector
+ * through an {@code encrypted_knn_query} / {@code encrypted_knn_rerank} search pipeline <b>without {@code k}</b>, so
+ * the window is the model's calibrated one for the index's size. Recall against exact brute force.
+ *
+ * <pre>java … org.encryptedknn.tools.bench.CalibratedRecall --url http://127.0.0.1:9200
+ *     [--encoders all-minilm-l6-v2,e5-small-v2-q] [--limit 0=all] [--queries 200] [--training 2000]</pre>
+ */
+public final class CalibratedRecall {
+
+    static final String FIELD = SearchBench.FIELD;
+
+    public static void main(String[] args) {
+        Options a = Options.lenient("CalibratedRecall", args);
+        OpenSearchHttp node = new OpenSearchHttp(a.get("--url", "http://127.0.0.1:9200"));
+        List<String> encoders = a.list("--encoders").isEmpty()
+                ? Arrays.stream(Encoder.values()).map(Encoder::wireName).toList()
+                : a.list("--encoders");
+        int limit = a.integer("--limit", 0);
+        int queryCount = a.integer("--queries", 200);
+        int training = a.integer("--training", 2000);
+        List<String> rows = new ArrayList<>();
+        for (String name : encoders) {
+            rows.add(run(node, Encoder.parse(name), limit, queryCount, training));
+        }
+        System.out.printf(
+                Locale.ROOT,
+                "%n%-18s %6s %8s %10s %9s %8s %12s %14s %10s%n",
+                "encoder",
+                "docs",
+                "queries",
+                "beta_scale",
+                "k(model)",
+                "k(index)",
+                "target",
+                "recall@10 node",
+                "p50 ms");
+        rows.forEach(System.out::println);
+    }
+
+    private static String run(OpenSearchHttp node, Encoder encoder, int limit, int queryCount, int training) {
+        EmbeddedCorpus corpus = EmbeddedCorpus.load(encoder, limit);
+        EmbeddedCorpus.Split split = corpus.split(corpus.size() - queryCount, queryCount);
+        float[][] docs = split.index().vectors();
+        float[][] queries = split.queries().vectors();
+        String id = "calibrated-" + encoder.wireName();
+        System.out.printf(
+                Locale.ROOT,
+                "%n%s: %d documents, %d held-out queries; fitting model %s on the node from %d of them%n",
+                encoder.wireName(),
+                docs.length,
+                queries.length,
+                id,
+                Math.min(training, docs.length));
+
+        String modelPath = "/_plugins/encrypted_knn/models/" + id;
+        try {
+            node.delete(modelPath); // a model of an earlier run: its index is recreated below
+        } catch (OpenSearchHttp.ResponseException e) {
+            if (e.status() != 404) {
+                throw e;
+            }
+        }
+        ObjectNode fit = OpenSearchHttp.JSON.createObjectNode();
+        fit.put("dimension", corpus.dimension()); // every other fit parameter at its default
+        ArrayNode vectors = fit.putArray("training_vectors");
+        for (float[] v : Arrays.copyOf(docs, Math.min(training, docs.length))) {
+            vectors.add(Indices.floats(v));
+        }
+        node.put(modelPath, fit);
+        JsonNode model = node.get(modelPath).path("model");
+        System.out.println("GET " + modelPath + " → calibration: " + model.path("calibration"));
+        ModelMetadata meta = ModelCodec.readMetadata(model.toString());
+
+        ObjectNode ingest = OpenSearchHttp.JSON.createObjectNode();
+        ingest.putArray("processors")
+                .addObject()
+                .putObject("encrypted_knn")
+                .put("model_id", id)
+                .put("field", FIELD);
+        node.put("/_ingest/pipeline/" + id, ingest);
+        ObjectNode search = OpenSearchHttp.JSON.createObjectNode();
+        search.putArray("request_processors")
+                .addObject()
+                .putObject("encrypted_knn_query")
+                .put("model_id", id);
+        search.putArray("response_processors")
+                .addObject()
+                .putObject("encrypted_knn_rerank")
+                .put("model_id", id);
+        node.put("/_search/pipeline/" + id, search);
+
+        ObjectNode index = Indices.encryptedIndexBody(FIELD, meta, Indices.Hnsw.DEFAULT);
+        ((ObjectNode) index.path("settings")).put("index.default_pipeline", id);
+        Indices.recreate(node, id, index);
+        Indices.LoadResult loaded = Indices.bulkLoad(
+                node, id, docs.length, i -> SearchBench.vectorDocument(docs[i]), Indices.ProgressListener.NONE);
+        System.out.printf(
+                Locale.ROOT,
+                "indexed %d documents through the encrypting pipeline (%.0f docs/s)%n",
+                loaded.documents(),
+                loaded.docsPerSecond());
+
+        double recall = 0;
+        double[] millis = new double[queries.length];
+        for (int q = 0; q < queries.length; q++) {
+            ObjectNode body = OpenSearchHttp.JSON.createObjectNode();
+            body.put("size", 10);
+            body.put("_source", false);
+            body.putObject("query")
+                    .putObject("encrypted_knn")
+                    .putObject(FIELD)
+                    .set("vector", Indices.floats(queries[q])); // no k: the model's window
+            long t0 = System.nanoTime();
+            JsonNode hits = node.post("/" + id + "/_search?search_pipeline=" + id, body)
+                    .path("hits")
+                    .path("hits");
+            millis[q] = (System.nanoTime() - t0) / 1e6;
+            List<String> exact = ExactSearch.topKIds(queries[q], docs, 10, Space.COSINE);
+            int found = 0;
+            for (JsonNode h : hits) {
+                found += exact.contains(h.path("_id").asText()) ? 1 : 0;
+            }
+            recall += found / 10.0;
+        }
+        Arrays.sort(millis);
+        WindowCalibration c = meta.calibration();
+        int window = meta.defaultWindow(docs.length);
+        return String.format(
+                Locale.ROOT,
+                "%-18s %6d %8d %10.4f %9s %8d %12s %14.3f %10.1f",
+                encoder.wireName(),
+                docs.length,
+                queries.length,
+                meta.betaScale(),
+                c == null ? "none" : Integer.toString(c.window()),
+                window,
+                c == null ? "-" : String.format(Locale.ROOT, "%.2f", c.target()),
+                recall / queries.length,
+                millis[millis.length / 2]);
+    }
+}
