@@ -1,7 +1,6 @@
 package org.encryptedknn.search.pipeline;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import org.encryptedknn.keystore.CachedModel;
@@ -13,7 +12,6 @@ import org.encryptedknn.model.EncryptionModel;
 import org.encryptedknn.query.EncryptedKnnQueryBuilder;
 import org.encryptedknn.rescore.KeyedRescorePayload;
 import org.encryptedknn.transform.EncryptedQuery;
-import org.encryptedknn.transform.RecordFormat;
 import org.encryptedknn.transform.SearchMode;
 import org.encryptedknn.transform.VectorTransform;
 import org.opensearch.action.search.SearchRequest;
@@ -40,14 +38,15 @@ import org.opensearch.search.pipeline.SearchRequestProcessor;
  *       query per live epoch (first epoch … current; {@code _retire} raises the first), each encrypted under its
  *       epoch, so records not yet re-keyed are still found;</li>
  *   <li>adds what the {@code mode} ({@link SearchMode}) sends besides that query ({@link GatewayRescoring}):
- *       {@code key_holder} (default) nothing at all: the shards return the window ({@code window_size} = live epochs
- *       × k) ordered by the prefix approximation, with each hit's record, and {@code encrypted_knn_rerank} scores
- *       exactly; {@code ckks} a rescore with the {@code probe_cells} cells' residual queries H_c r_q as CKKS
+ *       {@code key_holder} (default) nothing about the query: the shards return the window (live epochs × k) ordered
+ *       by the prefix approximation, each hit with its record in binary ({@code fetch.HitRecordsExt}), and
+ *       {@code encrypted_knn_rerank} scores exactly; {@code ckks} a rescore with the {@code probe_cells} cells' residual queries H_c r_q as CKKS
  *       ciphertexts under this node's {@link GatewayCkks} key (data nodes see neither them nor any score);
  *       {@code keyed_leaks_query_residuals} the same residual queries in clear, so shards and the cross-shard merge
  *       order candidates by exact scores, at the price of showing the data nodes H_c r_q and the scores;</li>
- *   <li>asks for {@code size} = max(live epochs × k, from + size) from 0, so the response processor sees every candidate, and makes
- *       sure the vector field is in {@code _source};</li>
+ *   <li>asks for {@code size} = max(live epochs × k, from + size) from 0, so the response processor sees every
+ *       candidate; the records travel in the hits' {@code _encrypted_knn} field, so {@code _source} stays as the
+ *       caller asked (with {@code "_source": false} no stored document is read for it);</li>
  *   <li>rewrites {@code term}/{@code terms} on {@code deterministic_fields} to their AES-SIV form;</li>
  *   <li>stores the query's secrets, the caller's from/size and the key lease in the
  *       {@link PipelineProcessingContext} for {@code encrypted_knn_rerank}.</li>
@@ -173,21 +172,13 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
             throw new IllegalArgumentException(
                     "[" + TYPE + "] adds its own [encrypted_knn] rescore; remove [rescore] from the request");
         }
+        // the hits' records come in their per-hit field, not in _source: the caller's _source policy stays as it is
         FetchSourceContext fetch = source.fetchSource();
         boolean sourceDisabled = fetch != null && fetch.fetchSource() == false;
         boolean vectorRequested = fetch == null
                 || (sourceDisabled == false
                         && includes(fetch.includes(), field)
                         && excludedBy(fetch.excludes(), field) == null);
-        if (fetch != null && sourceDisabled == false) {
-            String exclude = excludedBy(fetch.excludes(), field);
-            if (exclude != null) {
-                throw new IllegalArgumentException(
-                        "_source excludes [" + exclude + "], which hides the encrypted vector field [" + field
-                                + "] that [encrypted_knn_rerank] "
-                                + "needs to compute exact scores; use the rerank processor's remove_vector option to drop it from the response instead");
-            }
-        }
 
         VectorTransform transform = model.transform();
         EncryptedQuery query;
@@ -225,27 +216,14 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
             source.query(replace(source.query(), knn, stage1));
             rewriteTerms(source, lease);
 
-            // 2. what the mode adds for the current epoch's window (key_holder: nothing); hits of older epochs get
-            // their exact score from encrypted_knn_rerank, which sees them all
+            // 2. what the mode adds for the current epoch's window (key_holder: the request for the hits' records);
+            // hits of older epochs get their exact score from encrypted_knn_rerank, which sees them all
             int window = epochs * knn.k();
-            boolean residualInSource = rescoring.addToRequest(source, query, transform, window);
+            rescoring.addToRequest(source, query, transform, window);
 
-            // 3. every epoch's candidates come back, from 0; the vector must be in _source
+            // 3. every epoch's candidates come back, from 0
             source.from(0);
             source.size(Math.max(window, from + size));
-            if (sourceDisabled) {
-                source.fetchSource(new FetchSourceContext(true, new String[] {field}, new String[0]));
-            } else if (fetch != null && vectorRequested == false) {
-                String[] includes = Arrays.copyOf(fetch.includes(), fetch.includes().length + 1);
-                includes[includes.length - 1] = field;
-                source.fetchSource(new FetchSourceContext(true, includes, fetch.excludes()));
-            }
-            if (residualInSource == false && vectorRequested == false) {
-                FetchSourceContext f = source.fetchSource();
-                String[] excludes = Arrays.copyOf(f.excludes(), f.excludes().length + 1);
-                excludes[excludes.length - 1] = field + "." + RecordFormat.KEYED_RESIDUAL;
-                source.fetchSource(new FetchSourceContext(true, f.includes(), excludes));
-            }
 
             context.setAttribute(GatewayQueryState.ATTRIBUTE, state);
             stored = true;

@@ -13,10 +13,7 @@ import org.encryptedknn.keystore.ProcessorConfig;
 import org.encryptedknn.model.EncryptionModel;
 import org.encryptedknn.model.ModelParameters;
 import org.encryptedknn.protocol.HitField;
-import org.encryptedknn.transform.EncryptedQuery;
-import org.encryptedknn.transform.EncryptedVector;
-import org.encryptedknn.transform.RecordFormat;
-import org.encryptedknn.transform.VectorTransform;
+import org.encryptedknn.transform.ResidualLayout;
 import org.opensearch.action.search.SearchRequest;
 import org.opensearch.action.search.SearchResponse;
 import org.opensearch.action.search.SearchResponseSections;
@@ -36,12 +33,12 @@ import org.opensearch.search.profile.SearchProfileShardResults;
  * Search response processor {@code encrypted_knn_rerank}: {@code {"model_id":"m1","decrypt_fields":["body"],"remove_vector":false}}.
  *
  * <p>With the state left by {@code encrypted_knn_query} in the same pipeline (same key generation, same query), for
- * every candidate hit it computes the exact plaintext similarity from the record in {@code _source}: the prefix term
- * by SAP-decrypting p with its nonce, the residual term ⟨H_c r_q, z⟩ under the record's own cell and epoch — exact
- * whichever cells were probed ({@code key_holder}, the default, and {@code keyed_leaks_query_residuals}). In
- * {@code ckks} mode the residual term of a probed hit is the data node's encrypted result, decrypted here (each batch
- * ciphertext of the hits' {@code _encrypted_knn} fields once); an unprobed hit's comes from the {@code z} its field
- * carries ({@link GatewayRescoring}). Hits are re-sorted by it (ties keep the server's order), cut to the caller's
+ * every candidate hit it computes the exact plaintext similarity from the binary record in the hit's
+ * {@code _encrypted_knn} field (never from {@code _source}): the prefix term by SAP-decrypting p with its nonce, the
+ * residual term ⟨H_c r_q, z⟩ under the record's own cell and epoch (H_c r_q once per cell and epoch) — exact whichever
+ * cells were probed. In {@code keyed_leaks_query_residuals} mode a probed hit's residual term is the data node's; in
+ * {@code ckks} mode it is the data node's encrypted result, decrypted here (each batch ciphertext once); a hit without
+ * one carries z ({@link GatewayRescoring}). Hits are re-sorted by it (ties keep the server's order), cut to the caller's
  * {@code from}/{@code size}, and get it as {@code _score}; {@code max_score} is the best exact score. Hits without a
  * record (documents indexed without the vector, matched by another clause) follow the scored ones with their server
  * score, and so do records of a retired epoch, whose keys are no longer used. The listed fields are decrypted in
@@ -129,34 +126,28 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
         List<Scored> unscored = new ArrayList<>();
         SearchHit[] all = hits.getHits();
         state.rescoring.beforeScoring(all);
+        int residualLength = model.residualLength();
         for (int i = 0; i < all.length; i++) {
             SearchHit hit = all[i];
-            Map<String, Object> source = hit.hasSource() ? hit.getSourceAsMap() : null;
-            Object value = source == null ? null : XContentMapValues.extractValue(state.field, source);
-            if (value == null) {
-                unscored.add(new Scored(hit, hit.getScore(), i, false));
+            Map<?, ?> info = GatewayRescoring.hitInfo(hit);
+            if (!(info.get(HitField.RECORD.key()) instanceof byte[] bytes)) {
+                unscored.add(new Scored(hit, hit.getScore(), i, false)); // no vector in the field
                 continue;
             }
-            EncryptedVector record;
+            ResidualLayout.HitRecord record;
             try {
-                RecordFormat.Shape shape = RecordFormat.Shape.of(model);
-                record = RecordFormat.fromMap(
-                        value,
-                        "field [" + state.field + "]",
-                        state.rescoring.residualInSource() ? shape : shape.residualOptional());
+                record = ResidualLayout.hitRecord(bytes, residualLength);
             } catch (IllegalArgumentException e) {
                 throw new IllegalStateException(
                         "hit [" + hit.getId() + "] of index [" + hit.getIndex() + "]: " + e.getMessage(), e);
             }
-            if (p.isLiveEpoch(record.epoch())
-                    == false) { // a record left under a retired epoch (matched by another clause)
+            int epoch = record.vector().epoch();
+            if (p.isLiveEpoch(epoch) == false) { // a record left under a retired epoch (matched by another clause)
                 unscored.add(new Scored(hit, hit.getScore(), i, false));
                 continue;
             }
-            VectorTransform transform = state.transform(record.epoch());
-            EncryptedQuery query = state.queryFor(record.epoch());
-            double score =
-                    transform.prefixScore(query, record) + state.rescoring.residualTerm(hit, record, transform, query);
+            double score = state.transform(epoch).prefixScore(state.queryFor(epoch), record.vector())
+                    + state.rescoring.residualTerm(hit, info, record, state);
             scored.add(new Scored(hit, score, i, true));
         }
         scored.sort(Comparator.comparingDouble(Scored::score).reversed().thenComparingInt(Scored::rank));

@@ -33,6 +33,8 @@ final class GatewayQueryState {
     final GatewayRescoring rescoring;
 
     private final Map<Integer, EncryptedQuery> byEpoch = new HashMap<>();
+    /** H_c r_q per (epoch, cell), computed once per search: a window holds many hits of few cells. */
+    private final Map<Long, float[]> keyedQueries = new HashMap<>();
 
     GatewayQueryState(
             KeyLease lease,
@@ -63,6 +65,13 @@ final class GatewayQueryState {
         return byEpoch.computeIfAbsent(epoch, e -> model.transform(e).encryptQuery(plainVector));
     }
 
+    /** The keyed residual query H_c [r_q; 0] of {@code cell} under {@code epoch}. */
+    synchronized float[] keyedQuery(int epoch, int cell) {
+        return keyedQueries.computeIfAbsent(
+                ((long) epoch << 32) | (cell & 0xffffffffL),
+                key -> transform(epoch).keyedResidualQuery(queryFor(epoch), cell));
+    }
+
     VectorTransform transform(int epoch) {
         return model.transform(epoch);
     }
@@ -74,6 +83,8 @@ final class GatewayQueryState {
         }
         byEpoch.values().forEach(EncryptedQuery::wipe);
         byEpoch.clear();
+        keyedQueries.values().forEach(q -> Arrays.fill(q, 0f));
+        keyedQueries.clear();
         lease.close();
     }
 }

@@ -221,9 +221,10 @@ public final class SearchBench {
     }
 
     /**
-     * One encrypted query per held-out query in {@code mode}, ranked exactly by this key holder. key_holder: the k
-     * candidates with their records in {@code _source}; the rescore modes: ids only, like the plaintext query (the
-     * per-hit {@code _encrypted_knn} field has what the key holder needs), ckks through CBOR.
+     * One encrypted query per held-out query in {@code mode}, ranked exactly by this key holder. Every mode asks for
+     * ids only, like the plaintext query ({@code "_source": false}): each hit's {@code _encrypted_knn} field has what
+     * the key holder needs (key_holder: the whole record; the rescore modes: what the node did not compute); ckks
+     * through CBOR.
      */
     static QueryResult queryEncrypted(
             OpenSearchHttp node,
@@ -244,7 +245,7 @@ public final class SearchBench {
                     List<String> exact = new ArrayList<>();
                     JsonNode r;
                     if (mode == SearchMode.KEY_HOLDER) {
-                        r = node.post(path, search.keyHolderBody(k));
+                        r = node.post(path, search.keyHolderBody(k).put("_source", false));
                         search.exactRanking(r).forEach(hit -> exact.add(hit.id()));
                     } else if (mode == SearchMode.CKKS) {
                         search.withCells(transform.probeCells(search.query(), probe));
