@@ -65,6 +65,11 @@ public final class NodeKeyHolder implements Closeable {
         this.store = new ModelStore(() -> client);
     }
 
+    /** The node's client (set by {@link #start}), for the gateway's own reads such as the page's {@code _source}. */
+    public Client client() {
+        return client;
+    }
+
     /**
      * Called once from the plugin's createComponents, with the node settings (the keystore is still open then);
      * {@code dataPath} is the node's data directory, where the {@link EpochFloors} are kept (null: memory only).

@@ -45,8 +45,9 @@ import org.opensearch.search.pipeline.SearchRequestProcessor;
  *       {@code keyed_leaks_query_residuals} the same residual queries in clear, so shards and the cross-shard merge
  *       order candidates by exact scores, at the price of showing the data nodes H_c r_q and the scores;</li>
  *   <li>asks for {@code size} = max(live epochs × k, from + size) from 0, so the response processor sees every
- *       candidate; the records travel in the hits' {@code _encrypted_knn} field, so {@code _source} stays as the
- *       caller asked (with {@code "_source": false} no stored document is read for it);</li>
+ *       candidate, without {@code _source}: the records travel in the hits' {@code _encrypted_knn} field, and the
+ *       caller's {@code _source} is read by {@code encrypted_knn_rerank} for the final page only (kept on the window
+ *       when the request highlights);</li>
  *   <li>rewrites {@code term}/{@code terms} on {@code deterministic_fields} to their AES-SIV form;</li>
  *   <li>stores the query's secrets, the caller's from/size and the key lease in the
  *       {@link PipelineProcessingContext} for {@code encrypted_knn_rerank}.</li>
@@ -172,13 +173,17 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
             throw new IllegalArgumentException(
                     "[" + TYPE + "] adds its own [encrypted_knn] rescore; remove [rescore] from the request");
         }
-        // the hits' records come in their per-hit field, not in _source: the caller's _source policy stays as it is
+        // the hits' records come in their per-hit field, not in _source; the caller's _source is read for the final
+        // page only, after the rerank (a highlighter reads the window's sources itself: then they come with the hits)
         FetchSourceContext fetch = source.fetchSource();
         boolean sourceDisabled = fetch != null && fetch.fetchSource() == false;
         boolean vectorRequested = fetch == null
                 || (sourceDisabled == false
                         && includes(fetch.includes(), field)
                         && excludedBy(fetch.excludes(), field) == null);
+        FetchSourceContext pageSource = sourceDisabled || source.highlighter() != null
+                ? null
+                : fetch == null ? FetchSourceContext.FETCH_SOURCE : fetch;
 
         VectorTransform transform = model.transform();
         EncryptedQuery query;
@@ -192,7 +197,7 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
         int size = source.size() < 0 ? DEFAULT_SIZE : source.size();
         GatewayRescoring rescoring = GatewayRescoring.forSearch(mode, field, probeCells, ckks, m.residualLength());
         GatewayQueryState state = new GatewayQueryState(
-                lease, model, field, query, vector, from, size, vectorRequested, sourceDisabled, rescoring);
+                lease, model, field, query, vector, from, size, vectorRequested, sourceDisabled, rescoring, pageSource);
         boolean stored = false;
         try {
             // 1. the stage-1 query: encrypted prefix, bound to the model (a field of another model is a 400 on the
@@ -221,9 +226,12 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
             int window = epochs * knn.k();
             rescoring.addToRequest(source, query, transform, window);
 
-            // 3. every epoch's candidates come back, from 0
+            // 3. every epoch's candidates come back, from 0, without _source when the page's is read afterwards
             source.from(0);
             source.size(Math.max(window, from + size));
+            if (pageSource != null) {
+                source.fetchSource(FetchSourceContext.DO_NOT_FETCH_SOURCE);
+            }
 
             context.setAttribute(GatewayQueryState.ATTRIBUTE, state);
             stored = true;

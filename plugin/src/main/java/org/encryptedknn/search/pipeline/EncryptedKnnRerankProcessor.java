@@ -14,13 +14,20 @@ import org.encryptedknn.model.EncryptionModel;
 import org.encryptedknn.model.ModelParameters;
 import org.encryptedknn.protocol.HitField;
 import org.encryptedknn.transform.ResidualLayout;
+import org.opensearch.action.get.GetResponse;
+import org.opensearch.action.get.MultiGetItemResponse;
+import org.opensearch.action.get.MultiGetRequest;
 import org.opensearch.action.search.SearchRequest;
 import org.opensearch.action.search.SearchResponse;
 import org.opensearch.action.search.SearchResponseSections;
+import org.opensearch.common.CheckedSupplier;
+import org.opensearch.common.document.DocumentField;
 import org.opensearch.common.xcontent.XContentFactory;
 import org.opensearch.common.xcontent.support.XContentMapValues;
+import org.opensearch.core.action.ActionListener;
 import org.opensearch.core.common.bytes.BytesReference;
 import org.opensearch.core.xcontent.XContentBuilder;
+import org.opensearch.index.mapper.RoutingFieldMapper;
 import org.opensearch.ingest.ConfigurationUtils;
 import org.opensearch.search.SearchHit;
 import org.opensearch.search.SearchHits;
@@ -79,50 +86,122 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
     @Override
     public SearchResponse processResponse(
             SearchRequest request, SearchResponse response, PipelineProcessingContext context) {
+        throw new UnsupportedOperationException("[" + TYPE + "] runs asynchronously (processResponseAsync)");
+    }
+
+    @Override
+    public void processResponseAsync(
+            SearchRequest request,
+            SearchResponse response,
+            PipelineProcessingContext context,
+            ActionListener<SearchResponse> listener) {
         Object attribute = context.getAttribute(GatewayQueryState.ATTRIBUTE);
+        if (attribute instanceof GatewayQueryState) {
+            context.setAttribute(GatewayQueryState.ATTRIBUTE, null);
+        }
         if (request.scroll() != null) {
             // A scroll reads stored documents as they are: _update_by_query, _reindex and _delete_by_query always
             // scroll, and what they read they write back. Decrypting here would store the plaintext.
             if (attribute instanceof GatewayQueryState state) {
-                context.setAttribute(GatewayQueryState.ATTRIBUTE, null);
                 state.close();
             }
-            return response;
+            listener.onResponse(response);
+            return;
         }
         if (attribute instanceof GatewayQueryState state) {
-            context.setAttribute(GatewayQueryState.ATTRIBUTE, null);
-            try {
-                if (state.model.id().equals(modelId) == false) {
-                    throw new IllegalArgumentException("[" + TYPE + "] is configured for model [" + modelId
-                            + "] but the query was encrypted under model [" + state.model.id() + "] by ["
-                            + EncryptedKnnQueryProcessor.TYPE + "]");
+            rerank(response, state, ActionListener.runBefore(listener, state::close));
+            return;
+        }
+        try {
+            if (decryptFields.isEmpty() == false && response.getHits() != null) {
+                try (KeyLease lease = gateway.acquire()) {
+                    for (SearchHit hit : response.getHits().getHits()) {
+                        rewriteSource(hit, lease, null, true, false);
+                    }
                 }
-                return rerank(response, state);
-            } finally {
-                state.close();
             }
+        } catch (Exception e) {
+            listener.onFailure(e);
+            return;
         }
-        if (decryptFields.isEmpty() || response.getHits() == null) {
-            return response;
-        }
-        try (KeyLease lease = gateway.acquire()) {
-            for (SearchHit hit : response.getHits().getHits()) {
-                rewriteSource(hit, lease, null, true, false);
-            }
-        }
-        return response;
+        listener.onResponse(response);
     }
 
     private record Scored(SearchHit hit, double score, int rank, boolean exact) {}
 
-    private SearchResponse rerank(SearchResponse response, GatewayQueryState state) {
+    /** Scores, re-sorts and cuts to the page; reads the page's {@code _source} when the window came without it. */
+    private void rerank(SearchResponse response, GatewayQueryState state, ActionListener<SearchResponse> listener) {
         SearchHits hits = response.getHits();
-        if (hits == null) {
-            return response;
+        SearchHit[] page;
+        float maxScore;
+        try {
+            if (state.model.id().equals(modelId) == false) {
+                throw new IllegalArgumentException("[" + TYPE + "] is configured for model [" + modelId
+                        + "] but the query was encrypted under model [" + state.model.id() + "] by ["
+                        + EncryptedKnnQueryProcessor.TYPE + "]");
+            }
+            if (hits == null) {
+                listener.onResponse(response);
+                return;
+            }
+            List<Scored> scored = new ArrayList<>();
+            page = page(hits, state, scored);
+            maxScore = scored.isEmpty()
+                    ? hits.getMaxScore()
+                    : (float) scored.get(0).score();
+        } catch (Exception e) {
+            listener.onFailure(e);
+            return;
         }
+        CheckedSupplier<SearchResponse, RuntimeException> finish = () -> {
+            boolean dropVector = removeVector || state.vectorRequested == false;
+            for (SearchHit hit : page) {
+                rewriteSource(hit, state.lease, dropVector ? state.field : null, false, state.sourceDisabled);
+            }
+            return replaceHits(
+                    response,
+                    new SearchHits(
+                            page,
+                            hits.getTotalHits(),
+                            maxScore,
+                            hits.getSortFields(),
+                            hits.getCollapseField(),
+                            hits.getCollapseValues()));
+        };
+        if (state.pageSource == null || page.length == 0) {
+            ActionListener.completeWith(listener, finish);
+            return;
+        }
+        // the window was searched without _source: read the page's, as the caller asked for it, from the refreshed
+        // view (not realtime), routed as each hit was
+        MultiGetRequest get = new MultiGetRequest().realtime(false);
+        for (SearchHit hit : page) {
+            DocumentField routing = hit.field(RoutingFieldMapper.NAME);
+            get.add(new MultiGetRequest.Item(hit.getIndex(), hit.getId())
+                    .routing(routing == null ? null : routing.getValue().toString())
+                    .fetchSourceContext(state.pageSource));
+        }
+        gateway.client()
+                .multiGet(
+                        get,
+                        ActionListener.wrap(
+                                responses -> {
+                                    MultiGetItemResponse[] items = responses.getResponses();
+                                    for (int i = 0; i < page.length; i++) {
+                                        GetResponse item = items[i].getResponse();
+                                        if (item != null && item.isExists() && item.isSourceEmpty() == false) {
+                                            page[i].sourceRef(item.getSourceAsBytesRef());
+                                        }
+                                    }
+                                    ActionListener.completeWith(listener, finish);
+                                },
+                                listener::onFailure));
+    }
+
+    /** Exact scores of the candidates, best first, then the unscored ones; the caller's from/size of them. */
+    private SearchHit[] page(SearchHits hits, GatewayQueryState state, List<Scored> scored) {
         EncryptionModel model = state.model.model();
         ModelParameters p = model.parameters();
-        List<Scored> scored = new ArrayList<>();
         List<Scored> unscored = new ArrayList<>();
         SearchHit[] all = hits.getHits();
         state.rescoring.beforeScoring(all);
@@ -156,25 +235,14 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
         int from = Math.min(state.from, ordered.size());
         int to = Math.min(ordered.size(), from + state.size);
         SearchHit[] page = new SearchHit[to - from];
-        boolean dropVector = removeVector || state.vectorRequested == false;
         for (int i = from; i < to; i++) {
             Scored s = ordered.get(i);
             if (s.exact()) {
                 s.hit().score((float) s.score());
             }
-            rewriteSource(s.hit(), state.lease, dropVector ? state.field : null, false, state.sourceDisabled);
             page[i - from] = s.hit();
         }
-        float maxScore =
-                scored.isEmpty() ? hits.getMaxScore() : (float) scored.get(0).score();
-        SearchHits reranked = new SearchHits(
-                page,
-                hits.getTotalHits(),
-                maxScore,
-                hits.getSortFields(),
-                hits.getCollapseField(),
-                hits.getCollapseValues());
-        return replaceHits(response, reranked);
+        return page;
     }
 
     /**

@@ -7,6 +7,7 @@ import org.encryptedknn.keystore.CachedModel;
 import org.encryptedknn.keystore.KeyLease;
 import org.encryptedknn.transform.EncryptedQuery;
 import org.encryptedknn.transform.VectorTransform;
+import org.opensearch.search.fetch.subphase.FetchSourceContext;
 
 /**
  * What the {@code encrypted_knn_query} request processor hands to the {@code encrypted_knn_rerank} response processor
@@ -31,6 +32,11 @@ final class GatewayQueryState {
     final boolean sourceDisabled;
     /** The search mode's gateway half: what was sent, and where each hit's residual term comes from. */
     final GatewayRescoring rescoring;
+    /**
+     * The caller's {@code _source} request when the window was searched without {@code _source} and only the final
+     * page's is read (by {@code encrypted_knn_rerank}, with a multi-get); null when the hits came with their own.
+     */
+    final FetchSourceContext pageSource;
 
     private final Map<Integer, EncryptedQuery> byEpoch = new HashMap<>();
     /** H_c r_q per (epoch, cell), computed once per search: a window holds many hits of few cells. */
@@ -46,7 +52,8 @@ final class GatewayQueryState {
             int size,
             boolean vectorRequested,
             boolean sourceDisabled,
-            GatewayRescoring rescoring) {
+            GatewayRescoring rescoring,
+            FetchSourceContext pageSource) {
         this.lease = lease;
         this.model = model;
         this.field = field;
@@ -57,6 +64,7 @@ final class GatewayQueryState {
         this.vectorRequested = vectorRequested;
         this.sourceDisabled = sourceDisabled;
         this.rescoring = rescoring;
+        this.pageSource = pageSource;
         byEpoch.put(query.epoch(), query);
     }
 
