@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -200,10 +201,12 @@ public final class EncryptedSearch {
     /** A hit's record from the binary per-hit record of its {@value HitField#NAME} object. */
     static HitData hitData(JsonNode hit, int residualLength) {
         JsonNode info = hitInfo(hit);
+        JsonNode value = info.path(HitField.RECORD.key());
         byte[] bytes;
         try {
-            bytes = info.path(HitField.RECORD.key()).binaryValue();
-        } catch (java.io.IOException e) {
+            // base64 text in JSON (the JDK's decoder is the faster one), a byte string in CBOR
+            bytes = value.isTextual() ? Base64.getDecoder().decode(value.textValue()) : value.binaryValue();
+        } catch (IllegalArgumentException | java.io.IOException e) {
             throw new IllegalStateException(
                     "hit " + hit.path("_id").asText() + ": " + HitField.NAME + "." + HitField.RECORD.key()
                             + " is not valid base64",
