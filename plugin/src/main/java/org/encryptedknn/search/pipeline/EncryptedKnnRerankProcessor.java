@@ -48,7 +48,9 @@ import org.opensearch.search.profile.SearchProfileShardResults;
  * one carries z ({@link GatewayRescoring}). Hits are re-sorted by it (ties keep the server's order), cut to the caller's
  * {@code from}/{@code size}, and get it as {@code _score}; {@code max_score} is the best exact score. Hits without a
  * record (documents indexed without the vector, matched by another clause) follow the scored ones with their server
- * score, and so do records of a retired epoch, whose keys are no longer used. The listed fields are decrypted in
+ * score, and so do records of a retired epoch, whose keys are no longer used. When {@code encrypted_knn_query} searched
+ * the window without {@code _source}, the page's hits get theirs here, as the caller asked for it (one multi-get, not
+ * realtime, each hit's routing), so k candidates' sources are never loaded for a page of 10. The listed fields are decrypted in
  * {@code _source} (AES-GCM with the hit's index, _id and the field as associated data, or AES-SIV); the encrypted vector is removed from {@code _source} when {@code remove_vector} is true or the caller's
  * source filter did not ask for it.
  *
