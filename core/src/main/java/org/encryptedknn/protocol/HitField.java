@@ -13,8 +13,11 @@ package org.encryptedknn.protocol;
  * outside the rescore window: {@code "rescored": false}.
  *
  * <p>Without a rescore (the {@code key_holder} search mode) the field is asked for with the search extension
- * {@code "ext":{"}{@value #REQUEST_EXT}{@code ":{"}{@value #REQUEST_FIELD}{@code ":"<vector field>"}}}: every hit then
- * carries its whole record, so the response need not carry {@code _source}.
+ * {@value #REQUEST_EXT} whose one key {@value #REQUEST_FIELD} names the vector field:
+ *
+ * <pre>"ext":{"encrypted_knn_records":{"field":"embedding"}}</pre>
+ *
+ * <p>Every hit then carries its whole record, so the response need not carry {@code _source}.
  */
 public enum HitField {
     /** The hit's record in the binary per-hit form: cell, epoch, nonce, p, and z where the key holder needs it. */
