@@ -24,8 +24,9 @@ import org.encryptedknn.transform.VectorTransform;
  *       field carries it in binary, with z for a hit that is in no batch);</li>
  *   <li>{@link #ranking}: decrypts each returned batch ciphertext once (one inner product per block), adds the exact prefix term
  *       ⟨u_q, u_i⟩ (SAP decryption of p_i with n_i) and sorts: exact plaintext similarities, best first. Hits whose cell
- *       was not probed are scored locally from the z the data node returned with them; a hit that has neither (outside
- *       the rescore window) is returned with {@code exact = false} and the prefix term only.</li>
+ *       was not probed (or is outside the rescore window, or has a residual CKKS cannot encode) are scored locally
+ *       from the z the data node returned with them; a hit that has neither (not sent by this version's nodes) is
+ *       returned with {@code exact = false} and the prefix term only.</li>
  * </ul>
  * Not thread-safe (one instance per query).
  */
