@@ -20,12 +20,13 @@ import org.encryptedknn.transform.VectorTransform;
  * stage-1 query, same prefix, same cell choice):
  * <ul>
  *   <li>{@link #body}: encrypts H_c r_q of every chosen cell with the CKKS secret key (in polynomial coefficients,
- *       seeded) and builds the request; {@code _source} leaves out {@code p} and {@code z} (each hit's
- *       {@value HitField#NAME} field carries p, and z for a hit of an unprobed cell);</li>
+ *       seeded) and builds the request; {@code _source} leaves out the record (each hit's {@value HitField#NAME}
+ *       field carries it in binary, with z for a hit that is in no batch);</li>
  *   <li>{@link #ranking}: decrypts each returned batch ciphertext once (one inner product per block), adds the exact prefix term
  *       ⟨u_q, u_i⟩ (SAP decryption of p_i with n_i) and sorts: exact plaintext similarities, best first. Hits whose cell
- *       was not probed are scored locally from the z the data node returned with them; a hit that has neither (outside
- *       the rescore window) is returned with {@code exact = false} and the prefix term only.</li>
+ *       was not probed (or is outside the rescore window, or has a residual CKKS cannot encode) are scored locally
+ *       from the z the data node returned with them; a hit that has neither (not sent by this version's nodes) is
+ *       returned with {@code exact = false} and the prefix term only.</li>
  * </ul>
  * Not thread-safe (one instance per query).
  */
@@ -60,7 +61,7 @@ public final class CkksSearch {
     /** Stage 1 + ckks rescore of the window, with one CKKS ciphertext per chosen cell. */
     public ObjectNode body(int k, int window, int size) {
         ObjectNode body = search.stageOneBody(k, size);
-        search.excludeCiphertexts(body, window, size);
+        search.excludeRecord(body);
         fillCells(search.rescoreQuery(body, window, "ckks"));
         return body;
     }
@@ -108,7 +109,7 @@ public final class CkksSearch {
         int dr = transform.model().residualLength();
         List<Hit> out = new ArrayList<>();
         for (JsonNode hit : hits) {
-            EncryptedSearch.HitData d = EncryptedSearch.hitData(hit, search.field(), dr);
+            EncryptedSearch.HitData d = EncryptedSearch.hitData(hit, dr);
             EncryptedVector v = d.record();
             JsonNode f = d.info();
             double prefix = transform.prefixScore(search.query(), v);
@@ -124,7 +125,7 @@ public final class CkksSearch {
                 score = prefix + batch[f.path(HitField.SLOT.key()).asInt()];
                 exact = true;
             } else if (d.hasResidual()) {
-                score = prefix + transform.residualScore(search.query(), v);
+                score = prefix + search.residualTerm(v);
                 exact = true;
             } else {
                 score = prefix;
@@ -177,7 +178,7 @@ public final class CkksSearch {
         again.withCells(cells.stream().mapToInt(Integer::intValue).toArray());
         ObjectNode body = OpenSearchHttp.JSON.createObjectNode();
         body.put("size", ids.size());
-        again.excludeCiphertexts(body, ids.size(), ids.size());
+        again.excludeRecord(body);
         body.putObject("query").putObject("ids").set("values", ids);
         CkksSearch follow = new CkksSearch(again, keyHolder);
         ObjectNode q = again.rescoreQuery(body, ids.size(), "ckks");

@@ -15,6 +15,7 @@ import org.encryptedknn.protocol.RescoreQueryFormat;
 import org.encryptedknn.transform.EncryptedQuery;
 import org.encryptedknn.transform.EncryptedVector;
 import org.encryptedknn.transform.RecordFormat;
+import org.encryptedknn.transform.ResidualLayout;
 import org.encryptedknn.transform.VectorTransform;
 
 /**
@@ -23,8 +24,9 @@ import org.encryptedknn.transform.VectorTransform;
  * and turns the response into the exact ranking. HTTP-client agnostic: bodies are Jackson trees.
  *
  * <p>{@link #keyHolderBody}: the stage-1 encrypted prefix query only; the data node learns nothing of the query but
- * p_q and returns the candidates' records, which {@link #exactRanking} scores here (prefix term by SAP decryption,
- * residual term from each record's z).
+ * p_q and returns the candidates' records (each hit's binary per-hit record, {@link HitField#REQUEST_EXT}), which
+ * {@link #exactRanking} scores here (prefix term by SAP decryption, residual term from each record's z, H_c r_q once
+ * per cell).
  *
  * <p>{@link #keyedBody} adds a keyed rescore with the residual queries of chosen cells, which the data node sees. It
  * scores a hit as ⟨prefix/s², p_i⟩ + ⟨H_c r_q, z_i⟩: the first term is only an
@@ -33,8 +35,10 @@ import org.encryptedknn.transform.VectorTransform;
  * the residual term itself for hits whose cell was not sent.
  *
  * <p>The response stays small: {@code _source} leaves out the encrypted record; each hit's {@value HitField#NAME}
- * field carries p (binary, base64), the nonce, the data node's exact residual term for a probed cell, and z only for
- * a hit of an unprobed cell (org.encryptedknn.fetch.EncryptedKnnFetchSubPhase).
+ * field carries its record in binary (cell, epoch, nonce, p; z unless the data node computed the residual term), and
+ * in keyed mode the data node's exact residual term of a probed cell (org.encryptedknn.fetch.EncryptedKnnFetchSubPhase,
+ * {@link ResidualLayout#hitRecord}). Set {@code "_source": false} on a body when no other field is needed: the data
+ * node then reads no stored document but the ids.
  */
 public final class EncryptedSearch {
 
@@ -43,7 +47,7 @@ public final class EncryptedSearch {
 
     /**
      * What a response carries for one hit: its record (with zeros in place of {@code z} when z did not come back),
-     * whether z came back, and the hit's {@value HitField#NAME} object (missing node when the hit has none).
+     * whether z came back, and the hit's {@value HitField#NAME} object.
      */
     record HitData(EncryptedVector record, boolean hasResidual, JsonNode info) {}
 
@@ -51,6 +55,8 @@ public final class EncryptedSearch {
     private final String field;
     private final EncryptedQuery query;
     private final Map<Integer, float[]> cellQueries = new LinkedHashMap<>();
+    /** H_c r_q of the cells that were not sent, computed when a hit of theirs is scored here. */
+    private final Map<Integer, float[]> scoringQueries = new HashMap<>();
 
     public EncryptedSearch(VectorTransform transform, String field, float[] vector) {
         this(transform, field, transform.encryptQuery(vector));
@@ -107,17 +113,20 @@ public final class EncryptedSearch {
 
     /**
      * The {@code key_holder} mode (default): stage 1 only, the {@code k} candidates all returned (the key holder must
-     * see every one to rank exactly) with their records in {@code _source}. No residual query and no rescore reach the
-     * data node; cut the ranking to the size you want.
+     * see every one to rank exactly), each with its record in the binary per-hit field, {@code _source} without the
+     * record. No residual query and no rescore reach the data node; cut the ranking to the size you want.
      */
     public ObjectNode keyHolderBody(int k) {
-        return stageOneBody(k, k);
+        ObjectNode body = stageOneBody(k, k);
+        excludeRecord(body);
+        body.putObject("ext").putObject(HitField.REQUEST_EXT).put(HitField.REQUEST_FIELD, field);
+        return body;
     }
 
     /** The {@code keyed_leaks_query_residuals} mode: stage 1 + keyed rescore of the window with the residual queries of the chosen cells. */
     public ObjectNode keyedBody(int k, int window, int size) {
         ObjectNode body = stageOneBody(k, size);
-        excludeCiphertexts(body, window, size);
+        excludeRecord(body);
         ObjectNode cells = rescoreQuery(body, window, "keyed").putObject(RescoreQueryFormat.Query.CELLS);
         // s²·H_c r_q on the wire (VectorTransform.rescoreResidualQuery); cellQueries keep H_c r_q for scoring here
         for (int c : cellQueries.keySet()) {
@@ -127,13 +136,12 @@ public final class EncryptedSearch {
     }
 
     /**
-     * {@code _source} without the encrypted record when every returned hit is in the rescore window (each hit's
-     * {@value HitField#NAME} has what the key holder needs), else without {@code p} only (hits outside the window need
-     * {@code z} and {@code n} from {@code _source}). Other fields stay; a caller that needs none sets
-     * {@code "_source": false}, which spares the data node reading stored documents at all.
+     * {@code _source} without the encrypted record: each hit's {@value HitField#NAME} has what the key holder needs.
+     * Other fields stay; a caller that needs none sets {@code "_source": false}, which spares the data node reading
+     * stored documents at all.
      */
-    void excludeCiphertexts(ObjectNode body, int window, int size) {
-        body.putObject("_source").putArray("excludes").add(size <= window ? field : field + "." + RecordFormat.PREFIX);
+    void excludeRecord(ObjectNode body) {
+        body.putObject("_source").putArray("excludes").add(field);
     }
 
     /** Adds {@code "rescore":{"window_size":…,"encrypted_knn":{"field":…,"mode":…,"query":{"prefix":[…]}}}}; returns the query. */
@@ -167,11 +175,9 @@ public final class EncryptedSearch {
     /** Exact scores for every hit of a response (decrypts each prefix), best first. */
     public List<ExactHit> exactRanking(JsonNode response) {
         List<ExactHit> hits = new ArrayList<>();
-        // H_c r_q once per cell, not once per hit: the window holds many hits of few cells.
-        Map<Integer, float[]> keyedQueries = new HashMap<>(cellQueries);
         int residualDimension = transform.model().residualLength();
         for (JsonNode hit : response.path("hits").path("hits")) {
-            HitData d = hitData(hit, field, residualDimension);
+            HitData d = hitData(hit, residualDimension);
             EncryptedVector v = d.record();
             double residual;
             if (d.info().path(HitField.PROBED.key()).asBoolean(false)
@@ -179,12 +185,10 @@ public final class EncryptedSearch {
                 residual = transform.fromRescoreScale(
                         d.info().path(HitField.RESIDUAL.key()).asDouble());
             } else if (d.hasResidual()) {
-                residual = VectorTransform.residualScore(
-                        keyedQueries.computeIfAbsent(v.cell(), c -> transform.keyedResidualQuery(query, c)), v);
+                residual = residualTerm(v);
             } else {
                 throw new IllegalStateException(
-                        "hit " + hit.path("_id").asText() + " has neither a residual term nor z: outside the"
-                                + " rescore window? (ask for size ≤ window_size)");
+                        "hit " + hit.path("_id").asText() + " has neither a residual term nor z");
             }
             hits.add(new ExactHit(
                     hit.path("_id").asText(),
@@ -196,30 +200,36 @@ public final class EncryptedSearch {
         return hits;
     }
 
-    /** A hit's record from its {@value HitField#NAME} object, else from {@code _source}. */
-    static HitData hitData(JsonNode hit, String field, int residualDimension) {
+    /** ⟨H_c r_q, z⟩ of a record with its z, H_c r_q computed once per cell: a window holds many hits of few cells. */
+    double residualTerm(EncryptedVector v) {
+        float[] keyed = cellQueries.get(v.cell());
+        if (keyed == null) {
+            keyed = scoringQueries.computeIfAbsent(v.cell(), c -> transform.keyedResidualQuery(query, c));
+        }
+        return VectorTransform.residualScore(keyed, v);
+    }
+
+    /** A hit's record from the binary per-hit record of its {@value HitField#NAME} object. */
+    static HitData hitData(JsonNode hit, int residualLength) {
         JsonNode info = hitInfo(hit);
-        JsonNode source = hit.path("_source").path(field);
-        JsonNode z = info.has(HitField.KEYED_RESIDUAL.key())
-                ? info.path(HitField.KEYED_RESIDUAL.key())
-                : source.path(RecordFormat.KEYED_RESIDUAL);
-        boolean hasResidual = z.isTextual();
-        EncryptedVector record = new EncryptedVector(
-                info.has(HitField.PREFIX.key())
-                        ? EncryptedVector.decodeFloats(
-                                info.path(HitField.PREFIX.key()).asText())
-                        : floats(source.path(RecordFormat.PREFIX)),
-                Base64.getDecoder()
-                        .decode((info.has(HitField.NONCE.key())
-                                        ? info.path(HitField.NONCE.key())
-                                        : source.path(RecordFormat.NONCE))
-                                .asText()),
-                (info.has(HitField.CELL.key()) ? info.path(HitField.CELL.key()) : source.path(RecordFormat.CELL))
-                        .asInt(),
-                hasResidual ? EncryptedVector.decodeFloats(z.asText()) : new float[residualDimension],
-                (info.has(HitField.EPOCH.key()) ? info.path(HitField.EPOCH.key()) : source.path(RecordFormat.EPOCH))
-                        .asInt());
-        return new HitData(record, hasResidual, info);
+        JsonNode value = info.path(HitField.RECORD.key());
+        byte[] bytes;
+        try {
+            // base64 text in JSON (the JDK's decoder is the faster one), a byte string in CBOR
+            bytes = value.isTextual() ? Base64.getDecoder().decode(value.textValue()) : value.binaryValue();
+        } catch (IllegalArgumentException | java.io.IOException e) {
+            throw new IllegalStateException(
+                    "hit " + hit.path("_id").asText() + ": " + HitField.NAME + "." + HitField.RECORD.key()
+                            + " is not valid base64",
+                    e);
+        }
+        if (bytes == null) {
+            throw new IllegalStateException("hit " + hit.path("_id").asText() + " has no " + HitField.NAME + "."
+                    + HitField.RECORD.key() + " (the request needs the " + HitField.REQUEST_EXT
+                    + " extension or an encrypted_knn rescore)");
+        }
+        ResidualLayout.HitRecord record = ResidualLayout.hitRecord(bytes, residualLength);
+        return new HitData(record.vector(), record.hasResidual(), info);
     }
 
     /** A hit's {@value HitField#NAME} object (a missing node when the hit has none). */
@@ -230,14 +240,6 @@ public final class EncryptedSearch {
     /** A stored record as returned in {@code _source}, read and checked by {@link RecordFormat}. */
     public static EncryptedVector parseRecord(JsonNode node, String field, RecordFormat.Shape shape) {
         return RecordFormat.fromMap(OpenSearchHttp.JSON.convertValue(node, Map.class), "field [" + field + "]", shape);
-    }
-
-    private static float[] floats(JsonNode array) {
-        float[] out = new float[array.size()];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = (float) array.get(i).asDouble();
-        }
-        return out;
     }
 
     /** The document form of an encrypted vector, as indexed ({@link RecordFormat#toMap}). */

@@ -5,6 +5,10 @@ import com.sun.jna.ptr.LongByReference;
 import com.sun.jna.ptr.PointerByReference;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Function;
 
 /**
@@ -59,51 +63,103 @@ public final class CkksScorer {
      * candidates by query to keep that number small. Decrypt with {@link CkksKeyHolder#decryptBatch}.
      */
     public List<byte[]> score(List<Candidate> candidates) {
+        return score(candidates, null);
+    }
+
+    /**
+     * {@link #score(List)} with the batches spread over {@code executor} (the calling thread scores one share too);
+     * {@code null}, or a single batch, scores them all on the calling thread. The results are in batch order either
+     * way, and each batch is the same computation, so the ciphertexts do not depend on the threads.
+     */
+    public List<byte[]> score(List<Candidate> candidates, Executor executor) {
         int blocks = context.blocks();
-        int width = context.blockWidth();
-        List<byte[]> out = new ArrayList<>((candidates.size() + blocks - 1) / blocks);
+        List<List<Candidate>> batches = new ArrayList<>();
         for (int start = 0; start < candidates.size(); start += blocks) {
-            List<Candidate> batch = candidates.subList(start, Math.min(candidates.size(), start + blocks));
-            int dim = 0;
-            for (int j = 0; j < batch.size(); j++) {
-                Candidate c = batch.get(j);
-                float[] v = c.residual();
-                if (v == null || v.length == 0 || v.length > width) {
-                    throw new HeException(
-                            HeException.Kind.INVALID_ARGUMENT,
-                            "candidate " + (start + j) + " length must be 1.." + width + ", got "
-                                    + (v == null ? "null" : v.length));
-                }
-                if (c.query().context() != context) {
-                    throw new HeException(HeException.Kind.MISMATCH, "query was loaded under another context");
-                }
-                dim = Math.max(dim, v.length);
-            }
-            List<CkksQuery> queries = new ArrayList<>();
-            int[] owner = new int[batch.size()];
-            float[] flat = new float[batch.size() * dim];
-            for (int j = 0; j < batch.size(); j++) {
-                int q = queries.indexOf(batch.get(j).query());
-                if (q < 0) {
-                    q = queries.size();
-                    queries.add(batch.get(j).query());
-                }
-                owner[j] = q;
-                System.arraycopy(
-                        batch.get(j).residual(), 0, flat, j * dim, batch.get(j).residual().length);
-            }
-            final int d = dim;
-            byte[] raw = context.use(ctx -> withPointers(queries, 0, new Pointer[queries.size()], qs -> {
-                PointerByReference data = new PointerByReference();
-                LongByReference len = new LongByReference();
-                Natives.check(
-                        Natives.lib().eks_score_batch(ctx, qs, qs.length, owner, flat, owner.length, d, data, len),
-                        "score batch");
-                return Natives.take(data, len);
-            }));
-            out.add(CiphertextWire.pack(raw));
+            batches.add(candidates.subList(start, Math.min(candidates.size(), start + blocks)));
         }
-        return out;
+        byte[][] out = new byte[batches.size()][];
+        if (executor == null || batches.size() < 2) {
+            for (int b = 0; b < batches.size(); b++) {
+                out[b] = scoreBatch(batches.get(b), b * blocks);
+            }
+            return List.of(out);
+        }
+        // odd batches go to the executor, even ones stay on this thread (a full executor leaves them here too); every
+        // helper is awaited before returning or throwing, so no batch outlives the caller's query handles
+        List<CompletableFuture<Void>> helpers = new ArrayList<>();
+        for (int b = 1; b < batches.size(); b += 2) {
+            int batch = b;
+            try {
+                helpers.add(CompletableFuture.runAsync(
+                        () -> out[batch] = scoreBatch(batches.get(batch), batch * blocks), executor));
+            } catch (RejectedExecutionException e) {
+                out[batch] = scoreBatch(batches.get(batch), batch * blocks);
+            }
+        }
+        RuntimeException failure = null;
+        try {
+            for (int b = 0; b < batches.size(); b += 2) {
+                out[b] = scoreBatch(batches.get(b), b * blocks);
+            }
+        } catch (RuntimeException e) {
+            failure = e;
+        }
+        for (CompletableFuture<Void> helper : helpers) {
+            try {
+                helper.join();
+            } catch (CompletionException e) {
+                if (failure == null) {
+                    failure = e.getCause() instanceof RuntimeException r ? r : e;
+                }
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
+        return List.of(out);
+    }
+
+    /** One result ciphertext for {@code batch}, whose first candidate is number {@code start} of the request. */
+    private byte[] scoreBatch(List<Candidate> batch, int start) {
+        int width = context.blockWidth();
+        int dim = 0;
+        for (int j = 0; j < batch.size(); j++) {
+            Candidate c = batch.get(j);
+            float[] v = c.residual();
+            if (v == null || v.length == 0 || v.length > width) {
+                throw new HeException(
+                        HeException.Kind.INVALID_ARGUMENT,
+                        "candidate " + (start + j) + " length must be 1.." + width + ", got "
+                                + (v == null ? "null" : v.length));
+            }
+            if (c.query().context() != context) {
+                throw new HeException(HeException.Kind.MISMATCH, "query was loaded under another context");
+            }
+            dim = Math.max(dim, v.length);
+        }
+        List<CkksQuery> queries = new ArrayList<>();
+        int[] owner = new int[batch.size()];
+        float[] flat = new float[batch.size() * dim];
+        for (int j = 0; j < batch.size(); j++) {
+            int q = queries.indexOf(batch.get(j).query());
+            if (q < 0) {
+                q = queries.size();
+                queries.add(batch.get(j).query());
+            }
+            owner[j] = q;
+            System.arraycopy(
+                    batch.get(j).residual(), 0, flat, j * dim, batch.get(j).residual().length);
+        }
+        final int d = dim;
+        byte[] raw = context.use(ctx -> withPointers(queries, 0, new Pointer[queries.size()], qs -> {
+            PointerByReference data = new PointerByReference();
+            LongByReference len = new LongByReference();
+            Natives.check(
+                    Natives.lib().eks_score_batch(ctx, qs, qs.length, owner, flat, owner.length, d, data, len),
+                    "score batch");
+            return Natives.take(data, len);
+        }));
+        return CiphertextWire.pack(raw);
     }
 
     /** Runs {@code f} with the live pointers of {@code queries} (each held for the duration of the call). */

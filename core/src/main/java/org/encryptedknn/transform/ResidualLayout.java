@@ -5,11 +5,15 @@ import java.nio.ByteOrder;
 import java.util.Arrays;
 
 /**
- * The one owner of the record's binary forms, the doc values the plugin's mapper writes (design.md §5.2):
+ * The one owner of the record's binary forms: the doc values the plugin's mapper writes (design.md §5.2) and the
+ * per-hit record a search returns (design.md §5.3), all little-endian:
  *
  * <ul>
- *   <li>residual: {@code [version u8 = 1][cell int32][epoch int32][z float32 × (d − d_pub)]}, little-endian;
- *   <li>nonce: {@code [version u8 = 1][n, 16 bytes]}.
+ *   <li>residual: {@code [version u8 = 1][cell int32][epoch int32][z float32 × L]} (L = the stored residual length);
+ *   <li>nonce: {@code [version u8 = 1][n, 16 bytes]};
+ *   <li>hit record: {@code [version u8 = 1][cell int32][epoch int32][n, 16 bytes][d_pub int32][p float32 × d_pub]
+ *       [z float32 × L, or nothing]}: what a key holder needs to score one hit, read from the doc values and the
+ *       prefix vector, never from {@code _source} ({@link #encodeHitRecord}, {@link #hitRecord}).
  * </ul>
  *
  * <p>Readers take a slice ({@code bytes, offset, length}) so a Lucene {@code BytesRef} is read in place. The first
@@ -22,7 +26,11 @@ public final class ResidualLayout {
     /** The version byte written today. */
     public static final byte VERSION = 1;
 
+    /** The version byte of the per-hit record written today. */
+    public static final byte HIT_RECORD_VERSION = 1;
+
     private static final int HEADER_BYTES = 1 + 2 * Integer.BYTES;
+    private static final int HIT_HEADER_BYTES = 1 + 2 * Integer.BYTES + RecordFormat.NONCE_BYTES + Integer.BYTES;
     private static final int UNVERSIONED_HEADER_BYTES = 2 * Integer.BYTES;
 
     private ResidualLayout() {}
@@ -67,6 +75,63 @@ public final class ResidualLayout {
         }
         return new Residual(ByteBuffer.wrap(bytes, offset, length).order(ByteOrder.LITTLE_ENDIAN), offset + header);
     }
+
+    /**
+     * The per-hit record of a stored record: its residual doc value {@code residual} (read in place), nonce {@code n}
+     * and prefix {@code p}; z is copied byte for byte when {@code withZ} (a key holder scores the hit from it), left
+     * out when the hit's residual term travels otherwise (computed on the node, or in a CKKS batch).
+     */
+    public static byte[] encodeHitRecord(Residual residual, byte[] nonce, float[] p, boolean withZ) {
+        if (nonce.length != RecordFormat.NONCE_BYTES) {
+            throw new IllegalArgumentException("nonce must be " + RecordFormat.NONCE_BYTES + " bytes");
+        }
+        int zBytes = withZ ? residual.length() * Float.BYTES : 0;
+        ByteBuffer out = ByteBuffer.allocate(HIT_HEADER_BYTES + p.length * Float.BYTES + zBytes)
+                .order(ByteOrder.LITTLE_ENDIAN);
+        out.put(HIT_RECORD_VERSION).putInt(residual.cell()).putInt(residual.epoch());
+        out.put(nonce).putInt(p.length);
+        out.asFloatBuffer().put(p);
+        if (withZ) {
+            System.arraycopy(residual.buffer.array(), residual.zStart, out.array(), out.capacity() - zBytes, zBytes);
+        }
+        return out.array();
+    }
+
+    /**
+     * Reads a per-hit record; {@code residualLength} is the key holder's model's L, the length of the zeros that stand
+     * in for a z the record does not carry ({@link HitRecord#hasResidual()} false). A record of another version or a
+     * length that does not add up is refused (IllegalArgumentException); lengths that do not fit the model are the
+     * transform's to refuse.
+     */
+    public static HitRecord hitRecord(byte[] bytes, int residualLength) {
+        ByteBuffer in = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+        if (bytes.length < HIT_HEADER_BYTES || bytes[0] != HIT_RECORD_VERSION) {
+            throw new IllegalArgumentException("unreadable per-hit record (" + bytes.length + " bytes, first byte "
+                    + (bytes.length > 0 ? bytes[0] & 0xff : 0) + "): expected version " + HIT_RECORD_VERSION);
+        }
+        int cell = in.getInt(1);
+        int epoch = in.getInt(1 + Integer.BYTES);
+        byte[] nonce = Arrays.copyOfRange(bytes, 1 + 2 * Integer.BYTES, HIT_HEADER_BYTES - Integer.BYTES);
+        int prefixLength = in.getInt(HIT_HEADER_BYTES - Integer.BYTES);
+        long zBytesLong = (long) bytes.length - HIT_HEADER_BYTES - (long) prefixLength * Float.BYTES;
+        int zBytes = (int) zBytesLong;
+        if (prefixLength < 1 || zBytesLong < 0 || zBytes % Float.BYTES != 0) {
+            throw new IllegalArgumentException("unreadable per-hit record: " + bytes.length + " bytes for a prefix of "
+                    + prefixLength + " values");
+        }
+        float[] p = new float[prefixLength];
+        in.position(HIT_HEADER_BYTES);
+        in.asFloatBuffer().get(p);
+        float[] z = new float[zBytes == 0 ? residualLength : zBytes / Float.BYTES];
+        if (zBytes > 0) {
+            in.position(HIT_HEADER_BYTES + prefixLength * Float.BYTES);
+            in.asFloatBuffer().get(z);
+        }
+        return new HitRecord(new EncryptedVector(p, nonce, cell, z, epoch), zBytes > 0);
+    }
+
+    /** A decoded per-hit record; without z ({@code hasResidual} false) the vector holds zeros in its place. */
+    public record HitRecord(EncryptedVector vector, boolean hasResidual) {}
 
     private static IllegalStateException unreadable(String what, int length, byte first) {
         return new IllegalStateException("unreadable " + what + " doc value (" + length + " bytes, first byte "

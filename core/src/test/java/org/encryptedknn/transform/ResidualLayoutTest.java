@@ -94,4 +94,64 @@ public class ResidualLayoutTest {
         assertThrows(IllegalStateException.class, () -> ResidualLayout.nonce(stored, 0, stored.length));
         assertThrows(IllegalStateException.class, () -> ResidualLayout.nonce(new byte[12], 0, 12));
     }
+
+    @Test
+    public void hitRecordCarriesTheRecordWithOrWithoutZ() {
+        Random random = new Random(3);
+        float[] z = randomFloats(random, 289);
+        float[] p = randomFloats(random, 96);
+        byte[] nonce = new byte[16];
+        random.nextBytes(nonce);
+        // the residual doc value read in place, inside a larger buffer
+        byte[] stored = ResidualLayout.encodeResidual(11, 4, z);
+        byte[] padded = new byte[stored.length + 7];
+        System.arraycopy(stored, 0, padded, 3, stored.length);
+        ResidualLayout.Residual residual = ResidualLayout.residual(padded, 3, stored.length);
+
+        byte[] withZ = ResidualLayout.encodeHitRecord(residual, nonce, p, true);
+        assertEquals(ResidualLayout.HIT_RECORD_VERSION, withZ[0]);
+        assertEquals(1 + 4 + 4 + 16 + 4 + 4 * (96 + 289), withZ.length);
+        ResidualLayout.HitRecord full = ResidualLayout.hitRecord(withZ, 289);
+        assertTrue(full.hasResidual());
+        assertEquals(new EncryptedVector(p, nonce, 11, z, 4), full.vector());
+
+        byte[] withoutZ = ResidualLayout.encodeHitRecord(residual, nonce, p, false);
+        assertEquals(1 + 4 + 4 + 16 + 4 + 4 * 96, withoutZ.length);
+        ResidualLayout.HitRecord bare = ResidualLayout.hitRecord(withoutZ, 289);
+        assertEquals(false, bare.hasResidual());
+        assertEquals(new EncryptedVector(p, nonce, 11, new float[289], 4), bare.vector()); // zeros stand in for z
+
+        // the first, unversioned residual layout gives the same record
+        byte[] old = unversioned(11, 4, z);
+        assertArrayEquals(
+                withZ, ResidualLayout.encodeHitRecord(ResidualLayout.residual(old, 0, old.length), nonce, p, true));
+    }
+
+    @Test
+    public void hitRecordRefusesOtherVersionsAndLengths() {
+        ResidualLayout.Residual residual = ResidualLayout.residual(
+                ResidualLayout.encodeResidual(1, 1, new float[4]),
+                0,
+                ResidualLayout.encodeResidual(1, 1, new float[4]).length);
+        byte[] good = ResidualLayout.encodeHitRecord(residual, new byte[16], new float[2], true);
+        byte[] otherVersion = good.clone();
+        otherVersion[0] = 2;
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> ResidualLayout.hitRecord(otherVersion, 4));
+        assertTrue(e.getMessage(), e.getMessage().contains("version"));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> ResidualLayout.hitRecord(Arrays.copyOf(good, good.length - 1), 4));
+        assertThrows(IllegalArgumentException.class, () -> ResidualLayout.hitRecord(Arrays.copyOf(good, 20), 4));
+        assertThrows(IllegalArgumentException.class, () -> ResidualLayout.hitRecord(new byte[0], 4));
+        byte[] hugePrefix = good.clone();
+        ByteBuffer.wrap(hugePrefix).order(ByteOrder.LITTLE_ENDIAN).putInt(25, Integer.MAX_VALUE);
+        assertThrows(IllegalArgumentException.class, () -> ResidualLayout.hitRecord(hugePrefix, 4));
+        byte[] negativePrefix = good.clone();
+        ByteBuffer.wrap(negativePrefix).order(ByteOrder.LITTLE_ENDIAN).putInt(25, -3);
+        assertThrows(IllegalArgumentException.class, () -> ResidualLayout.hitRecord(negativePrefix, 4));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> ResidualLayout.encodeHitRecord(residual, new byte[15], new float[2], true));
+    }
 }

@@ -1,55 +1,90 @@
 package org.encryptedknn.fetch;
 
 import java.io.IOException;
-import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Executor;
+import java.util.function.Supplier;
 import org.apache.lucene.index.BinaryDocValues;
 import org.apache.lucene.index.LeafReaderContext;
+import org.encryptedknn.mapper.EncryptedKnnVectorFieldMapper;
 import org.encryptedknn.mapper.ResidualDocValues;
 import org.encryptedknn.protocol.HitField;
 import org.encryptedknn.rescore.CandidateScoring;
 import org.encryptedknn.rescore.CkksRescorePayload;
 import org.encryptedknn.rescore.EncryptedKnnRescorer;
-import org.encryptedknn.transform.EncryptedVector;
+import org.encryptedknn.transform.ResidualLayout;
 import org.opensearch.common.document.DocumentField;
+import org.opensearch.index.mapper.MappedFieldType;
 import org.opensearch.search.fetch.FetchContext;
 import org.opensearch.search.fetch.FetchSubPhase;
 import org.opensearch.search.fetch.FetchSubPhaseProcessor;
 import org.opensearch.search.rescore.RescoreContext;
 
 /**
- * Adds the per-hit document field {@value HitField#NAME} to the hits of a search with an {@code encrypted_knn} rescorer: what
- * the key holder needs to finish the ranking, in a compact form, so that the response need not carry the hits' stored
- * ciphertexts, nor even {@code _source} (docs/storage-plugin.md, docs/ckks-mode.md). Every hit gets
- * {@code {"cell":c,"epoch":e,"prefix":"<b64 float32 p>","nonce":"<b64 n>","probed":…}}; a window hit whose cell was
- * not probed also
- * {@code "z":"<b64 float32 z>"}, so that the key holder computes its residual term itself without a second round trip
- * (z is what the data node stores; the key holder needs its key to use it); a hit outside the rescore window
- * {@code "rescored":false}. Then, by mode ({@link CandidateScoring#hitDetails}):
+ * Adds the per-hit document field {@value HitField#NAME} to the hits of a search with an {@code encrypted_knn} rescorer
+ * or the {@link HitRecordsExt} extension: what the key holder needs to finish the ranking, in a compact binary form
+ * read from doc values and the prefix vector ({@code transform.ResidualLayout#encodeHitRecord}), so that the response
+ * need not carry {@code _source} at all (docs/design.md §5.3). Every hit gets {@code {"record":<bytes>}} — cell, epoch,
+ * nonce, p, and z unless the hit's residual term travels otherwise (z is what the data node stores; the key holder
+ * needs its key to use it). With a rescore, also {@code "probed":…}, {@code "rescored":false} for a hit outside the
+ * window, and by mode ({@link CandidateScoring#hitDetails}):
  * <ul>
  *   <li><b>keyed</b>: a probed hit carries {@code "residual":⟨H_c r_q, z⟩}, the exact residual term the rescorer used
- *       (the data node computes it anyway); the key holder adds the exact prefix term, SAP-decrypted from
- *       {@code prefix} and {@code nonce}.</li>
+ *       (the data node computes it anyway), and no z; the key holder adds the exact prefix term, SAP-decrypted from
+ *       p and the nonce.</li>
  *   <li><b>ckks</b>, the homomorphic half of that mode ({@code rescore.CkksWindowBatches}): the window's residuals
  *       of probed cells are packed and multiplied with the query ciphertexts, one result ciphertext per batch; a probed
- *       hit carries {@code "batch":"<index>/<shard>/<n>","slot":2}, and the first returned hit of each batch also
- *       {@code "count":14,"ciphertext":<bytes>} (base64 text in JSON, a byte string in CBOR).</li>
+ *       hit carries {@code "batch":"<index>/<shard>/<n>","slot":2} and no z, and the first returned hit of each batch
+ *       also {@code "count":14,"ciphertext":<bytes>}.</li>
  * </ul>
+ * Binary values are base64 text in JSON and byte strings in CBOR/SMILE.
  */
 public final class EncryptedKnnFetchSubPhase implements FetchSubPhase {
 
+    private final Supplier<Executor> ckksExecutor;
+
+    /** {@code ckksExecutor}: where ckks batches are scored in parallel (the plugin's pool, once the node is up). */
+    public EncryptedKnnFetchSubPhase(Supplier<Executor> ckksExecutor) {
+        this.ckksExecutor = ckksExecutor;
+    }
+
     @Override
     public FetchSubPhaseProcessor getProcessor(FetchContext fetchContext) throws IOException {
-        List<RescoreContext> rescores = fetchContext.rescore();
-        if (rescores == null || rescores.isEmpty()) {
-            return null;
+        EncryptedKnnRescorer.Context chosen = chosenRescore(fetchContext.rescore());
+        if (chosen != null) {
+            String tag = fetchContext.getIndexName() + "/"
+                    + fetchContext.getQueryShardContext().getShardId();
+            CandidateScoring.HitDetails details = chosen.scoring()
+                    .hitDetails(
+                            fetchContext.searcher().getIndexReader(),
+                            chosen.spec().field(),
+                            chosen.getRescoredDocs(),
+                            tag,
+                            ckksExecutor.get());
+            return new Processor(chosen.spec().field(), chosen, details);
         }
-        // the last encrypted_knn rescorer decides the final scores, unless one attaches ciphertexts (at most one may)
+        if (fetchContext.getSearchExt(HitField.REQUEST_EXT) instanceof HitRecordsExt ext) {
+            MappedFieldType type = fetchContext.mapperService().fieldType(ext.field());
+            if (type == null) {
+                return null; // not in this index's mapping: no hit of it has a record
+            }
+            if (type instanceof EncryptedKnnVectorFieldMapper.EncryptedKnnVectorFieldType == false) {
+                throw new IllegalArgumentException("[ext." + HitField.REQUEST_EXT + "." + HitField.REQUEST_FIELD
+                        + "]: field [" + ext.field() + "] is of type [" + type.typeName() + "], not ["
+                        + EncryptedKnnVectorFieldMapper.CONTENT_TYPE + "]");
+            }
+            return new Processor(ext.field(), null, null);
+        }
+        return null;
+    }
+
+    /** The last encrypted_knn rescorer decides the final scores, unless one attaches ciphertexts (at most one may). */
+    private static EncryptedKnnRescorer.Context chosenRescore(List<RescoreContext> rescores) {
         EncryptedKnnRescorer.Context chosen = null;
         boolean ciphertexts = false;
-        for (RescoreContext rc : rescores) {
+        for (RescoreContext rc : rescores == null ? List.<RescoreContext>of() : rescores) {
             if (rc instanceof EncryptedKnnRescorer.Context c) {
                 if (c.scoring().attachesCiphertexts()) {
                     if (ciphertexts) {
@@ -63,38 +98,31 @@ public final class EncryptedKnnFetchSubPhase implements FetchSubPhase {
                 }
             }
         }
-        if (chosen == null) {
-            return null;
-        }
-        String tag = fetchContext.getIndexName() + "/"
-                + fetchContext.getQueryShardContext().getShardId();
-        CandidateScoring.HitDetails details = chosen.scoring()
-                .hitDetails(
-                        fetchContext.searcher().getIndexReader(), chosen.spec().field(), chosen.getRescoredDocs(), tag);
-        return new Processor(chosen, details);
+        return chosen;
     }
 
-    /** Adds {@value HitField#NAME} to each hit; a ckks batch's ciphertext goes on the first of its hits that is fetched. */
+    /**
+     * Adds {@value HitField#NAME} to each hit; a ckks batch's ciphertext goes on the first of its hits that is fetched.
+     * {@code context} and {@code details} are null for a search without a rescore (records only).
+     */
     static final class Processor implements FetchSubPhaseProcessor {
+        private final String field;
         private final EncryptedKnnRescorer.Context context;
         private final CandidateScoring.HitDetails details;
         private EncryptedKnnRescorer.LeafCursor cursor;
         private BinaryDocValues nonces;
         private int lastDoc;
 
-        Processor(EncryptedKnnRescorer.Context context, CandidateScoring.HitDetails details) {
+        Processor(String field, EncryptedKnnRescorer.Context context, CandidateScoring.HitDetails details) {
+            this.field = field;
             this.context = context;
             this.details = details;
         }
 
         @Override
         public void setNextReader(LeafReaderContext readerContext) throws IOException {
-            cursor = new EncryptedKnnRescorer.LeafCursor(
-                    readerContext, context.spec().field());
-            nonces = readerContext
-                    .reader()
-                    .getBinaryDocValues(
-                            ResidualDocValues.nonceField(context.spec().field()));
+            cursor = new EncryptedKnnRescorer.LeafCursor(readerContext, field);
+            nonces = readerContext.reader().getBinaryDocValues(ResidualDocValues.nonceField(field));
             lastDoc = -1;
         }
 
@@ -105,31 +133,31 @@ public final class EncryptedKnnFetchSubPhase implements FetchSubPhase {
                 setNextReader(hitContext.readerContext());
             }
             lastDoc = leafDoc;
-            EncryptedKnnRescorer.HitScore score = cursor.score(leafDoc, context);
-            if (!score.hasVector()) {
+            if (!cursor.advance(leafDoc) || nonces == null || !nonces.advanceExact(leafDoc)) {
                 return;
             }
-            int doc = leafDoc + hitContext.readerContext().docBase;
-            boolean rescored = context.isRescored(doc);
+            byte[] nonce = ResidualDocValues.nonce(nonces.binaryValue());
             Map<String, Object> value = new LinkedHashMap<>();
-            value.put(HitField.CELL.key(), score.cell());
-            value.put(HitField.EPOCH.key(), score.epoch());
-            value.put(HitField.PREFIX.key(), EncryptedVector.encodeFloats(score.p()));
-            if (nonces != null && nonces.advanceExact(leafDoc)) {
+            if (context == null) {
                 value.put(
-                        HitField.NONCE.key(),
-                        Base64.getEncoder().encodeToString(ResidualDocValues.nonce(nonces.binaryValue())));
-            }
-            boolean probed = details.probed(doc, score, rescored);
-            value.put(HitField.PROBED.key(), probed);
-            if (rescored && !probed) {
-                value.put(HitField.KEYED_RESIDUAL.key(), EncryptedVector.encodeFloats(cursor.residual()));
-            }
-            if (probed) {
-                details.addTo(value, doc, score);
-            }
-            if (!rescored) {
-                value.put(HitField.RESCORED.key(), false);
+                        HitField.RECORD.key(),
+                        ResidualLayout.encodeHitRecord(cursor.record(), nonce, cursor.prefix(), true));
+            } else {
+                EncryptedKnnRescorer.HitScore score = cursor.score(context);
+                int doc = leafDoc + hitContext.readerContext().docBase;
+                boolean rescored = context.isRescored(doc);
+                boolean probed = details.probed(doc, score, rescored);
+                // z only where the key holder computes the residual term itself
+                value.put(
+                        HitField.RECORD.key(),
+                        ResidualLayout.encodeHitRecord(cursor.record(), nonce, cursor.prefix(), !probed));
+                value.put(HitField.PROBED.key(), probed);
+                if (probed) {
+                    details.addTo(value, doc, score);
+                }
+                if (!rescored) {
+                    value.put(HitField.RESCORED.key(), false);
+                }
             }
             hitContext.hit().setDocumentField(HitField.NAME, new DocumentField(HitField.NAME, List.of(value)));
         }

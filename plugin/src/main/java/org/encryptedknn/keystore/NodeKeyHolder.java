@@ -65,7 +65,7 @@ public final class NodeKeyHolder implements Closeable {
         this.store = new ModelStore(() -> client);
     }
 
-    /** The node client (null until {@link #start}); the gateway's processors read index stats with it. */
+    /** The node's client (null until {@link #start}): the gateway's processors read index stats and the page's {@code _source} with it. */
     public Client client() {
         return client;
     }

@@ -8,7 +8,9 @@ import java.util.Optional;
 import java.util.function.Supplier;
 import org.encryptedknn.codec.EncryptedKnnCodecService;
 import org.encryptedknn.fetch.EncryptedKnnFetchSubPhase;
+import org.encryptedknn.fetch.HitRecordsExt;
 import org.encryptedknn.mapper.EncryptedKnnVectorFieldMapper;
+import org.encryptedknn.protocol.HitField;
 import org.encryptedknn.query.EncryptedKnnQueryBuilder;
 import org.encryptedknn.rescore.EncryptedKnnRescorerBuilder;
 import org.encryptedknn.rest.RestEncryptedKnnStatsAction;
@@ -21,6 +23,7 @@ import org.opensearch.common.settings.IndexScopedSettings;
 import org.opensearch.common.settings.Setting;
 import org.opensearch.common.settings.Settings;
 import org.opensearch.common.settings.SettingsFilter;
+import org.opensearch.common.util.concurrent.OpenSearchExecutors;
 import org.opensearch.core.common.io.stream.NamedWriteableRegistry;
 import org.opensearch.core.xcontent.NamedXContentRegistry;
 import org.opensearch.env.Environment;
@@ -47,6 +50,8 @@ import org.opensearch.script.ScriptService;
 import org.opensearch.search.fetch.FetchSubPhase;
 import org.opensearch.search.pipeline.SearchRequestProcessor;
 import org.opensearch.search.pipeline.SearchResponseProcessor;
+import org.opensearch.threadpool.ExecutorBuilder;
+import org.opensearch.threadpool.FixedExecutorBuilder;
 import org.opensearch.threadpool.ThreadPool;
 import org.opensearch.transport.client.Client;
 import org.opensearch.watcher.ResourceWatcherService;
@@ -66,8 +71,13 @@ public class EncryptedKnnPlugin extends Plugin
                 ReloadablePlugin,
                 SystemIndexPlugin {
 
+    /** The thread pool that scores ckks batches in parallel on data nodes. */
+    public static final String CKKS_THREAD_POOL = "encrypted_knn_ckks";
+
     /** Gateway mode (key holder on ingest/coordinating nodes): see GatewayRegistrations and docs/gateway-mode.md. */
     private final GatewayRegistrations gateway = new GatewayRegistrations();
+
+    private volatile ThreadPool threadPool;
 
     public EncryptedKnnPlugin() {
         NativeMemoryHook.install();
@@ -99,10 +109,31 @@ public class EncryptedKnnPlugin extends Plugin
                 EncryptedKnnRescorerBuilder::fromXContent));
     }
 
-    /** Attaches the ckks-mode result ciphertexts to the returned hits (docs/ckks-mode.md). */
+    /**
+     * The per-hit field {@code _encrypted_knn}: each hit's record in binary, and in ckks mode the result ciphertexts,
+     * whose batches run on {@link #CKKS_THREAD_POOL} (docs/design.md §5.3, docs/ckks-mode.md).
+     */
     @Override
     public List<FetchSubPhase> getFetchSubPhases(FetchPhaseConstructionContext context) {
-        return List.of(new EncryptedKnnFetchSubPhase());
+        return List.of(
+                new EncryptedKnnFetchSubPhase(() -> threadPool == null ? null : threadPool.executor(CKKS_THREAD_POOL)));
+    }
+
+    /** {@code "ext":{"encrypted_knn_records":{"field":…}}}: the per-hit records without a rescore (key_holder mode). */
+    @Override
+    public List<SearchExtSpec<?>> getSearchExts() {
+        return List.of(new SearchExtSpec<>(HitField.REQUEST_EXT, HitRecordsExt::new, HitRecordsExt::fromXContent));
+    }
+
+    /**
+     * A fixed pool, one thread per allocated processor, for the ckks batches of a window beyond the first (the search
+     * thread scores its share too). Small queue: when it is full the search thread scores the batch itself.
+     */
+    @Override
+    public List<ExecutorBuilder<?>> getExecutorBuilders(Settings settings) {
+        int processors = OpenSearchExecutors.allocatedProcessors(settings);
+        return List.of(new FixedExecutorBuilder(
+                settings, CKKS_THREAD_POOL, processors, 64, "thread_pool." + CKKS_THREAD_POOL));
     }
 
     /**
@@ -155,6 +186,7 @@ public class EncryptedKnnPlugin extends Plugin
             NamedWriteableRegistry namedWriteableRegistry,
             IndexNameExpressionResolver indexNameExpressionResolver,
             Supplier<RepositoriesService> repositoriesServiceSupplier) {
+        this.threadPool = threadPool;
         // The keystore is still open while the node is constructed: the master key is read here.
         // The node's data directory keeps the key holder's model epoch floors, outside every index.
         gateway.start(

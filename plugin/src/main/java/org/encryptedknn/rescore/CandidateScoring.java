@@ -3,6 +3,7 @@ package org.encryptedknn.rescore;
 import java.io.IOException;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.Executor;
 import org.apache.lucene.index.IndexReader;
 import org.apache.lucene.search.Explanation;
 import org.encryptedknn.protocol.HitField;
@@ -66,10 +67,11 @@ public abstract sealed class CandidateScoring<P extends RescorePayload<?>>
 
     /**
      * The fetch sub-phase's per-shard work for this mode: what each returned hit's {@value HitField#NAME} field gets
-     * beyond the keys every mode writes. {@code field}: the vector field; {@code window}: the shard's rescored doc ids.
+     * beyond the keys every mode writes. {@code field}: the vector field; {@code window}: the shard's rescored doc ids;
+     * {@code executor}: where work may run in parallel (ckks batches), or null.
      */
-    public abstract HitDetails hitDetails(IndexReader reader, String field, Set<Integer> window, String tag)
-            throws IOException;
+    public abstract HitDetails hitDetails(
+            IndexReader reader, String field, Set<Integer> window, String tag, Executor executor) throws IOException;
 
     /** One shard's mode-specific part of the per-hit field. */
     public interface HitDetails {
@@ -107,7 +109,8 @@ public abstract sealed class CandidateScoring<P extends RescorePayload<?>>
         }
 
         @Override
-        public HitDetails hitDetails(IndexReader reader, String field, Set<Integer> window, String tag) {
+        public HitDetails hitDetails(
+                IndexReader reader, String field, Set<Integer> window, String tag, Executor executor) {
             return new HitDetails() {
                 @Override
                 public boolean probed(int doc, EncryptedKnnRescorer.HitScore score, boolean rescored) {
@@ -157,11 +160,12 @@ public abstract sealed class CandidateScoring<P extends RescorePayload<?>>
         }
 
         @Override
-        public HitDetails hitDetails(IndexReader reader, String field, Set<Integer> window, String tag)
+        public HitDetails hitDetails(
+                IndexReader reader, String field, Set<Integer> window, String tag, Executor executor)
                 throws IOException {
             long start = System.nanoTime();
             try {
-                return CkksWindowBatches.compute(reader, payload(), field, window, tag);
+                return CkksWindowBatches.compute(reader, payload(), field, window, tag, executor);
             } finally {
                 PluginStats.CKKS_NANOS.add(System.nanoTime() - start);
             }

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.Executor;
 import org.apache.lucene.index.BinaryDocValues;
 import org.apache.lucene.index.IndexReader;
 import org.apache.lucene.index.LeafReaderContext;
@@ -62,7 +63,12 @@ final class CkksWindowBatches implements CandidateScoring.HitDetails {
     final List<Batch> batches = new ArrayList<>();
 
     static CkksWindowBatches compute(
-            IndexReader reader, CkksRescorePayload query, String vectorField, Set<Integer> window, String tag)
+            IndexReader reader,
+            CkksRescorePayload query,
+            String vectorField,
+            Set<Integer> window,
+            String tag,
+            Executor executor)
             throws IOException {
         CkksWindowBatches out = new CkksWindowBatches();
         int[] docs = (window == null ? Set.<Integer>of() : window)
@@ -76,6 +82,7 @@ final class CkksWindowBatches implements CandidateScoring.HitDetails {
         LeafReaderContext leaf = null;
         BinaryDocValues values = null;
         Integer queryEpoch = query.epoch();
+        double maxAbs = query.context().maxAbsValue();
         for (int doc : docs) {
             LeafReaderContext l = leaves.get(ReaderUtil.subIndex(doc, leaves));
             if (l != leaf) {
@@ -91,7 +98,14 @@ final class CkksWindowBatches implements CandidateScoring.HitDetails {
             if (query.cells().containsKey(cell)
                     && (queryEpoch == null || queryEpoch == epoch)
                     && query.residualFits(record)) {
-                byCell.computeIfAbsent(cell, c -> new ArrayList<>()).add(new Member(doc, cell, record.z()));
+                float[] z = record.z();
+                // a component CKKS cannot encode (beyond the context's bound) would fail the whole batch natively:
+                // the hit stays out of the batches, so it is returned unprobed, with its z, for the key holder
+                if (encodable(z, maxAbs)) {
+                    byCell.computeIfAbsent(cell, c -> new ArrayList<>()).add(new Member(doc, cell, z));
+                } else {
+                    PluginStats.CKKS_UNENCODABLE_HITS.increment();
+                }
             }
         }
 
@@ -117,7 +131,7 @@ final class CkksWindowBatches implements CandidateScoring.HitDetails {
             List<CkksScorer.Candidate> candidates = members.stream()
                     .map(m -> new CkksScorer.Candidate(loaded.get(m.cell()), m.z()))
                     .toList();
-            List<byte[]> results = scorer.score(candidates);
+            List<byte[]> results = scorer.score(candidates, executor);
             int blocks = ckks.blocks();
             for (int b = 0; b < results.size(); b++) {
                 int count = Math.min(blocks, candidates.size() - b * blocks);
@@ -134,6 +148,16 @@ final class CkksWindowBatches implements CandidateScoring.HitDetails {
             loaded.values().forEach(CkksQuery::close);
         }
         return out;
+    }
+
+    /** Every component finite and within ±{@code maxAbs}, the CKKS context's bound on a candidate's values. */
+    static boolean encodable(float[] z, double maxAbs) {
+        for (float v : z) {
+            if (!(Math.abs(v) <= maxAbs)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     @Override

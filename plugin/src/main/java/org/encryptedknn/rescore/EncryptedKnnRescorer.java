@@ -73,9 +73,9 @@ public final class EncryptedKnnRescorer implements Rescorer {
         }
     }
 
-    /** The parts of one hit's score, and the stored prefix ciphertext {@code p} they were computed from. */
+    /** The parts of one hit's score. */
     public record HitScore(
-            boolean hasVector, double prefixTerm, double residualTerm, int cell, int epoch, boolean probed, float[] p) {
+            boolean hasVector, double prefixTerm, double residualTerm, int cell, int epoch, boolean probed) {
         float total() {
             return hasVector ? (float) (prefixTerm + residualTerm) : MISSING_SCORE;
         }
@@ -164,34 +164,49 @@ public final class EncryptedKnnRescorer implements Rescorer {
             this.vectorIterator = vectors == null ? null : vectors.iterator();
         }
 
-        /** The keyed residual z of the doc last {@linkplain #score scored} (it must have a vector). */
-        public float[] residual() throws IOException {
-            return ResidualDocValues.residual(residuals.binaryValue()).z();
+        /**
+         * Moves to {@code doc} (segment-local; not before the previous call's doc); true when it has an encrypted
+         * vector, whose {@link #prefix} and {@link #record} are then readable.
+         */
+        public boolean advance(int doc) throws IOException {
+            if (vectors == null || residuals == null || !residuals.advanceExact(doc)) {
+                return false;
+            }
+            int at = vectorIterator.docID() < doc ? vectorIterator.advance(doc) : vectorIterator.docID();
+            return at == doc && at != DocIdSetIterator.NO_MORE_DOCS;
+        }
+
+        /** The stored prefix ciphertext p of the doc {@link #advance}d to (Lucene's buffer: copy to keep it). */
+        public float[] prefix() throws IOException {
+            return vectors.vectorValue(vectorIterator.index());
+        }
+
+        /** The {@code ._residual} record of the doc {@link #advance}d to, read in place. */
+        public ResidualLayout.Residual record() throws IOException {
+            return ResidualDocValues.residual(residuals.binaryValue());
         }
 
         /** Scores {@code doc} (segment-local; not before the previous call's doc). */
         public HitScore score(int doc, Context context) throws IOException {
-            if (vectors == null || residuals == null || !residuals.advanceExact(doc)) {
-                return new HitScore(false, 0, 0, -1, -1, false, null);
-            }
-            int at = vectorIterator.docID() < doc ? vectorIterator.advance(doc) : vectorIterator.docID();
-            if (at != doc || at == DocIdSetIterator.NO_MORE_DOCS) {
-                return new HitScore(false, 0, 0, -1, -1, false, null);
-            }
-            float[] p = vectors.vectorValue(vectorIterator.index());
+            return advance(doc) ? score(context) : new HitScore(false, 0, 0, -1, -1, false);
+        }
+
+        /** Scores the doc {@link #advance}d to, which has an encrypted vector. */
+        public HitScore score(Context context) throws IOException {
+            float[] p = prefix();
             double prefixTerm = 0;
             CandidateScoring<?> scoring = context.scoring();
             float[] q = scoring.payload().prefix();
             for (int i = 0; i < q.length; i++) {
                 prefixTerm += (double) q[i] * p[i];
             }
-            ResidualLayout.Residual record = ResidualDocValues.residual(residuals.binaryValue());
+            ResidualLayout.Residual record = record();
             int cell = record.cell();
             int epoch = record.epoch();
             Integer queryEpoch = scoring.payload().epoch();
             CandidateScoring.Residual residual =
                     queryEpoch == null || queryEpoch == epoch ? scoring.residual(record) : CandidateScoring.UNPROBED;
-            return new HitScore(true, prefixTerm, residual.term(), cell, epoch, residual.probed(), p);
+            return new HitScore(true, prefixTerm, residual.term(), cell, epoch, residual.probed());
         }
     }
 }

@@ -37,6 +37,8 @@ public final class PluginStats {
     public static final LongAdder CKKS_RESULT_BYTES = new LongAdder();
     /** ckks query ciphertexts refused by the native validating load on this node (data-node side 400s). */
     public static final LongAdder CKKS_REJECTIONS = new LongAdder();
+    /** ckks window hits of a probed cell left out of the batches: a residual component beyond what CKKS encodes. */
+    public static final LongAdder CKKS_UNENCODABLE_HITS = new LongAdder();
 
     private static volatile LongSupplier nativeMemoryGauge = () -> 0L;
 
@@ -70,6 +72,7 @@ public final class PluginStats {
         out.put("ckks_time_in_nanos", CKKS_NANOS.sum());
         out.put("ckks_result_bytes", CKKS_RESULT_BYTES.sum());
         out.put("ckks_rejections", CKKS_REJECTIONS.sum());
+        out.put("ckks_unencodable_hits", CKKS_UNENCODABLE_HITS.sum());
         out.put("native_memory_in_use_bytes", nativeMemoryInUse());
         return out;
     }

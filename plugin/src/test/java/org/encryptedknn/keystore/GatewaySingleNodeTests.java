@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
+import org.encryptedknn.fetch.HitRecordsExt;
 import org.encryptedknn.fields.FieldCipher;
 import org.encryptedknn.model.Space;
 import org.encryptedknn.model.WindowCalibration;
@@ -560,6 +561,9 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
             assertFalse(shard.toString(), shard.toString().contains("\"vector\""));
             assertTrue(shard.toString(), shard.toString().contains("encrypted_vector"));
             assertEquals("the whole window comes back", 60, shard.size());
+            // each hit's record in the binary per-hit field; no _source for the window (the page's is read after)
+            assertTrue(shard.toString(), shard.ext().stream().anyMatch(e -> e instanceof HitRecordsExt));
+            assertFalse(shard.toString(), shard.fetchSource().fetchSource());
         }
         assertEquals(5, response.getHits().getHits().length);
         List<Integer> truth = new ArrayList<>();

@@ -23,6 +23,7 @@ import org.encryptedknn.rescore.EncryptedKnnRescorerBuilder;
 import org.encryptedknn.rescore.KeyedRescorePayload;
 import org.encryptedknn.stats.PluginStats;
 import org.encryptedknn.transform.EncryptedVector;
+import org.encryptedknn.transform.ResidualLayout;
 import org.opensearch.ExceptionsHelper;
 import org.opensearch.action.search.SearchResponse;
 import org.opensearch.common.settings.Setting;
@@ -599,19 +600,21 @@ public class EncryptedKnnSingleNodeTests extends OpenSearchSingleNodeTestCase {
                         hit.getScore(),
                         1e-4f * Math.max(1f, Math.abs(hit.getScore())));
             }
-            // the per-hit field: p, n, cell, epoch; the exact residual term (probed) or z (unprobed)
+            // the per-hit field: the binary record (p, n, cell, epoch; z when unprobed) and the exact residual term
             Map<?, ?> info = (Map<?, ?>)
                     hit.field(org.encryptedknn.protocol.HitField.NAME).getValue();
-            assertArrayEquals(v.prefix(), EncryptedVector.decodeFloats((String) info.get("prefix")), 0f);
-            assertEquals(java.util.Base64.getEncoder().encodeToString(v.nonce()), info.get("nonce"));
-            assertEquals(v.cell(), ((Number) info.get("cell")).intValue());
-            assertEquals(v.epoch(), ((Number) info.get("epoch")).intValue());
+            ResidualLayout.HitRecord record =
+                    ResidualLayout.hitRecord((byte[]) info.get("record"), v.keyedResidual().length);
+            assertArrayEquals(v.prefix(), record.vector().prefix(), 0f);
+            assertArrayEquals(v.nonce(), record.vector().nonce());
+            assertEquals(v.cell(), record.vector().cell());
+            assertEquals(v.epoch(), record.vector().epoch());
             assertEquals(cells.containsKey(c), info.get("probed"));
             if (cells.containsKey(c)) {
                 assertEquals(dot(cells.get(c), v.keyedResidual()), ((Number) info.get("residual")).doubleValue(), 1e-9);
-                assertNull(info.get("z"));
+                assertFalse(record.hasResidual());
             } else {
-                assertEquals(EncryptedVector.encodeFloats(v.keyedResidual()), info.get("z"));
+                assertEquals(v, record.vector());
                 assertNull(info.get("residual"));
             }
         }
@@ -720,8 +723,12 @@ public class EncryptedKnnSingleNodeTests extends OpenSearchSingleNodeTestCase {
                 "native_memory_in_use_bytes")) {
             assertTrue(key, node.containsKey(key));
         }
-        for (String key :
-                List.of("ckks_rescore_requests", "ckks_time_in_nanos", "ckks_result_bytes", "ckks_rejections")) {
+        for (String key : List.of(
+                "ckks_rescore_requests",
+                "ckks_time_in_nanos",
+                "ckks_result_bytes",
+                "ckks_rejections",
+                "ckks_unencodable_hits")) {
             assertTrue(key, node.containsKey(key));
         }
         assertTrue(((Number) node.get("ckks_batches")).longValue() >= 0); // the ckks tests may share this JVM

@@ -18,6 +18,7 @@ import org.encryptedknn.he.CkksSecretKey;
 import org.encryptedknn.plugin.EncryptedKnnPlugin;
 import org.encryptedknn.stats.PluginStats;
 import org.encryptedknn.transform.EncryptedVector;
+import org.encryptedknn.transform.ResidualLayout;
 import org.opensearch.ExceptionsHelper;
 import org.opensearch.action.bulk.BulkRequestBuilder;
 import org.opensearch.action.search.SearchResponse;
@@ -151,11 +152,12 @@ public class CkksRescoreSingleNodeTests extends OpenSearchSingleNodeTestCase {
             if (i < window) {
                 assertEquals((float) dot(prefix, d.p()), hit.getScore(), 1e-5f);
             }
-            assertArrayEquals(d.p(), EncryptedVector.decodeFloats((String) f.get("prefix")), 0f);
+            ResidualLayout.HitRecord record = ResidualLayout.hitRecord((byte[]) f.get("record"), RESIDUAL);
+            assertArrayEquals(d.p(), record.vector().prefix(), 0f);
+            assertEquals(d.cell(), record.vector().cell());
             if (rq.containsKey(d.cell()) && i < window) {
                 assertEquals(f.toString(), Boolean.TRUE, f.get("probed"));
-                assertNull("no z for a probed hit", f.get("z"));
-                assertEquals(d.cell(), ((Number) f.get("cell")).intValue());
+                assertFalse("no z for a probed hit", record.hasResidual());
                 String batch = (String) f.get("batch");
                 int slot = ((Number) f.get("slot")).intValue();
                 assertTrue(batch + "/" + slot + " used twice", slots.add(batch + "#" + slot));
@@ -166,13 +168,10 @@ public class CkksRescoreSingleNodeTests extends OpenSearchSingleNodeTestCase {
                 probed++;
             } else {
                 assertEquals(f.toString(), Boolean.FALSE, f.get("probed"));
-                assertEquals(d.cell(), ((Number) f.get("cell")).intValue());
                 assertEquals(i < window ? null : Boolean.FALSE, f.get("rescored"));
-                if (i < window) { // z comes back so that the key holder scores the hit itself
-                    assertArrayEquals(d.z(), EncryptedVector.decodeFloats((String) f.get("z")), 0f);
-                } else {
-                    assertNull(f.get("z"));
-                }
+                // z comes back (in the window or not) so that the key holder scores the hit itself
+                assertTrue(record.hasResidual());
+                assertArrayEquals(d.z(), record.vector().keyedResidual(), 0f);
                 unprobed++;
             }
         }

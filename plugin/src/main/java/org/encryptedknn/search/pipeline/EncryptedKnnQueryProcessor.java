@@ -1,7 +1,6 @@
 package org.encryptedknn.search.pipeline;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import org.encryptedknn.keystore.CachedModel;
@@ -13,7 +12,6 @@ import org.encryptedknn.model.EncryptionModel;
 import org.encryptedknn.query.EncryptedKnnQueryBuilder;
 import org.encryptedknn.rescore.KeyedRescorePayload;
 import org.encryptedknn.transform.EncryptedQuery;
-import org.encryptedknn.transform.RecordFormat;
 import org.encryptedknn.transform.SearchMode;
 import org.encryptedknn.transform.VectorTransform;
 import org.opensearch.action.search.SearchRequest;
@@ -41,14 +39,16 @@ import org.opensearch.search.pipeline.SearchRequestProcessor;
  *       query per live epoch (first epoch … current; {@code _retire} raises the first), each encrypted under its
  *       epoch, so records not yet re-keyed are still found;</li>
  *   <li>adds what the {@code mode} ({@link SearchMode}) sends besides that query ({@link GatewayRescoring}):
- *       {@code key_holder} (default) nothing at all: the shards return the window ({@code window_size} = live epochs
- *       × k) ordered by the prefix approximation, with each hit's record, and {@code encrypted_knn_rerank} scores
- *       exactly; {@code ckks} a rescore with the {@code probe_cells} cells' residual queries H_c r_q as CKKS
+ *       {@code key_holder} (default) nothing about the query: the shards return the window (live epochs × k) ordered
+ *       by the prefix approximation, each hit with its record in binary ({@code fetch.HitRecordsExt}), and
+ *       {@code encrypted_knn_rerank} scores exactly; {@code ckks} a rescore with the {@code probe_cells} cells' residual queries H_c r_q as CKKS
  *       ciphertexts under this node's {@link GatewayCkks} key (data nodes see neither them nor any score);
  *       {@code keyed_leaks_query_residuals} the same residual queries in clear, so shards and the cross-shard merge
  *       order candidates by exact scores, at the price of showing the data nodes H_c r_q and the scores;</li>
- *   <li>asks for {@code size} = max(live epochs × k, from + size) from 0, so the response processor sees every candidate, and makes
- *       sure the vector field is in {@code _source};</li>
+ *   <li>asks for {@code size} = max(live epochs × k, from + size) from 0, so the response processor sees every
+ *       candidate, without {@code _source}: the records travel in the hits' {@code _encrypted_knn} field, and the
+ *       caller's {@code _source} is read by {@code encrypted_knn_rerank} for the final page only (kept on the window
+ *       when the request highlights);</li>
  *   <li>rewrites {@code term}/{@code terms} on {@code deterministic_fields} to their AES-SIV form;</li>
  *   <li>stores the query's secrets, the caller's from/size and the key lease in the
  *       {@link PipelineProcessingContext} for {@code encrypted_knn_rerank}.</li>
@@ -189,21 +189,17 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
             throw new IllegalArgumentException(
                     "[" + TYPE + "] adds its own [encrypted_knn] rescore; remove [rescore] from the request");
         }
+        // the hits' records come in their per-hit field, not in _source; the caller's _source is read for the final
+        // page only, after the rerank (a highlighter reads the window's sources itself: then they come with the hits)
         FetchSourceContext fetch = source.fetchSource();
         boolean sourceDisabled = fetch != null && fetch.fetchSource() == false;
         boolean vectorRequested = fetch == null
                 || (sourceDisabled == false
                         && includes(fetch.includes(), field)
                         && excludedBy(fetch.excludes(), field) == null);
-        if (fetch != null && sourceDisabled == false) {
-            String exclude = excludedBy(fetch.excludes(), field);
-            if (exclude != null) {
-                throw new IllegalArgumentException(
-                        "_source excludes [" + exclude + "], which hides the encrypted vector field [" + field
-                                + "] that [encrypted_knn_rerank] "
-                                + "needs to compute exact scores; use the rerank processor's remove_vector option to drop it from the response instead");
-            }
-        }
+        FetchSourceContext pageSource = sourceDisabled || source.highlighter() != null
+                ? null
+                : fetch == null ? FetchSourceContext.FETCH_SOURCE : fetch;
 
         VectorTransform transform = model.transform();
         EncryptedQuery query;
@@ -217,7 +213,7 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
         int size = source.size() < 0 ? DEFAULT_SIZE : source.size();
         GatewayRescoring rescoring = GatewayRescoring.forSearch(mode, field, probeCells, ckks, m.residualLength());
         GatewayQueryState state = new GatewayQueryState(
-                lease, model, field, query, vector, from, size, vectorRequested, sourceDisabled, rescoring);
+                lease, model, field, query, vector, from, size, vectorRequested, sourceDisabled, rescoring, pageSource);
         boolean stored = false;
         try {
             // 1. the stage-1 query: encrypted prefix, bound to the model (a field of another model is a 400 on the
@@ -242,26 +238,16 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
             source.query(replace(source.query(), knn, stage1));
             rewriteTerms(source, lease);
 
-            // 2. what the mode adds for the current epoch's window (key_holder: nothing); hits of older epochs get
-            // their exact score from encrypted_knn_rerank, which sees them all
+            // 2. what the mode adds for the current epoch's window (key_holder: the request for the hits' records);
+            // hits of older epochs get their exact score from encrypted_knn_rerank, which sees them all
             int window = epochs * k;
-            boolean residualInSource = rescoring.addToRequest(source, query, transform, window);
+            rescoring.addToRequest(source, query, transform, window);
 
-            // 3. every epoch's candidates come back, from 0; the vector must be in _source
+            // 3. every epoch's candidates come back, from 0, without _source when the page's is read afterwards
             source.from(0);
             source.size(Math.max(window, from + size));
-            if (sourceDisabled) {
-                source.fetchSource(new FetchSourceContext(true, new String[] {field}, new String[0]));
-            } else if (fetch != null && vectorRequested == false) {
-                String[] includes = Arrays.copyOf(fetch.includes(), fetch.includes().length + 1);
-                includes[includes.length - 1] = field;
-                source.fetchSource(new FetchSourceContext(true, includes, fetch.excludes()));
-            }
-            if (residualInSource == false && vectorRequested == false) {
-                FetchSourceContext f = source.fetchSource();
-                String[] excludes = Arrays.copyOf(f.excludes(), f.excludes().length + 1);
-                excludes[excludes.length - 1] = field + "." + RecordFormat.KEYED_RESIDUAL;
-                source.fetchSource(new FetchSourceContext(true, f.includes(), excludes));
+            if (pageSource != null) {
+                source.fetchSource(FetchSourceContext.DO_NOT_FETCH_SOURCE);
             }
 
             context.setAttribute(GatewayQueryState.ATTRIBUTE, state);

@@ -13,17 +13,21 @@ import org.encryptedknn.keystore.ProcessorConfig;
 import org.encryptedknn.model.EncryptionModel;
 import org.encryptedknn.model.ModelParameters;
 import org.encryptedknn.protocol.HitField;
-import org.encryptedknn.transform.EncryptedQuery;
-import org.encryptedknn.transform.EncryptedVector;
-import org.encryptedknn.transform.RecordFormat;
-import org.encryptedknn.transform.VectorTransform;
+import org.encryptedknn.transform.ResidualLayout;
+import org.opensearch.action.get.GetResponse;
+import org.opensearch.action.get.MultiGetItemResponse;
+import org.opensearch.action.get.MultiGetRequest;
 import org.opensearch.action.search.SearchRequest;
 import org.opensearch.action.search.SearchResponse;
 import org.opensearch.action.search.SearchResponseSections;
+import org.opensearch.common.CheckedSupplier;
+import org.opensearch.common.document.DocumentField;
 import org.opensearch.common.xcontent.XContentFactory;
 import org.opensearch.common.xcontent.support.XContentMapValues;
+import org.opensearch.core.action.ActionListener;
 import org.opensearch.core.common.bytes.BytesReference;
 import org.opensearch.core.xcontent.XContentBuilder;
+import org.opensearch.index.mapper.RoutingFieldMapper;
 import org.opensearch.ingest.ConfigurationUtils;
 import org.opensearch.search.SearchHit;
 import org.opensearch.search.SearchHits;
@@ -36,15 +40,17 @@ import org.opensearch.search.profile.SearchProfileShardResults;
  * Search response processor {@code encrypted_knn_rerank}: {@code {"model_id":"m1","decrypt_fields":["body"],"remove_vector":false}}.
  *
  * <p>With the state left by {@code encrypted_knn_query} in the same pipeline (same key generation, same query), for
- * every candidate hit it computes the exact plaintext similarity from the record in {@code _source}: the prefix term
- * by SAP-decrypting p with its nonce, the residual term ⟨H_c r_q, z⟩ under the record's own cell and epoch — exact
- * whichever cells were probed ({@code key_holder}, the default, and {@code keyed_leaks_query_residuals}). In
- * {@code ckks} mode the residual term of a probed hit is the data node's encrypted result, decrypted here (each batch
- * ciphertext of the hits' {@code _encrypted_knn} fields once); an unprobed hit's comes from the {@code z} its field
- * carries ({@link GatewayRescoring}). Hits are re-sorted by it (ties keep the server's order), cut to the caller's
+ * every candidate hit it computes the exact plaintext similarity from the binary record in the hit's
+ * {@code _encrypted_knn} field (never from {@code _source}): the prefix term by SAP-decrypting p with its nonce, the
+ * residual term ⟨H_c r_q, z⟩ under the record's own cell and epoch (H_c r_q once per cell and epoch) — exact whichever
+ * cells were probed. In {@code keyed_leaks_query_residuals} mode a probed hit's residual term is the data node's; in
+ * {@code ckks} mode it is the data node's encrypted result, decrypted here (each batch ciphertext once); a hit without
+ * one carries z ({@link GatewayRescoring}). Hits are re-sorted by it (ties keep the server's order), cut to the caller's
  * {@code from}/{@code size}, and get it as {@code _score}; {@code max_score} is the best exact score. Hits without a
  * record (documents indexed without the vector, matched by another clause) follow the scored ones with their server
- * score, and so do records of a retired epoch, whose keys are no longer used. The listed fields are decrypted in
+ * score, and so do records of a retired epoch, whose keys are no longer used. When {@code encrypted_knn_query} searched
+ * the window without {@code _source}, the page's hits get theirs here, as the caller asked for it (one multi-get, not
+ * realtime, each hit's routing), so k candidates' sources are never loaded for a page of 10. The listed fields are decrypted in
  * {@code _source} (AES-GCM with the hit's index, _id and the field as associated data, or AES-SIV); the encrypted vector is removed from {@code _source} when {@code remove_vector} is true or the caller's
  * source filter did not ask for it.
  *
@@ -82,81 +88,147 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
     @Override
     public SearchResponse processResponse(
             SearchRequest request, SearchResponse response, PipelineProcessingContext context) {
+        throw new UnsupportedOperationException("[" + TYPE + "] runs asynchronously (processResponseAsync)");
+    }
+
+    @Override
+    public void processResponseAsync(
+            SearchRequest request,
+            SearchResponse response,
+            PipelineProcessingContext context,
+            ActionListener<SearchResponse> listener) {
         Object attribute = context.getAttribute(GatewayQueryState.ATTRIBUTE);
+        if (attribute instanceof GatewayQueryState) {
+            context.setAttribute(GatewayQueryState.ATTRIBUTE, null);
+        }
         if (request.scroll() != null) {
             // A scroll reads stored documents as they are: _update_by_query, _reindex and _delete_by_query always
             // scroll, and what they read they write back. Decrypting here would store the plaintext.
             if (attribute instanceof GatewayQueryState state) {
-                context.setAttribute(GatewayQueryState.ATTRIBUTE, null);
                 state.close();
             }
-            return response;
+            listener.onResponse(response);
+            return;
         }
         if (attribute instanceof GatewayQueryState state) {
-            context.setAttribute(GatewayQueryState.ATTRIBUTE, null);
-            try {
-                if (state.model.id().equals(modelId) == false) {
-                    throw new IllegalArgumentException("[" + TYPE + "] is configured for model [" + modelId
-                            + "] but the query was encrypted under model [" + state.model.id() + "] by ["
-                            + EncryptedKnnQueryProcessor.TYPE + "]");
+            rerank(response, state, ActionListener.runBefore(listener, state::close));
+            return;
+        }
+        try {
+            if (decryptFields.isEmpty() == false && response.getHits() != null) {
+                try (KeyLease lease = gateway.acquire()) {
+                    for (SearchHit hit : response.getHits().getHits()) {
+                        rewriteSource(hit, lease, null, true, false);
+                    }
                 }
-                return rerank(response, state);
-            } finally {
-                state.close();
             }
+        } catch (Exception e) {
+            listener.onFailure(e);
+            return;
         }
-        if (decryptFields.isEmpty() || response.getHits() == null) {
-            return response;
-        }
-        try (KeyLease lease = gateway.acquire()) {
-            for (SearchHit hit : response.getHits().getHits()) {
-                rewriteSource(hit, lease, null, true, false);
-            }
-        }
-        return response;
+        listener.onResponse(response);
     }
 
     private record Scored(SearchHit hit, double score, int rank, boolean exact) {}
 
-    private SearchResponse rerank(SearchResponse response, GatewayQueryState state) {
+    /** Scores, re-sorts and cuts to the page; reads the page's {@code _source} when the window came without it. */
+    private void rerank(SearchResponse response, GatewayQueryState state, ActionListener<SearchResponse> listener) {
         SearchHits hits = response.getHits();
-        if (hits == null) {
-            return response;
+        SearchHit[] page;
+        float maxScore;
+        try {
+            if (state.model.id().equals(modelId) == false) {
+                throw new IllegalArgumentException("[" + TYPE + "] is configured for model [" + modelId
+                        + "] but the query was encrypted under model [" + state.model.id() + "] by ["
+                        + EncryptedKnnQueryProcessor.TYPE + "]");
+            }
+            if (hits == null) {
+                listener.onResponse(response);
+                return;
+            }
+            List<Scored> scored = new ArrayList<>();
+            page = page(hits, state, scored);
+            maxScore = scored.isEmpty()
+                    ? hits.getMaxScore()
+                    : (float) scored.get(0).score();
+        } catch (Exception e) {
+            listener.onFailure(e);
+            return;
         }
+        CheckedSupplier<SearchResponse, RuntimeException> finish = () -> {
+            boolean dropVector = removeVector || state.vectorRequested == false;
+            for (SearchHit hit : page) {
+                rewriteSource(hit, state.lease, dropVector ? state.field : null, false, state.sourceDisabled);
+            }
+            return replaceHits(
+                    response,
+                    new SearchHits(
+                            page,
+                            hits.getTotalHits(),
+                            maxScore,
+                            hits.getSortFields(),
+                            hits.getCollapseField(),
+                            hits.getCollapseValues()));
+        };
+        if (state.pageSource == null || page.length == 0) {
+            ActionListener.completeWith(listener, finish);
+            return;
+        }
+        // the window was searched without _source: read the page's, as the caller asked for it, from the refreshed
+        // view (not realtime), routed as each hit was
+        MultiGetRequest get = new MultiGetRequest().realtime(false);
+        for (SearchHit hit : page) {
+            DocumentField routing = hit.field(RoutingFieldMapper.NAME);
+            get.add(new MultiGetRequest.Item(hit.getIndex(), hit.getId())
+                    .routing(routing == null ? null : routing.getValue().toString())
+                    .fetchSourceContext(state.pageSource));
+        }
+        gateway.client()
+                .multiGet(
+                        get,
+                        ActionListener.wrap(
+                                responses -> {
+                                    MultiGetItemResponse[] items = responses.getResponses();
+                                    for (int i = 0; i < page.length; i++) {
+                                        GetResponse item = items[i].getResponse();
+                                        if (item != null && item.isExists() && item.isSourceEmpty() == false) {
+                                            page[i].sourceRef(item.getSourceAsBytesRef());
+                                        }
+                                    }
+                                    ActionListener.completeWith(listener, finish);
+                                },
+                                listener::onFailure));
+    }
+
+    /** Exact scores of the candidates, best first, then the unscored ones; the caller's from/size of them. */
+    private SearchHit[] page(SearchHits hits, GatewayQueryState state, List<Scored> scored) {
         EncryptionModel model = state.model.model();
         ModelParameters p = model.parameters();
-        List<Scored> scored = new ArrayList<>();
         List<Scored> unscored = new ArrayList<>();
         SearchHit[] all = hits.getHits();
         state.rescoring.beforeScoring(all);
+        int residualLength = model.residualLength();
         for (int i = 0; i < all.length; i++) {
             SearchHit hit = all[i];
-            Map<String, Object> source = hit.hasSource() ? hit.getSourceAsMap() : null;
-            Object value = source == null ? null : XContentMapValues.extractValue(state.field, source);
-            if (value == null) {
-                unscored.add(new Scored(hit, hit.getScore(), i, false));
+            Map<?, ?> info = GatewayRescoring.hitInfo(hit);
+            if (!(info.get(HitField.RECORD.key()) instanceof byte[] bytes)) {
+                unscored.add(new Scored(hit, hit.getScore(), i, false)); // no vector in the field
                 continue;
             }
-            EncryptedVector record;
+            ResidualLayout.HitRecord record;
             try {
-                RecordFormat.Shape shape = RecordFormat.Shape.of(model);
-                record = RecordFormat.fromMap(
-                        value,
-                        "field [" + state.field + "]",
-                        state.rescoring.residualInSource() ? shape : shape.residualOptional());
+                record = ResidualLayout.hitRecord(bytes, residualLength);
             } catch (IllegalArgumentException e) {
                 throw new IllegalStateException(
                         "hit [" + hit.getId() + "] of index [" + hit.getIndex() + "]: " + e.getMessage(), e);
             }
-            if (p.isLiveEpoch(record.epoch())
-                    == false) { // a record left under a retired epoch (matched by another clause)
+            int epoch = record.vector().epoch();
+            if (p.isLiveEpoch(epoch) == false) { // a record left under a retired epoch (matched by another clause)
                 unscored.add(new Scored(hit, hit.getScore(), i, false));
                 continue;
             }
-            VectorTransform transform = state.transform(record.epoch());
-            EncryptedQuery query = state.queryFor(record.epoch());
-            double score =
-                    transform.prefixScore(query, record) + state.rescoring.residualTerm(hit, record, transform, query);
+            double score = state.transform(epoch).prefixScore(state.queryFor(epoch), record.vector())
+                    + state.rescoring.residualTerm(hit, info, record, state);
             scored.add(new Scored(hit, score, i, true));
         }
         scored.sort(Comparator.comparingDouble(Scored::score).reversed().thenComparingInt(Scored::rank));
@@ -165,25 +237,14 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
         int from = Math.min(state.from, ordered.size());
         int to = Math.min(ordered.size(), from + state.size);
         SearchHit[] page = new SearchHit[to - from];
-        boolean dropVector = removeVector || state.vectorRequested == false;
         for (int i = from; i < to; i++) {
             Scored s = ordered.get(i);
             if (s.exact()) {
                 s.hit().score((float) s.score());
             }
-            rewriteSource(s.hit(), state.lease, dropVector ? state.field : null, false, state.sourceDisabled);
             page[i - from] = s.hit();
         }
-        float maxScore =
-                scored.isEmpty() ? hits.getMaxScore() : (float) scored.get(0).score();
-        SearchHits reranked = new SearchHits(
-                page,
-                hits.getTotalHits(),
-                maxScore,
-                hits.getSortFields(),
-                hits.getCollapseField(),
-                hits.getCollapseValues());
-        return replaceHits(response, reranked);
+        return page;
     }
 
     /**

@@ -7,6 +7,7 @@ import org.encryptedknn.keystore.CachedModel;
 import org.encryptedknn.keystore.KeyLease;
 import org.encryptedknn.transform.EncryptedQuery;
 import org.encryptedknn.transform.VectorTransform;
+import org.opensearch.search.fetch.subphase.FetchSourceContext;
 
 /**
  * What the {@code encrypted_knn_query} request processor hands to the {@code encrypted_knn_rerank} response processor
@@ -31,8 +32,15 @@ final class GatewayQueryState {
     final boolean sourceDisabled;
     /** The search mode's gateway half: what was sent, and where each hit's residual term comes from. */
     final GatewayRescoring rescoring;
+    /**
+     * The caller's {@code _source} request when the window was searched without {@code _source} and only the final
+     * page's is read (by {@code encrypted_knn_rerank}, with a multi-get); null when the hits came with their own.
+     */
+    final FetchSourceContext pageSource;
 
     private final Map<Integer, EncryptedQuery> byEpoch = new HashMap<>();
+    /** H_c r_q per (epoch, cell), computed once per search: a window holds many hits of few cells. */
+    private final Map<Long, float[]> keyedQueries = new HashMap<>();
 
     GatewayQueryState(
             KeyLease lease,
@@ -44,7 +52,8 @@ final class GatewayQueryState {
             int size,
             boolean vectorRequested,
             boolean sourceDisabled,
-            GatewayRescoring rescoring) {
+            GatewayRescoring rescoring,
+            FetchSourceContext pageSource) {
         this.lease = lease;
         this.model = model;
         this.field = field;
@@ -55,12 +64,20 @@ final class GatewayQueryState {
         this.vectorRequested = vectorRequested;
         this.sourceDisabled = sourceDisabled;
         this.rescoring = rescoring;
+        this.pageSource = pageSource;
         byEpoch.put(query.epoch(), query);
     }
 
     /** The query encrypted under {@code epoch} (records written before a rotation are scored under their own epoch). */
     synchronized EncryptedQuery queryFor(int epoch) {
         return byEpoch.computeIfAbsent(epoch, e -> model.transform(e).encryptQuery(plainVector));
+    }
+
+    /** The keyed residual query H_c [r_q; 0] of {@code cell} under {@code epoch}. */
+    synchronized float[] keyedQuery(int epoch, int cell) {
+        return keyedQueries.computeIfAbsent(
+                ((long) epoch << 32) | (cell & 0xffffffffL),
+                key -> transform(epoch).keyedResidualQuery(queryFor(epoch), cell));
     }
 
     VectorTransform transform(int epoch) {
@@ -74,6 +91,8 @@ final class GatewayQueryState {
         }
         byEpoch.values().forEach(EncryptedQuery::wipe);
         byEpoch.clear();
+        keyedQueries.values().forEach(q -> Arrays.fill(q, 0f));
+        keyedQueries.clear();
         lease.close();
     }
 }

@@ -1,9 +1,12 @@
 package org.encryptedknn.search.pipeline;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import org.encryptedknn.fetch.HitRecordsExt;
 import org.encryptedknn.he.CkksKeyHolder;
 import org.encryptedknn.he.CkksParameters;
 import org.encryptedknn.protocol.HitField;
@@ -12,16 +15,19 @@ import org.encryptedknn.rescore.EncryptedKnnRescorerBuilder;
 import org.encryptedknn.rescore.KeyedRescorePayload;
 import org.encryptedknn.transform.EncryptedQuery;
 import org.encryptedknn.transform.EncryptedVector;
+import org.encryptedknn.transform.ResidualLayout;
 import org.encryptedknn.transform.SearchMode;
 import org.encryptedknn.transform.VectorTransform;
 import org.opensearch.common.document.DocumentField;
+import org.opensearch.search.SearchExtBuilder;
 import org.opensearch.search.SearchHit;
 import org.opensearch.search.builder.SearchSourceBuilder;
 
 /**
  * The gateway's half of one {@link SearchMode}, for one search: what {@code encrypted_knn_query} sends to the data
  * nodes besides the encrypted prefix query, and where {@code encrypted_knn_rerank} takes each hit's residual term
- * from. One instance per search (ckks keeps the decrypted batches of its response).
+ * from. Every mode gets each hit's record from its per-hit {@value HitField#NAME} field, never from {@code _source}.
+ * One instance per search (ckks keeps the decrypted batches of its response).
  */
 abstract sealed class GatewayRescoring {
 
@@ -45,24 +51,30 @@ abstract sealed class GatewayRescoring {
     }
 
     /**
-     * Adds what this mode sends besides the stage-1 query ({@code window} = the candidates to score) and returns
-     * whether the request must keep {@code z} in the hits' {@code _source}. The base sends nothing.
+     * Adds what this mode sends besides the stage-1 query ({@code window} = the candidates to score). The base asks for
+     * the hits' records ({@link HitRecordsExt}) and nothing about the query.
      */
-    boolean addToRequest(SearchSourceBuilder source, EncryptedQuery query, VectorTransform transform, int window) {
-        return true;
+    void addToRequest(SearchSourceBuilder source, EncryptedQuery query, VectorTransform transform, int window) {
+        List<SearchExtBuilder> ext = new ArrayList<>(source.ext());
+        ext.removeIf(e -> e instanceof HitRecordsExt);
+        ext.add(new HitRecordsExt(field));
+        source.ext(ext);
     }
 
     /** Called once with the response's hits before {@link #residualTerm} (ckks decrypts its batches here). */
     void beforeScoring(SearchHit[] hits) {}
 
-    /** ⟨H_c r_q, z⟩ of one hit's record, under the record's own cell and epoch. */
-    double residualTerm(SearchHit hit, EncryptedVector record, VectorTransform transform, EncryptedQuery query) {
-        return transform.residualScore(query, record);
-    }
-
-    /** The record's {@code z} must be in {@code _source} (else it is left out and the record gets zeros). */
-    boolean residualInSource() {
-        return true;
+    /**
+     * ⟨H_c r_q, z⟩ of one hit, under the record's own cell and epoch: from the record's z and the search's keyed query
+     * of that cell ({@code info}: the hit's per-hit field; the rescore modes may have the term there instead).
+     */
+    double residualTerm(SearchHit hit, Map<?, ?> info, ResidualLayout.HitRecord record, GatewayQueryState state) {
+        if (record.hasResidual() == false) {
+            throw new IllegalStateException("hit [" + hit.getId() + "] of index [" + hit.getIndex()
+                    + "] has neither a residual term nor z in its " + HitField.NAME + " field");
+        }
+        EncryptedVector v = record.vector();
+        return VectorTransform.residualScore(state.keyedQuery(v.epoch(), v.cell()), v);
     }
 
     /** The data node gets the encrypted prefix query only; every hit is scored here from the z of its record. */
@@ -79,7 +91,7 @@ abstract sealed class GatewayRescoring {
         }
 
         @Override
-        final boolean addToRequest(
+        final void addToRequest(
                 SearchSourceBuilder source, EncryptedQuery query, VectorTransform transform, int window) {
             Map<Integer, float[]> cells = new LinkedHashMap<>();
             for (int c : transform.probeCells(query, probeCells)) {
@@ -89,7 +101,6 @@ abstract sealed class GatewayRescoring {
             EncryptedKnnRescorerBuilder rescore = rescorer(query.prefix(), cells, query.epoch());
             rescore.windowSize(window);
             source.addRescorer(rescore);
-            return residualInSource();
         }
 
         /** What this mode sends for one probed cell, in clear (ckks encrypts it in {@link #rescorer}). */
@@ -113,6 +124,16 @@ abstract sealed class GatewayRescoring {
         @Override
         EncryptedKnnRescorerBuilder rescorer(float[] prefix, Map<Integer, float[]> cells, int epoch) {
             return new EncryptedKnnRescorerBuilder(field, new KeyedRescorePayload(prefix, cells, epoch));
+        }
+
+        /** The data node's exact term for a probed hit; z (and the base) otherwise. */
+        @Override
+        double residualTerm(SearchHit hit, Map<?, ?> info, ResidualLayout.HitRecord record, GatewayQueryState state) {
+            if (Boolean.TRUE.equals(info.get(HitField.PROBED.key()))
+                    && info.get(HitField.RESIDUAL.key()) instanceof Number term) {
+                return term.doubleValue();
+            }
+            return super.residualTerm(hit, info, record, state);
         }
     }
 
@@ -145,12 +166,6 @@ abstract sealed class GatewayRescoring {
                             prefix, ciphertexts, epoch, keys.context().parameters()));
         }
 
-        /** The residuals stay on the data nodes: probed hits come back as ciphertexts, unprobed ones with z. */
-        @Override
-        boolean residualInSource() {
-            return false;
-        }
-
         /** Decrypts every batch ciphertext of the response once: batch id → the inner products of its hits. */
         @Override
         void beforeScoring(SearchHit[] hits) {
@@ -164,10 +179,9 @@ abstract sealed class GatewayRescoring {
             }
         }
 
-        /** The decrypted residual term of a probed hit, or ⟨H_c r_q, z⟩ from the z an unprobed hit carries. */
+        /** The decrypted residual term of a probed hit; from z (the base) for an unprobed one. */
         @Override
-        double residualTerm(SearchHit hit, EncryptedVector record, VectorTransform transform, EncryptedQuery query) {
-            Map<?, ?> info = hitInfo(hit);
+        double residualTerm(SearchHit hit, Map<?, ?> info, ResidualLayout.HitRecord record, GatewayQueryState state) {
             if (Boolean.TRUE.equals(info.get(HitField.PROBED.key()))
                     && info.get(HitField.BATCH.key()) instanceof String batch
                     && info.get(HitField.SLOT.key()) instanceof Number slot) {
@@ -178,23 +192,13 @@ abstract sealed class GatewayRescoring {
                 }
                 return sums[slot.intValue()];
             }
-            if (info.get(HitField.KEYED_RESIDUAL.key()) instanceof String z) {
-                EncryptedVector withZ = new EncryptedVector(
-                        record.prefix(),
-                        record.nonce(),
-                        record.cell(),
-                        EncryptedVector.decodeFloats(z),
-                        record.epoch());
-                return transform.residualScore(query, withZ);
-            }
-            throw new IllegalStateException(
-                    "hit [" + hit.getId() + "] has neither an encrypted score nor z (outside the rescore window)");
+            return super.residualTerm(hit, info, record, state);
         }
+    }
 
-        /** The per-hit field of the data node's fetch sub-phase, or an empty map. */
-        private static Map<?, ?> hitInfo(SearchHit hit) {
-            DocumentField f = hit.field(HitField.NAME);
-            return f != null && f.getValue() instanceof Map<?, ?> m ? m : Map.of();
-        }
+    /** The hit's per-hit field {@value HitField#NAME}, or an empty map. */
+    static Map<?, ?> hitInfo(SearchHit hit) {
+        DocumentField f = hit.field(HitField.NAME);
+        return f != null && f.getValue() instanceof Map<?, ?> m ? m : Map.of();
     }
 }

@@ -94,16 +94,19 @@ public final class SearchBench {
                 Indices.LoadResult plainIdx = indexPlain(node, vectors, d);
                 Indices.LoadResult encIdx = indexEncrypted(node, transform, vectors);
 
-                QueryResult plainQ = queryPlain(node, queries, truth, k);
-                // key_holder returns every candidate (the key holder ranks them all), so one size: k
+                // key_holder returns every candidate (the key holder ranks them all), so one size: k. Query i of
+                // every path runs before query i + 1 of any, so that a shared machine's load changes hit all alike.
                 List<String> labels = new ArrayList<>();
-                List<QueryResult> encQ = new ArrayList<>();
+                List<Searcher> searchers = new ArrayList<>(List.of(queryPlain(node, queries, k)));
                 for (SearchMode mode : modes) {
                     for (int size : mode == SearchMode.KEY_HOLDER ? new int[] {k} : sizes) {
                         labels.add(" [" + mode.wireName() + ", " + size + " of " + k + " hits]");
-                        encQ.add(queryEncrypted(node, transform, ckks, mode, queries, truth, k, probe, size));
+                        searchers.add(queryEncrypted(node, transform, ckks, mode, queries, k, probe, size));
                     }
                 }
+                List<QueryResult> results = timeQueries(node, queries.length, searchers, truth);
+                QueryResult plainQ = results.get(0);
+                List<QueryResult> encQ = results.subList(1, results.size());
 
                 System.out.println();
                 System.out.printf(Locale.ROOT, "%-50s %14s %14s %9s%n", "metric", "plaintext", "encrypted", "ratio");
@@ -202,70 +205,62 @@ public final class SearchBench {
         return r;
     }
 
-    static QueryResult queryPlain(OpenSearchHttp node, float[][] queries, int[][] truth, int k) {
-        return timeQueries(
-                node,
-                queries.length,
-                i -> {
-                    ObjectNode body = OpenSearchHttp.JSON.createObjectNode();
-                    body.put("size", TOP);
-                    body.put("_source", false);
-                    ObjectNode params = body.putObject("query").putObject("knn").putObject(FIELD);
-                    params.set("vector", Indices.floats(queries[i]));
-                    params.put("k", k);
-                    JsonNode r = node.post("/" + PLAIN_INDEX + "/_search", body);
-                    List<String> ids = new ArrayList<>();
-                    for (JsonNode hit : r.path("hits").path("hits")) {
-                        ids.add(hit.path("_id").asText());
-                    }
-                    return new Answer(ids, ids, r.path("took").asDouble());
-                },
-                truth);
+    static Searcher queryPlain(OpenSearchHttp node, float[][] queries, int k) {
+        return i -> {
+            ObjectNode body = OpenSearchHttp.JSON.createObjectNode();
+            body.put("size", TOP);
+            body.put("_source", false);
+            ObjectNode params = body.putObject("query").putObject("knn").putObject(FIELD);
+            params.set("vector", Indices.floats(queries[i]));
+            params.put("k", k);
+            JsonNode r = node.post("/" + PLAIN_INDEX + "/_search", body);
+            List<String> ids = new ArrayList<>();
+            for (JsonNode hit : r.path("hits").path("hits")) {
+                ids.add(hit.path("_id").asText());
+            }
+            return new Answer(ids, ids, r.path("took").asDouble());
+        };
     }
 
     /**
-     * One encrypted query per held-out query in {@code mode}, ranked exactly by this key holder. key_holder: the k
-     * candidates with their records in {@code _source}; the rescore modes: ids only, like the plaintext query (the
-     * per-hit {@code _encrypted_knn} field has what the key holder needs), ckks through CBOR.
+     * One encrypted query per held-out query in {@code mode}, ranked exactly by this key holder. Every mode asks for
+     * ids only, like the plaintext query ({@code "_source": false}): each hit's {@code _encrypted_knn} field has what
+     * the key holder needs (key_holder: the whole record; the rescore modes: what the node did not compute); ckks
+     * through CBOR.
      */
-    static QueryResult queryEncrypted(
+    static Searcher queryEncrypted(
             OpenSearchHttp node,
             VectorTransform transform,
             CkksKeyHolder ckksKeys,
             SearchMode mode,
             float[][] queries,
-            int[][] truth,
             int k,
             int probe,
             int size) {
         String path = "/" + ENCRYPTED_INDEX + "/_search";
-        return timeQueries(
-                node,
-                queries.length,
-                i -> {
-                    EncryptedSearch search = new EncryptedSearch(transform, FIELD, queries[i]);
-                    List<String> exact = new ArrayList<>();
-                    JsonNode r;
-                    if (mode == SearchMode.KEY_HOLDER) {
-                        r = node.post(path, search.keyHolderBody(k));
-                        search.exactRanking(r).forEach(hit -> exact.add(hit.id()));
-                    } else if (mode == SearchMode.CKKS) {
-                        search.withCells(transform.probeCells(search.query(), probe));
-                        CkksSearch ckks = new CkksSearch(search, ckksKeys);
-                        r = node.postCbor(path, ckks.body(k, k, size).put("_source", false));
-                        ckks.ranking(r).forEach(hit -> exact.add(hit.id()));
-                    } else {
-                        search.withCells(transform.probeCells(search.query(), probe));
-                        r = node.post(path, search.keyedBody(k, k, size).put("_source", false));
-                        search.exactRanking(r).forEach(hit -> exact.add(hit.id()));
-                    }
-                    List<String> serverOrder = new ArrayList<>();
-                    for (JsonNode hit : r.path("hits").path("hits")) {
-                        serverOrder.add(hit.path("_id").asText());
-                    }
-                    return new Answer(exact, serverOrder, r.path("took").asDouble());
-                },
-                truth);
+        return i -> {
+            EncryptedSearch search = new EncryptedSearch(transform, FIELD, queries[i]);
+            List<String> exact = new ArrayList<>();
+            JsonNode r;
+            if (mode == SearchMode.KEY_HOLDER) {
+                r = node.post(path, search.keyHolderBody(k).put("_source", false));
+                search.exactRanking(r).forEach(hit -> exact.add(hit.id()));
+            } else if (mode == SearchMode.CKKS) {
+                search.withCells(transform.probeCells(search.query(), probe));
+                CkksSearch ckks = new CkksSearch(search, ckksKeys);
+                r = node.postCbor(path, ckks.body(k, k, size).put("_source", false));
+                ckks.ranking(r).forEach(hit -> exact.add(hit.id()));
+            } else {
+                search.withCells(transform.probeCells(search.query(), probe));
+                r = node.post(path, search.keyedBody(k, k, size).put("_source", false));
+                search.exactRanking(r).forEach(hit -> exact.add(hit.id()));
+            }
+            List<String> serverOrder = new ArrayList<>();
+            for (JsonNode hit : r.path("hits").path("hits")) {
+                serverOrder.add(hit.path("_id").asText());
+            }
+            return new Answer(exact, serverOrder, r.path("took").asDouble());
+        };
     }
 
     record Answer(List<String> exactOrder, List<String> serverOrder, double tookMs) {}
@@ -274,32 +269,46 @@ public final class SearchBench {
         Answer search(int query);
     }
 
-    static QueryResult timeQueries(OpenSearchHttp node, int n, Searcher searcher, int[][] truth) {
+    /** Times {@code n} queries of every searcher, interleaved (query i of each before query i + 1 of any). */
+    static List<QueryResult> timeQueries(OpenSearchHttp node, int n, List<Searcher> searchers, int[][] truth) {
+        int m = searchers.size();
         for (int i = 0; i < Math.min(20, n); i++) {
-            searcher.search(i); // warm-up
+            for (Searcher searcher : searchers) {
+                searcher.search(i); // warm-up
+            }
         }
-        long sent0 = node.bytesSent();
-        long received0 = node.bytesReceived();
-        double[] latencies = new double[n];
-        double[] took = new double[n];
-        double recall = 0;
-        double serverRecall = 0;
+        double[][] latencies = new double[m][n];
+        double[][] took = new double[m][n];
+        double[] recall = new double[m];
+        double[] serverRecall = new double[m];
+        long[] sent = new long[m];
+        long[] received = new long[m];
         for (int i = 0; i < n; i++) {
-            long start = System.nanoTime();
-            Answer answer = searcher.search(i);
-            latencies[i] = (System.nanoTime() - start) / 1e6;
-            took[i] = answer.tookMs();
-            recall += recall(answer.exactOrder(), truth[i]);
-            serverRecall += recall(answer.serverOrder(), truth[i]);
+            for (int s = 0; s < m; s++) {
+                long sent0 = node.bytesSent();
+                long received0 = node.bytesReceived();
+                long start = System.nanoTime();
+                Answer answer = searchers.get(s).search(i);
+                latencies[s][i] = (System.nanoTime() - start) / 1e6;
+                sent[s] += node.bytesSent() - sent0;
+                received[s] += node.bytesReceived() - received0;
+                took[s][i] = answer.tookMs();
+                recall[s] += recall(answer.exactOrder(), truth[i]);
+                serverRecall[s] += recall(answer.serverOrder(), truth[i]);
+            }
         }
-        return new QueryResult(
-                recall / n,
-                serverRecall / n,
-                percentile(latencies, 50),
-                percentile(latencies, 95),
-                percentile(took, 50),
-                (node.bytesReceived() - received0) / (double) n,
-                (node.bytesSent() - sent0) / (double) n);
+        List<QueryResult> out = new ArrayList<>();
+        for (int s = 0; s < m; s++) {
+            out.add(new QueryResult(
+                    recall[s] / n,
+                    serverRecall[s] / n,
+                    percentile(latencies[s], 50),
+                    percentile(latencies[s], 95),
+                    percentile(took[s], 50),
+                    received[s] / (double) n,
+                    sent[s] / (double) n));
+        }
+        return out;
     }
 
     static double recall(List<String> ids, int[] truth) {
