@@ -75,7 +75,8 @@ public class EncryptedKnnPlugin extends Plugin
 
     @Override
     public List<Setting<?>> getSettings() {
-        List<Setting<?>> settings = new ArrayList<>(List.of(EncryptedKnnSettings.INDEX_ENCRYPTED_KNN_SETTING));
+        List<Setting<?>> settings = new ArrayList<>(
+                List.of(EncryptedKnnSettings.INDEX_ENCRYPTED_KNN_SETTING, EncryptedKnnSettings.INDEX_MODEL_ID_SETTING));
         settings.addAll(gateway.settings());
         return settings;
     }
@@ -174,6 +175,12 @@ public class EncryptedKnnPlugin extends Plugin
     @Override
     public Map<String, Processor.Factory> getProcessors(Processor.Parameters parameters) {
         return gateway.ingestProcessors();
+    }
+
+    /** The drop-in processor, which OpenSearch runs on every write to an index with the opt-in setting. */
+    @Override
+    public Map<String, Processor.Factory> getSystemIngestProcessors(Processor.Parameters parameters) {
+        return gateway.systemIngestProcessors();
     }
 
     @Override

@@ -4,6 +4,7 @@ import java.io.Closeable;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import org.encryptedknn.ingest.DropInIngestProcessor;
 import org.encryptedknn.ingest.EncryptedKnnIngestProcessor;
 import org.encryptedknn.ingest.EncryptedKnnRekeyProcessor;
 import org.encryptedknn.keystore.KeystoreSettings;
@@ -64,6 +65,10 @@ final class GatewayRegistrations implements Closeable {
         return Map.of(
                 EncryptedKnnIngestProcessor.TYPE, EncryptedKnnIngestProcessor.factory(gateway),
                 EncryptedKnnRekeyProcessor.TYPE, EncryptedKnnRekeyProcessor.factory(gateway));
+    }
+
+    Map<String, Processor.Factory> systemIngestProcessors() {
+        return Map.of(DropInIngestProcessor.TYPE, DropInIngestProcessor.factory(gateway));
     }
 
     Map<String, org.opensearch.search.pipeline.Processor.Factory<SearchRequestProcessor>> requestProcessors() {
