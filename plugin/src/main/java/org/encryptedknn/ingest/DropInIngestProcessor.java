@@ -2,12 +2,11 @@ package org.encryptedknn.ingest;
 
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.BiConsumer;
 import org.encryptedknn.keystore.NodeKeyHolder;
-import org.encryptedknn.mapper.EncryptedKnnVectorFieldMapper;
+import org.encryptedknn.settings.DropInMapping;
 import org.encryptedknn.settings.EncryptedKnnSettings;
 import org.opensearch.common.settings.Settings;
 import org.opensearch.ingest.AbstractProcessor;
@@ -27,8 +26,6 @@ import org.opensearch.plugins.IngestPlugin.SystemIngestPipelineConfigKeys;
 public final class DropInIngestProcessor extends AbstractProcessor {
 
     public static final String TYPE = "encrypted_knn_drop_in";
-
-    private static final String KNN_VECTOR = "knn_vector";
 
     /** One per encrypted field, run one after the other. */
     private final List<EncryptedKnnIngestProcessor> fields;
@@ -94,7 +91,7 @@ public final class DropInIngestProcessor extends AbstractProcessor {
                 if (model == null) {
                     return null;
                 }
-                Map<String, String> fieldModels = vectorFields(mappings(config), model);
+                Map<String, String> fieldModels = DropInMapping.vectorFields(mappings(config), model);
                 if (fieldModels.isEmpty()) {
                     return null;
                 }
@@ -141,41 +138,5 @@ public final class DropInIngestProcessor extends AbstractProcessor {
             out.add((Map<String, Object>) map);
         }
         return out;
-    }
-
-    /**
-     * Full field path → model id of every vector field: an {@code encrypted_knn_vector} under its own
-     * {@code model_id}, a {@code knn_vector} under the opt-in model (it becomes encrypted when the index is created).
-     */
-    static Map<String, String> vectorFields(List<Map<String, Object>> mappings, String dropInModel) {
-        Map<String, String> out = new LinkedHashMap<>();
-        for (Map<String, Object> mapping : mappings) {
-            Object root = mapping.get("_doc") instanceof Map<?, ?> doc ? doc : mapping;
-            if (root instanceof Map<?, ?> r) {
-                collect(r.get("properties"), "", dropInModel, out);
-            }
-        }
-        return out;
-    }
-
-    private static void collect(Object properties, String prefix, String dropInModel, Map<String, String> out) {
-        if (!(properties instanceof Map<?, ?> props)) {
-            return;
-        }
-        for (Map.Entry<?, ?> e : props.entrySet()) {
-            if (!(e.getValue() instanceof Map<?, ?> field)) {
-                continue;
-            }
-            String path = prefix + e.getKey();
-            Object type = field.get("type");
-            if (EncryptedKnnVectorFieldMapper.CONTENT_TYPE.equals(type)) {
-                Object model = field.get("model_id");
-                out.put(path, model instanceof String m ? m : dropInModel);
-            } else if (KNN_VECTOR.equals(type)) {
-                out.put(path, dropInModel);
-            } else {
-                collect(field.get("properties"), path + ".", dropInModel, out);
-            }
-        }
     }
 }

@@ -13,6 +13,7 @@ import org.encryptedknn.query.EncryptedKnnQueryBuilder;
 import org.encryptedknn.rescore.EncryptedKnnRescorerBuilder;
 import org.encryptedknn.rest.RestEncryptedKnnStatsAction;
 import org.encryptedknn.settings.EncryptedKnnSettings;
+import org.opensearch.action.support.ActionFilter;
 import org.opensearch.cluster.metadata.IndexNameExpressionResolver;
 import org.opensearch.cluster.node.DiscoveryNodes;
 import org.opensearch.cluster.service.ClusterService;
@@ -163,8 +164,15 @@ public class EncryptedKnnPlugin extends Plugin
                 client,
                 clusterService,
                 threadPool,
-                nodeEnvironment.hasNodeFile() ? nodeEnvironment.nodeDataPaths()[0] : null);
+                nodeEnvironment.hasNodeFile() ? nodeEnvironment.nodeDataPaths()[0] : null,
+                indexNameExpressionResolver,
+                xContentRegistry);
         return List.of();
+    }
+
+    @Override
+    public List<ActionFilter> getActionFilters() {
+        return gateway.actionFilters();
     }
 
     @Override

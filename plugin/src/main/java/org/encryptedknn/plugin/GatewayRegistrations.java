@@ -11,12 +11,16 @@ import org.encryptedknn.keystore.KeystoreSettings;
 import org.encryptedknn.keystore.ModelStore;
 import org.encryptedknn.keystore.NodeKeyHolder;
 import org.encryptedknn.rest.RestModelsAction;
+import org.encryptedknn.search.pipeline.DropInSearchFilter;
 import org.encryptedknn.search.pipeline.EncryptedKnnQueryProcessor;
 import org.encryptedknn.search.pipeline.EncryptedKnnRerankProcessor;
 import org.encryptedknn.search.pipeline.GatewayCkks;
+import org.opensearch.action.support.ActionFilter;
+import org.opensearch.cluster.metadata.IndexNameExpressionResolver;
 import org.opensearch.cluster.service.ClusterService;
 import org.opensearch.common.settings.Setting;
 import org.opensearch.common.settings.Settings;
+import org.opensearch.core.xcontent.NamedXContentRegistry;
 import org.opensearch.indices.SystemIndexDescriptor;
 import org.opensearch.ingest.Processor;
 import org.opensearch.rest.RestHandler;
@@ -35,6 +39,7 @@ final class GatewayRegistrations implements Closeable {
 
     private final NodeKeyHolder gateway = new NodeKeyHolder();
     private final GatewayCkks ckks = new GatewayCkks();
+    private final DropInSearchFilter dropInSearch = new DropInSearchFilter(gateway, ckks);
 
     NodeKeyHolder gateway() {
         return gateway;
@@ -49,8 +54,16 @@ final class GatewayRegistrations implements Closeable {
             Client client,
             ClusterService clusterService,
             ThreadPool threadPool,
-            java.nio.file.Path dataPath) {
+            java.nio.file.Path dataPath,
+            IndexNameExpressionResolver resolver,
+            NamedXContentRegistry xContentRegistry) {
         gateway.start(nodeSettings, client, clusterService, threadPool, dataPath);
+        dropInSearch.start(clusterService, resolver, xContentRegistry);
+    }
+
+    /** The drop-in {@code knn} translation on the coordinating node's search action. */
+    List<ActionFilter> actionFilters() {
+        return List.of(dropInSearch);
     }
 
     void reload(Settings settings) {

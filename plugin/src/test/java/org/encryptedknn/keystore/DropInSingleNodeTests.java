@@ -38,7 +38,8 @@ public class DropInSingleNodeTests extends OpenSearchSingleNodeTestCase {
 
     @Override
     protected Collection<Class<? extends Plugin>> getPlugins() {
-        return List.of(EncryptedKnnPlugin.class);
+        return List.of(
+                EncryptedKnnPlugin.class, KnnQueryParserStandIn.class, GatewaySingleNodeTests.ShardRequests.class);
     }
 
     @Override
@@ -85,7 +86,7 @@ public class DropInSingleNodeTests extends OpenSearchSingleNodeTestCase {
     }
 
     static String encryptedMapping(String field) {
-        return "{\"properties\":{\"text\":{\"type\":\"text\"},\"" + field
+        return "{\"properties\":{\"text\":{\"type\":\"text\"},\"category\":{\"type\":\"keyword\"},\"" + field
                 + "\":{\"type\":\"encrypted_knn_vector\",\"model_id\":\"" + MODEL + "\",\"dimension\":" + DIM
                 + ",\"prefix_dimension\":4,\"cells\":4}}}";
     }
@@ -205,6 +206,174 @@ public class DropInSingleNodeTests extends OpenSearchSingleNodeTestCase {
                             .get());
             assertTrue(allMessages(e), allMessages(e).contains(KeystoreSettings.MASTER_KEY));
             assertFalse(client().prepareGet("app-nokey", "x").get().isExists());
+        } finally {
+            plugin().reload(Settings.builder().setSecureSettings(secure(KEY)).build());
+        }
+    }
+
+    // ------------------------------------------------------------------ the k-NN plugin's knn query
+
+    /** 60 documents in an opted-in index, written as plaintext; the exact cosine of each to {@code q}. */
+    float[][] indexCorpus(String index) throws Exception {
+        ensureModel();
+        createAppIndex(index, encryptedMapping("vector_field"));
+        float[][] docs = gaussian(60, 21);
+        BulkRequestBuilder bulk = client().prepareBulk().setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE);
+        for (int i = 0; i < docs.length; i++) {
+            bulk.add(client().prepareIndex(index)
+                    .setId("d" + i)
+                    .setSource(
+                            "{\"vector_field\":" + json(docs[i]) + ",\"text\":\"doc " + i + "\",\"category\":\""
+                                    + (i % 2 == 0 ? "even" : "odd") + "\"}",
+                            XContentType.JSON));
+        }
+        BulkResponse r = bulk.get();
+        assertFalse(r.buildFailureMessage(), r.hasFailures());
+        return docs;
+    }
+
+    /** Ids by descending exact cosine (only those {@code keep} accepts), and k-NN's cosinesimil score of each. */
+    static List<Map.Entry<String, Float>> expected(float[][] docs, float[] q, java.util.function.IntPredicate keep) {
+        List<Map.Entry<String, Float>> out = new java.util.ArrayList<>();
+        for (int i = 0; i < docs.length; i++) {
+            if (keep.test(i)) {
+                double cos = org.encryptedknn.transform.VectorTransform.similarity(
+                        docs[i], q, org.encryptedknn.model.Space.COSINE);
+                out.add(Map.entry("d" + i, (float) ((1 + cos) / 2)));
+            }
+        }
+        out.sort(Map.Entry.<String, Float>comparingByValue().reversed());
+        return out;
+    }
+
+    org.opensearch.action.search.SearchResponse search(String index, String pipeline, String body) throws Exception {
+        org.opensearch.search.builder.SearchSourceBuilder source;
+        try (var parser = createParser(XContentType.JSON.xContent(), body)) {
+            source = org.opensearch.search.builder.SearchSourceBuilder.fromXContent(parser);
+        }
+        org.opensearch.action.search.SearchRequest request =
+                new org.opensearch.action.search.SearchRequest(index).source(source);
+        if (pipeline != null) {
+            request.pipeline(pipeline);
+        }
+        return client().search(request).actionGet();
+    }
+
+    static void assertRanking(
+            List<Map.Entry<String, Float>> expected, org.opensearch.action.search.SearchResponse response, int n) {
+        org.opensearch.search.SearchHit[] hits = response.getHits().getHits();
+        assertEquals(response.toString(), n, hits.length);
+        for (int i = 0; i < n; i++) {
+            assertEquals(response.toString(), expected.get(i).getKey(), hits[i].getId());
+            assertEquals(expected.get(i).getValue(), hits[i].getScore(), 1e-4);
+        }
+        assertEquals(expected.get(0).getValue(), response.getHits().getMaxScore(), 1e-4);
+    }
+
+    static String knn(float[] q, int k, String extra) {
+        return "{\"knn\":{\"vector_field\":{\"vector\":" + json(q) + ",\"k\":" + k + extra + "}}}";
+    }
+
+    public void testKnnQueryAnswersLikeTheKnnPluginWhereverItSits() throws Exception {
+        float[][] docs = indexCorpus("app-knn");
+        float[] q = gaussian(1, 99)[0];
+        List<Map.Entry<String, Float>> all = expected(docs, q, i -> true);
+        GatewaySingleNodeTests.ShardRequests.SEEN.clear();
+
+        // top level, then inside bool must / should / filter and dis_max
+        assertRanking(all, search("app-knn", null, "{\"size\":5,\"query\":" + knn(q, 60, "") + "}"), 5);
+        assertRanking(
+                all,
+                search("app-knn", null, "{\"size\":5,\"query\":{\"bool\":{\"must\":[" + knn(q, 60, "") + "]}}}"),
+                5);
+        assertRanking(
+                all,
+                search("app-knn", null, "{\"size\":5,\"query\":{\"bool\":{\"should\":[" + knn(q, 60, "") + "]}}}"),
+                5);
+        assertRanking(
+                all,
+                search("app-knn", null, "{\"size\":5,\"query\":{\"dis_max\":{\"queries\":[" + knn(q, 60, "") + "]}}}"),
+                5);
+
+        // with ef_search, and through a search pipeline the request names (which replaces any default pipeline)
+        client().admin()
+                .cluster()
+                .putSearchPipeline(new org.opensearch.action.search.PutSearchPipelineRequest(
+                        "apps-own",
+                        new BytesArray("{\"response_processors\":[{\"encrypted_knn_rerank\":{\"model_id\":\"" + MODEL
+                                + "\"}}]}"),
+                        MediaTypeRegistry.JSON))
+                .actionGet();
+        assertRanking(
+                all,
+                search(
+                        "app-knn",
+                        "apps-own",
+                        "{\"size\":5,\"query\":" + knn(q, 60, ",\"method_parameters\":{\"ef_search\":100}") + "}"),
+                5);
+
+        // knn.filter: only the even documents, ranked among themselves
+        List<Map.Entry<String, Float>> even = expected(docs, q, i -> i % 2 == 0);
+        assertRanking(
+                even,
+                search(
+                        "app-knn",
+                        null,
+                        "{\"size\":4,\"query\":" + knn(q, 30, ",\"filter\":{\"term\":{\"category\":\"even\"}}") + "}"),
+                4);
+
+        // min_score in k-NN's convention: exactly the documents at or above the third score
+        float third = all.get(2).getValue();
+        org.opensearch.action.search.SearchResponse thresholded =
+                search("app-knn", null, "{\"size\":10,\"min_score\":" + third + ",\"query\":" + knn(q, 60, "") + "}");
+        assertRanking(all, thresholded, 3);
+
+        // _source.excludes of the vector field (LangChain's request): no vector, the rest of the source
+        org.opensearch.action.search.SearchResponse excluded = search(
+                "app-knn",
+                null,
+                "{\"size\":3,\"_source\":{\"excludes\":[\"vector_field\"]},\"query\":" + knn(q, 60, "") + "}");
+        assertRanking(all, excluded, 3);
+        for (org.opensearch.search.SearchHit hit : excluded.getHits().getHits()) {
+            assertNull(hit.getSourceAsMap().get("vector_field"));
+            assertNotNull(hit.getSourceAsMap().get("text"));
+        }
+
+        // no shard saw the plaintext query vector, nor a knn query
+        assertFalse(GatewaySingleNodeTests.ShardRequests.SEEN.isEmpty());
+        for (org.opensearch.search.builder.SearchSourceBuilder seen : GatewaySingleNodeTests.ShardRequests.SEEN) {
+            String shardView = seen.toString();
+            assertFalse(shardView, shardView.contains(String.valueOf(q[0])));
+            assertFalse(shardView, shardView.contains("\"knn\""));
+            assertTrue(shardView, shardView.contains("encrypted_vector"));
+        }
+    }
+
+    public void testKnnOptionsWithoutAnEncryptedFormAre400() throws Exception {
+        indexCorpus("app-knn-options");
+        float[] q = gaussian(1, 98)[0];
+        for (String[] c : new String[][] {
+            {",\"max_distance\":2", "does not support [max_distance]"},
+            {",\"method_parameters\":{\"nprobes\":2}", "does not support [method_parameters.nprobes]"},
+        }) {
+            Exception e = expectThrows(
+                    Exception.class, () -> search("app-knn-options", null, "{\"query\":" + knn(q, 5, c[0]) + "}"));
+            assertTrue(allMessages(e), allMessages(e).contains(c[1]));
+            assertEquals(RestStatus.BAD_REQUEST, org.opensearch.ExceptionsHelper.status(e));
+        }
+    }
+
+    public void testKnnWithoutTheKeyIsRefusedBeforeAnyShard() throws Exception {
+        indexCorpus("app-knn-nokey");
+        float[] q = gaussian(1, 97)[0];
+        plugin().reload(Settings.builder().setSecureSettings(secure(null)).build());
+        GatewaySingleNodeTests.ShardRequests.SEEN.clear();
+        try {
+            Exception e = expectThrows(
+                    Exception.class, () -> search("app-knn-nokey", null, "{\"query\":" + knn(q, 5, "") + "}"));
+            assertTrue(allMessages(e), allMessages(e).contains(KeystoreSettings.MASTER_KEY));
+            assertEquals(RestStatus.BAD_REQUEST, org.opensearch.ExceptionsHelper.status(e));
+            assertTrue(GatewaySingleNodeTests.ShardRequests.SEEN.isEmpty());
         } finally {
             plugin().reload(Settings.builder().setSecureSettings(secure(KEY)).build());
         }
