@@ -103,8 +103,9 @@ final class KnnQueryTranslation {
                         }
                     }
                 }
-            } else if (key.equals("expand_nested_docs") && Boolean.FALSE.equals(e.getValue())) {
-                // the k-NN plugin's default, written out by its builder
+            } else if ((key.equals("expand_nested_docs") && Boolean.FALSE.equals(e.getValue()))
+                    || key.equals("ignore_unmapped")) {
+                // the k-NN plugin's default written out by its builder; the field is mapped (it is encrypted)
             } else if (key.equals("min_score") || key.equals("max_distance")) {
                 throw unsupported(
                         field, key, "radial search has no encrypted form; use [k] and a top-level [min_score]");
