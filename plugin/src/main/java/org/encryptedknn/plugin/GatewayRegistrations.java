@@ -4,6 +4,7 @@ import java.io.Closeable;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import org.encryptedknn.dropin.DropInIndexFilter;
 import org.encryptedknn.ingest.DropInIngestProcessor;
 import org.encryptedknn.ingest.EncryptedKnnIngestProcessor;
 import org.encryptedknn.ingest.EncryptedKnnRekeyProcessor;
@@ -40,6 +41,7 @@ final class GatewayRegistrations implements Closeable {
     private final NodeKeyHolder gateway = new NodeKeyHolder();
     private final GatewayCkks ckks = new GatewayCkks();
     private final DropInSearchFilter dropInSearch = new DropInSearchFilter(gateway, ckks);
+    private final DropInIndexFilter dropInIndex = new DropInIndexFilter(gateway);
 
     NodeKeyHolder gateway() {
         return gateway;
@@ -59,11 +61,12 @@ final class GatewayRegistrations implements Closeable {
             NamedXContentRegistry xContentRegistry) {
         gateway.start(nodeSettings, client, clusterService, threadPool, dataPath);
         dropInSearch.start(clusterService, resolver, xContentRegistry);
+        dropInIndex.start(clusterService, resolver);
     }
 
-    /** The drop-in {@code knn} translation on the coordinating node's search action. */
+    /** The drop-in opt-in's request translations: {@code knn} queries, and {@code knn_vector} mappings. */
     List<ActionFilter> actionFilters() {
-        return List.of(dropInSearch);
+        return List.of(dropInSearch, dropInIndex);
     }
 
     void reload(Settings settings) {

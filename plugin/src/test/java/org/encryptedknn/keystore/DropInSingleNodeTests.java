@@ -378,4 +378,95 @@ public class DropInSingleNodeTests extends OpenSearchSingleNodeTestCase {
             plugin().reload(Settings.builder().setSecureSettings(secure(KEY)).build());
         }
     }
+
+    // ------------------------------------------------------------------ knn_vector mappings on opted-in indices
+
+    static final String KNN_VECTOR_FIELD = "{\"type\":\"knn_vector\",\"dimension\":" + DIM
+            + ",\"method\":{\"name\":\"hnsw\",\"engine\":\"faiss\",\"space_type\":\"cosinesimil\","
+            + "\"parameters\":{\"m\":24,\"ef_construction\":64,\"ef_search\":100}}}";
+
+    @SuppressWarnings("unchecked")
+    Map<String, Object> fieldMapping(String index, String field) {
+        Map<String, Object> mapping = client().admin()
+                .indices()
+                .prepareGetMappings(index)
+                .get()
+                .mappings()
+                .get(index)
+                .sourceAsMap();
+        return (Map<String, Object>) ((Map<String, Object>) mapping.get("properties")).get(field);
+    }
+
+    public void testKnnVectorMappingFromATemplatedIndexBecomesEncrypted() throws Exception {
+        ensureModel();
+        // the operator's one step: a template that opts matching indices in
+        client().admin()
+                .indices()
+                .preparePutTemplate("encrypt-apps")
+                .setPatterns(List.of("tpl-*"))
+                .setSettings(Settings.builder().put(EncryptedKnnSettings.INDEX_MODEL_ID, MODEL))
+                .get();
+        // the framework's own create-index request, unchanged
+        client().admin()
+                .indices()
+                .prepareCreate("tpl-langchain")
+                .setSettings(Settings.builder().put("index.number_of_shards", 1))
+                .setMapping("{\"properties\":{\"text\":{\"type\":\"text\"},\"vector_field\":" + KNN_VECTOR_FIELD + "}}")
+                .get();
+        Map<String, Object> field = fieldMapping("tpl-langchain", "vector_field");
+        assertEquals("encrypted_knn_vector", field.get("type"));
+        assertEquals(MODEL, field.get("model_id"));
+        assertEquals(DIM, field.get("dimension"));
+        assertEquals(4, field.get("cells"));
+        assertEquals(4, field.get("prefix_dimension"));
+        assertEquals(Map.of("m", 24, "ef_construction", 64), field.get("method"));
+
+        // a field added later with put-mapping is rewritten too
+        client().admin()
+                .indices()
+                .preparePutMapping("tpl-langchain")
+                .setSource("{\"properties\":{\"embedding\":" + KNN_VECTOR_FIELD + "}}", XContentType.JSON)
+                .get();
+        assertEquals(
+                "encrypted_knn_vector",
+                fieldMapping("tpl-langchain", "embedding").get("type"));
+
+        // and the index behaves like every opted-in one: plaintext in, records stored, knn answered
+        float[][] docs = gaussian(12, 31);
+        BulkRequestBuilder bulk = client().prepareBulk().setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE);
+        for (int i = 0; i < docs.length; i++) {
+            bulk.add(client().prepareIndex("tpl-langchain")
+                    .setId("d" + i)
+                    .setSource("{\"vector_field\":" + json(docs[i]) + "}", XContentType.JSON));
+        }
+        assertFalse(bulk.get().hasFailures());
+        assertRecord(client().prepareGet("tpl-langchain", "d0")
+                .get()
+                .getSourceAsMap()
+                .get("vector_field"));
+        float[] q = gaussian(1, 32)[0];
+        assertRanking(
+                expected(docs, q, i -> true),
+                search("tpl-langchain", null, "{\"size\":3,\"query\":" + knn(q, 12, "") + "}"),
+                3);
+    }
+
+    public void testKnnVectorParametersWithoutAnEncryptedFormAre400() throws Exception {
+        ensureModel();
+        for (String[] c : new String[][] {
+            {KNN_VECTOR_FIELD.replace("cosinesimil", "l2"), "[space_type: l2] is not supported", "use [cosinesimil]"},
+            {KNN_VECTOR_FIELD.replace("\"dimension\":" + DIM, "\"dimension\":8"), "[dimension] is 8", "dimension 16"},
+            {KNN_VECTOR_FIELD.replace("\"hnsw\"", "\"ivf\""), "[method.name: ivf]", "HNSW"},
+            {KNN_VECTOR_FIELD.replace("{\"type\"", "{\"data_type\":\"byte\",\"type\""), "[data_type: byte]", "float"},
+        }) {
+            Exception e = expectThrows(
+                    Exception.class,
+                    () -> createAppIndex(
+                            "bad-" + Math.abs(c[0].hashCode()), "{\"properties\":{\"vector_field\":" + c[0] + "}}"));
+            assertTrue(allMessages(e), allMessages(e).contains("field [vector_field]"));
+            assertTrue(allMessages(e), allMessages(e).contains(c[1]));
+            assertTrue(allMessages(e), allMessages(e).contains(c[2]));
+            assertEquals(RestStatus.BAD_REQUEST, org.opensearch.ExceptionsHelper.status(e));
+        }
+    }
 }
