@@ -4,18 +4,25 @@ import java.io.Closeable;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import org.encryptedknn.dropin.DropInActionFilter;
+import org.encryptedknn.dropin.DropInMappings;
+import org.encryptedknn.ingest.DropInIngestProcessor;
 import org.encryptedknn.ingest.EncryptedKnnIngestProcessor;
 import org.encryptedknn.ingest.EncryptedKnnRekeyProcessor;
 import org.encryptedknn.keystore.KeystoreSettings;
 import org.encryptedknn.keystore.ModelStore;
 import org.encryptedknn.keystore.NodeKeyHolder;
 import org.encryptedknn.rest.RestModelsAction;
+import org.encryptedknn.search.pipeline.DropInKnnSearch;
 import org.encryptedknn.search.pipeline.EncryptedKnnQueryProcessor;
 import org.encryptedknn.search.pipeline.EncryptedKnnRerankProcessor;
 import org.encryptedknn.search.pipeline.GatewayCkks;
+import org.opensearch.action.support.ActionFilter;
+import org.opensearch.cluster.metadata.IndexNameExpressionResolver;
 import org.opensearch.cluster.service.ClusterService;
 import org.opensearch.common.settings.Setting;
 import org.opensearch.common.settings.Settings;
+import org.opensearch.core.xcontent.NamedXContentRegistry;
 import org.opensearch.indices.SystemIndexDescriptor;
 import org.opensearch.ingest.Processor;
 import org.opensearch.rest.RestHandler;
@@ -34,6 +41,8 @@ final class GatewayRegistrations implements Closeable {
 
     private final NodeKeyHolder gateway = new NodeKeyHolder();
     private final GatewayCkks ckks = new GatewayCkks();
+    private final DropInKnnSearch dropInSearch = new DropInKnnSearch(gateway, ckks);
+    private final DropInMappings dropInMappings = new DropInMappings(gateway);
 
     NodeKeyHolder gateway() {
         return gateway;
@@ -48,8 +57,17 @@ final class GatewayRegistrations implements Closeable {
             Client client,
             ClusterService clusterService,
             ThreadPool threadPool,
-            java.nio.file.Path dataPath) {
+            java.nio.file.Path dataPath,
+            IndexNameExpressionResolver resolver,
+            NamedXContentRegistry xContentRegistry) {
         gateway.start(nodeSettings, client, clusterService, threadPool, dataPath);
+        dropInSearch.start(clusterService, resolver, xContentRegistry);
+        dropInMappings.start(clusterService, resolver);
+    }
+
+    /** The drop-in opt-in's request translations: {@code knn} queries, and {@code knn_vector} mappings. */
+    List<ActionFilter> actionFilters() {
+        return List.of(new DropInActionFilter(dropInSearch, dropInMappings));
     }
 
     void reload(Settings settings) {
@@ -64,6 +82,10 @@ final class GatewayRegistrations implements Closeable {
         return Map.of(
                 EncryptedKnnIngestProcessor.TYPE, EncryptedKnnIngestProcessor.factory(gateway),
                 EncryptedKnnRekeyProcessor.TYPE, EncryptedKnnRekeyProcessor.factory(gateway));
+    }
+
+    Map<String, Processor.Factory> systemIngestProcessors() {
+        return Map.of(DropInIngestProcessor.TYPE, DropInIngestProcessor.factory(gateway));
     }
 
     Map<String, org.opensearch.search.pipeline.Processor.Factory<SearchRequestProcessor>> requestProcessors() {

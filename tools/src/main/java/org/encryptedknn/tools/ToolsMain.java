@@ -10,6 +10,7 @@ import org.encryptedknn.client.cli.Options;
 import org.encryptedknn.tools.audit.AuditTool;
 import org.encryptedknn.tools.bench.CkksBench;
 import org.encryptedknn.tools.bench.CkksSearchBench;
+import org.encryptedknn.tools.bench.DropInBench;
 import org.encryptedknn.tools.bench.SearchBench;
 import org.encryptedknn.tools.bench.TransformBench;
 
@@ -77,11 +78,12 @@ public final class ToolsMain {
             BENCHES.put("ckks", CkksBench::main);
             BENCHES.put("ckks-search", CkksSearchBench::main);
             BENCHES.put("transform", TransformBench::main);
+            BENCHES.put("drop-in", DropInBench::main);
         }
 
         @Override
         public String summary() {
-            return "benchmarks: search | ckks | ckks-search | transform";
+            return "benchmarks: search | ckks | ckks-search | transform | drop-in";
         }
 
         @Override
@@ -95,6 +97,9 @@ public final class ToolsMain {
                   ckks-search   ckks vs keyed vs plaintext on a node (org.encryptedknn.tools.bench.CkksSearchBench:
                                 [--url U] [--docs N] [--queries Q] [--ks 40,100,200] [--cells C] [--probe P] [--hostile N])
                   transform     encryption throughput, no node (org.encryptedknn.tools.bench.TransformBench)
+                  drop-in       the k-NN plugin's knn query (drop-in) vs encrypted_knn through a gateway pipeline, on a
+                                node with the master key (org.encryptedknn.tools.bench.DropInBench: [--url U] [--docs N]
+                                [--queries Q] [--k K] [--size S] [--rounds R])
 
                 The options after <name> go to that benchmark unchanged.""";
         }
