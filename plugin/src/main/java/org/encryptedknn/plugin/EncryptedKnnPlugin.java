@@ -13,6 +13,7 @@ import org.encryptedknn.query.EncryptedKnnQueryBuilder;
 import org.encryptedknn.rescore.EncryptedKnnRescorerBuilder;
 import org.encryptedknn.rest.RestEncryptedKnnStatsAction;
 import org.encryptedknn.settings.EncryptedKnnSettings;
+import org.opensearch.action.support.ActionFilter;
 import org.opensearch.cluster.metadata.IndexNameExpressionResolver;
 import org.opensearch.cluster.node.DiscoveryNodes;
 import org.opensearch.cluster.service.ClusterService;
@@ -75,7 +76,8 @@ public class EncryptedKnnPlugin extends Plugin
 
     @Override
     public List<Setting<?>> getSettings() {
-        List<Setting<?>> settings = new ArrayList<>(List.of(EncryptedKnnSettings.INDEX_ENCRYPTED_KNN_SETTING));
+        List<Setting<?>> settings = new ArrayList<>(
+                List.of(EncryptedKnnSettings.INDEX_ENCRYPTED_KNN_SETTING, EncryptedKnnSettings.INDEX_MODEL_ID_SETTING));
         settings.addAll(gateway.settings());
         return settings;
     }
@@ -162,8 +164,15 @@ public class EncryptedKnnPlugin extends Plugin
                 client,
                 clusterService,
                 threadPool,
-                nodeEnvironment.hasNodeFile() ? nodeEnvironment.nodeDataPaths()[0] : null);
+                nodeEnvironment.hasNodeFile() ? nodeEnvironment.nodeDataPaths()[0] : null,
+                indexNameExpressionResolver,
+                xContentRegistry);
         return List.of();
+    }
+
+    @Override
+    public List<ActionFilter> getActionFilters() {
+        return gateway.actionFilters();
     }
 
     @Override
@@ -174,6 +183,12 @@ public class EncryptedKnnPlugin extends Plugin
     @Override
     public Map<String, Processor.Factory> getProcessors(Processor.Parameters parameters) {
         return gateway.ingestProcessors();
+    }
+
+    /** The drop-in processor, which OpenSearch runs on every write to an index with the opt-in setting. */
+    @Override
+    public Map<String, Processor.Factory> getSystemIngestProcessors(Processor.Parameters parameters) {
+        return gateway.systemIngestProcessors();
     }
 
     @Override

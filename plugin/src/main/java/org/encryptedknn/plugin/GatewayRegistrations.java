@@ -4,18 +4,24 @@ import java.io.Closeable;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import org.encryptedknn.dropin.DropInIndexFilter;
+import org.encryptedknn.ingest.DropInIngestProcessor;
 import org.encryptedknn.ingest.EncryptedKnnIngestProcessor;
 import org.encryptedknn.ingest.EncryptedKnnRekeyProcessor;
 import org.encryptedknn.keystore.KeystoreSettings;
 import org.encryptedknn.keystore.ModelStore;
 import org.encryptedknn.keystore.NodeKeyHolder;
 import org.encryptedknn.rest.RestModelsAction;
+import org.encryptedknn.search.pipeline.DropInSearchFilter;
 import org.encryptedknn.search.pipeline.EncryptedKnnQueryProcessor;
 import org.encryptedknn.search.pipeline.EncryptedKnnRerankProcessor;
 import org.encryptedknn.search.pipeline.GatewayCkks;
+import org.opensearch.action.support.ActionFilter;
+import org.opensearch.cluster.metadata.IndexNameExpressionResolver;
 import org.opensearch.cluster.service.ClusterService;
 import org.opensearch.common.settings.Setting;
 import org.opensearch.common.settings.Settings;
+import org.opensearch.core.xcontent.NamedXContentRegistry;
 import org.opensearch.indices.SystemIndexDescriptor;
 import org.opensearch.ingest.Processor;
 import org.opensearch.rest.RestHandler;
@@ -34,6 +40,8 @@ final class GatewayRegistrations implements Closeable {
 
     private final NodeKeyHolder gateway = new NodeKeyHolder();
     private final GatewayCkks ckks = new GatewayCkks();
+    private final DropInSearchFilter dropInSearch = new DropInSearchFilter(gateway, ckks);
+    private final DropInIndexFilter dropInIndex = new DropInIndexFilter(gateway);
 
     NodeKeyHolder gateway() {
         return gateway;
@@ -48,8 +56,17 @@ final class GatewayRegistrations implements Closeable {
             Client client,
             ClusterService clusterService,
             ThreadPool threadPool,
-            java.nio.file.Path dataPath) {
+            java.nio.file.Path dataPath,
+            IndexNameExpressionResolver resolver,
+            NamedXContentRegistry xContentRegistry) {
         gateway.start(nodeSettings, client, clusterService, threadPool, dataPath);
+        dropInSearch.start(clusterService, resolver, xContentRegistry);
+        dropInIndex.start(clusterService, resolver);
+    }
+
+    /** The drop-in opt-in's request translations: {@code knn} queries, and {@code knn_vector} mappings. */
+    List<ActionFilter> actionFilters() {
+        return List.of(dropInSearch, dropInIndex);
     }
 
     void reload(Settings settings) {
@@ -64,6 +81,10 @@ final class GatewayRegistrations implements Closeable {
         return Map.of(
                 EncryptedKnnIngestProcessor.TYPE, EncryptedKnnIngestProcessor.factory(gateway),
                 EncryptedKnnRekeyProcessor.TYPE, EncryptedKnnRekeyProcessor.factory(gateway));
+    }
+
+    Map<String, Processor.Factory> systemIngestProcessors() {
+        return Map.of(DropInIngestProcessor.TYPE, DropInIngestProcessor.factory(gateway));
     }
 
     Map<String, org.opensearch.search.pipeline.Processor.Factory<SearchRequestProcessor>> requestProcessors() {

@@ -114,11 +114,22 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
     record Reply(RestStatus status, Map<String, Object> body, String raw) {}
 
     Reply rest(RestRequest.Method method, String path, Map<String, String> params, String body) throws Exception {
-        RestHandler handler =
-                plugin().getRestHandlers(Settings.EMPTY, null, null, null, null, null, () -> null).stream()
-                        .filter(h -> h instanceof RestModelsAction)
-                        .findFirst()
-                        .orElseThrow();
+        return rest(plugin(), getInstanceFromNode(NodeClient.class), method, path, params, body);
+    }
+
+    /** A request to the plugin's model endpoints on {@code client}'s node (also used by the drop-in tests). */
+    static Reply rest(
+            EncryptedKnnPlugin plugin,
+            NodeClient client,
+            RestRequest.Method method,
+            String path,
+            Map<String, String> params,
+            String body)
+            throws Exception {
+        RestHandler handler = plugin.getRestHandlers(Settings.EMPTY, null, null, null, null, null, () -> null).stream()
+                .filter(h -> h instanceof RestModelsAction)
+                .findFirst()
+                .orElseThrow();
         FakeRestRequest.Builder b = new FakeRestRequest.Builder(NamedXContentRegistry.EMPTY)
                 .withMethod(method)
                 .withPath(path)
@@ -129,7 +140,7 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
         FakeRestRequest request = b.build();
         FakeRestChannel channel = new FakeRestChannel(request, true, 1);
         try {
-            handler.handleRequest(request, channel, getInstanceFromNode(NodeClient.class));
+            handler.handleRequest(request, channel, client);
         } catch (Exception e) {
             channel.sendResponse(new org.opensearch.rest.BytesRestResponse(channel, e)); // what RestController does
         }

@@ -1,0 +1,348 @@
+package org.encryptedknn.search.pipeline;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.encryptedknn.model.Space;
+import org.encryptedknn.settings.DropInMapping;
+import org.encryptedknn.settings.EncryptedKnnSettings;
+import org.encryptedknn.transform.SearchMode;
+import org.opensearch.action.ActionRequest;
+import org.opensearch.action.search.SearchAction;
+import org.opensearch.action.search.SearchRequest;
+import org.opensearch.action.search.SearchResponse;
+import org.opensearch.action.support.ActionFilter;
+import org.opensearch.action.support.ActionFilterChain;
+import org.opensearch.cluster.ClusterState;
+import org.opensearch.cluster.metadata.IndexMetadata;
+import org.opensearch.cluster.metadata.IndexNameExpressionResolver;
+import org.opensearch.cluster.metadata.MappingMetadata;
+import org.opensearch.cluster.service.ClusterService;
+import org.opensearch.common.xcontent.XContentHelper;
+import org.opensearch.common.xcontent.XContentType;
+import org.opensearch.common.xcontent.json.JsonXContent;
+import org.opensearch.core.action.ActionListener;
+import org.opensearch.core.action.ActionResponse;
+import org.opensearch.core.common.bytes.BytesReference;
+import org.opensearch.core.index.Index;
+import org.opensearch.core.xcontent.DeprecationHandler;
+import org.opensearch.core.xcontent.NamedXContentRegistry;
+import org.opensearch.core.xcontent.ToXContent;
+import org.opensearch.core.xcontent.XContentBuilder;
+import org.opensearch.core.xcontent.XContentParser;
+import org.opensearch.index.query.AbstractQueryBuilder;
+import org.opensearch.index.query.QueryBuilder;
+import org.opensearch.search.SearchHit;
+import org.opensearch.search.SearchHits;
+import org.opensearch.search.builder.SearchSourceBuilder;
+import org.opensearch.search.pipeline.PipelineProcessingContext;
+import org.opensearch.tasks.Task;
+
+/**
+ * The search half of the drop-in opt-in ({@code index.encrypted_knn.model_id}): the k-NN plugin's {@code knn} query on
+ * an encrypted field of an opted-in index, answered as the k-NN plugin would answer it on the plaintext index.
+ *
+ * <p>An action filter on the coordinating node's search action, not a search pipeline: it runs before any pipeline,
+ * whichever one the request names ({@code ?search_pipeline=} replaces the index default) and whatever
+ * {@code cluster.search.enabled_system_generated_factories} says (system-generated search processors are off by
+ * default in 3.5, and a drop-in that waits for an operator to switch them on would send plaintext vectors to data nodes
+ * until then). It is a request-side translation into the gateway path that already exists:
+ * <ol>
+ *   <li>{@link KnnQueryTranslation}: {@code knn} → the plain-vector {@code encrypted_knn} query, anywhere in the
+ *       query tree; a top-level {@code min_score} is held back (the shards' scores are prefix approximations), and an
+ *       {@code _source} exclude of the vector field is turned into the rerank processor's {@code remove_vector};</li>
+ *   <li>{@link EncryptedKnnQueryProcessor} encrypts the query (under the key of this node: no key, a 400 and nothing
+ *       leaves the node) and shapes the request, exactly as in a gateway search pipeline;</li>
+ *   <li>the response goes through {@link EncryptedKnnRerankProcessor} (exact scores, the caller's page), then
+ *       {@link KnnScores} puts the scores in the k-NN plugin's convention for the field's space and the held-back
+ *       {@code min_score} is applied.</li>
+ * </ol>
+ * A request naming no opted-in index, or no {@code knn} on an encrypted field, passes untouched.
+ */
+public final class DropInSearchFilter implements ActionFilter {
+
+    private final org.encryptedknn.keystore.NodeKeyHolder gateway;
+    private final GatewayCkks ckks;
+    private volatile ClusterService clusterService;
+    private volatile IndexNameExpressionResolver resolver;
+    private volatile NamedXContentRegistry registry;
+
+    /** Per index UUID: the mapping version the fields were read at, and its encrypted fields (field → model). */
+    private record IndexFields(long mappingVersion, Map<String, String> fields) {}
+
+    private final Map<String, IndexFields> fieldsByIndex = new ConcurrentHashMap<>();
+
+    public DropInSearchFilter(org.encryptedknn.keystore.NodeKeyHolder gateway, GatewayCkks ckks) {
+        this.gateway = gateway;
+        this.ckks = ckks;
+    }
+
+    /** Called once the node's services exist (the filter is registered before them). */
+    public void start(
+            ClusterService clusterService, IndexNameExpressionResolver resolver, NamedXContentRegistry registry) {
+        this.clusterService = clusterService;
+        this.resolver = resolver;
+        this.registry = registry;
+    }
+
+    @Override
+    public int order() {
+        return 0; // after the security plugin's filter (Integer.MIN_VALUE)
+    }
+
+    @Override
+    @SuppressWarnings("unchecked")
+    public <Request extends ActionRequest, Response extends ActionResponse> void apply(
+            Task task,
+            String action,
+            Request request,
+            ActionListener<Response> listener,
+            ActionFilterChain<Request, Response> chain) {
+        if (SearchAction.NAME.equals(action) == false
+                || request instanceof SearchRequest == false
+                || clusterService == null) {
+            chain.proceed(task, action, request, listener);
+            return;
+        }
+        SearchRequest search = (SearchRequest) request;
+        DropInSearch dropIn;
+        try {
+            dropIn = prepare(search);
+        } catch (Exception e) {
+            listener.onFailure(e);
+            return;
+        }
+        if (dropIn == null) {
+            chain.proceed(task, action, request, listener);
+            return;
+        }
+        ActionListener<SearchResponse> searchListener = (ActionListener<SearchResponse>) listener;
+        dropIn.encrypt(ActionListener.wrap(
+                encrypted -> chain.proceed(task, action, request, (ActionListener<Response>)
+                        (ActionListener<?>) ActionListener.<SearchResponse>wrap(
+                                response -> searchListener.onResponse(dropIn.finish(response)), e -> {
+                                    dropIn.abandon();
+                                    searchListener.onFailure(e);
+                                })),
+                listener::onFailure));
+    }
+
+    /** The drop-in work for this request, or null when it has nothing to do with it. */
+    private DropInSearch prepare(SearchRequest search) throws IOException {
+        SearchSourceBuilder source = search.source();
+        if (source == null || source.query() == null) {
+            return null;
+        }
+        ClusterState state = clusterService.state();
+        Index[] indices;
+        try {
+            indices = resolver.concreteIndices(state, search);
+        } catch (RuntimeException e) {
+            return null; // the search itself reports unknown indices
+        }
+        List<Map<String, String>> perIndex = new ArrayList<>();
+        boolean anyOptedIn = false;
+        for (Index index : indices) {
+            IndexMetadata metadata = state.metadata().index(index);
+            Map<String, String> fields = metadata == null ? Map.of() : encryptedFields(metadata);
+            anyOptedIn |= fields.isEmpty() == false;
+            perIndex.add(fields);
+        }
+        if (anyOptedIn == false) {
+            return null;
+        }
+        Map<String, Object> body = toMap(source);
+        Object query = body.get("query");
+        KnnQueryTranslation translation =
+                KnnQueryTranslation.translate(query, field -> perIndex.stream().anyMatch(f -> f.containsKey(field)));
+        if (translation.field == null) {
+            return null;
+        }
+        String field = translation.field;
+        String model = null;
+        for (int i = 0; i < indices.length; i++) {
+            String m = perIndex.get(i).get(field);
+            if (m == null || (model != null && model.equals(m) == false)) {
+                throw new IllegalArgumentException("[knn] on field [" + field + "]: the request targets indices where ["
+                        + field + "] is encrypted under different models, or not encrypted (index ["
+                        + indices[i].getName() + "]); search them separately");
+            }
+            model = m;
+        }
+        if (search.scroll() != null) {
+            throw new IllegalArgumentException("[knn] on encrypted field [" + field + "] cannot be scrolled");
+        }
+        return new DropInSearch(search, body, translation, model);
+    }
+
+    private Map<String, String> encryptedFields(IndexMetadata metadata) {
+        String model = EncryptedKnnSettings.dropInModel(metadata.getSettings());
+        if (model == null) {
+            return Map.of();
+        }
+        IndexFields cached = fieldsByIndex.get(metadata.getIndexUUID());
+        if (cached == null || cached.mappingVersion() != metadata.getMappingVersion()) {
+            MappingMetadata mapping = metadata.mapping();
+            Map<String, String> fields = mapping == null
+                    ? Map.of()
+                    : Map.copyOf(DropInMapping.vectorFields(List.of(mapping.sourceAsMap()), model));
+            cached = new IndexFields(metadata.getMappingVersion(), fields);
+            fieldsByIndex.put(metadata.getIndexUUID(), cached);
+        }
+        return cached.fields();
+    }
+
+    /** One search through the drop-in path: the processors' shared context, and what the caller asked for. */
+    private final class DropInSearch {
+        private final SearchRequest search;
+        private final SearchSourceBuilder source;
+        private final KnnQueryTranslation translation;
+        private final Object queryTree;
+        private final Float minScore;
+        private final PipelineProcessingContext context = new PipelineProcessingContext();
+        private final EncryptedKnnQueryProcessor queryProcessor;
+        private final EncryptedKnnRerankProcessor rerankProcessor;
+        private Space space;
+
+        DropInSearch(SearchRequest search, Map<String, Object> body, KnnQueryTranslation translation, String model)
+                throws IOException {
+            this.search = search;
+            this.translation = translation;
+            this.queryTree = body.remove("query");
+            this.minScore = body.remove("min_score") instanceof Number n ? n.floatValue() : null;
+            boolean excluded = dropExclusion(body, translation.field);
+            this.source = parseSource(body);
+            this.queryProcessor = new EncryptedKnnQueryProcessor(
+                    null,
+                    "drop-in [knn] on [" + translation.field + "]",
+                    false,
+                    gateway,
+                    model,
+                    EncryptedKnnQueryProcessor.DEFAULT_PROBE_CELLS,
+                    SearchMode.KEY_HOLDER,
+                    ckks,
+                    Set.of());
+            this.rerankProcessor = new EncryptedKnnRerankProcessor(
+                    null, "drop-in [knn] on [" + translation.field + "]", false, gateway, model, List.of(), excluded);
+        }
+
+        /** Encrypts the query (the processor sees it alone, then it goes back in its place in the caller's tree). */
+        void encrypt(ActionListener<SearchRequest> listener) {
+            try {
+                source.query(parseQuery(translation.slot));
+            } catch (IOException | RuntimeException e) {
+                listener.onFailure(e);
+                return;
+            }
+            search.source(source);
+            queryProcessor.processRequestAsync(
+                    search,
+                    context,
+                    ActionListener.wrap(
+                            r -> {
+                                try {
+                                    if (translation.slot != queryTree) {
+                                        Map<String, Object> encrypted = toMap(source.query());
+                                        translation.slot.clear();
+                                        translation.slot.putAll(encrypted);
+                                        source.query(parseQuery(queryTree));
+                                    }
+                                    space = ((GatewayQueryState) context.getAttribute(GatewayQueryState.ATTRIBUTE))
+                                            .model
+                                            .model()
+                                            .parameters()
+                                            .space();
+                                } catch (Exception e) {
+                                    abandon();
+                                    listener.onFailure(e);
+                                    return;
+                                }
+                                listener.onResponse(r);
+                            },
+                            listener::onFailure));
+        }
+
+        SearchResponse finish(SearchResponse response) {
+            SearchResponse reranked = rerankProcessor.processResponse(search, response, context);
+            SearchHits hits = reranked.getHits();
+            if (hits == null) {
+                return reranked;
+            }
+            List<SearchHit> kept = new ArrayList<>();
+            for (SearchHit hit : hits.getHits()) {
+                float score = KnnScores.fromSimilarity(space, hit.getScore());
+                hit.score(score);
+                if (minScore == null || score >= minScore) {
+                    kept.add(hit);
+                }
+            }
+            float max =
+                    Float.isNaN(hits.getMaxScore()) ? Float.NaN : KnnScores.fromSimilarity(space, hits.getMaxScore());
+            return EncryptedKnnRerankProcessor.replaceHits(
+                    reranked,
+                    new SearchHits(
+                            kept.toArray(SearchHit[]::new),
+                            hits.getTotalHits(),
+                            max,
+                            hits.getSortFields(),
+                            hits.getCollapseField(),
+                            hits.getCollapseValues()));
+        }
+
+        /** The search failed between the two halves: release the key generation and wipe the query now. */
+        void abandon() {
+            if (context.getAttribute(GatewayQueryState.ATTRIBUTE) instanceof GatewayQueryState state) {
+                context.setAttribute(GatewayQueryState.ATTRIBUTE, null);
+                state.close();
+            }
+        }
+    }
+
+    static Map<String, Object> toMap(ToXContent content) throws IOException {
+        BytesReference bytes = XContentHelper.toXContent(content, XContentType.JSON, false);
+        return XContentHelper.convertToMap(bytes, true, XContentType.JSON).v2();
+    }
+
+    private XContentParser parser(Object map) throws IOException {
+        XContentBuilder builder = JsonXContent.contentBuilder();
+        builder.value(map);
+        return JsonXContent.jsonXContent.createParser(
+                registry,
+                DeprecationHandler.THROW_UNSUPPORTED_OPERATION,
+                BytesReference.bytes(builder).streamInput());
+    }
+
+    private QueryBuilder parseQuery(Object map) throws IOException {
+        try (XContentParser parser = parser(map)) {
+            return AbstractQueryBuilder.parseInnerQueryBuilder(parser);
+        }
+    }
+
+    private SearchSourceBuilder parseSource(Map<String, Object> body) throws IOException {
+        try (XContentParser parser = parser(new HashMap<>(body))) {
+            return SearchSourceBuilder.fromXContent(parser);
+        }
+    }
+
+    /**
+     * Removes an exclude of exactly {@code field} from the request body's {@code _source} (the rerank needs the
+     * record, and drops the field from the answer instead); returns whether there was one. A wildcard that hides the
+     * field stays, and {@link EncryptedKnnQueryProcessor} answers it with a 400.
+     */
+    static boolean dropExclusion(Map<String, Object> body, String field) {
+        if (body.get("_source") instanceof Map<?, ?> fetch && fetch.get("excludes") instanceof List<?> excludes) {
+            List<Object> rest = new ArrayList<>(excludes);
+            if (rest.remove(field)) {
+                @SuppressWarnings("unchecked")
+                Map<String, Object> f = (Map<String, Object>) fetch;
+                f.put("excludes", rest);
+                return true;
+            }
+        }
+        return false;
+    }
+}

@@ -1,0 +1,113 @@
+package org.encryptedknn.search.pipeline;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertNull;
+import static org.junit.Assert.assertSame;
+import static org.junit.Assert.assertThrows;
+import static org.junit.Assert.assertTrue;
+
+import java.io.IOException;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.encryptedknn.model.Space;
+import org.junit.Test;
+import org.opensearch.common.xcontent.XContentHelper;
+import org.opensearch.common.xcontent.XContentType;
+import org.opensearch.core.common.bytes.BytesArray;
+
+/**
+ * The JSON-level translation of the k-NN plugin's {@code knn} query, and k-NN's score conventions. The positions the
+ * in-JVM node cannot parse (neural-search's {@code hybrid}: no reachable registry serves neural-search, so neither
+ * that node nor the node of scripts/test.sh has it) are covered here: the translation never needs the compound
+ * query's class.
+ */
+public class KnnQueryTranslationTest {
+
+    static Map<String, Object> json(String s) throws IOException {
+        return XContentHelper.convertToMap(new BytesArray(s), true, XContentType.JSON)
+                .v2();
+    }
+
+    static final String KNN = "{\"knn\":{\"vector_field\":{\"vector\":[0.5,1.5],\"k\":10}}}";
+    static final String ENCRYPTED = "{\"encrypted_knn\":{\"vector_field\":{\"vector\":[0.5,1.5],\"k\":10}}}";
+
+    @Test
+    public void hybridAsLangChainAndLlamaIndexSendIt() throws IOException {
+        Map<String, Object> query = json("{\"hybrid\":{\"queries\":[{\"match\":{\"text\":\"offer\"}}," + KNN + "]}}");
+        KnnQueryTranslation t = KnnQueryTranslation.translate(query, "vector_field"::equals);
+        assertEquals("vector_field", t.field);
+        assertEquals(json("{\"hybrid\":{\"queries\":[{\"match\":{\"text\":\"offer\"}}," + ENCRYPTED + "]}}"), t.query);
+        assertSame(((List<?>) ((Map<?, ?>) query.get("hybrid")).get("queries")).get(1), t.slot);
+    }
+
+    @Test
+    public void topLevelBoolDisMaxAndFunctionScore() throws IOException {
+        Map<String, Object> top = json(KNN);
+        KnnQueryTranslation t = KnnQueryTranslation.translate(top, "vector_field"::equals);
+        assertSame(top, t.slot);
+        assertEquals(json(ENCRYPTED), top);
+        for (String wrapper : new String[] {
+            "{\"bool\":{\"must\":[%s],\"filter\":[{\"term\":{\"c\":\"x\"}}]}}",
+            "{\"bool\":{\"should\":%s}}",
+            "{\"dis_max\":{\"queries\":[%s]}}",
+            "{\"function_score\":{\"query\":%s,\"boost\":2}}",
+            "{\"bool\":{\"filter\":[{\"bool\":{\"must\":[%s]}}]}}",
+        }) {
+            Map<String, Object> q = json(String.format(Locale.ROOT, wrapper, KNN));
+            KnnQueryTranslation.translate(q, "vector_field"::equals);
+            assertEquals(wrapper, json(String.format(Locale.ROOT, wrapper, ENCRYPTED)), q);
+        }
+    }
+
+    @Test
+    public void optionsThatCarryOverAndOptionsThatDoNot() throws IOException {
+        Map<String, Object> q =
+                json("{\"knn\":{\"vector_field\":{\"vector\":[1,2],\"k\":5,\"filter\":{\"term\":{\"c\":\"x\"}},"
+                        + "\"method_parameters\":{\"ef_search\":64},\"boost\":2.0,\"_name\":\"v\","
+                        + "\"expand_nested_docs\":false,\"ignore_unmapped\":true}}}");
+        KnnQueryTranslation.translate(q, "vector_field"::equals);
+        assertEquals(
+                json(
+                        "{\"encrypted_knn\":{\"vector_field\":{\"vector\":[1,2],\"k\":5,\"filter\":{\"term\":{\"c\":\"x\"}},"
+                                + "\"num_candidates\":64,\"boost\":2.0,\"_name\":\"v\"}}}"),
+                q);
+        for (String[] c : new String[][] {
+            {"\"min_score\":0.9", "[min_score]"},
+            {"\"max_distance\":3", "[max_distance]"},
+            {"\"rescore\":{\"oversample_factor\":2}", "[rescore]"},
+            {"\"method_parameters\":{\"nprobes\":4}", "[method_parameters.nprobes]"},
+            {"\"expand_nested_docs\":true", "[expand_nested_docs]"},
+        }) {
+            Map<String, Object> bad = json("{\"knn\":{\"vector_field\":{\"vector\":[1,2],\"k\":5," + c[0] + "}}}");
+            IllegalArgumentException e = assertThrows(
+                    IllegalArgumentException.class, () -> KnnQueryTranslation.translate(bad, "vector_field"::equals));
+            assertTrue(e.getMessage(), e.getMessage().contains("encrypted field [vector_field]"));
+            assertTrue(e.getMessage(), e.getMessage().contains(c[1]));
+        }
+    }
+
+    @Test
+    public void plaintextFieldsAreLeftToTheKnnPluginAndTwoEncryptedKnnAreRefused() throws IOException {
+        Map<String, Object> other = json("{\"knn\":{\"plain_field\":{\"vector\":[1,2],\"k\":5}}}");
+        KnnQueryTranslation t = KnnQueryTranslation.translate(other, "vector_field"::equals);
+        assertNull(t.field);
+        assertEquals(json("{\"knn\":{\"plain_field\":{\"vector\":[1,2],\"k\":5}}}"), other);
+
+        Map<String, Object> two = json("{\"bool\":{\"should\":[" + KNN + "," + KNN + "]}}");
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class, () -> KnnQueryTranslation.translate(two, "vector_field"::equals));
+        assertTrue(e.getMessage(), e.getMessage().contains("one [knn] query on an encrypted field, found 2"));
+    }
+
+    /** k-NN's SpaceType#scoreTranslation of its raw scores: cosinesimil raw 1 − cos, innerproduct raw −ip. */
+    @Test
+    public void scoresInTheKnnPluginsConventions() {
+        assertEquals(1.0f, KnnScores.fromSimilarity(Space.COSINE, 1.0), 0f);
+        assertEquals(0.75f, KnnScores.fromSimilarity(Space.COSINE, 0.5), 1e-7f);
+        assertEquals(0.0f, KnnScores.fromSimilarity(Space.COSINE, -1.0), 0f);
+        assertEquals(3.5f, KnnScores.fromSimilarity(Space.INNER_PRODUCT, 2.5), 1e-6f);
+        assertEquals(1.0f, KnnScores.fromSimilarity(Space.INNER_PRODUCT, 0.0), 0f);
+        assertEquals(1f / 3f, KnnScores.fromSimilarity(Space.INNER_PRODUCT, -2.0), 1e-7f);
+    }
+}
