@@ -11,6 +11,8 @@ INDICES = index_pair("langchain")
 # OpenSearch 3 refuses new nmslib indices (LangChain's default engine), and the opensearch-knn zip on Maven Central
 # carries no native library (faiss): the lucene engine (docs/frameworks.md).
 ENGINE = "lucene"
+# LangChain's default space is l2; an encrypted index of a cosine model takes cosinesimil (docs/frameworks.md).
+SPACE = "cosinesimil"
 
 
 def application_store(url, index, corpus, embeddings):
@@ -25,6 +27,7 @@ def application_store(url, index, corpus, embeddings):
         opensearch_url=url,
         index_name=index,
         engine=ENGINE,
+        space_type=SPACE,
         timeout=120,
     )
     store.add_texts(

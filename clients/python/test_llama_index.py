@@ -1,6 +1,7 @@
-"""LlamaIndex's OpensearchVectorStore (llama-index-vector-stores-opensearch) with its default index configuration
-(HNSW, l2, m 48, ef_construction 256) but the lucene engine instead of faiss (the opensearch-knn zip on Maven Central
-carries no native library), used as its documentation shows, on an encrypted index and on a plaintext k-NN index."""
+"""LlamaIndex's OpensearchVectorStore (llama-index-vector-stores-opensearch), used as its documentation shows, on an
+encrypted index and on a plaintext k-NN index. The method is LlamaIndex's default (HNSW, m 48, ef_construction 256)
+with two changes: cosinesimil instead of l2 (an encrypted index of a cosine model takes cosinesimil), and the lucene
+engine instead of faiss (the opensearch-knn zip on Maven Central carries no native library)."""
 
 import pytest
 from llama_index.core.schema import TextNode
@@ -20,7 +21,13 @@ INDICES = index_pair("llamaindex")
 def application_store(url, index, corpus):
     """The application: a vector client with the defaults (the index is created on first use) and nodes that carry
     their embeddings."""
-    client = OpensearchVectorClient(url, index, dim=len(corpus.docs[0].vector), engine="lucene", timeout=120)
+    method = {
+        "name": "hnsw",
+        "space_type": "cosinesimil",
+        "engine": "lucene",
+        "parameters": {"ef_construction": 256, "m": 48},
+    }
+    client = OpensearchVectorClient(url, index, dim=len(corpus.docs[0].vector), method=method, timeout=120)
     store = OpensearchVectorStore(client)
     nodes = [TextNode(id_=m.id, text=m.text, metadata={"label": "spam" if m.spam else "ham"}, embedding=m.vector) for m in corpus.docs]
     for start in range(0, len(nodes), 500):

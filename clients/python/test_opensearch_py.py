@@ -4,15 +4,17 @@ _source excludes and method_parameters), on an encrypted index and on a plaintex
 
 import pytest
 from opensearchpy import OpenSearch, helpers
+from opensearchpy.exceptions import RequestError
 
 from conftest import K, compare_rankings, index_pair
 
 FIELD = "values"
-# The guide's mapping with the lucene engine (the k-NN default, faiss, needs the native libraries that the
-# opensearch-knn zip on Maven Central does not carry), and one with cosine similarity and HNSW parameters.
+# The guide's mapping, with the lucene engine (the k-NN default, faiss, needs native libraries that the opensearch-knn
+# zip on Maven Central does not carry) and cosinesimil (the model's space; the default l2 is refused, see below), and
+# one with the HNSW parameters written out.
 MAPPINGS = {
-    "guide": {"type": "knn_vector", "dimension": 384, "method": {"name": "hnsw", "engine": "lucene"}},
-    "guide-cosine": {
+    "guide": {"type": "knn_vector", "dimension": 384, "space_type": "cosinesimil", "method": {"name": "hnsw", "engine": "lucene"}},
+    "guide-hnsw": {
         "type": "knn_vector",
         "dimension": 384,
         "method": {
@@ -108,3 +110,17 @@ def test_source_excludes_and_ef_search(indices, corpus):
     compare_rankings(f"opensearch-py ef_search [{pair['plain']}]", hits["encrypted"], hits["plain"])
     sample = client.search(index=pair["encrypted"], body=body(corpus.queries[0].vector))["hits"]["hits"][0]
     assert FIELD not in sample["_source"] and "text" in sample["_source"]
+
+
+def test_l2_mapping_is_refused_on_encrypted_index(operator, url):
+    """space_type l2 (the k-NN default, and LangChain's and LlamaIndex's) under the opt-in template of a cosine model:
+    a 400 naming the field, no index (the application learns at creation, not at its first search)."""
+    client = OpenSearch(url)
+    index = index_pair("l2")["encrypted"]
+    with pytest.raises(RequestError) as refused:
+        client.indices.create(
+            index=index, body={"settings": {"index.knn": True}, "mappings": {"properties": {FIELD: {"type": "knn_vector", "dimension": 384, "space_type": "l2"}}}}
+        )
+    assert refused.value.status_code == 400 and FIELD in str(refused.value.info), refused.value.info
+    assert not client.indices.exists(index=index)
+    client.close()

@@ -10,6 +10,7 @@ components, both byte orders)."""
 import json
 import os
 import pathlib
+import re
 import subprocess
 
 import pytest
@@ -17,8 +18,9 @@ from opensearchpy import OpenSearch
 
 from conftest import ENCRYPTED_PREFIX, PLAIN_PREFIX
 
-FLOWS = ["langchain", "llamaindex", "guide", "guide-cosine"]
+FLOWS = ["langchain", "llamaindex", "guide", "guide-hnsw"]
 TEXT_NEEDLE_DOCS = 300
+NUMBER = re.compile(rb"-?[0-9][0-9.eE+-]*")
 
 
 @pytest.fixture(scope="module")
@@ -63,14 +65,16 @@ def text_needles(corpus):
 
 
 def text_hits(directory, needles):
+    """The needles present in the files under directory: every two consecutive numbers of a file, joined by a comma,
+    looked up in the needle set (linear in the bytes read)."""
     found = set()
-    for root, _, files in os.walk(directory):
-        for name in files:
-            try:
-                data = (pathlib.Path(root) / name).read_bytes()
-            except FileNotFoundError:
-                continue  # merged away while walking
-            found.update(n for n in needles if n in data)
+    paths = [directory] if directory.is_file() else [pathlib.Path(r) / n for r, _, fs in os.walk(directory) for n in fs]
+    for path in paths:
+        try:
+            numbers = NUMBER.findall(path.read_bytes())
+        except FileNotFoundError:
+            continue  # merged away while walking
+        found.update(p for p in (a + b"," + b for a, b in zip(numbers, numbers[1:])) if p in needles)
     return found
 
 

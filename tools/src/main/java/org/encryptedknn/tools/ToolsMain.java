@@ -10,6 +10,7 @@ import org.encryptedknn.client.cli.Options;
 import org.encryptedknn.tools.audit.AuditTool;
 import org.encryptedknn.tools.bench.CkksBench;
 import org.encryptedknn.tools.bench.CkksSearchBench;
+import org.encryptedknn.tools.bench.DropInBench;
 import org.encryptedknn.tools.bench.SearchBench;
 import org.encryptedknn.tools.bench.TransformBench;
 
@@ -77,11 +78,12 @@ public final class ToolsMain {
             BENCHES.put("ckks", CkksBench::main);
             BENCHES.put("ckks-search", CkksSearchBench::main);
             BENCHES.put("transform", TransformBench::main);
+            BENCHES.put("dropin", DropInBench::main);
         }
 
         @Override
         public String summary() {
-            return "benchmarks: search | ckks | ckks-search | transform";
+            return "benchmarks: search | ckks | ckks-search | transform | dropin";
         }
 
         @Override
@@ -95,6 +97,9 @@ public final class ToolsMain {
                   ckks-search   ckks vs keyed vs plaintext on a node (org.encryptedknn.tools.bench.CkksSearchBench:
                                 [--url U] [--docs N] [--queries Q] [--ks 40,100,200] [--cells C] [--probe P] [--hostile N])
                   transform     encryption throughput, no node (org.encryptedknn.tools.bench.TransformBench)
+                  dropin        the knn query on an opted-in encrypted index vs encrypted_knn + search pipeline on
+                                the same index (org.encryptedknn.tools.bench.DropInBench: [--url U] [--docs N]
+                                [--queries Q] [--k K] [--rounds R] [--cells C]; the node needs the master key)
 
                 The options after <name> go to that benchmark unchanged.""";
         }
