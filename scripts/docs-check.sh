@@ -25,9 +25,10 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=lib.sh
 . "$ROOT/scripts/lib.sh"
 
-DOC_INDICES=(mail mail-v2 mail-client)
+DOC_INDICES=(mail mail-v2 mail-client chat-docs)
 DOC_INGEST_PIPELINES=(m1-encrypt m1-rekey m1-rekey-from-mail)
-DOC_SEARCH_PIPELINES=(m1-search m1-search-ckks)
+DOC_SEARCH_PIPELINES=(m1-search m1-search-ckks chat-own)
+DOC_INDEX_TEMPLATES=(encrypted-apps)
 DOC_MODELS=(m1)
 DOC_FILES=(/tmp/encrypted-knn.key)
 
@@ -103,6 +104,7 @@ reset_node() {
   curl -sS -o /dev/null -XDELETE "$URL/$(IFS=,; echo "${DOC_INDICES[*]}")?ignore_unavailable=true"
   for name in "${DOC_INGEST_PIPELINES[@]}"; do curl -sS -o /dev/null -XDELETE "$URL/_ingest/pipeline/$name"; done
   for name in "${DOC_SEARCH_PIPELINES[@]}"; do curl -sS -o /dev/null -XDELETE "$URL/_search/pipeline/$name"; done
+  for name in "${DOC_INDEX_TEMPLATES[@]}"; do curl -sS -o /dev/null -XDELETE "$URL/_index_template/$name"; done
   for name in "${DOC_MODELS[@]}"; do curl -sS -o /dev/null -XDELETE "$URL/_plugins/encrypted_knn/models/$name"; done
 }
 reset_node

@@ -285,6 +285,34 @@ public final class VectorTransform implements AutoCloseable {
         return sap.decrypt(v.prefix(), v.nonce(), false);
     }
 
+    /**
+     * Key holder: the document vector of a record, x = (R V_u)ᵀ (R u) + [W_cᵀ z]_{0..d-1} (the prefix part from the
+     * SAP-decrypted p, the residual part from z under the record's cell key; the padding coordinate is dropped). For
+     * a cosine model this is the vector as encrypted, i.e. normalized. For the gateway's answers to callers that ask
+     * for the vector field ({@code _source}); never for anything a data node sees.
+     */
+    public float[] decryptDocument(EncryptedVector v) {
+        return guard.use(() -> decryptDocumentOpen(v));
+    }
+
+    private float[] decryptDocumentOpen(EncryptedVector v) {
+        checkRecord(v);
+        double[] ru = sap.decryptToDouble(v.prefix(), v.nonce(), false);
+        float[][] w = cellMatrix(v.cell());
+        float[] z = v.keyedResidual();
+        float[] x = new float[d];
+        for (int j = 0; j < d; j++) {
+            double s = dot(w[j], z);
+            float[] row = prefixT[j];
+            for (int i = 0; i < dp; i++) {
+                s += row[i] * ru[i];
+            }
+            x[j] = (float) s;
+        }
+        Arrays.fill(ru, 0);
+        return x;
+    }
+
     // ---------------------------------------------------------------- queries
 
     /** Encrypts a query with the deterministic query nonce (a repeated query encrypts identically). */

@@ -100,6 +100,22 @@ public class VectorTransformTest {
         }
     }
 
+    /** The key holder gets back the vector it encrypted (normalized for a cosine model), to float precision. */
+    @Test
+    public void decryptDocumentReturnsTheEncryptedVector() {
+        double worst = 0;
+        for (int i = 0; i < 100; i++) {
+            EncryptedVector enc = transform.encryptDocument(docs[i], "doc-" + i, "embedding");
+            float[] back = transform.decryptDocument(enc);
+            double norm = Math.sqrt(VectorTransform.similarity(docs[i], docs[i], Space.INNER_PRODUCT));
+            for (int j = 0; j < back.length; j++) {
+                worst = Math.max(worst, Math.abs(back[j] - docs[i][j] / norm));
+            }
+        }
+        System.out.printf(Locale.ROOT, "decrypted vector error max %.2e%n", worst);
+        assertTrue("decryption error " + worst, worst < 1e-5);
+    }
+
     /** Largest |encrypted score − plaintext similarity| over every query and the documents {@code enc} encrypts ({@code docs[i]} ↔ {@code enc[i]}). */
     private static double maxScoreError(
             VectorTransform tr, float[][] queries, float[][] docs, EncryptedVector[] enc, Space space) {

@@ -339,6 +339,22 @@ public class DropInSingleNodeTests extends OpenSearchSingleNodeTestCase {
             assertNotNull(hit.getSourceAsMap().get("text"));
         }
 
+        // a caller that reads the vector back (LangChain's MMR) gets the vector it wrote (normalized: a cosine model);
+        // a GET, which does not go through the key holder's search path, gets the stored record
+        org.opensearch.action.search.SearchResponse withVectors =
+                search("app-knn", null, "{\"size\":3,\"query\":" + knn(q, 60, "") + "}");
+        for (org.opensearch.search.SearchHit hit : withVectors.getHits().getHits()) {
+            float[] written = docs[Integer.parseInt(hit.getId().substring(1))];
+            double norm = Math.sqrt(org.encryptedknn.transform.VectorTransform.similarity(
+                    written, written, org.encryptedknn.model.Space.INNER_PRODUCT));
+            List<?> read = (List<?>) hit.getSourceAsMap().get("vector_field");
+            assertEquals(DIM, read.size());
+            for (int j = 0; j < DIM; j++) {
+                assertEquals(written[j] / norm, ((Number) read.get(j)).doubleValue(), 1e-5);
+            }
+        }
+        assertRecord(client().prepareGet("app-knn", "d0").get().getSourceAsMap().get("vector_field"));
+
         // no shard saw the plaintext query vector, nor a knn query
         assertFalse(GatewaySingleNodeTests.ShardRequests.SEEN.isEmpty());
         for (org.opensearch.search.builder.SearchSourceBuilder seen : GatewaySingleNodeTests.ShardRequests.SEEN) {

@@ -78,12 +78,12 @@ public final class ToolsMain {
             BENCHES.put("ckks", CkksBench::main);
             BENCHES.put("ckks-search", CkksSearchBench::main);
             BENCHES.put("transform", TransformBench::main);
-            BENCHES.put("dropin", DropInBench::main);
+            BENCHES.put("drop-in", DropInBench::main);
         }
 
         @Override
         public String summary() {
-            return "benchmarks: search | ckks | ckks-search | transform | dropin";
+            return "benchmarks: search | ckks | ckks-search | transform | drop-in";
         }
 
         @Override
@@ -97,9 +97,9 @@ public final class ToolsMain {
                   ckks-search   ckks vs keyed vs plaintext on a node (org.encryptedknn.tools.bench.CkksSearchBench:
                                 [--url U] [--docs N] [--queries Q] [--ks 40,100,200] [--cells C] [--probe P] [--hostile N])
                   transform     encryption throughput, no node (org.encryptedknn.tools.bench.TransformBench)
-                  dropin        the knn query on an opted-in encrypted index vs encrypted_knn + search pipeline on
-                                the same index (org.encryptedknn.tools.bench.DropInBench: [--url U] [--docs N]
-                                [--queries Q] [--k K] [--rounds R] [--cells C]; the node needs the master key)
+                  drop-in       the k-NN plugin's knn query (drop-in) vs encrypted_knn through a gateway pipeline, on a
+                                node with the master key (org.encryptedknn.tools.bench.DropInBench: [--url U] [--docs N]
+                                [--queries Q] [--k K] [--size S] [--rounds R])
 
                 The options after <name> go to that benchmark unchanged.""";
         }

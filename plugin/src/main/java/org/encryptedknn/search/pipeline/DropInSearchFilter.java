@@ -1,15 +1,21 @@
 package org.encryptedknn.search.pipeline;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import org.encryptedknn.keystore.CachedModel;
+import org.encryptedknn.keystore.KeyLease;
+import org.encryptedknn.model.EncryptionModel;
 import org.encryptedknn.model.Space;
 import org.encryptedknn.settings.DropInMapping;
 import org.encryptedknn.settings.EncryptedKnnSettings;
+import org.encryptedknn.transform.EncryptedVector;
+import org.encryptedknn.transform.RecordFormat;
 import org.encryptedknn.transform.SearchMode;
 import org.opensearch.action.ActionRequest;
 import org.opensearch.action.search.SearchAction;
@@ -207,6 +213,9 @@ public final class DropInSearchFilter implements ActionFilter {
         private final EncryptedKnnQueryProcessor queryProcessor;
         private final EncryptedKnnRerankProcessor rerankProcessor;
         private Space space;
+        private VectorReadBack readBack;
+        /** The caller's {@code _source.excludes} named the vector field. */
+        private final boolean excluded;
 
         DropInSearch(SearchRequest search, Map<String, Object> body, KnnQueryTranslation translation, String model)
                 throws IOException {
@@ -214,7 +223,7 @@ public final class DropInSearchFilter implements ActionFilter {
             this.translation = translation;
             this.queryTree = body.remove("query");
             this.minScore = body.remove("min_score") instanceof Number n ? n.floatValue() : null;
-            boolean excluded = dropExclusion(body, translation.field);
+            this.excluded = dropExclusion(body, translation.field);
             this.source = parseSource(body);
             this.queryProcessor = new EncryptedKnnQueryProcessor(
                     null,
@@ -251,11 +260,14 @@ public final class DropInSearchFilter implements ActionFilter {
                                         translation.slot.putAll(encrypted);
                                         source.query(parseQuery(queryTree));
                                     }
-                                    space = ((GatewayQueryState) context.getAttribute(GatewayQueryState.ATTRIBUTE))
-                                            .model
-                                            .model()
-                                            .parameters()
-                                            .space();
+                                    GatewayQueryState state =
+                                            (GatewayQueryState) context.getAttribute(GatewayQueryState.ATTRIBUTE);
+                                    space = state.model.model().parameters().space();
+                                    if (state.vectorRequested && excluded == false) {
+                                        // the caller reads the vector back (LangChain's MMR does): decrypted after
+                                        // the rerank, under a lease of our own (the rerank releases the query's)
+                                        readBack = new VectorReadBack(state.model, gateway.acquire());
+                                    }
                                 } catch (Exception e) {
                                     abandon();
                                     listener.onFailure(e);
@@ -267,6 +279,14 @@ public final class DropInSearchFilter implements ActionFilter {
         }
 
         SearchResponse finish(SearchResponse response) {
+            try {
+                return finishOpen(response);
+            } finally {
+                abandon();
+            }
+        }
+
+        private SearchResponse finishOpen(SearchResponse response) {
             SearchResponse reranked = rerankProcessor.processResponse(search, response, context);
             SearchHits hits = reranked.getHits();
             if (hits == null) {
@@ -278,6 +298,9 @@ public final class DropInSearchFilter implements ActionFilter {
                 hit.score(score);
                 if (minScore == null || score >= minScore) {
                     kept.add(hit);
+                    if (readBack != null) {
+                        readBack.decrypt(hit, translation.field);
+                    }
                 }
             }
             float max =
@@ -293,12 +316,57 @@ public final class DropInSearchFilter implements ActionFilter {
                             hits.getCollapseValues()));
         }
 
-        /** The search failed between the two halves: release the key generation and wipe the query now. */
+        /** Releases what is still held (the search failed between the two halves, or is done). Idempotent. */
         void abandon() {
             if (context.getAttribute(GatewayQueryState.ATTRIBUTE) instanceof GatewayQueryState state) {
                 context.setAttribute(GatewayQueryState.ATTRIBUTE, null);
                 state.close();
             }
+            if (readBack != null) {
+                readBack.lease().close();
+                readBack = null;
+            }
+        }
+    }
+
+    /** Puts the decrypted vector in a hit's {@code _source} in place of its record (the key holder's caller asked). */
+    private record VectorReadBack(CachedModel model, KeyLease lease) {
+        void decrypt(SearchHit hit, String field) {
+            if (hit.hasSource() == false) {
+                return;
+            }
+            Map<String, Object> source = hit.getSourceAsMap();
+            Map<String, Object> parent = source;
+            String[] path = field.split("\\.");
+            for (int i = 0; i < path.length - 1 && parent != null; i++) {
+                parent = parent.get(path[i]) instanceof Map<?, ?> m ? asMap(m) : null;
+            }
+            Object value = parent == null ? null : parent.get(path[path.length - 1]);
+            if (RecordFormat.looksLikeRecord(value) == false) {
+                return;
+            }
+            EncryptionModel m = model.model();
+            EncryptedVector record = RecordFormat.fromMap(value, "field [" + field + "]", RecordFormat.Shape.of(m));
+            if (m.parameters().isLiveEpoch(record.epoch()) == false) {
+                return; // a retired epoch's keys are no longer used: the record stays as it is
+            }
+            float[] x = model.transform(record.epoch()).decryptDocument(record);
+            List<Float> vector = new ArrayList<>(x.length);
+            for (float f : x) {
+                vector.add(f);
+            }
+            parent.put(path[path.length - 1], vector);
+            try (XContentBuilder builder = JsonXContent.contentBuilder()) {
+                builder.map(source);
+                hit.sourceRef(BytesReference.bytes(builder));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        @SuppressWarnings("unchecked")
+        private static Map<String, Object> asMap(Map<?, ?> m) {
+            return (Map<String, Object>) m;
         }
     }
 

@@ -82,10 +82,47 @@ final class KnnQueryTranslation {
                 return;
             }
         }
+        if (map.get("script_score") instanceof Map<?, ?> scriptScore) {
+            refuseScriptOnEncryptedField(scriptScore.get("script"), encrypted);
+        }
         for (Object value : map.values()) {
             walk(value, encrypted, found, fields);
         }
     }
+
+    /**
+     * A {@code script_score} (query or function) that reads an encrypted field: the k-NN plugin's {@code knn_score}
+     * ({@code params.field}) or painless vector functions over {@code doc['field']} ({@code l2Squared},
+     * {@code cosineSimilarity}, … as LlamaIndex sends for filtered searches). It cannot run: the data node holds no
+     * plaintext vector, and the script's {@code query_value} would carry the plaintext query vector to it. A 400
+     * naming the alternative, before anything leaves this node.
+     */
+    private static void refuseScriptOnEncryptedField(Object script, Predicate<String> encrypted) {
+        if (!(script instanceof Map<?, ?> s)) {
+            return;
+        }
+        String field = null;
+        if (s.get("params") instanceof Map<?, ?> params
+                && params.get("field") instanceof String f
+                && encrypted.test(f)) {
+            field = f;
+        }
+        if (field == null && s.get("source") instanceof String source) {
+            java.util.regex.Matcher m = DOC_FIELD.matcher(source);
+            while (field == null && m.find()) {
+                field = encrypted.test(m.group(2)) ? m.group(2) : null;
+            }
+        }
+        if (field != null) {
+            throw new IllegalArgumentException("[script_score] reads the encrypted field [" + field
+                    + "], whose vectors the data nodes hold encrypted only; use the [knn] query on [" + field
+                    + "] with its [filter] (the script's query as the filter, [k] the number of hits wanted): it is"
+                    + " answered exactly and scored in the k-NN plugin's convention for the field's space");
+        }
+    }
+
+    private static final java.util.regex.Pattern DOC_FIELD =
+            java.util.regex.Pattern.compile("doc\\[(['\"])([^'\"]+)\\1\\]");
 
     private static Map<String, Object> translateBody(String field, Map<String, Object> body) {
         Map<String, Object> out = new LinkedHashMap<>();

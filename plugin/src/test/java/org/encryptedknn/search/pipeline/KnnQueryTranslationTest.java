@@ -100,6 +100,29 @@ public class KnnQueryTranslationTest {
         assertTrue(e.getMessage(), e.getMessage().contains("one [knn] query on an encrypted field, found 2"));
     }
 
+    /** LlamaIndex's filtered search on OpenSearch 3.x, and LangChain's knn_score script: a 400 naming the knn query. */
+    @Test
+    public void scriptScoresOverAnEncryptedFieldAreRefused() throws IOException {
+        for (String script : new String[] {
+            "{\"source\":\"1/(1.0 + l2Squared(params.query_value, doc['vector_field']))\",\"params\":{\"query_value\":[1,2]}}",
+            "{\"source\":\"cosineSimilarity(params.query_value, doc[\\\"vector_field\\\"]) + 1.0\",\"params\":{\"query_value\":[1,2]}}",
+            "{\"source\":\"knn_score\",\"lang\":\"knn\",\"params\":{\"field\":\"vector_field\",\"query_value\":[1,2],\"space_type\":\"cosinesimil\"}}",
+        }) {
+            Map<String, Object> q =
+                    json("{\"script_score\":{\"query\":{\"bool\":{\"filter\":{\"term\":{\"c\":\"x\"}}}},\"script\":"
+                            + script + "}}");
+            IllegalArgumentException e = assertThrows(
+                    IllegalArgumentException.class, () -> KnnQueryTranslation.translate(q, "vector_field"::equals));
+            assertTrue(
+                    e.getMessage(), e.getMessage().contains("[script_score] reads the encrypted field [vector_field]"));
+            assertTrue(e.getMessage(), e.getMessage().contains("use the [knn] query"));
+        }
+        // a script over other fields is not the translation's business
+        Map<String, Object> other = json("{\"script_score\":{\"query\":{\"match_all\":{}},\"script\":"
+                + "{\"source\":\"doc['price'].value * 2\"}}}");
+        assertNull(KnnQueryTranslation.translate(other, "vector_field"::equals).field);
+    }
+
     /** k-NN's SpaceType#scoreTranslation of its raw scores: cosinesimil raw 1 − cos, innerproduct raw −ip. */
     @Test
     public void scoresInTheKnnPluginsConventions() {

@@ -1,168 +1,181 @@
 package org.encryptedknn.tools.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import org.encryptedknn.client.Indices;
 import org.encryptedknn.client.OpenSearchHttp;
 import org.encryptedknn.client.cli.Options;
 
 /**
- * What drop-in compatibility costs at search time (issue 16: at most 5 %). One encrypted index, opted in with
- * {@code index.encrypted_knn.model_id} and loaded with plaintext vectors, is searched in the same run two ways with
- * the same query vectors and the same candidate count k: the k-NN plugin's {@code knn} query, which the coordinating
- * node translates, and the {@code encrypted_knn} query through a search pipeline of {@code encrypted_knn_query} and
- * {@code encrypted_knn_rerank} (gateway mode, docs/gateway-mode.md). The two alternate query by query, in an order
- * that flips each round; the first round warms up and is not counted. Prints p50, p90 and mean latency of each, their
- * ratios, and how often both return the same top 10. Needs a node whose keystore holds the master key.
+ * The cost of the drop-in compatibility layer (docs/gateway-mode.md, "Drop-in"): on one index of a node whose keystore
+ * holds the master key, the k-NN plugin's {@code knn} query (translated on the coordinating node) against the same
+ * search written as {@code encrypted_knn} through a gateway search pipeline, interleaved query by query in one run.
+ * Both do the same work on the data node and the same exact re-ranking; the difference is the translation.
  *
  * <pre>java … org.encryptedknn.tools.bench.DropInBench [--url http://127.0.0.1:9200] [--docs 0=all] [--queries 200]
- *     [--k 100] [--rounds 4] [--cells 64]</pre>
+ *     [--k 100] [--size 10] [--rounds 3]</pre>
+ *
+ * Everything goes through the node's REST API as an application would: the model is fitted on the node, the index is
+ * created with the k-NN plugin's {@code knn_vector} mapping under the opt-in setting, the documents are bulk-indexed
+ * as plaintext arrays. Prints p50/p95 client latency and server {@code took}, the ratio, and recall@10 of both.
  */
 public final class DropInBench {
-    static final String INDEX = "bench-dropin";
+
     static final String MODEL = "bench-dropin";
-    static final String PIPELINE = "bench-dropin-search";
-    static final String FIELD = SearchBench.FIELD;
+    static final String INDEX = "bench-dropin";
+    static final String PIPELINE = "bench-dropin-gateway";
+    static final String FIELD = "vector_field";
 
-    private DropInBench() {}
-
-    public static void main(String[] args) {
+    public static void main(String[] args) throws Exception {
         Options a = Options.lenient("DropInBench", args);
-        OpenSearchHttp node = new OpenSearchHttp(a.get("--url", "http://127.0.0.1:9200"));
+        String url = a.get("--url", "http://127.0.0.1:9200");
         int k = a.integer("--k", 100);
-        int rounds = a.integer("--rounds", 4);
-        int cells = a.integer("--cells", 64);
+        int size = a.integer("--size", SearchBench.TOP);
+        int rounds = a.integer("--rounds", 3);
         SearchBench.Workload workload = SearchBench.Workload.load(a);
         float[][] vectors = workload.vectors();
         float[][] queries = workload.queries();
+        int d = workload.dimension();
+        OpenSearchHttp node = new OpenSearchHttp(url);
 
-        // The operator: a model fitted on the node, an opted-in index, and the gateway search pipeline.
         if (node.exists("/" + INDEX)) {
-            node.delete("/" + INDEX); // an index of an earlier run, under the model replaced below
+            node.delete("/" + INDEX);
         }
-        try {
+        if (node.exists("/_plugins/encrypted_knn/models/" + MODEL)) {
             node.delete("/_plugins/encrypted_knn/models/" + MODEL);
-        } catch (OpenSearchHttp.ResponseException e) {
-            if (e.status() != 404) {
-                throw e;
-            }
         }
         ObjectNode model = OpenSearchHttp.JSON.createObjectNode();
-        model.put("dimension", workload.dimension()).put("space", "cosine").put("cells", cells);
-        var training = model.putArray("training_vectors");
-        Arrays.stream(vectors, 0, Math.min(2000, vectors.length)).forEach(v -> training.add(Indices.floats(v)));
+        model.put("dimension", d)
+                .put("space", "cosine")
+                .put("prefix_dimension", d / 4)
+                .put("cells", 64);
+        model.set("training_vectors", vectors(Arrays.copyOf(vectors, Math.min(2000, vectors.length))));
         node.put("/_plugins/encrypted_knn/models/" + MODEL, model);
-        ObjectNode pipeline = OpenSearchHttp.JSON.createObjectNode();
-        pipeline.putArray("request_processors")
-                .addObject()
-                .putObject("encrypted_knn_query")
-                .put("model_id", MODEL);
-        pipeline.putArray("response_processors")
-                .addObject()
-                .putObject("encrypted_knn_rerank")
-                .put("model_id", MODEL)
-                .put("remove_vector", true);
-        node.put("/_search/pipeline/" + PIPELINE, pipeline);
-        ObjectNode body = Indices.plainIndexBody(FIELD, workload.dimension(), "cosinesimil", Indices.Hnsw.DEFAULT);
-        ((ObjectNode) body.get("settings")).put("index.encrypted_knn.model_id", MODEL);
-        Indices.recreate(node, INDEX, body);
-        Indices.LoadResult load =
-                Indices.bulkLoad(node, INDEX, vectors.length, i -> document(vectors[i]), (d, t) -> {});
-        System.out.printf(
-                Locale.ROOT,
-                "index: %d plaintext vectors through drop-in encryption, %.0f docs/s%n",
-                load.documents(),
-                load.docsPerSecond());
 
-        List<Double> knn = new ArrayList<>();
-        List<Double> encrypted = new ArrayList<>();
-        int sameTop = 0;
-        for (int round = 0; round < rounds; round++) {
-            for (float[] q : queries) {
-                boolean knnFirst = round % 2 == 0;
-                Timed first = knnFirst ? knn(node, q, k) : encryptedKnn(node, q, k);
-                Timed second = knnFirst ? encryptedKnn(node, q, k) : knn(node, q, k);
-                if (round == 0) {
-                    sameTop += first.ids.equals(second.ids) ? 1 : 0;
-                    continue; // warm-up
+        // the application's own create-index request; the opt-in is the one setting
+        node.put("/" + INDEX, OpenSearchHttp.JSON.readTree("""
+                {"settings":{"index.encrypted_knn.model_id":"%s","number_of_shards":1,"number_of_replicas":0},
+                 "mappings":{"properties":{"%s":{"type":"knn_vector","dimension":%d,
+                   "method":{"name":"hnsw","engine":"lucene","space_type":"cosinesimil",
+                             "parameters":{"m":16,"ef_construction":100}}}}}}""".formatted(MODEL, FIELD, d)));
+        long start = System.nanoTime();
+        StringBuilder bulk = new StringBuilder();
+        for (int i = 0; i < vectors.length; i++) {
+            bulk.append("{\"index\":{\"_id\":\"")
+                    .append(i)
+                    .append("\"}}\n{\"")
+                    .append(FIELD)
+                    .append("\":")
+                    .append(vectors(new float[][] {vectors[i]}).get(0))
+                    .append("}\n");
+            if ((i + 1) % 500 == 0 || i == vectors.length - 1) {
+                JsonNode r = node.postNdjson("/" + INDEX + "/_bulk", bulk.toString());
+                if (r.path("errors").asBoolean()) {
+                    throw new IllegalStateException(
+                            "bulk failed: " + r.toString().substring(0, 500));
                 }
-                (knnFirst ? knn : encrypted).add(first.millis);
-                (knnFirst ? encrypted : knn).add(second.millis);
+                bulk.setLength(0);
             }
         }
-        double[] a1 = knn.stream().mapToDouble(Double::doubleValue).toArray();
-        double[] a2 = encrypted.stream().mapToDouble(Double::doubleValue).toArray();
+        node.post("/" + INDEX + "/_refresh", null);
+        node.post("/" + INDEX + "/_forcemerge?max_num_segments=1", null);
         System.out.printf(
                 Locale.ROOT,
-                "%d queries x %d timed rounds, k=%d, size=%d%n",
+                "indexed %d plaintext vectors in %.1f s (drop-in ingest)%n",
+                vectors.length,
+                (System.nanoTime() - start) / 1e9);
+        node.put("/_search/pipeline/" + PIPELINE, OpenSearchHttp.JSON.readTree("""
+                {"request_processors":[{"encrypted_knn_query":{"model_id":"%s"}}],
+                 "response_processors":[{"encrypted_knn_rerank":{"model_id":"%s"}}]}""".formatted(MODEL, MODEL)));
+
+        int[][] truth = SearchBench.exactTopK(vectors, queries, SearchBench.TOP);
+        List<Double> knnMs = new ArrayList<>();
+        List<Double> encMs = new ArrayList<>();
+        List<Double> knnTook = new ArrayList<>();
+        List<Double> encTook = new ArrayList<>();
+        double knnRecall = 0;
+        double encRecall = 0;
+        int warmup = Math.min(20, queries.length);
+        for (int round = 0; round < rounds; round++) {
+            for (int q = 0; q < queries.length; q++) {
+                String vector = vectors(new float[][] {queries[q]}).get(0).toString();
+                String knn = "{\"size\":" + size + ",\"_source\":false,\"query\":{\"knn\":{\"" + FIELD
+                        + "\":{\"vector\":" + vector + ",\"k\":" + k + "}}}}";
+                String enc = "{\"size\":" + size + ",\"_source\":false,\"query\":{\"encrypted_knn\":{\"" + FIELD
+                        + "\":{\"vector\":" + vector + ",\"k\":" + k + "}}}}";
+                // alternate which goes first, so neither gets the warmer caches
+                boolean knnFirst = (q & 1) == 0;
+                for (int turn = 0; turn < 2; turn++) {
+                    boolean isKnn = (turn == 0) == knnFirst;
+                    long t0 = System.nanoTime();
+                    JsonNode r = isKnn
+                            ? node.post("/" + INDEX + "/_search", OpenSearchHttp.JSON.readTree(knn))
+                            : node.post(
+                                    "/" + INDEX + "/_search?search_pipeline=" + PIPELINE,
+                                    OpenSearchHttp.JSON.readTree(enc));
+                    double ms = (System.nanoTime() - t0) / 1e6;
+                    if (round == 0 && q < warmup) {
+                        continue;
+                    }
+                    List<String> ids = new ArrayList<>();
+                    r.path("hits")
+                            .path("hits")
+                            .forEach(h -> ids.add(h.path("_id").asText()));
+                    double recall = SearchBench.recall(ids, truth[q]);
+                    (isKnn ? knnMs : encMs).add(ms);
+                    (isKnn ? knnTook : encTook).add(r.path("took").asDouble());
+                    if (isKnn) {
+                        knnRecall += recall;
+                    } else {
+                        encRecall += recall;
+                    }
+                }
+            }
+        }
+        int n = knnMs.size();
+        System.out.printf(Locale.ROOT, "%n%-34s %14s %14s %9s%n", "metric", "encrypted_knn", "knn (drop-in)", "ratio");
+        row("query latency p50 (ms)", percentile(encMs, 50), percentile(knnMs, 50));
+        row("query latency p95 (ms)", percentile(encMs, 95), percentile(knnMs, 95));
+        row("query latency mean (ms)", mean(encMs), mean(knnMs));
+        row("server took p50 (ms)", percentile(encTook, 50), percentile(knnTook, 50));
+        row("recall@10 (vs exact top-10)", encRecall / n, knnRecall / n);
+        System.out.printf(
+                Locale.ROOT,
+                "%n%d measured queries each (%d rounds of %d, the first %d of round 1 as warm-up), k=%d, size=%d,"
+                        + " _source false, 1 shard, force-merged%n",
+                n,
+                rounds,
                 queries.length,
-                rounds - 1,
+                warmup,
                 k,
-                SearchBench.TOP);
-        row("knn (drop-in)", a1);
-        row("encrypted_knn + pipeline", a2);
-        System.out.printf(
-                Locale.ROOT,
-                "ratio knn / encrypted_knn: p50 %.3f, p90 %.3f, mean %.3f  (overhead %+.1f %% at p50)%n",
-                SearchBench.percentile(a1, 50) / SearchBench.percentile(a2, 50),
-                SearchBench.percentile(a1, 90) / SearchBench.percentile(a2, 90),
-                mean(a1) / mean(a2),
-                100 * (SearchBench.percentile(a1, 50) / SearchBench.percentile(a2, 50) - 1));
-        System.out.printf(
-                Locale.ROOT, "same top %d from both: %d of %d queries%n", SearchBench.TOP, sameTop, queries.length);
+                size);
     }
 
-    private record Timed(double millis, List<String> ids) {}
-
-    private static Timed knn(OpenSearchHttp node, float[] q, int k) {
-        ObjectNode body = OpenSearchHttp.JSON.createObjectNode();
-        body.put("size", SearchBench.TOP);
-        body.putObject("_source").putArray("excludes").add(FIELD);
-        ObjectNode knn = body.putObject("query").putObject("knn").putObject(FIELD);
-        knn.set("vector", Indices.floats(q));
-        knn.put("k", k);
-        return timed(node, "/" + INDEX + "/_search", body);
+    private static ArrayNode vectors(float[][] vs) {
+        ArrayNode out = OpenSearchHttp.JSON.createArrayNode();
+        for (float[] v : vs) {
+            ArrayNode row = out.addArray();
+            for (float f : v) {
+                row.add(f);
+            }
+        }
+        return out;
     }
 
-    private static Timed encryptedKnn(OpenSearchHttp node, float[] q, int k) {
-        ObjectNode body = OpenSearchHttp.JSON.createObjectNode();
-        body.put("size", SearchBench.TOP);
-        ObjectNode query = body.putObject("query").putObject("encrypted_knn").putObject(FIELD);
-        query.set("vector", Indices.floats(q));
-        query.put("k", k);
-        return timed(node, "/" + INDEX + "/_search?search_pipeline=" + PIPELINE, body);
+    private static double percentile(List<Double> values, double p) {
+        return SearchBench.percentile(
+                values.stream().mapToDouble(Double::doubleValue).toArray(), p);
     }
 
-    private static Timed timed(OpenSearchHttp node, String path, ObjectNode body) {
-        long start = System.nanoTime();
-        JsonNode hits = node.post(path, body).path("hits").path("hits");
-        double millis = (System.nanoTime() - start) / 1e6;
-        List<String> ids = new ArrayList<>();
-        hits.forEach(h -> ids.add(h.path("_id").asText()));
-        return new Timed(millis, ids);
+    private static double mean(List<Double> values) {
+        return values.stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
     }
 
-    private static ObjectNode document(float[] v) {
-        ObjectNode doc = OpenSearchHttp.JSON.createObjectNode();
-        doc.set(FIELD, Indices.floats(v));
-        return doc;
-    }
-
-    private static void row(String label, double[] millis) {
-        System.out.printf(
-                Locale.ROOT,
-                "%-26s p50 %7.2f ms  p90 %7.2f ms  mean %7.2f ms%n",
-                label,
-                SearchBench.percentile(millis, 50),
-                SearchBench.percentile(millis, 90),
-                mean(millis));
-    }
-
-    private static double mean(double[] values) {
-        return Arrays.stream(values).average().orElse(Double.NaN);
+    private static void row(String name, double enc, double knn) {
+        System.out.printf(Locale.ROOT, "%-34s %14.3f %14.3f %9.3f%n", name, enc, knn, knn / enc);
     }
 }
