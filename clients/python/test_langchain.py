@@ -28,10 +28,14 @@ def application_store(url, index, corpus, embeddings):
         index_name=index,
         engine=ENGINE,
         space_type=SPACE,
+        bulk_size=len(first),  # from_texts refuses more texts than bulk_size (default 500)
         timeout=120,
     )
     store.add_texts(
-        [m.text for m in rest], metadatas=[{"spam": m.spam, "id": m.id} for m in rest], ids=[m.id for m in rest]
+        [m.text for m in rest],
+        metadatas=[{"spam": m.spam, "id": m.id} for m in rest],
+        ids=[m.id for m in rest],
+        bulk_size=len(rest),
     )
     return store
 
@@ -94,9 +98,11 @@ def test_max_marginal_relevance_search(stores, corpus, embeddings):
 
 
 def test_vectors_read_back_from_source(stores, corpus):
-    """What MMR relies on: the vector in _source is the one the application wrote."""
+    """What MMR relies on: the vector in _source of a knn search is the one the application wrote (MiniLM vectors are
+    unit vectors, so a cosine model's normalized read-back is the same vector)."""
     by_id = {m.id: m.vector for m in corpus.docs}
     q = corpus.queries[0]
+    worst = 0.0
     for kind, store in stores.items():
         hits = store.client.search(
             index=store.index_name,
@@ -107,4 +113,6 @@ def test_vectors_read_back_from_source(stores, corpus):
             got = np.asarray(hit["_source"]["vector_field"], dtype=np.float32)
             want = np.asarray(by_id[hit["_id"]], dtype=np.float32)
             assert got.shape == want.shape, f"{kind}: _source vector of {hit['_id']} has shape {got.shape}"
-            assert np.allclose(got, want, atol=1e-6), f"{kind}: _source vector of {hit['_id']} differs"
+            worst = max(worst, float(np.abs(got - want).max()))
+            assert np.allclose(got, want, atol=1e-5), f"{kind}: _source vector of {hit['_id']} differs"
+    print(f"\nlangchain _source read-back: max |component difference| {worst:.2e}")

@@ -28,10 +28,6 @@ def layout(url):
     """The suite's indices by name with their directories, and every other directory of the node's data path."""
     client = OpenSearch(url)
     indices = {i["index"]: i["uuid"] for i in client.cat.indices(format="json", h="index,uuid")}
-    expected = [prefix + flow for prefix in (ENCRYPTED_PREFIX, PLAIN_PREFIX) for flow in FLOWS]
-    missing = [name for name in expected if name not in indices]
-    if missing:
-        pytest.fail(f"indices {missing} are missing: this module checks what the other modules wrote (run the suite)")
     stats = client.nodes.stats(node_id="_local", metric="fs")
     data_paths = [pathlib.Path(d["path"]) for node in stats["nodes"].values() for d in node["fs"]["data"]]
     yield client, indices, data_paths
@@ -95,6 +91,8 @@ def binary_scan(corpus, dirs):
 
 def test_no_plaintext_vector_on_disk(layout, corpus):
     client, indices, data_paths = layout
+    expected = [prefix + flow for prefix in (ENCRYPTED_PREFIX, PLAIN_PREFIX) for flow in FLOWS]
+    missing = [name for name in expected if name not in indices]
     plain = {d for name, uuid in indices.items() if name.startswith(PLAIN_PREFIX) for d in index_dirs(data_paths, uuid)}
     names = {d: name for name, uuid in indices.items() for d in index_dirs(data_paths, uuid)}
     rest = everything_but(data_paths, plain)
@@ -114,3 +112,4 @@ def test_no_plaintext_vector_on_disk(layout, corpus):
     leaked = {names.get(d, str(d)): found[d] for d in rest if found[d]}
     print(f"\n{len(rest)} other directories of the data path (encrypted indices included): {leaked or 'none'}")
     assert not leaked, f"plaintext vectors on disk outside the plaintext indices: {leaked}"
+    assert not missing, f"indices {missing} are missing: this test scans what the other modules wrote (run the suite)"
