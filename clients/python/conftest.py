@@ -132,10 +132,11 @@ def index_pair(name):
 
 
 def overlap(a, b):
-    """The share of b's hits that a returns (1 when both are empty: a filter can leave no hit in the top k)."""
+    """Shared hits over the longer list: a missing hit and an extra one both count (1 when both are empty: a post-filter
+    or min_score can leave no hit in the top k)."""
     if not a and not b:
         return 1.0
-    return len(set(a) & set(b)) / max(len(b), 1)
+    return len(set(a) & set(b)) / max(len(a), len(b))
 
 
 def compare_rankings(label, encrypted, plain, k=K):
@@ -145,7 +146,6 @@ def compare_rankings(label, encrypted, plain, k=K):
     overlaps = []
     worst = 0.0
     for enc_hits, plain_hits in zip(encrypted, plain):
-        assert len(enc_hits) == len(plain_hits), f"{label}: {len(enc_hits)} hits vs {len(plain_hits)} on plaintext"
         overlaps.append(overlap([i for i, _ in enc_hits[:k]], [i for i, _ in plain_hits[:k]]))
         plain_scores = dict(plain_hits)
         for doc_id, score in enc_hits:

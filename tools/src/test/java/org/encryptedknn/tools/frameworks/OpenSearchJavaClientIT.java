@@ -187,7 +187,10 @@ public class OpenSearchJavaClientIT {
             List<?> got = (List<?>) stored;
             assertEquals(want.length, got.size());
             for (int i = 0; i < want.length; i++) {
-                assertEquals(want[i], ((Number) got.get(i)).floatValue(), 1e-5f); // the read-back of a cosine model is normalized; MiniLM vectors are unit vectors
+                assertEquals(
+                        want[i],
+                        ((Number) got.get(i)).floatValue(),
+                        1e-5f); // the read-back of a cosine model is normalized; MiniLM vectors are unit vectors
             }
         }
     }
