@@ -217,7 +217,6 @@ public class OpenSearchJavaClientIT {
         for (float[] v : queries) {
             List<Hit<Map>> enc = search(ENCRYPTED, query.apply(v), minScore);
             List<Hit<Map>> plain = search(PLAIN, query.apply(v), minScore);
-            assertEquals(label + ": hit count", plain.size(), enc.size());
             Map<String, Double> plainScores = new HashMap<>();
             plain.forEach(h -> plainScores.put(h.id(), h.score()));
             int common = 0;
@@ -231,7 +230,8 @@ public class OpenSearchJavaClientIT {
                     assertTrue(label + ": score below min_score", h.score() >= minScore);
                 }
             }
-            overlap += plain.isEmpty() ? 1 : (double) common / plain.size();
+            // shared hits over the longer list: a post-filter or min_score may leave either list short, or empty
+            overlap += enc.isEmpty() && plain.isEmpty() ? 1 : (double) common / Math.max(enc.size(), plain.size());
         }
         overlap /= queries.length;
         System.out.printf(
