@@ -4,7 +4,8 @@ import java.io.Closeable;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
-import org.encryptedknn.dropin.DropInIndexFilter;
+import org.encryptedknn.dropin.DropInActionFilter;
+import org.encryptedknn.dropin.DropInMappings;
 import org.encryptedknn.ingest.DropInIngestProcessor;
 import org.encryptedknn.ingest.EncryptedKnnIngestProcessor;
 import org.encryptedknn.ingest.EncryptedKnnRekeyProcessor;
@@ -12,7 +13,7 @@ import org.encryptedknn.keystore.KeystoreSettings;
 import org.encryptedknn.keystore.ModelStore;
 import org.encryptedknn.keystore.NodeKeyHolder;
 import org.encryptedknn.rest.RestModelsAction;
-import org.encryptedknn.search.pipeline.DropInSearchFilter;
+import org.encryptedknn.search.pipeline.DropInKnnSearch;
 import org.encryptedknn.search.pipeline.EncryptedKnnQueryProcessor;
 import org.encryptedknn.search.pipeline.EncryptedKnnRerankProcessor;
 import org.encryptedknn.search.pipeline.GatewayCkks;
@@ -40,8 +41,8 @@ final class GatewayRegistrations implements Closeable {
 
     private final NodeKeyHolder gateway = new NodeKeyHolder();
     private final GatewayCkks ckks = new GatewayCkks();
-    private final DropInSearchFilter dropInSearch = new DropInSearchFilter(gateway, ckks);
-    private final DropInIndexFilter dropInIndex = new DropInIndexFilter(gateway);
+    private final DropInKnnSearch dropInSearch = new DropInKnnSearch(gateway, ckks);
+    private final DropInMappings dropInMappings = new DropInMappings(gateway);
 
     NodeKeyHolder gateway() {
         return gateway;
@@ -61,12 +62,12 @@ final class GatewayRegistrations implements Closeable {
             NamedXContentRegistry xContentRegistry) {
         gateway.start(nodeSettings, client, clusterService, threadPool, dataPath);
         dropInSearch.start(clusterService, resolver, xContentRegistry);
-        dropInIndex.start(clusterService, resolver);
+        dropInMappings.start(clusterService, resolver);
     }
 
     /** The drop-in opt-in's request translations: {@code knn} queries, and {@code knn_vector} mappings. */
     List<ActionFilter> actionFilters() {
-        return List.of(dropInSearch, dropInIndex);
+        return List.of(new DropInActionFilter(dropInSearch, dropInMappings));
     }
 
     void reload(Settings settings) {

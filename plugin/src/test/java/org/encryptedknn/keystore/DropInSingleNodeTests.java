@@ -7,6 +7,7 @@ import static org.encryptedknn.keystore.GatewaySingleNodeTests.gaussian;
 import static org.encryptedknn.keystore.GatewaySingleNodeTests.json;
 import static org.encryptedknn.keystore.GatewaySingleNodeTests.modelBody;
 import static org.encryptedknn.keystore.GatewaySingleNodeTests.secure;
+import static org.encryptedknn.keystore.GatewaySingleNodeTests.withKey;
 
 import java.util.Collection;
 import java.util.List;
@@ -44,10 +45,7 @@ public class DropInSingleNodeTests extends OpenSearchSingleNodeTestCase {
 
     @Override
     protected Settings nodeSettings() {
-        return Settings.builder()
-                .put(super.nodeSettings())
-                .setSecureSettings(secure(KEY))
-                .build();
+        return withKey(super.nodeSettings());
     }
 
     @Override
@@ -184,13 +182,19 @@ public class DropInSingleNodeTests extends OpenSearchSingleNodeTestCase {
                 .setSettings(Settings.builder().put(EncryptedKnnSettings.INDEX_ENCRYPTED_KNN, true))
                 .setMapping(encryptedMapping("embedding"))
                 .get();
+        assertPlainVectorRefused("not-opted-in", "accepts only encrypted vectors");
+    }
+
+    /** A plaintext vector written to {@code index}'s field embedding is refused with {@code message}; nothing is stored. */
+    void assertPlainVectorRefused(String index, String message) {
         Exception e = expectThrows(
                 Exception.class,
-                () -> client().prepareIndex("not-opted-in")
+                () -> client().prepareIndex(index)
                         .setId("x")
                         .setSource("{\"embedding\":" + json(gaussian(1, 3)[0]) + "}", XContentType.JSON)
                         .get());
-        assertTrue(allMessages(e), allMessages(e).contains("accepts only encrypted vectors"));
+        assertTrue(allMessages(e), allMessages(e).contains(message));
+        assertFalse(client().prepareGet(index, "x").get().isExists());
     }
 
     public void testWithoutTheKeyNothingIsWritten() throws Exception {
@@ -198,14 +202,7 @@ public class DropInSingleNodeTests extends OpenSearchSingleNodeTestCase {
         createAppIndex("app-nokey", encryptedMapping("embedding"));
         plugin().reload(Settings.builder().setSecureSettings(secure(null)).build());
         try {
-            Exception e = expectThrows(
-                    Exception.class,
-                    () -> client().prepareIndex("app-nokey")
-                            .setId("x")
-                            .setSource("{\"embedding\":" + json(gaussian(1, 4)[0]) + "}", XContentType.JSON)
-                            .get());
-            assertTrue(allMessages(e), allMessages(e).contains(KeystoreSettings.MASTER_KEY));
-            assertFalse(client().prepareGet("app-nokey", "x").get().isExists());
+            assertPlainVectorRefused("app-nokey", KeystoreSettings.MASTER_KEY);
         } finally {
             plugin().reload(Settings.builder().setSecureSettings(secure(KEY)).build());
         }

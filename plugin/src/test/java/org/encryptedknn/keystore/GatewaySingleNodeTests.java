@@ -74,8 +74,13 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
 
     @Override
     protected Settings nodeSettings() {
+        return withKey(super.nodeSettings());
+    }
+
+    /** The node settings with {@link #KEY} as the keystore's master key (the drop-in tests' node too). */
+    static Settings withKey(Settings nodeSettings) {
         return Settings.builder()
-                .put(super.nodeSettings())
+                .put(nodeSettings)
                 .setSecureSettings(secure(KEY))
                 .build();
     }

@@ -45,8 +45,12 @@ public final class DropInBench {
         if (node.exists("/" + INDEX)) {
             node.delete("/" + INDEX);
         }
-        if (node.exists("/_plugins/encrypted_knn/models/" + MODEL)) {
+        try {
             node.delete("/_plugins/encrypted_knn/models/" + MODEL);
+        } catch (OpenSearchHttp.ResponseException e) {
+            if (e.status() != 404) {
+                throw e;
+            }
         }
         ObjectNode model = OpenSearchHttp.JSON.createObjectNode();
         model.put("dimension", d)

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
 import org.encryptedknn.keystore.CachedModel;
 import org.encryptedknn.keystore.KeyLease;
 import org.encryptedknn.model.EncryptionModel;
@@ -18,11 +19,8 @@ import org.encryptedknn.transform.EncryptedVector;
 import org.encryptedknn.transform.RecordFormat;
 import org.encryptedknn.transform.SearchMode;
 import org.opensearch.action.ActionRequest;
-import org.opensearch.action.search.SearchAction;
 import org.opensearch.action.search.SearchRequest;
 import org.opensearch.action.search.SearchResponse;
-import org.opensearch.action.support.ActionFilter;
-import org.opensearch.action.support.ActionFilterChain;
 import org.opensearch.cluster.ClusterState;
 import org.opensearch.cluster.metadata.IndexMetadata;
 import org.opensearch.cluster.metadata.IndexNameExpressionResolver;
@@ -32,7 +30,6 @@ import org.opensearch.common.xcontent.XContentHelper;
 import org.opensearch.common.xcontent.XContentType;
 import org.opensearch.common.xcontent.json.JsonXContent;
 import org.opensearch.core.action.ActionListener;
-import org.opensearch.core.action.ActionResponse;
 import org.opensearch.core.common.bytes.BytesReference;
 import org.opensearch.core.index.Index;
 import org.opensearch.core.xcontent.DeprecationHandler;
@@ -46,13 +43,12 @@ import org.opensearch.search.SearchHit;
 import org.opensearch.search.SearchHits;
 import org.opensearch.search.builder.SearchSourceBuilder;
 import org.opensearch.search.pipeline.PipelineProcessingContext;
-import org.opensearch.tasks.Task;
 
 /**
  * The search half of the drop-in opt-in ({@code index.encrypted_knn.model_id}): the k-NN plugin's {@code knn} query on
  * an encrypted field of an opted-in index, answered as the k-NN plugin would answer it on the plaintext index.
  *
- * <p>An action filter on the coordinating node's search action, not a search pipeline: it runs before any pipeline,
+ * <p>Run by {@code dropin.DropInActionFilter} on the coordinating node's search action, not by a search pipeline: it runs before any pipeline,
  * whichever one the request names ({@code ?search_pipeline=} replaces the index default) and whatever
  * {@code cluster.search.enabled_system_generated_factories} says (system-generated search processors are off by
  * default in 3.5, and a drop-in that waits for an operator to switch them on would send plaintext vectors to data nodes
@@ -69,7 +65,7 @@ import org.opensearch.tasks.Task;
  * </ol>
  * A request naming no opted-in index, or no {@code knn} on an encrypted field, passes untouched.
  */
-public final class DropInSearchFilter implements ActionFilter {
+public final class DropInKnnSearch {
 
     private final org.encryptedknn.keystore.NodeKeyHolder gateway;
     private final GatewayCkks ckks;
@@ -82,12 +78,12 @@ public final class DropInSearchFilter implements ActionFilter {
 
     private final Map<String, IndexFields> fieldsByIndex = new ConcurrentHashMap<>();
 
-    public DropInSearchFilter(org.encryptedknn.keystore.NodeKeyHolder gateway, GatewayCkks ckks) {
+    public DropInKnnSearch(org.encryptedknn.keystore.NodeKeyHolder gateway, GatewayCkks ckks) {
         this.gateway = gateway;
         this.ckks = ckks;
     }
 
-    /** Called once the node's services exist (the filter is registered before them). */
+    /** Called once the node's services exist (the action filter is registered before them). */
     public void start(
             ClusterService clusterService, IndexNameExpressionResolver resolver, NamedXContentRegistry registry) {
         this.clusterService = clusterService;
@@ -95,46 +91,36 @@ public final class DropInSearchFilter implements ActionFilter {
         this.registry = registry;
     }
 
-    @Override
-    public int order() {
-        return 0; // after the security plugin's filter (Integer.MIN_VALUE)
-    }
-
-    @Override
-    @SuppressWarnings("unchecked")
-    public <Request extends ActionRequest, Response extends ActionResponse> void apply(
-            Task task,
-            String action,
-            Request request,
-            ActionListener<Response> listener,
-            ActionFilterChain<Request, Response> chain) {
-        if (SearchAction.NAME.equals(action) == false
-                || request instanceof SearchRequest == false
-                || clusterService == null) {
-            chain.proceed(task, action, request, listener);
-            return;
+    /**
+     * Takes over a search request that has a {@code knn} query on an encrypted field of an opted-in index: encrypts
+     * it, then calls {@code proceed} with the listener that finishes the response. Returns false (and does nothing)
+     * for any other request.
+     */
+    public boolean intercept(
+            ActionRequest request,
+            ActionListener<SearchResponse> listener,
+            Consumer<ActionListener<SearchResponse>> proceed) {
+        if (clusterService == null || !(request instanceof SearchRequest search)) {
+            return false;
         }
-        SearchRequest search = (SearchRequest) request;
         DropInSearch dropIn;
         try {
             dropIn = prepare(search);
         } catch (Exception e) {
             listener.onFailure(e);
-            return;
+            return true;
         }
         if (dropIn == null) {
-            chain.proceed(task, action, request, listener);
-            return;
+            return false;
         }
-        ActionListener<SearchResponse> searchListener = (ActionListener<SearchResponse>) listener;
         dropIn.encrypt(ActionListener.wrap(
-                encrypted -> chain.proceed(task, action, request, (ActionListener<Response>)
-                        (ActionListener<?>) ActionListener.<SearchResponse>wrap(
-                                response -> searchListener.onResponse(dropIn.finish(response)), e -> {
-                                    dropIn.abandon();
-                                    searchListener.onFailure(e);
-                                })),
+                encrypted -> proceed.accept(
+                        ActionListener.wrap(response -> listener.onResponse(dropIn.finish(response)), e -> {
+                            dropIn.abandon();
+                            listener.onFailure(e);
+                        })),
                 listener::onFailure));
+        return true;
     }
 
     /** The drop-in work for this request, or null when it has nothing to do with it. */

@@ -1,6 +1,5 @@
 package org.encryptedknn.dropin;
 
-import java.io.IOException;
 import java.util.Map;
 import java.util.function.Consumer;
 import org.encryptedknn.keystore.CachedModel;
@@ -13,8 +12,6 @@ import org.opensearch.action.admin.indices.create.CreateIndexAction;
 import org.opensearch.action.admin.indices.create.CreateIndexRequest;
 import org.opensearch.action.admin.indices.mapping.put.PutMappingAction;
 import org.opensearch.action.admin.indices.mapping.put.PutMappingRequest;
-import org.opensearch.action.support.ActionFilter;
-import org.opensearch.action.support.ActionFilterChain;
 import org.opensearch.cluster.ClusterState;
 import org.opensearch.cluster.metadata.IndexMetadata;
 import org.opensearch.cluster.metadata.IndexNameExpressionResolver;
@@ -25,13 +22,11 @@ import org.opensearch.common.settings.Settings;
 import org.opensearch.common.xcontent.XContentHelper;
 import org.opensearch.common.xcontent.XContentType;
 import org.opensearch.core.action.ActionListener;
-import org.opensearch.core.action.ActionResponse;
 import org.opensearch.core.common.bytes.BytesArray;
 import org.opensearch.core.index.Index;
-import org.opensearch.tasks.Task;
 
 /**
- * The mapping half of the drop-in opt-in: on the node that receives a create-index or put-mapping request for an index
+ * The mapping half of the drop-in opt-in (run by {@link DropInActionFilter}): on the node that receives a create-index or put-mapping request for an index
  * with {@code index.encrypted_knn.model_id} (in the request, or from a matching index template, which is how an
  * operator opts in indices that a framework creates by itself), the mapping's {@code knn_vector} fields become
  * {@code encrypted_knn_vector} fields of the model ({@link KnnVectorMapping}), and {@code index.knn: true}, which the
@@ -39,16 +34,16 @@ import org.opensearch.tasks.Task;
  * node (the model's dimension, cells and prefix dimension are read from the sealed registry document).
  *
  * <p>An index created implicitly by a write (auto-create) gets its mapping from templates and dynamic mapping, which
- * this filter does not see: a template that opts in must also map the vector field, as {@code encrypted_knn_vector}
+ * this rewrite does not see: a template that opts in must also map the vector field, as {@code encrypted_knn_vector}
  * (docs/gateway-mode.md, "Drop-in").
  */
-public final class DropInIndexFilter implements ActionFilter {
+public final class DropInMappings {
 
     private final NodeKeyHolder gateway;
     private volatile ClusterService clusterService;
     private volatile IndexNameExpressionResolver resolver;
 
-    public DropInIndexFilter(NodeKeyHolder gateway) {
+    public DropInMappings(NodeKeyHolder gateway) {
         this.gateway = gateway;
     }
 
@@ -57,42 +52,30 @@ public final class DropInIndexFilter implements ActionFilter {
         this.resolver = resolver;
     }
 
-    @Override
-    public int order() {
-        return 0;
-    }
-
-    @Override
-    public <Request extends ActionRequest, Response extends ActionResponse> void apply(
-            Task task,
-            String action,
-            Request request,
-            ActionListener<Response> listener,
-            ActionFilterChain<Request, Response> chain) {
+    /**
+     * Takes over a create-index or put-mapping request of an opted-in index whose mapping has vector fields: rewrites
+     * it, then runs {@code proceed} (or {@code fail}). Returns false (and does nothing) for any other request.
+     */
+    public boolean intercept(String action, ActionRequest request, Runnable proceed, Consumer<Exception> fail) {
+        if (clusterService == null) {
+            return false;
+        }
         try {
-            if (clusterService != null
-                    && CreateIndexAction.NAME.equals(action)
-                    && request instanceof CreateIndexRequest create) {
-                if (createIndex(create, () -> chain.proceed(task, action, request, listener), listener::onFailure)) {
-                    return;
-                }
-            } else if (clusterService != null
-                    && PutMappingAction.NAME.equals(action)
-                    && request instanceof PutMappingRequest put) {
-                if (putMapping(put, () -> chain.proceed(task, action, request, listener), listener::onFailure)) {
-                    return;
-                }
+            if (CreateIndexAction.NAME.equals(action) && request instanceof CreateIndexRequest create) {
+                return createIndex(create, proceed, fail);
+            }
+            if (PutMappingAction.NAME.equals(action) && request instanceof PutMappingRequest put) {
+                return putMapping(put, proceed, fail);
             }
         } catch (Exception e) {
-            listener.onFailure(e);
-            return;
+            fail.accept(e);
+            return true;
         }
-        chain.proceed(task, action, request, listener);
+        return false;
     }
 
     /** Returns false when the request has nothing to do with the opt-in (the caller proceeds). */
-    private boolean createIndex(CreateIndexRequest create, Runnable proceed, Consumer<Exception> fail)
-            throws IOException {
+    private boolean createIndex(CreateIndexRequest create, Runnable proceed, Consumer<Exception> fail) {
         ClusterState state = clusterService.state();
         Settings templates = templateSettings(state, create.index());
         String model = EncryptedKnnSettings.dropInModel(create.settings());
@@ -116,21 +99,7 @@ public final class DropInIndexFilter implements ActionFilter {
         if (source == null || source.isEmpty() || source.equals("{}")) {
             return false;
         }
-        Map<String, Object> mapping = XContentHelper.convertToMap(new BytesArray(source), true, XContentType.JSON)
-                .v2();
-        if (KnnVectorMapping.hasVectorFields(mapping, model) == false) {
-            return false;
-        }
-        String modelId = model;
-        withModel(
-                modelId,
-                params -> {
-                    KnnVectorMapping.rewrite(mapping, modelId, params);
-                    create.mapping(mapping);
-                    proceed.run();
-                },
-                fail);
-        return true;
+        return rewrite(source, model, create::mapping, proceed, fail);
     }
 
     private boolean putMapping(PutMappingRequest put, Runnable proceed, Consumer<Exception> fail) {
@@ -151,17 +120,29 @@ public final class DropInIndexFilter implements ActionFilter {
         if (model == null || put.source() == null) {
             return false;
         }
-        Map<String, Object> mapping = XContentHelper.convertToMap(new BytesArray(put.source()), true, XContentType.JSON)
+        return rewrite(put.source(), model, put::source, proceed, fail);
+    }
+
+    /**
+     * Rewrites the mapping {@code source} under the model, hands it to {@code apply}, then proceeds; false when the
+     * mapping has no vector field (nothing to do).
+     */
+    private boolean rewrite(
+            String source,
+            String model,
+            Consumer<Map<String, Object>> apply,
+            Runnable proceed,
+            Consumer<Exception> fail) {
+        Map<String, Object> mapping = XContentHelper.convertToMap(new BytesArray(source), true, XContentType.JSON)
                 .v2();
         if (KnnVectorMapping.hasVectorFields(mapping, model) == false) {
             return false;
         }
-        String modelId = model;
         withModel(
-                modelId,
+                model,
                 params -> {
-                    KnnVectorMapping.rewrite(mapping, modelId, params);
-                    put.source(mapping);
+                    KnnVectorMapping.rewrite(mapping, model, params);
+                    apply.accept(mapping);
                     proceed.run();
                 },
                 fail);
@@ -179,15 +160,12 @@ public final class DropInIndexFilter implements ActionFilter {
         return MetadataIndexTemplateService.resolveSettings(v1);
     }
 
-    /** The model's public parameters, read under this node's key (no key: the usual 400 naming the setting). */
+    /**
+     * The model's public parameters, read under this node's key. No key: {@code acquire} throws the usual 400 naming
+     * the setting, which {@link #intercept} reports.
+     */
     private void withModel(String modelId, ModelAction action, Consumer<Exception> fail) {
-        KeyLease lease;
-        try {
-            lease = gateway.acquire();
-        } catch (Exception e) {
-            fail.accept(e);
-            return;
-        }
+        KeyLease lease = gateway.acquire();
         gateway.model(
                 lease,
                 modelId,
