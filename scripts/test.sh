@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command (README): builds everything (Java, the native SEAL library, the plugin zip),
 # starts a real OpenSearch 3.5.0 node with this plugin and opensearch-knn installed, then runs the
-# unit tests, the in-process plugin tests and the YAML REST tests against that node, then the docs' code blocks.
+# unit tests, the in-process plugin tests and the YAML REST tests against that node, then the framework suite
+# (the real Python clients from PyPI, scripts/clients-python.sh), then the docs' code blocks.
 #
 # OpenSearch and its test framework refuse to run as root: as root, the build runs as root (it may
 # install the build's Debian packages) and the node and every test run as the unprivileged user $EKNN_USER.
@@ -49,6 +50,9 @@ eknn_log "3/3 tests (unit, in-process node, REST against 127.0.0.1:$PORT)"
 cd "$TREE"
 eknn_as_user env JAVA_HOME="$JAVA_HOME" PATH="$PATH" ENCRYPTED_KNN_CACHE="$CACHE" HOME="$(if eknn_is_root; then getent passwd "$EKNN_USER" | cut -d: -f6; else echo "$HOME"; fi)" \
   "${MVN[@]}" -Dnative.skip=true -Dtests.rest.cluster="127.0.0.1:$PORT" "$@" verify
+
+eknn_log "frameworks: LangChain, LlamaIndex and opensearch-py against the same node (scripts/clients-python.sh)"
+bash "$TREE/scripts/clients-python.sh" --port "$PORT"
 
 eknn_log "docs: the code blocks of docs/ against the same node (scripts/docs-check.sh)"
 bash "$ROOT/scripts/docs-check.sh" --node "$NODE" --port "$PORT"

@@ -1,6 +1,10 @@
 package org.encryptedknn.corpus;
 
+import java.io.BufferedWriter;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 
@@ -12,6 +16,8 @@ import java.util.Locale;
  *   CorpusTool info                  corpus size, ham/spam counts, cache directories
  *   CorpusTool embed [--limit N]     embed the first N messages (all if N &lt;= 0 or absent), cache the vectors
  *   CorpusTool query TEXT [--k K] [--limit N]   nearest messages to TEXT (sanity check)
+ *   CorpusTool export [--limit N] FILE          the first N messages as JSON Lines (id, spam, text, vector), for
+ *                                               applications in other languages (clients/python)
  * </pre>
  */
 public final class CorpusTool {
@@ -27,6 +33,7 @@ public final class CorpusTool {
             case "info" -> info();
             case "embed" -> embed(encoder(args), intOpt(args, "--limit", 0));
             case "query" -> query(args, encoder(args), intOpt(args, "--k", 5), intOpt(args, "--limit", 0));
+            case "export" -> export(Path.of(args[args.length - 1]), intOpt(args, "--limit", 0));
             default -> {
                 usage();
                 System.exit(2);
@@ -35,8 +42,9 @@ public final class CorpusTool {
     }
 
     private static void usage() {
-        System.err.println("usage: CorpusTool fetch | info | embed [--limit N] [--encoder E] | query TEXT [--k K]"
-                + " [--limit N] [--encoder E]   (E: all-minilm-l6-v2 (default), e5-small-v2-q)");
+        System.err.println(
+                "usage: CorpusTool fetch | info | embed [--limit N] [--encoder E] | query TEXT [--k K]"
+                        + " [--limit N] [--encoder E] | export [--limit N] FILE   (E: all-minilm-l6-v2 (default), e5-small-v2-q)");
     }
 
     private static Encoder encoder(String[] args) {
@@ -115,5 +123,53 @@ public final class CorpusTool {
                     m.spam() ? "spam" : "ham ",
                     m.subject().length() > 70 ? m.subject().substring(0, 70) : m.subject());
         }
+    }
+
+    /**
+     * One JSON object per line, in corpus order: {@code {"id":…,"spam":…,"text":…,"vector":[…]}}, where text is what
+     * was embedded ({@link CorpusMessage#embeddingText()}) and the vector's floats are written with
+     * {@link Float#toString(float)}, which reads back to the same float32.
+     */
+    private static void export(Path file, int limit) throws IOException {
+        EmbeddedCorpus c = EmbeddedCorpus.load(limit);
+        try (BufferedWriter out = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
+            for (int i = 0; i < c.size(); i++) {
+                CorpusMessage m = c.messages().get(i);
+                StringBuilder line = new StringBuilder(8192);
+                line.append("{\"id\":");
+                jsonString(line, m.id());
+                line.append(",\"spam\":").append(m.spam()).append(",\"text\":");
+                jsonString(line, m.embeddingText());
+                line.append(",\"vector\":[");
+                float[] v = c.vectors()[i];
+                for (int j = 0; j < v.length; j++) {
+                    line.append(j == 0 ? "" : ",").append(v[j]);
+                }
+                out.append(line).append("]}\n");
+            }
+        }
+        System.out.println(c.size() + " messages written to " + file);
+    }
+
+    private static void jsonString(StringBuilder out, String s) {
+        out.append('"');
+        for (int i = 0; i < s.length(); i++) {
+            char ch = s.charAt(i);
+            switch (ch) {
+                case '"' -> out.append("\\\"");
+                case '\\' -> out.append("\\\\");
+                case '\n' -> out.append("\\n");
+                case '\r' -> out.append("\\r");
+                case '\t' -> out.append("\\t");
+                default -> {
+                    if (ch < 0x20 || Character.isSurrogate(ch)) { // a pair cut by the text cap stays valid UTF-8
+                        out.append(String.format(Locale.ROOT, "\\u%04x", (int) ch));
+                    } else {
+                        out.append(ch);
+                    }
+                }
+            }
+        }
+        out.append('"');
     }
 }

@@ -69,6 +69,7 @@ public final class DropInKnnSearch {
 
     private final org.encryptedknn.keystore.NodeKeyHolder gateway;
     private final GatewayCkks ckks;
+    private final IndexDocCounts docCounts; // for the model's calibrated window, shared by every request
     private volatile ClusterService clusterService;
     private volatile IndexNameExpressionResolver resolver;
     private volatile NamedXContentRegistry registry;
@@ -81,6 +82,7 @@ public final class DropInKnnSearch {
     public DropInKnnSearch(org.encryptedknn.keystore.NodeKeyHolder gateway, GatewayCkks ckks) {
         this.gateway = gateway;
         this.ckks = ckks;
+        this.docCounts = new IndexDocCounts(gateway::client);
     }
 
     /** Called once the node's services exist (the action filter is registered before them). */
@@ -220,7 +222,8 @@ public final class DropInKnnSearch {
                     EncryptedKnnQueryProcessor.DEFAULT_PROBE_CELLS,
                     SearchMode.KEY_HOLDER,
                     ckks,
-                    Set.of());
+                    Set.of(),
+                    docCounts);
             this.rerankProcessor = new EncryptedKnnRerankProcessor(
                     null, "drop-in [knn] on [" + translation.field + "]", false, gateway, model, List.of(), excluded);
         }

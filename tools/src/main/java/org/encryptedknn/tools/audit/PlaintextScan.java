@@ -6,16 +6,22 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Stream;
+import org.encryptedknn.corpus.EmbeddedCorpus;
 
 /**
  * Looks for raw plaintext vectors in what the storage tier holds: every 8-byte window of every file under a
  * directory is compared with every pair of consecutive float32 components (little- and big-endian) of the
  * given vectors. A vector counts as found when any of its pairs appears. Used to check that an index
  * directory (segments, translog) holds no usable embedding.
+ *
+ * <p>{@code java … PlaintextScan [--limit N] DIR...} scans each directory for the first N corpus vectors
+ * ({@link EmbeddedCorpus}, all if N is absent) and prints one line per directory:
+ * {@code <dir> files=<f> bytes=<b> found=<vectors found> of=<N>} (used by the framework suites, clients/python).
  */
 public final class PlaintextScan {
 
@@ -39,6 +45,26 @@ public final class PlaintextScan {
             }
             pairs.addAll(own);
             pairsByVector[v] = own.toArray(new Long[0]);
+        }
+    }
+
+    public static void main(String[] args) throws IOException {
+        int limit = 0;
+        int first = 0;
+        if (args.length >= 2 && args[0].equals("--limit")) {
+            limit = Integer.parseInt(args[1]);
+            first = 2;
+        }
+        if (first >= args.length) {
+            System.err.println("usage: PlaintextScan [--limit N] DIR...");
+            System.exit(2);
+        }
+        List<float[]> vectors = Arrays.asList(EmbeddedCorpus.load(limit).vectors());
+        PlaintextScan scan = new PlaintextScan(vectors);
+        for (String dir : Arrays.copyOfRange(args, first, args.length)) {
+            Result r = scan.scan(Path.of(dir));
+            System.out.println(dir + " files=" + r.files() + " bytes=" + r.bytes() + " found=" + r.vectorsFound()
+                    + " of=" + vectors.size());
         }
     }
 
