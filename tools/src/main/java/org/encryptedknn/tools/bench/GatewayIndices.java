@@ -37,8 +37,12 @@ public final class GatewayIndices {
      */
     public JsonNode setUp(float[][] training, List<SearchMode> modes) {
         String path = "/_plugins/encrypted_knn/models/" + modelId;
-        if (node.exists(path)) {
-            node.delete(path);
+        try {
+            node.delete(path); // a model of an earlier run
+        } catch (OpenSearchHttp.ResponseException e) {
+            if (e.status() != 404) {
+                throw e;
+            }
         }
         ObjectNode body = OpenSearchHttp.JSON.createObjectNode();
         body.put("dimension", training[0].length);

@@ -45,7 +45,7 @@ public final class NodeMemory {
             List<String> parts = new ArrayList<>();
             for (Map.Entry<String, JsonNode> f : (Iterable<Map.Entry<String, JsonNode>>) files::fields) {
                 double size = mb(f.getValue().path("size_in_bytes"));
-                if (size >= 0.5) {
+                if (size >= 0.1) {
                     parts.add(String.format(Locale.ROOT, "%s %.1f", f.getKey(), size));
                 }
             }
