@@ -10,6 +10,8 @@ import org.encryptedknn.client.cli.Options;
 import org.encryptedknn.tools.audit.AuditTool;
 import org.encryptedknn.tools.bench.CkksBench;
 import org.encryptedknn.tools.bench.CkksSearchBench;
+import org.encryptedknn.tools.bench.ClusterBench;
+import org.encryptedknn.tools.bench.ScaleBench;
 import org.encryptedknn.tools.bench.SearchBench;
 import org.encryptedknn.tools.bench.TransformBench;
 
@@ -77,11 +79,13 @@ public final class ToolsMain {
             BENCHES.put("ckks", CkksBench::main);
             BENCHES.put("ckks-search", CkksSearchBench::main);
             BENCHES.put("transform", TransformBench::main);
+            BENCHES.put("scale", ScaleBench::main);
+            BENCHES.put("cluster", ClusterBench::main);
         }
 
         @Override
         public String summary() {
-            return "benchmarks: search | ckks | ckks-search | transform";
+            return "benchmarks: search | ckks | ckks-search | transform | scale | cluster";
         }
 
         @Override
@@ -95,6 +99,10 @@ public final class ToolsMain {
                   ckks-search   ckks vs keyed vs plaintext on a node (org.encryptedknn.tools.bench.CkksSearchBench:
                                 [--url U] [--docs N] [--queries Q] [--ks 40,100,200] [--cells C] [--probe P] [--hostile N])
                   transform     encryption throughput, no node (org.encryptedknn.tools.bench.TransformBench)
+                  scale         gateway mode vs plaintext k-NN at 10^5+ vectors, 1 and 8 clients, memory (ScaleBench;
+                                scripts/scale-bench.sh starts its node: [--vectors N] [--corpus auto|real|matched] [--k K])
+                  cluster       one shard vs two shards + replica, and a data node stopped mid-run (ClusterBench;
+                                scripts/cluster-bench.sh starts its three nodes)
 
                 The options after <name> go to that benchmark unchanged.""";
         }

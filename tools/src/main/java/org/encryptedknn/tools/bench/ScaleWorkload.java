@@ -1,5 +1,6 @@
 package org.encryptedknn.tools.bench;
 
+import java.util.Arrays;
 import java.util.Locale;
 import java.util.stream.IntStream;
 import org.encryptedknn.client.ExactSearch;
@@ -17,27 +18,35 @@ import org.encryptedknn.transform.VectorTransform;
  * auto|real|matched} (auto: real when N + Q fit in the corpus), {@code --clusters} (mixture components, default 64),
  * {@code --seed}.
  */
-public record ScaleWorkload(float[][] vectors, float[][] queries, int[][] truth, String source) {
+public record ScaleWorkload(float[][] vectors, float[][] reserve, float[][] queries, int[][] truth, String source) {
 
     public static final int TOP = 10;
 
     public static ScaleWorkload load(Options a) {
+        return load(a, 0);
+    }
+
+    /**
+     * The workload with {@code reserved} more documents from the same source, kept apart from {@link #vectors()} and
+     * from the ground truth (for documents written during a run).
+     */
+    public static ScaleWorkload load(Options a, int reserved) {
         int n = a.integer("--vectors", 100_000);
         int q = a.integer("--queries", 200);
         String corpus = a.get("--corpus", "auto");
         long seed = a.integer("--seed", 17);
         long t0 = System.nanoTime();
         EmbeddedCorpus real = EmbeddedCorpus.load(0);
-        boolean useReal = corpus.equals("real") || (corpus.equals("auto") && n + q <= real.size());
+        boolean useReal = corpus.equals("real") || (corpus.equals("auto") && n + reserved + q <= real.size());
         float[][] vectors;
         float[][] queries;
         String source;
         if (useReal) {
-            if (n + q > real.size()) {
+            if (n + reserved + q > real.size()) {
                 throw new IllegalArgumentException("--corpus real holds " + real.size() + " vectors: --vectors " + n
-                        + " + --queries " + q + " do not fit");
+                        + " + --queries " + q + (reserved > 0 ? " + " + reserved + " reserved" : "") + " do not fit");
             }
-            EmbeddedCorpus.Split split = real.split(n, q);
+            EmbeddedCorpus.Split split = real.split(n + reserved, q);
             vectors = split.index().vectors();
             queries = split.queries().vectors();
             source = String.format(
@@ -45,7 +54,7 @@ public record ScaleWorkload(float[][] vectors, float[][] queries, int[][] truth,
         } else if (corpus.equals("matched") || corpus.equals("auto")) {
             int clusters = a.integer("--clusters", 64);
             MatchedEmbeddings mixture = MatchedEmbeddings.fit(real.vectors(), clusters, seed);
-            vectors = mixture.sample(n, seed);
+            vectors = mixture.sample(n + reserved, seed);
             queries = mixture.sample(q, seed + 1);
             source = String.format(
                     Locale.ROOT,
@@ -57,13 +66,15 @@ public record ScaleWorkload(float[][] vectors, float[][] queries, int[][] truth,
         } else {
             throw new IllegalArgumentException("--corpus must be auto, real or matched, got " + corpus);
         }
+        float[][] reserve = Arrays.copyOfRange(vectors, n, n + reserved);
+        vectors = Arrays.copyOf(vectors, n);
         int[][] truth = new int[queries.length][];
         float[][] docs = vectors;
         float[][] qs = queries;
         IntStream.range(0, queries.length)
                 .parallel()
                 .forEach(i -> truth[i] = ExactSearch.topK(qs[i], docs, TOP, Space.COSINE));
-        ScaleWorkload w = new ScaleWorkload(vectors, queries, truth, source);
+        ScaleWorkload w = new ScaleWorkload(vectors, reserve, queries, truth, source);
         System.out.printf(
                 Locale.ROOT,
                 "corpus: %d documents, %d held-out queries, d=%d, %s; exact top-%d in %.1f s%n",
