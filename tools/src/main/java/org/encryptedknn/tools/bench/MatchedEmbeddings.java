@@ -19,8 +19,8 @@ import org.ejml.interfaces.decomposition.CholeskyDecomposition_F64;
  */
 public final class MatchedEmbeddings {
 
-    /** Weight of the pooled covariance in a cluster's estimate, counted in vectors. */
-    static final int POOLED_PRIOR = 50;
+    /** Default weight of the pooled covariance in a cluster's estimate, counted in vectors. */
+    public static final double POOLED_PRIOR = 5;
 
     private static final int KMEANS_ITERATIONS = 15;
     private static final int BLOCK = 1024;
@@ -40,8 +40,11 @@ public final class MatchedEmbeddings {
         this.normalize = normalize;
     }
 
-    /** Fits a mixture of {@code clusters} Gaussians to {@code real}. */
-    public static MatchedEmbeddings fit(float[][] real, int clusters, long seed) {
+    /**
+     * Fits a mixture of {@code clusters} Gaussians to {@code real}; each cluster's covariance has {@code pooledPrior}
+     * vectors' worth of the pooled within-cluster covariance.
+     */
+    public static MatchedEmbeddings fit(float[][] real, int clusters, double pooledPrior, long seed) {
         int n = real.length;
         int d = real[0].length;
         int[] assignment = sphericalKMeans(real, clusters, seed);
@@ -88,11 +91,11 @@ public final class MatchedEmbeddings {
             // Σ_c = (S_c + m Σ_pooled) / (n_c - 1 + m): the cluster's own scatter with m vectors' worth of the pooled
             // one
             DMatrixRMaj cov = new DMatrixRMaj(d, d);
-            double denominator = Math.max(0, counts[c] - 1) + POOLED_PRIOR;
+            double denominator = Math.max(0, counts[c] - 1) + pooledPrior;
             for (int r = 0; r < d; r++) {
                 for (int k = r; k < d; k++) {
-                    double v = (scatter[c][r * d + k] + POOLED_PRIOR * pooled[r * d + k] / pooledDenominator)
-                            / denominator;
+                    double v =
+                            (scatter[c][r * d + k] + pooledPrior * pooled[r * d + k] / pooledDenominator) / denominator;
                     cov.unsafe_set(r, k, v);
                     cov.unsafe_set(k, r, v);
                 }

@@ -53,7 +53,8 @@ public record ScaleWorkload(float[][] vectors, float[][] reserve, float[][] quer
                     Locale.ROOT, "real: %s, SpamAssassin (%d of %d)", real.modelName(), n + q, real.size());
         } else if (corpus.equals("matched") || corpus.equals("auto")) {
             int clusters = a.integer("--clusters", 64);
-            MatchedEmbeddings mixture = MatchedEmbeddings.fit(real.vectors(), clusters, seed);
+            double pooledPrior = a.number("--pooled-prior", MatchedEmbeddings.POOLED_PRIOR);
+            MatchedEmbeddings mixture = MatchedEmbeddings.fit(real.vectors(), clusters, pooledPrior, seed);
             vectors = mixture.sample(n + reserved, seed);
             queries = mixture.sample(q, seed + 1);
             source = String.format(
