@@ -130,8 +130,21 @@ public final class GatewayIndices {
 
     /** Bulk-loads documents "0".."n-1" (refresh and force-merge to one segment included in the rate). */
     public Indices.LoadResult load(String index, float[][] vectors, int n) {
-        Indices.LoadResult r =
-                Indices.bulkLoad(node, index, n, i -> document(vectors[i]), Indices.ProgressListener.NONE);
+        long start = System.nanoTime();
+        int step = Math.max(Indices.BULK_BATCH, n / 10);
+        // a line every tenth, so that a run stopped early still says how far it got
+        Indices.LoadResult r = Indices.bulkLoad(node, index, n, i -> document(vectors[i]), (done, total) -> {
+            if (done % step < Indices.BULK_BATCH && done < total) {
+                System.out.printf(
+                        Locale.ROOT,
+                        "  %s: %d of %d sent, %.0f docs/s so far, load average %s%n",
+                        index,
+                        done,
+                        total,
+                        done / SearchBench.seconds(start),
+                        LoadAverage.read());
+            }
+        });
         System.out.printf(
                 Locale.ROOT,
                 "indexed %d docs into %s: %.0f docs/s (refresh + force-merge included), %.2f MB; load average %s%n",
