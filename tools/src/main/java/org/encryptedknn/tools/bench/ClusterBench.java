@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
@@ -46,15 +47,9 @@ public final class ClusterBench {
         Options a = Options.lenient("ClusterBench", args);
         OpenSearchHttp node = new OpenSearchHttp(a.get("--url", "http://127.0.0.1:9451"));
         int k = a.integer("--k", 100);
-        int duration = a.integer("--duration", 90);
-        double tolerance = a.number("--tolerance", 1e-3);
-        int[] clients = java.util.Arrays.stream(a.get("--clients", "1,8").split(","))
-                .mapToInt(Integer::parseInt)
-                .toArray();
-        List<SearchMode> modes =
-                List.of(SearchMode.KEY_HOLDER, SearchMode.CKKS, SearchMode.KEYED_LEAKS_QUERY_RESIDUALS);
-        System.out.printf(Locale.ROOT, "load average at start: %s%n", LoadAverage.read());
+        List<SearchMode> modes = ScaleBench.ALL_MODES;
         printText(node, "/_cat/nodes?v&h=name,node.role,cluster_manager,heap.max");
+        System.out.printf(Locale.ROOT, "load average at start: %s%n", LoadAverage.read());
 
         ScaleWorkload w = ScaleWorkload.load(a, a.integer("--reserve", 5000));
         int n = w.vectors().length;
@@ -68,44 +63,24 @@ public final class ClusterBench {
         printText(node, "/_cat/shards/cluster-*?v&h=index,shard,prirep,state,docs,store,node");
 
         System.out.printf(
-                Locale.ROOT,
-                "%n%-28s %-20s %7s %8s %8s %8s %8s %9s  %s%n",
-                "mode",
-                "index",
-                "clients",
-                "recall",
-                "p50 ms",
-                "p95 ms",
-                "p99 ms",
-                "q/s",
-                "load avg");
+                Locale.ROOT, "%n%-28s %-20s %s  %s%n", "mode", "index", QueryLoad.Result.header(), "load avg");
         for (SearchMode mode : modes) {
             for (String index : List.of(ONE_SHARD, TWO_SHARDS)) {
                 String path = "/" + index + "/_search?search_pipeline=" + gateway.searchPipeline(mode);
                 List<QueryLoad.Result> results = ScaleBench.measure(
                         i -> GatewayIndices.hits(node.post(path, GatewayIndices.encryptedQuery(w.queries()[i], k))),
                         w,
-                        clients);
+                        ScaleBench.clients(a));
                 for (QueryLoad.Result r : results) {
                     System.out.printf(
-                            Locale.ROOT,
-                            "%-28s %-20s %7d %8.3f %8.2f %8.2f %8.2f %9.1f  %s%n",
-                            mode.wireName(),
-                            index,
-                            r.clients(),
-                            r.recall(),
-                            r.p50(),
-                            r.p95(),
-                            r.p99(),
-                            r.qps(),
-                            LoadAverage.read());
+                            Locale.ROOT, "%-28s %-20s %s  %s%n", mode.wireName(), index, r.cells(), LoadAverage.read());
                 }
             }
         }
 
         List<String> failures = new ArrayList<>();
-        FailOver run = new FailOver(node, gateway, w, k, tolerance);
-        run.run(duration, a.get("--stop-command", ""), a.get("--restart-command", ""));
+        FailOver run = new FailOver(node, gateway, w, a);
+        run.run(a.integer("--duration", 90), a.get("--stop-command", ""), a.get("--restart-command", ""));
         run.verify(failures);
         SearchBench.finish(failures);
     }
@@ -139,12 +114,12 @@ public final class ClusterBench {
         private final List<String> wrongScores = Collections.synchronizedList(new ArrayList<>());
         private final AtomicLong maxErrorBits = new AtomicLong(Double.doubleToLongBits(0));
 
-        FailOver(OpenSearchHttp node, GatewayIndices gateway, ScaleWorkload w, int k, double tolerance) {
+        FailOver(OpenSearchHttp node, GatewayIndices gateway, ScaleWorkload w, Options a) {
             this.node = node;
             this.gateway = gateway;
             this.w = w;
-            this.k = k;
-            this.tolerance = tolerance;
+            k = a.integer("--k", 100);
+            tolerance = a.number("--tolerance", 1e-3); // scores are float32; ckks decrypts to about 1e-5
         }
 
         void run(int seconds, String stopCommand, String restartCommand) throws Exception {
@@ -229,8 +204,7 @@ public final class ClusterBench {
 
         private void read(AtomicBoolean stop, int reader) {
             SplittableRandom random = new SplittableRandom(reader);
-            List<SearchMode> modes =
-                    List.of(SearchMode.KEY_HOLDER, SearchMode.CKKS, SearchMode.KEYED_LEAKS_QUERY_RESIDUALS);
+            List<SearchMode> modes = ScaleBench.ALL_MODES;
             for (int i = 0; !stop.get(); i++) {
                 SearchMode mode = modes.get(i % modes.size());
                 int q = random.nextInt(w.queries().length);
@@ -352,7 +326,7 @@ public final class ClusterBench {
                     List<QueryLoad.Hit> hits = GatewayIndices.hits(node.post(
                             "/" + TWO_SHARDS + "/_search?search_pipeline=" + gateway.searchPipeline(mode),
                             GatewayIndices.encryptedQuery(w.queries()[q], k)));
-                    Set<String> top = new java.util.HashSet<>(truth.get(q));
+                    Set<String> top = new HashSet<>(truth.get(q));
                     recall += hits.stream()
                                     .limit(ScaleWorkload.TOP)
                                     .filter(h -> top.contains(h.id()))

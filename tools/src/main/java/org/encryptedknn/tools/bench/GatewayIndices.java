@@ -158,21 +158,19 @@ public final class GatewayIndices {
 
     /** Body of a top-10 plaintext k-NN query with {@code k} candidates, ids and scores only. */
     public static ObjectNode plainQuery(float[] vector, int k) {
-        ObjectNode body = OpenSearchHttp.JSON.createObjectNode();
-        body.put("size", ScaleWorkload.TOP);
-        body.put("_source", false);
-        ObjectNode params = body.putObject("query").putObject("knn").putObject(FIELD);
-        params.set("vector", Indices.floats(vector));
-        params.put("k", k);
-        return body;
+        return topTen("knn", vector, k);
     }
 
     /** Body of a top-10 query through a search pipeline: the plaintext vector in, ids and exact scores out. */
     public static ObjectNode encryptedQuery(float[] vector, int k) {
+        return topTen("encrypted_knn", vector, k);
+    }
+
+    private static ObjectNode topTen(String queryType, float[] vector, int k) {
         ObjectNode body = OpenSearchHttp.JSON.createObjectNode();
         body.put("size", ScaleWorkload.TOP);
         body.put("_source", false);
-        ObjectNode params = body.putObject("query").putObject("encrypted_knn").putObject(FIELD);
+        ObjectNode params = body.putObject("query").putObject(queryType).putObject(FIELD);
         params.set("vector", Indices.floats(vector));
         params.put("k", k);
         return body;

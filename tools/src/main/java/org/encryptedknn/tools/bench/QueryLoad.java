@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -27,7 +28,20 @@ public final class QueryLoad {
 
     /** What a batch measured; {@code errors}: queries that failed (their latency is not counted). */
     public record Result(
-            int clients, int queries, int errors, double recall, double p50, double p95, double p99, double qps) {}
+            int clients, int queries, int errors, double recall, double p50, double p95, double p99, double qps) {
+
+        /** The column titles of {@link #cells()}. */
+        public static String header() {
+            return String.format(
+                    Locale.ROOT, "%7s %8s %8s %8s %8s %9s", "clients", "recall", "p50 ms", "p95 ms", "p99 ms", "q/s");
+        }
+
+        /** The figures as table cells, under {@link #header()}; failed queries said at the end. */
+        public String cells() {
+            return String.format(Locale.ROOT, "%7d %8.3f %8.2f %8.2f %8.2f %9.1f", clients, recall, p50, p95, p99, qps)
+                    + (errors > 0 ? " (" + errors + " failed)" : "");
+        }
+    }
 
     private QueryLoad() {}
 

@@ -27,6 +27,8 @@ public final class ScaleBench {
     static final String PLAIN_INDEX = "scale-plain";
     static final String ENCRYPTED_INDEX = "scale-encrypted";
     static final int WARM_UP = 20;
+    static final List<SearchMode> ALL_MODES =
+            List.of(SearchMode.KEY_HOLDER, SearchMode.CKKS, SearchMode.KEYED_LEAKS_QUERY_RESIDUALS);
 
     private ScaleBench() {}
 
@@ -36,11 +38,9 @@ public final class ScaleBench {
         int k = a.integer("--k", 100);
         int shards = a.integer("--shards", 1);
         int replicas = a.integer("--replicas", 0);
-        int[] clients = Arrays.stream(a.get("--clients", "1,8").split(","))
-                .mapToInt(Integer::parseInt)
-                .toArray();
+        int[] clients = clients(a);
         List<SearchMode> modes = a.list("--modes").isEmpty()
-                ? List.of(SearchMode.KEY_HOLDER, SearchMode.CKKS, SearchMode.KEYED_LEAKS_QUERY_RESIDUALS)
+                ? ALL_MODES
                 : a.list("--modes").stream().map(SearchMode::fromString).toList();
         System.out.printf(Locale.ROOT, "load average at start: %s%n", LoadAverage.read());
 
@@ -87,34 +87,18 @@ public final class ScaleBench {
                 shards,
                 replicas);
         System.out.printf(
-                Locale.ROOT,
-                "%-28s %7s %8s %8s %8s %8s %9s %9s  %s%n",
-                "engine",
-                "clients",
-                "recall",
-                "p50 ms",
-                "p95 ms",
-                "p99 ms",
-                "q/s",
-                "p50 ratio",
-                "load avg after");
+                Locale.ROOT, "%-28s %s %9s  %s%n", "engine", QueryLoad.Result.header(), "p50 ratio", "load avg after");
         List<QueryLoad.Result> plain = results.get("plaintext k-NN");
         for (Map.Entry<String, List<QueryLoad.Result>> e : results.entrySet()) {
             for (int c = 0; c < clients.length; c++) {
                 QueryLoad.Result r = e.getValue().get(c);
                 System.out.printf(
                         Locale.ROOT,
-                        "%-28s %7d %8.3f %8.2f %8.2f %8.2f %9.1f %9.2f  %s%s%n",
+                        "%-28s %s %9.2f  %s%n",
                         e.getKey(),
-                        r.clients(),
-                        r.recall(),
-                        r.p50(),
-                        r.p95(),
-                        r.p99(),
-                        r.qps(),
+                        r.cells(),
                         r.p50() / plain.get(c).p50(),
-                        loads.get(e.getKey()),
-                        r.errors() > 0 ? "  (" + r.errors() + " failed)" : "");
+                        loads.get(e.getKey()));
             }
         }
         System.out.printf(Locale.ROOT, "%n%-44s %14s %14s %7s%n", "", "plaintext", "encrypted", "ratio");
@@ -133,6 +117,13 @@ public final class ScaleBench {
                 encLoad.storeBytes() / 1e6,
                 encLoad.storeBytes() / (double) plainLoad.storeBytes());
         System.out.printf(Locale.ROOT, "load average at the end: %s%n", LoadAverage.read());
+    }
+
+    /** {@code --clients}: the numbers of concurrent clients to measure, default 1 and 8. */
+    static int[] clients(Options a) {
+        return Arrays.stream(a.get("--clients", "1,8").split(","))
+                .mapToInt(Integer::parseInt)
+                .toArray();
     }
 
     /** Warm-up, then one batch of all queries at each number of clients. */
