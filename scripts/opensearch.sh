@@ -7,8 +7,12 @@
 #   install <plugin.zip>...        install plugins (reinstalls one whose zip changed); e.g. the
 #                                  opensearch-knn zip printed by `paths`, and plugin/target/releases/*.zip of this project
 #   install-knn                    install opensearch-knn 3.5.0.0 from the cache
-#   start [--port 9200] [--name n1] [--data-dir DIR] [--heap 1g] [--setting key=value]...
-#                                  start a node on 127.0.0.1 (as $EKNN_USER when root), wait for yellow
+#   start [--port 9200] [--name n1] [--data-dir DIR] [--heap 1g] [--setting key=value]... [--cluster NAME]
+#                                  start a node on 127.0.0.1 (as $EKNN_USER when root), wait for yellow;
+#                                  --cluster: join cluster eknn-NAME instead of forming a single-node cluster
+#                                  (discovery and roles through --setting, e.g. discovery.seed_hosts=[...],
+#                                  cluster.initial_cluster_manager_nodes=[...], node.roles=[data]); waits for HTTP
+#                                  only, since health answers once enough nodes have joined (scripts/cluster-bench.sh)
 #   stop [--name n1] [--timeout 60]
 #   status [--name n1]
 #   keystore-add [--name n1] <setting>   value read from stdin (e.g. encrypted_knn.master_key)
@@ -31,7 +35,7 @@ KNN_VERSION="${EKNN_KNN_VERSION:-3.5.0.0}"
 DIST_ARTIFACT="org.opensearch.distribution.integ-test-zip:opensearch:${OS_VERSION}:zip"
 KNN_ARTIFACT="org.opensearch.plugin:opensearch-knn:${KNN_VERSION}:zip"
 
-usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//' >&2; exit "${1:-2}"; }
+usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//' >&2; exit "${1:-2}"; }
 
 setup() {
   eknn_find_jdk
@@ -163,7 +167,7 @@ pid_alive() { [ -f "$NODE_PID" ] && kill -0 "$(cat "$NODE_PID")" 2>/dev/null; }
 health() { curl -fsS --max-time 5 "http://127.0.0.1:$1/_cluster/health" 2>/dev/null; }
 
 cmd_start() {
-  local name=n1 port=9200 data="" heap="${EKNN_HEAP:-1g}" timeout="${EKNN_START_TIMEOUT:-240}"
+  local name=n1 port=9200 data="" heap="${EKNN_HEAP:-1g}" timeout="${EKNN_START_TIMEOUT:-240}" cluster=""
   local -a settings=()
   while [ $# -gt 0 ]; do
     case "$1" in
@@ -173,11 +177,13 @@ cmd_start() {
       --heap) heap="$2"; shift 2 ;;
       --timeout) timeout="$2"; shift 2 ;;
       --setting) settings+=("$2"); shift 2 ;;
+      --cluster) cluster="$2"; shift 2 ;;
       *) eknn_die "start: unknown option $1" ;;
     esac
   done
   [[ "$port" =~ ^[0-9]+$ ]] || eknn_die "bad port $port"
   [[ "$name" =~ ^[A-Za-z0-9_.-]+$ ]] || eknn_die "bad node name $name"
+  [[ "$cluster" =~ ^[A-Za-z0-9_.-]*$ ]] || eknn_die "bad cluster name $cluster"
   require_home
   command -v curl >/dev/null || eknn_die "curl not found (apt-get install curl)"
   node_paths "$name"
@@ -199,12 +205,12 @@ cmd_start() {
   own "$data"
   {
     echo "# written by scripts/opensearch.sh start; edits are overwritten"
-    echo "cluster.name: eknn-$name"
+    echo "cluster.name: eknn-${cluster:-$name}"
     echo "node.name: $name"
     echo "network.host: 127.0.0.1"
     echo "http.port: $port"
     echo "transport.port: $tport"
-    echo "discovery.type: single-node"
+    [ -n "$cluster" ] || echo "discovery.type: single-node"
     echo "path.data: $data"
     echo "path.logs: $NODE_LOGS"
     echo "cluster.routing.allocation.disk.threshold_enabled: false"
@@ -226,7 +232,9 @@ cmd_start() {
     setsid "$OS_HOME/bin/opensearch" -p "$NODE_PID" >>"$NODE_CONSOLE" 2>&1 < /dev/null &
   local launcher=$! waited=0
   while :; do
-    if health "$port" | grep -qE '"status":"(green|yellow)"'; then
+    if [ -n "$cluster" ]; then
+      curl -fsS --max-time 5 "http://127.0.0.1:$port/" >/dev/null 2>&1 && break
+    elif health "$port" | grep -qE '"status":"(green|yellow)"'; then
       break
     fi
     if ! kill -0 "$launcher" 2>/dev/null && ! pid_alive; then

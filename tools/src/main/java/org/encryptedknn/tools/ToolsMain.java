@@ -10,7 +10,9 @@ import org.encryptedknn.client.cli.Options;
 import org.encryptedknn.tools.audit.AuditTool;
 import org.encryptedknn.tools.bench.CkksBench;
 import org.encryptedknn.tools.bench.CkksSearchBench;
+import org.encryptedknn.tools.bench.ClusterBench;
 import org.encryptedknn.tools.bench.DropInBench;
+import org.encryptedknn.tools.bench.ScaleBench;
 import org.encryptedknn.tools.bench.SearchBench;
 import org.encryptedknn.tools.bench.TransformBench;
 
@@ -79,11 +81,13 @@ public final class ToolsMain {
             BENCHES.put("ckks-search", CkksSearchBench::main);
             BENCHES.put("transform", TransformBench::main);
             BENCHES.put("drop-in", DropInBench::main);
+            BENCHES.put("scale", ScaleBench::main);
+            BENCHES.put("cluster", ClusterBench::main);
         }
 
         @Override
         public String summary() {
-            return "benchmarks: search | ckks | ckks-search | transform | drop-in";
+            return "benchmarks: search | ckks | ckks-search | transform | drop-in | scale | cluster";
         }
 
         @Override
@@ -100,6 +104,10 @@ public final class ToolsMain {
                   drop-in       the k-NN plugin's knn query (drop-in) vs encrypted_knn through a gateway pipeline, on a
                                 node with the master key (org.encryptedknn.tools.bench.DropInBench: [--url U] [--docs N]
                                 [--queries Q] [--k K] [--size S] [--rounds R])
+                  scale         gateway mode vs plaintext k-NN at 10^5+ vectors, 1 and 8 clients, memory (ScaleBench;
+                                scripts/scale-bench.sh starts its node: [--vectors N] [--corpus auto|real|matched] [--k K])
+                  cluster       one shard vs two shards + replica, and a data node stopped mid-run (ClusterBench;
+                                scripts/cluster-bench.sh starts its three nodes)
 
                 The options after <name> go to that benchmark unchanged.""";
         }
