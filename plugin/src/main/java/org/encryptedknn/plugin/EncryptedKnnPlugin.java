@@ -79,6 +79,7 @@ public class EncryptedKnnPlugin extends Plugin
     private final GatewayRegistrations gateway = new GatewayRegistrations();
 
     private volatile ThreadPool threadPool;
+    private volatile boolean parallelCkksBatches;
 
     public EncryptedKnnPlugin() {
         NativeMemoryHook.install();
@@ -86,8 +87,10 @@ public class EncryptedKnnPlugin extends Plugin
 
     @Override
     public List<Setting<?>> getSettings() {
-        List<Setting<?>> settings = new ArrayList<>(
-                List.of(EncryptedKnnSettings.INDEX_ENCRYPTED_KNN_SETTING, EncryptedKnnSettings.INDEX_MODEL_ID_SETTING));
+        List<Setting<?>> settings = new ArrayList<>(List.of(
+                EncryptedKnnSettings.INDEX_ENCRYPTED_KNN_SETTING,
+                EncryptedKnnSettings.INDEX_MODEL_ID_SETTING,
+                EncryptedKnnSettings.CKKS_PARALLEL_BATCHES_SETTING));
         settings.addAll(gateway.settings());
         return settings;
     }
@@ -113,7 +116,8 @@ public class EncryptedKnnPlugin extends Plugin
 
     /**
      * The per-hit field {@code _encrypted_knn}: each hit's record in binary, and in ckks mode the result ciphertexts,
-     * whose batches run on {@link #CKKS_THREAD_POOL} (docs/design.md §5.3, docs/ckks-mode.md).
+     * whose batches also run on {@link #CKKS_THREAD_POOL} when {@code encrypted_knn.ckks.parallel_batches} is set
+     * (docs/design.md §5.3, docs/ckks-mode.md).
      */
     @Override
     public List<FetchSubPhase> getFetchSubPhases(FetchPhaseConstructionContext context) {
@@ -189,6 +193,7 @@ public class EncryptedKnnPlugin extends Plugin
             IndexNameExpressionResolver indexNameExpressionResolver,
             Supplier<RepositoriesService> repositoriesServiceSupplier) {
         this.threadPool = threadPool;
+        this.parallelCkksBatches = EncryptedKnnSettings.CKKS_PARALLEL_BATCHES_SETTING.get(environment.settings());
         // The keystore is still open while the node is constructed: the master key is read here.
         // The node's data directory keeps the key holder's model epoch floors, outside every index.
         gateway.start(
