@@ -54,11 +54,13 @@ public final class WindowGrowthBench {
                 fit,
                 target);
 
+        // the vectors after the fit sample, less the held-out queries of the largest measurement
+        int unseen = real.length - fit - Math.min(500, (real.length - fit) / 10);
         List<Integer> realSizes = new ArrayList<>();
-        for (int n = 1000; n < real.length - fit; n *= 2) {
+        for (int n = 1000; n < unseen; n *= 2) {
             realSizes.add(n);
         }
-        realSizes.add(real.length - fit);
+        realSizes.add(unseen);
         growth("real", real, fit, target, realSizes);
 
         if (synthetic.length == 0) {
