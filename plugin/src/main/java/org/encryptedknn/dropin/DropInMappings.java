@@ -78,20 +78,25 @@ public final class DropInMappings {
     private boolean createIndex(CreateIndexRequest create, Runnable proceed, Consumer<Exception> fail) {
         ClusterState state = clusterService.state();
         Settings templates = templateSettings(state, create.index());
-        String model = EncryptedKnnSettings.dropInModel(create.settings());
+        // {"knn": true} and {"index": {"knn": true}} are the same setting (opensearch-java sends the first)
+        Settings requested = Settings.builder()
+                .put(create.settings())
+                .normalizePrefix(IndexMetadata.INDEX_SETTING_PREFIX)
+                .build();
+        String model = EncryptedKnnSettings.dropInModel(requested);
         if (model == null) {
             model = EncryptedKnnSettings.dropInModel(templates);
         }
         if (model == null) {
             return false;
         }
-        boolean knnCodec = create.settings().getAsBoolean(EncryptedKnnSettings.OPENSEARCH_KNN_INDEX, null) != null
-                ? create.settings().getAsBoolean(EncryptedKnnSettings.OPENSEARCH_KNN_INDEX, false)
+        boolean knnCodec = requested.getAsBoolean(EncryptedKnnSettings.OPENSEARCH_KNN_INDEX, null) != null
+                ? requested.getAsBoolean(EncryptedKnnSettings.OPENSEARCH_KNN_INDEX, false)
                 : templates.getAsBoolean(EncryptedKnnSettings.OPENSEARCH_KNN_INDEX, false);
         if (knnCodec) {
             // the frameworks' "index.knn": true asks for the k-NN plugin's codec; the opt-in index uses ours
             create.settings(Settings.builder()
-                    .put(create.settings())
+                    .put(requested)
                     .put(EncryptedKnnSettings.OPENSEARCH_KNN_INDEX, false)
                     .build());
         }

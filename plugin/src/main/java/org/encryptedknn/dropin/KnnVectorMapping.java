@@ -17,7 +17,7 @@ import org.encryptedknn.settings.DropInMapping;
  * equal the model's), {@code method.parameters.m} and {@code ef_construction} (our HNSW graph over the encrypted
  * prefixes). {@code method.name} must be {@code hnsw}; {@code method.engine} ({@code lucene}, {@code faiss},
  * {@code nmslib}) is accepted and ignored (the graph is Lucene's, in our codec); {@code space_type} (in {@code method} or
- * at the field level) must be the model's space: {@code cosinesimil} for a cosine model, {@code innerproduct} for an
+ * at the field level, required: k-NN's default is l2) must be the model's space: {@code cosinesimil} for a cosine model, {@code innerproduct} for an
  * inner-product one. Anything else (other spaces including k-NN's default {@code l2}, {@code data_type} other than
  * {@code float}, quantization {@code mode}/{@code compression_level}, encoders, k-NN trained models) is a 400 naming
  * the field and the parameter: there is no encrypted equivalent, and silently dropping it would change the results.
@@ -124,7 +124,14 @@ public final class KnnVectorMapping {
             }
         }
         String expectedSpace = knnSpaceType(model.space());
-        if (spaceType != null && spaceType.equals(expectedSpace) == false) {
+        if (spaceType == null) { // k-NN would search l2, which has no encrypted form: never a silent change of scores
+            throw unsupported(
+                    path,
+                    "space_type",
+                    "it is missing, and k-NN's default l2 has no encrypted form; model [" + modelId + "] preserves "
+                            + model.space().wireName() + " similarity: set [" + expectedSpace + "]");
+        }
+        if (spaceType.equals(expectedSpace) == false) {
             throw unsupported(
                     path,
                     "space_type: " + spaceType,

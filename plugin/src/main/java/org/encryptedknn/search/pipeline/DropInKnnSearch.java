@@ -117,7 +117,7 @@ public final class DropInKnnSearch {
         }
         dropIn.encrypt(ActionListener.wrap(
                 encrypted -> proceed.accept(
-                        ActionListener.wrap(response -> listener.onResponse(dropIn.finish(response)), e -> {
+                        ActionListener.wrap(response -> dropIn.finish(response, listener), e -> {
                             dropIn.abandon();
                             listener.onFailure(e);
                         })),
@@ -194,6 +194,7 @@ public final class DropInKnnSearch {
     private final class DropInSearch {
         private final SearchRequest search;
         private final SearchSourceBuilder source;
+        private final int from;
         private final KnnQueryTranslation translation;
         private final Object queryTree;
         private final Float minScore;
@@ -213,6 +214,8 @@ public final class DropInKnnSearch {
             this.minScore = body.remove("min_score") instanceof Number n ? n.floatValue() : null;
             this.excluded = dropExclusion(body, translation.field);
             this.source = parseSource(body);
+            this.from = Math.max(0, source.from()); // before the processor asks the shards for the window from 0
+            context.setAttribute(EncryptedKnnQueryProcessor.MIN_WINDOW, translation.k);
             this.queryProcessor = new EncryptedKnnQueryProcessor(
                     null,
                     "drop-in [knn] on [" + translation.field + "]",
@@ -267,25 +270,28 @@ public final class DropInKnnSearch {
                             listener::onFailure));
         }
 
-        SearchResponse finish(SearchResponse response) {
-            try {
-                return finishOpen(response);
-            } finally {
-                abandon();
-            }
+        /** Reranks (the rerank reads the page's {@code _source} asynchronously), then applies k-NN's conventions. */
+        void finish(SearchResponse response, ActionListener<SearchResponse> listener) {
+            rerankProcessor.processResponseAsync(
+                    search,
+                    response,
+                    context,
+                    ActionListener.runAfter(
+                            ActionListener.wrap(reranked -> listener.onResponse(finishOpen(reranked)), listener::onFailure),
+                            this::abandon));
         }
 
-        private SearchResponse finishOpen(SearchResponse response) {
-            SearchResponse reranked = rerankProcessor.processResponse(search, response, context);
+        private SearchResponse finishOpen(SearchResponse reranked) {
             SearchHits hits = reranked.getHits();
             if (hits == null) {
                 return reranked;
             }
             List<SearchHit> kept = new ArrayList<>();
+            int limit = Math.max(0, translation.k - from); // k-NN's k bounds the answer
             for (SearchHit hit : hits.getHits()) {
                 float score = KnnScores.fromSimilarity(space, hit.getScore());
                 hit.score(score);
-                if (minScore == null || score >= minScore) {
+                if ((minScore == null || score >= minScore) && kept.size() < limit) {
                     kept.add(hit);
                     if (readBack != null) {
                         readBack.decrypt(hit, translation.field);

@@ -222,7 +222,9 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
             // each under its keys; epochs retired by _retire are not searched at all.
             int first = m.parameters().firstEpoch();
             int epochs = model.epoch() - first + 1;
-            int k = window(knn, m, documents);
+            int k = Math.max(
+                    window(knn, m, documents),
+                    context.getAttribute(MIN_WINDOW) instanceof Integer least ? Math.min(least, MAX_WINDOW) : 1);
             QueryBuilder stage1;
             if (model.epoch() == 1) {
                 stage1 = knn.withEncryptedVector(query.prefix(), m.id(), null, k);
@@ -258,6 +260,14 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
             }
         }
     }
+
+    /**
+     * A processing-context attribute (Integer) that raises the window to at least that many candidates: the drop-in
+     * {@code knn} query's k, the number of hits its caller wants ({@link KnnQueryTranslation#k}).
+     */
+    static final String MIN_WINDOW = "encrypted_knn.min_window";
+
+    private static final int MAX_WINDOW = EncryptedKnnQueryBuilder.MAX_K;
 
     /**
      * The query's {@code k}, or when it left k out the model's calibrated default window for an index of

@@ -15,7 +15,10 @@ import org.encryptedknn.query.EncryptedKnnQueryBuilder;
  * without a compile-time dependency on either plugin).
  *
  * <p>{@code {"knn":{"f":{"vector":[…],"k":10,"filter":{…},"method_parameters":{"ef_search":100},"boost":2,"_name":"n"}}}}
- * becomes {@code {"encrypted_knn":{"f":{"vector":[…],"k":10,"filter":{…},"num_candidates":100,"boost":2,"_name":"n"}}}}.
+ * becomes {@code {"encrypted_knn":{"f":{"vector":[…],"filter":{…},"num_candidates":100,"boost":2,"_name":"n"}}}} with
+ * {@link #k} = 10: frameworks send as k the number of results they want, so the encrypted query leaves its window
+ * to the model's calibrated default (at least k, {@link EncryptedKnnQueryProcessor#MIN_WINDOW}) and k only cuts the
+ * answer, as k-NN's k does.
  * What has no encrypted equivalent is a 400 naming it: radial search ({@code min_score}/{@code max_distance} inside
  * {@code knn}), {@code rescore}, {@code expand_nested_docs}, other {@code method_parameters}, and a second {@code knn}
  * on an encrypted field in the same request. The translated node is a fresh mutable map, {@link #slot}, so the caller
@@ -33,11 +36,14 @@ final class KnnQueryTranslation {
     final String field;
     /** The {@code {"encrypted_knn":{…}}} node inside {@link #query}. */
     final Map<String, Object> slot;
+    /** The {@code knn} query's k: the most hits the answer holds (0 when there is no translated query). */
+    final int k;
 
-    private KnnQueryTranslation(Object query, String field, Map<String, Object> slot) {
+    private KnnQueryTranslation(Object query, String field, Map<String, Object> slot, int k) {
         this.query = query;
         this.field = field;
         this.slot = slot;
+        this.k = k;
     }
 
     /**
@@ -52,9 +58,18 @@ final class KnnQueryTranslation {
             throw new IllegalArgumentException("a request can hold one [knn] query on an encrypted field, found "
                     + found.size() + " (on " + fields + ")");
         }
-        return found.isEmpty()
-                ? new KnnQueryTranslation(query, null, null)
-                : new KnnQueryTranslation(query, fields.get(0), found.get(0));
+        if (found.isEmpty()) {
+            return new KnnQueryTranslation(query, null, null, 0);
+        }
+        @SuppressWarnings("unchecked")
+        Map<String, Object> body = (Map<String, Object>)
+                ((Map<String, Object>) found.get(0).get(EncryptedKnnQueryBuilder.NAME)).get(fields.get(0));
+        Object k = body.remove("k");
+        if (!(k instanceof Number n) || n.doubleValue() != Math.rint(n.doubleValue()) || n.intValue() < 1) {
+            throw new IllegalArgumentException(
+                    "[knn] on encrypted field [" + fields.get(0) + "] [k] must be a positive integer, got " + k);
+        }
+        return new KnnQueryTranslation(query, fields.get(0), found.get(0), n.intValue());
     }
 
     @SuppressWarnings("unchecked")
