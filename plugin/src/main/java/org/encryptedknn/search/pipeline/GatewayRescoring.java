@@ -126,12 +126,12 @@ abstract sealed class GatewayRescoring {
             return new EncryptedKnnRescorerBuilder(field, new KeyedRescorePayload(prefix, cells, epoch));
         }
 
-        /** The data node's exact term for a probed hit; z (and the base) otherwise. */
+        /** The data node's exact term for a probed hit (on the rescore's s² scale); z (and the base) otherwise. */
         @Override
         double residualTerm(SearchHit hit, Map<?, ?> info, ResidualLayout.HitRecord record, GatewayQueryState state) {
             if (Boolean.TRUE.equals(info.get(HitField.PROBED.key()))
                     && info.get(HitField.RESIDUAL.key()) instanceof Number term) {
-                return term.doubleValue();
+                return state.transform(record.vector().epoch()).fromRescoreScale(term.doubleValue());
             }
             return super.residualTerm(hit, info, record, state);
         }
