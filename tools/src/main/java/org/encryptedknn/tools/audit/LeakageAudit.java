@@ -1070,7 +1070,7 @@ public final class LeakageAudit {
                 },
                 rows);
         report.text(
-                "The floor grows with N: even a random partition keeps two records in one cell in both epochs with probability "
+                "The floor: even a random partition keeps two records in one cell in both epochs with probability "
                         + "≈ 1/C², so a record keeps ≈ N/C² same-cell partners, each an exact pair value that links it. Gram linkage "
                         + "across a re-key at C = %d by the first N documents (same β, fitted on all):",
                 c);
