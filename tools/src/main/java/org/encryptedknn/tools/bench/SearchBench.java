@@ -15,6 +15,7 @@ import org.encryptedknn.client.Indices;
 import org.encryptedknn.client.OpenSearchHttp;
 import org.encryptedknn.client.cli.Options;
 import org.encryptedknn.corpus.EmbeddedCorpus;
+import org.encryptedknn.corpus.Encoder;
 import org.encryptedknn.he.CkksContext;
 import org.encryptedknn.he.CkksKeyHolder;
 import org.encryptedknn.he.CkksParameters;
@@ -34,7 +35,7 @@ import org.encryptedknn.transform.VectorTransform;
  * recall@10 against exact brute force, p50/p95 latency, bulk indexing docs/s, size on disk.
  *
  * <pre>java … org.encryptedknn.tools.bench.SearchBench [--url http://127.0.0.1:9200] [--docs 0=all]
- *     [--queries 200] [--k 100] [--cells 64] [--probe 8] [--beta 0.5] [--sizes 100,30]</pre>
+ *     [--queries 200] [--encoder all-minilm-l6-v2] [--k 100] [--cells 64] [--probe 8] [--beta 0.5] [--sizes 100,30]</pre>
  *
  * {@code --sizes}: how many of the k rescored hits (window = k) come back to the key holder, which re-ranks them
  * exactly; the query rows are printed for each. The data node's keyed order is good enough that the true top 10 are
@@ -353,14 +354,15 @@ public final class SearchBench {
     }
 
     /**
-     * The embedded corpus split into indexed vectors and held-out queries: {@code --docs} (default 0 = all) and
-     * {@code --queries} (default 200). Prints a one-line summary.
+     * The embedded corpus split into indexed vectors and held-out queries: {@code --docs} (default 0 = all),
+     * {@code --queries} (default 200) and {@code --encoder} (default all-minilm-l6-v2). Prints a one-line summary.
      */
     public record Workload(float[][] vectors, float[][] queries, int dimension) {
         public static Workload load(Options a) {
             int docs = a.integer("--docs", 0);
             int queryCount = a.integer("--queries", 200);
-            EmbeddedCorpus corpus = EmbeddedCorpus.load(docs <= 0 ? 0 : docs + queryCount);
+            Encoder encoder = Encoder.parse(a.get("--encoder", Encoder.DEFAULT.wireName()));
+            EmbeddedCorpus corpus = EmbeddedCorpus.load(encoder, docs <= 0 ? 0 : docs + queryCount);
             EmbeddedCorpus.Split split = corpus.split(corpus.size() - queryCount, queryCount);
             Workload w = new Workload(split.index().vectors(), split.queries().vectors(), corpus.dimension());
             System.out.printf(
