@@ -468,7 +468,11 @@ public class DropInSingleNodeTests extends OpenSearchSingleNodeTestCase {
         ensureModel();
         for (String[] c : new String[][] {
             {KNN_VECTOR_FIELD.replace("cosinesimil", "l2"), "[space_type: l2] is not supported", "use [cosinesimil]"},
-            {KNN_VECTOR_FIELD.replace(",\"space_type\":\"cosinesimil\"", ""), "[space_type] is not supported", "default l2"},
+            {
+                KNN_VECTOR_FIELD.replace(",\"space_type\":\"cosinesimil\"", ""),
+                "[space_type] is not supported",
+                "default l2"
+            },
             {KNN_VECTOR_FIELD.replace("\"dimension\":" + DIM, "\"dimension\":8"), "[dimension] is 8", "dimension 16"},
             {KNN_VECTOR_FIELD.replace("\"hnsw\"", "\"ivf\""), "[method.name: ivf]", "HNSW"},
             {KNN_VECTOR_FIELD.replace("{\"type\"", "{\"data_type\":\"byte\",\"type\""), "[data_type: byte]", "float"},

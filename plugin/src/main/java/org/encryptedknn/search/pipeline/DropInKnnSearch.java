@@ -116,11 +116,10 @@ public final class DropInKnnSearch {
             return false;
         }
         dropIn.encrypt(ActionListener.wrap(
-                encrypted -> proceed.accept(
-                        ActionListener.wrap(response -> dropIn.finish(response, listener), e -> {
-                            dropIn.abandon();
-                            listener.onFailure(e);
-                        })),
+                encrypted -> proceed.accept(ActionListener.wrap(response -> dropIn.finish(response, listener), e -> {
+                    dropIn.abandon();
+                    listener.onFailure(e);
+                })),
                 listener::onFailure));
         return true;
     }
@@ -277,7 +276,8 @@ public final class DropInKnnSearch {
                     response,
                     context,
                     ActionListener.runAfter(
-                            ActionListener.wrap(reranked -> listener.onResponse(finishOpen(reranked)), listener::onFailure),
+                            ActionListener.wrap(
+                                    reranked -> listener.onResponse(finishOpen(reranked)), listener::onFailure),
                             this::abandon));
         }
 
