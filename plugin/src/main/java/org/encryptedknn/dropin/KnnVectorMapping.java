@@ -124,14 +124,15 @@ public final class KnnVectorMapping {
             }
         }
         String expectedSpace = knnSpaceType(model.space());
-        if (spaceType == null) { // k-NN would search l2, which has no encrypted form: never a silent change of scores
+        boolean knnVector = DropInMapping.ENCRYPTED_TYPE.equals(field.get("type")) == false;
+        if (spaceType == null && knnVector) { // k-NN would search l2, which has no encrypted form: no silent change
             throw unsupported(
                     path,
                     "space_type",
                     "it is missing, and k-NN's default l2 has no encrypted form; model [" + modelId + "] preserves "
                             + model.space().wireName() + " similarity: set [" + expectedSpace + "]");
         }
-        if (spaceType.equals(expectedSpace) == false) {
+        if (spaceType != null && spaceType.equals(expectedSpace) == false) {
             throw unsupported(
                     path,
                     "space_type: " + spaceType,

@@ -69,6 +69,9 @@ final class KnnQueryTranslation {
             throw new IllegalArgumentException(
                     "[knn] on encrypted field [" + fields.get(0) + "] [k] must be a positive integer, got " + k);
         }
+        if (body.get("num_candidates") instanceof Number ef && ef.intValue() < n.intValue()) {
+            body.put("num_candidates", n.intValue()); // ef_search below k: the graph search still finds k
+        }
         return new KnnQueryTranslation(query, fields.get(0), found.get(0), n.intValue());
     }
 

@@ -30,7 +30,8 @@ public class KnnQueryTranslationTest {
     }
 
     static final String KNN = "{\"knn\":{\"vector_field\":{\"vector\":[0.5,1.5],\"k\":10}}}";
-    static final String ENCRYPTED = "{\"encrypted_knn\":{\"vector_field\":{\"vector\":[0.5,1.5],\"k\":10}}}";
+    /** k leaves the query (the window is the model's, at least k) and bounds the answer ({@link KnnQueryTranslation#k}). */
+    static final String ENCRYPTED = "{\"encrypted_knn\":{\"vector_field\":{\"vector\":[0.5,1.5]}}}";
 
     @Test
     public void hybridAsLangChainAndLlamaIndexSendIt() throws IOException {
@@ -47,6 +48,7 @@ public class KnnQueryTranslationTest {
         KnnQueryTranslation t = KnnQueryTranslation.translate(top, "vector_field"::equals);
         assertSame(top, t.slot);
         assertEquals(json(ENCRYPTED), top);
+        assertEquals(10, t.k);
         for (String wrapper : new String[] {
             "{\"bool\":{\"must\":[%s],\"filter\":[{\"term\":{\"c\":\"x\"}}]}}",
             "{\"bool\":{\"should\":%s}}",
@@ -66,11 +68,10 @@ public class KnnQueryTranslationTest {
                 json("{\"knn\":{\"vector_field\":{\"vector\":[1,2],\"k\":5,\"filter\":{\"term\":{\"c\":\"x\"}},"
                         + "\"method_parameters\":{\"ef_search\":64},\"boost\":2.0,\"_name\":\"v\","
                         + "\"expand_nested_docs\":false,\"ignore_unmapped\":true}}}");
-        KnnQueryTranslation.translate(q, "vector_field"::equals);
+        assertEquals(5, KnnQueryTranslation.translate(q, "vector_field"::equals).k);
         assertEquals(
-                json(
-                        "{\"encrypted_knn\":{\"vector_field\":{\"vector\":[1,2],\"k\":5,\"filter\":{\"term\":{\"c\":\"x\"}},"
-                                + "\"num_candidates\":64,\"boost\":2.0,\"_name\":\"v\"}}}"),
+                json("{\"encrypted_knn\":{\"vector_field\":{\"vector\":[1,2],\"filter\":{\"term\":{\"c\":\"x\"}},"
+                        + "\"num_candidates\":64,\"boost\":2.0,\"_name\":\"v\"}}}"),
                 q);
         for (String[] c : new String[][] {
             {"\"min_score\":0.9", "[min_score]"},
