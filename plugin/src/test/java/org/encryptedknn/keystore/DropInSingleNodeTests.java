@@ -292,6 +292,19 @@ public class DropInSingleNodeTests extends OpenSearchSingleNodeTestCase {
                 search("app-knn", null, "{\"size\":5,\"query\":{\"dis_max\":{\"queries\":[" + knn(q, 60, "") + "]}}}"),
                 5);
 
+        // bool must + filter: k-NN filters the knn's own top k, so fewer than k come back (LangChain's boolean_filter)
+        List<Map.Entry<String, Float>> topTenEven = all.subList(0, 10).stream()
+                .filter(e -> Integer.parseInt(e.getKey().substring(1)) % 2 == 0)
+                .toList();
+        assertRanking(
+                topTenEven,
+                search(
+                        "app-knn",
+                        null,
+                        "{\"size\":10,\"query\":{\"bool\":{\"must\":[" + knn(q, 10, "")
+                                + "],\"filter\":[{\"term\":{\"category\":\"even\"}}]}}}"),
+                topTenEven.size());
+
         // with ef_search, and through a search pipeline the request names (which replaces any default pipeline)
         client().admin()
                 .cluster()

@@ -3,7 +3,9 @@ package org.encryptedknn.search.pipeline;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -190,10 +192,16 @@ public final class DropInKnnSearch {
     }
 
     /** One search through the drop-in path: the processors' shared context, and what the caller asked for. */
+    /** The name of the caller's compound query around the knn, as the shards' optional clause. */
+    static final String COMPOUND = "encrypted_knn.drop_in.compound";
+
+    private static final int DEFAULT_SIZE = 10;
+
     private final class DropInSearch {
         private final SearchRequest search;
         private final SearchSourceBuilder source;
         private final int from;
+        private final int size;
         private final KnnQueryTranslation translation;
         private final Object queryTree;
         private final Float minScore;
@@ -204,6 +212,8 @@ public final class DropInKnnSearch {
         private VectorReadBack readBack;
         /** The caller's {@code _source.excludes} named the vector field. */
         private final boolean excluded;
+        /** The knn sat inside a compound query, carried as the named clause {@link #COMPOUND}. */
+        private boolean compound;
 
         DropInSearch(SearchRequest search, Map<String, Object> body, KnnQueryTranslation translation, String model)
                 throws IOException {
@@ -213,7 +223,12 @@ public final class DropInKnnSearch {
             this.minScore = body.remove("min_score") instanceof Number n ? n.floatValue() : null;
             this.excluded = dropExclusion(body, translation.field);
             this.source = parseSource(body);
-            this.from = Math.max(0, source.from()); // before the processor asks the shards for the window from 0
+            // k-NN's order: the knn's top k, then the rest of the query and min_score, then from/size; so the rerank
+            // returns the top max(k, from + size) and the page is cut here
+            this.from = Math.max(0, source.from());
+            this.size = source.size() < 0 ? DEFAULT_SIZE : source.size();
+            source.from(0);
+            source.size(Math.max(translation.k, from + size));
             context.setAttribute(EncryptedKnnQueryProcessor.MIN_WINDOW, translation.k);
             this.queryProcessor = new EncryptedKnnQueryProcessor(
                     null,
@@ -246,10 +261,7 @@ public final class DropInKnnSearch {
                             r -> {
                                 try {
                                     if (translation.slot != queryTree) {
-                                        Map<String, Object> encrypted = toMap(source.query());
-                                        translation.slot.clear();
-                                        translation.slot.putAll(encrypted);
-                                        source.query(parseQuery(queryTree));
+                                        source.query(parseQuery(compound(toMap(source.query()))));
                                     }
                                     GatewayQueryState state =
                                             (GatewayQueryState) context.getAttribute(GatewayQueryState.ATTRIBUTE);
@@ -287,28 +299,58 @@ public final class DropInKnnSearch {
                 return reranked;
             }
             List<SearchHit> kept = new ArrayList<>();
-            int limit = Math.max(0, translation.k - from); // k-NN's k bounds the answer
-            for (SearchHit hit : hits.getHits()) {
+            SearchHit[] ranked = hits.getHits();
+            for (int rank = 0; rank < Math.min(translation.k, ranked.length); rank++) { // the knn's top k
+                SearchHit hit = ranked[rank];
+                if (compound && Arrays.asList(hit.getMatchedQueries()).contains(COMPOUND) == false) {
+                    continue;
+                }
                 float score = KnnScores.fromSimilarity(space, hit.getScore());
                 hit.score(score);
-                if ((minScore == null || score >= minScore) && kept.size() < limit) {
+                if (minScore == null || score >= minScore) {
                     kept.add(hit);
-                    if (readBack != null) {
-                        readBack.decrypt(hit, translation.field);
-                    }
                 }
             }
-            float max =
-                    Float.isNaN(hits.getMaxScore()) ? Float.NaN : KnnScores.fromSimilarity(space, hits.getMaxScore());
+            List<SearchHit> page = kept.subList(Math.min(from, kept.size()), Math.min(from + size, kept.size()));
+            if (readBack != null) {
+                for (SearchHit hit : page) {
+                    readBack.decrypt(hit, translation.field);
+                }
+            }
+            float max = kept.isEmpty() ? Float.NaN : kept.get(0).getScore(); // of the hits that matched
             return EncryptedKnnRerankProcessor.replaceHits(
                     reranked,
                     new SearchHits(
-                            kept.toArray(SearchHit[]::new),
+                            page.toArray(SearchHit[]::new),
                             hits.getTotalHits(),
                             max,
                             hits.getSortFields(),
                             hits.getCollapseField(),
                             hits.getCollapseValues()));
+        }
+
+        /**
+         * The knn inside a compound query: k-NN answers the compound over the knn's own top k. The shards get the
+         * encrypted query as the only scoring clause and the caller's query, its knn replaced by {@code match_all}, as
+         * a named optional clause; {@link #finishOpen} keeps the top k by exact score and of those the ones it matched.
+         * {@code hybrid} (neural-search's, which must stay at the top) keeps the knn in its place.
+         */
+        private Object compound(Map<String, Object> encrypted) {
+            translation.slot.clear();
+            if (queryTree instanceof Map<?, ?> top && top.containsKey("hybrid")) {
+                translation.slot.putAll(encrypted);
+                compound = false;
+                return queryTree;
+            }
+            translation.slot.put("match_all", new LinkedHashMap<>());
+            Map<String, Object> named = new LinkedHashMap<>();
+            named.put("filter", List.of(queryTree));
+            named.put("_name", COMPOUND);
+            Map<String, Object> bool = new LinkedHashMap<>();
+            bool.put("must", List.of(encrypted));
+            bool.put("should", List.of(Map.of("bool", named)));
+            compound = true;
+            return Map.of("bool", bool);
         }
 
         /** Releases what is still held (the search failed between the two halves, or is done). Idempotent. */
