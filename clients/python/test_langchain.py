@@ -85,16 +85,27 @@ def test_score_threshold_is_min_score(stores, corpus):
 
 
 def test_max_marginal_relevance_search(stores, corpus, embeddings):
-    """MMR reads every candidate's vector back from _source and re-ranks on the client."""
+    """MMR reads every candidate's vector back from _source and re-ranks on the client.
+
+    The measure is the issue's: mean overlap of the selections. Identical selections are printed too; MMR turns one
+    different candidate among fetch_k (the plaintext HNSW is approximate, the encrypted path re-ranks exactly) into a
+    different pick, so an exact match of every selection is not the bar.
+    """
     same = 0
+    overlap = 0.0
     for q in corpus.queries:
         picked = {
             kind: [doc.id for doc in store.max_marginal_relevance_search(q.text, k=4, fetch_k=20)]
             for kind, store in stores.items()
         }
         same += picked["encrypted"] == picked["plain"]
-    print(f"\nlangchain MMR: identical selection for {same} of {len(corpus.queries)} queries")
-    assert same >= 0.95 * len(corpus.queries)
+        overlap += len(set(picked["encrypted"]) & set(picked["plain"])) / 4
+    overlap /= len(corpus.queries)
+    print(
+        f"\nlangchain MMR: mean overlap of the selections {overlap:.3f}; identical selection for {same} of"
+        f" {len(corpus.queries)} queries"
+    )
+    assert overlap >= 0.95
 
 
 def test_vectors_read_back_from_source(stores, corpus):
