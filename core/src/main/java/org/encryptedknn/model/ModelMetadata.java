@@ -14,19 +14,6 @@ public record ModelMetadata(
         int upgradedAtEpoch,
         WindowCalibration calibration) {
 
-    /** A model fitted before window calibration (format v1, v2). */
-    public ModelMetadata(
-            String id,
-            ModelParameters parameters,
-            Instant created,
-            double betaScale,
-            int sampleCount,
-            double residualNorm,
-            double cellJitter,
-            int upgradedAtEpoch) {
-        this(id, parameters, created, betaScale, sampleCount, residualNorm, cellJitter, upgradedAtEpoch, null);
-    }
-
     public static ModelMetadata of(EncryptionModel m) {
         return new ModelMetadata(
                 m.id(),
