@@ -202,6 +202,9 @@ public final class DropInKnnSearch {
         private final SearchSourceBuilder source;
         private final int from;
         private final int size;
+        /** The rerank returns the top of the window from 0 and the page is cut here (else the rerank cut it). */
+        private final boolean pagedHere;
+
         private final KnnQueryTranslation translation;
         private final Object queryTree;
         private final Float minScore;
@@ -227,8 +230,13 @@ public final class DropInKnnSearch {
             // returns the top max(k, from + size) and the page is cut here
             this.from = Math.max(0, source.from());
             this.size = source.size() < 0 ? DEFAULT_SIZE : source.size();
-            source.from(0);
-            source.size(Math.max(translation.k, from + size));
+            // only what removes hits after the knn (a compound query, min_score) needs the whole top k before the page;
+            // otherwise the rerank pages as asked and reads no more _source than the page's
+            this.pagedHere = minScore != null || translation.slot != queryTree;
+            if (pagedHere) {
+                source.from(0);
+                source.size(Math.max(translation.k, from + size));
+            }
             context.setAttribute(EncryptedKnnQueryProcessor.MIN_WINDOW, translation.k);
             this.queryProcessor = new EncryptedKnnQueryProcessor(
                     null,
@@ -300,8 +308,9 @@ public final class DropInKnnSearch {
             }
             List<SearchHit> kept = new ArrayList<>();
             SearchHit[] ranked = hits.getHits();
-            for (int rank = 0; rank < Math.min(translation.k, ranked.length); rank++) { // the knn's top k
-                SearchHit hit = ranked[rank];
+            int first = pagedHere ? 0 : from; // the rank of ranked[0] among all the knn's hits
+            for (int i = 0; i < ranked.length && first + i < translation.k; i++) { // the knn's top k
+                SearchHit hit = ranked[i];
                 if (compound && Arrays.asList(hit.getMatchedQueries()).contains(COMPOUND) == false) {
                     continue;
                 }
@@ -311,13 +320,18 @@ public final class DropInKnnSearch {
                     kept.add(hit);
                 }
             }
-            List<SearchHit> page = kept.subList(Math.min(from, kept.size()), Math.min(from + size, kept.size()));
+            List<SearchHit> page =
+                    pagedHere ? kept.subList(Math.min(from, kept.size()), Math.min(from + size, kept.size())) : kept;
             if (readBack != null) {
                 for (SearchHit hit : page) {
                     readBack.decrypt(hit, translation.field);
                 }
             }
-            float max = kept.isEmpty() ? Float.NaN : kept.get(0).getScore(); // of the hits that matched
+            float max = pagedHere
+                    ? (kept.isEmpty() ? Float.NaN : kept.get(0).getScore()) // of the hits that matched
+                    : (Float.isNaN(hits.getMaxScore())
+                            ? Float.NaN
+                            : KnnScores.fromSimilarity(space, hits.getMaxScore()));
             return EncryptedKnnRerankProcessor.replaceHits(
                     reranked,
                     new SearchHits(
