@@ -1,7 +1,6 @@
 package org.encryptedknn.tools.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -17,6 +16,7 @@ import org.encryptedknn.model.ModelCodec;
 import org.encryptedknn.model.ModelMetadata;
 import org.encryptedknn.model.Space;
 import org.encryptedknn.model.WindowCalibration;
+import org.encryptedknn.transform.SearchMode;
 
 /**
  * Recall@10 of the gateway's default search with the model's calibrated window, per encoder, on one running node
@@ -77,46 +77,13 @@ public final class CalibratedRecall {
                 id,
                 Math.min(training, docs.length));
 
-        String modelPath = "/_plugins/encrypted_knn/models/" + id;
-        try {
-            node.delete(modelPath); // a model of an earlier run: its index is recreated below
-        } catch (OpenSearchHttp.ResponseException e) {
-            if (e.status() != 404) {
-                throw e;
-            }
-        }
-        ObjectNode fit = OpenSearchHttp.JSON.createObjectNode();
-        fit.put("dimension", corpus.dimension()); // every other fit parameter at its default
-        ArrayNode vectors = fit.putArray("training_vectors");
-        for (float[] v : Arrays.copyOf(docs, Math.min(training, docs.length))) {
-            vectors.add(Indices.floats(v));
-        }
-        node.put(modelPath, fit);
-        JsonNode model = node.get(modelPath).path("model");
-        System.out.println("GET " + modelPath + " → calibration: " + model.path("calibration"));
+        // the gateway set-up of the benchmarks: the model fitted on the node with every parameter but the dimension
+        // at its default, the encrypting pipeline, the key_holder search pipeline, the index
+        GatewayIndices gateway = new GatewayIndices(node, id);
+        JsonNode model =
+                gateway.setUp(Arrays.copyOf(docs, Math.min(training, docs.length)), List.of(SearchMode.KEY_HOLDER));
         ModelMetadata meta = ModelCodec.readMetadata(model.toString());
-
-        ObjectNode ingest = OpenSearchHttp.JSON.createObjectNode();
-        ingest.putArray("processors")
-                .addObject()
-                .putObject("encrypted_knn")
-                .put("model_id", id)
-                .put("field", FIELD);
-        node.put("/_ingest/pipeline/" + id, ingest);
-        ObjectNode search = OpenSearchHttp.JSON.createObjectNode();
-        search.putArray("request_processors")
-                .addObject()
-                .putObject("encrypted_knn_query")
-                .put("model_id", id);
-        search.putArray("response_processors")
-                .addObject()
-                .putObject("encrypted_knn_rerank")
-                .put("model_id", id);
-        node.put("/_search/pipeline/" + id, search);
-
-        ObjectNode index = Indices.encryptedIndexBody(FIELD, meta, Indices.Hnsw.DEFAULT);
-        ((ObjectNode) index.path("settings")).put("index.default_pipeline", id);
-        Indices.recreate(node, id, index);
+        gateway.createEncrypted(id, 1, 0);
         Indices.LoadResult loaded = Indices.bulkLoad(
                 node, id, docs.length, i -> SearchBench.vectorDocument(docs[i]), Indices.ProgressListener.NONE);
         System.out.printf(
@@ -136,7 +103,9 @@ public final class CalibratedRecall {
                     .putObject(FIELD)
                     .set("vector", Indices.floats(queries[q])); // no k: the model's window
             long t0 = System.nanoTime();
-            JsonNode hits = node.post("/" + id + "/_search?search_pipeline=" + id, body)
+            JsonNode hits = node.post(
+                            "/" + id + "/_search?search_pipeline=" + gateway.searchPipeline(SearchMode.KEY_HOLDER),
+                            body)
                     .path("hits")
                     .path("hits");
             millis[q] = (System.nanoTime() - t0) / 1e6;
