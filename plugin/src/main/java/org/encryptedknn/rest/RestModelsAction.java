@@ -46,7 +46,7 @@ import org.opensearch.transport.client.node.NodeClient;
  *                                                               (default: all but the current one; needs the key)
  * </pre>
  * PUT body: {@code {"dimension":384,"space":"cosine","prefix_dimension":96,"cells":64,"beta":0.5,"target_recall":0.95,
- * "training_vectors":[[…],…]}} (space defaults to cosine, prefix_dimension to dimension/4, cells to 16, beta to 0.5;
+ * "training_vectors":[[…],…]}} (space defaults to cosine, prefix_dimension to dimension/4, cells to 64, beta to 0.5;
  * target_recall, 0.95 by default, is what the model's default window k is calibrated for, {@link WindowCalibration}). The fit runs on this node's
  * generic thread pool. Responses carry {@link ModelCodec#publicJson} only: never a secret.
  */
