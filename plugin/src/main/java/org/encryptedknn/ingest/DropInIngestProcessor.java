@@ -22,7 +22,8 @@ import org.opensearch.plugins.IngestPlugin.SystemIngestPipelineConfigKeys;
  * {@code encrypted_knn} processor does: a plaintext array becomes the record {@code {p,n,c,z,e}} under the field's
  * model; a record passes unchanged (re-indexing, {@code encrypted_knn_rekey}); a document without the field is
  * indexed as it is. A field with {@code space_type: l2} takes unit vectors only (a 400 naming the field and the
- * vector's norm otherwise; {@link DropInMapping#L2_NORM_TOLERANCE}). An index without the setting gets no processor, so nothing changes for it.
+ * vector's norm otherwise; {@link DropInMapping#L2_NORM_TOLERANCE}). An index without the setting gets no processor,
+ * so nothing changes for it.
  */
 public final class DropInIngestProcessor extends AbstractProcessor {
 

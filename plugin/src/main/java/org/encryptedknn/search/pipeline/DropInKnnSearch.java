@@ -285,6 +285,11 @@ public final class DropInKnnSearch {
                                             (GatewayQueryState) context.getAttribute(GatewayQueryState.ATTRIBUTE);
                                     Space space =
                                             state.model.model().parameters().space();
+                                    if (l2Query != null && space != Space.COSINE) { // a field mapped by hand
+                                        throw new IllegalArgumentException("[knn] on field [" + translation.field
+                                                + "]: [space_type: l2] needs a cosine model, and ["
+                                                + state.model.model().id() + "] is " + space.wireName());
+                                    }
                                     scores = l2Query != null ? KnnScores.l2(l2Query) : KnnScores.of(space);
                                     if (state.vectorRequested && excluded == false) {
                                         // the caller reads the vector back (LangChain's MMR does): decrypted after
