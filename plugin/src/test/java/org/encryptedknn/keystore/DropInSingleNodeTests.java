@@ -577,7 +577,8 @@ public class DropInSingleNodeTests extends OpenSearchSingleNodeTestCase {
             }
             List<Map.Entry<String, Float>> all = expectedL2(docs, q);
             assertRanking(all, search("app-l2", null, "{\"size\":5,\"query\":" + knn(q, 40, "") + "}"), 5);
-            float threshold = all.get(3).getValue();
+            // between the 4th and the 5th score: the scores agree to 1e-4, not to the last float bit
+            float threshold = (all.get(3).getValue() + all.get(4).getValue()) / 2;
             assertRanking(
                     all,
                     search(
