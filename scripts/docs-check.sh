@@ -25,7 +25,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=lib.sh
 . "$ROOT/scripts/lib.sh"
 
-DOC_INDICES=(mail mail-v2 mail-client chat-docs)
+DOC_INDICES=(mail mail-v2 mail-client chat-docs chat-l2)
 DOC_INGEST_PIPELINES=(m1-encrypt m1-rekey m1-rekey-from-mail)
 DOC_SEARCH_PIPELINES=(m1-search m1-search-ckks chat-own)
 DOC_INDEX_TEMPLATES=(encrypted-apps)

@@ -2,6 +2,8 @@
 search with the knn query: top level, in bool with a filter, with an efficient filter, with min_score, with
 _source excludes and method_parameters), on an encrypted index and on a plaintext k-NN index."""
 
+import re
+
 import pytest
 from opensearchpy import OpenSearch, helpers
 from opensearchpy.exceptions import RequestError
@@ -10,8 +12,8 @@ from conftest import K, compare_rankings, index_pair
 
 FIELD = "values"
 # The guide's mapping, with the lucene engine (the k-NN default, faiss, needs native libraries that the opensearch-knn
-# zip on Maven Central does not carry) and cosinesimil (the model's space; the default l2 is refused, see below), and
-# one with the HNSW parameters written out.
+# zip on Maven Central does not carry) and cosinesimil (the model's space; for the default l2 see test_l2_takes_unit_vectors_only and
+# test_framework_defaults.py), and one with the HNSW parameters written out.
 MAPPINGS = {
     "guide": {"type": "knn_vector", "dimension": 384, "space_type": "cosinesimil", "method": {"name": "hnsw", "engine": "lucene"}},
     "guide-hnsw": {
@@ -112,15 +114,26 @@ def test_source_excludes_and_ef_search(indices, corpus):
     assert FIELD not in sample["_source"] and "text" in sample["_source"]
 
 
-def test_l2_mapping_is_refused_on_encrypted_index(operator, url):
-    """space_type l2 (the k-NN default, and LangChain's and LlamaIndex's) under the opt-in template of a cosine model:
-    a 400 naming the field, no index (the application learns at creation, not at its first search)."""
+def test_l2_takes_unit_vectors_only(operator, url, corpus):
+    """A knn_vector without space_type (k-NN's default l2) under the opt-in template of a cosine model: created, with
+    space_type l2; a unit vector is indexed, a vector of another length is a 400 naming the field and its norm (not
+    silently normalized: that would change the l2 answers), and nothing of it is written."""
     client = OpenSearch(url)
     index = index_pair("l2")["encrypted"]
-    with pytest.raises(RequestError) as refused:
-        client.indices.create(
-            index=index, body={"settings": {"index.knn": True}, "mappings": {"properties": {FIELD: {"type": "knn_vector", "dimension": 384, "space_type": "l2"}}}}
-        )
-    assert refused.value.status_code == 400 and FIELD in str(refused.value.info), refused.value.info
-    assert not client.indices.exists(index=index)
-    client.close()
+    client.indices.create(
+        index=index, body={"settings": {"index.knn": True}, "mappings": {"properties": {FIELD: {"type": "knn_vector", "dimension": 384}}}}
+    )
+    try:
+        mapping = client.indices.get_mapping(index=index)[index]["mappings"]["properties"][FIELD]
+        assert mapping["type"] == "encrypted_knn_vector" and mapping["space_type"] == "l2", mapping
+        unit = corpus.docs[0].vector
+        client.index(index=index, id="unit", body={FIELD: unit}, refresh=True)
+        with pytest.raises(RequestError) as refused:
+            client.index(index=index, id="twice", body={FIELD: [2 * v for v in unit]}, refresh=True)
+        reason = str(refused.value.info)
+        assert refused.value.status_code == 400 and f"field [{FIELD}]" in reason, reason
+        assert re.search(r"has norm (2\.0|1\.9999)", reason), reason
+        assert client.exists(index=index, id="unit") and not client.exists(index=index, id="twice")
+    finally:
+        client.indices.delete(index=index)
+        client.close()

@@ -18,7 +18,7 @@ from opensearchpy import OpenSearch
 
 from conftest import ENCRYPTED_PREFIX, PLAIN_PREFIX
 
-FLOWS = ["langchain", "llamaindex", "guide", "guide-hnsw"]
+FLOWS = ["langchain", "llamaindex", "guide", "guide-hnsw", "langchain-defaults", "llamaindex-defaults"]
 TEXT_NEEDLE_DOCS = 300
 NUMBER = re.compile(rb"-?[0-9][0-9.eE+-]*")
 

@@ -17,8 +17,13 @@ import org.encryptedknn.settings.DropInMapping;
  * equal the model's), {@code method.parameters.m} and {@code ef_construction} (our HNSW graph over the encrypted
  * prefixes). {@code method.name} must be {@code hnsw}; {@code method.engine} ({@code lucene}, {@code faiss},
  * {@code nmslib}) is accepted and ignored (the graph is Lucene's, in our codec); {@code space_type} (in {@code method} or
- * at the field level, required: k-NN's default is l2) must be the model's space: {@code cosinesimil} for a cosine model, {@code innerproduct} for an
- * inner-product one. Anything else (other spaces including k-NN's default {@code l2}, {@code data_type} other than
+ * at the field level) must be the model's space: {@code cosinesimil} for a cosine model, {@code innerproduct} for an
+ * inner-product one; or, over a cosine model only, {@code l2}, which is also what a {@code knn_vector} without
+ * {@code space_type} gets (k-NN's default, LangChain's and LlamaIndex's). l2 is exact there because its documents must
+ * be unit vectors ({@code ingest.DropInIngestProcessor} refuses others): ‖q − x‖² = ‖q‖² + 1 − 2‖q‖·cos(q, x) for any
+ * query q, so the order is the cosine order and the key holder computes k-NN's l2 score from the exact cosine. It is
+ * kept as the field's {@code space_type: l2}. Over an inner-product model l2 would need each document's norm at search
+ * time, which the rerank does not compute: a 400. Anything else (other spaces, {@code data_type} other than
  * {@code float}, quantization {@code mode}/{@code compression_level}, encoders, k-NN trained models) is a 400 naming
  * the field and the parameter: there is no encrypted equivalent, and silently dropping it would change the results.
  */
@@ -123,21 +128,29 @@ public final class KnnVectorMapping {
                 default -> throw unsupported(path, key, "it has no encrypted form");
             }
         }
-        String expectedSpace = knnSpaceType(model.space());
         boolean knnVector = DropInMapping.ENCRYPTED_TYPE.equals(field.get("type")) == false;
-        if (spaceType == null && knnVector) { // k-NN would search l2, which has no encrypted form: no silent change
+        if (spaceType == null && knnVector) {
+            spaceType = DropInMapping.L2; // the k-NN plugin's default
+        }
+        boolean l2 = DropInMapping.L2.equals(spaceType);
+        String modelSpace = knnSpaceType(model.space());
+        if (l2 && model.space() != Space.COSINE) {
             throw unsupported(
                     path,
-                    "space_type",
-                    "it is missing, and k-NN's default l2 has no encrypted form; model [" + modelId + "] preserves "
-                            + model.space().wireName() + " similarity: set [" + expectedSpace + "]");
+                    "space_type: l2"
+                            + (field.containsKey("space_type") || hasMethodSpace(field) ? "" : " (k-NN's default)"),
+                    "l2 is exact only over a cosine model (unit-length documents); model [" + modelId + "] preserves "
+                            + model.space().wireName() + " similarity: set [" + modelSpace + "]");
         }
-        if (spaceType != null && spaceType.equals(expectedSpace) == false) {
+        if (spaceType != null && l2 == false && spaceType.equals(modelSpace) == false) {
             throw unsupported(
                     path,
                     "space_type: " + spaceType,
-                    "model [" + modelId + "] preserves " + model.space().wireName() + " similarity; use ["
-                            + expectedSpace + "]");
+                    "model [" + modelId + "] preserves " + model.space().wireName() + " similarity; use [" + modelSpace
+                            + "]" + (model.space() == Space.COSINE ? " or [l2]" : ""));
+        }
+        if (l2) {
+            out.put("space_type", DropInMapping.L2);
         }
         out.put("dimension", model.dimension());
         out.put("prefix_dimension", model.prefixDimension());
@@ -185,6 +198,10 @@ public final class KnnVectorMapping {
             }
         }
         return spaceType;
+    }
+
+    private static boolean hasMethodSpace(Map<String, Object> field) {
+        return field.get("method") instanceof Map<?, ?> method && method.containsKey("space_type");
     }
 
     private static IllegalArgumentException unsupported(String path, String what, String why) {

@@ -21,7 +21,9 @@ import org.opensearch.plugins.IngestPlugin.SystemIngestPipelineConfigKeys;
  * {@code encrypted_knn_vector}, or a {@code knn_vector} that the opt-in turns into one) it does what the
  * {@code encrypted_knn} processor does: a plaintext array becomes the record {@code {p,n,c,z,e}} under the field's
  * model; a record passes unchanged (re-indexing, {@code encrypted_knn_rekey}); a document without the field is
- * indexed as it is. An index without the setting gets no processor, so nothing changes for it.
+ * indexed as it is. A field with {@code space_type: l2} takes unit vectors only (a 400 naming the field and the
+ * vector's norm otherwise; {@link DropInMapping#L2_NORM_TOLERANCE}). An index without the setting gets no processor,
+ * so nothing changes for it.
  */
 public final class DropInIngestProcessor extends AbstractProcessor {
 
@@ -91,13 +93,21 @@ public final class DropInIngestProcessor extends AbstractProcessor {
                 if (model == null) {
                     return null;
                 }
-                Map<String, String> fieldModels = DropInMapping.vectorFields(mappings(config), model);
-                if (fieldModels.isEmpty()) {
+                Map<String, DropInMapping.VectorField> vectorFields =
+                        DropInMapping.vectorFields(mappings(config), model);
+                if (vectorFields.isEmpty()) {
                     return null;
                 }
                 List<EncryptedKnnIngestProcessor> fields = new ArrayList<>();
-                fieldModels.forEach((field, fieldModel) -> fields.add(new EncryptedKnnIngestProcessor(
-                        tag, description, gateway, fieldModel, field, new TextFields(List.of(), List.of()), true)));
+                vectorFields.forEach((field, vectorField) -> fields.add(new EncryptedKnnIngestProcessor(
+                        tag,
+                        description,
+                        gateway,
+                        vectorField.modelId(),
+                        field,
+                        new TextFields(List.of(), List.of()),
+                        true,
+                        vectorField.l2())));
                 return new DropInIngestProcessor(tag, description, List.copyOf(fields));
             }
 

@@ -6,6 +6,7 @@ import org.encryptedknn.keystore.KeyLease;
 import org.encryptedknn.keystore.NodeKeyHolder;
 import org.encryptedknn.keystore.ProcessorConfig;
 import org.encryptedknn.keystore.Records;
+import org.encryptedknn.settings.DropInMapping;
 import org.encryptedknn.transform.EncryptedVector;
 import org.encryptedknn.transform.RecordFormat;
 import org.encryptedknn.transform.VectorTransform;
@@ -44,6 +45,8 @@ public final class EncryptedKnnIngestProcessor extends GatewayIngestProcessor {
     public static final String TYPE = "encrypted_knn";
 
     private final TextFields textFields;
+    /** The drop-in's l2 field: a vector must have unit norm ({@link DropInMapping#L2_NORM_TOLERANCE}). */
+    private final boolean unitVectors;
 
     EncryptedKnnIngestProcessor(
             String tag,
@@ -52,9 +55,11 @@ public final class EncryptedKnnIngestProcessor extends GatewayIngestProcessor {
             String modelId,
             String field,
             TextFields textFields,
-            boolean ignoreMissing) {
+            boolean ignoreMissing,
+            boolean unitVectors) {
         super(TYPE, tag, description, gateway, modelId, field, ignoreMissing);
         this.textFields = textFields;
+        this.unitVectors = unitVectors;
     }
 
     @Override
@@ -70,6 +75,9 @@ public final class EncryptedKnnIngestProcessor extends GatewayIngestProcessor {
         }
         VectorTransform transform = model.transform();
         float[] x = Records.plainVector(value, field, model.model().parameters().dimension());
+        if (unitVectors) {
+            requireUnitNorm(x);
+        }
         String id = documentId(document);
         EncryptedVector encrypted;
         try {
@@ -80,6 +88,25 @@ public final class EncryptedKnnIngestProcessor extends GatewayIngestProcessor {
             java.util.Arrays.fill(x, 0f);
         }
         updates.put(field, RecordFormat.toMap(encrypted));
+    }
+
+    /**
+     * An l2 field over a cosine model is exact only for unit vectors, and normalizing here would change the l2
+     * answers the application expects: a vector of another length is refused (with its norm, never its values).
+     */
+    private void requireUnitNorm(float[] x) {
+        double norm2 = 0;
+        for (float v : x) {
+            norm2 += (double) v * v;
+        }
+        double norm = Math.sqrt(norm2);
+        if (Math.abs(norm - 1) > DropInMapping.L2_NORM_TOLERANCE) {
+            java.util.Arrays.fill(x, 0f);
+            throw new IllegalArgumentException("field [" + field + "] has [space_type: l2] over the cosine model ["
+                    + modelId + "], which answers l2 exactly only for unit vectors (norm 1 ± "
+                    + DropInMapping.L2_NORM_TOLERANCE + "); this vector has norm " + (float) norm
+                    + ": normalize it in the application, or map the field with [space_type: cosinesimil]");
+        }
     }
 
     @Override
@@ -111,7 +138,7 @@ public final class EncryptedKnnIngestProcessor extends GatewayIngestProcessor {
             TextFields textFields = TextFields.read(TYPE, tag, config, field);
             boolean ignoreMissing = ConfigurationUtils.readBooleanProperty(TYPE, tag, config, "ignore_missing", false);
             return new EncryptedKnnIngestProcessor(
-                    tag, description, gateway, modelId, field, textFields, ignoreMissing);
+                    tag, description, gateway, modelId, field, textFields, ignoreMissing, false);
         };
     }
 }

@@ -34,7 +34,8 @@ import org.opensearch.search.lookup.SearchLookup;
  * <p>Mapping: {@code {"type":"encrypted_knn_vector","model_id":"m1","dimension":384,"prefix_dimension":96,"cells":64,
  * "residual_norm":1.0,"method":{"m":16,"ef_construction":100}}} ({@code prefix_dimension} defaults to dimension/4,
  * {@code residual_norm} to 1, the T of every cosine model, {@code method} to m = 16, ef_construction = 100). Needs the index setting {@code index.encrypted_knn: true}, which selects the codec
- * that honours {@code method}.
+ * that honours {@code method}. On an index with {@code index.encrypted_knn.model_id}, {@code "space_type":"l2"} makes
+ * the drop-in answer the field's {@code knn} queries in the k-NN plugin's l2 convention (docs/api.md).
  *
  * <p>Value: only the encrypted object {@code {"p":[…],"n":"<b64>","c":17,"z":"<b64>","e":1}} (see
  * {@link EncryptedVectorParser}). Indexed as
@@ -192,6 +193,13 @@ public final class EncryptedKnnVectorFieldMapper extends ParametrizedFieldMapper
                             b.endObject();
                         },
                         v -> "{m=" + v.m() + ", ef_construction=" + v.efConstruction() + "}");
+        /**
+         * The drop-in's score convention for the field's {@code knn} answers ({@code dropin.KnnVectorMapping}): only
+         * {@code l2}, on an index with {@code index.encrypted_knn.model_id}; unset, the model space's.
+         */
+        final Parameter<String> spaceType =
+                Parameter.restrictedStringParam("space_type", false, m -> toType(m).spaceType, "", "l2");
+
         final Parameter<Map<String, String>> meta = Parameter.metaParam();
 
         public Builder(String name) {
@@ -200,7 +208,7 @@ public final class EncryptedKnnVectorFieldMapper extends ParametrizedFieldMapper
 
         @Override
         protected List<Parameter<?>> getParameters() {
-            return List.of(modelId, dimension, prefixDimension, cells, residualNorm, method, meta);
+            return List.of(modelId, dimension, prefixDimension, cells, residualNorm, method, spaceType, meta);
         }
 
         /** Checks required parameters and cross-parameter rules; fills in prefix_dimension = dimension / 4. */
@@ -252,7 +260,8 @@ public final class EncryptedKnnVectorFieldMapper extends ParametrizedFieldMapper
                     new EncryptedKnnVectorFieldType(spec, meta.getValue()),
                     multiFieldsBuilder.build(this, context),
                     copyTo.build(),
-                    spec);
+                    spec,
+                    spaceType.getValue());
         }
     }
 
@@ -274,6 +283,13 @@ public final class EncryptedKnnVectorFieldMapper extends ParametrizedFieldMapper
             Builder builder = new Builder(name);
             builder.parse(name, parserContext, node);
             builder.validate(name);
+            if (builder.spaceType.getValue().isEmpty() == false
+                    && parserContext.getSettings() != null
+                    && EncryptedKnnSettings.dropInModel(parserContext.getSettings()) == null) {
+                throw new MapperParsingException("field [" + name + "] of type [" + CONTENT_TYPE
+                        + "]: [space_type] is the score convention of the drop-in [knn] query, for an index with ["
+                        + EncryptedKnnSettings.INDEX_MODEL_ID + "] only");
+            }
             return builder;
         }
     }
@@ -323,6 +339,7 @@ public final class EncryptedKnnVectorFieldMapper extends ParametrizedFieldMapper
     }
 
     private final EncryptedFieldSpec spec;
+    private final String spaceType;
     private final FieldType vectorFieldType;
 
     private EncryptedKnnVectorFieldMapper(
@@ -330,9 +347,11 @@ public final class EncryptedKnnVectorFieldMapper extends ParametrizedFieldMapper
             EncryptedKnnVectorFieldType mappedFieldType,
             MultiFields multiFields,
             CopyTo copyTo,
-            EncryptedFieldSpec spec) {
+            EncryptedFieldSpec spec,
+            String spaceType) {
         super(simpleName, mappedFieldType, multiFields, copyTo);
         this.spec = Objects.requireNonNull(spec);
+        this.spaceType = spaceType;
         this.vectorFieldType = vectorFieldType(spec);
     }
 

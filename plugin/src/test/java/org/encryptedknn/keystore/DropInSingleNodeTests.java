@@ -480,11 +480,10 @@ public class DropInSingleNodeTests extends OpenSearchSingleNodeTestCase {
     public void testKnnVectorParametersWithoutAnEncryptedFormAre400() throws Exception {
         ensureModel();
         for (String[] c : new String[][] {
-            {KNN_VECTOR_FIELD.replace("cosinesimil", "l2"), "[space_type: l2] is not supported", "use [cosinesimil]"},
             {
-                KNN_VECTOR_FIELD.replace(",\"space_type\":\"cosinesimil\"", ""),
-                "[space_type] is not supported",
-                "default l2"
+                KNN_VECTOR_FIELD.replace("cosinesimil", "innerproduct"),
+                "[space_type: innerproduct] is not supported",
+                "use [cosinesimil] or [l2]"
             },
             {KNN_VECTOR_FIELD.replace("\"dimension\":" + DIM, "\"dimension\":8"), "[dimension] is 8", "dimension 16"},
             {KNN_VECTOR_FIELD.replace("\"hnsw\"", "\"ivf\""), "[method.name: ivf]", "HNSW"},
@@ -499,5 +498,134 @@ public class DropInSingleNodeTests extends OpenSearchSingleNodeTestCase {
             assertTrue(allMessages(e), allMessages(e).contains(c[2]));
             assertEquals(RestStatus.BAD_REQUEST, org.opensearch.ExceptionsHelper.status(e));
         }
+    }
+
+    // ------------------------------------------------------------------ space_type l2 over a cosine model
+
+    static float[][] unitVectors(float[][] vectors) {
+        for (float[] v : vectors) {
+            double norm2 = 0;
+            for (float f : v) {
+                norm2 += (double) f * f;
+            }
+            for (int i = 0; i < v.length; i++) {
+                v[i] = (float) (v[i] / Math.sqrt(norm2));
+            }
+        }
+        return vectors;
+    }
+
+    /** Ids by descending k-NN l2 score 1 / (1 + ‖q − x‖²), the distance summed in float as Lucene does. */
+    static List<Map.Entry<String, Float>> expectedL2(float[][] docs, float[] q) {
+        List<Map.Entry<String, Float>> out = new java.util.ArrayList<>();
+        for (int i = 0; i < docs.length; i++) {
+            float squareDistance = 0;
+            for (int j = 0; j < q.length; j++) {
+                float diff = q[j] - docs[i][j];
+                squareDistance += diff * diff;
+            }
+            out.add(Map.entry("d" + i, 1 / (1 + squareDistance)));
+        }
+        out.sort(Map.Entry.<String, Float>comparingByValue().reversed());
+        return out;
+    }
+
+    public void testL2FieldTakesUnitVectorsAndAnswersInKnnsL2Scores() throws Exception {
+        ensureModel();
+        // LangChain's default method (nmslib, l2), and a field without space_type: k-NN's default, l2
+        createAppIndex(
+                "app-l2",
+                "{\"properties\":{\"vector_field\":{\"type\":\"knn_vector\",\"dimension\":" + DIM
+                        + ",\"method\":{\"name\":\"hnsw\",\"engine\":\"nmslib\",\"space_type\":\"l2\","
+                        + "\"parameters\":{\"ef_construction\":512,\"m\":16}}},"
+                        + "\"other\":{\"type\":\"knn_vector\",\"dimension\":" + DIM + "}}}");
+        assertEquals("l2", fieldMapping("app-l2", "vector_field").get("space_type"));
+        assertEquals("l2", fieldMapping("app-l2", "other").get("space_type"));
+        assertEquals("encrypted_knn_vector", fieldMapping("app-l2", "other").get("type"));
+
+        float[][] docs = unitVectors(gaussian(40, 41));
+        BulkRequestBuilder bulk = client().prepareBulk().setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE);
+        for (int i = 0; i < docs.length; i++) {
+            bulk.add(client().prepareIndex("app-l2")
+                    .setId("d" + i)
+                    .setSource("{\"vector_field\":" + json(docs[i]) + "}", XContentType.JSON));
+        }
+        BulkResponse written = bulk.get();
+        assertFalse(written.buildFailureMessage(), written.hasFailures());
+
+        // a vector that is not a unit vector: a 400 naming the field and its norm, not a silent normalization
+        float[] twice = docs[0].clone();
+        for (int i = 0; i < twice.length; i++) {
+            twice[i] *= 2;
+        }
+        Exception e = expectThrows(
+                Exception.class,
+                () -> client().prepareIndex("app-l2")
+                        .setId("long")
+                        .setSource("{\"other\":" + json(twice) + "}", XContentType.JSON)
+                        .get());
+        assertTrue(allMessages(e), allMessages(e).contains("field [other]"));
+        assertTrue(allMessages(e), allMessages(e).contains("has norm 2.0"));
+        assertEquals(RestStatus.BAD_REQUEST, org.opensearch.ExceptionsHelper.status(e));
+        assertFalse(client().prepareGet("app-l2", "long").get().isExists());
+
+        // queries of any length: k-NN's l2 scores and order, and min_score on that scale
+        for (float length : new float[] {1f, 0.3f, 2.5f}) {
+            float[] q = unitVectors(gaussian(1, 42 + (int) (length * 10)))[0];
+            for (int i = 0; i < q.length; i++) {
+                q[i] *= length;
+            }
+            List<Map.Entry<String, Float>> all = expectedL2(docs, q);
+            assertRanking(all, search("app-l2", null, "{\"size\":5,\"query\":" + knn(q, 40, "") + "}"), 5);
+            // between the 4th and the 5th score: the scores agree to 1e-4, not to the last float bit
+            float threshold = (all.get(3).getValue() + all.get(4).getValue()) / 2;
+            assertRanking(
+                    all,
+                    search(
+                            "app-l2",
+                            null,
+                            "{\"size\":10,\"min_score\":" + threshold + ",\"query\":" + knn(q, 40, "") + "}"),
+                    4);
+        }
+    }
+
+    public void testL2WhereItCannotBeExactIsA400() throws Exception {
+        // an inner-product model: documents are not unit vectors, and the rerank does not compute their norms
+        GatewaySingleNodeTests.Reply r = GatewaySingleNodeTests.rest(
+                plugin(),
+                getInstanceFromNode(NodeClient.class),
+                RestRequest.Method.PUT,
+                RestModelsAction.BASE + "/dropin-ip",
+                Map.of("model_id", "dropin-ip"),
+                modelBody(4, gaussian(200, 11)).replace("\"cosine\"", "\"inner_product\""));
+        assertTrue(r.raw(), r.status() == RestStatus.CREATED || r.status() == RestStatus.CONFLICT);
+        Exception e = expectThrows(
+                Exception.class,
+                () -> client().admin()
+                        .indices()
+                        .prepareCreate("app-ip-l2")
+                        .setSettings(Settings.builder().put(EncryptedKnnSettings.INDEX_MODEL_ID, "dropin-ip"))
+                        .setMapping("{\"properties\":{\"vector_field\":{\"type\":\"knn_vector\",\"dimension\":" + DIM
+                                + "}}}")
+                        .get());
+        assertTrue(allMessages(e), allMessages(e).contains("field [vector_field]"));
+        assertTrue(allMessages(e), allMessages(e).contains("[space_type: l2 (k-NN's default)] is not supported"));
+        assertTrue(allMessages(e), allMessages(e).contains("set [innerproduct]"));
+        assertEquals(RestStatus.BAD_REQUEST, org.opensearch.ExceptionsHelper.status(e));
+
+        // space_type on an encrypted field of an index that has not opted in: nothing would read it
+        e = expectThrows(
+                Exception.class,
+                () -> client().admin()
+                        .indices()
+                        .prepareCreate("not-opted-in-l2")
+                        .setSettings(Settings.builder().put(EncryptedKnnSettings.INDEX_ENCRYPTED_KNN, true))
+                        .setMapping("{\"properties\":{\"embedding\":{\"type\":\"encrypted_knn_vector\","
+                                + "\"model_id\":\"" + MODEL + "\",\"dimension\":" + DIM
+                                + ",\"cells\":4,\"space_type\":\"l2\"}}}")
+                        .get());
+        assertTrue(allMessages(e), allMessages(e).contains("[space_type]"));
+        assertTrue(allMessages(e), allMessages(e).contains(EncryptedKnnSettings.INDEX_MODEL_ID));
+        assertEquals(RestStatus.BAD_REQUEST, org.opensearch.ExceptionsHelper.status(e));
     }
 }

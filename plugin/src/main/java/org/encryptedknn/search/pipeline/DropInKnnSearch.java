@@ -15,6 +15,7 @@ import org.encryptedknn.keystore.CachedModel;
 import org.encryptedknn.keystore.KeyLease;
 import org.encryptedknn.model.EncryptionModel;
 import org.encryptedknn.model.Space;
+import org.encryptedknn.query.EncryptedKnnQueryBuilder;
 import org.encryptedknn.settings.DropInMapping;
 import org.encryptedknn.settings.EncryptedKnnSettings;
 import org.encryptedknn.transform.EncryptedVector;
@@ -76,8 +77,8 @@ public final class DropInKnnSearch {
     private volatile IndexNameExpressionResolver resolver;
     private volatile NamedXContentRegistry registry;
 
-    /** Per index UUID: the mapping version the fields were read at, and its encrypted fields (field → model). */
-    private record IndexFields(long mappingVersion, Map<String, String> fields) {}
+    /** Per index UUID: the mapping version the fields were read at, and its encrypted fields. */
+    private record IndexFields(long mappingVersion, Map<String, DropInMapping.VectorField> fields) {}
 
     private final Map<String, IndexFields> fieldsByIndex = new ConcurrentHashMap<>();
 
@@ -139,11 +140,11 @@ public final class DropInKnnSearch {
         } catch (RuntimeException e) {
             return null; // the search itself reports unknown indices
         }
-        List<Map<String, String>> perIndex = new ArrayList<>();
+        List<Map<String, DropInMapping.VectorField>> perIndex = new ArrayList<>();
         boolean anyOptedIn = false;
         for (Index index : indices) {
             IndexMetadata metadata = state.metadata().index(index);
-            Map<String, String> fields = metadata == null ? Map.of() : encryptedFields(metadata);
+            Map<String, DropInMapping.VectorField> fields = metadata == null ? Map.of() : encryptedFields(metadata);
             anyOptedIn |= fields.isEmpty() == false;
             perIndex.add(fields);
         }
@@ -158,23 +159,23 @@ public final class DropInKnnSearch {
             return null;
         }
         String field = translation.field;
-        String model = null;
+        DropInMapping.VectorField vectorField = null;
         for (int i = 0; i < indices.length; i++) {
-            String m = perIndex.get(i).get(field);
-            if (m == null || (model != null && model.equals(m) == false)) {
+            DropInMapping.VectorField f = perIndex.get(i).get(field);
+            if (f == null || (vectorField != null && vectorField.equals(f) == false)) {
                 throw new IllegalArgumentException("[knn] on field [" + field + "]: the request targets indices where ["
-                        + field + "] is encrypted under different models, or not encrypted (index ["
+                        + field + "] is encrypted under different models or space types, or not encrypted (index ["
                         + indices[i].getName() + "]); search them separately");
             }
-            model = m;
+            vectorField = f;
         }
         if (search.scroll() != null) {
             throw new IllegalArgumentException("[knn] on encrypted field [" + field + "] cannot be scrolled");
         }
-        return new DropInSearch(search, body, translation, model);
+        return new DropInSearch(search, body, translation, vectorField);
     }
 
-    private Map<String, String> encryptedFields(IndexMetadata metadata) {
+    private Map<String, DropInMapping.VectorField> encryptedFields(IndexMetadata metadata) {
         String model = EncryptedKnnSettings.dropInModel(metadata.getSettings());
         if (model == null) {
             return Map.of();
@@ -182,7 +183,7 @@ public final class DropInKnnSearch {
         IndexFields cached = fieldsByIndex.get(metadata.getIndexUUID());
         if (cached == null || cached.mappingVersion() != metadata.getMappingVersion()) {
             MappingMetadata mapping = metadata.mapping();
-            Map<String, String> fields = mapping == null
+            Map<String, DropInMapping.VectorField> fields = mapping == null
                     ? Map.of()
                     : Map.copyOf(DropInMapping.vectorFields(List.of(mapping.sourceAsMap()), model));
             cached = new IndexFields(metadata.getMappingVersion(), fields);
@@ -211,17 +212,26 @@ public final class DropInKnnSearch {
         private final PipelineProcessingContext context = new PipelineProcessingContext();
         private final EncryptedKnnQueryProcessor queryProcessor;
         private final EncryptedKnnRerankProcessor rerankProcessor;
-        private Space space;
+        /** The query vector when the field's space_type is l2 (k-NN's l2 scores of this query), else null. */
+        private final List<?> l2Query;
+
+        private KnnScores scores;
         private VectorReadBack readBack;
         /** The caller's {@code _source.excludes} named the vector field. */
         private final boolean excluded;
         /** The knn sat inside a compound query, carried as the named clause {@link #COMPOUND}. */
         private boolean compound;
 
-        DropInSearch(SearchRequest search, Map<String, Object> body, KnnQueryTranslation translation, String model)
+        DropInSearch(
+                SearchRequest search,
+                Map<String, Object> body,
+                KnnQueryTranslation translation,
+                DropInMapping.VectorField vectorField)
                 throws IOException {
+            String model = vectorField.modelId();
             this.search = search;
             this.translation = translation;
+            this.l2Query = vectorField.l2() ? queryVector(translation) : null;
             this.queryTree = body.remove("query");
             this.minScore = body.remove("min_score") instanceof Number n ? n.floatValue() : null;
             this.excluded = dropExclusion(body, translation.field);
@@ -273,7 +283,14 @@ public final class DropInKnnSearch {
                                     }
                                     GatewayQueryState state =
                                             (GatewayQueryState) context.getAttribute(GatewayQueryState.ATTRIBUTE);
-                                    space = state.model.model().parameters().space();
+                                    Space space =
+                                            state.model.model().parameters().space();
+                                    if (l2Query != null && space != Space.COSINE) { // a field mapped by hand
+                                        throw new IllegalArgumentException("[knn] on field [" + translation.field
+                                                + "]: [space_type: l2] needs a cosine model, and ["
+                                                + state.model.model().id() + "] is " + space.wireName());
+                                    }
+                                    scores = l2Query != null ? KnnScores.l2(l2Query) : KnnScores.of(space);
                                     if (state.vectorRequested && excluded == false) {
                                         // the caller reads the vector back (LangChain's MMR does): decrypted after
                                         // the rerank, under a lease of our own (the rerank releases the query's)
@@ -314,7 +331,7 @@ public final class DropInKnnSearch {
                 if (compound && Arrays.asList(hit.getMatchedQueries()).contains(COMPOUND) == false) {
                     continue;
                 }
-                float score = KnnScores.fromSimilarity(space, hit.getScore());
+                float score = scores.score(hit.getScore());
                 hit.score(score);
                 if (minScore == null || score >= minScore) {
                     kept.add(hit);
@@ -329,9 +346,7 @@ public final class DropInKnnSearch {
             }
             float max = pagedHere
                     ? (kept.isEmpty() ? Float.NaN : kept.get(0).getScore()) // of the hits that matched
-                    : (Float.isNaN(hits.getMaxScore())
-                            ? Float.NaN
-                            : KnnScores.fromSimilarity(space, hits.getMaxScore()));
+                    : (Float.isNaN(hits.getMaxScore()) ? Float.NaN : scores.score(hits.getMaxScore()));
             return EncryptedKnnRerankProcessor.replaceHits(
                     reranked,
                     new SearchHits(
@@ -378,6 +393,16 @@ public final class DropInKnnSearch {
                 readBack = null;
             }
         }
+    }
+
+    /**
+     * The plaintext query vector of the translated knn, read before the slot takes the encrypted query; the query
+     * processor checks it (numbers, the model's dimension) before any score is computed from it.
+     */
+    private static List<?> queryVector(KnnQueryTranslation translation) {
+        Object query = translation.slot.get(EncryptedKnnQueryBuilder.NAME);
+        Object body = query instanceof Map<?, ?> q ? q.get(translation.field) : null;
+        return body instanceof Map<?, ?> b && b.get("vector") instanceof List<?> vector ? vector : List.of();
     }
 
     /** Puts the decrypted vector in a hit's {@code _source} in place of its record (the key holder's caller asked). */

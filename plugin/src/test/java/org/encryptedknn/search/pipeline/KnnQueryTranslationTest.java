@@ -127,11 +127,52 @@ public class KnnQueryTranslationTest {
     /** k-NN's SpaceType#scoreTranslation of its raw scores: cosinesimil raw 1 − cos, innerproduct raw −ip. */
     @Test
     public void scoresInTheKnnPluginsConventions() {
-        assertEquals(1.0f, KnnScores.fromSimilarity(Space.COSINE, 1.0), 0f);
-        assertEquals(0.75f, KnnScores.fromSimilarity(Space.COSINE, 0.5), 1e-7f);
-        assertEquals(0.0f, KnnScores.fromSimilarity(Space.COSINE, -1.0), 0f);
-        assertEquals(3.5f, KnnScores.fromSimilarity(Space.INNER_PRODUCT, 2.5), 1e-6f);
-        assertEquals(1.0f, KnnScores.fromSimilarity(Space.INNER_PRODUCT, 0.0), 0f);
-        assertEquals(1f / 3f, KnnScores.fromSimilarity(Space.INNER_PRODUCT, -2.0), 1e-7f);
+        KnnScores cosine = KnnScores.of(Space.COSINE);
+        KnnScores innerProduct = KnnScores.of(Space.INNER_PRODUCT);
+        assertEquals(1.0f, cosine.score(1.0), 0f);
+        assertEquals(0.75f, cosine.score(0.5), 1e-7f);
+        assertEquals(0.0f, cosine.score(-1.0), 0f);
+        assertEquals(3.5f, innerProduct.score(2.5), 1e-6f);
+        assertEquals(1.0f, innerProduct.score(0.0), 0f);
+        assertEquals(1f / 3f, innerProduct.score(-2.0), 1e-7f);
+    }
+
+    /**
+     * l2 over a cosine model: from the exact cosine and ‖q‖ alone, k-NN's 1 / (1 + ‖q − x‖²) of a unit document x,
+     * for queries of any length, against the distance computed on the vectors in float as Lucene does.
+     */
+    @Test
+    public void l2ScoresOfUnitDocumentsFromTheCosine() {
+        java.util.Random random = new java.util.Random(16);
+        int d = 384;
+        for (int trial = 0; trial < 200; trial++) {
+            float[] x = new float[d];
+            float[] q = new float[d];
+            double xx = 0;
+            for (int i = 0; i < d; i++) {
+                x[i] = (float) random.nextGaussian();
+                xx += (double) x[i] * x[i];
+            }
+            double queryScale = trial % 4 == 0 ? 1 : 0.1 + 3 * random.nextDouble(); // unit and other lengths
+            for (int i = 0; i < d; i++) {
+                x[i] = (float) (x[i] / Math.sqrt(xx));
+                q[i] = (float) ((trial % 3 == 0 ? x[i] : 0) + random.nextGaussian() * queryScale / Math.sqrt(d));
+            }
+            double qx = 0;
+            double qq = 0;
+            float squareDistance = 0;
+            List<Float> query = new java.util.ArrayList<>();
+            for (int i = 0; i < d; i++) {
+                qx += (double) q[i] * x[i];
+                qq += (double) q[i] * q[i];
+                float diff = q[i] - x[i];
+                squareDistance += diff * diff;
+                query.add(q[i]);
+            }
+            float knn = 1 / (1 + squareDistance); // k-NN's SpaceType.L2 scoreTranslation, Lucene's EUCLIDEAN
+            assertEquals(knn, KnnScores.l2(query).score(qx / Math.sqrt(qq)), 1e-6f);
+        }
+        assertEquals(1.0f, KnnScores.l2(List.of(1, 0)).score(1.0), 0f); // q = x
+        assertEquals(0.2f, KnnScores.l2(List.of(-1, 0)).score(-1.0), 1e-7f); // ‖q − x‖² = 4
     }
 }
