@@ -70,6 +70,7 @@ public class DerivedSourceStoredFieldsFormatTests extends BaseStoredFieldsFormat
                 plain.add(new StoredField("_source", new BytesRef(other)));
                 writer.addDocument(plain);
                 Document doc = new Document();
+                doc.add(new StoredField("_id", "d1"));
                 doc.add(new StoredField("_source", new BytesRef(source)));
                 doc.add(new KnnFloatVectorField(FIELD, p, VectorSimilarityFunction.EUCLIDEAN));
                 doc.add(new BinaryDocValuesField(
@@ -84,8 +85,23 @@ public class DerivedSourceStoredFieldsFormatTests extends BaseStoredFieldsFormat
                 // what every reader sees: the record as indexed, p first and z back in its place before e
                 assertEquals(other, source(reader, 0));
                 assertEquals(source, source(reader, 1));
+                assertEquals("d1", reader.storedFields().document(1).get("_id"));
+                // a visitor without _source gets the _id from the small blocks, and is asked about _source once
+                int[] askedForSource = {0};
+                DocumentStoredFieldVisitor idOnly = new DocumentStoredFieldVisitor("_id") {
+                    @Override
+                    public Status needsField(org.apache.lucene.index.FieldInfo fieldInfo) throws java.io.IOException {
+                        askedForSource[0] += fieldInfo.name.equals("_source") ? 1 : 0;
+                        return super.needsField(fieldInfo);
+                    }
+                };
+                reader.storedFields().document(1, idOnly);
+                assertEquals("d1", idOnly.getDocument().get("_id"));
+                assertNull(idOnly.getDocument().getField("_source"));
+                assertEquals(1, askedForSource[0]);
 
-                // what the segment holds: the delegate's own reader, which derives nothing, finds neither p nor z
+                // what the segment holds: the delegate's own reader, which derives nothing, finds neither p nor z, and
+                // no other field than _source (the rest is in the small blocks of METADATA)
                 SegmentReader segment = (SegmentReader) reader.leaves().get(0).reader();
                 DocumentStoredFieldVisitor visitor = new DocumentStoredFieldVisitor("_source");
                 try (StoredFieldsReader stored = new Lucene103Codec()
@@ -98,6 +114,21 @@ public class DerivedSourceStoredFieldsFormatTests extends BaseStoredFieldsFormat
                     stored.document(1, visitor);
                 }
                 String onDisk = visitor.getDocument().getBinaryValue("_source").utf8ToString();
+                DocumentStoredFieldVisitor all = new DocumentStoredFieldVisitor();
+                try (StoredFieldsReader stored = new Lucene103Codec()
+                        .storedFieldsFormat()
+                        .fieldsReader(
+                                segment.directory(),
+                                segment.getSegmentInfo().info,
+                                segment.getFieldInfos(),
+                                IOContext.DEFAULT)) {
+                    stored.document(1, all);
+                }
+                assertEquals(
+                        List.of("_source"),
+                        all.getDocument().getFields().stream()
+                                .map(f -> f.name())
+                                .toList());
                 assertEquals(
                         "{\"" + FIELD + "\":{\"n\":\"AAAAAAAAAAAAAAAAAAAAAA==\",\"c\":3,\"e\":2},\"title\":\"t\"}",
                         onDisk);
