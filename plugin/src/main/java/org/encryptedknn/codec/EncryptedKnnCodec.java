@@ -23,8 +23,9 @@ import org.opensearch.index.mapper.MapperService;
  *       other field keeps the delegate's per-field format. HNSW parameters only matter when writing: the vector format
  *       name recorded per field is Lucene's own. Merges rebuild the graph from the stored float32 prefixes: vectors are
  *       copied as they are, never re-encrypted.</li>
- *   <li>Stored fields keep one copy of each keyed residual ({@link DerivedSourceStoredFieldsFormat}): {@code z} lives
- *       in the residual doc values and is derived back into {@code _source} on read.</li>
+ *   <li>Stored fields keep one copy of each record's vectors ({@link DerivedSourceStoredFieldsFormat}): {@code z}
+ *       lives in the residual doc values, {@code p} in the field's vector values, and both are derived back into
+ *       {@code _source} on read.</li>
  * </ul>
  *
  * <p>Segments carry this codec's name, {@value #NAME}, so that they are read through it (Lucene finds it by SPI, from
@@ -58,7 +59,10 @@ public final class EncryptedKnnCodec extends FilterCodec {
         this.knnVectorsFormat = new EncryptedPerFieldKnnVectorsFormat(perField, mapperService);
         this.storedFieldsFormat = NAME.equals(getName())
                 ? new DerivedSourceStoredFieldsFormat(
-                        delegate.storedFieldsFormat(), delegate.docValuesFormat(), () -> encryptedFields(mapperService))
+                        delegate.storedFieldsFormat(),
+                        delegate.docValuesFormat(),
+                        knnVectorsFormat,
+                        () -> encryptedFields(mapperService))
                 : delegate.storedFieldsFormat();
     }
 

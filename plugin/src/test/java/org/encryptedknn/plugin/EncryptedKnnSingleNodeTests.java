@@ -258,8 +258,8 @@ public class EncryptedKnnSingleNodeTests extends OpenSearchSingleNodeTestCase {
     }
 
     /**
-     * z is stored once (residual doc values), not in the stored _source, and every read path derives it back: GET and
-     * search hits show the record exactly as indexed.
+     * z is stored once (residual doc values) and p once (the vector values), not in the stored _source, and every read
+     * path derives them back: GET and search hits show the record exactly as indexed.
      */
     void assertDerivedResiduals(String index, Map<String, EncryptedVector> indexed) throws IOException {
         client().admin().indices().prepareFlush(index).get();
@@ -272,6 +272,7 @@ public class EncryptedKnnSingleNodeTests extends OpenSearchSingleNodeTestCase {
                     "GET " + e.getKey(),
                     EncryptedVector.encodeFloats(e.getValue().keyedResidual()),
                     emb.get("z"));
+            assertArrayEquals("GET " + e.getKey(), e.getValue().prefix(), floats(emb.get("p")), 0f);
             String json = get.getSourceAsString(); // the record reads in its indexed key order, z before e
             assertTrue(
                     json,
@@ -288,6 +289,7 @@ public class EncryptedKnnSingleNodeTests extends OpenSearchSingleNodeTestCase {
                     "hit " + hit.getId(),
                     EncryptedVector.encodeFloats(indexed.get(hit.getId()).keyedResidual()),
                     emb.get("z"));
+            assertArrayEquals("hit " + hit.getId(), indexed.get(hit.getId()).prefix(), floats(emb.get("p")), 0f);
         }
         IndexService service = getInstanceFromNode(IndicesService.class).indexServiceSafe(resolveIndex(index));
         try (Engine.Searcher searcher = service.getShard(0).acquireSearcher("raw")) {
@@ -313,8 +315,8 @@ public class EncryptedKnnSingleNodeTests extends OpenSearchSingleNodeTestCase {
                         @SuppressWarnings("unchecked")
                         Map<String, Object> emb = (Map<String, Object>) source.get("embedding");
                         assertEquals(
-                                "stored record without z",
-                                new java.util.HashSet<>(Arrays.asList("p", "n", "c", "e")),
+                                "stored record without p and z",
+                                new java.util.HashSet<>(Arrays.asList("n", "c", "e")),
                                 emb.keySet());
                     }
                 } finally {
@@ -324,6 +326,16 @@ public class EncryptedKnnSingleNodeTests extends OpenSearchSingleNodeTestCase {
                 }
             }
         }
+    }
+
+    /** A parsed source's list of numbers as float32 (JSON gives doubles, SMILE and CBOR floats). */
+    private static float[] floats(Object list) {
+        List<?> numbers = (List<?>) list;
+        float[] values = new float[numbers.size()];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = ((Number) numbers.get(i)).floatValue();
+        }
+        return values;
     }
 
     public void testInvalidDocumentsAreRejected() throws Exception {

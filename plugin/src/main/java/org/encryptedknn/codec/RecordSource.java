@@ -1,8 +1,10 @@
 package org.encryptedknn.codec;
 
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 import org.apache.lucene.util.BytesRef;
@@ -18,43 +20,59 @@ import org.opensearch.core.xcontent.MediaTypeRegistry;
 import org.opensearch.core.xcontent.XContentBuilder;
 
 /**
- * The one place that edits a stored {@code _source} for {@link DerivedSourceStoredFieldsFormat}: the keyed residual
- * {@code z} of each encrypted field leaves the stored source on write (the {@code <field>._residual} doc values hold
- * the same float32 values) and comes back, as the same base64 text and in its place before {@code e}, on read. The
- * source keeps its content type (JSON, SMILE, CBOR, YAML) and key order; a source without the field, or whose field is
- * not an object, is left as it is.
+ * The one place that edits a stored {@code _source} for {@link DerivedSourceStoredFieldsFormat}: the encrypted prefix
+ * {@code p} and the keyed residual {@code z} of each encrypted field leave the stored source on write (the field's
+ * float32 vector values hold the same p, its {@code <field>._residual} doc values the same z) and come back on read,
+ * p as float32 numbers and z as the same base64 text, in their places ({@code p} first, {@code z} before {@code e}).
+ * The source keeps its content type (JSON, SMILE, CBOR, YAML) and key order; a source without the field, or whose field
+ * is not an object, is left as it is.
  */
-final class ResidualSource {
+final class RecordSource {
 
-    private ResidualSource() {}
+    private RecordSource() {}
 
-    /** {@code source} without {@code z} in each of {@code fields}, or null when there was nothing to remove. */
+    /** {@code source} without {@code p} and {@code z} in each of {@code fields}, or null when there was nothing to remove. */
     static BytesRef strip(BytesRef source, Collection<String> fields) {
-        return edit(source, fields, (field, record) -> record.remove(RecordFormat.KEYED_RESIDUAL) != null);
+        return edit(
+                source,
+                fields,
+                (field, record) -> record.remove(RecordFormat.PREFIX) != null
+                        | record.remove(RecordFormat.KEYED_RESIDUAL) != null);
     }
 
     /**
-     * {@code source} with {@code z} put back into each field that {@code residuals} has a value for (the field's z, or
-     * null when the document has none), or null when nothing was added.
+     * {@code source} with {@code p} and {@code z} put back into each field that {@code prefixes} / {@code residuals}
+     * have a value for (null when the document has none), or null when nothing was added.
      */
-    static BytesRef inject(BytesRef source, Collection<String> fields, Function<String, float[]> residuals) {
+    static BytesRef inject(
+            BytesRef source,
+            Collection<String> fields,
+            Function<String, float[]> prefixes,
+            Function<String, float[]> residuals) {
         return edit(source, fields, (field, record) -> {
-            if (record.containsKey(RecordFormat.KEYED_RESIDUAL)) {
+            float[] p = record.containsKey(RecordFormat.PREFIX) ? null : prefixes.apply(field);
+            float[] z = record.containsKey(RecordFormat.KEYED_RESIDUAL) ? null : residuals.apply(field);
+            if (p == null && z == null) {
                 return false;
             }
-            float[] z = residuals.apply(field);
-            if (z == null) {
-                return false;
-            }
-            // back in its usual place, before the epoch: {"p","n","c","z","e"} reads as it was indexed
+            // back in their usual places: {"p","n","c","z","e"} reads as it was indexed
             Map<String, Object> ordered = new LinkedHashMap<>();
+            if (p != null) {
+                List<Float> prefix = new ArrayList<>(p.length);
+                for (float f : p) {
+                    prefix.add(f);
+                }
+                ordered.put(RecordFormat.PREFIX, prefix);
+            }
             for (Map.Entry<String, Object> e : record.entrySet()) {
-                if (e.getKey().equals(RecordFormat.EPOCH)) {
+                if (z != null && e.getKey().equals(RecordFormat.EPOCH)) {
                     ordered.put(RecordFormat.KEYED_RESIDUAL, EncryptedVector.encodeFloats(z));
                 }
                 ordered.put(e.getKey(), e.getValue());
             }
-            ordered.putIfAbsent(RecordFormat.KEYED_RESIDUAL, EncryptedVector.encodeFloats(z));
+            if (z != null) {
+                ordered.putIfAbsent(RecordFormat.KEYED_RESIDUAL, EncryptedVector.encodeFloats(z));
+            }
             record.clear();
             record.putAll(ordered);
             return true;
