@@ -103,6 +103,7 @@ public final class GatewayIndices {
         mapping.put("model_id", modelId);
         mapping.put("dimension", model.path("dimension").asInt());
         mapping.put("prefix_dimension", model.path("prefix_dimension").asInt());
+        mapping.put("prefix_layout", model.path("prefix_layout").asText("plain")); // the model's HNSW width
         mapping.put("cells", model.path("cells").asInt());
         mapping.putObject("method")
                 .put("m", Indices.Hnsw.DEFAULT.m())
