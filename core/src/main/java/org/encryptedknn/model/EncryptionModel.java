@@ -46,37 +46,8 @@ public final class EncryptionModel {
      *                        keyed jitter drawn per epoch from its nonce ({@link #absoluteCellJitter()}), so the
      *                        partition changes with every epoch; 0 keeps the nearest centroid (one partition for all)
      * @param upgradedAtEpoch 0, or the first epoch of format v2 of a model {@linkplain #upgradeToV2 upgraded} from v1
-     */
-    public EncryptionModel(
-            String id,
-            ModelParameters parameters,
-            Instant created,
-            double betaScale,
-            int sampleCount,
-            float[] basis,
-            float[] centroids,
-            byte[] keySalt,
-            double residualNorm,
-            double cellJitter,
-            int upgradedAtEpoch) {
-        this(
-                id,
-                parameters,
-                created,
-                betaScale,
-                sampleCount,
-                basis,
-                centroids,
-                keySalt,
-                residualNorm,
-                cellJitter,
-                upgradedAtEpoch,
-                0);
-    }
-
-    /**
-     * @param prefixNorm B &gt; 0: the {@linkplain PrefixLayout#AUGMENTED augmented prefix} [u; t′] of norm B (format v4,
-     *                   every model fitted since); 0 for the plain prefix u of the models fitted before
+     * @param prefixNorm      B &gt; 0: the {@linkplain PrefixLayout#AUGMENTED augmented prefix} [u; t′] of norm B
+     *                        (format v4, every model fitted since); 0 for the plain prefix u of the models fitted before
      */
     public EncryptionModel(
             String id,
@@ -348,7 +319,8 @@ public final class EncryptionModel {
                 newKeySalt(),
                 residualNorm,
                 cellJitter,
-                epoch);
+                epoch,
+                0); // the index keeps its width: a model of format v1 stays plain
     }
 
     /** The default window measured at fit time, or null for a model fitted before calibration (format v1, v2). */

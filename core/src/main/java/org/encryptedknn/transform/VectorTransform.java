@@ -838,20 +838,8 @@ public final class VectorTransform implements AutoCloseable {
      * model was fitted for), as {@link #pad} does for the residual.
      */
     private void augment(float[] ru) {
-        if (augmentColumn == null) {
-            return;
-        }
-        double u2 = dot(ru, ru);
-        double t2 = prefixNorm * prefixNorm - u2;
-        if (t2 < -1e-4 * prefixNorm * prefixNorm) {
-            throw new IllegalArgumentException("vector's prefix norm " + (float) Math.sqrt(u2)
-                    + " exceeds the prefix_norm " + (float) prefixNorm + " of model '" + model.id()
-                    + "' (its training vectors' largest prefix × " + ModelFitter.RESIDUAL_NORM_MARGIN
-                    + "); scale the vectors down or fit the model on vectors as long as these");
-        }
-        float t = (float) Math.sqrt(Math.max(0, t2));
-        for (int i = 0; i < width; i++) {
-            ru[i] += t * augmentColumn[i];
+        if (augmentColumn != null) {
+            padToNorm(ru, augmentColumn, prefixNorm, "prefix");
         }
     }
 
@@ -877,21 +865,28 @@ public final class VectorTransform implements AutoCloseable {
      * a vector whose residual is longer than T (an inner-product vector longer than the model was fitted for).
      */
     private void pad(float[] z, float[][] w) {
-        if (residualNorm == 0) {
-            return;
+        if (residualNorm > 0) {
+            padToNorm(z, w[d], residualNorm, "residual");
         }
-        double r2 = dot(z, z);
-        double t2 = residualNorm * residualNorm - r2;
-        if (t2 < -1e-4 * residualNorm * residualNorm) {
-            throw new IllegalArgumentException("vector's residual norm " + (float) Math.sqrt(r2)
-                    + " exceeds the residual_norm " + (float) residualNorm + " of model '" + model.id()
-                    + "' (its training vectors' largest residual × " + ModelFitter.RESIDUAL_NORM_MARGIN
+    }
+
+    /**
+     * v += √(bound² − ‖v‖²)·column, with column a unit vector orthogonal to v (a column of the orthogonal key that
+     * v's padding coordinate, 0 so far, maps to): afterwards ‖v‖ = bound. Refuses a v longer than the bound (the
+     * model's {@code prefix_norm} or {@code residual_norm}, named in the message with the rule that chose it).
+     */
+    private void padToNorm(float[] v, float[] column, double bound, String part) {
+        double v2 = dot(v, v);
+        double t2 = bound * bound - v2;
+        if (t2 < -1e-4 * bound * bound) {
+            throw new IllegalArgumentException("vector's " + part + " norm " + (float) Math.sqrt(v2) + " exceeds the "
+                    + part + "_norm " + (float) bound + " of model '" + model.id() + "' (its training vectors' largest "
+                    + part + " × " + ModelFitter.RESIDUAL_NORM_MARGIN
                     + "); scale the vectors down or fit the model on vectors as long as these");
         }
         float t = (float) Math.sqrt(Math.max(0, t2));
-        float[] column = w[d];
-        for (int i = 0; i < z.length; i++) {
-            z[i] += t * column[i];
+        for (int i = 0; i < v.length; i++) {
+            v[i] += t * column[i];
         }
     }
 

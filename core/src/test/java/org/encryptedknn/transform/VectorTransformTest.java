@@ -393,7 +393,7 @@ public class VectorTransformTest {
         return hits / 10.0;
     }
 
-    private static double dist2(float[] a, float[] b) {
+    static double dist2(float[] a, float[] b) {
         double s = 0;
         for (int i = 0; i < a.length; i++) {
             double t = a[i] - b[i];
