@@ -617,7 +617,8 @@ public final class LeakageAudit {
                         + "with the residual subspace estimated by PCA of %d held-out queries instead of the model's basis: R@1 = **%s**. Prefix norm "
                         + "‖p‖/ŝ vs ‖u‖, ŝ = median ‖p‖ / median ‖u‖ = %.3f (SAP noise blurs it): R@1 = **%s**. Ceiling of any R@1 "
                         + "here: %d of the %d documents have a distinct embedding (%s); an exact duplicate can only be matched to its "
-                        + "group. Closed by norm padding (record format v2: every stored z has one norm).",
+                        + "group. Closed by norm padding (record format v2: every stored z has one norm); for the prefix, by prefix "
+                        + "augmentation (every stored [u; t′] has one norm: the `prefix-augment` section).",
                 n,
                 1.0 / n,
                 Report.f(r.r1Residual()),
