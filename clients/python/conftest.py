@@ -33,6 +33,10 @@ CELLS = 64
 K = 10
 # Acceptance thresholds (issue 16).
 MIN_OVERLAP = 0.95
+# The model's default window is calibrated for this recall@10 against exact search. The suites compare with k-NN's own
+# approximate top 10 and ask for MIN_OVERLAP: the fit default 0.95 leaves no margin for that, since the augmented prefix
+# ranks stage 1 well enough that the calibrated window is as small as 0.95 allows (docs/security.md).
+TARGET_RECALL = 0.99
 SCORE_TOLERANCE = 1e-4
 
 
@@ -115,6 +119,7 @@ def operator(url, corpus):
             "dimension": len(corpus.docs[0].vector),
             "space": "cosine",
             "cells": CELLS,
+            "target_recall": TARGET_RECALL,
             "training_vectors": [m.vector for m in corpus.docs[:TRAINING_VECTORS]],
         },
     )

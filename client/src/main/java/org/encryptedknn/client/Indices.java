@@ -48,6 +48,7 @@ public final class Indices {
         mapping.put("model_id", model.id());
         mapping.put("dimension", params.dimension());
         mapping.put("prefix_dimension", params.prefixDimension());
+        mapping.put("prefix_layout", model.prefixLayout().wireName()); // the HNSW width: d_pub, or d_pub + 1
         mapping.put("cells", params.cells());
         if (model.residualNorm() > 0) { // the mapper's bound on z (models fitted before padding: its default 1)
             mapping.put("residual_norm", model.residualNorm());

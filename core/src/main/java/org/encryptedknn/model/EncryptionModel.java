@@ -32,6 +32,7 @@ public final class EncryptionModel {
     private final byte[] keySalt; // 32 random bytes drawn at fit time (key derivation v2); null for v1 models
     private final double residualNorm; // T, the norm of every stored z (record residual v2); 0: unpadded (v1 layout)
     private final double cellJitter; // relative (× beta_scale); 0: the cell is the nearest centroid in every epoch
+    private final double prefixNorm; // B, the norm of every augmented prefix [u; t′]; 0: plain prefix u
     private final int
             upgradedAtEpoch; // > 0: upgraded from format v1 by _rotate; epochs below it keep v1 (see epochIsV1)
     private final WindowCalibration calibration; // the default window measured at fit time; null before format v3
@@ -45,6 +46,8 @@ public final class EncryptionModel {
      *                        keyed jitter drawn per epoch from its nonce ({@link #absoluteCellJitter()}), so the
      *                        partition changes with every epoch; 0 keeps the nearest centroid (one partition for all)
      * @param upgradedAtEpoch 0, or the first epoch of format v2 of a model {@linkplain #upgradeToV2 upgraded} from v1
+     * @param prefixNorm      B &gt; 0: the {@linkplain PrefixLayout#AUGMENTED augmented prefix} [u; t′] of norm B
+     *                        (format v4, every model fitted since); 0 for the plain prefix u of the models fitted before
      */
     public EncryptionModel(
             String id,
@@ -57,7 +60,8 @@ public final class EncryptionModel {
             byte[] keySalt,
             double residualNorm,
             double cellJitter,
-            int upgradedAtEpoch) {
+            int upgradedAtEpoch,
+            double prefixNorm) {
         this.id = checkId(id);
         this.parameters = Objects.requireNonNull(parameters, "parameters");
         this.created = Objects.requireNonNull(created, "created");
@@ -98,6 +102,11 @@ public final class EncryptionModel {
                             + " with key salt and residual_norm, got " + upgradedAtEpoch);
         }
         this.upgradedAtEpoch = upgradedAtEpoch;
+        if (!(prefixNorm >= 0) || Double.isInfinite(prefixNorm) || (prefixNorm > 0 && keySalt == null)) {
+            throw new IllegalArgumentException(
+                    "prefix_norm must be finite and >= 0, and 0 for a model of format v1, got " + prefixNorm);
+        }
+        this.prefixNorm = prefixNorm;
         this.calibration = null;
     }
 
@@ -114,6 +123,7 @@ public final class EncryptionModel {
         this.residualNorm = base.residualNorm;
         this.cellJitter = base.cellJitter;
         this.upgradedAtEpoch = base.upgradedAtEpoch;
+        this.prefixNorm = base.prefixNorm;
         if (change.calibration != null && keySalt == null) {
             throw new IllegalArgumentException("a model of format v1 (no key salt) has no window calibration");
         }
@@ -234,6 +244,25 @@ public final class EncryptionModel {
     }
 
     /**
+     * B, the norm of every document prefix [u; t′] before the noise ({@link PrefixLayout#AUGMENTED}): 1 for cosine, the
+     * largest ‖u‖ of the training vectors times {@link ModelFitter#RESIDUAL_NORM_MARGIN} for inner product (the same
+     * rule as {@link #residualNorm()}). 0 for the plain prefix.
+     */
+    public double prefixNorm() {
+        return prefixNorm;
+    }
+
+    /** The model's prefix layout: model-wide, the same in every epoch (it fixes the width of the index's HNSW field). */
+    public PrefixLayout prefixLayout() {
+        return PrefixLayout.of(prefixNorm);
+    }
+
+    /** Length of the stored prefix p, the HNSW vector: d_pub, plus one for the augmented layout. */
+    public int prefixWidth() {
+        return prefixLayout().width(parameters.prefixDimension());
+    }
+
+    /**
      * The first epoch of format v2 of a model upgraded from format v1 by {@code _rotate} ({@link #upgradeToV2}); 0 for a
      * model that was never upgraded.
      */
@@ -290,7 +319,8 @@ public final class EncryptionModel {
                 newKeySalt(),
                 residualNorm,
                 cellJitter,
-                epoch);
+                epoch,
+                0); // the index keeps its width: a model of format v1 stays plain
     }
 
     /** The default window measured at fit time, or null for a model fitted before calibration (format v1, v2). */
@@ -354,7 +384,8 @@ public final class EncryptionModel {
                         keySalt,
                         residualNorm,
                         jitter,
-                        upgradedAtEpoch)
+                        upgradedAtEpoch,
+                        prefixNorm)
                 .withCalibration(calibration);
     }
 
@@ -377,6 +408,7 @@ public final class EncryptionModel {
                 && Double.compare(residualNorm, m.residualNorm) == 0
                 && Double.compare(cellJitter, m.cellJitter) == 0
                 && upgradedAtEpoch == m.upgradedAtEpoch
+                && Double.compare(prefixNorm, m.prefixNorm) == 0
                 && Objects.equals(calibration, m.calibration);
     }
 

@@ -52,10 +52,19 @@ import org.encryptedknn.keys.KeyDerivation;
  * <p>Format v3 ({@code encrypted-knn/model/v3}, the same secret as v2) adds the public {@code calibration}
  * ({@link WindowCalibration}: the default window k measured at fit time and its recall curve), bound into the AAD.
  * Models of v2 and v1 have none and use {@link WindowCalibration#FALLBACK_WINDOW}.
+ *
+ * <p>Format v4 ({@code encrypted-knn/model/v4}, the same secret) adds the public {@code prefix_norm} B, bound into the
+ * AAD: the model's records carry the {@linkplain PrefixLayout#AUGMENTED augmented prefix} [u; t′] of norm B (every
+ * model fitted since, unless fitted with the plain layout). Required in v4 and absent before; its calibration is
+ * optional (a sample too small to calibrate). Models of v3, v2 and v1 have the plain prefix u and are re-sealed in
+ * their own format. {@code prefix_layout} ({@code "augmented"} or {@code "plain"}) is written into every model JSON
+ * for the reader's sake, derived from {@code prefix_norm} like {@code absolute_beta}, and ignored when read.
  */
 public final class ModelCodec {
 
-    public static final String FORMAT = "encrypted-knn/model/v3";
+    public static final String FORMAT = "encrypted-knn/model/v4";
+    /** Models stored before prefix augmentation (plain prefix): read, and re-sealed as they were. */
+    public static final String FORMAT_V3 = "encrypted-knn/model/v3";
     /** Models stored before the window calibration: read, and re-sealed as they were. */
     public static final String FORMAT_V2 = "encrypted-knn/model/v2";
     /** Models stored before the key salt: read, and re-sealed as they were. */
@@ -83,11 +92,18 @@ public final class ModelCodec {
     }
 
     /**
-     * v3 for a model with a window calibration; v2 for one with a key salt only, v1 for one without (read from those
-     * formats and re-sealed by _rotate/_retire as they were).
+     * v4 for a model with the augmented prefix; v3 for a plain one with a window calibration; v2 for one with a key salt
+     * only, v1 for one without (read from those formats and re-sealed by _rotate/_retire as they were).
      */
     private static String formatOf(EncryptionModel model) {
-        return model.calibration() != null ? FORMAT : model.hasKeySalt() ? FORMAT_V2 : FORMAT_V1;
+        return formatOf(ModelMetadata.of(model), model.hasKeySalt());
+    }
+
+    private static String formatOf(ModelMetadata meta, boolean hasKeySalt) {
+        if (meta.prefixNorm() > 0) {
+            return FORMAT;
+        }
+        return meta.calibration() != null ? FORMAT_V3 : hasKeySalt ? FORMAT_V2 : FORMAT_V1;
     }
 
     /** Public metadata only, no secret at all (for GET responses and logs). */
@@ -96,7 +112,7 @@ public final class ModelCodec {
     }
 
     public static String publicJson(ModelMetadata meta) {
-        return write(meta.calibration() != null ? FORMAT : FORMAT_V2, meta, null);
+        return write(formatOf(meta, true), meta, null);
     }
 
     /** Reads the public part of a stored (or public) model JSON; needs no key. */
@@ -173,8 +189,11 @@ public final class ModelCodec {
         if (m.upgradedAtEpoch() > 0) { // which epochs keep format v1 is authenticated with the rest
             s += "\nupgraded_at_epoch=" + m.upgradedAtEpoch();
         }
-        if (m.calibration() != null) { // format v3
+        if (m.calibration() != null) { // format v3 (optional in v4)
             s += "\ncalibration=" + calibrationAad(m.calibration());
+        }
+        if (m.prefixNorm() > 0) { // format v4
+            s += "\nprefix_norm=" + m.prefixNorm();
         }
         return s.getBytes(StandardCharsets.UTF_8);
     }
@@ -238,7 +257,8 @@ public final class ModelCodec {
                         salt,
                         meta.residualNorm(),
                         meta.cellJitter(),
-                        meta.upgradedAtEpoch())
+                        meta.upgradedAtEpoch(),
+                        meta.prefixNorm())
                 .withCalibration(meta.calibration());
     }
 
@@ -270,6 +290,10 @@ public final class ModelCodec {
             }
             if (m.upgradedAtEpoch() > 0) {
                 g.writeNumberField("upgraded_at_epoch", m.upgradedAtEpoch());
+            }
+            g.writeStringField(PREFIX_LAYOUT, m.prefixLayout().wireName());
+            if (m.prefixNorm() > 0) {
+                g.writeNumberField(PREFIX_NORM, m.prefixNorm());
             }
             if (m.calibration() != null) {
                 writeCalibration(g, m.calibration());
@@ -308,6 +332,7 @@ public final class ModelCodec {
         double residualNorm = 0;
         double cellJitter = 0;
         int upgradedAtEpoch = 0;
+        double prefixNorm = 0;
         WindowCalibration calibration = null;
         try (JsonParser parser = JSON.createParser(json)) {
             if (parser.nextToken() != JsonToken.START_OBJECT) {
@@ -332,6 +357,7 @@ public final class ModelCodec {
                     case "residual_norm" -> residualNorm = number(parser, t, name);
                     case "cell_jitter" -> cellJitter = number(parser, t, name);
                     case "upgraded_at_epoch" -> upgradedAtEpoch = integer(parser, t, name);
+                    case PREFIX_NORM -> prefixNorm = number(parser, t, name);
                     case CALIBRATION -> calibration = readCalibration(parser, t);
                     case "secret" -> {
                         if (t != JsonToken.START_OBJECT) {
@@ -347,7 +373,7 @@ public final class ModelCodec {
                             }
                         }
                     }
-                    default -> parser.skipChildren(); // e.g. absolute_beta (derived), future optional fields
+                    default -> parser.skipChildren(); // e.g. absolute_beta, prefix_layout (derived), future fields
                 }
             }
         } catch (IOException e) {
@@ -358,9 +384,12 @@ public final class ModelCodec {
                                     : e.getMessage()),
                     e);
         }
-        if (!FORMAT.equals(format) && !FORMAT_V2.equals(format) && !FORMAT_V1.equals(format)) {
-            throw new IllegalArgumentException("model JSON format must be '" + FORMAT + "' (or '" + FORMAT_V2 + "', '"
-                    + FORMAT_V1 + "'), got " + (format == null ? "none" : "'" + format + "'"));
+        if (!FORMAT.equals(format)
+                && !FORMAT_V3.equals(format)
+                && !FORMAT_V2.equals(format)
+                && !FORMAT_V1.equals(format)) {
+            throw new IllegalArgumentException("model JSON format must be '" + FORMAT + "' (or '" + FORMAT_V3 + "', '"
+                    + FORMAT_V2 + "', '" + FORMAT_V1 + "'), got " + (format == null ? "none" : "'" + format + "'"));
         }
         require(id, "id");
         require(dimension, "dimension");
@@ -372,9 +401,14 @@ public final class ModelCodec {
         require(created, "created");
         require(betaScale, "beta_scale");
         require(samples, "sample_count");
-        if ((calibration != null) != FORMAT.equals(format)) {
+        if (calibration == null ? FORMAT_V3.equals(format) : !FORMAT_V3.equals(format) && !FORMAT.equals(format)) {
+            throw new IllegalArgumentException("model JSON: " + CALIBRATION + " is required in " + FORMAT_V3
+                    + ", optional in " + FORMAT + " and absent before " + FORMAT_V3);
+        }
+        if (!(prefixNorm >= 0) || Double.isInfinite(prefixNorm) || (prefixNorm > 0) != FORMAT.equals(format)) {
             throw new IllegalArgumentException(
-                    "model JSON: " + CALIBRATION + " is required in " + FORMAT + " and absent before it");
+                    "model JSON: " + PREFIX_NORM + " must be a finite number > 0, required in " + FORMAT
+                            + " and absent before it, got " + prefixNorm);
         }
         if (sealed != null && !ALG.equals(alg)) {
             throw new IllegalArgumentException("model JSON: secret.alg must be " + ALG + ", got " + alg);
@@ -389,11 +423,11 @@ public final class ModelCodec {
                 new ModelParameters(dimension, Space.parse(space), prefix, cells, beta, epoch, firstEpoch);
         if (!(residualNorm >= 0) || Double.isInfinite(residualNorm) || (residualNorm > 0 && FORMAT_V1.equals(format))) {
             throw new IllegalArgumentException("model JSON: residual_norm must be a finite number > 0, and only in "
-                    + FORMAT + ", got " + residualNorm);
+                    + FORMAT_V2 + " or later, got " + residualNorm);
         }
         if (!(cellJitter >= 0) || Double.isInfinite(cellJitter) || (cellJitter > 0 && FORMAT_V1.equals(format))) {
             throw new IllegalArgumentException("model JSON: cell_jitter must be a finite number >= 0, and only in "
-                    + FORMAT + ", got " + cellJitter);
+                    + FORMAT_V2 + " or later, got " + cellJitter);
         }
         if (upgradedAtEpoch < 0
                 || upgradedAtEpoch > epoch
@@ -412,11 +446,14 @@ public final class ModelCodec {
                         residualNorm,
                         cellJitter,
                         upgradedAtEpoch,
+                        prefixNorm,
                         calibration),
                 sealed);
     }
 
     static final String CALIBRATION = "calibration";
+    static final String PREFIX_NORM = "prefix_norm";
+    static final String PREFIX_LAYOUT = "prefix_layout";
 
     /** The AAD part of a window calibration: every field, in a fixed order. */
     private static String calibrationAad(WindowCalibration c) {

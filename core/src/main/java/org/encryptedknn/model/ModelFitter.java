@@ -48,6 +48,21 @@ public final class ModelFitter {
 
     public static EncryptionModel fit(
             String modelId, ModelParameters params, float[][] sample, Instant created, double targetRecall) {
+        return fit(modelId, params, sample, created, targetRecall, PrefixLayout.AUGMENTED);
+    }
+
+    /**
+     * @param layout {@link PrefixLayout#AUGMENTED} (the default) or {@link PrefixLayout#PLAIN}, the layout of the models
+     *               fitted before augmentation (for comparisons and indices whose mapping has the plain width)
+     */
+    public static EncryptionModel fit(
+            String modelId,
+            ModelParameters params,
+            float[][] sample,
+            Instant created,
+            double targetRecall,
+            PrefixLayout layout) {
+        Objects.requireNonNull(layout, "prefix_layout");
         WindowCalibration.checkTarget(targetRecall, "target_recall");
         EncryptionModel.checkId(modelId);
         Objects.requireNonNull(params, "parameters");
@@ -65,8 +80,9 @@ public final class ModelFitter {
         double[][] prefixes = prefixes(basis, x, dp);
         double betaScale = betaScale(prefixes);
         double residualNorm = residualNorm(x, prefixes, params.space());
+        double prefixNorm = layout == PrefixLayout.AUGMENTED ? prefixNorm(prefixes, params.space()) : 0;
         double[] centroids = kMeans(prefixes, params.cells(), dp);
-        WindowCalibration calibration = calibrate(x, dp, params.beta() * betaScale, targetRecall);
+        WindowCalibration calibration = calibrate(x, dp, params.beta() * betaScale, prefixNorm, targetRecall);
 
         float[] basisF = new float[d * d];
         for (int i = 0; i < basisF.length; i++) {
@@ -88,7 +104,8 @@ public final class ModelFitter {
                         EncryptionModel.newKeySalt(),
                         residualNorm,
                         EncryptionModel.DEFAULT_CELL_JITTER,
-                        0)
+                        0,
+                        prefixNorm)
                 .withCalibration(calibration);
     }
 
@@ -97,8 +114,9 @@ public final class ModelFitter {
      * encrypted path simulated on the sample, out of sample ({@link WindowCalibrator}); seeded, so a sample always
      * gives the same.
      */
-    static WindowCalibration calibrate(double[][] x, int prefixDimension, double absoluteBeta, double targetRecall) {
-        return WindowCalibrator.calibrate(x, prefixDimension, absoluteBeta, targetRecall, CALIBRATION_SEED);
+    static WindowCalibration calibrate(
+            double[][] x, int prefixDimension, double absoluteBeta, double prefixNorm, double targetRecall) {
+        return WindowCalibrator.calibrate(x, prefixDimension, absoluteBeta, prefixNorm, targetRecall, CALIBRATION_SEED);
     }
 
     private static final long CALIBRATION_SEED = SEED ^ 0xCA1BL;
@@ -177,7 +195,12 @@ public final class ModelFitter {
         double[][] prefixes = prefixes(basis, x, model.parameters().prefixDimension());
         Arrays.fill(basis, 0);
         return WindowCalibrator.measure(
-                x, prefixes, model.absoluteBeta(), targetRecall, new SplittableRandom(CALIBRATION_SEED));
+                x,
+                prefixes,
+                model.absoluteBeta(),
+                model.prefixNorm(),
+                targetRecall,
+                new SplittableRandom(CALIBRATION_SEED));
     }
 
     /**
@@ -198,6 +221,22 @@ public final class ModelFitter {
         for (int i = 0; i < x.length; i++) {
             double r2 = dot(x[i], x[i]) - dot(prefixes[i], prefixes[i]);
             max = Math.max(max, Math.sqrt(Math.max(0, r2)));
+        }
+        return max > 0 ? max * RESIDUAL_NORM_MARGIN : 1;
+    }
+
+    /**
+     * B, the norm of every augmented prefix [u; t′] ({@link PrefixLayout#AUGMENTED}): 1 for cosine (‖u‖ ≤ ‖x‖ = 1); for
+     * inner product the largest training ‖u‖ times {@link #RESIDUAL_NORM_MARGIN}, the rule of {@link #residualNorm}, or
+     * 1 if every training prefix is 0.
+     */
+    static double prefixNorm(double[][] prefixes, Space space) {
+        if (space == Space.COSINE) {
+            return 1;
+        }
+        double max = 0;
+        for (double[] u : prefixes) {
+            max = Math.max(max, Math.sqrt(dot(u, u)));
         }
         return max > 0 ? max * RESIDUAL_NORM_MARGIN : 1;
     }

@@ -12,6 +12,7 @@ public record ModelMetadata(
         double residualNorm,
         double cellJitter,
         int upgradedAtEpoch,
+        double prefixNorm,
         WindowCalibration calibration) {
 
     public static ModelMetadata of(EncryptionModel m) {
@@ -24,12 +25,18 @@ public record ModelMetadata(
                 m.residualNorm(),
                 m.cellJitter(),
                 m.upgradedAtEpoch(),
+                m.prefixNorm(),
                 m.calibration());
     }
 
     /** The default candidate window k for an index of {@code documents} documents (0: unknown). */
     public int defaultWindow(long documents) {
         return WindowCalibration.defaultWindow(calibration, documents);
+    }
+
+    /** {@link PrefixLayout#AUGMENTED} when the model has a {@code prefix_norm}. */
+    public PrefixLayout prefixLayout() {
+        return PrefixLayout.of(prefixNorm);
     }
 
     /** Absolute SAP β = beta (relative) × beta scale. */

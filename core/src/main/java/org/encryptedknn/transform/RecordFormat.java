@@ -32,9 +32,10 @@ public final class RecordFormat {
      * {@code _source} that left it out; the reader then puts zeros in its place).
      */
     public record Shape(
-            int prefixDimension, int residualDimension, int cells, boolean residualRequired, boolean paddingOptional) {
-        public Shape(int prefixDimension, int residualDimension, int cells) {
-            this(prefixDimension, residualDimension, cells, true, false);
+            int prefixWidth, int residualDimension, int cells, boolean residualRequired, boolean paddingOptional) {
+        /** @param prefixWidth length of p: prefix_dimension, plus one for the augmented layout */
+        public Shape(int prefixWidth, int residualDimension, int cells) {
+            this(prefixWidth, residualDimension, cells, true, false);
         }
 
         /**
@@ -43,17 +44,17 @@ public final class RecordFormat {
          */
         public static Shape of(EncryptionModel model) {
             ModelParameters parameters = model.parameters();
-            Shape shape = new Shape(parameters.prefixDimension(), parameters.residualDimension(), parameters.cells());
+            Shape shape = new Shape(model.prefixWidth(), parameters.residualDimension(), parameters.cells());
             if (model.mixesResidualLayouts()) {
                 return shape.withPaddingOptional();
             }
             return model.hasResidualPadding()
-                    ? new Shape(parameters.prefixDimension(), model.residualLength(), parameters.cells())
+                    ? new Shape(model.prefixWidth(), model.residualLength(), parameters.cells())
                     : shape;
         }
 
         public Shape residualOptional() {
-            return new Shape(prefixDimension, residualDimension, cells, false, paddingOptional);
+            return new Shape(prefixWidth, residualDimension, cells, false, paddingOptional);
         }
 
         /**
@@ -61,7 +62,7 @@ public final class RecordFormat {
          * data node, whose mapping does not say whether the model pads (docs/design.md §5).
          */
         public Shape withPaddingOptional() {
-            return new Shape(prefixDimension, residualDimension, cells, residualRequired, true);
+            return new Shape(prefixWidth, residualDimension, cells, residualRequired, true);
         }
 
         private boolean fits(int residualLength) {
@@ -154,12 +155,18 @@ public final class RecordFormat {
     }
 
     private static float[] prefix(Object value, String subject, Shape shape) {
-        int expected = shape.prefixDimension();
+        int expected = shape.prefixWidth();
         if (!(value instanceof List<?> list)) {
-            throw bad(subject, "[p] must be an array of " + expected + " numbers (prefix_dimension)");
+            throw bad(
+                    subject,
+                    "[p] must be an array of " + expected
+                            + " numbers (prefix_dimension, plus one for the augmented prefix_layout)");
         }
         if (list.size() != expected) {
-            throw bad(subject, "[p] has " + list.size() + " values but prefix_dimension is " + expected);
+            throw bad(
+                    subject,
+                    "[p] has " + list.size() + " values but the prefix width is " + expected
+                            + " (prefix_dimension, plus one for the augmented prefix_layout)");
         }
         float[] out = new float[expected];
         for (int i = 0; i < expected; i++) {

@@ -19,19 +19,23 @@ import org.encryptedknn.prefix.ScaleAndPerturb;
  *   x  (normalized when cosine)      y = V x = [u ‖ r],  u ∈ R^d_pub, r ∈ R^(d−d_pub)
  *   c  = nearest centroid of u + ε   (computed as nearest R·centroid of R u + ε; R is orthogonal); ε the keyed
  *                                    per-epoch cell jitter drawn from the record's nonce (0 for models without it)
- *   p  = SAP_DB(R u)                 noise radius 3sβ/8, nonce-derived
+ *   p  = SAP_DB(R [u; t′])           noise radius 3sβ/8, nonce-derived; t′ = √(B² − ‖u‖²) for the augmented
+ *                                    prefix layout (R of dimension d_pub + 1, every [u; t′] of norm B); the plain
+ *                                    layout of models fitted before has p = SAP_DB(R u), R of dimension d_pub
  *   z  = H_c [r; t]                  H_c Haar-random orthogonal of dimension d − d_pub + 1, per (model, epoch,
  *                                    cell); t = √(T² − ‖r‖²) ≥ 0, so every stored z has the model's norm T
  * </pre>
  *
- * Query: p_q = SAP_Q(R u_q) (radius sβ/8); keyed residual queries H_c [r_q; 0] per cell; exact score
- * ⟨x_q, x_i⟩ = ⟨R u_q, R u_i⟩ + ⟨H_c [r_q; 0], z_i⟩ (the padding coordinate meets the query's 0).
+ * Query: p_q = SAP_Q(R [u_q; 0]) (radius sβ/8); keyed residual queries H_c [r_q; 0] per cell; exact score
+ * ⟨x_q, x_i⟩ = ⟨R [u_q; 0], R [u_i; t′]⟩ + ⟨H_c [r_q; 0], z_i⟩ (each padding coordinate meets the query's 0). The
+ * prefix width (d_pub, or d_pub + 1 augmented) is the model's {@link EncryptionModel#prefixWidth()}; the cell is
+ * chosen on R [u; 0], before t′ is added, so it is the cell of the plain prefix whatever the layout.
  * A model without residual padding ({@link EncryptionModel#hasResidualPadding()} false, fitted before it) keeps
  * z = H_c r with H_c of dimension d − d_pub, whose norm ‖r‖ re-identifies a record (docs/security.md); so do the
  * epochs of format v1 of a model upgraded by {@code _rotate} ({@link EncryptionModel#epochIsV1}), whose keys are also
  * derived without the key salt. {@link #rekey} moves such a record to a padded epoch: t = √(T² − ‖z‖²).
  *
- * <p>Implementation: R·V_u (d_pub×d) and W_c = H_c·[V_r 0; 0 1] are precomputed (stored transposed, float) so a
+ * <p>Implementation: R·[V_u; 0] (width×d) and W_c = H_c·[V_r 0; 0 1] are precomputed (stored transposed, float) so a
  * document costs one d_pub×d and one (d−d_pub+1)×d matrix–vector product; the last row of W_cᵀ is H_c's padding
  * column, added t times. W_c is derived lazily
  * on first use of a cell (QR of a (d−d_pub)² Gaussian matrix, O((d−d_pub)³)) and cached for the life of the
@@ -44,16 +48,19 @@ public final class VectorTransform implements AutoCloseable {
     private final EncryptionModel model;
     private final int d;
     private final int dp;
+    private final int width; // the stored prefix p: dp, plus the augmentation coordinate t′
+    private final double prefixNorm; // B (0: plain prefix)
     private final int dr;
     private final int residualLength; // stored z: dr, plus the padding coordinate
     private final double residualNorm; // T (0: no padding)
     private final int cells;
     private final int epoch;
     private final Space space;
-    private final double[] rotation; // R, dp×dp row-major
-    private final float[][] prefixT; // (R V_u)ᵀ: d rows of dp
-    private final float[] rotatedCentroids; // C×dp
-    private final float[][] centroidsT; // dp rows of C (R·centroids, transposed)
+    private final double[] rotation; // R, width×width row-major
+    private final float[][] prefixT; // (R [V_u; 0])ᵀ: d rows of width
+    private final float[] augmentColumn; // R's last column, added t′ times (augmented layout); null for plain
+    private final float[] rotatedCentroids; // C×width: R [centroid; 0]
+    private final float[][] centroidsT; // width rows of C (R·centroids, transposed)
     private final float[] centroidNorms; // ‖R·centroid‖²
     private final ScaleAndPerturb sap;
     private final PrefixNonces nonces;
@@ -79,6 +86,8 @@ public final class VectorTransform implements AutoCloseable {
         ModelParameters p = model.parameters();
         this.d = p.dimension();
         this.dp = p.prefixDimension();
+        this.width = model.prefixWidth();
+        this.prefixNorm = model.prefixNorm();
         this.dr = d - dp;
         this.residualLength = model.residualLengthAt(epoch);
         this.residualNorm = model.residualNormAt(epoch);
@@ -90,16 +99,16 @@ public final class VectorTransform implements AutoCloseable {
         this.guard = new SecretGuard("transform of model '" + id + "' epoch " + epoch);
 
         byte[] rotationSeed = keys.prefixRotationSeed(id, salt, epoch);
-        this.rotation = HaarOrthogonal.derive(rotationSeed, dp);
+        this.rotation = HaarOrthogonal.derive(rotationSeed, width);
         Arrays.fill(rotationSeed, (byte) 0);
 
         float[] basis = model.basis(); // a copy (the model is in another package): zeroed below
-        this.prefixT = new float[d][dp];
+        this.prefixT = new float[d][width];
         double[] acc = new double[d];
-        for (int i = 0; i < dp; i++) {
+        for (int i = 0; i < width; i++) {
             Arrays.fill(acc, 0);
             for (int k = 0; k < dp; k++) {
-                double r = rotation[i * dp + k];
+                double r = rotation[i * width + k];
                 int base = k * d;
                 for (int j = 0; j < d; j++) {
                     acc[j] += r * basis[base + j];
@@ -110,30 +119,38 @@ public final class VectorTransform implements AutoCloseable {
             }
         }
         Arrays.fill(basis, 0f);
+        if (width > dp) {
+            this.augmentColumn = new float[width];
+            for (int i = 0; i < width; i++) {
+                augmentColumn[i] = (float) rotation[i * width + dp];
+            }
+        } else {
+            this.augmentColumn = null;
+        }
         float[] centroids = model.centroids(); // a copy: zeroed below
-        this.rotatedCentroids = new float[cells * dp];
+        this.rotatedCentroids = new float[cells * width];
         for (int c = 0; c < cells; c++) {
-            for (int i = 0; i < dp; i++) {
+            for (int i = 0; i < width; i++) {
                 double s = 0;
                 for (int k = 0; k < dp; k++) {
-                    s += rotation[i * dp + k] * centroids[c * dp + k];
+                    s += rotation[i * width + k] * centroids[c * dp + k];
                 }
-                rotatedCentroids[c * dp + i] = (float) s;
+                rotatedCentroids[c * width + i] = (float) s;
             }
         }
         Arrays.fill(centroids, 0f);
-        this.centroidsT = new float[dp][cells];
+        this.centroidsT = new float[width][cells];
         this.centroidNorms = new float[cells];
         for (int c = 0; c < cells; c++) {
             double nn = 0;
-            for (int i = 0; i < dp; i++) {
-                float v = rotatedCentroids[c * dp + i];
+            for (int i = 0; i < width; i++) {
+                float v = rotatedCentroids[c * width + i];
                 centroidsT[i][c] = v;
                 nn += (double) v * v;
             }
             centroidNorms[c] = (float) nn;
         }
-        this.sap = ScaleAndPerturb.derive(keys, id, salt, epoch, model.absoluteBeta(), dp);
+        this.sap = ScaleAndPerturb.derive(keys, id, salt, epoch, model.absoluteBeta(), width);
         this.nonces = PrefixNonces.derive(keys, id, salt);
         this.cellJitter = model.hasEpochCells() ? cellJitter(keys, id, salt, epoch, model.absoluteCellJitter()) : null;
         this.cellSeeds = new byte[cells][];
@@ -148,18 +165,19 @@ public final class VectorTransform implements AutoCloseable {
         for (int c = 0; c < cells; c++) {
             cellLocks[c] = new Object();
         }
-        this.scratch = ThreadLocal.withInitial(() -> new Scratch(d, dp, cells));
+        this.scratch = ThreadLocal.withInitial(() -> new Scratch(d, width, cells));
     }
 
     /**
      * The per-epoch cell jitter (docs/design.md §2 "Cells"): SAP's keyed noise stream (AES-256-CTR, the record's nonce
      * as IV, uniform in a ball) under the epoch's own cell-jitter key, with radius = the model's absolute jitter
-     * (SAP's document radius is 3β/8 at scale 1).
+     * (SAP's document radius is 3β/8 at scale 1), in the rotated prefix's width (for the augmented layout the
+     * coordinate along R's last column moves every centroid's distance alike).
      */
     private ScaleAndPerturb cellJitter(KeyDerivation keys, String id, byte[] salt, int epoch, double radius) {
         byte[] key = keys.cellJitterKey(id, salt, epoch);
         try {
-            return new ScaleAndPerturb(key, 1, radius * 8 / 3, dp);
+            return new ScaleAndPerturb(key, 1, radius * 8 / 3, width);
         } finally {
             Arrays.fill(key, (byte) 0);
         }
@@ -213,7 +231,9 @@ public final class VectorTransform implements AutoCloseable {
         Arrays.fill(u, 0f);
         axpy(xv, prefixT, u);
         int cell = recordCell(u, nonce);
-        float[] p = sap.encryptDocument(u, nonce, new float[dp]);
+        augment(u);
+        float[] p = sap.encryptDocument(u, nonce, new float[width]);
+        Arrays.fill(u, 0f);
         float[][] w = cellMatrix(cell);
         float[] z = new float[residualLength];
         axpy(xv, w, z);
@@ -242,7 +262,7 @@ public final class VectorTransform implements AutoCloseable {
         int[] all = new int[n];
         for (int i = 0; i < n; i++) {
             prepared[i] = prepare(xs[i], new float[d]);
-            prefixes[i] = new float[dp];
+            prefixes[i] = new float[width];
             all[i] = i;
         }
         axpyMany(prepared, all, n, prefixT, prefixes);
@@ -250,6 +270,7 @@ public final class VectorTransform implements AutoCloseable {
         int[] counts = new int[cells + 1];
         for (int i = 0; i < n; i++) {
             cellOf[i] = recordCell(prefixes[i], nonces[i]);
+            augment(prefixes[i]);
             counts[cellOf[i] + 1]++;
         }
         for (int c = 0; c < cells; c++) {
@@ -279,7 +300,7 @@ public final class VectorTransform implements AutoCloseable {
         }
         EncryptedVector[] out = new EncryptedVector[n];
         for (int i = 0; i < n; i++) {
-            float[] p = sap.encryptDocument(prefixes[i], nonces[i], new float[dp]);
+            float[] p = sap.encryptDocument(prefixes[i], nonces[i], new float[width]);
             out[i] = new EncryptedVector(p, nonces[i].clone(), cellOf[i], residuals[i], epoch);
             Arrays.fill(prepared[i], 0f);
             Arrays.fill(prefixes[i], 0f);
@@ -312,15 +333,19 @@ public final class VectorTransform implements AutoCloseable {
         });
     }
 
-    /** Key holder: R u_i, the exact rotated prefix of a stored record (SAP decryption). */
+    /**
+     * Key holder: R u_i, the exact rotated prefix of a stored record (SAP decryption); R [u_i; t′] of norm B for the
+     * augmented layout.
+     */
     public float[] decryptPrefix(EncryptedVector v) {
         checkRecord(v);
         return sap.decrypt(v.prefix(), v.nonce(), false);
     }
 
     /**
-     * Key holder: the document vector of a record, x = (R V_u)ᵀ (R u) + [W_cᵀ z]_{0..d-1} (the prefix part from the
-     * SAP-decrypted p, the residual part from z under the record's cell key; the padding coordinate is dropped). For
+     * Key holder: the document vector of a record, x = (R [V_u; 0])ᵀ (R [u; t′]) + [W_cᵀ z]_{0..d-1} (the prefix part
+     * from the SAP-decrypted p, the residual part from z under the record's cell key; both padding coordinates, t′ and
+     * t, are dropped, since the rows of [V_u; 0] and W_c have 0 there). For
      * a cosine model this is the vector as encrypted, i.e. normalized. For the gateway's answers to callers that ask
      * for the vector field ({@code _source}); never for anything a data node sees.
      */
@@ -337,7 +362,7 @@ public final class VectorTransform implements AutoCloseable {
         for (int j = 0; j < d; j++) {
             double s = dot(w[j], z);
             float[] row = prefixT[j];
-            for (int i = 0; i < dp; i++) {
+            for (int i = 0; i < width; i++) {
                 s += row[i] * ru[i];
             }
             x[j] = (float) s;
@@ -361,7 +386,7 @@ public final class VectorTransform implements AutoCloseable {
 
     private EncryptedQuery encryptPrepared(float[] xv, byte[] nonce) {
         return guard.use(() -> {
-            float[] u = new float[dp];
+            float[] u = new float[width]; // R [u_q; 0]: a query's augmentation coordinate is 0
             axpy(xv, prefixT, u);
             float[] p = sap.encryptQuery(u, nonce);
             return new EncryptedQuery(model.id(), epoch, p, nonce.clone(), u, xv);
@@ -410,7 +435,7 @@ public final class VectorTransform implements AutoCloseable {
         Integer[] order = new Integer[cells];
         guard.use(() -> {
             for (int c = 0; c < cells; c++) {
-                dist[c] = dist2(u, rotatedCentroids, c * dp);
+                dist[c] = dist2(u, rotatedCentroids, c * width);
                 order[c] = c;
             }
             return null;
@@ -423,7 +448,7 @@ public final class VectorTransform implements AutoCloseable {
         return out;
     }
 
-    /** Exact prefix term ⟨u_q, u_i⟩ = ⟨R u_q, R u_i⟩ (decrypts the record's prefix). */
+    /** Exact prefix term ⟨u_q, u_i⟩ = ⟨R [u_q; 0], R [u_i; t′]⟩ (decrypts the record's prefix). */
     public double prefixScore(EncryptedQuery q, EncryptedVector v) {
         checkQuery(q);
         return dot(q.rotatedPrefixRef(), decryptPrefix(v));
@@ -463,7 +488,8 @@ public final class VectorTransform implements AutoCloseable {
     /**
      * Re-keys a record written under {@code from} (same model, older epoch) to this epoch without the
      * original vector: p' = SAP'_DB(R' Rᵀ SAP⁻¹(p)) with {@code newNonce}, z' = H'_c' H_cᵀ z (the padding t carried
-     * over). With cell jitter the cell c' is drawn afresh from R' u and the new nonce (a new partition per epoch);
+     * over). For the augmented prefix layout t′ is derived again from u = [Rᵀ SAP⁻¹(p)]_{0..d_pub-1}, as a fresh
+     * encryption derives it, and the new cell from R' [u; 0]. With cell jitter the cell c' is drawn afresh from R' u and the new nonce (a new partition per epoch);
      * without it the cell is kept. From an unpadded epoch (format v1) to a padded one, z' = H'_c' [H_cᵀ z; t] with
      * t = √(T² − ‖z‖²), since ‖z‖ = ‖r‖: the record moves to the v2 layout without the plaintext.
      */
@@ -473,30 +499,35 @@ public final class VectorTransform implements AutoCloseable {
 
     private EncryptedVector rekeyOpen(VectorTransform from, EncryptedVector v, byte[] newNonce) {
         Objects.requireNonNull(from, "from");
-        if (!from.model.id().equals(model.id()) || from.d != d || from.dp != dp || from.cells != cells) {
+        if (!from.model.id().equals(model.id())
+                || from.d != d
+                || from.dp != dp
+                || from.width != width
+                || from.cells != cells) {
             throw new IllegalArgumentException(
                     "cannot re-key between different models ('" + from.model.id() + "' → '" + model.id() + "')");
         }
         from.checkRecord(v);
         double[] ru = from.sap.decryptToDouble(v.prefix(), v.nonce(), false);
         double[] u = new double[dp];
-        for (int k = 0; k < dp; k++) { // u = Rᵀ (R u)
+        for (int k = 0; k < dp; k++) { // u = [Rᵀ (R [u; t′])]_{0..dp-1}: t′ is dropped and derived again below
             double s = 0;
-            for (int i = 0; i < dp; i++) {
-                s += from.rotation[i * dp + k] * ru[i];
+            for (int i = 0; i < width; i++) {
+                s += from.rotation[i * width + k] * ru[i];
             }
             u[k] = s;
         }
-        float[] ru2 = new float[dp];
-        for (int i = 0; i < dp; i++) { // R' u
+        float[] ru2 = new float[width];
+        for (int i = 0; i < width; i++) { // R' [u; 0]
             double s = 0;
             for (int k = 0; k < dp; k++) {
-                s += rotation[i * dp + k] * u[k];
+                s += rotation[i * width + k] * u[k];
             }
             ru2[i] = (float) s;
         }
-        float[] p = sap.encryptDocument(ru2, newNonce, new float[dp]);
         int cell = cellJitter == null ? v.cell() : recordCell(ru2, newNonce);
+        augment(ru2);
+        float[] p = sap.encryptDocument(ru2, newNonce, new float[width]);
         float[] z = v.keyedResidual();
         float[][] oldW = from.cellMatrix(v.cell());
         if (from.residualLength > residualLength) {
@@ -532,7 +563,7 @@ public final class VectorTransform implements AutoCloseable {
         return guard.use(() -> HaarOrthogonal.derive(cellSeeds[cell], residualLength));
     }
 
-    /** Secret: R_pub (d_pub² row-major, a copy). */
+    /** Secret: R_pub (width² row-major, a copy: d_pub², or (d_pub + 1)² for the augmented layout). */
     public double[] prefixRotation() {
         return guard.use(rotation::clone);
     }
@@ -634,6 +665,9 @@ public final class VectorTransform implements AutoCloseable {
             }
             Arrays.fill(rotatedCentroids, 0f);
             Arrays.fill(centroidNorms, 0f);
+            if (augmentColumn != null) {
+                Arrays.fill(augmentColumn, 0f);
+            }
             sap.close();
             nonces.close();
             if (cellJitter != null) {
@@ -789,13 +823,24 @@ public final class VectorTransform implements AutoCloseable {
         }
         double[] e = cellJitter.noise(nonce, false);
         float[] jittered = scratch.get().jittered;
-        for (int i = 0; i < dp; i++) {
+        for (int i = 0; i < width; i++) {
             jittered[i] = (float) (ru[i] + e[i]);
         }
         Arrays.fill(e, 0);
         int cell = nearestCell(jittered);
         Arrays.fill(jittered, 0f);
         return cell;
+    }
+
+    /**
+     * R [u; 0] → R [u; t′] with t′ = √(B² − ‖u‖²) (‖R [u; 0]‖ = ‖u‖), so that the record's prefix has norm B; nothing
+     * for the plain layout. Refuses a vector whose prefix is longer than B (an inner-product vector longer than the
+     * model was fitted for), as {@link #pad} does for the residual.
+     */
+    private void augment(float[] ru) {
+        if (augmentColumn != null) {
+            padToNorm(ru, augmentColumn, prefixNorm, "prefix");
+        }
     }
 
     private static double dist2(float[] u, float[] m, int off) {
@@ -820,21 +865,28 @@ public final class VectorTransform implements AutoCloseable {
      * a vector whose residual is longer than T (an inner-product vector longer than the model was fitted for).
      */
     private void pad(float[] z, float[][] w) {
-        if (residualNorm == 0) {
-            return;
+        if (residualNorm > 0) {
+            padToNorm(z, w[d], residualNorm, "residual");
         }
-        double r2 = dot(z, z);
-        double t2 = residualNorm * residualNorm - r2;
-        if (t2 < -1e-4 * residualNorm * residualNorm) {
-            throw new IllegalArgumentException("vector's residual norm " + (float) Math.sqrt(r2)
-                    + " exceeds the residual_norm " + (float) residualNorm + " of model '" + model.id()
-                    + "' (its training vectors' largest residual × " + ModelFitter.RESIDUAL_NORM_MARGIN
+    }
+
+    /**
+     * v += √(bound² − ‖v‖²)·column, with column a unit vector orthogonal to v (a column of the orthogonal key that
+     * v's padding coordinate, 0 so far, maps to): afterwards ‖v‖ = bound. Refuses a v longer than the bound (the
+     * model's {@code prefix_norm} or {@code residual_norm}, named in the message with the rule that chose it).
+     */
+    private void padToNorm(float[] v, float[] column, double bound, String part) {
+        double v2 = dot(v, v);
+        double t2 = bound * bound - v2;
+        if (t2 < -1e-4 * bound * bound) {
+            throw new IllegalArgumentException("vector's " + part + " norm " + (float) Math.sqrt(v2) + " exceeds the "
+                    + part + "_norm " + (float) bound + " of model '" + model.id() + "' (its training vectors' largest "
+                    + part + " × " + ModelFitter.RESIDUAL_NORM_MARGIN
                     + "); scale the vectors down or fit the model on vectors as long as these");
         }
         float t = (float) Math.sqrt(Math.max(0, t2));
-        float[] column = w[d];
-        for (int i = 0; i < z.length; i++) {
-            z[i] += t * column[i];
+        for (int i = 0; i < v.length; i++) {
+            v[i] += t * column[i];
         }
     }
 
@@ -859,9 +911,10 @@ public final class VectorTransform implements AutoCloseable {
             throw new IllegalArgumentException("record was encrypted under epoch " + v.epoch()
                     + ", this transform of model '" + model.id() + "' is at epoch " + epoch);
         }
-        if (v.prefix().length != dp || v.keyedResidual().length != residualLength) {
-            throw new IllegalArgumentException("record has prefix/residual lengths " + v.prefix().length + "/"
-                    + v.keyedResidual().length + ", model '" + model.id() + "' expects " + dp + "/" + residualLength);
+        if (v.prefix().length != width || v.keyedResidual().length != residualLength) {
+            throw new IllegalArgumentException(
+                    "record has prefix/residual lengths " + v.prefix().length + "/" + v.keyedResidual().length
+                            + ", model '" + model.id() + "' expects " + width + "/" + residualLength);
         }
         checkCell(v.cell());
     }
@@ -872,10 +925,10 @@ public final class VectorTransform implements AutoCloseable {
         final float[] cellScores;
         final float[] jittered;
 
-        Scratch(int d, int dp, int cells) {
+        Scratch(int d, int width, int cells) {
             x = new float[d];
-            u = new float[dp];
-            jittered = new float[dp];
+            u = new float[width];
+            jittered = new float[width];
             cellScores = new float[cells];
         }
     }

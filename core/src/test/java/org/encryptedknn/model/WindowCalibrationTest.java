@@ -153,10 +153,16 @@ public class WindowCalibrationTest {
     @Test
     public void calibrationIsPublicAuthenticatedAndVersioned() {
         try (KeyDerivation keys = new KeyDerivation(MasterKey.fromBase64(VectorTransformTest.KEY))) {
+            // the plain prefix layout: format v3 (an augmented model is v4, PrefixAugmentationTest)
             EncryptionModel m = ModelFitter.fit(
-                    "cal", ModelParameters.defaults(D, Space.COSINE), TestEmbeddings.vectors(1200, 5), Instant.EPOCH);
+                    "cal",
+                    ModelParameters.defaults(D, Space.COSINE),
+                    TestEmbeddings.vectors(1200, 5),
+                    Instant.EPOCH,
+                    WindowCalibration.DEFAULT_TARGET_RECALL,
+                    PrefixLayout.PLAIN);
             String json = ModelCodec.toJson(m, keys);
-            assertTrue(json, json.contains("\"format\":\"" + ModelCodec.FORMAT + "\""));
+            assertTrue(json, json.contains("\"format\":\"" + ModelCodec.FORMAT_V3 + "\""));
             assertEquals(m, ModelCodec.fromJson(json, keys));
             String pub = ModelCodec.publicJson(m);
             assertTrue(
@@ -199,7 +205,8 @@ public class WindowCalibrationTest {
                     fail("accepted " + bad);
                 } catch (IllegalArgumentException e) {
                     assertTrue(
-                            e.getMessage(), e.getMessage().contains("calibration is required in " + ModelCodec.FORMAT));
+                            e.getMessage(),
+                            e.getMessage().contains("calibration is required in " + ModelCodec.FORMAT_V3));
                 }
             }
         }

@@ -74,8 +74,8 @@ public class RecordFormatTest {
 
     @Test
     public void refusesBadParts() {
-        expect(with("p", List.of(1.0)), "[p] has 1 values but prefix_dimension is 2");
-        expect(with("p", List.of(1.0, 2.0, 3.0)), "[p] has 3 values but prefix_dimension is 2");
+        expect(with("p", List.of(1.0)), "[p] has 1 values but the prefix width is 2");
+        expect(with("p", List.of(1.0, 2.0, 3.0)), "[p] has 3 values but the prefix width is 2");
         expect(with("p", List.of(1.0, "x")), "[p][1] is not a number");
         expect(with("p", List.of(1.0, 1e39)), "[p][1] is not a finite float32");
         expect(with("p", "x"), "[p] must be an array of 2 numbers");

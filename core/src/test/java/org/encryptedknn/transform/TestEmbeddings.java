@@ -29,4 +29,17 @@ public final class TestEmbeddings {
     public static String source() {
         return "synthetic (SyntheticEmbeddings, 40 topics)";
     }
+
+    /** Copies of the vectors of different lengths, ×0.5 … ×1.5 by index (inner-product models). */
+    public static float[][] ofDifferentLengths(float[][] vectors) {
+        float[][] out = new float[vectors.length][];
+        for (int i = 0; i < vectors.length; i++) {
+            float f = 0.5f + (i % 11) / 10f;
+            out[i] = vectors[i].clone();
+            for (int j = 0; j < out[i].length; j++) {
+                out[i][j] *= f;
+            }
+        }
+        return out;
+    }
 }

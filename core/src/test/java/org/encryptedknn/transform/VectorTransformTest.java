@@ -174,7 +174,7 @@ public class VectorTransformTest {
         }
         assertArrayEquals(a.keyedResidual(), sameCell.keyedResidual(), 0f);
         assertEquals(1, a.epoch());
-        assertEquals(96, a.prefix().length);
+        assertEquals(97, a.prefix().length); // d_pub + 1: the augmented prefix [u; t′]
         assertEquals(289, a.keyedResidual().length); // d − d_pub + 1: the padding coordinate
         // same master key, new instance: same record (every node computes the same)
         try (KeyDerivation k2 = new KeyDerivation(MasterKey.fromBase64(KEY));
@@ -393,7 +393,7 @@ public class VectorTransformTest {
         return hits / 10.0;
     }
 
-    private static double dist2(float[] a, float[] b) {
+    static double dist2(float[] a, float[] b) {
         double s = 0;
         for (int i = 0; i < a.length; i++) {
             double t = a[i] - b[i];

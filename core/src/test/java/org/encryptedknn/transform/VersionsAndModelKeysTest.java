@@ -149,7 +149,8 @@ public class VersionsAndModelKeysTest {
                 null,
                 0,
                 0,
-                0);
+                0,
+                0); // plain prefix layout
     }
 
     /** A model of format v1 (no salt) keeps its v1 keys, so indices written under it stay readable. */

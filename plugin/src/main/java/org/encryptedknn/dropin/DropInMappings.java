@@ -5,7 +5,7 @@ import java.util.function.Consumer;
 import org.encryptedknn.keystore.CachedModel;
 import org.encryptedknn.keystore.KeyLease;
 import org.encryptedknn.keystore.NodeKeyHolder;
-import org.encryptedknn.model.ModelParameters;
+import org.encryptedknn.model.ModelMetadata;
 import org.encryptedknn.settings.EncryptedKnnSettings;
 import org.opensearch.action.ActionRequest;
 import org.opensearch.action.admin.indices.create.CreateIndexAction;
@@ -145,8 +145,8 @@ public final class DropInMappings {
         }
         withModel(
                 model,
-                params -> {
-                    KnnVectorMapping.rewrite(mapping, model, params);
+                meta -> {
+                    KnnVectorMapping.rewrite(mapping, model, meta);
                     apply.accept(mapping);
                     proceed.run();
                 },
@@ -166,7 +166,7 @@ public final class DropInMappings {
     }
 
     /**
-     * The model's public parameters, read under this node's key. No key: {@code acquire} throws the usual 400 naming
+     * The model's public part, read under this node's key. No key: {@code acquire} throws the usual 400 naming
      * the setting, which {@link #intercept} reports.
      */
     private void withModel(String modelId, ModelAction action, Consumer<Exception> fail) {
@@ -176,10 +176,10 @@ public final class DropInMappings {
                 modelId,
                 ActionListener.wrap(
                         (CachedModel model) -> {
-                            ModelParameters params = model.model().parameters();
+                            ModelMetadata meta = ModelMetadata.of(model.model());
                             lease.close();
                             try {
-                                action.accept(params);
+                                action.accept(meta);
                             } catch (Exception e) {
                                 fail.accept(e);
                             }
@@ -191,6 +191,6 @@ public final class DropInMappings {
     }
 
     private interface ModelAction {
-        void accept(ModelParameters params) throws Exception;
+        void accept(ModelMetadata meta) throws Exception;
     }
 }

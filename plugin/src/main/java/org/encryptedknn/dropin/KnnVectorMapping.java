@@ -3,6 +3,7 @@ package org.encryptedknn.dropin;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
+import org.encryptedknn.model.ModelMetadata;
 import org.encryptedknn.model.ModelParameters;
 import org.encryptedknn.model.Space;
 import org.encryptedknn.settings.DropInMapping;
@@ -11,7 +12,7 @@ import org.encryptedknn.settings.DropInMapping;
  * The mapping of an index that opted in with {@code index.encrypted_knn.model_id}: the k-NN plugin's {@code knn_vector}
  * fields (as LangChain, LlamaIndex and opensearch-py's guides create them) become {@code encrypted_knn_vector} fields
  * under the opt-in model, and {@code encrypted_knn_vector} fields get {@code model_id}, {@code cells} and
- * {@code prefix_dimension} from the model when they leave them out.
+ * {@code prefix_dimension} from the model when they leave them out; {@code prefix_layout} always from the model.
  *
  * <p>The {@code knn_vector} parameters that mean something for an encrypted field carry over: {@code dimension} (must
  * equal the model's), {@code method.parameters.m} and {@code ef_construction} (our HNSW graph over the encrypted
@@ -47,7 +48,7 @@ public final class KnnVectorMapping {
     }
 
     /** Rewrites the mapping in place; {@code model} is the opt-in model's parameters. */
-    public static void rewrite(Map<String, Object> mapping, String modelId, ModelParameters model) {
+    public static void rewrite(Map<String, Object> mapping, String modelId, ModelMetadata model) {
         Object root = mapping.get("_doc") instanceof Map<?, ?> doc ? doc : mapping;
         if (root instanceof Map<?, ?> r) {
             rewriteProperties(r.get("properties"), "", modelId, model);
@@ -55,7 +56,7 @@ public final class KnnVectorMapping {
     }
 
     @SuppressWarnings("unchecked")
-    private static void rewriteProperties(Object properties, String prefix, String modelId, ModelParameters model) {
+    private static void rewriteProperties(Object properties, String prefix, String modelId, ModelMetadata model) {
         if (!(properties instanceof Map<?, ?> props)) {
             return;
         }
@@ -83,7 +84,8 @@ public final class KnnVectorMapping {
     }
 
     private static Map<String, Object> encrypted(
-            String path, Map<String, Object> field, String modelId, ModelParameters model) {
+            String path, Map<String, Object> field, String modelId, ModelMetadata meta) {
+        ModelParameters model = meta.parameters();
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("type", DropInMapping.ENCRYPTED_TYPE);
         out.put("model_id", modelId);
@@ -105,6 +107,14 @@ public final class KnnVectorMapping {
                     if (!(value instanceof Number n) || n.intValue() != expected) {
                         throw new IllegalArgumentException("field [" + path + "]: [" + key + "] is " + value
                                 + " but model [" + modelId + "] has " + expected + " (leave it out)");
+                    }
+                }
+                case "prefix_layout" -> {
+                    if (meta.prefixLayout().wireName().equals(value) == false) {
+                        throw new IllegalArgumentException("field [" + path + "]: [prefix_layout] is " + value
+                                + " but model [" + modelId + "] has "
+                                + meta.prefixLayout().wireName()
+                                + " (leave it out)");
                     }
                 }
                 case "data_type" -> {
@@ -154,6 +164,7 @@ public final class KnnVectorMapping {
         }
         out.put("dimension", model.dimension());
         out.put("prefix_dimension", model.prefixDimension());
+        out.put("prefix_layout", meta.prefixLayout().wireName());
         out.put("cells", model.cells());
         if (hnsw.isEmpty() == false) {
             out.put("method", hnsw);

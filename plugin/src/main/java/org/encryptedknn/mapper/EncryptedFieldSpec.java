@@ -1,5 +1,7 @@
 package org.encryptedknn.mapper;
 
+import org.encryptedknn.model.PrefixLayout;
+
 /**
  * The mapping parameters of one {@code encrypted_knn_vector} field, resolved (defaults applied).
  *
@@ -12,6 +14,7 @@ package org.encryptedknn.mapper;
  * @param efConstruction  HNSW beam width at build time
  * @param residualNorm    T, the model's {@code residual_norm}: a padded record's z has norm T, an unpadded one's at
  *                        most T ({@link EncryptedVectorParser})
+ * @param prefixLayout    the model's {@code prefix_layout}: the HNSW vector p has {@link #prefixWidth()} values
  */
 public record EncryptedFieldSpec(
         String field,
@@ -21,10 +24,16 @@ public record EncryptedFieldSpec(
         int cells,
         int m,
         int efConstruction,
-        double residualNorm) {
+        double residualNorm,
+        PrefixLayout prefixLayout) {
 
     /** T of every cosine model (unit vectors: ‖r‖ ≤ 1), the mapping's default. */
     public static final double DEFAULT_RESIDUAL_NORM = 1.0;
+
+    /** Length of the stored prefix p, the HNSW vector: d_pub, plus one for the augmented layout. */
+    public int prefixWidth() {
+        return prefixLayout.width(prefixDimension);
+    }
 
     /** Length of the keyed residual z: d − d_pub. */
     public int residualDimension() {

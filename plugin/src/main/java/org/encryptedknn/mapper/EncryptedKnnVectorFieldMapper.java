@@ -12,6 +12,7 @@ import org.apache.lucene.document.KnnFloatVectorField;
 import org.apache.lucene.index.VectorSimilarityFunction;
 import org.apache.lucene.search.FieldExistsQuery;
 import org.apache.lucene.search.Query;
+import org.encryptedknn.model.PrefixLayout;
 import org.encryptedknn.settings.EncryptedKnnSettings;
 import org.encryptedknn.stats.PluginStats;
 import org.encryptedknn.transform.EncryptedVector;
@@ -32,10 +33,11 @@ import org.opensearch.search.lookup.SearchLookup;
  * Field type {@code encrypted_knn_vector}.
  *
  * <p>Mapping: {@code {"type":"encrypted_knn_vector","model_id":"m1","dimension":384,"prefix_dimension":96,"cells":64,
- * "residual_norm":1.0,"method":{"m":16,"ef_construction":100}}} ({@code prefix_dimension} defaults to dimension/4,
- * {@code residual_norm} to 1, the T of every cosine model, {@code method} to m = 16, ef_construction = 100). Needs the index setting {@code index.encrypted_knn: true}, which selects the codec
- * that honours {@code method}. On an index with {@code index.encrypted_knn.model_id}, {@code "space_type":"l2"} makes
- * the drop-in answer the field's {@code knn} queries in the k-NN plugin's l2 convention (docs/api.md).
+ * "residual_norm":1.0,"prefix_layout":"augmented","method":{"m":16,"ef_construction":100}}} ({@code prefix_dimension}
+ * defaults to dimension/4, {@code residual_norm} to 1, the T of every cosine model, {@code prefix_layout} to
+ * {@code plain}, the layout of the models fitted before augmentation and of every index mapped before it — a model's
+ * layout is in its public metadata; {@code method} to m = 16, ef_construction = 100). Needs the index setting {@code index.encrypted_knn: true}, which selects the codec
+ * that honours {@code method}.
  *
  * <p>Value: only the encrypted object {@code {"p":[…],"n":"<b64>","c":17,"z":"<b64>","e":1}} (see
  * {@link EncryptedVectorParser}). Indexed as
@@ -178,6 +180,9 @@ public final class EncryptedKnnVectorFieldMapper extends ParametrizedFieldMapper
                 () -> EncryptedFieldSpec.DEFAULT_RESIDUAL_NORM,
                 (n, c, o) -> residualNormValue(n, o),
                 m -> toType(m).spec.residualNorm());
+        /** The model's prefix_layout: the HNSW vector is d_pub wide (plain) or d_pub + 1 (augmented). */
+        final Parameter<String> prefixLayout = Parameter.stringParam(
+                "prefix_layout", false, m -> toType(m).spec.prefixLayout().wireName(), PrefixLayout.PLAIN.wireName());
 
         final Parameter<HnswMethod> method = new Parameter<>(
                         "method",
@@ -208,7 +213,7 @@ public final class EncryptedKnnVectorFieldMapper extends ParametrizedFieldMapper
 
         @Override
         protected List<Parameter<?>> getParameters() {
-            return List.of(modelId, dimension, prefixDimension, cells, residualNorm, method, spaceType, meta);
+            return List.of(modelId, dimension, prefixDimension, cells, residualNorm, prefixLayout, method, spaceType, meta);
         }
 
         /** Checks required parameters and cross-parameter rules; fills in prefix_dimension = dimension / 4. */
@@ -239,6 +244,21 @@ public final class EncryptedKnnVectorFieldMapper extends ParametrizedFieldMapper
                         "field [" + field + "]: [prefix_dimension] (" + prefixDimension.getValue()
                                 + ") must be smaller than [dimension] (" + dimension.getValue() + ")");
             }
+            PrefixLayout layout = layout(field);
+            if (layout.width(prefixDimension.getValue()) > MAX_PREFIX_DIMENSION) {
+                throw new MapperParsingException(
+                        "field [" + field + "]: [prefix_dimension] " + prefixDimension.getValue()
+                                + " with [prefix_layout] " + layout.wireName() + " exceeds the HNSW limit of "
+                                + MAX_PREFIX_DIMENSION + " values");
+            }
+        }
+
+        private PrefixLayout layout(String field) {
+            try {
+                return PrefixLayout.parse(prefixLayout.getValue(), "prefix_layout");
+            } catch (IllegalArgumentException e) {
+                throw new MapperParsingException("field [" + field + "]: " + e.getMessage());
+            }
         }
 
         @Override
@@ -254,7 +274,8 @@ public final class EncryptedKnnVectorFieldMapper extends ParametrizedFieldMapper
                     cells.getValue(),
                     hnsw.m(),
                     hnsw.efConstruction(),
-                    residualNorm.getValue());
+                    residualNorm.getValue(),
+                    layout(fullName));
             return new EncryptedKnnVectorFieldMapper(
                     name,
                     new EncryptedKnnVectorFieldType(spec, meta.getValue()),
@@ -358,7 +379,7 @@ public final class EncryptedKnnVectorFieldMapper extends ParametrizedFieldMapper
     /** The Lucene field type of the prefix vector, with the model's parameters as FieldInfo attributes. */
     public static FieldType vectorFieldType(EncryptedFieldSpec spec) {
         FieldType type = new FieldType(
-                KnnFloatVectorField.createFieldType(spec.prefixDimension(), VectorSimilarityFunction.EUCLIDEAN));
+                KnnFloatVectorField.createFieldType(spec.prefixWidth(), VectorSimilarityFunction.EUCLIDEAN));
         type.putAttribute(ATTR_MODEL_ID, spec.modelId());
         type.putAttribute(ATTR_DIMENSION, Integer.toString(spec.dimension()));
         type.putAttribute(ATTR_PREFIX_DIMENSION, Integer.toString(spec.prefixDimension()));

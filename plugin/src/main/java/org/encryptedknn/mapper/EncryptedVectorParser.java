@@ -46,7 +46,7 @@ public final class EncryptedVectorParser {
         EncryptedVector record = RecordFormat.fromMap(
                 value,
                 spec.describe(),
-                new RecordFormat.Shape(spec.prefixDimension(), spec.residualDimension(), spec.cells())
+                new RecordFormat.Shape(spec.prefixWidth(), spec.residualDimension(), spec.cells())
                         .withPaddingOptional());
         checkResidualNorm(record, spec);
         return record;

@@ -434,9 +434,10 @@ public final class EncryptedKnnQueryBuilder extends AbstractQueryBuilder<Encrypt
             throw new IllegalArgumentException("query encrypted under model [" + modelId + "] but field [" + fieldName
                     + "] uses model [" + spec.modelId() + "]");
         }
-        if (encryptedVector.length != spec.prefixDimension()) {
+        if (encryptedVector.length != spec.prefixWidth()) {
             throw new IllegalArgumentException("[" + NAME + "] [encrypted_vector] has " + encryptedVector.length
-                    + " values but field [" + fieldName + "] has prefix_dimension " + spec.prefixDimension());
+                    + " values but field [" + fieldName + "] has prefix width " + spec.prefixWidth()
+                    + " (prefix_dimension, plus one for the augmented prefix_layout)");
         }
         checkSegments(context.getIndexReader(), spec);
 

@@ -102,11 +102,12 @@ abstract sealed class RescorePayload<V> implements Writeable, ToXContentFragment
     // ---- checks against the field's mapping (on the shard) ----
 
     final void checkPrefixDimension(EncryptedFieldSpec spec) {
-        if (prefix.length != spec.prefixDimension()) {
+        if (prefix.length != spec.prefixWidth()) {
             throw errors().error(
                             errors().field(RescoreQueryFormat.Query.PREFIX),
-                            "has " + prefix.length + " values but field [" + spec.field() + "] has prefix_dimension "
-                                    + spec.prefixDimension());
+                            "has " + prefix.length + " values but field [" + spec.field() + "] has prefix width "
+                                    + spec.prefixWidth() + " (prefix_dimension, plus one for the augmented "
+                                    + "prefix_layout)");
         }
     }
 

@@ -1,6 +1,7 @@
 package org.encryptedknn.rest;
 
 import java.io.IOException;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -15,6 +16,7 @@ import org.encryptedknn.model.ModelCodec;
 import org.encryptedknn.model.ModelFitter;
 import org.encryptedknn.model.ModelMetadata;
 import org.encryptedknn.model.ModelParameters;
+import org.encryptedknn.model.PrefixLayout;
 import org.encryptedknn.model.Space;
 import org.encryptedknn.model.WindowCalibration;
 import org.encryptedknn.xcontent.RequestParsing;
@@ -46,7 +48,9 @@ import org.opensearch.transport.client.node.NodeClient;
  *                                                               (default: all but the current one; needs the key)
  * </pre>
  * PUT body: {@code {"dimension":384,"space":"cosine","prefix_dimension":96,"cells":64,"beta":0.5,"target_recall":0.95,
- * "training_vectors":[[…],…]}} (space defaults to cosine, prefix_dimension to dimension/4, cells to 64, beta to 0.5;
+ * "prefix_layout":"augmented","training_vectors":[[…],…]}} (space defaults to cosine, prefix_dimension to dimension/4,
+ * cells to 64, beta to 0.5, prefix_layout to augmented ({@link PrefixLayout}; plain: the layout of the models fitted
+ * before);
  * target_recall, 0.95 by default, is what the model's default window k is calibrated for, {@link WindowCalibration}). The fit runs on this node's
  * generic thread pool. Responses carry {@link ModelCodec#publicJson} only: never a secret.
  */
@@ -130,7 +134,13 @@ public final class RestModelsAction extends BaseRestHandler {
                     String sealed;
                     EncryptionModel model;
                     try {
-                        model = ModelFitter.fit(id, fit.parameters(), fit.vectors(), fit.targetRecall());
+                        model = ModelFitter.fit(
+                                id,
+                                fit.parameters(),
+                                fit.vectors(),
+                                Instant.now(),
+                                fit.targetRecall(),
+                                fit.prefixLayout());
                         sealed = gateway.seal(lease, model);
                     } catch (Exception e) {
                         lease.close();
@@ -161,7 +171,7 @@ public final class RestModelsAction extends BaseRestHandler {
     }
 
     /** The parsed PUT body. */
-    record FitRequest(ModelParameters parameters, float[][] vectors, double targetRecall) {
+    record FitRequest(ModelParameters parameters, float[][] vectors, double targetRecall, PrefixLayout prefixLayout) {
 
         /** The body's fields while it is parsed. */
         private static final class Body {
@@ -171,6 +181,7 @@ public final class RestModelsAction extends BaseRestHandler {
             Integer cells;
             Double beta;
             Double targetRecall;
+            String prefixLayout;
             boolean insecure;
             List<float[]> vectors;
         }
@@ -188,6 +199,14 @@ public final class RestModelsAction extends BaseRestHandler {
                                     "[space] must be a string: cosine or inner_product")
                             .text(),
                     new ParseField("space"),
+                    ObjectParser.ValueType.VALUE);
+            BODY.declareField(
+                    (x, b, c) -> b.prefixLayout = scalar(
+                                    x,
+                                    XContentParser.Token.VALUE_STRING,
+                                    "[prefix_layout] must be a string: augmented or plain")
+                            .text(),
+                    new ParseField("prefix_layout"),
                     ObjectParser.ValueType.VALUE);
             declareNumber((b, v) -> b.beta = v, "beta");
             declareNumber((b, v) -> b.targetRecall = v, "target_recall");
@@ -268,7 +287,10 @@ public final class RestModelsAction extends BaseRestHandler {
             double target = body.targetRecall == null
                     ? WindowCalibration.DEFAULT_TARGET_RECALL
                     : WindowCalibration.checkTarget(body.targetRecall, "[target_recall]");
-            return new FitRequest(params, vectors.toArray(new float[0][]), target);
+            PrefixLayout layout = body.prefixLayout == null
+                    ? PrefixLayout.AUGMENTED
+                    : PrefixLayout.parse(body.prefixLayout, "prefix_layout");
+            return new FitRequest(params, vectors.toArray(new float[0][]), target, layout);
         }
 
         private static int integer(XContentParser parser, String key) throws IOException {

@@ -421,7 +421,7 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
         String mapping = "{\"properties\":{\"sender\":{\"type\":\"keyword\"},\"body\":{\"type\":\"text\"},"
                 + "\"embedding\":{\"type\":\"encrypted_knn_vector\",\"model_id\":\"" + modelId + "\",\"dimension\":"
                 + DIM
-                + ",\"prefix_dimension\":4,\"cells\":" + cells + "}}}";
+                + ",\"prefix_dimension\":4,\"prefix_layout\":\"augmented\",\"cells\":" + cells + "}}}";
         client().admin()
                 .indices()
                 .prepareCreate(index)

@@ -7,6 +7,7 @@ import static org.junit.Assert.assertTrue;
 
 import java.io.IOException;
 import java.util.Base64;
+import org.encryptedknn.model.PrefixLayout;
 import org.encryptedknn.transform.EncryptedVector;
 import org.junit.Test;
 import org.opensearch.common.xcontent.json.JsonXContent;
@@ -18,7 +19,8 @@ import org.opensearch.core.xcontent.XContentParser;
 public class EncryptedVectorParserTest {
 
     /** residual_norm 10: the z of {@link #valid()} has norm 8.5 (its components are 0.5 … 5.5). */
-    static final EncryptedFieldSpec SPEC = new EncryptedFieldSpec("embedding", "m1", 8, 2, 4, 16, 100, 10);
+    static final EncryptedFieldSpec SPEC =
+            new EncryptedFieldSpec("embedding", "m1", 8, 2, 4, 16, 100, 10, PrefixLayout.PLAIN);
 
     static EncryptedVector parse(String json) throws IOException {
         return parse(json, SPEC);
@@ -38,7 +40,8 @@ public class EncryptedVectorParserTest {
      */
     @Test
     public void residualOutsideTheModelsNormIsRefused() throws IOException {
-        EncryptedFieldSpec cosine = new EncryptedFieldSpec("embedding", "m1", 8, 2, 4, 16, 100, 1.0);
+        EncryptedFieldSpec cosine =
+                new EncryptedFieldSpec("embedding", "m1", 8, 2, 4, 16, 100, 1.0, PrefixLayout.PLAIN);
         float[] unit = {0.6f, 0, 0, 0.8f, 0, 0, 0}; // padded (7 values), norm 1
         assertEquals(7, parse(record(unit), cosine).keyedResidual().length);
         float[] shorter = {0.6f, 0, 0, 0, 0, 0}; // unpadded, norm 0.6 <= 1
@@ -57,7 +60,7 @@ public class EncryptedVectorParserTest {
         // the same wide record under an inner-product model whose T is 4
         assertEquals(
                 3f,
-                parse(record(wide), new EncryptedFieldSpec("embedding", "m1", 8, 2, 4, 16, 100, 4))
+                parse(record(wide), new EncryptedFieldSpec("embedding", "m1", 8, 2, 4, 16, 100, 4, PrefixLayout.PLAIN))
                         .keyedResidual()[2],
                 0f);
     }
@@ -123,10 +126,10 @@ public class EncryptedVectorParserTest {
         expect(
                 doc("[1]", "\"" + N + "\"", "0", "\"" + z(6) + "\"", "1"),
                 "[embedding]",
-                "[p] has 1 values but prefix_dimension is 2");
+                "[p] has 1 values but the prefix width is 2");
         expect(
                 doc("[1,2,3]", "\"" + N + "\"", "0", "\"" + z(6) + "\"", "1"),
-                "[p] has 3 values but prefix_dimension is 2");
+                "[p] has 3 values but the prefix width is 2");
         expect(doc("[1,\"x\"]", "\"" + N + "\"", "0", "\"" + z(6) + "\"", "1"), "[p][1] is not a number");
         expect(doc("[1,1e39]", "\"" + N + "\"", "0", "\"" + z(6) + "\"", "1"), "[p][1] is not a finite float32");
         expect(doc("\"x\"", "\"" + N + "\"", "0", "\"" + z(6) + "\"", "1"), "[p] must be an array");

@@ -27,7 +27,7 @@ public final class EncryptedDocs {
 
     public static EncryptedVector random(Random random, EncryptedFieldSpec spec, int cell, int epoch) {
         return new EncryptedVector(
-                randomFloats(random, spec.prefixDimension()),
+                randomFloats(random, spec.prefixWidth()),
                 randomNonce(random),
                 cell,
                 randomResidual(random, spec),

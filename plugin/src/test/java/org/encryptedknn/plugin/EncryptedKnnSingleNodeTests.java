@@ -18,6 +18,7 @@ import org.encryptedknn.codec.EncryptedKnnCodec;
 import org.encryptedknn.codec.HnswParamsRecordingFormat;
 import org.encryptedknn.mapper.EncryptedFieldSpec;
 import org.encryptedknn.mapper.EncryptedKnnVectorFieldMapper;
+import org.encryptedknn.model.PrefixLayout;
 import org.encryptedknn.query.EncryptedKnnQueryBuilder;
 import org.encryptedknn.rescore.EncryptedKnnRescorerBuilder;
 import org.encryptedknn.rescore.KeyedRescorePayload;
@@ -45,7 +46,8 @@ public class EncryptedKnnSingleNodeTests extends OpenSearchSingleNodeTestCase {
     static final int DIM = 32;
     static final int PREFIX = 8;
     static final int CELLS = 6;
-    static final EncryptedFieldSpec SPEC = new EncryptedFieldSpec("embedding", "m1", DIM, PREFIX, CELLS, 32, 200, 1.0);
+    static final EncryptedFieldSpec SPEC =
+            new EncryptedFieldSpec("embedding", "m1", DIM, PREFIX, CELLS, 32, 200, 1.0, PrefixLayout.PLAIN);
 
     /** Declares opensearch-knn's index switch, so the "both codecs" check can be exercised without that plugin. */
     public static class FakeKnnSettingPlugin extends Plugin {
@@ -166,7 +168,8 @@ public class EncryptedKnnSingleNodeTests extends OpenSearchSingleNodeTestCase {
         EncryptedKnnVectorFieldMapper.EncryptedKnnVectorFieldType type =
                 (EncryptedKnnVectorFieldMapper.EncryptedKnnVectorFieldType)
                         service.mapperService().fieldType("embedding");
-        assertEquals(new EncryptedFieldSpec("embedding", "m1", 32, 8, 6, 16, 100, 1.0), type.spec());
+        assertEquals(
+                new EncryptedFieldSpec("embedding", "m1", 32, 8, 6, 16, 100, 1.0, PrefixLayout.PLAIN), type.spec());
         String mappingJson = client().admin()
                 .indices()
                 .prepareGetMappings("defaults")
@@ -355,7 +358,7 @@ public class EncryptedKnnSingleNodeTests extends OpenSearchSingleNodeTestCase {
         Map<String, Object> m;
         m = EncryptedDocs.toMap(good);
         m.put("p", EncryptedDocs.randomFloats(random, PREFIX - 1));
-        cases.add(new Object[] {m, "[p] has 7 values but prefix_dimension is 8"});
+        cases.add(new Object[] {m, "[p] has 7 values but the prefix width is 8"});
         m = EncryptedDocs.toMap(good);
         m.put("n", "not base64!");
         cases.add(new Object[] {m, "[n] is not valid base64"});
@@ -534,7 +537,7 @@ public class EncryptedKnnSingleNodeTests extends OpenSearchSingleNodeTestCase {
                 () -> client().prepareSearch("knn")
                         .setQuery(new EncryptedKnnQueryBuilder("embedding", new float[PREFIX + 1], 5))
                         .get(),
-                "[encrypted_vector] has 9 values but field [embedding] has prefix_dimension 8");
+                "[encrypted_vector] has 9 values but field [embedding] has prefix width 8");
         expectBadRequest(
                 () -> client().prepareSearch("knn")
                         .setQuery(new EncryptedKnnQueryBuilder("group", q, 5))
@@ -687,7 +690,7 @@ public class EncryptedKnnSingleNodeTests extends OpenSearchSingleNodeTestCase {
                         .addRescorer(new EncryptedKnnRescorerBuilder(
                                 "embedding", new KeyedRescorePayload(new float[3], Map.of(), null)))
                         .get(),
-                "[query.prefix] has 3 values but field [embedding] has prefix_dimension 8");
+                "[query.prefix] has 3 values but field [embedding] has prefix width 8");
         expectBadRequest(
                 () -> client().prepareSearch("rs")
                         .setQuery(QueryBuilders.matchAllQuery())

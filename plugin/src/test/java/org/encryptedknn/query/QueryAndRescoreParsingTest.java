@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.encryptedknn.mapper.EncryptedFieldSpec;
+import org.encryptedknn.model.PrefixLayout;
 import org.encryptedknn.plugin.EncryptedKnnPlugin;
 import org.encryptedknn.rescore.EncryptedKnnRescorerBuilder;
 import org.encryptedknn.rescore.KeyedRescorePayload;
@@ -270,21 +271,21 @@ public class QueryAndRescoreParsingTest {
         Map<Integer, float[]> cells = new TreeMap<>();
         cells.put(5, new float[] {1, 2, 3});
         KeyedRescorePayload q = new KeyedRescorePayload(new float[] {1, 2}, cells, null);
-        EncryptedFieldSpec spec = new EncryptedFieldSpec("embedding", "m1", 5, 2, 4, 16, 100, 1.0);
+        EncryptedFieldSpec spec = new EncryptedFieldSpec("embedding", "m1", 5, 2, 4, 16, 100, 1.0, PrefixLayout.PLAIN);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> q.validate(spec));
         assertTrue(
                 e.getMessage(),
                 e.getMessage().contains("cell id 5 is out of range: field [embedding] has cells [0, 4)"));
-        EncryptedFieldSpec wide = new EncryptedFieldSpec("embedding", "m1", 6, 2, 8, 16, 100, 1.0);
+        EncryptedFieldSpec wide = new EncryptedFieldSpec("embedding", "m1", 6, 2, 8, 16, 100, 1.0, PrefixLayout.PLAIN);
         e = assertThrows(IllegalArgumentException.class, () -> q.validate(wide));
         assertTrue(
                 e.getMessage(),
                 e.getMessage()
                         .contains("has 3 float32 values but field [embedding] has dimension - prefix_dimension = 4"));
-        EncryptedFieldSpec other = new EncryptedFieldSpec("embedding", "m1", 6, 3, 8, 16, 100, 1.0);
+        EncryptedFieldSpec other = new EncryptedFieldSpec("embedding", "m1", 6, 3, 8, 16, 100, 1.0, PrefixLayout.PLAIN);
         e = assertThrows(IllegalArgumentException.class, () -> q.validate(other));
         assertTrue(
                 e.getMessage(),
-                e.getMessage().contains("[query.prefix] has 2 values but field [embedding] has prefix_dimension 3"));
+                e.getMessage().contains("[query.prefix] has 2 values but field [embedding] has prefix width 3"));
     }
 }

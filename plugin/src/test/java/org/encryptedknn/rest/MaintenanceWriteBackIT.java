@@ -37,7 +37,7 @@ public class MaintenanceWriteBackIT extends OpenSearchRestTestCase {
             {"properties": {
               "sender": {"type": "keyword"},
               "body":   {"type": "text"},
-              "embedding": {"type":"encrypted_knn_vector","model_id":"%s","dimension":8,"prefix_dimension":2,"cells":2}
+              "embedding": {"type":"encrypted_knn_vector","model_id":"%s","dimension":8,"prefix_dimension":2,"prefix_layout":"augmented","cells":2}
             }}""".formatted(MODEL);
 
     @Override

@@ -3,6 +3,7 @@ package org.encryptedknn.client.cli;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -15,6 +16,7 @@ import org.encryptedknn.keys.MasterKey;
 import org.encryptedknn.model.EncryptionModel;
 import org.encryptedknn.model.ModelFitter;
 import org.encryptedknn.model.ModelParameters;
+import org.encryptedknn.model.PrefixLayout;
 import org.encryptedknn.model.Space;
 import org.encryptedknn.model.WindowCalibration;
 
@@ -52,6 +54,8 @@ final class FitCommand implements Main.Command {
               --insecure               accept --beta 0 or --cells 1 (protections off; for experiments only)
               --target-recall R        recall@10 the model's default window k is calibrated for on held-out sample
                                        vectors (default 0.95; search uses that k unless --k is given)
+              --prefix-layout L        augmented | plain (default augmented: the prefix [u; t'] of one norm, HNSW
+                                       width P + 1; plain: the prefix u of the models fitted before, width P)
               --limit N                use at most the first N vectors (default 20000)
               --force                  replace an existing --out file""";
     }
@@ -73,6 +77,7 @@ final class FitCommand implements Main.Command {
                         "--cells",
                         "--beta",
                         "--target-recall",
+                        "--prefix-layout",
                         "--limit"),
                 Set.of("--force", "--insecure"));
         o.noPositional();
@@ -94,6 +99,13 @@ final class FitCommand implements Main.Command {
         double targetRecall = o.number("--target-recall", WindowCalibration.DEFAULT_TARGET_RECALL);
         if (!(targetRecall > 0 && targetRecall <= 1)) {
             throw CliException.usage("option --target-recall must be in (0, 1], got " + targetRecall);
+        }
+        PrefixLayout layout;
+        try {
+            layout = PrefixLayout.parse(o.get("--prefix-layout", PrefixLayout.AUGMENTED.wireName()), "prefix_layout");
+        } catch (IllegalArgumentException e) {
+            throw CliException.usage(
+                    "option --prefix-layout must be augmented or plain, got '" + o.get("--prefix-layout", "") + "'");
         }
         int limit = o.integer("--limit", DEFAULT_LIMIT, 2, Integer.MAX_VALUE);
         Integer prefixOption = o.optionalInteger("--prefix-dimension", 1, ModelParameters.MAX_DIMENSION);
@@ -150,16 +162,18 @@ final class FitCommand implements Main.Command {
                     cells,
                     space.wireName());
             long t0 = System.nanoTime();
-            EncryptionModel model = ModelFitter.fit(modelId, params, sample.toArray(new float[0][]), targetRecall);
+            EncryptionModel model = ModelFitter.fit(
+                    modelId, params, sample.toArray(new float[0][]), Instant.now(), targetRecall, layout);
             ModelFiles.write(outFile, model, keys);
             out.printf(
                     Locale.ROOT,
-                    "wrote sealed model '%s' to %s: d=%d, prefix_dimension=%d, cells=%d, space=%s, beta=%.3f "
+                    "wrote sealed model '%s' to %s: d=%d, prefix_dimension=%d (%s), cells=%d, space=%s, beta=%.3f "
                             + "(beta scale %.4f), epoch %d, fitted on %d vectors in %.1f s%n",
                     model.id(),
                     outFile,
                     d,
                     prefix,
+                    layout.wireName(),
                     cells,
                     space.wireName(),
                     beta,

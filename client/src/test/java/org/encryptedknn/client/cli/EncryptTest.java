@@ -95,7 +95,7 @@ public class EncryptTest {
         try (MasterKey master = KeyFiles.read(km[0]);
                 KeyDerivation keys = new KeyDerivation(master)) {
             EncryptionModel model = ModelFiles.read(km[1], keys, km[0]);
-            int dp = model.parameters().prefixDimension();
+            int dp = model.prefixWidth(); // the stored prefix: d_pub + 1 (augmented)
             int dr = model.residualLength(); // stored z: d − d_pub + 1 (padded)
             try (VectorTransform transform = new VectorTransform(model, keys)) {
                 Map<String, String> senderCiphertexts = new java.util.HashMap<>();

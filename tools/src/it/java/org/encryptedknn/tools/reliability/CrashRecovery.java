@@ -19,6 +19,7 @@ import java.util.Set;
 import org.encryptedknn.client.OpenSearchHttp;
 import org.encryptedknn.client.cli.Options;
 import org.encryptedknn.fields.FieldCipher;
+import org.encryptedknn.model.PrefixLayout;
 import org.encryptedknn.tools.demo.Demo;
 import org.encryptedknn.transform.RecordFormat;
 
@@ -169,8 +170,10 @@ public final class CrashRecovery {
 
         // 2. what the storage tier holds: complete records only, no plaintext
         JsonNode model = s.model();
-        int prefixDim = model.path("prefix_dimension").asInt();
-        int residualDim = model.path("dimension").asInt() - prefixDim;
+        int dPub = model.path("prefix_dimension").asInt();
+        int residualDim = model.path("dimension").asInt() - dPub;
+        int prefixDim = PrefixLayout.parse(model.path("prefix_layout").asText("plain"), "prefix_layout")
+                .width(dPub);
         int cells = model.path("cells").asInt();
         int scanned = 0;
         List<String> partial = new ArrayList<>();

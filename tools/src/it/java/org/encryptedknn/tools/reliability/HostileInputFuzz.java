@@ -48,6 +48,9 @@ public final class HostileInputFuzz {
     static final String SEARCH_UNKNOWN = "fuzz-search-unknown";
     static final int D = 16;
     static final int D_PUB = 4;
+    /** The stored prefix's width: the model is fitted with the default augmented layout, d_pub + 1. */
+    static final int P_WIDTH = D_PUB + 1;
+
     static final int CELLS = 4;
     static final String[] CATEGORIES = {"pipeline-doc", "encrypted-doc", "query", "model", "rescore"};
 
@@ -286,7 +289,7 @@ public final class HostileInputFuzz {
         String mapping =
                 "\"mappings\":{\"properties\":{\"body\":{\"type\":\"text\"},\"embedding\":{\"type\":\"encrypted_knn_vector\","
                         + "\"model_id\":\"" + MODEL + "\",\"dimension\":" + D + ",\"prefix_dimension\":" + D_PUB
-                        + ",\"cells\":" + CELLS + "}}}";
+                        + ",\"prefix_layout\":\"augmented\",\"cells\":" + CELLS + "}}}";
         node.put(
                 "/" + PIPE_INDEX,
                 "{\"settings\":{\"index.encrypted_knn\":true,\"index.default_pipeline\":\"" + INGEST
@@ -472,18 +475,18 @@ public final class HostileInputFuzz {
                 int n;
                 do {
                     n = r.nextInt(30);
-                } while (n == D_PUB);
+                } while (n == P_WIDTH);
                 e.set("p", floats(n));
             }
             case 1 -> {
                 variant = "p-non-number";
-                ArrayNode p = floats(D_PUB);
-                p.set(r.nextInt(D_PUB), OpenSearchHttp.JSON.getNodeFactory().textNode("NaN"));
+                ArrayNode p = floats(P_WIDTH);
+                p.set(r.nextInt(P_WIDTH), OpenSearchHttp.JSON.getNodeFactory().textNode("NaN"));
                 e.set("p", p);
             }
             case 2 -> {
                 variant = "p-non-finite";
-                raw = e.toString().replaceFirst("\"p\":\\[[^\\]]*\\]", "\"p\":" + vecWith(D_PUB, "1e39"));
+                raw = e.toString().replaceFirst("\"p\":\\[[^\\]]*\\]", "\"p\":" + vecWith(P_WIDTH, "1e39"));
             }
             case 3 -> {
                 variant = "bad-base64-n";
@@ -537,7 +540,7 @@ public final class HostileInputFuzz {
             }
             default -> {
                 variant = "plain-vector";
-                raw = pick(vec(D), vec(D_PUB), "\"abc\"", "7", "{\"vector\":" + vec(D) + "}");
+                raw = pick(vec(D), vec(P_WIDTH), "\"abc\"", "7", "{\"vector\":" + vec(D) + "}");
             }
         }
         String doc = "{\"embedding\":" + (raw != null ? raw : e.toString()) + "}";
@@ -546,7 +549,7 @@ public final class HostileInputFuzz {
 
     private void query(int i) {
         int v = (i / CATEGORIES.length) % 10;
-        String enc = "\"encrypted_vector\":" + vec(D_PUB);
+        String enc = "\"encrypted_vector\":" + vec(P_WIDTH);
         String variant;
         String path = "/" + PIPE_INDEX + "/_search";
         String q;
@@ -560,7 +563,7 @@ public final class HostileInputFuzz {
                 int n;
                 do {
                     n = r.nextInt(40);
-                } while (n == D_PUB);
+                } while (n == P_WIDTH);
                 q = "\"encrypted_vector\":" + vec(n) + ",\"k\":10";
             }
             case 2 -> {
@@ -591,7 +594,7 @@ public final class HostileInputFuzz {
             }
             case 6 -> {
                 variant = "non-finite";
-                q = "\"encrypted_vector\":" + vecWith(D_PUB, pick("\"NaN\"", "1e39", "\"Infinity\"", "null", "true"))
+                q = "\"encrypted_vector\":" + vecWith(P_WIDTH, pick("\"NaN\"", "1e39", "\"Infinity\"", "null", "true"))
                         + ",\"k\":10";
             }
             case 7 -> {
@@ -690,10 +693,10 @@ public final class HostileInputFuzz {
         String variant;
         String mode = "keyed";
         String cells;
-        String prefix = vec(D_PUB);
+        String prefix = vec(P_WIDTH);
         String ckks = "{\"poly_degree\":4096,\"coeff_modulus_bits\":[50],\"scale_bits\":25,\"block_width\":12}";
         String extra = "";
-        int zBytes = 4 * (D - D_PUB);
+        int zBytes = 4 * (D - P_WIDTH);
         switch (v) {
             case 0 -> {
                 variant = "keyed-bad-base64";
@@ -715,7 +718,7 @@ public final class HostileInputFuzz {
                 variant = "keyed-prefix-or-mode";
                 cells = "{\"0\":\"" + b64(zBytes) + "\"}";
                 if (r.nextBoolean()) {
-                    prefix = pick(vec(D_PUB + 1), vec(0), vecWith(D_PUB, "\"NaN\""), "\"x\"");
+                    prefix = pick(vec(P_WIDTH + 1), vec(0), vecWith(P_WIDTH, "\"NaN\""), "\"x\"");
                 } else {
                     mode = pick("ckks2", "", "KEYED", "plain");
                 }
@@ -792,7 +795,7 @@ public final class HostileInputFuzz {
         }
         String q = "\"prefix\":" + prefix + ",\"cells\":" + cells + extra
                 + (mode.equals("ckks") ? ",\"ckks\":" + ckks : "");
-        String body = "{\"size\":10,\"query\":{\"encrypted_knn\":{\"embedding\":{\"encrypted_vector\":" + vec(D_PUB)
+        String body = "{\"size\":10,\"query\":{\"encrypted_knn\":{\"embedding\":{\"encrypted_vector\":" + vec(P_WIDTH)
                 + ",\"k\":10}}},"
                 + "\"rescore\":{\"window_size\":10,\"encrypted_knn\":{\"field\":\"embedding\",\"mode\":\"" + mode
                 + "\",\"query\":{" + q + "}}}}";

@@ -82,7 +82,8 @@ final class LegacyFormat implements AutoCloseable {
                 null,
                 0,
                 0,
-                0);
+                0,
+                0); // plain prefix layout
         ObjectNode doc = OpenSearchHttp.JSON.createObjectNode();
         doc.put("model_id", v1.id());
         doc.put("epoch", v1.epoch());

@@ -22,6 +22,7 @@ import java.util.regex.Pattern;
 import org.encryptedknn.client.Indices;
 import org.encryptedknn.client.OpenSearchHttp;
 import org.encryptedknn.client.cli.Options;
+import org.encryptedknn.model.PrefixLayout;
 import org.encryptedknn.tools.bench.SearchBench;
 import org.encryptedknn.tools.demo.Demo;
 
@@ -153,8 +154,9 @@ public final class NodeView {
         // the scan finds plaintext when it is there: one request carrying plaintext components as its "encrypted"
         // prefix
         long offset = size();
-        int dPub = scenario.model().path("prefix_dimension").asInt();
-        float[] plain = Arrays.copyOf(queryVectors[0], dPub);
+        int width = PrefixLayout.parse(scenario.model().path("prefix_layout").asText("plain"), "prefix_layout")
+                .width(scenario.model().path("prefix_dimension").asInt());
+        float[] plain = Arrays.copyOf(queryVectors[0], width);
         ObjectNode body = OpenSearchHttp.JSON.createObjectNode();
         ObjectNode params = body.putObject("query").putObject("encrypted_knn").putObject(Demo.FIELD);
         params.set("encrypted_vector", Indices.floats(plain));

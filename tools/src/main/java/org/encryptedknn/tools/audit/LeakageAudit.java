@@ -23,7 +23,9 @@ import org.encryptedknn.keys.MasterKey;
 import org.encryptedknn.model.EncryptionModel;
 import org.encryptedknn.model.ModelFitter;
 import org.encryptedknn.model.ModelParameters;
+import org.encryptedknn.model.PrefixLayout;
 import org.encryptedknn.model.Space;
+import org.encryptedknn.model.WindowCalibration;
 import org.encryptedknn.prefix.PrefixNonces;
 import org.encryptedknn.transform.EncryptedQuery;
 import org.encryptedknn.transform.EncryptedVector;
@@ -183,7 +185,7 @@ public final class LeakageAudit {
                 partitionSweep(docs, queries, d, dp, keys);
             }
             if (on.contains("prefix-augment")) {
-                prefixAugmentation(model, docs, queries);
+                prefixAugmentation(model, keys, docs, queries);
             }
             if (on.contains("repeats")) {
                 repeats(model, keys, docs, queries, corpus.messages());
@@ -615,7 +617,8 @@ public final class LeakageAudit {
                         + "with the residual subspace estimated by PCA of %d held-out queries instead of the model's basis: R@1 = **%s**. Prefix norm "
                         + "‖p‖/ŝ vs ‖u‖, ŝ = median ‖p‖ / median ‖u‖ = %.3f (SAP noise blurs it): R@1 = **%s**. Ceiling of any R@1 "
                         + "here: %d of the %d documents have a distinct embedding (%s); an exact duplicate can only be matched to its "
-                        + "group. Closed by norm padding (record format v2: every stored z has one norm).",
+                        + "group. Closed by norm padding (record format v2: every stored z has one norm); for the prefix, by prefix "
+                        + "augmentation (every stored [u; t′] has one norm: the `prefix-augment` section).",
                 n,
                 1.0 / n,
                 Report.f(r.r1Residual()),
@@ -862,8 +865,11 @@ public final class LeakageAudit {
         }
     }
 
-    /** The prototype of prefix augmentation [u; t′] before SAP against today's prefix u (not in the product). */
-    private void prefixAugmentation(EncryptionModel model, float[][] docs, float[][] queries) {
+    /**
+     * The prefix layouts on the product's transform: the model (augmented, every model fitted since) against a twin
+     * fitted on the same documents with the plain layout of the models fitted before ({@link PrefixAugmentation}).
+     */
+    private void prefixAugmentation(EncryptionModel model, KeyDerivation keys, float[][] docs, float[][] queries) {
         int d = docs[0].length;
         int dp = model.parameters().prefixDimension();
         int[][] truth = new int[queries.length][];
@@ -871,59 +877,69 @@ public final class LeakageAudit {
                 .parallel()
                 .forEach(i -> truth[i] = Vectors.topK(Vectors.dots(queries[i], docs), 10, -1));
         int[] ks = {50, 100};
-        PrefixAugmentation.Result r = PrefixAugmentation.measure(
-                new PrefixAugmentation.Inputs(
-                        Vectors.project(docs, model.basis(), d, 0, dp),
-                        Vectors.project(queries, model.basis(), d, 0, dp),
-                        docs,
-                        queries,
-                        truth,
-                        ks,
-                        model.absoluteBeta()),
-                cfg.seed());
+        int rekeyDocs = Math.min(3000, docs.length);
+        double[] uNorm = NormReidentification.norms(Vectors.project(docs, model.basis(), d, 0, dp));
+        EncryptionModel plain = ModelFitter.fit(
+                model.id(),
+                model.parameters(),
+                docs,
+                model.created(),
+                WindowCalibration.DEFAULT_TARGET_RECALL,
+                PrefixLayout.PLAIN);
+        List<PrefixAugmentation.Variant> variants = new ArrayList<>();
+        for (EncryptionModel m : List.of(plain, model)) {
+            variants.add(PrefixAugmentation.measure(m, keys, docs, uNorm, queries, truth, ks, rekeyDocs, cfg.seed()));
+        }
         List<String[]> rows = new ArrayList<>();
-        for (PrefixAugmentation.Variant v : List.of(r.plain(), r.augmented())) {
+        for (PrefixAugmentation.Variant v : variants) {
             rows.add(new String[] {
-                v == r.plain() ? "u (today)" : "[u; t′], U = " + Report.f(r.bound()),
+                v.layout() == PrefixLayout.PLAIN ? "plain: SAP(R u)" : "augmented: SAP(R [u; t′]), B = 1",
                 Report.f(v.recall()[0]) + " / " + Report.f(v.recall()[1]),
                 Report.f(v.normR1()),
-                Report.f(v.normLinkR1())
+                Report.f(v.rekeyNormR1()),
+                Report.f(v.rekeyNormAuc())
             });
         }
-        report.heading("Prototype: prefix augmentation [u; t′] before SAP");
+        report.heading("Prefix layouts: plain u against augmented [u; t′]");
         report.text(
-                "SAP (β = %s absolute, a fresh key, scale and rotation per variant) on today's prefix u and on [u; t′] with "
-                        + "t′ = √(U² − ‖u‖²), U the largest ‖u‖ of the %d documents (queries [u_q; 0]): every document prefix has norm U "
-                        + "before the noise and the L2 order is the inner-product order on u. recall@10 of the exact rerank of the "
-                        + "brute-force top K against the exact plaintext top 10 of %d held-out queries; the prefix-norm channel within "
-                        + "an epoch (‖p‖/ŝ against the plaintext ‖u‖, R@1; chance 1/N = %.5f) and across two epochs (two independent "
-                        + "encryptions, nearest ‖p‖/ŝ, R@1).",
-                Report.f(model.absoluteBeta()), docs.length, queries.length, 1.0 / docs.length);
+                "The product's transform under two models fitted on the same %d documents, one per prefix layout, each with its "
+                        + "own keys (β = %s absolute): the documents encrypted and re-keyed to the next epoch, %d held-out queries "
+                        + "encrypted. recall@10 of the exact rerank of the brute-force stage-1 top K on the stored prefixes against the "
+                        + "exact plaintext top 10; the prefix-norm channel within an epoch (‖p‖/ŝ against the plaintext ‖u‖, R@1; "
+                        + "chance 1/N = %.5f) and across the re-key (nearest ‖p′‖/ŝ′, R@1 over all documents; the prefix-norm AUC over "
+                        + "%d of them, %s non-mated pairs each).",
+                docs.length, Report.f(model.absoluteBeta()), queries.length, 1.0 / docs.length, rekeyDocs, 5);
         report.table(
                 new String[] {
-                    "prefix",
+                    "prefix layout",
                     "recall@10, K = 50 / 100",
                     "prefix-norm R@1 vs plaintext",
-                    "prefix-norm link across epochs"
+                    "prefix-norm link across a re-key, R@1",
+                    "prefix-norm AUC across a re-key"
                 },
                 rows);
+        PrefixAugmentation.Variant a = variants.get(0);
+        PrefixAugmentation.Variant b = variants.get(1);
         report.summary(
-                "prefix augmentation (prototype)",
-                "recall@10 K=100 u / [u;t′]; prefix-norm R@1 vs plaintext u / [u;t′]; across epochs u / [u;t′]",
-                Report.f(r.plain().recall()[1]) + " / " + Report.f(r.augmented().recall()[1]) + "; "
-                        + Report.f(r.plain().normR1()) + " / "
-                        + Report.f(r.augmented().normR1()) + "; "
-                        + Report.f(r.plain().normLinkR1()) + " / "
-                        + Report.f(r.augmented().normLinkR1()),
-                "not in the product");
+                "prefix layout",
+                "plain / augmented: recall@10 K=100; prefix-norm R@1 vs plaintext; link across a re-key R@1; re-key AUC",
+                Report.f(a.recall()[1]) + " / " + Report.f(b.recall()[1]) + "; " + Report.f(a.normR1()) + " / "
+                        + Report.f(b.normR1()) + "; " + Report.f(a.rekeyNormR1()) + " / " + Report.f(b.rekeyNormR1())
+                        + "; " + Report.f(a.rekeyNormAuc()) + " / " + Report.f(b.rekeyNormAuc()),
+                "augmented is the default of every model fitted since");
         log.info(
-                "prefix augmentation: recall@10 K=100 %.4f → %.4f; prefix-norm R@1 %.4f → %.4f; across epochs %.4f → %.4f",
-                r.plain().recall()[1],
-                r.augmented().recall()[1],
-                r.plain().normR1(),
-                r.augmented().normR1(),
-                r.plain().normLinkR1(),
-                r.augmented().normLinkR1());
+                "prefix layouts plain → augmented: recall@10 K=50 %.4f → %.4f, K=100 %.4f → %.4f; prefix-norm R@1 %.4f → %.4f;"
+                        + " re-key link %.4f → %.4f, AUC %.3f → %.3f",
+                a.recall()[0],
+                b.recall()[0],
+                a.recall()[1],
+                b.recall()[1],
+                a.normR1(),
+                b.normR1(),
+                a.rekeyNormR1(),
+                b.rekeyNormR1(),
+                a.rekeyNormAuc(),
+                b.rekeyNormAuc());
     }
 
     /** C values and relative cell jitters of the partition sweep. */

@@ -1,65 +1,95 @@
 package org.encryptedknn.tools.audit;
 
 import java.util.Arrays;
-import java.util.SplittableRandom;
 import java.util.stream.IntStream;
-import org.encryptedknn.prefix.PrefixNonces;
-import org.encryptedknn.prefix.ScaleAndPerturb;
+import org.encryptedknn.keys.KeyDerivation;
+import org.encryptedknn.model.EncryptionModel;
+import org.encryptedknn.model.PrefixLayout;
+import org.encryptedknn.transform.EncryptedVector;
+import org.encryptedknn.transform.VectorTransform;
 
 /**
- * Prototype of the prefix augmentation of issue 15 (not in the product): SAP on [u; t′] with t′ = √(U² − ‖u‖²) for
- * documents and [u_q; 0] for queries, so every document prefix has the norm U before the noise and the L2 order of the
- * prefixes is the inner-product order on u: ‖[u_q; 0] − [u; t′]‖² = ‖u_q‖² + U² − 2⟨u_q, u⟩. Measured against SAP on u
- * (today's prefix) with the same β, a fresh random scale s ∈ [1, 2) and rotation per variant: recall@10 of the exact
- * rerank of the brute-force top K, and the prefix-norm channel, within one epoch (‖p‖/ŝ against the plaintext ‖u‖) and
- * across two independent encryptions (two epochs: nearest ‖p‖/ŝ).
+ * The prefix-norm channel and the recall of one prefix layout (docs/design.md §2), measured on the product's transform:
+ * the documents encrypted under the model ({@link VectorTransform#encryptDocument}) and re-keyed to its next epoch
+ * ({@link VectorTransform#rekey}), the queries encrypted under it. For a model of the plain layout (SAP(R u), the
+ * models fitted before augmentation) ‖p‖ ≈ s‖u‖ differs per record; for the augmented layout (SAP(R [u; t′])) every
+ * document prefix has norm s·B up to the SAP noise. Figures: recall@10 of the exact rerank of the brute-force stage-1
+ * top K on the stored prefixes; the prefix norm ‖p‖/ŝ against the plaintext ‖u‖ (R@1, ŝ = median ‖p‖ / median ‖u‖);
+ * across the re-key, nearest ‖p′‖/ŝ′ to ‖p‖/ŝ (R@1) and the prefix-norm AUC of {@link RekeyLinkage}.
  */
 public final class PrefixAugmentation {
 
-    /** One variant's figures. */
-    public record Variant(double[] recall, double normR1, double normLinkR1) {}
+    /** One layout's figures; {@code recall[k]} at the k-th stage-1 candidate count. */
+    public record Variant(
+            PrefixLayout layout, double[] recall, double normR1, double rekeyNormR1, double rekeyNormAuc) {}
 
-    /** recall@10 at each K of {@code ks}, plain and augmented. */
-    public record Result(int[] ks, Variant plain, Variant augmented, double bound) {}
+    private static final String FIELD = "embedding";
 
     private PrefixAugmentation() {}
 
     /**
-     * What both variants are measured on.
-     *
-     * @param u       document prefixes (the plaintext projected on the top d_pub directions)
-     * @param uq      query prefixes
-     * @param docs    documents (the exact rerank score is ⟨x_q, x⟩)
-     * @param queries queries
-     * @param truth   the exact plaintext top 10 of each query
-     * @param ks      stage-1 candidate counts K
-     * @param beta    absolute SAP β
+     * @param docs      the documents (normalized for a cosine model)
+     * @param uNorm     ‖u‖ of each document, the plaintext prefix norm the attacker computes with the public basis
+     * @param queries   held-out queries
+     * @param truth     the exact plaintext top 10 of each query among the documents
+     * @param ks        stage-1 candidate counts K
+     * @param rekeyDocs documents (the first ones) whose copies before and after the re-key give the AUC
      */
-    public record Inputs(
-            float[][] u, float[][] uq, float[][] docs, float[][] queries, int[][] truth, int[] ks, double beta) {}
-
-    public static Result measure(Inputs in, long seed) {
-        double bound = 0;
-        for (float[] x : in.u()) {
-            bound = Math.max(bound, Vectors.norm(x));
+    public static Variant measure(
+            EncryptionModel model,
+            KeyDerivation keys,
+            float[][] docs,
+            double[] uNorm,
+            float[][] queries,
+            int[][] truth,
+            int[] ks,
+            int rekeyDocs,
+            long seed) {
+        int n = docs.length;
+        EncryptedVector[] stored = new EncryptedVector[n];
+        EncryptedVector[] rekeyed = new EncryptedVector[n];
+        float[][] qp = new float[queries.length][];
+        try (VectorTransform t = new VectorTransform(model, keys);
+                VectorTransform next = new VectorTransform(model.rotated(), keys)) {
+            for (int i = 0; i < n; i++) {
+                String id = Integer.toString(i);
+                stored[i] = t.encryptDocument(docs[i], id, FIELD);
+                rekeyed[i] = next.rekey(t, stored[i], id, FIELD);
+            }
+            for (int i = 0; i < queries.length; i++) {
+                qp[i] = t.encryptQuery(queries[i]).prefix();
+            }
         }
-        SplittableRandom random = new SplittableRandom(seed);
-        Variant plain = variant(in, -1, random);
-        Variant augmented = variant(in, bound, random);
-        return new Result(in.ks(), plain, augmented, bound);
+        RekeyLinkage.Epoch before = RekeyLinkage.Epoch.of(stored);
+        RekeyLinkage.Epoch after = RekeyLinkage.Epoch.of(rekeyed);
+        double[] recall = recall(before.p(), qp, docs, queries, truth, ks);
+        double[] p = scaled(NormReidentification.norms(before.p()), uNorm);
+        double[] p2 = scaled(NormReidentification.norms(after.p()), uNorm);
+        int m = Math.min(rekeyDocs, n);
+        double auc = RekeyLinkage.measure(
+                        new RekeyLinkage.Epoch(
+                                Arrays.copyOf(before.p(), m),
+                                Arrays.copyOf(before.z(), m),
+                                Arrays.copyOf(before.cell(), m)),
+                        new RekeyLinkage.Epoch(
+                                Arrays.copyOf(after.p(), m),
+                                Arrays.copyOf(after.z(), m),
+                                Arrays.copyOf(after.cell(), m)),
+                        5,
+                        seed)
+                .auc()
+                .get(RekeyLinkage.PREFIX_NORM_SCORE);
+        return new Variant(
+                model.prefixLayout(),
+                recall,
+                NormReidentification.r1ByNearest(p, uNorm),
+                NormReidentification.r1ByNearest(p2, p),
+                auc);
     }
 
-    /** {@code bound} U &lt; 0: the plain prefix u. */
-    private static Variant variant(Inputs in, double bound, SplittableRandom random) {
-        float[][] du = bound < 0 ? in.u() : augment(in.u(), bound);
-        float[][] qu = bound < 0 ? in.uq() : augment(in.uq(), -1);
-        int[] ks = in.ks();
-        float[][] queries = in.queries();
-        int dim = du[0].length;
-        Keys epoch1 = Keys.fresh(dim, random);
-        float[][] p = encrypt(du, epoch1, in.beta(), false);
-        float[][] p2 = encrypt(du, Keys.fresh(dim, random), in.beta(), false); // a second epoch: other s, R and noise
-        float[][] qp = encrypt(qu, epoch1, in.beta(), true);
+    /** recall@10 of the exact rerank of the L2-nearest K stored prefixes, per K. */
+    private static double[] recall(
+            float[][] p, float[][] qp, float[][] docs, float[][] queries, int[][] truth, int[] ks) {
         int kMax = Arrays.stream(ks).max().orElseThrow();
         double[][] parts = new double[queries.length][ks.length];
         IntStream.range(0, queries.length).parallel().forEach(i -> {
@@ -68,14 +98,14 @@ public final class PrefixAugmentation {
                 int[] c = Arrays.copyOf(cand, Math.min(ks[k], cand.length));
                 double[] sc = new double[c.length];
                 for (int j = 0; j < c.length; j++) {
-                    sc[j] = Vectors.dot(queries[i], in.docs()[c[j]]);
+                    sc[j] = Vectors.dot(queries[i], docs[c[j]]);
                 }
                 int[] top = Vectors.topK(sc, 10, -1);
                 int[] ids = new int[top.length];
                 for (int j = 0; j < top.length; j++) {
                     ids[j] = c[top[j]];
                 }
-                parts[i][k] = Metrics.recall(in.truth()[i], ids, 10);
+                parts[i][k] = Metrics.recall(truth[i], ids, 10);
             }
         });
         double[] recall = new double[ks.length];
@@ -84,54 +114,12 @@ public final class PrefixAugmentation {
                 recall[k] += r[k] / queries.length;
             }
         }
-        double[] uNorm = NormReidentification.norms(in.u());
-        double[] pNorm = scaled(NormReidentification.norms(p), uNorm);
-        double[] p2Norm = scaled(NormReidentification.norms(p2), uNorm);
-        return new Variant(
-                recall,
-                NormReidentification.r1ByNearest(pNorm, uNorm),
-                NormReidentification.r1ByNearest(p2Norm, pNorm));
-    }
-
-    /** [x; √(U² − ‖x‖²)] for documents, [x; 0] for queries ({@code bound} &lt; 0). */
-    static float[][] augment(float[][] xs, double bound) {
-        float[][] out = new float[xs.length][];
-        for (int i = 0; i < xs.length; i++) {
-            out[i] = Arrays.copyOf(xs[i], xs[i].length + 1);
-            if (bound >= 0) {
-                out[i][xs[i].length] = (float) Math.sqrt(Math.max(0, bound * bound - Vectors.dot(xs[i], xs[i])));
-            }
-        }
-        return out;
+        return recall;
     }
 
     /** ‖p‖/ŝ with ŝ = median ‖p‖ / median ‖u‖ (the attacker's scale estimate). */
     private static double[] scaled(double[] pNorm, double[] uNorm) {
         double s = NormReidentification.median(pNorm) / NormReidentification.median(uNorm);
         return Arrays.stream(pNorm).map(v -> v / s).toArray();
-    }
-
-    /** One epoch's prefix keys: SAP PRF key, scale s ∈ [1, 2), rotation R. */
-    private record Keys(byte[] prf, double scale, double[] rotation, int dim) {
-
-        static Keys fresh(int dim, SplittableRandom random) {
-            byte[] prf = new byte[32];
-            random.nextBytes(prf);
-            return new Keys(prf, 1 + random.nextDouble(), Procrustes.randomOrthogonal(dim, random), dim);
-        }
-    }
-
-    /** SAP_DB (or SAP_Q) of R x under {@code keys}, a random nonce per vector. */
-    private static float[][] encrypt(float[][] xs, Keys keys, double beta, boolean query) {
-        float[][] out = new float[xs.length][];
-        try (ScaleAndPerturb sap = new ScaleAndPerturb(keys.prf(), keys.scale(), beta, keys.dim())) {
-            for (int i = 0; i < xs.length; i++) {
-                float[] rx = Procrustes.apply(keys.rotation(), keys.dim(), xs[i]);
-                out[i] = query
-                        ? sap.encryptQuery(rx, PrefixNonces.random())
-                        : sap.encryptDocument(rx, PrefixNonces.random());
-            }
-        }
-        return out;
     }
 }

@@ -53,6 +53,9 @@ public final class RekeyLinkage {
             int documents,
             int nonMatedPerDoc) {}
 
+    /** The name of the prefix-norm score in {@link Result#auc()}. */
+    public static final String PREFIX_NORM_SCORE = "−abs(norm p/median − norm p'/median') (prefix norm)";
+
     /** Tolerance of the Gram-vote linker on pair values (float32 records: errors ≈ 1e-7). */
     public static final double GRAM_TOLERANCE = 1e-5;
 
@@ -95,7 +98,7 @@ public final class RekeyLinkage {
                 "−dist(p, p') (raw prefix distance)",
                 "−abs(norm z − norm z') (residual norm)",
                 "[c = c'] (public cell id)",
-                "−abs(norm p/median − norm p'/median') (prefix norm)");
+                PREFIX_NORM_SCORE);
         for (int s = 0; s < names.size(); s++) {
             double[] pos = new double[n];
             double[] neg = new double[js.length];

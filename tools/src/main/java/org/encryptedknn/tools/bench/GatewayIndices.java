@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Locale;
 import org.encryptedknn.client.Indices;
 import org.encryptedknn.client.OpenSearchHttp;
+import org.encryptedknn.model.PrefixLayout;
 import org.encryptedknn.transform.SearchMode;
 
 /**
@@ -24,11 +25,19 @@ public final class GatewayIndices {
 
     private final OpenSearchHttp node;
     private final String modelId;
+    private final PrefixLayout prefixLayout;
     private JsonNode model;
 
+    /** A set-up whose model has the default prefix layout (augmented). */
     public GatewayIndices(OpenSearchHttp node, String modelId) {
+        this(node, modelId, PrefixLayout.AUGMENTED);
+    }
+
+    /** A set-up whose model is fitted with {@code prefixLayout} (plain: as models fitted before augmentation). */
+    public GatewayIndices(OpenSearchHttp node, String modelId, PrefixLayout prefixLayout) {
         this.node = node;
         this.modelId = modelId;
+        this.prefixLayout = prefixLayout;
     }
 
     /**
@@ -47,6 +56,7 @@ public final class GatewayIndices {
         ObjectNode body = OpenSearchHttp.JSON.createObjectNode();
         body.put("dimension", training[0].length);
         body.put("space", "cosine");
+        body.put("prefix_layout", prefixLayout.wireName());
         ArrayNode vectors = body.putArray("training_vectors");
         for (float[] v : training) {
             vectors.add(Indices.floats(v));
@@ -103,6 +113,7 @@ public final class GatewayIndices {
         mapping.put("model_id", modelId);
         mapping.put("dimension", model.path("dimension").asInt());
         mapping.put("prefix_dimension", model.path("prefix_dimension").asInt());
+        mapping.put("prefix_layout", model.path("prefix_layout").asText("plain")); // the model's HNSW width
         mapping.put("cells", model.path("cells").asInt());
         mapping.putObject("method")
                 .put("m", Indices.Hnsw.DEFAULT.m())

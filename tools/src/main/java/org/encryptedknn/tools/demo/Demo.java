@@ -237,6 +237,7 @@ public final class Demo {
         mapping.put("model_id", MODEL_ID);
         mapping.put("dimension", dimension);
         mapping.put("prefix_dimension", model.path("prefix_dimension").asInt(dimension / 4));
+        mapping.put("prefix_layout", model.path("prefix_layout").asText("plain")); // the model's HNSW width
         mapping.put("cells", model.path("cells").asInt(CELLS));
         if (model.has("residual_norm")) {
             mapping.put("residual_norm", model.path("residual_norm").asDouble());

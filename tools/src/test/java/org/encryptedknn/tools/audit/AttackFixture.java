@@ -54,7 +54,8 @@ final class AttackFixture implements AutoCloseable {
                 m.keySalt(),
                 0,
                 0,
-                0);
+                0,
+                0); // plain prefix layout
     }
 
     RekeyLinkage.Epoch store() {
