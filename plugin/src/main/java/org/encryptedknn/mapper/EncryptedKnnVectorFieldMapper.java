@@ -213,7 +213,8 @@ public final class EncryptedKnnVectorFieldMapper extends ParametrizedFieldMapper
 
         @Override
         protected List<Parameter<?>> getParameters() {
-            return List.of(modelId, dimension, prefixDimension, cells, residualNorm, prefixLayout, method, spaceType, meta);
+            return List.of(
+                    modelId, dimension, prefixDimension, cells, residualNorm, prefixLayout, method, spaceType, meta);
         }
 
         /** Checks required parameters and cross-parameter rules; fills in prefix_dimension = dimension / 4. */
