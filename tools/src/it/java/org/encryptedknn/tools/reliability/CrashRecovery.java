@@ -19,7 +19,6 @@ import java.util.Set;
 import org.encryptedknn.client.OpenSearchHttp;
 import org.encryptedknn.client.cli.Options;
 import org.encryptedknn.fields.FieldCipher;
-import org.encryptedknn.model.PrefixLayout;
 import org.encryptedknn.tools.demo.Demo;
 import org.encryptedknn.transform.RecordFormat;
 
@@ -172,8 +171,7 @@ public final class CrashRecovery {
         JsonNode model = s.model();
         int dPub = model.path("prefix_dimension").asInt();
         int residualDim = model.path("dimension").asInt() - dPub;
-        int prefixDim = PrefixLayout.parse(model.path("prefix_layout").asText("plain"), "prefix_layout")
-                .width(dPub);
+        int prefixDim = GatewayScenario.prefixWidth(model);
         int cells = model.path("cells").asInt();
         int scanned = 0;
         List<String> partial = new ArrayList<>();

@@ -10,6 +10,7 @@ import org.encryptedknn.client.Indices;
 import org.encryptedknn.client.OpenSearchHttp;
 import org.encryptedknn.client.cli.Options;
 import org.encryptedknn.corpus.EmbeddedCorpus;
+import org.encryptedknn.model.PrefixLayout;
 import org.encryptedknn.model.Space;
 import org.encryptedknn.tools.demo.Demo;
 import org.encryptedknn.transform.VectorTransform;
@@ -87,6 +88,12 @@ final class GatewayScenario {
     /** The model's public metadata (GET needs no key). */
     JsonNode model() {
         return node.get("/_plugins/encrypted_knn/models/" + Demo.MODEL_ID).path("model");
+    }
+
+    /** The width of the model's stored prefix p, the HNSW vector (its public metadata; plain for older formats). */
+    static int prefixWidth(JsonNode model) {
+        return PrefixLayout.parse(model.path("prefix_layout").asText("plain"), "prefix_layout")
+                .width(model.path("prefix_dimension").asInt());
     }
 
     /** Top {@code size} through the search pipeline (plain vector in, exact scores out). */

@@ -22,7 +22,6 @@ import java.util.regex.Pattern;
 import org.encryptedknn.client.Indices;
 import org.encryptedknn.client.OpenSearchHttp;
 import org.encryptedknn.client.cli.Options;
-import org.encryptedknn.model.PrefixLayout;
 import org.encryptedknn.tools.bench.SearchBench;
 import org.encryptedknn.tools.demo.Demo;
 
@@ -154,8 +153,7 @@ public final class NodeView {
         // the scan finds plaintext when it is there: one request carrying plaintext components as its "encrypted"
         // prefix
         long offset = size();
-        int width = PrefixLayout.parse(scenario.model().path("prefix_layout").asText("plain"), "prefix_layout")
-                .width(scenario.model().path("prefix_dimension").asInt());
+        int width = GatewayScenario.prefixWidth(scenario.model());
         float[] plain = Arrays.copyOf(queryVectors[0], width);
         ObjectNode body = OpenSearchHttp.JSON.createObjectNode();
         ObjectNode params = body.putObject("query").putObject("encrypted_knn").putObject(Demo.FIELD);

@@ -571,14 +571,14 @@ public final class OnlineRotation {
      * epoch, k = all documents, with an arbitrary encrypted vector (no key is needed to count).
      */
     private int[] epochCounts() {
-        int dPub = docs[0].length / 4;
+        int width = GatewayScenario.prefixWidth(scenario.model()); // an arbitrary query of the field's width
         int[] counts = new int[2];
         for (int e = 1; e <= 2; e++) {
             ObjectNode body = OpenSearchHttp.JSON.createObjectNode();
             body.put("size", 0);
             body.put("track_total_hits", true);
             ObjectNode knn = body.putObject("query").putObject("encrypted_knn").putObject(FIELD);
-            knn.set("encrypted_vector", Indices.floats(new float[dPub]));
+            knn.set("encrypted_vector", Indices.floats(new float[width]));
             knn.put("k", Math.min(docs.length, EncryptedKnnQueryBuilder.MAX_K));
             knn.put("epoch", e);
             counts[e - 1] = node.post("/" + INDEX + "/_search", body)
