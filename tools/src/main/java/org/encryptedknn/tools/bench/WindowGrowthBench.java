@@ -1,5 +1,6 @@
 package org.encryptedknn.tools.bench;
 
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -11,6 +12,7 @@ import org.encryptedknn.corpus.Encoder;
 import org.encryptedknn.model.EncryptionModel;
 import org.encryptedknn.model.ModelFitter;
 import org.encryptedknn.model.ModelParameters;
+import org.encryptedknn.model.PrefixLayout;
 import org.encryptedknn.model.Space;
 import org.encryptedknn.model.WindowCalibration;
 import org.encryptedknn.tools.audit.GaussianPool;
@@ -24,7 +26,7 @@ import org.encryptedknn.tools.audit.GaussianPool;
  * matched to it.
  *
  * <pre>java … org.encryptedknn.tools.bench.WindowGrowthBench [--encoder all-minilm-l6-v2] [--limit 0=all] [--fit 2000]
- *     [--target 0.95] [--synthetic 2000,4000,8000,16000] [--jitter 1.0]</pre>
+ *     [--target 0.95] [--synthetic 2000,4000,8000,16000] [--jitter 1.0] [--prefix-layout augmented|plain]</pre>
  *
  * <p>Synthetic vectors: a real vector drawn at random plus {@code jitter} × a draw of a Gaussian fitted to the real
  * vectors' covariance ({@link GaussianPool}, mean removed), normalized: a kernel density estimate of the real corpus,
@@ -37,6 +39,8 @@ public final class WindowGrowthBench {
         int fit = a.integer("--fit", 2000);
         double target = a.number("--target", WindowCalibration.DEFAULT_TARGET_RECALL);
         double jitter = a.number("--jitter", 1.0);
+        PrefixLayout layout =
+                PrefixLayout.parse(a.get("--prefix-layout", PrefixLayout.AUGMENTED.wireName()), "--prefix-layout");
         int[] synthetic = Arrays.stream(
                         a.get("--synthetic", "6000,12000,25000,50000,100000").split(","))
                 .filter(s -> !s.isBlank())
@@ -61,7 +65,7 @@ public final class WindowGrowthBench {
             realSizes.add(n);
         }
         realSizes.add(unseen);
-        growth("real", real, fit, target, realSizes);
+        growth("real", real, fit, target, layout, realSizes);
 
         if (synthetic.length == 0) {
             return;
@@ -71,19 +75,26 @@ public final class WindowGrowthBench {
         for (int n : synthetic) {
             sizes.add(n);
         }
-        growth("synthetic (jitter " + jitter + ")", matched, fit, target, sizes);
+        growth("synthetic (jitter " + jitter + ")", matched, fit, target, layout, sizes);
     }
 
-    private static void growth(String label, float[][] vectors, int fit, double target, List<Integer> sizes) {
+    private static void growth(
+            String label, float[][] vectors, int fit, double target, PrefixLayout layout, List<Integer> sizes) {
         int d = vectors[0].length;
         long t0 = System.nanoTime();
         EncryptionModel model = ModelFitter.fit(
-                "growth", ModelParameters.defaults(d, Space.COSINE), Arrays.copyOf(vectors, fit), target);
+                "growth",
+                ModelParameters.defaults(d, Space.COSINE),
+                Arrays.copyOf(vectors, fit),
+                Instant.now(),
+                target,
+                layout);
         WindowCalibration c = model.calibration();
         System.out.printf(
                 Locale.ROOT,
-                "%n%s: fit-time calibration over %d documents, %d queries: k = %d, growth exponent %.2f (%.1f s)%n",
+                "%n%s, %s prefix: fit-time calibration over %d documents, %d queries: k = %d, growth exponent %.2f (%.1f s)%n",
                 label,
+                layout.wireName(),
                 c.referenceSize(),
                 c.queries(),
                 c.window(),
