@@ -38,6 +38,8 @@ import org.opensearch.search.lookup.SearchLookup;
  * {@code plain}, the layout of the models fitted before augmentation and of every index mapped before it — a model's
  * layout is in its public metadata; {@code method} to m = 16, ef_construction = 100). Needs the index setting {@code index.encrypted_knn: true}, which selects the codec
  * that honours {@code method}.
+ * On an index with {@code index.encrypted_knn.model_id}, {@code "space_type":"l2"} makes the drop-in answer the field's
+ * {@code knn} queries in the k-NN plugin's l2 convention (docs/api.md).
  *
  * <p>Value: only the encrypted object {@code {"p":[…],"n":"<b64>","c":17,"z":"<b64>","e":1}} (see
  * {@link EncryptedVectorParser}). Indexed as
