@@ -63,7 +63,7 @@ final class GatewayScenario {
     void createIndex(String index, String refreshInterval) {
         Demo.ensureModel(node, docs.vectors());
         Demo.ensurePipelines(node);
-        ObjectNode body = Demo.encryptedIndexBody(model(), docs.dimension());
+        ObjectNode body = Demo.encryptedIndexBody(model());
         ((ObjectNode) body.get("settings")).put("refresh_interval", refreshInterval);
         Indices.recreate(node, index, body);
     }

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Locale;
 import org.encryptedknn.client.Indices;
 import org.encryptedknn.client.OpenSearchHttp;
+import org.encryptedknn.model.ModelCodec;
 import org.encryptedknn.model.PrefixLayout;
 import org.encryptedknn.transform.SearchMode;
 
@@ -103,21 +104,10 @@ public final class GatewayIndices {
 
     /** An encrypted index written through the encrypting ingest pipeline (its default pipeline). */
     public void createEncrypted(String index, int shards, int replicas) {
-        ObjectNode body = OpenSearchHttp.JSON.createObjectNode();
-        body.set(
-                "settings",
-                shape(Indices.settings(true), shards, replicas)
-                        .put("index.default_pipeline", modelId + INGEST_PIPELINE));
-        ObjectNode mapping = Indices.properties(body).putObject(FIELD);
-        mapping.put("type", "encrypted_knn_vector");
-        mapping.put("model_id", modelId);
-        mapping.put("dimension", model.path("dimension").asInt());
-        mapping.put("prefix_dimension", model.path("prefix_dimension").asInt());
-        mapping.put("prefix_layout", model.path("prefix_layout").asText("plain")); // the model's HNSW width
-        mapping.put("cells", model.path("cells").asInt());
-        mapping.putObject("method")
-                .put("m", Indices.Hnsw.DEFAULT.m())
-                .put("ef_construction", Indices.Hnsw.DEFAULT.efConstruction());
+        ObjectNode body =
+                Indices.encryptedIndexBody(FIELD, ModelCodec.readMetadata(model.toString()), Indices.Hnsw.DEFAULT);
+        shape((ObjectNode) body.get("settings"), shards, replicas)
+                .put("index.default_pipeline", modelId + INGEST_PIPELINE);
         Indices.recreate(node, index, body);
     }
 

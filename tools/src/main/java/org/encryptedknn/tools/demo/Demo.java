@@ -22,6 +22,7 @@ import org.encryptedknn.corpus.CorpusMessage;
 import org.encryptedknn.corpus.EmbeddedCorpus;
 import org.encryptedknn.corpus.Embedder;
 import org.encryptedknn.corpus.ProgressBar;
+import org.encryptedknn.model.ModelCodec;
 import org.encryptedknn.model.Space;
 import org.encryptedknn.tools.audit.PlaintextScan;
 import org.encryptedknn.transform.RecordFormat;
@@ -215,7 +216,7 @@ public final class Demo {
         load(
                 node,
                 ENCRYPTED_INDEX,
-                encryptedIndexBody(model.path("model"), vectors[0].length),
+                encryptedIndexBody(model.path("model")),
                 "index through the encrypting pipeline",
                 vectors,
                 messages);
@@ -228,23 +229,14 @@ public final class Demo {
         load(node, PLAIN_INDEX, plainBody, "plaintext baseline", vectors, messages);
     }
 
-    /** An index of the model's vectors with {@link #INGEST_PIPELINE} as default pipeline and an encrypted subject. */
-    public static ObjectNode encryptedIndexBody(JsonNode model, int dimension) {
-        ObjectNode body = OpenSearchHttp.JSON.createObjectNode();
-        body.set("settings", Indices.settings(true).put("index.default_pipeline", INGEST_PIPELINE));
-        ObjectNode mapping = Indices.properties(body).putObject(FIELD);
-        mapping.put("type", "encrypted_knn_vector");
-        mapping.put("model_id", MODEL_ID);
-        mapping.put("dimension", dimension);
-        mapping.put("prefix_dimension", model.path("prefix_dimension").asInt(dimension / 4));
-        mapping.put("prefix_layout", model.path("prefix_layout").asText("plain")); // the model's HNSW width
-        mapping.put("cells", model.path("cells").asInt(CELLS));
-        if (model.has("residual_norm")) {
-            mapping.put("residual_norm", model.path("residual_norm").asDouble());
-        }
-        mapping.putObject("method")
-                .put("m", Indices.Hnsw.DEFAULT.m())
-                .put("ef_construction", Indices.Hnsw.DEFAULT.efConstruction());
+    /**
+     * An index of the model's vectors ({@code model}: its public metadata, as the models API answers it) with
+     * {@link #INGEST_PIPELINE} as default pipeline and an encrypted subject.
+     */
+    public static ObjectNode encryptedIndexBody(JsonNode model) {
+        ObjectNode body =
+                Indices.encryptedIndexBody(FIELD, ModelCodec.readMetadata(model.toString()), Indices.Hnsw.DEFAULT);
+        ((ObjectNode) body.get("settings")).put("index.default_pipeline", INGEST_PIPELINE);
         Indices.properties(body).putObject("subject").put("type", "keyword").put("index", false);
         return body;
     }
