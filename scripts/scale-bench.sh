@@ -6,8 +6,10 @@
 #   usage: scripts/scale-bench.sh [ScaleBench options, e.g. --vectors 100000 --corpus matched --queries 200]
 # Environment: EKNN_SCALE_PORT (HTTP, default 9450; transport +100), EKNN_SCALE_HEAP (node heap, default 2g),
 # EKNN_SCALE_CLIENT_HEAP (benchmark JVM, default 4g), EKNN_SCALE_TIMEOUT (seconds the run may take, default 3600).
-# The node's data dir (cache dir/nodes/scale/data) is wiped first; the key lives only in a private temp dir and the
-# node's keystore, is never printed, and the node is stopped on exit.
+# The node's data dir (cache dir/nodes/scale/data) is wiped first and a fresh key generated, unless --reuse is given:
+# then the indices, the model and the key of the previous run stay, and only the queries run again (at 10^6 the ingest
+# takes most of an hour). The key lives only in a private temp dir and the node's keystore, is never printed, and the
+# node is stopped on exit.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=lib.sh
@@ -31,10 +33,13 @@ trap cleanup EXIT
 "${OS[@]}" install-knn >/dev/null
 "${OS[@]}" install "$ZIP" >/dev/null
 "${OS[@]}" stop --name "$NODE" >/dev/null 2>&1 || true
-DATA="$CACHE/nodes/$NODE/data"
-rm -rf "$DATA"
-head -c 32 /dev/urandom | base64 > "$SECRETS/master.key"
-"${OS[@]}" keystore-add --name "$NODE" encrypted_knn.master_key < "$SECRETS/master.key"
+REUSE=false
+for arg in "$@"; do [ "$arg" = --reuse ] && REUSE=true; done
+if [ "$REUSE" = false ]; then
+  rm -rf "$CACHE/nodes/$NODE/data"
+  head -c 32 /dev/urandom | base64 > "$SECRETS/master.key"
+  "${OS[@]}" keystore-add --name "$NODE" encrypted_knn.master_key < "$SECRETS/master.key"
+fi
 "${OS[@]}" start --name "$NODE" --port "$PORT" --heap "${EKNN_SCALE_HEAP:-2g}"
 
 ENCRYPTED_KNN_CACHE="$CACHE" timeout "${EKNN_SCALE_TIMEOUT:-3600}" "$JAVA_HOME/bin/java" \

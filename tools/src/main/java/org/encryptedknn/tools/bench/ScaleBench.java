@@ -19,8 +19,14 @@ import org.encryptedknn.transform.SearchMode;
  * concurrent clients, ingest docs/s, size on disk, heap and off-heap memory, and the load average.
  *
  * <pre>java … org.encryptedknn.tools.bench.ScaleBench --url http://127.0.0.1:9450 [--vectors 100000] [--queries 200]
- *     [--corpus auto|real|matched] [--k 100] [--clients 1,8] [--modes key_holder,ckks,keyed_leaks_query_residuals]
- *     [--shards 1] [--replicas 0] [--training 2000]</pre>
+ *     [--corpus auto|real|matched] [--k 100,300] [--clients 1,8] [--modes key_holder,ckks,keyed_leaks_query_residuals]
+ *     [--shards 1] [--replicas 0] [--training 2000] [--reuse]</pre>
+ *
+ * <p>{@code --k} takes a list: every engine is measured at every window, so recall can be read against latency (the
+ * plaintext engine's {@code k} is its HNSW {@code ef_search} too). {@code --reuse} keeps indices of an earlier run of the
+ * same {@code --vectors} and {@code --seed} on the same node (scripts/scale-bench.sh then keeps the data and the key):
+ * at 10^6 the ingest takes most of an hour, the queries minutes, so a change of the query path is measured on the same
+ * indices without loading them again.
  */
 public final class ScaleBench {
 
@@ -35,7 +41,7 @@ public final class ScaleBench {
     public static void main(String[] args) throws Exception {
         Options a = Options.lenient("ScaleBench", args);
         OpenSearchHttp node = new OpenSearchHttp(a.get("--url", "http://127.0.0.1:9450"));
-        int k = a.integer("--k", 100);
+        int[] windows = integers(a.get("--k", "100"));
         int shards = a.integer("--shards", 1);
         int replicas = a.integer("--replicas", 0);
         int[] clients = clients(a);
@@ -47,83 +53,128 @@ public final class ScaleBench {
         ScaleWorkload w = ScaleWorkload.load(a);
         int n = w.vectors().length;
         GatewayIndices gateway = new GatewayIndices(node, "scale");
-        gateway.setUp(w.trainingSample(a.integer("--training", 2000)), modes);
-        gateway.createPlain(PLAIN_INDEX, w.dimension(), shards, replicas);
-        Indices.LoadResult plainLoad = gateway.load(PLAIN_INDEX, w.vectors(), n);
-        gateway.createEncrypted(ENCRYPTED_INDEX, shards, replicas);
-        Indices.LoadResult encLoad = gateway.load(ENCRYPTED_INDEX, w.vectors(), n);
+        boolean reuse =
+                a.flag("--reuse") && Indices.count(node, PLAIN_INDEX) == n && Indices.count(node, ENCRYPTED_INDEX) == n;
+        Indices.LoadResult plainLoad = null;
+        Indices.LoadResult encLoad = null;
+        if (reuse) {
+            System.out.printf(
+                    Locale.ROOT,
+                    "reusing %s and %s (%d documents each) and their model%n",
+                    PLAIN_INDEX,
+                    ENCRYPTED_INDEX,
+                    n);
+        } else {
+            gateway.setUp(w.trainingSample(a.integer("--training", 2000)), modes);
+            gateway.createPlain(PLAIN_INDEX, w.dimension(), shards, replicas);
+            plainLoad = gateway.load(PLAIN_INDEX, w.vectors(), n);
+            gateway.createEncrypted(ENCRYPTED_INDEX, shards, replicas);
+            encLoad = gateway.load(ENCRYPTED_INDEX, w.vectors(), n);
+        }
         System.out.println("k-NN derived source of " + PLAIN_INDEX + ": " + derivedSource(node));
         NodeMemory.print(node, "after ingest", List.of(PLAIN_INDEX, ENCRYPTED_INDEX));
 
-        Map<String, List<QueryLoad.Result>> results = new LinkedHashMap<>();
-        Map<String, String> loads = new LinkedHashMap<>();
-        results.put(
-                "plaintext k-NN",
-                measure(
-                        i -> GatewayIndices.hits(node.post(
-                                "/" + PLAIN_INDEX + "/_search", GatewayIndices.plainQuery(w.queries()[i], k))),
-                        w,
-                        clients));
-        loads.put("plaintext k-NN", LoadAverage.read());
-        for (SearchMode mode : modes) {
-            String path = "/" + ENCRYPTED_INDEX + "/_search?search_pipeline=" + gateway.searchPipeline(mode);
-            results.put(
-                    mode.wireName(),
+        // engine name -> one result per window, then per number of clients
+        Map<String, List<List<QueryLoad.Result>>> results = new LinkedHashMap<>();
+        Map<String, List<String>> loads = new LinkedHashMap<>();
+        for (int k : windows) {
+            record(
+                    "plaintext k-NN",
+                    results,
+                    loads,
                     measure(
-                            i -> GatewayIndices.hits(node.post(path, GatewayIndices.encryptedQuery(w.queries()[i], k))),
+                            i -> GatewayIndices.hits(node.post(
+                                    "/" + PLAIN_INDEX + "/_search", GatewayIndices.plainQuery(w.queries()[i], k))),
                             w,
                             clients));
-            loads.put(mode.wireName(), LoadAverage.read());
+            for (SearchMode mode : modes) {
+                String path = "/" + ENCRYPTED_INDEX + "/_search?search_pipeline=" + gateway.searchPipeline(mode);
+                record(
+                        mode.wireName(),
+                        results,
+                        loads,
+                        measure(
+                                i -> GatewayIndices.hits(
+                                        node.post(path, GatewayIndices.encryptedQuery(w.queries()[i], k))),
+                                w,
+                                clients));
+            }
         }
         NodeMemory.print(node, "after the queries", List.of(PLAIN_INDEX, ENCRYPTED_INDEX));
 
         System.out.printf(
                 Locale.ROOT,
-                "%n%d documents (%s), %d queries, k = %d candidates, top 10, %d shard(s), %d replica(s), force-merged%n",
+                "%n%d documents (%s), %d queries, k = %s candidates, top 10, %d shard(s), %d replica(s), force-merged%n",
                 n,
                 w.source(),
                 w.queries().length,
-                k,
+                Arrays.toString(windows),
                 shards,
                 replicas);
         System.out.printf(
-                Locale.ROOT, "%-28s %s %9s  %s%n", "engine", QueryLoad.Result.header(), "p50 ratio", "load avg after");
-        List<QueryLoad.Result> plain = results.get("plaintext k-NN");
-        for (Map.Entry<String, List<QueryLoad.Result>> e : results.entrySet()) {
-            for (int c = 0; c < clients.length; c++) {
-                QueryLoad.Result r = e.getValue().get(c);
-                System.out.printf(
-                        Locale.ROOT,
-                        "%-28s %s %9.2f  %s%n",
-                        e.getKey(),
-                        r.cells(),
-                        r.p50() / plain.get(c).p50(),
-                        loads.get(e.getKey()));
+                Locale.ROOT,
+                "%-28s %5s %s %9s  %s%n",
+                "engine",
+                "k",
+                QueryLoad.Result.header(),
+                "p50 ratio",
+                "load avg after");
+        List<List<QueryLoad.Result>> plain = results.get("plaintext k-NN");
+        for (int ki = 0; ki < windows.length; ki++) {
+            for (Map.Entry<String, List<List<QueryLoad.Result>>> e : results.entrySet()) {
+                for (int c = 0; c < clients.length; c++) {
+                    QueryLoad.Result r = e.getValue().get(ki).get(c);
+                    System.out.printf(
+                            Locale.ROOT,
+                            "%-28s %5d %s %9.2f  %s%n",
+                            e.getKey(),
+                            windows[ki],
+                            r.cells(),
+                            r.p50() / plain.get(ki).get(c).p50(),
+                            loads.get(e.getKey()).get(ki));
+                }
             }
         }
         System.out.printf(Locale.ROOT, "%n%-44s %14s %14s %7s%n", "", "plaintext", "encrypted", "ratio");
-        System.out.printf(
-                Locale.ROOT,
-                "%-44s %14.0f %14.0f %7.2f%n",
-                "ingest docs/s (bulk 500; refresh + merge)",
-                plainLoad.docsPerSecond(),
-                encLoad.docsPerSecond(),
-                encLoad.docsPerSecond() / plainLoad.docsPerSecond());
+        if (plainLoad != null) {
+            System.out.printf(
+                    Locale.ROOT,
+                    "%-44s %14.0f %14.0f %7.2f%n",
+                    "ingest docs/s (bulk 500; refresh + merge)",
+                    plainLoad.docsPerSecond(),
+                    encLoad.docsPerSecond(),
+                    encLoad.docsPerSecond() / plainLoad.docsPerSecond());
+        }
+        long plainBytes = Indices.storeBytes(node, PLAIN_INDEX);
+        long encBytes = Indices.storeBytes(node, ENCRYPTED_INDEX);
         System.out.printf(
                 Locale.ROOT,
                 "%-44s %14.1f %14.1f %7.2f%n",
                 "index size on disk (MB)",
-                plainLoad.storeBytes() / 1e6,
-                encLoad.storeBytes() / 1e6,
-                encLoad.storeBytes() / (double) plainLoad.storeBytes());
+                plainBytes / 1e6,
+                encBytes / 1e6,
+                encBytes / (double) plainBytes);
         System.out.printf(Locale.ROOT, "load average at the end: %s%n", LoadAverage.read());
     }
 
     /** {@code --clients}: the numbers of concurrent clients to measure, default 1 and 8. */
     static int[] clients(Options a) {
-        return Arrays.stream(a.get("--clients", "1,8").split(","))
+        return integers(a.get("--clients", "1,8"));
+    }
+
+    private static int[] integers(String commaSeparated) {
+        return Arrays.stream(commaSeparated.split(","))
                 .mapToInt(Integer::parseInt)
                 .toArray();
+    }
+
+    private static void record(
+            String engine,
+            Map<String, List<List<QueryLoad.Result>>> results,
+            Map<String, List<String>> loads,
+            List<QueryLoad.Result> measured) {
+        results.computeIfAbsent(engine, e -> new ArrayList<>()).add(measured);
+        loads.computeIfAbsent(engine, e -> new ArrayList<>()).add(LoadAverage.read());
     }
 
     /** Warm-up, then one batch of all queries at each number of clients. */
