@@ -118,7 +118,11 @@ public final class PrfStream {
 
     /**
      * Fills {@code out} with Gaussians from {@code stream} starting at {@code offset}, consuming
-     * 8 bytes per output value (pairs via Box–Muller; an odd count wastes the last sine).
+     * 8 bytes per output value (pairs via Box–Muller; an odd count wastes the last sine). Uses {@link Math}, not
+     * {@code StrictMath} like {@link #nextGaussian}: this is SAP's noise, which the key holder regenerates and subtracts
+     * for every window hit, where the intrinsics are 4× faster (docs/performance.md); a JVM whose {@code Math.log}
+     * differs in the last bit changes a decrypted prefix by ≈ 1e-17, far below its float32 precision. The matrices
+     * derived from seeds, which must be the same bits everywhere, stay on {@link #nextGaussian}.
      */
     public static void gaussians(byte[] stream, int offset, double[] out, int count) {
         int p = offset;
@@ -126,11 +130,11 @@ public final class PrfStream {
             double u1 = toUniform(readLong(stream, p));
             double u2 = toUniform(readLong(stream, p + 8));
             p += 16;
-            double rad = StrictMath.sqrt(-2.0 * StrictMath.log(u1));
-            double ang = 2.0 * StrictMath.PI * u2;
-            out[i] = rad * StrictMath.cos(ang);
+            double rad = Math.sqrt(-2.0 * Math.log(u1));
+            double ang = 2.0 * Math.PI * u2;
+            out[i] = rad * Math.cos(ang);
             if (i + 1 < count) {
-                out[i + 1] = rad * StrictMath.sin(ang);
+                out[i + 1] = rad * Math.sin(ang);
             }
         }
     }

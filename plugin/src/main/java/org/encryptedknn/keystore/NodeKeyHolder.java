@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Base64;
+import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.logging.log4j.LogManager;
@@ -21,6 +22,7 @@ import org.opensearch.cluster.metadata.IndexMetadata;
 import org.opensearch.cluster.service.ClusterService;
 import org.opensearch.common.settings.Settings;
 import org.opensearch.common.unit.TimeValue;
+import org.opensearch.common.util.concurrent.OpenSearchExecutors;
 import org.opensearch.core.action.ActionListener;
 import org.opensearch.core.common.settings.SecureString;
 import org.opensearch.threadpool.ThreadPool;
@@ -59,6 +61,11 @@ public final class NodeKeyHolder implements Closeable {
     private volatile String nodeName = "_local";
     private volatile Client client;
     private volatile ThreadPool threadPool;
+    private volatile int rerankHelpers;
+
+    /** The thread pool that shares a window's key-holder work with the search thread (gateway nodes). */
+    public static final String RERANK_THREAD_POOL = "encrypted_knn_rerank";
+
     private volatile ClusterService clusterService;
 
     public NodeKeyHolder() {
@@ -68,6 +75,20 @@ public final class NodeKeyHolder implements Closeable {
     /** The node's client (null until {@link #start}): the gateway's processors read index stats and the page's {@code _source} with it. */
     public Client client() {
         return client;
+    }
+
+    /**
+     * Where the search pipeline's key-holder work on a window runs besides the search thread (decrypting prefixes, the
+     * cells' keyed queries): the {@value #RERANK_THREAD_POOL} pool, or null before {@link #start}.
+     */
+    public Executor rerankExecutor() {
+        ThreadPool pool = threadPool;
+        return pool == null ? null : pool.executor(RERANK_THREAD_POOL);
+    }
+
+    /** How many of the {@value #RERANK_THREAD_POOL} threads one window may use: the node's other processors. */
+    public int rerankHelpers() {
+        return rerankHelpers;
     }
 
     /**
@@ -81,6 +102,7 @@ public final class NodeKeyHolder implements Closeable {
         this.client = client;
         this.clusterService = clusterService;
         this.threadPool = threadPool;
+        this.rerankHelpers = OpenSearchExecutors.allocatedProcessors(nodeSettings) - 1;
         install(nodeSettings);
     }
 

@@ -9,6 +9,7 @@ import java.util.function.Supplier;
 import org.encryptedknn.codec.EncryptedKnnCodecService;
 import org.encryptedknn.fetch.EncryptedKnnFetchSubPhase;
 import org.encryptedknn.fetch.HitRecordsExt;
+import org.encryptedknn.keystore.NodeKeyHolder;
 import org.encryptedknn.mapper.EncryptedKnnVectorFieldMapper;
 import org.encryptedknn.protocol.HitField;
 import org.encryptedknn.query.EncryptedKnnQueryBuilder;
@@ -138,8 +139,14 @@ public class EncryptedKnnPlugin extends Plugin
     @Override
     public List<ExecutorBuilder<?>> getExecutorBuilders(Settings settings) {
         int processors = OpenSearchExecutors.allocatedProcessors(settings);
-        return List.of(new FixedExecutorBuilder(
-                settings, CKKS_THREAD_POOL, processors, 64, "thread_pool." + CKKS_THREAD_POOL));
+        return List.of(
+                new FixedExecutorBuilder(settings, CKKS_THREAD_POOL, processors, 64, "thread_pool." + CKKS_THREAD_POOL),
+                new FixedExecutorBuilder(
+                        settings,
+                        NodeKeyHolder.RERANK_THREAD_POOL,
+                        processors,
+                        64,
+                        "thread_pool." + NodeKeyHolder.RERANK_THREAD_POOL));
     }
 
     /**

@@ -131,6 +131,9 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
 
     private record Scored(SearchHit hit, double score, int rank, boolean exact) {}
 
+    /** A window hit with a record under a live epoch; {@code rank}: its place in the data node's order. */
+    private record Candidate(SearchHit hit, Map<?, ?> info, ResidualLayout.HitRecord record, int rank) {}
+
     /** Scores, re-sorts and cuts to the page; reads the page's {@code _source} when the window came without it. */
     private void rerank(SearchResponse response, GatewayQueryState state, ActionListener<SearchResponse> listener) {
         SearchHits hits = response.getHits();
@@ -208,6 +211,7 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
         SearchHit[] all = hits.getHits();
         state.rescoring.beforeScoring(all);
         int residualLength = model.residualLength();
+        List<Candidate> candidates = new ArrayList<>();
         for (int i = 0; i < all.length; i++) {
             SearchHit hit = all[i];
             Map<?, ?> info = GatewayRescoring.hitInfo(hit);
@@ -222,14 +226,19 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
                 throw new IllegalStateException(
                         "hit [" + hit.getId() + "] of index [" + hit.getIndex() + "]: " + e.getMessage(), e);
             }
-            int epoch = record.vector().epoch();
-            if (p.isLiveEpoch(epoch) == false) { // a record left under a retired epoch (matched by another clause)
+            if (p.isLiveEpoch(record.vector().epoch())
+                    == false) { // left under a retired epoch (matched by another clause)
                 unscored.add(new Scored(hit, hit.getScore(), i, false));
                 continue;
             }
-            double score = state.transform(epoch).prefixScore(state.queryFor(epoch), record.vector())
-                    + state.rescoring.residualTerm(hit, info, record, state);
-            scored.add(new Scored(hit, score, i, true));
+            candidates.add(new Candidate(hit, info, record, i));
+        }
+        double[] prefixTerms = state.prefixTerms(
+                candidates.stream().map(Candidate::record).toList(), gateway.rerankExecutor(), gateway.rerankHelpers());
+        for (int j = 0; j < candidates.size(); j++) {
+            Candidate c = candidates.get(j);
+            double score = prefixTerms[j] + state.rescoring.residualTerm(c.hit(), c.info(), c.record(), state);
+            scored.add(new Scored(c.hit(), score, c.rank(), true));
         }
         scored.sort(Comparator.comparingDouble(Scored::score).reversed().thenComparingInt(Scored::rank));
         List<Scored> ordered = new ArrayList<>(scored);
