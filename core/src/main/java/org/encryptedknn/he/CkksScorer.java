@@ -5,11 +5,9 @@ import com.sun.jna.ptr.LongByReference;
 import com.sun.jna.ptr.PointerByReference;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Function;
+import org.encryptedknn.concurrent.ParallelWork;
 
 /**
  * Data-node side of the CKKS rescoring. Holds no key at all (no secret, Galois or
@@ -67,8 +65,9 @@ public final class CkksScorer {
     }
 
     /**
-     * {@link #score(List)} with the batches spread over {@code executor} (the calling thread scores one share too);
-     * {@code null}, or a single batch, scores them all on the calling thread. The results are in batch order either
+     * {@link #score(List)} with the batches spread over {@code executor} and the calling thread ({@link ParallelWork}:
+     * a batch no helper has started when the caller gets to it is scored by the caller); {@code null}, or a single
+     * batch, scores them all on the calling thread. The results are in batch order either
      * way, and each batch is the same computation, so the ciphertexts do not depend on the threads.
      */
     public List<byte[]> score(List<Candidate> candidates, Executor executor) {
@@ -78,44 +77,10 @@ public final class CkksScorer {
             batches.add(candidates.subList(start, Math.min(candidates.size(), start + blocks)));
         }
         byte[][] out = new byte[batches.size()][];
-        if (executor == null || batches.size() < 2) {
-            for (int b = 0; b < batches.size(); b++) {
-                out[b] = scoreBatch(batches.get(b), b * blocks);
-            }
-            return List.of(out);
-        }
-        // odd batches go to the executor, even ones stay on this thread (a full executor leaves them here too); every
-        // helper is awaited before returning or throwing, so no batch outlives the caller's query handles
-        List<CompletableFuture<Void>> helpers = new ArrayList<>();
-        for (int b = 1; b < batches.size(); b += 2) {
-            int batch = b;
-            try {
-                helpers.add(CompletableFuture.runAsync(
-                        () -> out[batch] = scoreBatch(batches.get(batch), batch * blocks), executor));
-            } catch (RejectedExecutionException e) {
-                out[batch] = scoreBatch(batches.get(batch), batch * blocks);
-            }
-        }
-        RuntimeException failure = null;
-        try {
-            for (int b = 0; b < batches.size(); b += 2) {
-                out[b] = scoreBatch(batches.get(b), b * blocks);
-            }
-        } catch (RuntimeException e) {
-            failure = e;
-        }
-        for (CompletableFuture<Void> helper : helpers) {
-            try {
-                helper.join();
-            } catch (CompletionException e) {
-                if (failure == null) {
-                    failure = e.getCause() instanceof RuntimeException r ? r : e;
-                }
-            }
-        }
-        if (failure != null) {
-            throw failure;
-        }
+        // every batch may go to a helper; ParallelWork returns only when none is still running, so no batch outlives
+        // the caller's query handles
+        ParallelWork.forEach(
+                batches.size(), b -> out[b] = scoreBatch(batches.get(b), b * blocks), executor, batches.size() - 1);
         return List.of(out);
     }
 

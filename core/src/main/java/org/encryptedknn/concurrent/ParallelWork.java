@@ -1,4 +1,4 @@
-package org.encryptedknn.transform;
+package org.encryptedknn.concurrent;
 
 import java.util.Objects;
 import java.util.concurrent.Executor;
@@ -8,7 +8,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.IntConsumer;
 
 /**
- * Runs the units of one query's key-holder work (decrypting window prefixes, the cells' keyed residual queries) on the
+ * Runs the units of one query's work (a window's prefix decryptions and keyed residual queries, a ckks window's batches) on the
  * calling thread and on up to {@code helpers} threads of an executor. Units are claimed, not assigned: a helper task
  * that starts late finds nothing left and returns, and the caller only ever waits for units a helper is already
  * running. On a busy machine, where a handed-off task would wait for a core, the caller simply does all the work

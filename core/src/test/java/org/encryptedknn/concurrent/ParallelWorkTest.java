@@ -1,4 +1,4 @@
-package org.encryptedknn.transform;
+package org.encryptedknn.concurrent;
 
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertSame;
