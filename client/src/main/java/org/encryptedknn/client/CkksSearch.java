@@ -107,12 +107,23 @@ public final class CkksSearch {
         // 2. exact prefix term + decrypted residual term (or, for an unprobed cell, the residual term from z)
         VectorTransform transform = search.transform();
         int dr = transform.model().residualLength();
-        List<Hit> out = new ArrayList<>();
+        List<EncryptedSearch.HitData> data = new ArrayList<>();
         for (JsonNode hit : hits) {
-            EncryptedSearch.HitData d = EncryptedSearch.hitData(hit, dr);
+            data.add(EncryptedSearch.hitData(hit, dr));
+        }
+        boolean[] carriesZ = new boolean[data.size()];
+        for (int i = 0; i < carriesZ.length; i++) {
+            carriesZ[i] = data.get(i).hasResidual()
+                    && !data.get(i).info().path(HitField.PROBED.key()).asBoolean(false);
+        }
+        double[] prefixTerms = search.prefixTerms(data, carriesZ);
+        List<Hit> out = new ArrayList<>();
+        for (int i = 0; i < data.size(); i++) {
+            JsonNode hit = hits.get(i);
+            EncryptedSearch.HitData d = data.get(i);
             EncryptedVector v = d.record();
             JsonNode f = d.info();
-            double prefix = transform.prefixScore(search.query(), v);
+            double prefix = prefixTerms[i];
             boolean probed = f.path(HitField.PROBED.key()).asBoolean(false);
             double score;
             boolean exact;

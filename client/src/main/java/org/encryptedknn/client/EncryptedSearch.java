@@ -10,6 +10,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ForkJoinPool;
 import org.encryptedknn.protocol.HitField;
 import org.encryptedknn.protocol.RescoreQueryFormat;
 import org.encryptedknn.transform.EncryptedQuery;
@@ -17,6 +18,7 @@ import org.encryptedknn.transform.EncryptedVector;
 import org.encryptedknn.transform.RecordFormat;
 import org.encryptedknn.transform.ResidualLayout;
 import org.encryptedknn.transform.VectorTransform;
+import org.encryptedknn.transform.WindowTerms;
 
 /**
  * Key-holder side of one encrypted search in the {@code key_holder} (default) and
@@ -55,8 +57,8 @@ public final class EncryptedSearch {
     private final String field;
     private final EncryptedQuery query;
     private final Map<Integer, float[]> cellQueries = new LinkedHashMap<>();
-    /** H_c r_q of the cells that were not sent, computed when a hit of theirs is scored here. */
-    private final Map<Integer, float[]> scoringQueries = new HashMap<>();
+    /** H_c r_q of the cells that were not sent (by {@link WindowTerms#cellKey}), computed for the hits scored here. */
+    private final Map<Long, float[]> scoringQueries = new HashMap<>();
 
     public EncryptedSearch(VectorTransform transform, String field, float[] vector) {
         this(transform, field, transform.encryptQuery(vector));
@@ -174,37 +176,75 @@ public final class EncryptedSearch {
 
     /** Exact scores for every hit of a response (decrypts each prefix), best first. */
     public List<ExactHit> exactRanking(JsonNode response) {
-        List<ExactHit> hits = new ArrayList<>();
         int residualDimension = transform.model().residualLength();
+        List<JsonNode> hits = new ArrayList<>();
+        List<HitData> data = new ArrayList<>();
         for (JsonNode hit : response.path("hits").path("hits")) {
-            HitData d = hitData(hit, residualDimension);
+            hits.add(hit);
+            data.add(hitData(hit, residualDimension));
+        }
+        boolean[] carriesZ = new boolean[data.size()];
+        for (int i = 0; i < carriesZ.length; i++) {
+            carriesZ[i] = data.get(i).hasResidual() && nodeTerm(data.get(i)) == null;
+        }
+        double[] prefixTerms = prefixTerms(data, carriesZ);
+        List<ExactHit> ranked = new ArrayList<>();
+        for (int i = 0; i < data.size(); i++) {
+            HitData d = data.get(i);
             EncryptedVector v = d.record();
+            Double nodeTerm = nodeTerm(d);
             double residual;
-            if (d.info().path(HitField.PROBED.key()).asBoolean(false)
-                    && d.info().has(HitField.RESIDUAL.key())) {
-                residual = transform.fromRescoreScale(
-                        d.info().path(HitField.RESIDUAL.key()).asDouble());
+            if (nodeTerm != null) {
+                residual = nodeTerm;
             } else if (d.hasResidual()) {
                 residual = residualTerm(v);
             } else {
                 throw new IllegalStateException(
-                        "hit " + hit.path("_id").asText() + " has neither a residual term nor z");
+                        "hit " + hits.get(i).path("_id").asText() + " has neither a residual term nor z");
             }
-            hits.add(new ExactHit(
-                    hit.path("_id").asText(),
-                    transform.prefixScore(query, v) + residual,
+            ranked.add(new ExactHit(
+                    hits.get(i).path("_id").asText(),
+                    prefixTerms[i] + residual,
                     v.cell(),
-                    hit.path("_source")));
+                    hits.get(i).path("_source")));
         }
-        hits.sort(Comparator.comparingDouble(ExactHit::score).reversed());
-        return hits;
+        ranked.sort(Comparator.comparingDouble(ExactHit::score).reversed());
+        return ranked;
+    }
+
+    /** The data node's exact residual term of a probed hit (keyed rescore), on the score's scale; null otherwise. */
+    private Double nodeTerm(HitData d) {
+        if (d.info().path(HitField.PROBED.key()).asBoolean(false) && d.info().has(HitField.RESIDUAL.key())) {
+            return transform.fromRescoreScale(
+                    d.info().path(HitField.RESIDUAL.key()).asDouble());
+        }
+        return null;
+    }
+
+    /**
+     * The exact prefix terms of the hits' records, and the keyed queries of the cells of those with {@code carriesZ}
+     * that {@link #residualTerm} will need, on this thread and the common fork-join pool ({@link WindowTerms}).
+     */
+    double[] prefixTerms(List<HitData> data, boolean[] carriesZ) {
+        for (int i = 0; i < carriesZ.length; i++) {
+            carriesZ[i] &= !cellQueries.containsKey(data.get(i).record().cell()); // sent: computed already
+        }
+        return WindowTerms.compute(
+                data.stream().map(HitData::record).toList(),
+                carriesZ,
+                epoch -> transform,
+                epoch -> query,
+                scoringQueries,
+                ForkJoinPool.commonPool(),
+                ForkJoinPool.getCommonPoolParallelism());
     }
 
     /** ⟨H_c r_q, z⟩ of a record with its z, H_c r_q computed once per cell: a window holds many hits of few cells. */
     double residualTerm(EncryptedVector v) {
         float[] keyed = cellQueries.get(v.cell());
         if (keyed == null) {
-            keyed = scoringQueries.computeIfAbsent(v.cell(), c -> transform.keyedResidualQuery(query, c));
+            keyed = scoringQueries.computeIfAbsent(
+                    WindowTerms.cellKey(v.epoch(), v.cell()), c -> transform.keyedResidualQuery(query, v.cell()));
         }
         return VectorTransform.residualScore(keyed, v);
     }

@@ -5,13 +5,12 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executor;
-import org.encryptedknn.concurrent.ParallelWork;
 import org.encryptedknn.keystore.CachedModel;
 import org.encryptedknn.keystore.KeyLease;
 import org.encryptedknn.transform.EncryptedQuery;
-import org.encryptedknn.transform.EncryptedVector;
 import org.encryptedknn.transform.ResidualLayout;
 import org.encryptedknn.transform.VectorTransform;
+import org.encryptedknn.transform.WindowTerms;
 import org.opensearch.search.fetch.subphase.FetchSourceContext;
 
 /**
@@ -81,60 +80,26 @@ final class GatewayQueryState {
     /** The keyed residual query H_c [r_q; 0] of {@code cell} under {@code epoch}. */
     synchronized float[] keyedQuery(int epoch, int cell) {
         return keyedQueries.computeIfAbsent(
-                cellKey(epoch, cell), key -> transform(epoch).keyedResidualQuery(queryFor(epoch), cell));
+                WindowTerms.cellKey(epoch, cell), key -> transform(epoch).keyedResidualQuery(queryFor(epoch), cell));
     }
 
     /**
-     * The key holder's work on a window, spread over this thread and up to {@code helpers} of {@code executor}: the exact
-     * prefix term of every record (a SAP decryption each), and the keyed residual query of every (epoch, cell) of a
-     * record that carries z, which {@link #keyedQuery} then returns. The two are most of a window's cost at the
-     * gateway (docs/performance.md); with C = 64 cells a window of 100 touches most cells.
+     * The exact prefix terms of the window's records, computing on the way (on this thread and up to {@code helpers}
+     * of {@code executor}) the keyed queries that {@link #keyedQuery} will be asked for: {@link WindowTerms}.
      */
-    double[] prefixTerms(List<ResidualLayout.HitRecord> records, Executor executor, int helpers) {
-        Map<Long, float[]> missing = new HashMap<>();
-        for (ResidualLayout.HitRecord r : records) {
-            EncryptedVector v = r.vector();
-            queryFor(v.epoch()); // every epoch's query before the parallel part
-            if (r.hasResidual()) {
-                missing.put(cellKey(v.epoch(), v.cell()), null);
-            }
+    synchronized double[] prefixTerms(List<ResidualLayout.HitRecord> records, Executor executor, int helpers) {
+        boolean[] carriesZ = new boolean[records.size()];
+        for (int i = 0; i < carriesZ.length; i++) {
+            carriesZ[i] = records.get(i).hasResidual();
         }
-        synchronized (this) {
-            missing.keySet().removeAll(keyedQueries.keySet());
-        }
-        long[] cells = missing.keySet().stream().mapToLong(Long::longValue).toArray();
-        float[][] computed = new float[cells.length][];
-        double[] terms = new double[records.size()];
-        int chunks = (records.size() + PREFIX_CHUNK - 1) / PREFIX_CHUNK;
-        ParallelWork.forEach(
-                cells.length + chunks,
-                unit -> {
-                    if (unit < cells.length) {
-                        int epoch = (int) (cells[unit] >>> 32);
-                        computed[unit] = transform(epoch).keyedResidualQuery(queryFor(epoch), (int) cells[unit]);
-                        return;
-                    }
-                    int from = (unit - cells.length) * PREFIX_CHUNK;
-                    for (int i = from; i < Math.min(records.size(), from + PREFIX_CHUNK); i++) {
-                        EncryptedVector v = records.get(i).vector();
-                        terms[i] = transform(v.epoch()).prefixScore(queryFor(v.epoch()), v);
-                    }
-                },
+        return WindowTerms.compute(
+                records.stream().map(ResidualLayout.HitRecord::vector).toList(),
+                carriesZ,
+                this::transform,
+                this::queryFor,
+                keyedQueries,
                 executor,
                 helpers);
-        synchronized (this) {
-            for (int i = 0; i < cells.length; i++) {
-                keyedQueries.put(cells[i], computed[i]);
-            }
-        }
-        return terms;
-    }
-
-    /** Records per unit of {@link #prefixTerms}: a SAP decryption is a few microseconds, a cell's query ≈ 30. */
-    private static final int PREFIX_CHUNK = 8;
-
-    private static long cellKey(int epoch, int cell) {
-        return ((long) epoch << 32) | (cell & 0xffffffffL);
     }
 
     VectorTransform transform(int epoch) {
