@@ -133,10 +133,35 @@ public final class Indices {
             }
         }
         node.post("/" + index + "/_refresh", null);
-        node.post("/" + index + "/_forcemerge?max_num_segments=1", null);
+        forceMerge(node, index);
         node.post("/" + index + "/_refresh", null);
         double docsPerSecond = count / ((System.nanoTime() - start) / 1e9);
         return new LoadResult(count, docsPerSecond, storeBytes(node, index));
+    }
+
+    /**
+     * Force-merges to one segment and waits for the merge as a task: merging 10^6 vectors' HNSW graph takes longer than
+     * any HTTP timeout, and a request that times out leaves the caller unsure whether it finished.
+     */
+    public static void forceMerge(OpenSearchHttp node, String index) {
+        String task = node.post("/" + index + "/_forcemerge?max_num_segments=1&wait_for_completion=false", null)
+                .path("task")
+                .asText();
+        while (true) {
+            JsonNode status = node.get("/_tasks/" + task);
+            if (status.path("completed").asBoolean()) {
+                if (status.has("error")) {
+                    throw new IllegalStateException("force-merge of " + index + " failed: " + status.path("error"));
+                }
+                return;
+            }
+            try {
+                Thread.sleep(2000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while " + index + " was force-merged", e);
+            }
+        }
     }
 
     /** Primary store size in bytes. */

@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import org.encryptedknn.client.Indices;
 import org.encryptedknn.client.OpenSearchHttp;
 import org.encryptedknn.client.cli.Options;
 import org.encryptedknn.model.WindowCalibration;
@@ -90,7 +91,7 @@ public final class DropInBench {
             }
         }
         node.post("/" + INDEX + "/_refresh", null);
-        node.post("/" + INDEX + "/_forcemerge?max_num_segments=1", null);
+        Indices.forceMerge(node, INDEX);
         System.out.printf(
                 Locale.ROOT,
                 "indexed %d plaintext vectors in %.1f s (drop-in ingest)%n",
