@@ -226,8 +226,8 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
                 throw new IllegalStateException(
                         "hit [" + hit.getId() + "] of index [" + hit.getIndex() + "]: " + e.getMessage(), e);
             }
-            if (p.isLiveEpoch(record.vector().epoch())
-                    == false) { // left under a retired epoch (matched by another clause)
+            // a record left under a retired epoch (matched by another clause) is returned unscored
+            if (p.isLiveEpoch(record.vector().epoch()) == false) {
                 unscored.add(new Scored(hit, hit.getScore(), i, false));
                 continue;
             }
