@@ -50,7 +50,7 @@ public record ScaleWorkload(
         String source;
         if (corpus.equals("debian")) {
             CachedEmbeddings.Loaded<DebianDescriptions.Text> debian = debian(n + reserved + q);
-            int available = debian.vectors().length;
+            int available = debian.vectors().length; // the corpus's size when it holds fewer
             if (n + reserved + q > available) {
                 throw new IllegalArgumentException("--corpus debian holds " + available + " texts: --vectors " + n
                         + " + --queries " + q + (reserved > 0 ? " + " + reserved + " reserved" : "") + " do not fit");
@@ -62,7 +62,7 @@ public record ScaleWorkload(
                     "real: %s, Debian bookworm package descriptions (%d of %d texts)",
                     Encoder.DEFAULT.wireName(),
                     n + q,
-                    available);
+                    debianSize());
         } else {
             EmbeddedCorpus real = EmbeddedCorpus.load(0);
             boolean useReal = corpus.equals("real") || (corpus.equals("auto") && n + reserved + q <= real.size());
@@ -133,6 +133,14 @@ public record ScaleWorkload(
         try {
             return CachedEmbeddings.load(
                     DebianDescriptions.BOOKWORM, Encoder.DEFAULT, count, "embedding Debian descriptions");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static int debianSize() {
+        try {
+            return DebianDescriptions.BOOKWORM.texts().size();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
