@@ -161,6 +161,7 @@ public final class DebianDescriptions implements TextCorpus<DebianDescriptions.T
                 throw new IOException("GET " + URL + ": HTTP " + response.statusCode());
             }
             verified(tmp);
+            CacheDirs.shareReadable(tmp);
             try {
                 Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
             } catch (AtomicMoveNotSupportedException e) {

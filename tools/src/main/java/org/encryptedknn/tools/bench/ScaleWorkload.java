@@ -49,12 +49,11 @@ public record ScaleWorkload(
         float[][] queries;
         String source;
         if (corpus.equals("debian")) {
-            CachedEmbeddings.Loaded<DebianDescriptions.Text> debian = debian(n + reserved + q);
-            int available = debian.vectors().length; // the corpus's size when it holds fewer
-            if (n + reserved + q > available) {
-                throw new IllegalArgumentException("--corpus debian holds " + available + " texts: --vectors " + n
-                        + " + --queries " + q + (reserved > 0 ? " + " + reserved + " reserved" : "") + " do not fit");
+            int available = debianSize();
+            if (n + reserved + q > available) { // checked before anything is embedded
+                throw tooFew("debian", available, n, q, reserved);
             }
+            CachedEmbeddings.Loaded<DebianDescriptions.Text> debian = debian(n + reserved + q);
             vectors = Arrays.copyOfRange(debian.vectors(), 0, n + reserved);
             queries = Arrays.copyOfRange(debian.vectors(), n + reserved, n + reserved + q);
             source = String.format(
@@ -62,15 +61,13 @@ public record ScaleWorkload(
                     "real: %s, Debian bookworm package descriptions (%d of %d texts)",
                     Encoder.DEFAULT.wireName(),
                     n + q,
-                    debianSize());
+                    available);
         } else {
             EmbeddedCorpus real = EmbeddedCorpus.load(0);
             boolean useReal = corpus.equals("real") || (corpus.equals("auto") && n + reserved + q <= real.size());
             if (useReal) {
                 if (n + reserved + q > real.size()) {
-                    throw new IllegalArgumentException("--corpus real holds " + real.size() + " vectors: --vectors "
-                            + n + " + --queries " + q + (reserved > 0 ? " + " + reserved + " reserved" : "")
-                            + " do not fit");
+                    throw tooFew("real", real.size(), n, q, reserved);
                 }
                 EmbeddedCorpus.Split split = real.split(n + reserved, q);
                 vectors = split.index().vectors();
@@ -136,6 +133,11 @@ public record ScaleWorkload(
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    private static IllegalArgumentException tooFew(String corpus, int holds, int n, int q, int reserved) {
+        return new IllegalArgumentException("--corpus " + corpus + " holds " + holds + " vectors: --vectors " + n
+                + " + --queries " + q + (reserved > 0 ? " + " + reserved + " reserved" : "") + " do not fit");
     }
 
     private static int debianSize() {
