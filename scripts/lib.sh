@@ -19,10 +19,10 @@ eknn_is_root() { [ "$(id -u)" = 0 ]; }
 
 # What the scripts need from Debian, as command:package (the command shows that the package is there).
 # The build: Maven, and for the native library (native/build.sh) CMake, make, gcc/g++ and pip (the SEAL source
-# download). Running nodes and tests besides: unzip, curl, runuser/useradd (the unprivileged node user) and npm
-# (the SpamAssassin corpus).
+# download). Running nodes and tests besides: unzip, curl, runuser/useradd (the unprivileged node user), npm
+# (the SpamAssassin corpus) and xz (the Debian package descriptions, scale-bench.sh --corpus debian).
 EKNN_BUILD_NEEDS=(mvn:maven cmake:cmake make:make gcc:gcc g++:g++ pip:python3-pip)
-EKNN_RUN_NEEDS=(unzip:unzip curl:curl runuser:util-linux useradd:passwd npm:npm)
+EKNN_RUN_NEEDS=(unzip:unzip curl:curl runuser:util-linux useradd:passwd npm:npm xz:xz-utils)
 
 eknn_has() {
   case "$1" in

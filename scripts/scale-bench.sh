@@ -3,7 +3,7 @@
 # the plaintext opensearch-knn baseline in the same node, ScaleBench (org.encryptedknn.tools.bench) as the application.
 # Prints recall@10, p50/p95/p99 and throughput at 1 and 8 clients, ingest docs/s, size, heap and off-heap memory and
 # the load average, for every search mode next to plaintext k-NN.
-#   usage: scripts/scale-bench.sh [ScaleBench options, e.g. --vectors 100000 --corpus matched --queries 200]
+#   usage: scripts/scale-bench.sh [ScaleBench options, e.g. --vectors 100000 --corpus matched|debian --queries 200]
 # Environment: EKNN_SCALE_PORT (HTTP, default 9450; transport +100), EKNN_SCALE_HEAP (node heap, default 2g),
 # EKNN_SCALE_CLIENT_HEAP (benchmark JVM, default 4g), EKNN_SCALE_TIMEOUT (seconds the run may take, default 3600).
 # The node's data dir (cache dir/nodes/scale/data) is wiped first and a fresh key generated, unless --reuse is given:
@@ -18,6 +18,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PORT="${EKNN_SCALE_PORT:-9450}"
 NODE=scale
 eknn_find_jdk
+eknn_require "${EKNN_RUN_NEEDS[@]}" # npm: the SpamAssassin corpus; xz: the Debian descriptions
 CACHE="$(eknn_cache_dir)"
 OS=(bash "$ROOT/scripts/opensearch.sh")
 [ -f "$ROOT/target/classpath.txt" ] && ls "$ROOT"/target/releases/encrypted-knn-*.zip >/dev/null 2>&1 \

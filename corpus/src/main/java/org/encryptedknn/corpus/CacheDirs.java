@@ -5,6 +5,7 @@ import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -76,6 +77,18 @@ public final class CacheDirs {
             }
         }
         return found;
+    }
+
+    /**
+     * Makes a file written by this process readable by everyone ({@code rw-r--r--}): createTempFile makes it
+     * owner-only, and a cache prepared by root is read by the unprivileged node and test user.
+     */
+    static void shareReadable(Path file) {
+        try {
+            Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
+        } catch (UnsupportedOperationException | IOException e) {
+            // not a POSIX file system: keep the default
+        }
     }
 
     /** The Maven build directory when these classes are loaded from {@code <build>/classes}, else null. */

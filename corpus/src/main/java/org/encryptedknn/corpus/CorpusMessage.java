@@ -11,7 +11,7 @@ import java.util.Objects;
  *                at {@link MailParser#MAX_BODY_CHARS} characters
  * @param spam    true for the spam groups, false for the ham groups
  */
-public record CorpusMessage(String id, String subject, String body, boolean spam) {
+public record CorpusMessage(String id, String subject, String body, boolean spam) implements CorpusText {
 
     /** Maximum number of characters of {@link #embeddingText()} (MiniLM reads ~256 tokens). */
     public static final int MAX_EMBED_CHARS = 1200;
@@ -29,6 +29,7 @@ public record CorpusMessage(String id, String subject, String body, boolean spam
     }
 
     /** The text that is embedded: subject, blank line, body; capped at {@link #MAX_EMBED_CHARS}. */
+    @Override
     public String embeddingText() {
         String text = subject.isEmpty() ? body : subject + "\n\n" + body;
         return text.length() <= MAX_EMBED_CHARS ? text : text.substring(0, MAX_EMBED_CHARS);

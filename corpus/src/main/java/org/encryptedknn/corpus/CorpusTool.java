@@ -14,7 +14,9 @@ import java.util.Locale;
  * <pre>
  *   CorpusTool fetch                 fetch (npm pack) the corpus tarball into the cache, print its path
  *   CorpusTool info                  corpus size, ham/spam counts, cache directories
- *   CorpusTool embed [--limit N]     embed the first N messages (all if N &lt;= 0 or absent), cache the vectors
+ *   CorpusTool embed [--limit N] [--corpus spam-assassin|debian]
+ *                                    embed the first N texts (all if N &lt;= 0 or absent), cache the vectors;
+ *                                    debian: {@link DebianDescriptions}
  *   CorpusTool query TEXT [--k K] [--limit N]   nearest messages to TEXT (sanity check)
  *   CorpusTool export [--limit N] FILE          the first N messages as JSON Lines (id, spam, text, vector), for
  *                                               applications in other languages (clients/python)
@@ -31,7 +33,7 @@ public final class CorpusTool {
         switch (args[0]) {
             case "fetch" -> System.out.println(SpamAssassinCorpus.tarball());
             case "info" -> info();
-            case "embed" -> embed(encoder(args), intOpt(args, "--limit", 0));
+            case "embed" -> embed(args, encoder(args), intOpt(args, "--limit", 0));
             case "query" -> query(args, encoder(args), intOpt(args, "--k", 5), intOpt(args, "--limit", 0));
             case "export" -> export(Path.of(args[args.length - 1]), intOpt(args, "--limit", 0));
             default -> {
@@ -43,7 +45,7 @@ public final class CorpusTool {
 
     private static void usage() {
         System.err.println(
-                "usage: CorpusTool fetch | info | embed [--limit N] [--encoder E] | query TEXT [--k K]"
+                "usage: CorpusTool fetch | info | embed [--limit N] [--encoder E] [--corpus spam-assassin|debian] | query TEXT [--k K]"
                         + " [--limit N] [--encoder E] | export [--limit N] FILE   (E: all-minilm-l6-v2 (default), e5-small-v2-q)");
     }
 
@@ -57,9 +59,13 @@ public final class CorpusTool {
     }
 
     private static int intOpt(String[] args, String name, int def) {
+        return Integer.parseInt(stringOpt(args, name, Integer.toString(def)));
+    }
+
+    private static String stringOpt(String[] args, String name, String def) {
         for (int i = 1; i < args.length - 1; i++) {
             if (args[i].equals(name)) {
-                return Integer.parseInt(args[i + 1]);
+                return args[i + 1];
             }
         }
         return def;
@@ -78,12 +84,33 @@ public final class CorpusTool {
         }
     }
 
-    private static void embed(Encoder encoder, int limit) {
-        EmbeddedCorpus c = EmbeddedCorpus.load(encoder, limit);
-        EmbeddedCorpus.Stats s = c.stats();
-        System.out.printf(Locale.ROOT, "count:       %d%n", c.size());
-        System.out.printf(Locale.ROOT, "dimension:   %d%n", c.dimension());
-        System.out.printf(Locale.ROOT, "model:       %s%n", c.modelName());
+    private static void embed(String[] args, Encoder encoder, int limit) throws IOException {
+        String corpus = stringOpt(args, "--corpus", "spam-assassin");
+        int count;
+        int of;
+        CachedEmbeddings.Stats s;
+        switch (corpus) {
+            case "spam-assassin" -> {
+                EmbeddedCorpus c = EmbeddedCorpus.load(encoder, limit);
+                count = c.size();
+                of = SpamAssassinCorpus.shuffledMessages().size();
+                s = c.stats();
+            }
+            case "debian" -> {
+                CachedEmbeddings.Loaded<DebianDescriptions.Text> d = CachedEmbeddings.load(
+                        DebianDescriptions.BOOKWORM,
+                        encoder,
+                        limit,
+                        "embedding Debian descriptions (" + encoder.wireName() + ")");
+                count = d.texts().size();
+                of = DebianDescriptions.BOOKWORM.texts().size();
+                s = d.stats();
+            }
+            default -> throw new IllegalArgumentException("--corpus must be spam-assassin or debian, got " + corpus);
+        }
+        System.out.printf(Locale.ROOT, "count:       %d of %d%n", count, of);
+        System.out.printf(Locale.ROOT, "dimension:   %d%n", encoder.dimension());
+        System.out.printf(Locale.ROOT, "model:       %s%n", encoder.wireName());
         System.out.printf(Locale.ROOT, "from cache:  %d%n", s.fromCache());
         System.out.printf(Locale.ROOT, "embedded:    %d%n", s.embedded());
         System.out.printf(Locale.ROOT, "seconds:     %.2f (embedding %.2f)%n", s.totalSeconds(), s.embedSeconds());

