@@ -82,7 +82,8 @@ public final class ModelFitter {
         double residualNorm = residualNorm(x, prefixes, params.space());
         double prefixNorm = layout == PrefixLayout.AUGMENTED ? prefixNorm(prefixes, params.space()) : 0;
         double[] centroids = kMeans(prefixes, params.cells(), dp);
-        WindowCalibration calibration = calibrate(x, dp, params.beta() * betaScale, prefixNorm, targetRecall);
+        WindowCalibration calibration =
+                calibrate(x, dp, params.beta() * betaScale, prefixNorm, params.space() == Space.COSINE, targetRecall);
 
         float[] basisF = new float[d * d];
         for (int i = 0; i < basisF.length; i++) {
@@ -115,8 +116,14 @@ public final class ModelFitter {
      * gives the same.
      */
     static WindowCalibration calibrate(
-            double[][] x, int prefixDimension, double absoluteBeta, double prefixNorm, double targetRecall) {
-        return WindowCalibrator.calibrate(x, prefixDimension, absoluteBeta, prefixNorm, targetRecall, CALIBRATION_SEED);
+            double[][] x,
+            int prefixDimension,
+            double absoluteBeta,
+            double prefixNorm,
+            boolean cosine,
+            double targetRecall) {
+        return WindowCalibrator.calibrate(
+                x, prefixDimension, absoluteBeta, prefixNorm, cosine, targetRecall, CALIBRATION_SEED);
     }
 
     private static final long CALIBRATION_SEED = SEED ^ 0xCA1BL;
@@ -199,6 +206,7 @@ public final class ModelFitter {
                 prefixes,
                 model.absoluteBeta(),
                 model.prefixNorm(),
+                model.parameters().space() == Space.COSINE,
                 targetRecall,
                 new SplittableRandom(CALIBRATION_SEED));
     }

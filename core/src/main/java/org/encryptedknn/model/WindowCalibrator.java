@@ -15,8 +15,8 @@ import java.util.SplittableRandom;
  *   <li>SAP noise as the model adds it (docs/design.md §2): each document prefix gets a point uniform in the ball of
  *       radius 3β/8, each query prefix one of radius β/8 (β absolute; the secret scale s and rotation R multiply
  *       every distance alike, so they change no order and are left out); for the augmented prefix layout the
- *       document prefixes are [u; √(B² − ‖u‖²)] and the query prefixes [u_q; 0] before the noise
- *       ({@link PrefixLayout#AUGMENTED});</li>
+ *       document prefixes are [u; √(B² − ‖u‖²)] and the query prefixes [u_q; a] before the noise
+ *       ({@link PrefixLayout#AUGMENTED}, {@link PrefixLayout#queryCoordinate});</li>
  *   <li>stage 1 is exact nearest neighbours of the noisy query prefix among the noisy document prefixes by L2 (as the
  *       HNSW graph on the stored prefixes approximates); the rerank is exact, so a true top-10 neighbour is found
  *       iff its stage-1 rank is within the window. The rank of every true neighbour gives recall@10 for every
@@ -61,7 +61,13 @@ final class WindowCalibrator {
      * @return the calibration, or null if half the sample leaves fewer than {@value #MIN_REFERENCE} documents
      */
     static WindowCalibration calibrate(
-            double[][] x, int prefixDimension, double absoluteBeta, double prefixNorm, double target, long seed) {
+            double[][] x,
+            int prefixDimension,
+            double absoluteBeta,
+            double prefixNorm,
+            boolean cosine,
+            double target,
+            long seed) {
         int n = x.length;
         int half = n / 2;
         if (half - Math.max(1, Math.min(MAX_QUERIES, half / 10)) < MIN_REFERENCE) {
@@ -81,7 +87,7 @@ final class WindowCalibrator {
         double[] basis = ModelFitter.basis(basisPart, x[0].length);
         double[][] prefixes = ModelFitter.prefixes(basis, measured, prefixDimension);
         Arrays.fill(basis, 0);
-        return measure(measured, prefixes, absoluteBeta, prefixNorm, target, random);
+        return measure(measured, prefixes, absoluteBeta, prefixNorm, cosine, target, random);
     }
 
     /**
@@ -90,6 +96,7 @@ final class WindowCalibrator {
      * @param x        the (normalized, for cosine) vectors: a tenth (at most {@value #MAX_QUERIES}) are the queries
      * @param prefixes their first d_pub coordinates in the basis
      * @param prefixNorm B of the augmented layout, 0 for the plain one
+     * @param cosine   the model's space is cosine (the query's residual prior applies)
      * @return the calibration, or null if the vectors leave fewer than {@value #MIN_REFERENCE} documents
      */
     static WindowCalibration measure(
@@ -97,6 +104,7 @@ final class WindowCalibrator {
             double[][] prefixes,
             double absoluteBeta,
             double prefixNorm,
+            boolean cosine,
             double target,
             SplittableRandom random) {
         WindowCalibration.checkTarget(target, "target_recall");
@@ -111,7 +119,7 @@ final class WindowCalibrator {
         for (int i = 0; i < n; i++) {
             boolean query = i < queries;
             double radius = (query ? 1.0 : 3.0) * absoluteBeta / 8;
-            noisy[i] = perturb(augment(prefixes[perm[i]], prefixNorm, query), radius, random);
+            noisy[i] = perturb(augment(prefixes[perm[i]], prefixNorm, cosine, query), radius, random);
         }
 
         int subsets = 1;
@@ -234,15 +242,18 @@ final class WindowCalibrator {
     }
 
     /**
-     * The prefix before the noise: u itself for the plain layout (B = 0); [u; √(B² − ‖u‖²)] for a document and [u; 0]
+     * The prefix before the noise: u itself for the plain layout (B = 0); [u; √(B² − ‖u‖²)] for a document and [u; a]
      * for a query of the augmented one (a ‖u‖ beyond B, possible under the half-sample basis, pads with 0).
      */
-    private static double[] augment(double[] u, double prefixNorm, boolean query) {
+    private static double[] augment(double[] u, double prefixNorm, boolean cosine, boolean query) {
         if (prefixNorm == 0) {
             return u;
         }
         double[] out = Arrays.copyOf(u, u.length + 1);
-        out[u.length] = query ? 0 : Math.sqrt(Math.max(0, prefixNorm * prefixNorm - ModelFitter.dot(u, u)));
+        double norm2 = ModelFitter.dot(u, u);
+        out[u.length] = query
+                ? PrefixLayout.queryCoordinate(prefixNorm, norm2, cosine)
+                : Math.sqrt(Math.max(0, prefixNorm * prefixNorm - norm2));
         return out;
     }
 

@@ -8,6 +8,7 @@ import org.encryptedknn.keys.SecretGuard;
 import org.encryptedknn.model.EncryptionModel;
 import org.encryptedknn.model.ModelFitter;
 import org.encryptedknn.model.ModelParameters;
+import org.encryptedknn.model.PrefixLayout;
 import org.encryptedknn.model.Space;
 import org.encryptedknn.prefix.PrefixNonces;
 import org.encryptedknn.prefix.ScaleAndPerturb;
@@ -386,9 +387,20 @@ public final class VectorTransform implements AutoCloseable {
 
     private EncryptedQuery encryptPrepared(float[] xv, byte[] nonce) {
         return guard.use(() -> {
-            float[] u = new float[width]; // R [u_q; 0]: a query's augmentation coordinate is 0
+            float[] u = new float[width]; // R [u_q; 0]: what the exact prefix term and the probed cells use
             axpy(xv, prefixT, u);
-            float[] p = sap.encryptQuery(u, nonce);
+            float[] stageOne = u;
+            if (augmentColumn != null) { // R [u_q; a]: stage 1 adds the residual prior a·t′ (PrefixLayout)
+                double a = PrefixLayout.queryCoordinate(prefixNorm, dot(u, u), space == Space.COSINE);
+                stageOne = u.clone();
+                for (int i = 0; i < width; i++) {
+                    stageOne[i] += (float) (a * augmentColumn[i]);
+                }
+            }
+            float[] p = sap.encryptQuery(stageOne, nonce);
+            if (stageOne != u) {
+                Arrays.fill(stageOne, 0f);
+            }
             return new EncryptedQuery(model.id(), epoch, p, nonce.clone(), u, xv);
         });
     }

@@ -125,6 +125,56 @@ public class PrefixAugmentationTest {
         assertTrue("the plain prefix's L2 order differs from IP order", inversions(plain, vectors) > 0);
     }
 
+    /**
+     * A cosine query's stage-1 prefix is R [u_q; ρ‖r_q‖]: its L2 distance to a record's [u; ‖r‖] orders by
+     * ⟨u_q, u⟩ + ρ‖r_q‖‖r‖ (the residual prior), while the exact prefix term stays ⟨u_q, u⟩.
+     */
+    @Test
+    public void cosineQueryStageOnePrefixCarriesTheResidualPrior() {
+        EncryptionModel model = fit(Space.COSINE, train, PrefixLayout.AUGMENTED);
+        try (VectorTransform t = new VectorTransform(model, keys)) {
+            for (float[] q : java.util.Arrays.copyOf(queries, 5)) {
+                EncryptedQuery eq = t.encryptQuery(q);
+                float[] stageOne = t.sap().decrypt(eq.prefix(), eq.nonce(), true);
+                float[] rq = eq.rotatedPrefix();
+                double uq2 = VectorTransform.dot(rq, rq);
+                double a = PrefixLayout.QUERY_RESIDUAL_WEIGHT * Math.sqrt(1 - uq2);
+                assertEquals("‖R[u_q; a]‖²", uq2 + a * a, VectorTransform.dot(stageOne, stageOne), 1e-4);
+                assertEquals(
+                        "R[u_q; a] − R[u_q; 0] has length a",
+                        a,
+                        Math.sqrt(VectorTransformTest.dist2(stageOne, rq)),
+                        1e-4);
+                for (int i = 0; i < 20; i++) {
+                    EncryptedVector v = t.encryptDocument(docs[i], "doc-" + i, "embedding");
+                    float[] ru = t.decryptPrefix(v);
+                    double ip = t.prefixScore(eq, v);
+                    double residualNorm = residualNorm(model, docs[i]);
+                    double expected = uq2 + a * a + 1 - 2 * (ip + a * residualNorm);
+                    assertEquals("L2 of the stage-1 prefixes", expected, VectorTransformTest.dist2(stageOne, ru), 1e-4);
+                    double similarity = VectorTransform.similarity(q, docs[i], Space.COSINE);
+                    assertEquals("the exact score ignores the prior", similarity, t.score(eq, v), 1e-4);
+                }
+            }
+        }
+    }
+
+    /** ‖r‖ = √(1 − ‖u‖²) of a unit vector, u its first d_pub coordinates in the model's basis. */
+    private static double residualNorm(EncryptionModel model, float[] x) {
+        float[] basis = model.basis();
+        int d = x.length;
+        double xx = VectorTransform.dot(x, x);
+        double u2 = 0;
+        for (int k = 0; k < model.parameters().prefixDimension(); k++) {
+            double c = 0;
+            for (int j = 0; j < d; j++) {
+                c += basis[k * d + j] * x[j];
+            }
+            u2 += c * c / xx;
+        }
+        return Math.sqrt(Math.max(0, 1 - u2));
+    }
+
     /** Pairs of records whose order by L2 distance of the exact prefixes contradicts their prefix score order. */
     private static int inversions(EncryptionModel model, float[][] vectors) {
         int count = 0;
