@@ -45,10 +45,10 @@ public final class QueryLoad {
 
     private QueryLoad() {}
 
-    /** Sends queries 0..count-1 unmeasured (JIT, caches, graph pages). */
-    public static void warmUp(Searcher searcher, int count) throws Exception {
+    /** Sends {@code count} queries unmeasured, cycling through queries 0..distinct-1 (JIT, caches, graph pages). */
+    public static void warmUp(Searcher searcher, int count, int distinct) throws Exception {
         for (int i = 0; i < count; i++) {
-            searcher.search(i);
+            searcher.search(i % distinct);
         }
     }
 
