@@ -4,6 +4,7 @@ import java.time.Instant;
 import java.util.Arrays;
 import java.util.Objects;
 import java.util.SplittableRandom;
+import java.util.function.IntToDoubleFunction;
 
 /**
  * Fits a {@link EncryptionModel} on a training sample:
@@ -82,8 +83,16 @@ public final class ModelFitter {
         double residualNorm = residualNorm(x, prefixes, params.space());
         double prefixNorm = layout == PrefixLayout.AUGMENTED ? prefixNorm(prefixes, params.space()) : 0;
         double[] centroids = kMeans(prefixes, params.cells(), dp);
-        WindowCalibration calibration =
-                calibrate(x, dp, params.beta() * betaScale, prefixNorm, params.space() == Space.COSINE, targetRecall);
+        // the default window: the encrypted path simulated on the sample, out of sample; seeded, so a sample always
+        // gives the same (null if the sample is too small to hold queries out of)
+        WindowCalibration calibration = WindowCalibrator.calibrate(
+                x,
+                dp,
+                params.beta() * betaScale,
+                prefixNorm,
+                params.space() == Space.COSINE,
+                targetRecall,
+                CALIBRATION_SEED);
 
         float[] basisF = new float[d * d];
         for (int i = 0; i < basisF.length; i++) {
@@ -108,22 +117,6 @@ public final class ModelFitter {
                         0,
                         prefixNorm)
                 .withCalibration(calibration);
-    }
-
-    /**
-     * The default window for {@code targetRecall} (null if the sample is too small to hold queries out of): the
-     * encrypted path simulated on the sample, out of sample ({@link WindowCalibrator}); seeded, so a sample always
-     * gives the same.
-     */
-    static WindowCalibration calibrate(
-            double[][] x,
-            int prefixDimension,
-            double absoluteBeta,
-            double prefixNorm,
-            boolean cosine,
-            double targetRecall) {
-        return WindowCalibrator.calibrate(
-                x, prefixDimension, absoluteBeta, prefixNorm, cosine, targetRecall, CALIBRATION_SEED);
     }
 
     private static final long CALIBRATION_SEED = SEED ^ 0xCA1BL;
@@ -222,15 +215,7 @@ public final class ModelFitter {
      * ‖r‖ = √(‖x‖² − ‖u‖²) (V is orthogonal) times {@link #RESIDUAL_NORM_MARGIN}, or 1 if every training residual is 0.
      */
     static double residualNorm(double[][] x, double[][] prefixes, Space space) {
-        if (space == Space.COSINE) {
-            return 1;
-        }
-        double max = 0;
-        for (int i = 0; i < x.length; i++) {
-            double r2 = dot(x[i], x[i]) - dot(prefixes[i], prefixes[i]);
-            max = Math.max(max, Math.sqrt(Math.max(0, r2)));
-        }
-        return max > 0 ? max * RESIDUAL_NORM_MARGIN : 1;
+        return normBound(space, x.length, i -> dot(x[i], x[i]) - dot(prefixes[i], prefixes[i]));
     }
 
     /**
@@ -239,12 +224,17 @@ public final class ModelFitter {
      * 1 if every training prefix is 0.
      */
     static double prefixNorm(double[][] prefixes, Space space) {
+        return normBound(space, prefixes.length, i -> dot(prefixes[i], prefixes[i]));
+    }
+
+    /** The rule of T and B: 1 for cosine; else the largest of the training norms × the margin, or 1 if all are 0. */
+    private static double normBound(Space space, int count, IntToDoubleFunction squaredNorm) {
         if (space == Space.COSINE) {
             return 1;
         }
         double max = 0;
-        for (double[] u : prefixes) {
-            max = Math.max(max, Math.sqrt(dot(u, u)));
+        for (int i = 0; i < count; i++) {
+            max = Math.max(max, Math.sqrt(Math.max(0, squaredNorm.applyAsDouble(i))));
         }
         return max > 0 ? max * RESIDUAL_NORM_MARGIN : 1;
     }

@@ -27,7 +27,8 @@ import org.encryptedknn.prefix.ScaleAndPerturb;
  *                                    cell); t = √(T² − ‖r‖²) ≥ 0, so every stored z has the model's norm T
  * </pre>
  *
- * Query: p_q = SAP_Q(R [u_q; 0]) (radius sβ/8); keyed residual queries H_c [r_q; 0] per cell; exact score
+ * Query: p_q = SAP_Q(R [u_q; a]) (radius sβ/8; a the residual prior of {@link PrefixLayout#queryCoordinate}, 0 for
+ * the plain layout, only in the stage-1 prefix); keyed residual queries H_c [r_q; 0] per cell; exact score
  * ⟨x_q, x_i⟩ = ⟨R [u_q; 0], R [u_i; t′]⟩ + ⟨H_c [r_q; 0], z_i⟩ (each padding coordinate meets the query's 0). The
  * prefix width (d_pub, or d_pub + 1 augmented) is the model's {@link EncryptionModel#prefixWidth()}; the cell is
  * chosen on R [u; 0], before t′ is added, so it is the cell of the plain prefix whatever the layout.
