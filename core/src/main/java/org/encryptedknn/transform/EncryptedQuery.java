@@ -8,8 +8,8 @@ import java.util.Objects;
  *
  * <p>Public part, sent to the storage tier: {@link #prefix()} p_q = SAP_Q(R_pub u_q) (the HNSW query vector),
  * plus the model id and epoch. Secret part, never sent: {@link #rotatedPrefix()} R_pub u_q (for exact prefix
- * scores) and the (normalized) query vector, from which keyed residual queries H_c r_q are computed by
- * {@link VectorTransform#keyedResidualQuery}. {@link #toString()} prints neither.
+ * scores) and the query residual r_q = V_r x_q (x_q normalized when cosine), from which keyed residual queries H_c r_q
+ * are computed by {@link VectorTransform#keyedResidualQuery}. {@link #toString()} prints neither.
  */
 public final class EncryptedQuery {
 
@@ -18,15 +18,15 @@ public final class EncryptedQuery {
     private final float[] prefix;
     private final byte[] nonce;
     private final float[] rotatedPrefix;
-    private final float[] vector;
+    private final float[] residual;
 
-    EncryptedQuery(String modelId, int epoch, float[] prefix, byte[] nonce, float[] rotatedPrefix, float[] vector) {
+    EncryptedQuery(String modelId, int epoch, float[] prefix, byte[] nonce, float[] rotatedPrefix, float[] residual) {
         this.modelId = Objects.requireNonNull(modelId);
         this.epoch = epoch;
         this.prefix = prefix;
         this.nonce = nonce;
         this.rotatedPrefix = rotatedPrefix;
-        this.vector = vector;
+        this.residual = residual;
     }
 
     public String modelId() {
@@ -56,14 +56,14 @@ public final class EncryptedQuery {
         return rotatedPrefix;
     }
 
-    float[] vectorRef() {
-        return vector;
+    float[] residualRef() {
+        return residual;
     }
 
     /** Zeroes the secret parts. */
     public void wipe() {
         Arrays.fill(rotatedPrefix, 0f);
-        Arrays.fill(vector, 0f);
+        Arrays.fill(residual, 0f);
     }
 
     @Override

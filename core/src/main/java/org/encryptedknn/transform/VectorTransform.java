@@ -37,11 +37,12 @@ import org.encryptedknn.prefix.ScaleAndPerturb;
  * epochs of format v1 of a model upgraded by {@code _rotate} ({@link EncryptionModel#epochIsV1}), whose keys are also
  * derived without the key salt. {@link #rekey} moves such a record to a padded epoch: t = √(T² − ‖z‖²).
  *
- * <p>Implementation: R·[V_u; 0] (width×d) and W_c = H_c·[V_r 0; 0 1] are precomputed (stored transposed, float) so a
- * document costs one d_pub×d and one (d−d_pub+1)×d matrix–vector product; the last row of W_cᵀ is H_c's padding
- * column, added t times. W_c is derived lazily
- * on first use of a cell (QR of a (d−d_pub)² Gaussian matrix, O((d−d_pub)³)) and cached for the life of the
- * transform: 4·(d+1)·(d−d_pub+1) bytes per cell (445 KB at d=384, d_pub=96; 1.78 MB at d=768, d_pub=192).
+ * <p>Implementation: R·[V_u; 0] (width×d), V_r (dr×d) and each H_c are precomputed (stored transposed, float): a
+ * document costs one width×d, one dr×d and one (dr+1)×dr matrix–vector product; the last row of H_cᵀ is H_c's
+ * padding column, added t times. A query computes r_q = V_r x_q once and then only the (dr+1)×dr product per cell,
+ * which is what its window's tens of cells cost (docs/performance.md). H_c is derived lazily on first use of a cell
+ * (QR of a (dr+1)² Gaussian matrix, O(dr³)) or all at once by {@link #warmUp}, and cached for the life of the
+ * transform: 4·(dr+1)² bytes per cell (334 KB at d=384, d_pub=96; 1.33 MB at d=768, d_pub=192).
  * Keep one transform per (model, epoch) and share it; it is thread-safe. {@link #close()} zeroes every secret it
  * holds, after the calls in progress (a {@link SecretGuard}).
  */
@@ -68,7 +69,8 @@ public final class VectorTransform implements AutoCloseable {
     private final PrefixNonces nonces;
     private final ScaleAndPerturb cellJitter; // the keyed ball ε is drawn from; null: nearest centroid, every epoch
     private final byte[][] cellSeeds;
-    private final AtomicReferenceArray<float[][]> cellMatrices; // W_cᵀ: d rows of dr
+    private final float[][] residualBasisT; // V_rᵀ: d rows of dr
+    private final AtomicReferenceArray<float[][]> cellMatrices; // H_cᵀ: residualLength rows of residualLength
     private final Object[] cellLocks;
     private final ThreadLocal<Scratch> scratch;
     private final SecretGuard guard;
@@ -120,6 +122,13 @@ public final class VectorTransform implements AutoCloseable {
                 prefixT[j][i] = (float) acc[j];
             }
         }
+        this.residualBasisT = new float[d][dr];
+        for (int k = 0; k < dr; k++) {
+            int base = (dp + k) * d;
+            for (int j = 0; j < d; j++) {
+                residualBasisT[j][k] = basis[base + j];
+            }
+        }
         Arrays.fill(basis, 0f);
         if (width > dp) {
             this.augmentColumn = new float[width];
@@ -167,7 +176,7 @@ public final class VectorTransform implements AutoCloseable {
         for (int c = 0; c < cells; c++) {
             cellLocks[c] = new Object();
         }
-        this.scratch = ThreadLocal.withInitial(() -> new Scratch(d, width, cells));
+        this.scratch = ThreadLocal.withInitial(() -> new Scratch(d, width, dr, cells));
     }
 
     /**
@@ -236,10 +245,14 @@ public final class VectorTransform implements AutoCloseable {
         augment(u);
         float[] p = sap.encryptDocument(u, nonce, new float[width]);
         Arrays.fill(u, 0f);
-        float[][] w = cellMatrix(cell);
+        float[] r = s.r;
+        Arrays.fill(r, 0f);
+        axpy(xv, residualBasisT, r);
+        float[][] h = cellMatrix(cell);
         float[] z = new float[residualLength];
-        axpy(xv, w, z);
-        pad(z, w);
+        axpy(r, h, z); // H_c [r; 0]: the first dr rows of H_cᵀ
+        pad(z, h);
+        Arrays.fill(r, 0f);
         return new EncryptedVector(p, nonce.clone(), cell, z, epoch);
     }
 
@@ -268,6 +281,8 @@ public final class VectorTransform implements AutoCloseable {
             all[i] = i;
         }
         axpyMany(prepared, all, n, prefixT, prefixes);
+        float[][] rs = new float[n][dr];
+        axpyMany(prepared, all, n, residualBasisT, rs);
         int[] cellOf = new int[n];
         int[] counts = new int[cells + 1];
         for (int i = 0; i < n; i++) {
@@ -294,10 +309,10 @@ public final class VectorTransform implements AutoCloseable {
                 continue;
             }
             System.arraycopy(byCell, counts[c], group, 0, count);
-            float[][] w = cellMatrix(c);
-            axpyMany(prepared, group, count, w, residuals);
+            float[][] h = cellMatrix(c);
+            axpyMany(rs, group, count, h, residuals);
             for (int k = 0; k < count; k++) {
-                pad(residuals[group[k]], w);
+                pad(residuals[group[k]], h);
             }
         }
         EncryptedVector[] out = new EncryptedVector[n];
@@ -306,6 +321,7 @@ public final class VectorTransform implements AutoCloseable {
             out[i] = new EncryptedVector(p, nonces[i].clone(), cellOf[i], residuals[i], epoch);
             Arrays.fill(prepared[i], 0f);
             Arrays.fill(prefixes[i], 0f);
+            Arrays.fill(rs[i], 0f);
         }
         return out;
     }
@@ -345,9 +361,9 @@ public final class VectorTransform implements AutoCloseable {
     }
 
     /**
-     * Key holder: the document vector of a record, x = (R [V_u; 0])ᵀ (R [u; t′]) + [W_cᵀ z]_{0..d-1} (the prefix part
-     * from the SAP-decrypted p, the residual part from z under the record's cell key; both padding coordinates, t′ and
-     * t, are dropped, since the rows of [V_u; 0] and W_c have 0 there). For
+     * Key holder: the document vector of a record, x = (R [V_u; 0])ᵀ (R [u; t′]) + V_rᵀ [H_cᵀ z]_{0..dr-1} (the prefix
+     * part from the SAP-decrypted p, the residual part from z under the record's cell key; both padding coordinates,
+     * t′ and t, are dropped). For
      * a cosine model this is the vector as encrypted, i.e. normalized. For the gateway's answers to callers that ask
      * for the vector field ({@code _source}); never for anything a data node sees.
      */
@@ -358,18 +374,27 @@ public final class VectorTransform implements AutoCloseable {
     private float[] decryptDocumentOpen(EncryptedVector v) {
         checkRecord(v);
         double[] ru = sap.decryptToDouble(v.prefix(), v.nonce(), false);
-        float[][] w = cellMatrix(v.cell());
+        float[][] h = cellMatrix(v.cell());
         float[] z = v.keyedResidual();
+        double[] r = new double[dr];
+        for (int k = 0; k < dr; k++) {
+            r[k] = dot(h[k], z);
+        }
         float[] x = new float[d];
         for (int j = 0; j < d; j++) {
-            double s = dot(w[j], z);
+            double s = 0;
             float[] row = prefixT[j];
             for (int i = 0; i < width; i++) {
                 s += row[i] * ru[i];
             }
+            float[] basisRow = residualBasisT[j];
+            for (int k = 0; k < dr; k++) {
+                s += basisRow[k] * r[k];
+            }
             x[j] = (float) s;
         }
         Arrays.fill(ru, 0);
+        Arrays.fill(r, 0);
         return x;
     }
 
@@ -402,7 +427,10 @@ public final class VectorTransform implements AutoCloseable {
             if (stageOne != u) {
                 Arrays.fill(stageOne, 0f);
             }
-            return new EncryptedQuery(model.id(), epoch, p, nonce.clone(), u, xv);
+            float[] r = new float[dr]; // r_q = V_r x_q, once: each cell's keyed query starts from it
+            axpy(xv, residualBasisT, r);
+            Arrays.fill(xv, 0f);
+            return new EncryptedQuery(model.id(), epoch, p, nonce.clone(), u, r);
         });
     }
 
@@ -431,7 +459,7 @@ public final class VectorTransform implements AutoCloseable {
         checkCell(cell);
         return guard.use(() -> {
             float[] z = new float[residualLength];
-            axpy(q.vectorRef(), cellMatrix(cell), z); // the first d rows: the padding coordinate stays 0
+            axpyEightRows(q.residualRef(), cellMatrix(cell), z); // the first dr rows: the padding coordinate stays 0
             return z;
         });
     }
@@ -542,20 +570,20 @@ public final class VectorTransform implements AutoCloseable {
         augment(ru2);
         float[] p = sap.encryptDocument(ru2, newNonce, new float[width]);
         float[] z = v.keyedResidual();
-        float[][] oldW = from.cellMatrix(v.cell());
+        float[][] oldH = from.cellMatrix(v.cell());
         if (from.residualLength > residualLength) {
             throw new IllegalArgumentException("cannot re-key a padded record of epoch " + from.epoch
                     + " to the unpadded epoch " + epoch + " of model '" + model.id() + "'");
         }
-        float[] t = new float[residualLength > from.residualLength ? d + 1 : oldW.length]; // W_cᵀ z = [V_rᵀ r; t]
-        for (int j = 0; j < oldW.length; j++) {
-            t[j] = (float) dot(oldW[j], z);
+        float[] t = new float[residualLength]; // H_cᵀ z = [r; t]
+        for (int k = 0; k < from.residualLength; k++) {
+            t[k] = (float) dot(oldH[k], z);
         }
-        if (t.length > oldW.length) { // v1 → v2: the padding coordinate that gives ‖z'‖ = T
-            t[d] = (float) Math.sqrt(Math.max(0, residualNorm * residualNorm - dot(z, z)));
+        if (residualLength > from.residualLength) { // v1 → v2: the padding coordinate that gives ‖z'‖ = T
+            t[dr] = (float) Math.sqrt(Math.max(0, residualNorm * residualNorm - dot(z, z)));
         }
         float[] z2 = new float[residualLength];
-        axpy(t, cellMatrix(cell), z2); // W'_c [V_rᵀ r; t] = H'_c [r; t]
+        axpy(t, cellMatrix(cell), z2); // H'_c [r; t]
         Arrays.fill(ru, 0);
         Arrays.fill(u, 0);
         Arrays.fill(t, 0f);
@@ -596,7 +624,7 @@ public final class VectorTransform implements AutoCloseable {
         long n = 0;
         for (int c = 0; c < cells; c++) {
             if (cellMatrices.get(c) != null) {
-                n += 4L * (d + 1) * residualLength;
+                n += 4L * residualLength * residualLength;
             }
         }
         return n;
@@ -616,36 +644,18 @@ public final class VectorTransform implements AutoCloseable {
         return m;
     }
 
-    /**
-     * W_cᵀ where W_c = H_c V_r, stored d×dr; for a padded model H_c is (dr+1)² and W_cᵀ has d rows of dr+1 (H_c·V_r
-     * with V_r extended by a zero row) plus a last row, H_c's padding column.
-     */
+    /** H_cᵀ as float, row k = H_c's column k; for a padded model the last row is the padding column. */
     private float[][] buildCellMatrix(int cell) {
         int n = residualLength;
         double[] h = HaarOrthogonal.derive(cellSeeds[cell], n);
-        float[] basis = model.basis(); // a copy (the model is in another package): zeroed below
-        float[][] wT = new float[n > dr ? d + 1 : d][n];
-        double[] acc = new double[d];
+        float[][] hT = new float[n][n];
         for (int i = 0; i < n; i++) {
-            if (n > dr) {
-                wT[d][i] = (float) h[i * n + dr];
-            }
-            Arrays.fill(acc, 0);
-            for (int k = 0; k < dr; k++) {
-                double hik = h[i * n + k];
-                int base = (dp + k) * d;
-                for (int j = 0; j < d; j++) {
-                    acc[j] += hik * basis[base + j];
-                }
-            }
-            for (int j = 0; j < d; j++) {
-                wT[j][i] = (float) acc[j];
+            for (int k = 0; k < n; k++) {
+                hT[k][i] = (float) h[i * n + k];
             }
         }
         Arrays.fill(h, 0);
-        Arrays.fill(acc, 0);
-        Arrays.fill(basis, 0f);
-        return wT;
+        return hT;
     }
 
     /**
@@ -671,6 +681,9 @@ public final class VectorTransform implements AutoCloseable {
             }
             Arrays.fill(rotation, 0);
             for (float[] row : prefixT) {
+                Arrays.fill(row, 0f);
+            }
+            for (float[] row : residualBasisT) {
                 Arrays.fill(row, 0f);
             }
             for (float[] row : centroidsT) {
@@ -713,6 +726,30 @@ public final class VectorTransform implements AutoCloseable {
                 out[i] += a * row[i];
             }
         }
+    }
+
+    /**
+     * {@link #axpy} over the first x.length rows, eight rows a pass: out is loaded and stored once per eight rows
+     * instead of once per row, and eight matrix rows stream at once. A query's keyed residuals read 58 cell matrices
+     * (26 MB) that no cache holds; this form takes 1.7 ms where {@link #axpy} takes 3.1 (docs/performance.md). The sums
+     * are grouped differently, so results differ from {@link #axpy} in the last bits: used for queries only, so
+     * that a record's ciphertext does not depend on which path encrypted it.
+     */
+    static void axpyEightRows(float[] x, float[][] rows, float[] out) {
+        int n = out.length;
+        int to = x.length;
+        int j = 0;
+        for (; j + 8 <= to; j += 8) {
+            float a0 = x[j], a1 = x[j + 1], a2 = x[j + 2], a3 = x[j + 3];
+            float a4 = x[j + 4], a5 = x[j + 5], a6 = x[j + 6], a7 = x[j + 7];
+            float[] r0 = rows[j], r1 = rows[j + 1], r2 = rows[j + 2], r3 = rows[j + 3];
+            float[] r4 = rows[j + 4], r5 = rows[j + 5], r6 = rows[j + 6], r7 = rows[j + 7];
+            for (int i = 0; i < n; i++) {
+                out[i] += (a0 * r0[i] + a1 * r1[i] + a2 * r2[i] + a3 * r3[i])
+                        + (a4 * r4[i] + a5 * r5[i] + a6 * r6[i] + a7 * r7[i]);
+            }
+        }
+        axpy(x, rows, j, to, out);
     }
 
     /** Four vectors at once against the same rows [from, to): each row is loaded once for four outputs. */
@@ -877,9 +914,9 @@ public final class VectorTransform implements AutoCloseable {
      * Adds t·(H_c's padding column) to z = H_c [r; 0] so that ‖z‖ = T: t = √(T² − ‖z‖²) (‖H_c [r; 0]‖ = ‖r‖). Refuses
      * a vector whose residual is longer than T (an inner-product vector longer than the model was fitted for).
      */
-    private void pad(float[] z, float[][] w) {
+    private void pad(float[] z, float[][] h) {
         if (residualNorm > 0) {
-            padToNorm(z, w[d], residualNorm, "residual");
+            padToNorm(z, h[dr], residualNorm, "residual");
         }
     }
 
@@ -935,12 +972,14 @@ public final class VectorTransform implements AutoCloseable {
     private static final class Scratch {
         final float[] x;
         final float[] u;
+        final float[] r;
         final float[] cellScores;
         final float[] jittered;
 
-        Scratch(int d, int width, int cells) {
+        Scratch(int d, int width, int dr, int cells) {
             x = new float[d];
             u = new float[width];
+            r = new float[dr];
             jittered = new float[width];
             cellScores = new float[cells];
         }

@@ -198,7 +198,7 @@ public class VectorTransformTest {
             }
         }
         assertTrue("HᵀH = I: " + worst, worst < 1e-5);
-        // the float matrix actually used, W_c = H_c V_r: W_c W_cᵀ = I
+        // the float matrix actually used, H_cᵀ: H_c H_cᵀ = I in float
         float[][] w = transform.cellMatrix(0);
         double worstW = 0;
         for (int a = 0; a < n; a += 5) {
@@ -210,7 +210,7 @@ public class VectorTransformTest {
                 worstW = Math.max(worstW, Math.abs(s - (a == b ? 1 : 0)));
             }
         }
-        assertTrue("W Wᵀ = I: " + worstW, worstW < 1e-5);
+        assertTrue("H Hᵀ = I: " + worstW, worstW < 1e-5);
 
         // no fixed subspace: ‖H r − r‖/‖r‖ ≈ √2 on average
         SplittableRandom r = new SplittableRandom(4);

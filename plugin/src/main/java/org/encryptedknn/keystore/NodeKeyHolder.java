@@ -287,7 +287,26 @@ public final class NodeKeyHolder implements Closeable {
         }
         CachedModel fresh = new CachedModel(model, stored.seqNo(), stored.primaryTerm(), now, state);
         state.cacheModel(fresh);
+        warmUpInBackground(fresh);
         return fresh;
+    }
+
+    /**
+     * Derives the cell matrices of the model's current epoch on the generic pool: otherwise the first searches after a
+     * start or a rotation each derive the cells their window touches (a QR each; 2–4 s of CPU for 64 cells in all).
+     */
+    private void warmUpInBackground(CachedModel model) {
+        ThreadPool pool = threadPool;
+        if (pool == null) {
+            return;
+        }
+        pool.generic().execute(() -> {
+            try {
+                model.transform().warmUp();
+            } catch (IllegalStateException e) {
+                LOG.debug("encrypted-knn gateway: model [{}] not warmed up: {}", model.id(), e.getMessage());
+            }
+        });
     }
 
     /** Drops {@code id} from the cache of the current generation (after this node rotated or deleted it). */
