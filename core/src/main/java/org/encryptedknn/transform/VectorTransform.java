@@ -609,14 +609,15 @@ public final class VectorTransform implements AutoCloseable {
         return guard.use(rotation::clone);
     }
 
-    /** Derives and caches the matrices of all cells now (instead of on first use). */
+    /**
+     * Derives and caches the matrices of all cells now (instead of on first use). One cell per use of the secrets, so a
+     * {@link #close} waits for one derivation at most; throws {@link IllegalStateException} once closed.
+     */
     public void warmUp() {
-        guard.use(() -> {
-            for (int c = 0; c < cells; c++) {
-                cellMatrix(c);
-            }
-            return null;
-        });
+        for (int c = 0; c < cells; c++) {
+            int cell = c;
+            guard.use(() -> cellMatrix(cell));
+        }
     }
 
     /** Bytes held by cached cell matrices. */

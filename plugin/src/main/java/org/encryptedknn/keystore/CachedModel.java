@@ -2,6 +2,7 @@ package org.encryptedknn.keystore;
 
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.encryptedknn.model.EncryptionModel;
 import org.encryptedknn.transform.VectorTransform;
 
@@ -18,6 +19,7 @@ public final class CachedModel {
     private volatile long loadedAtNanos;
     private final KeyState state;
     private final Map<Integer, VectorTransform> transforms = new ConcurrentHashMap<>();
+    private final AtomicBoolean warmUpClaimed = new AtomicBoolean();
 
     CachedModel(EncryptionModel model, long seqNo, long primaryTerm, long loadedAtNanos, KeyState state) {
         this.model = model;
@@ -75,6 +77,11 @@ public final class CachedModel {
                     + " cannot be handled (if the model was just rotated on another node, retry in a few seconds)");
         }
         return transforms.computeIfAbsent(epoch, e -> state.own(new VectorTransform(model, state.keys(), e)));
+    }
+
+    /** True for the first caller only: the one that derives the current epoch's cells ahead of use. */
+    boolean claimWarmUp() {
+        return warmUpClaimed.compareAndSet(false, true);
     }
 
     @Override

@@ -287,17 +287,18 @@ public final class NodeKeyHolder implements Closeable {
         }
         CachedModel fresh = new CachedModel(model, stored.seqNo(), stored.primaryTerm(), now, state);
         state.cacheModel(fresh);
-        warmUpInBackground(fresh);
         return fresh;
     }
 
     /**
-     * Derives the cell matrices of the model's current epoch on the generic pool: otherwise the first searches after a
-     * start or a rotation each derive the cells their window touches (a QR each; 2–4 s of CPU for 64 cells in all).
+     * On a model version's first search, derives its current epoch's cell matrices on the generic pool: otherwise the
+     * first searches after a start or a rotation each derive the cells their windows touch (a QR each; 2–4 s of CPU
+     * for 64 cells in all). Not when a model is merely loaded (its metadata, a few documents to encrypt): every cached
+     * cell costs heap (21 MB for 64 cells at d = 384) until the key generation closes.
      */
-    private void warmUpInBackground(CachedModel model) {
+    public void warmUpForSearch(CachedModel model) {
         ThreadPool pool = threadPool;
-        if (pool == null) {
+        if (pool == null || model.claimWarmUp() == false) {
             return;
         }
         pool.generic().execute(() -> {

@@ -9,8 +9,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import org.encryptedknn.fetch.HitRecordsExt;
 import org.encryptedknn.fields.FieldCipher;
+import org.encryptedknn.model.EncryptionModel;
+import org.encryptedknn.model.ModelFitter;
+import org.encryptedknn.model.ModelParameters;
 import org.encryptedknn.model.Space;
 import org.encryptedknn.model.WindowCalibration;
 import org.encryptedknn.plugin.EncryptedKnnPlugin;
@@ -42,6 +46,8 @@ import org.opensearch.search.internal.SearchContext;
 import org.opensearch.test.OpenSearchSingleNodeTestCase;
 import org.opensearch.test.rest.FakeRestChannel;
 import org.opensearch.test.rest.FakeRestRequest;
+import org.opensearch.threadpool.TestThreadPool;
+import org.opensearch.threadpool.ThreadPool;
 import org.opensearch.transport.client.node.NodeClient;
 
 /**
@@ -909,6 +915,31 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
         }
         // 4. the original key again: everything works; the old generations were zeroed
         assertEquals(1, knn("rk-idx", "rk-search", q, 5, 5, null).getHits().getHits().length);
+    }
+
+    public void testFirstSearchDerivesTheModelsCellsInTheBackground() throws Exception {
+        NodeKeyHolder gateway = new NodeKeyHolder();
+        ThreadPool pool = new TestThreadPool("warm-up");
+        try {
+            gateway.start(Settings.builder().setSecureSettings(secure(KEY)).build(), null, null, pool, null);
+            int cells = 4;
+            EncryptionModel model = ModelFitter.fit(
+                    "warm",
+                    new ModelParameters(16, Space.COSINE, 4, cells, ModelParameters.DEFAULT_BETA, 1),
+                    gaussian(400, 5));
+            try (KeyLease lease = gateway.acquire()) {
+                CachedModel cached = new CachedModel(model, 0, 1, System.nanoTime(), lease.state());
+                VectorTransform transform = cached.transform();
+                assertEquals("loading a model derives no cell", 0, transform.cachedBytes());
+                gateway.warmUpForSearch(cached);
+                gateway.warmUpForSearch(cached); // once per model version
+                long n = model.residualLength(); // (d − d_pub + 1)² floats per cell
+                assertBusy(() -> assertEquals(cells * n * n * Float.BYTES, transform.cachedBytes()));
+            }
+        } finally {
+            ThreadPool.terminate(pool, 10, TimeUnit.SECONDS);
+            gateway.close();
+        }
     }
 
     public void testKeyGenerationsAreIsolatedAndZeroed() throws Exception {

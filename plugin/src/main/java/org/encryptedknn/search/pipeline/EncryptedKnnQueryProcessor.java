@@ -202,6 +202,7 @@ public final class EncryptedKnnQueryProcessor extends GatewaySearchProcessor imp
                 : fetch == null ? FetchSourceContext.FETCH_SOURCE : fetch;
 
         VectorTransform transform = model.transform();
+        gateway.warmUpForSearch(model);
         EncryptedQuery query;
         try {
             query = transform.encryptQuery(vector);
