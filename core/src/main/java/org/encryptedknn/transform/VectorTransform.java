@@ -731,8 +731,9 @@ public final class VectorTransform implements AutoCloseable {
 
     /**
      * {@link #axpy} over the first x.length rows, eight rows a pass: out is loaded and stored once per eight rows
-     * instead of once per row, and eight matrix rows stream at once. A query's keyed residuals read 58 cell matrices
-     * (26 MB) that no cache holds; this form takes 1.7 ms where {@link #axpy} takes 3.1 (docs/performance.md). The sums
+     * instead of once per row, and eight matrix rows stream at once. A query's keyed residuals read tens of cell
+     * matrices that no cache holds: over 58 matrices of 385 × 289 floats this form took 1.7 ms where {@link #axpy}
+     * took 3.1 (docs/performance.md). The sums
      * are grouped differently, so results differ from {@link #axpy} in the last bits: used for queries only, so
      * that a record's ciphertext does not depend on which path encrypted it.
      */
