@@ -58,8 +58,8 @@ public class SecretGuardTest {
                 zeroizations.incrementAndGet();
                 secret[0] = 0;
             }));
+            waitUntil(guard::isClosed); // the first close has begun: it owns the zeroing
             Future<?> secondCloser = pool.submit(() -> guard.close(zeroizations::incrementAndGet));
-            waitUntil(guard::isClosed);
             IllegalStateException refused = assertThrows(IllegalStateException.class, () -> guard.use(() -> 1));
             assertEquals("transform of model 'm1' epoch 2 has been closed", refused.getMessage());
             Thread.sleep(50);
