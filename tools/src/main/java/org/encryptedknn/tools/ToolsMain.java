@@ -15,6 +15,7 @@ import org.encryptedknn.tools.bench.DropInBench;
 import org.encryptedknn.tools.bench.ScaleBench;
 import org.encryptedknn.tools.bench.SearchBench;
 import org.encryptedknn.tools.bench.TransformBench;
+import org.encryptedknn.tools.bench.WindowCellsBench;
 
 /**
  * The full {@code encrypted-knn} command line (bin/encrypted-knn): the client commands of {@link Main} plus
@@ -83,11 +84,12 @@ public final class ToolsMain {
             BENCHES.put("drop-in", DropInBench::main);
             BENCHES.put("scale", ScaleBench::main);
             BENCHES.put("cluster", ClusterBench::main);
+            BENCHES.put("window-cells", WindowCellsBench::main);
         }
 
         @Override
         public String summary() {
-            return "benchmarks: search | ckks | ckks-search | transform | drop-in | scale | cluster";
+            return "benchmarks: search | ckks | ckks-search | transform | drop-in | scale | cluster | window-cells";
         }
 
         @Override
@@ -108,6 +110,8 @@ public final class ToolsMain {
                                 scripts/scale-bench.sh starts its node: [--vectors N] [--corpus auto|real|matched] [--k K])
                   cluster       one shard vs two shards + replica, and a data node stopped mid-run (ClusterBench;
                                 scripts/cluster-bench.sh starts its three nodes)
+                  window-cells  cells a window touches and their keyed queries' cost, per cell jitter, no node
+                                (WindowCellsBench: [--vectors N] [--k 100,300] [--jitters 4,2,1,0] [--training 2000])
 
                 The options after <name> go to that benchmark unchanged.""";
         }
