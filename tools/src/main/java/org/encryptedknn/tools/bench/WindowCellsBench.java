@@ -38,6 +38,7 @@ public final class WindowCellsBench {
                 .mapToDouble(Double::parseDouble)
                 .toArray();
         ScaleWorkload w = ScaleWorkload.load(a);
+        w.truth(); // the workload's exact top 10 runs in the background: let it finish before anything is timed
         float[][] docs = w.vectors();
         float[][] queries = w.queries();
         EncryptionModel fitted = ModelFitter.fit(
