@@ -183,19 +183,20 @@ public final class EncryptedSearch {
             hits.add(hit);
             data.add(hitData(hit, residualDimension));
         }
+        Double[] nodeTerms = new Double[data.size()];
         boolean[] carriesZ = new boolean[data.size()];
         for (int i = 0; i < carriesZ.length; i++) {
-            carriesZ[i] = data.get(i).hasResidual() && nodeTerm(data.get(i)) == null;
+            nodeTerms[i] = nodeTerm(data.get(i));
+            carriesZ[i] = data.get(i).hasResidual() && nodeTerms[i] == null;
         }
         double[] prefixTerms = prefixTerms(data, carriesZ);
         List<ExactHit> ranked = new ArrayList<>();
         for (int i = 0; i < data.size(); i++) {
             HitData d = data.get(i);
             EncryptedVector v = d.record();
-            Double nodeTerm = nodeTerm(d);
             double residual;
-            if (nodeTerm != null) {
-                residual = nodeTerm;
+            if (nodeTerms[i] != null) {
+                residual = nodeTerms[i];
             } else if (d.hasResidual()) {
                 residual = residualTerm(v);
             } else {
