@@ -79,9 +79,12 @@ public final class CachedModel {
         return transforms.computeIfAbsent(epoch, e -> state.own(new VectorTransform(model, state.keys(), e)));
     }
 
-    /** True for the first caller only: the one that derives the current epoch's cells ahead of use. */
+    /**
+     * True for the first caller only: the one that derives the current epoch's cells ahead of use. Every search asks, so
+     * the claimed case is a plain read, not a compare-and-set that writes the shared flag's cache line each time.
+     */
     boolean claimWarmUp() {
-        return warmUpClaimed.compareAndSet(false, true);
+        return warmUpClaimed.get() == false && warmUpClaimed.compareAndSet(false, true);
     }
 
     @Override
