@@ -1,11 +1,13 @@
 package org.encryptedknn.tools.bench;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.IntFunction;
 import org.encryptedknn.client.Indices;
 import org.encryptedknn.client.OpenSearchHttp;
 import org.encryptedknn.client.cli.Options;
@@ -16,7 +18,8 @@ import org.encryptedknn.transform.SearchMode;
  * run. The node holds the key; this process is an application that sends plaintext vectors: bulk through the encrypting
  * ingest pipeline and through the plaintext index's plain bulk, queries through a search pipeline per search mode and
  * plain k-NN queries. Prints recall@10 against exact brute force, p50/p95/p99 latency and throughput at each number of
- * concurrent clients, ingest docs/s, size on disk, heap and off-heap memory, and the load average.
+ * concurrent clients, ingest docs/s, size on disk, heap and off-heap memory, and the load average; then where one
+ * client's query time goes, from the profile API ({@link PhaseBreakdown}).
  *
  * <pre>java … org.encryptedknn.tools.bench.ScaleBench --url http://127.0.0.1:9450 [--vectors 100000] [--queries 200]
  *     [--corpus auto|real|matched|debian] [--k 100,300] [--clients 1,8] [--modes key_holder,ckks,keyed_leaks_query_residuals]
@@ -37,6 +40,9 @@ public final class ScaleBench {
      * twice as slow as the same engine later in the run (JIT, page cache; the 10^5 and 10^6 runs of 2026-12-06).
      */
     static final int WARM_UP = 200;
+
+    /** Queries per engine and window of the profile API breakdown ({@link PhaseBreakdown}), after the measured runs. */
+    static final int BREAKDOWN_QUERIES = 200;
 
     static final List<SearchMode> ALL_MODES =
             List.of(SearchMode.KEY_HOLDER, SearchMode.CKKS, SearchMode.KEYED_LEAKS_QUERY_RESIDUALS);
@@ -86,23 +92,30 @@ public final class ScaleBench {
         for (int k : windows) {
             engines.add(new Engine(
                     "plaintext k-NN",
-                    i -> GatewayIndices.hits(
-                            node.post("/" + PLAIN_INDEX + "/_search", GatewayIndices.plainQuery(w.queries()[i], k)))));
+                    k,
+                    "/" + PLAIN_INDEX + "/_search",
+                    i -> GatewayIndices.plainQuery(w.queries()[i], k)));
             for (SearchMode mode : modes) {
-                String path = "/" + ENCRYPTED_INDEX + "/_search?search_pipeline=" + gateway.searchPipeline(mode);
                 engines.add(new Engine(
                         mode.wireName(),
-                        i -> GatewayIndices.hits(node.post(path, GatewayIndices.encryptedQuery(w.queries()[i], k)))));
+                        k,
+                        "/" + ENCRYPTED_INDEX + "/_search?search_pipeline=" + gateway.searchPipeline(mode),
+                        i -> GatewayIndices.encryptedQuery(w.queries()[i], k)));
             }
         }
         // Every engine and window is warmed up before any is measured: measured in turn, the first engine after a node
         // start ran up to 2.4× slower than the same queries later in the run (plaintext k = 300: 4.50 ms first, 1.88
         // ms last; docs/performance.md), which its own 200 warm-up queries did not remove.
         for (Engine e : engines) {
-            QueryLoad.warmUp(e.searcher(), WARM_UP, w.queries().length);
+            QueryLoad.warmUp(e.searcher(node), WARM_UP, w.queries().length);
         }
         for (Engine e : engines) {
-            record(e.name(), results, loads, measure(e.searcher(), w, clients));
+            record(e.name(), results, loads, measure(e.searcher(node), w, clients));
+        }
+        List<PhaseBreakdown.Result> phases = new ArrayList<>();
+        for (Engine e : engines) {
+            phases.add(
+                    PhaseBreakdown.measure(node, e.path(), e.body(), Math.min(BREAKDOWN_QUERIES, w.queries().length)));
         }
         NodeMemory.print(node, "after the queries", List.of(PLAIN_INDEX, ENCRYPTED_INDEX));
 
@@ -138,6 +151,21 @@ public final class ScaleBench {
                             loads.get(e.getKey()).get(ki));
                 }
             }
+        }
+        System.out.printf(
+                Locale.ROOT,
+                "%nwhere the time goes: profile API, 1 client, %d queries, mean ms a query%n%-28s %5s %s%n",
+                Math.min(BREAKDOWN_QUERIES, w.queries().length),
+                "engine",
+                "k",
+                PhaseBreakdown.Result.header());
+        for (int i = 0; i < engines.size(); i++) {
+            System.out.printf(
+                    Locale.ROOT,
+                    "%-28s %5d %s%n",
+                    engines.get(i).name(),
+                    engines.get(i).k(),
+                    phases.get(i).cells());
         }
         System.out.printf(Locale.ROOT, "%n%-44s %14s %14s %7s%n", "", "plaintext", "encrypted", "ratio");
         if (plainLoad != null) {
@@ -181,7 +209,12 @@ public final class ScaleBench {
         loads.computeIfAbsent(engine, e -> new ArrayList<>()).add(LoadAverage.read());
     }
 
-    private record Engine(String name, QueryLoad.Searcher searcher) {}
+    /** One engine at one window: where its searches go and the body of query i. */
+    private record Engine(String name, int k, String path, IntFunction<ObjectNode> body) {
+        QueryLoad.Searcher searcher(OpenSearchHttp node) {
+            return i -> GatewayIndices.hits(node.post(path, body.apply(i)));
+        }
+    }
 
     /** Warm-up, then one batch of all queries at each number of clients. */
     static List<QueryLoad.Result> measure(QueryLoad.Searcher searcher, ScaleWorkload w, int[] clients)
