@@ -122,8 +122,8 @@ public class EncryptedKnnPlugin extends Plugin
      */
     @Override
     public List<FetchSubPhase> getFetchSubPhases(FetchPhaseConstructionContext context) {
-        return List.of(
-                new EncryptedKnnFetchSubPhase(() -> threadPool == null ? null : threadPool.executor(CKKS_THREAD_POOL)));
+        return List.of(new EncryptedKnnFetchSubPhase(() ->
+                threadPool == null || parallelCkksBatches == false ? null : threadPool.executor(CKKS_THREAD_POOL)));
     }
 
     /** {@code "ext":{"encrypted_knn_records":{"field":…}}}: the per-hit records without a rescore (key_holder mode). */

@@ -31,6 +31,8 @@ import org.opensearch.index.query.QueryBuilders;
 import org.opensearch.plugins.Plugin;
 import org.opensearch.search.SearchHit;
 import org.opensearch.test.OpenSearchSingleNodeTestCase;
+import org.opensearch.threadpool.ThreadPool;
+import org.opensearch.threadpool.ThreadPoolStats;
 
 /**
  * ckks-mode rescoring on a real (single, in-JVM) node with a real CKKS key: the returned ciphertexts decrypt to the
@@ -54,6 +56,21 @@ public class CkksRescoreSingleNodeTests extends OpenSearchSingleNodeTestCase {
     @Override
     protected Collection<Class<? extends Plugin>> getPlugins() {
         return List.of(EncryptedKnnPlugin.class);
+    }
+
+    /** Whether this node scores a window's batches on the encrypted_knn_ckks pool too (the setting's default). */
+    protected boolean parallelBatches() {
+        return true;
+    }
+
+    /** Tasks the node's encrypted_knn_ckks pool has completed. */
+    long ckksPoolCompleted() {
+        for (ThreadPoolStats.Stats s : getInstanceFromNode(ThreadPool.class).stats()) {
+            if (s.getName().equals(EncryptedKnnPlugin.CKKS_THREAD_POOL)) {
+                return s.getCompleted();
+            }
+        }
+        throw new AssertionError("the node has no thread pool " + EncryptedKnnPlugin.CKKS_THREAD_POOL);
     }
 
     record Doc(float[] p, int cell, float[] z) {}
@@ -204,9 +221,16 @@ public class CkksRescoreSingleNodeTests extends OpenSearchSingleNodeTestCase {
                 CkksRescorePayload query = new CkksRescorePayload(prefix, cts, null, PARAMS);
                 long batches = PluginStats.CKKS_BATCHES.sum();
                 long requests = PluginStats.CKKS_RESCORE_REQUESTS.sum();
+                long pooled = ckksPoolCompleted();
                 checkResponse(search(name, query, DOCS), docs, prefix, rq, kh, DOCS);
                 assertTrue(PluginStats.CKKS_BATCHES.sum() > batches);
                 assertEquals(shards, PluginStats.CKKS_RESCORE_REQUESTS.sum() - requests);
+                if (parallelBatches()) { // several batches a shard: helpers were handed some (a late one returns at
+                    // once)
+                    assertBusy(() -> assertTrue(ckksPoolCompleted() > pooled));
+                } else {
+                    assertEquals("no batch leaves the search thread", pooled, ckksPoolCompleted());
+                }
 
                 if (shards == 1) {
                     // a smaller window: hits beyond it are not rescored, and flagged so
