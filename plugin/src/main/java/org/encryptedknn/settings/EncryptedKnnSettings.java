@@ -37,7 +37,7 @@ public final class EncryptedKnnSettings {
     /**
      * {@code encrypted_knn.ckks.parallel_batches} (node, static, default true): score a ckks window's batches on the
      * {@code encrypted_knn_ckks} thread pool as well as the search thread. The batches are claimed, so on a busy node
-     * the search thread does them all itself; on the 2-core development machine a ckks search at one client was 15–25 %
+     * the search thread does them all itself; on the 2-core development machine a ckks search at one client was 11–23 %
      * faster with it and as fast at eight (docs/performance.md). {@code false} keeps every batch on the search thread.
      */
     public static final Setting<Boolean> CKKS_PARALLEL_BATCHES_SETTING =
