@@ -225,8 +225,8 @@ public class CkksRescoreSingleNodeTests extends OpenSearchSingleNodeTestCase {
                 checkResponse(search(name, query, DOCS), docs, prefix, rq, kh, DOCS);
                 assertTrue(PluginStats.CKKS_BATCHES.sum() > batches);
                 assertEquals(shards, PluginStats.CKKS_RESCORE_REQUESTS.sum() - requests);
-                if (parallelBatches()) { // several batches a shard: helpers were handed some (a late one returns at
-                    // once)
+                // several batches a shard: helpers were handed some (one that starts late finds nothing and returns)
+                if (parallelBatches()) {
                     assertBusy(() -> assertTrue(ckksPoolCompleted() > pooled));
                 } else {
                     assertEquals("no batch leaves the search thread", pooled, ckksPoolCompleted());
