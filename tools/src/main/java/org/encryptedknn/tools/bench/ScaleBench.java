@@ -112,10 +112,10 @@ public final class ScaleBench {
         for (Engine e : engines) {
             record(e.name(), results, loads, measure(e.searcher(node), w, clients));
         }
+        int profiled = Math.min(BREAKDOWN_QUERIES, w.queries().length);
         List<PhaseBreakdown.Result> phases = new ArrayList<>();
         for (Engine e : engines) {
-            phases.add(
-                    PhaseBreakdown.measure(node, e.path(), e.body(), Math.min(BREAKDOWN_QUERIES, w.queries().length)));
+            phases.add(PhaseBreakdown.measure(node, e.path(), e.body(), profiled));
         }
         NodeMemory.print(node, "after the queries", List.of(PLAIN_INDEX, ENCRYPTED_INDEX));
 
@@ -155,7 +155,7 @@ public final class ScaleBench {
         System.out.printf(
                 Locale.ROOT,
                 "%nwhere the time goes: profile API, 1 client, %d queries, mean ms a query%n%-28s %5s %s%n",
-                Math.min(BREAKDOWN_QUERIES, w.queries().length),
+                profiled,
                 "engine",
                 "k",
                 PhaseBreakdown.Result.header());
