@@ -127,7 +127,10 @@ public final class CkksSearch {
             boolean probed = f.path(HitField.PROBED.key()).asBoolean(false);
             double score;
             boolean exact;
-            if (probed) {
+            if (v.isSealed()) { // scored whole from s (WindowTerms): never in a batch
+                score = prefix;
+                exact = true;
+            } else if (probed) {
                 double[] batch = sums.get(f.path(HitField.BATCH.key()).asText());
                 if (batch == null) {
                     throw new IllegalStateException("hit " + hit.path("_id").asText() + " refers to batch "

@@ -11,14 +11,15 @@ import java.util.Map;
 import org.encryptedknn.fields.FieldCipher;
 import org.encryptedknn.keys.KeyDerivation;
 import org.encryptedknn.transform.EncryptedVector;
+import org.encryptedknn.transform.RecordForm;
 import org.encryptedknn.transform.VectorTransform;
 
 /**
  * Client-mode encryption of whole JSON documents, the key-holder twin of the gateway's {@code encrypted_knn} ingest
  * processor (same output, so an index can be written by either):
  * <ul>
- *   <li>the vector field (an array of d numbers) is replaced by the encrypted object {@code {p,n,c,z,e}}; its SAP
- *       nonce is PRF(document id, field, epoch, vector): a record always encrypts to the same ciphertext within an
+ *   <li>the vector field (an array of d numbers) is replaced by the encrypted object {@code {p,n,c,z,e}}, or
+ *       {@code {p,n,s,e}} for the sealed {@link RecordForm}; its SAP nonce is PRF(document id, field, epoch, vector): a record always encrypts to the same ciphertext within an
  *       epoch, a changed vector gets fresh noise;</li>
  *   <li>the {@code encryptFields} (strings or arrays of strings) are AES-256-GCM encrypted with (index, document id,
  *       field) as associated data, as the ingest processor does, so the gateway's {@code encrypted_knn_rerank} can
@@ -33,13 +34,11 @@ public final class DocumentCipher implements AutoCloseable {
     private final VectorTransform transform;
     private final String vectorField;
     private final String index;
+    private final RecordForm recordForm;
     private final Map<String, FieldCipher> randomized = new LinkedHashMap<>();
     private final Map<String, FieldCipher> deterministic = new LinkedHashMap<>();
 
-    /**
-     * @param index the index the documents go to: associated data of the randomized field ciphertexts (a ciphertext
-     *              copied into another index does not decrypt there)
-     */
+    /** A cipher writing keyed records. */
     public DocumentCipher(
             VectorTransform transform,
             KeyDerivation keys,
@@ -47,9 +46,26 @@ public final class DocumentCipher implements AutoCloseable {
             String index,
             List<String> encryptFields,
             List<String> deterministicFields) {
+        this(transform, keys, vectorField, index, encryptFields, deterministicFields, RecordForm.KEYED);
+    }
+
+    /**
+     * @param index      the index the documents go to: associated data of the randomized field ciphertexts (a
+     *                   ciphertext copied into another index does not decrypt there)
+     * @param recordForm the records written: keyed (every search mode) or sealed (key holder scoring only)
+     */
+    public DocumentCipher(
+            VectorTransform transform,
+            KeyDerivation keys,
+            String vectorField,
+            String index,
+            List<String> encryptFields,
+            List<String> deterministicFields,
+            RecordForm recordForm) {
         this.transform = transform;
         this.vectorField = vectorField;
         this.index = index;
+        this.recordForm = java.util.Objects.requireNonNull(recordForm, "record form");
         for (String f : encryptFields) {
             if (f.equals(vectorField) || deterministicFields.contains(f)) {
                 throw new IllegalArgumentException("field '" + f
@@ -90,7 +106,7 @@ public final class DocumentCipher implements AutoCloseable {
             FieldCipher c = e.getValue();
             text(doc, e.getKey(), "deterministic", updates, c::encryptDeterministic);
         }
-        EncryptedVector v = transform.encryptDocument(vector, id, vectorField);
+        EncryptedVector v = transform.encryptDocument(vector, id, vectorField, recordForm);
         updates.put(vectorField, EncryptedSearch.recordJson(v));
         updates.forEach(doc::set);
         return doc;

@@ -195,7 +195,9 @@ public final class EncryptedSearch {
             HitData d = data.get(i);
             EncryptedVector v = d.record();
             double residual;
-            if (nodeTerms[i] != null) {
+            if (v.isSealed()) {
+                residual = 0; // its prefix term is its whole score (WindowTerms)
+            } else if (nodeTerms[i] != null) {
                 residual = nodeTerms[i];
             } else if (d.hasResidual()) {
                 residual = residualTerm(v);

@@ -48,6 +48,11 @@ public final class KeyDerivation implements AutoCloseable {
     public static final String CELL_KEY = VERSION + "/cell-key";
     /** Key of the per-epoch cell jitter (models with cell_jitter; used under its v2 label). */
     public static final String CELL_JITTER = VERSION + "/cell-jitter";
+    /**
+     * AES-256-GCM key of the sealed records of a model epoch (the vector itself, for the key holder only; used under
+     * its v2 label for salted models). Context: model id, salt, epoch.
+     */
+    public static final String SEALED_RECORD = VERSION + "/sealed-record";
     /** AES-256-GCM key of an encrypted text field. Context: field name. */
     public static final String FIELD_AEAD = VERSION + "/field-aead";
     /** AES-SIV (512-bit) key of a deterministically encrypted field. Context: field name. */
@@ -154,6 +159,11 @@ public final class KeyDerivation implements AutoCloseable {
     /** AES-256-CTR key of the cell jitter at an epoch: the record's nonce is the IV (docs/design.md §2 "Cells"). */
     public byte[] cellJitterKey(String modelId, byte[] modelSalt, int epoch) {
         return deriveModelKey(CELL_JITTER, 32, modelId, modelSalt, epoch);
+    }
+
+    /** AES-256-GCM key of the epoch's sealed records: the record's nonce is the IV (docs/design.md §5.1). */
+    public byte[] sealedRecordKey(String modelId, byte[] modelSalt, int epoch) {
+        return deriveModelKey(SEALED_RECORD, 32, modelId, modelSalt, epoch);
     }
 
     public byte[] fieldAeadKey(String field) {

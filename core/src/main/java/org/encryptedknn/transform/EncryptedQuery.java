@@ -8,8 +8,8 @@ import java.util.Objects;
  *
  * <p>Public part, sent to the storage tier: {@link #prefix()} p_q = SAP_Q(R_pub u_q) (the HNSW query vector),
  * plus the model id and epoch. Secret part, never sent: {@link #rotatedPrefix()} R_pub u_q (for exact prefix
- * scores) and the query residual r_q = V_r x_q (x_q normalized when cosine), from which keyed residual queries H_c r_q
- * are computed by {@link VectorTransform#keyedResidualQuery}. {@link #toString()} prints neither.
+ * scores), the query residual r_q = V_r x_q (x_q normalized when cosine), from which keyed residual queries H_c r_q
+ * are computed by {@link VectorTransform#keyedResidualQuery}, and x_q itself, which scores sealed records. {@link #toString()} prints neither.
  */
 public final class EncryptedQuery {
 
@@ -19,14 +19,23 @@ public final class EncryptedQuery {
     private final byte[] nonce;
     private final float[] rotatedPrefix;
     private final float[] residual;
+    private final float[] vector;
 
-    EncryptedQuery(String modelId, int epoch, float[] prefix, byte[] nonce, float[] rotatedPrefix, float[] residual) {
+    EncryptedQuery(
+            String modelId,
+            int epoch,
+            float[] prefix,
+            byte[] nonce,
+            float[] rotatedPrefix,
+            float[] residual,
+            float[] vector) {
         this.modelId = Objects.requireNonNull(modelId);
         this.epoch = epoch;
         this.prefix = prefix;
         this.nonce = nonce;
         this.rotatedPrefix = rotatedPrefix;
         this.residual = residual;
+        this.vector = vector;
     }
 
     public String modelId() {
@@ -60,10 +69,16 @@ public final class EncryptedQuery {
         return residual;
     }
 
+    /** x_q as encrypted (normalized when cosine): a sealed record's score is ⟨x_q, x_i⟩. */
+    float[] vectorRef() {
+        return vector;
+    }
+
     /** Zeroes the secret parts. */
     public void wipe() {
         Arrays.fill(rotatedPrefix, 0f);
         Arrays.fill(residual, 0f);
+        Arrays.fill(vector, 0f);
     }
 
     @Override

@@ -6,13 +6,15 @@ import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.encryptedknn.keys.RecordSeal;
 import org.encryptedknn.model.EncryptionModel;
 import org.encryptedknn.model.ModelParameters;
 import org.encryptedknn.prefix.ScaleAndPerturb;
 
 /**
- * The one owner of the stored record's document form {@code {"p":[…],"n":"<b64>","c":17,"z":"<b64>","e":1}} (design.md
- * §5.1): its keys, its validation rules, its reader and writer. It works on plain maps and lists, what both OpenSearch
+ * The one owner of the stored record's document forms (design.md §5.1), keyed
+ * {@code {"p":[…],"n":"<b64>","c":17,"z":"<b64>","e":1}} and sealed {@code {"p":[…],"n":"<b64>","s":"<b64>","e":1}}:
+ * their keys, their validation rules, their reader and writer. It works on plain maps and lists, what both OpenSearch
  * ({@code XContentParser.map()}, ingest documents, {@code _source}) and Jackson ({@code convertValue}) give, so the
  * mapper, the gateway processors and the client read a record the same way.
  *
@@ -26,16 +28,25 @@ public final class RecordFormat {
     public static final String CELL = "c";
     public static final String KEYED_RESIDUAL = "z";
     public static final String EPOCH = "e";
+    public static final String SEALED = "s";
 
     /**
      * What a record must look like for one field: the model's dimensions, and whether {@code z} may be absent (a
-     * {@code _source} that left it out; the reader then puts zeros in its place).
+     * {@code _source} that left it out; the reader then puts zeros in its place). Both forms fit every shape.
      */
     public record Shape(
-            int prefixWidth, int residualDimension, int cells, boolean residualRequired, boolean paddingOptional) {
-        /** @param prefixWidth length of p: prefix_dimension, plus one for the augmented layout */
-        public Shape(int prefixWidth, int residualDimension, int cells) {
-            this(prefixWidth, residualDimension, cells, true, false);
+            int dimension,
+            int prefixWidth,
+            int residualDimension,
+            int cells,
+            boolean residualRequired,
+            boolean paddingOptional) {
+        /**
+         * @param dimension   d, the embedding's: a sealed record's s is d float32 values and the tag
+         * @param prefixWidth length of p: prefix_dimension, plus one for the augmented layout
+         */
+        public Shape(int dimension, int prefixWidth, int residualDimension, int cells) {
+            this(dimension, prefixWidth, residualDimension, cells, true, false);
         }
 
         /**
@@ -44,17 +55,18 @@ public final class RecordFormat {
          */
         public static Shape of(EncryptionModel model) {
             ModelParameters parameters = model.parameters();
-            Shape shape = new Shape(model.prefixWidth(), parameters.residualDimension(), parameters.cells());
+            int d = parameters.dimension();
+            Shape shape = new Shape(d, model.prefixWidth(), parameters.residualDimension(), parameters.cells());
             if (model.mixesResidualLayouts()) {
                 return shape.withPaddingOptional();
             }
             return model.hasResidualPadding()
-                    ? new Shape(model.prefixWidth(), model.residualLength(), parameters.cells())
+                    ? new Shape(d, model.prefixWidth(), model.residualLength(), parameters.cells())
                     : shape;
         }
 
         public Shape residualOptional() {
-            return new Shape(prefixWidth, residualDimension, cells, false, paddingOptional);
+            return new Shape(dimension, prefixWidth, residualDimension, cells, false, paddingOptional);
         }
 
         /**
@@ -62,7 +74,12 @@ public final class RecordFormat {
          * data node, whose mapping does not say whether the model pads (docs/design.md §5).
          */
         public Shape withPaddingOptional() {
-            return new Shape(prefixWidth, residualDimension, cells, residualRequired, true);
+            return new Shape(dimension, prefixWidth, residualDimension, cells, residualRequired, true);
+        }
+
+        /** Bytes of a sealed record's s: d little-endian float32 values, then the 16-byte GCM tag. */
+        public int sealedBytes() {
+            return RecordFormat.sealedBytes(dimension);
         }
 
         private boolean fits(int residualLength) {
@@ -81,7 +98,12 @@ public final class RecordFormat {
 
     private RecordFormat() {}
 
-    /** The document form of a record, keys in the order p, n, c, z, e. */
+    /** Bytes of the sealed part s of a d-dimensional record: d float32 values and the tag. */
+    public static int sealedBytes(int dimension) {
+        return dimension * Float.BYTES + RecordSeal.TAG_BYTES;
+    }
+
+    /** The document form of a record, keys in the order p, n, c, z, e (keyed) or p, n, s, e (sealed). */
     public static Map<String, Object> toMap(EncryptedVector v) {
         Map<String, Object> m = new LinkedHashMap<>();
         List<Float> prefix = new ArrayList<>(v.prefix().length);
@@ -90,30 +112,39 @@ public final class RecordFormat {
         }
         m.put(PREFIX, prefix);
         m.put(NONCE, Base64.getEncoder().encodeToString(v.nonce()));
+        if (v.isSealed()) {
+            m.put(SEALED, Base64.getEncoder().encodeToString(v.sealed()));
+            m.put(EPOCH, v.epoch());
+            return m;
+        }
         m.put(CELL, v.cell());
         m.put(KEYED_RESIDUAL, EncryptedVector.encodeFloats(v.keyedResidual()));
         m.put(EPOCH, v.epoch());
         return m;
     }
 
-    /** True if the value has the shape of a record (a map with p, n and z), without validating it. */
+    /** True if the value has the shape of a record (a map with p, n and z or s), without validating it. */
     public static boolean looksLikeRecord(Object value) {
         return value instanceof Map<?, ?> m
                 && m.containsKey(PREFIX)
                 && m.containsKey(NONCE)
-                && m.containsKey(KEYED_RESIDUAL);
+                && (m.containsKey(KEYED_RESIDUAL) || m.containsKey(SEALED));
     }
 
     /**
      * Reads and validates a record: exactly the keys p, n, c, z, e; {@code p} d_pub finite float32 numbers; {@code n}
      * base64 of 16 bytes; {@code c} a cell id in [0, C); {@code z} base64 of d − d_pub finite little-endian float32;
-     * {@code e} an epoch ≥ 1.
+     * {@code e} an epoch ≥ 1. Or, with the key s, a sealed record: exactly p, n, s, e, {@code s} base64 of
+     * {@link Shape#sealedBytes()} bytes (whether they open is the key holder's to find out).
      *
      * @param subject the start of every error message, naming the field, e.g. {@code field [embedding]}
      */
     public static EncryptedVector fromMap(Object value, String subject, Shape shape) {
         if (!(value instanceof Map<?, ?> m)) {
-            throw bad(subject, "must be an encrypted vector object {p,n,c,z,e}");
+            throw bad(subject, "must be an encrypted vector object {p,n,c,z,e} or {p,n,s,e}");
+        }
+        if (m.containsKey(SEALED)) {
+            return sealedFromMap(m, subject, shape);
         }
         for (Object key : m.keySet()) {
             if (!(key instanceof String k) || !isRecordKey(k)) {
@@ -132,11 +163,37 @@ public final class RecordFormat {
         float[] z = shape.residualRequired() || m.get(KEYED_RESIDUAL) != null
                 ? residual(required(m, KEYED_RESIDUAL, subject, "the keyed residual"), subject, shape)
                 : new float[shape.residualDimension()];
+        return new EncryptedVector(p, n, c, z, epoch(m, subject));
+    }
+
+    private static int epoch(Map<?, ?> m, String subject) {
         int e = integer(required(m, EPOCH, subject, "the key epoch"), subject, EPOCH);
         if (e < 1) {
             throw bad(subject, "[e] must be a key epoch >= 1, got " + e);
         }
-        return new EncryptedVector(p, n, c, z, e);
+        return e;
+    }
+
+    private static EncryptedVector sealedFromMap(Map<?, ?> m, String subject, Shape shape) {
+        for (Object key : m.keySet()) {
+            if (!(key instanceof String k) || !isSealedRecordKey(k)) {
+                throw bad(
+                        subject,
+                        "unknown key [" + truncate(String.valueOf(key))
+                                + "]; a sealed encrypted vector has exactly the keys p, n, s, e");
+            }
+        }
+        float[] p = prefix(required(m, PREFIX, subject, "the encrypted prefix"), subject, shape);
+        byte[] n = nonce(required(m, NONCE, subject, "the nonce"), subject);
+        byte[] s = sealed(required(m, SEALED, subject, "the sealed vector"), subject, shape);
+        return EncryptedVector.sealed(p, n, s, epoch(m, subject));
+    }
+
+    private static boolean isSealedRecordKey(String key) {
+        return switch (key) {
+            case PREFIX, NONCE, SEALED, EPOCH -> true;
+            default -> false;
+        };
     }
 
     private static boolean isRecordKey(String key) {
@@ -225,6 +282,23 @@ public final class RecordFormat {
             }
         }
         return z;
+    }
+
+    private static byte[] sealed(Object value, String subject, Shape shape) {
+        int expected = shape.sealedBytes();
+        String what = "base64 of " + expected + " bytes (the vector's " + shape.dimension()
+                + " float32 values and the 16-byte tag)";
+        if (!(value instanceof String text)) {
+            throw bad(subject, "[s] must be a string: " + what);
+        }
+        if (text.length() > 4L * ((expected + 2) / 3) + 4) {
+            throw bad(subject, "[s] is too long: expected " + what);
+        }
+        byte[] bytes = base64(text, subject, SEALED);
+        if (bytes.length != expected) {
+            throw bad(subject, "[s] must be " + what + ", got " + bytes.length + " bytes");
+        }
+        return bytes;
     }
 
     /** Integers only (what JSON, CBOR and SMILE parsers give for an integer literal); 1.0 is not a cell id. */

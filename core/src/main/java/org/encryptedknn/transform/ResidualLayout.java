@@ -3,6 +3,7 @@ package org.encryptedknn.transform;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
+import org.encryptedknn.keys.RecordSeal;
 
 /**
  * The one owner of the record's binary forms: the doc values the plugin's mapper writes (design.md §5.2) and the
@@ -10,10 +11,12 @@ import java.util.Arrays;
  *
  * <ul>
  *   <li>residual: {@code [version u8 = 1][cell int32][epoch int32][z float32 × L]} (L = the stored residual length);
+ *       of a sealed record {@code [version u8 = 2][epoch int32][s]} (s = the vector sealed, ciphertext ‖ tag);
  *   <li>nonce: {@code [version u8 = 1][n, 16 bytes]};
  *   <li>hit record: {@code [version u8 = 1][cell int32][epoch int32][n, 16 bytes][d_pub int32][p float32 × d_pub]
- *       [z float32 × L, or nothing]}: what a key holder needs to score one hit, read from the doc values and the
- *       prefix vector, never from {@code _source} ({@link #encodeHitRecord}, {@link #hitRecord}).
+ *       [z float32 × L, or nothing]}, of a sealed record {@code [version u8 = 2][epoch int32][n, 16 bytes]
+ *       [d_pub int32][p float32 × d_pub][s]}: what a key holder needs to score one hit, read from the doc values and
+ *       the prefix vector, never from {@code _source} ({@link #encodeHitRecord}, {@link #hitRecord}).
  * </ul>
  *
  * <p>Readers take a slice ({@code bytes, offset, length}) so a Lucene {@code BytesRef} is read in place. The first
@@ -29,9 +32,14 @@ public final class ResidualLayout {
     /** The version byte of the per-hit record written today. */
     public static final byte HIT_RECORD_VERSION = 1;
 
+    /** The version byte of a sealed record's residual doc value and per-hit record. */
+    public static final byte SEALED_VERSION = 2;
+
     private static final int HEADER_BYTES = 1 + 2 * Integer.BYTES;
     private static final int HIT_HEADER_BYTES = 1 + 2 * Integer.BYTES + RecordFormat.NONCE_BYTES + Integer.BYTES;
     private static final int UNVERSIONED_HEADER_BYTES = 2 * Integer.BYTES;
+    private static final int SEALED_HEADER_BYTES = 1 + Integer.BYTES;
+    private static final int SEALED_HIT_HEADER_BYTES = 1 + Integer.BYTES + RecordFormat.NONCE_BYTES + Integer.BYTES;
 
     private ResidualLayout() {}
 
@@ -41,6 +49,14 @@ public final class ResidualLayout {
                 ByteBuffer.allocate(HEADER_BYTES + z.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
         buffer.put(VERSION).putInt(cell).putInt(epoch);
         buffer.asFloatBuffer().put(z);
+        return buffer.array();
+    }
+
+    /** The residual doc value of a sealed record: its epoch and s. */
+    public static byte[] encodeSealed(int epoch, byte[] sealed) {
+        ByteBuffer buffer =
+                ByteBuffer.allocate(SEALED_HEADER_BYTES + sealed.length).order(ByteOrder.LITTLE_ENDIAN);
+        buffer.put(SEALED_VERSION).putInt(epoch).put(sealed);
         return buffer.array();
     }
 
@@ -63,27 +79,47 @@ public final class ResidualLayout {
         throw unreadable("nonce", length, length > 0 ? bytes[offset] : 0);
     }
 
-    /** A residual doc value read in place: header fields and the z values without copying the record. */
+    /**
+     * A residual doc value read in place: header fields and the z values (or a sealed record's s) without copying the
+     * record.
+     */
     public static Residual residual(byte[] bytes, int offset, int length) {
         int header;
+        boolean sealed = false;
         if (length % Float.BYTES == 0 && length >= UNVERSIONED_HEADER_BYTES) {
             header = UNVERSIONED_HEADER_BYTES;
         } else if (length % Float.BYTES == 1 && length >= HEADER_BYTES && bytes[offset] == VERSION) {
             header = HEADER_BYTES;
+        } else if (length % Float.BYTES == 1
+                && length >= SEALED_HEADER_BYTES + RecordSeal.TAG_BYTES
+                && bytes[offset] == SEALED_VERSION) {
+            header = SEALED_HEADER_BYTES;
+            sealed = true;
         } else {
             throw unreadable("residual", length, length > 0 ? bytes[offset] : 0);
         }
-        return new Residual(ByteBuffer.wrap(bytes, offset, length).order(ByteOrder.LITTLE_ENDIAN), offset + header);
+        return new Residual(
+                ByteBuffer.wrap(bytes, offset, length).order(ByteOrder.LITTLE_ENDIAN), offset + header, sealed);
     }
 
     /**
      * The per-hit record of a stored record: its residual doc value {@code residual} (read in place), nonce {@code n}
      * and prefix {@code p}; z is copied byte for byte when {@code withZ} (a key holder scores the hit from it), left
-     * out when the hit's residual term travels otherwise (computed on the node, or in a CKKS batch).
+     * out when the hit's residual term travels otherwise (computed on the node, or in a CKKS batch). A sealed record's
+     * s is always copied: only the key holder can score it.
      */
     public static byte[] encodeHitRecord(Residual residual, byte[] nonce, float[] p, boolean withZ) {
         if (nonce.length != RecordFormat.NONCE_BYTES) {
             throw new IllegalArgumentException("nonce must be " + RecordFormat.NONCE_BYTES + " bytes");
+        }
+        if (residual.sealed) {
+            int sBytes = residual.buffer.limit() - residual.zStart;
+            ByteBuffer out = ByteBuffer.allocate(SEALED_HIT_HEADER_BYTES + p.length * Float.BYTES + sBytes)
+                    .order(ByteOrder.LITTLE_ENDIAN);
+            out.put(SEALED_VERSION).putInt(residual.epoch()).put(nonce).putInt(p.length);
+            out.asFloatBuffer().put(p);
+            System.arraycopy(residual.buffer.array(), residual.zStart, out.array(), out.capacity() - sBytes, sBytes);
+            return out.array();
         }
         int zBytes = withZ ? residual.length() * Float.BYTES : 0;
         ByteBuffer out = ByteBuffer.allocate(HIT_HEADER_BYTES + p.length * Float.BYTES + zBytes)
@@ -105,9 +141,13 @@ public final class ResidualLayout {
      */
     public static HitRecord hitRecord(byte[] bytes, int residualLength) {
         ByteBuffer in = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+        if (bytes.length >= SEALED_HIT_HEADER_BYTES && bytes[0] == SEALED_VERSION) {
+            return sealedHitRecord(bytes, in);
+        }
         if (bytes.length < HIT_HEADER_BYTES || bytes[0] != HIT_RECORD_VERSION) {
             throw new IllegalArgumentException("unreadable per-hit record (" + bytes.length + " bytes, first byte "
-                    + (bytes.length > 0 ? bytes[0] & 0xff : 0) + "): expected version " + HIT_RECORD_VERSION);
+                    + (bytes.length > 0 ? bytes[0] & 0xff : 0) + "): expected version " + HIT_RECORD_VERSION
+                    + " or " + SEALED_VERSION);
         }
         int cell = in.getInt(1);
         int epoch = in.getInt(1 + Integer.BYTES);
@@ -130,7 +170,27 @@ public final class ResidualLayout {
         return new HitRecord(new EncryptedVector(p, nonce, cell, z, epoch), zBytes > 0);
     }
 
-    /** A decoded per-hit record; without z ({@code hasResidual} false) the vector holds zeros in its place. */
+    /** The sealed per-hit record; the length of s is the transform's to check against the model. */
+    private static HitRecord sealedHitRecord(byte[] bytes, ByteBuffer in) {
+        int epoch = in.getInt(1);
+        byte[] nonce = Arrays.copyOfRange(bytes, 1 + Integer.BYTES, SEALED_HIT_HEADER_BYTES - Integer.BYTES);
+        int prefixLength = in.getInt(SEALED_HIT_HEADER_BYTES - Integer.BYTES);
+        long sBytes = (long) bytes.length - SEALED_HIT_HEADER_BYTES - (long) prefixLength * Float.BYTES;
+        if (prefixLength < 1 || sBytes < RecordSeal.TAG_BYTES) {
+            throw new IllegalArgumentException("unreadable sealed per-hit record: " + bytes.length
+                    + " bytes for a prefix of " + prefixLength + " values");
+        }
+        float[] p = new float[prefixLength];
+        in.position(SEALED_HIT_HEADER_BYTES);
+        in.asFloatBuffer().get(p);
+        byte[] s = Arrays.copyOfRange(bytes, bytes.length - (int) sBytes, bytes.length);
+        return new HitRecord(EncryptedVector.sealed(p, nonce, s, epoch), false);
+    }
+
+    /**
+     * A decoded per-hit record; without z ({@code hasResidual} false) the vector holds zeros in its place. A sealed
+     * record has no z ({@code hasResidual} false) and is scored whole ({@link VectorTransform#sealedScore}).
+     */
     public record HitRecord(EncryptedVector vector, boolean hasResidual) {}
 
     private static IllegalStateException unreadable(String what, int length, byte first) {
@@ -139,27 +199,43 @@ public final class ResidualLayout {
                 + " with this version");
     }
 
-    /** One residual doc value. */
+    /** One residual doc value: a keyed record's cell, epoch and z, or a sealed record's epoch and s. */
     public static final class Residual {
         private final ByteBuffer buffer;
         private final int zStart;
+        private final boolean sealed;
 
-        private Residual(ByteBuffer buffer, int zStart) {
+        private Residual(ByteBuffer buffer, int zStart, boolean sealed) {
             this.buffer = buffer;
             this.zStart = zStart;
+            this.sealed = sealed;
         }
 
+        /** True for a sealed record: no cell, no z; nothing on the data node can score its residual. */
+        public boolean isSealed() {
+            return sealed;
+        }
+
+        /** The record's cell; {@link EncryptedVector#NO_CELL} for a sealed record. */
         public int cell() {
-            return buffer.getInt(zStart - 2 * Integer.BYTES);
+            return sealed ? EncryptedVector.NO_CELL : buffer.getInt(zStart - 2 * Integer.BYTES);
         }
 
         public int epoch() {
             return buffer.getInt(zStart - Integer.BYTES);
         }
 
-        /** d − d_pub, the number of z values. */
+        /** d − d_pub, the number of z values; 0 for a sealed record. */
         public int length() {
-            return (buffer.limit() - zStart) / Float.BYTES;
+            return sealed ? 0 : (buffer.limit() - zStart) / Float.BYTES;
+        }
+
+        /** A sealed record's s (a copy). */
+        public byte[] sealed() {
+            if (!sealed) {
+                throw new IllegalStateException("a keyed record has no sealed part");
+            }
+            return Arrays.copyOfRange(buffer.array(), zStart, buffer.limit());
         }
 
         public float[] z() {
@@ -172,6 +248,9 @@ public final class ResidualLayout {
 
         /** ⟨query, z⟩ straight from the bytes, accumulated in double; {@code query} has {@link #length()} values. */
         public double dot(float[] query) {
+            if (sealed) {
+                throw new IllegalStateException("a sealed record has no z to score");
+            }
             double sum = 0;
             for (int i = 0; i < query.length; i++) {
                 sum += (double) query[i] * buffer.getFloat(zStart + i * Float.BYTES);

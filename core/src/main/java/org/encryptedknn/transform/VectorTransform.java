@@ -1,9 +1,12 @@
 package org.encryptedknn.transform;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import org.encryptedknn.keys.KeyDerivation;
+import org.encryptedknn.keys.RecordSeal;
 import org.encryptedknn.keys.SecretGuard;
 import org.encryptedknn.model.EncryptionModel;
 import org.encryptedknn.model.ModelFitter;
@@ -73,6 +76,7 @@ public final class VectorTransform implements AutoCloseable {
     private final AtomicReferenceArray<float[][]> cellMatrices; // H_cᵀ: residualLength rows of residualLength
     private final Object[] cellLocks;
     private final ThreadLocal<Scratch> scratch;
+    private final RecordSeal seal; // s of the sealed records of this epoch
     private final SecretGuard guard;
 
     /** The transform of the model's current epoch. */
@@ -168,6 +172,9 @@ public final class VectorTransform implements AutoCloseable {
         for (int c = 0; c < cells; c++) {
             cellSeeds[c] = keys.cellKeySeed(id, salt, epoch, c);
         }
+        byte[] sealKey = keys.sealedRecordKey(id, salt, epoch);
+        this.seal = new RecordSeal(sealKey);
+        Arrays.fill(sealKey, (byte) 0);
         if (salt != null) {
             Arrays.fill(salt, (byte) 0);
         }
@@ -217,6 +224,11 @@ public final class VectorTransform implements AutoCloseable {
         return encryptDocument(x, documentNonce(x, docId, field));
     }
 
+    /** Encrypts a document vector into a record of {@code form}, the nonce derived as for {@link #encryptDocument}. */
+    public EncryptedVector encryptDocument(float[] x, String docId, String field, RecordForm form) {
+        return encryptDocument(x, documentNonce(x, docId, field), form);
+    }
+
     /**
      * The document nonce PRF(doc id ‖ field ‖ epoch ‖ x) of {@link PrefixNonces#forDocument}, over x as encrypted
      * (normalized when cosine): the same vector encrypts identically, a changed one gets fresh noise.
@@ -233,6 +245,56 @@ public final class VectorTransform implements AutoCloseable {
     /** Encrypts a document vector with an explicit 16-byte SAP nonce (see {@link PrefixNonces}). */
     public EncryptedVector encryptDocument(float[] x, byte[] nonce) {
         return guard.use(() -> encryptDocumentOpen(x, nonce));
+    }
+
+    /** Encrypts a document vector into a record of {@code form} with an explicit 16-byte nonce. */
+    public EncryptedVector encryptDocument(float[] x, byte[] nonce, RecordForm form) {
+        return form == RecordForm.SEALED ? guard.use(() -> sealDocumentOpen(x, nonce)) : encryptDocument(x, nonce);
+    }
+
+    /**
+     * The sealed record of x: p as for a keyed record, and s = AES-256-GCM(x as float32) under the epoch's
+     * sealed-record key, the first 12 bytes of the nonce as IV and the record's n, e and p as associated data (a
+     * record's parts cannot be mixed with another's). No cell is chosen and no cell key is used.
+     */
+    private EncryptedVector sealDocumentOpen(float[] x, byte[] nonce) {
+        Scratch s = scratch.get();
+        float[] xv = prepare(x, s.x);
+        float[] u = s.u;
+        Arrays.fill(u, 0f);
+        axpy(xv, prefixT, u);
+        augment(u);
+        float[] p = sap.encryptDocument(u, nonce, new float[width]);
+        Arrays.fill(u, 0f);
+        byte[] plain = new byte[d * Float.BYTES];
+        ByteBuffer.wrap(plain).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().put(xv);
+        Arrays.fill(xv, 0f);
+        byte[] sealed = seal.seal(nonce, sealedAad(nonce, epoch, p), plain);
+        Arrays.fill(plain, (byte) 0);
+        return EncryptedVector.sealed(p, nonce.clone(), sealed, epoch);
+    }
+
+    /** The associated data of a sealed record: n ‖ e (big-endian) ‖ p (little-endian float32). */
+    private static byte[] sealedAad(byte[] nonce, int epoch, float[] p) {
+        ByteBuffer aad = ByteBuffer.allocate(nonce.length + Integer.BYTES + p.length * Float.BYTES);
+        aad.put(nonce).putInt(epoch);
+        aad.order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().put(p);
+        return aad.array();
+    }
+
+    /**
+     * Key holder: opens a sealed record into {@code out} (d values: the vector as encrypted, normalized when cosine).
+     * A record whose tag does not verify — altered on disk or in flight, its parts mixed with another record's, or
+     * sealed under other keys — is refused, never scored.
+     */
+    private void openSealed(EncryptedVector v, float[] out) {
+        byte[] plain = scratch.get().sealedPlain;
+        if (!seal.open(v.nonce(), sealedAad(v.nonce(), v.epoch(), v.prefix()), v.sealed(), plain)) {
+            throw new IllegalArgumentException("sealed record of model '" + model.id() + "' epoch " + epoch
+                    + " does not open: altered, or not sealed by this model's keys");
+        }
+        ByteBuffer.wrap(plain).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(out);
+        Arrays.fill(plain, (byte) 0);
     }
 
     private EncryptedVector encryptDocumentOpen(float[] x, byte[] nonce) {
@@ -373,6 +435,11 @@ public final class VectorTransform implements AutoCloseable {
 
     private float[] decryptDocumentOpen(EncryptedVector v) {
         checkRecord(v);
+        if (v.isSealed()) {
+            float[] x = new float[d];
+            openSealed(v, x);
+            return x;
+        }
         double[] ru = sap.decryptToDouble(v.prefix(), v.nonce(), false);
         float[][] h = cellMatrix(v.cell());
         float[] z = v.keyedResidual();
@@ -429,8 +496,7 @@ public final class VectorTransform implements AutoCloseable {
             }
             float[] r = new float[dr]; // r_q = V_r x_q, once: each cell's keyed query starts from it
             axpy(xv, residualBasisT, r);
-            Arrays.fill(xv, 0f);
-            return new EncryptedQuery(model.id(), epoch, p, nonce.clone(), u, r);
+            return new EncryptedQuery(model.id(), epoch, p, nonce.clone(), u, r, xv); // x_q scores sealed records
         });
     }
 
@@ -495,6 +561,22 @@ public final class VectorTransform implements AutoCloseable {
         return dot(q.rotatedPrefixRef(), decryptPrefix(v));
     }
 
+    /** Exact score ⟨x_q, x_i⟩ of a sealed record: opens s, one dot product (the record's whole score, no terms). */
+    public double sealedScore(EncryptedQuery q, EncryptedVector v) {
+        checkQuery(q);
+        checkRecord(v);
+        if (!v.isSealed()) {
+            throw new IllegalArgumentException("record is keyed, not sealed");
+        }
+        return guard.use(() -> {
+            float[] x = scratch.get().opened;
+            openSealed(v, x);
+            double score = dot(q.vectorRef(), x);
+            Arrays.fill(x, 0f);
+            return score;
+        });
+    }
+
     /** Exact residual term ⟨r_q, r_i⟩ = ⟨H_c [r_q; 0], z_i⟩. */
     public double residualScore(EncryptedQuery q, EncryptedVector v) {
         checkRecord(v);
@@ -508,7 +590,7 @@ public final class VectorTransform implements AutoCloseable {
 
     /** The plaintext similarity (cosine or inner product) of the query and the record, exactly. */
     public double score(EncryptedQuery q, EncryptedVector v) {
-        return prefixScore(q, v) + residualScore(q, v);
+        return v.isSealed() ? sealedScore(q, v) : prefixScore(q, v) + residualScore(q, v);
     }
 
     /** Plaintext similarity of two vectors in a space (for ground truth and tests). */
@@ -549,6 +631,15 @@ public final class VectorTransform implements AutoCloseable {
                     "cannot re-key between different models ('" + from.model.id() + "' → '" + model.id() + "')");
         }
         from.checkRecord(v);
+        if (v.isSealed()) { // a sealed record is sealed again: open under the old epoch's key, seal under this one's
+            float[] x = new float[d];
+            from.openSealed(v, x);
+            try {
+                return sealDocumentOpen(x, newNonce);
+            } finally {
+                Arrays.fill(x, 0f);
+            }
+        }
         double[] ru = from.sap.decryptToDouble(v.prefix(), v.nonce(), false);
         double[] u = new double[dp];
         for (int k = 0; k < dp; k++) { // u = [Rᵀ (R [u; t′])]_{0..dp-1}: t′ is dropped and derived again below
@@ -697,6 +788,7 @@ public final class VectorTransform implements AutoCloseable {
             }
             sap.close();
             nonces.close();
+            seal.close();
             if (cellJitter != null) {
                 cellJitter.close();
             }
@@ -986,6 +1078,14 @@ public final class VectorTransform implements AutoCloseable {
             throw new IllegalArgumentException("record was encrypted under epoch " + v.epoch()
                     + ", this transform of model '" + model.id() + "' is at epoch " + epoch);
         }
+        if (v.isSealed()) {
+            if (v.prefix().length != width || v.sealed().length != RecordFormat.sealedBytes(d)) {
+                throw new IllegalArgumentException("sealed record has prefix/sealed lengths " + v.prefix().length + "/"
+                        + v.sealed().length + " bytes, model '" + model.id() + "' expects " + width + "/"
+                        + RecordFormat.sealedBytes(d));
+            }
+            return;
+        }
         if (v.prefix().length != width || v.keyedResidual().length != residualLength) {
             throw new IllegalArgumentException(
                     "record has prefix/residual lengths " + v.prefix().length + "/" + v.keyedResidual().length
@@ -1000,9 +1100,13 @@ public final class VectorTransform implements AutoCloseable {
         final float[] r;
         final float[] cellScores;
         final float[] jittered;
+        final float[] opened; // a sealed record's vector while it is scored
+        final byte[] sealedPlain; // its bytes, as opened
 
         Scratch(int d, int width, int dr, int cells) {
             x = new float[d];
+            opened = new float[d];
+            sealedPlain = new byte[d * Float.BYTES];
             u = new float[width];
             r = new float[dr];
             jittered = new float[width];

@@ -11,13 +11,14 @@ import org.encryptedknn.concurrent.ParallelWork;
 
 /**
  * The key holder's work on a window of records, in gateway and in client mode alike: the exact prefix term of every
- * record (a SAP decryption each) and the keyed residual query H_c [r_q; 0] of every (epoch, cell) of a record that
- * carries z. With C = 64 cells a window of 100 touches most cells, and the two are most of the key holder's cost
- * (docs/performance.md), so they run as units of {@link ParallelWork}: 8 decryptions a unit, one cell a unit.
+ * keyed record (a SAP decryption each) and the keyed residual query H_c [r_q; 0] of every (epoch, cell) of a record
+ * that carries z; a sealed record's whole score (one AES-GCM opening and one dot product). With C = 64 cells a window
+ * of 100 touches most cells, and the two are most of the key holder's cost (docs/performance.md), so they run as
+ * units of {@link ParallelWork}: 8 records a unit, one cell a unit.
  */
 public final class WindowTerms {
 
-    /** Records per unit: a SAP decryption is a few microseconds, a cell's query tens. */
+    /** Records per unit: a SAP decryption or a sealed record's opening is a few microseconds, a cell's query tens. */
     static final int PREFIX_CHUNK = 8;
 
     private WindowTerms() {}
@@ -28,8 +29,9 @@ public final class WindowTerms {
     }
 
     /**
-     * Returns the prefix terms of {@code records} (same order) and adds to {@code keyedQueries} the keyed query of each
-     * (epoch, cell) of a record with {@code carriesZ} that it does not hold yet. {@code transforms} and {@code queries}
+     * Returns the prefix terms of {@code records} (same order; a sealed record's whole score, its residual term being
+     * 0) and adds to {@code keyedQueries} the keyed query of each (epoch, cell) of a record with {@code carriesZ} that
+     * it does not hold yet. {@code transforms} and {@code queries}
      * give the transform and the encrypted query under an epoch; they are called on this thread only, before the
      * parallel part. The map is read and written on this thread only.
      */
@@ -69,7 +71,9 @@ public final class WindowTerms {
                     int from = (unit - cells.length) * PREFIX_CHUNK;
                     for (int i = from; i < Math.min(records.size(), from + PREFIX_CHUNK); i++) {
                         EncryptedVector v = records.get(i);
-                        terms[i] = transformOf.get(v.epoch()).prefixScore(queryOf.get(v.epoch()), v);
+                        VectorTransform transform = transformOf.get(v.epoch());
+                        EncryptedQuery query = queryOf.get(v.epoch());
+                        terms[i] = v.isSealed() ? transform.sealedScore(query, v) : transform.prefixScore(query, v);
                     }
                 },
                 executor,

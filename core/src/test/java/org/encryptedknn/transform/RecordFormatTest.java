@@ -17,7 +17,7 @@ import org.junit.Test;
 /** The record's document form: round trip, and every rule with a message naming the field and the part. */
 public class RecordFormatTest {
 
-    static final RecordFormat.Shape SHAPE = new RecordFormat.Shape(2, 3, 4);
+    static final RecordFormat.Shape SHAPE = new RecordFormat.Shape(5, 2, 3, 4);
     static final String SUBJECT = "field [embedding]";
 
     static EncryptedVector sample() {
@@ -100,7 +100,7 @@ public class RecordFormatTest {
             expect(with(key, null), "missing [" + key + "]");
         }
         expect(with("x", 1), "unknown key [x]");
-        expect(List.of(1.0, 2.0), SHAPE, "must be an encrypted vector object {p,n,c,z,e}");
+        expect(List.of(1.0, 2.0), SHAPE, "must be an encrypted vector object {p,n,c,z,e} or {p,n,s,e}");
     }
 
     @Test

@@ -71,7 +71,7 @@ public class ResidualLayoutTest {
     @Test
     public void refusesOtherVersionsAndLengths() {
         byte[] record = ResidualLayout.encodeResidual(1, 1, new float[4]);
-        record[0] = 2;
+        record[0] = 3; // neither keyed (1) nor sealed (2)
         IllegalStateException e =
                 assertThrows(IllegalStateException.class, () -> ResidualLayout.residual(record, 0, record.length));
         assertTrue(e.getMessage(), e.getMessage().contains("re-index"));
@@ -135,7 +135,7 @@ public class ResidualLayoutTest {
                 ResidualLayout.encodeResidual(1, 1, new float[4]).length);
         byte[] good = ResidualLayout.encodeHitRecord(residual, new byte[16], new float[2], true);
         byte[] otherVersion = good.clone();
-        otherVersion[0] = 2;
+        otherVersion[0] = 3;
         IllegalArgumentException e =
                 assertThrows(IllegalArgumentException.class, () -> ResidualLayout.hitRecord(otherVersion, 4));
         assertTrue(e.getMessage(), e.getMessage().contains("version"));

@@ -30,6 +30,7 @@ import org.apache.lucene.store.IOContext;
 import org.apache.lucene.util.BytesRef;
 import org.apache.lucene.util.IOUtils;
 import org.encryptedknn.mapper.ResidualDocValues;
+import org.encryptedknn.transform.ResidualLayout;
 import org.opensearch.index.mapper.SourceFieldMapper;
 
 /**
@@ -330,12 +331,15 @@ final class DerivedSourceStoredFieldsFormat extends StoredFieldsFormat {
             }
         }
 
-        /** z of {@code field} for {@code docID}, or null when the document has no residual record. */
-        private float[] residual(String field, int docID) {
+        /**
+         * The residual record (z, or a sealed record's s) of {@code field} for {@code docID}, or null when the document
+         * has none.
+         */
+        private ResidualLayout.Residual residual(String field, int docID) {
             try {
                 BinaryDocValues values = docValues.getBinary(residuals.get(field));
                 return values != null && values.advanceExact(docID)
-                        ? ResidualDocValues.residual(values.binaryValue()).z()
+                        ? ResidualDocValues.residual(values.binaryValue())
                         : null;
             } catch (IOException e) {
                 throw new java.io.UncheckedIOException(

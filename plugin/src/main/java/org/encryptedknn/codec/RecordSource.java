@@ -2,6 +2,7 @@ package org.encryptedknn.codec;
 
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -10,6 +11,7 @@ import java.util.function.Function;
 import org.apache.lucene.util.BytesRef;
 import org.encryptedknn.transform.EncryptedVector;
 import org.encryptedknn.transform.RecordFormat;
+import org.encryptedknn.transform.ResidualLayout;
 import org.opensearch.common.collect.Tuple;
 import org.opensearch.common.xcontent.XContentHelper;
 import org.opensearch.common.xcontent.support.XContentMapValues;
@@ -21,9 +23,10 @@ import org.opensearch.core.xcontent.XContentBuilder;
 
 /**
  * The one place that edits a stored {@code _source} for {@link DerivedSourceStoredFieldsFormat}: the encrypted prefix
- * {@code p} and the keyed residual {@code z} of each encrypted field leave the stored source on write (the field's
- * float32 vector values hold the same p, its {@code <field>._residual} doc values the same z) and come back on read,
- * p as float32 numbers and z as the same base64 text, in their places ({@code p} first, {@code z} before {@code e}).
+ * {@code p} and the keyed residual {@code z} (or a sealed record's {@code s}) of each encrypted field leave the stored
+ * source on write (the field's float32 vector values hold the same p, its {@code <field>._residual} doc values the same
+ * z or s) and come back on read, p as float32 numbers and z or s as the same base64 text, in their places ({@code p}
+ * first, {@code z} or {@code s} before {@code e}).
  * The source keeps its content type (JSON, SMILE, CBOR, YAML) and key order; a source without the field, or whose field
  * is not an object, is left as it is.
  */
@@ -31,31 +34,42 @@ final class RecordSource {
 
     private RecordSource() {}
 
-    /** {@code source} without {@code p} and {@code z} in each of {@code fields}, or null when there was nothing to remove. */
+    /** {@code source} without {@code p}, {@code z} and {@code s} in each of {@code fields}, or null when there was nothing to remove. */
     static BytesRef strip(BytesRef source, Collection<String> fields) {
         return edit(
                 source,
                 fields,
                 (field, record) -> record.remove(RecordFormat.PREFIX) != null
-                        | record.remove(RecordFormat.KEYED_RESIDUAL) != null);
+                        | record.remove(RecordFormat.KEYED_RESIDUAL) != null
+                        | record.remove(RecordFormat.SEALED) != null);
     }
 
     /**
-     * {@code source} with {@code p} and {@code z} put back into each field that {@code prefixes} / {@code residuals}
-     * have a value for (null when the document has none), or null when nothing was added.
+     * {@code source} with {@code p} and {@code z} (or {@code s}) put back into each field that {@code prefixes} /
+     * {@code residuals} have a value for (null when the document has none), or null when nothing was added.
      */
     static BytesRef inject(
             BytesRef source,
             Collection<String> fields,
             Function<String, float[]> prefixes,
-            Function<String, float[]> residuals) {
+            Function<String, ResidualLayout.Residual> residuals) {
         return edit(source, fields, (field, record) -> {
             float[] p = record.containsKey(RecordFormat.PREFIX) ? null : prefixes.apply(field);
-            float[] z = record.containsKey(RecordFormat.KEYED_RESIDUAL) ? null : residuals.apply(field);
-            if (p == null && z == null) {
+            boolean hasResidual =
+                    record.containsKey(RecordFormat.KEYED_RESIDUAL) || record.containsKey(RecordFormat.SEALED);
+            ResidualLayout.Residual residual = hasResidual ? null : residuals.apply(field);
+            if (p == null && residual == null) {
                 return false;
             }
-            // back in their usual places: {"p","n","c","z","e"} reads as it was indexed
+            String residualKey = null;
+            String z = null;
+            if (residual != null) {
+                residualKey = residual.isSealed() ? RecordFormat.SEALED : RecordFormat.KEYED_RESIDUAL;
+                z = residual.isSealed()
+                        ? Base64.getEncoder().encodeToString(residual.sealed())
+                        : EncryptedVector.encodeFloats(residual.z());
+            }
+            // back in their usual places: {"p","n","c","z","e"} or {"p","n","s","e"} reads as it was indexed
             Map<String, Object> ordered = new LinkedHashMap<>();
             if (p != null) {
                 List<Float> prefix = new ArrayList<>(p.length);
@@ -66,12 +80,12 @@ final class RecordSource {
             }
             for (Map.Entry<String, Object> e : record.entrySet()) {
                 if (z != null && e.getKey().equals(RecordFormat.EPOCH)) {
-                    ordered.put(RecordFormat.KEYED_RESIDUAL, EncryptedVector.encodeFloats(z));
+                    ordered.put(residualKey, z);
                 }
                 ordered.put(e.getKey(), e.getValue());
             }
             if (z != null) {
-                ordered.putIfAbsent(RecordFormat.KEYED_RESIDUAL, EncryptedVector.encodeFloats(z));
+                ordered.putIfAbsent(residualKey, z);
             }
             record.clear();
             record.putAll(ordered);

@@ -106,6 +106,7 @@ public final class DropInIngestProcessor extends AbstractProcessor {
                         vectorField.modelId(),
                         field,
                         new TextFields(List.of(), List.of()),
+                        EncryptedKnnIngestProcessor.DEFAULT_RECORD_FORM,
                         true,
                         vectorField.l2())));
                 return new DropInIngestProcessor(tag, description, List.copyOf(fields));

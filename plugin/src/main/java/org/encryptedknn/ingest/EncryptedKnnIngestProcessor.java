@@ -8,6 +8,7 @@ import org.encryptedknn.keystore.ProcessorConfig;
 import org.encryptedknn.keystore.Records;
 import org.encryptedknn.settings.DropInMapping;
 import org.encryptedknn.transform.EncryptedVector;
+import org.encryptedknn.transform.RecordForm;
 import org.encryptedknn.transform.RecordFormat;
 import org.encryptedknn.transform.VectorTransform;
 import org.opensearch.common.UUIDs;
@@ -17,11 +18,13 @@ import org.opensearch.ingest.Processor;
 
 /**
  * Ingest processor {@code encrypted_knn}:
- * {@code {"model_id":"m1","field":"embedding","encrypt_fields":["body"],"deterministic_fields":["sender"],"ignore_missing":false}}.
+ * {@code {"model_id":"m1","field":"embedding","record_form":"keyed","encrypt_fields":["body"],"deterministic_fields":["sender"],"ignore_missing":false}}.
  *
  * <ul>
  *   <li>{@code field}: the plaintext vector (an array of {@code dimension} numbers) is replaced by the encrypted object
- *       {@code {p,n,c,z,e}} under the model's current epoch. SAP nonce = PRF(_id, field, epoch, vector): the same
+ *       {@code {p,n,c,z,e}} ({@code record_form} {@code keyed}, the default) or {@code {p,n,s,e}} ({@code sealed}:
+ *       only the {@code key_holder} search mode can score it, and z's within-cell inner products are not stored;
+ *       {@link RecordForm}) under the model's current epoch. SAP nonce = PRF(_id, field, epoch, vector): the same
  *       vector encrypts identically, a new version of the document gets fresh noise. A document sent without an
  *       {@code _id} gets a random one here ({@link #documentId}). A value that is already an encrypted object passes
  *       unchanged (re-indexing encrypted documents).</li>
@@ -44,7 +47,11 @@ public final class EncryptedKnnIngestProcessor extends GatewayIngestProcessor {
 
     public static final String TYPE = "encrypted_knn";
 
+    /** The form of the records written when {@code record_form} is not set. */
+    public static final RecordForm DEFAULT_RECORD_FORM = RecordForm.KEYED;
+
     private final TextFields textFields;
+    private final RecordForm recordForm;
     /** The drop-in's l2 field: a vector must have unit norm ({@link DropInMapping#L2_NORM_TOLERANCE}). */
     private final boolean unitVectors;
 
@@ -55,10 +62,12 @@ public final class EncryptedKnnIngestProcessor extends GatewayIngestProcessor {
             String modelId,
             String field,
             TextFields textFields,
+            RecordForm recordForm,
             boolean ignoreMissing,
             boolean unitVectors) {
         super(TYPE, tag, description, gateway, modelId, field, ignoreMissing);
         this.textFields = textFields;
+        this.recordForm = recordForm;
         this.unitVectors = unitVectors;
     }
 
@@ -81,7 +90,7 @@ public final class EncryptedKnnIngestProcessor extends GatewayIngestProcessor {
         String id = documentId(document);
         EncryptedVector encrypted;
         try {
-            encrypted = transform.encryptDocument(x, id, field);
+            encrypted = transform.encryptDocument(x, id, field, recordForm);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("field [" + field + "]: " + e.getMessage(), e);
         } finally {
@@ -136,9 +145,17 @@ public final class EncryptedKnnIngestProcessor extends GatewayIngestProcessor {
             String modelId = ProcessorConfig.modelId(TYPE, tag, config);
             String field = ConfigurationUtils.readStringProperty(TYPE, tag, config, "field");
             TextFields textFields = TextFields.read(TYPE, tag, config, field);
+            String form = ConfigurationUtils.readStringProperty(
+                    TYPE, tag, config, "record_form", DEFAULT_RECORD_FORM.wireName());
+            RecordForm recordForm;
+            try {
+                recordForm = RecordForm.parse(form, "[record_form]");
+            } catch (IllegalArgumentException e) {
+                throw ConfigurationUtils.newConfigurationException(TYPE, tag, "record_form", e.getMessage());
+            }
             boolean ignoreMissing = ConfigurationUtils.readBooleanProperty(TYPE, tag, config, "ignore_missing", false);
             return new EncryptedKnnIngestProcessor(
-                    tag, description, gateway, modelId, field, textFields, ignoreMissing, false);
+                    tag, description, gateway, modelId, field, textFields, recordForm, ignoreMissing, false);
         };
     }
 }

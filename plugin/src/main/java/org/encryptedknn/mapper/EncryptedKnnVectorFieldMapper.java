@@ -432,7 +432,10 @@ public final class EncryptedKnnVectorFieldMapper extends ParametrizedFieldMapper
         context.doc()
                 .add(new BinaryDocValuesField(
                         ResidualDocValues.residualField(field),
-                        ResidualDocValues.encodeResidual(vector.cell(), vector.epoch(), vector.keyedResidual())));
+                        vector.isSealed()
+                                ? ResidualDocValues.encodeSealed(vector.epoch(), vector.sealed())
+                                : ResidualDocValues.encodeResidual(
+                                        vector.cell(), vector.epoch(), vector.keyedResidual())));
         context.doc()
                 .add(new BinaryDocValuesField(
                         ResidualDocValues.nonceField(field), ResidualDocValues.encodeNonce(vector.nonce())));

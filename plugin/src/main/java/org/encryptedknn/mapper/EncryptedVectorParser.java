@@ -7,8 +7,9 @@ import org.encryptedknn.transform.RecordFormat;
 import org.opensearch.core.xcontent.XContentParser;
 
 /**
- * Parses and validates the only value an {@code encrypted_knn_vector} field accepts:
- * {@code {"p":[…],"n":"<b64>","c":17,"z":"<b64>","e":1}}.
+ * Parses and validates the only values an {@code encrypted_knn_vector} field accepts:
+ * {@code {"p":[…],"n":"<b64>","c":17,"z":"<b64>","e":1}} (keyed) and {@code {"p":[…],"n":"<b64>","s":"<b64>","e":1}}
+ * (sealed).
  *
  * <p>Every problem is an {@link IllegalArgumentException} whose message names the field and the part. Messages never
  * echo values: a refused value may be a plaintext embedding.
@@ -46,7 +47,7 @@ public final class EncryptedVectorParser {
         EncryptedVector record = RecordFormat.fromMap(
                 value,
                 spec.describe(),
-                new RecordFormat.Shape(spec.prefixWidth(), spec.residualDimension(), spec.cells())
+                new RecordFormat.Shape(spec.dimension(), spec.prefixWidth(), spec.residualDimension(), spec.cells())
                         .withPaddingOptional());
         checkResidualNorm(record, spec);
         return record;
@@ -62,6 +63,9 @@ public final class EncryptedVectorParser {
      * writer) and would break whatever scores it (CKKS packs components of at most 2), so it is refused here, whole.
      */
     static void checkResidualNorm(EncryptedVector record, EncryptedFieldSpec spec) {
+        if (record.isSealed()) {
+            return; // s has no norm to check: its tag is checked where it is opened, by the key holder
+        }
         float[] z = record.keyedResidual();
         double norm2 = 0;
         for (float f : z) {

@@ -6,7 +6,7 @@ import org.encryptedknn.transform.ResidualLayout;
 /**
  * The index fields the mapper writes next to the HNSW prefix {@code <field>}: the binary doc value
  * {@code <field>._residual} the rescorer reads (cell, epoch and z: one compact record per document, so keyed rescoring
- * touches one doc value per hit instead of parsing {@code _source}), {@code <field>._nonce} and {@code <field>._epoch}.
+ * touches one doc value per hit instead of parsing {@code _source}; a sealed record's epoch and s), {@code <field>._nonce} and {@code <field>._epoch}.
  * Their binary layouts belong to {@link ResidualLayout} in core; this class names the fields and reads Lucene's
  * {@link BytesRef}s.
  */
@@ -36,6 +36,11 @@ public final class ResidualDocValues {
     /** The {@code ._residual} doc value of a record ({@link ResidualLayout}). */
     public static BytesRef encodeResidual(int cell, int epoch, float[] z) {
         return new BytesRef(ResidualLayout.encodeResidual(cell, epoch, z));
+    }
+
+    /** The {@code ._residual} doc value of a sealed record: epoch and s ({@link ResidualLayout}). */
+    public static BytesRef encodeSealed(int epoch, byte[] sealed) {
+        return new BytesRef(ResidualLayout.encodeSealed(epoch, sealed));
     }
 
     /** The {@code ._nonce} doc value of a record ({@link ResidualLayout}). */

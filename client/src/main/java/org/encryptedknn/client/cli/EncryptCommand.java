@@ -18,6 +18,7 @@ import java.util.Set;
 import org.encryptedknn.client.DocumentCipher;
 import org.encryptedknn.client.OpenSearchHttp;
 import org.encryptedknn.corpus.ProgressBar;
+import org.encryptedknn.transform.RecordForm;
 
 /**
  * {@code encrypted-knn encrypt}: JSON Lines documents in, bulk NDJSON out, with the vector field replaced by its
@@ -45,6 +46,9 @@ final class EncryptCommand implements Main.Command {
               --index NAME                 target index (action lines; associated data of --encrypt-fields)
               --output FILE                NDJSON to write (default: standard output); written atomically
               --field NAME                 vector field (default embedding)
+              --record-form keyed|sealed   keyed (default): {p,n,c,z,e}, for every search mode; sealed: {p,n,s,e},
+                                           the vector under AES-256-GCM, for key_holder scoring only (z's
+                                           within-cell inner products are not stored)
               --id-field NAME              document field holding the id: used as _id; the SAP nonce and the text
                                            fields' associated data bind it (re-encrypting a document gives the same
                                            ciphertext). Without it, each document gets a random UUID as _id.
@@ -68,6 +72,7 @@ final class EncryptCommand implements Main.Command {
                         "--index",
                         "--output",
                         "--field",
+                        "--record-form",
                         "--id-field",
                         "--encrypt-fields",
                         "--deterministic-fields"),
@@ -78,6 +83,12 @@ final class EncryptCommand implements Main.Command {
         checkIndexName(index);
         String field = o.get("--field", "embedding");
         String idField = o.get("--id-field", null);
+        RecordForm recordForm;
+        try {
+            recordForm = RecordForm.parse(o.get("--record-form", RecordForm.KEYED.wireName()), "--record-form");
+        } catch (IllegalArgumentException e) {
+            throw CliException.usage(e.getMessage());
+        }
         Path output = o.has("--output") ? o.path("--output") : null;
         if (output != null && Files.exists(output) && !o.flag("--force")) {
             throw new CliException("output file " + output + " already exists; choose another file or pass --force");
@@ -97,7 +108,8 @@ final class EncryptCommand implements Main.Command {
                         field,
                         index,
                         o.list("--encrypt-fields"),
-                        o.list("--deterministic-fields"))) {
+                        o.list("--deterministic-fields"),
+                        recordForm)) {
             int d = km.dimension();
             long total = Jsonl.countLines(input, "input file");
             Path tmp = output == null

@@ -118,8 +118,8 @@ public class EncryptTest {
                             4 * dr, Base64.getDecoder().decode(rec.path("z").asText()).length);
                     assertEquals(1, rec.path("e").asInt());
                     // the record is the encryption of this vector: the key holder's exact score against itself is 1
-                    EncryptedVector ev =
-                            EncryptedSearch.parseRecord(rec, "embedding", new RecordFormat.Shape(dp, dr, CELLS));
+                    EncryptedVector ev = EncryptedSearch.parseRecord(
+                            rec, "embedding", new RecordFormat.Shape(dp + dr, dp, dr, CELLS));
                     assertEquals(1.0, transform.score(transform.encryptQuery(v[i]), ev), 1e-4);
                     // nonce from the id: re-encrypting gives the same record
                     assertEquals(ev, transform.encryptDocument(v[i], "doc-" + i, "embedding"));

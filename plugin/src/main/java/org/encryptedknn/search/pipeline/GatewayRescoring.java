@@ -66,9 +66,13 @@ abstract sealed class GatewayRescoring {
 
     /**
      * ⟨H_c r_q, z⟩ of one hit, under the record's own cell and epoch: from the record's z and the search's keyed query
-     * of that cell ({@code info}: the hit's per-hit field; the rescore modes may have the term there instead).
+     * of that cell ({@code info}: the hit's per-hit field; the rescore modes may have the term there instead). 0 for a
+     * sealed record, whose prefix term ({@link GatewayQueryState#prefixTerms}) is its whole score.
      */
     double residualTerm(SearchHit hit, Map<?, ?> info, ResidualLayout.HitRecord record, GatewayQueryState state) {
+        if (record.vector().isSealed()) {
+            return 0;
+        }
         if (record.hasResidual() == false) {
             throw new IllegalStateException("hit [" + hit.getId() + "] of index [" + hit.getIndex()
                     + "] has neither a residual term nor z in its " + HitField.NAME + " field");

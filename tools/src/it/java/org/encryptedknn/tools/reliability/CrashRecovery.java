@@ -179,7 +179,7 @@ public final class CrashRecovery {
         while (page.path("hits").path("hits").size() > 0) {
             for (JsonNode hit : page.path("hits").path("hits")) {
                 scanned++;
-                String problem = incomplete(hit.path("_source"), prefixDim, residualDim, cells);
+                String problem = incomplete(hit.path("_source"), dPub + residualDim, prefixDim, residualDim, cells);
                 if (problem != null) {
                     partial.add(hit.path("_id").asText() + ": " + problem);
                 }
@@ -258,7 +258,7 @@ public final class CrashRecovery {
     }
 
     /** Null if {@code source} is what the pipeline writes: exactly {p,n,c,z,e} of the model's shape and an ekr2: subject. */
-    private static String incomplete(JsonNode source, int prefixDim, int residualDim, int cells) {
+    private static String incomplete(JsonNode source, int dimension, int prefixDim, int residualDim, int cells) {
         JsonNode vector = source.path(Demo.FIELD);
         if (!vector.isObject()) {
             return "[" + Demo.FIELD + "] is " + (vector.isArray() ? "a plain array" : vector.getNodeType());
@@ -278,7 +278,7 @@ public final class CrashRecovery {
             RecordFormat.fromMap(
                     OpenSearchHttp.JSON.convertValue(vector, Map.class),
                     "field [" + Demo.FIELD + "]",
-                    new RecordFormat.Shape(prefixDim, residualDim, cells).withPaddingOptional());
+                    new RecordFormat.Shape(dimension, prefixDim, residualDim, cells).withPaddingOptional());
         } catch (IllegalArgumentException e) {
             return e.getMessage();
         }

@@ -6,12 +6,14 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
 import org.encryptedknn.client.EncryptedSearch;
 import org.encryptedknn.client.OpenSearchHttp;
 import org.encryptedknn.corpus.EmbeddedCorpus;
+import org.encryptedknn.keys.RecordSeal;
 import org.encryptedknn.transform.EncryptedVector;
 import org.encryptedknn.transform.RecordFormat;
 
@@ -50,12 +52,15 @@ public final class IndexAudit {
                 }
                 ids.add(h.path("_id").asText());
                 if (shape == null) { // the mapper checked each record against the mapping: all have the first's shape
-                    shape = new RecordFormat.Shape(
-                            src.path(RecordFormat.PREFIX).size(),
-                            EncryptedVector.decodeFloats(src.path(RecordFormat.KEYED_RESIDUAL)
-                                            .asText())
-                                    .length,
-                            Integer.MAX_VALUE);
+                    int width = src.path(RecordFormat.PREFIX).size();
+                    int residual = EncryptedVector.decodeFloats(
+                                    src.path(RecordFormat.KEYED_RESIDUAL).asText())
+                            .length;
+                    int sealedBytes = Base64.getDecoder()
+                            .decode(src.path(RecordFormat.SEALED).asText())
+                            .length;
+                    int dimension = sealedBytes > 0 ? (sealedBytes - RecordSeal.TAG_BYTES) / Float.BYTES : 0;
+                    shape = new RecordFormat.Shape(dimension, width, residual, Integer.MAX_VALUE);
                 }
                 recs.add(EncryptedSearch.parseRecord(src, field, shape));
             }
