@@ -22,6 +22,7 @@ import org.apache.lucene.tests.index.BaseStoredFieldsFormatTestCase;
 import org.apache.lucene.util.BytesRef;
 import org.encryptedknn.mapper.ResidualDocValues;
 import org.encryptedknn.transform.EncryptedVector;
+import org.encryptedknn.transform.RecordFormat;
 
 /**
  * Lucene's conformance suite for the codec's stored fields format ({@link DerivedSourceStoredFieldsFormat}), written
@@ -122,6 +123,49 @@ public class DerivedSourceStoredFieldsFormatTests extends BaseStoredFieldsFormat
                 assertEquals(
                         "{\"" + FIELD + "\":{\"n\":\"AAAAAAAAAAAAAAAAAAAAAA==\",\"c\":3,\"e\":2},\"title\":\"t\"}",
                         onDisk);
+            }
+        }
+    }
+
+    /** A sealed record's s leaves the stored source as z does, and comes back from the residual doc value. */
+    public void testSealedRecordLeavesStoredSourceAndComesBack() throws Exception {
+        float[] p = {0.25f, -2f};
+        byte[] sealed = new byte[RecordFormat.sealedBytes(3)];
+        random().nextBytes(sealed);
+        String sText = java.util.Base64.getEncoder().encodeToString(sealed);
+        String record = "{\"p\":[" + p[0] + "," + p[1] + "],\"n\":\"AAAAAAAAAAAAAAAAAAAAAA==\",\"s\":\"" + sText
+                + "\",\"e\":2}";
+        String source = "{\"" + FIELD + "\":" + record + "}";
+        try (Directory dir = newDirectory()) {
+            IndexWriterConfig config =
+                    new IndexWriterConfig().setCodec(getCodec()).setUseCompoundFile(false);
+            try (IndexWriter writer = new IndexWriter(dir, config)) {
+                Document doc = new Document();
+                doc.add(new StoredField("_source", new BytesRef(source)));
+                doc.add(new KnnFloatVectorField(FIELD, p, VectorSimilarityFunction.EUCLIDEAN));
+                doc.add(new BinaryDocValuesField(
+                        ResidualDocValues.residualField(FIELD), ResidualDocValues.encodeSealed(2, sealed)));
+                writer.addDocument(doc);
+                if (random().nextBoolean()) {
+                    writer.forceMerge(1);
+                }
+            }
+            try (DirectoryReader reader = DirectoryReader.open(dir)) {
+                assertEquals(source, source(reader, 0));
+                SegmentReader segment = (SegmentReader) reader.leaves().get(0).reader();
+                DocumentStoredFieldVisitor all = new DocumentStoredFieldVisitor();
+                try (StoredFieldsReader stored = new Lucene103Codec()
+                        .storedFieldsFormat()
+                        .fieldsReader(
+                                segment.directory(),
+                                segment.getSegmentInfo().info,
+                                segment.getFieldInfos(),
+                                IOContext.DEFAULT)) {
+                    stored.document(0, all);
+                }
+                assertEquals(
+                        "{\"" + FIELD + "\":{\"n\":\"AAAAAAAAAAAAAAAAAAAAAA==\",\"e\":2}}",
+                        all.getDocument().getBinaryValue("_source").utf8ToString());
             }
         }
     }

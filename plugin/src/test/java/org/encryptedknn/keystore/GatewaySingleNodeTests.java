@@ -8,6 +8,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.encryptedknn.fetch.HitRecordsExt;
@@ -441,7 +442,13 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
     }
 
     void putIngestPipeline(String id, String modelId) {
+        putIngestPipeline(id, modelId, null);
+    }
+
+    /** {@code recordForm} null: the processor's default. */
+    void putIngestPipeline(String id, String modelId, String recordForm) {
         String p = "{\"processors\":[{\"encrypted_knn\":{\"model_id\":\"" + modelId + "\",\"field\":\"embedding\","
+                + (recordForm == null ? "" : "\"record_form\":\"" + recordForm + "\",")
                 + "\"encrypt_fields\":[\"body\"],\"deterministic_fields\":[\"sender\"]}}]}";
         client().admin()
                 .cluster()
@@ -740,6 +747,108 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
                     afterRekey.getHits().getHits()[r].getScore(),
                     1e-4f);
         }
+    }
+
+    /**
+     * Sealed records ({@code record_form: sealed}): the storage tier holds p, n, s, e and no cell or z; the key holder
+     * scores every hit from s, exactly, in the default mode and in ckks mode alike (nothing is probed); keyed records
+     * in the same index rank beside them; a rotation and re-key seals them again; an altered s is refused, not scored.
+     */
+    @SuppressWarnings("unchecked")
+    public void testSealedRecordsEndToEnd() throws Exception {
+        createModel("sealed", 4, gaussian(200, 13));
+        putIngestPipeline("sealed-ingest", "sealed", "sealed");
+        putIngestPipeline("sealed-keyed-ingest", "sealed", "keyed");
+        putSearchPipeline("sealed-search", "sealed", 2);
+        putSearchPipeline("sealed-ckks", "sealed", 2, "ckks");
+        createIndex("vault", "sealed", 4, "sealed-ingest");
+        float[][] docs = gaussian(60, 14);
+        BulkRequestBuilder bulk = client().prepareBulk().setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE);
+        for (int i = 0; i < docs.length; i++) {
+            var req = client().prepareIndex("vault").setId("d" + i).setSource(doc(docs[i], i), XContentType.JSON);
+            bulk.add(i % 10 == 9 ? req.setPipeline("sealed-keyed-ingest") : req); // a few keyed records beside them
+        }
+        BulkResponse indexed = bulk.get();
+        assertFalse(indexed.buildFailureMessage(), indexed.hasFailures());
+
+        Map<?, ?> stored = (Map<?, ?>)
+                client().prepareGet("vault", "d1").get().getSourceAsMap().get("embedding");
+        assertEquals(Set.of("p", "n", "s", "e"), stored.keySet());
+        Map<?, ?> keyedRecord = (Map<?, ?>)
+                client().prepareGet("vault", "d9").get().getSourceAsMap().get("embedding");
+        assertEquals(Set.of("p", "n", "c", "z", "e"), keyedRecord.keySet());
+
+        float[] q = gaussian(1, 15)[0];
+        List<Integer> truth = new ArrayList<>();
+        for (int i = 0; i < docs.length; i++) {
+            truth.add(i);
+        }
+        truth.sort(Comparator.comparingDouble((Integer i) -> -VectorTransform.similarity(q, docs[i], Space.COSINE)));
+        for (String pipeline : List.of("sealed-search", "sealed-ckks")) {
+            SearchHit[] hits = knn("vault", pipeline, q, 60, 10, null).getHits().getHits();
+            assertEquals(10, hits.length);
+            for (int r = 0; r < hits.length; r++) {
+                assertEquals(pipeline + " rank " + r, "d" + truth.get(r), hits[r].getId());
+                assertEquals(
+                        pipeline + " rank " + r,
+                        VectorTransform.similarity(q, docs[truth.get(r)], Space.COSINE),
+                        hits[r].getScore(),
+                        1e-5);
+            }
+        }
+
+        // rotation and re-key: sealed again under epoch 2, same scores
+        Reply rotated = rest(
+                RestRequest.Method.POST, RestModelsAction.BASE + "/sealed/_rotate", Map.of("model_id", "sealed"), null);
+        assertEquals(rotated.raw(), RestStatus.OK, rotated.status());
+        client().admin()
+                .cluster()
+                .preparePutPipeline(
+                        "sealed-rekey",
+                        new BytesArray(
+                                "{\"processors\":[{\"encrypted_knn_rekey\":{\"model_id\":\"sealed\",\"field\":\"embedding\"}}]}"),
+                        MediaTypeRegistry.JSON)
+                .get();
+        for (int i = 0; i < 10; i++) {
+            GetResponse g = client().prepareGet("vault", "d" + i).get();
+            client().prepareIndex("vault")
+                    .setId("d" + i)
+                    .setSource(g.getSourceAsMap())
+                    .setPipeline("sealed-rekey")
+                    .get();
+        }
+        client().admin().indices().prepareRefresh("vault").get();
+        Map<?, ?> rekeyed = (Map<?, ?>)
+                client().prepareGet("vault", "d1").get().getSourceAsMap().get("embedding");
+        assertEquals(2, rekeyed.get("e"));
+        assertEquals(Set.of("p", "n", "s", "e"), rekeyed.keySet());
+        assertNotEquals(stored.get("s"), rekeyed.get("s"));
+        SearchHit[] after =
+                knn("vault", "sealed-search", q, 60, 10, null).getHits().getHits();
+        for (int r = 0; r < after.length; r++) {
+            assertEquals("after re-key, rank " + r, "d" + truth.get(r), after[r].getId());
+        }
+
+        // an altered s, written around the pipeline by someone with write access to the storage tier: refused
+        Map<String, Object> altered =
+                new HashMap<>(client().prepareGet("vault", "d20").get().getSourceAsMap());
+        Map<String, Object> record = new HashMap<>((Map<String, Object>) altered.get("embedding"));
+        byte[] s = Base64.getDecoder().decode((String) record.get("s"));
+        s[3] ^= 1;
+        record.put("s", Base64.getEncoder().encodeToString(s));
+        altered.put("embedding", record);
+        client().prepareIndex("vault")
+                .setId("d20")
+                .setSource(altered)
+                .setPipeline("_none")
+                .setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE)
+                .get();
+        Exception refused = expectThrows(Exception.class, () -> knn("vault", "sealed-search", q, 60, 10, null));
+        assertTrue(allMessages(refused), allMessages(refused).contains("does not open"));
+
+        // a record form that does not exist: the pipeline is refused, naming the option
+        Exception badForm = expectThrows(Exception.class, () -> putIngestPipeline("bad-form", "sealed", "secret"));
+        assertTrue(allMessages(badForm), allMessages(badForm).contains("[record_form] must be [keyed] or [sealed]"));
     }
 
     SearchResponse search(String index, SearchSourceBuilder source, String pipeline) {

@@ -10,6 +10,7 @@ import org.encryptedknn.client.Indices;
 import org.encryptedknn.client.OpenSearchHttp;
 import org.encryptedknn.model.ModelCodec;
 import org.encryptedknn.model.PrefixLayout;
+import org.encryptedknn.transform.RecordForm;
 import org.encryptedknn.transform.SearchMode;
 
 /**
@@ -73,13 +74,7 @@ public final class GatewayIndices {
                 SearchBench.seconds(t0),
                 model);
 
-        ObjectNode encrypt = OpenSearchHttp.JSON.createObjectNode();
-        encrypt.putArray("processors")
-                .addObject()
-                .putObject("encrypted_knn")
-                .put("model_id", modelId)
-                .put("field", FIELD);
-        node.put("/_ingest/pipeline/" + modelId + INGEST_PIPELINE, encrypt);
+        putIngestPipelines();
         for (SearchMode mode : modes) {
             ObjectNode search = OpenSearchHttp.JSON.createObjectNode();
             search.putArray("request_processors")
@@ -98,17 +93,52 @@ public final class GatewayIndices {
         return model;
     }
 
+    /** One encrypting ingest pipeline per record form ({@link #ingestPipeline}); putting them again changes nothing. */
+    private void putIngestPipelines() {
+        for (RecordForm form : RecordForm.values()) {
+            ObjectNode encrypt = OpenSearchHttp.JSON.createObjectNode();
+            encrypt.putArray("processors")
+                    .addObject()
+                    .putObject("encrypted_knn")
+                    .put("model_id", modelId)
+                    .put("field", FIELD)
+                    .put("record_form", form.wireName());
+            node.put("/_ingest/pipeline/" + ingestPipeline(form), encrypt);
+        }
+    }
+
     public String searchPipeline(SearchMode mode) {
         return modelId + "-" + mode.wireName();
     }
 
-    /** An encrypted index written through the encrypting ingest pipeline (its default pipeline). */
+    /** The encrypting ingest pipeline that writes records of {@code form}. */
+    public String ingestPipeline(RecordForm form) {
+        return modelId + INGEST_PIPELINE + (form == RecordForm.KEYED ? "" : "-" + form.wireName());
+    }
+
+    /** An encrypted index written through the encrypting ingest pipeline of keyed records (its default pipeline). */
     public void createEncrypted(String index, int shards, int replicas) {
+        createEncrypted(index, shards, replicas, RecordForm.KEYED);
+    }
+
+    /**
+     * An encrypted index whose default pipeline writes records of {@code form}. Needs the model: {@link #setUp} or, for
+     * a model of an earlier run, {@link #attach}.
+     */
+    public void createEncrypted(String index, int shards, int replicas, RecordForm form) {
         ObjectNode body =
                 Indices.encryptedIndexBody(FIELD, ModelCodec.readMetadata(model.toString()), Indices.Hnsw.DEFAULT);
-        shape((ObjectNode) body.get("settings"), shards, replicas)
-                .put("index.default_pipeline", modelId + INGEST_PIPELINE);
+        shape((ObjectNode) body.get("settings"), shards, replicas).put("index.default_pipeline", ingestPipeline(form));
         Indices.recreate(node, index, body);
+    }
+
+    /**
+     * Reads the public metadata of the model an earlier {@link #setUp} fitted on this node, and puts its ingest
+     * pipelines (an earlier version of this tool put only the keyed one).
+     */
+    public void attach() {
+        model = node.get("/_plugins/encrypted_knn/models/" + modelId).path("model");
+        putIngestPipelines();
     }
 
     /** The plaintext opensearch-knn twin (Lucene HNSW, same m and ef_construction, cosine). */

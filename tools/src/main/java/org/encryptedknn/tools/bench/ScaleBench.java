@@ -11,6 +11,7 @@ import java.util.function.IntFunction;
 import org.encryptedknn.client.Indices;
 import org.encryptedknn.client.OpenSearchHttp;
 import org.encryptedknn.client.cli.Options;
+import org.encryptedknn.transform.RecordForm;
 import org.encryptedknn.transform.SearchMode;
 
 /**
@@ -23,7 +24,10 @@ import org.encryptedknn.transform.SearchMode;
  *
  * <pre>java … org.encryptedknn.tools.bench.ScaleBench --url http://127.0.0.1:9450 [--vectors 100000] [--queries 200]
  *     [--corpus auto|real|matched|debian] [--k 100,300] [--clients 1,8] [--modes key_holder,ckks,keyed_leaks_query_residuals]
- *     [--shards 1] [--replicas 0] [--training 2000] [--reuse]</pre>
+ *     [--shards 1] [--replicas 0] [--training 2000] [--reuse] [--sealed]</pre>
+ *
+ * <p>{@code --sealed} also measures the same vectors in sealed records ({@code record_form: sealed}, a third index)
+ * searched in {@code key_holder} mode.
  *
  * <p>{@code --k} takes a list: every engine is measured at every window, so recall can be read against latency (the
  * plaintext engine's {@code k} is its HNSW {@code ef_search} too). {@code --reuse} keeps indices of an earlier run of the
@@ -35,6 +39,8 @@ public final class ScaleBench {
 
     static final String PLAIN_INDEX = "scale-plain";
     static final String ENCRYPTED_INDEX = "scale-encrypted";
+    /** With {@code --sealed}: the same vectors in sealed records ({@code record_form: sealed}), searched key_holder. */
+    static final String SEALED_INDEX = "scale-encrypted-sealed";
     /**
      * Unmeasured queries per engine and window: with 20 the first engine measured after the node started ran up to
      * twice as slow as the same engine later in the run (JIT, page cache; the 10^5 and 10^6 runs of 2026-12-06).
@@ -83,7 +89,18 @@ public final class ScaleBench {
             encLoad = gateway.load(ENCRYPTED_INDEX, w.vectors(), n);
         }
         System.out.println("k-NN derived source of " + PLAIN_INDEX + ": " + derivedSource(node));
-        NodeMemory.print(node, "after ingest", List.of(PLAIN_INDEX, ENCRYPTED_INDEX));
+        boolean sealed = a.flag("--sealed");
+        Indices.LoadResult sealedLoad = null;
+        if (sealed && Indices.count(node, SEALED_INDEX) != n) {
+            if (reuse) {
+                gateway.attach();
+            }
+            gateway.createEncrypted(SEALED_INDEX, shards, replicas, RecordForm.SEALED);
+            sealedLoad = gateway.load(SEALED_INDEX, w.vectors(), n);
+        }
+        List<String> indices =
+                sealed ? List.of(PLAIN_INDEX, ENCRYPTED_INDEX, SEALED_INDEX) : List.of(PLAIN_INDEX, ENCRYPTED_INDEX);
+        NodeMemory.print(node, "after ingest", indices);
 
         // engine name -> one result per window, then per number of clients
         Map<String, List<List<QueryLoad.Result>>> results = new LinkedHashMap<>();
@@ -102,6 +119,14 @@ public final class ScaleBench {
                         "/" + ENCRYPTED_INDEX + "/_search?search_pipeline=" + gateway.searchPipeline(mode),
                         i -> GatewayIndices.encryptedQuery(w.queries()[i], k)));
             }
+            if (sealed) {
+                engines.add(new Engine(
+                        SearchMode.KEY_HOLDER.wireName() + ", sealed",
+                        k,
+                        "/" + SEALED_INDEX + "/_search?search_pipeline="
+                                + gateway.searchPipeline(SearchMode.KEY_HOLDER),
+                        i -> GatewayIndices.encryptedQuery(w.queries()[i], k)));
+            }
         }
         // Every engine and window is warmed up before any is measured: measured in turn, the first engine after a node
         // start ran up to 2.4× slower than the same queries later in the run (plaintext k = 300: 4.50 ms first, 1.88
@@ -117,7 +142,7 @@ public final class ScaleBench {
         for (Engine e : engines) {
             phases.add(PhaseBreakdown.measure(node, e.path(), e.body(), profiled));
         }
-        NodeMemory.print(node, "after the queries", List.of(PLAIN_INDEX, ENCRYPTED_INDEX));
+        NodeMemory.print(node, "after the queries", indices);
 
         System.out.printf(
                 Locale.ROOT,
@@ -177,6 +202,14 @@ public final class ScaleBench {
                     encLoad.docsPerSecond(),
                     encLoad.docsPerSecond() / plainLoad.docsPerSecond());
         }
+        if (sealedLoad != null) {
+            System.out.printf(
+                    Locale.ROOT,
+                    "%-44s %14s %14.0f%n",
+                    "ingest docs/s, sealed records",
+                    "",
+                    sealedLoad.docsPerSecond());
+        }
         long plainBytes = Indices.storeBytes(node, PLAIN_INDEX);
         long encBytes = Indices.storeBytes(node, ENCRYPTED_INDEX);
         System.out.printf(
@@ -186,6 +219,16 @@ public final class ScaleBench {
                 plainBytes / 1e6,
                 encBytes / 1e6,
                 encBytes / (double) plainBytes);
+        if (sealed) {
+            long sealedBytes = Indices.storeBytes(node, SEALED_INDEX);
+            System.out.printf(
+                    Locale.ROOT,
+                    "%-44s %14.1f %14.1f %7.2f%n",
+                    "index size on disk, sealed records (MB)",
+                    plainBytes / 1e6,
+                    sealedBytes / 1e6,
+                    sealedBytes / (double) plainBytes);
+        }
         System.out.printf(Locale.ROOT, "load average at the end: %s%n", LoadAverage.read());
     }
 
