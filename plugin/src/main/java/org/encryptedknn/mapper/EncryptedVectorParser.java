@@ -24,7 +24,7 @@ public final class EncryptedVectorParser {
                 + field
                 + "] of type ["
                 + EncryptedKnnVectorFieldMapper.CONTENT_TYPE
-                + "] accepts only encrypted vectors {p,n,c,z,e}; encrypt it with the encrypted_knn ingest pipeline or the client library first";
+                + "] accepts only encrypted vectors {p,n,c,z,e} or {p,n,s,e}; encrypt it with the encrypted_knn ingest pipeline or the client library first";
     }
 
     /**

@@ -350,10 +350,10 @@ public class EncryptedKnnSingleNodeTests extends OpenSearchSingleNodeTestCase {
         List<Object[]> cases = new ArrayList<>();
         cases.add(new Object[] {
             EncryptedDocs.randomFloats(random, DIM),
-            "field [embedding] of type [encrypted_knn_vector] accepts only encrypted vectors {p,n,c,z,e}; encrypt it with the encrypted_knn ingest pipeline or the client library first"
+            "field [embedding] of type [encrypted_knn_vector] accepts only encrypted vectors {p,n,c,z,e} or {p,n,s,e}; encrypt it with the encrypted_knn ingest pipeline or the client library first"
         });
         cases.add(new Object[] {
-            Map.of("vector", EncryptedDocs.randomFloats(random, DIM)), "accepts only encrypted vectors {p,n,c,z,e}"
+            Map.of("vector", EncryptedDocs.randomFloats(random, DIM)), "accepts only encrypted vectors {p,n,c,z,e} or {p,n,s,e}"
         });
         Map<String, Object> m;
         m = EncryptedDocs.toMap(good);
