@@ -14,9 +14,9 @@ import org.encryptedknn.keys.RecordSeal;
  *       of a sealed record {@code [version u8 = 2][epoch int32][s]} (s = the vector sealed, ciphertext ‖ tag);
  *   <li>nonce: {@code [version u8 = 1][n, 16 bytes]};
  *   <li>hit record: {@code [version u8 = 1][cell int32][epoch int32][n, 16 bytes][d_pub int32][p float32 × d_pub]
- *       [z float32 × L, or nothing]}, of a sealed record {@code [version u8 = 2][epoch int32][n, 16 bytes]
- *       [d_pub int32][p float32 × d_pub][s]}: what a key holder needs to score one hit, read from the doc values and
- *       the prefix vector, never from {@code _source} ({@link #encodeHitRecord}, {@link #hitRecord}).
+ *       [z float32 × L, or nothing]}, of a sealed record {@code [version u8 = 2][epoch int32][n, 16 bytes][s]} (no p:
+ *       the key holder scores it from s): what a key holder needs to score one hit, read from the doc values and the
+ *       prefix vector, never from {@code _source} ({@link #encodeHitRecord}, {@link #hitRecord}).
  * </ul>
  *
  * <p>Readers take a slice ({@code bytes, offset, length}) so a Lucene {@code BytesRef} is read in place. The first
@@ -39,7 +39,7 @@ public final class ResidualLayout {
     private static final int HIT_HEADER_BYTES = 1 + 2 * Integer.BYTES + RecordFormat.NONCE_BYTES + Integer.BYTES;
     private static final int UNVERSIONED_HEADER_BYTES = 2 * Integer.BYTES;
     private static final int SEALED_HEADER_BYTES = 1 + Integer.BYTES;
-    private static final int SEALED_HIT_HEADER_BYTES = 1 + Integer.BYTES + RecordFormat.NONCE_BYTES + Integer.BYTES;
+    private static final int SEALED_HIT_HEADER_BYTES = 1 + Integer.BYTES + RecordFormat.NONCE_BYTES;
 
     private ResidualLayout() {}
 
@@ -106,7 +106,7 @@ public final class ResidualLayout {
      * The per-hit record of a stored record: its residual doc value {@code residual} (read in place), nonce {@code n}
      * and prefix {@code p}; z is copied byte for byte when {@code withZ} (a key holder scores the hit from it), left
      * out when the hit's residual term travels otherwise (computed on the node, or in a CKKS batch). A sealed record's
-     * s is always copied: only the key holder can score it.
+     * s is always copied, and its p never ({@code p} may be null): only the key holder can score it, from s.
      */
     public static byte[] encodeHitRecord(Residual residual, byte[] nonce, float[] p, boolean withZ) {
         if (nonce.length != RecordFormat.NONCE_BYTES) {
@@ -114,11 +114,10 @@ public final class ResidualLayout {
         }
         if (residual.sealed) {
             int sBytes = residual.buffer.limit() - residual.zStart;
-            ByteBuffer out = ByteBuffer.allocate(SEALED_HIT_HEADER_BYTES + p.length * Float.BYTES + sBytes)
-                    .order(ByteOrder.LITTLE_ENDIAN);
-            out.put(SEALED_VERSION).putInt(residual.epoch()).put(nonce).putInt(p.length);
-            out.asFloatBuffer().put(p);
-            System.arraycopy(residual.buffer.array(), residual.zStart, out.array(), out.capacity() - sBytes, sBytes);
+            ByteBuffer out =
+                    ByteBuffer.allocate(SEALED_HIT_HEADER_BYTES + sBytes).order(ByteOrder.LITTLE_ENDIAN);
+            out.put(SEALED_VERSION).putInt(residual.epoch()).put(nonce);
+            System.arraycopy(residual.buffer.array(), residual.zStart, out.array(), SEALED_HIT_HEADER_BYTES, sBytes);
             return out.array();
         }
         int zBytes = withZ ? residual.length() * Float.BYTES : 0;
@@ -141,7 +140,7 @@ public final class ResidualLayout {
      */
     public static HitRecord hitRecord(byte[] bytes, int residualLength) {
         ByteBuffer in = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
-        if (bytes.length >= SEALED_HIT_HEADER_BYTES && bytes[0] == SEALED_VERSION) {
+        if (bytes.length > 0 && bytes[0] == SEALED_VERSION) {
             return sealedHitRecord(bytes, in);
         }
         if (bytes.length < HIT_HEADER_BYTES || bytes[0] != HIT_RECORD_VERSION) {
@@ -170,21 +169,15 @@ public final class ResidualLayout {
         return new HitRecord(new EncryptedVector(p, nonce, cell, z, epoch), zBytes > 0);
     }
 
-    /** The sealed per-hit record; the length of s is the transform's to check against the model. */
+    /** The sealed per-hit record (no p); the length of s is the transform's to check against the model. */
     private static HitRecord sealedHitRecord(byte[] bytes, ByteBuffer in) {
-        int epoch = in.getInt(1);
-        byte[] nonce = Arrays.copyOfRange(bytes, 1 + Integer.BYTES, SEALED_HIT_HEADER_BYTES - Integer.BYTES);
-        int prefixLength = in.getInt(SEALED_HIT_HEADER_BYTES - Integer.BYTES);
-        long sBytes = (long) bytes.length - SEALED_HIT_HEADER_BYTES - (long) prefixLength * Float.BYTES;
-        if (prefixLength < 1 || sBytes < RecordSeal.TAG_BYTES) {
-            throw new IllegalArgumentException("unreadable sealed per-hit record: " + bytes.length
-                    + " bytes for a prefix of " + prefixLength + " values");
+        if (bytes.length < SEALED_HIT_HEADER_BYTES + RecordSeal.TAG_BYTES) {
+            throw new IllegalArgumentException("unreadable sealed per-hit record: " + bytes.length + " bytes");
         }
-        float[] p = new float[prefixLength];
-        in.position(SEALED_HIT_HEADER_BYTES);
-        in.asFloatBuffer().get(p);
-        byte[] s = Arrays.copyOfRange(bytes, bytes.length - (int) sBytes, bytes.length);
-        return new HitRecord(EncryptedVector.sealed(p, nonce, s, epoch), false);
+        int epoch = in.getInt(1);
+        byte[] nonce = Arrays.copyOfRange(bytes, 1 + Integer.BYTES, SEALED_HIT_HEADER_BYTES);
+        byte[] s = Arrays.copyOfRange(bytes, SEALED_HIT_HEADER_BYTES, bytes.length);
+        return new HitRecord(EncryptedVector.sealed(new float[0], nonce, s, epoch), false);
     }
 
     /**

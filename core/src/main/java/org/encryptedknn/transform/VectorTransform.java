@@ -254,8 +254,10 @@ public final class VectorTransform implements AutoCloseable {
 
     /**
      * The sealed record of x: p as for a keyed record, and s = AES-256-GCM(x as float32) under the epoch's
-     * sealed-record key, the first 12 bytes of the nonce as IV and the record's n, e and p as associated data (a
-     * record's parts cannot be mixed with another's). No cell is chosen and no cell key is used.
+     * sealed-record key, the first 12 bytes of the nonce as IV and the record's n and e as associated data (an s moved
+     * to another record, or relabelled with another epoch, does not open). p is left out of it: a swapped p moves a
+     * record in the graph, which the storage tier controls anyway, but never changes its score; and so the key holder
+     * scores a hit from n, e and s alone. No cell is chosen and no cell key is used.
      */
     private EncryptedVector sealDocumentOpen(float[] x, byte[] nonce) {
         Scratch s = scratch.get();
@@ -269,17 +271,17 @@ public final class VectorTransform implements AutoCloseable {
         byte[] plain = new byte[d * Float.BYTES];
         ByteBuffer.wrap(plain).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().put(xv);
         Arrays.fill(xv, 0f);
-        byte[] sealed = seal.seal(nonce, sealedAad(nonce, epoch, p), plain);
+        byte[] sealed = seal.seal(nonce, sealedAad(nonce, epoch), plain);
         Arrays.fill(plain, (byte) 0);
         return EncryptedVector.sealed(p, nonce.clone(), sealed, epoch);
     }
 
-    /** The associated data of a sealed record: n ‖ e (big-endian) ‖ p (little-endian float32). */
-    private static byte[] sealedAad(byte[] nonce, int epoch, float[] p) {
-        ByteBuffer aad = ByteBuffer.allocate(nonce.length + Integer.BYTES + p.length * Float.BYTES);
-        aad.put(nonce).putInt(epoch);
-        aad.order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().put(p);
-        return aad.array();
+    /** The associated data of a sealed record: n ‖ e (big-endian). */
+    private static byte[] sealedAad(byte[] nonce, int epoch) {
+        return ByteBuffer.allocate(nonce.length + Integer.BYTES)
+                .put(nonce)
+                .putInt(epoch)
+                .array();
     }
 
     /**
@@ -289,7 +291,7 @@ public final class VectorTransform implements AutoCloseable {
      */
     private void openSealed(EncryptedVector v, float[] out) {
         byte[] plain = scratch.get().sealedPlain;
-        if (!seal.open(v.nonce(), sealedAad(v.nonce(), v.epoch(), v.prefix()), v.sealed(), plain)) {
+        if (!seal.open(v.nonce(), sealedAad(v.nonce(), v.epoch()), v.sealed(), plain)) {
             throw new IllegalArgumentException("sealed record of model '" + model.id() + "' epoch " + epoch
                     + " does not open: altered, or not sealed by this model's keys");
         }
@@ -1078,10 +1080,11 @@ public final class VectorTransform implements AutoCloseable {
             throw new IllegalArgumentException("record was encrypted under epoch " + v.epoch()
                     + ", this transform of model '" + model.id() + "' is at epoch " + epoch);
         }
-        if (v.isSealed()) {
-            if (v.prefix().length != width || v.sealed().length != RecordFormat.sealedBytes(d)) {
+        if (v.isSealed()) { // p may be absent (a per-hit record carries none): it is not part of the score
+            if ((v.prefix().length != width && v.prefix().length != 0)
+                    || v.sealed().length != RecordFormat.sealedBytes(d)) {
                 throw new IllegalArgumentException("sealed record has prefix/sealed lengths " + v.prefix().length + "/"
-                        + v.sealed().length + " bytes, model '" + model.id() + "' expects " + width + "/"
+                        + v.sealed().length + " bytes, model '" + model.id() + "' expects " + width + " (or none)/"
                         + RecordFormat.sealedBytes(d));
             }
             return;

@@ -123,12 +123,12 @@ public class SealedRecordTest {
         flipped[7] ^= 1;
         byte[] tag = a.sealed().clone();
         tag[tag.length - 1] ^= (byte) 0x80;
-        float[] p = a.prefix().clone();
-        p[0] = Math.nextUp(p[0]);
+        byte[] nonce = a.nonce().clone();
+        nonce[15] ^= 1; // a byte of n past the 12 of the IV: still in the associated data
         List<EncryptedVector> hostile = List.of(
                 EncryptedVector.sealed(a.prefix(), a.nonce(), flipped, 1), // s altered
                 EncryptedVector.sealed(a.prefix(), a.nonce(), tag, 1), // tag altered
-                EncryptedVector.sealed(p, a.nonce(), a.sealed(), 1), // p altered by one ulp
+                EncryptedVector.sealed(a.prefix(), nonce, a.sealed(), 1), // n altered outside the IV
                 EncryptedVector.sealed(b.prefix(), b.nonce(), a.sealed(), 1), // a's s under b's p and n
                 EncryptedVector.sealed(a.prefix(), b.nonce(), a.sealed(), 1)); // another nonce (IV)
         for (EncryptedVector v : hostile) {
@@ -139,6 +139,11 @@ public class SealedRecordTest {
         EncryptedVector wrongLength = EncryptedVector.sealed(a.prefix(), a.nonce(), new byte[100], 1);
         assertThrows(IllegalArgumentException.class, () -> transform.sealedScore(q, wrongLength));
         assertThrows(IllegalArgumentException.class, () -> transform.decryptDocument(wrongLength));
+        // p is not part of the score: another record's p (or none, as in a per-hit record) scores the same
+        double score = transform.sealedScore(q, a);
+        assertEquals(score, transform.sealedScore(q, EncryptedVector.sealed(b.prefix(), a.nonce(), a.sealed(), 1)), 0);
+        assertEquals(
+                score, transform.sealedScore(q, EncryptedVector.sealed(new float[0], a.nonce(), a.sealed(), 1)), 0);
     }
 
     @Test
@@ -189,11 +194,14 @@ public class SealedRecordTest {
         assertArrayEquals(s.sealed(), residual.sealed());
         assertThrows(IllegalStateException.class, () -> residual.dot(new float[3]));
 
-        byte[] hit = ResidualLayout.encodeHitRecord(residual, s.nonce(), s.prefix(), false);
+        byte[] hit = ResidualLayout.encodeHitRecord(residual, s.nonce(), null, false);
+        assertEquals(1 + 4 + 16 + s.sealed().length, hit.length); // no p: the key holder scores from s
         ResidualLayout.HitRecord read = ResidualLayout.hitRecord(hit, model.residualLength());
         assertFalse(read.hasResidual());
-        assertEquals(s, read.vector());
-        for (int cut : new int[] {1, 5, 21, 24, hit.length - s.sealed().length + 3}) {
+        assertEquals(EncryptedVector.sealed(new float[0], s.nonce(), s.sealed(), s.epoch()), read.vector());
+        EncryptedQuery q = transform.encryptQuery(queries[3]);
+        assertEquals(transform.sealedScore(q, s), transform.sealedScore(q, read.vector()), 0);
+        for (int cut : new int[] {1, 5, 21, 36}) {
             byte[] truncated = java.util.Arrays.copyOf(hit, cut);
             assertThrows(RuntimeException.class, () -> ResidualLayout.hitRecord(truncated, model.residualLength()));
         }

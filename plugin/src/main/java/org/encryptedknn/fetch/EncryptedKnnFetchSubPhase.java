@@ -28,7 +28,7 @@ import org.opensearch.search.rescore.RescoreContext;
  * read from doc values and the prefix vector ({@code transform.ResidualLayout#encodeHitRecord}), so that the response
  * need not carry {@code _source} at all (docs/design.md §5.3). Every hit gets {@code {"record":<bytes>}} — cell, epoch,
  * nonce, p, and z unless the hit's residual term travels otherwise (z is what the data node stores; the key holder
- * needs its key to use it). With a rescore, also {@code "probed":…}, {@code "rescored":false} for a hit outside the
+ * needs its key to use it); of a sealed record, epoch, nonce and s. With a rescore, also {@code "probed":…}, {@code "rescored":false} for a hit outside the
  * window, and by mode ({@link CandidateScoring#hitDetails}):
  * <ul>
  *   <li><b>keyed</b>: a probed hit carries {@code "residual":⟨H_c r_q, z⟩}, the exact residual term the rescorer used
@@ -138,19 +138,17 @@ public final class EncryptedKnnFetchSubPhase implements FetchSubPhase {
             }
             byte[] nonce = ResidualDocValues.nonce(nonces.binaryValue());
             Map<String, Object> value = new LinkedHashMap<>();
+            ResidualLayout.Residual record = cursor.record();
+            float[] prefix = record.isSealed() ? null : cursor.prefix(); // a sealed record is scored from s alone
             if (context == null) {
-                value.put(
-                        HitField.RECORD.key(),
-                        ResidualLayout.encodeHitRecord(cursor.record(), nonce, cursor.prefix(), true));
+                value.put(HitField.RECORD.key(), ResidualLayout.encodeHitRecord(record, nonce, prefix, true));
             } else {
                 EncryptedKnnRescorer.HitScore score = cursor.score(context);
                 int doc = leafDoc + hitContext.readerContext().docBase;
                 boolean rescored = context.isRescored(doc);
                 boolean probed = details.probed(doc, score, rescored);
                 // z only where the key holder computes the residual term itself
-                value.put(
-                        HitField.RECORD.key(),
-                        ResidualLayout.encodeHitRecord(cursor.record(), nonce, cursor.prefix(), !probed));
+                value.put(HitField.RECORD.key(), ResidualLayout.encodeHitRecord(record, nonce, prefix, !probed));
                 value.put(HitField.PROBED.key(), probed);
                 if (probed) {
                     details.addTo(value, doc, score);

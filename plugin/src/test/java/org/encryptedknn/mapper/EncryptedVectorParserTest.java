@@ -113,8 +113,9 @@ public class EncryptedVectorParserTest {
 
     @Test
     public void refusesPlainVectors() {
-        String msg = "field [embedding] of type [encrypted_knn_vector] accepts only encrypted vectors {p,n,c,z,e} or {p,n,s,e}; "
-                + "encrypt it with the encrypted_knn ingest pipeline or the client library first";
+        String msg =
+                "field [embedding] of type [encrypted_knn_vector] accepts only encrypted vectors {p,n,c,z,e} or {p,n,s,e}; "
+                        + "encrypt it with the encrypted_knn ingest pipeline or the client library first";
         expect("[0.1,0.2,0.3]", msg);
         expect("{\"vector\":[0.1,0.2]}", msg);
         expect("\"abc\"", msg, "string");

@@ -353,7 +353,8 @@ public class EncryptedKnnSingleNodeTests extends OpenSearchSingleNodeTestCase {
             "field [embedding] of type [encrypted_knn_vector] accepts only encrypted vectors {p,n,c,z,e} or {p,n,s,e}; encrypt it with the encrypted_knn ingest pipeline or the client library first"
         });
         cases.add(new Object[] {
-            Map.of("vector", EncryptedDocs.randomFloats(random, DIM)), "accepts only encrypted vectors {p,n,c,z,e} or {p,n,s,e}"
+            Map.of("vector", EncryptedDocs.randomFloats(random, DIM)),
+            "accepts only encrypted vectors {p,n,c,z,e} or {p,n,s,e}"
         });
         Map<String, Object> m;
         m = EncryptedDocs.toMap(good);
