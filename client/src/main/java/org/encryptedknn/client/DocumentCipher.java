@@ -18,8 +18,8 @@ import org.encryptedknn.transform.VectorTransform;
  * Client-mode encryption of whole JSON documents, the key-holder twin of the gateway's {@code encrypted_knn} ingest
  * processor (same output, so an index can be written by either):
  * <ul>
- *   <li>the vector field (an array of d numbers) is replaced by the encrypted object {@code {p,n,c,z,e}}, or
- *       {@code {p,n,s,e}} for the sealed {@link RecordForm}; its SAP nonce is PRF(document id, field, epoch, vector): a record always encrypts to the same ciphertext within an
+ *   <li>the vector field (an array of d numbers) is replaced by the encrypted object {@code {p,n,s,e}} (sealed, the
+ *       default {@link RecordForm}) or {@code {p,n,c,z,e}} (keyed); its SAP nonce is PRF(document id, field, epoch, vector): a record always encrypts to the same ciphertext within an
  *       epoch, a changed vector gets fresh noise;</li>
  *   <li>the {@code encryptFields} (strings or arrays of strings) are AES-256-GCM encrypted with (index, document id,
  *       field) as associated data, as the ingest processor does, so the gateway's {@code encrypted_knn_rerank} can
@@ -38,7 +38,7 @@ public final class DocumentCipher implements AutoCloseable {
     private final Map<String, FieldCipher> randomized = new LinkedHashMap<>();
     private final Map<String, FieldCipher> deterministic = new LinkedHashMap<>();
 
-    /** A cipher writing keyed records. */
+    /** A cipher writing records of the default form ({@link RecordForm#DEFAULT}: sealed). */
     public DocumentCipher(
             VectorTransform transform,
             KeyDerivation keys,
@@ -46,7 +46,7 @@ public final class DocumentCipher implements AutoCloseable {
             String index,
             List<String> encryptFields,
             List<String> deterministicFields) {
-        this(transform, keys, vectorField, index, encryptFields, deterministicFields, RecordForm.KEYED);
+        this(transform, keys, vectorField, index, encryptFields, deterministicFields, RecordForm.DEFAULT);
     }
 
     /**

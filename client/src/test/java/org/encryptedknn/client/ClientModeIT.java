@@ -33,6 +33,7 @@ import org.encryptedknn.model.ModelFitter;
 import org.encryptedknn.model.ModelMetadata;
 import org.encryptedknn.model.ModelParameters;
 import org.encryptedknn.model.Space;
+import org.encryptedknn.transform.RecordForm;
 import org.encryptedknn.transform.VectorTransform;
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
@@ -109,8 +110,14 @@ public class ClientModeIT {
             EncryptionModel model = ModelFiles.read(dir.resolve("model.json"), keys, dir.resolve("master.key"));
 
             try (VectorTransform transform = new VectorTransform(model, keys);
-                    DocumentCipher cipher =
-                            new DocumentCipher(transform, keys, FIELD, INDEX, List.of("subject"), List.of("group"))) {
+                    DocumentCipher cipher = new DocumentCipher(
+                            transform,
+                            keys,
+                            FIELD,
+                            INDEX,
+                            List.of("subject"),
+                            List.of("group"),
+                            RecordForm.KEYED)) { // what the keyed and ckks modes below score on the node
                 ObjectNode body = Indices.encryptedIndexBody(FIELD, ModelMetadata.of(model), Indices.Hnsw.DEFAULT);
                 Indices.properties(body)
                         .putObject("subject")

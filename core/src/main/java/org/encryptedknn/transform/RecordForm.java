@@ -4,7 +4,8 @@ import java.util.Locale;
 
 /**
  * What a record carries besides the HNSW prefix p (docs/design.md §5.1, docs/security.md): the choice of whoever
- * encrypts (the ingest processors' and the client's {@code record_form}).
+ * encrypts (the ingest processors' and the client's {@code record_form}). {@link #DEFAULT} is the form that leaks
+ * least, and the default search mode ({@code key_holder}) scores it fastest.
  */
 public enum RecordForm {
     /**
@@ -18,6 +19,9 @@ public enum RecordForm {
      * alone, and the storage tier learns nothing from it but its length.
      */
     SEALED("sealed");
+
+    /** What every writer produces unless told otherwise. */
+    public static final RecordForm DEFAULT = SEALED;
 
     private final String wireName;
 

@@ -8,6 +8,7 @@ import java.util.function.BiConsumer;
 import org.encryptedknn.keystore.NodeKeyHolder;
 import org.encryptedknn.settings.DropInMapping;
 import org.encryptedknn.settings.EncryptedKnnSettings;
+import org.encryptedknn.transform.RecordForm;
 import org.opensearch.common.settings.Settings;
 import org.opensearch.ingest.AbstractProcessor;
 import org.opensearch.ingest.IngestDocument;
@@ -106,7 +107,7 @@ public final class DropInIngestProcessor extends AbstractProcessor {
                         vectorField.modelId(),
                         field,
                         new TextFields(List.of(), List.of()),
-                        EncryptedKnnIngestProcessor.DEFAULT_RECORD_FORM,
+                        RecordForm.DEFAULT,
                         true,
                         vectorField.l2())));
                 return new DropInIngestProcessor(tag, description, List.copyOf(fields));

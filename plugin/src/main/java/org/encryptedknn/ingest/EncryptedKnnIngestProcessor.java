@@ -18,13 +18,14 @@ import org.opensearch.ingest.Processor;
 
 /**
  * Ingest processor {@code encrypted_knn}:
- * {@code {"model_id":"m1","field":"embedding","record_form":"keyed","encrypt_fields":["body"],"deterministic_fields":["sender"],"ignore_missing":false}}.
+ * {@code {"model_id":"m1","field":"embedding","record_form":"sealed","encrypt_fields":["body"],"deterministic_fields":["sender"],"ignore_missing":false}}.
  *
  * <ul>
  *   <li>{@code field}: the plaintext vector (an array of {@code dimension} numbers) is replaced by the encrypted object
- *       {@code {p,n,c,z,e}} ({@code record_form} {@code keyed}, the default) or {@code {p,n,s,e}} ({@code sealed}:
- *       only the {@code key_holder} search mode can score it, and z's within-cell inner products are not stored;
- *       {@link RecordForm}) under the model's current epoch. SAP nonce = PRF(_id, field, epoch, vector): the same
+ *       {@code {p,n,s,e}} ({@code record_form} {@code sealed}, the default: only the key holder can score it) or
+ *       {@code {p,n,c,z,e}} ({@code keyed}: what the {@code ckks} and {@code keyed_leaks_query_residuals} search modes
+ *       score on the data node, and z's within-cell inner products are stored; {@link RecordForm}) under the model's
+ *       current epoch. SAP nonce = PRF(_id, field, epoch, vector): the same
  *       vector encrypts identically, a new version of the document gets fresh noise. A document sent without an
  *       {@code _id} gets a random one here ({@link #documentId}). A value that is already an encrypted object passes
  *       unchanged (re-indexing encrypted documents).</li>
@@ -46,9 +47,6 @@ import org.opensearch.ingest.Processor;
 public final class EncryptedKnnIngestProcessor extends GatewayIngestProcessor {
 
     public static final String TYPE = "encrypted_knn";
-
-    /** The form of the records written when {@code record_form} is not set. */
-    public static final RecordForm DEFAULT_RECORD_FORM = RecordForm.KEYED;
 
     private final TextFields textFields;
     private final RecordForm recordForm;
@@ -146,7 +144,7 @@ public final class EncryptedKnnIngestProcessor extends GatewayIngestProcessor {
             String field = ConfigurationUtils.readStringProperty(TYPE, tag, config, "field");
             TextFields textFields = TextFields.read(TYPE, tag, config, field);
             String form = ConfigurationUtils.readStringProperty(
-                    TYPE, tag, config, "record_form", DEFAULT_RECORD_FORM.wireName());
+                    TYPE, tag, config, "record_form", RecordForm.DEFAULT.wireName());
             RecordForm recordForm;
             try {
                 recordForm = RecordForm.parse(form, "[record_form]");

@@ -491,8 +491,13 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
 
     /** Model {@code model} (4 cells), pipelines {@code <model>-ingest} and {@code <model>-search}, and the index. */
     void setUpGateway(String model, String index, int probe, int seed) throws Exception {
+        setUpGateway(model, index, probe, seed, null);
+    }
+
+    /** As above, the ingest pipeline writing records of {@code recordForm} (null: the default, sealed). */
+    void setUpGateway(String model, String index, int probe, int seed, String recordForm) throws Exception {
         createModel(model, 4, gaussian(200, seed));
-        putIngestPipeline(model + "-ingest", model);
+        putIngestPipeline(model + "-ingest", model, recordForm);
         putSearchPipeline(model + "-search", model, probe);
         createIndex(index, model, 4, model + "-ingest");
     }
@@ -554,8 +559,9 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
         return ShardRequests.SEEN.get(0).size();
     }
 
+    /** Keyed records, which every search mode can score on the data node (the sealed default: below). */
     public void testEndToEnd() throws Exception {
-        setUpGateway("e2e", "mail", 2, 3);
+        setUpGateway("e2e", "mail", 2, 3, "keyed");
 
         float[][] docs = gaussian(60, 4);
         BulkRequestBuilder bulk = client().prepareBulk().setRefreshPolicy(WriteRequest.RefreshPolicy.IMMEDIATE);
@@ -757,7 +763,7 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
     @SuppressWarnings("unchecked")
     public void testSealedRecordsEndToEnd() throws Exception {
         createModel("sealed", 4, gaussian(200, 13));
-        putIngestPipeline("sealed-ingest", "sealed", "sealed");
+        putIngestPipeline("sealed-ingest", "sealed"); // the default form
         putIngestPipeline("sealed-keyed-ingest", "sealed", "keyed");
         putSearchPipeline("sealed-search", "sealed", 2);
         putSearchPipeline("sealed-ckks", "sealed", 2, "ckks");

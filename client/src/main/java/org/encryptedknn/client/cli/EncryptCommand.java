@@ -46,9 +46,9 @@ final class EncryptCommand implements Main.Command {
               --index NAME                 target index (action lines; associated data of --encrypt-fields)
               --output FILE                NDJSON to write (default: standard output); written atomically
               --field NAME                 vector field (default embedding)
-              --record-form keyed|sealed   keyed (default): {p,n,c,z,e}, for every search mode; sealed: {p,n,s,e},
-                                           the vector under AES-256-GCM, for key_holder scoring only (z's
-                                           within-cell inner products are not stored)
+              --record-form sealed|keyed   sealed (default): {p,n,s,e}, the vector under AES-256-GCM, scored by
+                                           the key holder only; keyed: {p,n,c,z,e}, which the ckks and keyed
+                                           search modes need (z keeps the within-cell inner products)
               --id-field NAME              document field holding the id: used as _id; the SAP nonce and the text
                                            fields' associated data bind it (re-encrypting a document gives the same
                                            ciphertext). Without it, each document gets a random UUID as _id.
@@ -85,7 +85,7 @@ final class EncryptCommand implements Main.Command {
         String idField = o.get("--id-field", null);
         RecordForm recordForm;
         try {
-            recordForm = RecordForm.parse(o.get("--record-form", RecordForm.KEYED.wireName()), "--record-form");
+            recordForm = RecordForm.parse(o.get("--record-form", RecordForm.DEFAULT.wireName()), "--record-form");
         } catch (IllegalArgumentException e) {
             throw CliException.usage(e.getMessage());
         }

@@ -42,7 +42,10 @@ import org.junit.Rule;
 import org.junit.Test;
 import org.junit.rules.TemporaryFolder;
 
-/** encrypt: bulk NDJSON with valid {p,n,c,z,e} records of the right lengths, encrypted fields, no plaintext vector. */
+/**
+ * encrypt: bulk NDJSON with valid records of the right lengths ({p,n,s,e} by default, {p,n,c,z,e} with --record-form
+ * keyed), encrypted fields, no plaintext vector.
+ */
 public class EncryptTest {
 
     @Rule
@@ -78,6 +81,8 @@ public class EncryptTest {
                 "mail",
                 "--id-field",
                 "id",
+                "--record-form",
+                "keyed",
                 "--encrypt-fields",
                 "body",
                 "--deterministic-fields",
@@ -118,8 +123,7 @@ public class EncryptTest {
                             4 * dr, Base64.getDecoder().decode(rec.path("z").asText()).length);
                     assertEquals(1, rec.path("e").asInt());
                     // the record is the encryption of this vector: the key holder's exact score against itself is 1
-                    EncryptedVector ev = EncryptedSearch.parseRecord(
-                            rec, "embedding", new RecordFormat.Shape(dp + dr, dp, dr, CELLS));
+                    EncryptedVector ev = EncryptedSearch.parseRecord(rec, "embedding", RecordFormat.Shape.of(model));
                     assertEquals(1.0, transform.score(transform.encryptQuery(v[i]), ev), 1e-4);
                     // nonce from the id: re-encrypting gives the same record
                     assertEquals(ev, transform.encryptDocument(v[i], "doc-" + i, "embedding"));
@@ -221,6 +225,10 @@ public class EncryptTest {
         assertNotEquals(out[1], out[7]);
         assertNotEquals(out[1], out[3]);
         assertTrue(r.err().contains("no --id-field"));
+        // without --record-form: sealed records, no cell and no z
+        assertEquals(
+                Set.of("p", "n", "s", "e"),
+                fieldNames(OpenSearchHttp.JSON.readTree(out[1]).path("embedding")));
         assertEquals(D, v[0].length);
     }
 

@@ -32,7 +32,7 @@ import org.encryptedknn.transform.RecordFormat;
  *       Exit 0 when the node died mid-ingest, 3 when the ingest finished first (nothing was tested), 1 on a refused
  *       document.</li>
  *   <li>{@code verify}: every acknowledged id is present; every stored document (acknowledged or not) is a complete
- *       encrypted record {p,n,c,z,e} with an {@code ekr2:} subject and no plaintext vector; every acknowledged document
+ *       encrypted record ({p,n,s,e}, or {p,n,c,z,e} keyed) with an {@code ekr2:} subject and no plaintext vector; every acknowledged document
  *       is found by a search-pipeline query with its own vector and comes back with its subject decrypted intact; the
  *       held-out queries' scores equal the plaintext cosine within 1e-4. Exit 1 if a check fails.</li>
  * </ul>
@@ -257,7 +257,10 @@ public final class CrashRecovery {
         return ok;
     }
 
-    /** Null if {@code source} is what the pipeline writes: exactly {p,n,c,z,e} of the model's shape and an ekr2: subject. */
+    /**
+     * Null if {@code source} is what the pipeline writes: exactly {p,n,s,e} (the default, sealed) or {p,n,c,z,e}
+     * (keyed) of the model's shape, and an ekr2: subject.
+     */
     private static String incomplete(JsonNode source, int dimension, int prefixDim, int residualDim, int cells) {
         JsonNode vector = source.path(Demo.FIELD);
         if (!vector.isObject()) {
@@ -265,13 +268,14 @@ public final class CrashRecovery {
         }
         Set<String> keys = new LinkedHashSet<>();
         vector.fieldNames().forEachRemaining(keys::add);
-        Set<String> expected = Set.of(
+        Set<String> sealed = Set.of(RecordFormat.PREFIX, RecordFormat.NONCE, RecordFormat.SEALED, RecordFormat.EPOCH);
+        Set<String> keyed = Set.of(
                 RecordFormat.PREFIX,
                 RecordFormat.NONCE,
                 RecordFormat.CELL,
                 RecordFormat.KEYED_RESIDUAL,
                 RecordFormat.EPOCH);
-        if (!keys.equals(expected)) {
+        if (!keys.equals(sealed) && !keys.equals(keyed)) {
             return "[" + Demo.FIELD + "] has keys " + keys;
         }
         try {

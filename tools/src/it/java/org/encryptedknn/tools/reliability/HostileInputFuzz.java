@@ -270,7 +270,7 @@ public final class HostileInputFuzz {
         node.put(
                 "/_ingest/pipeline/" + INGEST,
                 "{\"processors\":[{\"encrypted_knn\":{\"model_id\":\"" + MODEL
-                        + "\",\"field\":\"embedding\",\"encrypt_fields\":[\"body\"]}}]}");
+                        + "\",\"field\":\"embedding\",\"record_form\":\"keyed\",\"encrypt_fields\":[\"body\"]}}]}"); // the mutations below alter c and z
         node.put(
                 "/_search/pipeline/" + SEARCH,
                 "{\"request_processors\":[{\"encrypted_knn_query\":{\"model_id\":\"" + MODEL
