@@ -851,6 +851,8 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
                 .get();
         Exception refused = expectThrows(Exception.class, () -> knn("vault", "sealed-search", q, 60, 10, null));
         assertTrue(allMessages(refused), allMessages(refused).contains("does not open"));
+        // the stored data failed, not the request: a 5xx, not a 400
+        assertEquals(allMessages(refused), RestStatus.INTERNAL_SERVER_ERROR, ExceptionsHelper.status(refused));
 
         // a record form that does not exist: the pipeline is refused, naming the option
         Exception badForm = expectThrows(Exception.class, () -> putIngestPipeline("bad-form", "sealed", "secret"));

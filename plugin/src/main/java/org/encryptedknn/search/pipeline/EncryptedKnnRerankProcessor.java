@@ -233,8 +233,17 @@ public final class EncryptedKnnRerankProcessor extends GatewaySearchProcessor im
             }
             candidates.add(new Candidate(hit, info, record, i));
         }
-        double[] prefixTerms = state.prefixTerms(
-                candidates.stream().map(Candidate::record).toList(), gateway.rerankExecutor(), gateway.rerankHelpers());
+        double[] prefixTerms;
+        try {
+            prefixTerms = state.prefixTerms(
+                    candidates.stream().map(Candidate::record).toList(),
+                    gateway.rerankExecutor(),
+                    gateway.rerankHelpers());
+        } catch (IllegalArgumentException e) {
+            // the records come from the storage tier, not from the caller: one that does not open (a sealed record
+            // altered, or moved under another record's nonce) is a failure of the stored data, not a bad request
+            throw new IllegalStateException("a record of the window cannot be scored: " + e.getMessage(), e);
+        }
         for (int j = 0; j < candidates.size(); j++) {
             Candidate c = candidates.get(j);
             double score = prefixTerms[j] + state.rescoring.residualTerm(c.hit(), c.info(), c.record(), state);
