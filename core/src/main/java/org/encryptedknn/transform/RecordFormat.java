@@ -6,6 +6,7 @@ import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.encryptedknn.keys.RecordSeal;
 import org.encryptedknn.model.EncryptionModel;
 import org.encryptedknn.model.ModelParameters;
@@ -29,6 +30,9 @@ public final class RecordFormat {
     public static final String KEYED_RESIDUAL = "z";
     public static final String EPOCH = "e";
     public static final String SEALED = "s";
+
+    private static final Set<String> KEYED_KEYS = Set.of(PREFIX, NONCE, CELL, KEYED_RESIDUAL, EPOCH);
+    private static final Set<String> SEALED_KEYS = Set.of(PREFIX, NONCE, SEALED, EPOCH);
 
     /**
      * What a record must look like for one field: the model's dimensions, and whether {@code z} may be absent (a
@@ -146,14 +150,7 @@ public final class RecordFormat {
         if (m.containsKey(SEALED)) {
             return sealedFromMap(m, subject, shape);
         }
-        for (Object key : m.keySet()) {
-            if (!(key instanceof String k) || !isRecordKey(k)) {
-                throw bad(
-                        subject,
-                        "unknown key [" + truncate(String.valueOf(key))
-                                + "]; an encrypted vector has exactly the keys p, n, c, z, e");
-            }
-        }
+        onlyKeys(m, KEYED_KEYS, subject, "an encrypted vector has exactly the keys p, n, c, z, e");
         float[] p = prefix(required(m, PREFIX, subject, "the encrypted prefix"), subject, shape);
         byte[] n = nonce(required(m, NONCE, subject, "the nonce"), subject);
         int c = integer(required(m, CELL, subject, "the cell id"), subject, CELL);
@@ -175,32 +172,19 @@ public final class RecordFormat {
     }
 
     private static EncryptedVector sealedFromMap(Map<?, ?> m, String subject, Shape shape) {
-        for (Object key : m.keySet()) {
-            if (!(key instanceof String k) || !isSealedRecordKey(k)) {
-                throw bad(
-                        subject,
-                        "unknown key [" + truncate(String.valueOf(key))
-                                + "]; a sealed encrypted vector has exactly the keys p, n, s, e");
-            }
-        }
+        onlyKeys(m, SEALED_KEYS, subject, "a sealed encrypted vector has exactly the keys p, n, s, e");
         float[] p = prefix(required(m, PREFIX, subject, "the encrypted prefix"), subject, shape);
         byte[] n = nonce(required(m, NONCE, subject, "the nonce"), subject);
         byte[] s = sealed(required(m, SEALED, subject, "the sealed vector"), subject, shape);
         return EncryptedVector.sealed(p, n, s, epoch(m, subject));
     }
 
-    private static boolean isSealedRecordKey(String key) {
-        return switch (key) {
-            case PREFIX, NONCE, SEALED, EPOCH -> true;
-            default -> false;
-        };
-    }
-
-    private static boolean isRecordKey(String key) {
-        return switch (key) {
-            case PREFIX, NONCE, CELL, KEYED_RESIDUAL, EPOCH -> true;
-            default -> false;
-        };
+    private static void onlyKeys(Map<?, ?> m, Set<String> keys, String subject, String rule) {
+        for (Object key : m.keySet()) {
+            if (!(key instanceof String k) || !keys.contains(k)) {
+                throw bad(subject, "unknown key [" + truncate(String.valueOf(key)) + "]; " + rule);
+            }
+        }
     }
 
     private static Object required(Map<?, ?> m, String key, String subject, String what) {

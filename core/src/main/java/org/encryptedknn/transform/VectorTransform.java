@@ -262,12 +262,7 @@ public final class VectorTransform implements AutoCloseable {
     private EncryptedVector sealDocumentOpen(float[] x, byte[] nonce) {
         Scratch s = scratch.get();
         float[] xv = prepare(x, s.x);
-        float[] u = s.u;
-        Arrays.fill(u, 0f);
-        axpy(xv, prefixT, u);
-        augment(u);
-        float[] p = sap.encryptDocument(u, nonce, new float[width]);
-        Arrays.fill(u, 0f);
+        float[] p = prefixCiphertext(rotatedPrefix(xv, s), nonce);
         byte[] plain = new byte[d * Float.BYTES];
         ByteBuffer.wrap(plain).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().put(xv);
         Arrays.fill(xv, 0f);
@@ -299,16 +294,27 @@ public final class VectorTransform implements AutoCloseable {
         Arrays.fill(plain, (byte) 0);
     }
 
-    private EncryptedVector encryptDocumentOpen(float[] x, byte[] nonce) {
-        Scratch s = scratch.get();
-        float[] xv = prepare(x, s.x);
-        float[] u = s.u;
-        Arrays.fill(u, 0f);
-        axpy(xv, prefixT, u);
-        int cell = recordCell(u, nonce);
+    /** R [V_u x; 0], the rotated plain prefix of a prepared vector, in the thread's scratch. */
+    private float[] rotatedPrefix(float[] xv, Scratch s) {
+        Arrays.fill(s.u, 0f);
+        axpy(xv, prefixT, s.u);
+        return s.u;
+    }
+
+    /** p = SAP_DB of the rotated prefix {@code u} (augmented first, for that layout); zeroes {@code u}. */
+    private float[] prefixCiphertext(float[] u, byte[] nonce) {
         augment(u);
         float[] p = sap.encryptDocument(u, nonce, new float[width]);
         Arrays.fill(u, 0f);
+        return p;
+    }
+
+    private EncryptedVector encryptDocumentOpen(float[] x, byte[] nonce) {
+        Scratch s = scratch.get();
+        float[] xv = prepare(x, s.x);
+        float[] u = rotatedPrefix(xv, s);
+        int cell = recordCell(u, nonce);
+        float[] p = prefixCiphertext(u, nonce);
         float[] r = s.r;
         Arrays.fill(r, 0f);
         axpy(xv, residualBasisT, r);

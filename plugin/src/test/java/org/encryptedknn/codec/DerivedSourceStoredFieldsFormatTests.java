@@ -103,23 +103,11 @@ public class DerivedSourceStoredFieldsFormatTests extends BaseStoredFieldsFormat
 
                 // what the segment holds: the delegate's own reader, which derives nothing, finds neither p nor z, and
                 // no other field than _source (the rest is in the small blocks of METADATA)
-                SegmentReader segment = (SegmentReader) reader.leaves().get(0).reader();
-                DocumentStoredFieldVisitor all = new DocumentStoredFieldVisitor();
-                try (StoredFieldsReader stored = new Lucene103Codec()
-                        .storedFieldsFormat()
-                        .fieldsReader(
-                                segment.directory(),
-                                segment.getSegmentInfo().info,
-                                segment.getFieldInfos(),
-                                IOContext.DEFAULT)) {
-                    stored.document(1, all);
-                }
+                Document all = onDisk(reader, 1);
                 assertEquals(
                         List.of("_source"),
-                        all.getDocument().getFields().stream()
-                                .map(f -> f.name())
-                                .toList());
-                String onDisk = all.getDocument().getBinaryValue("_source").utf8ToString();
+                        all.getFields().stream().map(f -> f.name()).toList());
+                String onDisk = all.getBinaryValue("_source").utf8ToString();
                 assertEquals(
                         "{\"" + FIELD + "\":{\"n\":\"AAAAAAAAAAAAAAAAAAAAAA==\",\"c\":3,\"e\":2},\"title\":\"t\"}",
                         onDisk);
@@ -152,22 +140,30 @@ public class DerivedSourceStoredFieldsFormatTests extends BaseStoredFieldsFormat
             }
             try (DirectoryReader reader = DirectoryReader.open(dir)) {
                 assertEquals(source, source(reader, 0));
-                SegmentReader segment = (SegmentReader) reader.leaves().get(0).reader();
-                DocumentStoredFieldVisitor all = new DocumentStoredFieldVisitor();
-                try (StoredFieldsReader stored = new Lucene103Codec()
-                        .storedFieldsFormat()
-                        .fieldsReader(
-                                segment.directory(),
-                                segment.getSegmentInfo().info,
-                                segment.getFieldInfos(),
-                                IOContext.DEFAULT)) {
-                    stored.document(0, all);
-                }
                 assertEquals(
                         "{\"" + FIELD + "\":{\"n\":\"AAAAAAAAAAAAAAAAAAAAAA==\",\"e\":2}}",
-                        all.getDocument().getBinaryValue("_source").utf8ToString());
+                        onDisk(reader, 0).getBinaryValue("_source").utf8ToString());
             }
         }
+    }
+
+    /**
+     * What the segment holds for {@code doc} (of the first leaf): the delegate's own stored fields reader, which
+     * derives nothing.
+     */
+    private static Document onDisk(DirectoryReader reader, int doc) throws java.io.IOException {
+        SegmentReader segment = (SegmentReader) reader.leaves().get(0).reader();
+        DocumentStoredFieldVisitor all = new DocumentStoredFieldVisitor();
+        try (StoredFieldsReader stored = new Lucene103Codec()
+                .storedFieldsFormat()
+                .fieldsReader(
+                        segment.directory(),
+                        segment.getSegmentInfo().info,
+                        segment.getFieldInfos(),
+                        IOContext.DEFAULT)) {
+            stored.document(doc, all);
+        }
+        return all.getDocument();
     }
 
     private static String source(DirectoryReader reader, int doc) throws java.io.IOException {

@@ -721,24 +721,7 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
                     beforeRotate.getHits().getHits()[r - 1].getId(),
                     mixed.getHits().getHits()[r].getId());
         }
-        client().admin()
-                .cluster()
-                .preparePutPipeline(
-                        "e2e-rekey",
-                        new BytesArray(
-                                "{\"processors\":[{\"encrypted_knn_rekey\":{\"model_id\":\"e2e\",\"field\":\"embedding\"}}]}"),
-                        MediaTypeRegistry.JSON)
-                .get();
-        // _update_by_query lives in the reindex module, not loaded in this test node: re-key document by document
-        for (int i = 0; i < 50; i++) {
-            GetResponse g = client().prepareGet("mail", "d" + i).get();
-            client().prepareIndex("mail")
-                    .setId("d" + i)
-                    .setSource(g.getSourceAsMap())
-                    .setPipeline("e2e-rekey")
-                    .get();
-        }
-        client().admin().indices().prepareRefresh("mail").get();
+        rekeyByHand("e2e", "mail", 50);
         assertEquals(
                 2,
                 ((Map<?, ?>) client().prepareGet("mail", "d3")
@@ -807,23 +790,7 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
         Reply rotated = rest(
                 RestRequest.Method.POST, RestModelsAction.BASE + "/sealed/_rotate", Map.of("model_id", "sealed"), null);
         assertEquals(rotated.raw(), RestStatus.OK, rotated.status());
-        client().admin()
-                .cluster()
-                .preparePutPipeline(
-                        "sealed-rekey",
-                        new BytesArray(
-                                "{\"processors\":[{\"encrypted_knn_rekey\":{\"model_id\":\"sealed\",\"field\":\"embedding\"}}]}"),
-                        MediaTypeRegistry.JSON)
-                .get();
-        for (int i = 0; i < 10; i++) {
-            GetResponse g = client().prepareGet("vault", "d" + i).get();
-            client().prepareIndex("vault")
-                    .setId("d" + i)
-                    .setSource(g.getSourceAsMap())
-                    .setPipeline("sealed-rekey")
-                    .get();
-        }
-        client().admin().indices().prepareRefresh("vault").get();
+        rekeyByHand("sealed", "vault", 10);
         Map<?, ?> rekeyed = (Map<?, ?>)
                 client().prepareGet("vault", "d1").get().getSourceAsMap().get("embedding");
         assertEquals(2, rekeyed.get("e"));
@@ -857,6 +824,31 @@ public class GatewaySingleNodeTests extends OpenSearchSingleNodeTestCase {
         // a record form that does not exist: the pipeline is refused, naming the option
         Exception badForm = expectThrows(Exception.class, () -> putIngestPipeline("bad-form", "sealed", "secret"));
         assertTrue(allMessages(badForm), allMessages(badForm).contains("[record_form] must be [keyed] or [sealed]"));
+    }
+
+    /**
+     * Re-keys documents d0 … d{count − 1} of {@code index} to the model's current epoch through a pipeline with the
+     * {@code encrypted_knn_rekey} processor, document by document: {@code _update_by_query} lives in the reindex
+     * module, not loaded in this test node.
+     */
+    void rekeyByHand(String model, String index, int count) {
+        client().admin()
+                .cluster()
+                .preparePutPipeline(
+                        model + "-rekey",
+                        new BytesArray("{\"processors\":[{\"encrypted_knn_rekey\":{\"model_id\":\"" + model
+                                + "\",\"field\":\"embedding\"}}]}"),
+                        MediaTypeRegistry.JSON)
+                .get();
+        for (int i = 0; i < count; i++) {
+            GetResponse g = client().prepareGet(index, "d" + i).get();
+            client().prepareIndex(index)
+                    .setId("d" + i)
+                    .setSource(g.getSourceAsMap())
+                    .setPipeline(model + "-rekey")
+                    .get();
+        }
+        client().admin().indices().prepareRefresh(index).get();
     }
 
     SearchResponse search(String index, SearchSourceBuilder source, String pipeline) {
