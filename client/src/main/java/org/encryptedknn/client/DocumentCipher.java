@@ -19,8 +19,9 @@ import org.encryptedknn.transform.VectorTransform;
  * processor (same output, so an index can be written by either):
  * <ul>
  *   <li>the vector field (an array of d numbers) is replaced by the encrypted object {@code {p,n,s,e}} (sealed, the
- *       default {@link RecordForm}) or {@code {p,n,c,z,e}} (keyed); its SAP nonce is PRF(document id, field, epoch, vector): a record always encrypts to the same ciphertext within an
- *       epoch, a changed vector gets fresh noise;</li>
+ *       default {@link RecordForm}) or {@code {p,n,c,z,e}} (keyed); its SAP nonce is PRF(document id, field, epoch,
+ *       vector): a record always encrypts to the same ciphertext within an epoch, a changed vector gets fresh
+ *       noise;</li>
  *   <li>the {@code encryptFields} (strings or arrays of strings) are AES-256-GCM encrypted with (index, document id,
  *       field) as associated data, as the ingest processor does, so the gateway's {@code encrypted_knn_rerank} can
  *       decrypt them and a value moved to another document does not decrypt;</li>

@@ -247,7 +247,12 @@ public final class VectorTransform implements AutoCloseable {
         return guard.use(() -> encryptDocumentOpen(x, nonce));
     }
 
-    /** Encrypts a document vector into a record of {@code form} with an explicit 16-byte nonce. */
+    /**
+     * Encrypts a document vector into a record of {@code form} with an explicit 16-byte nonce, which must never serve
+     * another vector at this epoch: it seeds the SAP noise, and its first 12 bytes are a sealed record's AES-GCM IV
+     * (a repeated IV under one key gives away the XOR of the two vectors and the key's authentication). The document
+     * nonce ({@link #documentNonce}) and {@link PrefixNonces#random()} are such nonces.
+     */
     public EncryptedVector encryptDocument(float[] x, byte[] nonce, RecordForm form) {
         return form == RecordForm.SEALED ? guard.use(() -> sealDocumentOpen(x, nonce)) : encryptDocument(x, nonce);
     }

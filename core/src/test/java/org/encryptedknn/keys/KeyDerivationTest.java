@@ -105,6 +105,11 @@ public class KeyDerivationTest {
             keys.add(k.fieldAeadKey("subject"));
             keys.add(Arrays.copyOf(k.fieldSivKey("body"), 32));
             keys.add(k.modelSealKey());
+            keys.add(k.sealedRecordKey("m1", null, 1));
+            keys.add(k.sealedRecordKey("m1", null, 2));
+            keys.add(k.sealedRecordKey("m2", null, 1));
+            byte[] salt = new byte[KeyDerivation.MODEL_SALT_LENGTH];
+            keys.add(k.sealedRecordKey("m1", salt, 1)); // a model's key salt changes every key of it
             // "m1" + epoch 1 must not collide with "m" + something: length prefixes
             keys.add(k.derive(KeyDerivation.CELL_KEY, 32, "m", 1, 1));
             Set<String> distinct = new HashSet<>();

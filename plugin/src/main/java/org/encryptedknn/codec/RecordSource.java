@@ -62,10 +62,10 @@ final class RecordSource {
                 return false;
             }
             String residualKey = null;
-            String z = null;
+            String residualText = null; // z, or a sealed record's s, as base64
             if (residual != null) {
                 residualKey = residual.isSealed() ? RecordFormat.SEALED : RecordFormat.KEYED_RESIDUAL;
-                z = residual.isSealed()
+                residualText = residual.isSealed()
                         ? Base64.getEncoder().encodeToString(residual.sealed())
                         : EncryptedVector.encodeFloats(residual.z());
             }
@@ -79,13 +79,13 @@ final class RecordSource {
                 ordered.put(RecordFormat.PREFIX, prefix);
             }
             for (Map.Entry<String, Object> e : record.entrySet()) {
-                if (z != null && e.getKey().equals(RecordFormat.EPOCH)) {
-                    ordered.put(residualKey, z);
+                if (residualText != null && e.getKey().equals(RecordFormat.EPOCH)) {
+                    ordered.put(residualKey, residualText);
                 }
                 ordered.put(e.getKey(), e.getValue());
             }
-            if (z != null) {
-                ordered.putIfAbsent(residualKey, z);
+            if (residualText != null) {
+                ordered.putIfAbsent(residualKey, residualText);
             }
             record.clear();
             record.putAll(ordered);

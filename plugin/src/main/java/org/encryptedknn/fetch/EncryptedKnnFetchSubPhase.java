@@ -28,8 +28,8 @@ import org.opensearch.search.rescore.RescoreContext;
  * read from doc values and the prefix vector ({@code transform.ResidualLayout#encodeHitRecord}), so that the response
  * need not carry {@code _source} at all (docs/design.md §5.3). Every hit gets {@code {"record":<bytes>}} — cell, epoch,
  * nonce, p, and z unless the hit's residual term travels otherwise (z is what the data node stores; the key holder
- * needs its key to use it); of a sealed record, epoch, nonce and s. With a rescore, also {@code "probed":…}, {@code "rescored":false} for a hit outside the
- * window, and by mode ({@link CandidateScoring#hitDetails}):
+ * needs its key to use it); of a sealed record, epoch, nonce and s. With a rescore, also {@code "probed":…},
+ * {@code "rescored":false} for a hit outside the window, and by mode ({@link CandidateScoring#hitDetails}):
  * <ul>
  *   <li><b>keyed</b>: a probed hit carries {@code "residual":⟨H_c r_q, z⟩}, the exact residual term the rescorer used
  *       (the data node computes it anyway), and no z; the key holder adds the exact prefix term, SAP-decrypted from
