@@ -390,10 +390,13 @@ public final class Demo {
             head.add(p.get(i).asText());
         }
         record.put(RecordFormat.PREFIX, "[" + String.join(", ", head) + ", … " + p.size() + " floats]");
-        String z = record.path(RecordFormat.KEYED_RESIDUAL).asText();
-        record.put(
-                RecordFormat.KEYED_RESIDUAL,
-                z.substring(0, Math.min(40, z.length())) + "… (" + z.length() + " base64 chars)");
+        for (String key : List.of(RecordFormat.SEALED, RecordFormat.KEYED_RESIDUAL)) { // a sealed record's s, or z
+            if (record.has(key)) {
+                String text = record.path(key).asText();
+                record.put(
+                        key, text.substring(0, Math.min(40, text.length())) + "… (" + text.length() + " base64 chars)");
+            }
+        }
         return copy.toPrettyString();
     }
 
