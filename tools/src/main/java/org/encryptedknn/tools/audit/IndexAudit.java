@@ -39,7 +39,6 @@ public final class IndexAudit {
         JsonNode page = http.post("/" + index + "/_search?scroll=2m", body);
         List<String> ids = new ArrayList<>();
         List<EncryptedVector> recs = new ArrayList<>();
-        RecordFormat.Shape shape = null;
         while (true) {
             JsonNode hits = page.path("hits").path("hits");
             if (hits.size() == 0) {
@@ -51,18 +50,7 @@ public final class IndexAudit {
                     continue;
                 }
                 ids.add(h.path("_id").asText());
-                if (shape == null) { // the mapper checked each record against the mapping: all have the first's shape
-                    int width = src.path(RecordFormat.PREFIX).size();
-                    int residual = EncryptedVector.decodeFloats(
-                                    src.path(RecordFormat.KEYED_RESIDUAL).asText())
-                            .length;
-                    int sealedBytes = Base64.getDecoder()
-                            .decode(src.path(RecordFormat.SEALED).asText())
-                            .length;
-                    int dimension = sealedBytes > 0 ? (sealedBytes - RecordSeal.TAG_BYTES) / Float.BYTES : 0;
-                    shape = new RecordFormat.Shape(dimension, width, residual, Integer.MAX_VALUE);
-                }
-                recs.add(EncryptedSearch.parseRecord(src, field, shape));
+                recs.add(EncryptedSearch.parseRecord(src, field, shapeOf(src)));
             }
             log.info("scrolled %d records", recs.size());
             ObjectNode next = OpenSearchHttp.JSON.createObjectNode();
@@ -80,6 +68,21 @@ public final class IndexAudit {
         return new Stored(ids, recs);
     }
 
+    /**
+     * The shape a stored record has (the mapper checked it against the mapping): an index may hold sealed and keyed
+     * records side by side, so each is read with its own.
+     */
+    private static RecordFormat.Shape shapeOf(JsonNode record) {
+        int width = record.path(RecordFormat.PREFIX).size();
+        int residual = EncryptedVector.decodeFloats(
+                        record.path(RecordFormat.KEYED_RESIDUAL).asText())
+                .length;
+        int sealedBytes =
+                Base64.getDecoder().decode(record.path(RecordFormat.SEALED).asText()).length;
+        int dimension = sealedBytes > 0 ? (sealedBytes - RecordSeal.TAG_BYTES) / Float.BYTES : 0;
+        return new RecordFormat.Shape(dimension, width, residual, Integer.MAX_VALUE);
+    }
+
     /** Runs the key-less attacks on the stored records and writes {@code outDir/report.md}. */
     public static Report run(
             String url, String index, String field, int idOffset, LeakageAudit.Config cfg, ProgressLog log)
@@ -90,7 +93,6 @@ public final class IndexAudit {
         float[][] all = Vectors.normalizedAll(corpus.vectors());
         List<float[]> plain = new ArrayList<>();
         List<EncryptedVector> recs = new ArrayList<>();
-        RecordFormat.Shape shape = null;
         boolean[] used = new boolean[all.length];
         for (int i = 0; i < stored.ids().size(); i++) {
             try {

@@ -12,7 +12,7 @@ import org.encryptedknn.client.OpenSearchHttp;
 import org.encryptedknn.transform.EncryptedVector;
 import org.junit.Test;
 
-/** The index mode reads stored records page by page from a scroll (a stub node answers). */
+/** The index mode reads stored records, keyed and sealed, page by page from a scroll (a stub node answers). */
 public class IndexScrollTest {
 
     @Test
@@ -20,11 +20,13 @@ public class IndexScrollTest {
         EncryptedVector v =
                 new EncryptedVector(new float[] {1f, 2f}, new byte[16], 3, new float[] {0.5f, -0.5f, 0.25f}, 1);
         String record = EncryptedSearch.recordJson(v).toString();
+        // a sealed record beside the keyed ones (an index may hold both): each is read with its own shape
+        EncryptedVector sealed = EncryptedVector.sealed(new float[] {1f, 2f}, new byte[16], new byte[3 * 4 + 16], 1);
         String page1 = "{\"_scroll_id\":\"s1\",\"hits\":{\"hits\":[{\"_id\":\"0\",\"_source\":{\"embedding\":" + record
                 + "}}," + "{\"_id\":\"1\",\"_source\":{\"embedding\":" + record
                 + "}},{\"_id\":\"x\",\"_source\":{}}]}}";
-        String page2 = "{\"_scroll_id\":\"s1\",\"hits\":{\"hits\":[{\"_id\":\"2\",\"_source\":{\"embedding\":" + record
-                + "}}]}}";
+        String page2 = "{\"_scroll_id\":\"s1\",\"hits\":{\"hits\":[{\"_id\":\"2\",\"_source\":{\"embedding\":"
+                + EncryptedSearch.recordJson(sealed) + "}}]}}";
         String empty = "{\"_scroll_id\":\"s1\",\"hits\":{\"hits\":[]}}";
         AtomicInteger scrolls = new AtomicInteger();
         HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
@@ -54,6 +56,7 @@ public class IndexScrollTest {
             assertEquals("2", s.ids().get(2));
             assertEquals(v, s.records().get(0));
             assertTrue(s.records().get(1).keyedResidual().length == 3);
+            assertEquals(sealed, s.records().get(2));
         } finally {
             server.stop(0);
         }
