@@ -9,7 +9,8 @@ import java.util.Objects;
  * <p>Public part, sent to the storage tier: {@link #prefix()} p_q = SAP_Q(R_pub u_q) (the HNSW query vector),
  * plus the model id and epoch. Secret part, never sent: {@link #rotatedPrefix()} R_pub u_q (for exact prefix
  * scores), the query residual r_q = V_r x_q (x_q normalized when cosine), from which keyed residual queries H_c r_q
- * are computed by {@link VectorTransform#keyedResidualQuery}, and x_q itself, which scores sealed records. {@link #toString()} prints neither.
+ * are computed by {@link VectorTransform#keyedResidualQuery}, and x_q itself, which scores sealed records.
+ * {@link #toString()} prints none of them.
  */
 public final class EncryptedQuery {
 

@@ -34,7 +34,10 @@ final class RecordSource {
 
     private RecordSource() {}
 
-    /** {@code source} without {@code p}, {@code z} and {@code s} in each of {@code fields}, or null when there was nothing to remove. */
+    /**
+     * {@code source} without {@code p}, {@code z} and {@code s} in each of {@code fields}, or null when there was nothing
+     * to remove.
+     */
     static BytesRef strip(BytesRef source, Collection<String> fields) {
         return edit(
                 source,

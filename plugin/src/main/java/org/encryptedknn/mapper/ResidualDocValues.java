@@ -6,7 +6,8 @@ import org.encryptedknn.transform.ResidualLayout;
 /**
  * The index fields the mapper writes next to the HNSW prefix {@code <field>}: the binary doc value
  * {@code <field>._residual} the rescorer reads (cell, epoch and z: one compact record per document, so keyed rescoring
- * touches one doc value per hit instead of parsing {@code _source}; a sealed record's epoch and s), {@code <field>._nonce} and {@code <field>._epoch}.
+ * touches one doc value per hit instead of parsing {@code _source}; a sealed record's epoch and s),
+ * {@code <field>._nonce} and {@code <field>._epoch}.
  * Their binary layouts belong to {@link ResidualLayout} in core; this class names the fields and reads Lucene's
  * {@link BytesRef}s.
  */
